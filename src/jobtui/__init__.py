@@ -1,0 +1,28 @@
+"""jobtui: durable, steerable background jobs of async stages, checkpointed to SQLite."""
+
+from __future__ import annotations
+
+from .engine import (
+    NO_RETRY,
+    REQUIRED,
+    Context,
+    ItemOutcome,
+    JobType,
+    Param,
+    Registry,
+    Retry,
+    Runner,
+    Stage,
+    is_transient,
+    stage,
+)
+from .errors import JobtuiError, PermanentError, StageError, StageTimeoutError, TransientError
+from .model import Job, JobDetail, JobStatus, StageRun, StageStatus
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "NO_RETRY", "REQUIRED", "Context", "ItemOutcome", "Job", "JobDetail", "JobStatus", "JobType", "JobtuiError",
+    "Param", "PermanentError", "Registry", "Retry", "Runner", "Stage", "StageError", "StageRun", "StageStatus",
+    "StageTimeoutError", "TransientError", "is_transient", "stage", "__version__",
+]

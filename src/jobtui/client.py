@@ -1,0 +1,230 @@
+"""Client: the one small facade the CLI and the TUI read and steer through (never SQL, never engine internals)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from .engine.definition import JobType, Registry, default_registry
+from .engine.runner import Runner, workspace_root_for
+from .errors import JobNotFoundError, UsageError
+from .model import ACTION_FROM, Action, ItemRecord, Job, JobDetail, JobId, JobStatus, LogLine, Stats
+from .store import ControlResult, NewJob, Store
+
+
+def default_db_path() -> Path:
+    """Return the database path: $JOBTUI_DB, else jobtui.db in the platform's user-data folder."""
+    env = os.environ.get("JOBTUI_DB")
+    if env:
+        return Path(env).expanduser()
+    return platformdirs.user_data_path("jobtui", appauthor=False) / "jobtui.db"
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One job to submit, as a person gave it (params not yet validated)."""
+
+    type: str
+    params: Mapping[str, Any]
+    priority: int = 0
+    run_at_ms: int | None = None
+    unique_key: str | None = None
+    max_retries: int | None = None
+
+
+class Client:
+    """Read jobs and send requests; with an embedded runner, requests take effect at once."""
+
+    def __init__(self, store: Store, registry: Registry, runner: Runner | None = None, *, source: str = "cli") -> None:
+        self.store = store
+        self.registry = registry
+        self.runner = runner
+        self.source = source
+
+    @classmethod
+    async def open(
+        cls, db: str | Path | None = None, *, apps: Iterable[str] = (), source: str = "cli", registry: Registry | None = None
+    ) -> Client:
+        """Open the database (default: `default_db_path()`) with the built-in and app job types."""
+        registry = registry or default_registry(apps)
+        store = await Store.open(Path(db) if db else default_db_path())
+        return cls(store, registry, source=source)
+
+    async def close(self) -> None:
+        """Close the database."""
+        await self.store.close()
+
+    @property
+    def db_path(self) -> Path:
+        """Return the database file's path."""
+        return self.store.path
+
+    @property
+    def embedded(self) -> bool:
+        """Tell whether a runner runs in this process."""
+        return self.runner is not None
+
+    # -------------------------------------------------------------------------------------- types
+    def types(self) -> list[JobType]:
+        """Return the job types this process knows, by name."""
+        return list(self.registry)
+
+    def job_type(self, name: str) -> JobType:
+        """Return one job type (UnknownJobTypeError when none has this name)."""
+        return self.registry.get(name)
+
+    # --------------------------------------------------------------------------------------- reads
+    async def list_jobs(
+        self,
+        *,
+        statuses: Iterable[str] | None = None,
+        types: Iterable[str] | None = None,
+        limit: int | None = None,
+        updated_after_ms: int | None = None,
+        newest_first: bool = False,
+    ) -> list[Job]:
+        """Return jobs, filtered."""
+        return await self.store.list_jobs(
+            statuses=statuses, types=types, limit=limit, updated_after_ms=updated_after_ms, newest_first=newest_first
+        )
+
+    async def job(self, job_id: JobId) -> Job:
+        """Return one job."""
+        return await self.store.get_job(job_id)
+
+    async def detail(self, job_id: JobId) -> JobDetail:
+        """Return one job with its stages and counters."""
+        return await self.store.get_detail(job_id)
+
+    async def attempt_errors(self, job_id: JobId) -> list[tuple[int, int, int, str, bool]]:
+        """Return (stage_index, attempt, failed_at_ms, error, transient) of each failed attempt."""
+        return await self.store.attempt_errors(job_id)
+
+    async def history(self, job_id: JobId) -> list[tuple[int, str, str, str, str]]:
+        """Return the requests and recoveries that changed a job: (ts_ms, action, from, to, source)."""
+        return await self.store.requests(job_id)
+
+    async def logs(self, job_id: JobId, *, after_id: int = 0, limit: int = 1000, tail: bool = False) -> list[LogLine]:
+        """Return a job's log lines after `after_id` (with `tail`, the last `limit`)."""
+        return await self.store.logs(job_id, after_id=after_id, limit=limit, tail=tail)
+
+    async def stats(self) -> Stats:
+        """Return counts by status and type, and the live runners."""
+        return await self.store.stats()
+
+    async def job_ids(self) -> set[JobId]:
+        """Return every job id."""
+        return await self.store.job_ids()
+
+    def export(self, job_id: JobId) -> AsyncIterator[ItemRecord]:
+        """Yield a job's stored item outcomes (also the partial ones of a stopped job)."""
+        return self.store.items(job_id)
+
+    # --------------------------------------------------------------------------------------- writes
+    async def submit(self, type: str, params: Mapping[str, Any] | None = None, **options: Any) -> JobId:
+        """Validate and queue one job; return its id."""
+        return (await self.submit_many([Submission(type, params or {}, **options)]))[0]
+
+    async def submit_many(self, subs: Iterable[Submission]) -> list[JobId]:
+        """Validate every submission first, then queue them all in one transaction.
+
+        Raises:
+            UsageError: an unknown type, a bad param, or a unique key in use (nothing is stored).
+        """
+        new: list[NewJob] = []
+        for i, sub in enumerate(subs):
+            try:
+                jt = self.registry.get(sub.type)
+                params = jt.validate(sub.params)
+            except UsageError as e:
+                raise type(e)(f"job {i + 1}: {e}") if i else e
+            new.append(
+                NewJob(
+                    jt.name, params, jt.stage_names, tuple(s.retry.attempts for s in jt.stages), sub.priority,
+                    sub.unique_key, sub.run_at_ms, jt.max_retries if sub.max_retries is None else sub.max_retries,
+                )
+            )
+        ids = await self.store.add_jobs(new, source=self.source)
+        self._wake()
+        return ids
+
+    def _wake(self) -> None:
+        if self.runner is not None:
+            self.runner.wake()
+
+    async def check(self, job_ids: Iterable[JobId], action: Action) -> list[Job]:
+        """Return the jobs, or raise for the first that does not exist or to which `action` does not apply."""
+        from .errors import InvalidTransitionError
+
+        jobs = []
+        for job_id in job_ids:
+            job = await self.store.get_job(job_id)
+            if job.status not in ACTION_FROM[action]:
+                raise InvalidTransitionError(job_id, job.status.value, action.value)
+            jobs.append(job)
+        return jobs
+
+    async def control(self, job_id: JobId, action: Action, *, to_stage: str | None = None) -> ControlResult:
+        """Send one request (pause, resume, cancel, retry, rewind, delete) to a job."""
+        index: int | None = None
+        if action is Action.REWIND:
+            job = await self.store.get_job(job_id)
+            if to_stage is None:
+                raise UsageError("rewind needs a stage (--to STAGE)")
+            if job.type in self.registry:
+                index = self.registry.get(job.type).stage_index(to_stage)
+            elif to_stage in job.stage_names:
+                index = job.stage_names.index(to_stage)
+            else:
+                raise UsageError(f"job {job_id} has no stage {to_stage!r} (stages: {', '.join(job.stage_names)})")
+        result = await self.store.control(job_id, action, source=self.source, to_stage=index)
+        if action is Action.DELETE:
+            shutil.rmtree(workspace_root_for(self.store.path) / str(job_id), ignore_errors=True)
+        self._wake()
+        return result
+
+    async def pause(self, job_id: JobId) -> ControlResult:
+        """Pause a job (a running one stops at its next safe point)."""
+        return await self.control(job_id, Action.PAUSE)
+
+    async def resume(self, job_id: JobId) -> ControlResult:
+        """Resume a paused, failed or cancelled job from its last checkpoint."""
+        return await self.control(job_id, Action.RESUME)
+
+    async def cancel(self, job_id: JobId) -> ControlResult:
+        """Cancel a job (a running one is interrupted; its checkpoints are kept)."""
+        return await self.control(job_id, Action.CANCEL)
+
+    async def retry(self, job_id: JobId) -> ControlResult:
+        """Run a failed job again now (or the failed items of a completed one)."""
+        return await self.control(job_id, Action.RETRY)
+
+    async def rewind(self, job_id: JobId, stage: str) -> ControlResult:
+        """Run a job again from `stage` (its items and later stages are redone)."""
+        return await self.control(job_id, Action.REWIND, to_stage=stage)
+
+    async def delete(self, job_id: JobId) -> ControlResult:
+        """Delete a job that no runner holds, with its items, logs and workspace."""
+        return await self.control(job_id, Action.DELETE)
+
+    async def clean(self, older_than_ms: int, statuses: Iterable[str]) -> list[JobId]:
+        """Delete jobs in `statuses` not updated for `older_than_ms`; return their ids."""
+        wanted = [JobStatus(s) for s in statuses]
+        for s in wanted:
+            if s not in ACTION_FROM[Action.DELETE]:
+                raise UsageError(f"clean cannot delete {s.value} jobs (a runner holds them)")
+        ids = await self.store.job_ids_older_than(self.store.clock() - older_than_ms, [s.value for s in wanted])
+        deleted = []
+        for job_id in ids:
+            try:
+                await self.delete(job_id)
+                deleted.append(job_id)
+            except (JobNotFoundError, UsageError):
+                continue  # changed since we looked: leave it
+        return deleted

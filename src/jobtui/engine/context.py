@@ -1,0 +1,315 @@
+"""The Context a stage receives: params, earlier outputs, checkpoints, items, progress, log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..model import JobId
+from .retry import Retry, call_with_retry, describe
+
+if TYPE_CHECKING:
+    from .definition import Stage
+    from .runner import JobRun
+
+_current_item: ContextVar[str | None] = ContextVar("jobtui_item", default=None)
+
+YIELD_EVERY = 64
+"""Items between two yields to the event loop, so the group commit can run beside a busy loop."""
+MAX_UNCOMMITTED = 20_000
+"""Queued writes past which an item loop waits for the group commit (back-pressure)."""
+
+
+class Stop(BaseException):
+    """Raised at a safe point to stop a job: pause, cancel, shutdown or lost lease.
+
+    A BaseException, so that a stage's own `except Exception` does not swallow it.
+    """
+
+    def __init__(self, kind: str, reason: str | None = None) -> None:
+        self.kind = kind
+        self.reason = reason
+        super().__init__(kind, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """What became of one item: its result (ok) or its error (after its retries)."""
+
+    key: str
+    item: Any
+    ok: bool
+    result: Any
+    error: str | None
+    attempts: int
+
+
+def default_key(item: Any) -> str:
+    """Return an item's key: itself for strings and numbers, its sorted JSON otherwise."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, int | float) and not isinstance(item, bool):
+        return str(item)
+    return json.dumps(item, sort_keys=True, separators=(",", ":"), default=str)
+
+
+async def _aiter(iterable: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
+    if isinstance(iterable, AsyncIterable):
+        async for x in iterable:
+            yield x
+    else:
+        for x in iterable:
+            yield x
+
+
+class Context:
+    """What one attempt of one stage sees of its job. Passed to every stage function."""
+
+    def __init__(
+        self, run: JobRun, index: int, stage: Stage, attempt: int, generation: int, state: Any, *, fresh: bool = False
+    ) -> None:
+        self._run = run
+        self._fresh = fresh
+        self._stage = stage
+        self.stage_index = index
+        """The stage's position, from 0."""
+        self.attempt = attempt
+        """This attempt's number, from 1, counted across resumes."""
+        self._generation = generation
+        self._state = state
+
+    # ---------------------------------------------------------------------------------- reading
+    @property
+    def job_id(self) -> JobId:
+        """Return the job's id."""
+        return self._run.job.job_id
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Return the job's params (validated, defaults filled in)."""
+        return self._run.job.params
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        """Return the outputs of the stages before this one, by stage name."""
+        return self._run.outputs
+
+    @property
+    def stage(self) -> str:
+        """Return this stage's name."""
+        return self._stage.name
+
+    @property
+    def state(self) -> Any:
+        """Return this stage's last checkpoint state (None before the first)."""
+        return self._state
+
+    @property
+    def resume_count(self) -> int:
+        """Return how often the job was resumed by a person."""
+        return self._run.job.resume_count
+
+    @property
+    def stopping(self) -> bool:
+        """Tell whether pause, cancel or shutdown was asked: a long loop should reach a checkpoint soon."""
+        return self._run.request is not None
+
+    @property
+    def idempotency_key(self) -> str:
+        """Return a key that is the same each time this stage (or, inside `items`, this item) runs again.
+
+        Pass it to external services so that a redone attempt after a crash is not done twice there.
+        A rewind starts a new generation and so a new key.
+        """
+        base = f"jobtui-{self.job_id}-{self.stage}-g{self._generation}"
+        item = _current_item.get()
+        return base if item is None else f"{base}-{item}"
+
+    @property
+    def workspace(self) -> Path:
+        """Return the job's folder for large stage data (private to the user; removed with the job)."""
+        path = self._run.workspace
+        if not path.exists():
+            path.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(path, 0o700)
+        return path
+
+    async def results(self, stage: str) -> dict[str, Any]:
+        """Return the item results of an earlier stage, by item key (done items only)."""
+        index = self._run.job_type.stage_index(stage)
+        return await self._run.store.item_results(self.job_id, index)
+
+    # ---------------------------------------------------------------------------------- writing
+    def log(self, message: str, level: str = "info") -> None:
+        """Add a line to the job's log (secret param values are blanked)."""
+        self._run.log(str(message), level)
+
+    def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
+        """Report progress within this stage (shown in the list, the detail and `show`)."""
+        self._run.set_progress(done, total, message)
+
+    async def checkpoint(self, state: Any = None) -> None:
+        """Commit `state` (if given) as this stage's resume point, then act on pause or cancel.
+
+        After a crash, pause or shutdown the stage runs again with `ctx.state` set to the last
+        committed state. This is a safe point.
+        """
+        if state is not None:
+            self._state = state
+            self._run.store.stage_state(self.job_id, self.stage_index, state)
+        await self._run.store.commit_point()
+        self._run.check()
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep, waking at once for pause, cancel or shutdown (a safe point)."""
+        await self._run.sleep(seconds)
+
+    # ------------------------------------------------------------------------------------ items
+    async def items(
+        self,
+        iterable: Iterable[Any] | AsyncIterable[Any],
+        fn: Callable[[Any], Awaitable[Any]],
+        *,
+        key: Callable[[Any], str] | None = None,
+        workers: int = 1,
+        retry: Retry | None = None,
+    ) -> AsyncIterator[ItemOutcome]:
+        """Run `fn` on each item not yet done; yield each outcome once it is queued for commit.
+
+        Each item's result and its done mark commit together in one row. Items done in an earlier
+        run are skipped; failed ones run again. Up to `workers` items run at once. Each item is
+        retried under `retry` (default: the job type's item policy, else this stage's). A run of
+        `auto_pause_after` consecutive failures pauses the job. Between items is a safe point.
+        """
+        run = self._run
+        store = run.store
+        job_id, index = self.job_id, self.stage_index
+        policy = retry or run.job_type.item_retry or self._stage.retry
+        keyf = key or default_key
+        if self._fresh:
+            # No item of this stage was ever stored: skip the read (one query per stage saved).
+            done_keys, failed_keys = set(), set()
+        else:
+            done_keys, failed_keys = await store.item_keys(job_id, index)
+        self._fresh = False
+        total = len(iterable) if hasattr(iterable, "__len__") else None  # type: ignore[arg-type]
+        n_done, n_failed = len(done_keys), len(failed_keys)
+        seen: set[str] = set()
+
+        def record(o: ItemOutcome) -> None:
+            nonlocal n_done, n_failed
+            was_failed = o.key in failed_keys
+            store.item_finished(job_id, index, o.key, o.ok, o.result, o.error, o.attempts)
+            if o.ok:
+                n_done += 1
+                done_keys.add(o.key)
+                if was_failed:
+                    n_failed -= 1
+                    failed_keys.discard(o.key)
+                    run.items_failed -= 1
+                run.items_done += 1
+                run.consecutive_failures = 0
+            else:
+                if not was_failed:
+                    n_failed += 1
+                    failed_keys.add(o.key)
+                    run.items_failed += 1
+                run.consecutive_failures += 1
+                run.log(f"item {o.key} failed after {o.attempts} attempt(s): {o.error}", "error")
+            store.stage_counters(job_id, index, total, n_done, n_failed)
+            message = f"{n_done}/{total if total is not None else '?'} items" + (f", {n_failed} failed" if n_failed else "")
+            run.set_progress(n_done + n_failed, total, message)
+
+        def auto_pause_due() -> str | None:
+            limit = run.job_type.auto_pause_after
+            if limit and run.consecutive_failures >= limit:
+                return f"auto-paused after {run.consecutive_failures} consecutive item failures"
+            return None
+
+        async def one(k: str, item: Any) -> ItemOutcome:
+            token = _current_item.set(k)
+            tries = 1
+
+            def on_retry(n: int, err: BaseException, delay: float) -> None:
+                nonlocal tries
+                tries = n + 1
+                run.log(f"item {k}: attempt {n} failed ({describe(err)}); retrying in {delay:.1f}s", "warning")
+
+            try:
+                result, tries = await call_with_retry(lambda: fn(item), policy, sleep=run.sleep, on_retry=on_retry)
+                return ItemOutcome(k, item, True, result, None, tries)
+            except Exception as e:
+                return ItemOutcome(k, item, False, None, describe(e), tries)
+            finally:
+                _current_item.reset(token)
+
+        def pending(k: str) -> bool:
+            if k in done_keys or k in seen:
+                return False
+            seen.add(k)
+            return True
+
+        run.set_progress(n_done + n_failed, total, f"{n_done}/{total if total is not None else '?'} items")
+        if workers <= 1:
+            count = 0
+            async for item in _aiter(iterable):
+                k = keyf(item)
+                if not pending(k):
+                    continue
+                run.check()
+                o = await one(k, item)
+                record(o)
+                reason = auto_pause_due()
+                if reason:
+                    await store.commit_point()
+                    raise Stop("pause", f"{reason} (last: item {o.key}: {o.error})")
+                yield o
+                count += 1
+                if store.pending > MAX_UNCOMMITTED:
+                    await store.commit_point()
+                elif count % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+            await store.commit_point()
+            return
+
+        running: set[asyncio.Task[ItemOutcome]] = set()
+        source = _aiter(iterable).__aiter__()
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(running) < workers and run.request is None:
+                    try:
+                        item = await anext(source)
+                    except StopAsyncIteration:
+                        exhausted = True
+                        break
+                    k = keyf(item)
+                    if pending(k):
+                        running.add(asyncio.ensure_future(one(k, item)))
+                if not running:
+                    break
+                finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for t in finished:
+                    o = t.result()
+                    record(o)
+                    reason = auto_pause_due()
+                    if reason:
+                        await store.commit_point()
+                        raise Stop("pause", f"{reason} (last: item {o.key}: {o.error})")
+                    yield o
+                if store.pending > MAX_UNCOMMITTED:
+                    await store.commit_point()
+            await store.commit_point()
+            if not exhausted:
+                run.check()
+        finally:
+            for t in running:
+                t.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)

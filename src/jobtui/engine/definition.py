@@ -1,0 +1,264 @@
+"""The public definition API: a job type is a name plus an ordered list of async stages."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ParamError, UnknownJobTypeError, UsageError
+from .retry import Retry
+
+if TYPE_CHECKING:
+    from .context import Context
+
+StageFn = Callable[["Context"], Awaitable[Any]]
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+"""Sentinel default: the param must be given."""
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One parameter of a job type: its type, default and help."""
+
+    type: type = str
+    default: Any = REQUIRED
+    help: str = ""
+    choices: tuple[Any, ...] | None = None
+    min: float | None = None
+
+    def coerce(self, name: str, value: Any) -> Any:
+        """Return `value` as this param's type, parsing strings from the command line.
+
+        Raises:
+            ParamError: the value does not fit.
+        """
+        try:
+            if value is None:
+                out: Any = None
+            elif self.type is bool:
+                if isinstance(value, bool):
+                    out = value
+                elif isinstance(value, str) and value.lower() in ("1", "true", "yes", "on"):
+                    out = True
+                elif isinstance(value, str) and value.lower() in ("0", "false", "no", "off"):
+                    out = False
+                else:
+                    raise ValueError(value)
+            elif self.type in (list, dict):
+                out = json.loads(value) if isinstance(value, str) else value
+                if not isinstance(out, self.type):
+                    raise ValueError(value)
+            elif self.type is int:
+                if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                    raise ValueError(value)
+                out = int(value)
+            elif self.type is float:
+                if isinstance(value, bool):
+                    raise ValueError(value)
+                out = float(value)
+                if out != out or out in (float("inf"), float("-inf")):
+                    raise ValueError(value)
+            else:
+                out = self.type(value)
+        except (ValueError, TypeError, json.JSONDecodeError):
+            raise ParamError(f"param {name!r}: expected {self.type.__name__}, got {value!r}") from None
+        if self.choices is not None and out not in self.choices:
+            raise ParamError(f"param {name!r}: {out!r} is not one of {', '.join(map(str, self.choices))}")
+        if self.min is not None and out is not None and out < self.min:
+            raise ParamError(f"param {name!r}: {out!r} is below the minimum {self.min:g}")
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One step of a job type: an async function of a Context, with its retry policy and timeout."""
+
+    fn: StageFn
+    name: str = ""
+    retry: Retry = field(default_factory=Retry)
+    timeout_s: float | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", getattr(self.fn, "__name__", "stage"))
+
+
+def stage(
+    fn: StageFn | None = None,
+    *,
+    name: str = "",
+    retry: Retry | None = None,
+    timeout_s: float | None = None,
+) -> Any:
+    """Turn an async function into a Stage; usable bare (`@stage`) or with options (`@stage(retry=...)`)."""
+
+    def wrap(f: StageFn) -> Stage:
+        return Stage(f, name or f.__name__, retry or Retry(), timeout_s, (f.__doc__ or "").strip().split("\n")[0])
+
+    return wrap(fn) if fn is not None else wrap
+
+
+class JobType:
+    """A named, ordered list of stages with its params and policies.
+
+    Args:
+        name: how `submit` and the TUI name it.
+        stages: Stage objects or plain async functions of a Context (then default policies apply).
+        params: the params a job of this type takes; others are refused.
+        description: one line for `jobtui types` and the new-job form.
+        max_retries: automatic retries of a failed job (then it waits `retry_delay_s`, doubling).
+        auto_pause_after: consecutive item failures that pause the job (0 turns it off).
+        timeout_s: a limit for the whole job; past it the job fails.
+        item_retry: the retry policy of items in `ctx.items` (default: each stage's policy).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        stages: Sequence[Stage | StageFn],
+        *,
+        params: Mapping[str, Param] | None = None,
+        description: str = "",
+        max_retries: int = 0,
+        retry_delay_s: float = 10.0,
+        auto_pause_after: int = 5,
+        timeout_s: float | None = None,
+        item_retry: Retry | None = None,
+    ) -> None:
+        if not name or not isinstance(name, str):
+            raise ValueError("a job type needs a name")
+        self.name = name
+        self.stages: tuple[Stage, ...] = tuple(s if isinstance(s, Stage) else Stage(s) for s in stages)
+        if not self.stages:
+            raise ValueError(f"job type {name!r} has no stages")
+        names = [s.name for s in self.stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"job type {name!r} repeats a stage name: {names}")
+        self.params: dict[str, Param] = dict(params or {})
+        self.description = description
+        self.max_retries = max_retries
+        self.retry_delay_s = retry_delay_s
+        self.auto_pause_after = auto_pause_after
+        self.timeout_s = timeout_s
+        self.item_retry = item_retry
+
+    def __repr__(self) -> str:
+        return f"JobType({self.name!r}, stages={[s.name for s in self.stages]})"
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        """Return the stage names in order."""
+        return tuple(s.name for s in self.stages)
+
+    def stage_index(self, name_or_number: str) -> int:
+        """Return the index of a stage given by name or by 1-based number.
+
+        Raises:
+            UsageError: no such stage.
+        """
+        names = self.stage_names
+        if name_or_number in names:
+            return names.index(name_or_number)
+        if name_or_number.isdigit() and 1 <= int(name_or_number) <= len(names):
+            return int(name_or_number) - 1
+        raise UsageError(f"job type {self.name!r} has no stage {name_or_number!r} (stages: {', '.join(names)})")
+
+    def validate(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Return params with defaults filled in and values coerced.
+
+        Raises:
+            ParamError: a param is unknown, missing or of the wrong type.
+        """
+        unknown = sorted(set(raw) - set(self.params))
+        if unknown:
+            known = ", ".join(sorted(self.params)) or "none"
+            raise ParamError(f"job type {self.name!r} takes no param {unknown[0]!r} (params: {known})")
+        out: dict[str, Any] = {}
+        for pname, spec in self.params.items():
+            if pname in raw:
+                out[pname] = spec.coerce(pname, raw[pname])
+            elif spec.default is REQUIRED:
+                raise ParamError(f"job type {self.name!r} needs param {pname!r}" + (f" ({spec.help})" if spec.help else ""))
+            else:
+                out[pname] = spec.default
+        return out
+
+
+class Registry:
+    """The job types a process knows: the built-in ones plus those of `--app` modules."""
+
+    def __init__(self, types: Iterable[JobType] = ()) -> None:
+        self._types: dict[str, JobType] = {}
+        for t in types:
+            self.add(t)
+
+    def add(self, job_type: JobType) -> JobType:
+        """Register a job type (a later one of the same name replaces it)."""
+        self._types[job_type.name] = job_type
+        return job_type
+
+    def get(self, name: str) -> JobType:
+        """Return the job type of this name.
+
+        Raises:
+            UnknownJobTypeError: none is registered.
+        """
+        try:
+            return self._types[name]
+        except KeyError:
+            raise UnknownJobTypeError(name, list(self._types)) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def __iter__(self) -> Any:
+        return iter(sorted(self._types.values(), key=lambda t: t.name))
+
+    @property
+    def names(self) -> list[str]:
+        """Return the registered names, sorted."""
+        return sorted(self._types)
+
+    def load_module(self, module: str) -> list[JobType]:
+        """Import a module and register every JobType defined at its top level (or in its JOB_TYPES).
+
+        Raises:
+            UsageError: the module cannot be imported or defines no job type.
+        """
+        if os.getcwd() not in sys.path:
+            # Like uvicorn and celery: a module beside the user's shell is importable.
+            sys.path.insert(0, os.getcwd())
+        try:
+            mod = importlib.import_module(module)
+        except Exception as e:  # an app module may fail in any way; report it as one line
+            raise UsageError(f"cannot load app module {module!r}: {type(e).__name__}: {e}") from e
+        found = list(getattr(mod, "JOB_TYPES", None) or [v for v in vars(mod).values() if isinstance(v, JobType)])
+        if not found:
+            raise UsageError(f"app module {module!r} defines no JobType")
+        for t in found:
+            self.add(t)
+        return found
+
+
+def default_registry(apps: Iterable[str] = ()) -> Registry:
+    """Return a registry with the built-in job types and those of `apps` (and of $JOBTUI_APP)."""
+    from ..jobs import BUILTIN
+
+    registry = Registry(BUILTIN)
+    modules = [m for m in os.environ.get("JOBTUI_APP", "").split(",") if m.strip()]
+    for m in [*modules, *apps]:
+        registry.load_module(m.strip())
+    return registry

@@ -1,0 +1,488 @@
+"""Runner: claims jobs, runs their stages as asyncio tasks, heartbeats, applies control, recovers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import StageTimeoutError, StoreError
+from ..model import JobId, RunnerInfo, StageStatus, now_ms, scrub, secret_values
+from ..store import Claimed, StageRecord, Store
+from .context import Context, Stop
+from .definition import JobType, Registry, Stage
+from .retry import call_with_retry, describe
+
+LOG_LIMIT = 10_000
+"""Log lines kept per job; older ones are dropped."""
+
+
+class StageFailed(Exception):
+    """A stage failed for good in this run."""
+
+    def __init__(self, stage: str, error: str, transient: bool) -> None:
+        self.stage = stage
+        self.error = error
+        self.transient = transient
+        super().__init__(f"{stage}: {error}")
+
+
+class JobRun:
+    """The in-memory state of one job while this runner holds it."""
+
+    def __init__(self, runner: Runner, claimed: Claimed, job_type: JobType) -> None:
+        self.runner = runner
+        self.store = runner.store
+        self.job = claimed.job
+        self.job_type = job_type
+        self.records: tuple[StageRecord, ...] = claimed.stages
+        self.outputs: dict[str, Any] = {}
+        self.task: asyncio.Task[None] | None = None
+        self.request: str | None = None
+        """'pause', 'cancel' or 'shutdown' once asked; checked at every safe point."""
+        self.interrupt: str | None = None
+        """Set just before the runner cancels the task, so the task knows why."""
+        self.reason: str | None = None
+        self._wake = asyncio.Event()
+        self._grace: asyncio.TimerHandle | None = None
+        self.items_done = claimed.job.items_done
+        self.items_failed = claimed.job.items_failed
+        self.consecutive_failures = 0 if claimed.job.resume_count else claimed.job.consecutive_failures
+        self.current_index: int | None = None
+        self.progress_done = 0
+        self.progress_total = 0
+        self.progress_message: str | None = None
+        self._secrets = secret_values(claimed.job.params)
+        self._logged = 0
+        self.workspace = runner.workspace_root / str(claimed.job.job_id)
+
+    # safe points ---------------------------------------------------------------------------------
+    def check(self) -> None:
+        """Raise Stop when pause, cancel or shutdown was asked (a safe point)."""
+        if self.request is not None:
+            raise Stop(self.request, self.reason)
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep, but wake and stop at once when a request arrives."""
+        self.check()
+        if seconds > 0:
+            try:
+                await asyncio.wait_for(self._wake.wait(), seconds)
+            except TimeoutError:
+                pass
+        self.check()
+
+    def ask(self, kind: str, reason: str | None = None) -> None:
+        """Ask the job to stop at its next safe point."""
+        if self.request == "cancel" or self.request == kind:
+            return
+        self.request = kind
+        self.reason = reason
+        self._wake.set()
+
+    # writes ----------------------------------------------------------------------------------------
+    def log(self, message: str, level: str = "info") -> None:
+        """Queue a log line, blanking secret param values; keep the log bounded."""
+        if self._secrets:
+            message = scrub(message, self._secrets)
+        self.store.log(self.job.job_id, level, message)
+        self._logged += 1
+        if self._logged % 1000 == 0:
+            self.store.trim_logs(self.job.job_id, self.runner.log_limit)
+
+    def set_progress(self, done: int, total: int | None, message: str | None) -> None:
+        """Queue the job's progress and counters."""
+        self.progress_done = done
+        self.progress_total = total or 0
+        if message is not None:
+            self.progress_message = scrub(message, self._secrets) if self._secrets else message
+        self.store.progress(
+            self.job.job_id, done, self.progress_total, self.progress_message, self.items_done, self.items_failed,
+            self.consecutive_failures,
+        )
+
+
+def _pid_dead(info: RunnerInfo) -> bool:
+    """Tell whether a runner on this host is certainly gone (its process no longer exists)."""
+    if info.hostname != socket.gethostname() or info.pid == os.getpid():
+        return False
+    try:
+        os.kill(info.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        with open(f"/proc/{info.pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+class Runner:
+    """Runs the jobs of one database: claims, executes, heartbeats, obeys control, recovers.
+
+    Args:
+        store: the open Store.
+        registry: the job types this runner can run (jobs of other types stay queued).
+        concurrency: jobs run at once.
+        grace_s: how long a paused or shut-down job may take to reach a safe point before interruption.
+        lease_ttl_s: a runner whose heartbeat is older than this is taken for dead.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        registry: Registry,
+        *,
+        concurrency: int = 4,
+        grace_s: float = 10.0,
+        lease_ttl_s: float = 15.0,
+        poll_s: float = 0.5,
+        control_poll_s: float = 0.2,
+        log_limit: int = LOG_LIMIT,
+        workspace_root: Path | None = None,
+        runner_id: str | None = None,
+        on_event: Callable[[str, JobId | None], None] | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.store = store
+        self.registry = registry
+        self.concurrency = concurrency
+        self.grace_s = grace_s
+        self.lease_ttl_s = lease_ttl_s
+        self.poll_s = poll_s
+        self.control_poll_s = control_poll_s
+        self.log_limit = log_limit
+        self.workspace_root = workspace_root or workspace_root_for(store.path)
+        self.runner_id = runner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.on_event = on_event
+        self.runs: dict[JobId, JobRun] = {}
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._started = False
+        self.stages_done = 0
+        """Stages completed by this runner, for benchmarks."""
+        self.jobs_done = 0
+
+    # public control ------------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Look for new jobs and control requests now instead of at the next poll."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop claiming; bring running jobs to a safe point and hand them back, then return from run()."""
+        self._stopping = True
+        self._wake.set()
+
+    @property
+    def stopping(self) -> bool:
+        """Tell whether stop() was called."""
+        return self._stopping
+
+    def _emit(self, kind: str, job_id: JobId | None = None) -> None:
+        if self.on_event is not None:
+            self.on_event(kind, job_id)
+
+    # main loop -----------------------------------------------------------------------------------
+    async def run(self, *, exit_when_idle: bool = False) -> None:
+        """Run until stop() (or, with exit_when_idle, until no job of ours is left to run)."""
+        info = RunnerInfo(self.runner_id, os.getpid(), socket.gethostname(), now_ms(), now_ms(), self.concurrency)
+        await self.store.register_runner(info)
+        self._started = True
+        await self._recover()
+        heartbeat = asyncio.create_task(self._heartbeat_loop(), name="jobtui-heartbeat")
+        types = self.registry.names
+        try:
+            while not self._stopping:
+                claimed = []
+                free = self.concurrency - len(self.runs)
+                if free > 0:
+                    claimed = await self.store.claim(self.runner_id, free, types)
+                    for c in claimed:
+                        self._start(c)
+                if self.runs:
+                    await self._poll_control()
+                timeout = self.control_poll_s if self.runs else self.poll_s
+                if not self.runs and not claimed:
+                    if exit_when_idle and not await self.store.has_runnable(types):
+                        break
+                    due = await self.store.next_due_ms(types)
+                    if due is not None:
+                        timeout = min(timeout, max(0.0, (due - now_ms()) / 1000))
+                if claimed and len(self.runs) < self.concurrency:
+                    continue
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+        finally:
+            await self._shutdown()
+            heartbeat.cancel()
+            try:
+                await heartbeat
+            except asyncio.CancelledError:
+                pass
+            try:
+                await self.store.commit_point()
+                await self.store.unregister_runner(self.runner_id)
+            except StoreError as e:
+                print(f"jobtui: {e}", file=sys.stderr)
+
+    async def _shutdown(self) -> None:
+        runs = list(self.runs.values())
+        if not runs:
+            return
+        for run in runs:
+            run.ask("shutdown")
+            self._arm_grace(run, "shutdown")
+        tasks = [r.task for r in runs if r.task is not None]
+        await asyncio.wait(tasks, timeout=self.grace_s + 5)
+        for t in tasks:
+            if not t.done():
+                t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _heartbeat_loop(self) -> None:
+        interval = max(0.2, self.lease_ttl_s / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if not await self.store.heartbeat(self.runner_id):
+                    # Another runner took us for dead and reclaimed our jobs: stop them, write nothing.
+                    for run in list(self.runs.values()):
+                        self._interrupt(run, "lost")
+                    info = RunnerInfo(self.runner_id, os.getpid(), socket.gethostname(), now_ms(), now_ms(),
+                                      self.concurrency)
+                    await self.store.register_runner(info)
+                await self._recover()
+            except StoreError as e:
+                print(f"jobtui: heartbeat failed: {e}", file=sys.stderr)
+
+    async def _recover(self) -> None:
+        recovered = await self.store.recover(
+            self_id=self.runner_id, ttl_ms=int(self.lease_ttl_s * 1000), is_dead=_pid_dead
+        )
+        for job_id, before, after in recovered:
+            self.store.log(job_id, "warning", f"recovered from a lost runner: {before.value} → {after.value}")
+            self._emit("recovered", job_id)
+        if recovered:
+            await self.store.commit_point()
+            self._wake.set()
+
+    async def _poll_control(self) -> None:
+        owned = await self.store.owned_requests(self.runner_id)
+        for job_id, run in list(self.runs.items()):
+            status = owned.get(job_id)
+            if status is None:
+                if run.task is not None and not run.task.done() and run.interrupt is None:
+                    self._interrupt(run, "lost")
+            elif status.value == "pausing" and run.request is None:
+                run.ask("pause", "paused by request")
+                self._arm_grace(run, "pause")
+            elif status.value == "cancelling" and run.request != "cancel":
+                run.ask("cancel")
+                self._interrupt(run, "cancel")
+        for job_id in owned.keys() - self.runs.keys():
+            # Our final write for it did not apply (its state changed under us): hand it back.
+            self.store.job_released(job_id, self.runner_id)
+        if owned.keys() - self.runs.keys():
+            await self.store.commit_point()
+
+    def _arm_grace(self, run: JobRun, kind: str) -> None:
+        if run._grace is None:
+            run._grace = asyncio.get_running_loop().call_later(self.grace_s, self._interrupt, run, kind)
+
+    def _interrupt(self, run: JobRun, kind: str) -> None:
+        if run.task is not None and not run.task.done() and run.interrupt is None:
+            run.interrupt = kind
+            run.task.cancel()
+
+    def _start(self, claimed: Claimed) -> None:
+        job_type = self.registry.get(claimed.job.type)
+        run = JobRun(self, claimed, job_type)
+        run.task = asyncio.create_task(self._run_job(run), name=f"jobtui-job-{claimed.job.job_id}")
+        self.runs[claimed.job.job_id] = run
+        run.task.add_done_callback(lambda _t, job_id=claimed.job.job_id: self._finished(job_id))
+        self._emit("started", claimed.job.job_id)
+
+    def _finished(self, job_id: JobId) -> None:
+        run = self.runs.pop(job_id, None)
+        if run is not None and run._grace is not None:
+            run._grace.cancel()
+        self._wake.set()
+        self._emit("finished", job_id)
+
+    # one job -------------------------------------------------------------------------------------
+    async def _run_job(self, run: JobRun) -> None:
+        job_id = run.job.job_id
+        store = self.store
+        try:
+            try:
+                recorded = tuple(r.name for r in run.records)
+                if recorded != run.job_type.stage_names:
+                    raise StageFailed(
+                        recorded[0] if recorded else "?",
+                        f"ReplayMismatchError: job was submitted with stages {list(recorded)}, but type "
+                        f"{run.job_type.name!r} now has {list(run.job_type.stage_names)}",
+                        False,
+                    )
+                async with asyncio.timeout(run.job_type.timeout_s):
+                    await self._run_stages(run)
+            except TimeoutError:
+                raise StageFailed(
+                    run.job_type.stage_names[run.current_index or 0],
+                    f"JobTimeoutError: job ran past its timeout of {run.job_type.timeout_s:g}s",
+                    False,
+                ) from None
+        except Stop as s:
+            await self._stopped(run, s.kind, s.reason)
+        except asyncio.CancelledError:
+            if run.interrupt is None:
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            await self._stopped(run, run.interrupt, run.reason)
+        except StageFailed as f:
+            await self._failed(run, f)
+        except StoreError as e:
+            print(f"jobtui: job {job_id}: cannot record progress: {e}", file=sys.stderr)
+        except Exception as e:  # a bug in jobtui itself: keep the runner alive, fail the job visibly
+            await self._failed(run, StageFailed(run.job_type.stage_names[run.current_index or 0], describe(e), False))
+
+    async def _run_stages(self, run: JobRun) -> None:
+        job_id = run.job.job_id
+        store = self.store
+        stages = run.job_type.stages
+        last = len(stages) - 1
+        ran = False
+        for index, stage in enumerate(stages):
+            record = run.records[index]
+            if record.status is StageStatus.COMPLETED:
+                run.outputs[stage.name] = record.output
+                continue
+            run.check()
+            output = await self._run_stage(run, index, stage, record)
+            run.outputs[stage.name] = output
+            store.stage_finished(job_id, index, output)
+            run.current_index = None
+            if index == last:
+                store.job_completed(job_id, self.runner_id, len(stages))
+                run.log("job completed")
+            await store.commit_point()
+            self.stages_done += 1
+            ran = True
+        if not ran:
+            store.job_completed(job_id, self.runner_id, len(stages))
+            await store.commit_point()
+        self.jobs_done += 1
+        self._emit("completed", job_id)
+
+    async def _run_stage(self, run: JobRun, index: int, stage: Stage, record: StageRecord) -> Any:
+        job_id = run.job.job_id
+        store = self.store
+        base = record.attempts
+        tries = 0
+        run.current_index = index
+        state = record.state
+
+        async def attempt() -> Any:
+            nonlocal tries
+            tries += 1
+            number = base + tries
+            store.stage_started(job_id, index, number, base + stage.retry.attempts)
+            started = time.monotonic()
+            if number > 1 or record.status is StageStatus.INTERRUPTED:
+                run.log(f"stage {stage.name}: attempt {number}" + (" (resumed from checkpoint)" if state is not None else ""))
+            fresh = tries == 1 and record.items_done == 0 and record.items_failed == 0
+            ctx = Context(run, index, stage, number, record.generation, state, fresh=fresh)
+            if stage.timeout_s is None:
+                out = await stage.fn(ctx)
+            else:
+                timer = asyncio.timeout(stage.timeout_s)
+                try:
+                    async with timer:
+                        out = await stage.fn(ctx)
+                except TimeoutError as e:
+                    if timer.expired():
+                        raise StageTimeoutError(job_id, stage.name, f"stage {stage.name} ran past {stage.timeout_s:g}s") from e
+                    raise
+            run.log(f"stage {stage.name} done in {time.monotonic() - started:.2f}s")
+            return out
+
+        async def on_retry(number: int, err: BaseException, delay: float) -> None:
+            text = describe(err)
+            store.attempt_failed(job_id, index, base + number, text, True)
+            store.stage_stopped(job_id, index, StageStatus.RETRYING, text, now_ms() + int(delay * 1000))
+            run.log(f"stage {stage.name}: attempt {base + number} failed ({text}); retrying in {delay:.1f}s", "warning")
+            await store.commit_point()
+
+        try:
+            output, _ = await call_with_retry(attempt, stage.retry, sleep=run.sleep, on_retry=on_retry)
+        except Exception as e:
+            text = describe(e)
+            transient = stage.retry.retry_on(e)
+            store.attempt_failed(job_id, index, base + max(tries, 1), text, transient)
+            store.stage_stopped(job_id, index, StageStatus.FAILED, text)
+            raise StageFailed(stage.name, text, transient) from e
+        return output
+
+    async def _stopped(self, run: JobRun, kind: str, reason: str | None) -> None:
+        job_id = run.job.job_id
+        store = self.store
+        if kind == "lost":
+            return
+        if run.current_index is not None:
+            store.stage_stopped(job_id, run.current_index, StageStatus.INTERRUPTED, None)
+        if kind == "pause":
+            text = reason or "paused by request"
+            store.job_paused(job_id, self.runner_id, text)
+            run.log(f"paused: {text}", "warning")
+        elif kind == "cancel":
+            store.job_cancelled(job_id, self.runner_id)
+            run.log("cancelled", "warning")
+        else:
+            store.job_released(job_id, self.runner_id)
+            run.log("runner stopping: job handed back at its last checkpoint")
+        try:
+            await store.commit_point()
+        except StoreError as e:
+            print(f"jobtui: job {job_id}: cannot record stop: {e}", file=sys.stderr)
+        self._emit(kind, job_id)
+
+    async def _failed(self, run: JobRun, f: StageFailed) -> None:
+        job = run.job
+        store = self.store
+        retry_at: int | None = None
+        if f.transient and job.retry_count < job.max_retries:
+            delay = min(3600.0, run.job_type.retry_delay_s * (2 ** job.retry_count))
+            retry_at = now_ms() + int((delay + random.uniform(0, delay / 4)) * 1000)
+        store.job_failed(job.job_id, self.runner_id, f.stage, f.error, retry_at_ms=retry_at)
+        if retry_at is None:
+            run.log(f"job failed at stage {f.stage}: {f.error}", "error")
+        else:
+            run.log(
+                f"job failed at stage {f.stage}: {f.error}; automatic retry {job.retry_count + 1}/{job.max_retries}"
+                f" in {(retry_at - now_ms()) / 1000:.0f}s",
+                "error",
+            )
+        try:
+            await store.commit_point()
+        except StoreError as e:
+            print(f"jobtui: job {job.job_id}: cannot record failure: {e}", file=sys.stderr)
+        self._emit("failed", job.job_id)
+
+
+def workspace_root_for(db_path: Path) -> Path:
+    """Return the folder that holds the job workspaces of a database."""
+    return db_path.parent / f"{db_path.stem}.workspaces"

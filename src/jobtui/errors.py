@@ -1,0 +1,87 @@
+"""jobtui errors.
+
+* JobtuiError
+  x UsageError             (bad input from a person: params, ids, times; one clear line)
+    + UnknownJobTypeError
+    + ParamError
+    + JobNotFoundError
+    + InvalidTransitionError
+  x StoreError             (wraps aiosqlite / sqlite3 errors: corrupt, locked, unreadable)
+    + SchemaVersionError
+  x StageError             (a stage raised; .job_id, .stage, .__cause__)
+    + StageTimeoutError
+  x PermanentError         (raise from a stage or item: never retried)
+  x TransientError         (raise from a stage or item: always retried)
+"""
+
+from __future__ import annotations
+
+
+class JobtuiError(Exception):
+    """Base class for jobtui errors."""
+
+
+class UsageError(JobtuiError):
+    """Bad input from a person: shown as one line, exit status 2."""
+
+
+class UnknownJobTypeError(UsageError):
+    """No job type of this name is registered."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        hint = f" (known: {', '.join(sorted(known))})" if known else ""
+        super().__init__(f"unknown job type {name!r}{hint}")
+
+
+class ParamError(UsageError):
+    """A job parameter is missing, unknown or of the wrong type."""
+
+
+class JobNotFoundError(UsageError):
+    """No job has this id."""
+
+    def __init__(self, job_id: object) -> None:
+        self.job_id = job_id
+        super().__init__(f"no job with id {job_id}")
+
+
+class InvalidTransitionError(UsageError):
+    """A control request does not apply to the job's current state."""
+
+    def __init__(self, job_id: int, status: str, action: str, detail: str = "") -> None:
+        self.job_id = job_id
+        self.status = status
+        self.action = action
+        extra = f": {detail}" if detail else ""
+        super().__init__(f"job {job_id} is {status}; cannot {action}{extra}")
+
+
+class StoreError(JobtuiError):
+    """The database could not be read or written."""
+
+
+class SchemaVersionError(StoreError):
+    """The database was written by a newer jobtui."""
+
+
+class StageError(JobtuiError):
+    """A stage raised; the original error is the __cause__."""
+
+    def __init__(self, job_id: int, stage: str, message: str) -> None:
+        self.job_id = job_id
+        self.stage = stage
+        super().__init__(message)
+
+
+class StageTimeoutError(StageError):
+    """A stage attempt ran past its timeout."""
+
+
+class PermanentError(JobtuiError):
+    """Raise from a stage or item to fail it without retrying."""
+
+
+class TransientError(JobtuiError):
+    """Raise from a stage or item to have it retried with backoff."""

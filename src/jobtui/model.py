@@ -1,0 +1,412 @@
+"""Records, states and the transition table: pure data, no I/O."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+JobId = int
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its life; the database text equals `.value`."""
+
+    QUEUED = "queued"
+    """Waiting for a runner to claim it (or for `run_at`)."""
+    RUNNING = "running"
+    """A runner holds its lease and runs its stages."""
+    PAUSING = "pausing"
+    """Pause requested; the job stops at its next safe point."""
+    PAUSED = "paused"
+    """Stopped at a checkpoint by request or by auto-pause; resume continues it."""
+    CANCELLING = "cancelling"
+    """Cancel requested; the runner interrupts it."""
+    CANCELLED = "cancelled"
+    """Stopped by request; its checkpoints are kept and resume continues it."""
+    WAITING_RETRY = "waiting_retry"
+    """Failed with automatic retries left; queued again at `next_retry_at`."""
+    FAILED = "failed"
+    """A stage failed for good; resume or retry continues at the failed stage."""
+    COMPLETED = "completed"
+    """Every stage is done."""
+
+
+class StageStatus(StrEnum):
+    """Where a stage of a job is."""
+
+    PENDING = "pending"
+    """Not started, or reset by a rewind."""
+    RUNNING = "running"
+    """An attempt is in progress."""
+    RETRYING = "retrying"
+    """An attempt failed with a transient error; the next waits out its backoff."""
+    INTERRUPTED = "interrupted"
+    """Stopped by pause, cancel, shutdown or crash; it runs again from its last checkpoint."""
+    FAILED = "failed"
+    """Failed for good."""
+    COMPLETED = "completed"
+    """Its output is committed; it never runs again unless rewound."""
+
+
+class ItemStatus(StrEnum):
+    """The outcome of one item of a stage."""
+
+    DONE = "done"
+    """Its result is committed; it never runs again unless rewound."""
+    FAILED = "failed"
+    """It failed after its retries; it runs again when the stage runs again."""
+
+
+ACTIVE: frozenset[JobStatus] = frozenset({JobStatus.RUNNING, JobStatus.PAUSING, JobStatus.CANCELLING})
+"""States in which a runner holds the job."""
+TERMINAL: frozenset[JobStatus] = frozenset({JobStatus.COMPLETED, JobStatus.CANCELLED, JobStatus.FAILED})
+"""States in which nothing happens until someone acts."""
+RESUMABLE: frozenset[JobStatus] = frozenset({JobStatus.PAUSED, JobStatus.FAILED, JobStatus.CANCELLED})
+"""States that `resume` continues from the last checkpoint."""
+
+S = JobStatus
+TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    S.QUEUED: frozenset({S.RUNNING, S.PAUSED, S.CANCELLED}),
+    S.RUNNING: frozenset({S.COMPLETED, S.FAILED, S.WAITING_RETRY, S.PAUSED, S.PAUSING,
+                          S.CANCELLING, S.CANCELLED, S.QUEUED}),
+    S.PAUSING: frozenset({S.PAUSED, S.CANCELLING, S.CANCELLED, S.COMPLETED, S.FAILED,
+                          S.WAITING_RETRY, S.RUNNING}),
+    S.CANCELLING: frozenset({S.CANCELLED, S.COMPLETED, S.FAILED}),
+    S.PAUSED: frozenset({S.QUEUED, S.CANCELLED}),
+    S.WAITING_RETRY: frozenset({S.QUEUED, S.RUNNING, S.PAUSED, S.CANCELLED}),
+    S.FAILED: frozenset({S.QUEUED, S.CANCELLED}),
+    S.CANCELLED: frozenset({S.QUEUED}),
+    S.COMPLETED: frozenset({S.QUEUED}),
+}
+"""Every allowed state change, from → to. The store guards each UPDATE with it."""
+
+
+def sources(target: JobStatus) -> frozenset[JobStatus]:
+    """Return the states from which a job may move to `target`."""
+    return frozenset(src for src, dests in TRANSITIONS.items() if target in dests)
+
+
+def can_transition(src: JobStatus, dst: JobStatus) -> bool:
+    """Tell whether the table allows src → dst."""
+    return dst in TRANSITIONS.get(src, frozenset())
+
+
+class Action(StrEnum):
+    """A request a person sends to a job."""
+
+    PAUSE = "pause"
+    RESUME = "resume"
+    CANCEL = "cancel"
+    RETRY = "retry"
+    REWIND = "rewind"
+    DELETE = "delete"
+
+
+ACTION_FROM: dict[Action, frozenset[JobStatus]] = {
+    Action.PAUSE: frozenset({S.QUEUED, S.WAITING_RETRY, S.RUNNING}),
+    Action.RESUME: RESUMABLE,
+    Action.CANCEL: frozenset({S.QUEUED, S.WAITING_RETRY, S.PAUSED, S.FAILED, S.RUNNING, S.PAUSING}),
+    Action.RETRY: frozenset({S.FAILED, S.WAITING_RETRY, S.CANCELLED, S.COMPLETED}),
+    Action.REWIND: frozenset({S.PAUSED, S.FAILED, S.CANCELLED, S.COMPLETED}),
+    Action.DELETE: frozenset(set(S) - ACTIVE),
+}
+"""The states in which each action applies (the TUI hides an action elsewhere)."""
+
+
+def action_applies(action: Action, status: JobStatus) -> bool:
+    """Tell whether `action` applies to a job in `status`."""
+    return status in ACTION_FROM[action]
+
+
+_SECRET = re.compile(r"(key|token|secret|passw|pwd|auth|credential|cookie|session)", re.IGNORECASE)
+REDACTED = "***"
+
+
+def is_secret_name(name: str) -> bool:
+    """Tell whether a param name looks like it holds a secret."""
+    return bool(_SECRET.search(name))
+
+
+def redact(params: dict[str, Any]) -> dict[str, Any]:
+    """Return params with the values of secret-looking names replaced, recursively."""
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if is_secret_name(name) and value not in (None, ""):
+            out[name] = REDACTED
+        elif isinstance(value, dict):
+            out[name] = redact(value)
+        else:
+            out[name] = value
+    return out
+
+
+def secret_values(params: dict[str, Any]) -> list[str]:
+    """Return the string forms of secret param values, longest first, for scrubbing text."""
+    found: list[str] = []
+    for name, value in params.items():
+        if isinstance(value, dict):
+            found.extend(secret_values(value))
+        elif is_secret_name(name) and value not in (None, "") and len(str(value)) >= 4:
+            found.append(str(value))
+    return sorted(set(found), key=len, reverse=True)
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """Replace every secret value inside `text`."""
+    for value in secrets:
+        text = text.replace(value, REDACTED)
+    return text
+
+
+def now_ms() -> int:
+    """Return the wall clock in epoch milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+def iso(ms: int | None) -> str | None:
+    """Format epoch ms as ISO 8601 UTC, or None."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
+        "+00:00", "Z"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StageRun:
+    """One stage of one job, as stored."""
+
+    index: int
+    name: str
+    status: StageStatus
+    attempts: int = 0
+    max_attempts: int = 1
+    started_at_ms: int | None = None
+    finished_at_ms: int | None = None
+    error: str | None = None
+    items_total: int | None = None
+    items_done: int = 0
+    items_failed: int = 0
+    checkpoint_at_ms: int | None = None
+    next_attempt_at_ms: int | None = None
+
+    @property
+    def duration_ms(self) -> int | None:
+        """Return how long the stage ran (so far, if running)."""
+        if self.started_at_ms is None:
+            return None
+        end = self.finished_at_ms if self.finished_at_ms is not None else now_ms()
+        return max(0, end - self.started_at_ms)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the stage as in the job detail JSON."""
+        return {
+            "name": self.name,
+            "status": self.status.value,
+            "attempts": self.attempts,
+            "max_attempts": self.max_attempts,
+            "started_at": iso(self.started_at_ms),
+            "finished_at": iso(self.finished_at_ms),
+            "error": self.error,
+            "items_total": self.items_total,
+            "items_done": self.items_done,
+            "items_failed": self.items_failed,
+            "last_checkpoint_at": iso(self.checkpoint_at_ms),
+            "next_attempt_at": iso(self.next_attempt_at_ms),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One job, as stored (without its stages)."""
+
+    job_id: JobId
+    type: str
+    status: JobStatus
+    params: dict[str, Any]
+    priority: int = 0
+    unique_key: str | None = None
+    stage_names: tuple[str, ...] = ()
+    current_step_index: int = 0
+    progress_done: int = 0
+    progress_total: int = 0
+    progress_message: str | None = None
+    failed_step: str | None = None
+    error_message: str | None = None
+    pause_reason: str | None = None
+    retry_count: int = 0
+    max_retries: int = 0
+    next_retry_at_ms: int | None = None
+    resume_count: int = 0
+    recovery_count: int = 0
+    consecutive_failures: int = 0
+    run_at_ms: int | None = None
+    created_at_ms: int = 0
+    started_at_ms: int | None = None
+    updated_at_ms: int = 0
+    paused_at_ms: int | None = None
+    completed_at_ms: int | None = None
+    cancelled_at_ms: int | None = None
+    lease_owner: str | None = None
+    items_done: int = 0
+    items_failed: int = 0
+
+    @property
+    def total_steps(self) -> int:
+        """Return the number of stages."""
+        return len(self.stage_names)
+
+    @property
+    def current_step(self) -> str | None:
+        """Return the name of the stage the job is at, or None when done."""
+        if 0 <= self.current_step_index < len(self.stage_names):
+            return self.stage_names[self.current_step_index]
+        return None
+
+    @property
+    def last_successful_step(self) -> str | None:
+        """Return the name of the last stage that completed in order."""
+        if self.status is JobStatus.COMPLETED and self.stage_names:
+            return self.stage_names[-1]
+        idx = self.current_step_index - 1
+        return self.stage_names[idx] if 0 <= idx < len(self.stage_names) else None
+
+    @property
+    def progress(self) -> float:
+        """Return the overall progress from 0.0 to 1.0."""
+        if self.status is JobStatus.COMPLETED:
+            return 1.0
+        total = len(self.stage_names)
+        if total == 0:
+            return 0.0
+        inner = self.progress_done / self.progress_total if self.progress_total > 0 else 0.0
+        return min(1.0, (self.current_step_index + min(inner, 1.0)) / total)
+
+    @property
+    def can_resume(self) -> bool:
+        """Tell whether `resume` applies."""
+        return self.status in RESUMABLE
+
+    @property
+    def elapsed_ms(self) -> int | None:
+        """Return the time since the job first started (until it ended)."""
+        if self.started_at_ms is None:
+            return None
+        end = self.completed_at_ms or self.cancelled_at_ms
+        if end is None and self.status not in ACTIVE and self.status is not JobStatus.QUEUED:
+            end = self.updated_at_ms
+        return max(0, (end or now_ms()) - self.started_at_ms)
+
+    def to_dict(self, *, secrets_visible: bool = False) -> dict[str, Any]:
+        """Return the job as in the job detail JSON (without stages)."""
+        return {
+            "job_id": self.job_id,
+            "type": self.type,
+            "status": self.status.value,
+            "params": self.params if secrets_visible else redact(self.params),
+            "priority": self.priority,
+            "unique_key": self.unique_key,
+            "current_step": self.current_step,
+            "current_step_index": self.current_step_index,
+            "total_steps": self.total_steps,
+            "progress_percentage": round(self.progress * 100, 1),
+            "progress_message": self.progress_message,
+            "last_successful_step": self.last_successful_step,
+            "failed_step": self.failed_step,
+            "error_message": self.error_message,
+            "can_resume": self.can_resume,
+            "pause_reason": self.pause_reason,
+            "retry_count": self.retry_count,
+            "max_retries": self.max_retries,
+            "next_retry_at": iso(self.next_retry_at_ms),
+            "resume_count": self.resume_count,
+            "recovery_count": self.recovery_count,
+            "run_at": iso(self.run_at_ms),
+            "created_at": iso(self.created_at_ms),
+            "started_at": iso(self.started_at_ms),
+            "updated_at": iso(self.updated_at_ms),
+            "paused_at": iso(self.paused_at_ms),
+            "completed_at": iso(self.completed_at_ms),
+            "cancelled_at": iso(self.cancelled_at_ms),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class JobDetail:
+    """A job with its stages and counters: what `show` prints."""
+
+    job: Job
+    stages: tuple[StageRun, ...]
+    results: int = 0
+
+    def to_dict(self, *, secrets_visible: bool = False) -> dict[str, Any]:
+        """Return the job detail object of DESIGN.md."""
+        out = self.job.to_dict(secrets_visible=secrets_visible)
+        out["stages"] = [s.to_dict() for s in self.stages]
+        out["counters"] = {
+            "items_done": sum(s.items_done for s in self.stages),
+            "items_failed": sum(s.items_failed for s in self.stages),
+            "results": self.results,
+        }
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line of a job's log."""
+
+    log_id: int
+    job_id: JobId
+    ts_ms: int
+    level: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRecord:
+    """One item's stored outcome."""
+
+    stage_index: int
+    stage: str
+    key: str
+    status: ItemStatus
+    result: Any
+    error: str | None
+    attempts: int
+    updated_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerInfo:
+    """A runner process as it registered itself."""
+
+    runner_id: str
+    pid: int
+    hostname: str
+    started_at_ms: int
+    heartbeat_at_ms: int
+    concurrency: int
+
+    def alive(self, now: int, ttl_ms: int) -> bool:
+        """Tell whether its heartbeat is fresh."""
+        return now - self.heartbeat_at_ms <= ttl_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Counts for the header and `jobtui stats`."""
+
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_type: dict[str, int] = field(default_factory=dict)
+    runners: tuple[RunnerInfo, ...] = ()
+    items_done: int = 0
+    items_failed: int = 0
+
+    @property
+    def total(self) -> int:
+        """Return the number of jobs."""
+        return sum(self.by_status.values())

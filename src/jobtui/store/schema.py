@@ -1,0 +1,120 @@
+"""The database schema as versioned migrations; `PRAGMA user_version` counts those applied."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema.
+    """
+    CREATE TABLE jobs (
+        job_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        params TEXT NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 0,
+        unique_key TEXT,
+        stage_names TEXT NOT NULL,
+        current_step_index INTEGER NOT NULL DEFAULT 0,
+        progress_done INTEGER NOT NULL DEFAULT 0,
+        progress_total INTEGER NOT NULL DEFAULT 0,
+        progress_message TEXT,
+        failed_step TEXT,
+        error_message TEXT,
+        pause_reason TEXT,
+        retry_count INTEGER NOT NULL DEFAULT 0,
+        max_retries INTEGER NOT NULL DEFAULT 0,
+        next_retry_at_ms INTEGER,
+        resume_count INTEGER NOT NULL DEFAULT 0,
+        recovery_count INTEGER NOT NULL DEFAULT 0,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        run_at_ms INTEGER,
+        created_at_ms INTEGER NOT NULL,
+        started_at_ms INTEGER,
+        updated_at_ms INTEGER NOT NULL,
+        paused_at_ms INTEGER,
+        completed_at_ms INTEGER,
+        cancelled_at_ms INTEGER,
+        lease_owner TEXT,
+        items_done INTEGER NOT NULL DEFAULT 0,
+        items_failed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX jobs_claim ON jobs (status, priority DESC, created_at_ms, job_id);
+    CREATE INDEX jobs_updated ON jobs (updated_at_ms);
+    CREATE INDEX jobs_owner ON jobs (lease_owner) WHERE lease_owner IS NOT NULL;
+    CREATE UNIQUE INDEX jobs_unique_active ON jobs (unique_key)
+        WHERE unique_key IS NOT NULL AND status NOT IN ('completed', 'cancelled', 'failed');
+
+    CREATE TABLE stages (
+        job_id INTEGER NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+        stage_index INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        max_attempts INTEGER NOT NULL DEFAULT 1,
+        generation INTEGER NOT NULL DEFAULT 0,
+        started_at_ms INTEGER,
+        finished_at_ms INTEGER,
+        error TEXT,
+        output TEXT,
+        state TEXT,
+        checkpoint_at_ms INTEGER,
+        next_attempt_at_ms INTEGER,
+        items_total INTEGER,
+        items_done INTEGER NOT NULL DEFAULT 0,
+        items_failed INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (job_id, stage_index)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE attempts (
+        job_id INTEGER NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+        stage_index INTEGER NOT NULL,
+        attempt INTEGER NOT NULL,
+        failed_at_ms INTEGER NOT NULL,
+        error TEXT NOT NULL,
+        transient INTEGER NOT NULL,
+        PRIMARY KEY (job_id, stage_index, attempt)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE items (
+        job_id INTEGER NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+        stage_index INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        status TEXT NOT NULL,
+        result TEXT,
+        error TEXT,
+        attempts INTEGER NOT NULL DEFAULT 1,
+        updated_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (job_id, stage_index, key)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE logs (
+        log_id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        level TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX logs_job ON logs (job_id, log_id);
+
+    CREATE TABLE requests (
+        request_id INTEGER PRIMARY KEY,
+        job_id INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        from_status TEXT NOT NULL,
+        to_status TEXT NOT NULL,
+        detail TEXT,
+        source TEXT NOT NULL
+    );
+    CREATE INDEX requests_job ON requests (job_id, request_id);
+
+    CREATE TABLE runners (
+        runner_id TEXT PRIMARY KEY,
+        pid INTEGER NOT NULL,
+        hostname TEXT NOT NULL,
+        started_at_ms INTEGER NOT NULL,
+        heartbeat_at_ms INTEGER NOT NULL,
+        concurrency INTEGER NOT NULL
+    );
+    """,
+]
+"""Each entry upgrades the schema by one version; never edit one that has shipped, append."""
