@@ -8,6 +8,7 @@
     + InvalidTransitionError
   x StoreError             (wraps aiosqlite / sqlite3 errors: corrupt, locked, unreadable)
     + SchemaVersionError
+    + LeaseLostError       (a runner's writes were refused: another runner reclaimed its jobs)
   x StageError             (a stage raised; .job_id, .stage, .__cause__)
     + StageTimeoutError
   x PermanentError         (raise from a stage or item: never retried)
@@ -64,6 +65,10 @@ class StoreError(JobtuiError):
 
 class SchemaVersionError(StoreError):
     """The database was written by a newer jobtui."""
+
+
+class LeaseLostError(StoreError):
+    """A runner's lease expired and another runner reclaimed its jobs; its writes are refused."""
 
 
 class StageError(JobtuiError):

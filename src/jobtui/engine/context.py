@@ -140,9 +140,13 @@ class Context:
             os.chmod(path, 0o700)
         return path
 
-    async def results(self, stage: str) -> dict[str, Any]:
-        """Return the item results of an earlier stage, by item key (done items only)."""
-        index = self._run.job_type.stage_index(stage)
+    async def results(self, stage: str | None = None) -> dict[str, Any]:
+        """Return the committed item results of a stage (default: this one), by item key.
+
+        `items` yields only the items it runs now; after a resume, aggregate over this instead.
+        """
+        index = self.stage_index if stage is None else self._run.job_type.stage_index(stage)
+        await self._run.store.commit_point()
         return await self._run.store.item_results(self.job_id, index)
 
     # ---------------------------------------------------------------------------------- writing
@@ -181,6 +185,9 @@ class Context:
         retry: Retry | None = None,
     ) -> AsyncIterator[ItemOutcome]:
         """Run `fn` on each item not yet done; yield each outcome once it is queued for commit.
+
+        Items done in an earlier run are not yielded again: to aggregate over every item, read
+        `await ctx.results()` after the loop.
 
         Each item's result and its done mark commit together in one row. Items done in an earlier
         run are skipped; failed ones run again. Up to `workers` items run at once. Each item is

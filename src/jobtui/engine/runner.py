@@ -197,27 +197,36 @@ class Runner:
         """Run until stop() (or, with exit_when_idle, until no job of ours is left to run)."""
         info = RunnerInfo(self.runner_id, os.getpid(), socket.gethostname(), now_ms(), now_ms(), self.concurrency)
         await self.store.register_runner(info)
+        self.store.fence = self.runner_id
         self._started = True
-        await self._recover()
+        try:
+            await self._recover()
+        except StoreError as e:
+            print(f"jobtui: runner: recovery failed ({e}); retrying at the next heartbeat", file=sys.stderr)
         heartbeat = asyncio.create_task(self._heartbeat_loop(), name="jobtui-heartbeat")
         types = self.registry.names
         try:
             while not self._stopping:
-                claimed = []
-                free = self.concurrency - len(self.runs)
-                if free > 0:
-                    claimed = await self.store.claim(self.runner_id, free, types)
-                    for c in claimed:
-                        self._start(c)
-                if self.runs:
-                    await self._poll_control()
+                claimed: list[Claimed] = []
                 timeout = self.control_poll_s if self.runs else self.poll_s
-                if not self.runs and not claimed:
-                    if exit_when_idle and not await self.store.has_runnable(types):
-                        break
-                    due = await self.store.next_due_ms(types)
-                    if due is not None:
-                        timeout = min(timeout, max(0.0, (due - now_ms()) / 1000))
+                try:
+                    free = self.concurrency - len(self.runs)
+                    if free > 0:
+                        claimed = await self.store.claim(self.runner_id, free, types)
+                        for c in claimed:
+                            self._start(c)
+                    if self.runs:
+                        await self._poll_control()
+                    if not self.runs and not claimed:
+                        if exit_when_idle and not await self.store.has_runnable(types):
+                            break
+                        due = await self.store.next_due_ms(types)
+                        if due is not None:
+                            timeout = min(timeout, max(0.0, (due - now_ms()) / 1000))
+                except StoreError as e:
+                    # A lock held too long by another process, a full disk: say so, keep going.
+                    print(f"jobtui: runner: {e}; retrying", file=sys.stderr, flush=True)
+                    timeout = max(timeout, 1.0)
                 if claimed and len(self.runs) < self.concurrency:
                     continue
                 try:
@@ -237,6 +246,8 @@ class Runner:
                 await self.store.unregister_runner(self.runner_id)
             except StoreError as e:
                 print(f"jobtui: {e}", file=sys.stderr)
+            finally:
+                self.store.fence = None
 
     async def _shutdown(self) -> None:
         runs = list(self.runs.values())

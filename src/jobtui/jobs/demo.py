@@ -72,11 +72,10 @@ async def _item_stage(ctx: Context) -> dict[str, Any]:
             raise error(f"demo item {i} failed")
         return {"bytes": sizes[i], "sha": _digest(p["seed"], ctx.job_id, ctx.stage, i)}
 
-    total = 0
-    async for outcome in ctx.items(range(n), work, key=lambda i: f"{ctx.stage[:4]}-{i:05d}"):
-        if outcome.ok:
-            total += outcome.result["bytes"]
-    return {"stage": ctx.stage, "items": n, "bytes": total}
+    async for _ in ctx.items(range(n), work, key=lambda i: f"{ctx.stage[:4]}-{i:05d}"):
+        pass
+    results = await ctx.results()
+    return {"stage": ctx.stage, "items": n, "done": len(results), "bytes": sum(r["bytes"] for r in results.values())}
 
 
 async def _snapshot(ctx: Context) -> dict[str, Any]:

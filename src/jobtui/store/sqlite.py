@@ -22,6 +22,7 @@ import aiosqlite
 
 from ..errors import (
     InvalidTransitionError,
+    LeaseLostError,
     JobNotFoundError,
     SchemaVersionError,
     StoreError,
@@ -186,6 +187,8 @@ class Store:
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
         self._flushing = False
+        self.fence: str | None = None
+        """A runner id: while set, a group commit applies only if that runner still holds its lease."""
         self.commits = 0
         """Group commits made, for benchmarks."""
 
@@ -196,7 +199,7 @@ class Store:
         path: str | Path,
         *,
         synchronous: str = "FULL",
-        busy_timeout_ms: int = 10_000,
+        busy_timeout_ms: int | None = None,
         clock: Callable[[], int] = now_ms,
     ) -> Store:
         """Open (creating and migrating if needed) the database at `path`.
@@ -206,6 +209,9 @@ class Store:
             SchemaVersionError: the file was written by a newer jobtui.
         """
         path = Path(path).expanduser().absolute()
+        if busy_timeout_ms is None:
+            env = os.environ.get("JOBTUI_BUSY_TIMEOUT_MS", "10000")
+            busy_timeout_ms = int(env) if env.isdigit() else 10_000
         try:
             prepare_path(path)
         except OSError as e:
@@ -381,6 +387,11 @@ class Store:
                 # Take the batch only now: what arrived while BEGIN waited joins this commit.
                 batch, self._batch = self._batch, _Batch()
                 try:
+                    if self.fence is not None:
+                        cur = await self._conn.execute("SELECT 1 FROM runners WHERE runner_id = ?", (self.fence,))
+                        if await cur.fetchone() is None:
+                            # Another runner took us for dead and owns our jobs now: write nothing.
+                            raise LeaseLostError(f"runner {self.fence} lost its lease; its writes were dropped")
                     for rank in sorted(set(batch.ops) | set(batch.keyed)):
                         for sql, rows in batch.ops.get(rank, {}).items():
                             await self._conn.executemany(sql, rows)
@@ -388,9 +399,9 @@ class Store:
                             await self._conn.executemany(sql, list(keyed.values()))
                     await self._conn.execute("COMMIT")
                     self.commits += 1
-                except sqlite3.Error as e:
-                    error = StoreError(_explain(e, self.path))
-                    error.__cause__ = e
+                except (sqlite3.Error, LeaseLostError) as e:
+                    error = e if isinstance(e, LeaseLostError) else StoreError(_explain(e, self.path))
+                    error.__cause__ = e if error is not e else None
                     try:
                         await self._conn.execute("ROLLBACK")
                     except sqlite3.Error:

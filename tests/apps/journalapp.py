@@ -1,0 +1,64 @@
+"""A job type for process-level tests: every stage and item execution is appended to a journal file.
+
+Each line is `pid job stage item start_ns end_ns`, written with O_APPEND in one write, so lines
+from several processes never interleave. Set JOBTUI_TEST_JOURNAL to the file's path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from jobtui import Context, JobType, Param, Retry, Stage
+
+FAST = Retry(retries=2, base_s=0.01, cap_s=0.05)
+
+
+def _note(ctx: Context, item: str, start: int) -> None:
+    line = f"{os.getpid()} {ctx.job_id} {ctx.stage} {item} {start} {time.time_ns()}\n"
+    fd = os.open(os.environ["JOBTUI_TEST_JOURNAL"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+
+
+async def first(ctx: Context) -> int:
+    start = time.time_ns()
+    await asyncio.sleep(ctx.params["stage_sleep"])
+    _note(ctx, "-", start)
+    return ctx.params["n"]
+
+
+async def items(ctx: Context) -> dict[str, Any]:
+    async def one(i: int) -> int:
+        start = time.time_ns()
+        await asyncio.sleep(ctx.params["item_sleep"])
+        _note(ctx, f"i{i:04d}", start)
+        return i * i
+
+    async for _ in ctx.items(range(ctx.outputs["first"]), one, key=lambda i: f"i{i:04d}", workers=ctx.params["workers"]):
+        pass
+    return {"sum": sum((await ctx.results()).values())}
+
+
+async def last(ctx: Context) -> int:
+    start = time.time_ns()
+    await asyncio.sleep(ctx.params["stage_sleep"])
+    _note(ctx, "-", start)
+    return ctx.outputs["items"]["sum"]
+
+
+journal = JobType(
+    "journal",
+    [Stage(first, retry=FAST), Stage(items, retry=FAST), Stage(last, retry=FAST)],
+    params={
+        "n": Param(int, 20),
+        "item_sleep": Param(float, 0.005),
+        "stage_sleep": Param(float, 0.01),
+        "workers": Param(int, 1),
+    },
+    description="test job that journals every execution",
+)
