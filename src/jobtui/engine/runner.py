@@ -336,7 +336,6 @@ class Runner:
     # one job -------------------------------------------------------------------------------------
     async def _run_job(self, run: JobRun) -> None:
         job_id = run.job.job_id
-        store = self.store
         try:
             try:
                 recorded = tuple(r.name for r in run.records)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from .sqlite import Claimed, ControlResult, NewJob, StageRecord, Store, prepare_path
+from .base import Claimed, ControlResult, NewJob, StageRecord, prepare_path
+from .sqlite import Store
 
 __all__ = ["Claimed", "ControlResult", "NewJob", "StageRecord", "Store", "prepare_path"]

@@ -1,0 +1,356 @@
+"""Submission, reads and a person's control requests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any
+
+import aiosqlite
+
+from ..errors import InvalidTransitionError, JobNotFoundError, UsageError
+from ..model import (
+    ACTION_FROM, ACTIVE, TERMINAL, Action, ItemRecord, ItemStatus, Job, JobDetail, JobId, JobStatus, LogLine, RunnerInfo, Stats,
+    can_transition,
+)
+from .base import JOB_COLS, STAGE_COLS, _TERMINAL_SQL, ControlResult, NewJob, StoreCore, _job, _loads, _stage, dumps
+
+
+class JobQueries(StoreCore):
+    """What the CLI and the TUI read and send, through the client."""
+
+    async def add_jobs(self, jobs: Sequence[NewJob], *, source: str = "cli") -> list[JobId]:
+        """Insert jobs (queued) with their pending stages; return their ids in order.
+
+        Raises:
+            UsageError: a unique key already has an active job, or repeats within `jobs`.
+        """
+        if not jobs:
+            return []
+        now = self.clock()
+        keys = [j.unique_key for j in jobs if j.unique_key is not None]
+        if len(keys) != len(set(keys)):
+            dup = next(k for k in keys if keys.count(k) > 1)
+            raise UsageError(f"unique key {dup!r} is given to more than one new job")
+        async with self._tx() as db:
+            if keys:
+                rows = await db.execute_fetchall(
+                    f"SELECT unique_key, job_id FROM jobs WHERE status NOT IN {_TERMINAL_SQL}"
+                    " AND unique_key IN (SELECT value FROM json_each(?))",
+                    (dumps(keys),),
+                )
+                for key, job_id in rows:
+                    raise UsageError(f"unique key {key!r} already has active job {job_id}")
+            cur = await db.execute("SELECT coalesce(max(job_id), 0) FROM jobs")
+            row = await cur.fetchone()
+            seq = await db.execute_fetchall("SELECT seq FROM sqlite_sequence WHERE name = 'jobs'")
+            first = max(int(row[0]) if row else 0, int(seq[0][0]) if seq else 0) + 1
+            ids = list(range(first, first + len(jobs)))
+            await db.executemany(
+                "INSERT INTO jobs (job_id, type, status, params, priority, unique_key, stage_names, run_at_ms,"
+                " max_retries, created_at_ms, updated_at_ms) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (jid, j.type, dumps(j.params), j.priority, j.unique_key, dumps(list(j.stage_names)),
+                     j.run_at_ms, j.max_retries, now, now)
+                    for jid, j in zip(ids, jobs)
+                ],
+            )
+            await db.executemany(
+                "INSERT INTO stages (job_id, stage_index, name, max_attempts) VALUES (?, ?, ?, ?)",
+                [
+                    (jid, i, name, j.max_attempts[i] if i < len(j.max_attempts) else 1)
+                    for jid, j in zip(ids, jobs)
+                    for i, name in enumerate(j.stage_names)
+                ],
+            )
+            await db.executemany(
+                "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, source)"
+                " VALUES (?, ?, 'submit', '', 'queued', ?)",
+                [(jid, now, source) for jid in ids],
+            )
+        return ids
+
+    # -------------------------------------------------------------------------------------- reads
+    async def get_job(self, job_id: JobId) -> Job:
+        """Return one job.
+
+        Raises:
+            JobNotFoundError: no job has this id.
+        """
+        row = await self._one(f"SELECT {JOB_COLS} FROM jobs WHERE job_id = ?", (job_id,))
+        if row is None:
+            raise JobNotFoundError(job_id)
+        return _job(row)
+
+    async def get_detail(self, job_id: JobId) -> JobDetail:
+        """Return one job with its stages and counters."""
+        job = await self.get_job(job_id)
+        rows = await self._all(
+            f"SELECT {STAGE_COLS} FROM stages WHERE job_id = ? ORDER BY stage_index", (job_id,)
+        )
+        res = await self._one("SELECT count(*) FROM items WHERE job_id = ? AND status = 'done'", (job_id,))
+        return JobDetail(job, tuple(_stage(r) for r in rows), int(res[0]) if res else 0)
+
+    async def list_jobs(
+        self,
+        *,
+        statuses: Iterable[str] | None = None,
+        types: Iterable[str] | None = None,
+        limit: int | None = None,
+        updated_after_ms: int | None = None,
+        newest_first: bool = False,
+    ) -> list[Job]:
+        """Return jobs, oldest first unless `newest_first`, filtered by status, type and change time."""
+        where: list[str] = []
+        params: list[Any] = []
+        if statuses is not None:
+            where.append("status IN (SELECT value FROM json_each(?))")
+            params.append(dumps([str(s) for s in statuses]))
+        if types is not None:
+            where.append("type IN (SELECT value FROM json_each(?))")
+            params.append(dumps(list(types)))
+        if updated_after_ms is not None:
+            where.append("updated_at_ms > ?")
+            params.append(updated_after_ms)
+        sql = f"SELECT {JOB_COLS} FROM jobs"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY job_id DESC" if newest_first else " ORDER BY job_id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_job(r) for r in await self._all(sql, params)]
+
+    async def job_ids(self) -> set[JobId]:
+        """Return the ids of every job."""
+        return {r[0] for r in await self._all("SELECT job_id FROM jobs")}
+
+    async def max_updated_ms(self) -> int:
+        """Return the newest `updated_at_ms` of any job (0 when empty)."""
+        row = await self._one("SELECT coalesce(max(updated_at_ms), 0), count(*) FROM jobs")
+        return int(row[0]) if row else 0
+
+    async def stats(self, *, runner_ttl_ms: int = 30_000) -> Stats:
+        """Return counts by status and type, item totals and live runners."""
+        by_status = {r[0]: r[1] for r in await self._all("SELECT status, count(*) FROM jobs GROUP BY status")}
+        by_type = {r[0]: r[1] for r in await self._all("SELECT type, count(*) FROM jobs GROUP BY type")}
+        items = await self._one("SELECT coalesce(sum(items_done), 0), coalesce(sum(items_failed), 0) FROM jobs")
+        now = self.clock()
+        runners = tuple(r for r in await self.runners() if r.alive(now, runner_ttl_ms))
+        return Stats(by_status, by_type, runners, int(items[0]), int(items[1]))
+
+    async def logs(
+        self, job_id: JobId, *, after_id: int = 0, limit: int = 1000, tail: bool = False
+    ) -> list[LogLine]:
+        """Return log lines of a job after `after_id`; with `tail`, the last `limit` of them."""
+        if tail:
+            rows = await self._all(
+                "SELECT log_id, job_id, ts_ms, level, message FROM logs WHERE job_id = ? AND log_id > ?"
+                " ORDER BY log_id DESC LIMIT ?",
+                (job_id, after_id, limit),
+            )
+            rows.reverse()
+        else:
+            rows = await self._all(
+                "SELECT log_id, job_id, ts_ms, level, message FROM logs WHERE job_id = ? AND log_id > ?"
+                " ORDER BY log_id LIMIT ?",
+                (job_id, after_id, limit),
+            )
+        return [LogLine(*r) for r in rows]
+
+    async def items(self, job_id: JobId, *, chunk: int = 5000) -> AsyncIterator[ItemRecord]:
+        """Yield every stored item outcome of a job, by stage then key."""
+        names = {r[0]: r[1] for r in await self._all(
+            "SELECT stage_index, name FROM stages WHERE job_id = ?", (job_id,))}
+        last: tuple[int, str] = (-1, "")
+        while True:
+            rows = await self._all(
+                "SELECT stage_index, key, status, result, error, attempts, updated_at_ms FROM items"
+                " WHERE job_id = ? AND (stage_index, key) > (?, ?) ORDER BY stage_index, key LIMIT ?",
+                (job_id, last[0], last[1], chunk),
+            )
+            for r in rows:
+                yield ItemRecord(r[0], names.get(r[0], str(r[0])), r[1], ItemStatus(r[2]), _loads(r[3]), r[4],
+                                 r[5], r[6])
+            if len(rows) < chunk:
+                return
+            last = (rows[-1][0], rows[-1][1])
+
+    async def item_results(self, job_id: JobId, stage_index: int) -> dict[str, Any]:
+        """Return the results of the done items of one stage, by key."""
+        rows = await self._all(
+            "SELECT key, result FROM items WHERE job_id = ? AND stage_index = ? AND status = 'done' ORDER BY key",
+            (job_id, stage_index),
+        )
+        return {r[0]: _loads(r[1]) for r in rows}
+
+    async def attempt_errors(self, job_id: JobId) -> list[tuple[int, int, int, str, bool]]:
+        """Return (stage_index, attempt, failed_at_ms, error, transient) for every failed attempt."""
+        rows = await self._all(
+            "SELECT stage_index, attempt, failed_at_ms, error, transient FROM attempts WHERE job_id = ?"
+            " ORDER BY stage_index, attempt",
+            (job_id,),
+        )
+        return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    async def requests(self, job_id: JobId) -> list[tuple[int, str, str, str, str]]:
+        """Return the audit trail of a job: (ts_ms, action, from, to, source)."""
+        rows = await self._all(
+            "SELECT ts_ms, action, from_status, to_status, source FROM requests WHERE job_id = ? ORDER BY request_id",
+            (job_id,),
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    async def runners(self) -> list[RunnerInfo]:
+        """Return every registered runner."""
+        rows = await self._all(
+            "SELECT runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency FROM runners"
+        )
+        return [RunnerInfo(*r) for r in rows]
+
+    async def integrity_check(self) -> str:
+        """Return the result of `PRAGMA integrity_check` ('ok' when sound)."""
+        row = await self._one("PRAGMA integrity_check")
+        return str(row[0]) if row else "no answer"
+
+    async def job_ids_older_than(self, cutoff_ms: int, statuses: Iterable[str]) -> list[JobId]:
+        """Return ids of jobs in `statuses` last updated before `cutoff_ms`."""
+        rows = await self._all(
+            "SELECT job_id FROM jobs WHERE updated_at_ms < ? AND status IN (SELECT value FROM json_each(?))"
+            " ORDER BY job_id",
+            (cutoff_ms, dumps(list(statuses))),
+        )
+        return [r[0] for r in rows]
+
+    # ------------------------------------------------------------------------------- control path
+    async def control(
+        self, job_id: JobId, action: Action, *, source: str = "cli", to_stage: int | None = None
+    ) -> ControlResult:
+        """Apply a person's request to a job in one transaction.
+
+        Raises:
+            JobNotFoundError: no job has this id.
+            InvalidTransitionError: the action does not apply to the job's state.
+        """
+        now = self.clock()
+        async with self._tx() as db:
+            rows = await db.execute_fetchall(
+                "SELECT status, stage_names, items_failed, unique_key FROM jobs WHERE job_id = ?", (job_id,)
+            )
+            if not rows:
+                raise JobNotFoundError(job_id)
+            status = JobStatus(rows[0][0])
+            stage_names: list[str] = json.loads(rows[0][1])
+            items_failed = int(rows[0][2])
+            unique_key = rows[0][3]
+            if status not in ACTION_FROM[action]:
+                raise InvalidTransitionError(job_id, status.value, action.value)
+            after: JobStatus | None
+            if action is Action.DELETE:
+                await db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
+                await db.execute("DELETE FROM logs WHERE job_id = ?", (job_id,))
+                await db.execute("DELETE FROM requests WHERE job_id = ?", (job_id,))
+                return ControlResult(job_id, action, status, None)
+            if action is Action.PAUSE:
+                if status is JobStatus.RUNNING:
+                    after = JobStatus.PAUSING
+                    await self._set(db, job_id, status, after, now)
+                else:
+                    after = JobStatus.PAUSED
+                    await self._set(db, job_id, status, after, now,
+                                    "paused_at_ms = ?, pause_reason = 'paused by request', next_retry_at_ms = NULL",
+                                    (now,))
+            elif action is Action.CANCEL:
+                if status in ACTIVE:
+                    after = JobStatus.CANCELLING
+                    await self._set(db, job_id, status, after, now)
+                else:
+                    after = JobStatus.CANCELLED
+                    await self._set(db, job_id, status, after, now, "cancelled_at_ms = ?, next_retry_at_ms = NULL",
+                                    (now,))
+            elif action in (Action.RESUME, Action.RETRY):
+                if status in TERMINAL and unique_key is not None:
+                    clash = await db.execute_fetchall(
+                        f"SELECT job_id FROM jobs WHERE unique_key = ? AND job_id != ? AND status NOT IN {_TERMINAL_SQL}",
+                        (unique_key, job_id),
+                    )
+                    if clash:
+                        raise InvalidTransitionError(
+                            job_id, status.value, action.value, f"unique key {unique_key!r} has active job {clash[0][0]}"
+                        )
+                if status is JobStatus.COMPLETED:
+                    first = await db.execute_fetchall(
+                        "SELECT min(stage_index) FROM stages WHERE job_id = ? AND items_failed > 0", (job_id,)
+                    )
+                    if items_failed == 0 or not first or first[0][0] is None:
+                        raise InvalidTransitionError(job_id, status.value, action.value, "no failed items to retry")
+                    await self._reopen(db, job_id, int(first[0][0]), keep_items=True)
+                after = JobStatus.QUEUED
+                await self._set(
+                    db, job_id, status, after, now,
+                    "resume_count = resume_count + 1, consecutive_failures = 0, pause_reason = NULL,"
+                    " error_message = NULL, failed_step = NULL, paused_at_ms = NULL, cancelled_at_ms = NULL,"
+                    " completed_at_ms = NULL, next_retry_at_ms = NULL, run_at_ms = NULL",
+                )
+            elif action is Action.REWIND:
+                if to_stage is None or not 0 <= to_stage < len(stage_names):
+                    raise UsageError(f"job {job_id}: no stage {to_stage!r} to rewind to")
+                await self._reopen(db, job_id, to_stage, keep_items=False)
+                after = JobStatus.QUEUED
+                await self._set(
+                    db, job_id, status, after, now,
+                    "resume_count = resume_count + 1, consecutive_failures = 0, pause_reason = NULL,"
+                    " error_message = NULL, failed_step = NULL, paused_at_ms = NULL, cancelled_at_ms = NULL,"
+                    " completed_at_ms = NULL, next_retry_at_ms = NULL, current_step_index = ?,"
+                    " progress_done = 0, progress_total = 0, progress_message = NULL",
+                    (to_stage,),
+                )
+            else:  # pragma: no cover - every Action is handled above
+                raise UsageError(f"unknown action {action}")
+            detail = stage_names[to_stage] if action is Action.REWIND and to_stage is not None else None
+            await db.execute(
+                "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, detail, source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (job_id, now, action.value, status.value, after.value, detail, source),
+            )
+        return ControlResult(job_id, action, status, after)
+
+    @staticmethod
+    async def _set(
+        db: aiosqlite.Connection, job_id: JobId, before: JobStatus, after: JobStatus, now: int,
+        extra: str = "", extra_params: Sequence[Any] = (),
+    ) -> None:
+        if not can_transition(before, after):
+            raise InvalidTransitionError(job_id, before.value, f"move to {after.value}")
+        sets = "status = ?, updated_at_ms = ?" + (", " + extra if extra else "")
+        await db.execute(
+            f"UPDATE jobs SET {sets} WHERE job_id = ? AND status = ?",
+            (after.value, now, *extra_params, job_id, before.value),
+        )
+
+    @staticmethod
+    async def _reopen(db: aiosqlite.Connection, job_id: JobId, from_stage: int, *, keep_items: bool) -> None:
+        """Reset stages from `from_stage` on to pending; drop their items unless `keep_items` (then drop failed)."""
+        if keep_items:
+            await db.execute(
+                "DELETE FROM items WHERE job_id = ? AND stage_index >= ? AND (stage_index > ? OR status = 'failed')",
+                (job_id, from_stage, from_stage),
+            )
+        else:
+            await db.execute("DELETE FROM items WHERE job_id = ? AND stage_index >= ?", (job_id, from_stage))
+        await db.execute(
+            "UPDATE stages SET status = 'pending', attempts = 0, generation = generation + 1, started_at_ms = NULL,"
+            " finished_at_ms = NULL, error = NULL, output = NULL, state = NULL, checkpoint_at_ms = NULL,"
+            " next_attempt_at_ms = NULL, items_total = NULL,"
+            " items_done = (SELECT count(*) FROM items i WHERE i.job_id = stages.job_id"
+            "   AND i.stage_index = stages.stage_index AND i.status = 'done'),"
+            " items_failed = 0 WHERE job_id = ? AND stage_index >= ?",
+            (job_id, from_stage),
+        )
+        await db.execute(
+            "UPDATE jobs SET current_step_index = ?,"
+            " items_done = (SELECT coalesce(sum(items_done), 0) FROM stages WHERE job_id = ?),"
+            " items_failed = (SELECT coalesce(sum(items_failed), 0) FROM stages WHERE job_id = ?)"
+            " WHERE job_id = ?",
+            (from_stage, job_id, job_id, job_id),
+        )

@@ -1,0 +1,364 @@
+"""The runner's side: leases, claims, recovery, and the group-committed writes of running jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..model import JobId, JobStatus, RunnerInfo, StageStatus, sources
+from .base import (
+    _ACTIVE_SQL, JOB_COLS, R_ATTEMPT, R_ITEM, R_JOB_END, R_LOG, R_LOG_TRIM, R_PROGRESS, R_STAGE_COUNTERS, R_STAGE_END,
+    R_STAGE_START, R_STAGE_STATE, Claimed, StageRecord, StoreCore, _job, _loads, dumps,
+)
+
+
+def _from(target: JobStatus) -> str:
+    """Return the SQL list of states a running job may move to `target` from, per the transition table."""
+    held = ("running", "pausing", "cancelling")
+    return "(" + ", ".join(f"'{s.value}'" for s in sorted(sources(target)) if s.value in held) + ")"
+
+
+_TO_COMPLETED = _from(JobStatus.COMPLETED)
+_TO_FAILED = _from(JobStatus.FAILED)
+_TO_WAITING = _from(JobStatus.WAITING_RETRY)
+_TO_PAUSED = _from(JobStatus.PAUSED)
+_TO_CANCELLED = _from(JobStatus.CANCELLED)
+
+
+class RunnerWrites(StoreCore):
+    """Leases, claims, recovery and the checkpoints of running jobs."""
+
+    async def register_runner(self, info: RunnerInfo) -> None:
+        """Record a runner and its first heartbeat."""
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO runners (runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (info.runner_id, info.pid, info.hostname, info.started_at_ms, info.heartbeat_at_ms, info.concurrency),
+            )
+
+    async def heartbeat(self, runner_id: str) -> bool:
+        """Renew a runner's lease; return False when its row is gone (its jobs were reclaimed)."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE runners SET heartbeat_at_ms = ? WHERE runner_id = ?", (self.clock(), runner_id)
+            )
+            return cur.rowcount > 0
+
+    async def unregister_runner(self, runner_id: str) -> None:
+        """Remove a runner that stopped cleanly."""
+        async with self._tx() as db:
+            await db.execute("DELETE FROM runners WHERE runner_id = ?", (runner_id,))
+
+    async def recover(
+        self, *, self_id: str, ttl_ms: int, is_dead: Callable[[RunnerInfo], bool]
+    ) -> list[tuple[JobId, JobStatus, JobStatus]]:
+        """Release the jobs of runners that are gone; return (job_id, before, after) for each.
+
+        A runner is gone when its heartbeat is older than `ttl_ms` or `is_dead` says its process is.
+        Running jobs go back to queued (recovery_count + 1), pausing ones to paused, cancelling ones to
+        cancelled; their stage in flight is marked interrupted and continues from its last checkpoint.
+        """
+        now = self.clock()
+        recovered: list[tuple[JobId, JobStatus, JobStatus]] = []
+        async with self._tx() as db:
+            rows = await db.execute_fetchall(
+                "SELECT runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency FROM runners"
+            )
+            live = {self_id}
+            for r in rows:
+                info = RunnerInfo(*r)
+                if info.runner_id == self_id:
+                    continue
+                if now - info.heartbeat_at_ms > ttl_ms or is_dead(info):
+                    await db.execute("DELETE FROM runners WHERE runner_id = ?", (info.runner_id,))
+                else:
+                    live.add(info.runner_id)
+            orphans = await db.execute_fetchall(
+                f"SELECT job_id, status, lease_owner FROM jobs WHERE status IN {_ACTIVE_SQL}"
+            )
+            for job_id, status_text, owner in orphans:
+                if owner in live:
+                    continue
+                before = JobStatus(status_text)
+                if before is JobStatus.RUNNING:
+                    after = JobStatus.QUEUED
+                    await db.execute(
+                        "UPDATE jobs SET status = 'queued', lease_owner = NULL, recovery_count = recovery_count + 1,"
+                        " updated_at_ms = ? WHERE job_id = ?",
+                        (now, job_id),
+                    )
+                elif before is JobStatus.PAUSING:
+                    after = JobStatus.PAUSED
+                    await db.execute(
+                        "UPDATE jobs SET status = 'paused', lease_owner = NULL, recovery_count = recovery_count + 1,"
+                        " paused_at_ms = ?, pause_reason = coalesce(pause_reason, 'paused by request'),"
+                        " updated_at_ms = ? WHERE job_id = ?",
+                        (now, now, job_id),
+                    )
+                else:
+                    after = JobStatus.CANCELLED
+                    await db.execute(
+                        "UPDATE jobs SET status = 'cancelled', lease_owner = NULL, cancelled_at_ms = ?,"
+                        " updated_at_ms = ? WHERE job_id = ?",
+                        (now, now, job_id),
+                    )
+                await db.execute(
+                    "UPDATE stages SET status = 'interrupted' WHERE job_id = ? AND status IN ('running', 'retrying')",
+                    (job_id,),
+                )
+                await db.execute(
+                    "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, detail, source)"
+                    " VALUES (?, ?, 'recover', ?, ?, ?, ?)",
+                    (job_id, now, before.value, after.value, f"runner {owner} gone", self_id),
+                )
+                recovered.append((job_id, before, after))
+        return recovered
+
+    async def claim(self, runner_id: str, limit: int, types: Iterable[str]) -> list[Claimed]:
+        """Atomically take up to `limit` runnable jobs of `types` (priority, then age) for this runner."""
+        if limit <= 0:
+            return []
+        now = self.clock()
+        async with self._tx() as db:
+            rows = await db.execute_fetchall(
+                f"UPDATE jobs SET status = 'running', lease_owner = ?, started_at_ms = coalesce(started_at_ms, ?),"
+                " updated_at_ms = ?, next_retry_at_ms = NULL, paused_at_ms = NULL"
+                " WHERE job_id IN (SELECT job_id FROM jobs WHERE type IN (SELECT value FROM json_each(?)) AND ("
+                "   (status = 'queued' AND (run_at_ms IS NULL OR run_at_ms <= ?))"
+                "   OR (status = 'waiting_retry' AND next_retry_at_ms <= ?))"
+                "  ORDER BY priority DESC, created_at_ms, job_id LIMIT ?)"
+                f" RETURNING {JOB_COLS}",
+                (runner_id, now, now, dumps(list(types)), now, now, limit),
+            )
+            jobs = sorted((_job(r) for r in rows), key=lambda j: (-j.priority, j.created_at_ms, j.job_id))
+            if not jobs:
+                return []
+            stage_rows = await db.execute_fetchall(
+                "SELECT job_id, stage_index, name, status, attempts, generation, output, state, items_done,"
+                " items_failed FROM stages WHERE job_id IN (SELECT value FROM json_each(?))"
+                " ORDER BY job_id, stage_index",
+                (dumps([j.job_id for j in jobs]),),
+            )
+        by_job: dict[JobId, list[StageRecord]] = {}
+        for r in stage_rows:
+            by_job.setdefault(r[0], []).append(
+                StageRecord(r[1], r[2], StageStatus(r[3]), r[4], r[5], _loads(r[6]), _loads(r[7]), r[8], r[9])
+            )
+        return [Claimed(j, tuple(by_job.get(j.job_id, ()))) for j in jobs]
+
+    async def has_runnable(self, types: Iterable[str]) -> bool:
+        """Tell whether any job of `types` is queued or waiting to retry (now or later), or held by a runner."""
+        row = await self._one(
+            "SELECT 1 FROM jobs WHERE status IN ('queued', 'waiting_retry', 'running', 'pausing', 'cancelling')"
+            " AND type IN (SELECT value FROM json_each(?)) LIMIT 1",
+            (dumps(list(types)),),
+        )
+        return row is not None
+
+    async def next_due_ms(self, types: Iterable[str]) -> int | None:
+        """Return the earliest time a delayed or waiting job of `types` becomes runnable."""
+        row = await self._one(
+            "SELECT min(coalesce(run_at_ms, next_retry_at_ms)) FROM jobs WHERE"
+            " ((status = 'queued' AND run_at_ms IS NOT NULL) OR status = 'waiting_retry')"
+            " AND type IN (SELECT value FROM json_each(?))",
+            (dumps(list(types)),),
+        )
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def owned_requests(self, runner_id: str) -> dict[JobId, JobStatus]:
+        """Return the status of every job this runner holds (pausing / cancelling show requests)."""
+        rows = await self._all(
+            f"SELECT job_id, status FROM jobs WHERE lease_owner = ? AND status IN {_ACTIVE_SQL}", (runner_id,)
+        )
+        return {r[0]: JobStatus(r[1]) for r in rows}
+
+    async def item_keys(self, job_id: JobId, stage_index: int) -> tuple[set[str], set[str]]:
+        """Return the keys of the done and of the failed items of one stage."""
+        rows = await self._all(
+            "SELECT key, status FROM items WHERE job_id = ? AND stage_index = ?", (job_id, stage_index)
+        )
+        done = {r[0] for r in rows if r[1] == "done"}
+        failed = {r[0] for r in rows if r[1] != "done"}
+        return done, failed
+
+    # ---------------------------------------------------- group-committed writes from running jobs
+    def stage_started(self, job_id: JobId, index: int, attempt: int, max_attempts: int) -> None:
+        """Queue: a stage attempt starts."""
+        now = self.clock()
+        self._submit(
+            R_STAGE_START,
+            "UPDATE stages SET status = 'running', attempts = ?, max_attempts = ?,"
+            " started_at_ms = coalesce(started_at_ms, ?), finished_at_ms = NULL, next_attempt_at_ms = NULL"
+            " WHERE job_id = ? AND stage_index = ?",
+            (attempt, max_attempts, now, job_id, index),
+        )
+        self._submit(
+            R_STAGE_START,
+            "UPDATE jobs SET current_step_index = ?, progress_done = 0, progress_total = 0, progress_message = NULL,"
+            " updated_at_ms = ? WHERE job_id = ?",
+            (index, now, job_id),
+        )
+
+    def stage_state(self, job_id: JobId, index: int, state: Any) -> None:
+        """Queue: a stage's checkpoint state."""
+        self._submit(
+            R_STAGE_STATE,
+            "UPDATE stages SET state = ?, checkpoint_at_ms = ? WHERE job_id = ? AND stage_index = ?",
+            (dumps(state), self.clock(), job_id, index),
+        )
+
+    def item_finished(
+        self, job_id: JobId, index: int, key: str, ok: bool, result: Any, error: str | None, attempts: int
+    ) -> None:
+        """Queue: an item's result and its done (or failed) mark, in one row."""
+        self._submit(
+            R_ITEM,
+            "INSERT INTO items (job_id, stage_index, key, status, result, error, attempts, updated_at_ms)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, stage_index, key) DO UPDATE SET"
+            " status = excluded.status, result = excluded.result, error = excluded.error,"
+            " attempts = items.attempts + excluded.attempts, updated_at_ms = excluded.updated_at_ms",
+            (job_id, index, key, "done" if ok else "failed", None if result is None else dumps(result), error,
+             attempts, self.clock()),
+        )
+
+    def stage_counters(self, job_id: JobId, index: int, total: int | None, done: int, failed: int) -> None:
+        """Queue: a stage's item counters (the last value queued wins)."""
+        self._submit(
+            R_STAGE_COUNTERS,
+            "UPDATE stages SET items_total = ?, items_done = ?, items_failed = ?, checkpoint_at_ms = ?"
+            " WHERE job_id = ? AND stage_index = ?",
+            (total, done, failed, self.clock(), job_id, index),
+            key=(job_id, index),
+        )
+
+    def stage_finished(self, job_id: JobId, index: int, output: Any) -> None:
+        """Queue: a stage completed with its output."""
+        now = self.clock()
+        self._submit(
+            R_STAGE_END,
+            "UPDATE stages SET status = 'completed', output = ?, finished_at_ms = ?, checkpoint_at_ms = ?,"
+            " error = NULL, next_attempt_at_ms = NULL WHERE job_id = ? AND stage_index = ?",
+            (dumps(output), now, now, job_id, index),
+        )
+
+    def stage_stopped(
+        self, job_id: JobId, index: int, status: StageStatus, error: str | None, next_attempt_at_ms: int | None = None
+    ) -> None:
+        """Queue: a stage attempt ended without output (retrying, interrupted or failed)."""
+        self._submit(
+            R_STAGE_END,
+            "UPDATE stages SET status = ?, error = coalesce(?, error), next_attempt_at_ms = ?,"
+            " finished_at_ms = CASE WHEN ? = 'failed' THEN ? ELSE finished_at_ms END"
+            " WHERE job_id = ? AND stage_index = ?",
+            (status.value, error, next_attempt_at_ms, status.value, self.clock(), job_id, index),
+        )
+
+    def attempt_failed(self, job_id: JobId, index: int, attempt: int, error: str, transient: bool) -> None:
+        """Queue: one failed attempt of a stage, kept as history."""
+        self._submit(
+            R_ATTEMPT,
+            "INSERT OR REPLACE INTO attempts (job_id, stage_index, attempt, failed_at_ms, error, transient)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (job_id, index, attempt, self.clock(), error, int(transient)),
+        )
+
+    def job_completed(self, job_id: JobId, runner_id: str, total_steps: int) -> None:
+        """Queue: the job completed."""
+        now = self.clock()
+        self._submit(
+            R_JOB_END,
+            "UPDATE jobs SET status = 'completed', lease_owner = NULL, completed_at_ms = ?, updated_at_ms = ?,"
+            " current_step_index = ?, progress_message = NULL, error_message = NULL, failed_step = NULL,"
+            " pause_reason = NULL WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_COMPLETED,
+            (now, now, total_steps, job_id, runner_id),
+        )
+
+    def job_failed(
+        self, job_id: JobId, runner_id: str, stage: str, error: str, *, retry_at_ms: int | None
+    ) -> None:
+        """Queue: the job failed; with `retry_at_ms` it waits for an automatic retry."""
+        now = self.clock()
+        if retry_at_ms is None:
+            self._submit(
+                R_JOB_END,
+                "UPDATE jobs SET status = 'failed', lease_owner = NULL, failed_step = ?, error_message = ?,"
+                " updated_at_ms = ? WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_FAILED,
+                (stage, error, now, job_id, runner_id),
+            )
+        else:
+            self._submit(
+                R_JOB_END,
+                "UPDATE jobs SET status = 'waiting_retry', lease_owner = NULL, failed_step = ?, error_message = ?,"
+                " retry_count = retry_count + 1, next_retry_at_ms = ?, updated_at_ms = ?"
+                " WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_WAITING,
+                (stage, error, retry_at_ms, now, job_id, runner_id),
+            )
+
+    def job_paused(self, job_id: JobId, runner_id: str, reason: str) -> None:
+        """Queue: the job stopped at a safe point and is paused."""
+        now = self.clock()
+        self._submit(
+            R_JOB_END,
+            "UPDATE jobs SET status = 'paused', lease_owner = NULL, paused_at_ms = ?, pause_reason = ?,"
+            " updated_at_ms = ? WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_PAUSED,
+            (now, reason, now, job_id, runner_id),
+        )
+
+    def job_cancelled(self, job_id: JobId, runner_id: str) -> None:
+        """Queue: the job was cancelled."""
+        now = self.clock()
+        self._submit(
+            R_JOB_END,
+            "UPDATE jobs SET status = 'cancelled', lease_owner = NULL, cancelled_at_ms = ?, updated_at_ms = ?"
+            " WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_CANCELLED,
+            (now, now, job_id, runner_id),
+        )
+
+    def job_released(self, job_id: JobId, runner_id: str) -> None:
+        """Queue: the runner shuts down and hands the job back (queued, pausing → paused, cancelling → cancelled).
+
+        Each of the three moves is in the transition table (tests/test_model.py checks it).
+        """
+        now = self.clock()
+        self._submit(
+            R_JOB_END,
+            "UPDATE jobs SET lease_owner = NULL, updated_at_ms = ?,"
+            " status = CASE status WHEN 'pausing' THEN 'paused' WHEN 'cancelling' THEN 'cancelled' ELSE 'queued' END,"
+            " paused_at_ms = CASE status WHEN 'pausing' THEN ? ELSE paused_at_ms END,"
+            " pause_reason = CASE status WHEN 'pausing' THEN 'paused by request' ELSE pause_reason END,"
+            " cancelled_at_ms = CASE status WHEN 'cancelling' THEN ? ELSE cancelled_at_ms END"
+            " WHERE job_id = ? AND lease_owner = ? AND status IN ('running', 'pausing', 'cancelling')",
+            (now, now, now, job_id, runner_id),
+        )
+
+    def progress(
+        self, job_id: JobId, done: int, total: int, message: str | None, items_done: int, items_failed: int,
+        consecutive_failures: int,
+    ) -> None:
+        """Queue: a job's progress and counters (the last value queued wins)."""
+        self._submit(
+            R_PROGRESS,
+            "UPDATE jobs SET progress_done = ?, progress_total = ?, progress_message = ?, items_done = ?,"
+            " items_failed = ?, consecutive_failures = ?, updated_at_ms = ? WHERE job_id = ?",
+            (done, total, message, items_done, items_failed, consecutive_failures, self.clock(), job_id),
+            key=job_id,
+        )
+
+    def log(self, job_id: JobId, level: str, message: str) -> None:
+        """Queue: one line of a job's log."""
+        self._submit(
+            R_LOG,
+            "INSERT INTO logs (job_id, ts_ms, level, message) VALUES (?, ?, ?, ?)",
+            (job_id, self.clock(), level, message),
+        )
+
+    def trim_logs(self, job_id: JobId, keep: int) -> None:
+        """Queue: drop all but the last `keep` log lines of a job."""
+        self._submit(
+            R_LOG_TRIM,
+            "DELETE FROM logs WHERE job_id = ? AND log_id <= (SELECT log_id FROM logs WHERE job_id = ?"
+            " ORDER BY log_id DESC LIMIT 1 OFFSET ?)",
+            (job_id, job_id, keep),
+            key=job_id,
+        )

@@ -1,0 +1,142 @@
+"""The store on real files: group commit, ordering, migrations, atomic claims."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from jobtui.errors import StoreError
+from jobtui.model import Action, JobStatus, RunnerInfo, StageStatus
+from jobtui.store import NewJob, Store
+from jobtui.store.schema import MIGRATIONS
+
+
+def new(n: int = 1, stages: tuple[str, ...] = ("a", "b")) -> list[NewJob]:
+    return [NewJob("t", {"i": i}, stages, (1,) * len(stages)) for i in range(n)]
+
+
+def read(db: Path, sql: str) -> list[tuple]:  # type: ignore[type-arg]
+    con = sqlite3.connect(db)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+async def test_schema_version_and_reopen(db_path: Path) -> None:
+    s = await Store.open(db_path)
+    await s.close()
+    assert read(db_path, "PRAGMA user_version") == [(len(MIGRATIONS),)]
+    assert read(db_path, "PRAGMA journal_mode") == [("wal",)]
+    s = await Store.open(db_path)
+    assert await s.integrity_check() == "ok"
+    await s.close()
+
+
+async def test_commit_point_returns_only_once_durable(store: Store, db_path: Path) -> None:
+    [job] = await store.add_jobs(new())
+    for i in range(50):
+        store.log(job, "info", f"line {i}")
+    assert read(db_path, "SELECT count(*) FROM logs") == [(0,)]
+    await store.commit_point()
+    assert read(db_path, "SELECT count(*) FROM logs") == [(50,)]
+
+
+async def test_commit_point_also_waits_for_a_flush_in_flight(store: Store, db_path: Path) -> None:
+    [job] = await store.add_jobs(new())
+    store.log(job, "info", "first")
+    await asyncio.sleep(0)  # the writer takes the batch and starts committing it
+    await store.commit_point()
+    assert read(db_path, "SELECT message FROM logs") == [("first",)]
+
+
+async def test_many_concurrent_checkpoints_share_few_commits(store: Store) -> None:
+    ids = await store.add_jobs(new(500))
+    before = store.commits
+
+    async def checkpoint(job: int) -> None:
+        store.stage_finished(job, 0, {"ok": job})
+        await store.commit_point()
+
+    await asyncio.gather(*(checkpoint(j) for j in ids))
+    assert store.commits - before <= 10
+    rows = read(store.path, "SELECT count(*) FROM stages WHERE status = 'completed'")
+    assert rows == [(500,)]
+
+
+async def test_writes_of_one_batch_apply_in_rank_order(store: Store) -> None:
+    [job] = await store.add_jobs(new())
+    # Queued in the opposite order to their ranks on purpose: the commit orders them.
+    store.stage_finished(job, 0, "out")
+    store.stage_started(job, 0, 1, 1)
+    await store.commit_point()
+    d = await store.get_detail(job)
+    assert d.stages[0].status is StageStatus.COMPLETED
+
+
+async def test_a_failed_batch_reports_to_its_waiters_and_the_next_one_works(store: Store) -> None:
+    [job] = await store.add_jobs(new())
+    store.item_finished(9999, 0, "k", True, None, None, 1)  # no such job: the foreign key refuses it
+    with pytest.raises(StoreError):
+        await store.commit_point()
+    store.log(job, "info", "after")
+    await store.commit_point()
+    assert [line.message for line in await store.logs(job)] == ["after"]
+
+
+async def test_two_connections_never_claim_the_same_job(db_path: Path) -> None:
+    a = await Store.open(db_path)
+    b = await Store.open(db_path)
+    try:
+        await a.add_jobs([NewJob("t", {}, ("s",), (1,)) for _ in range(200)])
+        for s, rid in ((a, "ra"), (b, "rb")):
+            await s.register_runner(RunnerInfo(rid, 1, "h", 0, s.clock(), 1))
+
+        async def claim_all(s: Store, rid: str) -> list[int]:
+            got: list[int] = []
+            while True:
+                batch = await s.claim(rid, 7, ["t"])
+                if not batch:
+                    return got
+                got += [c.job.job_id for c in batch]
+
+        ra, rb = await asyncio.gather(claim_all(a, "ra"), claim_all(b, "rb"))
+        assert not set(ra) & set(rb)
+        assert len(ra) + len(rb) == 200
+        owners = dict(read(db_path, "SELECT lease_owner, count(*) FROM jobs GROUP BY lease_owner"))
+        assert owners == {k: v for k, v in (("ra", len(ra)), ("rb", len(rb))) if v}
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_recovery_releases_jobs_of_a_runner_whose_lease_expired(store: Store) -> None:
+    ids = await store.add_jobs(new(3))
+    now = store.clock()
+    await store.register_runner(RunnerInfo("old", 1, "elsewhere", now - 60_000, now - 60_000, 3))
+    claimed = await store.claim("old", 3, ["t"])
+    assert len(claimed) == 3
+    await store.control(ids[1], Action.PAUSE)
+    recovered = await store.recover(self_id="new", ttl_ms=15_000, is_dead=lambda info: False)
+    assert sorted((j, b.value, a.value) for j, b, a in recovered) == [
+        (ids[0], "running", "queued"), (ids[1], "pausing", "paused"), (ids[2], "running", "queued")]
+    job = await store.get_job(ids[0])
+    assert job.status is JobStatus.QUEUED and job.recovery_count == 1 and job.lease_owner is None
+    assert [r.runner_id for r in await store.runners()] == []
+
+
+async def test_lease_fence_refuses_writes_of_a_runner_that_lost_its_lease(store: Store) -> None:
+    [job] = await store.add_jobs(new())
+    await store.register_runner(RunnerInfo("me", 1, "h", 0, store.clock(), 1))
+    store.fence = "me"
+    store.log(job, "info", "while holding")
+    await store.commit_point()
+    await store.unregister_runner("me")  # as if another runner had reclaimed us
+    store.log(job, "info", "after losing")
+    with pytest.raises(StoreError, match="lost its lease"):
+        await store.commit_point()
+    store.fence = None
+    assert [line.message for line in await store.logs(job)] == ["while holding"]
