@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .demo import demo
+from .fetch import fetch
 
-BUILTIN = [demo]
+BUILTIN = [demo, fetch]
 
-__all__ = ["BUILTIN", "demo"]
+__all__ = ["BUILTIN", "demo", "fetch"]
