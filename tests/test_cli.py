@@ -186,3 +186,17 @@ def test_user_app_module_loads_like_builtins(tmp_path: Path) -> None:
     assert jobtui("submit", "greet", "-p", "name=ada", db=db, **env_app).returncode == 0
     assert jobtui("run", "--exit-when-idle", db=db, **env_app).returncode == 0
     assert "hello ada" in jobtui("logs", "1", db=db).stdout
+
+
+def test_logs_follow_prints_until_the_job_ends(tmp_path: Path) -> None:
+    from tests.conftest import spawn_runner
+
+    db = tmp_path / "j.db"
+    ok("submit", "demo", "-p", "delay=0.2", "-p", "items=2", db=db)
+    runner = spawn_runner(db, "--exit-when-idle", "--quiet")
+    try:
+        r = jobtui("logs", "1", "--follow", db=db, timeout=60)
+    finally:
+        runner.communicate(timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "stage scraping done" in r.stdout and r.stdout.rstrip().endswith("job completed")

@@ -106,3 +106,11 @@ def test_faces_never_touch_sql() -> None:
                 mods = [("." * node.level) + (node.module or "")]
             for m in mods:
                 assert not re.match(r"(aiosqlite|sqlite3|jobtui\.store|\.+store)\b", m), f"{path.name} imports {m}"
+
+
+def test_secret_parts_of_urls_are_scrubbed() -> None:
+    from jobtui.model import scrub_urls
+
+    text = "GET https://api.x/v1?id=3&access_token=abc.DEF-1&X-Amz-Signature=f00d and ftp://bob:hunter2@host/f"
+    assert scrub_urls(text) == "GET https://api.x/v1?id=3&access_token=***&X-Amz-Signature=*** and ftp://bob:***@host/f"
+    assert redact({"urls": ["https://h/a?sig=zz&n=1"]}) == {"urls": ["https://h/a?sig=***&n=1"]}

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 from .client import Client, Submission, default_db_path
 from .errors import JobtuiError, StoreError, UsageError
-from .model import TERMINAL, Action, JobId, JobStatus, iso, now_ms, redact
+from .model import TERMINAL, Action, JobId, JobStatus, iso, now_ms, redact, scrub_urls
 
 EXIT_USAGE = 2
 EXIT_STORE = 1
@@ -314,10 +314,10 @@ async def cmd_export(client: Client, a: argparse.Namespace) -> int:
             count += 1
             result = redact(item.result) if isinstance(item.result, dict) else item.result
             if writer is not None:
-                writer.writerow([item.stage, item.key, item.status.value, "" if result is None else json.dumps(result),
+                writer.writerow([item.stage, scrub_urls(item.key), item.status.value, "" if result is None else json.dumps(result),
                                  item.error or "", item.attempts, iso(item.updated_at_ms)])
             else:
-                out.write(json.dumps({"stage": item.stage, "key": item.key, "status": item.status.value,
+                out.write(json.dumps({"stage": item.stage, "key": scrub_urls(item.key), "status": item.status.value,
                                       "result": result, "error": item.error, "attempts": item.attempts,
                                       "updated_at": iso(item.updated_at_ms)}) + "\n")
     finally:

@@ -139,6 +139,10 @@ def redact(params: dict[str, Any]) -> dict[str, Any]:
             out[name] = REDACTED
         elif isinstance(value, dict):
             out[name] = redact(value)
+        elif isinstance(value, str):
+            out[name] = scrub_urls(value)
+        elif isinstance(value, list):
+            out[name] = [scrub_urls(v) if isinstance(v, str) else redact(v) if isinstance(v, dict) else v for v in value]
         else:
             out[name] = value
     return out
@@ -155,11 +159,27 @@ def secret_values(params: dict[str, Any]) -> list[str]:
     return sorted(set(found), key=len, reverse=True)
 
 
+_SECRET_QUERY = re.compile(
+    r"([?&;](?:[\w.-]*(?:key|token|secret|passw|pwd|auth|credential|sig|signature)[\w.-]*)=)[^&#\s\"']+",
+    re.IGNORECASE,
+)
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+@", re.IGNORECASE)
+
+
+def scrub_urls(text: str) -> str:
+    """Blank secret-looking query values (`?token=...`) and passwords (`user:pw@host`) of URLs in `text`."""
+    if "=" in text:
+        text = _SECRET_QUERY.sub(r"\1" + REDACTED, text)
+    if "@" in text:
+        text = _URL_PASSWORD.sub(r"\1" + REDACTED + "@", text)
+    return text
+
+
 def scrub(text: str, secrets: list[str]) -> str:
-    """Replace every secret value inside `text`."""
+    """Replace every secret value inside `text`, and secret parts of URLs."""
     for value in secrets:
         text = text.replace(value, REDACTED)
-    return text
+    return scrub_urls(text)
 
 
 def now_ms() -> int:

@@ -170,6 +170,14 @@ class Context:
         await self._run.store.commit_point()
         self._run.check()
 
+    async def until_stopped(self) -> None:
+        """Return once pause, cancel or shutdown is asked: race it against a wait that may hang.
+
+        For example `asyncio.wait({read_task, asyncio.ensure_future(ctx.until_stopped())}, ...)`,
+        then `await ctx.checkpoint()` to stop at once instead of at the end of the grace period.
+        """
+        await self._run.until_stop()
+
     async def sleep(self, seconds: float) -> None:
         """Sleep, waking at once for pause, cancel or shutdown (a safe point)."""
         await self._run.sleep(seconds)
@@ -252,7 +260,7 @@ class Context:
                 result, tries = await call_with_retry(lambda: fn(item), policy, sleep=run.sleep, on_retry=on_retry)
                 return ItemOutcome(k, item, True, result, None, tries)
             except Exception as e:
-                return ItemOutcome(k, item, False, None, describe(e), tries)
+                return ItemOutcome(k, item, False, None, run.clean(describe(e)), tries)
             finally:
                 _current_item.reset(token)
 

@@ -94,6 +94,9 @@ class Stage:
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", getattr(self.fn, "__name__", "stage"))
+        if not self.description:
+            doc = (getattr(self.fn, "__doc__", None) or "").strip()
+            object.__setattr__(self, "description", doc.split("\n")[0] if doc else "")
 
 
 def stage(
@@ -106,7 +109,7 @@ def stage(
     """Turn an async function into a Stage; usable bare (`@stage`) or with options (`@stage(retry=...)`)."""
 
     def wrap(f: StageFn) -> Stage:
-        return Stage(f, name or f.__name__, retry or Retry(), timeout_s, (f.__doc__ or "").strip().split("\n")[0])
+        return Stage(f, name or f.__name__, retry or Retry(), timeout_s)
 
     return wrap(fn) if fn is not None else wrap
 

@@ -87,15 +87,23 @@ class JobRun:
         self.reason = reason
         self._wake.set()
 
+    async def until_stop(self) -> None:
+        """Return once pause, cancel or shutdown is asked."""
+        while self.request is None:
+            await self._wake.wait()
+
     # writes ----------------------------------------------------------------------------------------
     def log(self, message: str, level: str = "info") -> None:
         """Queue a log line, blanking secret param values; keep the log bounded."""
-        if self._secrets:
-            message = scrub(message, self._secrets)
+        message = scrub(message, self._secrets)
         self.store.log(self.job.job_id, level, message)
         self._logged += 1
         if self._logged % 1000 == 0:
             self.store.trim_logs(self.job.job_id, self.runner.log_limit)
+
+    def clean(self, text: str) -> str:
+        """Return text fit to store and show: secret param values and URL secrets blanked."""
+        return scrub(text, self._secrets)
 
     def set_progress(self, done: int, total: int | None, message: str | None) -> None:
         """Queue the job's progress and counters."""
@@ -368,7 +376,9 @@ class Runner:
         except StoreError as e:
             print(f"jobtui: job {job_id}: cannot record progress: {e}", file=sys.stderr)
         except Exception as e:  # a bug in jobtui itself: keep the runner alive, fail the job visibly
-            await self._failed(run, StageFailed(run.job_type.stage_names[run.current_index or 0], describe(e), False))
+            await self._failed(
+                run, StageFailed(run.job_type.stage_names[run.current_index or 0], run.clean(describe(e)), False)
+            )
 
     async def _run_stages(self, run: JobRun) -> None:
         job_id = run.job.job_id
@@ -431,7 +441,7 @@ class Runner:
             return out
 
         async def on_retry(number: int, err: BaseException, delay: float) -> None:
-            text = describe(err)
+            text = run.clean(describe(err))
             store.attempt_failed(job_id, index, base + number, text, True)
             store.stage_stopped(job_id, index, StageStatus.RETRYING, text, now_ms() + int(delay * 1000))
             run.log(f"stage {stage.name}: attempt {base + number} failed ({text}); retrying in {delay:.1f}s", "warning")
@@ -440,7 +450,7 @@ class Runner:
         try:
             output, _ = await call_with_retry(attempt, stage.retry, sleep=run.sleep, on_retry=on_retry)
         except Exception as e:
-            text = describe(e)
+            text = run.clean(describe(e))
             transient = stage.retry.retry_on(e)
             store.attempt_failed(job_id, index, base + max(tries, 1), text, transient)
             store.stage_stopped(job_id, index, StageStatus.FAILED, text)
