@@ -138,7 +138,7 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
     if a.max_retries is not None and a.max_retries < 0:
         raise UsageError("--max-retries must be 0 or more")
     subs: list[Submission] = []
-    opts = dict(priority=a.priority or 0, run_at_ms=run_at, max_retries=a.max_retries)
+    opts: dict[str, Any] = dict(priority=a.priority or 0, run_at_ms=run_at, max_retries=a.max_retries)
     if a.from_file:
         text = sys.stdin.read() if a.from_file == "-" else _read_text(a.from_file)
         for n, line in enumerate(text.splitlines(), 1):
@@ -151,13 +151,13 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
             if not isinstance(obj, dict):
                 raise UsageError(f"{a.from_file}:{n}: each line must be a JSON object of params")
             key = obj.pop("_unique_key", None)
-            subs.append(Submission(a.type, {**base, **obj}, unique_key=key, **opts))  # type: ignore[arg-type]
+            subs.append(Submission(a.type, {**base, **obj}, unique_key=key, **opts))
         if not subs:
             raise UsageError(f"{a.from_file}: no jobs in the file")
         if a.unique_key:
             raise UsageError("--unique-key applies to one job; put _unique_key in each line of --from instead")
     else:
-        subs.append(Submission(a.type, base, unique_key=a.unique_key, **opts))  # type: ignore[arg-type]
+        subs.append(Submission(a.type, base, unique_key=a.unique_key, **opts))
     ids = await client.submit_many(subs)
     for job_id in ids:
         print(job_id)
@@ -430,7 +430,7 @@ async def cmd_demo_headless(client: Client, a: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------- the parser
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--db", default=argparse.SUPPRESS, help="database file (default: $JOBTUI_DB or the user-data folder)")
     common.add_argument("--app", action="append", default=argparse.SUPPRESS, metavar="MODULE",
                         help="import job types from MODULE (repeatable; also $JOBTUI_APP)")

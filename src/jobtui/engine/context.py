@@ -209,7 +209,8 @@ class Context:
         keyf = key or default_key
         if self._fresh:
             # No item of this stage was ever stored: skip the read (one query per stage saved).
-            done_keys, failed_keys = set(), set()
+            done_keys: set[str] = set()
+            failed_keys: set[str] = set()
         else:
             done_keys, failed_keys = await store.item_keys(job_id, index)
         self._fresh = False

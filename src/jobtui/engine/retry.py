@@ -75,7 +75,7 @@ class Retry:
 
     def wait_s(self, attempt: int) -> float:
         """Return the wait before the attempt after `attempt` (1-based), jitter included."""
-        state = RetryCallState(None, None, (), {})
+        state = RetryCallState(AsyncRetrying(), None, (), {})
         state.attempt_number = attempt
         return float(self._wait()(state))
 

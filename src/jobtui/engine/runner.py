@@ -331,7 +331,8 @@ class Runner:
         run = JobRun(self, claimed, job_type)
         run.task = asyncio.create_task(self._run_job(run), name=f"jobtui-job-{claimed.job.job_id}")
         self.runs[claimed.job.job_id] = run
-        run.task.add_done_callback(lambda _t, job_id=claimed.job.job_id: self._finished(job_id))
+        job_id = claimed.job.job_id
+        run.task.add_done_callback(lambda _t: self._finished(job_id))
         self._emit("started", claimed.job.job_id)
 
     def _finished(self, job_id: JobId) -> None:

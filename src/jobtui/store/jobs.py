@@ -34,16 +34,16 @@ class JobQueries(StoreCore):
             raise UsageError(f"unique key {dup!r} is given to more than one new job")
         async with self._tx() as db:
             if keys:
-                rows = await db.execute_fetchall(
+                rows = list(await db.execute_fetchall(
                     f"SELECT unique_key, job_id FROM jobs WHERE status NOT IN {_TERMINAL_SQL}"
                     " AND unique_key IN (SELECT value FROM json_each(?))",
                     (dumps(keys),),
-                )
+                ))
                 for key, job_id in rows:
                     raise UsageError(f"unique key {key!r} already has active job {job_id}")
             cur = await db.execute("SELECT coalesce(max(job_id), 0) FROM jobs")
             row = await cur.fetchone()
-            seq = await db.execute_fetchall("SELECT seq FROM sqlite_sequence WHERE name = 'jobs'")
+            seq = list(await db.execute_fetchall("SELECT seq FROM sqlite_sequence WHERE name = 'jobs'"))
             first = max(int(row[0]) if row else 0, int(seq[0][0]) if seq else 0) + 1
             ids = list(range(first, first + len(jobs)))
             await db.executemany(
@@ -199,7 +199,7 @@ class JobQueries(StoreCore):
             "SELECT ts_ms, action, from_status, to_status, source FROM requests WHERE job_id = ? ORDER BY request_id",
             (job_id,),
         )
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
     async def runners(self) -> list[RunnerInfo]:
         """Return every registered runner."""
@@ -234,9 +234,9 @@ class JobQueries(StoreCore):
         """
         now = self.clock()
         async with self._tx() as db:
-            rows = await db.execute_fetchall(
+            rows = list(await db.execute_fetchall(
                 "SELECT status, stage_names, items_failed, unique_key FROM jobs WHERE job_id = ?", (job_id,)
-            )
+            ))
             if not rows:
                 raise JobNotFoundError(job_id)
             status = JobStatus(rows[0][0])
@@ -270,18 +270,18 @@ class JobQueries(StoreCore):
                                     (now,))
             elif action in (Action.RESUME, Action.RETRY):
                 if status in TERMINAL and unique_key is not None:
-                    clash = await db.execute_fetchall(
+                    clash = list(await db.execute_fetchall(
                         f"SELECT job_id FROM jobs WHERE unique_key = ? AND job_id != ? AND status NOT IN {_TERMINAL_SQL}",
                         (unique_key, job_id),
-                    )
+                    ))
                     if clash:
                         raise InvalidTransitionError(
                             job_id, status.value, action.value, f"unique key {unique_key!r} has active job {clash[0][0]}"
                         )
                 if status is JobStatus.COMPLETED:
-                    first = await db.execute_fetchall(
+                    first = list(await db.execute_fetchall(
                         "SELECT min(stage_index) FROM stages WHERE job_id = ? AND items_failed > 0", (job_id,)
-                    )
+                    ))
                     if items_failed == 0 or not first or first[0][0] is None:
                         raise InvalidTransitionError(job_id, status.value, action.value, "no failed items to retry")
                     await self._reopen(db, job_id, int(first[0][0]), keep_items=True)

@@ -62,9 +62,9 @@ class RunnerWrites(StoreCore):
         now = self.clock()
         recovered: list[tuple[JobId, JobStatus, JobStatus]] = []
         async with self._tx() as db:
-            rows = await db.execute_fetchall(
+            rows = list(await db.execute_fetchall(
                 "SELECT runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency FROM runners"
-            )
+            ))
             live = {self_id}
             for r in rows:
                 info = RunnerInfo(*r)
@@ -74,9 +74,9 @@ class RunnerWrites(StoreCore):
                     await db.execute("DELETE FROM runners WHERE runner_id = ?", (info.runner_id,))
                 else:
                     live.add(info.runner_id)
-            orphans = await db.execute_fetchall(
+            orphans = list(await db.execute_fetchall(
                 f"SELECT job_id, status, lease_owner FROM jobs WHERE status IN {_ACTIVE_SQL}"
-            )
+            ))
             for job_id, status_text, owner in orphans:
                 if owner in live:
                     continue
@@ -121,7 +121,7 @@ class RunnerWrites(StoreCore):
             return []
         now = self.clock()
         async with self._tx() as db:
-            rows = await db.execute_fetchall(
+            rows = list(await db.execute_fetchall(
                 f"UPDATE jobs SET status = 'running', lease_owner = ?, started_at_ms = coalesce(started_at_ms, ?),"
                 " updated_at_ms = ?, next_retry_at_ms = NULL, paused_at_ms = NULL"
                 " WHERE job_id IN (SELECT job_id FROM jobs WHERE type IN (SELECT value FROM json_each(?)) AND ("
@@ -130,16 +130,16 @@ class RunnerWrites(StoreCore):
                 "  ORDER BY priority DESC, created_at_ms, job_id LIMIT ?)"
                 f" RETURNING {JOB_COLS}",
                 (runner_id, now, now, dumps(list(types)), now, now, limit),
-            )
+            ))
             jobs = sorted((_job(r) for r in rows), key=lambda j: (-j.priority, j.created_at_ms, j.job_id))
             if not jobs:
                 return []
-            stage_rows = await db.execute_fetchall(
+            stage_rows = list(await db.execute_fetchall(
                 "SELECT job_id, stage_index, name, status, attempts, generation, output, state, items_done,"
                 " items_failed FROM stages WHERE job_id IN (SELECT value FROM json_each(?))"
                 " ORDER BY job_id, stage_index",
                 (dumps([j.job_id for j in jobs]),),
-            )
+            ))
         by_job: dict[JobId, list[StageRecord]] = {}
         for r in stage_rows:
             by_job.setdefault(r[0], []).append(
