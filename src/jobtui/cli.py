@@ -244,6 +244,10 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
         rows.append([str(s.index + 1), s.name, s.status.value, f"{s.attempts}/{s.max_attempts}" if s.attempts else "-",
                      items, dur, (s.error or "")[:60]])
     print("\n".join("    " + line for line in _table(rows).splitlines()))
+    if d.files:
+        print("  files")
+        for f in d.files:
+            print(f"    {f.path}  {f.size} bytes  sha256 {f.sha256[:16]}")
     return 0
 
 

@@ -356,12 +356,30 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
+class FileRecord:
+    """A file a stage keeps in the job's workspace."""
+
+    path: str
+    """Relative to the workspace when inside it."""
+    stage_index: int
+    size: int
+    sha256: str
+    created_at_ms: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the file as in the job detail JSON."""
+        return {"path": self.path, "stage_index": self.stage_index, "size": self.size, "sha256": self.sha256,
+                "created_at": iso(self.created_at_ms)}
+
+
+@dataclass(frozen=True, slots=True)
 class JobDetail:
     """A job with its stages and counters: what `show` prints."""
 
     job: Job
     stages: tuple[StageRun, ...]
     results: int = 0
+    files: tuple[FileRecord, ...] = ()
 
     def to_dict(self, *, secrets_visible: bool = False) -> dict[str, Any]:
         """Return the job detail object of DESIGN.md."""
@@ -372,6 +390,7 @@ class JobDetail:
             "items_failed": sum(s.items_failed for s in self.stages),
             "results": self.results,
         }
+        out["files"] = [f.to_dict() for f in self.files]
         return out
 
 

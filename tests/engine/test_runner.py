@@ -475,3 +475,15 @@ async def test_demo_job_completes_with_items(client: Client) -> None:
     assert d.job.status is JobStatus.COMPLETED
     assert d.to_dict()["counters"] == {"items_done": 21, "items_failed": 0, "results": 21}
     assert (workspace_root_for(client.store.path) / str(job_id) / "snapshot.json").exists()
+
+
+async def test_tracked_files_are_listed_by_path_size_and_hash(client: Client) -> None:
+    import hashlib
+
+    job_id = await client.submit("demo", {"delay": 0, "items": 2})
+    await run_idle(client)
+    d = await client.detail(job_id)
+    [f] = d.files
+    data = (workspace_root_for(client.store.path) / str(job_id) / "snapshot.json").read_bytes()
+    assert (f.path, f.size, f.sha256) == ("snapshot.json", len(data), hashlib.sha256(data).hexdigest())
+    assert d.to_dict()["files"][0]["path"] == "snapshot.json"

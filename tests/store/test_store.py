@@ -140,3 +140,20 @@ async def test_lease_fence_refuses_writes_of_a_runner_that_lost_its_lease(store:
         await store.commit_point()
     store.fence = None
     assert [line.message for line in await store.logs(job)] == ["while holding"]
+
+
+async def test_a_version_1_database_is_migrated_in_place(db_path: Path) -> None:
+    con = sqlite3.connect(db_path)
+    con.executescript(MIGRATIONS[0])
+    con.execute("PRAGMA user_version = 1")
+    con.execute("INSERT INTO jobs (type, status, params, stage_names, created_at_ms, updated_at_ms)"
+                " VALUES ('t', 'queued', '{}', '[\"a\"]', 1, 1)")
+    con.commit()
+    con.close()
+    s = await Store.open(db_path)
+    try:
+        assert (await s.get_job(1)).type == "t"
+        assert read(db_path, "PRAGMA user_version") == [(len(MIGRATIONS),)]
+        assert read(db_path, "SELECT count(*) FROM files") == [(0,)]
+    finally:
+        await s.close()

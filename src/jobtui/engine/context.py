@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..model import JobId
+from ..model import FileRecord, JobId
 from .retry import Retry, call_with_retry, describe
 
 if TYPE_CHECKING:
@@ -48,6 +49,16 @@ class ItemOutcome:
     result: Any
     error: str | None
     attempts: int
+
+
+def _hash_file(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
 
 
 def default_key(item: Any) -> str:
@@ -139,6 +150,22 @@ class Context:
             path.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(path, 0o700)
         return path
+
+    async def track(self, path: str | Path) -> FileRecord:
+        """Record a file this stage keeps (by path, size and sha256), as part of its next checkpoint.
+
+        Files inside `workspace` are recorded by their path relative to it; `show` lists them.
+        """
+        p = Path(path)
+        if not p.is_absolute():
+            p = self.workspace / p
+        size, digest = await asyncio.to_thread(_hash_file, p)
+        try:
+            name = str(p.resolve().relative_to(self._run.workspace.resolve()))
+        except ValueError:
+            name = str(p.resolve())
+        self._run.store.file_tracked(self.job_id, self.stage_index, name, size, digest)
+        return FileRecord(name, self.stage_index, size, digest, self._run.store.clock())
 
     async def results(self, stage: str | None = None) -> dict[str, Any]:
         """Return the committed item results of a stage (default: this one), by item key.

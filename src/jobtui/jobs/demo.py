@@ -85,7 +85,8 @@ async def _snapshot(ctx: Context) -> dict[str, Any]:
     if ctx.params["items"] > 0:
         path = ctx.workspace / "snapshot.json"
         path.write_text(json.dumps(summary, indent=1))
-        ctx.log(f"snapshot written to {path.name} ({path.stat().st_size} bytes)")
+        record = await ctx.track(path)
+        ctx.log(f"snapshot written to {record.path} ({record.size} bytes, sha256 {record.sha256[:12]})")
     return {"stage": ctx.stage, "digest": _digest(summary)}
 
 

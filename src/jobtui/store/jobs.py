@@ -10,7 +10,7 @@ import aiosqlite
 
 from ..errors import InvalidTransitionError, JobNotFoundError, UsageError
 from ..model import (
-    ACTION_FROM, ACTIVE, TERMINAL, Action, ItemRecord, ItemStatus, Job, JobDetail, JobId, JobStatus, LogLine, RunnerInfo, Stats,
+    ACTION_FROM, ACTIVE, TERMINAL, Action, FileRecord, ItemRecord, ItemStatus, Job, JobDetail, JobId, JobStatus, LogLine, RunnerInfo, Stats,
     can_transition,
 )
 from .base import JOB_COLS, STAGE_COLS, _TERMINAL_SQL, ControlResult, NewJob, StoreCore, _job, _loads, _stage, dumps
@@ -89,7 +89,11 @@ class JobQueries(StoreCore):
             f"SELECT {STAGE_COLS} FROM stages WHERE job_id = ? ORDER BY stage_index", (job_id,)
         )
         res = await self._one("SELECT count(*) FROM items WHERE job_id = ? AND status = 'done'", (job_id,))
-        return JobDetail(job, tuple(_stage(r) for r in rows), int(res[0]) if res else 0)
+        files = await self._all(
+            "SELECT path, stage_index, size, sha256, created_at_ms FROM files WHERE job_id = ? ORDER BY path", (job_id,)
+        )
+        return JobDetail(job, tuple(_stage(r) for r in rows), int(res[0]) if res else 0,
+                         tuple(FileRecord(*f) for f in files))
 
     async def list_jobs(
         self,

@@ -208,6 +208,15 @@ class RunnerWrites(StoreCore):
             (dumps(state), self.clock(), job_id, index),
         )
 
+    def file_tracked(self, job_id: JobId, index: int, path: str, size: int, sha256: str) -> None:
+        """Queue: a file kept in the job's workspace (a later record of the same path replaces it)."""
+        self._submit(
+            R_STAGE_STATE,
+            "INSERT OR REPLACE INTO files (job_id, path, stage_index, size, sha256, created_at_ms)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (job_id, path, index, size, sha256, self.clock()),
+        )
+
     def item_finished(
         self, job_id: JobId, index: int, key: str, ok: bool, result: Any, error: str | None, attempts: int
     ) -> None:

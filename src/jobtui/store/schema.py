@@ -116,5 +116,17 @@ MIGRATIONS: list[str] = [
         concurrency INTEGER NOT NULL
     );
     """,
+    # 2: files a stage keeps in the job's workspace, tracked by path, size and hash.
+    """
+    CREATE TABLE files (
+        job_id INTEGER NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        stage_index INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (job_id, path)
+    ) WITHOUT ROWID;
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
