@@ -269,11 +269,17 @@ class Context:
             message = f"{n_done}/{total if total is not None else '?'} items" + (f", {n_failed} failed" if n_failed else "")
             run.set_progress(n_done + n_failed, total, message)
 
-        def auto_pause_due() -> str | None:
+        async def settle(o: ItemOutcome) -> None:
+            """Record an outcome; past `auto_pause_after` failures in a row, commit and pause the job."""
+            record(o)
             limit = run.job_type.auto_pause_after
             if limit and run.consecutive_failures >= limit:
-                return f"auto-paused after {run.consecutive_failures} consecutive item failures"
-            return None
+                await store.commit_point()
+                raise Stop(
+                    "pause",
+                    f"auto-paused after {run.consecutive_failures} consecutive item failures"
+                    f" (last: item {o.key}: {o.error})",
+                )
 
         async def one(k: str, item: Any) -> ItemOutcome:
             token = _current_item.set(k)
@@ -307,11 +313,7 @@ class Context:
                     continue
                 run.check()
                 o = await one(k, item)
-                record(o)
-                reason = auto_pause_due()
-                if reason:
-                    await store.commit_point()
-                    raise Stop("pause", f"{reason} (last: item {o.key}: {o.error})")
+                await settle(o)
                 yield o
                 count += 1
                 if store.pending > MAX_UNCOMMITTED:
@@ -340,11 +342,7 @@ class Context:
                 finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
                 for t in finished:
                     o = t.result()
-                    record(o)
-                    reason = auto_pause_due()
-                    if reason:
-                        await store.commit_point()
-                        raise Stop("pause", f"{reason} (last: item {o.key}: {o.error})")
+                    await settle(o)
                     yield o
                 if store.pending > MAX_UNCOMMITTED:
                     await store.commit_point()
