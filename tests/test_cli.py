@@ -45,6 +45,7 @@ def test_submit_run_ls_show_logs_export_stats(tmp_path: Path) -> None:
     ok("export", "1", "--format", "csv", "-o", str(out), db=db)
     table = list(csv.reader(io.StringIO(out.read_text())))
     assert table[0][:3] == ["stage", "key", "status"] and len(table) == 10
+    assert ok("wait", "1", "2", db=db).splitlines() == ["job 1: completed", "job 2: completed"]
     stats = json.loads(ok("stats", "--json", db=db))
     assert stats["by_status"] == {"completed": 2} and stats["items_done"] == 15
     assert "demo" in ok("types", db=db)
@@ -60,6 +61,10 @@ def test_control_commands_and_clean(tmp_path: Path) -> None:
     ok("run", "--exit-when-idle", "--quiet", db=db)
     assert "completed → queued" in ok("rewind", "2", "--to", "extracting", db=db)
     assert json.loads(ok("show", "2", "--json", db=db))["current_step"] == "extracting"
+    r = jobtui("wait", "1", "3", db=db)
+    assert r.returncode == 1 and r.stdout.splitlines() == ["job 1: paused", "job 3: cancelled"]
+    r = jobtui("wait", "2", "--timeout", "0.3", db=db)
+    assert r.returncode == 3 and "timed out" in r.stderr
     ok("delete", "1", db=db)
     assert jobtui("show", "1", db=db).returncode == 2
     assert "deleted 1 job(s): 3" in ok("clean", "--older-than", "0s", "--status", "cancelled", db=db)
@@ -96,6 +101,7 @@ BAD_INPUT = [
     (["pause", "1", "999"], "no job with id 999"),
     (["resume", "1"], "job 1 is queued; cannot resume"),
     (["rewind", "1", "--to", "nowhere"], "has no stage 'nowhere'"),
+    (["wait", "1", "77"], "no job with id 77"),
     (["rewind", "1", "--to", "scraping"], "job 1 is queued; cannot rewind"),
     (["clean", "--older-than", "soon"], "bad duration 'soon'"),
     (["clean", "--older-than", "1d", "--status", "running"], "cannot delete running jobs"),

@@ -283,6 +283,32 @@ async def cmd_control(client: Client, a: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_wait(client: Client, a: argparse.Namespace) -> int:
+    """Wait until every job has ended (or paused); exit 0 only if all completed."""
+    ids = [parse_id(x) for x in a.ids]
+    for job_id in ids:
+        await client.job(job_id)
+    if a.timeout is not None and a.timeout < 0:
+        raise UsageError("--timeout must be 0 or more")
+    loop = asyncio.get_running_loop()
+    deadline = None if a.timeout is None else loop.time() + a.timeout
+    settled = {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.PAUSED}
+    final: dict[JobId, JobStatus] = {}
+    while True:
+        for job_id in ids:
+            if job_id not in final:
+                job = await client.job(job_id)
+                if job.status in settled:
+                    final[job_id] = job.status
+                    print(f"job {job_id}: {job.status.value}", flush=True)
+        if len(final) == len(ids):
+            return 0 if all(s is JobStatus.COMPLETED for s in final.values()) else 1
+        if deadline is not None and loop.time() >= deadline:
+            print(f"jobtui: timed out waiting for {len(ids) - len(final)} job(s)", file=sys.stderr)
+            return 3
+        await asyncio.sleep(0.2)
+
+
 async def cmd_rewind(client: Client, a: argparse.Namespace) -> int:
     job_id = parse_id(a.id)
     r = await client.rewind(job_id, a.to)
@@ -496,6 +522,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp = add(name, help)
         sp.add_argument("ids", nargs="+", metavar="ID")
 
+    sp = add("wait", "wait until jobs end; exit 0 if all completed, 1 if any failed, was cancelled or paused")
+    sp.add_argument("ids", nargs="+", metavar="ID")
+    sp.add_argument("--timeout", type=float, default=None, metavar="S", help="give up after S seconds (exit 3)")
+
     sp = add("rewind", "run a job again from a stage")
     sp.add_argument("id")
     sp.add_argument("--to", required=True, metavar="STAGE", help="stage name or 1-based number")
@@ -520,6 +550,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS: dict[str, Callable[[Client, argparse.Namespace], Awaitable[int]]] = {
     "submit": cmd_submit, "ls": cmd_ls, "show": cmd_show, "logs": cmd_logs, "pause": cmd_control,
     "resume": cmd_control, "cancel": cmd_control, "retry": cmd_control, "delete": cmd_control, "rewind": cmd_rewind,
+    "wait": cmd_wait,
     "clean": cmd_clean, "export": cmd_export, "stats": cmd_stats, "types": cmd_types, "run": cmd_run,
 }
 
