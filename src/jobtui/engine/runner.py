@@ -299,7 +299,9 @@ class Runner:
             self._wake.set()
 
     async def _poll_control(self) -> None:
-        owned = await self.store.owned_requests(self.runner_id)
+        owned = await self.store.owned_requests(self.runner_id, expected=len(self.runs))
+        if owned is None:
+            return
         for job_id, run in list(self.runs.items()):
             status = owned.get(job_id)
             if status is None:

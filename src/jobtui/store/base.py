@@ -64,9 +64,12 @@ _ACTIVE_SQL = "('running', 'pausing', 'cancelling')"
 _TERMINAL_SQL = "('completed', 'cancelled', 'failed')"
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 def dumps(value: Any) -> str:
-    """Encode a value for a JSON column."""
-    return json.dumps(value, separators=(",", ":"), default=str)
+    """Encode a value for a JSON column (one encoder for all: json.dumps with options builds one per call)."""
+    return _ENCODER.encode(value)
 
 
 def _loads(text: str | None) -> Any:
@@ -320,9 +323,12 @@ class StoreCore:
         batch = self._batch
         if key is None:
             batch.ops.setdefault(rank, {}).setdefault(sql, []).append(params)
+            batch.size += 1
         else:
-            batch.keyed.setdefault(rank, {}).setdefault(sql, {})[key] = params
-        batch.size += 1
+            keyed = batch.keyed.setdefault(rank, {}).setdefault(sql, {})
+            if key not in keyed:
+                batch.size += 1
+            keyed[key] = params
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="jobtui-store-writer")
         self._wake.set()
@@ -377,8 +383,10 @@ class StoreCore:
                 batch, self._batch = self._batch, _Batch()
                 try:
                     if self.fence is not None:
-                        cur = await self._conn.execute("SELECT 1 FROM runners WHERE runner_id = ?", (self.fence,))
-                        if await cur.fetchone() is None:
+                        held = await self._conn.execute_fetchall(
+                            "SELECT 1 FROM runners WHERE runner_id = ?", (self.fence,)
+                        )
+                        if not list(held):
                             # Another runner took us for dead and owns our jobs now: write nothing.
                             raise LeaseLostError(f"runner {self.fence} lost its lease; its writes were dropped")
                     for rank in sorted(set(batch.ops) | set(batch.keyed)):

@@ -166,8 +166,20 @@ class RunnerWrites(StoreCore):
         )
         return None if row is None or row[0] is None else int(row[0])
 
-    async def owned_requests(self, runner_id: str) -> dict[JobId, JobStatus]:
-        """Return the status of every job this runner holds (pausing / cancelling show requests)."""
+    async def owned_requests(self, runner_id: str, *, expected: int | None = None) -> dict[JobId, JobStatus] | None:
+        """Return the status of every job this runner holds (pausing / cancelling show requests).
+
+        With `expected` (how many jobs the runner believes it holds), return only the jobs with a
+        request when the count matches, and None when nothing is asked: the cheap common case.
+        """
+        if expected is not None:
+            rows = await self._all(
+                f"SELECT count(*), sum(status != 'running') FROM jobs WHERE lease_owner = ? AND status IN {_ACTIVE_SQL}",
+                (runner_id,),
+            )
+            count, asked = rows[0][0], rows[0][1] or 0
+            if count == expected and not asked:
+                return None
         rows = await self._all(
             f"SELECT job_id, status FROM jobs WHERE lease_owner = ? AND status IN {_ACTIVE_SQL}", (runner_id,)
         )
