@@ -1,0 +1,1 @@
+"""The Textual TUI: a face on the client facade (never on SQL or engine internals)."""

@@ -1,0 +1,121 @@
+"""JobFeed: the TUI's in-memory copy of the jobs, kept fresh by incremental reads through the Client.
+
+Each poll reads only the jobs updated since the newest change seen, minus an overlap: other
+processes stamp `updated_at_ms` with their own clocks, and a commit may land after a later stamp.
+Deleted jobs are found by comparing the set of ids now and then, which is cheap even for 10,000 jobs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ..client import Client
+from ..errors import JobNotFoundError
+from ..model import Job, JobId
+
+OVERLAP_MS = 2_000
+"""How far behind the newest change seen each poll reads again."""
+
+
+@dataclass(slots=True)
+class Delta:
+    """What one poll found: changed or new jobs (with their previous version) and deleted ids."""
+
+    changed: dict[JobId, Job | None] = field(default_factory=dict)
+    removed: set[JobId] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.removed)
+
+    def merge(self, other: Delta) -> None:
+        """Fold a later delta into this one."""
+        for job_id, before in other.changed.items():
+            self.changed.setdefault(job_id, before)
+        for job_id in other.removed:
+            self.changed.pop(job_id, None)
+        self.removed |= other.removed
+
+
+class JobFeed:
+    """Every job of the database, by id, with counts by status."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.jobs: dict[JobId, Job] = {}
+        self.counts: Counter[str] = Counter()
+        self.watermark: int | None = None
+        """The newest `updated_at_ms` seen."""
+        self.polls = 0
+
+    async def load(self) -> Delta:
+        """Read every job (the first time, or to start over)."""
+        jobs = await self.client.list_jobs()
+        delta = Delta()
+        fresh = {j.job_id: j for j in jobs}
+        for job_id in self.jobs.keys() - fresh.keys():
+            delta.removed.add(job_id)
+        for job in jobs:
+            before = self.jobs.get(job.job_id)
+            if before != job:
+                delta.changed[job.job_id] = before
+        # Update in place: widgets hold a reference to this mapping.
+        self.jobs.clear()
+        self.jobs.update(fresh)
+        self.counts = Counter(j.status.value for j in jobs)
+        self.watermark = max((j.updated_at_ms for j in jobs), default=0)
+        return delta
+
+    async def poll(self, *, check_deletions: bool = False) -> Delta:
+        """Read what changed since the last poll; with `check_deletions`, also find deleted and missed jobs."""
+        if self.watermark is None:
+            return await self.load()
+        self.polls += 1
+        rows = await self.client.list_jobs(updated_after_ms=self.watermark - OVERLAP_MS)
+        delta = self.apply(rows)
+        if check_deletions:
+            ids = await self.client.job_ids()
+            gone = self.jobs.keys() - ids
+            for job_id in gone:
+                self._remove(job_id)
+            delta.removed |= gone
+            missed = ids - self.jobs.keys()
+            for job_id in missed:
+                # A job stamped far behind our watermark (another process's clock): read it directly.
+                try:
+                    delta.merge(self.apply([await self.client.job(job_id)]))
+                except JobNotFoundError:
+                    continue  # deleted between the two reads
+        return delta
+
+    def apply(self, rows: list[Job]) -> Delta:
+        """Take newer versions of jobs into the feed; return what changed."""
+        delta = Delta()
+        jobs = self.jobs
+        counts = self.counts
+        mark = self.watermark or 0
+        for job in rows:
+            before = jobs.get(job.job_id)
+            if job.updated_at_ms > mark:
+                mark = job.updated_at_ms
+            if before is not None:
+                if before == job or before.updated_at_ms > job.updated_at_ms:
+                    continue  # unchanged, or an older read than what we hold
+                counts[before.status.value] -= 1
+            jobs[job.job_id] = job
+            counts[job.status.value] += 1
+            delta.changed[job.job_id] = before
+        self.watermark = mark
+        return delta
+
+    def forget(self, job_id: JobId) -> Delta:
+        """Drop a job we know was deleted."""
+        delta = Delta()
+        if job_id in self.jobs:
+            self._remove(job_id)
+            delta.removed.add(job_id)
+        return delta
+
+    def _remove(self, job_id: JobId) -> None:
+        job = self.jobs.pop(job_id)
+        self.counts[job.status.value] -= 1

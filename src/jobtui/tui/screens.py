@@ -1,0 +1,313 @@
+"""Modal screens: confirm, rewind chooser, new-job form, help, and the quit dialog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets.option_list import Option
+
+from ..client import Client
+from ..engine import REQUIRED, JobType
+from ..errors import JobtuiError
+from ..model import JobDetail, JobId, StageStatus, is_secret_name
+from .format import STAGE_GLYPH, STATUS_GLYPH, clean
+
+
+class _Dialog(ModalScreen[Any]):
+    """A small centred dialog; left/right move between its buttons."""
+
+    BINDINGS = [
+        Binding("left,up", "app.focus_previous", show=False),
+        Binding("right,down", "app.focus_next", show=False),
+    ]
+
+
+class ConfirmScreen(_Dialog):
+    """Ask yes or no; the safe answer (no) has the focus, and escape means no."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes", show=False),
+        Binding("n,escape", "answer(False)", "No", show=False),
+    ]
+
+    def __init__(self, title: str, message: str | Text, *, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__(classes="dialog-screen")
+        self.title_text = title
+        self.message = message
+        self.yes = yes
+        self.no = no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(Text(self.title_text), classes="dialog-title")
+            yield Static(self.message if isinstance(self.message, Text) else Text(self.message), classes="dialog-body")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"{self.no} (n)", id="no", variant="primary")
+                yield Button(f"{self.yes} (y)", id="yes", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class RewindScreen(_Dialog):
+    """Choose the stage to run a job again from."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", show=False)]
+
+    def __init__(self, detail: JobDetail) -> None:
+        super().__init__(classes="dialog-screen")
+        self.detail = detail
+
+    def compose(self) -> ComposeResult:
+        job = self.detail.job
+        options = []
+        for s in self.detail.stages:
+            label = Text(f"{s.index + 1:>2}  {STAGE_GLYPH.get(s.status, '?')} {clean(s.name):<24} {s.status.value}")
+            options.append(Option(label, id=s.name))
+        with Vertical(classes="dialog"):
+            yield Static(Text(f"Rewind job {job.job_id} ({job.status.value})"), classes="dialog-title")
+            yield Static(Text("Run it again from the chosen stage: that stage and every later one are redone, "
+                              "earlier ones keep their results. Enter chooses, escape cancels."), classes="dialog-body")
+            yield OptionList(*options, id="stages")
+
+    def on_mount(self) -> None:
+        stages = self.query_one("#stages", OptionList)
+        failed = [s.index for s in self.detail.stages if s.status is StageStatus.FAILED]
+        stages.highlighted = failed[0] if failed else 0
+        stages.focus()
+
+    @on(OptionList.OptionSelected, "#stages")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class NewJobScreen(ModalScreen[JobId | None]):
+    """A form: choose the job type, fill its params and a priority; submit queues the job."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel"),
+        Binding("ctrl+s", "submit", "Submit"),
+    ]
+
+    def __init__(self, client: Client) -> None:
+        super().__init__(classes="dialog-screen")
+        self.client = client
+        self.types = {t.name: t for t in client.types()}
+        self._fields: dict[str, Input | Select[Any]] = {}
+
+    def compose(self) -> ComposeResult:
+        names = list(self.types)
+        with Vertical(classes="dialog form"):
+            yield Static(Text("New job"), classes="dialog-title")
+            yield Label("Type")
+            yield Select([(Text(n), n) for n in names], value=names[0], allow_blank=False, id="type")
+            yield Static(id="type-help", classes="help")
+            yield VerticalScroll(id="params")
+            with Horizontal(classes="form-row"):
+                yield Label("Priority", classes="form-label")
+                yield Input("0", type="integer", id="priority", compact=True)
+            yield Static(id="form-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel (esc)", id="cancel")
+                yield Button("Submit (ctrl+s)", id="submit", variant="primary")
+
+    async def on_mount(self) -> None:
+        await self._build(self.query_one("#type", Select).value)  # type: ignore[arg-type]
+        self.query_one("#type", Select).focus()
+
+    @on(Select.Changed, "#type")
+    async def _type_changed(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            await self._build(event.value)
+
+    async def _build(self, name: str) -> None:
+        jt: JobType = self.types[name]
+        self.query_one("#type-help", Static).update(
+            Text(f"{clean(jt.description)}\nstages: {' → '.join(jt.stage_names)}")
+        )
+        box = self.query_one("#params", VerticalScroll)
+        await box.remove_children()
+        self._fields = {}
+        rows = []
+        for i, (pname, spec) in enumerate(jt.params.items()):
+            required = spec.default is REQUIRED
+            field: Input | Select[Any]
+            if spec.choices:
+                options = [(Text(str(c) if c != "" else "(none)"), c) for c in spec.choices]
+                field = Select(options, value=spec.default if not required else spec.choices[0], allow_blank=False,
+                               id=f"param-{i}", compact=True)
+            else:
+                placeholder = "required" if required else f"default: {spec.default!r}"
+                field = Input(placeholder=placeholder, password=is_secret_name(pname), id=f"param-{i}", compact=True)
+            self._fields[pname] = field
+            label = Label(Text(f"{pname}{' *' if required else ''}"), classes="form-label")
+            row = Horizontal(label, field, classes="form-row")
+            rows.append(row)
+            if spec.help:
+                rows.append(Static(Text(f"{spec.type.__name__} · {spec.help}"), classes="help"))
+        await box.mount_all(rows)
+        self.query_one("#form-error", Static).update("")
+
+    def values(self) -> tuple[str, dict[str, Any], int]:
+        """Return the chosen type, the params given (empty ones take their default) and the priority."""
+        name = self.query_one("#type", Select).value
+        assert isinstance(name, str)
+        params: dict[str, Any] = {}
+        for pname, field in self._fields.items():
+            if isinstance(field, Select):
+                if field.value is not Select.NULL:
+                    params[pname] = field.value
+            elif field.value.strip() != "":
+                params[pname] = field.value.strip()
+        text = self.query_one("#priority", Input).value.strip() or "0"
+        try:
+            priority = int(text)
+        except ValueError:
+            priority = 0
+        return name, params, priority
+
+    @on(Input.Submitted)
+    async def _enter(self) -> None:
+        await self.action_submit()
+
+    @on(Button.Pressed, "#submit")
+    async def _submit_pressed(self) -> None:
+        await self.action_submit()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.dismiss(None)
+
+    async def action_submit(self) -> None:
+        """Validate and queue the job; show what is wrong instead when it does not validate."""
+        name, params, priority = self.values()
+        try:
+            job_id = await self.client.submit(name, params, priority=priority)
+        except JobtuiError as e:
+            self.query_one("#form-error", Static).update(Text(str(e)))
+            return
+        self.dismiss(job_id)
+
+
+KEYS: list[tuple[str, list[tuple[str, str]]]] = [
+    ("Move", [
+        ("↑ ↓  j k", "previous / next job (or scroll the focused pane)"),
+        ("g G  home end", "first / last job"),
+        ("pgup pgdn", "a page up / down"),
+        ("tab  shift+tab", "next / previous pane"),
+        ("z", "full screen for the focused pane (again or esc: back)"),
+    ]),
+    ("Act on the job (or on the marked jobs)", [
+        ("p", "pause: a running job stops at its next safe point"),
+        ("r", "resume from the last checkpoint"),
+        ("c", "cancel (asks first)"),
+        ("t", "retry a failed job now"),
+        ("R", "rewind: run again from a stage you choose"),
+        ("d", "delete with its items, logs and workspace (asks first)"),
+        ("space", "mark / unmark for bulk pause, resume, cancel, retry, delete"),
+        ("n", "new job: choose a type, fill its params"),
+    ]),
+    ("View", [
+        ("/", "filter: words, status:running,failed  type:demo  !word (esc clears)"),
+        ("s  S", "next sort order / reverse it"),
+        ("F", "failures only (failed, waiting to retry, failed items)"),
+        ("f", "log: follow the tail again"),
+        ("w", "log: wrap long lines"),
+        ("esc", "clear marks, then the filter"),
+        ("ctrl+p", "command palette: every action by name"),
+        ("?", "this help"),
+        ("q", "quit (asks what to do with running jobs)"),
+    ]),
+]
+
+STATUS_HELP = [
+    ("queued", "waiting for a runner (or for its start time)"),
+    ("running", "a runner holds it and runs its stages"),
+    ("pausing", "stops at its next safe point"),
+    ("paused", "stopped at a checkpoint; r resumes it"),
+    ("cancelling", "being interrupted"),
+    ("cancelled", "stopped for good; r resumes it anyway"),
+    ("waiting_retry", "failed; retried automatically later"),
+    ("failed", "a stage failed for good; t retries, R rewinds"),
+    ("completed", "every stage is done"),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    """Every key, and what each status glyph means."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss(None)", "Close")]
+
+    def compose(self) -> ComposeResult:
+        parts = []
+        for section, keys in KEYS:
+            table = Table(box=None, show_header=False, padding=(0, 2), expand=False)
+            table.add_column(no_wrap=True, style="bold", min_width=16)
+            table.add_column()
+            for key, what in keys:
+                table.add_row(Text(key), Text(what))
+            parts += [Text(section, style="bold underline"), table, Text("")]
+        legend = Table(box=None, show_header=False, padding=(0, 2), expand=False)
+        legend.add_column(no_wrap=True, min_width=16)
+        legend.add_column()
+        for status, what in STATUS_HELP:
+            legend.add_row(Text(f"{STATUS_GLYPH[status]} {status}"), Text(what))
+        parts += [Text("Statuses", style="bold underline"), legend]
+        with VerticalScroll(classes="dialog help-dialog"):
+            yield Static(Text("jobtui keys"), classes="dialog-title")
+            yield Static(Group(*parts))
+            yield Static(Text("esc, q or ? closes"), classes="help")
+
+
+class QuitScreen(_Dialog):
+    """Jobs run in this process: keep them running in the background, pause them, or stop them."""
+
+    BINDINGS = [
+        Binding("k", "choose('keep')", show=False),
+        Binding("p", "choose('pause')", show=False),
+        Binding("s", "choose('stop')", show=False),
+        Binding("escape", "choose(None)", show=False),
+    ]
+
+    def __init__(self, running: int) -> None:
+        super().__init__(classes="dialog-screen")
+        self.running = running
+
+    def compose(self) -> ComposeResult:
+        n = self.running
+        with Vertical(classes="dialog quit-dialog"):
+            yield Static(Text(f"{n} job{'s' if n != 1 else ''} running"), classes="dialog-title")
+            yield Static(Text("They run inside this window. What should happen to them when it closes? "
+                              "No work is lost either way: every job continues from its last checkpoint."),
+                         classes="dialog-body")
+            with Vertical(classes="dialog-choices"):
+                yield Button("Keep them running in the background (k)", id="keep", variant="primary")
+                yield Button("Pause them (p)", id="pause")
+                yield Button("Stop them; resume on the next launch (s)", id="stop")
+                yield Button("Don't quit (esc)", id="stay")
+
+    def on_mount(self) -> None:
+        self.query_one("#keep", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None if event.button.id == "stay" else event.button.id)
+
+    def action_choose(self, choice: str | None) -> None:
+        self.dismiss(choice)

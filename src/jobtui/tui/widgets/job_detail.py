@@ -1,0 +1,246 @@
+"""JobDetailPane: every field of the selected job, its stages and its failed attempts, with absolute times.
+
+Everything a job wrote (error text, params, messages) goes in as rich `Text`, never as markup.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from rich.console import Group, RenderableType
+from rich.style import Style
+from rich.table import Table
+from rich.text import Text
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ...model import TERMINAL, JobDetail, JobStatus, StageStatus
+from ..format import (
+    STAGE_GLYPH,
+    Clock,
+    absolute,
+    clean,
+    duration,
+    elapsed_ms,
+    eta_ms,
+    one_line,
+    params_text,
+    stage_duration_ms,
+    status_label,
+    until,
+)
+
+AttemptError = tuple[int, int, int, str, bool]
+
+_STAGE_COLOUR = {
+    StageStatus.PENDING: JobStatus.QUEUED,
+    StageStatus.RUNNING: JobStatus.RUNNING,
+    StageStatus.RETRYING: JobStatus.WAITING_RETRY,
+    StageStatus.INTERRUPTED: JobStatus.PAUSED,
+    StageStatus.FAILED: JobStatus.FAILED,
+    StageStatus.COMPLETED: JobStatus.COMPLETED,
+}
+
+
+class JobDetailPane(VerticalScroll, can_focus=True):
+    """The selected job in full."""
+
+    ALLOW_MAXIMIZE = True
+
+    COMPONENT_CLASSES = {
+        "jobdetail--key",
+        "jobdetail--dim",
+        "jobdetail--error",
+        "jobdetail--title",
+        *(f"jobdetail--{s.value}" for s in JobStatus),
+    }
+
+    BINDINGS = [
+        Binding("j", "scroll_down", "Down", show=False),
+        Binding("k", "scroll_up", "Up", show=False),
+        Binding("g", "scroll_home", "Top", show=False),
+        Binding("G", "scroll_end", "Bottom", show=False),
+    ]
+
+    def __init__(self, *, clock: Clock, tz: tzinfo | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+        self.tz = tz
+        self.detail: JobDetail | None = None
+        self.errors: list[AttemptError] = []
+        self.missing: str | None = None
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static(id="detail-body")
+
+    @property
+    def body(self) -> Static:
+        """Return the static that holds the rendering."""
+        return self.query_one("#detail-body", Static)
+
+    def show(self, detail: JobDetail | None, errors: list[AttemptError] | None = None, *, missing: str | None = None) -> None:
+        """Show a job (or a note when there is none)."""
+        self.detail = detail
+        self.errors = errors or []
+        self.missing = missing
+        self.rerender()
+
+    @property
+    def ticking(self) -> bool:
+        """Tell whether the rendering shows a clock-relative value that changes every second."""
+        d = self.detail
+        if d is None:
+            return False
+        j = d.job
+        return j.status not in TERMINAL and j.status is not JobStatus.PAUSED
+
+    def rerender(self) -> None:
+        """Draw the current job again (the clock moved, or the theme changed)."""
+        if self.detail is None:
+            self.border_title = "Job"
+            self.body.update(Text(self.missing or "No job selected. Press n to submit one.",
+                                  style=self._style("jobdetail--dim")))
+            return
+        job = self.detail.job
+        self.border_title = f"Job {job.job_id} · {clean(job.type)}"
+        self.body.update(self.render_detail())
+
+    def _style(self, name: str) -> Style:
+        return self.get_component_rich_style(name, partial=True)
+
+    def render_detail(self) -> RenderableType:
+        """Return the rich rendering of the current job."""
+        assert self.detail is not None
+        d = self.detail
+        j = d.job
+        now = self.clock()
+        tz = self.tz
+        key_style = self._style("jobdetail--key")
+        dim = self._style("jobdetail--dim")
+        err = self._style("jobdetail--error")
+        status_style = self._style(f"jobdetail--{j.status.value}")
+
+        def new_grid() -> Table:
+            g = Table.grid(padding=(0, 1))
+            g.add_column(style=key_style, no_wrap=True, min_width=10)
+            g.add_column(overflow="fold")
+            return g
+
+        grid = new_grid()
+        more = new_grid()
+
+        def row(g: Table, key: str, *value: str | Text | tuple[str, Style]) -> None:
+            g.add_row(Text(key), Text.assemble(*value))
+
+        status = Text()
+        status.append(status_label(j.status.value), style=status_style)
+        if j.can_resume:
+            status.append("  resumable from its last checkpoint", style=dim)
+        grid.add_row(Text("status"), status)
+        step = f"{min(j.current_step_index + 1, j.total_steps)}/{j.total_steps}"
+        progress = Text(f"{step} {clean(j.current_step or '(all done)')}")
+        progress.append(f" · {j.progress * 100:.0f}%")
+        if j.progress_message:
+            progress.append(f" · {clean(j.progress_message)}", style=dim)
+        grid.add_row(Text("stage"), progress)
+        if j.pause_reason:
+            row(grid, "paused", (clean(j.pause_reason), self._style("jobdetail--paused")))
+        if j.failed_step:
+            row(grid, "failed in", (clean(j.failed_step), err))
+        if j.error_message:
+            grid.add_row(Text("error"), Text(clean(j.error_message), style=err))
+        if j.next_retry_at_ms is not None:
+            row(grid, "next retry", f"{j.retry_count}/{j.max_retries} ", absolute(j.next_retry_at_ms, tz),
+                (f" · {until(j.next_retry_at_ms, now)}", dim))
+        if j.run_at_ms is not None and j.status is JobStatus.QUEUED:
+            row(grid, "runs at", absolute(j.run_at_ms, tz), (f" · {until(j.run_at_ms, now)}", dim))
+        done = sum(s.items_done for s in d.stages)
+        failed = sum(s.items_failed for s in d.stages)
+        items = Text(f"{done} done · ")
+        items.append(f"{failed} failed", style=err if failed else None)
+        items.append(f" · {d.results} results")
+        grid.add_row(Text("items"), items)
+        spent = elapsed_ms(j, now)
+        eta = eta_ms(j, now)
+        row(grid, "elapsed", duration(spent) if spent is not None else "not started",
+            (f" · about {duration(eta)} left", dim) if eta is not None else "")
+        checkpoints = [s.checkpoint_at_ms for s in d.stages if s.checkpoint_at_ms is not None]
+        row(grid, "checkpoint", absolute(max(checkpoints), tz) if checkpoints else "none yet")
+
+        row(more, "params", params_text(j.params))
+        row(more, "priority", str(j.priority), f" · unique key {clean(j.unique_key)}" if j.unique_key else "")
+        row(more, "retries", f"{j.retry_count}/{j.max_retries} automatic · resumed {j.resume_count}× · "
+                             f"recovered {j.recovery_count}×")
+        row(more, "created", absolute(j.created_at_ms, tz))
+        if j.started_at_ms is not None:
+            row(more, "started", absolute(j.started_at_ms, tz))
+        row(more, "updated", absolute(j.updated_at_ms, tz))
+        for label, ms in (("paused at", j.paused_at_ms), ("completed", j.completed_at_ms),
+                          ("cancelled", j.cancelled_at_ms)):
+            if ms is not None:
+                row(more, label, absolute(ms, tz))
+        if j.lease_owner:
+            row(more, "runner", (clean(j.lease_owner), dim))
+
+        width = max(40, self.scrollable_content_region.width)
+        names_w = max((len(x.name) for x in d.stages), default=5)
+        base_w = 2 + names_w + 13 + 5 + 6 + 9 + 6
+        columns = ["#", "stage", "status", "try", "took", "items"]
+        if width >= base_w + 9:
+            columns.append("checkpoint")
+        if width >= base_w + 18:
+            columns.insert(4, "started")
+        if width >= base_w + 9 * (len(columns) - 6) + 24:
+            columns.append("note")
+        stages = Table(box=None, padding=(0, 1), show_edge=False, expand=False, header_style=key_style)
+        for name in columns:
+            stages.add_column(Text(name), justify="right" if name in ("#", "try", "took", "items") else "left",
+                              no_wrap=name != "note", overflow="fold" if name == "note" else "ellipsis")
+        retry_notes: list[Text] = []
+        for s in d.stages:
+            colour = self._style(f"jobdetail--{_STAGE_COLOUR[s.status].value}")
+            items_text = ""
+            if s.items_total is not None or s.items_done or s.items_failed:
+                items_text = f"{s.items_done}/{s.items_total if s.items_total is not None else '?'}"
+            items_cell = Text(items_text)
+            if s.items_failed:
+                items_cell.append(f" ✗{s.items_failed}", style=err)
+            note = Text()
+            if s.status is StageStatus.RETRYING and s.next_attempt_at_ms is not None:
+                retry_notes.append(Text(f"{clean(s.name)} attempt {s.attempts + 1}/{s.max_attempts} "
+                                        f"{until(s.next_attempt_at_ms, now)}"))
+                note.append(f"next try {until(s.next_attempt_at_ms, now)}  ", style=dim)
+            if s.error:
+                note.append(one_line(s.error.strip().splitlines()[-1] if s.error.strip() else s.error), style=err)
+            cells = {
+                "#": Text(str(s.index + 1)),
+                "stage": Text(clean(s.name)),
+                "status": Text(f"{STAGE_GLYPH.get(s.status, '?')} {s.status.value}", style=colour),
+                "try": Text(f"{s.attempts}/{s.max_attempts}" if s.attempts else "-"),
+                "started": Text(absolute(s.started_at_ms, tz, date=False) if s.started_at_ms else "-", style=dim),
+                "took": Text(duration(stage_duration_ms(s, now)) if s.started_at_ms else "-"),
+                "items": items_cell,
+                "checkpoint": Text(absolute(s.checkpoint_at_ms, tz, date=False) if s.checkpoint_at_ms else "-",
+                                   style=dim),
+                "note": note,
+            }
+            stages.add_row(*(cells[c] for c in columns))
+        for note_text in retry_notes:
+            grid.add_row(Text("next try"), note_text)
+        parts: list[RenderableType] = [grid, Text(""), stages, Text(""), more]
+        if self.errors:
+            history = Table(box=None, padding=(0, 1), show_edge=False, show_header=False)
+            history.add_column(no_wrap=True)
+            history.add_column(no_wrap=True)
+            history.add_column(overflow="fold")
+            names = j.stage_names
+            for index, attempt, at_ms, error, transient in self.errors[-8:]:
+                stage = names[index] if 0 <= index < len(names) else str(index)
+                history.add_row(
+                    Text(f"{clean(stage)} #{attempt}"),
+                    Text(absolute(at_ms, tz, date=False) + (" transient" if transient else " permanent"), style=dim),
+                    Text(clean(error), style=err),
+                )
+            parts += [Text(""), Text(f"Failed attempts ({len(self.errors)})", style=key_style), history]
+        return Group(*parts)

@@ -1,0 +1,353 @@
+"""JobTable: the job list as a virtual table (Line API) that draws only the rows on screen.
+
+Why not DataTable: with 10,000 rows a DataTable re-measures and re-renders on each update
+(~90 ms for 1,000 changed rows here) and a filter means clear + re-add (~0.8 s). This widget
+keeps no per-row state: it draws `order[i]` from the jobs mapping on demand, so a refresh
+costs what is on screen, and the cursor is pinned to a job id across sort, filter and removal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from rich.cells import cell_len, set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ...model import Job, JobId, JobStatus
+from ..format import Clock, ago, bar, clean, elapsed_eta, stage_fraction, status_label
+
+
+@dataclass(frozen=True, slots=True)
+class _Col:
+    key: str
+    label: str
+    width: int
+    rank: int
+    """Lower ranks are kept first when the table is narrow."""
+    right: bool = False
+
+
+_STATUS_WIDTH = max(len(status_label(s)) for s in JobStatus)
+_BAR = 8
+
+
+class JobTable(ScrollView, can_focus=True):
+    """The jobs, one row each: mark, id, status, type, stage n/N, progress, elapsed/ETA, updated."""
+
+    ALLOW_MAXIMIZE = True
+
+    COMPONENT_CLASSES = {
+        "jobtable--header",
+        "jobtable--cursor",
+        "jobtable--marked",
+        "jobtable--dim",
+        "jobtable--bar-todo",
+        *(f"jobtable--{s.value}" for s in JobStatus),
+    }
+
+    DEFAULT_CSS = """
+    JobTable { overflow-x: hidden; overflow-y: auto; }
+    """
+
+    BINDINGS = [
+        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("home,g", "cursor_top", "Top", show=False),
+        Binding("end,G", "cursor_bottom", "Bottom", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("space", "toggle_mark", "Mark", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0, repaint=False, init=False)
+    """The index in `order` of the highlighted row."""
+
+    class Highlighted(Message):
+        """The highlighted job changed (None when the list is empty)."""
+
+        def __init__(self, table: JobTable, job_id: JobId | None) -> None:
+            super().__init__()
+            self.table = table
+            self.job_id = job_id
+
+        @property
+        def control(self) -> JobTable:
+            return self.table
+
+    class MarksChanged(Message):
+        """The set of marked jobs changed."""
+
+        def __init__(self, table: JobTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> JobTable:
+            return self.table
+
+    def __init__(
+        self, jobs: Mapping[JobId, Job], *, clock: Clock, name: str | None = None, id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.jobs = jobs
+        self.clock = clock
+        self.order: list[JobId] = []
+        self.index: dict[JobId, int] = {}
+        self.marked: set[JobId] = set()
+        self._selected: JobId | None = None
+        self._cols: list[_Col] = []
+        self._cols_for: tuple[int, int, int] = (-1, -1, -1)
+        self._id_width = 2
+        self._type_width = 4
+
+    def note_jobs(self, jobs: Iterable[Job]) -> None:
+        """Widen the id and type columns for new jobs (cheap: call it with the changed jobs only)."""
+        for job in jobs:
+            id_w = len(str(job.job_id))
+            if id_w > self._id_width:
+                self._id_width = id_w
+            type_w = min(14, cell_len(job.type))
+            if type_w > self._type_width:
+                self._type_width = type_w
+
+    # ------------------------------------------------------------------------------------ model
+    @property
+    def selected_id(self) -> JobId | None:
+        """Return the id of the highlighted job."""
+        return self._selected
+
+    def set_order(self, order: list[JobId], index: dict[JobId, int] | None = None) -> None:
+        """Show new rows in a new order, keeping the highlighted job and its place on screen."""
+        old_row = self.cursor
+        screen_offset = old_row - int(self.scroll_y)
+        self.order = order
+        self.index = index if index is not None else {job_id: i for i, job_id in enumerate(order)}
+        self.virtual_size = Size(self.size.width, len(order) + 1)
+        selected = self._selected
+        if selected is not None and selected in self.index:
+            row = self.index[selected]
+        else:
+            row = min(old_row, len(order) - 1) if order else 0
+        self.set_reactive(JobTable.cursor, max(0, row))
+        # Keep the highlighted row where it was on screen, so that nothing seems to jump.
+        target = max(0, self.cursor - max(0, screen_offset))
+        self.scroll_to(y=target, animate=False, force=True)
+        self._scroll_cursor_into_view()
+        self._sync_selected()
+        self.refresh()
+
+    def refresh_jobs(self, job_ids: Iterable[JobId]) -> None:
+        """Repaint the rows of these jobs if any is on screen."""
+        top = int(self.scroll_y)
+        visible = self.order[top : top + max(1, self.size.height)]
+        ids = job_ids if isinstance(job_ids, (set, frozenset, dict)) else set(job_ids)
+        if any(job_id in ids for job_id in visible):
+            self.refresh()
+
+    def select(self, job_id: JobId) -> bool:
+        """Highlight a job if it is shown; return whether it is."""
+        row = self.index.get(job_id)
+        if row is None:
+            return False
+        self.cursor = row
+        return True
+
+    def _sync_selected(self) -> None:
+        job_id = self.order[self.cursor] if 0 <= self.cursor < len(self.order) else None
+        if job_id != self._selected:
+            self._selected = job_id
+            self.post_message(self.Highlighted(self, job_id))
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        self._scroll_cursor_into_view()
+        self._sync_selected()
+        self.refresh()
+
+    def validate_cursor(self, value: int) -> int:
+        return max(0, min(value, len(self.order) - 1)) if self.order else 0
+
+    @property
+    def _body_height(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _scroll_cursor_into_view(self) -> None:
+        top = int(self.scroll_y)
+        height = self._body_height
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, force=True)
+        elif self.cursor >= top + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False, force=True)
+
+    # ---------------------------------------------------------------------------------- actions
+    def action_cursor_up(self) -> None:
+        self.cursor -= 1
+
+    def action_cursor_down(self) -> None:
+        self.cursor += 1
+
+    def action_cursor_top(self) -> None:
+        self.cursor = 0
+
+    def action_cursor_bottom(self) -> None:
+        self.cursor = len(self.order) - 1
+
+    def action_page_up(self) -> None:
+        self.cursor -= self._body_height
+
+    def action_page_down(self) -> None:
+        self.cursor += self._body_height
+
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the highlighted job, then move down (like a file manager)."""
+        job_id = self._selected
+        if job_id is None:
+            return
+        if job_id in self.marked:
+            self.marked.discard(job_id)
+        else:
+            self.marked.add(job_id)
+        self.post_message(self.MarksChanged(self))
+        self.refresh()
+        self.cursor += 1
+
+    def clear_marks(self) -> None:
+        """Unmark every job."""
+        if self.marked:
+            self.marked.clear()
+            self.post_message(self.MarksChanged(self))
+            self.refresh()
+
+    def forget_marks(self, job_ids: Iterable[JobId]) -> None:
+        """Unmark jobs that no longer exist."""
+        gone = self.marked.intersection(job_ids)
+        if gone:
+            self.marked -= gone
+            self.post_message(self.MarksChanged(self))
+
+    async def _on_click(self, event: events.Click) -> None:
+        row = int(self.scroll_y) + event.y - 1
+        if event.y >= 1 and 0 <= row < len(self.order):
+            self.cursor = row
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(event.size.width, len(self.order) + 1)
+        self._scroll_cursor_into_view()
+
+    # --------------------------------------------------------------------------------- drawing
+    def _columns(self, width: int) -> list[_Col]:
+        key = (width, self._id_width, self._type_width)
+        if key == self._cols_for and self._cols:
+            return self._cols
+        id_w = self._id_width
+        type_w = self._type_width
+        cols = [
+            _Col("mark", "", 1, 0),
+            _Col("id", "ID", id_w, 0, right=True),
+            _Col("status", "STATUS", _STATUS_WIDTH, 0),
+            _Col("stage", "STAGE", 5, 1),
+            _Col("progress", "PROGRESS", _BAR + 5, 2),
+            _Col("updated", "UPDATED", 8, 3),
+            _Col("elapsed", "ELAPSED", 9, 4),
+            _Col("type", "TYPE", type_w, 5),
+        ]
+        chosen: list[_Col] = []
+        used = 0
+        for col in sorted(cols, key=lambda c: c.rank):
+            need = col.width + (1 if chosen else 0)
+            if used + need <= width or col.rank == 0:
+                chosen.append(col)
+                used += need
+        display = ("mark", "id", "status", "type", "stage", "progress", "elapsed", "updated")
+        self._cols = sorted(chosen, key=lambda c: display.index(c.key))
+        self._cols_for = key
+        return self._cols
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        cols = self._columns(width)
+        if y == 0:
+            return self._header(cols, width, base)
+        row = int(self.scroll_y) + y - 1
+        if not 0 <= row < len(self.order):
+            return Strip.blank(width, base)
+        job = self.jobs.get(self.order[row])
+        if job is None:
+            return Strip.blank(width, base)
+        return self._row(job, row, cols, width, base)
+
+    def _header(self, cols: list[_Col], width: int, base: Style) -> Strip:
+        style = base + self.get_component_rich_style("jobtable--header", partial=True)
+        segs: list[Segment] = []
+        used = 0
+        for i, col in enumerate(cols):
+            if i and col.key != "id":
+                segs.append(Segment(" ", style))
+                used += 1
+            label = col.label.rjust(col.width) if col.right else col.label
+            segs.append(Segment(set_cell_size(label, col.width), style))
+            used += col.width
+        if used < width:
+            segs.append(Segment(" " * (width - used), style))
+        return Strip(segs, max(width, used)).crop(0, width)
+
+    def _row(self, job: Job, row: int, cols: list[_Col], width: int, base: Style) -> Strip:
+        now = self.clock()
+        partial = self.get_component_rich_style
+        status_style = partial(f"jobtable--{job.status.value}", partial=True)
+        dim = partial("jobtable--dim", partial=True)
+        overlay = Style()
+        marked = job.job_id in self.marked
+        if marked:
+            overlay += partial("jobtable--marked", partial=True)
+        if row == self.cursor:
+            overlay += partial("jobtable--cursor", partial=True)
+        plain = base + overlay
+        segs: list[Segment] = []
+        used = 0
+        for i, col in enumerate(cols):
+            if i and col.key != "id":
+                segs.append(Segment(" ", plain))
+                used += 1
+            w = col.width
+            key = col.key
+            if key == "mark":
+                segs.append(Segment("◆" if marked else " ", base + partial("jobtable--marked", partial=True) + overlay
+                                    if marked else plain))
+            elif key == "id":
+                segs.append(Segment(str(job.job_id).rjust(w), plain))
+            elif key == "status":
+                segs.append(Segment(set_cell_size(status_label(job.status.value), w), base + status_style + overlay))
+            elif key == "type":
+                segs.append(Segment(set_cell_size(clean(job.type), w), base + dim + overlay))
+            elif key == "stage":
+                segs.append(Segment(set_cell_size(stage_fraction(job), w), plain))
+            elif key == "progress":
+                done, todo = bar(job.progress, _BAR)
+                segs.append(Segment(done, base + status_style + overlay))
+                segs.append(Segment(todo, base + partial("jobtable--bar-todo", partial=True) + overlay))
+                segs.append(Segment(f"{job.progress * 100:4.0f}%", plain))
+            elif key == "elapsed":
+                segs.append(Segment(set_cell_size(elapsed_eta(job, now), w), base + dim + overlay))
+            elif key == "updated":
+                segs.append(Segment(set_cell_size(ago(job.updated_at_ms, now), w), base + dim + overlay))
+            used += w
+        if used < width:
+            segs.append(Segment(" " * (width - used), plain))
+        return Strip(segs, max(width, used)).crop(0, width)

@@ -1,0 +1,260 @@
+"""LogView: the selected job's log, following the tail, with wrap, as a Line API widget.
+
+Textual's `Log` cannot wrap and `RichLog` cannot re-wrap or stop following; this view keeps the
+lines (bounded) and draws only what is on screen. Scrolling up stops following and counts new
+lines ("+N new"); `f`, `end` or scrolling back to the bottom follows again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, tzinfo
+
+from rich.cells import cell_len, chop_cells
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ...model import JobId, LogLine
+from ..format import clean
+
+MAX_LINES = 5_000
+"""Lines kept in memory per selected job (the store keeps more; `jobtui logs` shows them all)."""
+_PREFIX = 15
+_LEVEL = {"debug": "debug", "info": "info", "warning": "warn", "warn": "warn", "error": "error", "critical": "crit"}
+
+
+class LogView(ScrollView, can_focus=True):
+    """The log of one job."""
+
+    ALLOW_MAXIMIZE = True
+
+    COMPONENT_CLASSES = {"logview--time", "logview--debug", "logview--info", "logview--warn", "logview--error"}
+
+    BINDINGS = [
+        Binding("up,k", "scroll_up", "Up", show=False),
+        Binding("down,j", "scroll_down", "Down", show=False),
+        Binding("home,g", "scroll_home", "Top", show=False),
+        Binding("end,G", "follow", "Follow", show=False),
+        Binding("left,h", "pan(-8)", "Left", show=False),
+        Binding("right,l", "pan(8)", "Right", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    LogView { overflow-x: hidden; }
+    """
+
+    follow: reactive[bool] = reactive(True, init=False)
+    """Keep the newest line in view."""
+    wrap: reactive[bool] = reactive(False, init=False)
+    """Wrap long lines instead of scrolling sideways."""
+    new_lines: reactive[int] = reactive(0, init=False)
+    """Lines that arrived while not following."""
+
+    def __init__(self, *, tz: tzinfo | None = None, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.tz = tz
+        self.job_id: JobId | None = None
+        self.last_id = 0
+        """The id of the newest line shown (read the next ones after it)."""
+        self._lines: list[tuple[str, str, str]] = []
+        """(time, level, text) per physical line; a message with newlines takes several, time only on the first."""
+        self._rows: list[tuple[int, str, bool]] = []
+        """In wrap mode: (line index, chunk, first chunk of its line)."""
+        self._width = 0
+        self._wrap_width = 0
+        self._quiet = False
+
+    # ------------------------------------------------------------------------------------- data
+    def reset(self, job_id: JobId | None) -> None:
+        """Forget the lines; show another job's log."""
+        self.job_id = job_id
+        self.last_id = 0
+        self._lines.clear()
+        self._rows.clear()
+        self._width = 0
+        self._quiet = True
+        try:
+            self.virtual_size = Size(0, 0)
+            self.scroll_to(0, 0, animate=False, force=True)
+        finally:
+            self._quiet = False
+        self.set_reactive(LogView.new_lines, 0)
+        self.follow = True
+        self._update_title()
+        self.refresh()
+
+    def add(self, lines: Iterable[LogLine]) -> int:
+        """Append log lines (newest last); return how many."""
+        added = 0
+        start = len(self._lines)
+        for line in lines:
+            self.last_id = max(self.last_id, line.log_id)
+            stamp = datetime.fromtimestamp(line.ts_ms / 1000, tz=self.tz).strftime("%H:%M:%S")
+            level = _LEVEL.get(line.level.lower(), clean(line.level.lower())[:5])
+            parts = clean(line.message).split("\n") or [""]
+            for i, part in enumerate(parts):
+                self._lines.append((stamp if i == 0 else "", level if i == 0 else "", part.rstrip("\r")))
+                w = cell_len(part)
+                if w > self._width:
+                    self._width = w
+            added += 1
+        if not added:
+            return 0
+        if len(self._lines) > MAX_LINES:
+            drop = len(self._lines) - MAX_LINES + MAX_LINES // 10
+            del self._lines[:drop]
+            self._rows.clear()
+            self._wrap_width = 0
+            start = 0
+        if self.wrap:
+            self._wrap_from(start)
+        self._resize_virtual()
+        if self.follow:
+            self._to_end()
+        else:
+            self.new_lines += added
+        self.refresh()
+        return added
+
+    @property
+    def line_count(self) -> int:
+        """Return how many physical lines are kept."""
+        return len(self._lines)
+
+    def text(self) -> str:
+        """Return the kept log as plain text (for tests and copying)."""
+        return "\n".join(f"{t} {lv:<5} {m}" if t else f"{'':{_PREFIX}}{m}" for t, lv, m in self._lines)
+
+    # ------------------------------------------------------------------------------------ modes
+    def action_pan(self, cells: int) -> None:
+        """Scroll sideways (no wrap): the horizontal scrollbar is hidden to keep a line for the log."""
+        if not self.wrap:
+            limit = max(0, self.virtual_size.width - self.scrollable_content_region.width)
+            self.scroll_to(x=max(0, min(limit, int(self.scroll_x) + cells)), animate=False, force=True)
+
+    def action_follow(self) -> None:
+        """Follow the tail again."""
+        self.follow = True
+
+    def watch_follow(self, follow: bool) -> None:
+        if follow:
+            self.set_reactive(LogView.new_lines, 0)
+            self._to_end()
+        self._update_title()
+
+    def watch_new_lines(self) -> None:
+        self._update_title()
+
+    def watch_wrap(self, wrap: bool) -> None:
+        self._rows.clear()
+        self._wrap_width = 0
+        if wrap:
+            self._wrap_from(0)
+        self._resize_virtual()
+        if self.follow:
+            self._to_end()
+        self._update_title()
+        self.refresh()
+
+    def _update_title(self) -> None:
+        mode = "wrap" if self.wrap else "no wrap"
+        if self.follow:
+            self.border_subtitle = f"following · {mode}"
+        else:
+            extra = f"+{self.new_lines} new · " if self.new_lines else ""
+            self.border_subtitle = f"{extra}paused · f follows · {mode}"
+
+    def _to_end(self) -> None:
+        self._quiet = True
+        try:
+            self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
+        finally:
+            self._quiet = False
+        # The size may settle only after this refresh (a scrollbar appears): look again then.
+        self.call_after_refresh(self._to_end_again)
+
+    def _to_end_again(self) -> None:
+        if self.follow and self.scroll_y < self.max_scroll_y:
+            self._quiet = True
+            try:
+                self.scroll_to(y=self.max_scroll_y, animate=False, force=True)
+            finally:
+                self._quiet = False
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if self._quiet:
+            return
+        if new >= self.max_scroll_y:
+            if not self.follow:
+                self.follow = True
+        elif new < old and self.follow:
+            self.follow = False
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.wrap and self._content_width() != self._wrap_width:
+            self._rows.clear()
+            self._wrap_from(0)
+        self._resize_virtual()
+        if self.follow:
+            self.call_after_refresh(self._to_end)
+
+    def _content_width(self) -> int:
+        return max(20, self.scrollable_content_region.width)
+
+    def _wrap_from(self, start: int) -> None:
+        width = self._content_width()
+        if width != self._wrap_width:
+            self._rows.clear()
+            start = 0
+            self._wrap_width = width
+        chunk = max(8, width - _PREFIX)
+        rows = self._rows
+        for i in range(start, len(self._lines)):
+            text = self._lines[i][2]
+            pieces = chop_cells(text, chunk) if cell_len(text) > chunk else [text]
+            for n, piece in enumerate(pieces):
+                rows.append((i, piece, n == 0))
+
+    def _resize_virtual(self) -> None:
+        if self.wrap:
+            self.virtual_size = Size(self._content_width(), len(self._rows))
+        else:
+            self.virtual_size = Size(self._width + _PREFIX, len(self._lines))
+
+    # --------------------------------------------------------------------------------- drawing
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        index = int(self.scroll_y) + y
+        if self.wrap:
+            if not 0 <= index < len(self._rows):
+                return Strip.blank(width, base)
+            li, piece, first = self._rows[index]
+            stamp, level, _ = self._lines[li]
+            if not first:
+                stamp, level = "", ""
+            return Strip(self._segments(stamp, level, piece, base), _PREFIX + cell_len(piece)).crop_extend(
+                0, width, base)
+        if not 0 <= index < len(self._lines):
+            return Strip.blank(width, base)
+        stamp, level, text = self._lines[index]
+        x = int(self.scroll_x)
+        strip = Strip(self._segments(stamp, level, text, base), _PREFIX + cell_len(text))
+        return strip.crop_extend(x, x + width, base)
+
+    def _segments(self, stamp: str, level: str, text: str, base: Style) -> list[Segment]:
+        style = self.get_component_rich_style
+        level_style = style(f"logview--{level}", partial=True, default=Style()) if level else Style()
+        body = base + level_style if level in ("warn", "error") else base
+        return [
+            Segment(f"{stamp:<8} ", base + style("logview--time", partial=True)),
+            Segment(f"{level:<5} ", base + level_style),
+            Segment(text, body),
+        ]

@@ -1,0 +1,96 @@
+"""TUI fixtures: one database per test, the app built by make_app, helpers that wait instead of sleeping."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from jobtui import Runner
+from jobtui.client import Client
+from jobtui.model import JobId, JobStatus
+from jobtui.tui.app import JobtuiApp, make_app
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[Client]:
+    c = await Client.open(tmp_path / "t.db", source="tui")
+    try:
+        yield c
+    finally:
+        await c.close()
+
+
+def demo(**params: Any) -> dict[str, Any]:
+    """Params of a demo job that is instant unless told otherwise."""
+    return {"delay": 0, "items": 0, **params}
+
+
+LONG = demo(delay=30, items=0)
+"""A demo job that stays running (pause and cancel interrupt its sleeps at once)."""
+FAILS = demo(fail_stage="uploading", fail_kind="permanent", items=3)
+"""A demo job that fails for good in its third stage."""
+
+
+async def wait_until(pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 10.0,
+                     what: str = "condition") -> None:
+    """Let the app run until `predicate()` is true."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.03)
+
+
+async def wait_status(pilot: Pilot[Any], client: Client, job_id: JobId, *statuses: JobStatus,
+                      timeout: float = 10.0) -> JobStatus:
+    """Let the app run until the job's stored status is one of `statuses`; return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = (await client.job(job_id)).status
+        if status in statuses:
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} is {status.value}, not {[s.value for s in statuses]}")
+        await pilot.pause(0.05)
+
+
+async def run_idle(client: Client) -> None:
+    """Run every runnable job to its end with a runner (outside any app)."""
+    runner = Runner(client.store, client.registry, concurrency=4, grace_s=1.0)
+    await runner.run(exit_when_idle=True)
+
+
+@asynccontextmanager
+async def tui(client: Client, *, runner: bool = False, size: tuple[int, int] = (120, 36),
+              **options: Any) -> AsyncIterator[tuple[JobtuiApp, Pilot[int]]]:
+    """Run the app (with an embedded runner when asked) and wait for its first load."""
+    r = Runner(client.store, client.registry, concurrency=4, grace_s=2.0) if runner else None
+    app = make_app(client, runner=r, **options)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        await wait_until(pilot, app._loaded.is_set, what="first load")
+        await wait_until(pilot, lambda: not app._select_pending, what="selection")
+        yield app, pilot
+    client.runner = None
+
+
+async def shown(app: JobtuiApp, pilot: Pilot[Any], job_id: JobId, status: JobStatus, timeout: float = 10.0) -> None:
+    """Wait until the app's list shows the job in `status`."""
+    await wait_until(pilot, lambda: (j := app.feed.jobs.get(job_id)) is not None and j.status is status,
+                     timeout, f"job {job_id} to show {status.value}")
+
+
+async def select(app: JobtuiApp, pilot: Pilot[Any], job_id: JobId) -> None:
+    """Highlight a job and wait until its detail is loaded."""
+    await wait_until(pilot, lambda: job_id in app.table.index, what=f"job {job_id} in the list")
+    app.select_job(job_id)
+    await wait_until(pilot, lambda: app.selected == job_id and not app._select_pending
+                     and app.detail.detail is not None and app.detail.detail.job.job_id == job_id,
+                     what=f"detail of job {job_id}")
