@@ -446,7 +446,8 @@ async def cmd_demo_headless(client: Client, a: argparse.Namespace) -> int:
     client.runner = runner
     task = asyncio.create_task(runner.run(exit_when_idle=True))
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, runner.stop)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, runner.stop)
     print(f"demo: {len(ids)} jobs in {client.db_path}; Ctrl-C stops (they resume on the next run)", file=sys.stderr)
     while not task.done():
         s = await client.stats()
