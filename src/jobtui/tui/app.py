@@ -161,6 +161,7 @@ class JobtuiApp(App[int]):
         self._last_detail = 0.0
         self._debounce: Timer | None = None
         self._select_pending = False
+        self._bindings_signature: tuple[bool | None, ...] = ()
         self.toasts: list[str] = []
         """The messages of recent notifications, newest last (what the user was told)."""
         self._poll_timer: Timer | None = None
@@ -302,9 +303,9 @@ class JobtuiApp(App[int]):
             before = delta.changed[selected]
             job = jobs.get(selected)
             if before is None or job is None or before.status != job.status:
-                self.refresh_bindings()
+                self._bindings_changed()
         elif table.marked and any(i in table.marked for i in delta.changed):
-            self.refresh_bindings()
+            self._bindings_changed()
         self._update_titles()
 
     async def _follow_selected(self, delta: Delta) -> None:
@@ -350,10 +351,17 @@ class JobtuiApp(App[int]):
         self.log_view.refresh()
 
     # -------------------------------------------------------------------------------- selection
+    def _bindings_changed(self) -> None:
+        """Refresh the footer only when the set of applicable actions changed (a footer rebuild costs a layout)."""
+        signature = tuple(self.check_action(a, ()) for a in (*JOB_ACTIONS, "new_job"))
+        if signature != self._bindings_signature:
+            self._bindings_signature = signature
+            self.refresh_bindings()
+
     @on(JobTable.Highlighted, "#jobs")
     def _highlighted(self, event: JobTable.Highlighted) -> None:
         self.selected = event.job_id
-        self.refresh_bindings()
+        self._bindings_changed()
         if self._debounce is not None:
             self._debounce.stop()
         self._select_pending = True
@@ -361,7 +369,7 @@ class JobtuiApp(App[int]):
 
     @on(JobTable.MarksChanged, "#jobs")
     def _marks_changed(self) -> None:
-        self.refresh_bindings()
+        self._bindings_changed()
         self._update_titles()
 
     async def _load_selected(self) -> None:
@@ -384,14 +392,13 @@ class JobtuiApp(App[int]):
         self._last_detail = time.monotonic()
         self.detail.show(detail, errors)
         if log.job_id != job_id:
-            log.reset(job_id)
-            log.border_title = f"Log · job {job_id}"
             try:
                 lines = await self.client.logs(job_id, tail=True, limit=LOG_TAIL)
             except JobtuiError:
                 return
-            if self.selected == job_id and log.job_id == job_id:
-                log.add(line for line in lines if line.log_id > log.last_id)
+            if self.selected == job_id:
+                log.load(job_id, lines)
+                log.border_title = f"Log · job {job_id}"
 
     def select_job(self, job_id: JobId) -> bool:
         """Highlight a job (if the filter shows it)."""
@@ -418,13 +425,13 @@ class JobtuiApp(App[int]):
                 out.append(f"{STATUS_GLYPH[s]} {n}{word}  ", style=style(f"statusbar--{s}", partial=True))
             return out
 
-        def line(db: bool, words: bool) -> Text:
+        def line(db: bool, words: bool, hint: bool) -> Text:
             text = Text(no_wrap=True, overflow="ellipsis", end="")
             text.append(" jobtui ", style=style("statusbar--title", partial=True))
             if db:
                 text.append(f" {self.client.db_path.name}", style=dim)
             text.append(" · ")
-            text.append_text(self._runner_text())
+            text.append_text(self._runner_text(hint))
             if self.readonly:
                 text.append(" · read-only", style=style("statusbar--bad", partial=True))
             text.append("  │  ")
@@ -433,17 +440,17 @@ class JobtuiApp(App[int]):
                 text.append(f" ⚠ {clean(problem)}", style=style("statusbar--bad", partial=True))
             return text
 
-        for db, words in ((True, True), (False, True), (False, False)):
-            text = line(db, words)
+        for db, words, hint in ((True, True, True), (False, True, True), (False, True, False), (False, False, False)):
+            text = line(db, words, hint)
             if text.cell_len + len(clock) + 1 <= width:
                 break
         pad = width - text.cell_len - len(clock) - 1
         if pad > 0:
             text.append(" " * pad)
             text.append(clock + " ", style=dim)
-        bar.update(text)
+        bar.update(text, layout=False)
 
-    def _runner_text(self) -> Text:
+    def _runner_text(self, hint: bool = True) -> Text:
         style = self.status_bar.get_component_rich_style
         good = style("statusbar--good", partial=True)
         bad = style("statusbar--bad", partial=True)
@@ -458,7 +465,7 @@ class JobtuiApp(App[int]):
                                  (f"here · {len(self.runner.runs)}/{self.runner.concurrency} busy", dim))
         runners = self.stats.runners if self.stats is not None else ()
         if not runners:
-            return Text("runner ○ none: jobs wait for `jobtui run`", style=bad)
+            return Text("runner ○ none" + (": jobs wait for `jobtui run`" if hint else ""), style=bad)
         if len(runners) == 1:
             r = runners[0]
             return Text.assemble(("runner ● ", good), (f"pid {r.pid} · {r.concurrency} slots", dim))
@@ -599,7 +606,7 @@ class JobtuiApp(App[int]):
             self.notify(message, severity="error", markup=False)
         if bulk and done:
             self.table.clear_marks()
-        self.refresh_bindings()
+        self._bindings_changed()
         if self.selected in delta.changed:
             self._last_detail = 0.0
             await self._follow_selected(delta)

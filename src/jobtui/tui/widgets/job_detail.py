@@ -80,7 +80,10 @@ class JobDetailPane(VerticalScroll, can_focus=True):
         return self.query_one("#detail-body", Static)
 
     def show(self, detail: JobDetail | None, errors: list[AttemptError] | None = None, *, missing: str | None = None) -> None:
-        """Show a job (or a note when there is none)."""
+        """Show a job (or a note when there is none); nothing to do when nothing changed."""
+        errors = errors or []
+        if detail is not None and detail == self.detail and errors == self.errors and not self.ticking:
+            return
         self.detail = detail
         self.errors = errors or []
         self.missing = missing

@@ -16,7 +16,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -109,6 +109,7 @@ class JobTable(ScrollView, can_focus=True):
         self._cols_for: tuple[int, int, int] = (-1, -1, -1)
         self._id_width = 2
         self._type_width = 4
+        self._frame: tuple[int, Style, list[_Col], int] | None = None
 
     def note_jobs(self, jobs: Iterable[Job]) -> None:
         """Widen the id and type columns for new jobs (cheap: call it with the changed jobs only)."""
@@ -169,9 +170,15 @@ class JobTable(ScrollView, can_focus=True):
             self.post_message(self.Highlighted(self, job_id))
 
     def watch_cursor(self, old: int, new: int) -> None:
+        top = int(self.scroll_y)
         self._scroll_cursor_into_view()
         self._sync_selected()
-        self.refresh()
+        if int(self.scroll_y) == top:
+            # Only the two rows whose highlight changed need drawing.
+            self.refresh_line(old + 1)
+            self.refresh_line(new + 1)
+        else:
+            self.refresh()
 
     def validate_cursor(self, value: int) -> int:
         return max(0, min(value, len(self.order) - 1)) if self.order else 0
@@ -217,7 +224,7 @@ class JobTable(ScrollView, can_focus=True):
         else:
             self.marked.add(job_id)
         self.post_message(self.MarksChanged(self))
-        self.refresh()
+        self.refresh_line(self.cursor + 1)
         self.cursor += 1
 
     def clear_marks(self) -> None:
@@ -278,10 +285,22 @@ class JobTable(ScrollView, can_focus=True):
         self._cols_for = key
         return self._cols
 
-    def render_line(self, y: int) -> Strip:
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Work out what every line needs once per frame, not once per line.
         width = self.scrollable_content_region.width
-        base = self.rich_style
-        cols = self._columns(width)
+        self._frame = (width, self.rich_style, self._columns(width), self.clock())
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
+    def render_line(self, y: int) -> Strip:
+        if self._frame is None:
+            width = self.scrollable_content_region.width
+            frame = (width, self.rich_style, self._columns(width), self.clock())
+        else:
+            frame = self._frame
+        width, base, cols, now = frame
         if y == 0:
             return self._header(cols, width, base)
         row = int(self.scroll_y) + y - 1
@@ -290,7 +309,7 @@ class JobTable(ScrollView, can_focus=True):
         job = self.jobs.get(self.order[row])
         if job is None:
             return Strip.blank(width, base)
-        return self._row(job, row, cols, width, base)
+        return self._row(job, row, cols, width, base, now)
 
     def _header(self, cols: list[_Col], width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("jobtable--header", partial=True)
@@ -307,8 +326,7 @@ class JobTable(ScrollView, can_focus=True):
             segs.append(Segment(" " * (width - used), style))
         return Strip(segs, max(width, used)).crop(0, width)
 
-    def _row(self, job: Job, row: int, cols: list[_Col], width: int, base: Style) -> Strip:
-        now = self.clock()
+    def _row(self, job: Job, row: int, cols: list[_Col], width: int, base: Style, now: int) -> Strip:
         partial = self.get_component_rich_style
         status_style = partial(f"jobtable--{job.status.value}", partial=True)
         dim = partial("jobtable--dim", partial=True)

@@ -15,7 +15,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -69,32 +69,40 @@ class LogView(ScrollView, can_focus=True):
         self._width = 0
         self._wrap_width = 0
         self._quiet = False
+        self._frame: tuple[int, Style] | None = None
 
     # ------------------------------------------------------------------------------------- data
     def reset(self, job_id: JobId | None) -> None:
         """Forget the lines; show another job's log."""
+        self.load(job_id, [])
+
+    def load(self, job_id: JobId | None, lines: Iterable[LogLine]) -> None:
+        """Show another job's log, starting with these lines (one layout, not two)."""
         self.job_id = job_id
         self.last_id = 0
         self._lines.clear()
         self._rows.clear()
         self._width = 0
+        self.set_reactive(LogView.new_lines, 0)
+        self.set_reactive(LogView.follow, True)
         self._quiet = True
         try:
-            self.virtual_size = Size(0, 0)
             self.scroll_to(0, 0, animate=False, force=True)
         finally:
             self._quiet = False
-        self.set_reactive(LogView.new_lines, 0)
-        self.follow = True
-        self._update_title()
-        self.refresh()
+        if not self.add(lines):
+            self._resize_virtual()
+            self._update_title()
+            self.refresh()
 
     def add(self, lines: Iterable[LogLine]) -> int:
         """Append log lines (newest last); return how many."""
         added = 0
         start = len(self._lines)
         for line in lines:
-            self.last_id = max(self.last_id, line.log_id)
+            if line.log_id <= self.last_id:
+                continue  # already shown (two reads overlapped)
+            self.last_id = line.log_id
             stamp = datetime.fromtimestamp(line.ts_ms / 1000, tz=self.tz).strftime("%H:%M:%S")
             level = _LEVEL.get(line.level.lower(), clean(line.level.lower())[:5])
             parts = clean(line.message).split("\n") or [""]
@@ -119,6 +127,7 @@ class LogView(ScrollView, can_focus=True):
             self._to_end()
         else:
             self.new_lines += added
+        self._update_title()
         self.refresh()
         return added
 
@@ -229,9 +238,15 @@ class LogView(ScrollView, can_focus=True):
             self.virtual_size = Size(self._width + _PREFIX, len(self._lines))
 
     # --------------------------------------------------------------------------------- drawing
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._frame = (self.scrollable_content_region.width, self.rich_style)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        base = self.rich_style
+        width, base = self._frame or (self.scrollable_content_region.width, self.rich_style)
         index = int(self.scroll_y) + y
         if self.wrap:
             if not 0 <= index < len(self._rows):
