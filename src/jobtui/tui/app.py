@@ -24,9 +24,10 @@ from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input, Label, Static
 
 import jobtui
 
@@ -172,6 +173,17 @@ class JobtuiApp(App[int]):
         self.toasts = [*self.toasts[-49:], message]
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
+    def _ui_ok(self) -> bool:
+        """Tell whether the main widgets still exist (a poll may finish while the app shuts down)."""
+        if self._closing:
+            return False
+        try:
+            self.query_one("#jobs", JobTable)
+        except NoMatches:
+            self._closing = True
+            return False
+        return True
+
     # -------------------------------------------------------------------------------- accessors
     @property
     def table(self) -> JobTable:
@@ -208,8 +220,10 @@ class JobtuiApp(App[int]):
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             with Vertical(id="jobs-pane"):
-                yield Input(placeholder="filter: words  status:running,failed  type:demo  !word   (enter: keep, esc: clear)",
-                            id="filter", classes="hidden", compact=True)
+                with Horizontal(id="filter-bar", classes="hidden"):
+                    yield Label("/", id="filter-label")
+                    yield Input(placeholder="words  status:running,failed  type:demo  !word   (enter: keep, esc: clear)",
+                                id="filter", compact=True)
                 yield JobTable(self.feed.jobs, clock=self.clock, id="jobs")
             with Vertical(id="right"):
                 yield JobDetailPane(clock=self.clock, tz=self.tz, id="detail")
@@ -277,11 +291,15 @@ class JobtuiApp(App[int]):
                     self._last_stats = mono
                     self.stats = await self.client.stats()
             except JobtuiError as e:
-                self._update_status(problem=str(e))
+                if self._ui_ok():
+                    self._update_status(problem=str(e))
+                return
+            if not self._ui_ok():
                 return
             self.apply_delta(delta)
             await self._follow_selected(delta)
-            self._update_status()
+            if self._ui_ok():
+                self._update_status()
         finally:
             self._polling = False
 
@@ -322,7 +340,7 @@ class JobtuiApp(App[int]):
                 self._last_detail = mono
                 detail = await self.client.detail(job_id)
                 errors = await self.client.attempt_errors(job_id)
-                if self.selected == job_id:
+                if self.selected == job_id and self._ui_ok():
                     self.detail.show(detail, errors)
             if changed or active:
                 await self._read_log(job_id)
@@ -330,15 +348,19 @@ class JobtuiApp(App[int]):
             pass  # deleted meanwhile: the next poll removes it
 
     async def _read_log(self, job_id: JobId) -> None:
+        if not self._ui_ok():
+            return
         log = self.log_view
         if log.job_id != job_id:
             return
         lines = await self.client.logs(job_id, after_id=log.last_id, limit=2000)
-        if lines and self.selected == job_id and log.job_id == job_id:
+        if lines and self.selected == job_id and log.job_id == job_id and self._ui_ok():
             log.add(line for line in lines if line.log_id > log.last_id)
 
     def _tick(self) -> None:
         """Once a second: move the clock, the relative times and countdowns (drawing only what is on screen)."""
+        if not self._ui_ok():
+            return
         self._update_status()
         self.table.refresh()
         if self.detail.ticking:
@@ -374,6 +396,8 @@ class JobtuiApp(App[int]):
 
     async def _load_selected(self) -> None:
         self._select_pending = False
+        if not self._ui_ok():
+            return
         job_id = self.selected
         log = self.log_view
         if job_id is None:
@@ -387,7 +411,7 @@ class JobtuiApp(App[int]):
         except JobtuiError as e:
             self.detail.show(None, missing=str(e))
             return
-        if self.selected != job_id:
+        if self.selected != job_id or not self._ui_ok():
             return
         self._last_detail = time.monotonic()
         self.detail.show(detail, errors)
@@ -396,7 +420,7 @@ class JobtuiApp(App[int]):
                 lines = await self.client.logs(job_id, tail=True, limit=LOG_TAIL)
             except JobtuiError:
                 return
-            if self.selected == job_id:
+            if self.selected == job_id and self._ui_ok():
                 log.load(job_id, lines)
                 log.border_title = f"Log · job {job_id}"
 
@@ -524,7 +548,7 @@ class JobtuiApp(App[int]):
 
     def action_cancel(self) -> None:
         self._confirm(Action.CANCEL, "Cancel", "It stops at once; its checkpoints are kept and r resumes it.",
-                      yes="Cancel it", no="Keep it running")
+                      yes="Cancel it", no="Keep it")
 
     def action_delete(self) -> None:
         self._confirm(Action.DELETE, "Delete", "Its items, log and workspace are removed. This cannot be undone.",
@@ -630,9 +654,8 @@ class JobtuiApp(App[int]):
 
     # ------------------------------------------------------------------------------------ views
     def action_filter(self) -> None:
-        box = self.filter_input
-        box.remove_class("hidden")
-        box.focus()
+        self.query_one("#filter-bar").remove_class("hidden")
+        self.filter_input.focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -641,7 +664,7 @@ class JobtuiApp(App[int]):
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
         if not event.value.strip():
-            self.filter_input.add_class("hidden")
+            self.query_one("#filter-bar").add_class("hidden")
         self.table.focus()
 
     def set_view(self, *, query: Query | None = None, sort: str | None = None, reverse: bool | None = None,
@@ -692,7 +715,7 @@ class JobtuiApp(App[int]):
         box = self.filter_input
         if self.focused is box or (not self.table.marked and not self.view.query.empty):
             box.value = ""
-            box.add_class("hidden")
+            self.query_one("#filter-bar").add_class("hidden")
             self.set_view(query=Query())
             self.table.focus()
         elif self.table.marked:

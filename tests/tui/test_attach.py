@@ -1,0 +1,55 @@
+"""Attach mode: no runner in the TUI; keys steer the jobs of a separate `jobtui run` process through the database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+from jobtui.client import Client
+from jobtui.model import JobStatus
+from jobtui.tui.screens import ConfirmScreen
+
+from .conftest import LONG, select, shown, tui, wait_status, wait_until
+
+S = JobStatus
+
+
+async def test_attached_tui_steers_a_separate_runner(client: Client) -> None:
+    job = await client.submit("demo", LONG)
+    other = await client.submit("demo", LONG)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_")}
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "jobtui", "run", "--db", str(client.db_path), "--concurrency", "2", "--quiet"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+    )
+    try:
+        async with tui(client) as (app, pilot):  # attached: no runner in this process
+            assert app.runner is None
+            await shown(app, pilot, job, S.RUNNING, timeout=20)
+            await shown(app, pilot, other, S.RUNNING, timeout=20)
+            assert f":{runner.pid}:" in (app.feed.jobs[job].lease_owner or "")
+            await wait_until(pilot, lambda: f"pid {runner.pid}" in str(app.status_bar.render()), what="runner health")
+
+            await select(app, pilot, job)
+            await pilot.press("p")
+            assert await wait_status(pilot, client, job, S.PAUSED) is S.PAUSED  # the other process paused it
+            await shown(app, pilot, job, S.PAUSED)
+            assert (await client.job(other)).status is S.RUNNING, "the other job never noticed"
+
+            await pilot.press("r")
+            assert await wait_status(pilot, client, job, S.RUNNING, timeout=15) is S.RUNNING
+            assert (await client.job(job)).resume_count == 1
+
+            await select(app, pilot, other)
+            await pilot.press("c")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            assert await wait_status(pilot, client, other, S.CANCELLED) is S.CANCELLED
+            await shown(app, pilot, other, S.CANCELLED)
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        _, err = runner.communicate(timeout=20)
+    assert runner.returncode == 0, err.decode()
+    assert (await client.job(job)).status is S.QUEUED, "SIGTERM hands the job back at its last checkpoint"

@@ -1,0 +1,73 @@
+"""Smoke test: the real `jobtui` in a real terminal (tmux): open, select a running job, press p, see it paused."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from jobtui.client import Client
+from jobtui.model import JobStatus
+
+from .conftest import LONG
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+
+def tmux(socket: str, *args: str) -> str:
+    return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=10).stdout
+
+
+async def screen_until(socket: str, want: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        text = tmux(socket, "capture-pane", "-p", "-t", "smoke")
+        if want in text:
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{want!r} never showed; the screen was:\n{text}")
+        await asyncio.sleep(0.1)
+
+
+async def test_tmux_open_select_pause(tmp_path: Path) -> None:
+    db = tmp_path / "smoke.db"
+    client = await Client.open(db)
+    try:
+        job = await client.submit("demo", LONG)
+    finally:
+        await client.close()
+    socket = f"jobtui-smoke-{os.getpid()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBTUI_", "TMUX"))}
+    command = f"{sys.executable} -m jobtui --db {db}"
+    subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "smoke", "-x", "120", "-y", "30", command],
+                   check=True, env=env, timeout=10)
+    try:
+        await screen_until(socket, "● running")
+        screen = await screen_until(socket, f"Job {job} · demo")  # the only job is selected
+        assert "runner ● here" in screen
+        tmux(socket, "send-keys", "-t", "smoke", "p")
+        await screen_until(socket, "‖ paused")
+        client = await Client.open(db)
+        try:
+            deadline = time.monotonic() + 10
+            while (status := (await client.job(job)).status) is not JobStatus.PAUSED:
+                assert time.monotonic() < deadline, f"job is {status.value}"
+                await asyncio.sleep(0.1)
+        finally:
+            await client.close()
+        tmux(socket, "send-keys", "-t", "smoke", "q")  # nothing runs now: q quits at once
+        deadline = time.monotonic() + 10
+        while "smoke" in tmux(socket, "list-sessions"):
+            assert time.monotonic() < deadline, "q did not quit"
+            await asyncio.sleep(0.1)
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)

@@ -1,0 +1,114 @@
+"""Snapshot tests of the main screens at fixed sizes, from the deterministic scenario (fixed clock, seeded jobs).
+
+Update with: .venv/bin/python -m pytest tests/tui/test_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from jobtui.client import Client
+from jobtui.tui.app import JobtuiApp, make_app
+
+from .scenario import T0, build, open_client
+
+Compare = Callable[..., bool]
+
+
+@pytest.fixture(scope="session")
+def scenario_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    path = tmp_path_factory.mktemp("scenario") / "jobs.db"
+    ids = asyncio.run(build(path))
+    return path, ids
+
+
+@pytest.fixture
+def scenario(scenario_db: tuple[Path, dict[str, int]], tmp_path: Path) -> Iterator[tuple[Client, dict[str, int]]]:
+    """A copy of the scenario database for this test, opened with the clock stopped at T0."""
+    source, ids = scenario_db
+    path = tmp_path / "jobs.db"
+    shutil.copy(source, path)
+    # The app runs in the snapshot plugin's own event loop; aiosqlite serves any loop.
+    client = asyncio.run(open_client(path))
+    try:
+        yield client, ids
+    finally:
+        asyncio.run(client.close())
+
+
+def app_for(client: Client, **options: Any) -> JobtuiApp:
+    return make_app(client, clock=lambda: T0, tz=timezone.utc, **options)
+
+
+def settled(job_id: int | None = None, *keys: str) -> Callable[[Pilot[Any]], Any]:
+    """Select a job (or keep the first), wait until its detail and log are shown, then press keys."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, JobtuiApp)
+        for _ in range(200):
+            if app._loaded.is_set():
+                break
+            await pilot.pause(0.02)
+        if job_id is not None:
+            app.select_job(job_id)
+        for _ in range(200):
+            await pilot.pause(0.02)
+            d = app.detail.detail
+            if d is not None and d.job.job_id == app.selected and not app._select_pending \
+                    and app.log_view.job_id == app.selected:
+                break
+        await pilot.press(*keys)
+        await pilot.pause(0.1)
+
+    return run_before
+
+
+def test_main_screen(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
+    client, ids = scenario
+    assert snap_compare(app_for(client), terminal_size=(140, 36), run_before=settled(ids["embedding"]))
+
+
+def test_failed_job_detail(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
+    client, ids = scenario
+    assert snap_compare(app_for(client), terminal_size=(120, 40), run_before=settled(ids["failed"]))
+
+
+def test_narrow_80x24(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
+    client, ids = scenario
+    assert snap_compare(app_for(client), terminal_size=(80, 24), run_before=settled(ids["running"]))
+
+
+def test_new_job_form(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
+    client, _ = scenario
+    assert snap_compare(app_for(client), terminal_size=(120, 36), run_before=settled(None, "n"))
+
+
+def test_help_screen(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
+    client, _ = scenario
+    assert snap_compare(app_for(client), terminal_size=(120, 36), run_before=settled(None, "question_mark"))
+
+
+def test_cancel_confirm_dialog(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
+    client, ids = scenario
+    assert snap_compare(app_for(client), terminal_size=(100, 30), run_before=settled(ids["queued"], "c"))
+
+
+def test_filter_and_failures_only(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
+    client, ids = scenario
+    keys = ("slash", *"extract", "enter", "F")
+    assert snap_compare(app_for(client), terminal_size=(120, 30), run_before=settled(ids["failed"], *keys))
+
+
+def test_light_theme(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
+    client, ids = scenario
+    assert snap_compare(app_for(client, theme="light"), terminal_size=(120, 36),
+                        run_before=settled(ids["waiting_retry"]))
