@@ -487,3 +487,10 @@ async def test_tracked_files_are_listed_by_path_size_and_hash(client: Client) ->
     data = (workspace_root_for(client.store.path) / str(job_id) / "snapshot.json").read_bytes()
     assert (f.path, f.size, f.sha256) == ("snapshot.json", len(data), hashlib.sha256(data).hexdigest())
     assert d.to_dict()["files"][0]["path"] == "snapshot.json"
+
+
+async def test_a_completed_job_keeps_no_stale_progress_message(client: Client) -> None:
+    job_id = await client.submit("demo", {"delay": 0.05, "items": 2})
+    await run_idle(client)
+    job = await client.job(job_id)
+    assert job.status is JobStatus.COMPLETED and job.progress_message is None

@@ -38,6 +38,7 @@ from ..model import (
 from .schema import MIGRATIONS
 
 # Ranks order the statements of one group commit: a job's un-awaited writes must be rank-increasing.
+# Progress comes before a job's end, so that the end's clean-up (progress message) wins.
 R_STAGE_START = 10
 R_STAGE_STATE = 20
 R_ITEM = 30
@@ -45,7 +46,7 @@ R_STAGE_COUNTERS = 35
 R_STAGE_END = 40
 R_ATTEMPT = 45
 R_JOB_END = 50
-R_PROGRESS = 60
+R_PROGRESS = 48
 R_LOG = 70
 R_LOG_TRIM = 75
 
