@@ -309,7 +309,7 @@ class JobtuiApp(App[int]):
             return
         table = self.table
         jobs = self.feed.jobs
-        table.note_jobs(jobs[i] for i in delta.changed if i in jobs)
+        table.note_jobs(jobs[i] for i, before in delta.changed.items() if before is None and i in jobs)
         if self.view.apply(jobs, delta.changed, delta.removed) or not table.order and self.view.order:
             table.set_order(self.view.order, self.view.index)
         else:
@@ -362,12 +362,12 @@ class JobtuiApp(App[int]):
         if not self._ui_ok():
             return
         self._update_status()
-        self.table.refresh()
+        self.table.tick()
         if self.detail.ticking:
             self.detail.rerender()
 
     def _restyle(self) -> None:
-        self.detail.rerender()
+        self.detail.rerender(layout=True)
         self._update_status()
         self.table.refresh()
         self.log_view.refresh()

@@ -199,11 +199,15 @@ def params_text(params: dict[str, Any]) -> str:
     return json.dumps(redact(params), separators=(", ", ": "), default=str, ensure_ascii=False)
 
 
-def haystack(job: Job) -> str:
+def haystack_fixed(job: Job) -> str:
+    """Return the searchable text of a job that never changes: id, type, unique key, params (redacted)."""
+    return f"{job.job_id} #{job.job_id} {job.type} {job.unique_key or ''} {params_text(job.params)}".lower()
+
+
+def haystack(job: Job, fixed: str | None = None) -> str:
     """Return the lower-case text that free-text filtering searches for a job."""
     parts = [
-        str(job.job_id), f"#{job.job_id}", job.type, job.status.value, job.current_step or "",
+        fixed if fixed is not None else haystack_fixed(job), job.status.value, job.current_step or "",
         job.progress_message or "", job.error_message or "", job.pause_reason or "", job.failed_step or "",
-        job.unique_key or "", params_text(job.params),
     ]
     return " ".join(parts).lower()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import Job, JobId, JobStatus
-from .format import STATUS_RANK, haystack, is_failure
+from .format import STATUS_RANK, haystack, haystack_fixed, is_failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +103,7 @@ class JobView:
     order: list[JobId] = field(default_factory=list)
     index: dict[JobId, int] = field(default_factory=dict)
     _hay: dict[JobId, str] = field(default_factory=dict)
+    _fixed: dict[JobId, str] = field(default_factory=dict)
 
     def matches(self, job: Job) -> bool:
         """Tell whether a job passes the filter and the failures-only switch."""
@@ -122,7 +123,10 @@ class JobView:
         if q.words or q.not_words:
             hay = self._hay.get(job.job_id)
             if hay is None:
-                hay = self._hay[job.job_id] = haystack(job)
+                fixed = self._fixed.get(job.job_id)
+                if fixed is None:
+                    fixed = self._fixed[job.job_id] = haystack_fixed(job)
+                hay = self._hay[job.job_id] = haystack(job, fixed)
             if any(w not in hay for w in q.words) or any(w in hay for w in q.not_words):
                 return False
         return True
@@ -148,6 +152,7 @@ class JobView:
         removed = list(removed)
         for job_id in removed:
             self._hay.pop(job_id, None)
+            self._fixed.pop(job_id, None)
         for job_id in changed:
             self._hay.pop(job_id, None)
         rebuild = any(job_id in self.index for job_id in removed)
@@ -171,3 +176,4 @@ class JobView:
     def forget(self) -> None:
         """Drop cached search text (after a wholesale reload)."""
         self._hay.clear()
+        self._fixed.clear()

@@ -85,9 +85,9 @@ class JobDetailPane(VerticalScroll, can_focus=True):
         if detail is not None and detail == self.detail and errors == self.errors and not self.ticking:
             return
         self.detail = detail
-        self.errors = errors or []
+        self.errors = errors
         self.missing = missing
-        self.rerender()
+        self.rerender(layout=True)
 
     @property
     def ticking(self) -> bool:
@@ -98,16 +98,20 @@ class JobDetailPane(VerticalScroll, can_focus=True):
         j = d.job
         return j.status not in TERMINAL and j.status is not JobStatus.PAUSED
 
-    def rerender(self) -> None:
-        """Draw the current job again (the clock moved, or the theme changed)."""
+    def rerender(self, *, layout: bool = False) -> None:
+        """Draw the current job again (the clock moved, or the theme changed).
+
+        Only a new job or new detail can change the number of lines; redrawing for the clock skips the
+        layout pass (which would re-arrange the whole screen every second).
+        """
         if self.detail is None:
             self.border_title = "Job"
             self.body.update(Text(self.missing or "No job selected. Press n to submit one.",
-                                  style=self._style("jobdetail--dim")))
+                                  style=self._style("jobdetail--dim")), layout=layout)
             return
         job = self.detail.job
         self.border_title = f"Job {job.job_id} · {clean(job.type)}"
-        self.body.update(self.render_detail())
+        self.body.update(self.render_detail(), layout=layout)
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)

@@ -110,6 +110,7 @@ class JobTable(ScrollView, can_focus=True):
         self._id_width = 2
         self._type_width = 4
         self._frame: tuple[int, Style, list[_Col], int] | None = None
+        self._last_times: list[tuple[str, str]] = []
 
     def note_jobs(self, jobs: Iterable[Job]) -> None:
         """Widen the id and type columns for new jobs (cheap: call it with the changed jobs only)."""
@@ -146,6 +147,20 @@ class JobTable(ScrollView, can_focus=True):
         self._scroll_cursor_into_view()
         self._sync_selected()
         self.refresh()
+
+    def tick(self) -> None:
+        """Repaint if a relative time on screen ('3s ago', elapsed) reads differently now."""
+        now = self.clock()
+        top = int(self.scroll_y)
+        jobs = self.jobs
+        shown = []
+        for job_id in self.order[top : top + max(1, self.size.height)]:
+            job = jobs.get(job_id)
+            if job is not None:
+                shown.append((ago(job.updated_at_ms, now), elapsed_eta(job, now)))
+        if shown != self._last_times:
+            self._last_times = shown
+            self.refresh()
 
     def refresh_jobs(self, job_ids: Iterable[JobId]) -> None:
         """Repaint the rows of these jobs if any is on screen."""
