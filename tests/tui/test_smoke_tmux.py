@@ -71,3 +71,30 @@ async def test_tmux_open_select_pause(tmp_path: Path) -> None:
             await asyncio.sleep(0.1)
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)
+
+
+async def test_closing_the_terminal_loses_no_work(tmp_path: Path) -> None:
+    """Losing the terminal (SIGHUP, as when an SSH connection drops) hands running jobs back, queued at a checkpoint."""
+    db = tmp_path / "hup.db"
+    client = await Client.open(db)
+    try:
+        job = await client.submit("demo", LONG)
+    finally:
+        await client.close()
+    socket = f"jobtui-hup-{os.getpid()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBTUI_", "TMUX"))}
+    subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "smoke", "-x", "100", "-y", "30",
+                    f"{sys.executable} -m jobtui --db {db}"], check=True, env=env, timeout=10)
+    try:
+        await screen_until(socket, "● running")
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)
+    client = await Client.open(db)
+    try:
+        deadline = time.monotonic() + 15
+        while (stored := await client.job(job)).status is not JobStatus.QUEUED:
+            assert time.monotonic() < deadline, f"job is {stored.status.value}"
+            await asyncio.sleep(0.1)
+        assert stored.lease_owner is None and stored.recovery_count == 0, "handed back cleanly, not recovered"
+    finally:
+        await client.close()
