@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -41,12 +42,16 @@ FAILS = demo(fail_stage="uploading", fail_kind="permanent", items=3)
 
 async def wait_until(pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 10.0,
                      what: str = "condition") -> None:
-    """Let the app run until `predicate()` is true."""
+    """Let the app run until `predicate()` is true.
+
+    It sleeps rather than `pilot.pause()`s: the app runs in this event loop anyway, and pause() waits for
+    every widget to drain its queue, which can stall while toasts come and go.
+    """
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.03)
+        await asyncio.sleep(0.02)
 
 
 async def wait_status(pilot: Pilot[Any], client: Client, job_id: JobId, *statuses: JobStatus,
@@ -59,7 +64,7 @@ async def wait_status(pilot: Pilot[Any], client: Client, job_id: JobId, *statuse
             return status
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} is {status.value}, not {[s.value for s in statuses]}")
-        await pilot.pause(0.05)
+        await asyncio.sleep(0.03)
 
 
 async def run_idle(client: Client) -> None:

@@ -172,6 +172,9 @@ async def test_error_text_is_shown_as_text_never_markup(client: Client) -> None:
         assert "[/closing] bad [bold]not bold[/]" in app.log_view.text()
         await pilot.press("c")  # a dialog that names the job (its type holds brackets) opens fine
         await pilot.press("escape")
+        app.filter_input.value = "[/nomatch] [bold]"  # shown in the list's title: text, not markup
+        await wait_until(pilot, lambda: app.table.order == [])
+        assert "[/nomatch]" in app.table.border_title.replace("\\", "")  # type: ignore[union-attr]
 
 
 async def _chatty(ctx: Context) -> None:

@@ -71,7 +71,7 @@ JOB_ACTIONS: dict[str, Action] = {
 BULK = {"pause", "resume", "cancel", "retry", "delete"}
 _HEADER_ORDER = ("running", "pausing", "cancelling", "waiting_retry", "queued", "paused", "failed", "cancelled",
                  "completed")
-_HEADER_WORD = {"waiting_retry": "retry", "completed": "done", "cancelling": "cancelling", "cancelled": "cancelled"}
+_HEADER_WORD = {"waiting_retry": "retry", "completed": "done"}
 _PAST = {Action.PAUSE: "pause requested", Action.RESUME: "resumed", Action.CANCEL: "cancel requested",
          Action.RETRY: "retry queued", Action.REWIND: "rewound", Action.DELETE: "deleted"}
 
@@ -154,7 +154,7 @@ class JobtuiApp(App[int]):
         self.runner_error: str | None = None
         self._runner_task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._closing = False
+        self._ui_gone = False
         self._loaded = asyncio.Event()
         self._polling = False
         self._last_ids_check = 0.0
@@ -175,12 +175,13 @@ class JobtuiApp(App[int]):
 
     def _ui_ok(self) -> bool:
         """Tell whether the main widgets still exist (a poll may finish while the app shuts down)."""
-        if self._closing:
+        if self._ui_gone:
             return False
         try:
-            self.query_one("#jobs", JobTable)
+            for selector in ("#jobs", "#status", "#detail", "#log"):
+                self.query_one(selector)
         except NoMatches:
-            self._closing = True
+            self._ui_gone = True
             return False
         return True
 
@@ -244,7 +245,7 @@ class JobtuiApp(App[int]):
         self.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
 
     async def on_unmount(self) -> None:
-        self._closing = True
+        self._ui_gone = True
         await self.stop_runner()
 
     def _runner_done(self, task: asyncio.Task[None]) -> None:
@@ -253,7 +254,7 @@ class JobtuiApp(App[int]):
         error = task.exception()
         if error is not None and not self._stopping:
             self.runner_error = f"{type(error).__name__}: {error}"
-            if self._closing:
+            if self._ui_gone:
                 return
             self.notify(f"The runner stopped: {self.runner_error}", severity="error", markup=False, timeout=30)
             self._update_status()
@@ -430,7 +431,7 @@ class JobtuiApp(App[int]):
 
     # ------------------------------------------------------------------------------- the header
     def _update_status(self, problem: str | None = None) -> None:
-        if self._closing:
+        if self._ui_gone:
             return
         bar = self.status_bar
         style = bar.get_component_rich_style
@@ -444,9 +445,10 @@ class JobtuiApp(App[int]):
             out = Text()
             if not shown:
                 out.append("no jobs", style=dim)
-            for s, n in shown:
+            for i, (s, n) in enumerate(shown):
                 word = f" {_HEADER_WORD.get(s, s)}" if words else ""
-                out.append(f"{STATUS_GLYPH[s]} {n}{word}  ", style=style(f"statusbar--{s}", partial=True))
+                out.append(f"{'  ' if i else ''}{STATUS_GLYPH[s]} {n}{word}",
+                           style=style(f"statusbar--{s}", partial=True))
             return out
 
         def line(db: bool, words: bool, hint: bool) -> Text:
@@ -464,7 +466,8 @@ class JobtuiApp(App[int]):
                 text.append(f" ⚠ {clean(problem)}", style=style("statusbar--bad", partial=True))
             return text
 
-        for db, words, hint in ((True, True, True), (False, True, True), (False, True, False), (False, False, False)):
+        tiers = ((True, True, True), (True, True, False), (False, True, False), (True, False, False), (False, False, False))
+        for db, words, hint in tiers:
             text = line(db, words, hint)
             if text.cell_len + len(clock) + 1 <= width:
                 break
@@ -506,9 +509,9 @@ class JobtuiApp(App[int]):
             bits.append(f"filter {clean(self.view.query.text)}")
         if table.marked:
             bits.append(f"{len(table.marked)} marked")
-        table.border_title = " · ".join(bits)
+        table.border_title = Text(" · ".join(bits))  # Text: user text in a title is never markup
         problems = self.view.query.problems
-        table.border_subtitle = clean("; ".join(problems)) if problems else ""
+        table.border_subtitle = Text(clean("; ".join(problems))) if problems else None
 
     # ---------------------------------------------------------------------------------- actions
     def _targets(self) -> list[Job]:
@@ -537,14 +540,19 @@ class JobtuiApp(App[int]):
             return not self.readonly
         return True
 
-    async def action_pause(self) -> None:
-        await self.act(Action.PAUSE)
+    def action_pause(self) -> None:
+        self.act_soon(Action.PAUSE)
 
-    async def action_resume(self) -> None:
-        await self.act(Action.RESUME)
+    def action_resume(self) -> None:
+        self.act_soon(Action.RESUME)
 
-    async def action_retry(self) -> None:
-        await self.act(Action.RETRY)
+    def action_retry(self) -> None:
+        self.act_soon(Action.RETRY)
+
+    def act_soon(self, action: Action, ids: Iterable[JobId] | None = None, *, to_stage: str | None = None) -> None:
+        """Send requests without blocking the keys: a bulk action on many jobs takes many transactions."""
+        targets = list(ids) if ids is not None else None
+        self.run_worker(self.act(action, targets, to_stage=to_stage), group="act", name=f"{action.value}")
 
     def action_cancel(self) -> None:
         self._confirm(Action.CANCEL, "Cancel", "It stops at once; its checkpoints are kept and r resumes it.",
@@ -569,9 +577,9 @@ class JobtuiApp(App[int]):
             title = f"{verb} {len(targets)} jobs?"
         ids = [j.job_id for j in targets]
 
-        async def answered(ok: bool | None) -> None:
+        def answered(ok: bool | None) -> None:
             if ok:
-                await self.act(action, ids)
+                self.act_soon(action, ids)
 
         self.push_screen(ConfirmScreen(title, message, yes=yes, no=no), answered)
 
@@ -585,9 +593,9 @@ class JobtuiApp(App[int]):
             self.notify(str(e), severity="error", markup=False)
             return
 
-        async def chosen(stage: str | None) -> None:
+        def chosen(stage: str | None) -> None:
             if stage:
-                await self.act(Action.REWIND, [job.job_id], to_stage=stage)
+                self.act_soon(Action.REWIND, [job.job_id], to_stage=stage)
 
         self.push_screen(RewindScreen(detail), chosen)
 
@@ -595,7 +603,7 @@ class JobtuiApp(App[int]):
         """Send one request to each target job, show the outcome as a toast, and update the rows at once."""
         if self.readonly:
             return
-        bulk = ids is None and bool(self.table.marked)
+        bulk = bool(self.table.marked)
         targets = [self.feed.jobs[i] for i in ids if i in self.feed.jobs] if ids is not None else self._targets()
         applicable = [j for j in targets if action_applies(action, j.status)]
         skipped = len(targets) - len(applicable)
@@ -608,6 +616,8 @@ class JobtuiApp(App[int]):
             except JobtuiError as e:
                 failed.append(str(e))
                 continue
+            if not self._ui_ok():
+                return
             if r.after is None:
                 delta.merge(self.feed.forget(job.job_id))
                 done.append(f"job {job.job_id}: deleted")
@@ -618,6 +628,8 @@ class JobtuiApp(App[int]):
                     pass
                 extra = f" from {to_stage}" if action is Action.REWIND and to_stage else ""
                 done.append(f"job {job.job_id}: {r.before.value} → {r.after.value}{extra}")
+        if not self._ui_ok():
+            return
         self.apply_delta(delta)
         if len(done) == 1 and not skipped:
             self.notify(done[0], title=_PAST[action].capitalize(), markup=False)

@@ -297,10 +297,10 @@ class QuitScreen(_Dialog):
                               "No work is lost either way: every job continues from its last checkpoint."),
                          classes="dialog-body")
             with Vertical(classes="dialog-choices"):
-                yield Button("Keep them running in the background (k)", id="keep", variant="primary")
-                yield Button("Pause them (p)", id="pause")
-                yield Button("Stop them; resume on the next launch (s)", id="stop")
-                yield Button("Don't quit (esc)", id="stay")
+                yield Button("Keep them running in the background (k)", id="keep", variant="primary", compact=True)
+                yield Button("Pause them (p)", id="pause", compact=True)
+                yield Button("Stop them; resume on the next launch (s)", id="stop", compact=True)
+                yield Button("Don't quit (esc)", id="stay", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#keep", Button).focus()

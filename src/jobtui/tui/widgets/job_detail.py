@@ -110,7 +110,7 @@ class JobDetailPane(VerticalScroll, can_focus=True):
                                   style=self._style("jobdetail--dim")), layout=layout)
             return
         job = self.detail.job
-        self.border_title = f"Job {job.job_id} · {clean(job.type)}"
+        self.border_title = Text(f"Job {job.job_id} · {clean(job.type)}")  # a type name is never markup
         self.body.update(self.render_detail(), layout=layout)
 
     def _style(self, name: str) -> Style:
