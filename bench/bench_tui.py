@@ -53,7 +53,7 @@ from jobtui.client import Client, Submission
 from jobtui.engine import default_registry
 from jobtui.model import JobStatus
 from jobtui.store import Store
-from jobtui.tui.app import JobtuiApp, make_app
+from jobtui.tui.app import make_app
 from jobtui.tui.view import Query
 
 

@@ -12,16 +12,16 @@ import asyncio
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "tui"))
 
-from scenario import T0, build, open_client  # noqa: E402
-from textual.pilot import Pilot  # noqa: E402
+from scenario import T0, build, open_client
+from textual.pilot import Pilot
 
-from jobtui.tui.app import JobtuiApp, make_app  # noqa: E402
+from jobtui.tui.app import JobtuiApp, make_app
 
 Step = Callable[[JobtuiApp, Pilot[int]], Awaitable[None]]
 
@@ -44,7 +44,7 @@ async def select(app: JobtuiApp, pilot: Pilot[int], job_id: int) -> None:
 async def shoot(db: Path, name: str, size: tuple[int, int], steps: Step, *, theme: str | None = None) -> None:
     client = await open_client(db)
     try:
-        app = make_app(client, clock=lambda: T0, tz=timezone.utc, theme=theme)
+        app = make_app(client, clock=lambda: T0, tz=UTC, theme=theme)
         async with app.run_test(size=size) as pilot:
             await settle(app, pilot)
             await steps(app, pilot)

@@ -12,7 +12,7 @@ import asyncio
 import random
 import re
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from jobtui.client import Client
@@ -21,7 +21,7 @@ from jobtui.engine.runner import Runner
 from jobtui.model import RunnerInfo, StageStatus
 from jobtui.store import Store
 
-T0 = int(datetime(2025, 11, 25, 14, 3, 20, tzinfo=timezone.utc).timestamp() * 1000)
+T0 = int(datetime(2025, 11, 25, 14, 3, 20, tzinfo=UTC).timestamp() * 1000)
 """The moment every screen is taken at."""
 MIN = 60_000
 RUNNER_ID = "build-7:4242:5e1f0a2c"

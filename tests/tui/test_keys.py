@@ -7,7 +7,17 @@ from jobtui.errors import JobNotFoundError
 from jobtui.model import JobStatus, StageStatus
 from jobtui.tui.screens import ConfirmScreen, NewJobScreen, RewindScreen
 
-from .conftest import FAILS, LONG, demo, run_idle, select, shown, tui, wait_status, wait_until
+from .conftest import (
+    FAILS,
+    LONG,
+    demo,
+    run_idle,
+    select,
+    shown,
+    tui,
+    wait_status,
+    wait_until,
+)
 
 S = JobStatus
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ def scenario(scenario_db: tuple[Path, dict[str, int]], tmp_path: Path) -> Iterat
 
 
 def app_for(client: Client, **options: Any) -> JobtuiApp:
-    return make_app(client, clock=lambda: T0, tz=timezone.utc, **options)
+    return make_app(client, clock=lambda: T0, tz=UTC, **options)
 
 
 def settled(job_id: int | None = None, *keys: str) -> Callable[[Pilot[Any]], Any]:

@@ -7,7 +7,15 @@ from dataclasses import replace
 from jobtui.client import Client
 from jobtui.model import Job, JobStatus
 from jobtui.tui.feed import JobFeed
-from jobtui.tui.format import ago, bar, clean, duration, elapsed_eta, status_label, until
+from jobtui.tui.format import (
+    ago,
+    bar,
+    clean,
+    duration,
+    elapsed_eta,
+    status_label,
+    until,
+)
 from jobtui.tui.view import JobView, Query
 
 from .conftest import demo

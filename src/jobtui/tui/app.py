@@ -272,8 +272,8 @@ class JobtuiApp(App[int]):
         except asyncio.CancelledError:
             if not task.done():
                 raise
-        except Exception:
-            pass  # already reported by _runner_done
+        except Exception:  # noqa: BLE001 - _runner_done has shown it to the user
+            return
 
     # ---------------------------------------------------------------------------------- polling
     async def poll(self, *, full: bool = False) -> None:
@@ -517,7 +517,7 @@ class JobtuiApp(App[int]):
     def _targets(self) -> list[Job]:
         """Return the marked jobs, else the highlighted one."""
         jobs = self.feed.jobs
-        marked = self.table.marked if self.is_mounted else set()
+        marked = self.table.marked
         if marked:
             return [jobs[i] for i in sorted(marked) if i in jobs]
         job = self.selected_job
@@ -529,7 +529,7 @@ class JobtuiApp(App[int]):
                 return False
             try:
                 targets = self._targets()
-            except Exception:
+            except NoMatches:  # asked before the widgets exist
                 return None
             if action == "rewind" and self.table.marked:
                 return False
@@ -572,8 +572,8 @@ class JobtuiApp(App[int]):
             message = Text(f"{verb} job {j.job_id} ({clean(j.type)}, {j.status.value})?\n\n{consequence}")
             title = f"{verb} job {j.job_id}?"
         else:
-            ids = ", ".join(str(j.job_id) for j in targets[:12]) + (" …" if len(targets) > 12 else "")
-            message = Text(f"{verb} {len(targets)} jobs ({ids})?\n\n{consequence}")
+            listed = ", ".join(str(j.job_id) for j in targets[:12]) + (" …" if len(targets) > 12 else "")
+            message = Text(f"{verb} {len(targets)} jobs ({listed})?\n\n{consequence}")
             title = f"{verb} {len(targets)} jobs?"
         ids = [j.job_id for j in targets]
 

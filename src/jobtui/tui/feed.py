@@ -108,8 +108,7 @@ class JobFeed:
         mark = self.watermark or 0
         for job in rows:
             before = jobs.get(job.job_id)
-            if job.updated_at_ms > mark:
-                mark = job.updated_at_ms
+            mark = max(mark, job.updated_at_ms)
             if before is not None:
                 if before == job or before.updated_at_ms > job.updated_at_ms:
                     continue  # unchanged, or an older read than what we hold

@@ -177,7 +177,7 @@ def stage_fraction(job: Job) -> str:
 def bar(fraction: float, width: int) -> tuple[str, str]:
     """Return the done and the to-do part of a progress bar of `width` cells (eighth-block precision)."""
     fraction = min(1.0, max(0.0, fraction))
-    eighths = int(round(fraction * width * 8))
+    eighths = round(fraction * width * 8)
     full, part = divmod(eighths, 8)
     done = "█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "")
     return done, "░" * max(0, width - len(done))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
@@ -144,7 +145,7 @@ class NewJobScreen(ModalScreen[JobId | None]):
         box = self.query_one("#params", VerticalScroll)
         await box.remove_children()
         self._fields = {}
-        rows = []
+        rows: list[Widget] = []
         for i, (pname, spec) in enumerate(jt.params.items()):
             required = spec.default is REQUIRED
             field: Input | Select[Any]
@@ -255,7 +256,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss(None)", "Close")]
 
     def compose(self) -> ComposeResult:
-        parts = []
+        parts: list[RenderableType] = []
         for section, keys in KEYS:
             table = Table(box=None, show_header=False, padding=(0, 2), expand=False)
             table.add_column(no_wrap=True, style="bold", min_width=16)

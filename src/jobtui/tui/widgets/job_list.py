@@ -116,11 +116,9 @@ class JobTable(ScrollView, can_focus=True):
         """Widen the id and type columns for new jobs (cheap: call it with the changed jobs only)."""
         for job in jobs:
             id_w = len(str(job.job_id))
-            if id_w > self._id_width:
-                self._id_width = id_w
+            self._id_width = max(self._id_width, id_w)
             type_w = min(14, cell_len(job.type))
-            if type_w > self._type_width:
-                self._type_width = type_w
+            self._type_width = max(self._type_width, type_w)
 
     # ------------------------------------------------------------------------------------ model
     @property

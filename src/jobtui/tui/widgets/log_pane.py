@@ -109,8 +109,7 @@ class LogView(ScrollView, can_focus=True):
             for i, part in enumerate(parts):
                 self._lines.append((stamp if i == 0 else "", level if i == 0 else "", part.rstrip("\r")))
                 w = cell_len(part)
-                if w > self._width:
-                    self._width = w
+                self._width = max(self._width, w)
             added += 1
         if not added:
             return 0
