@@ -34,7 +34,7 @@ import jobtui
 from ..client import Client
 from ..engine.runner import Runner
 from ..errors import JobtuiError, UsageError
-from ..model import ACTIVE, Action, Job, JobId, JobStatus, Stats, action_applies, now_ms
+from ..model import ACTIVE, Action, Job, JobDetail, JobId, JobStatus, Stats, action_applies, now_ms
 from .feed import Delta, JobFeed
 from .format import STATUS_GLYPH, Clock, absolute, clean
 from .screens import ConfirmScreen, HelpScreen, NewJobScreen, QuitScreen, RewindScreen
@@ -331,32 +331,35 @@ class JobtuiApp(App[int]):
         """Refresh the detail and the log of the selected job when it changed or runs."""
         job_id = self.selected
         job = self.selected_job
-        if job_id is None or job is None or self._select_pending:
+        if job_id is None or job is None or self._select_pending or not self._ui_ok():
             return
         changed = job_id in delta.changed
         active = job.status in ACTIVE
         mono = time.monotonic()
-        try:
-            if changed or (active and mono - self._last_detail >= 1.0):
-                self._last_detail = mono
-                detail = await self.client.detail(job_id)
-                errors = await self.client.attempt_errors(job_id)
-                if self.selected == job_id and self._ui_ok():
-                    self.detail.show(detail, errors)
-            if changed or active:
-                await self._read_log(job_id)
-        except JobtuiError:
-            pass  # deleted meanwhile: the next poll removes it
-
-    async def _read_log(self, job_id: JobId) -> None:
-        if not self._ui_ok():
-            return
+        want_detail = changed or (active and mono - self._last_detail >= 1.0)
         log = self.log_view
-        if log.job_id != job_id:
+        want_log = (changed or active) and log.job_id == job_id
+        if not (want_detail or want_log):
             return
-        lines = await self.client.logs(job_id, after_id=log.last_id, limit=2000)
-        if lines and self.selected == job_id and log.job_id == job_id and self._ui_ok():
-            log.add(line for line in lines if line.log_id > log.last_id)
+        if want_detail:
+            self._last_detail = mono
+        # Sent together, the reads queue on the connection at once: one hop instead of three.
+        reads = await asyncio.gather(
+            self.client.detail(job_id) if want_detail else _none(),
+            self.client.attempt_errors(job_id) if want_detail else _none(),
+            self.client.logs(job_id, after_id=log.last_id, limit=2000) if want_log else _none(),
+            return_exceptions=True,
+        )
+        for r in reads:
+            if isinstance(r, BaseException) and not isinstance(r, JobtuiError):
+                raise r
+        detail, errors, lines = (None if isinstance(r, BaseException) else r for r in reads)
+        if self.selected != job_id or not self._ui_ok():
+            return
+        if isinstance(detail, JobDetail) and isinstance(errors, list):
+            self.detail.show(detail, errors)  # type: ignore[arg-type]
+        if isinstance(lines, list) and lines and log.job_id == job_id:
+            log.add(lines)  # type: ignore[arg-type]
 
     def _tick(self) -> None:
         """Once a second: move the clock, the relative times and countdowns (drawing only what is on screen)."""
@@ -368,7 +371,7 @@ class JobtuiApp(App[int]):
             self.detail.rerender()
 
     def _restyle(self) -> None:
-        self.detail.rerender(layout=True)
+        self.detail.rerender()
         self._update_status()
         self.table.refresh()
         self.log_view.refresh()
@@ -802,6 +805,10 @@ class JobtuiApp(App[int]):
         yield SystemCommand("Wrap log", "Wrap long log lines, or not", self.action_wrap)
         yield SystemCommand("Help", "Every key and status", self.action_help)
         yield from super().get_system_commands(screen)
+
+
+async def _none() -> None:
+    return None
 
 
 def spawn_runner(db: Path, apps: Sequence[str], concurrency: int) -> Background:

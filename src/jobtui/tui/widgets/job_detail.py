@@ -11,9 +11,11 @@ from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.widgets import Static
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from ...model import TERMINAL, JobDetail, JobStatus, StageStatus
 from ..format import (
@@ -43,8 +45,21 @@ _STAGE_COLOUR = {
 }
 
 
-class JobDetailPane(VerticalScroll, can_focus=True):
-    """The selected job in full."""
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return f"{n} B"
+
+
+class JobDetailPane(ScrollView, can_focus=True):
+    """The selected job in full.
+
+    The rendering is made into lines once per change and drawn from them (Line API): a new value
+    costs one render of this pane, and a layout pass of the screen only when the number of lines
+    changes (a Static would re-arrange the whole screen on every update).
+    """
 
     ALLOW_MAXIMIZE = True
 
@@ -56,11 +71,15 @@ class JobDetailPane(VerticalScroll, can_focus=True):
         *(f"jobdetail--{s.value}" for s in JobStatus),
     }
 
+    DEFAULT_CSS = """
+    JobDetailPane { overflow-x: hidden; overflow-y: auto; }
+    """
+
     BINDINGS = [
-        Binding("j", "scroll_down", "Down", show=False),
-        Binding("k", "scroll_up", "Up", show=False),
-        Binding("g", "scroll_home", "Top", show=False),
-        Binding("G", "scroll_end", "Bottom", show=False),
+        Binding("up,k", "scroll_up", "Up", show=False),
+        Binding("down,j", "scroll_down", "Down", show=False),
+        Binding("home,g", "scroll_home", "Top", show=False),
+        Binding("end,G", "scroll_end", "Bottom", show=False),
     ]
 
     def __init__(self, *, clock: Clock, tz: tzinfo | None = None, id: str | None = None) -> None:
@@ -70,24 +89,20 @@ class JobDetailPane(VerticalScroll, can_focus=True):
         self.detail: JobDetail | None = None
         self.errors: list[AttemptError] = []
         self.missing: str | None = None
-
-    def compose(self):  # type: ignore[no-untyped-def]
-        yield Static(id="detail-body")
-
-    @property
-    def body(self) -> Static:
-        """Return the static that holds the rendering."""
-        return self.query_one("#detail-body", Static)
+        self._lines: list[Strip] = []
+        self._rendered_width = 0
 
     def show(self, detail: JobDetail | None, errors: list[AttemptError] | None = None, *, missing: str | None = None) -> None:
         """Show a job (or a note when there is none); nothing to do when nothing changed."""
         errors = errors or []
-        if detail is not None and detail == self.detail and errors == self.errors and not self.ticking:
-            return
+        if detail is not None and detail == self.detail and errors == self.errors:
+            return  # the clock (elapsed, countdowns) is redrawn by the app's tick
+        if detail is None or self.detail is None or detail.job.job_id != self.detail.job.job_id:
+            self.scroll_to(y=0, animate=False, force=True)
         self.detail = detail
         self.errors = errors
         self.missing = missing
-        self.rerender(layout=True)
+        self.rerender()
 
     @property
     def ticking(self) -> bool:
@@ -98,20 +113,49 @@ class JobDetailPane(VerticalScroll, can_focus=True):
         j = d.job
         return j.status not in TERMINAL and j.status is not JobStatus.PAUSED
 
-    def rerender(self, *, layout: bool = False) -> None:
-        """Draw the current job again (the clock moved, or the theme changed).
+    @property
+    def text(self) -> str:
+        """Return what the pane shows, as plain text (for tests)."""
+        return "\n".join(strip.text.rstrip() for strip in self._lines)
 
-        Only a new job or new detail can change the number of lines; redrawing for the clock skips the
-        layout pass (which would re-arrange the whole screen every second).
-        """
+    def rerender(self) -> None:
+        """Render the current job (or note) into lines: it changed, the clock moved, or the theme did."""
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return  # not laid out yet: on_resize renders
+        renderable: RenderableType
         if self.detail is None:
             self.border_title = "Job"
-            self.body.update(Text(self.missing or "No job selected. Press n to submit one.",
-                                  style=self._style("jobdetail--dim")), layout=layout)
-            return
-        job = self.detail.job
-        self.border_title = Text(f"Job {job.job_id} · {clean(job.type)}")  # a type name is never markup
-        self.body.update(self.render_detail(), layout=layout)
+            renderable = Text(self.missing or "No job selected. Press n to submit one.",
+                              style=self._style("jobdetail--dim"))
+        else:
+            job = self.detail.job
+            self.border_title = Text(f"Job {job.job_id} · {clean(job.type)}")  # a type name is never markup
+            renderable = self.render_detail()
+        console = self.app.console
+        options = console.options.update_width(width)
+        base = self.rich_style
+        lines = console.render_lines(renderable, options, style=base, pad=True, new_lines=False)
+        self._lines = [Strip(line, width) for line in lines]
+        self._rendered_width = width
+        self.virtual_size = Size(width, len(self._lines))  # a layout pass only when the height changed
+        self.refresh()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.scrollable_content_region.width != self._rendered_width:
+            self.rerender()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if self.is_mounted and self._rendered_width:
+            self.call_later(self.rerender)
+
+    def render_line(self, y: int) -> Strip:
+        index = int(self.scroll_y) + y
+        width = self.scrollable_content_region.width
+        if 0 <= index < len(self._lines):
+            return self._lines[index].crop_extend(0, width, self.rich_style)
+        return Strip.blank(width, self.rich_style)
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
@@ -189,6 +233,10 @@ class JobDetailPane(VerticalScroll, can_focus=True):
                 row(more, label, absolute(ms, tz))
         if j.lease_owner:
             row(more, "runner", (clean(j.lease_owner), dim))
+        files = getattr(d, "files", ())
+        if files:
+            shown = ", ".join(f"{clean(f.path)} ({_size(f.size)})" for f in files[:4])
+            row(more, "files", shown + (f" … {len(files) - 4} more" if len(files) > 4 else ""))
 
         width = max(40, self.scrollable_content_region.width)
         names_w = max((len(x.name) for x in d.stages), default=5)
