@@ -147,6 +147,10 @@ async def test_navigation_keys_and_panes(client: Client) -> None:
         assert app.screen.maximized is app.log_view
         await pilot.press("z")
         assert app.screen.maximized is None
+        await pilot.press("shift+tab", "shift+tab", "g")
+        assert app.focused is app.table and int(app.table.scroll_y) == 0
+        await pilot.click("#jobs", offset=(5, 4))  # border, header, then rows 0, 1, 2
+        assert app.selected == ids[2]
 
 
 async def test_help_screen(client: Client) -> None:

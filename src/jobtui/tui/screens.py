@@ -158,10 +158,9 @@ class NewJobScreen(ModalScreen[JobId | None]):
                 field = Input(placeholder=placeholder, password=is_secret_name(pname), id=f"param-{i}", compact=True)
             self._fields[pname] = field
             label = Label(Text(f"{pname}{' *' if required else ''}"), classes="form-label")
-            row = Horizontal(label, field, classes="form-row")
-            rows.append(row)
-            if spec.help:
-                rows.append(Static(Text(f"{spec.type.__name__} · {spec.help}"), classes="help"))
+            note = Static(Text(f"{spec.type.__name__}" + (f" · {spec.help}" if spec.help else "")),
+                          classes="help field-help")
+            rows.append(Horizontal(label, field, note, classes="form-row"))
         await box.mount_all(rows)
         self.query_one("#form-error", Static).update("")
 

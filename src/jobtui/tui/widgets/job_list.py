@@ -255,8 +255,11 @@ class JobTable(ScrollView, can_focus=True):
             self.post_message(self.MarksChanged(self))
 
     async def _on_click(self, event: events.Click) -> None:
-        row = int(self.scroll_y) + event.y - 1
-        if event.y >= 1 and 0 <= row < len(self.order):
+        offset = event.get_content_offset(self)
+        if offset is None or offset.y < 1:
+            return  # the border or the header line
+        row = int(self.scroll_y) + offset.y - 1
+        if 0 <= row < len(self.order):
             self.cursor = row
 
     def on_focus(self) -> None:
