@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -85,16 +86,38 @@ async def test_closing_the_terminal_loses_no_work(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JOBTUI_", "TMUX"))}
     subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "smoke", "-x", "100", "-y", "30",
                     f"{sys.executable} -m jobtui --db {db}"], check=True, env=env, timeout=10)
+    pid = 0
     try:
         await screen_until(socket, "● running")
+        pid = int(tmux(socket, "list-panes", "-t", "smoke", "-F", "#{pane_pid}").split()[0])
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)
-    client = await Client.open(db)
     try:
+        client = await Client.open(db)
+        try:
+            deadline = time.monotonic() + 15
+            while (stored := await client.job(job)).status is not JobStatus.QUEUED:
+                assert time.monotonic() < deadline, f"job is {stored.status.value}"
+                await asyncio.sleep(0.1)
+            assert stored.lease_owner is None and stored.recovery_count == 0, "handed back cleanly, not recovered"
+        finally:
+            await client.close()
         deadline = time.monotonic() + 15
-        while (stored := await client.job(job)).status is not JobStatus.QUEUED:
-            assert time.monotonic() < deadline, f"job is {stored.status.value}"
+        while alive(pid):
+            assert time.monotonic() < deadline, "jobtui outlived its terminal"
             await asyncio.sleep(0.1)
-        assert stored.lease_owner is None and stored.recovery_count == 0, "handed back cleanly, not recovered"
     finally:
-        await client.close()
+        if pid and alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True

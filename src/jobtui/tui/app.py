@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -811,6 +812,23 @@ async def _none() -> None:
     return None
 
 
+HANGUP_GRACE_S = 3.0
+"""After a hangup and the jobs handed back, how long the UI may take to close before the process just exits."""
+
+
+async def _leave_after_hangup(app: JobtuiApp, client: Client) -> None:
+    """Exit for sure once the jobs are handed back: with the terminal gone, closing the UI can block forever."""
+    try:
+        await app.stop_runner()
+        await asyncio.sleep(HANGUP_GRACE_S)
+    finally:
+        try:
+            await asyncio.wait_for(client.close(), 5)
+        except (Exception, asyncio.CancelledError):  # noqa: BLE001 - leaving regardless
+            pass
+        os._exit(0)
+
+
 def spawn_runner(db: Path, apps: Sequence[str], concurrency: int) -> Background:
     """Start a detached `jobtui run` on `db` that outlives this process; its output goes beside the db."""
     log = db.parent / f"{db.stem}.runner.log"
@@ -868,16 +886,20 @@ async def run_tui(client: Client, args: argparse.Namespace, *, demo: bool) -> in
     app = make_app(client, runner=runner, readonly=readonly, theme=getattr(args, "theme", None), apps=apps)
     loop = asyncio.get_running_loop()
 
-    def hang_up() -> None:
-        # The terminal or the SSH connection is gone: hand the jobs back at a checkpoint and leave.
+    leaving: list[asyncio.Task[None]] = []
+
+    def stop(hangup: bool) -> None:
+        # SIGTERM, or the terminal / SSH connection is gone (SIGHUP): hand the jobs back at a checkpoint, leave.
         if runner is not None:
             runner.stop()
         app.exit(0)
+        if hangup and not leaving:
+            leaving.append(asyncio.create_task(_leave_after_hangup(app, client), name="jobtui-hangup"))
 
     handled = []
-    for sig in (signal.SIGHUP, signal.SIGTERM):
+    for sig, hangup in ((signal.SIGHUP, True), (signal.SIGTERM, False)):
         try:
-            loop.add_signal_handler(sig, hang_up)
+            loop.add_signal_handler(sig, stop, hangup)
             handled.append(sig)
         except (NotImplementedError, RuntimeError, ValueError):
             pass
