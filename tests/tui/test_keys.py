@@ -136,7 +136,7 @@ async def test_d_deletes_after_confirm(client: Client) -> None:
         except JobNotFoundError:
             pass
         assert app.table.order == [keep]
-        assert app.selected == keep
+        await wait_until(pilot, lambda: app.selected == keep)
 
 
 async def test_n_submits_a_job_from_the_form(client: Client) -> None:
