@@ -28,7 +28,8 @@ Measured (each figure is the median over the refreshes, and the 90th percentile)
              with the same figure for an empty Textual app as a baseline.
   select     from the key to the selected job's detail and log being shown (includes the 80 ms
              debounce that keeps a held-down `j` from reading every row's detail).
-  idle CPU   process CPU time over 10 s of the live app (timers running) with nothing changing.
+  idle CPU   process CPU time over 10 s of the live app (timers running) with nothing changing, with a
+             running job selected (its elapsed time and log are redrawn each second) and with a paused one.
 """
 
 from __future__ import annotations
@@ -178,6 +179,7 @@ async def measure(db: Path, running_ids: list[int], refreshes: int) -> dict[str,
             app.select_job(app.table.order[100])
             await pilot.pause(0.3)
             keys, selects, pilots = [], [], []
+            paused_id = next(j.job_id for j in app.feed.jobs.values() if j.status is JobStatus.PAUSED)
             for i in range(refreshes):
                 await pilot.pause(0.12)
                 before = app.table.selected_id
@@ -212,10 +214,13 @@ async def measure(db: Path, running_ids: list[int], refreshes: int) -> dict[str,
 
             # Idle: the live app, timers running, nothing changing.
             app._poll_timer.resume()
-            await pilot.pause(3.0)
-            c0, w0 = time.process_time(), time.perf_counter()
-            await pilot.pause(10.0)
-            out["idle cpu"] = [(time.process_time() - c0) / (time.perf_counter() - w0)]
+            for label, job_id in (("a running job selected", running_ids[0]),
+                                  ("a paused job selected", paused_id)):
+                app.select_job(job_id)
+                await pilot.pause(3.0)
+                c0, w0 = time.process_time(), time.perf_counter()
+                await asyncio.sleep(10.0)
+                out[f"idle cpu, {label}"] = [(time.process_time() - c0) / (time.perf_counter() - w0)]
     finally:
         await writer.close()
         await client.close()
@@ -251,7 +256,7 @@ async def main() -> None:
             runner.send_signal(signal.SIGTERM)
             runner.wait(timeout=60)
     for name, values in results.items():
-        if name == "idle cpu":
+        if name.startswith("idle cpu"):
             print(f"{name:<44} {values[0] * 100:.2f}% of one core over 10 s")
         elif name.endswith(("rows read", "rows changed")):
             print(f"{name:<44} median {statistics.median(values):7.0f} rows")

@@ -110,7 +110,7 @@ class JobTable(ScrollView, can_focus=True):
         self._id_width = 2
         self._type_width = 4
         self._frame: tuple[int, Style, list[_Col], int] | None = None
-        self._last_times: list[tuple[str, str]] = []
+        self._last_times: dict[JobId, tuple[str, str]] = {}
 
     def note_jobs(self, jobs: Iterable[Job]) -> None:
         """Widen the id and type columns for new jobs (cheap: call it with the changed jobs only)."""
@@ -147,18 +147,21 @@ class JobTable(ScrollView, can_focus=True):
         self.refresh()
 
     def tick(self) -> None:
-        """Repaint if a relative time on screen ('3s ago', elapsed) reads differently now."""
+        """Repaint the rows whose relative times ('3s ago', elapsed) read differently now."""
         now = self.clock()
         top = int(self.scroll_y)
         jobs = self.jobs
-        shown = []
-        for job_id in self.order[top : top + max(1, self.size.height)]:
+        last = self._last_times
+        seen: dict[JobId, tuple[str, str]] = {}
+        for row, job_id in enumerate(self.order[top : top + max(1, self.size.height)], start=top):
             job = jobs.get(job_id)
-            if job is not None:
-                shown.append((ago(job.updated_at_ms, now), elapsed_eta(job, now)))
-        if shown != self._last_times:
-            self._last_times = shown
-            self.refresh()
+            if job is None:
+                continue
+            times = (ago(job.updated_at_ms, now), elapsed_eta(job, now))
+            seen[job_id] = times
+            if last.get(job_id) != times:
+                self.refresh_line(row + 1)
+        self._last_times = seen
 
     def refresh_jobs(self, job_ids: Iterable[JobId]) -> None:
         """Repaint the rows of these jobs if any is on screen."""
