@@ -206,3 +206,15 @@ def test_logs_follow_prints_until_the_job_ends(tmp_path: Path) -> None:
         runner.communicate(timeout=60)
     assert r.returncode == 0, r.stderr
     assert "stage scraping done" in r.stdout and r.stdout.rstrip().endswith("job completed")
+
+
+def test_tui_options_parse_before_or_after_the_command() -> None:
+    from jobtui.cli import build_parser
+
+    p = build_parser()
+    bare = p.parse_args(["--attach", "--readonly", "--concurrency", "8"])
+    assert (bare.command, bare.attach, bare.readonly, bare.concurrency) == (None, True, True, 8)
+    before = p.parse_args(["--attach", "tui"])
+    assert before.attach and before.concurrency == 4
+    after = p.parse_args(["tui", "--theme", "light"])
+    assert not after.attach and after.theme == "light"

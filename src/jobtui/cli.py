@@ -475,12 +475,21 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, help: str, **kw: Any) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, parents=[common], **kw)
 
+    def tui_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+        # On the main parser (bare `jobtui --attach`) with defaults; on `tui`/`demo` without, so
+        # that an option given before the command is not reset by the subcommand.
+        d: dict[str, Any] = {} if defaults else {"default": argparse.SUPPRESS}
+        parser.add_argument("--attach", action="store_true", help="no runner here: watch and steer a `jobtui run`",
+                            **d)
+        parser.add_argument("--readonly", action="store_true", help="show jobs, steer nothing", **d)
+        parser.add_argument("--concurrency", type=int, help="jobs the embedded runner runs at once (default 4)",
+                            **(d or {"default": 4}))
+        parser.add_argument("--theme", help="light, dark (default) or any Textual theme", **(d or {"default": None}))
+
+    tui_options(p, True)
     for name, help in (("tui", "open the TUI (default)"), ("demo", "open the TUI on a fresh demo database")):
         sp = add(name, help)
-        sp.add_argument("--attach", action="store_true", help="no runner here: watch and steer a `jobtui run`")
-        sp.add_argument("--readonly", action="store_true", help="show jobs, steer nothing")
-        sp.add_argument("--concurrency", type=int, default=4, help="jobs the embedded runner runs at once")
-        sp.add_argument("--theme", default=None, help="textual-dark (default), textual-light, ...")
+        tui_options(sp, False)
         if name == "demo":
             sp.add_argument("--headless", action="store_true", help="no TUI: run the demo with a progress line")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import StageTimeoutError, StoreError
-from ..model import JobId, RunnerInfo, StageStatus, now_ms, scrub, secret_values
+from ..model import JobId, RunnerInfo, StageStatus, scrub, secret_values
 from ..store import Claimed, StageRecord, Store
 from .context import Context, Stop
 from .definition import JobType, Registry, Stage
@@ -203,7 +203,8 @@ class Runner:
     # main loop -----------------------------------------------------------------------------------
     async def run(self, *, exit_when_idle: bool = False) -> None:
         """Run until stop() (or, with exit_when_idle, until no job of ours is left to run)."""
-        info = RunnerInfo(self.runner_id, os.getpid(), socket.gethostname(), now_ms(), now_ms(), self.concurrency)
+        now = self.store.clock()
+        info = RunnerInfo(self.runner_id, os.getpid(), socket.gethostname(), now, now, self.concurrency)
         await self.store.register_runner(info)
         self.store.fence = self.runner_id
         self._started = True
@@ -230,7 +231,7 @@ class Runner:
                             break
                         due = await self.store.next_due_ms(types)
                         if due is not None:
-                            timeout = min(timeout, max(0.0, (due - now_ms()) / 1000))
+                            timeout = min(timeout, max(0.0, (due - self.store.clock()) / 1000))
                 except StoreError as e:
                     # A lock held too long by another process, a full disk: say so, keep going.
                     print(f"jobtui: runner: {e}; retrying", file=sys.stderr, flush=True)
@@ -280,8 +281,8 @@ class Runner:
                     # Another runner took us for dead and reclaimed our jobs: stop them, write nothing.
                     for run in list(self.runs.values()):
                         self._interrupt(run, "lost")
-                    info = RunnerInfo(self.runner_id, os.getpid(), socket.gethostname(), now_ms(), now_ms(),
-                                      self.concurrency)
+                    now = self.store.clock()
+                    info = RunnerInfo(self.runner_id, os.getpid(), socket.gethostname(), now, now, self.concurrency)
                     await self.store.register_runner(info)
                 await self._recover()
             except StoreError as e:
@@ -446,7 +447,7 @@ class Runner:
         async def on_retry(number: int, err: BaseException, delay: float) -> None:
             text = run.clean(describe(err))
             store.attempt_failed(job_id, index, base + number, text, True)
-            store.stage_stopped(job_id, index, StageStatus.RETRYING, text, now_ms() + int(delay * 1000))
+            store.stage_stopped(job_id, index, StageStatus.RETRYING, text, store.clock() + int(delay * 1000))
             run.log(f"stage {stage.name}: attempt {base + number} failed ({text}); retrying in {delay:.1f}s", "warning")
             await store.commit_point()
 
@@ -489,14 +490,14 @@ class Runner:
         retry_at: int | None = None
         if f.transient and job.retry_count < job.max_retries:
             delay = min(3600.0, run.job_type.retry_delay_s * (2 ** job.retry_count))
-            retry_at = now_ms() + int((delay + random.uniform(0, delay / 4)) * 1000)
+            retry_at = store.clock() + int((delay + random.uniform(0, delay / 4)) * 1000)
         store.job_failed(job.job_id, self.runner_id, f.stage, f.error, retry_at_ms=retry_at)
         if retry_at is None:
             run.log(f"job failed at stage {f.stage}: {f.error}", "error")
         else:
             run.log(
                 f"job failed at stage {f.stage}: {f.error}; automatic retry {job.retry_count + 1}/{job.max_retries}"
-                f" in {(retry_at - now_ms()) / 1000:.0f}s",
+                f" in {(retry_at - store.clock()) / 1000:.0f}s",
                 "error",
             )
         try:

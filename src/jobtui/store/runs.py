@@ -219,6 +219,9 @@ class RunnerWrites(StoreCore):
             "UPDATE stages SET state = ?, checkpoint_at_ms = ? WHERE job_id = ? AND stage_index = ?",
             (dumps(state), self.clock(), job_id, index),
         )
+        # Readers that poll `updated_after_ms` (the TUI) see a checkpoint too.
+        self._submit(R_STAGE_STATE, "UPDATE jobs SET updated_at_ms = ? WHERE job_id = ?", (self.clock(), job_id),
+                     key=job_id)
 
     def file_tracked(self, job_id: JobId, index: int, path: str, size: int, sha256: str) -> None:
         """Queue: a file kept in the job's workspace (a later record of the same path replaces it)."""
