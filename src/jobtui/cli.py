@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 from .client import Client, Submission, default_db_path
 from .errors import JobtuiError, StoreError, UsageError
 from .model import TERMINAL, Action, JobId, JobStatus, iso, now_ms, redact, scrub_urls
+from .tui.format import ago  # pure wording helpers; no Textual import
 
 EXIT_USAGE = 2
 EXIT_STORE = 1
@@ -100,19 +101,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         print(f"jobtui: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
-
-
-def _fmt_age(ms: int | None, now: int) -> str:
-    if ms is None:
-        return "-"
-    s = max(0, (now - ms) // 1000)
-    if s < 60:
-        return f"{s}s ago"
-    if s < 3600:
-        return f"{s // 60}m ago"
-    if s < 86400:
-        return f"{s // 3600}h ago"
-    return f"{s // 86400}d ago"
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -202,7 +190,7 @@ async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
     for j in jobs:
         step = f"{min(j.current_step_index + 1, j.total_steps)}/{j.total_steps} {j.current_step or ''}".strip()
         items = f"{j.items_done}" + (f" ({j.items_failed} failed)" if j.items_failed else "")
-        rows.append([str(j.job_id), j.type, j.status.value, step, f"{j.progress * 100:.0f}%", items, _fmt_age(j.updated_at_ms, now)])
+        rows.append([str(j.job_id), j.type, j.status.value, step, f"{j.progress * 100:.0f}%", items, ago(j.updated_at_ms, now)])
     print(_table(rows))
     return 0
 
