@@ -9,6 +9,7 @@ so far is committed. Control requests, claims and recovery run in their own `BEG
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import sqlite3
@@ -77,11 +78,17 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+_STATUS: dict[str, JobStatus] = {s.value: s for s in JobStatus}
+
+
+@functools.lru_cache(maxsize=1024)
+def _names(text: str) -> tuple[str, ...]:
+    # Jobs of one type share their stage list: parse each distinct list once (the TUI reads 10k rows).
+    return tuple(json.loads(text))
+
+
 def _job(row: Sequence[Any]) -> Job:
-    return Job(
-        row[0], row[1], JobStatus(row[2]), json.loads(row[3]), row[4], row[5], tuple(json.loads(row[6])),
-        *row[7:],
-    )
+    return Job(row[0], row[1], _STATUS[row[2]], json.loads(row[3]), row[4], row[5], _names(row[6]), *row[7:])
 
 
 def _stage(row: Sequence[Any]) -> StageRun:
