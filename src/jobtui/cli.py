@@ -426,12 +426,10 @@ async def cmd_run(client: Client, a: argparse.Namespace) -> int:
 
 
 async def cmd_demo_headless(client: Client, a: argparse.Namespace) -> int:
-    from .engine.runner import Runner
     from .seed import seed_demo
 
     ids = await seed_demo(client)
-    runner = Runner(client.store, client.registry, concurrency=4)
-    client.runner = runner
+    runner = await client.embedded_runner(concurrency=4)
     task = asyncio.create_task(runner.run(exit_when_idle=True))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -46,6 +46,7 @@ class Client:
         self.registry = registry
         self.runner = runner
         self.source = source
+        self._runner_store: Store | None = None
 
     @classmethod
     async def open(
@@ -57,8 +58,22 @@ class Client:
         return cls(store, registry, source=source)
 
     async def close(self) -> None:
-        """Close the database."""
-        await self.store.close()
+        """Close the database (and the embedded runner's connection, if any)."""
+        try:
+            if self._runner_store is not None:
+                await self._runner_store.close()
+        finally:
+            await self.store.close()
+
+    async def embedded_runner(self, *, concurrency: int = 4, **options: Any) -> Runner:
+        """Return a runner for this process on its own connection, and send requests to it directly.
+
+        Its own connection keeps reads (the TUI's refresh) from queueing behind its group commits,
+        and from seeing a batch that is later rolled back.
+        """
+        self._runner_store = await Store.open(self.store.path, clock=self.store.clock)
+        self.runner = Runner(self._runner_store, self.registry, concurrency=concurrency, **options)
+        return self.runner
 
     @property
     def db_path(self) -> Path:

@@ -881,8 +881,7 @@ async def run_tui(client: Client, args: argparse.Namespace, *, demo: bool) -> in
         await seed_demo(client)
     runner = None
     if not attach and not readonly:
-        runner = Runner(client.store, client.registry, concurrency=concurrency)
-        client.runner = runner
+        runner = await client.embedded_runner(concurrency=concurrency)
     app = make_app(client, runner=runner, readonly=readonly, theme=getattr(args, "theme", None), apps=apps)
     loop = asyncio.get_running_loop()
 
