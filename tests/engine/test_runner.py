@@ -494,3 +494,38 @@ async def test_a_completed_job_keeps_no_stale_progress_message(client: Client) -
     await run_idle(client)
     job = await client.job(job_id)
     assert job.status is JobStatus.COMPLETED and job.progress_message is None
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+async def test_replay_yields_items_done_in_an_earlier_run(store: Store, workers: int) -> None:
+    bad = {"f005", "f006", "f007", "f008", "f009"}
+    seen_by_run: list[list[tuple[str, bool]]] = []
+
+    async def process(ctx: Context) -> int:
+        async def one(key: str) -> str:
+            if key in bad:
+                raise PermanentError(key)
+            return key.upper()
+
+        outcomes: list[tuple[str, bool]] = []
+        seen_by_run.append(outcomes)
+        total = 0
+        async for o in ctx.items([f"f{i:03d}" for i in range(12)], one, workers=workers, replay=True):
+            outcomes.append((o.key, o.replayed))
+            total += o.ok and o.result.startswith("F")
+        return total
+
+    client = make_client(store, JobType("rp", [process], item_retry=Retry(retries=0), auto_pause_after=5))
+    job_id = await client.submit("rp")
+    await run_idle(client)
+    assert (await client.job(job_id)).status is JobStatus.PAUSED
+    bad.clear()
+    await client.resume(job_id)
+    await run_idle(client)
+    d = await client.detail(job_id)
+    assert d.job.status is JobStatus.COMPLETED
+    second = dict(seen_by_run[1])
+    assert sorted(second) == [f"f{i:03d}" for i in range(12)]
+    assert [k for k, r in second.items() if r] == [f"f{i:03d}" for i in range(5)]
+    items = [i async for i in client.export(job_id)]
+    assert len(items) == 12 and all(i.status.value == "done" for i in items)

@@ -49,6 +49,8 @@ class ItemOutcome:
     result: Any
     error: str | None
     attempts: int
+    replayed: bool = False
+    """True when the item was done in an earlier run and its stored result is replayed (`replay=True`)."""
 
 
 def _hash_file(path: Path) -> tuple[int, str]:
@@ -218,11 +220,13 @@ class Context:
         key: Callable[[Any], str] | None = None,
         workers: int = 1,
         retry: Retry | None = None,
+        replay: bool = False,
     ) -> AsyncIterator[ItemOutcome]:
         """Run `fn` on each item not yet done; yield each outcome once it is queued for commit.
 
-        Items done in an earlier run are not yielded again: to aggregate over every item, read
-        `await ctx.results()` after the loop.
+        Items done in an earlier run are not run again and, by default, not yielded either; with
+        `replay=True` they are yielded too, with their stored result and `replayed=True`, so that a
+        loop that aggregates sees every item after a resume (or read `await ctx.results()`).
 
         Each item's result and its done mark commit together in one row. Items done in an earlier
         run are skipped; failed ones run again. Up to `workers` items run at once. Each item is
@@ -298,6 +302,16 @@ class Context:
             finally:
                 _current_item.reset(token)
 
+        stored: dict[str, Any] = {}
+        if replay and done_keys:
+            stored = await store.item_results(job_id, index)
+
+        def replayed(k: str, item: Any) -> ItemOutcome | None:
+            if not replay or k not in stored or k in seen:
+                return None
+            seen.add(k)
+            return ItemOutcome(k, item, True, stored[k], None, 0, replayed=True)
+
         def pending(k: str) -> bool:
             if k in done_keys or k in seen:
                 return False
@@ -310,6 +324,9 @@ class Context:
             async for item in _aiter(iterable):
                 k = keyf(item)
                 if not pending(k):
+                    again = replayed(k, item)
+                    if again is not None:
+                        yield again
                     continue
                 run.check()
                 o = await one(k, item)
@@ -337,6 +354,10 @@ class Context:
                     k = keyf(item)
                     if pending(k):
                         running.add(asyncio.ensure_future(one(k, item)))
+                    else:
+                        again = replayed(k, item)
+                        if again is not None:
+                            yield again
                 if not running:
                     break
                 finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
