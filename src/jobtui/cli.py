@@ -412,9 +412,7 @@ async def cmd_run(client: Client, a: argparse.Namespace) -> int:
                   file=sys.stderr, flush=True)
             runner.stop()
         else:
-            runner.grace_s = 0
-            for run in list(runner.runs.values()):
-                runner._interrupt(run, "shutdown")
+            runner.stop(force=True)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)

@@ -13,7 +13,7 @@ import platformdirs
 
 from .engine.definition import JobType, Registry, default_registry
 from .engine.runner import Runner, workspace_root_for
-from .errors import JobNotFoundError, UsageError
+from .errors import InvalidTransitionError, JobNotFoundError, UsageError
 from .model import ACTION_FROM, Action, ItemRecord, Job, JobDetail, JobId, JobStatus, LogLine, Stats
 from .store import ControlResult, NewJob, Store
 
@@ -175,8 +175,6 @@ class Client:
 
     async def check(self, job_ids: Iterable[JobId], action: Action) -> list[Job]:
         """Return the jobs, or raise for the first that does not exist or to which `action` does not apply."""
-        from .errors import InvalidTransitionError
-
         jobs = []
         for job_id in job_ids:
             job = await self.store.get_job(job_id)

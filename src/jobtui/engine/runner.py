@@ -176,7 +176,6 @@ class Runner:
         self.runs: dict[JobId, JobRun] = {}
         self._wake = asyncio.Event()
         self._stopping = False
-        self._started = False
         self.stages_done = 0
         """Stages completed by this runner, for benchmarks."""
         self.jobs_done = 0
@@ -186,10 +185,18 @@ class Runner:
         """Look for new jobs and control requests now instead of at the next poll."""
         self._wake.set()
 
-    def stop(self) -> None:
-        """Stop claiming; bring running jobs to a safe point and hand them back, then return from run()."""
+    def stop(self, *, force: bool = False) -> None:
+        """Stop claiming; bring running jobs to a safe point and hand them back, then return from run().
+
+        With `force`, interrupt them now instead of waiting out the grace period (they still go back
+        to their last checkpoint).
+        """
         self._stopping = True
         self._wake.set()
+        if force:
+            self.grace_s = 0
+            for run in list(self.runs.values()):
+                self._interrupt(run, "shutdown")
 
     @property
     def stopping(self) -> bool:
@@ -207,7 +214,6 @@ class Runner:
         info = RunnerInfo(self.runner_id, os.getpid(), socket.gethostname(), now, now, self.concurrency)
         await self.store.register_runner(info)
         self.store.fence = self.runner_id
-        self._started = True
         try:
             await self._recover()
         except StoreError as e:

@@ -297,10 +297,7 @@ class StoreCore:
             try:
                 yield self._conn
             except BaseException as e:
-                try:
-                    await self._conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
+                await self._rollback()
                 if isinstance(e, sqlite3.Error):
                     raise StoreError(_explain(e, self.path)) from e
                 raise
@@ -308,11 +305,15 @@ class StoreCore:
                 try:
                     await self._conn.execute("COMMIT")
                 except sqlite3.Error as e:
-                    try:
-                        await self._conn.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass
+                    await self._rollback()
                     raise StoreError(_explain(e, self.path)) from e
+
+    async def _rollback(self) -> None:
+        """Roll back the open transaction, if any; a failure here changes nothing worth reporting."""
+        try:
+            await self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         try:
@@ -407,10 +408,7 @@ class StoreCore:
                 except (sqlite3.Error, LeaseLostError) as e:
                     error = e if isinstance(e, LeaseLostError) else StoreError(_explain(e, self.path))
                     error.__cause__ = e if error is not e else None
-                    try:
-                        await self._conn.execute("ROLLBACK")
-                    except sqlite3.Error:
-                        pass
+                    await self._rollback()
             self._flushing = False
             for w in batch.waiters:
                 if w.done():

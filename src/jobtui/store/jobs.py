@@ -16,6 +16,14 @@ from ..model import (
 from .base import JOB_COLS, STAGE_COLS, _TERMINAL_SQL, ControlResult, NewJob, StoreCore, _job, _loads, _stage, dumps
 
 
+_REQUEUE = (
+    "resume_count = resume_count + 1, consecutive_failures = 0, pause_reason = NULL, error_message = NULL,"
+    " failed_step = NULL, paused_at_ms = NULL, cancelled_at_ms = NULL, completed_at_ms = NULL,"
+    " next_retry_at_ms = NULL"
+)
+"""What resume, retry and rewind reset when they queue a job again."""
+
+
 class JobQueries(StoreCore):
     """What the CLI and the TUI read and send, through the client."""
 
@@ -128,11 +136,6 @@ class JobQueries(StoreCore):
     async def job_ids(self) -> set[JobId]:
         """Return the ids of every job."""
         return {r[0] for r in await self._all("SELECT job_id FROM jobs")}
-
-    async def max_updated_ms(self) -> int:
-        """Return the newest `updated_at_ms` of any job (0 when empty)."""
-        row = await self._one("SELECT coalesce(max(updated_at_ms), 0), count(*) FROM jobs")
-        return int(row[0]) if row else 0
 
     async def stats(self, *, runner_ttl_ms: int = 30_000) -> Stats:
         """Return counts by status and type, item totals and live runners."""
@@ -290,12 +293,7 @@ class JobQueries(StoreCore):
                         raise InvalidTransitionError(job_id, status.value, action.value, "no failed items to retry")
                     await self._reopen(db, job_id, int(first[0][0]), keep_items=True)
                 after = JobStatus.QUEUED
-                await self._set(
-                    db, job_id, status, after, now,
-                    "resume_count = resume_count + 1, consecutive_failures = 0, pause_reason = NULL,"
-                    " error_message = NULL, failed_step = NULL, paused_at_ms = NULL, cancelled_at_ms = NULL,"
-                    " completed_at_ms = NULL, next_retry_at_ms = NULL, run_at_ms = NULL",
-                )
+                await self._set(db, job_id, status, after, now, _REQUEUE + ", run_at_ms = NULL")
             elif action is Action.REWIND:
                 if to_stage is None or not 0 <= to_stage < len(stage_names):
                     raise UsageError(f"job {job_id}: no stage {to_stage!r} to rewind to")
@@ -303,10 +301,7 @@ class JobQueries(StoreCore):
                 after = JobStatus.QUEUED
                 await self._set(
                     db, job_id, status, after, now,
-                    "resume_count = resume_count + 1, consecutive_failures = 0, pause_reason = NULL,"
-                    " error_message = NULL, failed_step = NULL, paused_at_ms = NULL, cancelled_at_ms = NULL,"
-                    " completed_at_ms = NULL, next_retry_at_ms = NULL, current_step_index = ?,"
-                    " progress_done = 0, progress_total = 0, progress_message = NULL",
+                    _REQUEUE + ", current_step_index = ?, progress_done = 0, progress_total = 0, progress_message = NULL",
                     (to_stage,),
                 )
             else:  # pragma: no cover - every Action is handled above
