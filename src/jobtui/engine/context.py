@@ -340,7 +340,9 @@ class Context:
             await store.commit_point()
             return
 
-        running: set[asyncio.Task[ItemOutcome]] = set()
+        running: dict[asyncio.Task[ItemOutcome], int] = {}
+        """Tasks in flight, by launch number."""
+        seq = 0
         source = _aiter(iterable).__aiter__()
         exhausted = False
         try:
@@ -353,15 +355,20 @@ class Context:
                         break
                     k = keyf(item)
                     if pending(k):
-                        running.add(asyncio.ensure_future(one(k, item)))
+                        task = asyncio.ensure_future(one(k, item))
+                        running[task] = seq
+                        seq += 1
                     else:
                         again = replayed(k, item)
                         if again is not None:
                             yield again
                 if not running:
                     break
-                finished, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                for t in finished:
+                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                # asyncio.wait returns a set: settle what finished together in launch order, so that
+                # outcomes (and the count of consecutive failures) do not depend on set ordering.
+                for t in sorted(finished, key=running.__getitem__):
+                    del running[t]
                     o = t.result()
                     await settle(o)
                     yield o
