@@ -75,6 +75,14 @@ class Client:
         self.runner = Runner(self._runner_store, self.registry, concurrency=concurrency, **options)
         return self.runner
 
+    def headless_runner(self, *, concurrency: int = 4, **options: Any) -> Runner:
+        """Return the runner of a headless process (`jobtui run`) on this client's connection.
+
+        Requests sent through this client then reach it directly, as with `embedded_runner`.
+        """
+        self.runner = Runner(self.store, self.registry, concurrency=concurrency, **options)
+        return self.runner
+
     @property
     def db_path(self) -> Path:
         """Return the database file's path."""

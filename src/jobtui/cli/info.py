@@ -1,0 +1,59 @@
+"""Commands that describe the database and the job types: stats, types."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..client import Client
+from ..model import iso
+from .commands import command
+
+
+def _json_arg(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--json", action="store_true")
+
+
+@command("stats", "counts by status, items, runners", args=_json_arg, order=60)
+async def cmd_stats(client: Client, a: argparse.Namespace) -> int:
+    """Print counts by status and the live runners."""
+    s = await client.stats()
+    if a.json:
+        print(json.dumps({
+            "db": str(client.db_path), "total": s.total, "by_status": s.by_status, "by_type": s.by_type,
+            "items_done": s.items_done, "items_failed": s.items_failed,
+            "runners": [{"runner_id": r.runner_id, "pid": r.pid, "hostname": r.hostname, "concurrency": r.concurrency,
+                         "started_at": iso(r.started_at_ms), "heartbeat_at": iso(r.heartbeat_at_ms)}
+                        for r in s.runners],
+        }, indent=2))
+        return 0
+    print(f"database  {client.db_path}")
+    print(f"jobs      {s.total}" + "".join(f"  {k} {v}" for k, v in sorted(s.by_status.items())))
+    print(f"items     {s.items_done} done, {s.items_failed} failed")
+    if s.runners:
+        for r in s.runners:
+            print(f"runner    {r.runner_id} (pid {r.pid}, concurrency {r.concurrency}, started {iso(r.started_at_ms)})")
+    else:
+        print("runner    none running (start one with `jobtui run`)")
+    return 0
+
+
+@command("types", "list job types and their params", args=_json_arg, order=61)
+async def cmd_types(client: Client, a: argparse.Namespace) -> int:
+    """Print the job types this process knows, with their stages and params."""
+    types = client.types()
+    if a.json:
+        print(json.dumps([
+            {"name": t.name, "description": t.description, "stages": list(t.stage_names),
+             "params": {n: {"type": p.type.__name__, "default": None if repr(p.default) == "REQUIRED" else p.default,
+                            "required": repr(p.default) == "REQUIRED", "help": p.help} for n, p in t.params.items()}}
+            for t in types
+        ], indent=2))
+        return 0
+    for t in types:
+        print(f"{t.name}  {t.description}")
+        print(f"  stages: {' → '.join(t.stage_names)}")
+        for n, p in t.params.items():
+            default = "required" if repr(p.default) == "REQUIRED" else f"default {p.default!r}"
+            print(f"  -p {n}=<{p.type.__name__}>  {p.help} ({default})")
+    return 0

@@ -1,0 +1,326 @@
+"""Commands that queue, list, show and steer jobs: submit, ls, show, logs, pause…delete, wait, rewind, clean, export."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import sys
+from typing import Any
+
+from ..client import Client, Submission
+from ..errors import UsageError
+from ..model import TERMINAL, Action, JobId, JobStatus, iso, now_ms, redact, scrub_urls
+from ..wording import ago
+from .commands import Command, command, register, table
+from .parse import parse_duration_ms, parse_id, parse_kv, parse_statuses, parse_time_ms, read_text
+
+
+# -------------------------------------------------------------------------------------------- submit
+def _submit_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("type", help="job type (see `jobtui types`)")
+    sp.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="a param (repeatable)")
+    sp.add_argument("--params-json", metavar="JSON", help="params as one JSON object")
+    sp.add_argument("--from", dest="from_file", metavar="FILE.jsonl", help="one job per line of params ('-': stdin)")
+    sp.add_argument("--priority", type=int, default=None, help="higher runs first (default 0)")
+    sp.add_argument("--at", metavar="TIME", help="not before TIME: +10m, 'in 2h', 2026-12-01T09:00")
+    sp.add_argument("--unique-key", metavar="K", help="refuse if an active job has this key")
+    sp.add_argument("--max-retries", type=int, default=None, help="automatic retries of the failed job")
+
+
+@command("submit", "queue a job; prints its id", args=_submit_args, order=20)
+async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
+    """Queue one job, or one per line of --from; print the ids."""
+    base: dict[str, Any] = {}
+    if a.params_json:
+        try:
+            loaded = json.loads(a.params_json)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"--params-json is not valid JSON: {e.msg} at char {e.pos}") from None
+        if not isinstance(loaded, dict):
+            raise UsageError("--params-json must be a JSON object")
+        base.update(loaded)
+    base.update(parse_kv(a.param or []))
+    run_at = parse_time_ms(a.at) if a.at else None
+    if a.priority is not None and not -1_000_000 <= a.priority <= 1_000_000:
+        raise UsageError("--priority must be between -1000000 and 1000000")
+    if a.max_retries is not None and a.max_retries < 0:
+        raise UsageError("--max-retries must be 0 or more")
+    subs: list[Submission] = []
+    opts: dict[str, Any] = {"priority": a.priority or 0, "run_at_ms": run_at, "max_retries": a.max_retries}
+    if a.from_file:
+        text = sys.stdin.read() if a.from_file == "-" else read_text(a.from_file)
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise UsageError(f"{a.from_file}:{n}: not valid JSON ({e.msg})") from None
+            if not isinstance(obj, dict):
+                raise UsageError(f"{a.from_file}:{n}: each line must be a JSON object of params")
+            key = obj.pop("_unique_key", None)
+            subs.append(Submission(a.type, {**base, **obj}, unique_key=key, **opts))
+        if not subs:
+            raise UsageError(f"{a.from_file}: no jobs in the file")
+        if a.unique_key:
+            raise UsageError("--unique-key applies to one job; put _unique_key in each line of --from instead")
+    else:
+        subs.append(Submission(a.type, base, unique_key=a.unique_key, **opts))
+    ids = await client.submit_many(subs)
+    for job_id in ids:
+        print(job_id)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------ ls
+def _ls_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--status", action="append", help="only these statuses (comma-separated or repeated)")
+    sp.add_argument("--type", action="append", help="only these types")
+    sp.add_argument("--limit", type=int, default=None, help="only the newest N")
+    sp.add_argument("--json", action="store_true", help="JSON array of job objects")
+    sp.add_argument("--compact", action="store_true", help=argparse.SUPPRESS)
+
+
+@command("ls", "list jobs", args=_ls_args, order=21)
+async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
+    """List jobs as a table or JSON."""
+    types = [t for v in a.type or [] for t in v.split(",")] or None
+    jobs = await client.list_jobs(statuses=parse_statuses(a.status), types=types, limit=a.limit,
+                                  newest_first=a.limit is not None)
+    if a.limit is not None:
+        jobs.reverse()
+    if a.json:
+        print(json.dumps([j.to_dict() for j in jobs], indent=None if a.compact else 2))
+        return 0
+    if not jobs:
+        print("no jobs")
+        return 0
+    now = now_ms()
+    rows = [["ID", "TYPE", "STATUS", "STAGE", "PROGRESS", "ITEMS", "UPDATED"]]
+    for j in jobs:
+        step = f"{min(j.current_step_index + 1, j.total_steps)}/{j.total_steps} {j.current_step or ''}".strip()
+        items = f"{j.items_done}" + (f" ({j.items_failed} failed)" if j.items_failed else "")
+        rows.append([str(j.job_id), j.type, j.status.value, step, f"{j.progress * 100:.0f}%", items,
+                     ago(j.updated_at_ms, now)])
+    print(table(rows))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- show
+def _show_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("id")
+    sp.add_argument("--json", action="store_true", help="the job detail object")
+
+
+@command("show", "show one job with its stages", args=_show_args, order=22)
+async def cmd_show(client: Client, a: argparse.Namespace) -> int:
+    """Print one job's detail."""
+    job_id = parse_id(a.id)
+    d = await client.detail(job_id)
+    errors = await client.attempt_errors(job_id)
+    if a.json:
+        out = d.to_dict()
+        out["attempt_errors"] = [
+            {"stage": d.job.stage_names[s] if s < len(d.job.stage_names) else s, "attempt": n, "failed_at": iso(t),
+             "error": e, "transient": tr}
+            for s, n, t, e, tr in errors
+        ]
+        print(json.dumps(out, indent=2))
+        return 0
+    j = d.job
+    print(f"job {j.job_id}  {j.type}  {j.status.value}")
+    print(f"  progress   {j.progress * 100:.0f}%  stage {min(j.current_step_index + 1, j.total_steps)}/{j.total_steps}"
+          f" {j.current_step or ''}  {j.progress_message or ''}".rstrip())
+    print(f"  params     {json.dumps(redact(j.params))}")
+    for label, value in (
+        ("pause      ", j.pause_reason), ("failed at  ", j.failed_step), ("error      ", j.error_message),
+        ("next retry ", iso(j.next_retry_at_ms)), ("run at     ", iso(j.run_at_ms)), ("unique key ", j.unique_key),
+    ):
+        if value:
+            print(f"  {label}{value}")
+    print(f"  retries    {j.retry_count}/{j.max_retries}   resumes {j.resume_count}   recoveries {j.recovery_count}"
+          f"   priority {j.priority}")
+    print(f"  created    {iso(j.created_at_ms)}   started {iso(j.started_at_ms) or '-'}   updated {iso(j.updated_at_ms)}")
+    print("  stages")
+    rows = [["#", "NAME", "STATUS", "ATTEMPTS", "ITEMS", "DURATION", "ERROR"]]
+    for s in d.stages:
+        items = "" if s.items_total is None and not s.items_done else \
+            f"{s.items_done}/{s.items_total if s.items_total is not None else '?'}"
+        if s.items_failed:
+            items += f" ({s.items_failed} failed)"
+        dur = "" if s.duration_ms is None else f"{s.duration_ms / 1000:.1f}s"
+        rows.append([str(s.index + 1), s.name, s.status.value, f"{s.attempts}/{s.max_attempts}" if s.attempts else "-",
+                     items, dur, (s.error or "")[:60]])
+    print("\n".join("    " + line for line in table(rows).splitlines()))
+    if d.files:
+        print("  files")
+        for f in d.files:
+            print(f"    {f.path}  {f.size} bytes  sha256 {f.sha256[:16]}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- logs
+def _logs_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("id")
+    sp.add_argument("-f", "--follow", action="store_true", help="keep printing until the job ends")
+    sp.add_argument("-n", "--lines", type=int, default=200, help="last N lines (default 200)")
+
+
+@command("logs", "print a job's log", args=_logs_args, order=23)
+async def cmd_logs(client: Client, a: argparse.Namespace) -> int:
+    """Print a job's log (and follow it)."""
+    job_id = parse_id(a.id)
+    await client.job(job_id)
+    lines = await client.logs(job_id, tail=True, limit=a.lines)
+    last = 0
+    for line in lines:
+        print(f"{iso(line.ts_ms)} {line.level:<7} {line.message}", flush=False)
+        last = line.log_id
+    sys.stdout.flush()
+    while a.follow:
+        await asyncio.sleep(0.3)
+        new = await client.logs(job_id, after_id=last, limit=5000)
+        for line in new:
+            print(f"{iso(line.ts_ms)} {line.level:<7} {line.message}")
+            last = line.log_id
+        sys.stdout.flush()
+        if not new and (await client.job(job_id)).status in TERMINAL:
+            break
+    return 0
+
+
+# ----------------------------------------------------------------------------------- control requests
+def _ids_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("ids", nargs="+", metavar="ID")
+
+
+async def cmd_control(client: Client, a: argparse.Namespace) -> int:
+    """Send one request to each job (all ids are checked first)."""
+    action = Action(a.command)
+    ids = [parse_id(x) for x in a.ids]
+    await client.check(ids, action)
+    for job_id in ids:
+        r = await client.control(job_id, action)
+        after = "deleted" if r.after is None else r.after.value
+        print(f"job {job_id}: {r.before.value} → {after}")
+    return 0
+
+
+for _order, (_name, _help) in enumerate((
+    ("pause", "pause jobs at their next safe point"), ("resume", "resume jobs from their last checkpoint"),
+    ("cancel", "cancel jobs"), ("retry", "run failed jobs again now"),
+    ("delete", "delete jobs with their items, logs and workspace"),
+), start=30):
+    register(Command(_name, _help, run=cmd_control, args=_ids_args, order=_order))
+
+
+# ---------------------------------------------------------------------------------------------- wait
+def _wait_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("ids", nargs="+", metavar="ID")
+    sp.add_argument("--timeout", type=float, default=None, metavar="S", help="give up after S seconds (exit 3)")
+
+
+@command("wait", "wait until jobs end; exit 0 if all completed, 1 if any failed, was cancelled or paused",
+         args=_wait_args, order=40)
+async def cmd_wait(client: Client, a: argparse.Namespace) -> int:
+    """Wait until every job has ended (or paused); exit 0 only if all completed."""
+    ids = [parse_id(x) for x in a.ids]
+    for job_id in ids:
+        await client.job(job_id)
+    if a.timeout is not None and a.timeout < 0:
+        raise UsageError("--timeout must be 0 or more")
+    loop = asyncio.get_running_loop()
+    deadline = None if a.timeout is None else loop.time() + a.timeout
+    settled = {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.PAUSED}
+    final: dict[JobId, JobStatus] = {}
+    while True:
+        for job_id in ids:
+            if job_id not in final:
+                job = await client.job(job_id)
+                if job.status in settled:
+                    final[job_id] = job.status
+                    print(f"job {job_id}: {job.status.value}", flush=True)
+        if len(final) == len(ids):
+            return 0 if all(s is JobStatus.COMPLETED for s in final.values()) else 1
+        if deadline is not None and loop.time() >= deadline:
+            print(f"jobtui: timed out waiting for {len(ids) - len(final)} job(s)", file=sys.stderr)
+            return 3
+        await asyncio.sleep(0.2)
+
+
+# -------------------------------------------------------------------------------------------- rewind
+def _rewind_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("id")
+    sp.add_argument("--to", required=True, metavar="STAGE", help="stage name or 1-based number")
+
+
+@command("rewind", "run a job again from a stage", args=_rewind_args, order=41)
+async def cmd_rewind(client: Client, a: argparse.Namespace) -> int:
+    """Run a job again from a stage."""
+    job_id = parse_id(a.id)
+    r = await client.rewind(job_id, a.to)
+    print(f"job {job_id}: {r.before.value} → {r.after.value if r.after else 'deleted'} (from stage {a.to})")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- clean
+def _clean_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--older-than", required=True, metavar="DURATION", help="e.g. 7d, 12h")
+    sp.add_argument("--status", action="append", help="statuses to delete (default: completed, cancelled, failed)")
+
+
+@command("clean", "delete old finished jobs", args=_clean_args, order=42)
+async def cmd_clean(client: Client, a: argparse.Namespace) -> int:
+    """Delete old finished jobs."""
+    older = parse_duration_ms(a.older_than)
+    statuses = parse_statuses(a.status) or [s.value for s in TERMINAL]
+    ids = await client.clean(older, statuses)
+    print(f"deleted {len(ids)} job(s)" + (f": {', '.join(map(str, ids))}" if 0 < len(ids) <= 20 else ""))
+    return 0
+
+
+# -------------------------------------------------------------------------------------------- export
+def _export_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("id")
+    sp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    sp.add_argument("-o", "--output", metavar="FILE", help="default: stdout")
+
+
+@command("export", "write a job's item results", args=_export_args, order=43)
+async def cmd_export(client: Client, a: argparse.Namespace) -> int:
+    """Write a job's item results as JSON lines or CSV."""
+    job_id = parse_id(a.id)
+    await client.job(job_id)
+    out: io.TextIOBase
+    if a.output and a.output != "-":
+        try:
+            out = open(a.output, "w", newline="")  # noqa: SIM115, PTH123 - closed below
+        except OSError as e:
+            raise UsageError(f"cannot write {a.output}: {e.strerror or e}") from None
+    else:
+        out = sys.stdout  # type: ignore[assignment]
+    count = 0
+    try:
+        writer = csv.writer(out) if a.format == "csv" else None
+        if writer is not None:
+            writer.writerow(["stage", "key", "status", "result", "error", "attempts", "updated_at"])
+        async for item in client.export(job_id):
+            count += 1
+            result = redact(item.result) if isinstance(item.result, dict) else item.result
+            if writer is not None:
+                writer.writerow([item.stage, scrub_urls(item.key), item.status.value,
+                                 "" if result is None else json.dumps(result),
+                                 item.error or "", item.attempts, iso(item.updated_at_ms)])
+            else:
+                out.write(json.dumps({"stage": item.stage, "key": scrub_urls(item.key), "status": item.status.value,
+                                      "result": result, "error": item.error, "attempts": item.attempts,
+                                      "updated_at": iso(item.updated_at_ms)}) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if a.output and a.output != "-":
+        print(f"exported {count} item(s) to {a.output}", file=sys.stderr)
+    return 0

@@ -1,0 +1,83 @@
+"""Build the parser from the registered subcommands, dispatch, and turn errors into one line and an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from ..client import Client
+from ..errors import JobtuiError, StoreError, UsageError
+from .commands import EXIT_STORE, EXIT_USAGE, Parser, lookup, registered
+from .tui import tui_options
+
+_NOT_FEATURES = frozenset({"__init__", "__main__", "main", "commands", "parse"})
+
+
+def load_commands() -> None:
+    """Import every module of this package, so each registers its subcommands (once)."""
+    package = importlib.import_module(__package__ or "jobtui.cli")
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name not in _NOT_FEATURES and not info.name.startswith("_"):
+            importlib.import_module(f"{__package__}.{info.name}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of `jobtui` and every registered subcommand."""
+    load_commands()
+    common = Parser(add_help=False)
+    common.add_argument("--db", default=argparse.SUPPRESS, help="database file (default: $JOBTUI_DB or the user-data folder)")
+    common.add_argument("--app", action="append", default=argparse.SUPPRESS, metavar="MODULE",
+                        help="import job types from MODULE (repeatable; also $JOBTUI_APP)")
+    p = Parser(prog="jobtui", description="Durable, steerable background jobs, with a TUI.",
+               epilog="With no command, opens the TUI with a runner in the same process. "
+                      "--db and --app may also follow the command.")
+    p.add_argument("--db", default=None, metavar="PATH",
+                   help="database file (default: $JOBTUI_DB, else jobtui.db in the user-data folder)")
+    p.add_argument("--app", action="append", default=None, metavar="MODULE",
+                   help="import job types from MODULE (repeatable; also $JOBTUI_APP)")
+    p.add_argument("--version", action="version", version="jobtui 0.1.0")
+    sub = p.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
+    tui_options(p, defaults=True)
+    for cmd in registered():
+        sp = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, parents=[common])
+        if cmd.args is not None:
+            cmd.args(sp)
+    return p
+
+
+async def _main(a: argparse.Namespace) -> int:
+    cmd = lookup(a.command or "tui")
+    if cmd.raw is not None:
+        return await cmd.raw(a)
+    assert cmd.run is not None
+    client = await Client.open(a.db, apps=a.app or (), source=cmd.source)
+    try:
+        return await cmd.run(client, a)
+    finally:
+        await client.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the command line; exit with its status."""
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    try:
+        code = asyncio.run(_main(a))
+    except UsageError as e:
+        print(f"jobtui: error: {e}", file=sys.stderr)
+        code = EXIT_USAGE
+    except (StoreError, JobtuiError) as e:
+        print(f"jobtui: error: {e}", file=sys.stderr)
+        code = EXIT_STORE
+    except KeyboardInterrupt:
+        code = 130
+    except BrokenPipeError:
+        # `jobtui ls | head`: the reader left; that is not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    raise SystemExit(code)

@@ -1,0 +1,58 @@
+"""The headless runner: `jobtui run`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from ..client import Client
+from ..errors import UsageError
+from ..model import JobId
+from .commands import command
+
+
+def _run_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--concurrency", type=int, default=4, help="jobs run at once (default 4)")
+    sp.add_argument("--exit-when-idle", action="store_true", help="exit once no job is queued, waiting or running")
+    sp.add_argument("--grace", type=float, default=10.0, help="seconds a stopping job may take to reach a safe point")
+    sp.add_argument("--lease-ttl", type=float, default=15.0,
+                    help="seconds without heartbeat before a runner is taken for dead")
+    sp.add_argument("--quiet", action="store_true", help="print no line per job event")
+
+
+@command("run", "run jobs headless until SIGINT/SIGTERM", args=_run_args, order=10)
+async def cmd_run(client: Client, a: argparse.Namespace) -> int:
+    """Run jobs until a signal (or, with --exit-when-idle, until none is left)."""
+    if a.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    if a.grace < 0:
+        raise UsageError("--grace must be 0 or more")
+
+    def event(kind: str, job_id: JobId | None) -> None:
+        if not a.quiet and kind in ("started", "completed", "failed", "pause", "cancel", "recovered"):
+            print(f"job {job_id}: {kind}", flush=True)
+
+    runner = client.headless_runner(concurrency=a.concurrency, grace_s=a.grace, lease_ttl_s=a.lease_ttl,
+                                    on_event=event)
+    loop = asyncio.get_running_loop()
+    signals = 0
+
+    def on_signal() -> None:
+        nonlocal signals
+        signals += 1
+        if signals == 1:
+            print(f"jobtui run: stopping; bringing {len(runner.runs)} job(s) to a safe point (again to force)",
+                  file=sys.stderr, flush=True)
+            runner.stop()
+        else:
+            runner.stop(force=True)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    print(f"jobtui run: runner {runner.runner_id} on {client.db_path} (concurrency {a.concurrency};"
+          f" types: {', '.join(client.registry.names)})", file=sys.stderr, flush=True)
+    await runner.run(exit_when_idle=a.exit_when_idle)
+    print("jobtui run: stopped", file=sys.stderr, flush=True)
+    return 0

@@ -1,0 +1,40 @@
+"""`jobtui` / `jobtui tui`: open the TUI (the TUI package is imported only when it opens)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..client import Client
+from .commands import command
+
+
+def tui_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """Add the TUI's options.
+
+    On the main parser (bare `jobtui --attach`) with defaults; on `tui`/`demo` without, so that an option
+    given before the command is not reset by the subcommand.
+    """
+    d: dict[str, Any] = {} if defaults else {"default": argparse.SUPPRESS}
+    parser.add_argument("--attach", action="store_true", help="no runner here: watch and steer a `jobtui run`", **d)
+    parser.add_argument("--readonly", action="store_true", help="show jobs, steer nothing", **d)
+    parser.add_argument("--concurrency", type=int, help="jobs the embedded runner runs at once (default 4)",
+                        **(d or {"default": 4}))
+    parser.add_argument("--theme", help="light, dark (default) or any Textual theme", **(d or {"default": None}))
+
+
+async def open_tui(client: Client, a: argparse.Namespace, *, demo: bool = False) -> int:
+    """Run the TUI on `client` until it quits; return its exit status."""
+    from ..tui.app import run_tui  # the TUI's one entry point; Textual loads only here
+
+    return await run_tui(client, a, demo=demo)
+
+
+def _tui_args(sp: argparse.ArgumentParser) -> None:
+    tui_options(sp, defaults=False)
+
+
+@command("tui", "open the TUI (default)", args=_tui_args, order=1, source="tui")
+async def cmd_tui(client: Client, a: argparse.Namespace) -> int:
+    """Open the TUI with a runner inside (or attached to a `jobtui run`)."""
+    return await open_tui(client, a)
