@@ -22,7 +22,7 @@ SRC = Path(__file__).parent.parent / "src" / "jobtui"
 def test_every_state_has_transitions_and_terminal_states_only_requeue() -> None:
     assert set(TRANSITIONS) == set(JobStatus)
     for s in TERMINAL:
-        assert TRANSITIONS[s] <= {JobStatus.QUEUED, JobStatus.CANCELLED}
+        assert TRANSITIONS[s] <= {JobStatus.QUEUED, JobStatus.BLOCKED, JobStatus.CANCELLED}
     assert all(JobStatus.QUEUED in TRANSITIONS[s] for s in RESUMABLE)
 
 

@@ -14,7 +14,7 @@ import platformdirs
 from .engine.definition import JobType, Registry, default_registry
 from .engine.runner import Runner, workspace_root_for
 from .errors import InvalidTransitionError, JobNotFoundError, UsageError
-from .model import ACTION_FROM, Action, ItemRecord, Job, JobDetail, JobId, JobStatus, LogLine, Stats
+from .model import ACTION_FROM, Action, ItemRecord, Job, JobDetail, JobId, JobRef, JobStatus, LogLine, Stats
 from .store import ControlResult, NewJob, Store
 
 
@@ -36,6 +36,8 @@ class Submission:
     run_at_ms: int | None = None
     unique_key: str | None = None
     max_retries: int | None = None
+    after: tuple[JobId, ...] = ()
+    """Jobs that must complete before this one starts."""
 
 
 class Client:
@@ -137,6 +139,16 @@ class Client:
         """Return a job's log lines after `after_id` (with `tail`, the last `limit`)."""
         return await self.store.logs(job_id, after_id=after_id, limit=limit, tail=tail)
 
+    async def waiting_on(self, job_ids: Iterable[JobId]) -> dict[JobId, tuple[JobRef, ...]]:
+        """Return, for each job that has any, the dependencies that have not completed."""
+        return await self.store.waiting_on(job_ids)
+
+    async def depend(self, job_id: JobId, after: Iterable[JobId]) -> JobStatus:
+        """Make a job that has not started wait for more jobs; return its status after."""
+        status = await self.store.add_dependencies(job_id, list(after), source=self.source)
+        self._wake()
+        return status
+
     async def stats(self) -> Stats:
         """Return counts by status and type, and the live runners."""
         return await self.store.stats()
@@ -171,6 +183,7 @@ class Client:
                 NewJob(
                     jt.name, params, jt.stage_names, tuple(s.retry.attempts for s in jt.stages), sub.priority,
                     sub.unique_key, sub.run_at_ms, jt.max_retries if sub.max_retries is None else sub.max_retries,
+                    tuple(sub.after),
                 )
             )
         ids = await self.store.add_jobs(new, source=self.source)

@@ -17,6 +17,8 @@ class JobStatus(StrEnum):
 
     QUEUED = "queued"
     """Waiting for a runner to claim it (or for `run_at`)."""
+    BLOCKED = "blocked"
+    """Waiting for the jobs it depends on (`--after`) to complete; no runner claims it until then."""
     RUNNING = "running"
     """A runner holds its lease and runs its stages."""
     PAUSING = "pausing"
@@ -70,19 +72,24 @@ RESUMABLE: frozenset[JobStatus] = frozenset({JobStatus.PAUSED, JobStatus.FAILED,
 
 S = JobStatus
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
-    S.QUEUED: frozenset({S.RUNNING, S.PAUSED, S.CANCELLED}),
+    S.QUEUED: frozenset({S.RUNNING, S.PAUSED, S.CANCELLED, S.BLOCKED}),
+    S.BLOCKED: frozenset({S.QUEUED, S.PAUSED, S.CANCELLED}),
     S.RUNNING: frozenset({S.COMPLETED, S.FAILED, S.WAITING_RETRY, S.PAUSED, S.PAUSING,
                           S.CANCELLING, S.CANCELLED, S.QUEUED}),
     S.PAUSING: frozenset({S.PAUSED, S.CANCELLING, S.CANCELLED, S.COMPLETED, S.FAILED,
                           S.WAITING_RETRY, S.RUNNING}),
     S.CANCELLING: frozenset({S.CANCELLED, S.COMPLETED, S.FAILED}),
-    S.PAUSED: frozenset({S.QUEUED, S.CANCELLED}),
-    S.WAITING_RETRY: frozenset({S.QUEUED, S.RUNNING, S.PAUSED, S.CANCELLED}),
-    S.FAILED: frozenset({S.QUEUED, S.CANCELLED}),
-    S.CANCELLED: frozenset({S.QUEUED}),
-    S.COMPLETED: frozenset({S.QUEUED}),
+    S.PAUSED: frozenset({S.QUEUED, S.BLOCKED, S.CANCELLED}),
+    S.WAITING_RETRY: frozenset({S.QUEUED, S.BLOCKED, S.RUNNING, S.PAUSED, S.CANCELLED}),
+    S.FAILED: frozenset({S.QUEUED, S.BLOCKED, S.CANCELLED}),
+    S.CANCELLED: frozenset({S.QUEUED, S.BLOCKED}),
+    S.COMPLETED: frozenset({S.QUEUED, S.BLOCKED}),
 }
-"""Every allowed state change, from → to. The store guards each UPDATE with it."""
+"""Every allowed state change, from → to. The store guards each UPDATE with it.
+
+A job that is queued again (resume, retry, rewind, or added dependencies) goes to `blocked` instead of
+`queued` while a job it depends on has not completed; the last dependency's completion moves it on.
+"""
 
 
 def sources(target: JobStatus) -> frozenset[JobStatus]:
@@ -107,9 +114,9 @@ class Action(StrEnum):
 
 
 ACTION_FROM: dict[Action, frozenset[JobStatus]] = {
-    Action.PAUSE: frozenset({S.QUEUED, S.WAITING_RETRY, S.RUNNING}),
+    Action.PAUSE: frozenset({S.QUEUED, S.BLOCKED, S.WAITING_RETRY, S.RUNNING}),
     Action.RESUME: RESUMABLE,
-    Action.CANCEL: frozenset({S.QUEUED, S.WAITING_RETRY, S.PAUSED, S.FAILED, S.RUNNING, S.PAUSING}),
+    Action.CANCEL: frozenset({S.QUEUED, S.BLOCKED, S.WAITING_RETRY, S.PAUSED, S.FAILED, S.RUNNING, S.PAUSING}),
     Action.RETRY: frozenset({S.FAILED, S.WAITING_RETRY, S.CANCELLED, S.COMPLETED}),
     Action.REWIND: frozenset({S.PAUSED, S.FAILED, S.CANCELLED, S.COMPLETED}),
     Action.DELETE: frozenset(set(S) - ACTIVE),
@@ -373,6 +380,25 @@ class FileRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class JobRef:
+    """Another job named by a dependency: its id, type and status."""
+
+    job_id: JobId
+    type: str
+    status: JobStatus
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the reference as in the job detail JSON."""
+        return {"job_id": self.job_id, "type": self.type, "status": self.status.value}
+
+
+def waiting_reason(waiting: tuple[JobRef, ...] | list[JobRef]) -> str:
+    """Word what a blocked job waits on, e.g. 'waiting on #12 (failed), #13'."""
+    parts = [f"#{r.job_id} ({r.status.value})" for r in waiting]
+    return "waiting on " + ", ".join(parts) if parts else ""
+
+
+@dataclass(frozen=True, slots=True)
 class JobDetail:
     """A job with its stages and counters: what `show` prints."""
 
@@ -380,6 +406,15 @@ class JobDetail:
     stages: tuple[StageRun, ...]
     results: int = 0
     files: tuple[FileRecord, ...] = ()
+    depends_on: tuple[JobRef, ...] = ()
+    """The jobs this one starts after (`--after`)."""
+    dependents: tuple[JobRef, ...] = ()
+    """The jobs that start after this one."""
+
+    @property
+    def waiting_on(self) -> tuple[JobRef, ...]:
+        """Return the dependencies that have not completed."""
+        return tuple(r for r in self.depends_on if r.status is not JobStatus.COMPLETED)
 
     def to_dict(self, *, secrets_visible: bool = False) -> dict[str, Any]:
         """Return the job detail object of DESIGN.md."""
@@ -391,6 +426,9 @@ class JobDetail:
             "results": self.results,
         }
         out["files"] = [f.to_dict() for f in self.files]
+        out["depends_on"] = [r.to_dict() for r in self.depends_on]
+        out["dependents"] = [r.to_dict() for r in self.dependents]
+        out["waiting_on"] = [r.job_id for r in self.waiting_on]
         return out
 
 

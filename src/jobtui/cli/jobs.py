@@ -12,9 +12,10 @@ from typing import Any
 
 from ..client import Client, Submission
 from ..errors import UsageError
-from ..model import TERMINAL, Action, JobId, JobStatus, iso, now_ms, redact, scrub_urls
+from ..model import TERMINAL, Action, JobId, JobStatus, iso, now_ms, redact, scrub_urls, waiting_reason
 from ..wording import ago
 from .commands import Command, command, register, table
+from .deps import add_after_option, parse_after, refs_text
 from .parse import parse_duration_ms, parse_id, parse_kv, parse_statuses, parse_time_ms, read_text
 
 
@@ -28,6 +29,7 @@ def _submit_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--at", metavar="TIME", help="not before TIME: +10m, 'in 2h', 2026-12-01T09:00")
     sp.add_argument("--unique-key", metavar="K", help="refuse if an active job has this key")
     sp.add_argument("--max-retries", type=int, default=None, help="automatic retries of the failed job")
+    add_after_option(sp)
 
 
 @command("submit", "queue a job; prints its id", args=_submit_args, order=20)
@@ -49,7 +51,8 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
     if a.max_retries is not None and a.max_retries < 0:
         raise UsageError("--max-retries must be 0 or more")
     subs: list[Submission] = []
-    opts: dict[str, Any] = {"priority": a.priority or 0, "run_at_ms": run_at, "max_retries": a.max_retries}
+    opts: dict[str, Any] = {"priority": a.priority or 0, "run_at_ms": run_at, "max_retries": a.max_retries,
+                            "after": parse_after(a.after)}
     if a.from_file:
         text = sys.stdin.read() if a.from_file == "-" else read_text(a.from_file)
         for n, line in enumerate(text.splitlines(), 1):
@@ -92,8 +95,13 @@ async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
                                   newest_first=a.limit is not None)
     if a.limit is not None:
         jobs.reverse()
+    waiting = await client.waiting_on(j.job_id for j in jobs if j.status is JobStatus.BLOCKED)
     if a.json:
-        print(json.dumps([j.to_dict() for j in jobs], indent=None if a.compact else 2))
+        out = [j.to_dict() for j in jobs]
+        for obj in out:
+            if obj["job_id"] in waiting:
+                obj["waiting_on"] = [r.job_id for r in waiting[obj["job_id"]]]
+        print(json.dumps(out, indent=None if a.compact else 2))
         return 0
     if not jobs:
         print("no jobs")
@@ -102,6 +110,8 @@ async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
     rows = [["ID", "TYPE", "STATUS", "STAGE", "PROGRESS", "ITEMS", "UPDATED"]]
     for j in jobs:
         step = f"{min(j.current_step_index + 1, j.total_steps)}/{j.total_steps} {j.current_step or ''}".strip()
+        if j.job_id in waiting:
+            step = waiting_reason(waiting[j.job_id])
         items = f"{j.items_done}" + (f" ({j.items_failed} failed)" if j.items_failed else "")
         rows.append([str(j.job_id), j.type, j.status.value, step, f"{j.progress * 100:.0f}%", items,
                      ago(j.updated_at_ms, now)])
@@ -135,6 +145,12 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
     print(f"  progress   {j.progress * 100:.0f}%  stage {min(j.current_step_index + 1, j.total_steps)}/{j.total_steps}"
           f" {j.current_step or ''}  {j.progress_message or ''}".rstrip())
     print(f"  params     {json.dumps(redact(j.params))}")
+    if d.waiting_on and j.status is JobStatus.BLOCKED:
+        print(f"  blocked    {waiting_reason(d.waiting_on)}")
+    if d.depends_on:
+        print(f"  after      {refs_text(d.depends_on)}")
+    if d.dependents:
+        print(f"  dependents {refs_text(d.dependents)}")
     for label, value in (
         ("pause      ", j.pause_reason), ("failed at  ", j.failed_step), ("error      ", j.error_message),
         ("next retry ", iso(j.next_retry_at_ms)), ("run at     ", iso(j.run_at_ms)), ("unique key ", j.unique_key),

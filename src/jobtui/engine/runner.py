@@ -301,7 +301,9 @@ class Runner:
         for job_id, before, after in recovered:
             self.store.log(job_id, "warning", f"recovered from a lost runner: {before.value} → {after.value}")
             self._emit("recovered", job_id)
-        if recovered:
+        # Blocked jobs whose dependencies completed while no unblock ran with them (a safety net).
+        released = await self.store.release_ready()
+        if recovered or released:
             await self.store.commit_point()
             self._wake.set()
 

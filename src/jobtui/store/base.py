@@ -107,6 +107,8 @@ class NewJob:
     unique_key: str | None = None
     run_at_ms: int | None = None
     max_retries: int = 0
+    after: tuple[JobId, ...] = ()
+    """Jobs that must complete before this one starts."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,11 @@ import aiosqlite
 
 from ..errors import InvalidTransitionError, JobNotFoundError, UsageError
 from ..model import (
-    ACTION_FROM, ACTIVE, TERMINAL, Action, FileRecord, ItemRecord, ItemStatus, Job, JobDetail, JobId, JobStatus, LogLine, RunnerInfo, Stats,
+    ACTION_FROM, ACTIVE, TERMINAL, Action, FileRecord, ItemRecord, ItemStatus, Job, JobDetail, JobId, JobRef, JobStatus, LogLine, RunnerInfo, Stats,
     can_transition,
 )
 from .base import JOB_COLS, STAGE_COLS, _TERMINAL_SQL, ControlResult, NewJob, StoreCore, _job, _loads, _stage, dumps
+from .deps import check_deps, link_deps
 
 
 _REQUEUE = (
@@ -54,15 +55,22 @@ class JobQueries(StoreCore):
             seq = list(await db.execute_fetchall("SELECT seq FROM sqlite_sequence WHERE name = 'jobs'"))
             first = max(int(row[0]) if row else 0, int(seq[0][0]) if seq else 0) + 1
             ids = list(range(first, first + len(jobs)))
+            deps = await check_deps(db, (d for j in jobs for d in j.after))
+            status = [
+                "blocked" if any(deps[d] is not JobStatus.COMPLETED for d in j.after) else "queued" for j in jobs
+            ]
             await db.executemany(
                 "INSERT INTO jobs (job_id, type, status, params, priority, unique_key, stage_names, run_at_ms,"
-                " max_retries, created_at_ms, updated_at_ms) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)",
+                " max_retries, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (jid, j.type, dumps(j.params), j.priority, j.unique_key, dumps(list(j.stage_names)),
+                    (jid, j.type, st, dumps(j.params), j.priority, j.unique_key, dumps(list(j.stage_names)),
                      j.run_at_ms, j.max_retries, now, now)
-                    for jid, j in zip(ids, jobs)
+                    for jid, j, st in zip(ids, jobs, status)
                 ],
             )
+            for jid, j in zip(ids, jobs):
+                if j.after:
+                    await link_deps(db, jid, j.after)
             await db.executemany(
                 "INSERT INTO stages (job_id, stage_index, name, max_attempts) VALUES (?, ?, ?, ?)",
                 [
@@ -73,8 +81,8 @@ class JobQueries(StoreCore):
             )
             await db.executemany(
                 "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, source)"
-                " VALUES (?, ?, 'submit', '', 'queued', ?)",
-                [(jid, now, source) for jid in ids],
+                " VALUES (?, ?, 'submit', '', ?, ?)",
+                [(jid, now, st, source) for jid, st in zip(ids, status)],
             )
         return ids
 
@@ -100,8 +108,16 @@ class JobQueries(StoreCore):
         files = await self._all(
             "SELECT path, stage_index, size, sha256, created_at_ms FROM files WHERE job_id = ? ORDER BY path", (job_id,)
         )
+        on = await self._all(
+            "SELECT j.job_id, j.type, j.status, d.depends_on = ? FROM job_deps d JOIN jobs j"
+            " ON j.job_id = CASE WHEN d.job_id = ? THEN d.depends_on ELSE d.job_id END"
+            " WHERE d.job_id = ? OR d.depends_on = ? ORDER BY j.job_id",
+            (job_id, job_id, job_id, job_id),
+        )
+        depends_on = tuple(JobRef(r[0], r[1], JobStatus(r[2])) for r in on if not r[3])
+        dependents = tuple(JobRef(r[0], r[1], JobStatus(r[2])) for r in on if r[3])
         return JobDetail(job, tuple(_stage(r) for r in rows), int(res[0]) if res else 0,
-                         tuple(FileRecord(*f) for f in files))
+                         tuple(FileRecord(*f) for f in files), depends_on, dependents)
 
     async def list_jobs(
         self,
@@ -254,6 +270,16 @@ class JobQueries(StoreCore):
                 raise InvalidTransitionError(job_id, status.value, action.value)
             after: JobStatus | None
             if action is Action.DELETE:
+                waiting = list(await db.execute_fetchall(
+                    "SELECT d.job_id FROM job_deps d JOIN jobs j ON j.job_id = d.job_id"
+                    " WHERE d.depends_on = ? AND j.status = 'blocked' ORDER BY d.job_id",
+                    (job_id,),
+                ))
+                if waiting:
+                    raise InvalidTransitionError(
+                        job_id, status.value, action.value,
+                        f"blocked job(s) {', '.join(f'#{w[0]}' for w in waiting)} wait on it; cancel them first",
+                    )
                 await db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
                 await db.execute("DELETE FROM logs WHERE job_id = ?", (job_id,))
                 await db.execute("DELETE FROM requests WHERE job_id = ?", (job_id,))
@@ -292,13 +318,13 @@ class JobQueries(StoreCore):
                     if items_failed == 0 or not first or first[0][0] is None:
                         raise InvalidTransitionError(job_id, status.value, action.value, "no failed items to retry")
                     await self._reopen(db, job_id, int(first[0][0]), keep_items=True)
-                after = JobStatus.QUEUED
+                after = await self._requeue_status(db, job_id)
                 await self._set(db, job_id, status, after, now, _REQUEUE + ", run_at_ms = NULL")
             elif action is Action.REWIND:
                 if to_stage is None or not 0 <= to_stage < len(stage_names):
                     raise UsageError(f"job {job_id}: no stage {to_stage!r} to rewind to")
                 await self._reopen(db, job_id, to_stage, keep_items=False)
-                after = JobStatus.QUEUED
+                after = await self._requeue_status(db, job_id)
                 await self._set(
                     db, job_id, status, after, now,
                     _REQUEUE + ", current_step_index = ?, progress_done = 0, progress_total = 0, progress_message = NULL",
@@ -313,6 +339,16 @@ class JobQueries(StoreCore):
                 (job_id, now, action.value, status.value, after.value, detail, source),
             )
         return ControlResult(job_id, action, status, after)
+
+    @staticmethod
+    async def _requeue_status(db: aiosqlite.Connection, job_id: JobId) -> JobStatus:
+        """Return where a job queued again goes: blocked while a dependency has not completed, else queued."""
+        rows = list(await db.execute_fetchall(
+            "SELECT 1 FROM job_deps d JOIN jobs p ON p.job_id = d.depends_on"
+            " WHERE d.job_id = ? AND p.status != 'completed' LIMIT 1",
+            (job_id,),
+        ))
+        return JobStatus.BLOCKED if rows else JobStatus.QUEUED
 
     @staticmethod
     async def _set(

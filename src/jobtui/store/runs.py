@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..model import JobId, JobStatus, RunnerInfo, StageStatus, sources
+from .deps import UNBLOCK_SQL
 from .base import (
     _ACTIVE_SQL, JOB_COLS, R_ATTEMPT, R_ITEM, R_JOB_END, R_LOG, R_LOG_TRIM, R_PROGRESS, R_STAGE_COUNTERS, R_STAGE_END,
     R_STAGE_START, R_STAGE_STATE, Claimed, StageRecord, StoreCore, _job, _loads, dumps,
@@ -297,6 +298,8 @@ class RunnerWrites(StoreCore):
             " pause_reason = NULL WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_COMPLETED,
             (now, now, total_steps, job_id, runner_id),
         )
+        # Its blocked dependents whose other dependencies are done become runnable in the same commit.
+        self._submit(R_JOB_END + 1, UNBLOCK_SQL, (now, job_id))
 
     def job_failed(
         self, job_id: JobId, runner_id: str, stage: str, error: str, *, retry_at_ms: int | None

@@ -128,5 +128,14 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (job_id, path)
     ) WITHOUT ROWID;
     """,
+    # 3: dependencies: a job waits (status 'blocked') until every job it depends on has completed.
+    """
+    CREATE TABLE job_deps (
+        job_id INTEGER NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+        depends_on INTEGER NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+        PRIMARY KEY (job_id, depends_on)
+    ) WITHOUT ROWID;
+    CREATE INDEX job_deps_on ON job_deps (depends_on, job_id);
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""

@@ -9,9 +9,10 @@ durability awaits `commit_point()`. Control requests, claims and recovery run in
 
 from __future__ import annotations
 
+from .deps import DependencyQueries
 from .jobs import JobQueries
 from .runs import RunnerWrites
 
 
-class Store(JobQueries, RunnerWrites):
+class Store(JobQueries, RunnerWrites, DependencyQueries):
     """All reads and writes of one SQLite database file."""

@@ -70,7 +70,7 @@ JOB_ACTIONS: dict[str, Action] = {
     "rewind": Action.REWIND, "delete": Action.DELETE,
 }
 BULK = {"pause", "resume", "cancel", "retry", "delete"}
-_HEADER_ORDER = ("running", "pausing", "cancelling", "waiting_retry", "queued", "paused", "failed", "cancelled",
+_HEADER_ORDER = ("running", "pausing", "cancelling", "waiting_retry", "queued", "blocked", "paused", "failed", "cancelled",
                  "completed")
 _HEADER_WORD = {"waiting_retry": "retry", "completed": "done"}
 _PAST = {Action.PAUSE: "pause requested", Action.RESUME: "resumed", Action.CANCEL: "cancel requested",

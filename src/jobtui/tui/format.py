@@ -16,6 +16,7 @@ Clock = Callable[[], int]
 
 STATUS_GLYPH: dict[str, str] = {
     JobStatus.QUEUED: "○",
+    JobStatus.BLOCKED: "⧗",
     JobStatus.RUNNING: "●",
     JobStatus.PAUSING: "◐",
     JobStatus.PAUSED: "‖",
@@ -44,6 +45,7 @@ STATUS_RANK: dict[str, int] = {
     JobStatus.RUNNING: 4,
     JobStatus.PAUSED: 5,
     JobStatus.QUEUED: 6,
+    JobStatus.BLOCKED: 6,
     JobStatus.CANCELLED: 7,
     JobStatus.COMPLETED: 8,
 }

@@ -238,6 +238,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
 
 STATUS_HELP = [
     ("queued", "waiting for a runner (or for its start time)"),
+    ("blocked", "waiting for the jobs it runs after (--after) to complete"),
     ("running", "a runner holds it and runs its stages"),
     ("pausing", "stops at its next safe point"),
     ("paused", "stopped at a checkpoint; r resumes it"),

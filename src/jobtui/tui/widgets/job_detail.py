@@ -17,7 +17,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...model import TERMINAL, JobDetail, JobStatus, StageStatus
+from ...model import TERMINAL, JobDetail, JobRef, JobStatus, StageStatus, waiting_reason
 from ..format import (
     STAGE_GLYPH,
     Clock,
@@ -43,6 +43,11 @@ _STAGE_COLOUR = {
     StageStatus.FAILED: JobStatus.FAILED,
     StageStatus.COMPLETED: JobStatus.COMPLETED,
 }
+
+
+def refs_line(refs: tuple[JobRef, ...]) -> str:
+    """Word job references with glyphs, e.g. '#12 demo ✓ completed · #13 demo ✗ failed'."""
+    return " · ".join(f"#{r.job_id} {clean(r.type)} {status_label(r.status.value)}" for r in refs)
 
 
 def _size(n: int) -> str:
@@ -195,6 +200,12 @@ class JobDetailPane(ScrollView, can_focus=True):
         if j.progress_message:
             progress.append(f" · {clean(j.progress_message)}", style=dim)
         grid.add_row(Text("stage"), progress)
+        if j.status is JobStatus.BLOCKED and d.waiting_on:
+            row(grid, "blocked", (waiting_reason(d.waiting_on), self._style("jobdetail--paused")))
+        if d.depends_on:
+            row(grid, "after", refs_line(d.depends_on))
+        if d.dependents:
+            row(grid, "dependents", refs_line(d.dependents))
         if j.pause_reason:
             row(grid, "paused", (clean(j.pause_reason), self._style("jobdetail--paused")))
         if j.failed_step:

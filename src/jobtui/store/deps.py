@@ -1,0 +1,159 @@
+"""Dependencies between jobs: a job waits in `blocked` until every job it depends on has completed.
+
+The claim never looks at blocked jobs (it reads only `queued` ones through its index), so waiting
+jobs cost the claim nothing. A dependency's completion releases its dependents in the same group
+commit (`UNBLOCK_SQL`, queued by `job_completed`); `release_ready` sweeps for any left behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import aiosqlite
+
+from ..errors import InvalidTransitionError, JobNotFoundError, UsageError
+from ..model import JobId, JobRef, JobStatus, can_transition
+from .base import StoreCore, dumps
+
+UNBLOCK_SQL = (
+    "UPDATE jobs SET status = 'queued', updated_at_ms = ? WHERE status = 'blocked'"
+    " AND job_id IN (SELECT job_id FROM job_deps WHERE depends_on = ?)"
+    " AND NOT EXISTS (SELECT 1 FROM job_deps d JOIN jobs p ON p.job_id = d.depends_on"
+    "   WHERE d.job_id = jobs.job_id AND p.status != 'completed')"
+)
+"""Queue the blocked dependents of one job whose dependencies have all completed: (now, job_id)."""
+
+_READY_SQL = (
+    "UPDATE jobs SET status = 'queued', updated_at_ms = ? WHERE status = 'blocked'"
+    " AND NOT EXISTS (SELECT 1 FROM job_deps d JOIN jobs p ON p.job_id = d.depends_on"
+    "   WHERE d.job_id = jobs.job_id AND p.status != 'completed') RETURNING job_id"
+)
+
+
+async def check_deps(db: aiosqlite.Connection, deps: Iterable[JobId]) -> dict[JobId, JobStatus]:
+    """Return the status of each dependency.
+
+    Raises:
+        UsageError: a dependency does not exist.
+    """
+    wanted = sorted(set(deps))
+    if not wanted:
+        return {}
+    rows = list(await db.execute_fetchall(
+        "SELECT job_id, status FROM jobs WHERE job_id IN (SELECT value FROM json_each(?))", (dumps(wanted),)
+    ))
+    found = {int(r[0]): JobStatus(r[1]) for r in rows}
+    missing = [d for d in wanted if d not in found]
+    if missing:
+        raise UsageError(f"--after: no job {', '.join(f'#{m}' for m in missing)}")
+    return found
+
+
+async def link_deps(db: aiosqlite.Connection, job_id: JobId, deps: Iterable[JobId]) -> None:
+    """Record that `job_id` starts after each of `deps`."""
+    await db.executemany(
+        "INSERT OR IGNORE INTO job_deps (job_id, depends_on) VALUES (?, ?)", [(job_id, d) for d in set(deps)]
+    )
+
+
+def _refs(rows: Sequence[Sequence[object]]) -> tuple[JobRef, ...]:
+    return tuple(JobRef(int(str(r[0])), str(r[1]), JobStatus(str(r[2]))) for r in rows)
+
+
+class DependencyQueries(StoreCore):
+    """Reads and writes of the `job_deps` table."""
+
+    async def dependencies(self, job_id: JobId) -> tuple[tuple[JobRef, ...], tuple[JobRef, ...]]:
+        """Return (the jobs `job_id` depends on, the jobs that depend on it), by id."""
+        on = await self._all(
+            "SELECT j.job_id, j.type, j.status FROM job_deps d JOIN jobs j ON j.job_id = d.depends_on"
+            " WHERE d.job_id = ? ORDER BY j.job_id",
+            (job_id,),
+        )
+        by = await self._all(
+            "SELECT j.job_id, j.type, j.status FROM job_deps d JOIN jobs j ON j.job_id = d.job_id"
+            " WHERE d.depends_on = ? ORDER BY j.job_id",
+            (job_id,),
+        )
+        return _refs(on), _refs(by)
+
+    async def waiting_on(self, job_ids: Iterable[JobId]) -> dict[JobId, tuple[JobRef, ...]]:
+        """Return, for each of `job_ids` that has any, the dependencies that have not completed."""
+        ids = sorted(set(job_ids))
+        if not ids:
+            return {}
+        rows = await self._all(
+            "SELECT d.job_id, j.job_id, j.type, j.status FROM job_deps d JOIN jobs j ON j.job_id = d.depends_on"
+            " WHERE d.job_id IN (SELECT value FROM json_each(?)) AND j.status != 'completed'"
+            " ORDER BY d.job_id, j.job_id",
+            (dumps(ids),),
+        )
+        out: dict[JobId, list[JobRef]] = {}
+        for r in rows:
+            out.setdefault(int(r[0]), []).append(JobRef(int(r[1]), str(r[2]), JobStatus(r[3])))
+        return {k: tuple(v) for k, v in out.items()}
+
+    async def add_dependencies(self, job_id: JobId, deps: Sequence[JobId], *, source: str = "cli") -> JobStatus:
+        """Make a job that has not started yet wait for `deps` too; return its status after.
+
+        Raises:
+            JobNotFoundError: no job has this id.
+            UsageError: a dependency does not exist, or would close a cycle.
+            InvalidTransitionError: the job has started (only queued, blocked or paused jobs take new ones).
+        """
+        now = self.clock()
+        async with self._tx() as db:
+            rows = list(await db.execute_fetchall(
+                "SELECT status, started_at_ms FROM jobs WHERE job_id = ?", (job_id,)
+            ))
+            if not rows:
+                raise JobNotFoundError(job_id)
+            status = JobStatus(rows[0][0])
+            if status not in (JobStatus.QUEUED, JobStatus.BLOCKED, JobStatus.PAUSED) or rows[0][1] is not None:
+                raise InvalidTransitionError(job_id, status.value, "add dependencies",
+                                             "only a job that has not started yet takes new dependencies")
+            found = await check_deps(db, deps)
+            if job_id in found:
+                raise UsageError(f"job {job_id} cannot depend on itself")
+            # A cycle: job_id is already something one of the new dependencies (transitively) waits for.
+            cyc = list(await db.execute_fetchall(
+                "WITH RECURSIVE up(id) AS (SELECT value FROM json_each(?)"
+                "   UNION SELECT d.depends_on FROM job_deps d JOIN up ON d.job_id = up.id)"
+                " SELECT 1 FROM up WHERE id = ? LIMIT 1",
+                (dumps(sorted(found)), job_id),
+            ))
+            if cyc:
+                raise UsageError(
+                    f"refused: a cycle ({', '.join(f'#{d}' for d in sorted(found))} already waits, directly or not, on job {job_id})"
+                )
+            await link_deps(db, job_id, found)
+            after = status
+            if status is JobStatus.QUEUED and any(s is not JobStatus.COMPLETED for s in found.values()):
+                after = JobStatus.BLOCKED
+                if not can_transition(status, after):  # pragma: no cover - the table allows it
+                    raise InvalidTransitionError(job_id, status.value, "block")
+                await db.execute(
+                    "UPDATE jobs SET status = 'blocked', updated_at_ms = ? WHERE job_id = ? AND status = 'queued'",
+                    (now, job_id),
+                )
+            await db.execute(
+                "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, detail, source)"
+                " VALUES (?, ?, 'depend', ?, ?, ?, ?)",
+                (job_id, now, status.value, after.value, dumps(sorted(found)), source),
+            )
+        return after
+
+    async def release_ready(self) -> list[JobId]:
+        """Queue every blocked job whose dependencies have all completed; return their ids."""
+        async with self._tx() as db:
+            rows = list(await db.execute_fetchall(_READY_SQL, (self.clock(),)))
+        return [int(r[0]) for r in rows]
+
+    async def blocked_dependents(self, job_id: JobId) -> list[JobId]:
+        """Return the blocked jobs that wait on `job_id`."""
+        rows = await self._all(
+            "SELECT d.job_id FROM job_deps d JOIN jobs j ON j.job_id = d.job_id"
+            " WHERE d.depends_on = ? AND j.status = 'blocked' ORDER BY d.job_id",
+            (job_id,),
+        )
+        return [int(r[0]) for r in rows]
