@@ -26,6 +26,25 @@ _TO_PAUSED = _from(JobStatus.PAUSED)
 _TO_CANCELLED = _from(JobStatus.CANCELLED)
 
 
+_CLAIM_ONE = (
+    "SELECT job_id, priority, created_at_ms FROM jobs WHERE status = '{status}' AND {due}"
+    " AND type IN (SELECT value FROM json_each(:types)) ORDER BY priority DESC, created_at_ms, job_id LIMIT :n"
+)
+CLAIM_SQL = (
+    "SELECT job_id FROM ("
+    "SELECT * FROM (" + _CLAIM_ONE.format(status="queued", due="(run_at_ms IS NULL OR run_at_ms <= :now)") + ")"
+    " UNION ALL "
+    "SELECT * FROM (" + _CLAIM_ONE.format(status="waiting_retry", due="next_retry_at_ms <= :now") + ")"
+    ") ORDER BY priority DESC, created_at_ms, job_id LIMIT :n"
+)
+"""The ids of the next `:n` runnable jobs of `:types` at `:now`.
+
+One indexed walk of `jobs_claim` per runnable status, each stopping after `:n` rows, merged: an
+`OR` on status here made SQLite read every queued row and sort them, so each claim cost grew with
+the queue (issue 6, item 7).
+"""
+
+
 class RunnerWrites(StoreCore):
     """Leases, claims, recovery and the checkpoints of running jobs."""
 
@@ -123,14 +142,10 @@ class RunnerWrites(StoreCore):
         now = self.clock()
         async with self._tx() as db:
             rows = list(await db.execute_fetchall(
-                f"UPDATE jobs SET status = 'running', lease_owner = ?, started_at_ms = coalesce(started_at_ms, ?),"
-                " updated_at_ms = ?, next_retry_at_ms = NULL, paused_at_ms = NULL"
-                " WHERE job_id IN (SELECT job_id FROM jobs WHERE type IN (SELECT value FROM json_each(?)) AND ("
-                "   (status = 'queued' AND (run_at_ms IS NULL OR run_at_ms <= ?))"
-                "   OR (status = 'waiting_retry' AND next_retry_at_ms <= ?))"
-                "  ORDER BY priority DESC, created_at_ms, job_id LIMIT ?)"
-                f" RETURNING {JOB_COLS}",
-                (runner_id, now, now, dumps(list(types)), now, now, limit),
+                "UPDATE jobs SET status = 'running', lease_owner = :runner, started_at_ms = coalesce(started_at_ms, :now),"
+                " updated_at_ms = :now, next_retry_at_ms = NULL, paused_at_ms = NULL"
+                f" WHERE job_id IN ({CLAIM_SQL}) RETURNING {JOB_COLS}",
+                {"runner": runner_id, "now": now, "types": dumps(list(types)), "n": limit},
             ))
             jobs = sorted((_job(r) for r in rows), key=lambda j: (-j.priority, j.created_at_ms, j.job_id))
             if not jobs:
