@@ -27,6 +27,26 @@ MAX_UNCOMMITTED = 20_000
 """Queued writes past which an item loop waits for the group commit (back-pressure)."""
 
 
+def private_dir(path: Path) -> Path:
+    """Create `path` and its missing parents as 0700 folders; return `path`.
+
+    `mkdir(parents=True, mode=...)` gives the parents the umask's default (0755), not `mode`:
+    the `*.workspaces` root was world-readable (issue 6, item 7).
+    """
+    missing: list[Path] = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(d, 0o700)
+    return path
+
+
 class Stop(BaseException):
     """Raised at a safe point to stop a job: pause, cancel, shutdown or lost lease.
 
@@ -149,8 +169,10 @@ class Context:
         """Return the job's folder for large stage data (private to the user; removed with the job)."""
         path = self._run.workspace
         if not path.exists():
-            path.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.chmod(path, 0o700)
+            root = path.parent
+            if root.exists() and root.stat().st_mode & 0o077 and root.stat().st_uid == os.getuid():
+                os.chmod(root, 0o700)  # made 0755 by an older jobtui
+            private_dir(path)
         return path
 
     async def track(self, path: str | Path) -> FileRecord:

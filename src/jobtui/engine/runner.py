@@ -518,3 +518,4 @@ class Runner:
 def workspace_root_for(db_path: Path) -> Path:
     """Return the folder that holds the job workspaces of a database."""
     return db_path.parent / f"{db_path.stem}.workspaces"
+
