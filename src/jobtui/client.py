@@ -52,11 +52,16 @@ class Client:
 
     @classmethod
     async def open(
-        cls, db: str | Path | None = None, *, apps: Iterable[str] = (), source: str = "cli", registry: Registry | None = None
+        cls, db: str | Path | None = None, *, apps: Iterable[str] = (), source: str = "cli", registry: Registry | None = None,
+        create: bool = True,
     ) -> Client:
-        """Open the database (default: `default_db_path()`) with the built-in and app job types."""
+        """Open the database (default: `default_db_path()`) with the built-in and app job types.
+
+        Without `create`, a missing database is an error (NoDatabaseError) instead of a new one:
+        commands that only read never leave a database behind.
+        """
         registry = registry or default_registry(apps)
-        store = await Store.open(Path(db) if db else default_db_path())
+        store = await Store.open(default_db_path() if db is None else db, create=create)
         return cls(store, registry, source=source)
 
     async def close(self) -> None:
@@ -73,7 +78,7 @@ class Client:
         Its own connection keeps reads (the TUI's refresh) from queueing behind its group commits,
         and from seeing a batch that is later rolled back.
         """
-        self._runner_store = await Store.open(self.store.path, clock=self.store.clock)
+        self._runner_store = await Store.open(self.store.path, clock=self.store.clock, create=False)
         self.runner = Runner(self._runner_store, self.registry, concurrency=concurrency, **options)
         return self.runner
 
@@ -118,6 +123,12 @@ class Client:
         return await self.store.list_jobs(
             statuses=statuses, types=types, limit=limit, updated_after_ms=updated_after_ms, newest_first=newest_first
         )
+
+    def iter_jobs(
+        self, *, statuses: Iterable[str] | None = None, types: Iterable[str] | None = None, newest: int | None = None
+    ) -> AsyncIterator[Job]:
+        """Yield jobs oldest first (only the `newest` N when given), a page at a time: bounded memory."""
+        return self.store.iter_jobs(statuses=statuses, types=types, newest=newest)
 
     async def job(self, job_id: JobId) -> Job:
         """Return one job."""

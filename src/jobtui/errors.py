@@ -9,6 +9,8 @@
   x StoreError             (wraps aiosqlite / sqlite3 errors: corrupt, locked, unreadable)
     + SchemaVersionError
     + LeaseLostError       (a runner's writes were refused: another runner reclaimed its jobs)
+    + NotJobtuiDatabaseError (an existing file that jobtui did not make: never written to)
+    + NoDatabaseError      (a command that only reads found no database)
   x StageError             (a stage raised; .job_id, .stage, .__cause__)
     + StageTimeoutError
   x PermanentError         (raise from a stage or item: never retried)
@@ -65,6 +67,14 @@ class StoreError(JobtuiError):
 
 class SchemaVersionError(StoreError):
     """The database was written by a newer jobtui."""
+
+
+class NotJobtuiDatabaseError(StoreError):
+    """An existing file is not a jobtui database; jobtui refuses it before writing anything."""
+
+
+class NoDatabaseError(StoreError):
+    """No database at the path, and the command does not create one."""
 
 
 class LeaseLostError(StoreError):

@@ -13,6 +13,7 @@ import functools
 import json
 import os
 import sqlite3
+import urllib.parse
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ import aiosqlite
 
 from ..errors import (
     LeaseLostError,
+    NoDatabaseError,
+    NotJobtuiDatabaseError,
     SchemaVersionError,
     StoreError,
     UsageError,
@@ -36,7 +39,7 @@ from ..model import (
     StageStatus,
     now_ms,
 )
-from .schema import MIGRATIONS
+from .schema import APPLICATION_ID, LEGACY_TABLES, MIGRATIONS
 
 # Ranks order the statements of one group commit: a job's un-awaited writes must be rank-increasing.
 # Progress comes before a job's end, so that the end's clean-up (progress message) wins.
@@ -203,44 +206,91 @@ class StoreCore:
         synchronous: str = "FULL",
         busy_timeout_ms: int | None = None,
         clock: Callable[[], int] = now_ms,
+        create: bool = True,
     ) -> Self:
-        """Open (creating and migrating if needed) the database at `path`.
+        """Open the database at `path`, creating it (with `create`) and migrating it if needed.
+
+        An existing file is used only if it is a jobtui database (marked with `PRAGMA
+        application_id`, or an unmarked one of the first schemas, which is then marked); any
+        other file is refused before anything is written to it.
 
         Raises:
-            StoreError: the file is not a database, is corrupt, locked or unreadable.
+            NoDatabaseError: nothing at `path` and not `create`.
+            NotJobtuiDatabaseError: the file is not a jobtui database.
+            StoreError: the file is corrupt, locked or unreadable.
             SchemaVersionError: the file was written by a newer jobtui.
         """
+        if not str(path).strip():
+            raise UsageError("the database path is empty")
         path = Path(path).expanduser().absolute()
         if busy_timeout_ms is None:
             env = os.environ.get("JOBTUI_BUSY_TIMEOUT_MS", "10000")
-            busy_timeout_ms = int(env) if env.isdigit() else 10_000
+            busy_timeout_ms = int(env) if env.isascii() and env.isdigit() and len(env) < 10 else 10_000
         try:
-            prepare_path(path)
+            fresh = not path.exists() or (path.is_file() and path.stat().st_size == 0)
         except OSError as e:
-            raise StoreError(f"{path}: cannot create database ({e.strerror or e})") from e
+            raise StoreError(f"{path}: cannot open database ({e.strerror or e})") from e
+        if fresh and not create:
+            raise NoDatabaseError(f"no database at {path}")
+        if fresh:
+            try:
+                prepare_path(path)
+            except OSError as e:
+                raise StoreError(f"{path}: cannot create database ({e.strerror or e})") from e
         try:
-            conn = await aiosqlite.connect(path, isolation_level=None, timeout=busy_timeout_ms / 1000)
+            # mode=rw: SQLite never creates the file; an existing one is only read until it is known to be ours.
+            uri = "file:" + urllib.parse.quote(str(path)) + "?mode=rw"
+            conn = await aiosqlite.connect(uri, uri=True, isolation_level=None, timeout=busy_timeout_ms / 1000)
         except sqlite3.Error as e:
             raise StoreError(_explain(e, path)) from e
         store = cls(conn, path, clock)
         try:
             await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+                raise UsageError(f"bad synchronous mode {synchronous!r}")
+            if not fresh:
+                await store._check_ours()
+            else:
+                # Create the schema and the mark in one transaction, before WAL: a crash leaves
+                # an empty file (the rollback journal undoes it), never an unmarked half-made one.
+                await store._migrate()
             cur = await conn.execute("PRAGMA journal_mode = WAL")
             row = await cur.fetchone()
             if row is None or str(row[0]).lower() != "wal":
                 raise StoreError(f"{path}: cannot switch the database to WAL mode")
-            if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
-                raise UsageError(f"bad synchronous mode {synchronous!r}")
             await conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
             await conn.execute("PRAGMA foreign_keys = ON")
             await conn.execute("PRAGMA temp_store = MEMORY")
-            await store._migrate()
+            if not fresh:
+                await store._migrate()
         except BaseException as e:
             await conn.close()
             if isinstance(e, sqlite3.Error):
                 raise StoreError(_explain(e, path)) from e
             raise
         return store
+
+    async def _check_ours(self) -> None:
+        """Raise NotJobtuiDatabaseError unless the open file is a jobtui database (reads only)."""
+        try:
+            app_id = (await self._one_raw("PRAGMA application_id"))[0]
+            if app_id == APPLICATION_ID:
+                return
+            version = (await self._one_raw("PRAGMA user_version"))[0]
+            names = {r[0] for r in await self._conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as e:
+            if "not a database" in str(e) or "malformed" in str(e):
+                raise NotJobtuiDatabaseError(_explain(e, self.path)) from e
+            raise
+        # An unmarked database of jobtui before the mark: schema v1 or v2 with all of its tables.
+        if app_id == 0 and version in LEGACY_TABLES and LEGACY_TABLES[version] <= names:
+            return
+        raise NotJobtuiDatabaseError(f"{self.path}: not a jobtui database")
+
+    async def _one_raw(self, sql: str) -> Any:
+        cur = await self._conn.execute(sql)
+        row = await cur.fetchone()
+        return row if row is not None else (0,)
 
     async def _migrate(self) -> None:
         cur = await self._conn.execute("PRAGMA user_version")
@@ -250,7 +300,8 @@ class StoreCore:
             raise SchemaVersionError(
                 f"{self.path}: database schema v{version} is newer than this jobtui (v{len(MIGRATIONS)}); upgrade jobtui"
             )
-        if version == len(MIGRATIONS):
+        app_id = (await self._one_raw("PRAGMA application_id"))[0]
+        if version == len(MIGRATIONS) and app_id == APPLICATION_ID:
             return
         async with self._tx() as db:
             cur = await db.execute("PRAGMA user_version")
@@ -261,6 +312,7 @@ class StoreCore:
                     if statement.strip():
                         await db.execute(statement)
             await db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+            await db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
     async def close(self) -> None:
         """Commit what is queued, stop the writer and close the connection."""

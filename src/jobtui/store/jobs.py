@@ -149,6 +149,44 @@ class JobQueries(StoreCore):
             params.append(limit)
         return [_job(r) for r in await self._all(sql, params)]
 
+    async def iter_jobs(
+        self,
+        *,
+        statuses: Iterable[str] | None = None,
+        types: Iterable[str] | None = None,
+        newest: int | None = None,
+        page: int = 1000,
+    ) -> AsyncIterator[Job]:
+        """Yield jobs oldest first (only the `newest` N when given), reading `page` rows at a time.
+
+        Memory stays bounded whatever the number of jobs (`ls --json` on 50k jobs held them all).
+        """
+        where: list[str] = []
+        params: list[Any] = []
+        if statuses is not None:
+            where.append("status IN (SELECT value FROM json_each(?))")
+            params.append(dumps([str(s) for s in statuses]))
+        if types is not None:
+            where.append("type IN (SELECT value FROM json_each(?))")
+            params.append(dumps(list(types)))
+        after = 0
+        if newest is not None:
+            if newest <= 0:
+                return
+            cond = " WHERE " + " AND ".join(where) if where else ""
+            row = await self._one(
+                f"SELECT job_id FROM jobs{cond} ORDER BY job_id DESC LIMIT 1 OFFSET ?", (*params, newest - 1)
+            )
+            after = row[0] - 1 if row is not None else 0
+        sql = f"SELECT {JOB_COLS} FROM jobs WHERE " + " AND ".join([*where, "job_id > ?"]) + " ORDER BY job_id LIMIT ?"
+        while True:
+            rows = await self._all(sql, (*params, after, page))
+            for r in rows:
+                yield _job(r)
+            if len(rows) < page:
+                return
+            after = rows[-1][0]
+
     async def job_ids(self) -> set[JobId]:
         """Return the ids of every job."""
         return {r[0] for r in await self._all("SELECT job_id FROM jobs")}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+APPLICATION_ID = 0x6A6F6274
+"""`PRAGMA application_id` of every jobtui database ("jobt"): a file without it is not ours."""
+
 MIGRATIONS: list[str] = [
     # 1: the first schema.
     """
@@ -139,3 +142,7 @@ MIGRATIONS: list[str] = [
     """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
+
+_V1_TABLES = frozenset({"jobs", "stages", "attempts", "items", "logs", "requests", "runners"})
+LEGACY_TABLES: dict[int, frozenset[str]] = {1: _V1_TABLES, 2: _V1_TABLES | {"files"}}
+"""The tables of the schema versions written before databases were marked with APPLICATION_ID."""
