@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any
+
+from .redaction import REDACTED as REDACTED
+from .redaction import Secrets as Secrets
+from .redaction import is_secret_name as is_secret_name
+from .redaction import redact as redact
+from .redaction import scrub as scrub
+from .redaction import scrub_urls as scrub_urls
+from .redaction import secret_values as secret_values
 
 JobId = int
 
@@ -127,66 +134,6 @@ ACTION_FROM: dict[Action, frozenset[JobStatus]] = {
 def action_applies(action: Action, status: JobStatus) -> bool:
     """Tell whether `action` applies to a job in `status`."""
     return status in ACTION_FROM[action]
-
-
-_SECRET = re.compile(r"(key|token|secret|passw|pwd|auth|credential|cookie|session)", re.IGNORECASE)
-REDACTED = "***"
-
-
-def is_secret_name(name: str) -> bool:
-    """Tell whether a param name looks like it holds a secret."""
-    return bool(_SECRET.search(name))
-
-
-def redact(params: dict[str, Any]) -> dict[str, Any]:
-    """Return params with the values of secret-looking names replaced, recursively."""
-    out: dict[str, Any] = {}
-    for name, value in params.items():
-        if is_secret_name(name) and value not in (None, ""):
-            out[name] = REDACTED
-        elif isinstance(value, dict):
-            out[name] = redact(value)
-        elif isinstance(value, str):
-            out[name] = scrub_urls(value)
-        elif isinstance(value, list):
-            out[name] = [scrub_urls(v) if isinstance(v, str) else redact(v) if isinstance(v, dict) else v for v in value]
-        else:
-            out[name] = value
-    return out
-
-
-def secret_values(params: dict[str, Any]) -> list[str]:
-    """Return the string forms of secret param values, longest first, for scrubbing text."""
-    found: list[str] = []
-    for name, value in params.items():
-        if isinstance(value, dict):
-            found.extend(secret_values(value))
-        elif is_secret_name(name) and value not in (None, "") and len(str(value)) >= 4:
-            found.append(str(value))
-    return sorted(set(found), key=len, reverse=True)
-
-
-_SECRET_QUERY = re.compile(
-    r"([?&;](?:[\w.-]*(?:key|token|secret|passw|pwd|auth|credential|sig|signature)[\w.-]*)=)[^&#\s\"']+",
-    re.IGNORECASE,
-)
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^/\s:@]+:)[^/\s@]+@", re.IGNORECASE)
-
-
-def scrub_urls(text: str) -> str:
-    """Blank secret-looking query values (`?token=...`) and passwords (`user:pw@host`) of URLs in `text`."""
-    if "=" in text:
-        text = _SECRET_QUERY.sub(r"\1" + REDACTED, text)
-    if "@" in text:
-        text = _URL_PASSWORD.sub(r"\1" + REDACTED + "@", text)
-    return text
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    """Replace every secret value inside `text`, and secret parts of URLs."""
-    for value in secrets:
-        text = text.replace(value, REDACTED)
-    return scrub_urls(text)
 
 
 def now_ms() -> int:
@@ -329,12 +276,21 @@ class Job:
         return max(0, (end or now_ms()) - self.started_at_ms)
 
     def to_dict(self, *, secrets_visible: bool = False) -> dict[str, Any]:
-        """Return the job as in the job detail JSON (without stages)."""
+        """Return the job as in the job detail JSON (without stages); secrets redacted unless `secrets_visible`."""
+        out = self._fields(secrets_visible)
+        if not secrets_visible:
+            secrets = Secrets.of(self.params)
+            for name in ("unique_key", "progress_message", "error_message", "pause_reason"):
+                if isinstance(out[name], str):
+                    out[name] = redact(out[name], secrets)
+        return out
+
+    def _fields(self, secrets_visible: bool) -> dict[str, Any]:
         return {
             "job_id": self.job_id,
             "type": self.type,
             "status": self.status.value,
-            "params": self.params if secrets_visible else redact(self.params),
+            "params": self.params if secrets_visible else redact(self.params, Secrets.of(self.params)),
             "priority": self.priority,
             "unique_key": self.unique_key,
             "current_step": self.current_step,
@@ -420,6 +376,11 @@ class JobDetail:
         """Return the job detail object of DESIGN.md."""
         out = self.job.to_dict(secrets_visible=secrets_visible)
         out["stages"] = [s.to_dict() for s in self.stages]
+        if not secrets_visible:
+            secrets = Secrets.of(self.job.params)
+            for stage in out["stages"]:
+                if stage["error"]:
+                    stage["error"] = redact(stage["error"], secrets)
         out["counters"] = {
             "items_done": sum(s.items_done for s in self.stages),
             "items_failed": sum(s.items_failed for s in self.stages),
