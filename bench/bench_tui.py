@@ -117,7 +117,7 @@ async def measure(db: Path, running_ids: list[int], refreshes: int) -> dict[str,
     try:
         app = make_app(client)
         async with app.run_test(size=(160, 50)) as pilot:
-            while not app._loaded.is_set():
+            while not app.loaded.is_set():
                 await pilot.pause(0.05)
             assert app._poll_timer is not None
             app._poll_timer.pause()

@@ -27,6 +27,18 @@ def default_db_path() -> Path:
 
 
 @dataclass(frozen=True, slots=True)
+class RunnerState:
+    """What the embedded runner is doing now: for a status line and the quit dialog."""
+
+    concurrency: int
+    """Jobs it runs at once."""
+    busy: tuple[JobId, ...]
+    """The jobs it holds, in the order it claimed them."""
+    stopping: bool
+    """stop() was called: it hands its jobs back and claims nothing."""
+
+
+@dataclass(frozen=True, slots=True)
 class Submission:
     """One job to submit, as a person gave it (params not yet validated)."""
 
@@ -89,6 +101,28 @@ class Client:
         """
         self.runner = Runner(self.store, self.registry, concurrency=concurrency, **options)
         return self.runner
+
+    async def run_embedded(self) -> None:
+        """Run the embedded runner until stop_embedded() (see `embedded_runner`)."""
+        if self.runner is None:
+            raise UsageError("no embedded runner: call embedded_runner() first")
+        await self.runner.run()
+
+    def stop_embedded(self, *, force: bool = False) -> None:
+        """Ask the embedded runner to hand its jobs back at a safe point and return from run_embedded()."""
+        if self.runner is not None:
+            self.runner.stop(force=force)
+
+    def runner_state(self) -> RunnerState | None:
+        """Return what the embedded runner does now (None without one)."""
+        r = self.runner
+        if r is None:
+            return None
+        return RunnerState(r.concurrency, tuple(r.runs), r.stopping)
+
+    def running_job_ids(self) -> list[JobId]:
+        """Return the jobs the embedded runner holds now (none without one)."""
+        return list(self.runner.runs) if self.runner is not None else []
 
     @property
     def db_path(self) -> Path:

@@ -77,10 +77,11 @@ async def run_idle(client: Client) -> None:
 async def tui(client: Client, *, runner: bool = False, size: tuple[int, int] = (120, 36),
               **options: Any) -> AsyncIterator[tuple[JobtuiApp, Pilot[int]]]:
     """Run the app (with an embedded runner when asked) and wait for its first load."""
-    r = Runner(client.store, client.registry, concurrency=4, grace_s=2.0) if runner else None
-    app = make_app(client, runner=r, **options)
+    if runner:
+        await client.embedded_runner(concurrency=4, grace_s=2.0)
+    app = make_app(client, **options)
     async with app.run_test(size=size, notifications=True) as pilot:
-        await wait_until(pilot, app._loaded.is_set, what="first load")
+        await wait_until(pilot, app.loaded.is_set, what="first load")
         await wait_until(pilot, lambda: not app._select_pending, what="selection")
         yield app, pilot
     client.runner = None

@@ -26,7 +26,7 @@ async def test_attached_tui_steers_a_separate_runner(client: Client) -> None:
     )
     try:
         async with tui(client) as (app, pilot):  # attached: no runner in this process
-            assert app.runner is None
+            assert not app.embedded and client.runner_state() is None
             await shown(app, pilot, job, S.RUNNING, timeout=20)
             await shown(app, pilot, other, S.RUNNING, timeout=20)
             assert f":{runner.pid}:" in (app.feed.jobs[job].lease_owner or "")

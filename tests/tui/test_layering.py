@@ -8,7 +8,8 @@ from pathlib import Path
 import jobtui
 
 TUI = Path(jobtui.__file__).parent / "tui"
-FORBIDDEN = ("aiosqlite", "sqlite3", "jobtui.store")
+FORBIDDEN = ("aiosqlite", "sqlite3", "jobtui.store", "jobtui.engine.runner")
+"""The TUI never touches SQL, the store, or the runner's internals: the client facade gives what it needs."""
 
 
 def imports(path: Path) -> set[str]:
@@ -31,6 +32,18 @@ def test_tui_imports_no_store_and_no_sql() -> None:
     for path in files:
         for name in imports(path):
             assert not any(name == f or name.startswith(f + ".") for f in FORBIDDEN), f"{path.name} imports {name}"
+
+
+def test_tui_reads_no_runner_internals() -> None:
+    """Issue 8: the TUI read `runner.runs`; it asks the client (`running_job_ids`, `runner_state`) instead."""
+    for path in sorted(TUI.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in ("runs", "_runner_store") :
+                raise AssertionError(f"{path.name}:{node.lineno} reads .{node.attr}")
+            if isinstance(node, ast.Attribute) and node.attr == "store" and isinstance(node.value, ast.Attribute) \
+                    and node.value.attr == "client":
+                raise AssertionError(f"{path.name}:{node.lineno} reaches client.store")
 
 
 def test_styles_are_found() -> None:

@@ -55,7 +55,7 @@ def settled(job_id: int | None = None, *keys: str) -> Callable[[Pilot[Any]], Any
         app = pilot.app
         assert isinstance(app, JobtuiApp)
         for _ in range(200):
-            if app._loaded.is_set():
+            if app.loaded.is_set():
                 break
             await pilot.pause(0.02)
         if job_id is not None:

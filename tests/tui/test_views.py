@@ -239,5 +239,5 @@ async def test_status_line_counts_and_runner_health(client: Client) -> None:
     job = await client.submit("demo", LONG)
     async with tui(client, runner=True) as (app, pilot):
         await shown(app, pilot, job, S.RUNNING)
-        app._update_status()
+        app.update_status()
         assert "runner ● here · 1/4 busy" in str(app.status_bar.render())

@@ -25,9 +25,14 @@ def tui_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
 
 async def open_tui(client: Client, a: argparse.Namespace, *, demo: bool = False) -> int:
     """Run the TUI on `client` until it quits; return its exit status."""
-    from ..tui.app import run_tui  # the TUI's one entry point; Textual loads only here
+    from ..tui.launch import TuiOptions, run_tui  # the TUI's one entry point; Textual loads only here
 
-    return await run_tui(client, a, demo=demo)
+    options = TuiOptions(
+        attach=bool(getattr(a, "attach", False)), readonly=bool(getattr(a, "readonly", False)),
+        concurrency=int(getattr(a, "concurrency", 4) or 4), theme=getattr(a, "theme", None), demo=demo,
+        apps=tuple(getattr(a, "app", None) or ()),
+    )
+    return await run_tui(client, options)
 
 
 def _tui_args(sp: argparse.ArgumentParser) -> None:

@@ -1,0 +1,206 @@
+"""JobActions: what the keys p r c t R d n do to jobs, when each applies, and the palette's job commands.
+
+The app keeps the `action_*` methods Textual calls (one line each) and delegates here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+
+from ..errors import JobtuiError
+from ..model import Action, Job, JobId, action_applies
+from .feed import Delta
+from .format import clean
+from .screens import ConfirmScreen, NewJobScreen, RewindScreen
+
+if TYPE_CHECKING:
+    from .app import JobtuiApp
+
+JOB_ACTIONS: dict[str, Action] = {
+    "pause": Action.PAUSE, "resume": Action.RESUME, "cancel": Action.CANCEL, "retry": Action.RETRY,
+    "rewind": Action.REWIND, "delete": Action.DELETE,
+}
+"""The app's action names that steer jobs, with the request each sends."""
+BULK = {"pause", "resume", "cancel", "retry", "delete"}
+"""Actions that apply to every marked job at once (rewind needs a stage per job)."""
+_PAST = {Action.PAUSE: "pause requested", Action.RESUME: "resumed", Action.CANCEL: "cancel requested",
+         Action.RETRY: "retry queued", Action.REWIND: "rewound", Action.DELETE: "deleted"}
+
+
+class JobActions:
+    """Steer the highlighted (or the marked) jobs through the client; tell the user what happened."""
+
+    def __init__(self, app: JobtuiApp) -> None:
+        self.app = app
+
+    def targets(self) -> list[Job]:
+        """Return the marked jobs, else the highlighted one."""
+        app = self.app
+        jobs = app.feed.jobs
+        marked = app.table.marked
+        if marked:
+            return [jobs[i] for i in sorted(marked) if i in jobs]
+        job = app.selected_job
+        return [job] if job is not None else []
+
+    def check(self, action: str) -> bool | None:
+        """Tell Textual whether a job action applies: True shown, False hidden, None dimmed."""
+        app = self.app
+        if action in JOB_ACTIONS:
+            if app.readonly:
+                return False
+            targets = self.targets()
+            if action == "rewind" and app.table.marked:
+                return False
+            if not targets:
+                return None
+            return any(action_applies(JOB_ACTIONS[action], j.status) for j in targets)
+        if action == "new_job":
+            return not app.readonly
+        return True
+
+    def soon(self, action: Action, ids: Iterable[JobId] | None = None, *, to_stage: str | None = None) -> None:
+        """Send requests without blocking the keys: a bulk action on many jobs takes many transactions."""
+        targets = list(ids) if ids is not None else None
+        self.app.run_worker(self.act(action, targets, to_stage=to_stage), group="act", name=f"{action.value}")
+
+    def confirm(self, action: Action, verb: str, consequence: str, *, yes: str, no: str) -> None:
+        """Ask first (the safe answer has the focus), then act on the jobs to which `action` applies."""
+        app = self.app
+        targets = [j for j in self.targets() if action_applies(action, j.status)]
+        if not targets:
+            app.notify(f"Nothing to {verb.lower()} here.", severity="warning")
+            return
+        if len(targets) == 1:
+            j = targets[0]
+            message = Text(f"{verb} job {j.job_id} ({clean(j.type)}, {j.status.value})?\n\n{consequence}")
+            title = f"{verb} job {j.job_id}?"
+        else:
+            listed = ", ".join(str(j.job_id) for j in targets[:12]) + (" …" if len(targets) > 12 else "")
+            message = Text(f"{verb} {len(targets)} jobs ({listed})?\n\n{consequence}")
+            title = f"{verb} {len(targets)} jobs?"
+        ids = [j.job_id for j in targets]
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self.soon(action, ids)
+
+        app.push_screen(ConfirmScreen(title, message, yes=yes, no=no), answered)
+
+    def cancel(self) -> None:
+        """Cancel, after asking."""
+        self.confirm(Action.CANCEL, "Cancel", "It stops at once; its checkpoints are kept and r resumes it.",
+                     yes="Cancel it", no="Keep it")
+
+    def delete(self) -> None:
+        """Delete, after asking."""
+        self.confirm(Action.DELETE, "Delete", "Its items, log and workspace are removed. This cannot be undone.",
+                     yes="Delete", no="Keep it")
+
+    async def rewind(self) -> None:
+        """Ask for the stage to run the highlighted job again from, then rewind it."""
+        app = self.app
+        job = app.selected_job
+        if job is None or app.readonly or not action_applies(Action.REWIND, job.status):
+            return
+        try:
+            detail = await app.client.detail(job.job_id)
+        except JobtuiError as e:
+            app.notify(str(e), severity="error", markup=False)
+            return
+
+        def chosen(stage: str | None) -> None:
+            if stage:
+                self.soon(Action.REWIND, [job.job_id], to_stage=stage)
+
+        app.push_screen(RewindScreen(detail), chosen)
+
+    async def act(self, action: Action, ids: Iterable[JobId] | None = None, *, to_stage: str | None = None) -> None:
+        """Send one request to each target job, show the outcome as a toast, and update the rows at once."""
+        app = self.app
+        if app.readonly:
+            return
+        feed = app.feed
+        bulk = bool(app.table.marked)
+        targets = [feed.jobs[i] for i in ids if i in feed.jobs] if ids is not None else self.targets()
+        applicable = [j for j in targets if action_applies(action, j.status)]
+        skipped = len(targets) - len(applicable)
+        done: list[str] = []
+        failed: list[str] = []
+        delta = Delta()
+        for job in applicable:
+            try:
+                r = await app.client.control(job.job_id, action, to_stage=to_stage)
+            except JobtuiError as e:
+                failed.append(str(e))
+                continue
+            if not app.ui_ok():
+                return
+            if r.after is None:
+                delta.merge(feed.forget(job.job_id))
+                done.append(f"job {job.job_id}: deleted")
+            else:
+                try:
+                    delta.merge(feed.apply([await app.client.job(job.job_id)]))
+                except JobtuiError:
+                    pass
+                extra = f" from {to_stage}" if action is Action.REWIND and to_stage else ""
+                done.append(f"job {job.job_id}: {r.before.value} → {r.after.value}{extra}")
+        if not app.ui_ok():
+            return
+        app.apply_delta(delta)
+        if len(done) == 1 and not skipped:
+            app.notify(done[0], title=_PAST[action].capitalize(), markup=False)
+        elif done:
+            note = f"{len(done)} jobs {_PAST[action]}" + (f"; {skipped} skipped (not applicable)" if skipped else "")
+            app.notify(note, title=action.value.capitalize(), markup=False)
+        elif not failed:
+            app.notify(f"Nothing to {action.value}: no selected job allows it.", severity="warning")
+        for message in failed[:3]:
+            app.notify(message, severity="error", markup=False)
+        if bulk and done:
+            app.table.clear_marks()
+        app.bindings_changed()
+        if app.selected in delta.changed:
+            await app.refresh_selected(delta)
+
+    def new_job(self) -> None:
+        """Open the new-job form; select the job it queues."""
+        app = self.app
+        if app.readonly:
+            return
+
+        async def submitted(job_id: JobId | None) -> None:
+            if job_id is None:
+                return
+            try:
+                job = await app.client.job(job_id)
+            except JobtuiError:
+                return
+            app.apply_delta(app.feed.apply([job]))
+            app.select_job(job_id)
+            app.notify(f"job {job_id} ({clean(job.type)}) queued", title="Submitted", markup=False)
+
+        app.push_screen(NewJobScreen(app.client), submitted)
+
+    def commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        """Return the job commands that apply now, for the palette: (title, help, callback)."""
+        app = self.app
+        job = app.selected_job
+        subject = f"job {job.job_id}" if job is not None else "the job"
+        if app.table.marked:
+            subject = f"{len(app.table.marked)} marked jobs"
+        listed: list[tuple[str, str, str, Callable[[], object]]] = [
+            ("pause", "Pause", f"Pause {subject} at its next safe point", app.action_pause),
+            ("resume", "Resume", f"Resume {subject} from its last checkpoint", app.action_resume),
+            ("cancel", "Cancel", f"Cancel {subject} (asks first)", app.action_cancel),
+            ("retry", "Retry", f"Retry {subject} now", app.action_retry),
+            ("rewind", "Rewind", f"Run {subject} again from a stage", app.action_rewind),
+            ("delete", "Delete", f"Delete {subject} (asks first)", app.action_delete),
+            ("new_job", "New job", "Submit a job: choose its type and params", app.action_new_job),
+        ]
+        return [(f"{title} {subject}" if action in JOB_ACTIONS else title, help_text, callback)
+                for action, title, help_text, callback in listed if self.check(action)]

@@ -1,0 +1,89 @@
+"""Open the TUI for the command line: typed options, the embedded runner, signals, the exit message."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ..client import Client
+from ..errors import UsageError
+
+HANGUP_GRACE_S = 3.0
+"""After a hangup and the jobs handed back, how long the UI may take to close before the process just exits."""
+
+
+@dataclass(frozen=True, slots=True)
+class TuiOptions:
+    """How the CLI opens the TUI (`jobtui`, `jobtui tui`, `jobtui demo`)."""
+
+    attach: bool = False
+    """No runner in this process: watch and steer a `jobtui run`."""
+    readonly: bool = False
+    """Show the jobs, steer nothing (no runner either)."""
+    concurrency: int = 4
+    """Jobs the embedded runner runs at once."""
+    theme: str | None = None
+    """A theme name; None: the one chosen last time, else the default."""
+    demo: bool = False
+    """Seed the demo jobs first."""
+    apps: tuple[str, ...] = ()
+    """The --app modules, passed on to a background runner."""
+
+
+async def _leave_after_hangup(stop_runner: Callable[[], Awaitable[None]], client: Client) -> None:
+    """Exit for sure once the jobs are handed back: with the terminal gone, closing the UI can block forever."""
+    try:
+        await stop_runner()
+        await asyncio.sleep(HANGUP_GRACE_S)
+    finally:
+        try:
+            await asyncio.wait_for(client.close(), 5)
+        except (Exception, asyncio.CancelledError):  # noqa: BLE001 - leaving regardless
+            pass
+        os._exit(0)
+
+
+async def run_tui(client: Client, options: TuiOptions) -> int:
+    """Open the TUI and return the exit status."""
+    from ..seed import seed_demo
+    from .app import make_app
+
+    if options.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    if options.demo:
+        await seed_demo(client)
+    if not options.attach and not options.readonly:
+        await client.embedded_runner(concurrency=options.concurrency)
+    app = make_app(client, readonly=options.readonly, theme=options.theme, apps=options.apps)
+    loop = asyncio.get_running_loop()
+
+    leaving: list[asyncio.Task[None]] = []
+
+    def stop(hangup: bool) -> None:
+        # SIGTERM, or the terminal / SSH connection is gone (SIGHUP): hand the jobs back at a checkpoint, leave.
+        client.stop_embedded()
+        app.exit(0)
+        if hangup and not leaving:
+            leaving.append(asyncio.create_task(_leave_after_hangup(app.stop_runner, client), name="jobtui-hangup"))
+
+    handled = []
+    for sig, hangup in ((signal.SIGHUP, True), (signal.SIGTERM, False)):
+        try:
+            loop.add_signal_handler(sig, stop, hangup)
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+    try:
+        code = await app.run_async()
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+        await app.stop_runner()
+    if app.background is not None:
+        bg = app.background
+        print(f"jobtui: jobs keep running in a background runner (pid {bg.pid}; log {bg.log})", file=sys.stderr)
+    return code if isinstance(code, int) else 0

@@ -1,0 +1,63 @@
+"""QuitFlow: quitting while the embedded runner holds jobs: keep them running elsewhere, pause them, or stop them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import JobtuiError
+from ..model import JobId
+from .background import spawn_runner
+from .screens import QuitScreen
+
+if TYPE_CHECKING:
+    from .app import JobtuiApp
+
+
+class QuitFlow:
+    """Ask what to do with the running jobs (only when there are some), then do it and exit."""
+
+    def __init__(self, app: JobtuiApp) -> None:
+        self.app = app
+
+    def running_here(self) -> list[JobId]:
+        """Return the jobs the embedded runner holds."""
+        if not self.app.runner_alive:
+            return []
+        return self.app.client.running_job_ids()
+
+    async def start(self) -> None:
+        """Quit at once without running jobs; else ask."""
+        app = self.app
+        running = self.running_here()
+        if not running:
+            await app.stop_runner()
+            app.exit(0)
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice is not None:
+                app.run_worker(self.finish(choice), name="quit", exclusive=True)
+
+        app.push_screen(QuitScreen(len(running)), chosen)
+
+    async def finish(self, choice: str) -> None:
+        """Quit, doing `choice` with the running jobs: 'keep' (background runner), 'pause' or 'stop'."""
+        app = self.app
+        client = app.client
+        if choice == "pause":
+            for job_id in self.running_here():
+                try:
+                    await client.pause(job_id)
+                except JobtuiError:
+                    pass  # it finished meanwhile
+        app.notify("Bringing running jobs to a safe point…", timeout=30)
+        state = client.runner_state()
+        await app.stop_runner()
+        if choice == "keep":
+            try:
+                app.background = spawn_runner(client.db_path, app.apps, state.concurrency if state else 4)
+            except OSError as e:
+                app.notify(f"Could not start a background runner: {e}", severity="error", markup=False)
+                app.runner_stopping = False
+                return
+        app.exit(0)
