@@ -114,3 +114,51 @@ def test_secret_parts_of_urls_are_scrubbed() -> None:
     text = "GET https://api.x/v1?id=3&access_token=abc.DEF-1&X-Amz-Signature=f00d and ftp://bob:hunter2@host/f"
     assert scrub_urls(text) == "GET https://api.x/v1?id=3&access_token=***&X-Amz-Signature=*** and ftp://bob:***@host/f"
     assert redact({"urls": ["https://h/a?sig=zz&n=1"]}) == {"urls": ["https://h/a?sig=***&n=1"]}
+
+
+def test_state_lists_are_derived_from_the_transition_table() -> None:
+    """Issue 8: which states are active, terminal, resumable is derived from MOVES, not written by hand."""
+    from jobtui.model import AT_REST, DEPENDABLE, MOVES, PENDING, RUNNABLE, Event
+
+    S = JobStatus
+    assert {S.RUNNING, S.PAUSING, S.CANCELLING} == ACTIVE
+    assert {S.COMPLETED, S.CANCELLED, S.FAILED} == TERMINAL
+    assert {S.PAUSED, S.FAILED, S.CANCELLED} == RESUMABLE
+    assert {S.QUEUED, S.WAITING_RETRY} == RUNNABLE
+    assert AT_REST == TERMINAL | {S.PAUSED}
+    assert PENDING == RUNNABLE | ACTIVE
+    assert S.BLOCKED not in PENDING | AT_REST | ACTIVE  # it waits on other jobs
+    assert {S.QUEUED, S.BLOCKED, S.PAUSED} == DEPENDABLE
+    # the derivations follow the table: every exit from a state at rest is a person's request
+    for src, _dst, by in MOVES:
+        if src in AT_REST:
+            assert isinstance(by, Action)
+        if isinstance(by, Event) and by not in (Event.CLAIM, Event.DEPEND, Event.UNBLOCK):
+            assert src in ACTIVE
+
+
+def test_no_status_list_is_written_by_hand_outside_the_model() -> None:
+    """Store SQL and the CLI build their status lists from model.py (the shipped v1 migration excepted)."""
+    names = "|".join(s.value for s in JobStatus)
+    sql_list = re.compile(rf"'({names})',\s*'({names})'")
+    py_set = re.compile(r"JobStatus\.[A-Z_]+\s*,\s*JobStatus\.[A-Z_]+")
+    files = [*sorted((SRC / "store").glob("*.py")), *sorted((SRC / "cli").glob("*.py")), SRC / "client.py"]
+    for path in files:
+        text = path.read_text()
+        if path.name == "schema.py":
+            text = text.replace("status NOT IN ('completed', 'cancelled', 'failed');", "")  # v1, shipped
+        assert not sql_list.search(text), f"{path.name}: {sql_list.search(text)}"
+        assert not py_set.search(text), f"{path.name}: {py_set.search(text)}"
+
+
+async def test_the_unique_key_index_uses_the_derived_terminal_list(tmp_path: Path) -> None:
+    import aiosqlite
+
+    from jobtui.store import Store
+    from jobtui.store.schema import sql_in
+
+    store = await Store.open(tmp_path / "t.db")
+    await store.close()
+    async with aiosqlite.connect(tmp_path / "t.db") as db:
+        rows = list(await db.execute_fetchall("SELECT sql FROM sqlite_master WHERE name = 'jobs_unique_active'"))
+    assert f"NOT IN {sql_in(TERMINAL)}" in rows[0][0]

@@ -70,33 +70,144 @@ class ItemStatus(StrEnum):
     """It failed after its retries; it runs again when the stage runs again."""
 
 
-ACTIVE: frozenset[JobStatus] = frozenset({JobStatus.RUNNING, JobStatus.PAUSING, JobStatus.CANCELLING})
-"""States in which a runner holds the job."""
-TERMINAL: frozenset[JobStatus] = frozenset({JobStatus.COMPLETED, JobStatus.CANCELLED, JobStatus.FAILED})
-"""States in which nothing happens until someone acts."""
-RESUMABLE: frozenset[JobStatus] = frozenset({JobStatus.PAUSED, JobStatus.FAILED, JobStatus.CANCELLED})
-"""States that `resume` continues from the last checkpoint."""
+class Action(StrEnum):
+    """A request a person sends to a job."""
+
+    PAUSE = "pause"
+    """Stop at the next safe point; resume continues."""
+    RESUME = "resume"
+    """Continue a paused, failed or cancelled job from its last checkpoint."""
+    CANCEL = "cancel"
+    """Stop now (checkpoints are kept)."""
+    RETRY = "retry"
+    """Run an ended job again now (a completed one: its failed items)."""
+    REWIND = "rewind"
+    """Run again from a stage (its items and later stages are redone)."""
+    DELETE = "delete"
+    """Remove the job with its items, logs and workspace."""
+
+
+class Event(StrEnum):
+    """What moves a job without a person: the runner, the clock, recovery."""
+
+    CLAIM = "claim"
+    """A runner takes a runnable job."""
+    COMPLETE = "complete"
+    """The last stage finished."""
+    ERROR = "error"
+    """A stage failed for good."""
+    RETRY_LATER = "retry_later"
+    """A stage failed with automatic retries of the job left."""
+    AUTO_PAUSE = "auto_pause"
+    """Too many items failed in a row."""
+    SAFE_POINT = "safe_point"
+    """A pausing or cancelling job reached its next safe point (or was interrupted there)."""
+    HAND_BACK = "hand_back"
+    """Its runner shut down or was lost: back at its last checkpoint."""
+    DEPEND = "depend"
+    """Dependencies on unfinished jobs were added (`jobtui depend`)."""
+    UNBLOCK = "unblock"
+    """The last job it depends on completed."""
+
 
 S = JobStatus
-TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
-    S.QUEUED: frozenset({S.RUNNING, S.PAUSED, S.CANCELLED, S.BLOCKED}),
-    S.BLOCKED: frozenset({S.QUEUED, S.PAUSED, S.CANCELLED}),
-    S.RUNNING: frozenset({S.COMPLETED, S.FAILED, S.WAITING_RETRY, S.PAUSED, S.PAUSING,
-                          S.CANCELLING, S.CANCELLED, S.QUEUED}),
-    S.PAUSING: frozenset({S.PAUSED, S.CANCELLING, S.CANCELLED, S.COMPLETED, S.FAILED,
-                          S.WAITING_RETRY, S.RUNNING}),
-    S.CANCELLING: frozenset({S.CANCELLED, S.COMPLETED, S.FAILED}),
-    S.PAUSED: frozenset({S.QUEUED, S.BLOCKED, S.CANCELLED}),
-    S.WAITING_RETRY: frozenset({S.QUEUED, S.BLOCKED, S.RUNNING, S.PAUSED, S.CANCELLED}),
-    S.FAILED: frozenset({S.QUEUED, S.BLOCKED, S.CANCELLED}),
-    S.CANCELLED: frozenset({S.QUEUED, S.BLOCKED}),
-    S.COMPLETED: frozenset({S.QUEUED, S.BLOCKED}),
-}
-"""Every allowed state change, from → to. The store guards each UPDATE with it.
+A = Action
+E = Event
+MOVES: tuple[tuple[JobStatus, JobStatus, Action | Event], ...] = (
+    (S.QUEUED, S.RUNNING, E.CLAIM),
+    (S.QUEUED, S.PAUSED, A.PAUSE),
+    (S.QUEUED, S.CANCELLED, A.CANCEL),
+    (S.QUEUED, S.BLOCKED, E.DEPEND),
+    (S.BLOCKED, S.QUEUED, E.UNBLOCK),
+    (S.BLOCKED, S.PAUSED, A.PAUSE),
+    (S.BLOCKED, S.CANCELLED, A.CANCEL),
+    (S.RUNNING, S.COMPLETED, E.COMPLETE),
+    (S.RUNNING, S.FAILED, E.ERROR),
+    (S.RUNNING, S.WAITING_RETRY, E.RETRY_LATER),
+    (S.RUNNING, S.PAUSED, E.AUTO_PAUSE),
+    (S.RUNNING, S.PAUSING, A.PAUSE),
+    (S.RUNNING, S.CANCELLING, A.CANCEL),
+    (S.RUNNING, S.CANCELLED, E.SAFE_POINT),
+    (S.RUNNING, S.QUEUED, E.HAND_BACK),
+    (S.PAUSING, S.PAUSED, E.SAFE_POINT),
+    (S.PAUSING, S.PAUSED, E.HAND_BACK),
+    (S.PAUSING, S.CANCELLING, A.CANCEL),
+    (S.PAUSING, S.CANCELLED, E.SAFE_POINT),
+    (S.PAUSING, S.COMPLETED, E.COMPLETE),
+    (S.PAUSING, S.FAILED, E.ERROR),
+    (S.PAUSING, S.WAITING_RETRY, E.RETRY_LATER),
+    (S.CANCELLING, S.CANCELLED, E.SAFE_POINT),
+    (S.CANCELLING, S.CANCELLED, E.HAND_BACK),
+    (S.CANCELLING, S.COMPLETED, E.COMPLETE),
+    (S.CANCELLING, S.FAILED, E.ERROR),
+    (S.PAUSED, S.QUEUED, A.RESUME),
+    (S.PAUSED, S.BLOCKED, A.RESUME),
+    (S.PAUSED, S.QUEUED, A.REWIND),
+    (S.PAUSED, S.BLOCKED, A.REWIND),
+    (S.PAUSED, S.CANCELLED, A.CANCEL),
+    (S.WAITING_RETRY, S.RUNNING, E.CLAIM),
+    (S.WAITING_RETRY, S.QUEUED, A.RETRY),
+    (S.WAITING_RETRY, S.BLOCKED, A.RETRY),
+    (S.WAITING_RETRY, S.PAUSED, A.PAUSE),
+    (S.WAITING_RETRY, S.CANCELLED, A.CANCEL),
+    (S.FAILED, S.QUEUED, A.RESUME),
+    (S.FAILED, S.BLOCKED, A.RESUME),
+    (S.FAILED, S.QUEUED, A.RETRY),
+    (S.FAILED, S.BLOCKED, A.RETRY),
+    (S.FAILED, S.QUEUED, A.REWIND),
+    (S.FAILED, S.BLOCKED, A.REWIND),
+    (S.FAILED, S.CANCELLED, A.CANCEL),
+    (S.CANCELLED, S.QUEUED, A.RESUME),
+    (S.CANCELLED, S.BLOCKED, A.RESUME),
+    (S.CANCELLED, S.QUEUED, A.RETRY),
+    (S.CANCELLED, S.BLOCKED, A.RETRY),
+    (S.CANCELLED, S.QUEUED, A.REWIND),
+    (S.CANCELLED, S.BLOCKED, A.REWIND),
+    (S.COMPLETED, S.QUEUED, A.RETRY),
+    (S.COMPLETED, S.BLOCKED, A.RETRY),
+    (S.COMPLETED, S.QUEUED, A.REWIND),
+    (S.COMPLETED, S.BLOCKED, A.REWIND),
+)
+"""The transition table: every allowed state change, from → to, and what makes it. Every list of
+states below (and the store's SQL lists) is derived from it; the store guards each UPDATE with it.
 
 A job that is queued again (resume, retry, rewind, or added dependencies) goes to `blocked` instead of
 `queued` while a job it depends on has not completed; the last dependency's completion moves it on.
 """
+
+TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    s: frozenset(dst for src, dst, _ in MOVES if src is s) for s in JobStatus
+}
+"""Every allowed state change, from → to (MOVES without the cause)."""
+
+_RUNNER_EVENTS = frozenset({E.COMPLETE, E.ERROR, E.RETRY_LATER, E.AUTO_PAUSE, E.SAFE_POINT, E.HAND_BACK})
+
+
+def _from_by(causes: frozenset[Action | Event] | set[Action | Event]) -> frozenset[JobStatus]:
+    return frozenset(src for src, _, by in MOVES if by in causes)
+
+
+ACTION_FROM: dict[Action, frozenset[JobStatus]] = {
+    a: _from_by({a}) for a in Action if a is not A.DELETE
+}
+"""The states in which each action applies (the TUI hides an action elsewhere); DELETE is added below."""
+
+ACTIVE: frozenset[JobStatus] = _from_by(_RUNNER_EVENTS)
+"""States in which a runner holds the job (it can end them itself): running, pausing, cancelling."""
+RUNNABLE: frozenset[JobStatus] = _from_by({E.CLAIM})
+"""States a runner may claim (when due): queued, waiting_retry."""
+AT_REST: frozenset[JobStatus] = frozenset(s for s in JobStatus if all(isinstance(by, Action) for src, _, by in MOVES
+                                                                     if src is s))
+"""States in which nothing happens until a person acts: paused, failed, cancelled, completed."""
+TERMINAL: frozenset[JobStatus] = AT_REST & ACTION_FROM[A.RETRY]
+"""States in which a job has ended (a retry runs it again): completed, cancelled, failed."""
+RESUMABLE: frozenset[JobStatus] = ACTION_FROM[A.RESUME]
+"""States that `resume` continues from the last checkpoint: paused, failed, cancelled."""
+PENDING: frozenset[JobStatus] = RUNNABLE | ACTIVE
+"""States in which a runner has work to do, now or later: runnable or active (not blocked: it waits on others)."""
+ACTION_FROM[A.DELETE] = frozenset(JobStatus) - ACTIVE
+DEPENDABLE: frozenset[JobStatus] = (_from_by({E.DEPEND}) | _from_by({E.UNBLOCK})) | (AT_REST - TERMINAL)
+"""States in which a job that has not started yet may take new dependencies: queued, blocked, paused."""
 
 
 def sources(target: JobStatus) -> frozenset[JobStatus]:
@@ -109,26 +220,9 @@ def can_transition(src: JobStatus, dst: JobStatus) -> bool:
     return dst in TRANSITIONS.get(src, frozenset())
 
 
-class Action(StrEnum):
-    """A request a person sends to a job."""
-
-    PAUSE = "pause"
-    RESUME = "resume"
-    CANCEL = "cancel"
-    RETRY = "retry"
-    REWIND = "rewind"
-    DELETE = "delete"
-
-
-ACTION_FROM: dict[Action, frozenset[JobStatus]] = {
-    Action.PAUSE: frozenset({S.QUEUED, S.BLOCKED, S.WAITING_RETRY, S.RUNNING}),
-    Action.RESUME: RESUMABLE,
-    Action.CANCEL: frozenset({S.QUEUED, S.BLOCKED, S.WAITING_RETRY, S.PAUSED, S.FAILED, S.RUNNING, S.PAUSING}),
-    Action.RETRY: frozenset({S.FAILED, S.WAITING_RETRY, S.CANCELLED, S.COMPLETED}),
-    Action.REWIND: frozenset({S.PAUSED, S.FAILED, S.CANCELLED, S.COMPLETED}),
-    Action.DELETE: frozenset(set(S) - ACTIVE),
-}
-"""The states in which each action applies (the TUI hides an action elsewhere)."""
+def ordered(statuses: frozenset[JobStatus] | set[JobStatus]) -> list[JobStatus]:
+    """Return statuses in the enum's order (stable text for SQL lists and messages)."""
+    return [s for s in JobStatus if s in statuses]
 
 
 def action_applies(action: Action, status: JobStatus) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..client import Client, Submission
 from ..errors import UsageError
-from ..model import TERMINAL, Action, JobId, JobStatus, iso, now_ms, redact, scrub_urls, waiting_reason
+from ..model import AT_REST, TERMINAL, Action, JobId, JobStatus, iso, now_ms, redact, scrub_urls, waiting_reason
 from ..wording import ago
 from .commands import Command, command, register, table
 from .deps import add_after_option, parse_after, refs_text
@@ -250,13 +250,12 @@ async def cmd_wait(client: Client, a: argparse.Namespace) -> int:
         raise UsageError("--timeout must be 0 or more")
     loop = asyncio.get_running_loop()
     deadline = None if a.timeout is None else loop.time() + a.timeout
-    settled = {JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.PAUSED}
     final: dict[JobId, JobStatus] = {}
     while True:
         for job_id in ids:
             if job_id not in final:
                 job = await client.job(job_id)
-                if job.status in settled:
+                if job.status in AT_REST:
                     final[job_id] = job.status
                     print(f"job {job_id}: {job.status.value}", flush=True)
         if len(final) == len(ids):

@@ -31,6 +31,9 @@ from ..errors import (
     UsageError,
 )
 from ..model import (
+    ACTIVE,
+    PENDING,
+    TERMINAL,
     Action,
     Job,
     JobId,
@@ -39,7 +42,7 @@ from ..model import (
     StageStatus,
     now_ms,
 )
-from .schema import APPLICATION_ID, LEGACY_TABLES, MIGRATIONS
+from .schema import APPLICATION_ID, LEGACY_TABLES, MIGRATIONS, sql_in
 
 # Ranks order the statements of one group commit: a job's un-awaited writes must be rank-increasing.
 # Progress comes before a job's end, so that the end's clean-up (progress message) wins.
@@ -65,8 +68,9 @@ STAGE_COLS = (
     "stage_index, name, status, attempts, max_attempts, started_at_ms, finished_at_ms, error, items_total,"
     " items_done, items_failed, checkpoint_at_ms, next_attempt_at_ms"
 )
-_ACTIVE_SQL = "('running', 'pausing', 'cancelling')"
-_TERMINAL_SQL = "('completed', 'cancelled', 'failed')"
+_ACTIVE_SQL = sql_in(ACTIVE)
+_TERMINAL_SQL = sql_in(TERMINAL)
+_PENDING_SQL = sql_in(PENDING)
 
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)

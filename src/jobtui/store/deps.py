@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 import aiosqlite
 
 from ..errors import InvalidTransitionError, JobNotFoundError, UsageError
-from ..model import JobId, JobRef, JobStatus, can_transition
+from ..model import DEPENDABLE, JobId, JobRef, JobStatus, can_transition
 from .base import StoreCore, dumps
 
 UNBLOCK_SQL = (
@@ -109,7 +109,7 @@ class DependencyQueries(StoreCore):
             if not rows:
                 raise JobNotFoundError(job_id)
             status = JobStatus(rows[0][0])
-            if status not in (JobStatus.QUEUED, JobStatus.BLOCKED, JobStatus.PAUSED) or rows[0][1] is not None:
+            if status not in DEPENDABLE or rows[0][1] is not None:
                 raise InvalidTransitionError(job_id, status.value, "add dependencies",
                                              "only a job that has not started yet takes new dependencies")
             found = await check_deps(db, deps)

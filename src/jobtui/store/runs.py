@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..model import JobId, JobStatus, RunnerInfo, StageStatus, sources
+from ..model import ACTIVE, JobId, JobStatus, RunnerInfo, StageStatus, sources
 from .deps import UNBLOCK_SQL
 from .base import (
-    _ACTIVE_SQL, JOB_COLS, R_ATTEMPT, R_ITEM, R_JOB_END, R_LOG, R_LOG_TRIM, R_PROGRESS, R_STAGE_COUNTERS, R_STAGE_END,
-    R_STAGE_START, R_STAGE_STATE, Claimed, StageRecord, StoreCore, _job, _loads, dumps,
+    _ACTIVE_SQL, _PENDING_SQL, JOB_COLS, R_ATTEMPT, R_ITEM, R_JOB_END, R_LOG, R_LOG_TRIM, R_PROGRESS, R_STAGE_COUNTERS,
+    R_STAGE_END, R_STAGE_START, R_STAGE_STATE, Claimed, StageRecord, StoreCore, _job, _loads, dumps,
 )
+from .schema import sql_in
 
 
 def _from(target: JobStatus) -> str:
     """Return the SQL list of states a running job may move to `target` from, per the transition table."""
-    held = ("running", "pausing", "cancelling")
-    return "(" + ", ".join(f"'{s.value}'" for s in sorted(sources(target)) if s.value in held) + ")"
+    return sql_in(sources(target) & ACTIVE)
 
 
 _TO_COMPLETED = _from(JobStatus.COMPLETED)
@@ -166,7 +166,7 @@ class RunnerWrites(StoreCore):
     async def has_runnable(self, types: Iterable[str]) -> bool:
         """Tell whether any job of `types` is queued or waiting to retry (now or later), or held by a runner."""
         row = await self._one(
-            "SELECT 1 FROM jobs WHERE status IN ('queued', 'waiting_retry', 'running', 'pausing', 'cancelling')"
+            f"SELECT 1 FROM jobs WHERE status IN {_PENDING_SQL}"
             " AND type IN (SELECT value FROM json_each(?)) LIMIT 1",
             (dumps(list(types)),),
         )
@@ -370,7 +370,7 @@ class RunnerWrites(StoreCore):
             " paused_at_ms = CASE status WHEN 'pausing' THEN ? ELSE paused_at_ms END,"
             " pause_reason = CASE status WHEN 'pausing' THEN 'paused by request' ELSE pause_reason END,"
             " cancelled_at_ms = CASE status WHEN 'cancelling' THEN ? ELSE cancelled_at_ms END"
-            " WHERE job_id = ? AND lease_owner = ? AND status IN ('running', 'pausing', 'cancelling')",
+            " WHERE job_id = ? AND lease_owner = ? AND status IN " + _ACTIVE_SQL,
             (now, now, now, job_id, runner_id),
         )
 

@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from ..model import TERMINAL, JobStatus, ordered
+
+
+def sql_in(statuses: Iterable[JobStatus]) -> str:
+    """Return statuses as an SQL list, "('a', 'b')", in the enum's order (the same text everywhere).
+
+    Every status list in SQL is built by this from model.py's derived sets, never written by hand.
+    """
+    return "(" + ", ".join(f"'{s.value}'" for s in ordered(set(statuses))) + ")"
+
+
 APPLICATION_ID = 0x6A6F6274
 """`PRAGMA application_id` of every jobtui database ("jobt"): a file without it is not ours."""
 
@@ -139,6 +152,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (job_id, depends_on)
     ) WITHOUT ROWID;
     CREATE INDEX job_deps_on ON job_deps (depends_on, job_id);
+    """,
+    # 4: the unique-key index's list of ended states, derived from the transition table (model.TERMINAL)
+    # and written by sql_in() like every query that should use the index (its text must match theirs).
+    f"""
+    DROP INDEX jobs_unique_active;
+    CREATE UNIQUE INDEX jobs_unique_active ON jobs (unique_key)
+        WHERE unique_key IS NOT NULL AND status NOT IN {sql_in(TERMINAL)};
     """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
