@@ -90,3 +90,32 @@ async def test_feed_reads_only_what_changed(client: Client) -> None:
     assert delta.removed == {b} and b not in feed.jobs and feed.counts["queued"] == 0
     stale = replace(feed.jobs[a], status=S.QUEUED, updated_at_ms=0)
     assert not feed.apply([stale]), "an older read never replaces a newer version"
+
+
+def test_every_status_has_glyph_colour_rank_and_help() -> None:
+    """Issue 8: statuses are listed in one table derived from the model; a new status cannot be forgotten."""
+    import re
+
+    from jobtui.model import ACTIVE, TERMINAL, JobStatus, StageStatus
+    from jobtui.tui.app import styles_dir
+    from jobtui.tui.format import STAGE_COLOUR, STAGE_GLYPH, STATUS_LOOK, STATUS_ORDER
+    from jobtui.tui.screens import HelpScreen
+
+    tcss = (styles_dir() / "app.tcss").read_text()
+    glyphs = set()
+    for status in JobStatus:
+        look = STATUS_LOOK[status]
+        assert len(look.glyph) == 1 and look.glyph.strip(), status
+        glyphs.add(look.glyph)
+        assert isinstance(look.rank, int) and look.help.strip(), status
+        for widget in ("jobtable", "jobdetail", "statusbar"):
+            rule = re.search(rf"\.{widget}--{status.value}\b[^{{]*\{{([^}}]*)\}}", tcss)
+            assert rule and "color:" in rule.group(1), f"no colour for {widget}--{status.value}"
+    assert len(glyphs) == len(JobStatus), "each status has its own glyph"
+    for stage in StageStatus:
+        assert STAGE_GLYPH[stage] and STAGE_COLOUR[stage] in STATUS_LOOK
+    assert set(STATUS_ORDER) == set(JobStatus)
+    held = [s for s in STATUS_ORDER if s in ACTIVE]
+    settled = [s for s in STATUS_ORDER if s in TERMINAL]
+    assert STATUS_ORDER[: len(held)] == tuple(held) and STATUS_ORDER[-len(settled):] == tuple(settled)
+    assert HelpScreen  # the legend is built from STATUS_LOOK (see test_views for the rendered screen)

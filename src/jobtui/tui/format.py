@@ -5,28 +5,58 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from ..model import ACTIVE, Job, JobStatus, StageRun, StageStatus, redact
+from ..model import ACTIVE, RESUMABLE, TERMINAL, Job, JobStatus, StageRun, StageStatus, redact
 from ..wording import absolute as absolute, ago as ago, duration as duration  # re-exported for the TUI
 from ..wording import short_duration as short_duration, until as until
 
 Clock = Callable[[], int]
 """Returns epoch milliseconds; injected so that screenshots and tests are stable."""
 
-STATUS_GLYPH: dict[str, str] = {
-    JobStatus.QUEUED: "○",
-    JobStatus.BLOCKED: "⧗",
-    JobStatus.RUNNING: "●",
-    JobStatus.PAUSING: "◐",
-    JobStatus.PAUSED: "‖",
-    JobStatus.CANCELLING: "◌",
-    JobStatus.CANCELLED: "⊘",
-    JobStatus.WAITING_RETRY: "↻",
-    JobStatus.FAILED: "✗",
-    JobStatus.COMPLETED: "✓",
+@dataclass(frozen=True, slots=True)
+class StatusLook:
+    """How the TUI shows one job status (its colour is the TCSS class `<widget>--<status>`)."""
+
+    glyph: str
+    """One cell wide, no emoji (their width varies between terminals)."""
+    rank: int
+    """Sort order by status: what needs a person first."""
+    help: str
+    """What it means, for the help screen's legend."""
+    word: str = ""
+    """A shorter word for the status line (default: the status itself)."""
+    failure: bool = False
+    """Shown by the failures-only view."""
+
+
+S = JobStatus
+STATUS_LOOK: dict[JobStatus, StatusLook] = {
+    S.FAILED: StatusLook("✗", 0, "a stage failed for good; t retries, R rewinds", failure=True),
+    S.WAITING_RETRY: StatusLook("↻", 1, "failed; retried automatically later", "retry", failure=True),
+    S.PAUSING: StatusLook("◐", 2, "stops at its next safe point"),
+    S.CANCELLING: StatusLook("◌", 3, "being interrupted"),
+    S.RUNNING: StatusLook("●", 4, "a runner holds it and runs its stages"),
+    S.PAUSED: StatusLook("‖", 5, "stopped at a checkpoint; r resumes it"),
+    S.QUEUED: StatusLook("○", 6, "waiting for a runner (or for its start time)"),
+    S.BLOCKED: StatusLook("⧗", 6, "waiting for the jobs it runs after (--after) to complete"),
+    S.CANCELLED: StatusLook("⊘", 7, "stopped for good; r resumes it anyway"),
+    S.COMPLETED: StatusLook("✓", 8, "every stage is done", "done"),
 }
-"""One cell-wide glyph per job status (no emoji: their width varies between terminals)."""
+"""The one table of how each status looks; a test checks that every status has an entry and a colour."""
+
+STATUS_GLYPH: dict[str, str] = {s: look.glyph for s, look in STATUS_LOOK.items()}
+"""One cell-wide glyph per job status."""
+STATUS_RANK: dict[str, int] = {s: look.rank for s, look in STATUS_LOOK.items()}
+"""Sort order by status: what needs a person first."""
+FAILURE_STATUSES = frozenset(s for s, look in STATUS_LOOK.items() if look.failure)
+STATUS_ORDER: tuple[JobStatus, ...] = tuple(
+    sorted(JobStatus, key=lambda s: (0 if s in ACTIVE else 2 if s in TERMINAL else 1, STATUS_LOOK[s].rank))
+)
+"""Statuses by the model's life cycle (held by a runner, waiting, settled), then by rank within each."""
+SETTLED: frozenset[JobStatus] = TERMINAL | RESUMABLE
+"""Nothing happens to a job in these until someone acts (no clock, no countdown moves)."""
 
 STAGE_GLYPH: dict[str, str] = {
     StageStatus.PENDING: "·",
@@ -36,22 +66,15 @@ STAGE_GLYPH: dict[str, str] = {
     StageStatus.FAILED: "✗",
     StageStatus.COMPLETED: "✓",
 }
-
-STATUS_RANK: dict[str, int] = {
-    JobStatus.FAILED: 0,
-    JobStatus.WAITING_RETRY: 1,
-    JobStatus.PAUSING: 2,
-    JobStatus.CANCELLING: 3,
-    JobStatus.RUNNING: 4,
-    JobStatus.PAUSED: 5,
-    JobStatus.QUEUED: 6,
-    JobStatus.BLOCKED: 6,
-    JobStatus.CANCELLED: 7,
-    JobStatus.COMPLETED: 8,
+STAGE_COLOUR: dict[StageStatus, JobStatus] = {
+    StageStatus.PENDING: JobStatus.QUEUED,
+    StageStatus.RUNNING: JobStatus.RUNNING,
+    StageStatus.RETRYING: JobStatus.WAITING_RETRY,
+    StageStatus.INTERRUPTED: JobStatus.PAUSED,
+    StageStatus.FAILED: JobStatus.FAILED,
+    StageStatus.COMPLETED: JobStatus.COMPLETED,
 }
-"""Sort order by status: what needs a person first."""
-
-FAILURE_STATUSES = frozenset({JobStatus.FAILED, JobStatus.WAITING_RETRY})
+"""A stage is drawn in the colour of the job status it resembles."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 

@@ -20,7 +20,7 @@ from ..client import Client
 from ..engine import REQUIRED, JobType
 from ..errors import JobtuiError
 from ..model import JobDetail, JobId, StageStatus, is_secret_name
-from .format import STAGE_GLYPH, STATUS_GLYPH, clean
+from .format import STAGE_GLYPH, STATUS_LOOK, STATUS_ORDER, clean
 
 
 class _Dialog(ModalScreen[Any]):
@@ -236,18 +236,6 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     ]),
 ]
 
-STATUS_HELP = [
-    ("queued", "waiting for a runner (or for its start time)"),
-    ("blocked", "waiting for the jobs it runs after (--after) to complete"),
-    ("running", "a runner holds it and runs its stages"),
-    ("pausing", "stops at its next safe point"),
-    ("paused", "stopped at a checkpoint; r resumes it"),
-    ("cancelling", "being interrupted"),
-    ("cancelled", "stopped for good; r resumes it anyway"),
-    ("waiting_retry", "failed; retried automatically later"),
-    ("failed", "a stage failed for good; t retries, R rewinds"),
-    ("completed", "every stage is done"),
-]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -267,8 +255,9 @@ class HelpScreen(ModalScreen[None]):
         legend = Table(box=None, show_header=False, padding=(0, 2), expand=False)
         legend.add_column(no_wrap=True, min_width=16)
         legend.add_column()
-        for status, what in STATUS_HELP:
-            legend.add_row(Text(f"{STATUS_GLYPH[status]} {status}"), Text(what))
+        for status in STATUS_ORDER:
+            look = STATUS_LOOK[status]
+            legend.add_row(Text(f"{look.glyph} {status.value}"), Text(look.help))
         parts += [Text("Statuses", style="bold underline"), legend]
         with VerticalScroll(classes="dialog help-dialog"):
             yield Static(Text("jobtui keys"), classes="dialog-title")

@@ -10,11 +10,8 @@ from textual.widgets import Static
 
 from ..client import RunnerState
 from ..model import JobStatus, RunnerInfo
-from .format import STATUS_GLYPH, clean
+from .format import STATUS_LOOK, STATUS_ORDER, clean
 
-_HEADER_ORDER = ("running", "pausing", "cancelling", "waiting_retry", "queued", "blocked", "paused", "failed", "cancelled",
-                 "completed")
-_HEADER_WORD = {"waiting_retry": "retry", "completed": "done"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +48,16 @@ class StatusBar(Static):
         dim = style("statusbar--dim", partial=True)
         width = self.size.width or 120
         clock = info.clock
-        shown = [(s, info.counts[s]) for s in _HEADER_ORDER if info.counts.get(s)]
+        shown = [(s, info.counts[s]) for s in STATUS_ORDER if info.counts.get(s)]
 
         def counts_text(words: bool) -> Text:
             out = Text()
             if not shown:
                 out.append("no jobs", style=dim)
             for i, (s, n) in enumerate(shown):
-                word = f" {_HEADER_WORD.get(s, s)}" if words else ""
-                out.append(f"{'  ' if i else ''}{STATUS_GLYPH[s]} {n}{word}",
+                look = STATUS_LOOK[s]
+                word = f" {look.word or s.value}" if words else ""
+                out.append(f"{'  ' if i else ''}{look.glyph} {n}{word}",
                            style=style(f"statusbar--{s}", partial=True))
             return out
 

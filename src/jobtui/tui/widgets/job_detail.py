@@ -17,8 +17,10 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...model import TERMINAL, JobDetail, JobRef, JobStatus, StageStatus, waiting_reason
+from ...model import JobDetail, JobRef, JobStatus, StageStatus, waiting_reason
 from ..format import (
+    SETTLED,
+    STAGE_COLOUR,
     STAGE_GLYPH,
     Clock,
     absolute,
@@ -35,14 +37,6 @@ from ..format import (
 
 AttemptError = tuple[int, int, int, str, bool]
 
-_STAGE_COLOUR = {
-    StageStatus.PENDING: JobStatus.QUEUED,
-    StageStatus.RUNNING: JobStatus.RUNNING,
-    StageStatus.RETRYING: JobStatus.WAITING_RETRY,
-    StageStatus.INTERRUPTED: JobStatus.PAUSED,
-    StageStatus.FAILED: JobStatus.FAILED,
-    StageStatus.COMPLETED: JobStatus.COMPLETED,
-}
 
 
 def refs_line(refs: tuple[JobRef, ...]) -> str:
@@ -116,7 +110,7 @@ class JobDetailPane(ScrollView, can_focus=True):
         if d is None:
             return False
         j = d.job
-        return j.status not in TERMINAL and j.status is not JobStatus.PAUSED
+        return j.status not in SETTLED
 
     @property
     def text(self) -> str:
@@ -265,7 +259,7 @@ class JobDetailPane(ScrollView, can_focus=True):
                               no_wrap=name != "note", overflow="fold" if name == "note" else "ellipsis")
         retry_notes: list[Text] = []
         for s in d.stages:
-            colour = self._style(f"jobdetail--{_STAGE_COLOUR[s.status].value}")
+            colour = self._style(f"jobdetail--{STAGE_COLOUR[s.status].value}")
             items_text = ""
             if s.items_total is not None or s.items_done or s.items_failed:
                 items_text = f"{s.items_done}/{s.items_total if s.items_total is not None else '?'}"
