@@ -522,6 +522,8 @@ class RunnerInfo:
     started_at_ms: int
     heartbeat_at_ms: int
     concurrency: int
+    lease_ttl_ms: int | None = None
+    """How long this runner's lease lasts without a heartbeat (None: registered by an older jobtui)."""
 
     def alive(self, now: int, ttl_ms: int) -> bool:
         """Tell whether its heartbeat is fresh."""

@@ -128,18 +128,28 @@ async def test_recovery_releases_jobs_of_a_runner_whose_lease_expired(store: Sto
     assert [r.runner_id for r in await store.runners()] == []
 
 
-async def test_lease_fence_refuses_writes_of_a_runner_that_lost_its_lease(store: Store) -> None:
-    [job] = await store.add_jobs(new())
+async def test_lease_fence_refuses_writes_for_a_job_the_runner_no_longer_holds(store: Store) -> None:
+    """Issue 6 (3b): a group commit checks that this runner holds the JOB, not only that its row exists."""
+    [job, other] = await store.add_jobs(new(2))
     await store.register_runner(RunnerInfo("me", 1, "h", 0, store.clock(), 1))
+    assert [c.job.job_id for c in await store.claim("me", 2, ["t"])] == [job, other]
+    told: list[tuple[set[int], str]] = []
     store.fence = "me"
+    store.on_dropped = lambda jobs, reason: told.append((jobs, reason))
     store.log(job, "info", "while holding")
     await store.commit_point()
-    await store.unregister_runner("me")  # as if another runner had reclaimed us
+    # Another runner took `job` (our runner row still exists): our later writes for it are refused,
+    # those for `other` (still ours) commit.
+    async with store._tx() as db:
+        await db.execute("UPDATE jobs SET lease_owner = 'them' WHERE job_id = ?", (job,))
     store.log(job, "info", "after losing")
-    with pytest.raises(StoreError, match="lost its lease"):
-        await store.commit_point()
+    store.log(other, "info", "still mine")
+    await store.commit_point()
     store.fence = None
+    store.on_dropped = None
     assert [line.message for line in await store.logs(job)] == ["while holding"]
+    assert [line.message for line in await store.logs(other)] == ["still mine"]
+    assert told == [({job}, "lost")]
 
 
 async def test_a_version_1_database_is_migrated_in_place(db_path: Path) -> None:

@@ -220,6 +220,8 @@ class Context:
             self._run.store.stage_state(self.job_id, self.stage_index, state)
         await self._run.store.commit_point()
         self._run.check()
+        if self._run.must_wait:
+            await self._run.ready()
 
     async def until_stopped(self) -> None:
         """Return once pause, cancel or shutdown is asked: race it against a wait that may hang.
@@ -308,6 +310,9 @@ class Context:
                 )
 
         async def one(k: str, item: Any) -> ItemOutcome:
+            if run.must_wait:
+                # No new item while the lease may have lapsed or the database takes no writes.
+                await run.ready()
             token = _current_item.set(k)
             tries = 1
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import os
 import random
 import socket
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,21 @@ from .retry import call_with_retry, describe
 
 LOG_LIMIT = 10_000
 """Log lines kept per job; older ones are dropped."""
+MAX_LEASE_TTL_S = 86_400.0
+"""The longest lease a runner may take: a day (a longer one would leave a dead runner's jobs stranded)."""
+
+log = logging.getLogger("jobtui.engine")
+
+
+def lease_clock() -> float:
+    """Return seconds on a clock that runs on while the process is frozen or the machine is suspended."""
+    return time.clock_gettime(time.CLOCK_BOOTTIME) if hasattr(time, "CLOCK_BOOTTIME") else time.monotonic()
+
+
+def check_lease_ttl(ttl_s: float) -> None:
+    """Raise ValueError unless a lease TTL is a finite number of seconds in (0, MAX_LEASE_TTL_S]."""
+    if not isinstance(ttl_s, int | float) or not math.isfinite(ttl_s) or ttl_s <= 0 or ttl_s > MAX_LEASE_TTL_S:
+        raise ValueError(f"the lease TTL must be more than 0 and at most {MAX_LEASE_TTL_S:g} seconds, not {ttl_s!r}")
 
 
 class StageFailed(Exception):
@@ -70,7 +86,7 @@ class JobRun:
             raise Stop(self.request, self.reason)
 
     async def sleep(self, seconds: float) -> None:
-        """Sleep, but wake and stop at once when a request arrives."""
+        """Sleep, but wake and stop at once when a request arrives; then confirm the lease if it may have lapsed."""
         self.check()
         if seconds > 0:
             try:
@@ -78,6 +94,13 @@ class JobRun:
             except TimeoutError:
                 pass
         self.check()
+        if self.must_wait:
+            await self.ready()
+
+    @property
+    def must_wait(self) -> bool:
+        """Tell whether `ready()` has anything to do: a lease to confirm, a stalled database, a lost job."""
+        return self.runner.lease_stale() or self.store.stalled or self.request == "lost"
 
     def ask(self, kind: str, reason: str | None = None) -> None:
         """Ask the job to stop at its next safe point."""
@@ -86,6 +109,25 @@ class JobRun:
         self.request = kind
         self.reason = reason
         self._wake.set()
+
+    async def ready(self) -> None:
+        """Before new work (a stage attempt, an item): confirm the lease if it may have lapsed.
+
+        Raises Stop('lost') when another runner holds the job now. While the database cannot take
+        writes (disk full, locked), wait for the queued ones to commit instead of piling up more work.
+        """
+        runner = self.runner
+        if runner.lease_stale():
+            await runner.ensure_lease()
+        if self.request == "lost":
+            raise Stop("lost")
+        if self.store.stalled:
+            try:
+                await self.store.commit_point()
+            except StoreError:
+                pass  # our writes were dropped: on_dropped interrupts this job
+            if self.request == "lost":
+                raise Stop("lost")
 
     async def until_stop(self) -> None:
         """Return once pause, cancel or shutdown is asked."""
@@ -162,6 +204,7 @@ class Runner:
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        check_lease_ttl(lease_ttl_s)
         self.store = store
         self.registry = registry
         self.concurrency = concurrency
@@ -176,6 +219,9 @@ class Runner:
         self.runs: dict[JobId, JobRun] = {}
         self._wake = asyncio.Event()
         self._stopping = False
+        self._lease_ok = lease_clock()
+        """When (lease_clock) the last heartbeat that found this runner still registered began."""
+        self._confirming: asyncio.Future[None] | None = None
         self.stages_done = 0
         """Stages completed by this runner, for benchmarks."""
         self.jobs_done = 0
@@ -207,17 +253,105 @@ class Runner:
         if self.on_event is not None:
             self.on_event(kind, job_id)
 
+    # leases ------------------------------------------------------------------------------------------
+    def lease_stale(self) -> bool:
+        """Tell whether this runner's lease may have lapsed (no confirmed heartbeat for 2/3 of its TTL).
+
+        Measured on a clock that runs on through SIGSTOP and suspend, so that a runner that wakes up
+        knows it slept.
+        """
+        return lease_clock() - self._lease_ok > self.lease_ttl_s * 2 / 3
+
+    async def ensure_lease(self) -> None:
+        """Return once this runner has confirmed in the database that it still holds its lease and jobs.
+
+        Jobs another runner took meanwhile are stopped ('lost'); their writes are refused anyway.
+        Concurrent callers share one confirmation.
+        """
+        if not self.lease_stale():
+            return
+        if self._confirming is None or self._confirming.done():
+            self._confirming = asyncio.ensure_future(self._confirm())
+        await asyncio.shield(self._confirming)
+
+    async def _confirm(self) -> None:
+        delay = 0.1
+        said = False
+        while True:
+            began = lease_clock()
+            try:
+                if not await self.store.heartbeat(self.runner_id):
+                    self._lost_all()
+                    await self._register()
+                else:
+                    owned = await self.store.owned_requests(self.runner_id) or {}
+                    for job_id, run in list(self.runs.items()):
+                        if job_id not in owned:
+                            self._lose(run)
+                self._lease_ok = began
+                if said:
+                    log.warning("lease confirmed; work continues")
+                return
+            except StoreError as e:
+                if not said:
+                    log.warning("lease may have lapsed and cannot be confirmed (%s); starting no new work"
+                                " until it is", e)
+                    said = True
+                await asyncio.sleep(delay)
+                delay = min(2.0, delay * 2)
+
+    def _lose(self, run: JobRun) -> None:
+        """Stop a job another runner holds now: no safe point, no write."""
+        run.ask("lost")
+        self._interrupt(run, "lost")
+
+    def _lost_all(self) -> None:
+        if self.runs:
+            log.warning("this runner was taken for dead and its jobs reclaimed; stopping %d job(s) here",
+                        len(self.runs))
+        for run in list(self.runs.values()):
+            self._lose(run)
+
+    def _on_dropped(self, jobs: set[JobId], reason: str) -> None:
+        """Stop the jobs whose queued writes the store dropped, at their last committed checkpoint."""
+        for job_id in jobs:
+            run = self.runs.get(job_id)
+            if run is None:
+                continue
+            if reason == "lost":
+                self._lose(run)
+            else:
+                self._interrupt(run, "store")
+
+    async def _register(self) -> None:
+        now = self.store.clock()
+        info = RunnerInfo(self.runner_id, os.getpid(), socket.gethostname(), now, now, self.concurrency,
+                          int(self.lease_ttl_s * 1000))
+        await self.store.register_runner(info)
+
     # main loop -----------------------------------------------------------------------------------
     async def run(self, *, exit_when_idle: bool = False) -> None:
         """Run until stop() (or, with exit_when_idle, until no job of ours is left to run)."""
-        now = self.store.clock()
-        info = RunnerInfo(self.runner_id, os.getpid(), socket.gethostname(), now, now, self.concurrency)
-        await self.store.register_runner(info)
+        delay = 0.2
+        while True:
+            began = lease_clock()
+            try:
+                await self._register()
+                self._lease_ok = began
+                break
+            except StoreError as e:
+                # A database locked by another process for longer than busy_timeout: wait it out.
+                log.warning("cannot register the runner (%s); waiting and retrying", e)
+                if self._stopping:
+                    return
+                await asyncio.sleep(delay)
+                delay = min(2.0, delay * 2)
         self.store.fence = self.runner_id
+        self.store.on_dropped = self._on_dropped
         try:
             await self._recover()
         except StoreError as e:
-            print(f"jobtui: runner: recovery failed ({e}); retrying at the next heartbeat", file=sys.stderr)
+            log.warning("recovery failed (%s); retrying at the next heartbeat", e)
         heartbeat = asyncio.create_task(self._heartbeat_loop(), name="jobtui-heartbeat")
         types = self.registry.names
         try:
@@ -226,7 +360,10 @@ class Runner:
                 timeout = self.control_poll_s if self.runs else self.poll_s
                 try:
                     free = self.concurrency - len(self.runs)
-                    if free > 0:
+                    if free > 0 and self.lease_stale():
+                        await self.ensure_lease()
+                    # While the database takes no writes (disk full, locked), take no new jobs.
+                    if free > 0 and not self.store.stalled and not self._stopping:
                         claimed = await self.store.claim(self.runner_id, free, types)
                         for c in claimed:
                             self._start(c)
@@ -240,7 +377,7 @@ class Runner:
                             timeout = min(timeout, max(0.0, (due - self.store.clock()) / 1000))
                 except StoreError as e:
                     # A lock held too long by another process, a full disk: say so, keep going.
-                    print(f"jobtui: runner: {e}; retrying", file=sys.stderr, flush=True)
+                    log.warning("%s; waiting and retrying", e)
                     timeout = max(timeout, 1.0)
                 if claimed and len(self.runs) < self.concurrency:
                     continue
@@ -252,17 +389,26 @@ class Runner:
         finally:
             await self._shutdown()
             heartbeat.cancel()
+            if self._confirming is not None:
+                self._confirming.cancel()
+            for t in (heartbeat, self._confirming):
+                if t is None:
+                    continue
+                try:
+                    await t
+                except (asyncio.CancelledError, Exception):
+                    pass
             try:
-                await heartbeat
-            except asyncio.CancelledError:
-                pass
-            try:
-                await self.store.commit_point()
+                await asyncio.wait_for(self.store.commit_point(), max(10.0, self.grace_s))
                 await self.store.unregister_runner(self.runner_id)
+            except TimeoutError:
+                log.error("writes could not be committed before stopping; the jobs continue from their last"
+                          " committed checkpoint on the next run")
             except StoreError as e:
-                print(f"jobtui: {e}", file=sys.stderr)
+                log.error("%s", e)
             finally:
                 self.store.fence = None
+                self.store.on_dropped = None
 
     async def _shutdown(self) -> None:
         runs = list(self.runs.values())
@@ -279,27 +425,30 @@ class Runner:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _heartbeat_loop(self) -> None:
+        """Renew the lease every third of its TTL; any failure is logged and the loop lives on."""
         interval = max(0.2, self.lease_ttl_s / 3)
         while True:
             await asyncio.sleep(interval)
             try:
+                began = lease_clock()
                 if not await self.store.heartbeat(self.runner_id):
                     # Another runner took us for dead and reclaimed our jobs: stop them, write nothing.
-                    for run in list(self.runs.values()):
-                        self._interrupt(run, "lost")
-                    now = self.store.clock()
-                    info = RunnerInfo(self.runner_id, os.getpid(), socket.gethostname(), now, now, self.concurrency)
-                    await self.store.register_runner(info)
+                    self._lost_all()
+                    await self._register()
+                self._lease_ok = began
                 await self._recover()
             except StoreError as e:
-                print(f"jobtui: heartbeat failed: {e}", file=sys.stderr)
+                log.warning("heartbeat failed: %s", e)
+            except Exception:
+                log.exception("heartbeat failed")
 
     async def _recover(self) -> None:
         recovered = await self.store.recover(
             self_id=self.runner_id, ttl_ms=int(self.lease_ttl_s * 1000), is_dead=_pid_dead
         )
         for job_id, before, after in recovered:
-            self.store.log(job_id, "warning", f"recovered from a lost runner: {before.value} → {after.value}")
+            self.store.log(job_id, "warning", f"recovered from a lost runner: {before.value} → {after.value}",
+                           held=False)
             self._emit("recovered", job_id)
         # Blocked jobs whose dependencies completed while no unblock ran with them (a safety net).
         released = await self.store.release_ready()
@@ -386,7 +535,10 @@ class Runner:
         except StageFailed as f:
             await self._failed(run, f)
         except StoreError as e:
-            print(f"jobtui: job {job_id}: cannot record progress: {e}", file=sys.stderr)
+            # A write of this job could not be committed: stop it honestly at its last committed
+            # checkpoint and hand it back (it is claimed again and continues from there).
+            log.error("job %s: cannot record progress (%s); handing it back at its last checkpoint", job_id, e)
+            await self._stopped(run, "store", None)
         except Exception as e:  # a bug in jobtui itself: keep the runner alive, fail the job visibly
             await self._failed(
                 run, StageFailed(run.job_type.stage_names[run.current_index or 0], run.clean(describe(e)), False)
@@ -430,6 +582,7 @@ class Runner:
 
         async def attempt() -> Any:
             nonlocal tries
+            await run.ready()
             tries += 1
             number = base + tries
             store.stage_started(job_id, index, number, base + stage.retry.attempts)
@@ -461,6 +614,8 @@ class Runner:
 
         try:
             output, _ = await call_with_retry(attempt, stage.retry, sleep=run.sleep, on_retry=on_retry)
+        except StoreError:
+            raise  # the database, not the stage: the job is handed back, not failed
         except Exception as e:
             text = run.clean(describe(e))
             transient = stage.retry.retry_on(e)
@@ -483,13 +638,16 @@ class Runner:
         elif kind == "cancel":
             store.job_cancelled(job_id, self.runner_id)
             run.log("cancelled", "warning")
+        elif kind == "store":
+            store.job_released(job_id, self.runner_id)
+            run.log("a write could not be committed: job handed back at its last committed checkpoint", "error")
         else:
             store.job_released(job_id, self.runner_id)
             run.log("runner stopping: job handed back at its last checkpoint")
         try:
             await store.commit_point()
         except StoreError as e:
-            print(f"jobtui: job {job_id}: cannot record stop: {e}", file=sys.stderr)
+            log.error("job %s: cannot record stop: %s", job_id, e)
         self._emit(kind, job_id)
 
     async def _failed(self, run: JobRun, f: StageFailed) -> None:
@@ -511,7 +669,7 @@ class Runner:
         try:
             await store.commit_point()
         except StoreError as e:
-            print(f"jobtui: job {job.job_id}: cannot record failure: {e}", file=sys.stderr)
+            log.error("job %s: cannot record failure: %s", job.job_id, e)
         self._emit("failed", job.job_id)
 
 

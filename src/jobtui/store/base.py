@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import os
 import sqlite3
 import urllib.parse
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,7 +25,6 @@ from typing import Any, Self
 import aiosqlite
 
 from ..errors import (
-    LeaseLostError,
     NoDatabaseError,
     NotJobtuiDatabaseError,
     SchemaVersionError,
@@ -43,6 +44,8 @@ from ..model import (
     now_ms,
 )
 from .schema import APPLICATION_ID, LEGACY_TABLES, MIGRATIONS, sql_in
+
+log = logging.getLogger("jobtui.store")
 
 # Ranks order the statements of one group commit: a job's un-awaited writes must be rank-increasing.
 # Progress comes before a job's end, so that the end's clean-up (progress message) wins.
@@ -153,15 +156,79 @@ class ControlResult:
 
 
 class _Batch:
-    """Statements queued for the next group commit, by rank then SQL."""
+    """Statements queued for the next group commit, by rank then SQL, each with the job it belongs to."""
 
     __slots__ = ("ops", "keyed", "waiters", "size")
 
     def __init__(self) -> None:
-        self.ops: dict[int, dict[str, list[Sequence[Any]]]] = {}
-        self.keyed: dict[int, dict[str, dict[Any, Sequence[Any]]]] = {}
+        self.ops: dict[int, dict[str, tuple[list[JobId | None], list[Sequence[Any]]]]] = {}
+        """rank → SQL → (the job of each row, the rows)."""
+        self.keyed: dict[int, dict[str, dict[Any, tuple[JobId | None, Sequence[Any]]]]] = {}
+        """rank → SQL → key → (job, row): a later row with the same key replaces the earlier one."""
         self.waiters: list[asyncio.Future[None]] = []
         self.size = 0
+
+    def jobs(self) -> set[JobId | None]:
+        """Return the jobs that have a statement here."""
+        out: set[JobId | None] = set()
+        for by_sql in self.ops.values():
+            for jobs, _rows in by_sql.values():
+                out.update(jobs)
+        for by_key in self.keyed.values():
+            for keyed in by_key.values():
+                out.update(j for j, _p in keyed.values())
+        return out
+
+    def absorb(self, later: _Batch) -> None:
+        """Append the statements and waiters of a batch queued after this one (its keyed rows win)."""
+        for rank, by_sql in later.ops.items():
+            mine = self.ops.setdefault(rank, {})
+            for sql, (jobs, rows) in by_sql.items():
+                if sql in mine:
+                    mine[sql][0].extend(jobs)
+                    mine[sql][1].extend(rows)
+                else:
+                    mine[sql] = (jobs, rows)
+        for rank, by_key in later.keyed.items():
+            mine_k = self.keyed.setdefault(rank, {})
+            for sql, keyed in by_key.items():
+                mine_k.setdefault(sql, {}).update(keyed)
+        self.waiters.extend(later.waiters)
+        self._count()
+
+    def purge(self, drop: set[JobId | None]) -> None:
+        """Remove every statement of the jobs in `drop`."""
+        for by_sql in self.ops.values():
+            for sql, (jobs, rows) in list(by_sql.items()):
+                if drop.isdisjoint(jobs):
+                    continue
+                kept = [(j, r) for j, r in zip(jobs, rows) if j not in drop]
+                by_sql[sql] = ([j for j, _r in kept], [r for _j, r in kept])
+        for by_key in self.keyed.values():
+            for sql, keyed in by_key.items():
+                by_key[sql] = {k: v for k, v in keyed.items() if v[0] not in drop}
+        self._count()
+
+    def _count(self) -> None:
+        self.size = sum(len(rows) for by_sql in self.ops.values() for _j, rows in by_sql.values()) + sum(
+            len(keyed) for by_key in self.keyed.values() for keyed in by_key.values()
+        )
+
+
+_TRANSIENT_CODES = frozenset({5, 6, 7, 10, 13, 15})
+"""SQLITE_BUSY, LOCKED, NOMEM, IOERR, FULL, PROTOCOL: conditions that pass (another process lets go of
+the lock, space is freed); a write that meets one is kept and tried again, never dropped."""
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """Tell whether a database error is a passing condition (busy, locked, disk full, I/O) worth waiting out."""
+    if not isinstance(exc, sqlite3.Error):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return (code & 0xFF) in _TRANSIENT_CODES
+    text = str(exc).lower()
+    return any(w in text for w in ("locked", "busy", "disk is full", "disk i/o", "out of memory"))
 
 
 def prepare_path(path: Path) -> None:
@@ -196,8 +263,14 @@ class StoreCore:
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
         self._flushing = False
+        self._closing = asyncio.Event()
+        self._stalled_since: float | None = None
+        self._stall_said = -1e9
         self.fence: str | None = None
-        """A runner id: while set, a group commit applies only if that runner still holds its lease."""
+        """A runner id: while set, a group commit writes for a job only while this runner holds its lease."""
+        self.on_dropped: Callable[[set[JobId], str], None] | None = None
+        """Told of jobs whose queued writes were dropped: reason 'lost' (another runner holds the job)
+        or 'store' (the commit failed for good); their owner must stop them at their last checkpoint."""
         self.commits = 0
         """Group commits made, for benchmarks."""
 
@@ -318,17 +391,21 @@ class StoreCore:
             await db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
             await db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
-    async def close(self) -> None:
-        """Commit what is queued, stop the writer and close the connection."""
+    async def close(self, *, timeout_s: float = 10.0) -> None:
+        """Commit what is queued (waiting up to `timeout_s` for a busy or full database), stop the writer, close."""
         if self._closed:
             return
         try:
-            if self._batch.size:
-                await self.commit_point()
+            if self._batch.size or self.stalled:
+                await asyncio.wait_for(self.commit_point(), timeout_s)
         except StoreError:
             pass
+        except TimeoutError:
+            log.error("%d write(s) could not be committed before closing (%s); their jobs continue from their"
+                      " last committed checkpoint", self._batch.size, self.path)
         finally:
             self._closed = True
+            self._closing.set()
             if self._writer is not None:
                 self._writer.cancel()
                 try:
@@ -383,95 +460,214 @@ class StoreCore:
         rows = await self._all(sql, params)
         return rows[0] if rows else None
 
-    def _submit(self, rank: int, sql: str, params: Sequence[Any], key: Any = None) -> None:
-        """Queue one statement for the next group commit; with `key`, a later one replaces it."""
+    def _submit(self, rank: int, sql: str, params: Sequence[Any], key: Any = None, job: JobId | None = None) -> None:
+        """Queue one statement of `job` for the next group commit; with `key`, a later one replaces it."""
         if self._closed:
             raise StoreError("store is closed")
         batch = self._batch
         if key is None:
-            batch.ops.setdefault(rank, {}).setdefault(sql, []).append(params)
+            by_sql = batch.ops.setdefault(rank, {})
+            entry = by_sql.get(sql)
+            if entry is None:
+                by_sql[sql] = ([job], [params])
+            else:
+                entry[0].append(job)
+                entry[1].append(params)
             batch.size += 1
         else:
             keyed = batch.keyed.setdefault(rank, {}).setdefault(sql, {})
             if key not in keyed:
                 batch.size += 1
-            keyed[key] = params
-        if self._writer is None:
-            self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="jobtui-store-writer")
+            keyed[key] = (job, params)
+        self._ensure_writer()
         self._wake.set()
+
+    def _ensure_writer(self) -> None:
+        """Start the writer task, or start it again should it ever have ended."""
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="jobtui-store-writer")
 
     @property
     def pending(self) -> int:
         """Return how many statements wait for the next group commit."""
         return self._batch.size
 
+    @property
+    def stalled(self) -> bool:
+        """Tell whether the last group commit failed on a passing condition and its writes wait to be retried."""
+        return self._stalled_since is not None
+
     async def commit_point(self) -> None:
         """Return once everything queued so far is committed.
 
+        While the database is busy, locked by another process or its disk is full, this waits (the
+        writes stay queued and are retried); it does not fail for that.
+
         Raises:
-            StoreError: the group commit that held these writes failed.
+            StoreError: the group commit that held these writes failed for good (the writes were
+                dropped and the jobs they belonged to were told through `on_dropped`).
         """
-        if self._batch.size == 0 and not self._flushing:
+        if self._batch.size == 0 and not self._flushing and not self.stalled:
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._batch.waiters.append(fut)
-        if self._writer is None:
-            self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="jobtui-store-writer")
+        self._ensure_writer()
         self._wake.set()
         await fut
 
+    def _dropped(self, jobs: set[JobId | None], reason: str) -> None:
+        """Tell the owner of `jobs` that their queued writes were dropped; never let its error stop the writer."""
+        hook = self.on_dropped
+        real = {j for j in jobs if j is not None}
+        if hook is None or not real:
+            return
+        try:
+            hook(real, reason)
+        except Exception:
+            log.exception("the handler of dropped writes failed")
+
     async def _write_loop(self) -> None:
+        """Commit queued statements in groups, for as long as the store is open.
+
+        Any failure is handled here and the loop lives on: a passing condition (busy, locked, disk
+        full, I/O) keeps the batch queued and retries it with backoff; anything else rolls back,
+        drops the batch, tells its jobs' owner (`on_dropped`) and fails its waiters.
+        """
+        delay = 0.0
         while True:
-            await self._wake.wait()
+            if delay:
+                try:
+                    await asyncio.wait_for(self._closing.wait(), delay)
+                except TimeoutError:
+                    pass
+            else:
+                await self._wake.wait()
             self._wake.clear()
-            async with self._lock:
-                if self._batch.size == 0:
-                    batch, self._batch = self._batch, _Batch()
-                    for w in batch.waiters:
-                        if not w.done():
-                            w.set_result(None)
-                    continue
-                self._flushing = True
-                error: StoreError | None = None
-                try:
-                    await self._conn.execute("BEGIN IMMEDIATE")
-                except sqlite3.Error as e:
-                    # Nothing was taken: the statements stay queued for the next try; waiters hear now.
-                    waiters, self._batch.waiters = self._batch.waiters, []
-                    self._flushing = False
-                    err = StoreError(_explain(e, self.path))
-                    for w in waiters:
-                        if not w.done():
-                            w.set_exception(err)
-                    await asyncio.sleep(0.05)
-                    self._wake.set()
-                    continue
-                # Take the batch only now: what arrived while BEGIN waited joins this commit.
+            try:
+                delay = await self._flush(delay)
+            except asyncio.CancelledError:
+                raise
+            except BaseException:  # a bug here must not end the writer: every commit after would hang
+                log.exception("group commit: unexpected failure; retrying")
+                delay = 1.0
+
+    async def _flush(self, delay: float) -> float:
+        """Try one group commit; return how long to wait before the next try (0: until woken)."""
+        async with self._lock:
+            if self._batch.size == 0:
                 batch, self._batch = self._batch, _Batch()
-                try:
-                    if self.fence is not None:
-                        held = await self._conn.execute_fetchall(
-                            "SELECT 1 FROM runners WHERE runner_id = ?", (self.fence,)
-                        )
-                        if not list(held):
-                            # Another runner took us for dead and owns our jobs now: write nothing.
-                            raise LeaseLostError(f"runner {self.fence} lost its lease; its writes were dropped")
-                    for rank in sorted(set(batch.ops) | set(batch.keyed)):
-                        for sql, rows in batch.ops.get(rank, {}).items():
+                self._recovered(0)
+                for w in batch.waiters:
+                    if not w.done():
+                        w.set_result(None)
+                return 0.0
+            self._flushing = True
+            taken: _Batch | None = None
+            lost: set[JobId | None] = set()
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                # Take the batch only now: what arrived while BEGIN waited joins this commit.
+                taken, self._batch = self._batch, _Batch()
+                allowed: set[JobId | None] | None = None
+                if self.fence is not None:
+                    # Write for a job only while this runner holds its lease: a runner that froze and
+                    # was taken for dead must not write over the work of the runner that took its jobs.
+                    owned = await self._conn.execute_fetchall(
+                        "SELECT job_id FROM jobs WHERE lease_owner = ?", (self.fence,)
+                    )
+                    allowed = {r[0] for r in owned}
+                    allowed.add(None)
+                for rank in sorted(set(taken.ops) | set(taken.keyed)):
+                    for sql, (jobs, rows) in taken.ops.get(rank, {}).items():
+                        if allowed is not None and not allowed.issuperset(jobs):
+                            lost.update(set(jobs) - allowed)
+                            rows = [r for j, r in zip(jobs, rows) if j in allowed]
+                        if rows:
                             await self._conn.executemany(sql, rows)
-                        for sql, keyed in batch.keyed.get(rank, {}).items():
-                            await self._conn.executemany(sql, list(keyed.values()))
-                    await self._conn.execute("COMMIT")
-                    self.commits += 1
-                except (sqlite3.Error, LeaseLostError) as e:
-                    error = e if isinstance(e, LeaseLostError) else StoreError(_explain(e, self.path))
-                    error.__cause__ = e if error is not e else None
-                    await self._rollback()
-            self._flushing = False
-            for w in batch.waiters:
-                if w.done():
-                    continue
-                if error is None:
+                    for sql, keyed in taken.keyed.get(rank, {}).items():
+                        if allowed is None:
+                            krows = [p for _j, p in keyed.values()]
+                        else:
+                            krows = []
+                            for j, p in keyed.values():
+                                if j in allowed:
+                                    krows.append(p)
+                                else:
+                                    lost.add(j)
+                        if krows:
+                            await self._conn.executemany(sql, krows)
+                await self._conn.execute("COMMIT")
+            except asyncio.CancelledError:
+                await self._rollback()
+                if taken is not None:
+                    self._requeue(taken)
+                raise
+            except Exception as e:
+                await self._rollback()
+                if is_transient_db_error(e):
+                    # A passing condition: keep every write, in order, and tell the waiters nothing yet.
+                    if taken is not None:
+                        self._requeue(taken)
+                    self._stalling(e)
+                    return min(2.0, max(0.05, delay * 2))
+                text = _explain(e, self.path) if isinstance(e, sqlite3.Error) else describe_exc(e)
+                error = StoreError(f"group commit failed: {text}")
+                error.__cause__ = e
+                batch = taken if taken is not None else self._take()
+                affected = batch.jobs()
+                # Writes of these jobs queued after the lost ones build on them (counters): drop them too.
+                self._batch.purge(affected)
+                log.error("group commit failed; %d write(s) of job(s) %s dropped: %s", batch.size,
+                          _ids(affected), error)
+                self._dropped(affected, "store")
+                for w in batch.waiters:
+                    if not w.done():
+                        w.set_exception(error)
+                return 0.0
+            finally:
+                self._flushing = False
+            self.commits += 1
+            self._recovered(taken.size)
+            if lost:
+                self._batch.purge(lost)
+                log.warning("writes of job(s) %s refused: runner %s no longer holds them", _ids(lost), self.fence)
+                self._dropped(lost, "lost")
+            for w in taken.waiters:
+                if not w.done():
                     w.set_result(None)
-                else:
-                    w.set_exception(error)
+            return 0.0
+
+    def _take(self) -> _Batch:
+        batch, self._batch = self._batch, _Batch()
+        return batch
+
+    def _requeue(self, batch: _Batch) -> None:
+        """Put a batch that did not commit back in front of what was queued since."""
+        batch.absorb(self._batch)
+        self._batch = batch
+
+    def _stalling(self, exc: BaseException) -> None:
+        """Say (once, then every 30 s) that writes wait for a passing condition of the database."""
+        now = time.monotonic()
+        if self._stalled_since is None:
+            self._stalled_since = now
+        if now - self._stall_said >= 30.0:
+            self._stall_said = now
+            log.warning("waiting for the database (%s): %d write(s) queued, retrying",
+                        _explain(exc, self.path), self._batch.size)
+
+    def _recovered(self, size: int) -> None:
+        if self._stalled_since is not None:
+            log.warning("database writable again after %.1fs: %d queued write(s) committed",
+                        time.monotonic() - self._stalled_since, size)
+            self._stalled_since = None
+            self._stall_said = -1e9
+
+
+def _ids(jobs: set[JobId | None]) -> str:
+    return ", ".join(str(j) for j in sorted(j for j in jobs if j is not None)) or "-"
+
+
+def describe_exc(exc: BaseException) -> str:
+    """Return `Type: message` for an exception."""
+    return f"{type(exc).__name__}: {exc}"

@@ -265,7 +265,7 @@ class JobQueries(StoreCore):
     async def runners(self) -> list[RunnerInfo]:
         """Return every registered runner."""
         rows = await self._all(
-            "SELECT runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency FROM runners"
+            "SELECT runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency, lease_ttl_ms FROM runners"
         )
         return [RunnerInfo(*r) for r in rows]
 

@@ -49,12 +49,13 @@ class RunnerWrites(StoreCore):
     """Leases, claims, recovery and the checkpoints of running jobs."""
 
     async def register_runner(self, info: RunnerInfo) -> None:
-        """Record a runner and its first heartbeat."""
+        """Record a runner, its lease TTL and its first heartbeat."""
         async with self._tx() as db:
             await db.execute(
-                "INSERT OR REPLACE INTO runners (runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (info.runner_id, info.pid, info.hostname, info.started_at_ms, info.heartbeat_at_ms, info.concurrency),
+                "INSERT OR REPLACE INTO runners (runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency,"
+                " lease_ttl_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (info.runner_id, info.pid, info.hostname, info.started_at_ms, info.heartbeat_at_ms, info.concurrency,
+                 info.lease_ttl_ms),
             )
 
     async def heartbeat(self, runner_id: str) -> bool:
@@ -75,7 +76,8 @@ class RunnerWrites(StoreCore):
     ) -> list[tuple[JobId, JobStatus, JobStatus]]:
         """Release the jobs of runners that are gone; return (job_id, before, after) for each.
 
-        A runner is gone when its heartbeat is older than `ttl_ms` or `is_dead` says its process is.
+        A runner is gone when its heartbeat is older than its own lease TTL (as it registered it; `ttl_ms`
+        for a runner that registered none) or `is_dead` says its process is.
         Running jobs go back to queued (recovery_count + 1), pausing ones to paused, cancelling ones to
         cancelled; their stage in flight is marked interrupted and continues from its last checkpoint.
         """
@@ -83,14 +85,16 @@ class RunnerWrites(StoreCore):
         recovered: list[tuple[JobId, JobStatus, JobStatus]] = []
         async with self._tx() as db:
             rows = list(await db.execute_fetchall(
-                "SELECT runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency FROM runners"
+                "SELECT runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency, lease_ttl_ms FROM runners"
             ))
             live = {self_id}
             for r in rows:
                 info = RunnerInfo(*r)
                 if info.runner_id == self_id:
                     continue
-                if now - info.heartbeat_at_ms > ttl_ms or is_dead(info):
+                # Judge each runner by its own TTL: a short-lease runner must not take a long-lease one for dead.
+                its_ttl = info.lease_ttl_ms if info.lease_ttl_ms is not None and info.lease_ttl_ms > 0 else ttl_ms
+                if now - info.heartbeat_at_ms > its_ttl or is_dead(info):
                     await db.execute("DELETE FROM runners WHERE runner_id = ?", (info.runner_id,))
                 else:
                     live.add(info.runner_id)
@@ -219,13 +223,13 @@ class RunnerWrites(StoreCore):
             "UPDATE stages SET status = 'running', attempts = ?, max_attempts = ?,"
             " started_at_ms = coalesce(started_at_ms, ?), finished_at_ms = NULL, next_attempt_at_ms = NULL"
             " WHERE job_id = ? AND stage_index = ?",
-            (attempt, max_attempts, now, job_id, index),
+            (attempt, max_attempts, now, job_id, index), job=job_id,
         )
         self._submit(
             R_STAGE_START,
             "UPDATE jobs SET current_step_index = ?, progress_done = 0, progress_total = 0, progress_message = NULL,"
             " updated_at_ms = ? WHERE job_id = ?",
-            (index, now, job_id),
+            (index, now, job_id), job=job_id,
         )
 
     def stage_state(self, job_id: JobId, index: int, state: Any) -> None:
@@ -233,11 +237,11 @@ class RunnerWrites(StoreCore):
         self._submit(
             R_STAGE_STATE,
             "UPDATE stages SET state = ?, checkpoint_at_ms = ? WHERE job_id = ? AND stage_index = ?",
-            (dumps(state), self.clock(), job_id, index),
+            (dumps(state), self.clock(), job_id, index), job=job_id,
         )
         # Readers that poll `updated_after_ms` (the TUI) see a checkpoint too.
         self._submit(R_STAGE_STATE, "UPDATE jobs SET updated_at_ms = ? WHERE job_id = ?", (self.clock(), job_id),
-                     key=job_id)
+                     key=job_id, job=job_id)
 
     def file_tracked(self, job_id: JobId, index: int, path: str, size: int, sha256: str) -> None:
         """Queue: a file kept in the job's workspace (a later record of the same path replaces it)."""
@@ -245,7 +249,7 @@ class RunnerWrites(StoreCore):
             R_STAGE_STATE,
             "INSERT OR REPLACE INTO files (job_id, path, stage_index, size, sha256, created_at_ms)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (job_id, path, index, size, sha256, self.clock()),
+            (job_id, path, index, size, sha256, self.clock()), job=job_id,
         )
 
     def item_finished(
@@ -259,7 +263,7 @@ class RunnerWrites(StoreCore):
             " status = excluded.status, result = excluded.result, error = excluded.error,"
             " attempts = items.attempts + excluded.attempts, updated_at_ms = excluded.updated_at_ms",
             (job_id, index, key, "done" if ok else "failed", None if result is None else dumps(result), error,
-             attempts, self.clock()),
+             attempts, self.clock()), job=job_id,
         )
 
     def stage_counters(self, job_id: JobId, index: int, total: int | None, done: int, failed: int) -> None:
@@ -269,7 +273,7 @@ class RunnerWrites(StoreCore):
             "UPDATE stages SET items_total = ?, items_done = ?, items_failed = ?, checkpoint_at_ms = ?"
             " WHERE job_id = ? AND stage_index = ?",
             (total, done, failed, self.clock(), job_id, index),
-            key=(job_id, index),
+            key=(job_id, index), job=job_id,
         )
 
     def stage_finished(self, job_id: JobId, index: int, output: Any) -> None:
@@ -279,7 +283,7 @@ class RunnerWrites(StoreCore):
             R_STAGE_END,
             "UPDATE stages SET status = 'completed', output = ?, finished_at_ms = ?, checkpoint_at_ms = ?,"
             " error = NULL, next_attempt_at_ms = NULL WHERE job_id = ? AND stage_index = ?",
-            (dumps(output), now, now, job_id, index),
+            (dumps(output), now, now, job_id, index), job=job_id,
         )
 
     def stage_stopped(
@@ -291,7 +295,7 @@ class RunnerWrites(StoreCore):
             "UPDATE stages SET status = ?, error = coalesce(?, error), next_attempt_at_ms = ?,"
             " finished_at_ms = CASE WHEN ? = 'failed' THEN ? ELSE finished_at_ms END"
             " WHERE job_id = ? AND stage_index = ?",
-            (status.value, error, next_attempt_at_ms, status.value, self.clock(), job_id, index),
+            (status.value, error, next_attempt_at_ms, status.value, self.clock(), job_id, index), job=job_id,
         )
 
     def attempt_failed(self, job_id: JobId, index: int, attempt: int, error: str, transient: bool) -> None:
@@ -300,7 +304,7 @@ class RunnerWrites(StoreCore):
             R_ATTEMPT,
             "INSERT OR REPLACE INTO attempts (job_id, stage_index, attempt, failed_at_ms, error, transient)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (job_id, index, attempt, self.clock(), error, int(transient)),
+            (job_id, index, attempt, self.clock(), error, int(transient)), job=job_id,
         )
 
     def job_completed(self, job_id: JobId, runner_id: str, total_steps: int) -> None:
@@ -311,10 +315,10 @@ class RunnerWrites(StoreCore):
             "UPDATE jobs SET status = 'completed', lease_owner = NULL, completed_at_ms = ?, updated_at_ms = ?,"
             " current_step_index = ?, progress_message = NULL, error_message = NULL, failed_step = NULL,"
             " pause_reason = NULL WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_COMPLETED,
-            (now, now, total_steps, job_id, runner_id),
+            (now, now, total_steps, job_id, runner_id), job=job_id,
         )
         # Its blocked dependents whose other dependencies are done become runnable in the same commit.
-        self._submit(R_JOB_END + 1, UNBLOCK_SQL, (now, job_id))
+        self._submit(R_JOB_END + 1, UNBLOCK_SQL, (now, job_id), job=job_id)
 
     def job_failed(
         self, job_id: JobId, runner_id: str, stage: str, error: str, *, retry_at_ms: int | None
@@ -326,7 +330,7 @@ class RunnerWrites(StoreCore):
                 R_JOB_END,
                 "UPDATE jobs SET status = 'failed', lease_owner = NULL, failed_step = ?, error_message = ?,"
                 " updated_at_ms = ? WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_FAILED,
-                (stage, error, now, job_id, runner_id),
+                (stage, error, now, job_id, runner_id), job=job_id,
             )
         else:
             self._submit(
@@ -334,7 +338,7 @@ class RunnerWrites(StoreCore):
                 "UPDATE jobs SET status = 'waiting_retry', lease_owner = NULL, failed_step = ?, error_message = ?,"
                 " retry_count = retry_count + 1, next_retry_at_ms = ?, updated_at_ms = ?"
                 " WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_WAITING,
-                (stage, error, retry_at_ms, now, job_id, runner_id),
+                (stage, error, retry_at_ms, now, job_id, runner_id), job=job_id,
             )
 
     def job_paused(self, job_id: JobId, runner_id: str, reason: str) -> None:
@@ -344,7 +348,7 @@ class RunnerWrites(StoreCore):
             R_JOB_END,
             "UPDATE jobs SET status = 'paused', lease_owner = NULL, paused_at_ms = ?, pause_reason = ?,"
             " updated_at_ms = ? WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_PAUSED,
-            (now, reason, now, job_id, runner_id),
+            (now, reason, now, job_id, runner_id), job=job_id,
         )
 
     def job_cancelled(self, job_id: JobId, runner_id: str) -> None:
@@ -354,7 +358,7 @@ class RunnerWrites(StoreCore):
             R_JOB_END,
             "UPDATE jobs SET status = 'cancelled', lease_owner = NULL, cancelled_at_ms = ?, updated_at_ms = ?"
             " WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_CANCELLED,
-            (now, now, job_id, runner_id),
+            (now, now, job_id, runner_id), job=job_id,
         )
 
     def job_released(self, job_id: JobId, runner_id: str) -> None:
@@ -371,7 +375,7 @@ class RunnerWrites(StoreCore):
             " pause_reason = CASE status WHEN 'pausing' THEN 'paused by request' ELSE pause_reason END,"
             " cancelled_at_ms = CASE status WHEN 'cancelling' THEN ? ELSE cancelled_at_ms END"
             " WHERE job_id = ? AND lease_owner = ? AND status IN " + _ACTIVE_SQL,
-            (now, now, now, job_id, runner_id),
+            (now, now, now, job_id, runner_id), job=job_id,
         )
 
     def progress(
@@ -384,15 +388,15 @@ class RunnerWrites(StoreCore):
             "UPDATE jobs SET progress_done = ?, progress_total = ?, progress_message = ?, items_done = ?,"
             " items_failed = ?, consecutive_failures = ?, updated_at_ms = ? WHERE job_id = ?",
             (done, total, message, items_done, items_failed, consecutive_failures, self.clock(), job_id),
-            key=job_id,
+            key=job_id, job=job_id,
         )
 
-    def log(self, job_id: JobId, level: str, message: str) -> None:
-        """Queue: one line of a job's log."""
+    def log(self, job_id: JobId, level: str, message: str, *, held: bool = True) -> None:
+        """Queue: one line of a job's log (`held=False`: of a job this runner does not hold, e.g. one it recovered)."""
         self._submit(
             R_LOG,
             "INSERT INTO logs (job_id, ts_ms, level, message) VALUES (?, ?, ?, ?)",
-            (job_id, self.clock(), level, message),
+            (job_id, self.clock(), level, message), job=job_id if held else None,
         )
 
     def trim_logs(self, job_id: JobId, keep: int) -> None:
@@ -402,5 +406,5 @@ class RunnerWrites(StoreCore):
             "DELETE FROM logs WHERE job_id = ? AND log_id <= (SELECT log_id FROM logs WHERE job_id = ?"
             " ORDER BY log_id DESC LIMIT 1 OFFSET ?)",
             (job_id, job_id, keep),
-            key=job_id,
+            key=job_id, job=job_id,
         )

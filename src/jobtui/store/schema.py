@@ -160,6 +160,10 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX jobs_unique_active ON jobs (unique_key)
         WHERE unique_key IS NOT NULL AND status NOT IN {sql_in(TERMINAL)};
     """,
+    # 5: each runner's lease TTL, so that every runner is judged by its own (NULL: registered before v5).
+    """
+    ALTER TABLE runners ADD COLUMN lease_ttl_ms INTEGER;
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
 
