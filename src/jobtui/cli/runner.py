@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import math
 import signal
 import sys
 
@@ -13,12 +15,37 @@ from ..model import JobId
 from .commands import command
 
 
+MAX_LEASE_TTL_S = 86_400.0
+"""The longest lease a runner may take (the engine refuses longer ones too)."""
+
+
+def lease_ttl(text: str) -> float:
+    """Parse --lease-ttl: a finite number of seconds, more than 0 and at most a day."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value <= 0 or value > MAX_LEASE_TTL_S:
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 and at most {MAX_LEASE_TTL_S:g} seconds, not {text!r}")
+    return value
+
+
+def log_to_stderr() -> None:
+    """Send the library's log records (jobtui.*: waiting for a locked database, lost leases, ...) to stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s jobtui %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("jobtui")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
 def _run_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--concurrency", type=int, default=4, help="jobs run at once (default 4)")
     sp.add_argument("--exit-when-idle", action="store_true", help="exit once no job is queued, waiting or running")
     sp.add_argument("--grace", type=float, default=10.0, help="seconds a stopping job may take to reach a safe point")
-    sp.add_argument("--lease-ttl", type=float, default=15.0,
-                    help="seconds without heartbeat before a runner is taken for dead")
+    sp.add_argument("--lease-ttl", type=lease_ttl, default=15.0,
+                    help="seconds without heartbeat before a runner is taken for dead (default 15, at most 86400)")
     sp.add_argument("--quiet", action="store_true", help="print no line per job event")
 
 
@@ -34,6 +61,7 @@ async def cmd_run(client: Client, a: argparse.Namespace) -> int:
         if not a.quiet and kind in ("started", "completed", "failed", "pause", "cancel", "recovered"):
             print(f"job {job_id}: {kind}", flush=True)
 
+    log_to_stderr()
     runner = client.headless_runner(concurrency=a.concurrency, grace_s=a.grace, lease_ttl_s=a.lease_ttl,
                                     on_event=event)
     loop = asyncio.get_running_loop()

@@ -1,0 +1,119 @@
+"""Issue 6 (1): the group commit and the heartbeat survive any failure, and never drop a write quietly."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from jobtui import Runner
+from jobtui.errors import StoreError
+from jobtui.model import JobStatus, RunnerInfo
+from jobtui.store import NewJob, Store
+from tests.conftest import make_client, wait_for
+
+
+def new(n: int = 1) -> list[NewJob]:
+    return [NewJob("t", {"i": i}, ("a",), (1,)) for i in range(n)]
+
+
+def failing(store: Store, make: Callable[[], BaseException], times: int) -> list[int]:
+    """Make the next `times` executemany calls of the store's connection raise; return a call counter."""
+    real = store._conn.executemany
+    calls = [0]
+
+    async def executemany(sql: str, rows: Any) -> Any:
+        calls[0] += 1
+        if calls[0] <= times:
+            raise make()
+        return await real(sql, rows)
+
+    store._conn.executemany = executemany  # type: ignore[method-assign]
+    return calls
+
+
+async def test_a_non_sqlite_exception_in_the_writer_fails_its_waiters_and_later_commits_work(store: Store) -> None:
+    """A bug-like exception inside the group commit: waiters hear of it at once (no hang), the jobs'
+    owner is told, and the writer lives on."""
+    [job] = await store.add_jobs(new())
+    await store.register_runner(RunnerInfo("me", 1, "h", 0, store.clock(), 1))
+    await store.claim("me", 1, ["t"])
+    told: list[tuple[set[int], str]] = []
+    store.on_dropped = lambda jobs, reason: told.append((jobs, reason))
+    failing(store, lambda: RuntimeError("injected"), times=1)
+    store.log(job, "info", "lost line")
+    with pytest.raises(StoreError, match="RuntimeError: injected"):
+        await asyncio.wait_for(store.commit_point(), 5)
+    assert told == [({job}, "store")]
+    store.log(job, "info", "later line")
+    await asyncio.wait_for(store.commit_point(), 5)
+    assert [line.message for line in await store.logs(job)] == ["later line"]
+
+
+async def test_a_passing_database_error_keeps_the_batch_and_retries_it(store: Store) -> None:
+    """Disk full / locked in the middle of a group commit: nothing is dropped, the waiter waits, then all commits in order."""
+    [job] = await store.add_jobs(new())
+
+    def full() -> BaseException:
+        e = sqlite3.OperationalError("database or disk is full")
+        e.sqlite_errorcode = 13  # type: ignore[attr-defined]
+        return e
+
+    calls = failing(store, full, times=3)
+    for i in range(5):
+        store.log(job, "info", f"line {i}")
+    waiter = asyncio.ensure_future(store.commit_point())
+    await wait_for(lambda: calls[0] >= 1)
+    store.log(job, "info", "line 5")  # queued while the first batch fails: it joins, after it
+    await asyncio.wait_for(waiter, 10)
+    await store.commit_point()
+    assert calls[0] >= 4 and not store.stalled
+    assert [line.message for line in await store.logs(job)] == [f"line {i}" for i in range(6)]
+
+
+async def test_the_heartbeat_survives_any_exception(store: Store) -> None:
+    """An unexpected exception in one heartbeat does not end the heartbeat task (the lease would lapse)."""
+    client = make_client(store)
+    runner = Runner(store, client.registry, lease_ttl_s=0.6, poll_s=0.05)
+    real = store.heartbeat
+    calls = [0]
+
+    async def heartbeat(runner_id: str) -> bool:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise RuntimeError("injected")
+        return await real(runner_id)
+
+    store.heartbeat = heartbeat  # type: ignore[method-assign]
+    task = asyncio.ensure_future(runner.run())
+    try:
+        await wait_for(lambda: calls[0] >= 3, timeout=10)
+        [info] = await store.runners()
+        assert store.clock() - info.heartbeat_at_ms < 1000, "the lease was renewed after the failure"
+        assert info.lease_ttl_ms == 600
+    finally:
+        runner.stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_a_runner_refuses_an_absurd_lease_ttl(store: Store) -> None:
+    client = make_client(store)
+    for ttl in (0, -1, float("nan"), float("inf"), 86_401):
+        with pytest.raises(ValueError, match="lease TTL"):
+            Runner(store, client.registry, lease_ttl_s=ttl)
+
+
+async def test_each_runner_is_judged_by_its_own_lease_ttl(store: Store) -> None:
+    """Issue 6 (3a): a runner with a long lease and an old heartbeat is alive for one with a short lease."""
+    ids = await store.add_jobs(new(2))
+    now = store.clock()
+    await store.register_runner(RunnerInfo("long", 1, "h", now, now - 10_000, 1, 60_000))
+    await store.register_runner(RunnerInfo("short", 1, "h", now, now - 10_000, 1, 3_000))
+    await store.claim("long", 1, ["t"])
+    await store.claim("short", 1, ["t"])
+    recovered = await store.recover(self_id="me", ttl_ms=1_000, is_dead=lambda info: False)
+    assert [(j, b, a) for j, b, a in recovered] == [(ids[1], JobStatus.RUNNING, JobStatus.QUEUED)]
+    assert [r.runner_id for r in await store.runners()] == ["long"]
