@@ -16,6 +16,9 @@ from jobtui.client import Client
 from jobtui.engine import default_registry
 from jobtui.store import Store
 
+pytest_plugins = ["tests.backends"]
+"""The throwaway PostgreSQL cluster fixtures (pg_cluster, pg_url): one server per session."""
+
 TESTS = Path(__file__).parent
 APPS = TESTS / "apps"
 
