@@ -14,7 +14,7 @@ import platformdirs
 from .engine.definition import JobType, Registry, default_registry
 from .engine.runner import Runner, workspace_root_for
 from .errors import InvalidTransitionError, JobNotFoundError, UsageError
-from .model import ACTION_FROM, Action, ItemRecord, Job, JobDetail, JobId, JobRef, JobStatus, LogLine, Stats
+from .model import ACTION_FROM, Action, ItemRecord, Job, JobDetail, JobId, JobRef, JobStatus, LogLine, StageRun, Stats
 from .store import ControlResult, NewJob, Store
 
 
@@ -171,6 +171,15 @@ class Client:
     async def detail(self, job_id: JobId) -> JobDetail:
         """Return one job with its stages and counters."""
         return await self.store.get_detail(job_id)
+
+    async def stage_outputs(self, job_id: JobId) -> list[StageRun]:
+        """Return the stages of a job that have an output (their return value), in order.
+
+        The output is as stored: redact it (`jobtui.redaction.redact` with `Secrets.of(job.params)`)
+        before showing it.
+        """
+        detail = await self.store.get_detail(job_id)
+        return [s for s in detail.stages if s.output is not None]
 
     async def attempt_errors(self, job_id: JobId) -> list[tuple[int, int, int, str, bool]]:
         """Return (stage_index, attempt, failed_at_ms, error, transient) of each failed attempt."""

@@ -261,6 +261,14 @@ class StageRun:
     items_failed: int = 0
     checkpoint_at_ms: int | None = None
     next_attempt_at_ms: int | None = None
+    runs: int = 0
+    """Times the stage started: every attempt, and every resume after a pause, a shutdown or a crash."""
+    failures: int = 0
+    """Failed attempts in the current retry budget (an interruption is not a failure)."""
+    output: Any = None
+    """The stage's return value, once completed."""
+    traceback: str | None = None
+    """The last frames of an unexpected exception that failed the stage (file:line), if any."""
 
     @property
     def duration_ms(self) -> int | None:
@@ -285,6 +293,10 @@ class StageRun:
             "items_failed": self.items_failed,
             "last_checkpoint_at": iso(self.checkpoint_at_ms),
             "next_attempt_at": iso(self.next_attempt_at_ms),
+            "runs": self.runs,
+            "failures": self.failures,
+            "output": self.output,
+            "traceback": self.traceback,
         }
 
 
@@ -473,8 +485,9 @@ class JobDetail:
         if not secrets_visible:
             secrets = Secrets.of(self.job.params)
             for stage in out["stages"]:
-                if stage["error"]:
-                    stage["error"] = redact(stage["error"], secrets)
+                for key in ("error", "output", "traceback"):
+                    if stage[key] is not None:
+                        stage[key] = redact(stage[key], secrets)
         out["counters"] = {
             "items_done": sum(s.items_done for s in self.stages),
             "items_failed": sum(s.items_failed for s in self.stages),

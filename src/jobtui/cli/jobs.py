@@ -12,7 +12,8 @@ from typing import Any
 
 from ..client import Client, Submission
 from ..errors import UsageError
-from ..model import AT_REST, TERMINAL, Action, JobId, JobStatus, iso, now_ms, redact, scrub_urls, waiting_reason
+from ..model import AT_REST, TERMINAL, Action, JobId, JobStatus, StageStatus, iso, now_ms, redact, scrub_urls, waiting_reason
+from ..redaction import Secrets
 from ..wording import ago
 from .commands import Command, command, register, table
 from .deps import add_after_option, parse_after, refs_text
@@ -161,7 +162,7 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
           f"   priority {j.priority}")
     print(f"  created    {iso(j.created_at_ms)}   started {iso(j.started_at_ms) or '-'}   updated {iso(j.updated_at_ms)}")
     print("  stages")
-    rows = [["#", "NAME", "STATUS", "ATTEMPTS", "ITEMS", "DURATION", "ERROR"]]
+    rows = [["#", "NAME", "STATUS", "TRY", "RUNS", "FAILURES", "ITEMS", "DURATION", "ERROR"]]
     for s in d.stages:
         items = "" if s.items_total is None and not s.items_done else \
             f"{s.items_done}/{s.items_total if s.items_total is not None else '?'}"
@@ -169,13 +170,30 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
             items += f" ({s.items_failed} failed)"
         dur = "" if s.duration_ms is None else f"{s.duration_ms / 1000:.1f}s"
         rows.append([str(s.index + 1), s.name, s.status.value, f"{s.attempts}/{s.max_attempts}" if s.attempts else "-",
+                     str(s.runs) if s.runs else "-", str(s.failures) if s.failures else "-",
                      items, dur, (s.error or "")[:60]])
     print("\n".join("    " + line for line in table(rows).splitlines()))
+    secrets = Secrets.of(j.params)
+    outputs = [s for s in d.stages if s.status is StageStatus.COMPLETED and s.output is not None]
+    if outputs:
+        print("  outputs    (whole in `show --json`)")
+        for s in outputs:
+            print(f"    {s.name}: {output_text(redact(s.output, secrets))}")
+    for s in d.stages:
+        if s.traceback:
+            print(f"  traceback of {s.name}")
+            print("\n".join("    " + line for line in str(redact(s.traceback, secrets)).splitlines()))
     if d.files:
         print("  files")
         for f in d.files:
             print(f"    {f.path}  {f.size} bytes  sha256 {f.sha256[:16]}")
     return 0
+
+
+def output_text(value: Any, limit: int = 200) -> str:
+    """Return a stage output as one line of JSON, shortened to `limit` characters."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # ---------------------------------------------------------------------------------------------- logs
@@ -302,13 +320,16 @@ def _export_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("id")
     sp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     sp.add_argument("-o", "--output", metavar="FILE", help="default: stdout")
+    sp.add_argument("--stages", action="store_true",
+                    help="write each stage's output (its return value) instead of the item results")
 
 
-@command("export", "write a job's item results", args=_export_args, order=43)
+@command("export", "write a job's item results (or, with --stages, its stage outputs)", args=_export_args, order=43)
 async def cmd_export(client: Client, a: argparse.Namespace) -> int:
-    """Write a job's item results as JSON lines or CSV."""
+    """Write a job's item results (or stage outputs) as JSON lines or CSV."""
     job_id = parse_id(a.id)
-    await client.job(job_id)
+    job = await client.job(job_id)
+    secrets = Secrets.of(job.params)
     out: io.TextIOBase
     if a.output and a.output != "-":
         try:
@@ -320,22 +341,38 @@ async def cmd_export(client: Client, a: argparse.Namespace) -> int:
     count = 0
     try:
         writer = csv.writer(out) if a.format == "csv" else None
-        if writer is not None:
-            writer.writerow(["stage", "key", "status", "result", "error", "attempts", "updated_at"])
-        async for item in client.export(job_id):
-            count += 1
-            result = redact(item.result) if isinstance(item.result, dict) else item.result
+        if a.stages:
             if writer is not None:
-                writer.writerow([item.stage, scrub_urls(item.key), item.status.value,
-                                 "" if result is None else json.dumps(result),
-                                 item.error or "", item.attempts, iso(item.updated_at_ms)])
-            else:
-                out.write(json.dumps({"stage": item.stage, "key": scrub_urls(item.key), "status": item.status.value,
-                                      "result": result, "error": item.error, "attempts": item.attempts,
-                                      "updated_at": iso(item.updated_at_ms)}) + "\n")
+                writer.writerow(["stage", "index", "status", "output"])
+            for st in await client.stage_outputs(job_id):
+                count += 1
+                output = redact(st.output, secrets)
+                if writer is not None:
+                    writer.writerow([st.name, st.index + 1, st.status.value,
+                                     "" if output is None else json.dumps(output, default=str)])
+                else:
+                    out.write(json.dumps({"stage": st.name, "index": st.index + 1, "status": st.status.value,
+                                          "output": output}, default=str) + "\n")
+            what = "stage output(s)"
+        else:
+            what = "item(s)"
+            if writer is not None:
+                writer.writerow(["stage", "key", "status", "result", "error", "attempts", "updated_at"])
+            async for item in client.export(job_id):
+                count += 1
+                result = redact(item.result, secrets)
+                if writer is not None:
+                    writer.writerow([item.stage, scrub_urls(item.key), item.status.value,
+                                     "" if result is None else json.dumps(result),
+                                     redact(item.error or "", secrets), item.attempts, iso(item.updated_at_ms)])
+                else:
+                    out.write(json.dumps({"stage": item.stage, "key": scrub_urls(item.key),
+                                          "status": item.status.value, "result": result,
+                                          "error": redact(item.error, secrets), "attempts": item.attempts,
+                                          "updated_at": iso(item.updated_at_ms)}) + "\n")
     finally:
         if out is not sys.stdout:
             out.close()
     if a.output and a.output != "-":
-        print(f"exported {count} item(s) to {a.output}", file=sys.stderr)
+        print(f"exported {count} {what} to {a.output}", file=sys.stderr)
     return 0

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import errno
 import sys
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from ..errors import PermanentError, StageTimeoutError, TransientError
+from ..errors import JobtuiError, PermanentError, StageTimeoutError, TransientError
 
 T = TypeVar("T")
 
@@ -143,3 +144,17 @@ def describe(exc: BaseException) -> str:
     text = str(exc).strip().replace("\n", " ")
     name = type(exc).__name__
     return f"{name}: {text}" if text else name
+
+
+def is_expected(exc: BaseException) -> bool:
+    """Tell whether an error is one a stage means or meets (jobtui's own, a transient network error).
+
+    Anything else is a bug in the stage, and its traceback is worth keeping.
+    """
+    return isinstance(exc, JobtuiError) or is_transient(exc)
+
+
+def last_frames(exc: BaseException, limit: int = 6) -> str:
+    """Return the last `limit` frames of an error's traceback and the error, as Python prints them."""
+    lines = traceback.format_exception(exc, limit=-limit, chain=False)
+    return "".join(lines).rstrip()

@@ -11,6 +11,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from ..model import JobId, RunnerInfo, StageStatus, scrub, secret_values
 from ..store import Claimed, StageRecord, Store
 from .context import Context, Stop
 from .definition import JobType, Registry, Stage
-from .retry import call_with_retry, describe
+from .retry import call_with_retry, describe, is_expected, last_frames
 
 LOG_LIMIT = 10_000
 """Log lines kept per job; older ones are dropped."""
@@ -575,7 +576,11 @@ class Runner:
     async def _run_stage(self, run: JobRun, index: int, stage: Stage, record: StageRecord) -> Any:
         job_id = run.job.job_id
         store = self.store
-        base = record.attempts
+        # An interruption (pause, shutdown, crash) is not a failed attempt: the budget goes on where it was.
+        # A stage that failed for good and was resumed by a person gets a fresh budget.
+        failed_before = 0 if record.status is StageStatus.FAILED else min(record.failures, stage.retry.attempts - 1)
+        runs_before = record.runs
+        policy = replace(stage.retry, retries=stage.retry.retries - failed_before)
         tries = 0
         run.current_index = index
         state = record.state
@@ -584,8 +589,8 @@ class Runner:
             nonlocal tries
             await run.ready()
             tries += 1
-            number = base + tries
-            store.stage_started(job_id, index, number, base + stage.retry.attempts)
+            number = failed_before + tries
+            store.stage_started(job_id, index, number, stage.retry.attempts, runs_before + tries, number - 1)
             started = time.monotonic()
             if number > 1 or record.status is StageStatus.INTERRUPTED:
                 run.log(f"stage {stage.name}: attempt {number}" + (" (resumed from checkpoint)" if state is not None else ""))
@@ -607,20 +612,25 @@ class Runner:
 
         async def on_retry(number: int, err: BaseException, delay: float) -> None:
             text = run.clean(describe(err))
-            store.attempt_failed(job_id, index, base + number, text, True)
+            store.attempt_failed(job_id, index, runs_before + number, text, True, failures=failed_before + number)
             store.stage_stopped(job_id, index, StageStatus.RETRYING, text, store.clock() + int(delay * 1000))
-            run.log(f"stage {stage.name}: attempt {base + number} failed ({text}); retrying in {delay:.1f}s", "warning")
+            run.log(f"stage {stage.name}: attempt {failed_before + number}/{stage.retry.attempts} failed ({text});"
+                    f" retrying in {delay:.1f}s", "warning")
             await store.commit_point()
 
         try:
-            output, _ = await call_with_retry(attempt, stage.retry, sleep=run.sleep, on_retry=on_retry)
+            output, _ = await call_with_retry(attempt, policy, sleep=run.sleep, on_retry=on_retry)
         except StoreError:
             raise  # the database, not the stage: the job is handed back, not failed
         except Exception as e:
             text = run.clean(describe(e))
             transient = stage.retry.retry_on(e)
-            store.attempt_failed(job_id, index, base + max(tries, 1), text, transient)
+            tb = None if is_expected(e) else run.clean(last_frames(e))
+            store.attempt_failed(job_id, index, runs_before + max(tries, 1), text, transient,
+                                 failures=failed_before + max(tries, 1), traceback=tb)
             store.stage_stopped(job_id, index, StageStatus.FAILED, text)
+            if tb:
+                run.log(f"stage {stage.name} raised {text}\n{tb}", "error")
             raise StageFailed(stage.name, text, transient) from e
         return output
 

@@ -69,7 +69,7 @@ JOB_COLS = (
 )
 STAGE_COLS = (
     "stage_index, name, status, attempts, max_attempts, started_at_ms, finished_at_ms, error, items_total,"
-    " items_done, items_failed, checkpoint_at_ms, next_attempt_at_ms"
+    " items_done, items_failed, checkpoint_at_ms, next_attempt_at_ms, runs, failures, output, traceback"
 )
 _ACTIVE_SQL = sql_in(ACTIVE)
 _TERMINAL_SQL = sql_in(TERMINAL)
@@ -102,7 +102,10 @@ def _job(row: Sequence[Any]) -> Job:
 
 
 def _stage(row: Sequence[Any]) -> StageRun:
-    return StageRun(row[0], row[1], StageStatus(row[2]), *row[3:])
+    (attempts, max_attempts, started, finished, error, items_total, items_done, items_failed, checkpoint, next_attempt,
+     runs, failures, output, traceback) = row[3:17]
+    return StageRun(row[0], row[1], StageStatus(row[2]), attempts, max_attempts, started, finished, error, items_total,
+                    items_done, items_failed, checkpoint, next_attempt, runs, failures, _loads(output), traceback)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,8 @@ class StageRecord:
     state: Any
     items_done: int
     items_failed: int
+    runs: int = 0
+    failures: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -412,7 +412,8 @@ class JobQueries(StoreCore):
         else:
             await db.execute("DELETE FROM items WHERE job_id = ? AND stage_index >= ?", (job_id, from_stage))
         await db.execute(
-            "UPDATE stages SET status = 'pending', attempts = 0, generation = generation + 1, started_at_ms = NULL,"
+            "UPDATE stages SET status = 'pending', attempts = 0, failures = 0, traceback = NULL,"
+            " generation = generation + 1, started_at_ms = NULL,"
             " finished_at_ms = NULL, error = NULL, output = NULL, state = NULL, checkpoint_at_ms = NULL,"
             " next_attempt_at_ms = NULL, items_total = NULL,"
             " items_done = (SELECT count(*) FROM items i WHERE i.job_id = stages.job_id"

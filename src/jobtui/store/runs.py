@@ -156,14 +156,15 @@ class RunnerWrites(StoreCore):
                 return []
             stage_rows = list(await db.execute_fetchall(
                 "SELECT job_id, stage_index, name, status, attempts, generation, output, state, items_done,"
-                " items_failed FROM stages WHERE job_id IN (SELECT value FROM json_each(?))"
+                " items_failed, runs, failures FROM stages WHERE job_id IN (SELECT value FROM json_each(?))"
                 " ORDER BY job_id, stage_index",
                 (dumps([j.job_id for j in jobs]),),
             ))
         by_job: dict[JobId, list[StageRecord]] = {}
         for r in stage_rows:
             by_job.setdefault(r[0], []).append(
-                StageRecord(r[1], r[2], StageStatus(r[3]), r[4], r[5], _loads(r[6]), _loads(r[7]), r[8], r[9])
+                StageRecord(r[1], r[2], StageStatus(r[3]), r[4], r[5], _loads(r[6]), _loads(r[7]), r[8], r[9], r[10],
+                            r[11])
             )
         return [Claimed(j, tuple(by_job.get(j.job_id, ()))) for j in jobs]
 
@@ -215,15 +216,18 @@ class RunnerWrites(StoreCore):
         return done, failed
 
     # ---------------------------------------------------- group-committed writes from running jobs
-    def stage_started(self, job_id: JobId, index: int, attempt: int, max_attempts: int) -> None:
-        """Queue: a stage attempt starts."""
+    def stage_started(
+        self, job_id: JobId, index: int, attempt: int, max_attempts: int, run: int | None = None, failures: int = 0
+    ) -> None:
+        """Queue: a stage attempt starts (`attempt` of `max_attempts` in its retry budget; its `run`-th start)."""
         now = self.clock()
         self._submit(
             R_STAGE_START,
-            "UPDATE stages SET status = 'running', attempts = ?, max_attempts = ?,"
+            "UPDATE stages SET status = 'running', attempts = ?, max_attempts = ?, runs = coalesce(?, runs + 1),"
+            " failures = ?, traceback = NULL,"
             " started_at_ms = coalesce(started_at_ms, ?), finished_at_ms = NULL, next_attempt_at_ms = NULL"
             " WHERE job_id = ? AND stage_index = ?",
-            (attempt, max_attempts, now, job_id, index), job=job_id,
+            (attempt, max_attempts, run, failures, now, job_id, index), job=job_id,
         )
         self._submit(
             R_STAGE_START,
@@ -298,14 +302,28 @@ class RunnerWrites(StoreCore):
             (status.value, error, next_attempt_at_ms, status.value, self.clock(), job_id, index), job=job_id,
         )
 
-    def attempt_failed(self, job_id: JobId, index: int, attempt: int, error: str, transient: bool) -> None:
-        """Queue: one failed attempt of a stage, kept as history."""
+    def attempt_failed(
+        self, job_id: JobId, index: int, attempt: int, error: str, transient: bool, *,
+        failures: int | None = None, traceback: str | None = None,
+    ) -> None:
+        """Queue: one failed attempt of a stage (its `attempt`-th run), kept as history.
+
+        With `failures`, also set the stage's count of failed attempts in its retry budget; with
+        `traceback`, keep the last frames of an unexpected exception on the stage.
+        """
         self._submit(
             R_ATTEMPT,
             "INSERT OR REPLACE INTO attempts (job_id, stage_index, attempt, failed_at_ms, error, transient)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (job_id, index, attempt, self.clock(), error, int(transient)), job=job_id,
         )
+        if failures is not None or traceback is not None:
+            self._submit(
+                R_ATTEMPT,
+                "UPDATE stages SET failures = coalesce(?, failures), traceback = coalesce(?, traceback)"
+                " WHERE job_id = ? AND stage_index = ?",
+                (failures, traceback, job_id, index), job=job_id,
+            )
 
     def job_completed(self, job_id: JobId, runner_id: str, total_steps: int) -> None:
         """Queue: the job completed."""

@@ -164,6 +164,15 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE runners ADD COLUMN lease_ttl_ms INTEGER;
     """,
+    # 6: a stage's runs (every start: attempts, resumes, recoveries) apart from its failures (failed attempts
+    # in the current retry budget), and the traceback of an unexpected exception.
+    """
+    ALTER TABLE stages ADD COLUMN runs INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE stages ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE stages ADD COLUMN traceback TEXT;
+    UPDATE stages SET runs = attempts, failures = (SELECT count(*) FROM attempts a
+        WHERE a.job_id = stages.job_id AND a.stage_index = stages.stage_index);
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
 
