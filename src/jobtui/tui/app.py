@@ -37,6 +37,7 @@ from .background import Background
 from .feed import Delta, JobFeed
 from .format import Clock, absolute, clean
 from .quit import QuitFlow
+from .runner_log import RunnerLog, RunnerLogScreen, RunnerMessage
 from .screens import HelpScreen
 from .status_bar import StatusBar, StatusInfo
 from .themes import ALIASES, DEFAULT, THEMES
@@ -90,6 +91,7 @@ class JobtuiApp(App[int]):
         Binding("w", "wrap", "Wrap log", show=False),
         Binding("z", "zoom", "Full screen", show=False),
         Binding("escape", "escape", "Clear", show=False),
+        Binding("L", "runner_log", "Runner messages", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -142,6 +144,8 @@ class JobtuiApp(App[int]):
         self.toasts: list[str] = []
         """The messages of recent notifications, newest last (what the user was told)."""
         self._poll_timer: Timer | None = None
+        self.runner_log: RunnerLog | None = None
+        """The runner's log messages (key L); warnings and errors are also toasted."""
 
     def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
                markup: bool = True) -> None:
@@ -208,6 +212,7 @@ class JobtuiApp(App[int]):
         yield Footer(compact=True)
 
     async def on_mount(self) -> None:
+        self.runner_log = RunnerLog(self._runner_said, asyncio.get_running_loop()).install()
         self.log_view.border_title = "Log"
         self.detail.show(None, missing="Loading…")
         self.table.focus()
@@ -222,7 +227,23 @@ class JobtuiApp(App[int]):
 
     async def on_unmount(self) -> None:
         self._ui_gone = True
-        await self.stop_runner()
+        try:
+            await self.stop_runner()
+        finally:
+            if self.runner_log is not None:
+                self.runner_log.uninstall()
+
+    def _runner_said(self, message: RunnerMessage) -> None:
+        """Toast a warning or error of the runner (the full list: key L)."""
+        if self._ui_gone:
+            return
+        self.notify(f"{message.text}  (L: runner messages)", title="Runner",
+                    severity="error" if message.level == "error" else "warning", markup=False, timeout=8)
+
+    def action_runner_log(self) -> None:
+        """Show the runner's recent messages."""
+        messages = [] if self.runner_log is None else list(self.runner_log.messages)
+        self.push_screen(RunnerLogScreen(messages))
 
     @property
     def runner_alive(self) -> bool:

@@ -231,6 +231,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("w", "log: wrap long lines"),
         ("esc", "clear marks, then the filter"),
         ("ctrl+p", "command palette: every action by name"),
+        ("L", "the runner's messages (waiting for the database, lost leases, errors)"),
         ("?", "this help"),
         ("q", "quit (asks what to do with running jobs)"),
     ]),
