@@ -1,0 +1,72 @@
+"""Issue 8: the README's code runs. Its job-type example is executed as a module (with a stub for the
+user's `run_ocr`) and its job is run to completion on a real database, so a broken example fails CI."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from jobtui import Runner
+from jobtui.engine import default_registry
+from jobtui.model import JobStatus
+from jobtui.store import Store
+from jobtui.client import Client
+
+README = Path(__file__).parent.parent.parent / "README.md"
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+
+
+def test_every_python_block_of_the_readme_compiles() -> None:
+    blocks = python_blocks()
+    assert blocks
+    for i, code in enumerate(blocks):
+        compile(code, f"README.md python block {i + 1}", "exec")
+
+
+async def test_the_readme_job_type_example_runs(tmp_path: Path) -> None:
+    example = next(b for b in python_blocks() if b.startswith("# ocr_jobs.py"))
+    path = tmp_path / "ocr_jobs.py"
+    path.write_text(example)
+    spec = importlib.util.spec_from_file_location("ocr_jobs", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["ocr_jobs"] = module
+    try:
+        spec.loader.exec_module(module)
+        seen: list[tuple[str, str]] = []
+
+        async def run_ocr(pdf: str, *, idempotency_key: str) -> str:
+            seen.append((pdf, idempotency_key))
+            await asyncio.sleep(0)
+            return "" if pdf.endswith("blank.pdf") else "some text"
+
+        module.run_ocr = run_ocr  # type: ignore[attr-defined]  # "your code" in the README
+        scans = tmp_path / "scans"
+        scans.mkdir()
+        for name in ("a.pdf", "b.pdf", "c.pdf", "blank.pdf", "notes.txt"):
+            (scans / name).write_text("x")
+        registry = default_registry()
+        registry.add(module.ocr_pdfs)
+        store = await Store.open(tmp_path / "r.db")
+        try:
+            client = Client(store, registry)
+            job_id = await client.submit("ocr_pdfs", {"folder": str(scans)})
+            await asyncio.wait_for(Runner(store, registry).run(exit_when_idle=True), 60)
+            d = await client.detail(job_id)
+            assert d.job.status is JobStatus.COMPLETED, (d.job.error_message, [s.traceback for s in d.stages])
+            outputs: dict[str, Any] = {s.name: s.output for s in d.stages}
+            assert len(outputs["list_files"]) == 4
+            assert outputs["ocr"] == {"pages": 3}, "three files with text, one permanent failure"
+            assert outputs["summarise"] == "ok"
+            assert len({key for _, key in seen}) == 4, "one idempotency key per item"
+        finally:
+            await store.close()
+    finally:
+        sys.modules.pop("ocr_jobs", None)
