@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,7 @@ import platformdirs
 from .engine.definition import JobType, Registry, default_registry
 from .engine.runner import Runner, workspace_root_for
 from .errors import InvalidTransitionError, JobNotFoundError, UsageError
-from .model import ACTION_FROM, Action, ItemRecord, Job, JobDetail, JobId, JobRef, JobStatus, LogLine, StageRun, Stats
+from .model import ACTION_FROM, Action, ItemRecord, Job, JobDetail, JobId, JobRef, JobStatus, LogLine, RunnerInfo, StageRun, Stats
 from .store import ControlResult, NewJob, Store
 
 
@@ -36,6 +37,23 @@ class RunnerState:
     """The jobs it holds, in the order it claimed them."""
     stopping: bool
     """stop() was called: it hands its jobs back and claims nothing."""
+
+
+def _process_gone(info: RunnerInfo) -> bool:
+    """Tell whether a runner on this host has certainly exited (its pid is gone or a zombie)."""
+    if info.hostname != socket.gethostname() or info.pid == os.getpid():
+        return False
+    try:
+        os.kill(info.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        state = Path(f"/proc/{info.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state == "Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +141,17 @@ class Client:
     def running_job_ids(self) -> list[JobId]:
         """Return the jobs the embedded runner holds now (none without one)."""
         return list(self.runner.runs) if self.runner is not None else []
+
+    async def live_runners(self) -> list[RunnerInfo]:
+        """Return the runners working on this database now (fresh heartbeat, and a live process on this host)."""
+        return [r for r in (await self.store.stats()).runners if not _process_gone(r)]
+
+    @staticmethod
+    def remove_database(path: Path) -> None:
+        """Delete a database file with its WAL, shared memory and job workspaces (nothing else)."""
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        shutil.rmtree(workspace_root_for(path), ignore_errors=True)
 
     @property
     def db_path(self) -> Path:
