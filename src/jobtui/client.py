@@ -17,6 +17,7 @@ from .engine.runner import Runner, workspace_root_for
 from .errors import InvalidTransitionError, JobNotFoundError, UsageError
 from .model import ACTION_FROM, Action, ItemRecord, Job, JobDetail, JobId, JobRef, JobStatus, LogLine, RunnerInfo, StageRun, Stats
 from .store import ControlResult, NewJob, Store
+from .targets import defaults_from_env
 
 
 def default_db_path() -> Path:
@@ -68,6 +69,8 @@ class Submission:
     max_retries: int | None = None
     after: tuple[JobId, ...] = ()
     """Jobs that must complete before this one starts."""
+    notify: tuple[tuple[str, str], ...] = ()
+    """Where its ends are told: (kind, target), kind 'url' or 'cmd' (checked by `jobtui.targets`)."""
 
 
 class Client:
@@ -92,6 +95,11 @@ class Client:
         """
         registry = registry or default_registry(apps)
         store = await Store.open(default_db_path() if db is None else db, create=create)
+        try:
+            # A cancel sent from here (of a job no runner holds) tells the runner-wide defaults too.
+            store.notify_defaults = defaults_from_env()
+        except UsageError:
+            pass  # a bad $JOBTUI_NOTIFY_URL is reported by `jobtui run`, not by every command
         return cls(store, registry, source=source)
 
     async def close(self) -> None:
@@ -266,7 +274,7 @@ class Client:
                 NewJob(
                     jt.name, params, jt.stage_names, tuple(s.retry.attempts for s in jt.stages), sub.priority,
                     sub.unique_key, sub.run_at_ms, jt.max_retries if sub.max_retries is None else sub.max_retries,
-                    tuple(sub.after),
+                    tuple(sub.after), tuple(sub.notify),
                 )
             )
         ids = await self.store.add_jobs(new, source=self.source)

@@ -460,6 +460,48 @@ def waiting_reason(waiting: tuple[JobRef, ...] | list[JobRef]) -> str:
     return "waiting on " + ", ".join(parts) if parts else ""
 
 
+class NotifyEvent(StrEnum):
+    """A moment in a job's life that its owner is told about."""
+
+    COMPLETED = "completed"
+    """Every stage is done."""
+    FAILED = "failed"
+    """A stage failed for good (no automatic retry left)."""
+    CANCELLED = "cancelled"
+    """Stopped by request."""
+    PAUSED = "paused"
+    """Auto-paused after consecutive item failures: it needs a hand."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One event to tell one target (a URL or a command), and how its delivery went."""
+
+    notification_id: int
+    job_id: JobId
+    event: str
+    kind: str
+    """'url' or 'cmd'."""
+    target: str
+    state: str
+    """'pending', 'sent' or 'failed' (gave up)."""
+    attempts: int
+    last_error: str | None
+    created_at_ms: int
+    next_at_ms: int
+    sent_at_ms: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the delivery as in the job detail JSON (secret parts of URLs blanked)."""
+        return {
+            "notification_id": self.notification_id, "event": self.event, "kind": self.kind,
+            "target": scrub_urls(self.target), "state": self.state, "attempts": self.attempts,
+            "last_error": None if self.last_error is None else scrub_urls(self.last_error),
+            "created_at": iso(self.created_at_ms), "sent_at": iso(self.sent_at_ms),
+            "next_attempt_at": iso(self.next_at_ms) if self.state == "pending" else None,
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class JobDetail:
     """A job with its stages and counters: what `show` prints."""
@@ -472,6 +514,10 @@ class JobDetail:
     """The jobs this one starts after (`--after`)."""
     dependents: tuple[JobRef, ...] = ()
     """The jobs that start after this one."""
+    notify: tuple[tuple[str, str], ...] = ()
+    """Where this job's ends are told: (kind, target), kind 'url' or 'cmd'."""
+    notifications: tuple[Notification, ...] = ()
+    """Each event told (or to tell), with its delivery state."""
 
     @property
     def waiting_on(self) -> tuple[JobRef, ...]:
@@ -497,6 +543,8 @@ class JobDetail:
         out["depends_on"] = [r.to_dict() for r in self.depends_on]
         out["dependents"] = [r.to_dict() for r in self.dependents]
         out["waiting_on"] = [r.job_id for r in self.waiting_on]
+        out["notify"] = [{"kind": k, "target": scrub_urls(t)} for k, t in self.notify]
+        out["notifications"] = [n.to_dict() for n in self.notifications]
         return out
 
 

@@ -17,6 +17,7 @@ from ..redaction import Secrets
 from ..wording import ago
 from .commands import Command, command, register, table
 from .deps import add_after_option, parse_after, refs_text
+from .notify import add_notify_options, notify_lines, parse_notify
 from .parse import parse_duration_ms, parse_id, parse_kv, parse_statuses, parse_time_ms, read_text
 
 
@@ -31,6 +32,7 @@ def _submit_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--unique-key", metavar="K", help="refuse if an active job has this key")
     sp.add_argument("--max-retries", type=int, default=None, help="automatic retries of the failed job")
     add_after_option(sp)
+    add_notify_options(sp)
 
 
 @command("submit", "queue a job; prints its id", args=_submit_args, order=20)
@@ -53,7 +55,7 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
         raise UsageError("--max-retries must be 0 or more")
     subs: list[Submission] = []
     opts: dict[str, Any] = {"priority": a.priority or 0, "run_at_ms": run_at, "max_retries": a.max_retries,
-                            "after": parse_after(a.after)}
+                            "after": parse_after(a.after), "notify": parse_notify(a)}
     if a.from_file:
         text = sys.stdin.read() if a.from_file == "-" else read_text(a.from_file)
         for n, line in enumerate(text.splitlines(), 1):
@@ -183,6 +185,8 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
         if s.traceback:
             print(f"  traceback of {s.name}")
             print("\n".join("    " + line for line in str(redact(s.traceback, secrets)).splitlines()))
+    for line in notify_lines(d):
+        print(line)
     if d.files:
         print("  files")
         for f in d.files:

@@ -12,7 +12,9 @@ import sys
 from ..client import Client
 from ..errors import UsageError
 from ..model import JobId
+from ..targets import defaults_from_env
 from .commands import command
+from .notify import add_notify_options, parse_notify
 
 
 MAX_LEASE_TTL_S = 86_400.0
@@ -47,6 +49,7 @@ def _run_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--lease-ttl", type=lease_ttl, default=15.0,
                     help="seconds without heartbeat before a runner is taken for dead (default 15, at most 86400)")
     sp.add_argument("--quiet", action="store_true", help="print no line per job event")
+    add_notify_options(sp, runner=True)
 
 
 @command("run", "run jobs headless until SIGINT/SIGTERM", args=_run_args, order=10)
@@ -62,8 +65,9 @@ async def cmd_run(client: Client, a: argparse.Namespace) -> int:
             print(f"job {job_id}: {kind}", flush=True)
 
     log_to_stderr()
+    defaults = parse_notify(a) if a.notify_url or a.notify_cmd else defaults_from_env()
     runner = client.headless_runner(concurrency=a.concurrency, grace_s=a.grace, lease_ttl_s=a.lease_ttl,
-                                    on_event=event)
+                                    on_event=event, notify_defaults=defaults)
     loop = asyncio.get_running_loop()
     signals = 0
 

@@ -10,16 +10,17 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import StageTimeoutError, StoreError
-from ..model import JobId, RunnerInfo, StageStatus, scrub, secret_values
+from ..model import JobId, NotifyEvent, RunnerInfo, StageStatus, scrub, secret_values
 from ..store import Claimed, StageRecord, Store
 from .context import Context, Stop
 from .definition import JobType, Registry, Stage
+from .notify import Notifier, defaults_from_env
 from .retry import call_with_retry, describe, is_expected, last_frames
 
 LOG_LIMIT = 10_000
@@ -202,6 +203,8 @@ class Runner:
         workspace_root: Path | None = None,
         runner_id: str | None = None,
         on_event: Callable[[str, JobId | None], None] | None = None,
+        notify_defaults: Sequence[tuple[str, str]] | None = None,
+        notify: bool = True,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -217,6 +220,9 @@ class Runner:
         self.workspace_root = workspace_root or workspace_root_for(store.path)
         self.runner_id = runner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.on_event = on_event
+        store.notify_defaults = tuple(defaults_from_env() if notify_defaults is None else notify_defaults)
+        self.notifier: Notifier | None = Notifier(store, self.runner_id) if notify else None
+        """Delivers the notification outbox in the background (None: this runner leaves it to others)."""
         self.runs: dict[JobId, JobRun] = {}
         self._wake = asyncio.Event()
         self._stopping = False
@@ -251,6 +257,8 @@ class Runner:
         return self._stopping
 
     def _emit(self, kind: str, job_id: JobId | None = None) -> None:
+        if self.notifier is not None and kind in ("completed", "failed", "pause", "cancel"):
+            self.notifier.wake()
         if self.on_event is not None:
             self.on_event(kind, job_id)
 
@@ -354,6 +362,7 @@ class Runner:
         except StoreError as e:
             log.warning("recovery failed (%s); retrying at the next heartbeat", e)
         heartbeat = asyncio.create_task(self._heartbeat_loop(), name="jobtui-heartbeat")
+        notifier = None if self.notifier is None else asyncio.create_task(self.notifier.run(), name="jobtui-notify")
         types = self.registry.names
         try:
             while not self._stopping:
@@ -372,6 +381,8 @@ class Runner:
                         await self._poll_control()
                     if not self.runs and not claimed:
                         if exit_when_idle and not await self.store.has_runnable(types):
+                            if self.notifier is not None:
+                                await self.notifier.flush()
                             break
                         due = await self.store.next_due_ms(types)
                         if due is not None:
@@ -389,6 +400,9 @@ class Runner:
                 self._wake.clear()
         finally:
             await self._shutdown()
+            if notifier is not None and self.notifier is not None:
+                self.notifier.stop()  # never cancelled: it may be inside a transaction
+                await asyncio.gather(notifier, return_exceptions=True)
             heartbeat.cancel()
             if self._confirming is not None:
                 self._confirming.cancel()
@@ -563,12 +577,14 @@ class Runner:
             run.current_index = None
             if index == last:
                 store.job_completed(job_id, self.runner_id, len(stages))
+                store.notify_event(job_id, NotifyEvent.COMPLETED)
                 run.log("job completed")
             await store.commit_point()
             self.stages_done += 1
             ran = True
         if not ran:
             store.job_completed(job_id, self.runner_id, len(stages))
+            store.notify_event(job_id, NotifyEvent.COMPLETED)
             await store.commit_point()
         self.jobs_done += 1
         self._emit("completed", job_id)
@@ -644,9 +660,12 @@ class Runner:
         if kind == "pause":
             text = reason or "paused by request"
             store.job_paused(job_id, self.runner_id, text)
+            if reason is not None and reason.startswith("auto-paused"):
+                store.notify_event(job_id, NotifyEvent.PAUSED)
             run.log(f"paused: {text}", "warning")
         elif kind == "cancel":
             store.job_cancelled(job_id, self.runner_id)
+            store.notify_event(job_id, NotifyEvent.CANCELLED)
             run.log("cancelled", "warning")
         elif kind == "store":
             store.job_released(job_id, self.runner_id)
@@ -668,6 +687,8 @@ class Runner:
             delay = min(3600.0, run.job_type.retry_delay_s * (2 ** job.retry_count))
             retry_at = store.clock() + int((delay + random.uniform(0, delay / 4)) * 1000)
         store.job_failed(job.job_id, self.runner_id, f.stage, f.error, retry_at_ms=retry_at)
+        if retry_at is None:
+            store.notify_event(job.job_id, NotifyEvent.FAILED)
         if retry_at is None:
             run.log(f"job failed at stage {f.stage}: {f.error}", "error")
         else:

@@ -122,6 +122,8 @@ class NewJob:
     max_retries: int = 0
     after: tuple[JobId, ...] = ()
     """Jobs that must complete before this one starts."""
+    notify: tuple[tuple[str, str], ...] = ()
+    """Where its ends are told: (kind, target), kind 'url' or 'cmd'."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +259,9 @@ def _explain(exc: BaseException, path: Path) -> str:
 
 class StoreCore:
     """One aiosqlite connection to one SQLite file, its transactions and its group commit."""
+
+    notify_defaults: tuple[tuple[str, str], ...] = ()
+    """(kind, target) told of the ends of jobs that name no target of their own (store/notify.py)."""
 
     def __init__(self, conn: aiosqlite.Connection, path: Path, clock: Callable[[], int] = now_ms) -> None:
         self._conn = conn

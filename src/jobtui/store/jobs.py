@@ -10,11 +10,13 @@ import aiosqlite
 
 from ..errors import InvalidTransitionError, JobNotFoundError, UsageError
 from ..model import (
-    ACTION_FROM, ACTIVE, TERMINAL, Action, FileRecord, ItemRecord, ItemStatus, Job, JobDetail, JobId, JobRef, JobStatus, LogLine, RunnerInfo, Stats,
+    ACTION_FROM, ACTIVE, TERMINAL, Action, FileRecord, ItemRecord, ItemStatus, Job, JobDetail, JobId, JobRef, Notification, NotifyEvent, JobStatus, LogLine, RunnerInfo, Stats,
     can_transition,
 )
 from .base import JOB_COLS, STAGE_COLS, _TERMINAL_SQL, ControlResult, NewJob, StoreCore, _job, _loads, _stage, dumps
 from .deps import check_deps, link_deps
+from .notify import _COLS as _NOTIFY_COLS
+from .notify import insert_event, link_targets
 
 
 _REQUEUE = (
@@ -71,6 +73,8 @@ class JobQueries(StoreCore):
             for jid, j in zip(ids, jobs):
                 if j.after:
                     await link_deps(db, jid, j.after)
+                if j.notify:
+                    await link_targets(db, jid, j.notify)
             await db.executemany(
                 "INSERT INTO stages (job_id, stage_index, name, max_attempts) VALUES (?, ?, ?, ?)",
                 [
@@ -116,8 +120,15 @@ class JobQueries(StoreCore):
         )
         depends_on = tuple(JobRef(r[0], r[1], JobStatus(r[2])) for r in on if not r[3])
         dependents = tuple(JobRef(r[0], r[1], JobStatus(r[2])) for r in on if r[3])
+        targets = await self._all(
+            "SELECT kind, target FROM notify_targets WHERE job_id = ? ORDER BY kind, target", (job_id,)
+        )
+        told = await self._all(
+            f"SELECT {_NOTIFY_COLS} FROM notifications WHERE job_id = ? ORDER BY notification_id", (job_id,)
+        )
         return JobDetail(job, tuple(_stage(r) for r in rows), int(res[0]) if res else 0,
-                         tuple(FileRecord(*f) for f in files), depends_on, dependents)
+                         tuple(FileRecord(*f) for f in files), depends_on, dependents,
+                         tuple((str(t[0]), str(t[1])) for t in targets), tuple(Notification(*n) for n in told))
 
     async def list_jobs(
         self,
@@ -339,6 +350,7 @@ class JobQueries(StoreCore):
                     after = JobStatus.CANCELLED
                     await self._set(db, job_id, status, after, now, "cancelled_at_ms = ?, next_retry_at_ms = NULL",
                                     (now,))
+                    await insert_event(db, job_id, NotifyEvent.CANCELLED, now, self.notify_defaults)
             elif action in (Action.RESUME, Action.RETRY):
                 if status in TERMINAL and unique_key is not None:
                     clash = list(await db.execute_fetchall(

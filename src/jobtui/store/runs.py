@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..model import ACTIVE, JobId, JobStatus, RunnerInfo, StageStatus, sources
+from ..model import ACTIVE, JobId, JobStatus, NotifyEvent, RunnerInfo, StageStatus, sources
 from .deps import UNBLOCK_SQL
+from .notify import insert_event
 from .base import (
     _ACTIVE_SQL, _PENDING_SQL, JOB_COLS, R_ATTEMPT, R_ITEM, R_JOB_END, R_LOG, R_LOG_TRIM, R_PROGRESS, R_STAGE_COUNTERS,
     R_STAGE_END, R_STAGE_START, R_STAGE_STATE, Claimed, StageRecord, StoreCore, _job, _loads, dumps,
@@ -127,6 +128,7 @@ class RunnerWrites(StoreCore):
                         " updated_at_ms = ? WHERE job_id = ?",
                         (now, now, job_id),
                     )
+                    await insert_event(db, job_id, NotifyEvent.CANCELLED, now, self.notify_defaults)
                 await db.execute(
                     "UPDATE stages SET status = 'interrupted' WHERE job_id = ? AND status IN ('running', 'retrying')",
                     (job_id,),

@@ -173,6 +173,34 @@ MIGRATIONS: list[str] = [
     UPDATE stages SET runs = attempts, failures = (SELECT count(*) FROM attempts a
         WHERE a.job_id = stages.job_id AND a.stage_index = stages.stage_index);
     """,
+    # 7: notifications: where a job's ends are told (notify_targets), and an outbox of events to deliver,
+    # written in the same transaction as the job's end (one row per event and target).
+    """
+    CREATE TABLE notify_targets (
+        job_id INTEGER NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        PRIMARY KEY (job_id, kind, target)
+    ) WITHOUT ROWID;
+    CREATE TABLE notifications (
+        notification_id INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id INTEGER NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+        event TEXT NOT NULL,
+        event_at_ms INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        created_at_ms INTEGER NOT NULL,
+        next_at_ms INTEGER NOT NULL,
+        sent_at_ms INTEGER,
+        claimed_by TEXT,
+        claimed_until_ms INTEGER,
+        UNIQUE (job_id, event, event_at_ms, kind, target)
+    );
+    CREATE INDEX notifications_due ON notifications (next_at_ms) WHERE state = 'pending';
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from .deps import DependencyQueries
 from .jobs import JobQueries
+from .notify import NotifyQueries
 from .runs import RunnerWrites
 
 
-class Store(JobQueries, RunnerWrites, DependencyQueries):
+class Store(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries):
     """All reads and writes of one SQLite database file."""

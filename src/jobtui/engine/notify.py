@@ -1,0 +1,231 @@
+"""Deliver the notification outbox: POST the job detail to a URL (httpx), or run a local command.
+
+A runner runs one `Notifier` beside its jobs. It claims due outbox rows (store/notify.py), delivers
+each in its own task, and records the outcome; a job never waits for it, and a delivery's failure
+never touches the job. Each delivery makes a few quick tries (tenacity: exponential backoff with
+jitter, transient errors only: connection errors, timeouts, HTTP 429/5xx); if they all fail, the row
+is tried again later (backoff from 10 s up to an hour), up to `MAX_ROUNDS` times, then given up.
+
+Delivery is at-least-once: a runner killed after the receiver got the POST but before the "sent"
+mark committed sends it again on relaunch. Every attempt of one event carries the same
+`Idempotency-Key` header (and `notification_id` in the body), so a receiver can drop repeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from ..errors import JobNotFoundError, PermanentError
+from ..model import JobDetail, Notification, scrub_urls
+from ..targets import ENV_CMD, ENV_URL, check_url, defaults_from_env, targets
+from ..store import Store
+from .retry import describe, is_transient
+
+log = logging.getLogger("jobtui.notify")
+
+MAX_ROUNDS = 8
+"""Rounds of tries before a delivery is given up (state 'failed')."""
+LEASE_MS = 120_000
+"""How long a claimed delivery is ours before another runner may take it."""
+
+
+def payload(n: Notification, detail: JobDetail) -> dict[str, Any]:
+    """Return the JSON body: the job detail (secrets redacted), with the event and the notification id."""
+    body = detail.to_dict()  # params redacted, errors already scrubbed when stored
+    body.pop("notify", None)
+    body.pop("notifications", None)
+    return {"event": n.event, "notification_id": n.notification_id, **body}
+
+
+class CommandError(Exception):
+    """A notify command exited non-zero or ran past its timeout."""
+
+    transient = True
+
+
+class Notifier:
+    """Claims due notifications of one database and delivers each in the background."""
+
+    def __init__(
+        self,
+        store: Store,
+        runner_id: str,
+        *,
+        concurrency: int = 4,
+        poll_s: float = 1.0,
+        tries: int = 3,
+        base_s: float = 0.5,
+        http_timeout_s: float = 10.0,
+        command_timeout_s: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.runner_id = runner_id
+        self.concurrency = concurrency
+        self.poll_s = poll_s
+        self.tries = tries
+        self.base_s = base_s
+        self.http_timeout_s = http_timeout_s
+        self.command_timeout_s = command_timeout_s
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writing: set[asyncio.Task[None] | None] = set()
+        """Deliveries recording their outcome: never cancelled mid-transaction."""
+        self.sent = 0
+        """Deliveries that succeeded, for tests."""
+
+    def wake(self) -> None:
+        """Look for due notifications now (a job just ended)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Make run() return: deliveries on the network are dropped (sent again later), none mid-write."""
+        self._stopping = True
+        self._wake.set()
+
+    async def _settle(self) -> None:
+        for t in list(self._tasks):
+            if t not in self._writing:
+                t.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def run(self) -> None:
+        """Deliver until stop().
+
+        Never cancel this task: it may be inside a store transaction. Call stop() and await it.
+        """
+        async with httpx.AsyncClient(timeout=self.http_timeout_s, follow_redirects=False,
+                                     headers={"User-Agent": "jobtui"}) as http:
+            self._http = http
+            try:
+                while not self._stopping:
+                    timeout = self.poll_s
+                    try:
+                        timeout = await self._round()
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as e:  # a busy database: try again at the next poll
+                        log.warning("notifications: %s", e)
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), timeout)
+                    except TimeoutError:
+                        pass
+                    self._wake.clear()
+            finally:
+                await self._settle()
+
+    async def flush(self, timeout_s: float = 30.0) -> None:
+        """Return once nothing is due now or in flight (bounded): before a runner that is idle exits."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout_s
+        while loop.time() < end and not self._stopping:
+            due = await self.store.next_notification_ms()
+            if not self._tasks and (due is None or due > self.store.clock()):
+                return
+            self._wake.set()
+            await asyncio.sleep(0.05)
+
+    async def _round(self) -> float:
+        """Claim and start due deliveries; return how long to sleep."""
+        free = self.concurrency - len(self._tasks)
+        due = await self.store.next_notification_ms()
+        now = self.store.clock()
+        if due is None:
+            return self.poll_s
+        if free > 0 and due <= now:
+            for n in await self.store.claim_notifications(self.runner_id, free, LEASE_MS):
+                task = asyncio.create_task(self._deliver(n), name=f"jobtui-notify-{n.notification_id}")
+                self._tasks.add(task)
+                task.add_done_callback(self._done)
+        return max(0.05, min(self.poll_s, (due - now) / 1000)) if due > now else self.poll_s
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._writing.discard(task)
+        self._wake.set()
+
+    async def _deliver(self, n: Notification) -> None:
+        made = 0
+        try:
+            try:
+                detail = await self.store.get_detail(n.job_id)
+            except JobNotFoundError:
+                raise PermanentError(f"job {n.job_id} was deleted") from None
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self.tries),
+                wait=wait_exponential_jitter(initial=self.base_s, max=self.base_s * 8, jitter=self.base_s / 2),
+                retry=retry_if_exception(is_transient),
+                reraise=True,
+            ):
+                with attempt:
+                    made += 1
+                    if n.kind == "url":
+                        await self._post(n, detail)
+                    else:
+                        await self._command(n, detail)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            self._writing.add(asyncio.current_task())
+            text = scrub_urls(describe(e))
+            rounds = (n.attempts + made + self.tries - 1) // self.tries
+            retry_at: int | None = None
+            if is_transient(e) and rounds < MAX_ROUNDS:
+                retry_at = self.store.clock() + int(min(3600.0, 10.0 * 3 ** (rounds - 1)) * 1000)
+            log.warning("notification %s (job %s %s → %s %s) failed: %s%s", n.notification_id, n.job_id, n.event,
+                        n.kind, scrub_urls(n.target), text, "" if retry_at else "; giving up")
+            try:
+                await self.store.notification_failed(n.notification_id, self.runner_id, max(made, 1), text, retry_at)
+            except Exception as e2:  # the lease lapses and another try claims it again
+                log.warning("notification %s: cannot record failure: %s", n.notification_id, e2)
+            return
+        self._writing.add(asyncio.current_task())
+        try:
+            await self.store.notification_sent(n.notification_id, self.runner_id, made)
+            self.sent += 1
+        except Exception as e:  # it is sent again once the lease lapses: at-least-once
+            log.warning("notification %s: sent, but cannot record it: %s", n.notification_id, e)
+
+    async def _post(self, n: Notification, detail: JobDetail) -> None:
+        response = await self._http.post(
+            n.target, content=json.dumps(payload(n, detail)),
+            headers={"Content-Type": "application/json", "Idempotency-Key": f"jobtui-{n.notification_id}",
+                     "X-Jobtui-Event": n.event},
+        )
+        response.raise_for_status()
+
+    async def _command(self, n: Notification, detail: JobDetail) -> None:
+        env = dict(os.environ)
+        env.update(JOBTUI_JOB_ID=str(n.job_id), JOBTUI_STATUS=detail.job.status.value, JOBTUI_EVENT=n.event,
+                   JOBTUI_TYPE=detail.job.type, JOBTUI_NOTIFICATION_ID=str(n.notification_id))
+        proc = await asyncio.create_subprocess_shell(
+            n.target, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE, env=env, start_new_session=True,
+        )
+        try:
+            _, err = await asyncio.wait_for(
+                proc.communicate(json.dumps(payload(n, detail)).encode()), self.command_timeout_s
+            )
+        except BaseException:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            await proc.wait()
+            raise
+        if proc.returncode != 0:
+            tail = err.decode(errors="replace").strip().splitlines()[-1:] if err else []
+            raise CommandError(f"exit {proc.returncode}" + (f": {tail[0][:200]}" if tail else ""))
+
+
+__all__ = ["ENV_CMD", "ENV_URL", "Notifier", "check_url", "defaults_from_env", "targets"]

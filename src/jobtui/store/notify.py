@@ -1,0 +1,126 @@
+"""The notification outbox: events written in the same transaction as a job's end, then delivered.
+
+A job names its targets (`notify_targets`: a URL to POST to, a command to run); a runner may add
+defaults for jobs that name none (`StoreCore.notify_defaults`). When a job completes, fails for good,
+is cancelled or auto-pauses, one `notifications` row per target is inserted in the transaction that
+records the end, so an event is never lost to a crash: a runner that starts later delivers it.
+A deliverer claims due rows with a lease (`claimed_by`, `claimed_until_ms`); a dead runner's claims
+are free again at once (its `runners` row is gone) or when the lease lapses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+
+from ..model import JobId, Notification, NotifyEvent
+from .base import R_JOB_END, StoreCore, dumps
+
+R_NOTIFY = R_JOB_END + 2
+"""After the job's end (and its dependents' release) in the same group commit."""
+
+EVENT_SQL = (
+    "INSERT OR IGNORE INTO notifications (job_id, event, event_at_ms, kind, target, created_at_ms, next_at_ms)"
+    " SELECT j.job_id, ?2, j.updated_at_ms, t.kind, t.target, ?3, ?3 FROM jobs j JOIN ("
+    "   SELECT kind, target FROM notify_targets WHERE job_id = ?1"
+    "   UNION SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?4)"
+    "     WHERE NOT EXISTS (SELECT 1 FROM notify_targets WHERE job_id = ?1)"
+    " ) t WHERE j.job_id = ?1 AND j.status = ?5"
+)
+"""Insert one row per target for an event, only if the job is in the event's status (its end applied):
+(job_id, event, now, defaults JSON, status). The unique key makes a repeat of one event a no-op."""
+
+_COLS = (
+    "notification_id, job_id, event, kind, target, state, attempts, last_error, created_at_ms, next_at_ms,"
+    " sent_at_ms"
+)
+_STATUS_OF = {NotifyEvent.COMPLETED: "completed", NotifyEvent.FAILED: "failed",
+              NotifyEvent.CANCELLED: "cancelled", NotifyEvent.PAUSED: "paused"}
+
+
+def event_params(job_id: JobId, event: NotifyEvent, now: int, defaults: Sequence[tuple[str, str]]) -> tuple[Any, ...]:
+    """Return the parameters of EVENT_SQL."""
+    return (job_id, event.value, now, dumps([list(d) for d in defaults]), _STATUS_OF[event])
+
+
+async def insert_event(db: aiosqlite.Connection, job_id: JobId, event: NotifyEvent, now: int,
+                       defaults: Sequence[tuple[str, str]]) -> None:
+    """Insert an event's outbox rows inside an open transaction."""
+    await db.execute(EVENT_SQL, event_params(job_id, event, now, defaults))
+
+
+async def link_targets(db: aiosqlite.Connection, job_id: JobId, targets: Sequence[tuple[str, str]]) -> None:
+    """Record where a new job's ends are told."""
+    await db.executemany(
+        "INSERT OR IGNORE INTO notify_targets (job_id, kind, target) VALUES (?, ?, ?)",
+        [(job_id, k, t) for k, t in targets],
+    )
+
+
+def _row(r: Sequence[Any]) -> Notification:
+    return Notification(*r)
+
+
+class NotifyQueries(StoreCore):
+    """The outbox: queue events with a job's end, claim due ones, record how delivery went."""
+
+    def notify_event(self, job_id: JobId, event: NotifyEvent) -> None:
+        """Queue: tell the job's targets about `event` (in the same group commit as the job's end)."""
+        self._submit(R_NOTIFY, EVENT_SQL, event_params(job_id, event, self.clock(), self.notify_defaults))
+
+    async def notify_targets(self, job_id: JobId) -> tuple[tuple[str, str], ...]:
+        """Return where a job's ends are told (its own targets only)."""
+        rows = await self._all("SELECT kind, target FROM notify_targets WHERE job_id = ? ORDER BY kind, target",
+                               (job_id,))
+        return tuple((str(r[0]), str(r[1])) for r in rows)
+
+    async def notifications(self, job_id: JobId) -> tuple[Notification, ...]:
+        """Return every event of a job told or to tell, oldest first."""
+        rows = await self._all(f"SELECT {_COLS} FROM notifications WHERE job_id = ? ORDER BY notification_id",
+                               (job_id,))
+        return tuple(_row(r) for r in rows)
+
+    async def claim_notifications(self, runner_id: str, limit: int, lease_ms: int,
+                                  kinds: Sequence[str] = ("url", "cmd")) -> list[Notification]:
+        """Take up to `limit` due deliveries for this runner (free, lapsed, or held by a runner that is gone)."""
+        now = self.clock()
+        async with self._tx() as db:
+            rows = list(await db.execute_fetchall(
+                "UPDATE notifications SET claimed_by = ?, claimed_until_ms = ? WHERE notification_id IN ("
+                "  SELECT notification_id FROM notifications WHERE state = 'pending' AND next_at_ms <= ?"
+                "  AND kind IN (SELECT value FROM json_each(?))"
+                "  AND (claimed_by IS NULL OR claimed_until_ms < ?"
+                "       OR claimed_by NOT IN (SELECT runner_id FROM runners))"
+                "  ORDER BY next_at_ms LIMIT ?)"
+                f" RETURNING {_COLS}",
+                (runner_id, now + lease_ms, now, dumps(list(kinds)), now, limit),
+            ))
+        return sorted((_row(r) for r in rows), key=lambda n: n.notification_id)
+
+    async def next_notification_ms(self) -> int | None:
+        """Return when the next pending delivery is due (None: none is)."""
+        row = await self._one("SELECT min(next_at_ms) FROM notifications WHERE state = 'pending'")
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def notification_sent(self, notification_id: int, runner_id: str, attempts: int) -> None:
+        """Record a delivery that succeeded."""
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE notifications SET state = 'sent', sent_at_ms = ?, attempts = attempts + ?, last_error = NULL,"
+                " claimed_by = NULL, claimed_until_ms = NULL WHERE notification_id = ? AND state = 'pending'",
+                (self.clock(), attempts, notification_id),
+            )
+
+    async def notification_failed(self, notification_id: int, runner_id: str, attempts: int, error: str,
+                                  retry_at_ms: int | None) -> None:
+        """Record a failed delivery: try again at `retry_at_ms`, or give up (state 'failed') when None."""
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE notifications SET attempts = attempts + ?, last_error = ?, claimed_by = NULL,"
+                " claimed_until_ms = NULL, next_at_ms = coalesce(?, next_at_ms),"
+                " state = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END"
+                " WHERE notification_id = ? AND state = 'pending'",
+                (attempts, error, retry_at_ms, retry_at_ms, notification_id),
+            )
