@@ -22,19 +22,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from tests.backends import PgCluster, start_cluster  # noqa: E402
+from tests.backends import PgCluster, start_cluster
 
 CLAIMS = 300
 COMMITS = 60
@@ -187,10 +188,8 @@ async def bench_psycopg(url: str) -> dict[str, float]:
                 lat.append((await asyncio.wait_for(got.get(), 10) - sent) * 1000)
         finally:
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except (asyncio.CancelledError, Exception):
-                pass
         return {"claims_per_s": claims, "commits_per_s": commits, "notify_ms": statistics.median(lat)}
     finally:
         await listener.close()
@@ -235,5 +234,5 @@ if __name__ == "__main__":
         print(f"{name:10} {s['claims_per_s']:10.0f} {s['commits_per_s']:10.1f} {s['notify_ms']:10.2f}")
     res = HERE / "results"
     res.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     (res / f"pg-drivers-{stamp}.json").write_text(json.dumps(out, indent=2))
