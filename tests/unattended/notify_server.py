@@ -31,7 +31,7 @@ class NotifyServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
                 code = 503 if owner.fail_first > 0 else 200
                 owner.fail_first -= 1

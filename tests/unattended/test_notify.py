@@ -42,7 +42,7 @@ def show(db: Path, job_id: int) -> dict:  # type: ignore[type-arg]
 def stop(p: subprocess.Popen[str]) -> str:
     if p.poll() is None:
         p.send_signal(signal.SIGTERM)
-    out, err = p.communicate(timeout=30)
+    _out, err = p.communicate(timeout=30)
     return err
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..targets import targets
 from ..model import JobDetail, iso, scrub_urls
+from ..targets import targets
 
 
 def add_notify_options(parser: argparse.ArgumentParser, *, runner: bool = False) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from ..client import Client
@@ -21,6 +22,8 @@ def tui_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     parser.add_argument("--concurrency", type=int, help="jobs the embedded runner runs at once (default 4)",
                         **(d or {"default": 4}))
     parser.add_argument("--theme", help="light, dark (default) or any Textual theme", **(d or {"default": None}))
+    parser.add_argument("--no-bell", action="store_true",
+                        help="no terminal bell when a job ends or auto-pauses (also JOBTUI_BELL=0); toasts stay", **d)
 
 
 async def open_tui(client: Client, a: argparse.Namespace, *, demo: bool = False) -> int:
@@ -31,6 +34,7 @@ async def open_tui(client: Client, a: argparse.Namespace, *, demo: bool = False)
         attach=bool(getattr(a, "attach", False)), readonly=bool(getattr(a, "readonly", False)),
         concurrency=int(getattr(a, "concurrency", 4) or 4), theme=getattr(a, "theme", None), demo=demo,
         apps=tuple(getattr(a, "app", None) or ()),
+        bell=not getattr(a, "no_bell", False) and os.environ.get("JOBTUI_BELL", "1") not in ("0", "off", "no"),
     )
     return await run_tui(client, options)
 

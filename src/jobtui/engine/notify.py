@@ -18,16 +18,20 @@ import json
 import logging
 import os
 import signal
-from collections.abc import Sequence
 from typing import Any
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from ..errors import JobNotFoundError, PermanentError
 from ..model import JobDetail, Notification, scrub_urls
-from ..targets import ENV_CMD, ENV_URL, check_url, defaults_from_env, targets
 from ..store import Store
+from ..targets import ENV_CMD, ENV_URL, check_url, defaults_from_env, targets
 from .retry import describe, is_transient
 
 log = logging.getLogger("jobtui.notify")
@@ -114,7 +118,7 @@ class Notifier:
                         timeout = await self._round()
                     except asyncio.CancelledError:
                         raise
-                    except Exception as e:  # a busy database: try again at the next poll
+                    except Exception as e:  # noqa: BLE001 - a busy database: try again at the next poll
                         log.warning("notifications: %s", e)
                     try:
                         await asyncio.wait_for(self._wake.wait(), timeout)
@@ -175,7 +179,7 @@ class Notifier:
                         await self._command(n, detail)
         except asyncio.CancelledError:
             raise
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 - any failure of a delivery is recorded, never raised to the job
             self._writing.add(asyncio.current_task())
             text = scrub_urls(describe(e))
             rounds = (n.attempts + made + self.tries - 1) // self.tries
@@ -186,14 +190,14 @@ class Notifier:
                         n.kind, scrub_urls(n.target), text, "" if retry_at else "; giving up")
             try:
                 await self.store.notification_failed(n.notification_id, self.runner_id, max(made, 1), text, retry_at)
-            except Exception as e2:  # the lease lapses and another try claims it again
+            except Exception as e2:  # noqa: BLE001 - the lease lapses and another try claims it again
                 log.warning("notification %s: cannot record failure: %s", n.notification_id, e2)
             return
         self._writing.add(asyncio.current_task())
         try:
             await self.store.notification_sent(n.notification_id, self.runner_id, made)
             self.sent += 1
-        except Exception as e:  # it is sent again once the lease lapses: at-least-once
+        except Exception as e:  # noqa: BLE001 - it is sent again once the lease lapses: at-least-once
             log.warning("notification %s: sent, but cannot record it: %s", n.notification_id, e)
 
     async def _post(self, n: Notification, detail: JobDetail) -> None:

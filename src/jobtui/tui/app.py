@@ -34,6 +34,7 @@ from ..errors import JobtuiError, UsageError
 from ..model import ACTIVE, Action, Job, JobDetail, JobId, Stats, now_ms
 from .actions import JOB_ACTIONS, JobActions
 from .background import Background
+from .alerts import end_alerts
 from .feed import Delta, JobFeed
 from .format import Clock, absolute, clean
 from .quit import QuitFlow
@@ -105,6 +106,7 @@ class JobtuiApp(App[int]):
         tz: tzinfo | None = None,
         theme: str | None = None,
         apps: Sequence[str] = (),
+        bell: bool = True,
     ) -> None:
         super().__init__()
         self.client = client
@@ -114,6 +116,8 @@ class JobtuiApp(App[int]):
         self.clock = clock
         self.tz = tz
         self.apps = tuple(apps)
+        self.bell_on_end = bell
+        """Ring the terminal bell when a job ends or auto-pauses (off: `--no-bell`, JOBTUI_BELL=0)."""
         for t in THEMES:
             self.register_theme(t)
         name = ALIASES.get(theme or DEFAULT, theme or DEFAULT)
@@ -319,6 +323,11 @@ class JobtuiApp(App[int]):
             table.refresh_jobs(delta.changed)
         if delta.removed:
             table.forget_marks(delta.removed)
+        alerts = end_alerts(delta.changed, jobs, new_jobs=self.loaded.is_set())
+        for alert in alerts:
+            self.notify(alert.message, title=alert.title, severity=alert.severity, markup=False)
+        if alerts and self.bell_on_end:
+            self.bell()
         selected = self.selected
         if selected is not None and selected in delta.changed:
             before = delta.changed[selected]
@@ -611,6 +620,7 @@ def make_app(
     tz: tzinfo | None = None,
     theme: str | None = None,
     apps: Sequence[str] = (),
+    bell: bool = True,
 ) -> JobtuiApp:
     """Build the app: the one factory for the CLI, the Pilot tests, the snapshots and the screenshots.
 
@@ -623,5 +633,6 @@ def make_app(
         tz: the time zone of absolute times (default: local).
         theme: a theme name (jobtui-dark, jobtui-light, or any Textual theme).
         apps: the --app modules, passed on to a background runner.
+        bell: ring the terminal bell when a job ends or auto-pauses (a toast shows either way).
     """
-    return JobtuiApp(client, readonly=readonly, clock=clock, tz=tz, theme=theme, apps=apps)
+    return JobtuiApp(client, readonly=readonly, clock=clock, tz=tz, theme=theme, apps=apps, bell=bell)

@@ -32,6 +32,8 @@ class TuiOptions:
     """Seed the demo jobs first."""
     apps: tuple[str, ...] = ()
     """The --app modules, passed on to a background runner."""
+    bell: bool = True
+    """Ring the terminal bell when a job ends or auto-pauses."""
 
 
 async def _leave_after_hangup(stop_runner: Callable[[], Awaitable[None]], client: Client) -> None:
@@ -58,7 +60,7 @@ async def run_tui(client: Client, options: TuiOptions) -> int:
         await seed_demo(client)
     if not options.attach and not options.readonly:
         await client.embedded_runner(concurrency=options.concurrency)
-    app = make_app(client, readonly=options.readonly, theme=options.theme, apps=options.apps)
+    app = make_app(client, readonly=options.readonly, theme=options.theme, apps=options.apps, bell=options.bell)
     loop = asyncio.get_running_loop()
 
     leaving: list[asyncio.Task[None]] = []
