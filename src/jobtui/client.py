@@ -16,7 +16,7 @@ from .engine.definition import JobType, Registry, default_registry
 from .engine.runner import Runner, workspace_root_for
 from .errors import InvalidTransitionError, JobNotFoundError, UsageError
 from .model import ACTION_FROM, Action, ItemRecord, Job, JobDetail, JobId, JobRef, JobStatus, LogLine, RunnerInfo, StageRun, Stats
-from .store import ControlResult, NewJob, Store
+from .store import ControlResult, JobStore, NewJob, Store
 from .targets import defaults_from_env
 
 
@@ -76,12 +76,12 @@ class Submission:
 class Client:
     """Read jobs and send requests; with an embedded runner, requests take effect at once."""
 
-    def __init__(self, store: Store, registry: Registry, runner: Runner | None = None, *, source: str = "cli") -> None:
+    def __init__(self, store: JobStore, registry: Registry, runner: Runner | None = None, *, source: str = "cli") -> None:
         self.store = store
         self.registry = registry
         self.runner = runner
         self.source = source
-        self._runner_store: Store | None = None
+        self._runner_store: JobStore | None = None
 
     @classmethod
     async def open(
@@ -116,7 +116,7 @@ class Client:
         Its own connection keeps reads (the TUI's refresh) from queueing behind its group commits,
         and from seeing a batch that is later rolled back.
         """
-        self._runner_store = await Store.open(self.store.path, clock=self.store.clock, create=False)
+        self._runner_store = await self.store.reopen()
         self.runner = Runner(self._runner_store, self.registry, concurrency=concurrency, **options)
         return self.runner
 
@@ -163,8 +163,8 @@ class Client:
 
     @property
     def db_path(self) -> Path:
-        """Return the database file's path."""
-        return self.store.path
+        """Return the database file's path (the store's location)."""
+        return Path(self.store.location)
 
     @property
     def embedded(self) -> bool:
@@ -310,7 +310,7 @@ class Client:
                 raise UsageError(f"job {job_id} has no stage {to_stage!r} (stages: {', '.join(job.stage_names)})")
         result = await self.store.control(job_id, action, source=self.source, to_stage=index)
         if action is Action.DELETE:
-            shutil.rmtree(workspace_root_for(self.store.path) / str(job_id), ignore_errors=True)
+            shutil.rmtree(self.store.workspace_root / str(job_id), ignore_errors=True)
         self._wake()
         return result
 

@@ -30,7 +30,7 @@ from tenacity import (
 
 from ..errors import JobNotFoundError, PermanentError
 from ..model import JobDetail, Notification, scrub_urls
-from ..store import Store
+from ..store import JobStore
 from ..targets import ENV_CMD, ENV_URL, check_url, defaults_from_env, targets
 from .retry import describe, is_transient
 
@@ -61,7 +61,7 @@ class Notifier:
 
     def __init__(
         self,
-        store: Store,
+        store: JobStore,
         runner_id: str,
         *,
         concurrency: int = 4,

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import StageTimeoutError, StoreError
 from ..model import JobId, NotifyEvent, RunnerInfo, StageStatus, scrub, secret_values
-from ..store import Claimed, StageRecord, Store
+from ..store import Claimed, JobStore, StageRecord
 from .context import Context, Stop
 from .definition import JobType, Registry, Stage
 from .notify import Notifier, defaults_from_env
@@ -191,7 +191,7 @@ class Runner:
 
     def __init__(
         self,
-        store: Store,
+        store: JobStore,
         registry: Registry,
         *,
         concurrency: int = 4,
@@ -217,7 +217,7 @@ class Runner:
         self.poll_s = poll_s
         self.control_poll_s = control_poll_s
         self.log_limit = log_limit
-        self.workspace_root = workspace_root or workspace_root_for(store.path)
+        self.workspace_root = workspace_root or store.workspace_root
         self.runner_id = runner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.on_event = on_event
         store.notify_defaults = tuple(defaults_from_env() if notify_defaults is None else notify_defaults)

@@ -283,6 +283,29 @@ class StoreCore:
         or 'store' (the commit failed for good); their owner must stop them at their last checkpoint."""
         self.commits = 0
         """Group commits made, for benchmarks."""
+        self._workspace_root: Path | None = None
+        self._options: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------------------------- identity
+    @property
+    def location(self) -> str:
+        """Where the data is, fit to show: the database file's path."""
+        return str(self.path)
+
+    @property
+    def workspace_root(self) -> Path:
+        """The folder of the jobs' workspaces: the option given to open(), else `$JOBTUI_WORKSPACES`,
+        else `<db stem>.workspaces` beside the database file (the default since the first version)."""
+        if self._workspace_root is not None:
+            return self._workspace_root
+        env = os.environ.get("JOBTUI_WORKSPACES", "").strip()
+        if env:
+            return Path(env).expanduser().absolute()
+        return self.path.parent / f"{self.path.stem}.workspaces"
+
+    async def reopen(self) -> Self:
+        """Open one more store (its own connection) on the same database, with the same options."""
+        return await type(self).open(self.path, create=False, **self._options)
 
     # ----------------------------------------------------------------------------------- open/close
     @classmethod
@@ -294,8 +317,11 @@ class StoreCore:
         busy_timeout_ms: int | None = None,
         clock: Callable[[], int] = now_ms,
         create: bool = True,
+        workspace_root: str | Path | None = None,
     ) -> Self:
         """Open the database at `path`, creating it (with `create`) and migrating it if needed.
+
+        `workspace_root` is where the jobs' workspaces go (default: see `workspace_root`).
 
         An existing file is used only if it is a jobtui database (marked with `PRAGMA
         application_id`, or an unmarked one of the first schemas, which is then marked); any
@@ -331,6 +357,10 @@ class StoreCore:
         except sqlite3.Error as e:
             raise StoreError(_explain(e, path)) from e
         store = cls(conn, path, clock)
+        store._options = {"synchronous": synchronous, "busy_timeout_ms": busy_timeout_ms, "clock": clock,
+                          "workspace_root": workspace_root}
+        if workspace_root is not None:
+            store._workspace_root = Path(workspace_root).expanduser().absolute()
         try:
             await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):

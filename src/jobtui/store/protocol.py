@@ -1,0 +1,314 @@
+"""The Store contract: what the runner, the stage context, the notifier and the client may ask of a store.
+
+Every backend (SQLite today, PostgreSQL for fleets) implements `JobStore`; the engine and the
+client are typed against it, never against a backend's class, and tests/contract/ runs one suite
+against each backend. The contract is split by who uses it:
+
+* `JobReads`      the client's reads (CLI, TUI)
+* `JobControl`    submission and a person's requests (one transaction each)
+* `RunnerLeases`  a runner's lease, claims and recovery (one transaction each)
+* `RunnerWrites`  the group-committed writes of running jobs: queued with no I/O, committed
+                  together by the store's writer; `await commit_point()` makes them durable
+* `Notifications` the outbox of notifications
+* `JobStore`      all of them, plus identity, lifetime and the shared knobs
+
+Promises every backend keeps (the contract suite checks them): a claim hands a job to one runner
+only; a job's end applies only while the runner holds its lease; writes queued together commit in
+rank order (see store/base.py `R_*`), keyed writes keep their last value; while `fence` is set, a
+group commit writes nothing for a job its runner no longer holds and says so through `on_dropped`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..model import (
+    Action,
+    ItemRecord,
+    Job,
+    JobDetail,
+    JobId,
+    JobRef,
+    JobStatus,
+    LogLine,
+    Notification,
+    NotifyEvent,
+    RunnerInfo,
+    StageStatus,
+    Stats,
+)
+from .base import Claimed, ControlResult, NewJob
+
+
+class JobReads(Protocol):
+    """Reads for the CLI and the TUI."""
+
+    async def get_job(self, job_id: JobId) -> Job:
+        """Return one job (JobNotFoundError if none has this id)."""
+        ...
+
+    async def get_detail(self, job_id: JobId) -> JobDetail:
+        """Return one job with its stages, counters, files and dependencies."""
+        ...
+
+    async def list_jobs(
+        self,
+        *,
+        statuses: Iterable[str] | None = None,
+        types: Iterable[str] | None = None,
+        limit: int | None = None,
+        updated_after_ms: int | None = None,
+        newest_first: bool = False,
+    ) -> list[Job]:
+        """Return jobs by id, filtered by status, type and change time."""
+        ...
+
+    def iter_jobs(
+        self,
+        *,
+        statuses: Iterable[str] | None = None,
+        types: Iterable[str] | None = None,
+        newest: int | None = None,
+        page: int = 1000,
+    ) -> AsyncIterator[Job]:
+        """Yield jobs oldest first, a page at a time (only the `newest` N when given)."""
+        ...
+
+    async def job_ids(self) -> set[JobId]:
+        """Return the ids of every job."""
+        ...
+
+    async def job_ids_older_than(self, cutoff_ms: int, statuses: Iterable[str]) -> list[JobId]:
+        """Return ids of jobs in `statuses` last updated before `cutoff_ms`."""
+        ...
+
+    async def stats(self, *, runner_ttl_ms: int = 30_000) -> Stats:
+        """Return counts by status and type, item totals and live runners."""
+        ...
+
+    async def logs(self, job_id: JobId, *, after_id: int = 0, limit: int = 1000, tail: bool = False) -> list[LogLine]:
+        """Return a job's log lines after `after_id` (with `tail`, the last `limit`)."""
+        ...
+
+    def items(self, job_id: JobId, *, chunk: int = 5000) -> AsyncIterator[ItemRecord]:
+        """Yield every stored item outcome of a job, by stage then key."""
+        ...
+
+    async def item_results(self, job_id: JobId, stage_index: int) -> dict[str, Any]:
+        """Return the results of the done items of one stage, by key."""
+        ...
+
+    async def attempt_errors(self, job_id: JobId) -> list[tuple[int, int, int, str, bool]]:
+        """Return (stage_index, attempt, failed_at_ms, error, transient) of every failed attempt."""
+        ...
+
+    async def requests(self, job_id: JobId) -> list[tuple[int, str, str, str, str]]:
+        """Return the audit trail of a job: (ts_ms, action, from, to, source)."""
+        ...
+
+    async def runners(self) -> list[RunnerInfo]:
+        """Return every registered runner."""
+        ...
+
+    async def dependencies(self, job_id: JobId) -> tuple[tuple[JobRef, ...], tuple[JobRef, ...]]:
+        """Return (the jobs it depends on, the jobs that depend on it)."""
+        ...
+
+    async def waiting_on(self, job_ids: Iterable[JobId]) -> dict[JobId, tuple[JobRef, ...]]:
+        """Return, per job that has any, the dependencies that have not completed."""
+        ...
+
+    async def notifications(self, job_id: JobId) -> tuple[Notification, ...]:
+        """Return the notifications of a job."""
+        ...
+
+    async def notify_targets(self, job_id: JobId) -> tuple[tuple[str, str], ...]:
+        """Return where a job's ends are told."""
+        ...
+
+
+class JobControl(Protocol):
+    """Submission and a person's requests, each in one transaction."""
+
+    async def add_jobs(self, jobs: Sequence[NewJob], *, source: str = "cli") -> list[JobId]:
+        """Insert jobs; return their ids (UsageError on a unique-key clash: then nothing is stored)."""
+        ...
+
+    async def control(
+        self, job_id: JobId, action: Action, *, source: str = "cli", to_stage: int | None = None
+    ) -> ControlResult:
+        """Apply a request (JobNotFoundError, InvalidTransitionError: nothing changes)."""
+        ...
+
+    async def add_dependencies(self, job_id: JobId, deps: Sequence[JobId], *, source: str = "cli") -> JobStatus:
+        """Make a job that has not started also wait for `deps`; return its status after."""
+        ...
+
+    async def blocked_dependents(self, job_id: JobId) -> list[JobId]:
+        """Return the blocked jobs that wait on `job_id`."""
+        ...
+
+
+class RunnerLeases(Protocol):
+    """A runner's lease, its claims and the recovery of other runners' jobs."""
+
+    async def register_runner(self, info: RunnerInfo) -> None:
+        """Record a runner, its lease TTL and its first heartbeat."""
+        ...
+
+    async def heartbeat(self, runner_id: str) -> bool:
+        """Renew a runner's lease; False when its row is gone (its jobs were reclaimed)."""
+        ...
+
+    async def unregister_runner(self, runner_id: str) -> None:
+        """Remove a runner that stopped cleanly."""
+        ...
+
+    async def recover(
+        self, *, self_id: str, ttl_ms: int, is_dead: Callable[[RunnerInfo], bool]
+    ) -> list[tuple[JobId, JobStatus, JobStatus]]:
+        """Release the jobs of runners whose lease expired or whose process is dead."""
+        ...
+
+    async def claim(self, runner_id: str, limit: int, types: Iterable[str]) -> list[Claimed]:
+        """Atomically take up to `limit` runnable jobs of `types` (priority, then age)."""
+        ...
+
+    async def has_runnable(self, types: Iterable[str]) -> bool:
+        """Tell whether any job of `types` is queued, waiting to retry or held by a runner."""
+        ...
+
+    async def next_due_ms(self, types: Iterable[str]) -> int | None:
+        """Return when the earliest delayed or waiting job of `types` becomes runnable."""
+        ...
+
+    async def owned_requests(self, runner_id: str, *, expected: int | None = None) -> dict[JobId, JobStatus] | None:
+        """Return the status of every job the runner holds (None: `expected` matched, nothing asked)."""
+        ...
+
+    async def release_ready(self) -> list[JobId]:
+        """Queue every blocked job whose dependencies have all completed."""
+        ...
+
+    async def item_keys(self, job_id: JobId, stage_index: int) -> tuple[set[str], set[str]]:
+        """Return the keys of the done and of the failed items of one stage."""
+        ...
+
+
+class RunnerWrites(Protocol):
+    """Writes of running jobs: queued without I/O, committed together; `commit_point` makes them durable."""
+
+    def stage_started(
+        self, job_id: JobId, index: int, attempt: int, max_attempts: int, run: int | None = None, failures: int = 0
+    ) -> None: ...
+
+    def stage_state(self, job_id: JobId, index: int, state: Any) -> None: ...
+
+    def file_tracked(self, job_id: JobId, index: int, path: str, size: int, sha256: str) -> None: ...
+
+    def item_finished(
+        self, job_id: JobId, index: int, key: str, ok: bool, result: Any, error: str | None, attempts: int
+    ) -> None: ...
+
+    def stage_counters(self, job_id: JobId, index: int, total: int | None, done: int, failed: int) -> None: ...
+
+    def stage_finished(self, job_id: JobId, index: int, output: Any) -> None: ...
+
+    def stage_stopped(
+        self, job_id: JobId, index: int, status: StageStatus, error: str | None, next_attempt_at_ms: int | None = None
+    ) -> None: ...
+
+    def attempt_failed(
+        self, job_id: JobId, index: int, attempt: int, error: str, transient: bool, *,
+        failures: int | None = None, traceback: str | None = None,
+    ) -> None: ...
+
+    def job_completed(self, job_id: JobId, runner_id: str, total_steps: int) -> None: ...
+
+    def job_failed(self, job_id: JobId, runner_id: str, stage: str, error: str, *, retry_at_ms: int | None) -> None: ...
+
+    def job_paused(self, job_id: JobId, runner_id: str, reason: str) -> None: ...
+
+    def job_cancelled(self, job_id: JobId, runner_id: str) -> None: ...
+
+    def job_released(self, job_id: JobId, runner_id: str) -> None: ...
+
+    def progress(
+        self, job_id: JobId, done: int, total: int, message: str | None, items_done: int, items_failed: int,
+        consecutive_failures: int,
+    ) -> None: ...
+
+    def log(self, job_id: JobId, level: str, message: str, *, held: bool = True) -> None: ...
+
+    def trim_logs(self, job_id: JobId, keep: int) -> None: ...
+
+    def notify_event(self, job_id: JobId, event: NotifyEvent) -> None: ...
+
+    async def commit_point(self) -> None:
+        """Return once everything queued so far is committed (StoreError: it was dropped)."""
+        ...
+
+    @property
+    def pending(self) -> int:
+        """How many writes wait for the next group commit."""
+        ...
+
+    @property
+    def stalled(self) -> bool:
+        """Whether the last group commit met a passing condition and its writes wait to be retried."""
+        ...
+
+
+class Notifications(Protocol):
+    """The notification outbox, drained by runners."""
+
+    async def claim_notifications(
+        self, runner_id: str, limit: int, lease_ms: int, kinds: Sequence[str] = ("url", "cmd")
+    ) -> list[Notification]: ...
+
+    async def next_notification_ms(self) -> int | None: ...
+
+    async def notification_sent(self, notification_id: int, runner_id: str, attempts: int) -> None: ...
+
+    async def notification_failed(
+        self, notification_id: int, runner_id: str, attempts: int, error: str, retry_at_ms: int | None
+    ) -> None: ...
+
+
+class JobStore(JobReads, JobControl, RunnerLeases, RunnerWrites, Notifications, Protocol):
+    """A store of any backend: the whole contract, with its identity, lifetime and shared knobs."""
+
+    clock: Callable[[], int]
+    """Epoch ms of the store's clock, for times the engine computes (retry delays); leases use it too."""
+    fence: str | None
+    """A runner id: while set, a group commit writes for a job only while that runner holds it."""
+    on_dropped: Callable[[set[JobId], str], None] | None
+    """Told the jobs whose queued writes were dropped, and why ('lost': lease; 'store': failure)."""
+    notify_defaults: tuple[tuple[str, str], ...]
+    """Where every job's ends are told besides its own targets (the runner's defaults)."""
+    commits: int
+    """Group commits made (benchmarks)."""
+
+    @property
+    def location(self) -> str:
+        """Where the data is, fit to show (a file path; never a password)."""
+        ...
+
+    @property
+    def workspace_root(self) -> Path:
+        """The folder that holds the jobs' workspaces (an option; SQLite's default is beside the file)."""
+        ...
+
+    async def reopen(self) -> JobStore:
+        """Open one more store (its own connection) on the same database, with the same options."""
+        ...
+
+    async def integrity_check(self) -> str:
+        """Return 'ok' when the database is sound, else what is wrong."""
+        ...
+
+    async def close(self, *, timeout_s: float = 10.0) -> None:
+        """Commit what is queued (within `timeout_s`) and close."""
+        ...

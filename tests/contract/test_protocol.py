@@ -1,0 +1,38 @@
+"""The engine depends on the Store contract (store/protocol.py), never on a backend (issue 10)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import jobtui
+
+SRC = Path(jobtui.__file__).parent
+BACKEND_NAMES = {"Store", "StoreCore", "JobQueries", "RunnerWrites", "DependencyQueries", "NotifyQueries"}
+BACKEND_MODULES = {"aiosqlite", "sqlite3", "asyncpg", "psycopg"}
+
+
+def test_engine_names_no_backend() -> None:
+    bad: list[str] = []
+    for path in sorted((SRC / "engine").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                mod = node.module or ""
+                if mod.split(".")[0] in BACKEND_MODULES or mod.startswith(("store.", "jobtui.store.")):
+                    bad.append(f"{path.name}: from {mod} import ...")
+                if mod.endswith("store") and BACKEND_NAMES & {a.name for a in node.names}:
+                    bad.append(f"{path.name}: imports a backend class from {mod}")
+            elif isinstance(node, ast.Import):
+                bad += [f"{path.name}: import {a.name}" for a in node.names if a.name.split(".")[0] in BACKEND_MODULES]
+    assert bad == []
+
+
+def test_sqlite_store_keeps_the_contract() -> None:
+    """Every member of the protocol exists on the SQLite store (mypy checks the signatures)."""
+    from jobtui.store import JobStore, Store
+
+    members = {n for c in JobStore.__mro__ if c.__module__.endswith("protocol") for n in vars(c)
+               if not n.startswith("_")}
+    members |= set(getattr(JobStore, "__annotations__", {}))
+    missing = sorted(n for n in members if not hasattr(Store, n) and n not in {"clock", "fence", "on_dropped", "commits"})
+    assert missing == []
