@@ -172,6 +172,11 @@ class Client:
         return self.runner is not None
 
     # -------------------------------------------------------------------------------------- types
+    @staticmethod
+    def known_types(apps: Iterable[str] = ()) -> list[JobType]:
+        """Return the built-in and app job types, without opening a database."""
+        return list(default_registry(apps))
+
     def types(self) -> list[JobType]:
         """Return the job types this process knows, by name."""
         return list(self.registry)

@@ -51,6 +51,9 @@ class Command:
     """Where the command appears in `jobtui --help` (smaller first; ties by registration)."""
     source: str = "cli"
     """Who the requests it sends come from, as the job's history shows it."""
+    creates: bool = True
+    """Whether it may create the database; commands that read or steer existing jobs do not
+    ("no database at PATH", exit 1, and nothing is left behind)."""
 
 
 _REGISTRY: dict[str, Command] = {}
@@ -67,11 +70,11 @@ def register(cmd: Command) -> Command:
 
 
 def command(name: str, help: str, *, args: Configure | None = None, order: int = 100,
-            source: str = "cli") -> Callable[[Handler], Handler]:
+            source: str = "cli", creates: bool = True) -> Callable[[Handler], Handler]:
     """Register the decorated coroutine function as the subcommand `name`."""
 
     def wrap(fn: Handler) -> Handler:
-        register(Command(name, help, run=fn, args=args, order=order, source=source))
+        register(Command(name, help, run=fn, args=args, order=order, source=source, creates=creates))
         return fn
 
     return wrap

@@ -36,11 +36,12 @@ def parse_after(values: Sequence[str] | None) -> tuple[JobId, ...]:
     out: list[JobId] = []
     for value in values or ():
         for part in value.split(","):
-            t = part.strip().lstrip("#")
-            if not t.isdigit() or int(t) <= 0:
-                raise UsageError(f"--after: bad job id {part.strip()!r} (job ids are positive whole numbers)")
-            if int(t) not in out:
-                out.append(int(t))
+            try:
+                job_id = parse_id(part)
+            except UsageError:
+                raise UsageError(f"--after: bad job id {part.strip()!r} (job ids are positive whole numbers)") from None
+            if job_id not in out:
+                out.append(job_id)
     return tuple(out)
 
 

@@ -6,15 +6,15 @@ import argparse
 import json
 
 from ..client import Client
-from ..model import iso
-from .commands import command
+from ..model import iso, redact
+from .commands import Command, command, register
 
 
 def _json_arg(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--json", action="store_true")
 
 
-@command("stats", "counts by status, items, runners", args=_json_arg, order=60)
+@command("stats", "counts by status, items, runners", args=_json_arg, order=60, creates=False)
 async def cmd_stats(client: Client, a: argparse.Namespace) -> int:
     """Print counts by status and the live runners."""
     s = await client.stats()
@@ -38,22 +38,29 @@ async def cmd_stats(client: Client, a: argparse.Namespace) -> int:
     return 0
 
 
-@command("types", "list job types and their params", args=_json_arg, order=61)
-async def cmd_types(client: Client, a: argparse.Namespace) -> int:
-    """Print the job types this process knows, with their stages and params."""
-    types = client.types()
+async def cmd_types(a: argparse.Namespace) -> int:
+    """Print the job types this process knows, with their stages and params (no database needed).
+
+    A secret param's default is never printed: it shows as `***` (issue 6, item 6).
+    """
+    types = Client.known_types(a.app or ())
+    defaults = {t.name: redact({n: None if repr(p.default) == "REQUIRED" else p.default for n, p in t.params.items()})
+                for t in types}
     if a.json:
         print(json.dumps([
             {"name": t.name, "description": t.description, "stages": list(t.stage_names),
-             "params": {n: {"type": p.type.__name__, "default": None if repr(p.default) == "REQUIRED" else p.default,
+             "params": {n: {"type": p.type.__name__, "default": defaults[t.name][n],
                             "required": repr(p.default) == "REQUIRED", "help": p.help} for n, p in t.params.items()}}
             for t in types
-        ], indent=2))
+        ], indent=2, default=str))
         return 0
     for t in types:
         print(f"{t.name}  {t.description}")
         print(f"  stages: {' → '.join(t.stage_names)}")
         for n, p in t.params.items():
-            default = "required" if repr(p.default) == "REQUIRED" else f"default {p.default!r}"
+            default = "required" if repr(p.default) == "REQUIRED" else f"default {defaults[t.name][n]!r}"
             print(f"  -p {n}=<{p.type.__name__}>  {p.help} ({default})")
     return 0
+
+
+register(Command("types", "list job types and their params", raw=cmd_types, args=_json_arg, order=61))

@@ -8,17 +8,25 @@ import csv
 import io
 import json
 import sys
+import textwrap
+from pathlib import Path
 from typing import Any
 
 from ..client import Client, Submission
 from ..errors import UsageError
-from ..model import AT_REST, TERMINAL, Action, JobId, JobStatus, StageStatus, iso, now_ms, redact, scrub_urls, waiting_reason
+from ..model import AT_REST, TERMINAL, Action, Job, JobId, JobStatus, StageStatus, iso, now_ms, redact, waiting_reason
 from ..redaction import Secrets
 from ..wording import ago
 from .commands import Command, command, register, table
 from .deps import add_after_option, parse_after, refs_text
 from .notify import add_notify_options, notify_lines, parse_notify
-from .parse import parse_duration_ms, parse_id, parse_kv, parse_statuses, parse_time_ms, read_text
+from .parse import (
+    MAX_WAIT_S, float_arg, int_arg, load_json, parse_duration_ms, parse_id, parse_kv, parse_statuses, parse_time_ms,
+    read_text,
+)
+
+MAX_RETRIES = 1_000_000
+"""The most automatic retries a job may ask for."""
 
 
 # -------------------------------------------------------------------------------------------- submit
@@ -27,10 +35,12 @@ def _submit_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="a param (repeatable)")
     sp.add_argument("--params-json", metavar="JSON", help="params as one JSON object")
     sp.add_argument("--from", dest="from_file", metavar="FILE.jsonl", help="one job per line of params ('-': stdin)")
-    sp.add_argument("--priority", type=int, default=None, help="higher runs first (default 0)")
+    sp.add_argument("--priority", type=int_arg("--priority", -1_000_000, 1_000_000), default=None,
+                    help="higher runs first (default 0)")
     sp.add_argument("--at", metavar="TIME", help="not before TIME: +10m, 'in 2h', 2026-12-01T09:00")
     sp.add_argument("--unique-key", metavar="K", help="refuse if an active job has this key")
-    sp.add_argument("--max-retries", type=int, default=None, help="automatic retries of the failed job")
+    sp.add_argument("--max-retries", type=int_arg("--max-retries", 0, MAX_RETRIES), default=None,
+                    help="automatic retries of the failed job")
     add_after_option(sp)
     add_notify_options(sp)
 
@@ -40,19 +50,12 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
     """Queue one job, or one per line of --from; print the ids."""
     base: dict[str, Any] = {}
     if a.params_json:
-        try:
-            loaded = json.loads(a.params_json)
-        except json.JSONDecodeError as e:
-            raise UsageError(f"--params-json is not valid JSON: {e.msg} at char {e.pos}") from None
+        loaded = load_json(a.params_json, "--params-json")
         if not isinstance(loaded, dict):
             raise UsageError("--params-json must be a JSON object")
         base.update(loaded)
     base.update(parse_kv(a.param or []))
     run_at = parse_time_ms(a.at) if a.at else None
-    if a.priority is not None and not -1_000_000 <= a.priority <= 1_000_000:
-        raise UsageError("--priority must be between -1000000 and 1000000")
-    if a.max_retries is not None and a.max_retries < 0:
-        raise UsageError("--max-retries must be 0 or more")
     subs: list[Submission] = []
     opts: dict[str, Any] = {"priority": a.priority or 0, "run_at_ms": run_at, "max_retries": a.max_retries,
                             "after": parse_after(a.after), "notify": parse_notify(a)}
@@ -61,13 +64,12 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
         for n, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UsageError(f"{a.from_file}:{n}: not valid JSON ({e.msg})") from None
+            obj = load_json(line, f"{a.from_file}:{n}")
             if not isinstance(obj, dict):
                 raise UsageError(f"{a.from_file}:{n}: each line must be a JSON object of params")
             key = obj.pop("_unique_key", None)
+            if key is not None and not isinstance(key, str):
+                raise UsageError(f"{a.from_file}:{n}: _unique_key must be a string")
             subs.append(Submission(a.type, {**base, **obj}, unique_key=key, **opts))
         if not subs:
             raise UsageError(f"{a.from_file}: no jobs in the file")
@@ -85,27 +87,23 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
 def _ls_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--status", action="append", help="only these statuses (comma-separated or repeated)")
     sp.add_argument("--type", action="append", help="only these types")
-    sp.add_argument("--limit", type=int, default=None, help="only the newest N")
+    sp.add_argument("--limit", type=int_arg("--limit", 0), default=None, help="only the newest N")
     sp.add_argument("--json", action="store_true", help="JSON array of job objects")
     sp.add_argument("--compact", action="store_true", help=argparse.SUPPRESS)
 
 
-@command("ls", "list jobs", args=_ls_args, order=21)
+@command("ls", "list jobs", args=_ls_args, order=21, creates=False)
 async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
     """List jobs as a table or JSON."""
     types = [t for v in a.type or [] for t in v.split(",")] or None
-    jobs = await client.list_jobs(statuses=parse_statuses(a.status), types=types, limit=a.limit,
-                                  newest_first=a.limit is not None)
+    statuses = parse_statuses(a.status)
+    if a.json:
+        await _ls_json(client, statuses, types, a.limit, compact=a.compact)
+        return 0
+    jobs = await client.list_jobs(statuses=statuses, types=types, limit=a.limit, newest_first=a.limit is not None)
     if a.limit is not None:
         jobs.reverse()
     waiting = await client.waiting_on(j.job_id for j in jobs if j.status is JobStatus.BLOCKED)
-    if a.json:
-        out = [j.to_dict() for j in jobs]
-        for obj in out:
-            if obj["job_id"] in waiting:
-                obj["waiting_on"] = [r.job_id for r in waiting[obj["job_id"]]]
-        print(json.dumps(out, indent=None if a.compact else 2))
-        return 0
     if not jobs:
         print("no jobs")
         return 0
@@ -122,18 +120,51 @@ async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
     return 0
 
 
+async def _ls_json(client: Client, statuses: list[str] | None, types: list[str] | None, limit: int | None, *,
+                   compact: bool) -> None:
+    """Write the JSON array of jobs a page at a time: memory stays bounded whatever the number of jobs.
+
+    The text is what `json.dumps(list, indent=2)` (or, `compact`, with no indent) would print.
+    """
+    out = sys.stdout
+    sep, opening, closing = (", ", "[", "]") if compact else (",\n", "[\n", "\n]")
+    count = 0
+    page: list[Job] = []
+
+    async def flush() -> None:
+        nonlocal count
+        waiting = await client.waiting_on(j.job_id for j in page if j.status is JobStatus.BLOCKED)
+        for j in page:
+            obj = j.to_dict()
+            if j.job_id in waiting:
+                obj["waiting_on"] = [r.job_id for r in waiting[j.job_id]]
+            text = json.dumps(obj) if compact else textwrap.indent(json.dumps(obj, indent=2), "  ")
+            out.write((sep if count else opening) + text)
+            count += 1
+        page.clear()
+
+    async for job in client.iter_jobs(statuses=statuses, types=types, newest=limit):
+        page.append(job)
+        if len(page) >= 500:
+            await flush()
+    await flush()
+    out.write((closing if count else "[]") + "\n")
+    out.flush()
+
+
 # ---------------------------------------------------------------------------------------------- show
 def _show_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("id")
     sp.add_argument("--json", action="store_true", help="the job detail object")
 
 
-@command("show", "show one job with its stages", args=_show_args, order=22)
+@command("show", "show one job with its stages", args=_show_args, order=22, creates=False)
 async def cmd_show(client: Client, a: argparse.Namespace) -> int:
     """Print one job's detail."""
     job_id = parse_id(a.id)
     d = await client.detail(job_id)
-    errors = await client.attempt_errors(job_id)
+    secrets = Secrets.of(d.job.params)
+    errors = [(s, n, t, redact(e, secrets), tr) for s, n, t, e, tr in await client.attempt_errors(job_id)]
     if a.json:
         out = d.to_dict()
         out["attempt_errors"] = [
@@ -144,10 +175,11 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2))
         return 0
     j = d.job
+    shown = d.to_dict()  # the redacted fields
     print(f"job {j.job_id}  {j.type}  {j.status.value}")
     print(f"  progress   {j.progress * 100:.0f}%  stage {min(j.current_step_index + 1, j.total_steps)}/{j.total_steps}"
-          f" {j.current_step or ''}  {j.progress_message or ''}".rstrip())
-    print(f"  params     {json.dumps(redact(j.params))}")
+          f" {j.current_step or ''}  {shown['progress_message'] or ''}".rstrip())
+    print(f"  params     {json.dumps(shown['params'])}")
     if d.waiting_on and j.status is JobStatus.BLOCKED:
         print(f"  blocked    {waiting_reason(d.waiting_on)}")
     if d.depends_on:
@@ -155,8 +187,8 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
     if d.dependents:
         print(f"  dependents {refs_text(d.dependents)}")
     for label, value in (
-        ("pause      ", j.pause_reason), ("failed at  ", j.failed_step), ("error      ", j.error_message),
-        ("next retry ", iso(j.next_retry_at_ms)), ("run at     ", iso(j.run_at_ms)), ("unique key ", j.unique_key),
+        ("pause      ", shown["pause_reason"]), ("failed at  ", j.failed_step), ("error      ", shown["error_message"]),
+        ("next retry ", iso(j.next_retry_at_ms)), ("run at     ", iso(j.run_at_ms)), ("unique key ", shown["unique_key"]),
     ):
         if value:
             print(f"  {label}{value}")
@@ -173,7 +205,7 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
         dur = "" if s.duration_ms is None else f"{s.duration_ms / 1000:.1f}s"
         rows.append([str(s.index + 1), s.name, s.status.value, f"{s.attempts}/{s.max_attempts}" if s.attempts else "-",
                      str(s.runs) if s.runs else "-", str(s.failures) if s.failures else "-",
-                     items, dur, (s.error or "")[:60]])
+                     items, dur, redact(s.error or "", secrets)[:60]])
     print("\n".join("    " + line for line in table(rows).splitlines()))
     secrets = Secrets.of(j.params)
     outputs = [s for s in d.stages if s.status is StageStatus.COMPLETED and s.output is not None]
@@ -204,25 +236,26 @@ def output_text(value: Any, limit: int = 200) -> str:
 def _logs_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("id")
     sp.add_argument("-f", "--follow", action="store_true", help="keep printing until the job ends")
-    sp.add_argument("-n", "--lines", type=int, default=200, help="last N lines (default 200)")
+    sp.add_argument("-n", "--lines", type=int_arg("--lines", 0), default=200, help="last N lines (default 200)")
 
 
-@command("logs", "print a job's log", args=_logs_args, order=23)
+@command("logs", "print a job's log", args=_logs_args, order=23, creates=False)
 async def cmd_logs(client: Client, a: argparse.Namespace) -> int:
     """Print a job's log (and follow it)."""
     job_id = parse_id(a.id)
-    await client.job(job_id)
+    secrets = Secrets.of((await client.job(job_id)).params)
     lines = await client.logs(job_id, tail=True, limit=a.lines)
     last = 0
     for line in lines:
-        print(f"{iso(line.ts_ms)} {line.level:<7} {line.message}", flush=False)
+        # Lines are scrubbed when written; again here for lines older than a redaction rule.
+        print(f"{iso(line.ts_ms)} {line.level:<7} {redact(line.message, secrets)}", flush=False)
         last = line.log_id
     sys.stdout.flush()
     while a.follow:
         await asyncio.sleep(0.3)
         new = await client.logs(job_id, after_id=last, limit=5000)
         for line in new:
-            print(f"{iso(line.ts_ms)} {line.level:<7} {line.message}")
+            print(f"{iso(line.ts_ms)} {line.level:<7} {redact(line.message, secrets)}")
             last = line.log_id
         sys.stdout.flush()
         if not new and (await client.job(job_id)).status in TERMINAL:
@@ -252,24 +285,23 @@ for _order, (_name, _help) in enumerate((
     ("cancel", "cancel jobs"), ("retry", "run failed jobs again now"),
     ("delete", "delete jobs with their items, logs and workspace"),
 ), start=30):
-    register(Command(_name, _help, run=cmd_control, args=_ids_args, order=_order))
+    register(Command(_name, _help, run=cmd_control, args=_ids_args, order=_order, creates=False))
 
 
 # ---------------------------------------------------------------------------------------------- wait
 def _wait_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("ids", nargs="+", metavar="ID")
-    sp.add_argument("--timeout", type=float, default=None, metavar="S", help="give up after S seconds (exit 3)")
+    sp.add_argument("--timeout", type=float_arg("--timeout", 0, MAX_WAIT_S), default=None, metavar="S",
+                    help="give up after S seconds (exit 3)")
 
 
 @command("wait", "wait until jobs end; exit 0 if all completed, 1 if any failed, was cancelled or paused",
-         args=_wait_args, order=40)
+         args=_wait_args, order=40, creates=False)
 async def cmd_wait(client: Client, a: argparse.Namespace) -> int:
     """Wait until every job has ended (or paused); exit 0 only if all completed."""
     ids = [parse_id(x) for x in a.ids]
     for job_id in ids:
         await client.job(job_id)
-    if a.timeout is not None and a.timeout < 0:
-        raise UsageError("--timeout must be 0 or more")
     loop = asyncio.get_running_loop()
     deadline = None if a.timeout is None else loop.time() + a.timeout
     final: dict[JobId, JobStatus] = {}
@@ -294,7 +326,7 @@ def _rewind_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--to", required=True, metavar="STAGE", help="stage name or 1-based number")
 
 
-@command("rewind", "run a job again from a stage", args=_rewind_args, order=41)
+@command("rewind", "run a job again from a stage", args=_rewind_args, order=41, creates=False)
 async def cmd_rewind(client: Client, a: argparse.Namespace) -> int:
     """Run a job again from a stage."""
     job_id = parse_id(a.id)
@@ -309,7 +341,7 @@ def _clean_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--status", action="append", help="statuses to delete (default: completed, cancelled, failed)")
 
 
-@command("clean", "delete old finished jobs", args=_clean_args, order=42)
+@command("clean", "delete old finished jobs", args=_clean_args, order=42, creates=False)
 async def cmd_clean(client: Client, a: argparse.Namespace) -> int:
     """Delete old finished jobs."""
     older = parse_duration_ms(a.older_than)
@@ -320,6 +352,17 @@ async def cmd_clean(client: Client, a: argparse.Namespace) -> int:
 
 
 # -------------------------------------------------------------------------------------------- export
+def _refuse_database_files(client: Client, output: str) -> None:
+    """Refuse an output path that is the database or one of its -wal/-shm/-journal files (symlinks resolved).
+
+    `export 1 -o jobs.db` truncated the database to 0 bytes before writing a line.
+    """
+    target = Path(output).expanduser().resolve()
+    db = client.db_path.resolve()
+    if target in {db, *(db.with_name(db.name + s) for s in ("-wal", "-shm", "-journal"))}:
+        raise UsageError(f"cannot export to {output}: it is the job database (or its journal), choose another file")
+
+
 def _export_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("id")
     sp.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
@@ -328,7 +371,7 @@ def _export_args(sp: argparse.ArgumentParser) -> None:
                     help="write each stage's output (its return value) instead of the item results")
 
 
-@command("export", "write a job's item results (or, with --stages, its stage outputs)", args=_export_args, order=43)
+@command("export", "write a job's item results (or, with --stages, its stage outputs)", args=_export_args, order=43, creates=False)
 async def cmd_export(client: Client, a: argparse.Namespace) -> int:
     """Write a job's item results (or stage outputs) as JSON lines or CSV."""
     job_id = parse_id(a.id)
@@ -336,6 +379,7 @@ async def cmd_export(client: Client, a: argparse.Namespace) -> int:
     secrets = Secrets.of(job.params)
     out: io.TextIOBase
     if a.output and a.output != "-":
+        _refuse_database_files(client, a.output)
         try:
             out = open(a.output, "w", newline="")  # noqa: SIM115, PTH123 - closed below
         except OSError as e:
@@ -366,11 +410,11 @@ async def cmd_export(client: Client, a: argparse.Namespace) -> int:
                 count += 1
                 result = redact(item.result, secrets)
                 if writer is not None:
-                    writer.writerow([item.stage, scrub_urls(item.key), item.status.value,
+                    writer.writerow([item.stage, redact(item.key, secrets), item.status.value,
                                      "" if result is None else json.dumps(result),
                                      redact(item.error or "", secrets), item.attempts, iso(item.updated_at_ms)])
                 else:
-                    out.write(json.dumps({"stage": item.stage, "key": scrub_urls(item.key),
+                    out.write(json.dumps({"stage": item.stage, "key": redact(item.key, secrets),
                                           "status": item.status.value, "result": result,
                                           "error": redact(item.error, secrets), "attempts": item.attempts,
                                           "updated_at": iso(item.updated_at_ms)}) + "\n")

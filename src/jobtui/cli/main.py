@@ -55,7 +55,9 @@ async def _main(a: argparse.Namespace) -> int:
     if cmd.raw is not None:
         return await cmd.raw(a)
     assert cmd.run is not None
-    client = await Client.open(a.db, apps=a.app or (), source=cmd.source)
+    # `tui --readonly` only reads; bare `jobtui --readonly` too.
+    creates = cmd.creates and not getattr(a, "readonly", False)
+    client = await Client.open(a.db, apps=a.app or (), source=cmd.source, create=creates)
     try:
         return await cmd.run(client, a)
     finally:

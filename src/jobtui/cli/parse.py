@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,12 +14,91 @@ from typing import Any
 from ..errors import UsageError
 from ..model import JobId, JobStatus, now_ms
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)", re.IGNORECASE)
+_DURATION = re.compile(r"([0-9]{1,15}(?:\.[0-9]{1,9})?)\s*(ms|s|m|h|d|w)", re.IGNORECASE | re.ASCII)
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+
+MAX_INT = 2**63 - 1
+"""The largest integer SQLite stores (and so the largest id, count or limit jobtui takes)."""
+MAX_DURATION_MS = 1000 * 365 * 86_400_000
+"""Durations and times are capped at a thousand years: beyond that is a typo, not a plan."""
+MAX_TIME_MS = 253402300799999
+"""9999-12-31T23:59:59.999Z, the last moment ISO 8601 dates (and `show`) can write."""
+MAX_CONCURRENCY = 10_000
+"""The most jobs one runner runs at once."""
+MAX_WAIT_S = 1e9
+"""The longest `--timeout` in seconds (about 31 years); nan and inf are refused."""
+MAX_JSON_DEPTH = 64
+"""Params nested deeper than this are refused (a stack overflow is not an error message)."""
+
+
+def parse_int(text: str, *, what: str, lo: int = -MAX_INT, hi: int = MAX_INT) -> int:
+    """Parse a whole number in ASCII digits (`int()` also takes '٣'), within lo..hi.
+
+    Raises:
+        UsageError: not a whole number, or out of range.
+    """
+    t = text.strip()
+    if not _INT.fullmatch(t) or len(t) > 20:
+        raise UsageError(f"bad {what} {text!r} (expected a whole number from {lo} to {hi})")
+    n = int(t)
+    if n < lo:
+        raise UsageError(f"{what} must be 0 or more (got {t})" if lo == 0 else f"{what} must be at least {lo} (got {t})")
+    if n > hi:
+        raise UsageError(f"{what} must be at most {hi} (got {t})")
+    return n
+
+
+def parse_float(text: str, *, what: str, lo: float, hi: float) -> float:
+    """Parse a finite number (no nan, no inf) within lo..hi.
+
+    Raises:
+        UsageError: not a number, or out of range.
+    """
+    t = text.strip()
+    try:
+        if not t.isascii():
+            raise ValueError(t)
+        x = float(t)
+    except ValueError:
+        raise UsageError(f"bad {what} {text!r} (expected a number from {lo:g} to {hi:g})") from None
+    if not math.isfinite(x):
+        raise UsageError(f"{what} must be a finite number (got {t})")
+    if x < lo:
+        raise UsageError(f"{what} must be 0 or more (got {t})" if lo == 0 else f"{what} must be at least {lo:g} (got {t})")
+    if x > hi:
+        raise UsageError(f"{what} must be at most {hi:g} (got {t})")
+    return x
+
+
+def int_arg(what: str, lo: int = -MAX_INT, hi: int = MAX_INT) -> Callable[[str], int]:
+    """Return an argparse `type=` for a bounded whole number (its errors are one line, exit 2)."""
+
+    def convert(text: str) -> int:
+        try:
+            return parse_int(text, what=what, lo=lo, hi=hi)
+        except UsageError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    convert.__name__ = what  # argparse names the type in its message
+    return convert
+
+
+def float_arg(what: str, lo: float, hi: float) -> Callable[[str], float]:
+    """Return an argparse `type=` for a bounded finite number."""
+
+    def convert(text: str) -> float:
+        try:
+            return parse_float(text, what=what, lo=lo, hi=hi)
+        except UsageError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    convert.__name__ = what
+    return convert
 
 
 def parse_duration_ms(text: str) -> int:
-    """Parse '90s', '5m', '1h30m', '7d' into milliseconds.
+    """Parse '90s', '5m', '1h30m', '7d' into milliseconds (at most a thousand years).
 
     Raises:
         UsageError: not a duration.
@@ -31,6 +113,8 @@ def parse_duration_ms(text: str) -> int:
         pos = m.end()
     if not t or pos != len(t):
         raise UsageError(f"bad duration {text!r} (examples: 90s, 5m, 1h30m, 7d)")
+    if total > MAX_DURATION_MS:
+        raise UsageError(f"duration {text!r} is too long (at most 1000 years)")
     return int(total)
 
 
@@ -38,36 +122,75 @@ def parse_time_ms(text: str, now: int | None = None) -> int:
     """Parse 'now', '+10m', 'in 2h' or an ISO 8601 date/time (local time unless it says otherwise).
 
     Raises:
-        UsageError: not a time.
+        UsageError: not a time, or before 1970 or after 9999.
     """
     now = now_ms() if now is None else now
     t = text.strip()
     if t.lower() == "now":
         return now
     if t.startswith("+") or t.lower().startswith("in "):
-        return now + parse_duration_ms(t.lstrip("+")[3:] if t.lower().startswith("in ") else t[1:])
-    try:
-        dt = datetime.fromisoformat(t)
-    except ValueError:
+        ms = now + parse_duration_ms(t[3:] if t.lower().startswith("in ") else t[1:])
+    else:
         try:
-            dt = datetime.combine(datetime.now().date(), datetime.strptime(t, "%H:%M").time())
-        except ValueError:
+            if not t.isascii():
+                raise ValueError(t)
+            try:
+                dt = datetime.fromisoformat(t)
+            except ValueError:
+                dt = datetime.combine(datetime.now().date(), datetime.strptime(t, "%H:%M").time())
+            if dt.tzinfo is None:
+                dt = dt.astimezone()
+            ms = int(dt.timestamp() * 1000)
+        except (ValueError, OverflowError, OSError):
             raise UsageError(f"bad time {text!r} (examples: +10m, 'in 2h', 2026-12-01T09:00, 14:30)") from None
-    if dt.tzinfo is None:
-        dt = dt.astimezone()
-    return int(dt.timestamp() * 1000)
+    if not 0 <= ms <= MAX_TIME_MS:
+        raise UsageError(f"time {text!r} is out of range (1970 to 9999)")
+    return ms
 
 
 def parse_id(text: str) -> JobId:
-    """Parse a job id.
+    """Parse a job id (ASCII digits, optionally after '#').
 
     Raises:
-        UsageError: not a positive whole number.
+        UsageError: not a positive whole number that fits a job id.
     """
-    t = text.strip().lstrip("#")
-    if not t.isdigit() or int(t) <= 0:
+    t = text.strip().removeprefix("#")
+    if not (t.isascii() and t.isdigit()) or len(t) > 19 or not 0 < int(t) <= MAX_INT:
         raise UsageError(f"bad job id {text!r} (job ids are positive whole numbers, as `jobtui ls` shows)")
     return int(t)
+
+
+def load_json(text: str, what: str) -> Any:
+    """Parse JSON from a person, refusing what cannot be stored: NaN, nesting past MAX_JSON_DEPTH.
+
+    Raises:
+        UsageError: not valid JSON, or nested too deeply.
+    """
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"{what} is not valid JSON ({e.msg} at char {e.pos})") from None
+    except RecursionError:
+        raise UsageError(f"{what} is nested too deeply (at most {MAX_JSON_DEPTH} levels)") from None
+    except ValueError as e:
+        raise UsageError(f"{what}: {e}") from None
+    check_depth(value, what)
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def check_depth(value: Any, what: str) -> None:
+    """Raise UsageError when lists/objects nest deeper than MAX_JSON_DEPTH (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise UsageError(f"{what} is nested too deeply (at most {MAX_JSON_DEPTH} levels)")
+            stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
 
 
 def parse_kv(pairs: Sequence[str]) -> dict[str, Any]:

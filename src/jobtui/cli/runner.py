@@ -15,6 +15,7 @@ from ..model import JobId
 from ..targets import defaults_from_env
 from .commands import command
 from .notify import add_notify_options, parse_notify
+from .parse import MAX_CONCURRENCY, float_arg, int_arg
 
 
 MAX_LEASE_TTL_S = 86_400.0
@@ -43,9 +44,11 @@ def log_to_stderr() -> None:
 
 
 def _run_args(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("--concurrency", type=int, default=4, help="jobs run at once (default 4)")
+    sp.add_argument("--concurrency", type=int_arg("--concurrency", 1, MAX_CONCURRENCY), default=4,
+                    help="jobs run at once (default 4)")
     sp.add_argument("--exit-when-idle", action="store_true", help="exit once no job is queued, waiting or running")
-    sp.add_argument("--grace", type=float, default=10.0, help="seconds a stopping job may take to reach a safe point")
+    sp.add_argument("--grace", type=float_arg("--grace", 0, 86_400), default=10.0,
+                    help="seconds a stopping job may take to reach a safe point")
     sp.add_argument("--lease-ttl", type=lease_ttl, default=15.0,
                     help="seconds without heartbeat before a runner is taken for dead (default 15, at most 86400)")
     sp.add_argument("--quiet", action="store_true", help="print no line per job event")

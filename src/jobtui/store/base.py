@@ -36,6 +36,7 @@ from ..model import (
     PENDING,
     TERMINAL,
     Action,
+    ItemStatus,
     Job,
     JobId,
     JobStatus,
@@ -84,8 +85,15 @@ def dumps(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
+class CorruptRowError(StoreError):
+    """A row holds what jobtui never writes (an unknown status, invalid JSON): reported, never a traceback."""
+
+
 def _loads(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    try:
+        return None if text is None else json.loads(text)
+    except (ValueError, TypeError, RecursionError) as e:
+        raise CorruptRowError(f"the database holds invalid JSON ({type(e).__name__}: {str(e)[:80]})") from None
 
 
 _STATUS: dict[str, JobStatus] = {s.value: s for s in JobStatus}
@@ -97,14 +105,41 @@ def _names(text: str) -> tuple[str, ...]:
     return tuple(json.loads(text))
 
 
+def job_status(text: Any, job_id: Any = None) -> JobStatus:
+    """Return the JobStatus of a stored status text (CorruptRowError for one jobtui never writes)."""
+    try:
+        return _STATUS[text]
+    except (KeyError, TypeError):
+        raise CorruptRowError(f"job {job_id}: unknown status {text!r} in the database") from None
+
+
+def item_status(text: Any) -> ItemStatus:
+    """Return the ItemStatus of a stored item status text (CorruptRowError for one jobtui never writes)."""
+    try:
+        return ItemStatus(text)
+    except ValueError:
+        raise CorruptRowError(f"an item has unknown status {text!r} in the database") from None
+
+
 def _job(row: Sequence[Any]) -> Job:
-    return Job(row[0], row[1], _STATUS[row[2]], json.loads(row[3]), row[4], row[5], _names(row[6]), *row[7:])
+    try:
+        params = _loads(row[3])
+        names = _names(row[6])
+    except (CorruptRowError, ValueError, TypeError, RecursionError):
+        raise CorruptRowError(f"job {row[0]}: its row in the database is unreadable (invalid JSON)") from None
+    if not isinstance(params, dict):
+        raise CorruptRowError(f"job {row[0]}: its params in the database are not a JSON object")
+    return Job(row[0], row[1], job_status(row[2], row[0]), params, row[4], row[5], names, *row[7:])
 
 
 def _stage(row: Sequence[Any]) -> StageRun:
     (attempts, max_attempts, started, finished, error, items_total, items_done, items_failed, checkpoint, next_attempt,
      runs, failures, output, traceback) = row[3:17]
-    return StageRun(row[0], row[1], StageStatus(row[2]), attempts, max_attempts, started, finished, error, items_total,
+    try:
+        status = StageStatus(row[2])
+    except ValueError:
+        raise CorruptRowError(f"stage {row[1]!r}: unknown status {row[2]!r} in the database") from None
+    return StageRun(row[0], row[1], status, attempts, max_attempts, started, finished, error, items_total,
                     items_done, items_failed, checkpoint, next_attempt, runs, failures, _loads(output), traceback)
 
 

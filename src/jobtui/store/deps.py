@@ -13,7 +13,7 @@ import aiosqlite
 
 from ..errors import InvalidTransitionError, JobNotFoundError, UsageError
 from ..model import DEPENDABLE, JobId, JobRef, JobStatus, can_transition
-from .base import StoreCore, dumps
+from .base import StoreCore, dumps, job_status
 
 UNBLOCK_SQL = (
     "UPDATE jobs SET status = 'queued', updated_at_ms = ? WHERE status = 'blocked'"
@@ -42,7 +42,7 @@ async def check_deps(db: aiosqlite.Connection, deps: Iterable[JobId]) -> dict[Jo
     rows = list(await db.execute_fetchall(
         "SELECT job_id, status FROM jobs WHERE job_id IN (SELECT value FROM json_each(?))", (dumps(wanted),)
     ))
-    found = {int(r[0]): JobStatus(r[1]) for r in rows}
+    found = {int(r[0]): job_status(r[1]) for r in rows}
     missing = [d for d in wanted if d not in found]
     if missing:
         raise UsageError(f"--after: no job {', '.join(f'#{m}' for m in missing)}")
@@ -57,7 +57,7 @@ async def link_deps(db: aiosqlite.Connection, job_id: JobId, deps: Iterable[JobI
 
 
 def _refs(rows: Sequence[Sequence[object]]) -> tuple[JobRef, ...]:
-    return tuple(JobRef(int(str(r[0])), str(r[1]), JobStatus(str(r[2]))) for r in rows)
+    return tuple(JobRef(int(str(r[0])), str(r[1]), job_status(str(r[2]))) for r in rows)
 
 
 class DependencyQueries(StoreCore):
@@ -90,7 +90,7 @@ class DependencyQueries(StoreCore):
         )
         out: dict[JobId, list[JobRef]] = {}
         for r in rows:
-            out.setdefault(int(r[0]), []).append(JobRef(int(r[1]), str(r[2]), JobStatus(r[3])))
+            out.setdefault(int(r[0]), []).append(JobRef(int(r[1]), str(r[2]), job_status(r[3])))
         return {k: tuple(v) for k, v in out.items()}
 
     async def add_dependencies(self, job_id: JobId, deps: Sequence[JobId], *, source: str = "cli") -> JobStatus:
@@ -108,7 +108,7 @@ class DependencyQueries(StoreCore):
             ))
             if not rows:
                 raise JobNotFoundError(job_id)
-            status = JobStatus(rows[0][0])
+            status = job_status(rows[0][0])
             if status not in DEPENDABLE or rows[0][1] is not None:
                 raise InvalidTransitionError(job_id, status.value, "add dependencies",
                                              "only a job that has not started yet takes new dependencies")

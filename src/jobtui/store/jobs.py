@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
@@ -10,10 +9,13 @@ import aiosqlite
 
 from ..errors import InvalidTransitionError, JobNotFoundError, UsageError
 from ..model import (
-    ACTION_FROM, ACTIVE, TERMINAL, Action, FileRecord, ItemRecord, ItemStatus, Job, JobDetail, JobId, JobRef, Notification, NotifyEvent, JobStatus, LogLine, RunnerInfo, Stats,
+    ACTION_FROM, ACTIVE, TERMINAL, Action, FileRecord, ItemRecord, Job, JobDetail, JobId, JobRef, Notification, NotifyEvent, JobStatus, LogLine, RunnerInfo, Stats,
     can_transition,
 )
-from .base import JOB_COLS, STAGE_COLS, _TERMINAL_SQL, ControlResult, NewJob, StoreCore, _job, _loads, _stage, dumps
+from .base import (
+    JOB_COLS, STAGE_COLS, _TERMINAL_SQL, ControlResult, NewJob, StoreCore, _job, _loads, _stage, dumps, item_status,
+    job_status,
+)
 from .deps import check_deps, link_deps
 from .notify import _COLS as _NOTIFY_COLS
 from .notify import insert_event, link_targets
@@ -118,8 +120,8 @@ class JobQueries(StoreCore):
             " WHERE d.job_id = ? OR d.depends_on = ? ORDER BY j.job_id",
             (job_id, job_id, job_id, job_id),
         )
-        depends_on = tuple(JobRef(r[0], r[1], JobStatus(r[2])) for r in on if not r[3])
-        dependents = tuple(JobRef(r[0], r[1], JobStatus(r[2])) for r in on if r[3])
+        depends_on = tuple(JobRef(r[0], r[1], job_status(r[2])) for r in on if not r[3])
+        dependents = tuple(JobRef(r[0], r[1], job_status(r[2])) for r in on if r[3])
         targets = await self._all(
             "SELECT kind, target FROM notify_targets WHERE job_id = ? ORDER BY kind, target", (job_id,)
         )
@@ -242,7 +244,7 @@ class JobQueries(StoreCore):
                 (job_id, last[0], last[1], chunk),
             )
             for r in rows:
-                yield ItemRecord(r[0], names.get(r[0], str(r[0])), r[1], ItemStatus(r[2]), _loads(r[3]), r[4],
+                yield ItemRecord(r[0], names.get(r[0], str(r[0])), r[1], item_status(r[2]), _loads(r[3]), r[4],
                                  r[5], r[6])
             if len(rows) < chunk:
                 return
@@ -311,8 +313,8 @@ class JobQueries(StoreCore):
             ))
             if not rows:
                 raise JobNotFoundError(job_id)
-            status = JobStatus(rows[0][0])
-            stage_names: list[str] = json.loads(rows[0][1])
+            status = job_status(rows[0][0])
+            stage_names: list[str] = _loads(rows[0][1])
             items_failed = int(rows[0][2])
             unique_key = rows[0][3]
             if status not in ACTION_FROM[action]:

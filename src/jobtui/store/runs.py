@@ -10,7 +10,7 @@ from .deps import UNBLOCK_SQL
 from .notify import insert_event
 from .base import (
     _ACTIVE_SQL, _PENDING_SQL, JOB_COLS, R_ATTEMPT, R_ITEM, R_JOB_END, R_LOG, R_LOG_TRIM, R_PROGRESS, R_STAGE_COUNTERS,
-    R_STAGE_END, R_STAGE_START, R_STAGE_STATE, Claimed, StageRecord, StoreCore, _job, _loads, dumps,
+    R_STAGE_END, R_STAGE_START, R_STAGE_STATE, Claimed, StageRecord, StoreCore, _job, _loads, dumps, job_status,
 )
 from .schema import sql_in
 
@@ -105,7 +105,7 @@ class RunnerWrites(StoreCore):
             for job_id, status_text, owner in orphans:
                 if owner in live:
                     continue
-                before = JobStatus(status_text)
+                before = job_status(status_text)
                 if before is JobStatus.RUNNING:
                     after = JobStatus.QUEUED
                     await db.execute(
@@ -206,7 +206,7 @@ class RunnerWrites(StoreCore):
         rows = await self._all(
             f"SELECT job_id, status FROM jobs WHERE lease_owner = ? AND status IN {_ACTIVE_SQL}", (runner_id,)
         )
-        return {r[0]: JobStatus(r[1]) for r in rows}
+        return {r[0]: job_status(r[1]) for r in rows}
 
     async def item_keys(self, job_id: JobId, stage_index: int) -> tuple[set[str], set[str]]:
         """Return the keys of the done and of the failed items of one stage."""
