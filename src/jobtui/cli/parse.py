@@ -39,9 +39,11 @@ def parse_int(text: str, *, what: str, lo: int = -MAX_INT, hi: int = MAX_INT) ->
         UsageError: not a whole number, or out of range.
     """
     t = text.strip()
-    if not _INT.fullmatch(t) or len(t) > 20:
+    if not _INT.fullmatch(t):
         raise UsageError(f"bad {what} {text!r} (expected a whole number from {lo} to {hi})")
-    n = int(t)
+    digits = t.lstrip("+-").lstrip("0")
+    # int() of thousands of digits is slow or refused (sys.int_max_str_digits): compare lengths first.
+    n = int(t) if len(digits) <= 19 else (hi + 1 if not t.startswith("-") else lo - 1)
     if n < lo:
         raise UsageError(f"{what} must be 0 or more (got {t})" if lo == 0 else f"{what} must be at least {lo} (got {t})")
     if n > hi:
@@ -138,11 +140,14 @@ def parse_time_ms(text: str, now: int | None = None) -> int:
                 dt = datetime.fromisoformat(t)
             except ValueError:
                 dt = datetime.combine(datetime.now().date(), datetime.strptime(t, "%H:%M").time())
+        except ValueError:
+            raise UsageError(f"bad time {text!r} (examples: +10m, 'in 2h', 2026-12-01T09:00, 14:30)") from None
+        try:
             if dt.tzinfo is None:
                 dt = dt.astimezone()
             ms = int(dt.timestamp() * 1000)
         except (ValueError, OverflowError, OSError):
-            raise UsageError(f"bad time {text!r} (examples: +10m, 'in 2h', 2026-12-01T09:00, 14:30)") from None
+            ms = -1  # before the epoch or past what the platform's time functions take
     if not 0 <= ms <= MAX_TIME_MS:
         raise UsageError(f"time {text!r} is out of range (1970 to 9999)")
     return ms
@@ -155,7 +160,7 @@ def parse_id(text: str) -> JobId:
         UsageError: not a positive whole number that fits a job id.
     """
     t = text.strip().removeprefix("#")
-    if not (t.isascii() and t.isdigit()) or len(t) > 19 or not 0 < int(t) <= MAX_INT:
+    if not (t.isascii() and t.isdigit()) or len(t.lstrip("0")) > 19 or not 0 < int(t) <= MAX_INT:
         raise UsageError(f"bad job id {text!r} (job ids are positive whole numbers, as `jobtui ls` shows)")
     return int(t)
 

@@ -1,0 +1,223 @@
+"""Issue 6, items 4 and 5: hostile input and foreign files, as a person types them (real subprocesses).
+
+Each case: one line on stderr, the promised exit status (2 for bad input, 1 for an unusable
+database), never a traceback, and the database (or the foreign file) unchanged byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import dump, jobtui
+
+pytestmark = pytest.mark.slow
+
+HUGE = "9" * 25  # past 2**63
+DEEP_LIST = "[" * 50_000 + "]" * 50_000
+DEEP_OBJECT = '{"a":' * 200 + "1" + "}" * 200
+
+BAD: list[tuple[list[str], str]] = [
+    (["show", HUGE], "bad job id"),
+    (["show", "9223372036854775808"], "bad job id"),
+    (["show", "²"], "bad job id"),
+    (["show", "٣"], "bad job id"),
+    (["logs", "٣"], "bad job id"),
+    (["pause", "1", "²"], "bad job id"),
+    (["wait", "٣", "--timeout", "0"], "bad job id"),
+    (["delete", HUGE], "bad job id"),
+    (["export", "-" + HUGE], ""),
+    (["submit", "demo", "--after", "٣"], "bad job id"),
+    (["submit", "demo", "--after", HUGE], "bad job id"),
+    (["ls", "--limit", HUGE], "--limit must be at most"),
+    (["ls", "--limit", "٣"], "bad --limit"),
+    (["logs", "1", "-n", HUGE], "--lines must be at most"),
+    (["logs", "1", "-n", "-1"], "--lines must be 0 or more"),
+    (["submit", "demo", "--max-retries", HUGE], "--max-retries must be at most"),
+    (["submit", "demo", "--priority", HUGE], "--priority must be at most"),
+    (["submit", "demo", "--priority", "٣"], "bad --priority"),
+    (["run", "--concurrency", HUGE], "--concurrency must be at most"),
+    (["tui", "--concurrency", HUGE], "--concurrency must be at most"),
+    (["submit", "demo", "--at", f"+{HUGE}d"], "bad duration"),
+    (["submit", "demo", "--at", "+99999999999d"], "too long"),
+    (["submit", "demo", "--at", "0001-01-01"], "out of range"),
+    (["submit", "demo", "--at", "+٣m"], "bad duration"),
+    (["clean", "--older-than", f"{HUGE}d"], "bad duration"),
+    (["clean", "--older-than", "99999999999d"], "too long"),
+    (["submit", "demo", "--params-json", DEEP_LIST], "--params-json"),
+    (["submit", "demo", "--params-json", DEEP_OBJECT], "nested too deeply"),
+    (["submit", "demo", "--params-json", '{"delay": NaN}'], "NaN is not a JSON number"),
+    (["run", "--lease-ttl", "nan"], "--lease-ttl must be a finite number"),
+    (["run", "--lease-ttl", "0"], "--lease-ttl must be at least"),
+    (["run", "--grace", "nan"], "--grace must be a finite number"),
+    (["run", "--grace", "inf"], "--grace must be a finite number"),
+    (["wait", "1", "--timeout", "nan"], "--timeout must be a finite number"),
+    (["wait", "1", "--timeout", "inf"], "--timeout must be a finite number"),
+    (["wait", "1", "--timeout", "-1"], "--timeout must be 0 or more"),
+    (["--db", "", "ls"], "database path is empty"),
+    (["--db", "", "submit", "demo"], "database path is empty"),
+]
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "j.db"
+    r = jobtui("submit", "demo", "-p", "delay=0", db=path)
+    assert r.returncode == 0, r.stderr
+    return path
+
+
+def _one_line(stderr: str, message: str) -> None:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr[:2000]
+    assert lines[0].startswith("jobtui: error: ") and message in lines[0], lines[0]
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(("args", "message"), BAD, ids=[" ".join(a)[:60] for a, _ in BAD])
+def test_hostile_arguments_get_one_line_and_exit_2(db: Path, args: list[str], message: str) -> None:
+    before = dump(db)
+    r = jobtui(*args, db=db, timeout=30)
+    assert r.returncode == 2, (r.stdout, r.stderr[:2000])
+    _one_line(r.stderr, message)
+    assert dump(db) == before
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"delay": 0, "_unique_key": {"a": 1}}', "_unique_key must be a string"),
+        ('{"delay": 0, "_unique_key": 12}', "_unique_key must be a string"),
+        ('{"delay": 0, "_unique_key": ["x"]}', "_unique_key must be a string"),
+        ('{"a":' * 200 + "1" + "}" * 200, "nested too deeply"),
+        ("[" * 50_000 + "]" * 50_000, "nested too deeply"),
+        ('{"delay": Infinity}', "Infinity is not a JSON number"),
+    ],
+)
+def test_hostile_from_files(db: Path, tmp_path: Path, line: str, message: str) -> None:
+    before = dump(db)
+    jobs = tmp_path / "jobs.jsonl"
+    jobs.write_text('{"delay": 0}\n' + line + "\n")
+    r = jobtui("submit", "demo", "--from", str(jobs), db=db)
+    assert r.returncode == 2, r.stderr[:2000]
+    _one_line(r.stderr, message)
+    assert dump(db) == before
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("UPDATE jobs SET status = 'exploded'", "unknown status 'exploded'"),
+        ("UPDATE jobs SET params = '{not json'", "unreadable"),
+        ("UPDATE jobs SET params = '[1, 2]'", "not a JSON object"),
+        ("UPDATE stages SET status = 'weird' WHERE stage_index = 0", "unknown status 'weird'"),
+    ],
+)
+def test_a_corrupt_job_row_gets_one_line_and_exit_1(db: Path, sql: str, message: str) -> None:
+    con = sqlite3.connect(db)
+    con.execute(sql)
+    con.commit()
+    con.close()
+    before = dump(db)
+    commands = [["show", "1"], ["show", "1", "--json"]]
+    if "UPDATE jobs" in sql:  # the others read no stage rows
+        commands += [["pause", "1"], ["wait", "1", "--timeout", "0"], ["export", "1"], ["logs", "1"], ["ls", "--json"],
+                     ["ls"]]
+    for args in commands:
+        r = jobtui(*args, db=db)
+        assert r.returncode == 1, (args, r.stdout, r.stderr)
+        _one_line(r.stderr, message)
+    assert dump(db) == before
+
+
+# ----------------------------------------------------------------------------- item 5: foreign files
+def _foreign(path: Path, user_version: int = 0) -> bytes:
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    con.execute("INSERT INTO notes (body) VALUES ('not yours')")
+    con.execute(f"PRAGMA user_version = {user_version}")
+    con.commit()
+    con.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("user_version", [0, 1])
+@pytest.mark.parametrize("args", [["ls"], ["submit", "demo"], ["stats"], ["run", "--exit-when-idle"], ["show", "1"]])
+def test_another_programs_sqlite_file_is_never_changed(tmp_path: Path, args: list[str], user_version: int) -> None:
+    """`--db other.sqlite ls` added 9 tables and switched the file to WAL; user_version 1 was half-migrated."""
+    other = tmp_path / "other.sqlite"
+    content = _foreign(other, user_version)
+    r = jobtui(*args, db=other)
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    _one_line(r.stderr, f"{other}: not a jobtui database")
+    assert other.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.sqlite"]  # no -wal, no -shm, no workspaces
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["ls"], ["ls", "--json"], ["show", "1"], ["logs", "1"], ["export", "1"], ["stats"], ["wait", "1"],
+     ["pause", "1"], ["clean", "--older-than", "1d"], ["tui", "--readonly"], ["--readonly"]],
+)
+def test_reading_commands_never_create_a_database(tmp_path: Path, args: list[str]) -> None:
+    """`--db /typo/dir/x.db ls` made the folders and an empty database, and said "no jobs"."""
+    db = tmp_path / "typo" / "dir" / "x.db"
+    r = jobtui("--db", str(db), *args, db=tmp_path / "unused.db")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    _one_line(r.stderr, f"no database at {db}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_types_needs_no_database(tmp_path: Path) -> None:
+    r = jobtui("types", db=tmp_path / "none" / "x.db")
+    assert r.returncode == 0 and "demo" in r.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_submit_still_creates_a_database_and_marks_it(tmp_path: Path) -> None:
+    db = tmp_path / "new" / "x.db"
+    r = jobtui("submit", "demo", db=db)
+    assert r.returncode == 0, r.stderr
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA application_id").fetchone()[0] == 0x6A6F6274
+    con.close()
+
+
+def test_export_onto_the_database_or_its_journal_is_refused(db: Path, tmp_path: Path) -> None:
+    """`export 1 -o jobs.db` wiped the database to 0 bytes (the next command made an empty one)."""
+    before = dump(db)
+    size = db.stat().st_size
+    link = tmp_path / "link.db"
+    link.symlink_to(db)
+    os.chdir(tmp_path)
+    for target in (str(db), "j.db", "./j.db", f"{db}-wal", f"{db}-shm", str(link), "../" + tmp_path.name + "/j.db"):
+        r = jobtui("export", "1", "-o", target, db=db)
+        assert r.returncode == 2, (target, r.stderr)
+        _one_line(r.stderr, "it is the job database")
+    assert db.stat().st_size == size and dump(db) == before
+    ok = jobtui("export", "1", "-o", str(tmp_path / "out.jsonl"), db=db)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_an_unmarked_old_database_still_works_and_gets_marked(tmp_path: Path) -> None:
+    from jobtui.store.schema import MIGRATIONS
+
+    db = tmp_path / "old.db"
+    con = sqlite3.connect(db)
+    for script in MIGRATIONS[:2]:
+        con.executescript(script)
+    con.execute("PRAGMA user_version = 2")
+    con.execute("INSERT INTO jobs (type, status, params, stage_names, created_at_ms, updated_at_ms)"
+                " VALUES ('demo', 'completed', '{}', '[\"a\"]', 1, 1)")
+    con.commit()
+    con.close()
+    r = jobtui("ls", "--json", db=db)
+    assert r.returncode == 0, r.stderr
+    assert [j["status"] for j in json.loads(r.stdout)] == ["completed"]
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA application_id").fetchone()[0] == 0x6A6F6274
+    con.close()
