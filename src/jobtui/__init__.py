@@ -18,11 +18,12 @@ from .engine import (
 )
 from .errors import JobtuiError, PermanentError, StageError, StageTimeoutError, TransientError
 from .model import Job, JobDetail, JobStatus, StageRun, StageStatus
+from .redaction import redact
 
 __version__ = "0.1.0"
 
 __all__ = [
     "NO_RETRY", "REQUIRED", "Context", "ItemOutcome", "Job", "JobDetail", "JobStatus", "JobType", "JobtuiError",
     "Param", "PermanentError", "Registry", "Retry", "Runner", "Stage", "StageError", "StageRun", "StageStatus",
-    "StageTimeoutError", "TransientError", "is_transient", "stage", "__version__",
+    "StageTimeoutError", "TransientError", "is_transient", "redact", "stage", "__version__",
 ]

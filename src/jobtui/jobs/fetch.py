@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from jobtui import Context, JobType, Param, PermanentError, Retry, TransientError
+from jobtui import Context, JobType, Param, PermanentError, Retry, TransientError, redact
 
 CHUNK = 1 << 16
 """Bytes read from the network (and written to disk) at a time."""
@@ -263,7 +263,9 @@ async def manifest(ctx: Context) -> dict[str, Any]:
             f["dest_path"] = str(await asyncio.to_thread(_place, Path(f["path"]), dest))
     path = ctx.workspace / MANIFEST
     tmp = path.with_name(f".{MANIFEST}.tmp")
-    tmp.write_text(json.dumps({"job_id": ctx.job_id, "files": files, "failed": failed}, indent=1) + "\n")
+    # The manifest leaves the store: no `user:password@` or `?token=` of a URL in it.
+    shown = redact({"job_id": ctx.job_id, "files": files, "failed": failed})
+    tmp.write_text(json.dumps(shown, indent=1) + "\n")
     tmp.replace(path)
     if dest is not None:
         await asyncio.to_thread(_place, path, dest)

@@ -19,7 +19,7 @@ from textual.widgets.option_list import Option
 from ..client import Client
 from ..engine import REQUIRED, JobType
 from ..errors import JobtuiError
-from ..model import JobDetail, JobId, StageStatus, is_secret_name
+from ..model import JobDetail, JobId, StageStatus, is_secret_name, redact
 from .format import STAGE_GLYPH, STATUS_LOOK, STATUS_ORDER, clean
 
 
@@ -154,7 +154,8 @@ class NewJobScreen(ModalScreen[JobId | None]):
                 field = Select(options, value=spec.default if not required else spec.choices[0], allow_blank=False,
                                id=f"param-{i}", compact=True)
             else:
-                placeholder = "required" if required else f"default: {spec.default!r}"
+                # A secret's default is never shown (redact masks it by its name).
+                placeholder = "required" if required else f"default: {redact({pname: spec.default})[pname]!r}"
                 field = Input(placeholder=placeholder, password=is_secret_name(pname), id=f"param-{i}", compact=True)
             self._fields[pname] = field
             label = Label(Text(f"{pname}{' *' if required else ''}"), classes="form-label")

@@ -1,0 +1,182 @@
+"""Issue 6, item 4: a property test of the CLI's argument parsing and of `--from` files.
+
+Hypothesis builds argv for every subcommand that ends by itself (ids, counts and times as huge,
+negative, non-ASCII digits, nan; random text; nested JSON) and `--from` JSONL files, runs
+`jobtui.cli.main(argv)` in this process against one real database file, and checks what is
+promised: no traceback, an exit status in the promised set, one line on stderr on error, and the
+database unchanged whenever the command failed.
+
+JOBTUI_HYPOTHESIS_EXAMPLES=2000 runs a longer search (default 150, a few seconds).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from jobtui.cli import main
+from tests.conftest import dump
+
+EXAMPLES = int(os.environ.get("JOBTUI_HYPOTHESIS_EXAMPLES", "150"))
+STATUSES = ["queued", "running", "paused", "failed", "completed", "cancelled", "waiting_retry", "blocked"]
+
+# ------------------------------------------------------------------------------------------ strategies
+# Free text that is not an option (a leading '-' is argparse's business, and '-' alone would read stdin).
+words = st.text(min_size=0, max_size=12).filter(lambda s: not s.startswith("-") and "\x00" not in s)
+odd_numbers = st.sampled_from([
+    "²", "٣", "٣٣", "１２", "1e3", "0x10", "1_000", "nan", "NaN", "inf", "-inf", "", " ", "+5", "-0", "007",
+    "9" * 25, "9223372036854775807", "9223372036854775808", "-9223372036854775809", "9" * 5000, "1.5", "٠",
+])
+ints = st.one_of(st.integers(-(2**70), 2**70).map(str), odd_numbers, words)
+ids = st.one_of(st.integers(1, 4).map(str), st.integers(-(2**66), 2**66).map(str), odd_numbers,
+                words, st.integers(1, 4).map(lambda i: f"#{i}"))
+floats = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr), ints, odd_numbers)
+durations = st.one_of(
+    st.sampled_from(["1d", "5m", "1h30m", "90s", "250ms", "7w", "0s", "1.5h", "soon", "5", "d", "99999999999d"]),
+    st.tuples(ints, st.sampled_from(["ms", "s", "m", "h", "d", "w", "x", ""])).map("".join),
+)
+times = st.one_of(
+    st.sampled_from(["now", "+10m", "in 2h", "0001-01-01", "9999-12-31T23:59:59", "2026-12-01T09:00", "14:30",
+                     "25:99", "1969-12-31", "2026-13-45", "+٣m", "in", "+"]),
+    durations.map(lambda d: "+" + d),
+    words,
+)
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False), st.text(max_size=8)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=8,
+)
+deep = st.integers(1, 3000).flatmap(lambda n: st.sampled_from(["[" * n + "]" * n, '{"a":' * n + "1" + "}" * n]))
+param_json = st.one_of(
+    st.dictionaries(st.sampled_from(["delay", "items", "seed", "fail_stage", "api_token", "nope", "_unique_key"]),
+                    json_values, max_size=4).map(json.dumps),
+    json_values.map(json.dumps), deep, words, st.sampled_from(['{"delay": NaN}', '{"items": Infinity}', "{", "[]"]),
+)
+kv = st.tuples(st.sampled_from(["delay", "items", "seed", "fail_stage", "api_token", "", "x"]), words).map("=".join)
+status_lists = st.one_of(st.sampled_from(STATUSES), st.lists(st.sampled_from(STATUSES), max_size=3).map(",".join), words)
+types = st.sampled_from(["demo", "fetch", "nope", ""])
+
+
+def opt(name: str, values: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:
+    """An option that is there or not."""
+    return st.one_of(st.just([]), values.map(lambda v: [name, v]))
+
+
+def flag(name: str) -> st.SearchStrategy[list[str]]:
+    return st.sampled_from([[], [name]])
+
+
+def cat(*parts: st.SearchStrategy[list[str]]) -> st.SearchStrategy[list[str]]:
+    return st.tuples(*parts).map(lambda xs: [a for x in xs for a in x])
+
+
+def always(name: str, values: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:
+    return values.map(lambda v: [name, v])
+
+
+from_lines = st.lists(st.one_of(param_json, st.just(""), words), min_size=0, max_size=4).map("\n".join)
+
+commands = st.one_of(
+    cat(st.just(["submit"]), types.map(lambda t: [t]), st.lists(kv, max_size=2).map(lambda ps: [a for p in ps for a in ("-p", p)]),
+        opt("--params-json", param_json), opt("--priority", ints), opt("--at", times), opt("--unique-key", words),
+        opt("--max-retries", ints), opt("--after", ids)),
+    cat(st.just(["submit", "demo", "--from", "@FROM"]), opt("--unique-key", words), opt("--priority", ints)),
+    cat(st.just(["ls"]), opt("--status", status_lists), opt("--type", types), opt("--limit", ints), flag("--json")),
+    cat(st.just(["show"]), ids.map(lambda i: [i]), flag("--json")),
+    cat(st.just(["logs"]), ids.map(lambda i: [i]), opt("-n", ints)),
+    cat(st.sampled_from([["pause"], ["resume"], ["cancel"], ["retry"], ["delete"]]), st.lists(ids, min_size=1, max_size=3)),
+    # wait always has a timeout: without one it rightly waits for a queued job forever.
+    cat(st.just(["wait"]), st.lists(ids, min_size=1, max_size=2), always("--timeout", st.one_of(st.just("0"), floats))),
+    cat(st.just(["rewind"]), ids.map(lambda i: [i]), always("--to", st.one_of(st.sampled_from(["scraping", "2", "0"]), words))),
+    cat(st.just(["clean"]), always("--older-than", durations), opt("--status", status_lists)),
+    cat(st.just(["export"]), ids.map(lambda i: [i]), opt("--format", st.sampled_from(["jsonl", "csv", "xml"])),
+        opt("-o", st.sampled_from(["@DB", "@DB-wal", "@DB-shm"]))),
+    cat(st.just(["depend"]), ids.map(lambda i: [i]), always("--after", ids)),
+    cat(st.just(["stats"]), flag("--json")),
+    cat(st.just(["types"]), flag("--json")),
+    # run and tui with one value that must be refused (a valid one would run jobs or open a terminal).
+    cat(st.just(["run"]), st.sampled_from(["--concurrency", "--grace", "--lease-ttl"]).flatmap(
+        lambda name: always(name, st.sampled_from(["nan", "inf", "-1", "9" * 25, "٣", "²", "-inf", "x", ""])))),
+    cat(st.just(["tui"]), always("--concurrency", st.sampled_from(["0", "-1", "9" * 25, "٣", "nan", "1.5"]))),
+)
+
+
+# ---------------------------------------------------------------------------------------------- setup
+@pytest.fixture(scope="module")
+def world() -> Iterator[Path]:
+    """A database with jobs in several states (ids 1-4) and a few items, in a folder of its own."""
+    with tempfile.TemporaryDirectory(prefix="jobtui-props-") as d:
+        db = Path(d) / "p.db"
+        for _ in range(4):
+            assert _run(["--db", str(db), "submit", "demo", "-p", "delay=0", "-p", "api_token=tok-secret-1"])[0] == 0
+        con = sqlite3.connect(db)
+        con.execute("UPDATE jobs SET status = 'completed' WHERE job_id = 1")
+        con.execute("UPDATE jobs SET status = 'failed', failed_step = 'scraping' WHERE job_id = 2")
+        con.execute("UPDATE jobs SET status = 'paused' WHERE job_id = 3")
+        con.execute("INSERT INTO items (job_id, stage_index, key, status, result, updated_at_ms)"
+                    " VALUES (1, 1, 'k1', 'done', '{\"n\": 1}', 1)")
+        con.commit()
+        con.close()
+        yield db
+
+
+def _run(argv: list[str], stdin: str = "") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    old_stdin = os.sys.stdin  # type: ignore[attr-defined]
+    os.sys.stdin = io.StringIO(stdin)  # type: ignore[attr-defined]
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(argv)
+                code: int | str | None = 0
+            except SystemExit as e:
+                code = e.code
+    finally:
+        os.sys.stdin = old_stdin  # type: ignore[attr-defined]
+    return (code if isinstance(code, int) else 1 if code else 0), out.getvalue(), err.getvalue()
+
+
+PROMISED = {0, 1, 2, 3}
+"""0 ok; 1 an unusable database, or `wait`: a job did not complete; 2 bad input; 3 `wait` timed out."""
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 150,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
+                                 HealthCheck.function_scoped_fixture])
+@given(argv=commands, lines=from_lines)
+def test_any_argv_keeps_the_promises(world: Path, argv: list[str], lines: str) -> None:
+    db = world
+    from_file = db.parent / "jobs.jsonl"
+    from_file.write_text(lines)
+    argv = [str(from_file) if a == "@FROM" else str(db) + a[3:] if a.startswith("@DB") else a for a in argv]
+    before = dump(db)
+    code, _out, err = _run(["--db", str(db), *argv])
+    assert "Traceback" not in err, err
+    assert code in PROMISED, (argv, code, err)
+    if code == 2 or (code == 1 and argv[0] != "wait"):
+        lines_out = err.strip().splitlines()
+        assert len(lines_out) == 1 and lines_out[0].startswith("jobtui: error: "), (argv, err[:500])
+    if code == 3:
+        assert len(err.strip().splitlines()) == 1, err
+    if code != 0:
+        assert dump(db) == before, argv
+    assert not Path(f"{db}-journal").exists()
+
+
+def test_the_world_stays_a_jobtui_database(world: Path) -> None:
+    """After all of that, the file is still sound."""
+    con = sqlite3.connect(world)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        con.close()
