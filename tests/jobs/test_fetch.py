@@ -442,3 +442,19 @@ def test_file_names_are_safe_and_unique() -> None:
     assert names["http://e/%2e%2e%2fetc"] == "etc" and names["http://f/a%20b.txt?q=1"] == "a_b.txt"
     assert len(set(names.values())) == len(names) == 6
     assert not any(n.startswith(".") or "/" in n for n in names.values())
+
+
+async def test_manifest_keeps_no_password_or_secret_query_of_a_url(client: Client, server: FileServer) -> None:
+    """Issue 6, item 6: manifest.json kept `user:password@` and `?api_key=` of the URLs."""
+    path = "/s/data.bin?n=1&api_key=Sx-query-manifest&X-Amz-Signature=Sx-sig-manifest"
+    server.add(path, 1000)
+    url = f"http://bob:Sx-pass-manifest@127.0.0.1:{server.port}{path}"
+    missing = f"http://eve:Sx-pass-missing@127.0.0.1:{server.port}/none?token=Sx-token-missing"
+    done = await fetch(client, [url, missing])
+    text = (done.workspace / "manifest.json").read_text()
+    for secret in ("Sx-query-manifest", "Sx-sig-manifest", "Sx-pass-manifest", "Sx-pass-missing", "Sx-token-missing"):
+        assert secret not in text
+    files = done.manifest["files"]
+    assert [f["bytes"] for f in files] == [1000] and files[0]["url"].startswith("http://bob:***@127.0.0.1")
+    assert "n=1" in files[0]["url"] and len(done.manifest["failed"]) == 1
+    assert done.items[url].result["url"] == url  # the store keeps the real URL: a retry needs it
