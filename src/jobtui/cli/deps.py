@@ -56,7 +56,8 @@ def _depend_args(sp: argparse.ArgumentParser) -> None:
                     help="jobs that must complete first")
 
 
-@command("depend", "make a job that has not started also wait for other jobs", args=_depend_args, order=24)
+@command("depend", "make a job that has not started also wait for other jobs", args=_depend_args, order=24,
+         creates=False)
 async def cmd_depend(client: Client, a: argparse.Namespace) -> int:
     """Add dependencies to a job that has not started; print its status."""
     job_id = parse_id(a.id)
