@@ -16,7 +16,7 @@ from .engine.definition import JobType, Registry, default_registry
 from .engine.runner import Runner, workspace_root_for
 from .errors import InvalidTransitionError, JobNotFoundError, UsageError
 from .model import ACTION_FROM, Action, ItemRecord, Job, JobDetail, JobId, JobRef, JobStatus, LogLine, RunnerInfo, StageRun, Stats
-from .store import ControlResult, JobStore, NewJob, Store
+from .store import ControlResult, JobStore, NewJob, open_store
 from .targets import defaults_from_env
 
 
@@ -94,7 +94,9 @@ class Client:
         commands that only read never leave a database behind.
         """
         registry = registry or default_registry(apps)
-        store = await Store.open(default_db_path() if db is None else db, create=create)
+        # $JOBTUI_DB is passed on as text: a URL in it must reach open_store whole (a Path folds "//").
+        target: str | Path = db if db is not None else (os.environ.get("JOBTUI_DB") or default_db_path())
+        store = await open_store(target, create=create)
         try:
             # A cancel sent from here (of a job no runner holds) tells the runner-wide defaults too.
             store.notify_defaults = defaults_from_env()

@@ -6,9 +6,38 @@ backend, the default.
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+from typing import Any
+
+from ..errors import UsageError
+from ..redaction import redact
 from .base import Claimed, ControlResult, NewJob, StageRecord, prepare_path
 from .protocol import JobStore
 from .sqlite import Store
+
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def shown(target: str | Path) -> str:
+    """Return a database target fit to print or log: a URL's password (and secret query values) blanked."""
+    return str(redact(str(target)))
+
+
+async def open_store(target: str | Path, **options: Any) -> JobStore:
+    """Open the store a `--db` value names: a file path (SQLite), or a URL of another backend.
+
+    Raises:
+        UsageError: a URL of a backend this jobtui cannot open (its password is never shown).
+        StoreError: as the backend's open() raises.
+    """
+    m = _URL.match(str(target))
+    if m is None:
+        return await Store.open(target, **options)
+    scheme = m[1].lower()
+    if scheme in ("postgresql", "postgres"):
+        raise UsageError(f"{shown(target)}: this jobtui has no PostgreSQL store yet (issue 10); use a file path")
+    raise UsageError(f"{shown(target)}: unknown database URL scheme {scheme!r} (give a file path)")
 
 
 def _conforms(store: Store) -> JobStore:
@@ -16,4 +45,4 @@ def _conforms(store: Store) -> JobStore:
     return store
 
 
-__all__ = ["Claimed", "ControlResult", "JobStore", "NewJob", "StageRecord", "Store", "prepare_path"]
+__all__ = ["Claimed", "ControlResult", "JobStore", "NewJob", "StageRecord", "Store", "open_store", "prepare_path", "shown"]
