@@ -9,6 +9,7 @@ one-stage no-op type. Two measurements per run:
           transaction, as the runner does); claims/s = 300 / time.
   jobs    a Runner(concurrency=8) runs until 1,000 jobs have completed (counted through on_event),
           then is stopped; jobs/s = 1000 / time to the 1,000th completion.
+  old     the claim statement before issue 6 (an OR on status), run the same way: the same-run baseline.
 Reported: the median over runs of each, per queue size; the ratio of the biggest size to the
 smallest is the figure that should stay near 1 (flat). The sizes are interleaved run by run so
 machine noise hits them alike. Results also go to bench/results/claim-<timestamp>.json.
@@ -74,6 +75,32 @@ async def _claims(path: Path) -> float:
         await store.close()
 
 
+OLD_CLAIM = (
+    "UPDATE jobs SET status = 'running', lease_owner = ?, started_at_ms = coalesce(started_at_ms, ?),"
+    " updated_at_ms = ?, next_retry_at_ms = NULL, paused_at_ms = NULL"
+    " WHERE job_id IN (SELECT job_id FROM jobs WHERE type IN (SELECT value FROM json_each(?)) AND ("
+    "   (status = 'queued' AND (run_at_ms IS NULL OR run_at_ms <= ?))"
+    "   OR (status = 'waiting_retry' AND next_retry_at_ms <= ?))"
+    "  ORDER BY priority DESC, created_at_ms, job_id LIMIT ?) RETURNING job_id"
+)
+"""The claim before issue 6 (an OR on status): the same-run baseline."""
+
+
+async def _claims_old(path: Path) -> float:
+    store = await Store.open(path)
+    try:
+        t0 = time.perf_counter()
+        for _ in range(CLAIMS):
+            now = store.clock()
+            async with store._tx() as db:
+                rows = list(await db.execute_fetchall(OLD_CLAIM, ("bench-runner", now, now, '["bench_noop"]', now, now, 1)))
+            if len(rows) != 1:
+                raise RuntimeError("old claim returned nothing")
+        return CLAIMS / (time.perf_counter() - t0)
+    finally:
+        await store.close()
+
+
 async def _jobs(path: Path) -> float:
     store = await Store.open(path)
     try:
@@ -96,12 +123,13 @@ async def _jobs(path: Path) -> float:
         await store.close()
 
 
-async def _one(queued: int) -> tuple[float, float]:
+async def _one(queued: int) -> tuple[float, float, float]:
     folder = Path(tempfile.mkdtemp(prefix="jobtui-bench-claim-"))
     try:
         await _fill(folder / "a.db", queued)
         shutil.copy(folder / "a.db", folder / "b.db")
-        return await _claims(folder / "a.db"), await _jobs(folder / "b.db")
+        shutil.copy(folder / "a.db", folder / "c.db")
+        return await _claims(folder / "a.db"), await _jobs(folder / "b.db"), await _claims_old(folder / "c.db")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -114,19 +142,22 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     claims: dict[int, list[float]] = {n: [] for n in sizes}
     jobs: dict[int, list[float]] = {n: [] for n in sizes}
+    old: dict[int, list[float]] = {n: [] for n in sizes}
     for run in range(args.runs):
         for n in sizes:
-            c, j = asyncio.run(_one(n))
+            c, j, o = asyncio.run(_one(n))
             claims[n].append(c)
             jobs[n].append(j)
-            print(f"run {run + 1}/{args.runs}  queued {n:>6}: {c:8.0f} claims/s  {j:6.0f} jobs/s", flush=True)
+            old[n].append(o)
+            print(f"run {run + 1}/{args.runs}  queued {n:>6}: {c:8.0f} claims/s  {j:6.0f} jobs/s"
+                  f"  (old OR claim: {o:6.0f} claims/s)", flush=True)
     print()
-    print(f"{'queued':>8}  {'claims/s (median)':>18}  {'jobs/s (median)':>16}")
-    out: dict[str, Any] = {"runs": args.runs, "claims_per_s": {}, "jobs_per_s": {}}
+    print(f"{'queued':>8}  {'claims/s (median)':>18}  {'jobs/s (median)':>16}  {'old OR claim, claims/s':>23}")
+    out: dict[str, Any] = {"runs": args.runs, "claims_per_s": {}, "jobs_per_s": {}, "old_claims_per_s": {}}
     for n in sizes:
-        mc, mj = statistics.median(claims[n]), statistics.median(jobs[n])
-        out["claims_per_s"][n], out["jobs_per_s"][n] = mc, mj
-        print(f"{n:>8}  {mc:>18.0f}  {mj:>16.0f}")
+        mc, mj, mo = statistics.median(claims[n]), statistics.median(jobs[n]), statistics.median(old[n])
+        out["claims_per_s"][n], out["jobs_per_s"][n], out["old_claims_per_s"][n] = mc, mj, mo
+        print(f"{n:>8}  {mc:>18.0f}  {mj:>16.0f}  {mo:>23.0f}")
     lo, hi = sizes[0], sizes[-1]
     print(f"\n{hi} vs {lo} queued: claims/s x{statistics.median(claims[hi]) / statistics.median(claims[lo]):.2f},"
           f" jobs/s x{statistics.median(jobs[hi]) / statistics.median(jobs[lo]):.2f} (1.00 = flat)")
