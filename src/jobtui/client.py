@@ -141,6 +141,16 @@ class Client:
         if self.runner is not None:
             self.runner.stop(force=force)
 
+    async def hold_claims(self) -> None:
+        """Let the embedded runner claim nothing new (its running jobs go on); return once none is in flight."""
+        if self.runner is not None:
+            await self.runner.hold_claims()
+
+    def release_claims(self) -> None:
+        """Let the embedded runner claim jobs again."""
+        if self.runner is not None:
+            self.runner.release_claims()
+
     def runner_state(self) -> RunnerState | None:
         """Return what the embedded runner does now (None without one)."""
         r = self.runner
@@ -182,6 +192,13 @@ class Client:
     def types(self) -> list[JobType]:
         """Return the job types this process knows, by name."""
         return list(self.registry)
+
+    def default_type(self) -> str | None:
+        """Return the type a new job most likely has: the first of the app modules, else the first by name."""
+        if self.registry.app_types:
+            return self.registry.app_types[0]
+        names = self.registry.names
+        return names[0] if names else None
 
     def job_type(self, name: str) -> JobType:
         """Return one job type (UnknownJobTypeError when none has this name)."""
@@ -250,6 +267,10 @@ class Client:
     async def stats(self) -> Stats:
         """Return counts by status and type, and the live runners."""
         return await self.store.stats()
+
+    async def job_ids_signature(self) -> tuple[int, int, int]:
+        """Return (count, max id, sum of ids) of every job: a cheap way to notice a deletion by another process."""
+        return await self.store.job_ids_signature()
 
     async def job_ids(self) -> set[JobId]:
         """Return every job id."""

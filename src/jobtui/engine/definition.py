@@ -205,6 +205,8 @@ class Registry:
 
     def __init__(self, types: Iterable[JobType] = ()) -> None:
         self._types: dict[str, JobType] = {}
+        self.app_types: list[str] = []
+        """The names of the types loaded from app modules, in load order (the TUI's form offers the first)."""
         for t in types:
             self.add(t)
 
@@ -253,6 +255,8 @@ class Registry:
             raise UsageError(f"app module {module!r} defines no JobType")
         for t in found:
             self.add(t)
+            if t.name not in self.app_types:
+                self.app_types.append(t.name)
         return found
 
 

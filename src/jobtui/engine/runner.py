@@ -229,6 +229,9 @@ class Runner:
         self._lease_ok = lease_clock()
         """When (lease_clock) the last heartbeat that found this runner still registered began."""
         self._confirming: asyncio.Future[None] | None = None
+        self._held = False
+        self._claiming = asyncio.Lock()
+        """Held while a claim is in flight and its jobs start (hold_claims() waits for it)."""
         self.stages_done = 0
         """Stages completed by this runner, for benchmarks."""
         self.jobs_done = 0
@@ -250,6 +253,21 @@ class Runner:
             self.grace_s = 0
             for run in list(self.runs.values()):
                 self._interrupt(run, "shutdown")
+
+    async def hold_claims(self) -> None:
+        """Claim nothing new until release_claims(); return once no claim is in flight.
+
+        After it returns, `runs` is every job this runner will hold (e.g. while the TUI asks what to do
+        with them on quit).
+        """
+        self._held = True
+        async with self._claiming:
+            pass
+
+    def release_claims(self) -> None:
+        """Claim jobs again (after hold_claims())."""
+        self._held = False
+        self._wake.set()
 
     @property
     def stopping(self) -> bool:
@@ -372,11 +390,13 @@ class Runner:
                     free = self.concurrency - len(self.runs)
                     if free > 0 and self.lease_stale():
                         await self.ensure_lease()
-                    # While the database takes no writes (disk full, locked), take no new jobs.
-                    if free > 0 and not self.store.stalled and not self._stopping:
-                        claimed = await self.store.claim(self.runner_id, free, types)
-                        for c in claimed:
-                            self._start(c)
+                    # While the database takes no writes (disk full, locked), take no new jobs; nor while held.
+                    if free > 0 and not self.store.stalled and not self._stopping and not self._held:
+                        async with self._claiming:
+                            if not self._held:
+                                claimed = await self.store.claim(self.runner_id, free, types)
+                                for c in claimed:
+                                    self._start(c)
                     if self.runs:
                         await self._poll_control()
                     if not self.runs and not claimed:

@@ -204,6 +204,12 @@ class JobQueries(StoreCore):
         """Return the ids of every job."""
         return {r[0] for r in await self._all("SELECT job_id FROM jobs")}
 
+    async def job_ids_signature(self) -> tuple[int, int, int]:
+        """Return (count, max id, sum of ids) of the jobs: cheap to read, and it changes when a job is deleted."""
+        row = await self._one("SELECT count(*), coalesce(max(job_id), 0), coalesce(sum(job_id), 0) FROM jobs")
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2])
+
     async def stats(self, *, runner_ttl_ms: int = 30_000) -> Stats:
         """Return counts by status and type, item totals and live runners."""
         by_status = {r[0]: r[1] for r in await self._all("SELECT status, count(*) FROM jobs GROUP BY status")}

@@ -47,7 +47,7 @@ class JobActions:
         return [job] if job is not None else []
 
     def check(self, action: str) -> bool | None:
-        """Tell Textual whether a job action applies: True shown, False hidden, None dimmed."""
+        """Tell Textual whether an action applies: True shown, False hidden (the footer offers only what applies)."""
         app = self.app
         if action in JOB_ACTIONS:
             if app.readonly:
@@ -56,7 +56,7 @@ class JobActions:
             if action == "rewind" and app.table.marked:
                 return False
             if not targets:
-                return None
+                return False
             return any(action_applies(JOB_ACTIONS[action], j.status) for j in targets)
         if action == "new_job":
             return not app.readonly

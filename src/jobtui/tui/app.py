@@ -58,8 +58,8 @@ def styles_dir() -> Path:
 
 POLL_S = 0.5
 """How often the job list reads what changed."""
-DELETION_CHECK_S = 3.0
-"""How often it looks for jobs deleted by another process."""
+DELETION_CHECK_S = 15.0
+"""How often it compares every id, as a safety net (each poll notices deletions by the ids' signature)."""
 STATS_S = 2.0
 """How often it reads the runners' heartbeats (attached)."""
 DEBOUNCE_S = 0.08
@@ -224,6 +224,12 @@ class JobtuiApp(App[int]):
             self._runner_task = asyncio.create_task(self.client.run_embedded(), name="jobtui-embedded-runner")
             self._runner_task.add_done_callback(self._runner_done)
         await self.poll(full=True)
+        if self.ui_ok():
+            # An empty database (or nothing highlighted yet) posts no Highlighted: say so now, not "Loading…".
+            self.update_titles()
+            self.bindings_changed()
+            if self.selected is None and not self._select_pending:
+                await self._load_selected()
         self.loaded.set()
         self._poll_timer = self.set_interval(POLL_S, self.poll, name="poll")
         self.set_interval(1.0, self._tick, name="clock")
@@ -416,7 +422,7 @@ class JobtuiApp(App[int]):
         job_id = self.selected
         log = self.log_view
         if job_id is None:
-            self.detail.show(None, missing="No jobs here." if self.feed.jobs else "No jobs yet. Press n to submit one.")
+            self.detail.show(None, missing=self._empty_note())
             log.reset(None)
             log.border_title = "Log"
             return
@@ -438,6 +444,16 @@ class JobtuiApp(App[int]):
             if self.selected == job_id and self.ui_ok():
                 log.load(job_id, lines)
                 log.border_title = f"Log · job {job_id}"
+
+    def _empty_note(self) -> str:
+        """Say why no job is shown, and what to do."""
+        if not self.feed.jobs:
+            return "No jobs yet. Press n to submit one." if not self.readonly else "No jobs yet."
+        hints = (["esc clears the filter"] if not self.view.query.empty else []) + (
+            ["F shows all jobs again"] if self.view.failures_only else [])
+        if hints:
+            return f"No job matches. {'; '.join(hints)}."
+        return "No job selected."
 
     def select_job(self, job_id: JobId) -> bool:
         """Highlight a job (if the filter shows it)."""

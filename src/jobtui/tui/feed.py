@@ -2,7 +2,8 @@
 
 Each poll reads only the jobs updated since the newest change seen, minus an overlap: other
 processes stamp `updated_at_ms` with their own clocks, and a commit may land after a later stamp.
-Deleted jobs are found by comparing the set of ids now and then, which is cheap even for 10,000 jobs.
+Deleted jobs are noticed at each poll by a signature of the ids (count, max, sum: one cheap aggregate
+read), and then found by comparing the set of ids, which is cheap even for 10,000 jobs.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class JobFeed:
         """The newest `updated_at_ms` seen."""
         self._moved_at = 0.0
         """When (time.monotonic) the watermark last moved."""
+        self._id_sum = 0
+        """The sum of the ids in `jobs` (kept up to date: part of the signature compared at each poll)."""
         self.polls = 0
         self.rows_read = 0
         """Rows the last poll read (for the benchmark and the tests)."""
@@ -70,6 +73,7 @@ class JobFeed:
         self.jobs.clear()
         self.jobs.update(fresh)
         self.counts = Counter(j.status.value for j in jobs)
+        self._id_sum = sum(fresh)
         self.watermark = max((j.updated_at_ms for j in jobs), default=0)
         self._moved_at = time.monotonic()
         return delta
@@ -85,6 +89,9 @@ class JobFeed:
         rows = await self.client.list_jobs(updated_after_ms=self.watermark - (0 if settled else OVERLAP_MS))
         self.rows_read = len(rows)
         delta = self.apply(rows)
+        if not check_deletions:
+            # A deletion changes no row that is left: only the ids' signature shows it.
+            check_deletions = await self.client.job_ids_signature() != self.signature()
         if check_deletions:
             ids = await self.client.job_ids()
             gone = self.jobs.keys() - ids
@@ -100,6 +107,11 @@ class JobFeed:
                     continue  # deleted between the two reads
         return delta
 
+    def signature(self) -> tuple[int, int, int]:
+        """Return (count, max id, sum of ids) of the jobs held, as `Client.job_ids_signature` does for the database."""
+        jobs = self.jobs
+        return len(jobs), max(jobs, default=0), self._id_sum
+
     def apply(self, rows: list[Job]) -> Delta:
         """Take newer versions of jobs into the feed; return what changed."""
         delta = Delta()
@@ -113,6 +125,8 @@ class JobFeed:
                 if before == job or before.updated_at_ms > job.updated_at_ms:
                     continue  # unchanged, or an older read than what we hold
                 counts[before.status.value] -= 1
+            else:
+                self._id_sum += job.job_id
             jobs[job.job_id] = job
             counts[job.status.value] += 1
             delta.changed[job.job_id] = before
@@ -132,3 +146,4 @@ class JobFeed:
     def _remove(self, job_id: JobId) -> None:
         job = self.jobs.pop(job_id)
         self.counts[job.status.value] -= 1
+        self._id_sum -= job_id

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..model import ACTIVE, RESUMABLE, TERMINAL, Job, JobStatus, StageRun, StageStatus, redact
+from ..model import ACTIVE, TERMINAL, Job, JobStatus, StageRun, StageStatus, redact
 from ..wording import absolute as absolute, ago as ago, duration as duration  # re-exported for the TUI
 from ..wording import short_duration as short_duration, until as until
 
@@ -55,8 +55,6 @@ STATUS_ORDER: tuple[JobStatus, ...] = tuple(
     sorted(JobStatus, key=lambda s: (0 if s in ACTIVE else 2 if s in TERMINAL else 1, STATUS_LOOK[s].rank))
 )
 """Statuses by the model's life cycle (held by a runner, waiting, settled), then by rank within each."""
-SETTLED: frozenset[JobStatus] = TERMINAL | RESUMABLE
-"""Nothing happens to a job in these until someone acts (no clock, no countdown moves)."""
 
 STAGE_GLYPH: dict[str, str] = {
     StageStatus.PENDING: "·",

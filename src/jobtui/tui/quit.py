@@ -26,8 +26,11 @@ class QuitFlow:
         return self.app.client.running_job_ids()
 
     async def start(self) -> None:
-        """Quit at once without running jobs; else ask."""
+        """Quit at once without running jobs; else ask (the runner claims nothing new meanwhile)."""
         app = self.app
+        if app.runner_alive:
+            # Without this, jobs claimed while the dialog is open would be missed by its count and its choice.
+            await app.client.hold_claims()
         running = self.running_here()
         if not running:
             await app.stop_runner()
@@ -35,7 +38,9 @@ class QuitFlow:
             return
 
         def chosen(choice: str | None) -> None:
-            if choice is not None:
+            if choice is None:
+                app.client.release_claims()
+            else:
                 app.run_worker(self.finish(choice), name="quit", exclusive=True)
 
         app.push_screen(QuitScreen(len(running)), chosen)

@@ -114,19 +114,25 @@ class NewJobScreen(ModalScreen[JobId | None]):
 
     def compose(self) -> ComposeResult:
         names = list(self.types)
+        default = self.client.default_type()
+        first = default if default in self.types else names[0]
         with Vertical(classes="dialog form"):
             yield Static(Text("New job"), classes="dialog-title")
-            yield Label("Type")
-            yield Select([(Text(n), n) for n in names], value=names[0], allow_blank=False, id="type")
-            yield Static(id="type-help", classes="help")
-            yield VerticalScroll(id="params")
-            with Horizontal(classes="form-row"):
-                yield Label("Priority", classes="form-label")
-                yield Input("0", type="integer", id="priority", compact=True)
+            # One scroll for the whole form (at 80x24 it does not fit); not a Tab stop itself.
+            with VerticalScroll(id="form-body", can_focus=False):
+                with Horizontal(classes="form-row"):
+                    yield Label("Type", classes="form-label")
+                    yield Select([(Text(n), n) for n in names], value=first, allow_blank=False, id="type",
+                                 compact=True)
+                yield Static(id="type-help", classes="help")
+                yield Vertical(id="params")
+                with Horizontal(classes="form-row"):
+                    yield Label("Priority", classes="form-label")
+                    yield Input("0", type="integer", id="priority", compact=True)
             yield Static(id="form-error")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Cancel (esc)", id="cancel")
-                yield Button("Submit (ctrl+s)", id="submit", variant="primary")
+                yield Button("Cancel (esc)", id="cancel", compact=True)
+                yield Button("Submit (ctrl+s)", id="submit", variant="primary", compact=True)
 
     async def on_mount(self) -> None:
         await self._build(self.query_one("#type", Select).value)  # type: ignore[arg-type]
@@ -142,7 +148,7 @@ class NewJobScreen(ModalScreen[JobId | None]):
         self.query_one("#type-help", Static).update(
             Text(f"{clean(jt.description)}\nstages: {' → '.join(jt.stage_names)}")
         )
-        box = self.query_one("#params", VerticalScroll)
+        box = self.query_one("#params", Vertical)
         await box.remove_children()
         self._fields = {}
         rows: list[Widget] = []
@@ -163,7 +169,12 @@ class NewJobScreen(ModalScreen[JobId | None]):
                           classes="help field-help")
             rows.append(Horizontal(label, field, note, classes="form-row"))
         await box.mount_all(rows)
-        self.query_one("#form-error", Static).update("")
+        self._error("")
+
+    def _error(self, message: str) -> None:
+        error = self.query_one("#form-error", Static)
+        error.update(Text(message))
+        error.set_class(not message, "hidden")
 
     def values(self) -> tuple[str, dict[str, Any], int]:
         """Return the chosen type, the params given (empty ones take their default) and the priority."""
@@ -201,7 +212,7 @@ class NewJobScreen(ModalScreen[JobId | None]):
         try:
             job_id = await self.client.submit(name, params, priority=priority)
         except JobtuiError as e:
-            self.query_one("#form-error", Static).update(Text(str(e)))
+            self._error(str(e))
             return
         self.dismiss(job_id)
 

@@ -17,9 +17,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...model import JobDetail, JobRef, JobStatus, StageStatus, waiting_reason
+from ...model import AT_REST, JobDetail, JobRef, JobStatus, StageStatus, waiting_reason
 from ..format import (
-    SETTLED,
     STAGE_COLOUR,
     STAGE_GLYPH,
     Clock,
@@ -110,7 +109,7 @@ class JobDetailPane(ScrollView, can_focus=True):
         if d is None:
             return False
         j = d.job
-        return j.status not in SETTLED
+        return j.status not in AT_REST
 
     @property
     def text(self) -> str:
@@ -139,6 +138,13 @@ class JobDetailPane(ScrollView, can_focus=True):
         self._rendered_width = width
         self.virtual_size = Size(width, len(self._lines))  # a layout pass only when the height changed
         self.refresh()
+        # A scrollbar may appear (or go) with the new height, changing the width without a resize event.
+        self.call_after_refresh(self._check_width)
+
+    def _check_width(self) -> None:
+        width = self.scrollable_content_region.width
+        if width > 0 and width != self._rendered_width:
+            self.rerender()
 
     def on_resize(self, event: events.Resize) -> None:
         if self.scrollable_content_region.width != self._rendered_width:

@@ -1,0 +1,150 @@
+"""Issue 8, "a newcomer's first hour": the bugs a new user hit in the TUI, each with its regression test."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from textual.widgets import Button, Input, Select
+
+from jobtui.client import Client
+from jobtui.model import JobStatus
+from jobtui.tui.screens import NewJobScreen, QuitScreen
+
+from .conftest import LONG, demo, select, shown, tui, wait_until
+
+S = JobStatus
+JOB_KEYS = ("pause", "resume", "cancel", "retry", "rewind", "delete")
+
+
+def _on_screen(app: object, widget: object) -> bool:
+    region = widget.region  # type: ignore[attr-defined]
+    size = app.size  # type: ignore[attr-defined]
+    return region.height > 0 and region.y >= 0 and region.bottom <= size.height and region.right <= size.width
+
+
+def _footer_actions(app: object) -> set[str]:
+    return {b.action for _, b, enabled, _tip in app.screen.active_bindings.values()  # type: ignore[attr-defined]
+            if enabled and b.show}
+
+
+async def test_new_job_form_fits_80x24(client: Client) -> None:
+    """Bug 1: at 80x24 the params were invisible and Submit/Cancel off screen; an invisible Tab stop ate a key."""
+    async with tui(client, size=(80, 24)) as (app, pilot):
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, NewJobScreen))
+        form = app.screen
+        assert isinstance(form, NewJobScreen)
+        await wait_until(pilot, lambda: "items" in form._fields)
+        await pilot.pause()
+        for button in form.query(Button):
+            assert _on_screen(app, button), f"{button.id} is off screen: {button.region}"
+        first = next(iter(form._fields.values()))
+        assert _on_screen(app, first), "the first param is visible at once"
+        # Tab from the type goes straight to the first param (no invisible stop in between).
+        assert isinstance(form.focused, Select) and form.focused.id == "type"
+        await pilot.press("tab")
+        assert form.focused is first
+        # Tabbing on reaches the priority and the buttons: the body scrolls to each.
+        for _ in range(len(form._fields)):
+            await pilot.press("tab")
+            await pilot.pause()
+            assert form.focused is not None and _on_screen(app, form.focused), form.focused
+        assert isinstance(form.focused, Input) and form.focused.id == "priority"
+        await pilot.press("tab")
+        assert isinstance(form.focused, Button)
+
+
+async def test_new_job_form_defaults_to_the_apps_first_type(client: Client) -> None:
+    """Bug 1: with --app, the type was `demo`; it is the app's first type."""
+    loaded = client.registry.load_module("tests.apps.unattendedapp")
+    async with tui(client) as (app, pilot):
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, NewJobScreen))
+        assert app.screen.query_one("#type", Select).value == loaded[0].name
+
+
+async def test_first_launch_on_an_empty_database(client: Client) -> None:
+    """Bug 4: "Loading…" forever, an untitled list, and a footer offering p r c t R d with no job."""
+    async with tui(client) as (app, pilot):
+        assert "No jobs yet" in app.detail.text
+        assert "Jobs 0" in str(app.table.border_title)
+        footer = _footer_actions(app)
+        assert footer.isdisjoint(JOB_KEYS) and "new_job" in footer
+
+
+async def test_a_filter_matching_nothing_offers_no_job_action(client: Client) -> None:
+    """Bug 4: with a filter that matches nothing, the footer still offered every action."""
+    job = await client.submit("demo", demo())
+    async with tui(client) as (app, pilot):
+        await select(app, pilot, job)
+        assert {"pause", "cancel", "delete"} <= _footer_actions(app)
+        await pilot.press("slash", *"nosuchthing")
+        await wait_until(pilot, lambda: app.selected is None)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "No job matches" in app.detail.text, what="the empty note")
+        assert _footer_actions(app).isdisjoint(JOB_KEYS)
+
+
+async def test_quit_dialog_count_is_the_truth(client: Client) -> None:
+    """Bug 5: "Pause them" paused three jobs while the dialog said one: the runner kept claiming meanwhile.
+
+    Short jobs free their slots while the dialog is open; the runner must not fill them.
+    """
+    short = [await client.submit("demo", demo(delay=0.1, items=0)) for _ in range(3)]
+    long = await client.submit("demo", LONG)
+    waiting = [await client.submit("demo", LONG) for _ in range(4)]
+    async with tui(client, runner=True) as (app, pilot):
+        await shown(app, pilot, long, S.RUNNING)
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, QuitScreen))
+        dialog = app.screen
+        assert isinstance(dialog, QuitScreen)
+        told = dialog.running
+        # The short jobs end while the dialog is open; their slots stay empty.
+        deadline = time.monotonic() + 20
+        while not all(s is S.COMPLETED for s in [(await client.job(j)).status for j in short]):
+            assert time.monotonic() < deadline, "the short jobs did not finish"
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.5)  # several runner polls
+        assert app.running_here() == [long]
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.return_code is not None, what="exit")
+    assert (await client.job(long)).status is S.PAUSED
+    assert [j for j in [*short, long, *waiting] if (await client.job(j)).status is S.PAUSED] == [long]
+    started = [j for j in [*short, long, *waiting] if (await client.job(j)).started_at_ms is not None]
+    assert len(started) == told, "every job that ran was counted by the dialog"
+    for job in waiting:
+        stored = await client.job(job)
+        assert stored.status is S.QUEUED and stored.started_at_ms is None, f"job {job} was claimed while quitting"
+
+
+async def test_quit_dialog_escape_lets_the_runner_claim_again(client: Client) -> None:
+    """Bug 5: holding claims lasts only while the dialog is open."""
+    first = await client.submit("demo", demo(delay=0.2, items=0))
+    async with tui(client, runner=True) as (app, pilot):
+        await shown(app, pilot, first, S.RUNNING)
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, QuitScreen))
+        later = await client.submit("demo", demo())
+        await asyncio.sleep(1.0)
+        assert (await client.job(later)).status is S.QUEUED, "nothing is claimed while the dialog is open"
+        await pilot.press("escape")
+        await shown(app, pilot, later, S.COMPLETED, timeout=20)
+
+
+async def test_a_delete_by_another_process_shows_within_a_poll(client: Client, tmp_path: object) -> None:
+    """Bug 8: deletes reached the TUI only at the periodic id comparison; now as fast as pause or cancel."""
+    other = await Client.open(client.db_path, source="cli")
+    try:
+        ids = [await client.submit("demo", demo()) for _ in range(4)]
+        async with tui(client) as (app, pilot):
+            app._last_ids_check = time.monotonic() + 3600  # the periodic full comparison never runs here
+            for job in (ids[1], ids[3]):
+                started = time.monotonic()
+                await other.delete(job)
+                await wait_until(pilot, lambda j=job: j not in app.feed.jobs, timeout=5, what=f"job {job} gone")
+                assert time.monotonic() - started < 2.5
+            assert app.table.order == [ids[0], ids[2]]
+    finally:
+        await other.close()
