@@ -234,3 +234,14 @@ async def test_ids_never_reused(store: Store) -> None:
     await store.control(b, Action.DELETE)
     (c,) = await store.add_jobs([new_job()])
     assert c > b > a
+
+
+async def test_ids_signature_changes_on_delete(store: Store) -> None:
+    """The TUI notices a deletion by another process from this one cheap read (issue 8)."""
+    assert await store.job_ids_signature() == (0, 0, 0)
+    a, b, c = await store.add_jobs([new_job(), new_job(), new_job()])
+    assert await store.job_ids_signature() == (3, c, a + b + c)
+    await store.control(b, Action.CANCEL)
+    assert await store.job_ids_signature() == (3, c, a + b + c), "a change of status is not a deletion"
+    await store.control(b, Action.DELETE)
+    assert await store.job_ids_signature() == (2, c, a + c)

@@ -80,6 +80,10 @@ class JobReads(Protocol):
         """Return the ids of every job."""
         ...
 
+    async def job_ids_signature(self) -> tuple[int, int, int]:
+        """Return (count, max id, sum of ids) of the jobs: cheap to read, and it changes when a job is deleted."""
+        ...
+
     async def job_ids_older_than(self, cutoff_ms: int, statuses: Iterable[str]) -> list[JobId]:
         """Return ids of jobs in `statuses` last updated before `cutoff_ms`."""
         ...
