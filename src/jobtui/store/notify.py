@@ -68,7 +68,8 @@ class NotifyQueries(StoreCore):
 
     def notify_event(self, job_id: JobId, event: NotifyEvent) -> None:
         """Queue: tell the job's targets about `event` (in the same group commit as the job's end)."""
-        self._submit(R_NOTIFY, EVENT_SQL, event_params(job_id, event, self.clock(), self.notify_defaults))
+        self._submit(R_NOTIFY, EVENT_SQL, event_params(job_id, event, self.clock(), self.notify_defaults),
+                     job=job_id)
 
     async def notify_targets(self, job_id: JobId) -> tuple[tuple[str, str], ...]:
         """Return where a job's ends are told (its own targets only)."""
