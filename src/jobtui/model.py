@@ -587,8 +587,9 @@ class RunnerInfo:
     """How long this runner's lease lasts without a heartbeat (None: registered by an older jobtui)."""
 
     def alive(self, now: int, ttl_ms: int) -> bool:
-        """Tell whether its heartbeat is fresh."""
-        return now - self.heartbeat_at_ms <= ttl_ms
+        """Tell whether its heartbeat is fresh (by its own lease TTL when it stored one, else `ttl_ms`)."""
+        own = self.lease_ttl_ms
+        return now - self.heartbeat_at_ms <= (own if own is not None and own > 0 else ttl_ms)
 
 
 @dataclass(frozen=True, slots=True)
