@@ -31,7 +31,7 @@ def test_each_action_applies_only_where_its_transition_exists(action: Action) ->
     target = {
         Action.PAUSE: {JobStatus.PAUSED, JobStatus.PAUSING}, Action.RESUME: {JobStatus.QUEUED},
         Action.CANCEL: {JobStatus.CANCELLED, JobStatus.CANCELLING}, Action.RETRY: {JobStatus.QUEUED},
-        Action.REWIND: {JobStatus.QUEUED}, Action.DELETE: None,
+        Action.REWIND: {JobStatus.QUEUED}, Action.DELETE: None, Action.FAIL: {JobStatus.FAILED},
     }[action]
     for status in ACTION_FROM[action]:
         assert target is None or any(can_transition(status, t) for t in target), (action, status)

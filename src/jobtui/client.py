@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -15,7 +16,10 @@ import platformdirs
 from .engine.definition import JobType, Registry, default_registry
 from .engine.runner import Runner, workspace_root_for
 from .errors import InvalidTransitionError, JobNotFoundError, UsageError
-from .model import ACTION_FROM, Action, ItemRecord, Job, JobDetail, JobId, JobRef, JobStatus, LogLine, RunnerInfo, StageRun, Stats
+from .model import (
+    ACTION_FROM, Action, AttemptRecord, ItemRecord, Job, JobDetail, JobId, JobRef, JobStatus, LogLine, RequestRecord,
+    RunnerInfo, StageRun, Stats,
+)
 from .store import ControlResult, JobStore, NewJob, open_store
 from .targets import defaults_from_env
 
@@ -71,6 +75,8 @@ class Submission:
     """Jobs that must complete before this one starts."""
     notify: tuple[tuple[str, str], ...] = ()
     """Where its ends are told: (kind, target), kind 'url' or 'cmd' (checked by `jobtui.targets`)."""
+    timeout_ms: int | None = None
+    """A limit for each run of the whole job; None: the job type's."""
 
 
 class Client:
@@ -213,10 +219,13 @@ class Client:
         limit: int | None = None,
         updated_after_ms: int | None = None,
         newest_first: bool = False,
+        unique_key: str | None = None,
+        stage: str | None = None,
     ) -> list[Job]:
-        """Return jobs, filtered."""
+        """Return jobs, filtered (`stage`: the name of the stage a job is at)."""
         return await self.store.list_jobs(
-            statuses=statuses, types=types, limit=limit, updated_after_ms=updated_after_ms, newest_first=newest_first
+            statuses=statuses, types=types, limit=limit, updated_after_ms=updated_after_ms, newest_first=newest_first,
+            unique_key=unique_key, stage=stage,
         )
 
     def iter_jobs(
@@ -242,12 +251,12 @@ class Client:
         detail = await self.store.get_detail(job_id)
         return [s for s in detail.stages if s.output is not None]
 
-    async def attempt_errors(self, job_id: JobId) -> list[tuple[int, int, int, str, bool]]:
-        """Return (stage_index, attempt, failed_at_ms, error, transient) of each failed attempt."""
+    async def attempt_errors(self, job_id: JobId) -> list[AttemptRecord]:
+        """Return each failed attempt of a job's stages (stage, run, when, error, transient)."""
         return await self.store.attempt_errors(job_id)
 
-    async def history(self, job_id: JobId) -> list[tuple[int, str, str, str, str]]:
-        """Return the requests and recoveries that changed a job: (ts_ms, action, from, to, source)."""
+    async def history(self, job_id: JobId) -> list[RequestRecord]:
+        """Return the requests and recoveries that changed a job (pause, resume, cancel, fail...): who and when."""
         return await self.store.requests(job_id)
 
     async def logs(self, job_id: JobId, *, after_id: int = 0, limit: int = 1000, tail: bool = False) -> list[LogLine]:
@@ -302,7 +311,7 @@ class Client:
                 NewJob(
                     jt.name, params, jt.stage_names, tuple(s.retry.attempts for s in jt.stages), sub.priority,
                     sub.unique_key, sub.run_at_ms, jt.max_retries if sub.max_retries is None else sub.max_retries,
-                    tuple(sub.after), tuple(sub.notify),
+                    tuple(sub.after), tuple(sub.notify), timeout_ms=sub.timeout_ms,
                 )
             )
         ids = await self.store.add_jobs(new, source=self.source)
@@ -323,8 +332,10 @@ class Client:
             jobs.append(job)
         return jobs
 
-    async def control(self, job_id: JobId, action: Action, *, to_stage: str | None = None) -> ControlResult:
-        """Send one request (pause, resume, cancel, retry, rewind, delete) to a job."""
+    async def control(
+        self, job_id: JobId, action: Action, *, to_stage: str | None = None, reason: str | None = None
+    ) -> ControlResult:
+        """Send one request (pause, resume, cancel, retry, rewind, delete, fail) to a job."""
         index: int | None = None
         if action is Action.REWIND:
             job = await self.store.get_job(job_id)
@@ -336,11 +347,16 @@ class Client:
                 index = job.stage_names.index(to_stage)
             else:
                 raise UsageError(f"job {job_id} has no stage {to_stage!r} (stages: {', '.join(job.stage_names)})")
-        result = await self.store.control(job_id, action, source=self.source, to_stage=index)
+        result = await self.store.control(job_id, action, source=self.source, to_stage=index, reason=reason)
         if action is Action.DELETE:
-            shutil.rmtree(self.store.workspace_root / str(job_id), ignore_errors=True)
+            # Off the event loop: a big workspace takes a while to delete, and the TUI must not freeze.
+            await asyncio.to_thread(shutil.rmtree, self.store.workspace_root / str(job_id), True)
         self._wake()
         return result
+
+    async def fail(self, job_id: JobId, reason: str) -> ControlResult:
+        """Force a job to fail with `reason` (an admin's act): a running one is stopped at once."""
+        return await self.control(job_id, Action.FAIL, reason=reason)
 
     async def pause(self, job_id: JobId) -> ControlResult:
         """Pause a job (a running one stops at its next safe point)."""

@@ -85,6 +85,8 @@ class Action(StrEnum):
     """Run again from a stage (its items and later stages are redone)."""
     DELETE = "delete"
     """Remove the job with its items, logs and workspace."""
+    FAIL = "fail"
+    """An admin's force-fail: a running job is stopped at once; the job ends failed with a reason."""
 
 
 class Event(StrEnum):
@@ -166,6 +168,13 @@ MOVES: tuple[tuple[JobStatus, JobStatus, Action | Event], ...] = (
     (S.COMPLETED, S.QUEUED, A.RETRY),
     (S.COMPLETED, S.BLOCKED, A.RETRY),
     (S.COMPLETED, S.QUEUED, A.REWIND),
+    (S.QUEUED, S.FAILED, A.FAIL),
+    (S.BLOCKED, S.FAILED, A.FAIL),
+    (S.WAITING_RETRY, S.FAILED, A.FAIL),
+    (S.PAUSED, S.FAILED, A.FAIL),
+    (S.RUNNING, S.FAILED, A.FAIL),
+    (S.PAUSING, S.FAILED, A.FAIL),
+    (S.CANCELLING, S.FAILED, A.FAIL),
     (S.COMPLETED, S.BLOCKED, A.REWIND),
 )
 """The transition table: every allowed state change, from → to, and what makes it. Every list of
@@ -334,6 +343,8 @@ class Job:
     lease_owner: str | None = None
     items_done: int = 0
     items_failed: int = 0
+    timeout_ms: int | None = None
+    """A limit for each run of the whole job (`submit --timeout`); None: the job type's."""
 
     @property
     def total_steps(self) -> int:
@@ -421,7 +432,47 @@ class Job:
             "paused_at": iso(self.paused_at_ms),
             "completed_at": iso(self.completed_at_ms),
             "cancelled_at": iso(self.cancelled_at_ms),
+            "consecutive_failures": self.consecutive_failures,
+            "timeout_s": None if self.timeout_ms is None else self.timeout_ms / 1000,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One failed attempt of a stage, kept as history."""
+
+    stage_index: int
+    attempt: int
+    """The stage's run in which it failed (1-based; runs also count resumes)."""
+    failed_at_ms: int
+    error: str
+    transient: bool
+
+    def to_dict(self, stage_names: tuple[str, ...]) -> dict[str, Any]:
+        """Return the attempt as in `show --json`'s attempt_errors."""
+        name: str | int = stage_names[self.stage_index] if self.stage_index < len(stage_names) else self.stage_index
+        return {"stage": name, "attempt": self.attempt, "failed_at": iso(self.failed_at_ms), "error": self.error,
+                "transient": self.transient}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """One change of a job's state by a request (pause, resume, cancel, fail...) or by recovery: who and when."""
+
+    ts_ms: int
+    action: str
+    """An Action value, or 'submit', 'recover', 'depend'."""
+    from_status: str
+    to_status: str
+    source: str
+    """Who asked: 'cli', 'tui', a runner id (recovery), ..."""
+    detail: str | None = None
+    """The stage of a rewind, the reason of a fail, the lost runner of a recovery."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the request as in `show --json`'s history."""
+        return {"at": iso(self.ts_ms), "action": self.action, "from": self.from_status, "to": self.to_status,
+                "source": self.source, "detail": self.detail}
 
 
 @dataclass(frozen=True, slots=True)

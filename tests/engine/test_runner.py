@@ -61,8 +61,8 @@ async def test_transient_errors_are_retried_with_backoff(store: Store) -> None:
     assert d.job.status is JobStatus.COMPLETED
     assert calls["b"] == 3 and d.stages[1].attempts == 3
     history = await client.attempt_errors(job_id)
-    assert [(s, n, transient) for s, n, _, _, transient in history] == [(1, 1, True), (1, 2, True)]
-    assert "ConnectionResetError" in history[0][3]
+    assert [(h.stage_index, h.attempt, h.transient) for h in history] == [(1, 1, True), (1, 2, True)]
+    assert "ConnectionResetError" in history[0].error
 
 
 async def test_permanent_error_is_not_retried_and_resume_continues_at_failed_stage(store: Store) -> None:
@@ -328,7 +328,7 @@ async def test_control_of_queued_jobs_needs_no_runner(client: Client) -> None:
     assert (await client.cancel(job_id)).after is JobStatus.CANCELLED
     with pytest.raises(Exception, match="cannot pause"):
         await client.pause(job_id)
-    history = [h[1] for h in await client.history(job_id)]
+    history = [h.action for h in await client.history(job_id)]
     assert history == ["submit", "pause", "resume", "cancel"]
 
 
@@ -354,7 +354,7 @@ async def test_stage_timeout_is_transient_and_job_timeout_fails(store: Store) ->
     await run_idle(client)
     assert (await client.job(a)).status is JobStatus.COMPLETED and tries == [1, 2]
     errors = await client.attempt_errors(a)
-    assert "StageTimeoutError" in errors[0][3]
+    assert "StageTimeoutError" in errors[0].error
     job_b = await client.job(b)
     assert job_b.status is JobStatus.FAILED and "timeout" in (job_b.error_message or "")
 

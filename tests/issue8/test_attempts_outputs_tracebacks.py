@@ -103,7 +103,7 @@ async def test_crash_recovery_does_not_spend_an_attempt(db_path: Path) -> None:
         assert d.job.status is JobStatus.COMPLETED and d.job.recovery_count == 1
         s = d.stages[0]
         assert (s.attempts, s.max_attempts, s.runs, s.failures) == (2, 6, 3, 1)
-        assert [n for _, n, *_ in await client.attempt_errors(job_id)] == [1]
+        assert [e.attempt for e in await client.attempt_errors(job_id)] == [1]
     finally:
         await store.close()
 
@@ -127,7 +127,7 @@ async def test_a_failed_stage_resumed_by_a_person_gets_a_fresh_budget(store: Sto
     await asyncio.wait_for(Runner(client.store, client.registry).run(exit_when_idle=True), 30)
     s = (await client.detail(job_id)).stages[0]
     assert s.status is StageStatus.COMPLETED and (s.attempts, s.runs, s.failures) == (1, 3, 0)
-    assert [n for _, n, *_ in await client.attempt_errors(job_id)] == [1, 2], "the history keeps both failures"
+    assert [e.attempt for e in await client.attempt_errors(job_id)] == [1, 2], "the history keeps both failures"
 
 
 BUGGY = '''

@@ -16,7 +16,7 @@ from ..client import Client, Submission
 from ..errors import UsageError
 from ..model import AT_REST, TERMINAL, Action, Job, JobId, JobStatus, StageStatus, iso, now_ms, redact, waiting_reason
 from ..redaction import Secrets
-from ..wording import ago
+from ..wording import ago, duration, until
 from .commands import Command, command, register, table
 from .deps import add_after_option, parse_after, refs_text
 from .notify import add_notify_options, notify_lines, parse_notify
@@ -41,6 +41,8 @@ def _submit_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--unique-key", metavar="K", help="refuse if an active job has this key")
     sp.add_argument("--max-retries", type=int_arg("--max-retries", 0, MAX_RETRIES), default=None,
                     help="automatic retries of the failed job")
+    sp.add_argument("--timeout", metavar="DURATION",
+                    help="fail a run of the job that takes longer (e.g. 30m, 2h; default: the job type's limit)")
     add_after_option(sp)
     add_notify_options(sp)
 
@@ -55,10 +57,18 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
             raise UsageError("--params-json must be a JSON object")
         base.update(loaded)
     base.update(parse_kv(a.param or []))
-    run_at = parse_time_ms(a.at) if a.at else None
+    now = now_ms()
+    run_at = parse_time_ms(a.at, now) if a.at else None
+    if run_at is not None and run_at < now - 1000:
+        # Refusing would break scripts that compute times; say it instead (README, "The command line").
+        print(f"jobtui: warning: --at {a.at} is in the past ({ago(run_at, now)}): the job runs now", file=sys.stderr)
+        run_at = None
+    timeout_ms = parse_duration_ms(a.timeout) if a.timeout else None
+    if timeout_ms is not None and timeout_ms <= 0:
+        raise UsageError("--timeout must be more than 0")
     subs: list[Submission] = []
     opts: dict[str, Any] = {"priority": a.priority or 0, "run_at_ms": run_at, "max_retries": a.max_retries,
-                            "after": parse_after(a.after), "notify": parse_notify(a)}
+                            "after": parse_after(a.after), "notify": parse_notify(a), "timeout_ms": timeout_ms}
     if a.from_file:
         text = sys.stdin.read() if a.from_file == "-" else read_text(a.from_file)
         for n, line in enumerate(text.splitlines(), 1):
@@ -88,6 +98,8 @@ def _ls_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--status", action="append", help="only these statuses (comma-separated or repeated)")
     sp.add_argument("--type", action="append", help="only these types")
     sp.add_argument("--limit", type=int_arg("--limit", 0), default=None, help="only the newest N")
+    sp.add_argument("--unique-key", metavar="K", help="only the jobs with this unique key")
+    sp.add_argument("--stage", metavar="NAME", help="only the jobs at this stage (by name)")
     sp.add_argument("--json", action="store_true", help="JSON array of job objects")
     sp.add_argument("--compact", action="store_true", help=argparse.SUPPRESS)
 
@@ -97,12 +109,17 @@ async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
     """List jobs as a table or JSON."""
     types = [t for v in a.type or [] for t in v.split(",")] or None
     statuses = parse_statuses(a.status)
-    if a.json:
+    filtered = a.unique_key is not None or a.stage is not None
+    if a.json and not filtered:
         await _ls_json(client, statuses, types, a.limit, compact=a.compact)
         return 0
-    jobs = await client.list_jobs(statuses=statuses, types=types, limit=a.limit, newest_first=a.limit is not None)
+    jobs = await client.list_jobs(statuses=statuses, types=types, limit=a.limit, newest_first=a.limit is not None,
+                                  unique_key=a.unique_key, stage=a.stage)
     if a.limit is not None:
         jobs.reverse()
+    if a.json:
+        print(json.dumps([j.to_dict() for j in jobs], indent=None if a.compact else 2))
+        return 0
     waiting = await client.waiting_on(j.job_id for j in jobs if j.status is JobStatus.BLOCKED)
     if not jobs:
         print("no jobs")
@@ -113,6 +130,8 @@ async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
         step = f"{min(j.current_step_index + 1, j.total_steps)}/{j.total_steps} {j.current_step or ''}".strip()
         if j.job_id in waiting:
             step = waiting_reason(waiting[j.job_id])
+        elif j.status is JobStatus.QUEUED and j.run_at_ms is not None and j.run_at_ms > now:
+            step = f"starts {until(j.run_at_ms, now)}"
         items = f"{j.items_done}" + (f" ({j.items_failed} failed)" if j.items_failed else "")
         rows.append([str(j.job_id), j.type, j.status.value, step, f"{j.progress * 100:.0f}%", items,
                      ago(j.updated_at_ms, now)])
@@ -164,14 +183,12 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
     job_id = parse_id(a.id)
     d = await client.detail(job_id)
     secrets = Secrets.of(d.job.params)
-    errors = [(s, n, t, redact(e, secrets), tr) for s, n, t, e, tr in await client.attempt_errors(job_id)]
+    errors = await client.attempt_errors(job_id)
+    history = await client.history(job_id)
     if a.json:
         out = d.to_dict()
-        out["attempt_errors"] = [
-            {"stage": d.job.stage_names[s] if s < len(d.job.stage_names) else s, "attempt": n, "failed_at": iso(t),
-             "error": e, "transient": tr}
-            for s, n, t, e, tr in errors
-        ]
+        out["attempt_errors"] = [redact(e.to_dict(d.job.stage_names), secrets) for e in errors]
+        out["history"] = [redact(h.to_dict(), secrets) for h in history]
         print(json.dumps(out, indent=2))
         return 0
     j = d.job
@@ -193,7 +210,9 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
         if value:
             print(f"  {label}{value}")
     print(f"  retries    {j.retry_count}/{j.max_retries}   resumes {j.resume_count}   recoveries {j.recovery_count}"
-          f"   priority {j.priority}")
+          f"   priority {j.priority}   consecutive item failures {j.consecutive_failures}")
+    if j.timeout_ms is not None:
+        print(f"  timeout    {duration(j.timeout_ms)} per run")
     print(f"  created    {iso(j.created_at_ms)}   started {iso(j.started_at_ms) or '-'}   updated {iso(j.updated_at_ms)}")
     print("  stages")
     rows = [["#", "NAME", "STATUS", "TRY", "RUNS", "FAILURES", "ITEMS", "DURATION", "ERROR"]]
@@ -213,6 +232,12 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
         print("  outputs    (whole in `show --json`)")
         for s in outputs:
             print(f"    {s.name}: {output_text(redact(s.output, secrets))}")
+    shown_history = [h for h in history if h.action != "submit"]
+    if shown_history:
+        print("  history")
+        for h in shown_history:
+            why = f"  ({redact(h.detail, secrets)})" if h.detail else ""
+            print(f"    {iso(h.ts_ms)}  {h.action:<8} {h.from_status} → {h.to_status}  by {h.source}{why}")
     for s in d.stages:
         if s.traceback:
             print(f"  traceback of {s.name}")
@@ -286,6 +311,24 @@ for _order, (_name, _help) in enumerate((
     ("delete", "delete jobs with their items, logs and workspace"),
 ), start=30):
     register(Command(_name, _help, run=cmd_control, args=_ids_args, order=_order, creates=False))
+
+
+def _fail_args(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("ids", nargs="+", metavar="ID")
+    sp.add_argument("--reason", required=True, metavar="TEXT", help="why (kept as the job's error message)")
+
+
+@command("fail", "force jobs to fail (an admin's act): a running one is stopped at once", args=_fail_args, order=36)
+async def cmd_fail(client: Client, a: argparse.Namespace) -> int:
+    """Fail each job with the reason given (all ids are checked first)."""
+    ids = [parse_id(x) for x in a.ids]
+    if not a.reason.strip():
+        raise UsageError("--reason must say why")
+    await client.check(ids, Action.FAIL)
+    for job_id in ids:
+        r = await client.fail(job_id, a.reason.strip())
+        print(f"job {job_id}: {r.before.value} → {r.after.value if r.after else 'deleted'}")
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------- wait

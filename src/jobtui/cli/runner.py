@@ -11,8 +11,9 @@ import sys
 
 from ..client import Client
 from ..errors import UsageError
-from ..model import JobId
+from ..model import RUNNABLE, JobId, JobStatus, iso, now_ms
 from ..targets import defaults_from_env
+from ..wording import until
 from .commands import command
 from .notify import add_notify_options, parse_notify
 from .parse import MAX_CONCURRENCY, float_arg, int_arg
@@ -46,7 +47,8 @@ def log_to_stderr() -> None:
 def _run_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--concurrency", type=int_arg("--concurrency", 1, MAX_CONCURRENCY), default=4,
                     help="jobs run at once (default 4)")
-    sp.add_argument("--exit-when-idle", action="store_true", help="exit once no job is queued, waiting or running")
+    sp.add_argument("--exit-when-idle", action="store_true", 
+                    help="exit once no job can run now (it says which are scheduled later)")
     sp.add_argument("--grace", type=float_arg("--grace", 0, 86_400), default=10.0,
                     help="seconds a stopping job may take to reach a safe point")
     sp.add_argument("--lease-ttl", type=lease_ttl, default=15.0,
@@ -88,6 +90,25 @@ async def cmd_run(client: Client, a: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, on_signal)
     print(f"jobtui run: runner {runner.runner_id} on {client.db_path} (concurrency {a.concurrency};"
           f" types: {', '.join(client.registry.names)})", file=sys.stderr, flush=True)
-    await runner.run(exit_when_idle=a.exit_when_idle)
+    await runner.run(exit_when_idle=a.exit_when_idle, wait_for_scheduled=False)
+    if a.exit_when_idle and not runner.stopping:
+        await _say_what_is_scheduled(client)
     print("jobtui run: stopped", file=sys.stderr, flush=True)
     return 0
+
+
+async def _say_what_is_scheduled(client: Client) -> None:
+    """Print the jobs that wait for a later time (`--at`, an automatic retry), soonest first."""
+    now = now_ms()
+    later: list[tuple[int, str]] = []
+    for j in await client.list_jobs(statuses=[s.value for s in RUNNABLE]):
+        due = j.run_at_ms if j.status is JobStatus.QUEUED else j.next_retry_at_ms
+        if due is not None and due > now:
+            what = "retry" if j.status is JobStatus.WAITING_RETRY else "start"
+            later.append((due, f"job {j.job_id} ({j.type}): {what} {until(due, now)}, at {iso(due)}"))
+    if later:
+        print(f"jobtui run: nothing to run now; {len(later)} job(s) scheduled later:", file=sys.stderr)
+        for _, line in sorted(later)[:20]:
+            print(f"  {line}", file=sys.stderr)
+        if len(later) > 20:
+            print(f"  ... and {len(later) - 20} more (`jobtui ls --status queued,waiting_retry`)", file=sys.stderr)

@@ -358,8 +358,11 @@ class Runner:
         await self.store.register_runner(info)
 
     # main loop -----------------------------------------------------------------------------------
-    async def run(self, *, exit_when_idle: bool = False) -> None:
-        """Run until stop() (or, with exit_when_idle, until no job of ours is left to run)."""
+    async def run(self, *, exit_when_idle: bool = False, wait_for_scheduled: bool = True) -> None:
+        """Run until stop() (or, with exit_when_idle, until no job of ours is left to run).
+
+        Without `wait_for_scheduled`, jobs due later (`--at`, a retry's wait) do not keep an idle runner.
+        """
         delay = 0.2
         while True:
             began = lease_clock()
@@ -403,7 +406,8 @@ class Runner:
                     if self.runs:
                         await self._poll_control()
                     if not self.runs and not claimed:
-                        if exit_when_idle and not await self.store.has_runnable(types):
+                        due_by = None if wait_for_scheduled else self.store.clock()
+                        if exit_when_idle and not await self.store.has_runnable(types, due_by_ms=due_by):
                             if self.notifier is not None:
                                 await self.notifier.flush()
                             break
@@ -543,6 +547,7 @@ class Runner:
     # one job -------------------------------------------------------------------------------------
     async def _run_job(self, run: JobRun) -> None:
         job_id = run.job.job_id
+        limit_s = run.job_type.timeout_s if run.job.timeout_ms is None else run.job.timeout_ms / 1000
         try:
             try:
                 recorded = tuple(r.name for r in run.records)
@@ -553,12 +558,12 @@ class Runner:
                         f"{run.job_type.name!r} now has {list(run.job_type.stage_names)}",
                         False,
                     )
-                async with asyncio.timeout(run.job_type.timeout_s):
+                async with asyncio.timeout(limit_s):
                     await self._run_stages(run)
             except TimeoutError:
                 raise StageFailed(
                     run.job_type.stage_names[run.current_index or 0],
-                    f"JobTimeoutError: job ran past its timeout of {run.job_type.timeout_s:g}s",
+                    f"JobTimeoutError: job ran past its timeout of {limit_s:g}s",
                     False,
                 ) from None
         except Stop as s:

@@ -106,4 +106,5 @@ demo = JobType(
     },
     description="The eight-step project pipeline, with failures on demand (no network I/O)",
     item_retry=Retry(retries=1, base_s=0.05, cap_s=0.2),
+    timeout_s=3600,  # a demo run takes minutes; an hour means something is stuck
 )

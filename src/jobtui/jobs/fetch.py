@@ -291,4 +291,5 @@ fetch = JobType(
         "sha256": Param(dict, {}, "expected sha256 hex digests, as a JSON object {url: digest}"),
     },
     description="Durable downloads over a flaky link: resumes with Range, retries 429/5xx, checks sizes",
+    timeout_s=24 * 3600,  # per run; big downloads over a slow link take hours, not days (submit --timeout)
 )

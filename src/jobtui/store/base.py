@@ -66,7 +66,7 @@ JOB_COLS = (
     " progress_total, progress_message, failed_step, error_message, pause_reason, retry_count, max_retries,"
     " next_retry_at_ms, resume_count, recovery_count, consecutive_failures, run_at_ms, created_at_ms,"
     " started_at_ms, updated_at_ms, paused_at_ms, completed_at_ms, cancelled_at_ms, lease_owner, items_done,"
-    " items_failed"
+    " items_failed, timeout_ms"
 )
 STAGE_COLS = (
     "stage_index, name, status, attempts, max_attempts, started_at_ms, finished_at_ms, error, items_total,"
@@ -159,6 +159,8 @@ class NewJob:
     """Jobs that must complete before this one starts."""
     notify: tuple[tuple[str, str], ...] = ()
     """Where its ends are told: (kind, target), kind 'url' or 'cmd'."""
+    timeout_ms: int | None = None
+    """A limit for each run of the job; None: the job type's."""
 
 
 @dataclass(frozen=True, slots=True)

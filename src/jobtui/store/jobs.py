@@ -9,8 +9,8 @@ import aiosqlite
 
 from ..errors import InvalidTransitionError, JobNotFoundError, UsageError
 from ..model import (
-    ACTION_FROM, ACTIVE, TERMINAL, Action, FileRecord, ItemRecord, Job, JobDetail, JobId, JobRef, Notification, NotifyEvent, JobStatus, LogLine, RunnerInfo, Stats,
-    can_transition,
+    ACTION_FROM, ACTIVE, TERMINAL, Action, AttemptRecord, FileRecord, ItemRecord, Job, JobDetail, JobId, JobRef,
+    JobStatus, LogLine, Notification, NotifyEvent, RequestRecord, RunnerInfo, Stats, can_transition,
 )
 from .base import (
     JOB_COLS, STAGE_COLS, _TERMINAL_SQL, ControlResult, NewJob, StoreCore, _job, _loads, _stage, dumps, item_status,
@@ -65,10 +65,10 @@ class JobQueries(StoreCore):
             ]
             await db.executemany(
                 "INSERT INTO jobs (job_id, type, status, params, priority, unique_key, stage_names, run_at_ms,"
-                " max_retries, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " max_retries, created_at_ms, updated_at_ms, timeout_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (jid, j.type, st, dumps(j.params), j.priority, j.unique_key, dumps(list(j.stage_names)),
-                     j.run_at_ms, j.max_retries, now, now)
+                     j.run_at_ms, j.max_retries, now, now, j.timeout_ms)
                     for jid, j, st in zip(ids, jobs, status)
                 ],
             )
@@ -140,10 +140,19 @@ class JobQueries(StoreCore):
         limit: int | None = None,
         updated_after_ms: int | None = None,
         newest_first: bool = False,
+        unique_key: str | None = None,
+        stage: str | None = None,
     ) -> list[Job]:
-        """Return jobs, oldest first unless `newest_first`, filtered by status, type and change time."""
+        """Return jobs, oldest first unless `newest_first`, filtered by status, type, change time, unique key
+        and the stage they are at (by name)."""
         where: list[str] = []
         params: list[Any] = []
+        if unique_key is not None:
+            where.append("unique_key = ?")
+            params.append(unique_key)
+        if stage is not None:
+            where.append("json_extract(stage_names, '$[' || current_step_index || ']') = ?")
+            params.append(stage)
         if statuses is not None:
             where.append("status IN (SELECT value FROM json_each(?))")
             params.append(dumps([str(s) for s in statuses]))
@@ -264,22 +273,23 @@ class JobQueries(StoreCore):
         )
         return {r[0]: _loads(r[1]) for r in rows}
 
-    async def attempt_errors(self, job_id: JobId) -> list[tuple[int, int, int, str, bool]]:
-        """Return (stage_index, attempt, failed_at_ms, error, transient) for every failed attempt."""
+    async def attempt_errors(self, job_id: JobId) -> list[AttemptRecord]:
+        """Return every failed attempt of a job's stages, by stage then attempt."""
         rows = await self._all(
             "SELECT stage_index, attempt, failed_at_ms, error, transient FROM attempts WHERE job_id = ?"
             " ORDER BY stage_index, attempt",
             (job_id,),
         )
-        return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+        return [AttemptRecord(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
 
-    async def requests(self, job_id: JobId) -> list[tuple[int, str, str, str, str]]:
-        """Return the audit trail of a job: (ts_ms, action, from, to, source)."""
+    async def requests(self, job_id: JobId) -> list[RequestRecord]:
+        """Return the audit trail of a job: each request and recovery, who and when, oldest first."""
         rows = await self._all(
-            "SELECT ts_ms, action, from_status, to_status, source FROM requests WHERE job_id = ? ORDER BY request_id",
+            "SELECT ts_ms, action, from_status, to_status, source, detail FROM requests WHERE job_id = ?"
+            " ORDER BY request_id",
             (job_id,),
         )
-        return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+        return [RequestRecord(*r) for r in rows]
 
     async def runners(self) -> list[RunnerInfo]:
         """Return every registered runner."""
@@ -304,9 +314,10 @@ class JobQueries(StoreCore):
 
     # ------------------------------------------------------------------------------- control path
     async def control(
-        self, job_id: JobId, action: Action, *, source: str = "cli", to_stage: int | None = None
+        self, job_id: JobId, action: Action, *, source: str = "cli", to_stage: int | None = None,
+        reason: str | None = None,
     ) -> ControlResult:
-        """Apply a person's request to a job in one transaction.
+        """Apply a person's request to a job in one transaction (`reason`: why, for FAIL).
 
         Raises:
             JobNotFoundError: no job has this id.
@@ -315,7 +326,8 @@ class JobQueries(StoreCore):
         now = self.clock()
         async with self._tx() as db:
             rows = list(await db.execute_fetchall(
-                "SELECT status, stage_names, items_failed, unique_key FROM jobs WHERE job_id = ?", (job_id,)
+                "SELECT status, stage_names, items_failed, unique_key, current_step_index FROM jobs WHERE job_id = ?",
+                (job_id,),
             ))
             if not rows:
                 raise JobNotFoundError(job_id)
@@ -388,9 +400,25 @@ class JobQueries(StoreCore):
                     _REQUEUE + ", current_step_index = ?, progress_done = 0, progress_total = 0, progress_message = NULL",
                     (to_stage,),
                 )
+            elif action is Action.FAIL:
+                # The runner holding a running job no longer owns it (lease_owner NULL): it stops the job at
+                # its next control poll and writes nothing more for it.
+                index = int(rows[0][4])
+                stage = stage_names[index] if index < len(stage_names) else None
+                text = f"failed by {source}: {reason or 'no reason given'}"
+                after = JobStatus.FAILED
+                await self._set(db, job_id, status, after, now,
+                                "lease_owner = NULL, failed_step = ?, error_message = ?, next_retry_at_ms = NULL,"
+                                " pause_reason = NULL", (stage, text))
+                await db.execute(
+                    "UPDATE stages SET status = 'failed', error = ?, finished_at_ms = ?"
+                    " WHERE job_id = ? AND status IN ('running', 'retrying', 'interrupted')",
+                    (text, now, job_id),
+                )
             else:  # pragma: no cover - every Action is handled above
                 raise UsageError(f"unknown action {action}")
-            detail = stage_names[to_stage] if action is Action.REWIND and to_stage is not None else None
+            detail = (stage_names[to_stage] if action is Action.REWIND and to_stage is not None
+                      else reason if action is Action.FAIL else None)
             await db.execute(
                 "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, detail, source)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -26,6 +26,8 @@ from typing import Any, Protocol
 
 from ..model import (
     Action,
+    AttemptRecord,
+    RequestRecord,
     ItemRecord,
     Job,
     JobDetail,
@@ -61,8 +63,10 @@ class JobReads(Protocol):
         limit: int | None = None,
         updated_after_ms: int | None = None,
         newest_first: bool = False,
+        unique_key: str | None = None,
+        stage: str | None = None,
     ) -> list[Job]:
-        """Return jobs by id, filtered by status, type and change time."""
+        """Return jobs by id, filtered by status, type, change time, unique key and current stage name."""
         ...
 
     def iter_jobs(
@@ -104,12 +108,12 @@ class JobReads(Protocol):
         """Return the results of the done items of one stage, by key."""
         ...
 
-    async def attempt_errors(self, job_id: JobId) -> list[tuple[int, int, int, str, bool]]:
-        """Return (stage_index, attempt, failed_at_ms, error, transient) of every failed attempt."""
+    async def attempt_errors(self, job_id: JobId) -> list[AttemptRecord]:
+        """Return every failed attempt of a job's stages, by stage then attempt."""
         ...
 
-    async def requests(self, job_id: JobId) -> list[tuple[int, str, str, str, str]]:
-        """Return the audit trail of a job: (ts_ms, action, from, to, source)."""
+    async def requests(self, job_id: JobId) -> list[RequestRecord]:
+        """Return the audit trail of a job: each request and recovery, who and when, oldest first."""
         ...
 
     async def runners(self) -> list[RunnerInfo]:
@@ -141,9 +145,10 @@ class JobControl(Protocol):
         ...
 
     async def control(
-        self, job_id: JobId, action: Action, *, source: str = "cli", to_stage: int | None = None
+        self, job_id: JobId, action: Action, *, source: str = "cli", to_stage: int | None = None,
+        reason: str | None = None,
     ) -> ControlResult:
-        """Apply a request (JobNotFoundError, InvalidTransitionError: nothing changes)."""
+        """Apply a request (JobNotFoundError, InvalidTransitionError: nothing changes); `reason` for FAIL."""
         ...
 
     async def add_dependencies(self, job_id: JobId, deps: Sequence[JobId], *, source: str = "cli") -> JobStatus:
@@ -180,8 +185,8 @@ class RunnerLeases(Protocol):
         """Atomically take up to `limit` runnable jobs of `types` (priority, then age)."""
         ...
 
-    async def has_runnable(self, types: Iterable[str]) -> bool:
-        """Tell whether any job of `types` is queued, waiting to retry or held by a runner."""
+    async def has_runnable(self, types: Iterable[str], *, due_by_ms: int | None = None) -> bool:
+        """Tell whether any job of `types` is queued, waiting to retry or held by a runner (due by `due_by_ms`)."""
         ...
 
     async def next_due_ms(self, types: Iterable[str]) -> int | None:

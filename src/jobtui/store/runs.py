@@ -170,13 +170,25 @@ class RunnerWrites(StoreCore):
             )
         return [Claimed(j, tuple(by_job.get(j.job_id, ()))) for j in jobs]
 
-    async def has_runnable(self, types: Iterable[str]) -> bool:
-        """Tell whether any job of `types` is queued or waiting to retry (now or later), or held by a runner."""
-        row = await self._one(
-            f"SELECT 1 FROM jobs WHERE status IN {_PENDING_SQL}"
-            " AND type IN (SELECT value FROM json_each(?)) LIMIT 1",
-            (dumps(list(types)),),
-        )
+    async def has_runnable(self, types: Iterable[str], *, due_by_ms: int | None = None) -> bool:
+        """Tell whether any job of `types` is queued or waiting to retry (now or later), or held by a runner.
+
+        With `due_by_ms`, a queued or waiting job counts only when it is due by then (`run --exit-when-idle`).
+        """
+        if due_by_ms is None:
+            row = await self._one(
+                f"SELECT 1 FROM jobs WHERE status IN {_PENDING_SQL}"
+                " AND type IN (SELECT value FROM json_each(?)) LIMIT 1",
+                (dumps(list(types)),),
+            )
+        else:
+            row = await self._one(
+                f"SELECT 1 FROM jobs WHERE (status IN {_ACTIVE_SQL}"
+                "   OR (status = 'queued' AND (run_at_ms IS NULL OR run_at_ms <= ?))"
+                "   OR (status = 'waiting_retry' AND next_retry_at_ms <= ?))"
+                " AND type IN (SELECT value FROM json_each(?)) LIMIT 1",
+                (due_by_ms, due_by_ms, dumps(list(types))),
+            )
         return row is not None
 
     async def next_due_ms(self, types: Iterable[str]) -> int | None:

@@ -201,6 +201,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX notifications_due ON notifications (next_at_ms) WHERE state = 'pending';
     """,
+    # 8: a job-level time limit given at submit (`--timeout`); NULL: the job type's.
+    """
+    ALTER TABLE jobs ADD COLUMN timeout_ms INTEGER;
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
 

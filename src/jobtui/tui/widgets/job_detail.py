@@ -17,7 +17,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...model import AT_REST, JobDetail, JobRef, JobStatus, StageStatus, waiting_reason
+from ...model import AT_REST, AttemptRecord, JobDetail, JobRef, JobStatus, StageStatus, waiting_reason
 from ..format import (
     STAGE_COLOUR,
     STAGE_GLYPH,
@@ -34,7 +34,7 @@ from ..format import (
     until,
 )
 
-AttemptError = tuple[int, int, int, str, bool]
+AttemptError = AttemptRecord
 
 
 
@@ -301,7 +301,8 @@ class JobDetailPane(ScrollView, can_focus=True):
             history.add_column(no_wrap=True)
             history.add_column(overflow="fold")
             names = j.stage_names
-            for index, attempt, at_ms, error, transient in self.errors[-8:]:
+            for a in self.errors[-8:]:
+                index, attempt, at_ms, error, transient = a.stage_index, a.attempt, a.failed_at_ms, a.error, a.transient
                 stage = names[index] if 0 <= index < len(names) else str(index)
                 history.add_row(
                     Text(f"{clean(stage)} #{attempt}"),
