@@ -100,7 +100,7 @@ async def test_recovery_of_a_dead_runner(open_store: OpenStore) -> None:
     assert detail.stages[0].status is StageStatus.INTERRUPTED
     assert not await dead.heartbeat("dead")
     assert [r.runner_id for r in await live.runners()] == ["live"]
-    assert any(a == "recover" for _t, a, *_ in await live.requests(run))
+    assert any(r.action == "recover" for r in await live.requests(run))
     # Recovery is idempotent: nothing more to do.
     assert await live.recover(self_id="live", ttl_ms=60_000, is_dead=lambda info: False) == []
 

@@ -95,7 +95,7 @@ async def test_stage_state_and_files_and_attempts(store: Store) -> None:
     detail = await store.get_detail(jid)
     assert [(f.path, f.size, f.sha256) for f in detail.files] == [("out.bin", 12, "cd" * 32)]
     assert detail.stages[0].status is StageStatus.RETRYING and detail.stages[0].error == "timeout"
-    assert [(i, n, e, t) for i, n, _at, e, t in await store.attempt_errors(jid)] == [(0, 1, "timeout", True)]
+    assert [(x.stage_index, x.attempt, x.error, x.transient) for x in await store.attempt_errors(jid)] == [(0, 1, "timeout", True)]
     claimed_again = await store.claim("r2", 1, ["t"])
     assert claimed_again == []  # still running under r1
 
@@ -115,7 +115,7 @@ async def test_control_moves_and_audit(store: Store) -> None:
     assert res.after is JobStatus.CANCELLED
     with pytest.raises(InvalidTransitionError):
         await store.control(r, Action.PAUSE)
-    trail = [(a, f, t, s) for _ts, a, f, t, s in await store.requests(q)]
+    trail = [(r.action, r.from_status, r.to_status, r.source) for r in await store.requests(q)]
     assert trail == [("submit", "", "queued", "cli"), ("pause", "running", "pausing", "test")]
 
 
