@@ -1,0 +1,102 @@
+"""Contract: dependencies (blocked jobs) and the notification outbox (every backend must pass)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from jobtui.errors import InvalidTransitionError, UsageError
+from jobtui.model import Action, JobStatus, NotifyEvent, RunnerInfo
+from jobtui.store import Store
+from tests.contract.conftest import OpenStore, new_job
+
+
+async def test_blocked_until_every_dependency_completed(open_store: OpenStore) -> None:
+    s, other = await open_store(), await open_store()
+    a, b = await s.add_jobs([new_job(), new_job()])
+    (c,) = await s.add_jobs([new_job(after=(a, b))])
+    assert (await s.get_job(c)).status is JobStatus.BLOCKED
+    assert {r.job_id for r in (await s.waiting_on([c]))[c]} == {a, b}
+    got = [x.job.job_id for x in await s.claim("r1", 10, ["t"])]
+    assert sorted(got) == [a, b], "a blocked job is never claimed"
+    s.job_completed(a, "r1", 2)
+    await s.commit_point()
+    assert (await other.get_job(c)).status is JobStatus.BLOCKED
+    s.job_completed(b, "r1", 2)
+    await s.commit_point()
+    assert (await other.get_job(c)).status is JobStatus.QUEUED, "released in the commit of the last dependency"
+    assert [x.job.job_id for x in await other.claim("r2", 10, ["t"])] == [c]
+    on, by = await s.dependencies(c)
+    assert {r.job_id for r in on} == {a, b} and by == ()
+
+
+async def test_cycles_unknown_and_delete_refused(store: Store) -> None:
+    (a,) = await store.add_jobs([new_job()])
+    (b,) = await store.add_jobs([new_job(after=(a,))])
+    with pytest.raises(UsageError, match="cycle"):
+        await store.add_dependencies(a, [b])
+    with pytest.raises(UsageError):
+        await store.add_dependencies(b, [9999])
+    with pytest.raises(UsageError):
+        await store.add_dependencies(a, [a])
+    assert (await store.get_job(a)).status is JobStatus.QUEUED
+    await store.control(a, Action.CANCEL)
+    with pytest.raises(InvalidTransitionError):
+        await store.control(a, Action.DELETE)
+    assert await store.blocked_dependents(a) == [b]
+    (c,) = await store.add_jobs([new_job()])
+    assert await store.add_dependencies(c, [a]) is JobStatus.BLOCKED
+
+
+async def test_release_ready_sweeps(store: Store) -> None:
+    (a,) = await store.add_jobs([new_job()])
+    (b,) = await store.add_jobs([new_job(after=(a,))])
+    assert await store.release_ready() == []
+    await store.claim("r1", 1, ["t"])
+    store.job_completed(a, "r1", 2)
+    await store.commit_point()
+    assert (await store.get_job(b)).status is JobStatus.QUEUED
+    assert await store.release_ready() == []
+
+
+async def test_outbox_event_with_the_end_then_claimed_once(open_store: OpenStore) -> None:
+    s, other = await open_store(), await open_store()
+    (jid,) = await s.add_jobs([new_job(notify=(("url", "http://127.0.0.1:9/hook"),))])
+    assert await s.notify_targets(jid) == (("url", "http://127.0.0.1:9/hook"),)
+    await s.claim("r1", 1, ["t"])
+    s.notify_event(jid, NotifyEvent.COMPLETED)  # before the end applies: writes nothing
+    await s.commit_point()
+    assert await s.notifications(jid) == ()
+    s.job_completed(jid, "r1", 2)
+    s.notify_event(jid, NotifyEvent.COMPLETED)
+    s.notify_event(jid, NotifyEvent.COMPLETED)  # a repeat is a no-op
+    await s.commit_point()
+    (n,) = await s.notifications(jid)
+    assert (n.event, n.kind, n.state, n.attempts) == ("completed", "url", "pending", 0)
+    assert await s.next_notification_ms() is not None
+    for rid in ("d1", "d2"):  # a claim held by a runner that is gone is free again: these two are live
+        await s.register_runner(RunnerInfo(rid, os.getpid(), "host", s.clock(), s.clock(), 1, 60_000))
+    first = await s.claim_notifications("d1", 5, 60_000)
+    again = await other.claim_notifications("d2", 5, 60_000)
+    assert [x.notification_id for x in first] == [n.notification_id] and again == []
+    await s.notification_failed(n.notification_id, "d1", 2, "refused", s.clock() - 1)
+    (retry,) = await other.claim_notifications("d2", 5, 60_000)
+    await other.notification_sent(retry.notification_id, "d2", 1)
+    (done,) = await s.notifications(jid)
+    assert (done.state, done.attempts, done.last_error) == ("sent", 3, None)
+    assert await s.next_notification_ms() is None
+
+
+async def test_outbox_defaults_for_jobs_without_targets(store: Store) -> None:
+    store.notify_defaults = (("cmd", "echo done"),)
+    (jid,) = await store.add_jobs([new_job()])
+    await store.claim("r1", 1, ["t"])
+    store.job_failed(jid, "r1", "a", "boom", retry_at_ms=None)
+    store.notify_event(jid, NotifyEvent.FAILED)
+    await store.commit_point()
+    (n,) = await store.notifications(jid)
+    assert (n.event, n.kind, n.target) == ("failed", "cmd", "echo done")
+    await store.notification_failed(n.notification_id, "r1", 1, "gave up", None)
+    assert (await store.notifications(jid))[0].state == "failed"
+    assert await store.claim_notifications("r1", 5, 60_000) == []
