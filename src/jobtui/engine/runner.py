@@ -18,7 +18,6 @@ from typing import Any
 from ..errors import StageTimeoutError, StoreError
 from ..model import JobId, NotifyEvent, RunnerInfo, StageStatus, scrub, secret_values
 from ..store import Claimed, JobStore, StageRecord
-from ..store.base import is_transient_db_error
 from .context import Context, Stop
 from .definition import JobType, Registry, Stage
 from .notify import Notifier, defaults_from_env
@@ -371,7 +370,7 @@ class Runner:
                 self._lease_ok = began
                 break
             except StoreError as e:
-                if not is_transient_db_error(e.__cause__ or e):
+                if not self.store.is_transient(e):
                     raise
                 # A database locked by another process for longer than busy_timeout: wait it out.
                 log.warning("cannot register the runner (%s); waiting and retrying", e)

@@ -340,6 +340,10 @@ class StoreCore:
             return Path(env).expanduser().absolute()
         return self.path.parent / f"{self.path.stem}.workspaces"
 
+    def is_transient(self, exc: BaseException) -> bool:
+        """Tell whether a StoreError (or its cause) is a passing condition of the database worth waiting out."""
+        return is_transient_db_error(exc.__cause__ or exc)
+
     async def reopen(self) -> Self:
         """Open one more store (its own connection) on the same database, with the same options."""
         return await type(self).open(self.path, create=False, **self._options)

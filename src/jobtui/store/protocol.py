@@ -310,6 +310,10 @@ class JobStore(JobReads, JobControl, RunnerLeases, RunnerWrites, Notifications, 
         """The folder that holds the jobs' workspaces (an option; SQLite's default is beside the file)."""
         ...
 
+    def is_transient(self, exc: BaseException) -> bool:
+        """Tell whether a StoreError (or its cause) is a passing condition (busy, locked, full, server gone)."""
+        ...
+
     async def reopen(self) -> JobStore:
         """Open one more store (its own connection) on the same database, with the same options."""
         ...
