@@ -6,6 +6,8 @@ import asyncio
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -14,6 +16,8 @@ from ..errors import UsageError
 
 HANGUP_GRACE_S = 3.0
 """After a hangup and the jobs handed back, how long the UI may take to close before the process just exits."""
+HANGUP_LIMIT_S = 30.0
+"""After a hangup, the longest the jobs may take to be handed back before the process exits anyway."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +40,24 @@ class TuiOptions:
     """Ring the terminal bell when a job ends or auto-pauses."""
 
 
-async def _leave_after_hangup(stop_runner: Callable[[], Awaitable[None]], client: Client) -> None:
-    """Exit for sure once the jobs are handed back: with the terminal gone, closing the UI can block forever."""
+def _exit_after_hangup(handed_back: threading.Event) -> None:
+    """Exit once the jobs are handed back (or at the limit), from a thread of its own.
+
+    With the terminal gone, Textual's shutdown can block the event loop for good in a write to the dead
+    terminal (seen: the main thread waiting in its output queue's put), so the loop cannot be trusted to exit.
+    """
+    handed_back.wait(HANGUP_LIMIT_S)
+    time.sleep(HANGUP_GRACE_S)
+    os._exit(0)
+
+
+async def _leave_after_hangup(
+    stop_runner: Callable[[], Awaitable[None]], client: Client, handed_back: threading.Event
+) -> None:
+    """Hand the jobs back, close the store and exit: with the terminal gone, closing the UI can block forever."""
     try:
         await stop_runner()
+        handed_back.set()
         await asyncio.sleep(HANGUP_GRACE_S)
     finally:
         try:
@@ -70,7 +88,12 @@ async def run_tui(client: Client, options: TuiOptions) -> int:
         client.stop_embedded()
         app.exit(0)
         if hangup and not leaving:
-            leaving.append(asyncio.create_task(_leave_after_hangup(app.stop_runner, client), name="jobtui-hangup"))
+            # The exit thread starts here, before anything can block the loop.
+            handed_back = threading.Event()
+            threading.Thread(target=_exit_after_hangup, args=(handed_back,), name="jobtui-hangup-exit",
+                             daemon=True).start()
+            leaving.append(asyncio.create_task(_leave_after_hangup(app.stop_runner, client, handed_back),
+                                               name="jobtui-hangup"))
 
     handled = []
     for sig, hangup in ((signal.SIGHUP, True), (signal.SIGTERM, False)):
