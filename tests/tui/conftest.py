@@ -100,3 +100,9 @@ async def select(app: JobtuiApp, pilot: Pilot[Any], job_id: JobId) -> None:
     await wait_until(pilot, lambda: app.selected == job_id and not app._select_pending
                      and app.detail.detail is not None and app.detail.detail.job.job_id == job_id,
                      what=f"detail of job {job_id}")
+
+
+@pytest.fixture(autouse=True)
+def _config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the TUI's remembered choices (tui.json) out of the user's config folder."""
+    monkeypatch.setenv("JOBTUI_CONFIG_DIR", str(tmp_path / "config"))

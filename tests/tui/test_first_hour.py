@@ -148,3 +148,92 @@ async def test_a_delete_by_another_process_shows_within_a_poll(client: Client, t
             assert app.table.order == [ids[0], ids[2]]
     finally:
         await other.close()
+
+
+# ------------------------------------------------------------------------------------------ frictions
+def test_log_wraps_at_word_boundaries_and_the_stage_line_does_not_repeat_the_stage() -> None:
+    from jobtui.tui.format import progress_note, wrap_words
+
+    lines = wrap_words("the quick brown fox jumps over the lazy dog", 10)
+    assert lines == ["the quick", "brown fox", "jumps over", "the lazy", "dog"]
+    assert wrap_words("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5], "a word longer than a line is cut"
+    assert progress_note("saving_extraction 3/10", "saving_extraction") == "3/10"
+    assert progress_note("3/10 items", "saving_extraction") == "3/10 items"
+
+
+def test_pager_command() -> None:
+    from jobtui.tui.widgets.log_pane import pager_command
+
+    assert pager_command("", "/tmp/x.log") == ["less", "-R", "/tmp/x.log"]
+    assert pager_command("most -s", "/tmp/x.log") == ["most", "-s", "/tmp/x.log"]
+
+
+async def test_scheduled_job_shows_when_it_starts_and_its_priority(client: Client) -> None:
+    from jobtui.model import now_ms
+
+    job = await client.submit("demo", demo(), run_at_ms=now_ms() + 3_600_000, priority=7)
+    async with tui(client, size=(160, 20)) as (app, pilot):
+        await select(app, pilot, job)
+        row = app.table.render_line(1).text
+        header = app.table.render_line(0).text
+        assert "in 59m" in row or "in 1h" in row, row
+        assert "PRI" in header and " 7 " in row, (header, row)
+
+
+async def test_readonly_says_why_keys_do_nothing(client: Client) -> None:
+    job = await client.submit("demo", demo())
+    async with tui(client, readonly=True) as (app, pilot):
+        await select(app, pilot, job)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: any("Read-only" in t for t in app.toasts), what="a read-only toast")
+        await pilot.press("n")
+        await wait_until(pilot, lambda: any("new jobs are off" in t for t in app.toasts))
+        assert (await client.job(job)).status is S.QUEUED
+
+
+async def test_palette_lists_jobtui_commands_not_textual_generic_ones(client: Client) -> None:
+    job = await client.submit("demo", demo())
+    async with tui(client) as (app, pilot):
+        await select(app, pilot, job)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert f"Pause job {job}" in titles and "Filter" in titles and "Theme" in titles
+        assert "Screenshot" not in titles and "Maximize" not in titles
+
+
+async def test_theme_is_remembered(client: Client, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from jobtui.tui.app import make_app
+
+    settings = Path(str(tmp_path)) / "cfg" / "tui.json"
+    async with tui(client, theme="light", settings=settings) as (app, pilot):
+        assert app.theme == "jobtui-light"
+        app.theme = "nord"
+        await wait_until(pilot, lambda: '"nord"' in (settings.read_text() if settings.exists() else ""))
+    assert make_app(client, settings=settings).theme == "nord", "the next launch keeps the chosen theme"
+    assert make_app(client, settings=settings, theme="dark").theme == "jobtui-dark", "--theme wins"
+
+
+async def test_log_search_highlights_and_n_moves_between_matches(client: Client) -> None:
+    from jobtui.model import LogLine
+
+    job = await client.submit("demo", demo())
+    lines = [LogLine(i + 1, job, 0, "stderr" if i == 5 else "info", f"line {i} {'needle' if i % 20 == 3 else ''}")
+             for i in range(100)]
+    async with tui(client, size=(120, 30)) as (app, pilot):
+        await select(app, pilot, job)
+        log = app.log_view
+        await wait_until(pilot, lambda: log.job_id == job, what="the job's log")
+        log.load(job, lines)
+        log.focus()
+        await pilot.press("slash")
+        await pilot.press(*"needle", "enter")
+        await wait_until(pilot, lambda: log.search_term == "needle")
+        assert log.matches == [3, 23, 43, 63, 83] and log.line_count == 100, "highlighted, not hidden"
+        first = log.match_index
+        await pilot.press("n")
+        assert log.match_index == first + 1
+        await pilot.press("N", "N")
+        assert log.match_index == (first - 1) % 5
+        assert "find 'needle'" in str(log.border_subtitle)
+        assert app.screen is app.screen_stack[0], "n in the log moves to a match; it does not open the form"

@@ -11,6 +11,7 @@ is `status_bar`, the job actions `actions`, quitting `quit`, and the CLI's entry
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Iterable, Sequence
 from datetime import tzinfo
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -32,6 +33,7 @@ import jobtui
 from ..client import Client
 from ..errors import JobtuiError, UsageError
 from ..model import ACTIVE, Action, Job, JobDetail, JobId, Stats, now_ms
+from . import settings as _settings
 from .actions import JOB_ACTIONS, JobActions
 from .background import Background
 from .alerts import end_alerts
@@ -66,6 +68,12 @@ DEBOUNCE_S = 0.08
 """Holding j should not read a detail per row passed."""
 LOG_TAIL = 500
 """Log lines shown at once when a job is selected."""
+
+
+_STEERING_KEYS = frozenset({"p", "r", "c", "t", "R", "d", "n"})
+"""The keys of the job actions and the new-job form (hidden in read-only mode)."""
+_TEXTUAL_COMMANDS = frozenset({"Theme", "Quit", "Keys"})
+"""Textual's palette entries jobtui keeps."""
 
 
 class JobtuiApp(App[int]):
@@ -107,8 +115,11 @@ class JobtuiApp(App[int]):
         theme: str | None = None,
         apps: Sequence[str] = (),
         bell: bool = True,
+        settings: Path | None = None,
     ) -> None:
         super().__init__()
+        self.settings = settings
+        """Where the chosen theme is remembered (None: nowhere, as in tests)."""
         self.client = client
         self.embedded = client.embedded and not readonly
         """Whether this process runs the jobs (the client's embedded runner starts on mount)."""
@@ -120,6 +131,10 @@ class JobtuiApp(App[int]):
         """Ring the terminal bell when a job ends or auto-pauses (off: `--no-bell`, JOBTUI_BELL=0)."""
         for t in THEMES:
             self.register_theme(t)
+        if theme is None and settings is not None:
+            saved = _settings.load(settings).get("theme")
+            if isinstance(saved, str) and ALIASES.get(saved, saved) in self.available_themes:
+                theme = saved
         name = ALIASES.get(theme or DEFAULT, theme or DEFAULT)
         if name not in self.available_themes:
             raise UsageError(f"unknown theme {theme!r} (themes: {', '.join(sorted(self.available_themes))})")
@@ -234,6 +249,8 @@ class JobtuiApp(App[int]):
         self._poll_timer = self.set_interval(POLL_S, self.poll, name="poll")
         self.set_interval(1.0, self._tick, name="clock")
         self.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
+        if self.settings is not None:
+            _settings.save(self.settings, theme=self.theme)  # --theme is remembered too
 
     async def on_unmount(self) -> None:
         self._ui_gone = True
@@ -374,7 +391,7 @@ class JobtuiApp(App[int]):
         if self.selected != job_id or not self.ui_ok():
             return
         if isinstance(detail, JobDetail) and isinstance(errors, list):
-            self.detail.show(detail, errors)  # type: ignore[arg-type]
+            self.detail.show(self._agree(detail), errors)  # type: ignore[arg-type]
         if isinstance(lines, list) and lines and log.job_id == job_id:
             log.add(lines)  # type: ignore[arg-type]
 
@@ -388,6 +405,8 @@ class JobtuiApp(App[int]):
             self.detail.rerender()
 
     def _restyle(self) -> None:
+        if self.settings is not None:
+            _settings.save(self.settings, theme=self.theme)
         self.detail.rerender()
         self.update_status()
         self.table.refresh()
@@ -435,7 +454,7 @@ class JobtuiApp(App[int]):
         if self.selected != job_id or not self.ui_ok():
             return
         self._last_detail = time.monotonic()
-        self.detail.show(detail, errors)
+        self.detail.show(self._agree(detail), errors)
         if log.job_id != job_id:
             try:
                 lines = await self.client.logs(job_id, tail=True, limit=LOG_TAIL)
@@ -444,6 +463,15 @@ class JobtuiApp(App[int]):
             if self.selected == job_id and self.ui_ok():
                 log.load(job_id, lines)
                 log.border_title = f"Log · job {job_id}"
+
+    def _agree(self, detail: JobDetail) -> JobDetail:
+        """Make the list and the detail show the same version of the job (the newer of the two reads)."""
+        held = self.feed.jobs.get(detail.job.job_id)
+        if held is not None and held.updated_at_ms > detail.job.updated_at_ms:
+            return dataclasses.replace(detail, job=held)
+        if held is not None and held != detail.job:
+            self.apply_delta(self.feed.apply([detail.job]))
+        return detail
 
     def _empty_note(self) -> str:
         """Say why no job is shown, and what to do."""
@@ -611,6 +639,14 @@ class JobtuiApp(App[int]):
     async def action_quit(self) -> None:
         await self.quitting.start()
 
+    def on_key(self, event: events.Key) -> None:
+        """Read-only: say why a steering key does nothing (its binding is hidden)."""
+        if self.readonly and event.key in _STEERING_KEYS and self.screen is self.screen_stack[0]:
+            what = "new jobs" if event.key == "n" else "job actions"
+            self.notify(f"Read-only (--readonly): {what} are off. Open jobtui without --readonly to steer.",
+                        severity="warning", timeout=4)
+            event.stop()
+
     # ---------------------------------------------------------------------------- the palette
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         for title, help_text, callback in self.actions.commands():
@@ -621,7 +657,10 @@ class JobtuiApp(App[int]):
         yield SystemCommand("Follow log", "Follow the log's tail again", self.action_follow)
         yield SystemCommand("Wrap log", "Wrap long log lines, or not", self.action_wrap)
         yield SystemCommand("Help", "Every key and status", self.action_help)
-        yield from super().get_system_commands(screen)
+        # Of Textual's own entries, keep those that mean something here (not screenshot, maximize...).
+        for command in super().get_system_commands(screen):
+            if command.title in _TEXTUAL_COMMANDS:
+                yield command
 
 
 async def _none() -> None:
@@ -637,6 +676,7 @@ def make_app(
     theme: str | None = None,
     apps: Sequence[str] = (),
     bell: bool = True,
+    settings: Path | None = None,
 ) -> JobtuiApp:
     """Build the app: the one factory for the CLI, the Pilot tests, the snapshots and the screenshots.
 
@@ -650,5 +690,7 @@ def make_app(
         theme: a theme name (jobtui-dark, jobtui-light, or any Textual theme).
         apps: the --app modules, passed on to a background runner.
         bell: ring the terminal bell when a job ends or auto-pauses (a toast shows either way).
+        settings: the file that remembers the theme (see `settings.settings_path`); None: none.
     """
-    return JobtuiApp(client, readonly=readonly, clock=clock, tz=tz, theme=theme, apps=apps, bell=bell)
+    return JobtuiApp(client, readonly=readonly, clock=clock, tz=tz, theme=theme, apps=apps, bell=bell,
+                     settings=settings)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rich.cells import cell_len, chop_cells
+
 from ..model import ACTIVE, TERMINAL, Job, JobStatus, StageRun, StageStatus, redact
 from ..wording import absolute as absolute, ago as ago, duration as duration  # re-exported for the TUI
 from ..wording import short_duration as short_duration, until as until
@@ -173,3 +175,47 @@ def haystack(job: Job, fixed: str | None = None) -> str:
         job.progress_message or "", job.error_message or "", job.pause_reason or "", job.failed_step or "",
     ]
     return " ".join(parts).lower()
+
+
+def progress_note(message: str | None, stage: str | None) -> str:
+    """Return a progress message without a leading stage name the line already shows ('extract 3/10' -> '3/10')."""
+    if not message:
+        return ""
+    text = message.strip()
+    if stage and text.startswith(stage):
+        rest = text[len(stage):].lstrip(" :·-")
+        if rest:
+            return rest
+    return text
+
+
+def wrap_words(text: str, width: int) -> list[str]:
+    """Wrap a line at word boundaries to at most `width` cells; a word longer than a line is cut."""
+    if cell_len(text) <= width:
+        return [text]
+    lines: list[str] = []
+    line = ""
+    for word in re.split(r"(?<=\s)(?=\S)", text):  # each word keeps the spaces after it
+        if cell_len(line) + cell_len(word.rstrip()) <= width:
+            line += word
+            continue
+        if line:
+            lines.append(line.rstrip())
+            line = ""
+        while cell_len(word.rstrip()) > width:
+            head, *_ = chop_cells(word, width)
+            lines.append(head)
+            word = word[len(head):]
+        line = word
+    if line.strip() or not lines:
+        lines.append(line.rstrip())
+    return lines
+
+
+def when(job: Job, now: int) -> str:
+    """Return the list's time for a job: 'in 1h' when it waits for its start (or retry) time, else '3m ago'."""
+    due = job.run_at_ms if job.status is JobStatus.QUEUED else (
+        job.next_retry_at_ms if job.status is JobStatus.WAITING_RETRY else None)
+    if due is not None and due > now:
+        return f"in {short_duration(due - now)}"
+    return ago(job.updated_at_ms, now)

@@ -71,6 +71,7 @@ async def run_tui(client: Client, options: TuiOptions) -> int:
     """Open the TUI and return the exit status."""
     from ..seed import seed_demo
     from .app import make_app
+    from .settings import settings_path
 
     if options.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
@@ -78,7 +79,8 @@ async def run_tui(client: Client, options: TuiOptions) -> int:
         await seed_demo(client)
     if not options.attach and not options.readonly:
         await client.embedded_runner(concurrency=options.concurrency)
-    app = make_app(client, readonly=options.readonly, theme=options.theme, apps=options.apps, bell=options.bell)
+    app = make_app(client, readonly=options.readonly, theme=options.theme, apps=options.apps, bell=options.bell,
+                   settings=settings_path())
     loop = asyncio.get_running_loop()
 
     leaving: list[asyncio.Task[None]] = []

@@ -314,3 +314,26 @@ class QuitScreen(_Dialog):
 
     def action_choose(self, choice: str | None) -> None:
         self.dismiss(choice)
+
+
+class SearchScreen(ModalScreen[str | None]):
+    """One line at the bottom: what to find in the log (enter finds, escape cancels, empty clears)."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", show=False)]
+
+    def __init__(self, term: str = "") -> None:
+        super().__init__(classes="search-screen")
+        self.term = term
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="search-bar"):
+            yield Label("find in log:", id="search-label")
+            yield Input(self.term, placeholder="text (enter: find, then n / N; esc: cancel)", id="search",
+                        compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    @on(Input.Submitted, "#search")
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip())

@@ -19,6 +19,7 @@ from textual.strip import Strip
 
 from ...model import AT_REST, AttemptRecord, JobDetail, JobRef, JobStatus, StageStatus, waiting_reason
 from ..format import (
+    progress_note,
     STAGE_COLOUR,
     STAGE_GLYPH,
     Clock,
@@ -197,8 +198,9 @@ class JobDetailPane(ScrollView, can_focus=True):
         step = f"{min(j.current_step_index + 1, j.total_steps)}/{j.total_steps}"
         progress = Text(f"{step} {clean(j.current_step or '(all done)')}")
         progress.append(f" · {j.progress * 100:.0f}%")
-        if j.progress_message:
-            progress.append(f" · {clean(j.progress_message)}", style=dim)
+        message = progress_note(j.progress_message, j.current_step)
+        if message:
+            progress.append(f" · {clean(message)}", style=dim)
         grid.add_row(Text("stage"), progress)
         if j.status is JobStatus.BLOCKED and d.waiting_on:
             row(grid, "blocked", (waiting_reason(d.waiting_on), self._style("jobdetail--paused")))

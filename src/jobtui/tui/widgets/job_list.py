@@ -23,7 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...model import Job, JobId, JobStatus
-from ..format import Clock, ago, bar, clean, elapsed_eta, stage_fraction, status_label
+from ..format import Clock, bar, clean, elapsed_eta, stage_fraction, status_label, when
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +157,7 @@ class JobTable(ScrollView, can_focus=True):
             job = jobs.get(job_id)
             if job is None:
                 continue
-            times = (ago(job.updated_at_ms, now), elapsed_eta(job, now))
+            times = (when(job, now), elapsed_eta(job, now))
             seen[job_id] = times
             if last.get(job_id) != times:
                 self.refresh_line(row + 1)
@@ -289,6 +289,7 @@ class JobTable(ScrollView, can_focus=True):
             _Col("stage", "STAGE", 5, 1),
             _Col("progress", "PROGRESS", _BAR + 5, 2),
             _Col("updated", "UPDATED", 8, 3),
+            _Col("priority", "PRI", 3, 4, right=True),
             _Col("elapsed", "ELAPSED", 9, 4),
             _Col("type", "TYPE", type_w, 5),
         ]
@@ -299,7 +300,7 @@ class JobTable(ScrollView, can_focus=True):
             if used + need <= width or col.rank == 0:
                 chosen.append(col)
                 used += need
-        display = ("mark", "id", "status", "type", "stage", "progress", "elapsed", "updated")
+        display = ("mark", "id", "status", "priority", "type", "stage", "progress", "elapsed", "updated")
         self._cols = sorted(chosen, key=lambda c: display.index(c.key))
         self._cols_for = key
         return self._cols
@@ -383,7 +384,10 @@ class JobTable(ScrollView, can_focus=True):
             elif key == "elapsed":
                 segs.append(Segment(set_cell_size(elapsed_eta(job, now), w), base + dim + overlay))
             elif key == "updated":
-                segs.append(Segment(set_cell_size(ago(job.updated_at_ms, now), w), base + dim + overlay))
+                segs.append(Segment(set_cell_size(when(job, now), w), base + dim + overlay))
+            elif key == "priority":
+                segs.append(Segment(set_cell_size(str(job.priority) if job.priority else "", w).rjust(w),
+                                    base + dim + overlay))
             used += w
         if used < width:
             segs.append(Segment(" " * (width - used), plain))

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
 
-from rich.cells import cell_len, chop_cells
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.geometry import Region, Size
@@ -21,12 +22,15 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...model import JobId, LogLine
-from ..format import clean
+from ..format import clean, wrap_words
 
 MAX_LINES = 5_000
 """Lines kept in memory per selected job (the store keeps more; `jobtui logs` shows them all)."""
 _PREFIX = 15
-_LEVEL = {"debug": "debug", "info": "info", "warning": "warn", "warn": "warn", "error": "error", "critical": "crit"}
+_LEVEL = {"debug": "debug", "info": "info", "warning": "warn", "warn": "warn", "error": "error", "critical": "crit",
+          "stderr": "err>"}
+"""Stored level -> the 5-cell word shown; `stderr` marks a line a command wrote to its standard error."""
+_LEVEL_CLASS = {"err>": "stderr", "crit": "error"}
 
 
 class LogView(ScrollView, can_focus=True):
@@ -34,7 +38,8 @@ class LogView(ScrollView, can_focus=True):
 
     ALLOW_MAXIMIZE = True
 
-    COMPONENT_CLASSES = {"logview--time", "logview--debug", "logview--info", "logview--warn", "logview--error"}
+    COMPONENT_CLASSES = {"logview--time", "logview--debug", "logview--info", "logview--warn", "logview--error",
+                         "logview--stderr", "logview--match", "logview--current-match"}
 
     BINDINGS = [
         Binding("up,k", "scroll_up", "Up", show=False),
@@ -43,6 +48,10 @@ class LogView(ScrollView, can_focus=True):
         Binding("end,G", "follow", "Follow", show=False),
         Binding("left,h", "pan(-8)", "Left", show=False),
         Binding("right,l", "pan(8)", "Right", show=False),
+        Binding("slash", "search", "Find", show=True),
+        Binding("n", "next_match(1)", "Next", show=False),
+        Binding("N", "next_match(-1)", "Previous", show=False),
+        Binding("o", "pager", "Pager", show=True),
     ]
 
     DEFAULT_CSS = """
@@ -70,6 +79,12 @@ class LogView(ScrollView, can_focus=True):
         self._wrap_width = 0
         self._quiet = False
         self._frame: tuple[int, Style] | None = None
+        self.search_term = ""
+        """What `/` looks for (case-insensitive); matches are highlighted, n / N move between them."""
+        self.matches: list[int] = []
+        """The indexes of the kept lines that contain the search term."""
+        self.match_index = -1
+        """Which of `matches` is the current one."""
 
     # ------------------------------------------------------------------------------------- data
     def reset(self, job_id: JobId | None) -> None:
@@ -80,6 +95,8 @@ class LogView(ScrollView, can_focus=True):
         """Show another job's log, starting with these lines (one layout, not two)."""
         self.job_id = job_id
         self.last_id = 0
+        self.matches = []
+        self.match_index = -1
         self._lines.clear()
         self._rows.clear()
         self._width = 0
@@ -121,6 +138,9 @@ class LogView(ScrollView, can_focus=True):
             start = 0
         if self.wrap:
             self._wrap_from(start)
+        if self.search_term:
+            low = self.search_term.lower()
+            self.matches = [i for i, (_, _, text) in enumerate(self._lines) if low in text.lower()]
         self._resize_virtual()
         if self.follow:
             self._to_end()
@@ -172,11 +192,14 @@ class LogView(ScrollView, can_focus=True):
 
     def _update_title(self) -> None:
         mode = "wrap" if self.wrap else "no wrap"
+        if self.search_term:
+            found = f"{self.match_index + 1}/{len(self.matches)}" if self.matches else "no match"
+            mode += f" · find {self.search_term!r} {found} (n/N)"
         if self.follow:
-            self.border_subtitle = f"following · {mode}"
+            self.border_subtitle = Text(f"following · {mode}")  # Text: a search term is never markup
         else:
             extra = f"+{self.new_lines} new · " if self.new_lines else ""
-            self.border_subtitle = f"{extra}paused · f follows · {mode}"
+            self.border_subtitle = Text(f"{extra}paused · f follows · {mode}")
 
     def _to_end(self) -> None:
         self._quiet = True
@@ -226,7 +249,7 @@ class LogView(ScrollView, can_focus=True):
         rows = self._rows
         for i in range(start, len(self._lines)):
             text = self._lines[i][2]
-            pieces = chop_cells(text, chunk) if cell_len(text) > chunk else [text]
+            pieces = wrap_words(text, chunk)
             for n, piece in enumerate(pieces):
                 rows.append((i, piece, n == 0))
 
@@ -254,21 +277,124 @@ class LogView(ScrollView, can_focus=True):
             stamp, level, _ = self._lines[li]
             if not first:
                 stamp, level = "", ""
-            return Strip(self._segments(stamp, level, piece, base), _PREFIX + cell_len(piece)).crop_extend(
+            return Strip(self._segments(stamp, level, piece, base, li), _PREFIX + cell_len(piece)).crop_extend(
                 0, width, base)
         if not 0 <= index < len(self._lines):
             return Strip.blank(width, base)
         stamp, level, text = self._lines[index]
         x = int(self.scroll_x)
-        strip = Strip(self._segments(stamp, level, text, base), _PREFIX + cell_len(text))
+        strip = Strip(self._segments(stamp, level, text, base, index), _PREFIX + cell_len(text))
         return strip.crop_extend(x, x + width, base)
 
-    def _segments(self, stamp: str, level: str, text: str, base: Style) -> list[Segment]:
+    def _segments(self, stamp: str, level: str, text: str, base: Style, line: int = -1) -> list[Segment]:
         style = self.get_component_rich_style
-        level_style = style(f"logview--{level}", partial=True, default=Style()) if level else Style()
-        body = base + level_style if level in ("warn", "error") else base
-        return [
+        kind = _LEVEL_CLASS.get(level, level)
+        level_style = style(f"logview--{kind}", partial=True, default=Style()) if level else Style()
+        body = base + level_style if kind in ("warn", "error", "stderr") else base
+        segs = [
             Segment(f"{stamp:<8} ", base + style("logview--time", partial=True)),
             Segment(f"{level:<5} ", base + level_style),
-            Segment(text, body),
         ]
+        term = self.search_term
+        if not term or term.lower() not in text.lower():
+            segs.append(Segment(text, body))
+            return segs
+        current = 0 <= self.match_index < len(self.matches) and self.matches[self.match_index] == line
+        hit = body + style("logview--current-match" if current else "logview--match", partial=True)
+        lower, low_term, start = text.lower(), term.lower(), 0
+        while (at := lower.find(low_term, start)) >= 0:
+            if at > start:
+                segs.append(Segment(text[start:at], body))
+            segs.append(Segment(text[at:at + len(term)], hit))
+            start = at + len(term)
+        if start < len(text):
+            segs.append(Segment(text[start:], body))
+        return segs
+
+    # ----------------------------------------------------------------------------------- search
+    def action_search(self) -> None:
+        """Ask what to find in the log."""
+        from ..screens import SearchScreen
+
+        def found(term: str | None) -> None:
+            if term is not None:
+                self.search(term)
+
+        self.app.push_screen(SearchScreen(self.search_term), found)
+
+    def search(self, term: str) -> int:
+        """Highlight every line containing `term` and go to the first at or after the view; return the count."""
+        self.search_term = term
+        low = term.lower()
+        self.matches = [i for i, (_, _, text) in enumerate(self._lines) if low and low in text.lower()] if term else []
+        self.match_index = -1
+        if self.matches:
+            top = int(self.scroll_y)
+            after = [n for n, i in enumerate(self.matches) if self._row_of(i) >= top]
+            self._go_to_match(after[0] if after else 0)
+        self._update_title()
+        self.refresh()
+        return len(self.matches)
+
+    def action_next_match(self, step: int) -> None:
+        """Go to the next (or, with -1, the previous) match, wrapping around."""
+        if not self.matches:
+            if self.search_term:
+                self.app.notify(f"No line has {self.search_term!r}", severity="warning", timeout=3, markup=False)
+            return
+        self._go_to_match((self.match_index + step) % len(self.matches))
+
+    def _row_of(self, line: int) -> int:
+        if not self.wrap:
+            return line
+        for row, (li, _, _) in enumerate(self._rows):
+            if li == line:
+                return row
+        return 0
+
+    def _go_to_match(self, n: int) -> None:
+        self.match_index = n
+        self.follow = False
+        row = self._row_of(self.matches[n])
+        height = max(1, self.scrollable_content_region.height)
+        self._quiet = True
+        try:
+            self.scroll_to(y=max(0, row - height // 3), animate=False, force=True)
+        finally:
+            self._quiet = False
+        self._update_title()
+        self.refresh()
+
+    # ------------------------------------------------------------------------------------ pager
+    def action_pager(self) -> None:
+        """Show the kept log in $PAGER (default `less -R`), the app suspended meanwhile."""
+        import os
+        import subprocess
+        import tempfile
+
+        from textual.app import SuspendNotSupported
+
+        if self.job_id is None:
+            return
+        with tempfile.NamedTemporaryFile("w", prefix=f"jobtui-{self.job_id}-", suffix=".log", delete=False,
+                                         encoding="utf-8") as f:
+            f.write(self.text() + "\n")
+            path = f.name
+        command = pager_command(os.environ.get("PAGER", ""), path)
+        try:
+            with self.app.suspend():
+                subprocess.call(command)
+        except SuspendNotSupported:
+            self.app.notify(f"This terminal cannot hand over to a pager; the log is in {path}", markup=False)
+            return
+        except OSError as e:
+            self.app.notify(f"Cannot run {command[0]}: {e}; the log is in {path}", severity="error", markup=False)
+            return
+        os.unlink(path)
+
+
+def pager_command(pager: str, path: str) -> list[str]:
+    """Return the command that pages `path`: $PAGER split like a shell would, else `less -R`."""
+    import shlex
+
+    return [*(shlex.split(pager) if pager.strip() else ["less", "-R"]), path]
