@@ -117,3 +117,49 @@ async def test_each_runner_is_judged_by_its_own_lease_ttl(store: Store) -> None:
     recovered = await store.recover(self_id="me", ttl_ms=1_000, is_dead=lambda info: False)
     assert [(j, b, a) for j, b, a in recovered] == [(ids[1], JobStatus.RUNNING, JobStatus.QUEUED)]
     assert [r.runner_id for r in await store.runners()] == ["long"]
+
+
+async def test_a_job_whose_writes_were_dropped_is_handed_back_and_its_counters_stay_true(store: Store) -> None:
+    """A group commit fails for good mid-run (not a passing condition): the job's writes of that
+    batch and every later one are dropped together, the job restarts from its last committed
+    checkpoint, and it ends with exactly its items counted (no counter claims a lost item)."""
+    from jobtui import Context, JobType, Stage
+
+    ran: list[int] = []
+
+    async def work(ctx: Context) -> int:
+        async def one(i: int) -> int:
+            ran.append(i)
+            await asyncio.sleep(0)
+            return i
+
+        async for _ in ctx.items(range(400), one, workers=4):
+            pass
+        return len(await ctx.results())
+
+    client = make_client(store, JobType("w", [Stage(work)]))
+    [a, b] = [await client.submit("w") for _ in range(2)]
+    calls = [0]
+    real = store._conn.executemany
+
+    async def once_midway(sql: str, rows: Any) -> Any:
+        if sql.startswith("INSERT INTO items"):
+            calls[0] += 1
+            if calls[0] == 3:  # the third group commit with item results: some are committed before it
+                raise RuntimeError("injected")
+        return await real(sql, rows)
+
+    store._conn.executemany = once_midway  # type: ignore[method-assign]
+    runner = Runner(store, client.registry, concurrency=2, poll_s=0.05)
+    await asyncio.wait_for(runner.run(exit_when_idle=True), 30)
+    assert calls[0] > 3, "the failure happened mid-run"
+    for job in (a, b):
+        detail = await client.detail(job)
+        assert detail.job.status is JobStatus.COMPLETED
+        assert detail.job.items_done == 400 and detail.stages[0].items_done == 400
+        assert len(await store.item_results(job, 0)) == 400
+    assert len(ran) > 800, "items whose results were dropped ran again"
+    messages: list[str] = []
+    for job in (a, b):
+        messages += [line.message for line in await store.logs(job)]
+    assert any("handed back at its last committed checkpoint" in m for m in messages)
