@@ -203,7 +203,8 @@ class Client:
         """Return the type a new job most likely has: the first of the app modules, else the first by name."""
         if self.registry.app_types:
             return self.registry.app_types[0]
-        names = self.registry.names
+        # Types whose stages come from their params (command, pipeline, foreach) have their own forms.
+        names = [n for n in self.registry.names if self.registry.get(n).stages_from is None] or self.registry.names
         return names[0] if names else None
 
     def job_type(self, name: str) -> JobType:
@@ -273,6 +274,15 @@ class Client:
         self._wake()
         return status
 
+    async def all_logs(self, *, after_id: int = 0, limit: int = 1000, tail: bool = False) -> list[LogLine]:
+        """Return every job's log lines after `after_id`, in order (with `tail`, the last `limit`)."""
+        return await self.store.all_logs(after_id=after_id, limit=limit, tail=tail)
+
+    async def last_log_id(self) -> int:
+        """Return the id of the newest log line of any job (0 when none)."""
+        lines = await self.store.all_logs(limit=1, tail=True)
+        return lines[-1].log_id if lines else 0
+
     async def stats(self) -> Stats:
         """Return counts by status and type, and the live runners."""
         return await self.store.stats()
@@ -305,11 +315,12 @@ class Client:
             try:
                 jt = self.registry.get(sub.type)
                 params = jt.validate(sub.params)
+                stages = jt.stages_for(params)
             except UsageError as e:
                 raise type(e)(f"job {i + 1}: {e}") if i else e
             new.append(
                 NewJob(
-                    jt.name, params, jt.stage_names, tuple(s.retry.attempts for s in jt.stages), sub.priority,
+                    jt.name, params, tuple(s.name for s in stages), tuple(s.retry.attempts for s in stages), sub.priority,
                     sub.unique_key, sub.run_at_ms, jt.max_retries if sub.max_retries is None else sub.max_retries,
                     tuple(sub.after), tuple(sub.notify), timeout_ms=sub.timeout_ms,
                 )
@@ -342,7 +353,7 @@ class Client:
             if to_stage is None:
                 raise UsageError("rewind needs a stage (--to STAGE)")
             if job.type in self.registry:
-                index = self.registry.get(job.type).stage_index(to_stage)
+                index = self.registry.get(job.type).stage_index_for(job.params, to_stage)
             elif to_stage in job.stage_names:
                 index = job.stage_names.index(to_stage)
             else:

@@ -215,6 +215,9 @@ RESUMABLE: frozenset[JobStatus] = ACTION_FROM[A.RESUME]
 PENDING: frozenset[JobStatus] = RUNNABLE | ACTIVE
 """States in which a runner has work to do, now or later: runnable or active (not blocked: it waits on others)."""
 ACTION_FROM[A.DELETE] = frozenset(JobStatus) - ACTIVE
+HOLDABLE: frozenset[JobStatus] = frozenset({S.PAUSED} | {dst for src, dst, by in MOVES if src is S.PAUSED and by is A.RESUME})
+"""States in which a runner may still hold a job whose stage waits in place (a frozen command): paused, or
+queued again by a resume until that runner continues it. Any other state means the runner lets go."""
 DEPENDABLE: frozenset[JobStatus] = (_from_by({E.DEPEND}) | _from_by({E.UNBLOCK})) | (AT_REST - TERMINAL)
 """States in which a job that has not started yet may take new dependencies: queued, blocked, paused."""
 
@@ -381,6 +384,11 @@ class Job:
     def can_resume(self) -> bool:
         """Tell whether `resume` applies."""
         return self.status in RESUMABLE
+
+    @property
+    def held(self) -> bool:
+        """Tell whether a runner keeps this paused (or resumed, not yet continued) job's stage in place."""
+        return self.lease_owner is not None and self.status in HOLDABLE
 
     @property
     def elapsed_ms(self) -> int | None:
@@ -554,6 +562,41 @@ class Notification:
 
 
 @dataclass(frozen=True, slots=True)
+class ProcessRecord:
+    """A process a command stage started (one per stage, or per item slot of a `foreach`)."""
+
+    job_id: JobId
+    stage_index: int
+    slot: str
+    """'' for a stage's command; the item key inside `foreach`."""
+    pid: int
+    pgid: int
+    start_ticks: int
+    """Field 22 of /proc/PID/stat: with the boot id, tells this process from a later one of the same pid."""
+    boot_id: str
+    runner_id: str | None
+    argv: tuple[str, ...]
+    cwd: str | None
+    started_at_ms: int
+    ended_at_ms: int | None = None
+    exit_code: int | None = None
+    """The exit status; a negative number is the signal that ended it."""
+    frozen: bool = False
+    """Stopped with SIGSTOP while its job is paused."""
+
+    @property
+    def alive(self) -> bool:
+        """Tell whether it had not ended when last recorded."""
+        return self.ended_at_ms is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the process as in the job detail JSON."""
+        return {"stage_index": self.stage_index, "slot": self.slot, "pid": self.pid, "pgid": self.pgid,
+                "argv": list(self.argv), "cwd": self.cwd, "started_at": iso(self.started_at_ms),
+                "ended_at": iso(self.ended_at_ms), "exit_code": self.exit_code, "frozen": self.frozen}
+
+
+@dataclass(frozen=True, slots=True)
 class JobDetail:
     """A job with its stages and counters: what `show` prints."""
 
@@ -574,6 +617,12 @@ class JobDetail:
     def waiting_on(self) -> tuple[JobRef, ...]:
         """Return the dependencies that have not completed."""
         return tuple(r for r in self.depends_on if r.status is not JobStatus.COMPLETED)
+    processes: tuple[ProcessRecord, ...] = ()
+
+    @property
+    def frozen(self) -> bool:
+        """Tell whether a command of this job is frozen (SIGSTOP) while the job is paused."""
+        return any(p.frozen and p.alive for p in self.processes)
 
     def to_dict(self, *, secrets_visible: bool = False) -> dict[str, Any]:
         """Return the job detail object of DESIGN.md."""
@@ -596,6 +645,9 @@ class JobDetail:
         out["waiting_on"] = [r.job_id for r in self.waiting_on]
         out["notify"] = [{"kind": k, "target": scrub_urls(t)} for k, t in self.notify]
         out["notifications"] = [n.to_dict() for n in self.notifications]
+        if self.processes:
+            out["processes"] = [p.to_dict() for p in self.processes]
+            out["frozen"] = self.frozen
         return out
 
 

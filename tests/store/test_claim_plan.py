@@ -14,7 +14,7 @@ from jobtui.store.runs import CLAIM_SQL
 def _plan(db: Path) -> list[str]:
     con = sqlite3.connect(db)
     try:
-        rows = con.execute("EXPLAIN QUERY PLAN " + CLAIM_SQL, {"now": 1, "types": '["demo"]', "n": 4}).fetchall()
+        rows = con.execute("EXPLAIN QUERY PLAN " + CLAIM_SQL, {"now": 1, "types": '["demo"]', "n": 4, "runner": "r"}).fetchall()
     finally:
         con.close()
     return [r[3] for r in rows]

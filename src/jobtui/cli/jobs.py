@@ -259,14 +259,23 @@ def output_text(value: Any, limit: int = 200) -> str:
 
 # ---------------------------------------------------------------------------------------------- logs
 def _logs_args(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("id")
-    sp.add_argument("-f", "--follow", action="store_true", help="keep printing until the job ends")
+    sp.add_argument("id", nargs="?")
+    sp.add_argument("--all", action="store_true", help="every job's log, each line prefixed with [id]")
+    sp.add_argument("-f", "--follow", action="store_true", help="keep printing until the job ends (--all: until Ctrl-C)")
     sp.add_argument("-n", "--lines", type=int_arg("--lines", 0), default=200, help="last N lines (default 200)")
 
 
 @command("logs", "print a job's log", args=_logs_args, order=23, creates=False)
 async def cmd_logs(client: Client, a: argparse.Namespace) -> int:
-    """Print a job's log (and follow it)."""
+    """Print a job's log (and follow it); with --all, every job's."""
+    if a.all:
+        from .command_jobs import follow_all
+
+        if a.id is not None:
+            raise UsageError("give a job id or --all, not both")
+        return await follow_all(client, a)
+    if a.id is None:
+        raise UsageError("logs needs a job id (or --all for every job)")
     job_id = parse_id(a.id)
     secrets = Secrets.of((await client.job(job_id)).params)
     lines = await client.logs(job_id, tail=True, limit=a.lines)
@@ -430,9 +439,16 @@ async def cmd_export(client: Client, a: argparse.Namespace) -> int:
     else:
         out = sys.stdout  # type: ignore[assignment]
     count = 0
+    per_item = a.format == "csv" and job.type == "foreach"
     try:
-        writer = csv.writer(out) if a.format == "csv" else None
-        if a.stages:
+        writer = csv.writer(out) if a.format == "csv" and not per_item else None
+        if per_item and not a.stages:
+            # One row per item: the command's exit code, duration, attempts and last lines of output.
+            from .command_jobs import write_foreach_csv
+
+            count = await write_foreach_csv(client, job_id, out, secrets)
+            what = "item(s)"
+        elif a.stages:
             if writer is not None:
                 writer.writerow(["stage", "index", "status", "output"])
             for st in await client.stage_outputs(job_id):

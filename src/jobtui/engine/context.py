@@ -17,6 +17,7 @@ from .retry import Retry, call_with_retry, describe
 
 if TYPE_CHECKING:
     from .definition import Stage
+    from .process import Processes
     from .runner import JobRun
 
 _current_item: ContextVar[str | None] = ContextVar("jobtui_item", default=None)
@@ -116,6 +117,16 @@ class Context:
         """This attempt's number, from 1, counted across resumes."""
         self._generation = generation
         self._state = state
+        self._processes: Processes | None = None
+
+    @property
+    def processes(self) -> Processes:
+        """Return the supervisor that starts this stage's commands (own process group, recorded, ended safely)."""
+        if self._processes is None:
+            from .process import Processes
+
+            self._processes = Processes(self)
+        return self._processes
 
     # ---------------------------------------------------------------------------------- reading
     @property
@@ -196,7 +207,7 @@ class Context:
 
         `items` yields only the items it runs now; after a resume, aggregate over this instead.
         """
-        index = self.stage_index if stage is None else self._run.job_type.stage_index(stage)
+        index = self.stage_index if stage is None else self._run.job_type.stage_index_for(self.params, stage)
         await self._run.store.commit_point()
         return await self._run.store.item_results(self.job_id, index)
 
@@ -209,19 +220,65 @@ class Context:
         """Report progress within this stage (shown in the list, the detail and `show`)."""
         self._run.set_progress(done, total, message)
 
-    async def checkpoint(self, state: Any = None) -> None:
+    async def checkpoint(self, state: Any = None, *, safe_point: bool = True) -> None:
         """Commit `state` (if given) as this stage's resume point, then act on pause or cancel.
 
         After a crash, pause or shutdown the stage runs again with `ctx.state` set to the last
-        committed state. This is a safe point.
+        committed state. This is a safe point, unless `safe_point=False` (commit only: for a stage
+        that reacts to pause and cancel itself, such as a command's).
         """
         if state is not None:
             self._state = state
+            self._run.states[self.stage_index] = state
             self._run.store.stage_state(self.job_id, self.stage_index, state)
         await self._run.store.commit_point()
-        self._run.check()
-        if self._run.must_wait:
-            await self._run.ready()
+        if safe_point:
+            self._run.check()
+            if self._run.must_wait:
+                await self._run.ready()
+
+    async def hold(self, reason: str = "paused by request") -> None:
+        """On a pause request, pause the job while this stage keeps its resources; return once resumed.
+
+        For a stage that can suspend its work in place (a command frozen with SIGSTOP): the job shows
+        as paused (and held by this runner, so no other runner starts it); `resume` returns from this
+        call. Cancel, delete, rewind and runner shutdown raise instead (release what you hold in a
+        `finally`); the stage then runs again from its last checkpoint on resume. Without a pause
+        request this is an ordinary safe point.
+        """
+        await self._run.hold(reason)
+
+    @property
+    def request(self) -> str | None:
+        """Return what was asked of the job: 'pause', 'cancel', 'shutdown', 'lost', or None."""
+        return self._run.request
+
+    def output(self, line: str, stream: str = "stdout", *, limit: int | None = None) -> bool:
+        """Log one line of a command's output, marked with its stream; False once the job's cap is hit.
+
+        Output is capped per job (`limit`, else `Runner(output_limit=...)`, default 8 MiB); past it,
+        lines are counted and dropped, and `output_note()` tells how many.
+        """
+        run = self._run
+        size = len(line) + 1
+        limit = run.runner.output_limit if limit is None else limit
+        run.output_limit = limit
+        if run.output_bytes + size > limit:
+            run.output_dropped += 1
+            run.output_dropped_bytes += size
+            return False
+        run.output_bytes += size
+        run.log(line, stream)
+        return True
+
+    def output_note(self) -> str | None:
+        """Return a note of the output dropped past the cap so far, or None if nothing more was dropped since the last."""
+        run = self._run
+        if run.output_dropped == run.output_noted:
+            return None
+        run.output_noted = run.output_dropped
+        return (f"output cap of {run.output_limit} bytes reached: dropped {run.output_dropped} line(s),"
+                f" {run.output_dropped_bytes} bytes")
 
     async def until_stopped(self) -> None:
         """Return once pause, cancel or shutdown is asked: race it against a wait that may hang.
@@ -325,7 +382,8 @@ class Context:
                 result, tries = await call_with_retry(lambda: fn(item), policy, sleep=run.sleep, on_retry=on_retry)
                 return ItemOutcome(k, item, True, result, None, tries)
             except Exception as e:
-                return ItemOutcome(k, item, False, None, run.clean(describe(e)), tries)
+                # An error may carry a `result` to keep beside it (a command's exit code and output).
+                return ItemOutcome(k, item, False, getattr(e, "result", None), run.clean(describe(e)), tries)
             finally:
                 _current_item.reset(token)
 

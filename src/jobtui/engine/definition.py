@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from .context import Context
 
 StageFn = Callable[["Context"], Awaitable[Any]]
+StagesFrom = Callable[[Mapping[str, Any]], "Sequence[Stage | StageFn]"]
+"""Build a job's stages from its validated params (a pipeline's stages come from its file)."""
 
 
 class _Required:
@@ -126,6 +128,9 @@ class JobType:
         auto_pause_after: consecutive item failures that pause the job (0 turns it off).
         timeout_s: a limit for the whole job; past it the job fails.
         item_retry: the retry policy of items in `ctx.items` (default: each stage's policy).
+        stages_from: build each job's stages from its params instead (then `stages` is what
+            `jobtui types` shows, and may be empty). It must give the same stages for the same
+            params every time: the runner checks a job's recorded stage names against them.
     """
 
     def __init__(
@@ -140,16 +145,15 @@ class JobType:
         auto_pause_after: int = 5,
         timeout_s: float | None = None,
         item_retry: Retry | None = None,
+        stages_from: StagesFrom | None = None,
     ) -> None:
         if not name or not isinstance(name, str):
             raise ValueError("a job type needs a name")
         self.name = name
-        self.stages: tuple[Stage, ...] = tuple(s if isinstance(s, Stage) else Stage(s) for s in stages)
-        if not self.stages:
-            raise ValueError(f"job type {name!r} has no stages")
-        names = [s.name for s in self.stages]
-        if len(set(names)) != len(names):
-            raise ValueError(f"job type {name!r} repeats a stage name: {names}")
+        self.stages_from = stages_from
+        self.stages: tuple[Stage, ...] = ()
+        if stages or stages_from is None:
+            self.stages = self._checked(stages)
         self.params: dict[str, Param] = dict(params or {})
         self.description = description
         self.max_retries = max_retries
@@ -161,23 +165,61 @@ class JobType:
     def __repr__(self) -> str:
         return f"JobType({self.name!r}, stages={[s.name for s in self.stages]})"
 
+    def _checked(self, stages: Sequence[Stage | StageFn]) -> tuple[Stage, ...]:
+        out = tuple(s if isinstance(s, Stage) else Stage(s) for s in stages)
+        if not out:
+            raise ValueError(f"job type {self.name!r} has no stages")
+        names = [s.name for s in out]
+        if len(set(names)) != len(names):
+            raise ValueError(f"job type {self.name!r} repeats a stage name: {names}")
+        return out
+
+    def stages_for(self, params: Mapping[str, Any]) -> tuple[Stage, ...]:
+        """Return the stages of one job with these (validated) params.
+
+        Raises:
+            ParamError: `stages_from` cannot build stages from these params.
+        """
+        if self.stages_from is None:
+            return self.stages
+        try:
+            return self._checked(self.stages_from(params))
+        except ValueError as e:
+            if isinstance(e, ParamError):
+                raise
+            raise ParamError(str(e)) from None
+
+    def stage_index_for(self, params: Mapping[str, Any], name_or_number: str) -> int:
+        """Return the index of a stage of the job with these params (see `stage_index`).
+
+        Raises:
+            UsageError: no such stage.
+        """
+        names = tuple(s.name for s in self.stages_for(params))
+        if name_or_number in names:
+            return names.index(name_or_number)
+        if name_or_number.isdigit() and 1 <= int(name_or_number) <= len(names):
+            return int(name_or_number) - 1
+        raise UsageError(f"job type {self.name!r} has no stage {name_or_number!r} (stages: {', '.join(names)})")
+
     @property
     def stage_names(self) -> tuple[str, ...]:
         """Return the stage names in order."""
         return tuple(s.name for s in self.stages)
 
     def stage_index(self, name_or_number: str) -> int:
-        """Return the index of a stage given by name or by 1-based number.
+        """Return the index of a stage given by name or by 1-based number (of the static stages).
 
         Raises:
             UsageError: no such stage.
         """
+        return self.stage_index_for({}, name_or_number) if self.stages_from is None else self._static_index(name_or_number)
+
+    def _static_index(self, name_or_number: str) -> int:
         names = self.stage_names
         if name_or_number in names:
             return names.index(name_or_number)
-        if name_or_number.isdigit() and 1 <= int(name_or_number) <= len(names):
-            return int(name_or_number) - 1
-        raise UsageError(f"job type {self.name!r} has no stage {name_or_number!r} (stages: {', '.join(names)})")
+        raise UsageError(f"job type {self.name!r} builds its stages from each job's params; name a job's stage")
 
     def validate(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """Return params with defaults filled in and values coerced.
@@ -197,6 +239,8 @@ class JobType:
                 raise ParamError(f"job type {self.name!r} needs param {pname!r}" + (f" ({spec.help})" if spec.help else ""))
             else:
                 out[pname] = spec.default
+        if self.stages_from is not None:
+            self.stages_for(out)  # a pipeline that cannot be built is refused at submission
         return out
 
 

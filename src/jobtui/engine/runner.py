@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import os
@@ -15,16 +16,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import StageTimeoutError, StoreError
-from ..model import JobId, NotifyEvent, RunnerInfo, StageStatus, scrub, secret_values
+from ..errors import StageTimeoutError, StoreError, TransientError, UsageError
+from ..model import HOLDABLE, JobId, NotifyEvent, RunnerInfo, StageStatus, scrub, secret_values
 from ..store import Claimed, JobStore, StageRecord
 from .context import Context, Stop
 from .definition import JobType, Registry, Stage
 from .notify import Notifier, defaults_from_env
+from .process import end_leftovers
 from .retry import call_with_retry, describe, is_expected, last_frames
 
 LOG_LIMIT = 10_000
 """Log lines kept per job; older ones are dropped."""
+OUTPUT_LIMIT = 8 * 1024 * 1024
+"""Bytes of command output logged per job by one runner; past it, lines are counted and dropped."""
 MAX_LEASE_TTL_S = 86_400.0
 """The longest lease a runner may take: a day (a longer one would leave a dead runner's jobs stranded)."""
 
@@ -60,7 +64,21 @@ class JobRun:
         self.store = runner.store
         self.job = claimed.job
         self.job_type = job_type
+        self.stages: tuple[Stage, ...] = job_type.stages
+        """This job's stages: the type's, or those built from its params (`JobType.stages_for`)."""
         self.records: tuple[StageRecord, ...] = claimed.stages
+        self.states: dict[int, Any] = {}
+        """The latest checkpoint state of each stage in this run (a retry starts from it)."""
+        self.output_bytes = 0
+        """Bytes of command output logged for this job by this runner (see `Context.output`)."""
+        self.output_dropped = 0
+        """Output lines dropped past the job's output limit."""
+        self.output_dropped_bytes = 0
+        self.output_noted = 0
+        self.output_limit = runner.output_limit
+        self.held = False
+        """True while the job is paused but its stage holds on to its resources (see `Context.hold`)."""
+        self._unhold: asyncio.Event | None = None
         self.outputs: dict[str, Any] = {}
         self.task: asyncio.Task[None] | None = None
         self.request: str | None = None
@@ -111,6 +129,51 @@ class JobRun:
         self.request = kind
         self.reason = reason
         self._wake.set()
+        if self._unhold is not None:
+            self._unhold.set()
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        """Return this job's stage names."""
+        return tuple(s.name for s in self.stages)
+
+    async def hold(self, reason: str) -> None:
+        """Pause the job in the store while its stage keeps running (frozen); return once resumed.
+
+        Only when a pause was asked; otherwise a safe point. The job is paused in the store but stays
+        held by this runner (its lease owner), so no other runner can take it. A resume brings it back
+        to this same stage call; cancel, delete, rewind and runner shutdown raise Stop instead.
+        """
+        if self.request != "pause":
+            self.check()
+            return
+        runner = self.runner
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+        self._unhold = asyncio.Event()
+        self.store.job_held(self.job.job_id, runner.runner_id, reason)
+        self.log(f"paused: {reason}", "warning")
+        await self.store.commit_point()
+        self.held = True
+        runner._hold(self)
+        try:
+            await self._unhold.wait()
+        finally:
+            self._unhold = None
+        self.check()
+
+    def unheld(self, job: Any) -> None:
+        """Continue a held job that its runner claimed again after a resume."""
+        self.job = job
+        self.held = False
+        self.request = None
+        self.reason = None
+        self.interrupt = None
+        self._wake.clear()
+        self.log("resumed: the held stage continues")
+        if self._unhold is not None:
+            self._unhold.set()
 
     async def ready(self) -> None:
         """Before new work (a stage attempt, an item): confirm the lease if it may have lapsed.
@@ -200,6 +263,7 @@ class Runner:
         poll_s: float = 0.5,
         control_poll_s: float = 0.2,
         log_limit: int = LOG_LIMIT,
+        output_limit: int = OUTPUT_LIMIT,
         workspace_root: Path | None = None,
         runner_id: str | None = None,
         on_event: Callable[[str, JobId | None], None] | None = None,
@@ -217,6 +281,7 @@ class Runner:
         self.poll_s = poll_s
         self.control_poll_s = control_poll_s
         self.log_limit = log_limit
+        self.output_limit = output_limit
         self.workspace_root = workspace_root or store.workspace_root
         self.runner_id = runner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.on_event = on_event
@@ -224,6 +289,8 @@ class Runner:
         self.notifier: Notifier | None = Notifier(store, self.runner_id) if notify else None
         """Delivers the notification outbox in the background (None: this runner leaves it to others)."""
         self.runs: dict[JobId, JobRun] = {}
+        self.held: dict[JobId, JobRun] = {}
+        """Paused jobs whose stage this runner keeps (a frozen command); they take no slot."""
         self._wake = asyncio.Event()
         self._stopping = False
         self._lease_ok = lease_clock()
@@ -336,7 +403,7 @@ class Runner:
         if self.runs:
             log.warning("this runner was taken for dead and its jobs reclaimed; stopping %d job(s) here",
                         len(self.runs))
-        for run in list(self.runs.values()):
+        for run in [*self.runs.values(), *self.held.values()]:
             self._lose(run)
 
     def _on_dropped(self, jobs: set[JobId], reason: str) -> None:
@@ -390,7 +457,7 @@ class Runner:
         try:
             while not self._stopping:
                 claimed: list[Claimed] = []
-                timeout = self.control_poll_s if self.runs else self.poll_s
+                timeout = self.control_poll_s if self.runs or self.held else self.poll_s
                 try:
                     free = self.concurrency - len(self.runs)
                     if free > 0 and self.lease_stale():
@@ -404,6 +471,8 @@ class Runner:
                                     self._start(c)
                     if self.runs:
                         await self._poll_control()
+                    if self.held:
+                        await self._poll_held()
                     if not self.runs and not claimed:
                         due_by = None if wait_for_scheduled else self.store.clock()
                         if exit_when_idle and not await self.store.has_runnable(types, due_by_ms=due_by):
@@ -452,7 +521,7 @@ class Runner:
                 self.store.on_dropped = None
 
     async def _shutdown(self) -> None:
-        runs = list(self.runs.values())
+        runs = list(self.runs.values()) + list(self.held.values())
         if not runs:
             return
         for run in runs:
@@ -491,6 +560,12 @@ class Runner:
             self.store.log(job_id, "warning", f"recovered from a lost runner: {before.value} → {after.value}",
                            held=False)
             self._emit("recovered", job_id)
+            # A dead runner's commands may have outlived it: end them before anything runs again.
+            try:
+                await end_leftovers(self.store, job_id, None, log=functools.partial(self.store.log, job_id, "warning"))
+            except TransientError as e:
+                # The stage's next start tries again, and refuses to run beside a live copy.
+                self.store.log(job_id, "warning", str(e))
         # Blocked jobs whose dependencies completed while no unblock ran with them (a safety net).
         released = await self.store.release_ready()
         if recovered or released:
@@ -527,7 +602,32 @@ class Runner:
             run.interrupt = kind
             run.task.cancel()
 
+    def _hold(self, run: JobRun) -> None:
+        """Move a paused-but-held job out of the running set: it takes no slot while paused."""
+        job_id = run.job.job_id
+        if self.runs.get(job_id) is run:
+            del self.runs[job_id]
+        self.held[job_id] = run
+        self._wake.set()
+        self._emit("pause", job_id)
+
+    async def _poll_held(self) -> None:
+        """Stop held jobs that someone cancelled, deleted, rewound or gave to another runner."""
+        owned = await self.store.held_status(list(self.held))
+        for job_id, run in list(self.held.items()):
+            status, owner = owned.get(job_id, (None, None))
+            if owner != self.runner_id or status is None or status not in HOLDABLE:
+                # No longer ours to continue: the stage lets go of its process; nothing is written.
+                run.ask("lost")
+
     def _start(self, claimed: Claimed) -> None:
+        held = self.held.pop(claimed.job.job_id, None)
+        if held is not None:
+            # A resumed job whose stage this runner kept: continue that very call.
+            self.runs[claimed.job.job_id] = held
+            held.unheld(claimed.job)
+            self._emit("started", claimed.job.job_id)
+            return
         job_type = self.registry.get(claimed.job.type)
         run = JobRun(self, claimed, job_type)
         run.task = asyncio.create_task(self._run_job(run), name=f"jobtui-job-{claimed.job.job_id}")
@@ -537,7 +637,7 @@ class Runner:
         self._emit("started", claimed.job.job_id)
 
     def _finished(self, job_id: JobId) -> None:
-        run = self.runs.pop(job_id, None)
+        run = self.runs.pop(job_id, None) or self.held.pop(job_id, None)
         if run is not None and run._grace is not None:
             run._grace.cancel()
         self._wake.set()
@@ -550,18 +650,22 @@ class Runner:
         try:
             try:
                 recorded = tuple(r.name for r in run.records)
-                if recorded != run.job_type.stage_names:
+                try:
+                    run.stages = run.job_type.stages_for(run.job.params)
+                except UsageError as e:
+                    raise StageFailed(recorded[0] if recorded else "?", run.clean(describe(e)), False) from None
+                if recorded != run.stage_names:
                     raise StageFailed(
                         recorded[0] if recorded else "?",
                         f"ReplayMismatchError: job was submitted with stages {list(recorded)}, but type "
-                        f"{run.job_type.name!r} now has {list(run.job_type.stage_names)}",
+                        f"{run.job_type.name!r} now has {list(run.stage_names)}",
                         False,
                     )
                 async with asyncio.timeout(limit_s):
                     await self._run_stages(run)
             except TimeoutError:
                 raise StageFailed(
-                    run.job_type.stage_names[run.current_index or 0],
+                    run.stage_names[run.current_index or 0],
                     f"JobTimeoutError: job ran past its timeout of {limit_s:g}s",
                     False,
                 ) from None
@@ -583,13 +687,13 @@ class Runner:
             await self._stopped(run, "store", None)
         except Exception as e:  # a bug in jobtui itself: keep the runner alive, fail the job visibly
             await self._failed(
-                run, StageFailed(run.job_type.stage_names[run.current_index or 0], run.clean(describe(e)), False)
+                run, StageFailed(run.stage_names[run.current_index or 0], run.clean(describe(e)), False)
             )
 
     async def _run_stages(self, run: JobRun) -> None:
         job_id = run.job.job_id
         store = self.store
-        stages = run.job_type.stages
+        stages = run.stages
         last = len(stages) - 1
         ran = False
         for index, stage in enumerate(stages):
@@ -626,7 +730,7 @@ class Runner:
         policy = replace(stage.retry, retries=stage.retry.retries - failed_before)
         tries = 0
         run.current_index = index
-        state = record.state
+        run.states.setdefault(index, record.state)
 
         async def attempt() -> Any:
             nonlocal tries
@@ -635,6 +739,7 @@ class Runner:
             number = failed_before + tries
             store.stage_started(job_id, index, number, stage.retry.attempts, runs_before + tries, number - 1)
             started = time.monotonic()
+            state = run.states.get(index)
             if number > 1 or record.status is StageStatus.INTERRUPTED:
                 run.log(f"stage {stage.name}: attempt {number}" + (" (resumed from checkpoint)" if state is not None else ""))
             fresh = tries == 1 and record.items_done == 0 and record.items_failed == 0
@@ -684,7 +789,12 @@ class Runner:
             return
         if run.current_index is not None:
             store.stage_stopped(job_id, run.current_index, StageStatus.INTERRUPTED, None)
-        if kind == "pause":
+        if run.held:
+            # Paused while held: the stage let go of its resources; the job stays paused (or as a
+            # person set it meanwhile) and its stage runs again from its last checkpoint on resume.
+            store.job_unheld(job_id, self.runner_id)
+            run.log("held stage ended: it runs again from its last checkpoint on resume", "warning")
+        elif kind == "pause":
             text = reason or "paused by request"
             store.job_paused(job_id, self.runner_id, text)
             if reason is not None and reason.startswith("auto-paused"):

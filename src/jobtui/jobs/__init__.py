@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from .command import command, foreach, pipeline
 from .demo import demo
 from .fetch import fetch
 
-BUILTIN = [demo, fetch]
+BUILTIN = [demo, fetch, command, pipeline, foreach]
 
-__all__ = ["BUILTIN", "demo", "fetch"]
+__all__ = ["BUILTIN", "command", "demo", "fetch", "foreach", "pipeline"]

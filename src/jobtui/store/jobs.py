@@ -20,6 +20,7 @@ from .deps import check_deps, link_deps
 from .notify import _COLS as _NOTIFY_COLS
 from .notify import insert_event, link_targets
 
+from .processes import PROC_COLS, _proc
 
 _REQUEUE = (
     "resume_count = resume_count + 1, consecutive_failures = 0, pause_reason = NULL, error_message = NULL,"
@@ -128,9 +129,12 @@ class JobQueries(StoreCore):
         told = await self._all(
             f"SELECT {_NOTIFY_COLS} FROM notifications WHERE job_id = ? ORDER BY notification_id", (job_id,)
         )
+        procs = [_proc(tuple(r)) for r in await self._all(
+            f"SELECT {PROC_COLS} FROM processes WHERE job_id = ? ORDER BY stage_index, slot", (job_id,))]
         return JobDetail(job, tuple(_stage(r) for r in rows), int(res[0]) if res else 0,
                          tuple(FileRecord(*f) for f in files), depends_on, dependents,
-                         tuple((str(t[0]), str(t[1])) for t in targets), tuple(Notification(*n) for n in told))
+                         tuple((str(t[0]), str(t[1])) for t in targets), tuple(Notification(*n) for n in told),
+                         processes=tuple(procs))
 
     async def list_jobs(
         self,
@@ -245,6 +249,17 @@ class JobQueries(StoreCore):
                 " ORDER BY log_id LIMIT ?",
                 (job_id, after_id, limit),
             )
+        return [LogLine(*r) for r in rows]
+
+    async def all_logs(self, *, after_id: int = 0, limit: int = 1000, tail: bool = False) -> list[LogLine]:
+        """Return log lines of every job after `after_id`, in order; with `tail`, the last `limit`."""
+        order = "DESC" if tail else ""
+        rows = await self._all(
+            f"SELECT log_id, job_id, ts_ms, level, message FROM logs WHERE log_id > ? ORDER BY log_id {order} LIMIT ?",
+            (after_id, limit),
+        )
+        if tail:
+            rows.reverse()
         return [LogLine(*r) for r in rows]
 
     async def items(self, job_id: JobId, *, chunk: int = 5000) -> AsyncIterator[ItemRecord]:
@@ -368,8 +383,9 @@ class JobQueries(StoreCore):
                     await self._set(db, job_id, status, after, now)
                 else:
                     after = JobStatus.CANCELLED
-                    await self._set(db, job_id, status, after, now, "cancelled_at_ms = ?, next_retry_at_ms = NULL",
-                                    (now,))
+                    # lease_owner: a runner may hold a paused job's stage (a frozen command); it lets go.
+                    await self._set(db, job_id, status, after, now,
+                                    "cancelled_at_ms = ?, next_retry_at_ms = NULL, lease_owner = NULL", (now,))
                     await insert_event(db, job_id, NotifyEvent.CANCELLED, now, self.notify_defaults)
             elif action in (Action.RESUME, Action.RETRY):
                 if status in TERMINAL and unique_key is not None:
@@ -389,7 +405,9 @@ class JobQueries(StoreCore):
                         raise InvalidTransitionError(job_id, status.value, action.value, "no failed items to retry")
                     await self._reopen(db, job_id, int(first[0][0]), keep_items=True)
                 after = await self._requeue_status(db, job_id)
-                await self._set(db, job_id, status, after, now, _REQUEUE + ", run_at_ms = NULL")
+                # A resume continues a held stage in its runner; a retry starts it again anywhere.
+                release = ", lease_owner = NULL" if action is Action.RETRY else ""
+                await self._set(db, job_id, status, after, now, _REQUEUE + ", run_at_ms = NULL" + release)
             elif action is Action.REWIND:
                 if to_stage is None or not 0 <= to_stage < len(stage_names):
                     raise UsageError(f"job {job_id}: no stage {to_stage!r} to rewind to")
@@ -397,7 +415,8 @@ class JobQueries(StoreCore):
                 after = await self._requeue_status(db, job_id)
                 await self._set(
                     db, job_id, status, after, now,
-                    _REQUEUE + ", current_step_index = ?, progress_done = 0, progress_total = 0, progress_message = NULL",
+                    _REQUEUE + ", current_step_index = ?, progress_done = 0, progress_total = 0, progress_message = NULL,"
+                    " lease_owner = NULL",
                     (to_stage,),
                 )
             elif action is Action.FAIL:

@@ -9,6 +9,7 @@ against each backend. The contract is split by who uses it:
 * `RunnerLeases`  a runner's lease, claims and recovery (one transaction each)
 * `RunnerWrites`  the group-committed writes of running jobs: queued with no I/O, committed
                   together by the store's writer; `await commit_point()` makes them durable
+* `Processes`     processes of command stages (pid, group, start time, boot id) and held jobs
 * `Notifications` the outbox of notifications
 * `JobStore`      all of them, plus identity, lifetime and the shared knobs
 
@@ -37,6 +38,7 @@ from ..model import (
     LogLine,
     Notification,
     NotifyEvent,
+    ProcessRecord,
     RunnerInfo,
     StageStatus,
     Stats,
@@ -98,6 +100,10 @@ class JobReads(Protocol):
 
     async def logs(self, job_id: JobId, *, after_id: int = 0, limit: int = 1000, tail: bool = False) -> list[LogLine]:
         """Return a job's log lines after `after_id` (with `tail`, the last `limit`)."""
+        ...
+
+    async def all_logs(self, *, after_id: int = 0, limit: int = 1000, tail: bool = False) -> list[LogLine]:
+        """Return every job's log lines after `after_id`, in order (with `tail`, the last `limit`)."""
         ...
 
     def items(self, job_id: JobId, *, chunk: int = 5000) -> AsyncIterator[ItemRecord]:
@@ -244,6 +250,12 @@ class RunnerWrites(Protocol):
 
     def job_released(self, job_id: JobId, runner_id: str) -> None: ...
 
+    def job_held(self, job_id: JobId, runner_id: str, reason: str) -> None:
+        """Queue: the job is paused, but its runner keeps holding it (its stage waits in place)."""
+
+    def job_unheld(self, job_id: JobId, runner_id: str) -> None:
+        """Queue: the runner lets go of a held job (paused, or resumed but not yet continued)."""
+
     def progress(
         self, job_id: JobId, done: int, total: int, message: str | None, items_done: int, items_failed: int,
         consecutive_failures: int,
@@ -270,6 +282,32 @@ class RunnerWrites(Protocol):
         ...
 
 
+class Processes(Protocol):
+    """Processes that command stages started, so that a later runner can end those a dead one left."""
+
+    async def process_started(self, p: ProcessRecord) -> None:
+        """Record a started process and commit it before returning."""
+        ...
+
+    def process_ended(self, job_id: JobId, index: int, slot: str, exit_code: int | None, *, keep: bool) -> None:
+        """Queue: a process was reaped; keep its row (with the exit code) or drop it."""
+
+    def process_frozen(self, job_id: JobId, index: int, slot: str, frozen: bool) -> None:
+        """Queue: a process was stopped (SIGSTOP) or continued."""
+
+    async def processes(self, job_id: JobId, stage_index: int | None = None, *, alive: bool = False) -> list[ProcessRecord]:
+        """Return the recorded processes of a job (of one stage; only those not known to have ended)."""
+        ...
+
+    async def forget_processes(self, job_id: JobId, keys: Iterable[tuple[int, str]]) -> None:
+        """Mark processes as ended (found gone, or ended by a later runner)."""
+        ...
+
+    async def held_status(self, job_ids: list[JobId]) -> dict[JobId, tuple[JobStatus, str | None]]:
+        """Return (status, lease_owner) of jobs (missing: they no longer exist)."""
+        ...
+
+
 class Notifications(Protocol):
     """The notification outbox, drained by runners."""
 
@@ -286,7 +324,7 @@ class Notifications(Protocol):
     ) -> None: ...
 
 
-class JobStore(JobReads, JobControl, RunnerLeases, RunnerWrites, Notifications, Protocol):
+class JobStore(JobReads, JobControl, RunnerLeases, RunnerWrites, Processes, Notifications, Protocol):
     """A store of any backend: the whole contract, with its identity, lifetime and shared knobs."""
 
     clock: Callable[[], int]

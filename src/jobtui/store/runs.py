@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..model import ACTIVE, JobId, JobStatus, NotifyEvent, RunnerInfo, StageStatus, sources
+from ..model import ACTIVE, HOLDABLE, JobId, JobStatus, NotifyEvent, RunnerInfo, StageStatus, sources
 from .deps import UNBLOCK_SQL
 from .notify import insert_event
 from .base import (
@@ -33,7 +33,11 @@ _CLAIM_ONE = (
 )
 CLAIM_SQL = (
     "SELECT job_id FROM ("
-    "SELECT * FROM (" + _CLAIM_ONE.format(status="queued", due="(run_at_ms IS NULL OR run_at_ms <= :now)") + ")"
+    "SELECT * FROM (" + _CLAIM_ONE.format(
+        status="queued",
+        # A resumed job whose stage a runner held (a frozen command) goes back to that runner only.
+        due="(run_at_ms IS NULL OR run_at_ms <= :now) AND (lease_owner IS NULL OR lease_owner = :runner)",
+    ) + ")"
     " UNION ALL "
     "SELECT * FROM (" + _CLAIM_ONE.format(status="waiting_retry", due="next_retry_at_ms <= :now") + ")"
     ") ORDER BY priority DESC, created_at_ms, job_id LIMIT :n"
@@ -139,6 +143,21 @@ class RunnerWrites(StoreCore):
                     (job_id, now, before.value, after.value, f"runner {owner} gone", self_id),
                 )
                 recovered.append((job_id, before, after))
+            # Paused (or resumed, not yet continued) jobs whose stage a dead runner held (a frozen
+            # command): let go of them; their stage runs again from its last checkpoint.
+            held = list(await db.execute_fetchall(
+                "SELECT job_id, status, lease_owner FROM jobs WHERE lease_owner IS NOT NULL"
+                f" AND status IN {sql_in(HOLDABLE)}"
+            ))
+            for job_id, status_text, owner in held:
+                if owner in live:
+                    continue
+                await db.execute("UPDATE jobs SET lease_owner = NULL, updated_at_ms = ? WHERE job_id = ?", (now, job_id))
+                await db.execute(
+                    "UPDATE stages SET status = 'interrupted' WHERE job_id = ? AND status IN ('running', 'retrying')",
+                    (job_id,),
+                )
+                recovered.append((job_id, JobStatus(status_text), JobStatus(status_text)))
         return recovered
 
     async def claim(self, runner_id: str, limit: int, types: Iterable[str]) -> list[Claimed]:
@@ -381,6 +400,25 @@ class RunnerWrites(StoreCore):
             "UPDATE jobs SET status = 'paused', lease_owner = NULL, paused_at_ms = ?, pause_reason = ?,"
             " updated_at_ms = ? WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_PAUSED,
             (now, reason, now, job_id, runner_id), job=job_id,
+        )
+
+    def job_held(self, job_id: JobId, runner_id: str, reason: str) -> None:
+        """Queue: the job is paused, but this runner keeps holding it (its stage waits in place)."""
+        now = self.clock()
+        self._submit(
+            R_JOB_END,
+            "UPDATE jobs SET status = 'paused', paused_at_ms = ?, pause_reason = ?, updated_at_ms = ?"
+            " WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_PAUSED,
+            (now, reason, now, job_id, runner_id),
+        )
+
+    def job_unheld(self, job_id: JobId, runner_id: str) -> None:
+        """Queue: this runner lets go of a held job (paused, or resumed but not yet continued)."""
+        self._submit(
+            R_JOB_END,
+            "UPDATE jobs SET lease_owner = NULL, updated_at_ms = ? WHERE job_id = ? AND lease_owner = ?"
+            f" AND status NOT IN {_ACTIVE_SQL}",
+            (self.clock(), job_id, runner_id),
         )
 
     def job_cancelled(self, job_id: JobId, runner_id: str) -> None:

@@ -205,6 +205,27 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN timeout_ms INTEGER;
     """,
+    # 9: processes that command stages started, recorded so that a later runner can end any that
+    # outlived a dead runner (identified by pid, pgid, start time and boot id) before rerunning.
+    """
+    CREATE TABLE processes (
+        job_id INTEGER NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+        stage_index INTEGER NOT NULL,
+        slot TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        pgid INTEGER NOT NULL,
+        start_ticks INTEGER NOT NULL,
+        boot_id TEXT NOT NULL,
+        runner_id TEXT,
+        argv TEXT NOT NULL,
+        cwd TEXT,
+        started_at_ms INTEGER NOT NULL,
+        ended_at_ms INTEGER,
+        exit_code INTEGER,
+        frozen INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (job_id, stage_index, slot)
+    ) WITHOUT ROWID;
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 from .deps import DependencyQueries
 from .jobs import JobQueries
 from .notify import NotifyQueries
+from .processes import ProcessRecords
 from .runs import RunnerWrites
 
 
-class Store(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries):
+class Store(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords):
     """All reads and writes of one SQLite database file."""

@@ -1,0 +1,332 @@
+"""Supervised processes: each command in its own process group, tied to its runner, safely ended.
+
+A command stage starts its process through `ctx.processes.spawn(...)`:
+
+* The process leads a new session and process group (`start_new_session`), so that signals reach the
+  command and everything it started, and never the runner.
+* On Linux the child asks for SIGKILL when its parent dies (`prctl(PR_SET_PDEATHSIG)` in a preexec
+  hook). The kernel sends it when the *thread* that forked the child exits: asyncio forks from its
+  event-loop thread, which lives as long as the runner, so this is the runner's death. (A child
+  started from a short-lived worker thread would be killed when that thread ends: don't.)
+* The parent-death signal reaches only the direct child. So each process is recorded in the store
+  with its pid, process group, start time (field 22 of /proc/PID/stat) and boot id, and before a
+  stage runs again (and when a runner recovers a dead runner's jobs) `end_leftovers` ends any member
+  of that group still alive: never two live copies of one stage's command.
+
+A recorded group is ended only when it is certainly the same one: same boot, and either its leader
+is alive with the recorded start time, or the leader is gone and every member started no earlier
+(the kernel does not reuse a pid as long as a process group of that id exists).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import TransientError
+from ..model import ProcessRecord
+
+if TYPE_CHECKING:
+    from ..store import JobStore
+    from .context import Context
+
+log = logging.getLogger("jobtui.process")
+
+PR_SET_PDEATHSIG = 1
+KILL_GRACE_S = 5.0
+"""Seconds between SIGTERM and SIGKILL when a command's group is ended."""
+
+_LINUX = sys.platform.startswith("linux")
+_libc: ctypes.CDLL | None = None
+if _LINUX:
+    try:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - a libc that ctypes cannot open
+        _libc = None
+
+
+def _child_setup(parent_pid: int) -> Callable[[], None]:
+    """Return the preexec hook: die with the parent (Linux), and not outlive a parent already gone."""
+
+    def setup() -> None:
+        if _libc is not None:
+            _libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+            if os.getppid() != parent_pid:
+                # The parent died between fork and prctl: the signal will never come.
+                os._exit(137)
+
+    return setup
+
+
+def boot_id() -> str:
+    """Return this boot's id ('' where the system has none)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _stat(pid: int) -> list[str] | None:
+    """Return the fields of /proc/PID/stat after the command name (field 3 first), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            text = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()
+
+
+def start_ticks(pid: int) -> int | None:
+    """Return a process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    fields = _stat(pid)
+    return int(fields[19]) if fields and len(fields) > 19 else None
+
+
+def group_members(pgid: int) -> list[tuple[int, int]]:
+    """Return (pid, start_ticks) of every live (not zombie) process in a process group."""
+    out: list[tuple[int, int]] = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return out
+    for name in names:
+        if not name.isdigit():
+            continue
+        fields = _stat(int(name))
+        if fields is None or len(fields) <= 19 or fields[0] in ("Z", "X"):
+            continue
+        if int(fields[2]) == pgid:
+            out.append((int(name), int(fields[19])))
+    return out
+
+
+def verified_members(rec: ProcessRecord) -> list[int]:
+    """Return the pids of a recorded group's processes still alive, only if it is certainly that group."""
+    if not _LINUX or not Path("/proc/self/stat").exists():
+        return []
+    if rec.boot_id and rec.boot_id != boot_id():
+        return []  # the machine rebooted since: nothing of it survives
+    members = group_members(rec.pgid)
+    if not members:
+        return []
+    leader = dict(members).get(rec.pid)
+    if leader is not None and leader != rec.start_ticks:
+        return []  # the pid was reused by an unrelated process that leads its own group
+    return [pid for pid, ticks in members if ticks >= rec.start_ticks]
+
+
+def _killpg(pgid: int, sig: int) -> bool:
+    try:
+        os.killpg(pgid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        log.warning("no permission to signal process group %d", pgid)
+        return False
+
+
+async def end_recorded(rec: ProcessRecord, *, grace_s: float = KILL_GRACE_S) -> bool:
+    """End a recorded group that outlived its runner: SIGTERM (and SIGCONT), grace, SIGKILL.
+
+    Returns True if a live member was found (and ended).
+
+    Raises:
+        TransientError: it could not be ended (then the stage must not run again yet).
+    """
+    pids = verified_members(rec)
+    if not pids:
+        return False
+    _killpg(rec.pgid, signal.SIGTERM)
+    _killpg(rec.pgid, signal.SIGCONT)  # a frozen group gets its SIGTERM only once continued
+    loop = asyncio.get_running_loop()
+    end = loop.time() + grace_s
+    while verified_members(rec) and loop.time() < end:
+        await asyncio.sleep(0.05)
+    if verified_members(rec):
+        _killpg(rec.pgid, signal.SIGKILL)
+        end = loop.time() + 10
+        while verified_members(rec):
+            if loop.time() > end:
+                raise TransientError(f"process group {rec.pgid} of an earlier run does not end")
+            await asyncio.sleep(0.05)
+    return True
+
+
+async def end_leftovers(
+    store: JobStore, job_id: int, stage_index: int | None, *, log: Callable[[str], None] | None = None
+) -> int:
+    """End every process group recorded for a job (or one stage) that may still be alive; return how many.
+
+    Called before a command stage starts its first process, and on recovery of a dead runner's jobs.
+    """
+    records = await store.processes(job_id, stage_index, alive=True)
+    if not records:
+        return 0
+    ended = 0
+    for rec in records:
+        if await end_recorded(rec):
+            ended += 1
+            text = (f"ended process group {rec.pgid} (pid {rec.pid}, {' '.join(rec.argv)[:80]}) left by runner"
+                    f" {rec.runner_id}")
+            if log is not None:
+                log(text)
+    await store.forget_processes(job_id, [(r.stage_index, r.slot) for r in records])
+    return ended
+
+
+def _unrecorded(pid: int) -> ProcessRecord:
+    return ProcessRecord(0, 0, "", pid, pid, 0, "", None, (), None, 0)
+
+
+class Supervised:
+    """One command running in its own process group, as started by `Processes.spawn`."""
+
+    def __init__(self, owner: Processes, proc: asyncio.subprocess.Process, record: ProcessRecord) -> None:
+        self._owner = owner
+        self.proc = proc
+        self.record = record
+        self.frozen = False
+
+    @property
+    def pid(self) -> int:
+        """Return the process id (also its group's id)."""
+        return self.proc.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """Return its exit status once reaped (negative: the signal that ended it)."""
+        return self.proc.returncode
+
+    def signal_group(self, sig: int) -> bool:
+        """Send a signal to the whole group; False when none of it is left."""
+        return _killpg(self.pid, sig)
+
+    def freeze(self) -> None:
+        """Stop the whole group (SIGSTOP) and record it as frozen."""
+        if self.signal_group(signal.SIGSTOP):
+            self.frozen = True
+            self._owner.frozen(self, True)
+
+    def thaw(self) -> None:
+        """Continue a frozen group (SIGCONT)."""
+        self.signal_group(signal.SIGCONT)
+        if self.frozen:
+            self.frozen = False
+            self._owner.frozen(self, False)
+
+    async def terminate(self, grace_s: float = KILL_GRACE_S) -> None:
+        """End the group: SIGTERM (with SIGCONT, should it be frozen), wait `grace_s`, then SIGKILL."""
+        if self.proc.returncode is None:
+            self.signal_group(signal.SIGTERM)
+            self.signal_group(signal.SIGCONT)
+            try:
+                await asyncio.wait_for(asyncio.shield(self.proc.wait()), grace_s)
+            except TimeoutError:
+                self.signal_group(signal.SIGKILL)
+                await self.proc.wait()
+        await self.end_stragglers(grace_s)
+
+    async def end_stragglers(self, grace_s: float = KILL_GRACE_S) -> None:
+        """End what the command left in its group after it exited (background children)."""
+        if not self.signal_group(0):
+            return
+        self.signal_group(signal.SIGTERM)
+        self.signal_group(signal.SIGCONT)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + grace_s
+        while group_members(self.pid) and loop.time() < end:
+            await asyncio.sleep(0.05)
+        if group_members(self.pid):
+            self.signal_group(signal.SIGKILL)
+            end = loop.time() + 10
+            while group_members(self.pid) and loop.time() < end:
+                await asyncio.sleep(0.05)
+
+
+class Processes:
+    """Start supervised processes for one stage attempt (`ctx.processes`)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._cleared = False
+
+    async def spawn(
+        self, argv: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] | None = None, slot: str = ""
+    ) -> Supervised:
+        """Start `argv` (no shell) in its own process group, stdout and stderr piped, stdin from /dev/null.
+
+        Before the first process of a stage attempt, any group a dead runner left for this stage is
+        ended. The process is recorded (pid, pgid, start time, boot id) and committed before this returns.
+
+        Raises:
+            OSError: the program cannot be started (not found, not executable, bad cwd).
+        """
+        ctx = self._ctx
+        store = ctx._run.store
+        if not self._cleared:
+            await end_leftovers(store, ctx.job_id, ctx.stage_index, log=lambda m: ctx.log(m, "warning"))
+            self._cleared = True
+        starting = asyncio.ensure_future(asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, cwd=cwd, env=dict(env) if env is not None else None,
+            start_new_session=True, preexec_fn=_child_setup(os.getpid()) if _libc is not None else None,
+        ))
+        try:
+            proc = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            # Interrupted while asyncio was still connecting the pipes: the command may already run
+            # (and have started children). asyncio would SIGKILL only the leader; end the whole group.
+            try:
+                started = await starting
+            except OSError:
+                raise asyncio.CancelledError from None
+            await Supervised(self, started, _unrecorded(started.pid)).terminate(1.0)
+            raise
+        record = ProcessRecord(
+            ctx.job_id, ctx.stage_index, slot, proc.pid, proc.pid, start_ticks(proc.pid) or 0, boot_id(),
+            ctx._run.runner.runner_id, tuple(argv), cwd, store.clock(),
+        )
+        sup = Supervised(self, proc, record)
+        try:
+            await store.process_started(record)
+        except BaseException:
+            await sup.terminate(1.0)
+            raise
+        return sup
+
+    def frozen(self, sup: Supervised, frozen: bool) -> None:
+        """Record that a process was frozen or continued."""
+        self._ctx._run.store.process_frozen(self._ctx.job_id, self._ctx.stage_index, sup.record.slot, frozen)
+
+    def ended(self, sup: Supervised, *, keep: bool) -> None:
+        """Record that a process was reaped; `keep` its row (with the exit code) for the detail view."""
+        self._ctx._run.store.process_ended(
+            self._ctx.job_id, self._ctx.stage_index, sup.record.slot, sup.returncode, keep=keep
+        )
+
+
+def describe_exit(code: int | None) -> str:
+    """Return 'exit code N' or 'killed by signal N (NAME)'."""
+    if code is None:
+        return "no exit status"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = "?"
+        return f"killed by signal {-code} ({name})"
+    return f"exit code {code}"
+
+
+__all__ = [
+    "KILL_GRACE_S", "Processes", "Supervised", "boot_id", "describe_exit", "end_leftovers", "end_recorded",
+    "group_members", "start_ticks", "verified_members",
+]

@@ -1,0 +1,444 @@
+"""Built-in command job types: `command` (one command), `pipeline` (stages from TOML), `foreach` (per item).
+
+Each job's stages are built from its params (`JobType(stages_from=...)`): a list of stage specs
+```
+{"name": "build", "run": ["make", "-j4"] | "shell line", "cwd": "/abs/dir", "env": {"K": "V"},
+ "timeout_s": 600, "retries": 2, "pause": "freeze" | "restart"}
+```
+and, for `foreach`, `"items": [...]`, `"workers": N` with placeholders in `run`.
+
+A command talks to the runner through marker lines on stdout, which are not logged:
+`::jobtui progress DONE/TOTAL [message]` and `::jobtui checkpoint JSON`. It finds its last
+checkpoint in `$JOBTUI_STATE` (empty on the first run), beside `$JOBTUI_JOB_ID`, `$JOBTUI_STAGE`,
+`$JOBTUI_ATTEMPT`, `$JOBTUI_WORKSPACE` and `$JOBTUI_IDEMPOTENCY_KEY`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import PurePath
+from typing import Any
+
+from jobtui import Context, JobType, Param, Retry, Stage
+from jobtui.engine.process import KILL_GRACE_S, Supervised, describe_exit
+from jobtui.errors import ParamError
+
+EX_TEMPFAIL = 75
+"""The exit status (sysexits.h) that marks a failure as temporary: retried."""
+PAUSE_MODES = ("freeze", "restart")
+PLACEHOLDERS = ("", "name", "stem", "ext", "dir", "index")
+"""`{}` the item, `{name}` its base name, `{stem}` without extension, `{ext}` the extension (with
+its dot), `{dir}` its folder, `{index}` its position from 0."""
+TAIL_LINES = 10
+"""Lines of output kept for error messages and item results."""
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+_EOL = re.compile(rb"\r\n|\n|\r")
+_TQDM = re.compile(r"(\d{1,3}(?:\.\d+)?)%\|")
+_TQDM_COUNT = re.compile(r"\|\s*(\d+)/(\d+)")
+_MAX_LINE = 1 << 20
+
+
+class CommandFailedError(Exception):
+    """A command exited non-zero, was killed, or timed out. `transient` decides whether it is retried."""
+
+    def __init__(self, message: str, *, exit_code: int | None, transient: bool, result: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.transient = transient
+        self.result = result
+        """Kept with a failed item: exit code, duration, last lines of output."""
+
+
+# ------------------------------------------------------------------------------------------ specs
+def placeholders_in(argv: Sequence[str]) -> list[str]:
+    """Return the placeholder names used in a command template ('' for `{}`)."""
+    return [m.group(1) for a in argv for m in _PLACEHOLDER.finditer(a) if m.group(1) is not None]
+
+
+def check_template(argv: Sequence[str]) -> None:
+    """Refuse unknown placeholders.
+
+    Raises:
+        ParamError: a placeholder is not one of {} {name} {stem} {ext} {dir} {index}.
+    """
+    for name in placeholders_in(argv):
+        if name not in PLACEHOLDERS:
+            known = " ".join("{" + p + "}" for p in PLACEHOLDERS)
+            brace = "{{"
+            raise ParamError(f"unknown placeholder {{{name}}} in the command (known: {known}; write {brace} for a brace)")
+
+
+def substitute(argv: Sequence[str], item: str, index: int) -> list[str]:
+    """Return the command for one item: each placeholder replaced inside its own argument, never split.
+
+    The item never passes through a shell: a file named `a; rm -rf x` is one argument.
+    """
+    p = PurePath(item)
+    values = {"": item, "name": p.name, "stem": p.stem, "ext": p.suffix, "dir": str(p.parent), "index": str(index)}
+
+    def one(m: re.Match[str]) -> str:
+        whole = m.group(0)
+        if whole == "{{":
+            return "{"
+        if whole == "}}":
+            return "}"
+        return values[m.group(1)]
+
+    out = [_PLACEHOLDER.sub(one, a) for a in argv]
+    if not placeholders_in(argv):
+        out.append(item)  # like xargs and parallel: the item comes last
+    return out
+
+
+def _num(spec: Mapping[str, Any], key: str, kind: type, where: str, *, minimum: float = 0) -> Any:
+    value = spec.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and not float(value).is_integer()):
+        raise ParamError(f"{where}: {key} must be a {'whole ' if kind is int else ''}number, got {value!r}")
+    if value < minimum:
+        raise ParamError(f"{where}: {key} must be at least {minimum:g}, got {value!r}")
+    return kind(value)
+
+
+def normalize_spec(raw: Any, where: str, *, foreach: bool = False) -> dict[str, Any]:
+    """Return a stage spec checked and with defaults filled in.
+
+    Raises:
+        ParamError: a field is missing or of the wrong kind.
+    """
+    if not isinstance(raw, Mapping):
+        raise ParamError(f"{where}: a stage must be a table of name, run, ...")
+    known = {"name", "run", "cwd", "env", "timeout_s", "timeout", "retries", "pause", "retry_base_s", "kill_grace_s",
+             "items", "workers", "output_limit"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ParamError(f"{where}: unknown field {unknown[0]!r} (fields: name, run, cwd, env, timeout, retries, pause)")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ParamError(f"{where}: needs a name")
+    run = raw.get("run")
+    if isinstance(run, str):
+        if not run.strip():
+            raise ParamError(f"{where}: run is empty")
+        if foreach:
+            raise ParamError(f"{where}: foreach runs an argv, not a shell line (use: sh -c '...' sh {{}})")
+    elif isinstance(run, list) and run and all(isinstance(a, str) for a in run) and run[0]:
+        if foreach:
+            check_template(run)
+    else:
+        raise ParamError(f"{where}: run must be a non-empty argv list or a shell string")
+    cwd = raw.get("cwd")
+    if cwd is not None and (not isinstance(cwd, str) or not cwd):
+        raise ParamError(f"{where}: cwd must be a folder path")
+    env = raw.get("env") or {}
+    if not isinstance(env, Mapping) or not all(isinstance(k, str) and k and "=" not in k for k in env):
+        raise ParamError(f"{where}: env must be a table of NAME = \"value\"")
+    env = {k: str(v) for k, v in env.items()}
+    pause = raw.get("pause", "freeze")
+    if pause not in PAUSE_MODES:
+        raise ParamError(f"{where}: pause must be \"freeze\" or \"restart\", got {pause!r}")
+    timeout = raw.get("timeout_s", raw.get("timeout"))
+    spec: dict[str, Any] = {
+        "name": name.strip(), "run": run, "cwd": cwd, "env": env,
+        "timeout_s": _num({"timeout": timeout}, "timeout", float, where, minimum=0.001),
+        "retries": _num(raw, "retries", int, where),
+        "pause": pause,
+        "retry_base_s": _num(raw, "retry_base_s", float, where) or 2.0,
+        "kill_grace_s": _num(raw, "kill_grace_s", float, where) if raw.get("kill_grace_s") is not None else KILL_GRACE_S,
+    }
+    if foreach:
+        items = raw.get("items")
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ParamError(f"{where}: items must be a list of strings")
+        spec["items"] = list(dict.fromkeys(items))
+        spec["workers"] = _num(raw, "workers", int, where, minimum=1) or 1
+    return spec
+
+
+def _retry(spec: Mapping[str, Any], *, item: bool) -> Retry:
+    """Exit 75 is retried (3 times by default); with `retries` set, every failure is."""
+    explicit = spec.get("retries")
+
+    def retry_on(e: BaseException) -> bool:
+        if isinstance(e, CommandFailedError):
+            return e.transient or explicit is not None
+        if isinstance(e, OSError):  # could not start it (busy text file, fork failed)
+            return explicit is not None
+        return False
+
+    return Retry(retries=3 if explicit is None else explicit, base_s=spec["retry_base_s"], cap_s=30.0,
+                 retry_on=retry_on)
+
+
+# ------------------------------------------------------------------------------------ running one
+def _argv(run: str | list[str]) -> list[str]:
+    return ["/bin/sh", "-c", run] if isinstance(run, str) else list(run)
+
+
+def command_line(run: str | list[str]) -> str:
+    """Return a command as a person would type it."""
+    import shlex
+
+    return run if isinstance(run, str) else shlex.join(run)
+
+
+class _Output:
+    """Reads a command's stdout and stderr: markers, progress bars, log lines, and the tails."""
+
+    def __init__(self, ctx: Context, limit: int | None) -> None:
+        self.ctx = ctx
+        self.limit = limit
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self.err_tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self.checkpoints: list[Any] = []
+
+    async def pump(self, stream: asyncio.StreamReader | None, name: str) -> None:
+        if stream is None:
+            return
+        buf = b""
+        while True:
+            chunk = await stream.read(65536)
+            if not chunk:
+                break
+            buf += chunk
+            start = 0
+            for m in _EOL.finditer(buf):
+                if m.group() == b"\r" and m.end() == len(buf):
+                    break  # maybe the first half of \r\n: wait for the next chunk
+                await self.line(buf[start:m.start()].decode(errors="replace"), name, rewrite=m.group() == b"\r")
+                start = m.end()
+            buf = buf[start:]
+            if len(buf) > _MAX_LINE:
+                await self.line(buf.decode(errors="replace"), name, rewrite=False)
+                buf = b""
+        if buf:
+            await self.line(buf.rstrip(b"\r").decode(errors="replace"), name, rewrite=False)
+
+    async def line(self, text: str, stream: str, *, rewrite: bool) -> None:
+        ctx = self.ctx
+        if stream == "stdout" and text.startswith("::jobtui "):
+            await self.marker(text[len("::jobtui "):].strip())
+            return
+        bar = _TQDM.search(text)
+        if bar is not None:
+            count = _TQDM_COUNT.search(text, bar.end())
+            if count is not None:
+                ctx.progress(int(count.group(1)), int(count.group(2)) or None, text.strip()[:200])
+            else:
+                ctx.progress(round(float(bar.group(1))), 100, text.strip()[:200])
+        if rewrite:
+            if bar is None and text.strip():
+                ctx.progress(0, None, text.strip()[:200])
+            return  # a line rewritten in place (\r) is progress, not output
+        (self.err_tail if stream == "stderr" else self.tail).append(text)
+        ctx.output(text, stream, limit=self.limit)
+
+    async def marker(self, body: str) -> None:
+        ctx = self.ctx
+        kind, _, rest = body.partition(" ")
+        if kind == "progress":
+            frac, _, message = rest.strip().partition(" ")
+            done, _, total = frac.partition("/")
+            try:
+                ctx.progress(int(done), int(total) if total else None, message.strip() or None)
+            except ValueError:
+                ctx.log(f"bad progress marker: {body[:200]!r} (expected: ::jobtui progress DONE/TOTAL [message])",
+                        "warning")
+        elif kind == "checkpoint":
+            try:
+                state = json.loads(rest)
+            except json.JSONDecodeError as e:
+                ctx.log(f"bad checkpoint marker (not JSON: {e.msg}): {rest[:200]!r}", "warning")
+                return
+            if state is None:
+                ctx.log("checkpoint marker with null state ignored", "warning")
+                return
+            await ctx.checkpoint(state, safe_point=False)
+        else:
+            ctx.log(f"unknown marker ::jobtui {kind} (known: progress, checkpoint)", "warning")
+
+
+def _env(ctx: Context, spec: Mapping[str, Any]) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(spec["env"])
+    state = ctx.state
+    env.update({
+        "JOBTUI_JOB_ID": str(ctx.job_id), "JOBTUI_STAGE": ctx.stage, "JOBTUI_ATTEMPT": str(ctx.attempt),
+        "JOBTUI_WORKSPACE": str(ctx.workspace), "JOBTUI_IDEMPOTENCY_KEY": ctx.idempotency_key,
+        "JOBTUI_STATE": "" if state is None else json.dumps(state, separators=(",", ":")),
+    })
+    return env
+
+
+async def run_command(
+    ctx: Context, spec: Mapping[str, Any], argv: Sequence[str], *, slot: str = "", freeze: bool = True
+) -> dict[str, Any]:
+    """Run one command under supervision; return {exit_code, duration_s, output} or raise CommandFailedError.
+
+    Pause: with `freeze` and `pause = "freeze"` the group is stopped (SIGSTOP) and the job held
+    paused until resume (SIGCONT); otherwise the group is ended and Stop raised, so the stage runs
+    again from its last checkpoint. Cancel, shutdown, timeout and interruption end the whole group.
+    """
+    out = _Output(ctx, ctx.params.get("output_limit"))
+    started = time.monotonic()
+    sup: Supervised = await ctx.processes.spawn(argv, cwd=spec.get("cwd"), env=_env(ctx, spec), slot=slot)
+    readers = [asyncio.ensure_future(out.pump(sup.proc.stdout, "stdout")),
+               asyncio.ensure_future(out.pump(sup.proc.stderr, "stderr"))]
+    grace = float(spec.get("kill_grace_s", KILL_GRACE_S))
+    timeout = spec.get("timeout_s")
+    frozen_s = 0.0
+    timed_out = False
+    waiter = asyncio.ensure_future(sup.proc.wait())
+    try:
+        while not waiter.done():
+            stop = asyncio.ensure_future(ctx.until_stopped())
+            remaining = None if timeout is None else max(0.0, timeout - (time.monotonic() - started - frozen_s))
+            try:
+                finished, _ = await asyncio.wait({waiter, stop}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stop.cancel()
+            if waiter in finished:
+                break
+            if stop not in finished:
+                timed_out = True
+                await sup.terminate(grace)
+                break
+            if ctx.request == "pause" and freeze and spec.get("pause", "freeze") == "freeze":
+                sup.freeze()
+                t0 = time.monotonic()
+                await ctx.hold(f"paused by request; command frozen (pid {sup.pid}, SIGSTOP)")
+                frozen_s += time.monotonic() - t0
+                sup.thaw()
+                continue
+            await sup.terminate(grace)
+            await ctx.checkpoint()  # a safe point: raises Stop for pause (restart), cancel or shutdown
+        await waiter
+        await sup.end_stragglers(grace)
+        await asyncio.wait_for(asyncio.gather(*readers), 10)
+    finally:
+        if sup.returncode is None or not waiter.done():
+            await asyncio.shield(sup.terminate(grace))
+        waiter.cancel()
+        for r in readers:
+            if not r.done():
+                try:
+                    await asyncio.wait_for(r, 2)
+                except (TimeoutError, asyncio.CancelledError):
+                    pass
+        ctx.processes.ended(sup, keep=not slot)
+    code = sup.returncode
+    duration = round(time.monotonic() - started - frozen_s, 3)
+    result = {"exit_code": code, "duration_s": duration, "output": list(out.err_tail or out.tail)[-5:]}
+    note = ctx.output_note()
+    if note:
+        ctx.log(note, "warning")
+    if code == 0 and not timed_out:
+        return result
+    if timed_out:
+        message = f"timed out after {timeout:g}s (process group ended)"
+        transient = False
+    else:
+        message = describe_exit(code)
+        transient = code == EX_TEMPFAIL
+    lines = [ln.strip() for ln in (out.err_tail or out.tail) if ln.strip()][-3:]
+    if lines:
+        message += "; last output: " + " | ".join(lines)
+    raise CommandFailedError(message[:2000], exit_code=code, transient=transient, result=result)
+
+
+# ----------------------------------------------------------------------------------- stages
+def _command_stage(spec: dict[str, Any]) -> Stage:
+    async def fn(ctx: Context) -> dict[str, Any]:
+        try:
+            return await run_command(ctx, spec, _argv(spec["run"]))
+        except OSError as e:
+            raise CommandFailedError(
+                f"cannot start {command_line(spec['run'])[:200]}: {e.strerror or e}", exit_code=None, transient=False,
+                result={"exit_code": None},
+            ) from None
+
+    fn.__name__ = spec["name"]
+    return Stage(fn, spec["name"], _retry(spec, item=False), description=command_line(spec["run"])[:200])
+
+
+def _foreach_stage(spec: dict[str, Any]) -> Stage:
+    index_of = {item: i for i, item in enumerate(spec["items"])}
+    template = list(spec["run"])
+
+    async def fn(ctx: Context) -> dict[str, Any]:
+        async def one(item: str) -> dict[str, Any]:
+            argv = substitute(template, item, index_of[item])
+            try:
+                return await run_command(ctx, spec, argv, slot=item, freeze=False)
+            except OSError as e:
+                raise CommandFailedError(f"cannot start {argv[0]}: {e.strerror or e}", exit_code=None,
+                                         transient=False, result={"exit_code": None}) from None
+
+        done = failed = 0
+        async for o in ctx.items(spec["items"], one, workers=spec["workers"], retry=_retry(spec, item=True)):
+            done += o.ok
+            failed += not o.ok
+        return {"items": len(spec["items"]), "ran": done + failed, "failed_now": failed}
+
+    fn.__name__ = spec["name"]
+    return Stage(fn, spec["name"], Retry(retries=0), description=f"foreach: {command_line(template)[:180]}")
+
+
+def build_stages(params: Mapping[str, Any], *, foreach: bool = False) -> list[Stage]:
+    """Return the stages of a command job from its params.
+
+    Raises:
+        ParamError: the stage specs are not valid.
+    """
+    raw = params.get("stages")
+    if not isinstance(raw, list) or not raw:
+        raise ParamError("a command job needs stages: a non-empty list of {name, run, ...}")
+    specs = [normalize_spec(r, f"stage {i + 1}", foreach=foreach) for i, r in enumerate(raw)]
+    names = [s["name"] for s in specs]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup is not None:
+        raise ParamError(f"two stages are named {dup!r}")
+    return [_foreach_stage(s) if foreach else _command_stage(s) for s in specs]
+
+
+def _params(extra: Mapping[str, Param] | None = None) -> dict[str, Param]:
+    out = {
+        "stages": Param(list, help="stage specs: [{name, run, cwd, env, timeout_s, retries, pause}]"),
+        "name": Param(str, default="", help="a name to show"),
+        "output_limit": Param(int, default=None, min=0, help="bytes of output logged per job (default 8 MiB)"),
+    }
+    out.update(extra or {})
+    return out
+
+
+def _from(foreach: bool) -> Callable[[Mapping[str, Any]], Sequence[Stage]]:
+    def build(params: Mapping[str, Any]) -> Sequence[Stage]:
+        return build_stages(params, foreach=foreach)
+
+    return build
+
+
+command = JobType(
+    "command", [], params=_params(), stages_from=_from(False),
+    description="one command (jobtui add -- CMD ...)",
+)
+pipeline = JobType(
+    "pipeline", [], params=_params({"file": Param(str, default="", help="the TOML file it came from")}),
+    stages_from=_from(False), description="commands in order, from a TOML file (jobtui add --pipeline F)",
+)
+foreach = JobType(
+    "foreach", [], params=_params(), stages_from=_from(True), auto_pause_after=5,
+    description="one command per file, line or argument (jobtui foreach ...)",
+)
+
+__all__ = [
+    "EX_TEMPFAIL", "CommandFailedError", "build_stages", "check_template", "command", "command_line", "foreach",
+    "normalize_spec", "pipeline", "placeholders_in", "run_command", "substitute",
+]

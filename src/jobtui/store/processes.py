@@ -1,0 +1,90 @@
+"""Processes that command stages start: recorded so that a later runner can end those a dead one left."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from ..model import JobId, JobStatus, ProcessRecord
+from .base import R_STAGE_START, R_STAGE_STATE, StoreCore, dumps
+
+PROC_COLS = (
+    "job_id, stage_index, slot, pid, pgid, start_ticks, boot_id, runner_id, argv, cwd, started_at_ms, ended_at_ms,"
+    " exit_code, frozen"
+)
+
+
+def _proc(row: tuple[object, ...]) -> ProcessRecord:
+    r = list(row)
+    return ProcessRecord(
+        int(r[0]), int(r[1]), str(r[2]), int(r[3]), int(r[4]), int(r[5]), str(r[6]),  # type: ignore[call-overload]
+        None if r[7] is None else str(r[7]), tuple(json.loads(str(r[8]))), None if r[9] is None else str(r[9]),
+        int(r[10]), None if r[11] is None else int(r[11]),  # type: ignore[call-overload]
+        None if r[12] is None else int(r[12]), bool(r[13]),  # type: ignore[call-overload]
+    )
+
+
+class ProcessRecords(StoreCore):
+    """The `processes` table: one row per stage command (or per item slot), while it may be alive."""
+
+    async def process_started(self, p: ProcessRecord) -> None:
+        """Record a started process and commit it (with whatever else is queued) before returning."""
+        self._submit(
+            R_STAGE_START,
+            f"INSERT OR REPLACE INTO processes ({PROC_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0)",
+            (p.job_id, p.stage_index, p.slot, p.pid, p.pgid, p.start_ticks, p.boot_id, p.runner_id, dumps(list(p.argv)),
+             p.cwd, p.started_at_ms),
+        )
+        await self.commit_point()
+
+    def process_ended(self, job_id: JobId, index: int, slot: str, exit_code: int | None, *, keep: bool) -> None:
+        """Queue: a process was reaped; keep its row (with the exit code) or drop it."""
+        if keep:
+            self._submit(
+                R_STAGE_STATE,
+                "UPDATE processes SET ended_at_ms = ?, exit_code = ?, frozen = 0 WHERE job_id = ? AND stage_index = ?"
+                " AND slot = ?",
+                (self.clock(), exit_code, job_id, index, slot),
+            )
+        else:
+            self._submit(
+                R_STAGE_STATE, "DELETE FROM processes WHERE job_id = ? AND stage_index = ? AND slot = ?",
+                (job_id, index, slot),
+            )
+
+    def process_frozen(self, job_id: JobId, index: int, slot: str, frozen: bool) -> None:
+        """Queue: a process was stopped (SIGSTOP) or continued."""
+        self._submit(
+            R_STAGE_START,
+            "UPDATE processes SET frozen = ? WHERE job_id = ? AND stage_index = ? AND slot = ?",
+            (int(frozen), job_id, index, slot),
+        )
+
+    async def processes(self, job_id: JobId, stage_index: int | None = None, *, alive: bool = False) -> list[ProcessRecord]:
+        """Return the recorded processes of a job (of one stage; only those not known to have ended)."""
+        sql = f"SELECT {PROC_COLS} FROM processes WHERE job_id = ?"
+        params: list[object] = [job_id]
+        if stage_index is not None:
+            sql += " AND stage_index = ?"
+            params.append(stage_index)
+        if alive:
+            sql += " AND ended_at_ms IS NULL"
+        rows = await self._all(sql + " ORDER BY stage_index, slot", params)
+        return [_proc(tuple(r)) for r in rows]
+
+    async def forget_processes(self, job_id: JobId, keys: Iterable[tuple[int, str]]) -> None:
+        """Mark processes as ended (they were found gone or were ended by a later runner)."""
+        async with self._tx() as db:
+            await db.executemany(
+                "UPDATE processes SET ended_at_ms = coalesce(ended_at_ms, ?), frozen = 0 WHERE job_id = ?"
+                " AND stage_index = ? AND slot = ?",
+                [(self.clock(), job_id, i, s) for i, s in keys],
+            )
+
+    async def held_status(self, job_ids: list[JobId]) -> dict[JobId, tuple[JobStatus, str | None]]:
+        """Return (status, lease_owner) of jobs (those that no longer exist are missing)."""
+        rows = await self._all(
+            "SELECT job_id, status, lease_owner FROM jobs WHERE job_id IN (SELECT value FROM json_each(?))",
+            (dumps(job_ids),),
+        )
+        return {int(r[0]): (JobStatus(r[1]), r[2]) for r in rows}

@@ -1,0 +1,284 @@
+"""Command jobs through the real CLI: bad input, SIGKILLed runners, hostile file names, exports, logs."""
+
+from __future__ import annotations
+
+import collections
+import csv
+import io
+import json
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.commands.helpers import mark, procs_with
+from tests.conftest import dump, jobtui, spawn_runner
+
+pytestmark = pytest.mark.slow
+
+README_SCRIPT = """\
+#!/bin/sh
+# count.sh: resumes mid-loop after a crash, from its last checkpoint
+i=${JOBTUI_STATE:-0}
+while [ "$i" -lt 100 ]; do
+  i=$((i + 1))
+  echo "$i" >> "$OUT"                      # the work of step $i
+  echo "::jobtui progress $i/100 step $i"
+  echo "::jobtui checkpoint $i"
+  sleep 0.02
+done
+"""
+
+
+def poll(cond, timeout: float = 30, every: float = 0.05):  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = cond()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not met in time")
+
+
+def show(db: Path, job: int) -> dict:  # type: ignore[type-arg]
+    r = jobtui("show", str(job), "--json", db=db)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)  # type: ignore[no-any-return]
+
+
+def kill(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=10)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["add", "--"], "empty command"),
+    (["add"], "empty command"),
+    (["add", "--shell", "  "], "empty command"),
+    (["add", "--pipeline", "missing.toml"], "no such file"),
+    (["add", "--pipeline", "{bad}"], "invalid TOML"),
+    (["foreach", "--args", "a", "--", "echo", "{nope}"], "unknown placeholder {nope}"),
+    (["foreach", "--glob", "*.nomatch", "--", "echo", "{}"], "matches nothing"),
+    (["foreach", "--lines", "missing.txt", "--", "echo", "{}"], "--lines missing.txt: no such file"),
+    (["add", "--timeout", "soon", "--", "true"], "bad duration 'soon'"),
+    (["foreach", "--", "echo"], "exactly one of --glob"),
+    (["add", "--env", "NOT_SET_ANYWHERE_X", "--", "true"], "is not set here"),
+])
+def test_bad_input_is_one_line_exit_2_and_creates_no_job(tmp_path: Path, args: list[str], message: str) -> None:
+    db = tmp_path / "bad.db"
+    (tmp_path / "bad.toml").write_text("[[stage]\nname = 1\n")
+    args = [str(tmp_path / "bad.toml") if a == "{bad}" else a for a in args]
+    assert jobtui("add", "--", "true", db=db).returncode == 0  # the database exists, with one job
+    before = dump(db)
+    r = subprocess.run([*_cli(), *args], capture_output=True, text=True, cwd=tmp_path, env=_env(db), timeout=60, check=False)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("jobtui: error: ") and message in r.stderr, r.stderr
+    assert dump(db) == before
+
+
+def _cli() -> list[str]:
+    import sys
+
+    return [sys.executable, "-m", "jobtui"]
+
+
+def _env(db: Path) -> dict[str, str]:
+    from tests.conftest import cli_env
+
+    return cli_env(db)
+
+
+def test_add_records_cwd_env_and_prints_the_id(tmp_path: Path) -> None:
+    db = tmp_path / "add.db"
+    r = subprocess.run([*_cli(), "add", "--name", "greet", "--env", "WHO=world", "--", "sh", "-c", 'echo "hi $WHO from $(pwd)"'],
+                       capture_output=True, text=True, cwd=tmp_path, env=_env(db), timeout=60, check=False)
+    assert r.returncode == 0, r.stderr
+    job = int(r.stdout)
+    out = jobtui("run", "--exit-when-idle", "--quiet", db=db)
+    assert out.returncode == 0, out.stderr
+    logs = jobtui("logs", str(job), db=db).stdout
+    assert f"stdout  hi world from {tmp_path}" in logs
+    detail = show(db, job)
+    assert detail["params"]["name"] == "greet" and detail["processes"][0]["exit_code"] == 0
+
+
+def test_pipeline_file_runs_in_order_and_resume_continues_at_the_failed_stage(tmp_path: Path) -> None:
+    db = tmp_path / "pipe.db"
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "p.toml").write_text(f"""
+name = "build"
+[[stage]]
+name = "fetch"
+run = ["sh", "-c", "echo fetch >> {tmp_path}/journal; pwd"]
+cwd = "sub"
+[[stage]]
+name = "compile"
+run = "echo compile >> {tmp_path}/journal; test -e {tmp_path}/ready"
+timeout = "1m"
+pause = "restart"
+[[stage]]
+name = "ship"
+run = ["sh", "-c", "echo ship $TARGET >> {tmp_path}/journal"]
+env = {{ TARGET = "prod" }}
+""")
+    r = jobtui("add", "--pipeline", str(tmp_path / "p.toml"), db=db)
+    assert r.returncode == 0, r.stderr
+    job = int(r.stdout)
+    jobtui("run", "--exit-when-idle", "--quiet", db=db)
+    d = show(db, job)
+    assert d["status"] == "failed" and d["failed_step"] == "compile"
+    assert f"stdout  {tmp_path}/sub" in jobtui("logs", str(job), db=db).stdout
+    (tmp_path / "ready").touch()
+    assert jobtui("resume", str(job), db=db).returncode == 0
+    jobtui("run", "--exit-when-idle", "--quiet", db=db)
+    assert show(db, job)["status"] == "completed"
+    assert (tmp_path / "journal").read_text().split("\n") == ["fetch", "compile", "compile", "ship prod", ""]
+    assert jobtui("rewind", str(job), "--to", "ship", db=db).returncode == 0
+    jobtui("run", "--exit-when-idle", "--quiet", db=db)
+    assert (tmp_path / "journal").read_text().count("ship prod") == 2
+
+
+def test_runner_sigterm_leaves_no_process_and_hands_the_job_back(tmp_path: Path) -> None:
+    db = tmp_path / "term.db"
+    m = mark()
+    r = jobtui("add", "--env", f"TESTMARK={m}", "--shell", "sleep 60 & sleep 60", db=db)
+    job = int(r.stdout)
+    runner = spawn_runner(db, "--quiet")
+    try:
+        poll(lambda: len(procs_with(m)) >= 3)
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        _out, err = runner.communicate(timeout=30)
+    assert runner.returncode == 0, err
+    assert procs_with(m) == []
+    assert show(db, job)["status"] == "queued"
+
+
+def test_sigkilled_runner_relaunched_never_overlaps_two_copies(tmp_path: Path) -> None:
+    """A runner SIGKILLed mid-command: the relaunch ends what is left of it before running it again."""
+    db = tmp_path / "kill.db"
+    journal = tmp_path / "journal"
+    m = mark()
+    # The command's own child outlives the parent-death signal (which reaches only the direct child),
+    # and ignores SIGTERM: the recovery must wait for it (or SIGKILL it) before the second copy starts.
+    script = (f'echo "start $(date +%s%N)" >> {journal};'
+              f' sh -c "trap \'\' TERM; sleep 2; echo inner-end \\$(date +%s%N) >> {journal}";'
+              f' echo "end $(date +%s%N)" >> {journal}')
+    job = int(jobtui("add", "--env", f"TESTMARK={m}", "--shell", script, db=db).stdout)
+    runner = spawn_runner(db, "--quiet", "--lease-ttl", "1")
+    poll(lambda: journal.exists() and len(procs_with(m)) >= 3)
+    kill(runner)
+    assert procs_with(m), "without the recovery, part of the command outlives its runner"
+    relaunch = spawn_runner(db, "--quiet", "--exit-when-idle", "--lease-ttl", "1")
+    _out, err = relaunch.communicate(timeout=60)
+    assert relaunch.returncode == 0, err
+    assert show(db, job)["status"] == "completed"
+    assert procs_with(m) == []
+    events = [(ln.split()[0], int(ln.split()[1])) for ln in journal.read_text().splitlines()]
+    kinds = [k for k, _ in events]
+    assert kinds.count("start") == 2 and kinds.count("end") == 1, events
+    second_start = [t for k, t in events if k == "start"][1]
+    first_copy = [t for k, t in events if t < second_start]
+    later = [t for k, t in events if k == "inner-end" and t > second_start]
+    assert len(later) <= 1 and max(first_copy) < second_start, "no stamp of the first copy after the second started"
+    assert [k for k, _ in events][-1] == "end"
+    assert show(db, job)["recovery_count"] == 1
+
+
+def test_a_checkpointing_script_resumes_mid_stage_after_sigkill(tmp_path: Path) -> None:
+    """The README's ten-line script: after a SIGKILL it continues from its last checkpoint."""
+    db = tmp_path / "ckpt.db"
+    script = tmp_path / "count.sh"
+    script.write_text(README_SCRIPT)
+    script.chmod(0o755)
+    out = tmp_path / "out"
+    job = int(jobtui("add", "--env", f"OUT={out}", "--", str(script), db=db).stdout)
+    runner = spawn_runner(db, "--quiet", "--lease-ttl", "1")
+    poll(lambda: out.exists() and len(out.read_text().split()) >= 30)
+    kill(runner)
+    done_before = len(out.read_text().split())
+    relaunch = spawn_runner(db, "--quiet", "--exit-when-idle", "--lease-ttl", "1")
+    _o, err = relaunch.communicate(timeout=60)
+    assert relaunch.returncode == 0, err
+    steps = [int(x) for x in out.read_text().split()]
+    assert show(db, job)["status"] == "completed"
+    assert steps[-1] == 100 and sorted(set(steps)) == list(range(1, 101))
+    assert len(steps) <= 101, "at most the step in flight at the kill ran twice"
+    assert len(steps) < done_before + 100, "it resumed mid-loop, not from the start"
+
+
+def test_foreach_200_hostile_names_sigkilled_and_relaunched_gives_one_result_each(tmp_path: Path) -> None:
+    db = tmp_path / "each.db"
+    files = tmp_path / "files"
+    files.mkdir()
+    hostile = ["a; rm -rf x", "$(touch pwned)", "`touch pwned2`", "-rf", "quote'\"s", "new\nline", "sp ace", "*", "{}"]
+    names = [f"{hostile[i % len(hostile)]} {i:03d}.txt" for i in range(200)]
+    for n in names:
+        (files / n).write_text(n)
+    journal = tmp_path / "journal"
+    # One line per run, written at once (O_APPEND): the item in hex, so any name fits on one line.
+    cmd = ["sh", "-c", 'printf "%s\\n" "$(printf %s "$1" | od -An -tx1 | tr -d " \\n")" >> "$2"; sleep 0.03', "sh",
+           "{}", str(journal)]
+    r = subprocess.run([*_cli(), "foreach", "--glob", "files/*", "--workers", "3", "--", *cmd], capture_output=True,
+                       text=True, cwd=tmp_path, env=_env(db), timeout=60, check=False)
+    assert r.returncode == 0, r.stderr
+    job = int(r.stdout)
+    runner = spawn_runner(db, "--quiet", "--lease-ttl", "1")
+    poll(lambda: journal.exists() and len(journal.read_text().splitlines()) >= 60)
+    kill(runner)
+    con = sqlite3.connect(db)
+    done_at_kill = {k for (k,) in con.execute("SELECT key FROM items WHERE status = 'done'")}
+    con.close()
+    assert 0 < len(done_at_kill) < 200
+    ran_before = collections.Counter(journal.read_text().splitlines())
+
+    relaunch = spawn_runner(db, "--quiet", "--exit-when-idle", "--lease-ttl", "1")
+    _o, err = relaunch.communicate(timeout=120)
+    assert relaunch.returncode == 0, err
+    assert show(db, job)["status"] == "completed"
+    ran = collections.Counter(journal.read_text().splitlines())
+    assert len(ran) == 200, "every file ran"
+    for key in done_at_kill:
+        coded = key.encode().hex()
+        assert ran[coded] == ran_before[coded] == 1, f"finished item {key!r} ran again"
+    assert max(ran.values()) <= 2
+    assert not list(tmp_path.rglob("pwned*"))
+    rows = list(csv.DictReader(io.StringIO(jobtui("export", str(job), "--format", "csv", db=db).stdout)))
+    assert sorted(r["item"] for r in rows) == sorted(f"files/{n}" for n in names), "exactly one row per file"
+    assert {r["exit_code"] for r in rows} == {"0"} and all(float(r["duration_s"]) > 0 for r in rows)
+
+
+def test_export_csv_while_paused_and_logs_all_prefixes_ids(tmp_path: Path) -> None:
+    db = tmp_path / "exp.db"
+    args = [f"i{n}" for n in range(40)]
+    job = int(jobtui("foreach", "--args", *args, "--", "sh", "-c", 'echo "did $1"; sleep 0.05', "sh", "{}", db=db).stdout)
+    other = int(jobtui("add", "--", "echo", "other", db=db).stdout)
+    runner = spawn_runner(db, "--quiet")
+    try:
+        poll(lambda: show(db, job)["counters"]["items_done"] >= 5)
+        assert jobtui("pause", str(job), db=db).returncode == 0
+        poll(lambda: show(db, job)["status"] == "paused")
+        rows = list(csv.DictReader(io.StringIO(jobtui("export", str(job), "--format", "csv", db=db).stdout)))
+        assert 5 <= len(rows) < 40
+        assert set(rows[0]) == {"item", "status", "exit_code", "duration_s", "attempts", "output", "error"}
+        assert all(r["output"] == f"did {r['item']}" and r["attempts"] == "1" for r in rows)
+        logs = jobtui("logs", "--all", db=db).stdout.splitlines()
+        assert any(ln.startswith(f"[{other}] ") and ln.endswith("stdout  other") for ln in logs)
+        assert any(ln.startswith(f"[{job}] ") and "did i0" in ln for ln in logs)
+        follow = subprocess.Popen([*_cli(), "logs", "--all", "--follow", "-n", "0"], env=_env(db),
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(1.0)
+            new = int(jobtui("add", "--", "echo", "late-line", db=db).stdout)
+            poll(lambda: show(db, new)["status"] == "completed")
+            time.sleep(1.0)
+        finally:
+            follow.send_signal(signal.SIGINT)
+            text, _ = follow.communicate(timeout=10)
+        assert f"[{new}] " in text and "late-line" in text
+    finally:
+        runner.send_signal(signal.SIGTERM)
+        runner.communicate(timeout=30)
