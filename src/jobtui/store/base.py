@@ -45,21 +45,11 @@ from ..model import (
     now_ms,
 )
 from .schema import APPLICATION_ID, LEGACY_TABLES, MIGRATIONS, sql_in
+from .batch import Batch as _Batch
+from .batch import R_STAGE_START as R_STAGE_START, R_STAGE_STATE as R_STAGE_STATE, R_ITEM as R_ITEM, R_STAGE_COUNTERS as R_STAGE_COUNTERS, R_STAGE_END as R_STAGE_END, R_ATTEMPT as R_ATTEMPT, R_JOB_END as R_JOB_END, R_PROGRESS as R_PROGRESS, R_LOG as R_LOG, R_LOG_TRIM as R_LOG_TRIM
 
 log = logging.getLogger("jobtui.store")
 
-# Ranks order the statements of one group commit: a job's un-awaited writes must be rank-increasing.
-# Progress comes before a job's end, so that the end's clean-up (progress message) wins.
-R_STAGE_START = 10
-R_STAGE_STATE = 20
-R_ITEM = 30
-R_STAGE_COUNTERS = 35
-R_STAGE_END = 40
-R_ATTEMPT = 45
-R_JOB_END = 50
-R_PROGRESS = 48
-R_LOG = 70
-R_LOG_TRIM = 75
 
 JOB_COLS = (
     "job_id, type, status, params, priority, unique_key, stage_names, current_step_index, progress_done,"
@@ -197,66 +187,6 @@ class ControlResult:
     before: JobStatus
     after: JobStatus | None
     """None when the job was deleted."""
-
-
-class _Batch:
-    """Statements queued for the next group commit, by rank then SQL, each with the job it belongs to."""
-
-    __slots__ = ("ops", "keyed", "waiters", "size")
-
-    def __init__(self) -> None:
-        self.ops: dict[int, dict[str, tuple[list[JobId | None], list[Sequence[Any]]]]] = {}
-        """rank → SQL → (the job of each row, the rows)."""
-        self.keyed: dict[int, dict[str, dict[Any, tuple[JobId | None, Sequence[Any]]]]] = {}
-        """rank → SQL → key → (job, row): a later row with the same key replaces the earlier one."""
-        self.waiters: list[asyncio.Future[None]] = []
-        self.size = 0
-
-    def jobs(self) -> set[JobId | None]:
-        """Return the jobs that have a statement here."""
-        out: set[JobId | None] = set()
-        for by_sql in self.ops.values():
-            for jobs, _rows in by_sql.values():
-                out.update(jobs)
-        for by_key in self.keyed.values():
-            for keyed in by_key.values():
-                out.update(j for j, _p in keyed.values())
-        return out
-
-    def absorb(self, later: _Batch) -> None:
-        """Append the statements and waiters of a batch queued after this one (its keyed rows win)."""
-        for rank, by_sql in later.ops.items():
-            mine = self.ops.setdefault(rank, {})
-            for sql, (jobs, rows) in by_sql.items():
-                if sql in mine:
-                    mine[sql][0].extend(jobs)
-                    mine[sql][1].extend(rows)
-                else:
-                    mine[sql] = (jobs, rows)
-        for rank, by_key in later.keyed.items():
-            mine_k = self.keyed.setdefault(rank, {})
-            for sql, keyed in by_key.items():
-                mine_k.setdefault(sql, {}).update(keyed)
-        self.waiters.extend(later.waiters)
-        self._count()
-
-    def purge(self, drop: set[JobId | None]) -> None:
-        """Remove every statement of the jobs in `drop`."""
-        for by_sql in self.ops.values():
-            for sql, (jobs, rows) in list(by_sql.items()):
-                if drop.isdisjoint(jobs):
-                    continue
-                kept = [(j, r) for j, r in zip(jobs, rows) if j not in drop]
-                by_sql[sql] = ([j for j, _r in kept], [r for _j, r in kept])
-        for by_key in self.keyed.values():
-            for sql, keyed in by_key.items():
-                by_key[sql] = {k: v for k, v in keyed.items() if v[0] not in drop}
-        self._count()
-
-    def _count(self) -> None:
-        self.size = sum(len(rows) for by_sql in self.ops.values() for _j, rows in by_sql.values()) + sum(
-            len(keyed) for by_key in self.keyed.values() for keyed in by_key.values()
-        )
 
 
 _TRANSIENT_CODES = frozenset({5, 6, 7, 10, 13, 15})
@@ -658,25 +588,9 @@ class StoreCore:
                     )
                     allowed = {r[0] for r in owned}
                     allowed.add(None)
-                for rank in sorted(set(taken.ops) | set(taken.keyed)):
-                    for sql, (jobs, rows) in taken.ops.get(rank, {}).items():
-                        if allowed is not None and not allowed.issuperset(jobs):
-                            lost.update(set(jobs) - allowed)
-                            rows = [r for j, r in zip(jobs, rows) if j in allowed]
-                        if rows:
-                            await self._conn.executemany(sql, rows)
-                    for sql, keyed in taken.keyed.get(rank, {}).items():
-                        if allowed is None:
-                            krows = [p for _j, p in keyed.values()]
-                        else:
-                            krows = []
-                            for j, p in keyed.values():
-                                if j in allowed:
-                                    krows.append(p)
-                                else:
-                                    lost.add(j)
-                        if krows:
-                            await self._conn.executemany(sql, krows)
+                plan, lost = taken.plan(allowed)
+                for sql, rows in plan:
+                    await self._conn.executemany(sql, rows)
                 await self._conn.execute("COMMIT")
             except asyncio.CancelledError:
                 await self._rollback()
