@@ -646,7 +646,8 @@ class JobDetail:
         out["notify"] = [{"kind": k, "target": scrub_urls(t)} for k, t in self.notify]
         out["notifications"] = [n.to_dict() for n in self.notifications]
         if self.processes:
-            out["processes"] = [p.to_dict() for p in self.processes]
+            procs = [p.to_dict() for p in self.processes]
+            out["processes"] = procs if secrets_visible else redact(procs, Secrets.of(self.job.params))
             out["frozen"] = self.frozen
         return out
 

@@ -7,6 +7,7 @@ import asyncio
 import csv
 import io
 import json
+import shlex
 import sys
 import textwrap
 from pathlib import Path
@@ -197,6 +198,13 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
     print(f"  progress   {j.progress * 100:.0f}%  stage {min(j.current_step_index + 1, j.total_steps)}/{j.total_steps}"
           f" {j.current_step or ''}  {shown['progress_message'] or ''}".rstrip())
     print(f"  params     {json.dumps(shown['params'])}")
+    for proc in shown.get("processes", []):
+        if proc["slot"] == "":
+            state = ("frozen (SIGSTOP)" if proc["frozen"] and proc["ended_at"] is None
+                     else "running" if proc["ended_at"] is None else f"exit code {proc['exit_code']}")
+            print(f"  command    {shlex.join(proc['argv'])}  (stage {proc['stage_index'] + 1}, pid {proc['pid']}, {state})")
+            if proc["cwd"]:
+                print(f"  cwd        {proc['cwd']}")
     if d.waiting_on and j.status is JobStatus.BLOCKED:
         print(f"  blocked    {waiting_reason(d.waiting_on)}")
     if d.depends_on:

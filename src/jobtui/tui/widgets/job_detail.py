@@ -5,6 +5,7 @@ Everything a job wrote (error text, params, messages) goes in as rich `Text`, ne
 
 from __future__ import annotations
 
+import shlex
 from datetime import tzinfo
 
 from rich.console import Group, RenderableType
@@ -17,7 +18,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...model import AT_REST, AttemptRecord, JobDetail, JobRef, JobStatus, StageStatus, waiting_reason
+from ...model import AT_REST, ProcessRecord, AttemptRecord, JobDetail, JobRef, JobStatus, StageStatus, waiting_reason
+from ...redaction import Secrets, redact
 from ..format import (
     progress_note,
     STAGE_COLOUR,
@@ -202,6 +204,19 @@ class JobDetailPane(ScrollView, can_focus=True):
         if message:
             progress.append(f" · {clean(message)}", style=dim)
         grid.add_row(Text("stage"), progress)
+        proc = command_process(d)
+        if proc is not None:
+            row(grid, "command", clean(redact(shlex.join(proc.argv), Secrets.of(j.params)))[:300])
+            if proc.cwd:
+                row(grid, "cwd", clean(proc.cwd))
+            state = Text(f"pid {proc.pid}")
+            if proc.frozen and proc.alive:
+                state.append(" · frozen (SIGSTOP): resume continues it", style=self._style("jobdetail--paused"))
+            elif proc.exit_code is not None:
+                state.append(f" · exit code {proc.exit_code}", style=err if proc.exit_code else None)
+            elif proc.alive:
+                state.append(" · running")
+            grid.add_row(Text("process"), state)
         if j.status is JobStatus.BLOCKED and d.waiting_on:
             row(grid, "blocked", (waiting_reason(d.waiting_on), self._style("jobdetail--paused")))
         if d.depends_on:
@@ -313,3 +328,12 @@ class JobDetailPane(ScrollView, can_focus=True):
                 )
             parts += [Text(""), Text(f"Failed attempts ({len(self.errors)})", style=key_style), history]
         return Group(*parts)
+
+
+def command_process(d: JobDetail) -> ProcessRecord | None:
+    """Return the process to show for a command job: its current stage's command, else the last one started."""
+    procs = [p for p in d.processes if p.slot == ""]
+    if not procs:
+        return None
+    here = [p for p in procs if p.stage_index == d.job.current_step_index]
+    return (here or sorted(procs, key=lambda p: p.started_at_ms))[-1]

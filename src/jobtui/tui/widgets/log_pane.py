@@ -28,7 +28,7 @@ MAX_LINES = 5_000
 """Lines kept in memory per selected job (the store keeps more; `jobtui logs` shows them all)."""
 _PREFIX = 15
 _LEVEL = {"debug": "debug", "info": "info", "warning": "warn", "warn": "warn", "error": "error", "critical": "crit",
-          "stderr": "err>"}
+          "stderr": "err>", "stdout": "out"}
 """Stored level -> the 5-cell word shown; `stderr` marks a line a command wrote to its standard error."""
 _LEVEL_CLASS = {"err>": "stderr", "crit": "error"}
 
