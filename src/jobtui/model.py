@@ -597,6 +597,58 @@ class ProcessRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Schedule:
+    """A recurring job: what to submit, and when (a cron expression in a zone, or a period)."""
+
+    name: str
+    cron: str | None
+    tz: str
+    every_ms: int | None
+    anchor_ms: int
+    """Periods count from here."""
+    job_type: str
+    params: dict[str, Any]
+    options: dict[str, Any]
+    """priority, max_retries, notify: as `submit` takes them."""
+    paused: bool
+    created_at_ms: int
+    next_at_ms: int
+    """The next occurrence it fires at (or the first one missed)."""
+    last_at_ms: int | None
+    last_job_id: JobId | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the schedule as `schedule ls --json` prints it (params redacted)."""
+        return {
+            "name": self.name, "cron": self.cron, "timezone": self.tz if self.cron else None,
+            "every_s": None if self.every_ms is None else self.every_ms / 1000, "type": self.job_type,
+            "params": redact(self.params, Secrets.of(self.params)), "priority": self.options.get("priority", 0),
+            "paused": self.paused, "next_run": None if self.paused else iso(self.next_at_ms),
+            "last_run": iso(self.last_at_ms), "last_job_id": self.last_job_id, "created_at": iso(self.created_at_ms),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleRun:
+    """One occurrence of a schedule: fired (with its job), skipped (previous job still active) or error."""
+
+    name: str
+    occurrence_ms: int
+    outcome: str
+    job_id: JobId | None
+    missed: int
+    """Earlier occurrences missed while no runner ran, folded into this one."""
+    detail: str | None
+    at_ms: int
+    runner_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the occurrence as in `schedule show --json`."""
+        return {"occurrence": iso(self.occurrence_ms), "outcome": self.outcome, "job_id": self.job_id,
+                "missed": self.missed, "detail": self.detail, "at": iso(self.at_ms), "runner_id": self.runner_id}
+
+
+@dataclass(frozen=True, slots=True)
 class JobDetail:
     """A job with its stages and counters: what `show` prints."""
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import re
+
 from jobtui.client import Client
 from jobtui.model import JobStatus as S
 from jobtui.tui.alerts import end_alerts
@@ -56,3 +59,26 @@ def test_first_load_raises_no_alert_but_a_later_new_ended_job_does() -> None:
     assert end_alerts({1: job}, {1: job}) == [], "no change of status, no alert"
     paused = Job(2, "demo", S.PAUSED, {}, pause_reason="paused by request")
     assert end_alerts({2: Job(2, "demo", S.RUNNING, {})}, {2: paused}) == [], "a requested pause is no alert"
+
+
+async def test_key_C_shows_schedules_with_their_next_run(client: Client) -> None:
+    from jobtui.tui.schedules import SchedulesScreen
+
+    await client.add_schedule("hourly", "demo", demo(), every_ms=3_600_000)
+    await client.add_schedule("nightly", "demo", demo(), cron="0 3 * * *", tz="Europe/Berlin")
+    await client.pause_schedule("nightly")
+    async with tui(client) as (app, pilot):
+        await pilot.press("C")
+        await wait_until(pilot, lambda: isinstance(app.screen, SchedulesScreen) and app.screen.schedules,
+                         what="schedules screen")
+        from rich.console import Console
+
+        from jobtui.tui.schedules import schedules_table
+
+        console = Console(width=200, record=True, file=io.StringIO())
+        console.print(schedules_table(app.screen.schedules, app.clock()))
+        text = console.export_text()
+        assert "hourly" in text and "every 1h" in text and re.search(r"· in \d", text), text
+        assert "nightly" in text and "cron 0 3 * * * (Europe/Berlin)" in text and "paused" in text
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, SchedulesScreen), what="closed")

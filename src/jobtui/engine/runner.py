@@ -23,6 +23,7 @@ from .context import Context, Stop
 from .definition import JobType, Registry, Stage
 from .notify import Notifier, defaults_from_env
 from .process import end_leftovers
+from .scheduler import Scheduler
 from .retry import call_with_retry, describe, is_expected, last_frames
 
 LOG_LIMIT = 10_000
@@ -269,6 +270,7 @@ class Runner:
         on_event: Callable[[str, JobId | None], None] | None = None,
         notify_defaults: Sequence[tuple[str, str]] | None = None,
         notify: bool = True,
+        schedules: bool = True,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -288,6 +290,9 @@ class Runner:
         store.notify_defaults = tuple(defaults_from_env() if notify_defaults is None else notify_defaults)
         self.notifier: Notifier | None = Notifier(store, self.runner_id) if notify else None
         """Delivers the notification outbox in the background (None: this runner leaves it to others)."""
+        self.scheduler: Scheduler | None = Scheduler(store, registry, self.runner_id, on_fire=self.wake) if schedules \
+            else None
+        """Fires recurring schedules (None: this runner leaves them to others)."""
         self.runs: dict[JobId, JobRun] = {}
         self.held: dict[JobId, JobRun] = {}
         """Paused jobs whose stage this runner keeps (a frozen command); they take no slot."""
@@ -453,6 +458,7 @@ class Runner:
             log.warning("recovery failed (%s); retrying at the next heartbeat", e)
         heartbeat = asyncio.create_task(self._heartbeat_loop(), name="jobtui-heartbeat")
         notifier = None if self.notifier is None else asyncio.create_task(self.notifier.run(), name="jobtui-notify")
+        scheduler = None if self.scheduler is None else asyncio.create_task(self.scheduler.run(), name="jobtui-schedule")
         types = self.registry.names
         try:
             while not self._stopping:
@@ -495,6 +501,9 @@ class Runner:
                 self._wake.clear()
         finally:
             await self._shutdown()
+            if scheduler is not None and self.scheduler is not None:
+                self.scheduler.stop()  # never cancelled: it may be inside a transaction
+                await asyncio.gather(scheduler, return_exceptions=True)
             if notifier is not None and self.notifier is not None:
                 self.notifier.stop()  # never cancelled: it may be inside a transaction
                 await asyncio.gather(notifier, return_exceptions=True)

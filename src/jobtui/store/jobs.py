@@ -47,50 +47,57 @@ class JobQueries(StoreCore):
             dup = next(k for k in keys if keys.count(k) > 1)
             raise UsageError(f"unique key {dup!r} is given to more than one new job")
         async with self._tx() as db:
-            if keys:
-                rows = list(await db.execute_fetchall(
-                    f"SELECT unique_key, job_id FROM jobs WHERE status NOT IN {_TERMINAL_SQL}"
-                    " AND unique_key IN (SELECT value FROM json_each(?))",
-                    (dumps(keys),),
-                ))
-                for key, job_id in rows:
-                    raise UsageError(f"unique key {key!r} already has active job {job_id}")
-            cur = await db.execute("SELECT coalesce(max(job_id), 0) FROM jobs")
-            row = await cur.fetchone()
-            seq = list(await db.execute_fetchall("SELECT seq FROM sqlite_sequence WHERE name = 'jobs'"))
-            first = max(int(row[0]) if row else 0, int(seq[0][0]) if seq else 0) + 1
-            ids = list(range(first, first + len(jobs)))
-            deps = await check_deps(db, (d for j in jobs for d in j.after))
-            status = [
-                "blocked" if any(deps[d] is not JobStatus.COMPLETED for d in j.after) else "queued" for j in jobs
-            ]
-            await db.executemany(
-                "INSERT INTO jobs (job_id, type, status, params, priority, unique_key, stage_names, run_at_ms,"
-                " max_retries, created_at_ms, updated_at_ms, timeout_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (jid, j.type, st, dumps(j.params), j.priority, j.unique_key, dumps(list(j.stage_names)),
-                     j.run_at_ms, j.max_retries, now, now, j.timeout_ms)
-                    for jid, j, st in zip(ids, jobs, status)
-                ],
-            )
-            for jid, j in zip(ids, jobs):
-                if j.after:
-                    await link_deps(db, jid, j.after)
-                if j.notify:
-                    await link_targets(db, jid, j.notify)
-            await db.executemany(
-                "INSERT INTO stages (job_id, stage_index, name, max_attempts) VALUES (?, ?, ?, ?)",
-                [
-                    (jid, i, name, j.max_attempts[i] if i < len(j.max_attempts) else 1)
-                    for jid, j in zip(ids, jobs)
-                    for i, name in enumerate(j.stage_names)
-                ],
-            )
-            await db.executemany(
-                "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, source)"
-                " VALUES (?, ?, 'submit', '', ?, ?)",
-                [(jid, now, st, source) for jid, st in zip(ids, status)],
-            )
+            ids = await self._insert_jobs(db, jobs, keys, source, now)
+        return ids
+
+    async def _insert_jobs(
+        self, db: aiosqlite.Connection, jobs: Sequence[NewJob], keys: list[str], source: str, now: int
+    ) -> list[JobId]:
+        """Insert jobs inside an open transaction (submission, and a schedule's firing)."""
+        if keys:
+            rows = list(await db.execute_fetchall(
+                f"SELECT unique_key, job_id FROM jobs WHERE status NOT IN {_TERMINAL_SQL}"
+                " AND unique_key IN (SELECT value FROM json_each(?))",
+                (dumps(keys),),
+            ))
+            for key, job_id in rows:
+                raise UsageError(f"unique key {key!r} already has active job {job_id}")
+        cur = await db.execute("SELECT coalesce(max(job_id), 0) FROM jobs")
+        row = await cur.fetchone()
+        seq = list(await db.execute_fetchall("SELECT seq FROM sqlite_sequence WHERE name = 'jobs'"))
+        first = max(int(row[0]) if row else 0, int(seq[0][0]) if seq else 0) + 1
+        ids = list(range(first, first + len(jobs)))
+        deps = await check_deps(db, (d for j in jobs for d in j.after))
+        status = [
+            "blocked" if any(deps[d] is not JobStatus.COMPLETED for d in j.after) else "queued" for j in jobs
+        ]
+        await db.executemany(
+            "INSERT INTO jobs (job_id, type, status, params, priority, unique_key, stage_names, run_at_ms,"
+            " max_retries, created_at_ms, updated_at_ms, timeout_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (jid, j.type, st, dumps(j.params), j.priority, j.unique_key, dumps(list(j.stage_names)),
+                 j.run_at_ms, j.max_retries, now, now, j.timeout_ms)
+                for jid, j, st in zip(ids, jobs, status)
+            ],
+        )
+        for jid, j in zip(ids, jobs):
+            if j.after:
+                await link_deps(db, jid, j.after)
+            if j.notify:
+                await link_targets(db, jid, j.notify)
+        await db.executemany(
+            "INSERT INTO stages (job_id, stage_index, name, max_attempts) VALUES (?, ?, ?, ?)",
+            [
+                (jid, i, name, j.max_attempts[i] if i < len(j.max_attempts) else 1)
+                for jid, j in zip(ids, jobs)
+                for i, name in enumerate(j.stage_names)
+            ],
+        )
+        await db.executemany(
+            "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, source)"
+            " VALUES (?, ?, 'submit', '', ?, ?)",
+            [(jid, now, st, source) for jid, st in zip(ids, status)],
+        )
         return ids
 
     # -------------------------------------------------------------------------------------- reads

@@ -11,6 +11,7 @@ against each backend. The contract is split by who uses it:
                   together by the store's writer; `await commit_point()` makes them durable
 * `Processes`     processes of command stages (pid, group, start time, boot id) and held jobs
 * `Notifications` the outbox of notifications
+* `Schedules`     recurring schedules and their occurrences
 * `JobStore`      all of them, plus identity, lifetime and the shared knobs
 
 Promises every backend keeps (the contract suite checks them): a claim hands a job to one runner
@@ -40,6 +41,8 @@ from ..model import (
     NotifyEvent,
     ProcessRecord,
     RunnerInfo,
+    Schedule,
+    ScheduleRun,
     StageStatus,
     Stats,
 )
@@ -324,7 +327,34 @@ class Notifications(Protocol):
     ) -> None: ...
 
 
-class JobStore(JobReads, JobControl, RunnerLeases, RunnerWrites, Processes, Notifications, Protocol):
+class Schedules(Protocol):
+    """Recurring schedules: kept by the client, fired by runners (one firing per occurrence)."""
+
+    async def add_schedule(self, s: Schedule) -> None: ...
+
+    async def schedules(self) -> list[Schedule]: ...
+
+    async def get_schedule(self, name: str) -> Schedule: ...
+
+    async def set_schedule_paused(self, name: str, paused: bool, next_at_ms: int | None = None) -> None: ...
+
+    async def remove_schedule(self, name: str) -> None: ...
+
+    async def schedule_runs(self, name: str, *, limit: int = 50) -> list[ScheduleRun]: ...
+
+    async def next_schedule_ms(self) -> int | None: ...
+
+    async def due_schedules(self, now_ms: int) -> list[Schedule]: ...
+
+    async def fire_schedule(
+        self, s: Schedule, *, occurrence_ms: int, missed: int, next_at_ms: int, job: NewJob | None,
+        error: str | None, runner_id: str, source: str = "schedule",
+    ) -> ScheduleRun | None:
+        """Record one occurrence and submit its job in one transaction; None when another runner did it first."""
+        ...
+
+
+class JobStore(JobReads, JobControl, RunnerLeases, RunnerWrites, Processes, Notifications, Schedules, Protocol):
     """A store of any backend: the whole contract, with its identity, lifetime and shared knobs."""
 
     clock: Callable[[], int]

@@ -224,6 +224,36 @@ MIGRATIONS: list[str] = [
         exit_code INTEGER,
         frozen INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (job_id, stage_index, slot)
+    """,
+    # 10: recurring schedules, and one row per occurrence: its primary key is what keeps two runners
+    # from firing the same occurrence twice.
+    """
+    CREATE TABLE schedules (
+        name TEXT PRIMARY KEY,
+        cron TEXT,
+        timezone TEXT NOT NULL DEFAULT 'UTC',
+        every_ms INTEGER,
+        anchor_ms INTEGER NOT NULL,
+        job_type TEXT NOT NULL,
+        params TEXT NOT NULL,
+        options TEXT NOT NULL DEFAULT '{}',
+        paused INTEGER NOT NULL DEFAULT 0,
+        created_at_ms INTEGER NOT NULL,
+        next_at_ms INTEGER NOT NULL,
+        last_at_ms INTEGER,
+        last_job_id INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX schedules_due ON schedules (next_at_ms) WHERE paused = 0;
+    CREATE TABLE schedule_runs (
+        name TEXT NOT NULL,
+        occurrence_ms INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        job_id INTEGER,
+        missed INTEGER NOT NULL DEFAULT 0,
+        detail TEXT,
+        at_ms INTEGER NOT NULL,
+        runner_id TEXT,
+        PRIMARY KEY (name, occurrence_ms)
     ) WITHOUT ROWID;
     """,
 ]

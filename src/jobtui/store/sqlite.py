@@ -14,7 +14,8 @@ from .jobs import JobQueries
 from .notify import NotifyQueries
 from .processes import ProcessRecords
 from .runs import RunnerWrites
+from .schedules import ScheduleQueries
 
 
-class Store(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords):
+class Store(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries):
     """All reads and writes of one SQLite database file."""

@@ -37,6 +37,7 @@ from . import settings as _settings
 from .actions import JOB_ACTIONS, JobActions
 from .background import Background
 from .alerts import end_alerts
+from .schedules import SchedulesScreen
 from .feed import Delta, JobFeed
 from .format import Clock, absolute, clean
 from .quit import QuitFlow
@@ -101,6 +102,7 @@ class JobtuiApp(App[int]):
         Binding("z", "zoom", "Full screen", show=False),
         Binding("escape", "escape", "Clear", show=False),
         Binding("L", "runner_log", "Runner messages", show=False),
+        Binding("C", "schedules", "Schedules", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -630,6 +632,10 @@ class JobtuiApp(App[int]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_schedules(self) -> None:
+        """Show the recurring schedules with their next run."""
+        self.push_screen(SchedulesScreen(self.client, clock=self.clock, tz=self.tz))
 
     # ------------------------------------------------------------------------------------ quit
     def running_here(self) -> list[JobId]:

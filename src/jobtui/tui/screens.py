@@ -244,6 +244,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("esc", "clear marks, then the filter"),
         ("ctrl+p", "command palette: every action by name"),
         ("L", "the runner's messages (waiting for the database, lost leases, errors)"),
+        ("C", "recurring schedules with their next run"),
         ("?", "this help"),
         ("q", "quit (asks what to do with running jobs)"),
     ]),

@@ -1,0 +1,130 @@
+"""Recurring schedules: `jobtui schedule add|ls|show|pause|resume|rm`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ..client import Client
+from ..errors import UsageError
+from ..model import Schedule, iso, now_ms
+from ..recurrence import Recurrence
+from ..wording import ago
+from .commands import command, table
+from .notify import add_notify_options, parse_notify
+from .parse import parse_duration_ms, parse_kv
+
+
+def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Let --db and --app follow the action too, as they may follow any command."""
+    p.add_argument("--db", default=argparse.SUPPRESS, help="database file (default: $JOBTUI_DB or the user-data folder)")
+    p.add_argument("--app", action="append", default=argparse.SUPPRESS, metavar="MODULE",
+                   help="import job types from MODULE (repeatable; also $JOBTUI_APP)")
+    return p
+
+
+def _args(sp: argparse.ArgumentParser) -> None:
+    sub = sp.add_subparsers(dest="schedule_command", metavar="ACTION", required=True)
+    add = sub.add_parser("add", help="create a schedule that submits a job of TYPE on a cron expression or period",
+                         description="create a schedule: jobtui schedule add NAME (--cron 'EXPR' [--timezone TZ] |"
+                                     " --every DURATION) TYPE [-p k=v ...]")
+    _common(add)
+    add.add_argument("name", help="a name for the schedule (letters, digits, '.', '_', '-')")
+    add.add_argument("type", help="job type (see `jobtui types`)")
+    when = add.add_mutually_exclusive_group(required=True)
+    when.add_argument("--cron", metavar="EXPR", help="a cron expression, e.g. '0 3 * * *' (minute hour day month weekday)")
+    when.add_argument("--every", metavar="DURATION", help="a period, e.g. 90s, 15m, 1h, 1d (at least 1s)")
+    add.add_argument("--timezone", metavar="TZ", help="the zone of --cron times (default UTC), e.g. Europe/Berlin")
+    add.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="a param of each job (repeatable)")
+    add.add_argument("--params-json", metavar="JSON", help="params as one JSON object")
+    add.add_argument("--priority", type=int, default=0, help="priority of each job (default 0)")
+    add.add_argument("--max-retries", type=int, default=None, help="automatic retries of each failed job")
+    add_notify_options(add)
+    ls = sub.add_parser("ls", help="list schedules with their next run")
+    ls.add_argument("--json", action="store_true", help="JSON array of schedules")
+    _common(ls)
+    show = sub.add_parser("show", help="one schedule and its latest occurrences (fired, skipped, missed)")
+    show.add_argument("name")
+    show.add_argument("--json", action="store_true")
+    _common(show)
+    for name, text in (("pause", "stop a schedule from firing"), ("resume", "fire a paused schedule again"),
+                       ("rm", "delete a schedule and its history (its jobs stay)")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("name")
+        _common(p)
+
+
+def _params(a: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if a.params_json:
+        try:
+            loaded = json.loads(a.params_json)
+        except json.JSONDecodeError as e:
+            raise UsageError(f"--params-json is not valid JSON: {e.msg} at char {e.pos}") from None
+        if not isinstance(loaded, dict):
+            raise UsageError("--params-json must be a JSON object")
+        params.update(loaded)
+    params.update(parse_kv(a.param or []))
+    return params
+
+
+def _when(s: Schedule) -> str:
+    return Recurrence(s.cron, s.tz, s.every_ms, s.anchor_ms).describe()
+
+
+@command("schedule", "recurring jobs: schedule add|ls|show|pause|resume|rm", args=_args, order=25)
+async def cmd_schedule(client: Client, a: argparse.Namespace) -> int:
+    """Manage recurring schedules."""
+    action = a.schedule_command
+    if action == "add":
+        if a.timezone and not a.cron:
+            raise UsageError("--timezone applies to --cron only")
+        if a.max_retries is not None and a.max_retries < 0:
+            raise UsageError("--max-retries must be 0 or more")
+        s = await client.add_schedule(
+            a.name, a.type, _params(a), cron=a.cron, tz=a.timezone,
+            every_ms=parse_duration_ms(a.every) if a.every else None, priority=a.priority,
+            max_retries=a.max_retries, notify=parse_notify(a),
+        )
+        print(f"schedule {s.name}: {_when(s)} → {s.job_type}; next run {iso(s.next_at_ms)}")
+        return 0
+    if action == "ls":
+        schedules = await client.schedules()
+        if a.json:
+            print(json.dumps([s.to_dict() for s in schedules], indent=2))
+            return 0
+        if not schedules:
+            print("no schedules (add one: jobtui schedule add NAME --every 1h TYPE)")
+            return 0
+        now = now_ms()
+        rows = [["NAME", "WHEN", "TYPE", "NEXT RUN", "LAST RUN", "LAST JOB"]]
+        for s in schedules:
+            rows.append([s.name, _when(s), s.job_type, "paused" if s.paused else iso(s.next_at_ms) or "-",
+                         ago(s.last_at_ms, now) if s.last_at_ms else "-", f"#{s.last_job_id}" if s.last_job_id else "-"])
+        print(table(rows))
+        return 0
+    if action == "show":
+        s, runs = await client.schedule(a.name)
+        if a.json:
+            print(json.dumps({**s.to_dict(), "history": [r.to_dict() for r in runs]}, indent=2))
+            return 0
+        print(f"schedule {s.name}  {_when(s)}  → {s.job_type}" + ("  (paused)" if s.paused else ""))
+        print(f"  next run   {'paused' if s.paused else iso(s.next_at_ms)}")
+        rows = [["OCCURRENCE", "OUTCOME", "JOB", "MISSED", "DETAIL"]]
+        for r in runs:
+            rows.append([iso(r.occurrence_ms) or "", r.outcome, f"#{r.job_id}" if r.job_id else "-",
+                         str(r.missed) if r.missed else "", r.detail or ""])
+        print("\n".join("    " + line for line in table(rows).splitlines()) if runs else "  no runs yet")
+        return 0
+    if action == "pause":
+        await client.pause_schedule(a.name)
+        print(f"schedule {a.name}: paused")
+        return 0
+    if action == "resume":
+        s = await client.resume_schedule(a.name)
+        print(f"schedule {a.name}: active; next run {iso(s.next_at_ms)}")
+        return 0
+    await client.remove_schedule(a.name)
+    print(f"schedule {a.name}: removed")
+    return 0

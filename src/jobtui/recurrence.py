@@ -1,0 +1,104 @@
+"""When a schedule fires: a cron expression in a time zone, or a fixed period (pure, no I/O).
+
+Cron expressions are evaluated by cronsim (the parser behind Healthchecks.io; DST-aware with zoneinfo).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cronsim import CronSim, CronSimError
+
+from .errors import UsageError
+
+_MAX_STEPS = 100_000
+"""Occurrences walked one by one before a count is cut short (a minute cron over ~70 days)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recurrence:
+    """A cron expression (in `tz`) or a period of `every_ms` counted from `anchor_ms`."""
+
+    cron: str | None = None
+    tz: str = "UTC"
+    every_ms: int | None = None
+    anchor_ms: int = 0
+
+    @classmethod
+    def parse(cls, *, cron: str | None, tz: str | None, every_ms: int | None, anchor_ms: int) -> Recurrence:
+        """Check and build a recurrence.
+
+        Raises:
+            UsageError: neither or both of cron and every, a bad expression, an unknown zone, a period under 1 s.
+        """
+        if (cron is None) == (every_ms is None):
+            raise UsageError("give exactly one of --cron 'EXPR' and --every DURATION")
+        if every_ms is not None:
+            if tz:
+                raise UsageError("--timezone applies to --cron only")
+            if every_ms < 1000:
+                raise UsageError("--every must be at least 1s")
+            return cls(None, "UTC", every_ms, anchor_ms)
+        assert cron is not None
+        zone = tz or "UTC"
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise UsageError(f"unknown time zone {zone!r} (examples: UTC, Europe/Berlin, America/New_York)") from None
+        try:
+            CronSim(cron, datetime.now(ZoneInfo(zone)))
+        except CronSimError as e:
+            raise UsageError(f"bad cron expression {cron!r}: {e}") from None
+        return cls(cron, zone, None, anchor_ms)
+
+    def describe(self) -> str:
+        """Word it, e.g. 'cron 0 3 * * * (Europe/Berlin)' or 'every 1h'."""
+        if self.cron is not None:
+            return f"cron {self.cron} ({self.tz})"
+        return f"every {_duration(self.every_ms or 0)}"
+
+    def next_after(self, t_ms: int) -> int:
+        """Return the first occurrence strictly after `t_ms`."""
+        if self.every_ms is not None:
+            k = (t_ms - self.anchor_ms) // self.every_ms + 1
+            return self.anchor_ms + max(k, 1) * self.every_ms if t_ms >= self.anchor_ms else self.anchor_ms
+        return _ms(next(CronSim(self.cron or "", _dt(t_ms, self.tz))))
+
+    def latest_at_or_before(self, t_ms: int) -> int | None:
+        """Return the last occurrence at or before `t_ms` (None: none yet)."""
+        if self.every_ms is not None:
+            if t_ms < self.anchor_ms:
+                return None
+            return self.anchor_ms + (t_ms - self.anchor_ms) // self.every_ms * self.every_ms
+        return _ms(next(CronSim(self.cron or "", _dt(t_ms + 1, self.tz), reverse=True)))
+
+    def count_between(self, first_ms: int, last_ms: int) -> int:
+        """Return how many occurrences lie in [first_ms, last_ms] (both occurrences; cut at 100,000)."""
+        if last_ms < first_ms:
+            return 0
+        if self.every_ms is not None:
+            return (last_ms - first_ms) // self.every_ms + 1
+        n, t = 1, first_ms
+        while n < _MAX_STEPS:
+            t = self.next_after(t)
+            if t > last_ms:
+                break
+            n += 1
+        return n
+
+
+def _dt(ms: int, tz: str) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(ZoneInfo(tz))
+
+
+def _ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+def _duration(ms: int) -> str:
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"

@@ -1,0 +1,142 @@
+"""Recurring schedules and their occurrences.
+
+A runner fires a due schedule in one transaction: it moves `next_at_ms` on (guarded by the value it
+read), inserts the occurrence into `schedule_runs` (primary key: name and occurrence time, so the
+database itself refuses a second firing of one occurrence), and inserts the job, unless the
+schedule's previous job has not ended yet (then the occurrence is recorded as skipped).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import UsageError
+from ..model import JobId, Schedule, ScheduleRun
+from .base import _TERMINAL_SQL, NewJob, StoreCore, dumps
+
+_COLS = (
+    "name, cron, timezone, every_ms, anchor_ms, job_type, params, options, paused, created_at_ms, next_at_ms,"
+    " last_at_ms, last_job_id"
+)
+_RUN_COLS = "name, occurrence_ms, outcome, job_id, missed, detail, at_ms, runner_id"
+
+
+def _schedule(r: Sequence[Any]) -> Schedule:
+    return Schedule(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), json.loads(r[7]), bool(r[8]), *r[9:])
+
+
+class ScheduleQueries(StoreCore):
+    """Add, list, pause, remove and fire schedules."""
+
+    async def add_schedule(self, s: Schedule) -> None:
+        """Store a new schedule.
+
+        Raises:
+            UsageError: a schedule of this name exists.
+        """
+        async with self._tx() as db:
+            rows = list(await db.execute_fetchall("SELECT 1 FROM schedules WHERE name = ?", (s.name,)))
+            if rows:
+                raise UsageError(f"a schedule named {s.name!r} exists (remove it first: jobtui schedule rm {s.name})")
+            await db.execute(
+                f"INSERT INTO schedules ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (s.name, s.cron, s.tz, s.every_ms, s.anchor_ms, s.job_type, dumps(s.params), dumps(s.options),
+                 int(s.paused), s.created_at_ms, s.next_at_ms, s.last_at_ms, s.last_job_id),
+            )
+
+    async def schedules(self) -> list[Schedule]:
+        """Return every schedule, by name."""
+        return [_schedule(r) for r in await self._all(f"SELECT {_COLS} FROM schedules ORDER BY name")]
+
+    async def get_schedule(self, name: str) -> Schedule:
+        """Return one schedule.
+
+        Raises:
+            UsageError: no schedule has this name.
+        """
+        row = await self._one(f"SELECT {_COLS} FROM schedules WHERE name = ?", (name,))
+        if row is None:
+            raise UsageError(f"no schedule named {name!r} (see `jobtui schedule ls`)")
+        return _schedule(row)
+
+    async def set_schedule_paused(self, name: str, paused: bool, next_at_ms: int | None = None) -> None:
+        """Pause a schedule, or resume it from `next_at_ms` (occurrences while paused are not made up)."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE schedules SET paused = ?, next_at_ms = coalesce(?, next_at_ms) WHERE name = ?",
+                (int(paused), next_at_ms, name),
+            )
+            if cur.rowcount == 0:
+                raise UsageError(f"no schedule named {name!r} (see `jobtui schedule ls`)")
+
+    async def remove_schedule(self, name: str) -> None:
+        """Delete a schedule and its history (its jobs stay)."""
+        async with self._tx() as db:
+            cur = await db.execute("DELETE FROM schedules WHERE name = ?", (name,))
+            if cur.rowcount == 0:
+                raise UsageError(f"no schedule named {name!r} (see `jobtui schedule ls`)")
+            await db.execute("DELETE FROM schedule_runs WHERE name = ?", (name,))
+
+    async def schedule_runs(self, name: str, *, limit: int = 50) -> list[ScheduleRun]:
+        """Return a schedule's latest occurrences, newest first."""
+        rows = await self._all(
+            f"SELECT {_RUN_COLS} FROM schedule_runs WHERE name = ? ORDER BY occurrence_ms DESC LIMIT ?", (name, limit)
+        )
+        return [ScheduleRun(*r) for r in rows]
+
+    async def next_schedule_ms(self) -> int | None:
+        """Return when the next schedule is due (None: no active schedule)."""
+        row = await self._one("SELECT min(next_at_ms) FROM schedules WHERE paused = 0")
+        return None if row is None or row[0] is None else int(row[0])
+
+    async def due_schedules(self, now_ms: int) -> list[Schedule]:
+        """Return the active schedules due at `now_ms`."""
+        rows = await self._all(
+            f"SELECT {_COLS} FROM schedules WHERE paused = 0 AND next_at_ms <= ? ORDER BY next_at_ms", (now_ms,)
+        )
+        return [_schedule(r) for r in rows]
+
+    async def fire_schedule(
+        self, s: Schedule, *, occurrence_ms: int, missed: int, next_at_ms: int, job: NewJob | None,
+        error: str | None, runner_id: str, source: str = "schedule",
+    ) -> ScheduleRun | None:
+        """Record one occurrence and submit its job, in one transaction; None if another runner did it first."""
+        now = self.clock()
+        async with self._tx() as db:
+            cur = await db.execute(
+                "UPDATE schedules SET next_at_ms = ?, last_at_ms = ? WHERE name = ? AND next_at_ms = ? AND paused = 0",
+                (next_at_ms, occurrence_ms, s.name, s.next_at_ms),
+            )
+            if cur.rowcount == 0:
+                return None
+            cur = await db.execute(
+                "INSERT INTO schedule_runs (name, occurrence_ms, outcome, missed, at_ms, runner_id)"
+                " VALUES (?, ?, 'fired', ?, ?, ?) ON CONFLICT (name, occurrence_ms) DO NOTHING",
+                (s.name, occurrence_ms, missed, now, runner_id),
+            )
+            if cur.rowcount == 0:
+                return None
+            outcome, job_id, detail = "fired", None, None
+            active = [] if s.last_job_id is None else list(await db.execute_fetchall(
+                f"SELECT status FROM jobs WHERE job_id = ? AND status NOT IN {_TERMINAL_SQL}", (s.last_job_id,)
+            ))
+            if error is not None:
+                outcome, detail = "error", error
+            elif active:
+                outcome, detail = "skipped", f"job #{s.last_job_id} is still {active[0][0]}"
+            elif job is not None:
+                [job_id] = await self._insert_jobs_for_schedule(db, job, source, now)
+                await db.execute("UPDATE schedules SET last_job_id = ? WHERE name = ?", (job_id, s.name))
+            await db.execute(
+                "UPDATE schedule_runs SET outcome = ?, job_id = ?, detail = ? WHERE name = ? AND occurrence_ms = ?",
+                (outcome, job_id, detail, s.name, occurrence_ms),
+            )
+        return ScheduleRun(s.name, occurrence_ms, outcome, job_id, missed, detail, now, runner_id)
+
+    async def _insert_jobs_for_schedule(self, db: Any, job: NewJob, source: str, now: int) -> list[JobId]:
+        insert = getattr(self, "_insert_jobs")  # JobQueries; the Store class has both  # noqa: B009
+        keys = [job.unique_key] if job.unique_key is not None else []
+        ids: list[JobId] = await insert(db, [job], keys, source, now)
+        return ids
