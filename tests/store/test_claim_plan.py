@@ -47,3 +47,22 @@ async def test_claim_order_across_queued_and_waiting_retry(store: Store) -> None
     assert [c.job.job_id for c in got] == [ids[3], ids[1], ids[0]]
     assert await store.claim("r1", 10, ["demo"]) == []
     assert await store.claim("r1", 10, ["other"]) == []
+
+
+async def test_an_unreadable_queued_job_fails_alone_and_the_others_run(store: Store, db_path: Path) -> None:
+    """Issue 6, item 4: a job row jobtui never wrote failed every claim, so the runner ran nothing at all."""
+    from tests.conftest import run_idle
+
+    client = Client(store, default_registry())
+    ids = await client.submit_many([Submission("demo", {"delay": 0, "items": 0}) for _ in range(3)])
+    async with store._tx() as db:
+        await db.execute("UPDATE jobs SET params = '{not json' WHERE job_id = ?", (ids[1],))
+    await run_idle(client, timeout=60)
+    con = sqlite3.connect(db_path)
+    try:
+        rows = dict(con.execute("SELECT job_id, status FROM jobs").fetchall())
+        error = con.execute("SELECT error_message FROM jobs WHERE job_id = ?", (ids[1],)).fetchone()[0]
+    finally:
+        con.close()
+    assert rows == {ids[0]: "completed", ids[1]: "failed", ids[2]: "completed"}
+    assert "unreadable" in error

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..model import ACTIVE, HOLDABLE, JobId, JobStatus, NotifyEvent, RunnerInfo, StageStatus, sources
+from ..model import ACTIVE, HOLDABLE, Job, JobId, JobStatus, NotifyEvent, RunnerInfo, StageStatus, sources
 from .deps import UNBLOCK_SQL
 from .notify import insert_event
 from .base import (
     _ACTIVE_SQL, _PENDING_SQL, JOB_COLS, R_ATTEMPT, R_ITEM, R_JOB_END, R_LOG, R_LOG_TRIM, R_PROGRESS, R_STAGE_COUNTERS,
-    R_STAGE_END, R_STAGE_START, R_STAGE_STATE, Claimed, StageRecord, StoreCore, _job, _loads, dumps, job_status,
+    R_STAGE_END, R_STAGE_START, R_STAGE_STATE, Claimed, CorruptRowError, StageRecord, StoreCore, _job, _loads, dumps,
+    job_status, log,
 )
 from .schema import sql_in
 
@@ -172,22 +173,40 @@ class RunnerWrites(StoreCore):
                 f" WHERE job_id IN ({CLAIM_SQL}) RETURNING {JOB_COLS}",
                 {"runner": runner_id, "now": now, "types": dumps(list(types)), "n": limit},
             ))
-            jobs = sorted((_job(r) for r in rows), key=lambda j: (-j.priority, j.created_at_ms, j.job_id))
-            if not jobs:
-                return []
+            decoded: list[Job] = []
+            unreadable: dict[JobId, str] = {}
+            for r in rows:
+                try:
+                    decoded.append(_job(r))
+                except CorruptRowError as e:
+                    unreadable[r[0]] = str(e)
+            jobs = sorted(decoded, key=lambda j: (-j.priority, j.created_at_ms, j.job_id))
             stage_rows = list(await db.execute_fetchall(
                 "SELECT job_id, stage_index, name, status, attempts, generation, output, state, items_done,"
                 " items_failed, runs, failures FROM stages WHERE job_id IN (SELECT value FROM json_each(?))"
                 " ORDER BY job_id, stage_index",
                 (dumps([j.job_id for j in jobs]),),
-            ))
-        by_job: dict[JobId, list[StageRecord]] = {}
-        for r in stage_rows:
-            by_job.setdefault(r[0], []).append(
-                StageRecord(r[1], r[2], StageStatus(r[3]), r[4], r[5], _loads(r[6]), _loads(r[7]), r[8], r[9], r[10],
-                            r[11])
-            )
-        return [Claimed(j, tuple(by_job.get(j.job_id, ()))) for j in jobs]
+            )) if jobs else []
+            by_job: dict[JobId, list[StageRecord]] = {}
+            for r in stage_rows:
+                try:
+                    status = StageStatus(r[3])
+                    record = StageRecord(r[1], r[2], status, r[4], r[5], _loads(r[6]), _loads(r[7]), r[8], r[9],
+                                         r[10], r[11])
+                except (CorruptRowError, ValueError):
+                    unreadable[r[0]] = f"job {r[0]}: stage {r[2]!r} is unreadable in the database"
+                    continue
+                by_job.setdefault(r[0], []).append(record)
+            # A row jobtui never wrote (hand-edited, another program) fails its own job, here and
+            # now; left queued it would fail every claim and stop the runner for all jobs.
+            for job_id, reason in unreadable.items():
+                log.error("%s; marking it failed", reason)
+                await db.execute(
+                    "UPDATE jobs SET status = 'failed', lease_owner = NULL, error_message = ?, updated_at_ms = ?"
+                    " WHERE job_id = ?",
+                    (reason, now, job_id),
+                )
+        return [Claimed(j, tuple(by_job.get(j.job_id, ()))) for j in jobs if j.job_id not in unreadable]
 
     async def has_runnable(self, types: Iterable[str], *, due_by_ms: int | None = None) -> bool:
         """Tell whether any job of `types` is queued or waiting to retry (now or later), or held by a runner.
