@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from jobtui.cli import main
@@ -68,8 +68,8 @@ types = st.sampled_from(["demo", "fetch", "nope", ""])
 
 
 def opt(name: str, values: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:
-    """An option that is there or not."""
-    return st.one_of(st.just([]), values.map(lambda v: [name, v]))
+    """An option that is there (a quarter of the time: so that some commands get through) or not."""
+    return st.one_of(st.just([]), st.just([]), st.just([]), values.map(lambda v: [name, v]))
 
 
 def flag(name: str) -> st.SearchStrategy[list[str]]:
@@ -84,19 +84,28 @@ def always(name: str, values: st.SearchStrategy[str]) -> st.SearchStrategy[list[
     return values.map(lambda v: [name, v])
 
 
-from_lines = st.lists(st.one_of(param_json, st.just(""), words), min_size=0, max_size=4).map("\n".join)
+good_params = st.fixed_dictionaries({}, optional={
+    "delay": st.floats(0, 1), "items": st.integers(0, 3), "seed": st.integers(0, 9), "api_token": st.text(max_size=6),
+    "_unique_key": st.one_of(st.text(max_size=6), json_values),
+}).map(json.dumps)
+from_lines = st.lists(st.one_of(good_params, good_params, param_json, st.just(""), words), min_size=0,
+                      max_size=4).map("\n".join)
 
 commands = st.one_of(
     cat(st.just(["submit"]), types.map(lambda t: [t]), st.lists(kv, max_size=2).map(lambda ps: [a for p in ps for a in ("-p", p)]),
         opt("--params-json", param_json), opt("--priority", ints), opt("--at", times), opt("--unique-key", words),
-        opt("--max-retries", ints), opt("--after", ids)),
+        opt("--max-retries", ints), opt("--after", ids),
+        opt("--notify-url", st.one_of(words, st.sampled_from(["http://127.0.0.1:9/x", "ftp://x", "http://u:pw@h/?token=t"]))),
+        opt("--notify-cmd", words)),
     cat(st.just(["submit", "demo", "--from", "@FROM"]), opt("--unique-key", words), opt("--priority", ints)),
     cat(st.just(["ls"]), opt("--status", status_lists), opt("--type", types), opt("--limit", ints), flag("--json")),
     cat(st.just(["show"]), ids.map(lambda i: [i]), flag("--json")),
     cat(st.just(["logs"]), ids.map(lambda i: [i]), opt("-n", ints)),
     cat(st.sampled_from([["pause"], ["resume"], ["cancel"], ["retry"], ["delete"]]), st.lists(ids, min_size=1, max_size=3)),
     # wait always has a timeout: without one it rightly waits for a queued job forever.
-    cat(st.just(["wait"]), st.lists(ids, min_size=1, max_size=2), always("--timeout", st.one_of(st.just("0"), floats))),
+    cat(st.just(["wait"]), st.lists(ids, min_size=1, max_size=2), always("--timeout", st.one_of(
+        st.sampled_from(["0", "0.01", "nan", "inf", "-inf", "-1", "1e400", "1e10"]), odd_numbers,
+        st.floats(max_value=0.05).map(repr)))),
     cat(st.just(["rewind"]), ids.map(lambda i: [i]), always("--to", st.one_of(st.sampled_from(["scraping", "2", "0"]), words))),
     cat(st.just(["clean"]), always("--older-than", durations), opt("--status", status_lists)),
     cat(st.just(["export"]), ids.map(lambda i: [i]), opt("--format", st.sampled_from(["jsonl", "csv", "xml"])),
@@ -161,6 +170,7 @@ def test_any_argv_keeps_the_promises(world: Path, argv: list[str], lines: str) -
     argv = [str(from_file) if a == "@FROM" else str(db) + a[3:] if a.startswith("@DB") else a for a in argv]
     before = dump(db)
     code, _out, err = _run(["--db", str(db), *argv])
+    event(f"{argv[0]} exit {code}")
     assert "Traceback" not in err, err
     assert code in PROMISED, (argv, code, err)
     if code == 2 or (code == 1 and argv[0] != "wait"):

@@ -221,3 +221,10 @@ def test_an_unmarked_old_database_still_works_and_gets_marked(tmp_path: Path) ->
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA application_id").fetchone()[0] == 0x6A6F6274
     con.close()
+
+
+def test_a_repeated_id_is_one_request(db: Path) -> None:
+    """Found by tests/test_cli_properties.py: `pause 1 1` paused job 1, then failed on it with exit 2."""
+    r = jobtui("pause", "1", "#1", "1", db=db)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["job 1: queued → paused"]

@@ -313,7 +313,8 @@ def _ids_args(sp: argparse.ArgumentParser) -> None:
 async def cmd_control(client: Client, a: argparse.Namespace) -> int:
     """Send one request to each job (all ids are checked first)."""
     action = Action(a.command)
-    ids = [parse_id(x) for x in a.ids]
+    # Once each: `resume 3 3` passed the check, resumed job 3, then failed on it (exit 2, a change made).
+    ids = list(dict.fromkeys(parse_id(x) for x in a.ids))
     await client.check(ids, action)
     for job_id in ids:
         r = await client.control(job_id, action)
