@@ -224,6 +224,7 @@ MIGRATIONS: list[str] = [
         exit_code INTEGER,
         frozen INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (job_id, stage_index, slot)
+    ) WITHOUT ROWID;
     """,
     # 10: recurring schedules, and one row per occurrence: its primary key is what keeps two runners
     # from firing the same occurrence twice.
