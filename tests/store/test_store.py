@@ -167,3 +167,23 @@ async def test_a_version_1_database_is_migrated_in_place(db_path: Path) -> None:
         assert read(db_path, "SELECT count(*) FROM files") == [(0,)]
     finally:
         await s.close()
+
+
+async def test_a_transaction_cancelled_while_waiting_for_the_lock_leaves_the_connection_usable(db_path: Path) -> None:
+    """A task cancelled while its BEGIN IMMEDIATE waits on another process's lock (a runner's heartbeat
+    at shutdown): the BEGIN still completes on aiosqlite's thread, and must not leave the connection
+    inside a transaction that makes every later write fail."""
+    store = await Store.open(db_path, busy_timeout_ms=3_000)
+    try:
+        other = sqlite3.connect(db_path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        task = asyncio.create_task(store.claim("r1", 1, ["t"]))
+        await asyncio.sleep(0.3)  # the BEGIN is now waiting in SQLite's busy handler
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        other.execute("COMMIT")
+        other.close()
+        assert await store.claim("r1", 1, ["t"]) == []  # "cannot start a transaction within a transaction" before
+    finally:
+        await store.close()

@@ -440,6 +440,11 @@ class StoreCore:
                 await self._conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as e:
                 raise StoreError(_explain(e, self.path)) from e
+            except asyncio.CancelledError:
+                # The BEGIN still runs on aiosqlite's thread and may open the transaction after we
+                # were cancelled; a ROLLBACK queued behind it closes it, or the next BEGIN would fail.
+                await self._rollback()
+                raise
             try:
                 yield self._conn
             except BaseException as e:
