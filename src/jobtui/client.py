@@ -16,7 +16,7 @@ import platformdirs
 
 from .engine.definition import JobType, Registry, default_registry
 from .engine.runner import Runner, workspace_root_for
-from .errors import InvalidTransitionError, JobNotFoundError, UsageError
+from .errors import InvalidTransitionError, JobNotFoundError, SubmitError, UsageError
 from .model import (
     ACTION_FROM, Action, AttemptRecord, ItemRecord, Job, JobDetail, JobId, JobRef, JobStatus, LogLine, RequestRecord,
     RunnerInfo, Schedule, ScheduleRun, StageRun, Stats,
@@ -321,7 +321,9 @@ class Client:
                 params = jt.validate(sub.params)
                 stages = jt.stages_for(params)
             except UsageError as e:
-                raise type(e)(f"job {i + 1}: {e}") if i else e
+                if i:
+                    raise SubmitError(i, e) from e
+                raise
             new.append(
                 NewJob(
                     jt.name, params, tuple(s.name for s in stages), tuple(s.retry.attempts for s in stages), sub.priority,

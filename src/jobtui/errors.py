@@ -2,6 +2,7 @@
 
 * JobtuiError
   x UsageError             (bad input from a person: params, ids, times; one clear line)
+    + SubmitError          (one of several submissions: .index, .error)
     + UnknownJobTypeError
     + ParamError
     + JobNotFoundError
@@ -26,6 +27,18 @@ class JobtuiError(Exception):
 
 class UsageError(JobtuiError):
     """Bad input from a person: shown as one line, exit status 2."""
+
+
+class SubmitError(UsageError):
+    """One submission of several was refused (nothing was stored); `.index` (0-based) says which.
+
+    The original error is `.error` (and `__cause__`): an UnknownJobTypeError, a ParamError, ...
+    """
+
+    def __init__(self, index: int, error: UsageError) -> None:
+        self.index = index
+        self.error = error
+        super().__init__(f"job {index + 1}: {error}")
 
 
 class UnknownJobTypeError(UsageError):

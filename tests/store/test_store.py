@@ -12,6 +12,7 @@ from jobtui.errors import StoreError
 from jobtui.model import Action, JobStatus, RunnerInfo, StageStatus
 from jobtui.store import NewJob, Store
 from jobtui.store.schema import MIGRATIONS
+from tests.conftest import wait_for
 
 
 def new(n: int = 1, stages: tuple[str, ...] = ("a", "b")) -> list[NewJob]:
@@ -46,11 +47,19 @@ async def test_commit_point_returns_only_once_durable(store: Store, db_path: Pat
 
 
 async def test_commit_point_also_waits_for_a_flush_in_flight(store: Store, db_path: Path) -> None:
+    """Issue 8: this test can fail. A big batch is taken by the writer (the queue is empty) and is being
+    committed; a commit_point that looked only at the queue would return before that commit."""
     [job] = await store.add_jobs(new())
-    store.log(job, "info", "first")
-    await asyncio.sleep(0)  # the writer takes the batch and starts committing it
+    n = 100_000
+    for i in range(n):
+        store.log(job, "info", f"line {i}")
+    first = asyncio.create_task(store.commit_point())  # wakes the writer, which takes the batch
+    # White box: the batch is taken (queue empty) and its commit is still running.
+    await wait_for(lambda: first.done() or store._batch.size == 0, every=0.001)
+    assert not first.done(), "the flush was too quick to observe; raise n"
     await store.commit_point()
-    assert read(db_path, "SELECT message FROM logs") == [("first",)]
+    assert first.done(), "commit_point returned while a write queued before it was still in flight"
+    assert read(db_path, "SELECT count(*) FROM logs") == [(n,)]
 
 
 async def test_many_concurrent_checkpoints_share_few_commits(store: Store) -> None:

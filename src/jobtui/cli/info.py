@@ -58,8 +58,15 @@ async def cmd_types(a: argparse.Namespace) -> int:
         print(f"{t.name}  {t.description}")
         print(f"  stages: {' → '.join(t.stage_names)}")
         for n, p in t.params.items():
-            default = "required" if repr(p.default) == "REQUIRED" else f"default {defaults[t.name][n]!r}"
-            print(f"  -p {n}=<{p.type.__name__}>  {p.help} ({default})")
+            if repr(p.default) == "REQUIRED":
+                note = " (required)"
+            elif "default" in p.help:
+                note = ""  # the help says it already
+            elif p.default in ("", None):
+                note = " (optional)"
+            else:
+                note = f" (default {defaults[t.name][n]!r})"
+            print(f"  -p {n}=<{p.type.__name__}>  {p.help}{note}")
     return 0
 
 

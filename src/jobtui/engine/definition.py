@@ -30,6 +30,9 @@ REQUIRED: Any = _Required()
 """Sentinel default: the param must be given."""
 
 
+_BUILTIN_TYPES = (str, int, float, bool, list, dict)
+
+
 @dataclass(frozen=True, slots=True)
 class Param:
     """One parameter of a job type: its type, default and help."""
@@ -74,10 +77,13 @@ class Param:
                     raise ValueError(value)
             else:
                 out = self.type(value)
-        except (ValueError, TypeError, json.JSONDecodeError):
-            raise ParamError(f"param {name!r}: expected {self.type.__name__}, got {value!r}") from None
+        except (ValueError, TypeError, json.JSONDecodeError) as e:
+            # A param type of the app's own (URLList, ...) says why in its error; builtins' texts are noise.
+            why = str(e) if self.type not in _BUILTIN_TYPES and str(e) and str(e) != str(value) else ""
+            raise ParamError(f"param {name!r}: expected {self.type.__name__}, got {value!r}"
+                             + (f" ({why})" if why else "")) from None
         if self.choices is not None and out not in self.choices:
-            raise ParamError(f"param {name!r}: {out!r} is not one of {', '.join(map(str, self.choices))}")
+            raise ParamError(f"param {name!r}: {out!r} is not one of {', '.join(map(repr, self.choices))}")
         if self.min is not None and out is not None and out < self.min:
             raise ParamError(f"param {name!r}: {out!r} is below the minimum {self.min:g}")
         return out

@@ -46,13 +46,20 @@ class URLList(list[str]):
     """A param type: a non-empty list of http(s) URLs, or its JSON text (checked at submit)."""
 
     def __init__(self, value: Any = ()) -> None:
-        urls = json.loads(value) if isinstance(value, str) else value
-        if not isinstance(urls, list) or not urls:
-            raise ValueError(value)
+        try:
+            urls = json.loads(value) if isinstance(value, str) else value
+        except json.JSONDecodeError:
+            raise ValueError("not a JSON list of URLs") from None
+        if not isinstance(urls, list):
+            raise ValueError("not a JSON list of URLs")
+        if not urls:
+            raise ValueError("the list is empty")
         for url in urls:
             parts = urlsplit(url) if isinstance(url, str) else None
-            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(url)
+            if parts is None or not parts.hostname:
+                raise ValueError(f"{url!r} is not a URL")
+            if parts.scheme not in ("http", "https"):
+                raise ValueError(f"{url!r}: only http and https URLs can be fetched")
         super().__init__(urls)
 
 

@@ -44,7 +44,7 @@ from ..model import (
     StageStatus,
     now_ms,
 )
-from .schema import APPLICATION_ID, LEGACY_TABLES, MIGRATIONS, sql_in
+from .schema import APPLICATION_ID, LEGACY_TABLES, MIGRATIONS, sql_in, statements
 from .batch import Batch as _Batch
 from .batch import R_STAGE_START as R_STAGE_START, R_STAGE_STATE as R_STAGE_STATE, R_ITEM as R_ITEM, R_STAGE_COUNTERS as R_STAGE_COUNTERS, R_STAGE_END as R_STAGE_END, R_ATTEMPT as R_ATTEMPT, R_JOB_END as R_JOB_END, R_PROGRESS as R_PROGRESS, R_LOG as R_LOG, R_LOG_TRIM as R_LOG_TRIM
 
@@ -396,9 +396,8 @@ class StoreCore:
             row = await cur.fetchone()
             version = int(row[0]) if row else 0
             for script in MIGRATIONS[version:]:
-                for statement in script.split(";"):
-                    if statement.strip():
-                        await db.execute(statement)
+                for statement in statements(script):
+                    await db.execute(statement)
             await db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
             await db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 

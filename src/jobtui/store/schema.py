@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
 
 from ..model import TERMINAL, JobStatus, ordered
+
+
+def statements(script: str) -> list[str]:
+    """Split an SQL script into complete statements (a `;` inside a string or a trigger body stays put).
+
+    sqlite3.complete_statement tells where a statement really ends; splitting on every `;` broke on
+    `DEFAULT 'a;b'` or a CREATE TRIGGER ... BEGIN ...; ...; END.
+    """
+    out: list[str] = []
+    current = ""
+    for piece in script.split(";"):
+        current += piece + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n\t;"):
+                out.append(current.strip())
+            current = ""
+    if current.strip(" \n\t;"):
+        out.append(current.strip().rstrip(";"))
+    return out
 
 
 def sql_in(statuses: Iterable[JobStatus]) -> str:
