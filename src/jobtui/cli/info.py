@@ -10,6 +10,16 @@ from ..model import iso, redact
 from .commands import Command, command, register
 
 
+def human_bytes(n: int) -> str:
+    """Return a byte count for people: 512 B, 3.2 KiB, 41.0 MiB."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{n} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
 def _json_arg(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--json", action="store_true")
 
@@ -18,10 +28,12 @@ def _json_arg(sp: argparse.ArgumentParser) -> None:
 async def cmd_stats(client: Client, a: argparse.Namespace) -> int:
     """Print counts by status and the live runners."""
     s = await client.stats()
+    size = await client.store.db_size()
     if a.json:
         print(json.dumps({
             "db": str(client.db_path), "total": s.total, "by_status": s.by_status, "by_type": s.by_type,
             "items_done": s.items_done, "items_failed": s.items_failed,
+            "db_bytes": size.file_bytes, "wal_bytes": size.wal_bytes, "vacuum_reclaims_bytes": size.free_bytes,
             "runners": [{"runner_id": r.runner_id, "pid": r.pid, "hostname": r.hostname, "concurrency": r.concurrency,
                          "started_at": iso(r.started_at_ms), "heartbeat_at": iso(r.heartbeat_at_ms)}
                         for r in s.runners],
@@ -30,6 +42,8 @@ async def cmd_stats(client: Client, a: argparse.Namespace) -> int:
     print(f"database  {client.db_path}")
     print(f"jobs      {s.total}" + "".join(f"  {k} {v}" for k, v in sorted(s.by_status.items())))
     print(f"items     {s.items_done} done, {s.items_failed} failed")
+    print(f"size      {human_bytes(size.file_bytes + size.wal_bytes)} (file {human_bytes(size.file_bytes)},"
+          f" WAL {human_bytes(size.wal_bytes)}); `jobtui vacuum` would reclaim {human_bytes(size.free_bytes)}")
     if s.runners:
         for r in s.runners:
             print(f"runner    {r.runner_id} (pid {r.pid}, concurrency {r.concurrency}, started {iso(r.started_at_ms)})")

@@ -16,7 +16,7 @@ from ..targets import defaults_from_env
 from ..wording import until
 from .commands import command
 from .notify import add_notify_options, parse_notify
-from .parse import MAX_CONCURRENCY, float_arg, int_arg
+from .parse import MAX_CONCURRENCY, float_arg, int_arg, parse_duration_ms
 
 
 MAX_LEASE_TTL_S = 86_400.0
@@ -54,7 +54,32 @@ def _run_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--lease-ttl", type=lease_ttl, default=15.0,
                     help="seconds without heartbeat before a runner is taken for dead (default 15, at most 86400)")
     sp.add_argument("--quiet", action="store_true", help="print no line per job event")
+    sp.add_argument("--keep", default=DEFAULT_KEEP, metavar="DURATION",
+                    help=f"delete finished jobs (with their items, logs and workspaces) this long after they"
+                         f" ended, e.g. 30d; 'never' or 0 keeps them all (default {DEFAULT_KEEP})")
     add_notify_options(sp, runner=True)
+
+
+DEFAULT_KEEP = "90d"
+"""How long `jobtui run` keeps finished jobs unless --keep says otherwise (the database stays bounded)."""
+
+
+def parse_keep(text: str) -> int:
+    """Parse --keep: a duration (30d, 12h) in ms, or 0 for 'never' / '0' (retention off).
+
+    Raises:
+        UsageError: not a duration, or less than a second.
+    """
+    t = text.strip().lower()
+    if t in ("never", "0", "off"):
+        return 0
+    try:
+        ms = parse_duration_ms(t)
+    except UsageError as e:
+        raise UsageError(f"--keep: {e} (or 'never')") from None
+    if ms < 1000:
+        raise UsageError(f"--keep must be at least 1s (or 'never'), not {text!r}")
+    return ms
 
 
 @command("run", "run jobs headless until SIGINT/SIGTERM", args=_run_args, order=10)
@@ -64,6 +89,7 @@ async def cmd_run(client: Client, a: argparse.Namespace) -> int:
         raise UsageError("--concurrency must be at least 1")
     if a.grace < 0:
         raise UsageError("--grace must be 0 or more")
+    keep_ms = parse_keep(a.keep)
 
     def event(kind: str, job_id: JobId | None) -> None:
         if not a.quiet and kind in ("started", "completed", "failed", "pause", "cancel", "recovered"):
@@ -72,7 +98,7 @@ async def cmd_run(client: Client, a: argparse.Namespace) -> int:
     log_to_stderr()
     defaults = parse_notify(a) if a.notify_url or a.notify_cmd else defaults_from_env()
     runner = client.headless_runner(concurrency=a.concurrency, grace_s=a.grace, lease_ttl_s=a.lease_ttl,
-                                    on_event=event, notify_defaults=defaults)
+                                    on_event=event, notify_defaults=defaults, keep_ms=keep_ms)
     loop = asyncio.get_running_loop()
     signals = 0
 
@@ -88,8 +114,9 @@ async def cmd_run(client: Client, a: argparse.Namespace) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
+    keeps = f"keeps finished jobs {a.keep.strip()}" if keep_ms else "keeps finished jobs forever"
     print(f"jobtui run: runner {runner.runner_id} on {client.db_path} (concurrency {a.concurrency};"
-          f" types: {', '.join(client.registry.names)})", file=sys.stderr, flush=True)
+          f" {keeps}; types: {', '.join(client.registry.names)})", file=sys.stderr, flush=True)
     await runner.run(exit_when_idle=a.exit_when_idle, wait_for_scheduled=False)
     if a.exit_when_idle and not runner.stopping:
         await _say_what_is_scheduled(client)

@@ -23,6 +23,7 @@ from .context import Context, Stop
 from .definition import JobType, Registry, Stage
 from .notify import Notifier, defaults_from_env
 from .process import end_leftovers
+from .retention import PERIOD_S, Retention
 from .scheduler import Scheduler
 from .retry import call_with_retry, describe, is_expected, last_frames
 
@@ -271,6 +272,8 @@ class Runner:
         notify_defaults: Sequence[tuple[str, str]] | None = None,
         notify: bool = True,
         schedules: bool = True,
+        keep_ms: int | None = None,
+        retention_period_s: float = PERIOD_S,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -293,6 +296,9 @@ class Runner:
         self.scheduler: Scheduler | None = Scheduler(store, registry, self.runner_id, on_fire=self.wake) if schedules \
             else None
         """Fires recurring schedules (None: this runner leaves them to others)."""
+        self.retention: Retention | None = None if not keep_ms else Retention(
+            store, keep_ms, self.workspace_root, period_s=retention_period_s)
+        """Deletes finished jobs older than `keep_ms` (None: keeps them all)."""
         self.runs: dict[JobId, JobRun] = {}
         self.held: dict[JobId, JobRun] = {}
         """Paused jobs whose stage this runner keeps (a frozen command); they take no slot."""
@@ -459,6 +465,7 @@ class Runner:
         heartbeat = asyncio.create_task(self._heartbeat_loop(), name="jobtui-heartbeat")
         notifier = None if self.notifier is None else asyncio.create_task(self.notifier.run(), name="jobtui-notify")
         scheduler = None if self.scheduler is None else asyncio.create_task(self.scheduler.run(), name="jobtui-schedule")
+        retention = None if self.retention is None else asyncio.create_task(self.retention.run(), name="jobtui-retention")
         types = self.registry.names
         try:
             while not self._stopping:
@@ -501,6 +508,9 @@ class Runner:
                 self._wake.clear()
         finally:
             await self._shutdown()
+            if retention is not None and self.retention is not None:
+                self.retention.stop()  # never cancelled: it may be inside a transaction
+                await asyncio.gather(retention, return_exceptions=True)
             if scheduler is not None and self.scheduler is not None:
                 self.scheduler.stop()  # never cancelled: it may be inside a transaction
                 await asyncio.gather(scheduler, return_exceptions=True)

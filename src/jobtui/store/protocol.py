@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from .retention import DbSize
 from ..model import (
     Action,
     AttemptRecord,
@@ -354,7 +355,32 @@ class Schedules(Protocol):
         ...
 
 
-class JobStore(JobReads, JobControl, RunnerLeases, RunnerWrites, Processes, Notifications, Schedules, Protocol):
+class Retention(Protocol):
+    """Deleting old finished jobs in small transactions (store/retention.py), and the file's size."""
+
+    async def old_job_ids(self, cutoff_ms: int, *, limit: int = 100) -> list[JobId]:
+        """Return up to `limit` ended jobs last updated before `cutoff_ms` that no unfinished job depends on."""
+        ...
+
+    async def purge_rows(self, job_id: JobId, cutoff_ms: int, *, chunk: int = 2_000) -> int:
+        """Delete up to `chunk` items, then log lines, of one such job in one transaction; return how many."""
+        ...
+
+    async def delete_old_jobs(self, job_ids: list[JobId], cutoff_ms: int) -> list[JobId]:
+        """Delete those of `job_ids` still old enough (re-checked), in one transaction; return them."""
+        ...
+
+    async def db_size(self) -> DbSize:
+        """Return the database's size on disk (file and WAL) and what a VACUUM would reclaim."""
+        ...
+
+    async def vacuum(self) -> None:
+        """Rewrite the database without its free pages (waits for the write lock up to the busy timeout)."""
+        ...
+
+
+class JobStore(JobReads, JobControl, RunnerLeases, RunnerWrites, Processes, Notifications, Schedules, Retention,
+               Protocol):
     """A store of any backend: the whole contract, with its identity, lifetime and shared knobs."""
 
     clock: Callable[[], int]

@@ -13,9 +13,11 @@ from .deps import DependencyQueries
 from .jobs import JobQueries
 from .notify import NotifyQueries
 from .processes import ProcessRecords
+from .retention import RetentionQueries
 from .runs import RunnerWrites
 from .schedules import ScheduleQueries
 
 
-class Store(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries):
+class Store(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
+            RetentionQueries):
     """All reads and writes of one SQLite database file."""

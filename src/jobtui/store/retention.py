@@ -1,0 +1,126 @@
+"""Retention: delete old finished jobs in small transactions, and what VACUUM would give back.
+
+A job is old enough when it has ended (a status of `TERMINAL`: completed, cancelled, failed) and
+was last updated (its end, for an ended job) before the cutoff, and no job that has not ended
+depends on it (a blocked dependent must keep seeing why it waits). Its items and logs, which may be
+many, go first in chunks of `CHUNK` rows per transaction, each re-checking that the job is still
+ended and old; then up to `BATCH` job rows go in one transaction (stages, attempts, files,
+dependencies, notifications and processes follow by `ON DELETE CASCADE`; logs and requests, which
+have no foreign key, are deleted explicitly). So no transaction holds the write lock for long.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from json import dumps
+
+from ..errors import StoreError
+from ..model import TERMINAL, JobId
+from .base import StoreCore, _explain
+from .schema import sql_in
+
+BATCH = 100
+"""Jobs deleted per transaction."""
+CHUNK = 2_000
+"""Items or log lines deleted per transaction."""
+
+_OLD = (
+    f"jobs.status IN {sql_in(TERMINAL)} AND jobs.updated_at_ms < ?"
+    " AND NOT EXISTS (SELECT 1 FROM job_deps d JOIN jobs b ON b.job_id = d.job_id"
+    f"   WHERE d.depends_on = jobs.job_id AND b.status NOT IN {sql_in(TERMINAL)})"
+)
+"""A job that retention may delete: ended before the cutoff, and no job that has not ended depends on it."""
+
+
+@dataclass(frozen=True, slots=True)
+class DbSize:
+    """The database's size on disk and the part of it a VACUUM would give back."""
+
+    file_bytes: int
+    """The main file."""
+    wal_bytes: int
+    """The write-ahead log beside it (0 when there is none)."""
+    free_bytes: int
+    """Free pages (freelist_count × page_size): what VACUUM would reclaim."""
+    page_size: int
+
+
+class RetentionQueries(StoreCore):
+    """Delete old finished jobs in small transactions; size and VACUUM the file."""
+
+    async def old_job_ids(self, cutoff_ms: int, *, limit: int = BATCH) -> list[JobId]:
+        """Return up to `limit` jobs old enough to delete (see the module), oldest first."""
+        rows = await self._all(
+            f"SELECT job_id FROM jobs WHERE {_OLD} ORDER BY updated_at_ms, job_id LIMIT ?", (cutoff_ms, limit)
+        )
+        return [int(r[0]) for r in rows]
+
+    async def purge_rows(self, job_id: JobId, cutoff_ms: int, *, chunk: int = CHUNK) -> int:
+        """Delete up to `chunk` items, then log lines, of one old job in one transaction; return how many."""
+        async with self._tx() as db:
+            still = list(await db.execute_fetchall(f"SELECT 1 FROM jobs WHERE job_id = ? AND {_OLD}",
+                                                   (job_id, cutoff_ms)))
+            if not still:
+                return 0
+            cur = await db.execute(
+                "DELETE FROM items WHERE (job_id, stage_index, key) IN"
+                " (SELECT job_id, stage_index, key FROM items WHERE job_id = ? LIMIT ?)",
+                (job_id, chunk),
+            )
+            n = max(cur.rowcount, 0)
+            if n < chunk:
+                cur = await db.execute(
+                    "DELETE FROM logs WHERE log_id IN (SELECT log_id FROM logs WHERE job_id = ? LIMIT ?)",
+                    (job_id, chunk - n),
+                )
+                n += max(cur.rowcount, 0)
+            return n
+
+    async def delete_old_jobs(self, job_ids: list[JobId], cutoff_ms: int) -> list[JobId]:
+        """Delete those of `job_ids` still old enough, with their remaining rows, in one transaction."""
+        if not job_ids:
+            return []
+        async with self._tx() as db:
+            rows = list(await db.execute_fetchall(
+                f"SELECT job_id FROM jobs WHERE job_id IN (SELECT value FROM json_each(?)) AND {_OLD}",
+                (dumps(job_ids), cutoff_ms),
+            ))
+            ids = [int(r[0]) for r in rows]
+            if not ids:
+                return []
+            text = dumps(ids)
+            for table in ("logs", "requests"):
+                await db.execute(f"DELETE FROM {table} WHERE job_id IN (SELECT value FROM json_each(?))", (text,))
+            await db.execute("DELETE FROM jobs WHERE job_id IN (SELECT value FROM json_each(?))", (text,))
+        return ids
+
+    async def db_size(self) -> DbSize:
+        """Return the file's and the WAL's sizes on disk, and the bytes of its free pages."""
+        page_size = await self._one("PRAGMA page_size")
+        free = await self._one("PRAGMA freelist_count")
+        ps = int(page_size[0]) if page_size else 4096
+
+        def size(suffix: str) -> int:
+            try:
+                return self.path.with_name(self.path.name + suffix).stat().st_size
+            except OSError:
+                return 0
+
+        return DbSize(size(""), size("-wal"), int(free[0]) * ps if free else 0, ps)
+
+    async def vacuum(self) -> None:
+        """Rewrite the file without its free pages, then truncate the WAL.
+
+        It takes the write lock for as long as that takes (waiting up to the busy timeout for it).
+
+        Raises:
+            StoreError: the database stayed locked, or the disk has no room for the copy.
+        """
+        await self.commit_point()
+        async with self._lock:
+            try:
+                await self._conn.execute("VACUUM")
+                await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as e:
+                raise StoreError(f"VACUUM failed: {_explain(e, self.path)}") from e
