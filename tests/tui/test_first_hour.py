@@ -237,3 +237,30 @@ async def test_log_search_highlights_and_n_moves_between_matches(client: Client)
         assert log.match_index == (first - 1) % 5
         assert "find 'needle'" in str(log.border_subtitle)
         assert app.screen is app.screen_stack[0], "n in the log moves to a match; it does not open the form"
+
+
+# --------------------------------------------------------------------------- the detail: what was missing
+async def test_detail_shows_stage_outputs_history_and_failures_in_a_row(client: Client) -> None:
+    """Seeds' partial items: each stage's output, the pause/resume/cancel history (who, when), the failure streak."""
+    from .conftest import run_idle
+
+    done = await client.submit("demo", demo(items=2))
+    await run_idle(client)
+    await client.cancel(await client.submit("demo", demo()))
+    steered = await client.submit("demo", demo())
+    await client.pause(steered)
+    await client.resume(steered)
+    streak = await client.submit("demo", demo(items=12, fail_items=1000))
+    await run_idle(client)
+    async with tui(client, size=(140, 60)) as (app, pilot):
+        await select(app, pilot, done)
+        text = app.detail.text
+        assert "Stage outputs" in text and "scraping" in text.split("Stage outputs")[1]
+        await select(app, pilot, steered)
+        history = app.detail.text.split("History")[1]
+        assert "pause" in history and "resume" in history and "by tui" in history
+        stored = await client.job(streak)
+        if stored.consecutive_failures:
+            await select(app, pilot, streak)
+            assert f"{stored.consecutive_failures} item failures in a row" in app.detail.text
+        assert stored.consecutive_failures, "the demo's failing items make a streak (else this test tests nothing)"

@@ -383,17 +383,19 @@ class JobtuiApp(App[int]):
         reads = await asyncio.gather(
             self.client.detail(job_id) if want_detail else _none(),
             self.client.attempt_errors(job_id) if want_detail else _none(),
+            self.client.history(job_id) if want_detail else _none(),
             self.client.logs(job_id, after_id=log.last_id, limit=2000) if want_log else _none(),
             return_exceptions=True,
         )
         for r in reads:
             if isinstance(r, BaseException) and not isinstance(r, JobtuiError):
                 raise r
-        detail, errors, lines = (None if isinstance(r, BaseException) else r for r in reads)
+        detail, errors, history, lines = (None if isinstance(r, BaseException) else r for r in reads)
         if self.selected != job_id or not self.ui_ok():
             return
         if isinstance(detail, JobDetail) and isinstance(errors, list):
-            self.detail.show(self._agree(detail), errors)  # type: ignore[arg-type]
+            self.detail.show(self._agree(detail), errors,  # type: ignore[arg-type]
+                             history=history if isinstance(history, list) else [])  # type: ignore[arg-type]
         if isinstance(lines, list) and lines and log.job_id == job_id:
             log.add(lines)  # type: ignore[arg-type]
 
@@ -448,15 +450,15 @@ class JobtuiApp(App[int]):
             log.border_title = "Log"
             return
         try:
-            detail = await self.client.detail(job_id)
-            errors = await self.client.attempt_errors(job_id)
+            detail, errors, history = await asyncio.gather(
+                self.client.detail(job_id), self.client.attempt_errors(job_id), self.client.history(job_id))
         except JobtuiError as e:
             self.detail.show(None, missing=str(e))
             return
         if self.selected != job_id or not self.ui_ok():
             return
         self._last_detail = time.monotonic()
-        self.detail.show(self._agree(detail), errors)
+        self.detail.show(self._agree(detail), errors, history=history)
         if log.job_id != job_id:
             try:
                 lines = await self.client.logs(job_id, tail=True, limit=LOG_TAIL)

@@ -219,3 +219,13 @@ def when(job: Job, now: int) -> str:
     if due is not None and due > now:
         return f"in {short_duration(due - now)}"
     return ago(job.updated_at_ms, now)
+
+
+def output_text(value: Any, limit: int = 240) -> str:
+    """Return a stage's output as compact JSON on one line, cut at `limit` characters."""
+    try:
+        text = json.dumps(value, separators=(", ", ": "), default=str, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    text = clean(text.replace("\n", " "))
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -18,9 +18,10 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...model import AT_REST, ProcessRecord, AttemptRecord, JobDetail, JobRef, JobStatus, StageStatus, waiting_reason
+from ...model import AT_REST, AttemptRecord, JobDetail, JobRef, JobStatus, ProcessRecord, RequestRecord, StageStatus, waiting_reason
 from ...redaction import Secrets, redact
 from ..format import (
+    output_text,
     progress_note,
     STAGE_COLOUR,
     STAGE_GLYPH,
@@ -36,6 +37,9 @@ from ..format import (
     status_label,
     until,
 )
+
+HISTORY_SHOWN = 8
+"""Requests shown in the detail (`jobtui show` lists them all)."""
 
 AttemptError = AttemptRecord
 
@@ -89,19 +93,24 @@ class JobDetailPane(ScrollView, can_focus=True):
         self.tz = tz
         self.detail: JobDetail | None = None
         self.errors: list[AttemptError] = []
+        self.history: list[RequestRecord] = []
+        """The requests and recoveries that changed the job: who and when."""
         self.missing: str | None = None
         self._lines: list[Strip] = []
         self._rendered_width = 0
 
-    def show(self, detail: JobDetail | None, errors: list[AttemptError] | None = None, *, missing: str | None = None) -> None:
+    def show(self, detail: JobDetail | None, errors: list[AttemptError] | None = None, *, missing: str | None = None,
+             history: list[RequestRecord] | None = None) -> None:
         """Show a job (or a note when there is none); nothing to do when nothing changed."""
         errors = errors or []
-        if detail is not None and detail == self.detail and errors == self.errors:
+        history = history or []
+        if detail is not None and detail == self.detail and errors == self.errors and history == self.history:
             return  # the clock (elapsed, countdowns) is redrawn by the app's tick
         if detail is None or self.detail is None or detail.job.job_id != self.detail.job.job_id:
             self.scroll_to(y=0, animate=False, force=True)
         self.detail = detail
         self.errors = errors
+        self.history = history
         self.missing = missing
         self.rerender()
 
@@ -240,6 +249,8 @@ class JobDetailPane(ScrollView, can_focus=True):
         items.append(f"{failed} failed", style=err if failed else None)
         items.append(f" · {d.results} results")
         grid.add_row(Text("items"), items)
+        if j.consecutive_failures:
+            row(grid, "in a row", (f"{j.consecutive_failures} item failures in a row", err))
         spent = elapsed_ms(j, now)
         eta = eta_ms(j, now)
         row(grid, "elapsed", duration(spent) if spent is not None else "not started",
@@ -327,6 +338,26 @@ class JobDetailPane(ScrollView, can_focus=True):
                     Text(clean(error), style=err),
                 )
             parts += [Text(""), Text(f"Failed attempts ({len(self.errors)})", style=key_style), history]
+        secrets = Secrets.of(j.params)
+        outputs = [s for s in d.stages if s.output is not None]
+        if outputs:
+            table = Table(box=None, padding=(0, 1), show_edge=False, show_header=False)
+            table.add_column(no_wrap=True, style=key_style)
+            table.add_column(overflow="fold")
+            for s in outputs:
+                table.add_row(Text(clean(s.name)), Text(output_text(redact(s.output, secrets))))
+            parts += [Text(""), Text("Stage outputs", style=key_style), table]
+        if self.history:
+            changes = Table(box=None, padding=(0, 1), show_edge=False, show_header=False)
+            changes.add_column(no_wrap=True, style=dim)
+            changes.add_column(no_wrap=True)
+            changes.add_column(overflow="fold")
+            for h in self.history[-HISTORY_SHOWN:]:
+                what = f"{h.action}  {h.from_status} → {h.to_status}" if h.from_status else h.action
+                changes.add_row(Text(absolute(h.ts_ms, tz)), Text(clean(what)),
+                                Text(clean(f"by {h.source}" + (f" · {h.detail}" if h.detail else "")), style=dim))
+            more_note = f" (last {HISTORY_SHOWN} of {len(self.history)})" if len(self.history) > HISTORY_SHOWN else ""
+            parts += [Text(""), Text(f"History{more_note}", style=key_style), changes]
         return Group(*parts)
 
 
