@@ -11,17 +11,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ..durations import parse_duration_ms
 from ..errors import UsageError
 from ..model import JobId, JobStatus, now_ms
 
-_DURATION = re.compile(r"([0-9]{1,15}(?:\.[0-9]{1,9})?)\s*(ms|s|m|h|d|w)", re.IGNORECASE | re.ASCII)
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 MAX_INT = 2**63 - 1
 """The largest integer SQLite stores (and so the largest id, count or limit jobtui takes)."""
-MAX_DURATION_MS = 1000 * 365 * 86_400_000
-"""Durations and times are capped at a thousand years: beyond that is a typo, not a plan."""
 MAX_TIME_MS = 253402300799999
 """9999-12-31T23:59:59.999Z, the last moment ISO 8601 dates (and `show`) can write."""
 MAX_CONCURRENCY = 10_000
@@ -97,27 +94,6 @@ def float_arg(what: str, lo: float, hi: float) -> Callable[[str], float]:
 
     convert.__name__ = what
     return convert
-
-
-def parse_duration_ms(text: str) -> int:
-    """Parse '90s', '5m', '1h30m', '7d' into milliseconds (at most a thousand years).
-
-    Raises:
-        UsageError: not a duration.
-    """
-    t = text.strip().lower().replace(" ", "")
-    pos = 0
-    total = 0.0
-    for m in _DURATION.finditer(t):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _UNIT_MS[m.group(2)]
-        pos = m.end()
-    if not t or pos != len(t):
-        raise UsageError(f"bad duration {text!r} (examples: 90s, 5m, 1h30m, 7d)")
-    if total > MAX_DURATION_MS:
-        raise UsageError(f"duration {text!r} is too long (at most 1000 years)")
-    return int(total)
 
 
 def parse_time_ms(text: str, now: int | None = None) -> int:

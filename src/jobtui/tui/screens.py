@@ -13,13 +13,21 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Input, Label, OptionList, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from ..client import Client
 from ..engine import REQUIRED, JobType
 from ..errors import JobtuiError
 from ..model import JobDetail, JobId, StageStatus, is_secret_name, redact
+from .command_form import (
+    COMMAND_KINDS,
+    HELP,
+    ITEMS_HINT,
+    build_job,
+    build_rows,
+    one_line,
+)
 from .format import STAGE_GLYPH, STATUS_LOOK, STATUS_ORDER, clean
 
 
@@ -111,6 +119,8 @@ class NewJobScreen(ModalScreen[JobId | None]):
         self.client = client
         self.types = {t.name: t for t in client.types()}
         self._fields: dict[str, Input | Select[Any]] = {}
+        self._command_fields: dict[str, Input | Checkbox | Select[str]] = {}
+        """The fields of a command job (command, pipeline, foreach): built as the CLI builds it."""
 
     def compose(self) -> ComposeResult:
         names = list(self.types)
@@ -145,12 +155,19 @@ class NewJobScreen(ModalScreen[JobId | None]):
 
     async def _build(self, name: str) -> None:
         jt: JobType = self.types[name]
-        self.query_one("#type-help", Static).update(
-            Text(f"{clean(jt.description)}\nstages: {' → '.join(jt.stage_names)}")
-        )
         box = self.query_one("#params", Vertical)
         await box.remove_children()
         self._fields = {}
+        self._command_fields = {}
+        if name in COMMAND_KINDS:
+            self.query_one("#type-help", Static).update(Text(HELP[name]))
+            command_rows, self._command_fields = build_rows(name)
+            await box.mount_all(command_rows)
+            self._error("")
+            return
+        self.query_one("#type-help", Static).update(
+            Text(f"{clean(jt.description)}\nstages: {' → '.join(jt.stage_names)}")
+        )
         rows: list[Widget] = []
         for i, (pname, spec) in enumerate(jt.params.items()):
             required = spec.default is REQUIRED
@@ -173,7 +190,7 @@ class NewJobScreen(ModalScreen[JobId | None]):
 
     def _error(self, message: str) -> None:
         error = self.query_one("#form-error", Static)
-        error.update(Text(message))
+        error.update(Text(one_line(message)))
         error.set_class(not message, "hidden")
 
     def values(self) -> tuple[str, dict[str, Any], int]:
@@ -194,6 +211,23 @@ class NewJobScreen(ModalScreen[JobId | None]):
             priority = 0
         return name, params, priority
 
+    @on(Select.Changed, "#cmd-source")
+    def _source_changed(self, event: Select.Changed) -> None:
+        items = self._command_fields.get("items")
+        if isinstance(items, Input) and isinstance(event.value, str):
+            items.placeholder = ITEMS_HINT[event.value]
+
+    @on(Input.Blurred, "#cmd-file")
+    def _check_pipeline(self) -> None:
+        """Read the pipeline file as soon as its path is typed: its errors show before submitting."""
+        if self._command_fields and _field_text(self._command_fields.get("file")):
+            try:
+                build_job("pipeline", self._command_fields)
+            except JobtuiError as e:
+                self._error(str(e))
+            else:
+                self._error("")
+
     @on(Input.Submitted)
     async def _enter(self) -> None:
         await self.action_submit()
@@ -210,11 +244,17 @@ class NewJobScreen(ModalScreen[JobId | None]):
         """Validate and queue the job; show what is wrong instead when it does not validate."""
         name, params, priority = self.values()
         try:
+            if name in COMMAND_KINDS:
+                name, params = build_job(name, self._command_fields)
             job_id = await self.client.submit(name, params, priority=priority)
         except JobtuiError as e:
             self._error(str(e))
             return
         self.dismiss(job_id)
+
+
+def _field_text(field: object) -> str:
+    return field.value.strip() if isinstance(field, Input) else ""
 
 
 KEYS: list[tuple[str, list[tuple[str, str]]]] = [
