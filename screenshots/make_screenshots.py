@@ -2,7 +2,7 @@
 
     .venv/bin/python screenshots/make_screenshots.py
 
-Writes main.svg, failed-job.svg, new-job.svg, help.svg, narrow.svg and light.svg beside this file.
+Writes main.svg, failed-job.svg, new-job.svg, new-command.svg, help.svg, narrow.svg and light.svg beside this file.
 The same data and clock give the same pictures on every run.
 """
 
@@ -71,6 +71,19 @@ async def main() -> None:
             await pilot.press("n")
             await pilot.pause(0.3)
 
+        async def new_command(app: JobtuiApp, pilot: Pilot[int]) -> None:
+            from textual.widgets import Input, Select
+
+            await pilot.press("n")
+            await pilot.pause(0.3)
+            app.screen.query_one("#type", Select).value = "foreach"
+            await pilot.pause(0.3)
+            app.screen.query_one("#cmd-items", Input).value = "photos/*.jpg"
+            app.screen.query_one("#cmd-run", Input).value = "convert {} -resize 50% small/{name}"
+            app.screen.query_one("#cmd-cwd", Input).value = "/home/me"
+            app.screen.query_one("#cmd-workers", Input).value = "4"
+            app.screen.query_one("#cmd-run", Input).focus()
+
         async def help_screen(app: JobtuiApp, pilot: Pilot[int]) -> None:
             await pilot.press("question_mark")
             await pilot.pause(0.3)
@@ -78,6 +91,7 @@ async def main() -> None:
         await shoot(db, "main", (140, 36), main_screen)
         await shoot(db, "failed-job", (140, 36), failed)
         await shoot(db, "new-job", (140, 36), new_job)
+        await shoot(db, "new-command", (80, 24), new_command)
         await shoot(db, "help", (140, 36), help_screen)
         await shoot(db, "narrow", (80, 24), main_screen)
         await shoot(db, "light", (140, 36), failed, theme="jobtui-light")

@@ -112,3 +112,29 @@ def test_light_theme(snap_compare: Compare, scenario: tuple[Client, dict[str, in
     client, ids = scenario
     assert snap_compare(app_for(client, theme="light"), terminal_size=(120, 36),
                         run_before=settled(ids["waiting_retry"]))
+
+
+def test_new_command_job_form_80x24(snap_compare: Compare, scenario: tuple[Client, dict[str, int]],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command form at 80x24: every field, Submit and Cancel on screen (the folder shown is the cwd: '/')."""
+    client, ids = scenario
+    monkeypatch.chdir("/")
+    before = settled(ids["running"], "n")
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        from textual.widgets import Select
+
+        from jobtui.tui.screens import NewJobScreen
+
+        await before(pilot)
+        form = pilot.app.screen
+        assert isinstance(form, NewJobScreen)
+        form.query_one("#type", Select).value = "command"
+        for _ in range(200):
+            await pilot.pause(0.02)
+            if "run" in form._command_fields:
+                break
+        await pilot.press("tab", *"rsync", "space", *"-a", "space", *"src/", "space", *"backup/")
+        await pilot.pause(0.1)
+
+    assert snap_compare(app_for(client), terminal_size=(80, 24), run_before=run_before)

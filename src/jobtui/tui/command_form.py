@@ -23,6 +23,9 @@ from ..jobs.command_params import build_add, build_foreach, command_args
 COMMAND_KINDS = ("command", "pipeline", "foreach")
 """The job types whose stages come from the form's command fields rather than from typed params."""
 
+LABELS = {"command": "command: one command", "pipeline": "pipeline: a TOML file", "foreach": "foreach: per item"}
+"""How the type chooser names the command kinds."""
+
 HELP = {
     "command": "Run one command line: split like a shell would (quotes work), run without a shell unless "
                "'shell' is on. Same as: jobtui add -- CMD ARG...",
@@ -166,4 +169,4 @@ def one_line(message: str) -> str:
     return " ".join(message.split())
 
 
-__all__ = ["COMMAND_KINDS", "HELP", "ITEMS_HINT", "build_job", "build_rows", "field_specs", "form_args", "one_line"]
+__all__ = ["COMMAND_KINDS", "HELP", "ITEMS_HINT", "LABELS", "build_job", "build_rows", "field_specs", "form_args", "one_line"]

@@ -24,6 +24,7 @@ from .command_form import (
     COMMAND_KINDS,
     HELP,
     ITEMS_HINT,
+    LABELS,
     build_job,
     build_rows,
     one_line,
@@ -132,7 +133,7 @@ class NewJobScreen(ModalScreen[JobId | None]):
             with VerticalScroll(id="form-body", can_focus=False):
                 with Horizontal(classes="form-row"):
                     yield Label("Type", classes="form-label")
-                    yield Select([(Text(n), n) for n in names], value=first, allow_blank=False, id="type",
+                    yield Select([(Text(LABELS.get(n, n)), n) for n in names], value=first, allow_blank=False, id="type",
                                  compact=True)
                 yield Static(id="type-help", classes="help")
                 yield Vertical(id="params")
@@ -161,8 +162,9 @@ class NewJobScreen(ModalScreen[JobId | None]):
         self._command_fields = {}
         if name in COMMAND_KINDS:
             self.query_one("#type-help", Static).update(Text(HELP[name]))
-            command_rows, self._command_fields = build_rows(name)
+            command_rows, fields = build_rows(name)
             await box.mount_all(command_rows)
+            self._command_fields = fields
             self._error("")
             return
         self.query_one("#type-help", Static).update(
