@@ -321,3 +321,15 @@ async def test_state_env_and_checkpoint_marker_reach_the_next_attempt(client: Cl
     first, second = out.read_text().splitlines()
     assert first == f"{job} step 1 [] jobtui-{job}-step-g0"
     assert second.split()[2:4] == ["2", "[{\"at\":5}]"]
+
+
+async def test_foreach_items_retry_any_failure_by_default(client: Client, tmp_path: Path) -> None:
+    """Issue 7: per-item retries default to 3 for every failure, not only exit 75 (a flaky file needs no person)."""
+    script = f'if [ -e "{tmp_path}/seen-$1" ]; then echo ok $1; else touch "{tmp_path}/seen-$1"; exit 4; fi'
+    job = await client.submit("foreach", {"stages": [spec(["sh", "-c", script, "sh", "{}"], name="each",
+                                                          items=["a", "b", "c"])]})
+    await run_idle(client)
+    assert (await client.job(job)).status is JobStatus.COMPLETED
+    rows = [r async for r in client.export(job)]
+    assert sorted(r.key for r in rows) == ["a", "b", "c"]
+    assert all(r.status.value == "done" and r.attempts == 2 for r in rows)

@@ -163,14 +163,20 @@ def normalize_spec(raw: Any, where: str, *, foreach: bool = False) -> dict[str, 
 
 
 def _retry(spec: Mapping[str, Any], *, item: bool) -> Retry:
-    """Exit 75 is retried (3 times by default); with `retries` set, every failure is."""
+    """Return the retry policy of a command stage or of each foreach item.
+
+    A command stage retries exit 75 (3 times by default), and every failure once `retries` is set.
+    A foreach item retries every failure (3 times at 2, 4, 8 s by default, capped at 30 s), as bulk
+    tools do: one flaky file should not need a person; five failing in a row still pause the job.
+    """
     explicit = spec.get("retries")
+    every = item or explicit is not None
 
     def retry_on(e: BaseException) -> bool:
         if isinstance(e, CommandFailedError):
-            return e.transient or explicit is not None
+            return e.transient or every
         if isinstance(e, OSError):  # could not start it (busy text file, fork failed)
-            return explicit is not None
+            return every
         return False
 
     return Retry(retries=3 if explicit is None else explicit, base_s=spec["retry_base_s"], cap_s=30.0,
