@@ -20,6 +20,7 @@ from ..jobs.command import PAUSE_MODES
 from ..jobs.command_params import (
     build_add,
     build_foreach,
+    command_args,
     load_pipeline,
     parse_env,
     parse_size,
@@ -44,8 +45,21 @@ def _options(a: argparse.Namespace) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------ commands
-def _shared(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("--name", help="a name to show in lists (default: the command line)")
+def command_job_params(run: str | list[str], a: argparse.Namespace) -> dict[str, Any]:
+    """Return the params of a `command` job running `run` (an argv, or a shell line), as `jobtui add` builds them.
+
+    `a` carries the options of `add_command_options`.
+
+    Raises:
+        UsageError: an option or the command does not fit.
+    """
+    given = {o: getattr(a, o) for o in ("cwd", "env", "timeout", "retries", "pause", "output_limit")}
+    opts = command_args(shell=run, **given) if isinstance(run, str) else command_args(argv=list(run), **given)
+    return build_add(opts)[1]
+
+
+def add_command_options(sp: argparse.ArgumentParser) -> None:
+    """Add the options of a command's stage: --cwd, --env, --timeout, --retries, --pause, --output-limit."""
     sp.add_argument("--cwd", metavar="DIR", help="working folder (default: where you run this)")
     sp.add_argument("--env", action="append", metavar="K=V|K",
                     help="set a variable for the command; K alone takes your current value (repeatable)")
@@ -55,6 +69,11 @@ def _shared(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--pause", choices=PAUSE_MODES, default=None,
                     help="what pause does to a running command: freeze (SIGSTOP, default) or restart")
     sp.add_argument("--output-limit", metavar="SIZE", help="output logged per job (default 8M); the rest is counted")
+
+
+def _shared(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--name", help="a name to show in lists (default: the command line)")
+    add_command_options(sp)
     sp.add_argument("--priority", type=int, default=None, help="higher runs first (default 0)")
     sp.add_argument("--at", metavar="TIME", help="not before TIME: +10m, 'in 2h', 2026-12-01T09:00")
     sp.add_argument("--unique-key", metavar="K", help="refuse if an active job has this key")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 from ..client import Client
@@ -11,6 +13,7 @@ from ..errors import UsageError
 from ..model import Schedule, iso, now_ms
 from ..recurrence import Recurrence
 from ..wording import ago
+from .command_jobs import add_command_options, command_job_params
 from .commands import command, table
 from .notify import add_notify_options, parse_notify
 from .parse import parse_duration_ms, parse_kv
@@ -28,10 +31,14 @@ def _args(sp: argparse.ArgumentParser) -> None:
     sub = sp.add_subparsers(dest="schedule_command", metavar="ACTION", required=True)
     add = sub.add_parser("add", help="create a schedule that submits a job of TYPE on a cron expression or period",
                          description="create a schedule: jobtui schedule add NAME (--cron 'EXPR' [--timezone TZ] |"
-                                     " --every DURATION) TYPE [-p k=v ...]")
+                                     " --every DURATION) (TYPE [-p k=v ...] | [--shell] -- CMD ARG...)")
     _common(add)
     add.add_argument("name", help="a name for the schedule (letters, digits, '.', '_', '-')")
-    add.add_argument("type", help="job type (see `jobtui types`)")
+    add.add_argument("type", metavar="TYPE-or-CMD",
+                     help="job type (see `jobtui types`), or after -- a command and its arguments")
+    add.add_argument("argv", nargs="*", metavar="ARG", help="the command's arguments")
+    add.add_argument("--shell", action="store_true", help="run the words after -- as one /bin/sh -c line")
+    add_command_options(add)
     when = add.add_mutually_exclusive_group(required=True)
     when.add_argument("--cron", metavar="EXPR", help="a cron expression, e.g. '0 3 * * *' (minute hour day month weekday)")
     when.add_argument("--every", metavar="DURATION", help="a period, e.g. 90s, 15m, 1h, 1d (at least 1s)")
@@ -69,6 +76,37 @@ def _params(a: argparse.Namespace) -> dict[str, Any]:
     return params
 
 
+_COMMAND_ONLY = ("cwd", "env", "timeout", "retries", "pause", "output_limit")
+
+
+def _what(client: Client, a: argparse.Namespace) -> tuple[str, dict[str, Any]]:
+    """Return the job type and params a schedule submits: TYPE with -p params, or a `command` job.
+
+    A known TYPE without arguments (and without --shell) is that type; anything else is a command.
+    """
+    is_type = a.type in client.registry.names and not a.argv and not a.shell
+    if is_type:
+        used = [f"--{o.replace('_', '-')}" for o in _COMMAND_ONLY if getattr(a, o) is not None]
+        if used:
+            raise UsageError(f"{used[0]} applies to a command (schedule add NAME --every 1h -- CMD ARG...)")
+        return a.type, _params(a)
+    if a.type in client.registry.names and not a.shell:
+        raise UsageError(f"{a.type!r} is a job type: give its params with -p k=v"
+                         " (to run a program of that name, use --shell -- 'LINE')")
+    if a.param or a.params_json:
+        raise UsageError("-p/--params-json apply to a job TYPE, not to a command")
+    run: str | list[str] = " ".join([a.type, *a.argv]) if a.shell else [a.type, *a.argv]
+    if not (run.strip() if isinstance(run, str) else run[0].strip()):
+        raise UsageError("empty command: give one after -- (schedule add NAME --every 1h -- CMD ARG...)")
+    params = command_job_params(run, a)
+    if isinstance(run, list):
+        cwd = params["stages"][0]["cwd"]
+        if shutil.which(run[0], path=params["stages"][0]["env"].get("PATH")) is None and \
+                shutil.which(str(Path(cwd) / run[0])) is None:
+            raise UsageError(f"{run[0]!r} is neither a job type (see `jobtui types`) nor a program on PATH")
+    return "command", params
+
+
 def _when(s: Schedule) -> str:
     return Recurrence(s.cron, s.tz, s.every_ms, s.anchor_ms).describe()
 
@@ -82,8 +120,9 @@ async def cmd_schedule(client: Client, a: argparse.Namespace) -> int:
             raise UsageError("--timezone applies to --cron only")
         if a.max_retries is not None and a.max_retries < 0:
             raise UsageError("--max-retries must be 0 or more")
+        job_type, params = _what(client, a)
         s = await client.add_schedule(
-            a.name, a.type, _params(a), cron=a.cron, tz=a.timezone,
+            a.name, job_type, params, cron=a.cron, tz=a.timezone,
             every_ms=parse_duration_ms(a.every) if a.every else None, priority=a.priority,
             max_retries=a.max_retries, notify=parse_notify(a),
         )

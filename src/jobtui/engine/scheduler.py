@@ -34,10 +34,12 @@ def job_of(s: Schedule, registry: Registry) -> NewJob:
     """
     jt = registry.get(s.job_type)
     params = jt.validate(s.params)
+    stages = jt.stages_for(params)  # a command or pipeline job has the stages its params give
     o = s.options
     max_retries = o.get("max_retries")
     return NewJob(
-        jt.name, params, jt.stage_names, tuple(st.retry.attempts for st in jt.stages), int(o.get("priority", 0)),
+        jt.name, params, tuple(st.name for st in stages), tuple(st.retry.attempts for st in stages),
+        int(o.get("priority", 0)),
         None, None, jt.max_retries if max_retries is None else int(max_retries), (),
         tuple((str(k), str(t)) for k, t in o.get("notify", ())),
     )
