@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import platformdirs
 
 from .engine.definition import JobType, Registry, default_registry
-from .engine.runner import Runner, workspace_root_for
+from .engine.runner import Runner, runner_process_gone, workspace_root_for
 from .errors import InvalidTransitionError, JobNotFoundError, SubmitError, UsageError
 from .model import (
     ACTION_FROM, Action, AttemptRecord, ItemRecord, Job, JobDetail, JobId, JobRef, JobStatus, LogLine, RequestRecord,
@@ -46,23 +45,6 @@ class RunnerState:
     """The jobs it holds, in the order it claimed them."""
     stopping: bool
     """stop() was called: it hands its jobs back and claims nothing."""
-
-
-def _process_gone(info: RunnerInfo) -> bool:
-    """Tell whether a runner on this host has certainly exited (its pid is gone or a zombie)."""
-    if info.hostname != socket.gethostname() or info.pid == os.getpid():
-        return False
-    try:
-        os.kill(info.pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:
-        state = Path(f"/proc/{info.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state == "Z"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +156,7 @@ class Client:
 
     async def live_runners(self) -> list[RunnerInfo]:
         """Return the runners working on this database now (fresh heartbeat, and a live process on this host)."""
-        return [r for r in (await self.store.stats()).runners if not _process_gone(r)]
+        return [r for r in (await self.store.stats()).runners if not runner_process_gone(r)]
 
     @staticmethod
     def remove_database(path: Path) -> None:

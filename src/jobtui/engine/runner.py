@@ -226,7 +226,7 @@ class JobRun:
         )
 
 
-def _pid_dead(info: RunnerInfo) -> bool:
+def runner_process_gone(info: RunnerInfo) -> bool:
     """Tell whether a runner on this host is certainly gone (its process no longer exists)."""
     if info.hostname != socket.gethostname() or info.pid == os.getpid():
         return False
@@ -573,7 +573,7 @@ class Runner:
 
     async def _recover(self) -> None:
         recovered = await self.store.recover(
-            self_id=self.runner_id, ttl_ms=int(self.lease_ttl_s * 1000), is_dead=_pid_dead
+            self_id=self.runner_id, ttl_ms=int(self.lease_ttl_s * 1000), is_dead=runner_process_gone
         )
         for job_id, before, after in recovered:
             self.store.log(job_id, "warning", f"recovered from a lost runner: {before.value} → {after.value}",
