@@ -24,7 +24,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +163,7 @@ def main() -> None:
           f" jobs/s x{statistics.median(jobs[hi]) / statistics.median(jobs[lo]):.2f} (1.00 = flat)")
     results = HERE / "results"
     results.mkdir(exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (results / f"claim-{stamp}.json").write_text(json.dumps(out, indent=2))
 
 

@@ -48,7 +48,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -475,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"jobtui {env['jobtui']} ({env['git_commit']}{', src dirty' if env['src_dirty'] else ''}) · "
           f"Python {env['python']} · SQLite {env['sqlite']} · aiosqlite {env['aiosqlite']} · {env['cpus']} CPUs · "
           f"temp {env['tmpdir']}", flush=True)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     try:
         out = _run_all(args)
     except BenchError as e:

@@ -33,21 +33,20 @@ import argparse
 import asyncio
 import json
 import signal
-import statistics
 import sqlite3
+import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_engine as be  # noqa: E402
-
-from jobtui import Context, JobType, Runner, Stage  # noqa: E402
-from jobtui.client import Client, Submission  # noqa: E402
-from jobtui.store import Store  # noqa: E402
+import bench_engine as be
+from jobtui import Context, JobType, Runner, Stage
+from jobtui.client import Client, Submission
+from jobtui.store import Store
 
 try:
     import huey  # type: ignore[import-not-found]
@@ -205,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     env["huey"] = huey.__version__
     print(f"huey {env['huey']} · jobtui {env['jobtui']} ({env['git_commit']}) · Python {env['python']} · "
           f"SQLite {env['sqlite']} · {env['cpus']} CPUs", flush=True)
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     try:
         for rep in range(args.runs):
             print(f"run {rep + 1}/{args.runs}", flush=True)

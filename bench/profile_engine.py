@@ -25,14 +25,14 @@ import pstats
 import sys
 import time
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite.core
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_engine as be  # noqa: E402
+import bench_engine as be
 
 
 class SqlTimer:
@@ -94,7 +94,7 @@ class SqlTimer:
                     self.wake += time.perf_counter() - t2
                 if result is stop:
                     break
-            except BaseException as e:  # noqa: BLE001 - as aiosqlite does
+            except BaseException as e:
                 if future:
                     future.get_loop().call_soon_threadsafe(set_exception, future, e)
 
@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         aiosqlite.core._connection_worker_thread = orig
 
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     be.RESULTS.mkdir(parents=True, exist_ok=True)
     brief = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}
     how = "pyinstrument" if args.pyinstrument else "SQL timing only" if args.sql_only else "cProfile"

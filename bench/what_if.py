@@ -25,20 +25,17 @@ import json
 import sqlite3
 import statistics
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_engine as be  # noqa: E402
 
-import inspect  # noqa: E402
-
-import jobtui.store  # noqa: E402
-from jobtui.engine import runner as runner_mod  # noqa: E402
-from jobtui.errors import StoreError  # noqa: E402
-from jobtui.store import Store  # noqa: E402
+import bench_engine as be
+from jobtui.engine import runner as runner_mod
+from jobtui.errors import StoreError
+from jobtui.store import Store
 
 # The store's layout moves (one module or several): find what to patch by what it is, not where.
 _core = sys.modules[Store._write_loop.__module__]  # the module that defines the group-commit writer
@@ -48,7 +45,7 @@ _orig_dumps = _core.dumps
 _DUMPS_MODULES = [m for n, m in list(sys.modules.items())
                   if n.startswith("jobtui.store") and getattr(m, "dumps", None) is _orig_dumps]
 try:
-    from jobtui.errors import LeaseLostError  # noqa: E402
+    from jobtui.errors import LeaseLostError
 except ImportError:  # older trees
     LeaseLostError = None  # type: ignore[assignment, misc]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,16 @@ import pytest
 from jobtui.cli import parse_duration_ms, parse_id, parse_time_ms
 from jobtui.errors import UsageError
 from jobtui.model import (
-    ACTION_FROM, ACTIVE, RESUMABLE, TERMINAL, TRANSITIONS, Action, JobStatus, can_transition, redact, scrub,
+    ACTION_FROM,
+    ACTIVE,
+    RESUMABLE,
+    TERMINAL,
+    TRANSITIONS,
+    Action,
+    JobStatus,
+    can_transition,
+    redact,
+    scrub,
     secret_values,
 )
 
@@ -77,7 +86,7 @@ def test_times() -> None:
     assert parse_time_ms("now", now) == now
     assert parse_time_ms("+10m", now) == now + 600_000
     assert parse_time_ms("in 2h", now) == now + 7_200_000
-    expected = int(datetime(2027, 1, 15, 10, 0, tzinfo=timezone.utc).timestamp() * 1000)
+    expected = int(datetime(2027, 1, 15, 10, 0, tzinfo=UTC).timestamp() * 1000)
     assert parse_time_ms("2027-01-15T10:00:00+00:00", now) == expected
     assert parse_time_ms("2027-01-15T10:00:00Z", now) == expected
     local = datetime(2027, 1, 15, 10, 0).astimezone()
@@ -125,7 +134,7 @@ def test_state_lists_are_derived_from_the_transition_table() -> None:
     assert {S.COMPLETED, S.CANCELLED, S.FAILED} == TERMINAL
     assert {S.PAUSED, S.FAILED, S.CANCELLED} == RESUMABLE
     assert {S.QUEUED, S.WAITING_RETRY} == RUNNABLE
-    assert AT_REST == TERMINAL | {S.PAUSED}
+    assert TERMINAL | {S.PAUSED} == AT_REST
     assert PENDING == RUNNABLE | ACTIVE
     assert S.BLOCKED not in PENDING | AT_REST | ACTIVE  # it waits on other jobs
     assert {S.QUEUED, S.BLOCKED, S.PAUSED} == DEPENDABLE

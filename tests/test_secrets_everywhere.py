@@ -22,7 +22,7 @@ from jobtui.client import Client
 from tests.conftest import APPS, jobtui
 
 sys.path.insert(0, str(APPS))
-import secretapp  # noqa: E402
+import secretapp
 
 APP = ("--app", "secretapp")
 

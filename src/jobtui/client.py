@@ -17,8 +17,22 @@ from .engine.definition import JobType, Registry, default_registry
 from .engine.runner import Runner, runner_process_gone, workspace_root_for
 from .errors import InvalidTransitionError, JobNotFoundError, SubmitError, UsageError
 from .model import (
-    ACTION_FROM, Action, AttemptRecord, ItemRecord, Job, JobDetail, JobId, JobRef, JobStatus, LogLine, RequestRecord,
-    RunnerInfo, Schedule, ScheduleRun, StageRun, Stats,
+    ACTION_FROM,
+    Action,
+    AttemptRecord,
+    ItemRecord,
+    Job,
+    JobDetail,
+    JobId,
+    JobRef,
+    JobStatus,
+    LogLine,
+    RequestRecord,
+    RunnerInfo,
+    Schedule,
+    ScheduleRun,
+    StageRun,
+    Stats,
 )
 from .recurrence import Recurrence
 from .store import ControlResult, JobStore, NewJob, open_store

@@ -250,7 +250,7 @@ async def test_a_leftover_group_of_a_dead_runner_is_ended_before_the_stage_runs_
     m = mark()
     out = tmp_path / "out"
     # A group as a dead runner would leave it: its leader gone, a member still running.
-    leftover = subprocess.Popen(["sh", "-c", "sleep 60 & exit 0"], start_new_session=True,  # noqa: ASYNC220
+    leftover = subprocess.Popen(["sh", "-c", "sleep 60 & exit 0"], start_new_session=True,
                                 env={**os.environ, "TESTMARK": m})
     leftover.wait()
     await wait_for(lambda: len(procs_with(m)) == 1)
@@ -270,7 +270,7 @@ def _ticks_before() -> int:
 
 
 async def test_an_unrelated_process_with_a_recorded_pid_is_never_touched(client: Client) -> None:
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],  # noqa: ASYNC220
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
                              start_new_session=True)
     try:
         job = await client.submit("command", {"stages": [spec("true")]})

@@ -19,7 +19,14 @@ from pathlib import Path
 import pytest
 
 from tests.faults.helpers import (
-    Runner, check_database, executions, export_rows, journal, poll, starts, submit,
+    Runner,
+    check_database,
+    executions,
+    export_rows,
+    journal,
+    poll,
+    starts,
+    submit,
 )
 from tests.test_processes import freeze_outside_a_transaction
 

@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from jobtui import Runner
+from jobtui.client import Client
 from jobtui.engine import default_registry
 from jobtui.model import JobStatus
 from jobtui.store import Store
-from jobtui.client import Client
 
 README = Path(__file__).parent.parent.parent / "README.md"
 

@@ -22,7 +22,15 @@ from .commands import Command, command, register, table
 from .deps import add_after_option, parse_after, refs_text
 from .notify import add_notify_options, notify_lines, parse_notify
 from .parse import (
-    MAX_WAIT_S, float_arg, int_arg, load_json, parse_duration_ms, parse_id, parse_kv, parse_statuses, parse_time_ms,
+    MAX_WAIT_S,
+    float_arg,
+    int_arg,
+    load_json,
+    parse_duration_ms,
+    parse_id,
+    parse_kv,
+    parse_statuses,
+    parse_time_ms,
     read_text,
 )
 
@@ -442,7 +450,7 @@ async def cmd_export(client: Client, a: argparse.Namespace) -> int:
     if a.output and a.output != "-":
         _refuse_database_files(client, a.output)
         try:
-            out = open(a.output, "w", newline="")  # noqa: SIM115, PTH123 - closed below
+            out = open(a.output, "w", newline="")  # noqa: SIM115 - closed below
         except OSError as e:
             raise UsageError(f"cannot write {a.output}: {e.strerror or e}") from None
     else:

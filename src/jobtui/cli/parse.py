@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..durations import parse_duration_ms
+from ..durations import parse_duration_ms as parse_duration_ms  # re-exported: the CLI parses every duration here
 from ..errors import UsageError
 from ..model import JobId, JobStatus, now_ms
 

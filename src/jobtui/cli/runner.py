@@ -18,7 +18,6 @@ from .commands import command
 from .notify import add_notify_options, parse_notify
 from .parse import MAX_CONCURRENCY, float_arg, int_arg, parse_duration_ms
 
-
 MAX_LEASE_TTL_S = 86_400.0
 """The longest lease a runner may take (the engine refuses longer ones too)."""
 
@@ -47,7 +46,7 @@ def log_to_stderr() -> None:
 def _run_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--concurrency", type=int_arg("--concurrency", 1, MAX_CONCURRENCY), default=4,
                     help="jobs run at once (default 4)")
-    sp.add_argument("--exit-when-idle", action="store_true", 
+    sp.add_argument("--exit-when-idle", action="store_true",
                     help="exit once no job can run now (it says which are scheduled later)")
     sp.add_argument("--grace", type=float_arg("--grace", 0, 86_400), default=10.0,
                     help="seconds a stopping job may take to reach a safe point")

@@ -118,7 +118,7 @@ class Notifier:
                         timeout = await self._round()
                     except asyncio.CancelledError:
                         raise
-                    except Exception as e:  # noqa: BLE001 - a busy database: try again at the next poll
+                    except Exception as e:
                         log.warning("notifications: %s", e)
                     try:
                         await asyncio.wait_for(self._wake.wait(), timeout)
@@ -179,7 +179,7 @@ class Notifier:
                         await self._command(n, detail)
         except asyncio.CancelledError:
             raise
-        except Exception as e:  # noqa: BLE001 - any failure of a delivery is recorded, never raised to the job
+        except Exception as e:
             self._writing.add(asyncio.current_task())
             text = scrub_urls(describe(e))
             rounds = (n.attempts + made + self.tries - 1) // self.tries
@@ -190,14 +190,14 @@ class Notifier:
                         n.kind, scrub_urls(n.target), text, "" if retry_at else "; giving up")
             try:
                 await self.store.notification_failed(n.notification_id, self.runner_id, max(made, 1), text, retry_at)
-            except Exception as e2:  # noqa: BLE001 - the lease lapses and another try claims it again
+            except Exception as e2:
                 log.warning("notification %s: cannot record failure: %s", n.notification_id, e2)
             return
         self._writing.add(asyncio.current_task())
         try:
             await self.store.notification_sent(n.notification_id, self.runner_id, made)
             self.sent += 1
-        except Exception as e:  # noqa: BLE001 - it is sent again once the lease lapses: at-least-once
+        except Exception as e:
             log.warning("notification %s: sent, but cannot record it: %s", n.notification_id, e)
 
     async def _post(self, n: Notification, detail: JobDetail) -> None:

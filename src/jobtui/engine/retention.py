@@ -73,7 +73,7 @@ class Retention:
                 if ids:
                     self.deleted += len(ids)
                     log.info("retention: deleted %d finished job(s) older than %ds", len(ids), self.keep_ms // 1000)
-            except Exception as e:  # noqa: BLE001 - a busy database, a full disk: say so, try again later
+            except Exception as e:
                 log.warning("retention: %s; trying again in %gs", e, self.period_s)
             try:
                 await asyncio.wait_for(self._stop.wait(), self.period_s)

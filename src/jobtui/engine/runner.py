@@ -24,8 +24,8 @@ from .definition import JobType, Registry, Stage
 from .notify import Notifier, defaults_from_env
 from .process import end_leftovers
 from .retention import PERIOD_S, Retention
-from .scheduler import Scheduler
 from .retry import call_with_retry, describe, is_expected, last_frames
+from .scheduler import Scheduler
 
 LOG_LIMIT = 10_000
 """Log lines kept per job; older ones are dropped."""

@@ -71,7 +71,7 @@ class Scheduler:
             timeout = self.poll_s
             try:
                 timeout = await self.tick()
-            except Exception as e:  # noqa: BLE001 - a busy database or a bad schedule: say so, keep going
+            except Exception as e:
                 log.warning("schedules: %s", e)
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)

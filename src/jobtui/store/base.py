@@ -14,8 +14,8 @@ import json
 import logging
 import os
 import sqlite3
-import urllib.parse
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -44,9 +44,18 @@ from ..model import (
     StageStatus,
     now_ms,
 )
-from .schema import APPLICATION_ID, LEGACY_TABLES, MIGRATIONS, sql_in, statements
+from .batch import R_ATTEMPT as R_ATTEMPT
+from .batch import R_ITEM as R_ITEM
+from .batch import R_JOB_END as R_JOB_END
+from .batch import R_LOG as R_LOG
+from .batch import R_LOG_TRIM as R_LOG_TRIM
+from .batch import R_PROGRESS as R_PROGRESS
+from .batch import R_STAGE_COUNTERS as R_STAGE_COUNTERS
+from .batch import R_STAGE_END as R_STAGE_END
+from .batch import R_STAGE_START as R_STAGE_START
+from .batch import R_STAGE_STATE as R_STAGE_STATE
 from .batch import Batch as _Batch
-from .batch import R_STAGE_START as R_STAGE_START, R_STAGE_STATE as R_STAGE_STATE, R_ITEM as R_ITEM, R_STAGE_COUNTERS as R_STAGE_COUNTERS, R_STAGE_END as R_STAGE_END, R_ATTEMPT as R_ATTEMPT, R_JOB_END as R_JOB_END, R_PROGRESS as R_PROGRESS, R_LOG as R_LOG, R_LOG_TRIM as R_LOG_TRIM
+from .schema import APPLICATION_ID, LEGACY_TABLES, MIGRATIONS, sql_in, statements
 
 log = logging.getLogger("jobtui.store")
 

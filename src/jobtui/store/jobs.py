@@ -9,17 +9,43 @@ import aiosqlite
 
 from ..errors import InvalidTransitionError, JobNotFoundError, UsageError
 from ..model import (
-    ACTION_FROM, ACTIVE, TERMINAL, Action, AttemptRecord, FileRecord, ItemRecord, Job, JobDetail, JobId, JobRef,
-    JobStatus, LogLine, Notification, NotifyEvent, RequestRecord, RunnerInfo, Stats, can_transition,
+    ACTION_FROM,
+    ACTIVE,
+    TERMINAL,
+    Action,
+    AttemptRecord,
+    FileRecord,
+    ItemRecord,
+    Job,
+    JobDetail,
+    JobId,
+    JobRef,
+    JobStatus,
+    LogLine,
+    Notification,
+    NotifyEvent,
+    RequestRecord,
+    RunnerInfo,
+    Stats,
+    can_transition,
 )
 from .base import (
-    JOB_COLS, STAGE_COLS, _TERMINAL_SQL, ControlResult, NewJob, StoreCore, _job, _loads, _stage, dumps, item_status,
+    _TERMINAL_SQL,
+    JOB_COLS,
+    STAGE_COLS,
+    ControlResult,
+    NewJob,
+    StoreCore,
+    _job,
+    _loads,
+    _stage,
+    dumps,
+    item_status,
     job_status,
 )
 from .deps import check_deps, link_deps
 from .notify import _COLS as _NOTIFY_COLS
 from .notify import insert_event, link_targets
-
 from .processes import PROC_COLS, _proc
 
 _REQUEUE = (

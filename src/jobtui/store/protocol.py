@@ -26,11 +26,9 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from .retention import DbSize
 from ..model import (
     Action,
     AttemptRecord,
-    RequestRecord,
     ItemRecord,
     Job,
     JobDetail,
@@ -41,6 +39,7 @@ from ..model import (
     Notification,
     NotifyEvent,
     ProcessRecord,
+    RequestRecord,
     RunnerInfo,
     Schedule,
     ScheduleRun,
@@ -48,6 +47,7 @@ from ..model import (
     Stats,
 )
 from .base import Claimed, ControlResult, NewJob
+from .retention import DbSize
 
 
 class JobReads(Protocol):

@@ -6,13 +6,32 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..model import ACTIVE, HOLDABLE, Job, JobId, JobStatus, NotifyEvent, RunnerInfo, StageStatus, sources
+from .base import (
+    _ACTIVE_SQL,
+    _PENDING_SQL,
+    JOB_COLS,
+    R_ATTEMPT,
+    R_ITEM,
+    R_JOB_END,
+    R_LOG,
+    R_LOG_TRIM,
+    R_PROGRESS,
+    R_STAGE_COUNTERS,
+    R_STAGE_END,
+    R_STAGE_START,
+    R_STAGE_STATE,
+    Claimed,
+    CorruptRowError,
+    StageRecord,
+    StoreCore,
+    _job,
+    _loads,
+    dumps,
+    job_status,
+    log,
+)
 from .deps import UNBLOCK_SQL
 from .notify import insert_event
-from .base import (
-    _ACTIVE_SQL, _PENDING_SQL, JOB_COLS, R_ATTEMPT, R_ITEM, R_JOB_END, R_LOG, R_LOG_TRIM, R_PROGRESS, R_STAGE_COUNTERS,
-    R_STAGE_END, R_STAGE_START, R_STAGE_STATE, Claimed, CorruptRowError, StageRecord, StoreCore, _job, _loads, dumps,
-    job_status, log,
-)
 from .schema import sql_in
 
 

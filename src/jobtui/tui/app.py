@@ -35,13 +35,13 @@ from ..errors import JobtuiError, UsageError
 from ..model import ACTIVE, Action, Job, JobDetail, JobId, Stats, now_ms
 from . import settings as _settings
 from .actions import JOB_ACTIONS, JobActions
-from .background import Background
 from .alerts import end_alerts
-from .schedules import SchedulesScreen
+from .background import Background
 from .feed import Delta, JobFeed
 from .format import Clock, absolute, clean
 from .quit import QuitFlow
 from .runner_log import RunnerLog, RunnerLogScreen, RunnerMessage
+from .schedules import SchedulesScreen
 from .screens import HelpScreen
 from .status_bar import StatusBar, StatusInfo
 from .themes import ALIASES, DEFAULT, THEMES
@@ -303,7 +303,7 @@ class JobtuiApp(App[int]):
         except asyncio.CancelledError:
             if not task.done():
                 raise
-        except Exception:  # noqa: BLE001 - _runner_done has shown it to the user
+        except Exception:
             return
 
     # ---------------------------------------------------------------------------------- polling
@@ -342,7 +342,7 @@ class JobtuiApp(App[int]):
         table = self.table
         jobs = self.feed.jobs
         table.note_jobs(jobs[i] for i, before in delta.changed.items() if before is None and i in jobs)
-        if self.view.apply(jobs, delta.changed, delta.removed) or not table.order and self.view.order:
+        if self.view.apply(jobs, delta.changed, delta.removed) or (not table.order and self.view.order):
             table.set_order(self.view.order, self.view.index)
         else:
             table.refresh_jobs(delta.changed)

@@ -11,8 +11,11 @@ from typing import Any
 from rich.cells import cell_len, chop_cells
 
 from ..model import ACTIVE, TERMINAL, Job, JobStatus, StageRun, StageStatus, redact
-from ..wording import absolute as absolute, ago as ago, duration as duration  # re-exported for the TUI
-from ..wording import short_duration as short_duration, until as until
+from ..wording import absolute as absolute  # re-exported for the TUI
+from ..wording import ago as ago
+from ..wording import duration as duration
+from ..wording import short_duration as short_duration
+from ..wording import until as until
 
 Clock = Callable[[], int]
 """Returns epoch milliseconds; injected so that screenshots and tests are stable."""

@@ -62,7 +62,7 @@ async def _leave_after_hangup(
     finally:
         try:
             await asyncio.wait_for(client.close(), 5)
-        except (Exception, asyncio.CancelledError):  # noqa: BLE001 - leaving regardless
+        except (Exception, asyncio.CancelledError):
             pass
         os._exit(0)
 

@@ -76,7 +76,7 @@ class RunnerLog(logging.Handler):
             self._last[text] = record.created
             if not self._loop.is_closed():
                 self._loop.call_soon_threadsafe(self._notify, message)
-        except Exception:  # noqa: BLE001 - logging must never raise into the engine
+        except Exception:
             self.handleError(record)
 
     def install(self) -> RunnerLog:

@@ -13,7 +13,6 @@ from ..model import JobStatus, RunnerInfo
 from .format import STATUS_LOOK, STATUS_ORDER, clean
 
 
-
 @dataclass(frozen=True, slots=True)
 class StatusInfo:
     """Everything the status line shows."""

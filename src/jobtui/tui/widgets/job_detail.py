@@ -18,11 +18,19 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...model import AT_REST, AttemptRecord, JobDetail, JobRef, JobStatus, ProcessRecord, RequestRecord, StageStatus, waiting_reason
+from ...model import (
+    AT_REST,
+    AttemptRecord,
+    JobDetail,
+    JobRef,
+    JobStatus,
+    ProcessRecord,
+    RequestRecord,
+    StageStatus,
+    waiting_reason,
+)
 from ...redaction import Secrets, redact
 from ..format import (
-    output_text,
-    progress_note,
     STAGE_COLOUR,
     STAGE_GLYPH,
     Clock,
@@ -32,7 +40,9 @@ from ..format import (
     elapsed_ms,
     eta_ms,
     one_line,
+    output_text,
     params_text,
+    progress_note,
     stage_duration_ms,
     status_label,
     until,
