@@ -6,6 +6,7 @@ Everything a job wrote (error text, params, messages) goes in as rich `Text`, ne
 from __future__ import annotations
 
 import shlex
+from collections.abc import Hashable
 from datetime import tzinfo
 
 from rich.console import Group, RenderableType
@@ -108,6 +109,9 @@ class JobDetailPane(ScrollView, can_focus=True):
         self.missing: str | None = None
         self._lines: list[Strip] = []
         self._rendered_width = 0
+        self._part_cache: dict[Hashable, list[Strip]] = {}
+        self.parts_rendered = 0
+        """How many parts Rich laid out since the pane was made (the others came from the cache; for tests)."""
 
     def show(self, detail: JobDetail | None, errors: list[AttemptError] | None = None, *, missing: str | None = None,
              history: list[RequestRecord] | None = None) -> None:
@@ -143,20 +147,34 @@ class JobDetailPane(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if width <= 0:
             return  # not laid out yet: on_resize renders
-        renderable: RenderableType
+        parts: list[RenderableType]
         if self.detail is None:
             self.border_title = "Job"
-            renderable = Text(self.missing or "No job selected. Press n to submit one.",
-                              style=self._style("jobdetail--dim"))
+            parts = [Text(self.missing or "No job selected. Press n to submit one.",
+                          style=self._style("jobdetail--dim"))]
         else:
             job = self.detail.job
             self.border_title = Text(f"Job {job.job_id} · {clean(job.type)}")  # a type name is never markup
-            renderable = self.render_detail()
+            parts = self.render_parts()
+        # Each part (the fields, the stage table, the params...) is laid out by Rich only when what it shows
+        # changed: a progress tick redraws the few lines of the fields, not the stage table (the costly part).
         console = self.app.console
         options = console.options.update_width(width)
         base = self.rich_style
-        lines = console.render_lines(renderable, options, style=base, pad=True, new_lines=False)
-        self._lines = [Strip(line, width) for line in lines]
+        cache = self._part_cache
+        kept: dict[Hashable, list[Strip]] = {}
+        lines: list[Strip] = []
+        for part in parts:
+            key = (width, base, _signature(part))
+            strips = cache.get(key)
+            if strips is None:
+                strips = [Strip(line, width)
+                          for line in console.render_lines(part, options, style=base, pad=True, new_lines=False)]
+                self.parts_rendered += 1
+            kept[key] = strips
+            lines += strips
+        self._part_cache = kept
+        self._lines = lines
         self._rendered_width = width
         self.virtual_size = Size(width, len(self._lines))  # a layout pass only when the height changed
         self.refresh()
@@ -189,6 +207,10 @@ class JobDetailPane(ScrollView, can_focus=True):
 
     def render_detail(self) -> RenderableType:
         """Return the rich rendering of the current job."""
+        return Group(*self.render_parts())
+
+    def render_parts(self) -> list[RenderableType]:
+        """Return the rich rendering of the current job, part by part (each is laid out on its own)."""
         assert self.detail is not None
         d = self.detail
         j = d.job
@@ -368,7 +390,25 @@ class JobDetailPane(ScrollView, can_focus=True):
                                 Text(clean(f"by {h.source}" + (f" · {h.detail}" if h.detail else "")), style=dim))
             more_note = f" (last {HISTORY_SHOWN} of {len(self.history)})" if len(self.history) > HISTORY_SHOWN else ""
             parts += [Text(""), Text(f"History{more_note}", style=key_style), changes]
-        return Group(*parts)
+        return parts
+
+
+def _signature(part: RenderableType) -> Hashable:
+    """Return a value equal for two parts that render the same (Text, or a Table of Texts), else the part itself.
+
+    A Table's look is fixed by the code that builds it; what varies is its headers and cells.
+    """
+    if isinstance(part, str):
+        return part
+    if isinstance(part, Text):
+        return (part.plain, part.style, tuple(part.spans), part.justify, part.overflow, part.no_wrap, part.end)
+    if isinstance(part, Table):
+        columns = []
+        for column in part.columns:
+            cells = tuple(_signature(c) for c in (column.header, *column.cells))
+            columns.append((cells, column.justify, column.no_wrap, column.overflow, column.min_width, column.style))
+        return ("table", part.box, part.padding, part.show_header, part.show_edge, part.expand, tuple(columns))
+    return object()  # equal to nothing: rendered each time
 
 
 def command_process(d: JobDetail) -> ProcessRecord | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -109,7 +110,7 @@ class JobTable(ScrollView, can_focus=True):
         self._cols_for: tuple[int, int, int] = (-1, -1, -1)
         self._id_width = 2
         self._type_width = 4
-        self._frame: tuple[int, Style, list[_Col], int] | None = None
+        self._frame: _Frame | None = None
         self._last_times: dict[JobId, tuple[str, str]] = {}
 
     def note_jobs(self, jobs: Iterable[Job]) -> None:
@@ -307,29 +308,44 @@ class JobTable(ScrollView, can_focus=True):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # Work out what every line needs once per frame, not once per line.
-        width = self.scrollable_content_region.width
-        self._frame = (width, self.rich_style, self._columns(width), self.clock())
+        self._frame = self._new_frame()
         try:
             return super().render_lines(crop)
         finally:
             self._frame = None
 
+    def _new_frame(self) -> _Frame:
+        width = self.scrollable_content_region.width
+        return _Frame(width, self.rich_style, self._columns(width), self.clock(), {})
+
+    def _style(self, frame: _Frame, component: str | None, overlay: int) -> Style:
+        """Return base + a component's style + the row's overlay (1 marked, 2 cursor, 3 both), once per frame."""
+        key = (component, overlay)
+        style = frame.styles.get(key)
+        if style is None:
+            partial = self.get_component_rich_style
+            style = frame.base
+            if component is not None:
+                style += partial(component, partial=True)
+            if overlay & 1:
+                style += partial("jobtable--marked", partial=True)
+            if overlay & 2:
+                style += partial("jobtable--cursor", partial=True)
+            frame.styles[key] = style
+        return style
+
     def render_line(self, y: int) -> Strip:
-        if self._frame is None:
-            width = self.scrollable_content_region.width
-            frame = (width, self.rich_style, self._columns(width), self.clock())
-        else:
-            frame = self._frame
-        width, base, cols, now = frame
+        frame = self._frame if self._frame is not None else self._new_frame()
+        width = frame.width
         if y == 0:
-            return self._header(cols, width, base)
+            return self._header(frame.cols, width, frame.base)
         row = int(self.scroll_y) + y - 1
         if not 0 <= row < len(self.order):
-            return Strip.blank(width, base)
+            return Strip.blank(width, frame.base)
         job = self.jobs.get(self.order[row])
         if job is None:
-            return Strip.blank(width, base)
-        return self._row(job, row, cols, width, base, now)
+            return Strip.blank(width, frame.base)
+        return self._row(job, row, frame)
 
     def _header(self, cols: list[_Col], width: int, base: Style) -> Strip:
         style = base + self.get_component_rich_style("jobtable--header", partial=True)
@@ -346,17 +362,13 @@ class JobTable(ScrollView, can_focus=True):
             segs.append(Segment(" " * (width - used), style))
         return Strip(segs, max(width, used)).crop(0, width)
 
-    def _row(self, job: Job, row: int, cols: list[_Col], width: int, base: Style, now: int) -> Strip:
-        partial = self.get_component_rich_style
-        status_style = partial(f"jobtable--{job.status.value}", partial=True)
-        dim = partial("jobtable--dim", partial=True)
-        overlay = Style()
+    def _row(self, job: Job, row: int, frame: _Frame) -> Strip:
+        width, cols, now = frame.width, frame.cols, frame.now
         marked = job.job_id in self.marked
-        if marked:
-            overlay += partial("jobtable--marked", partial=True)
-        if row == self.cursor:
-            overlay += partial("jobtable--cursor", partial=True)
-        plain = base + overlay
+        overlay = (1 if marked else 0) | (2 if row == self.cursor else 0)
+        status_component = f"jobtable--{job.status.value}"
+        plain = self._style(frame, None, overlay)
+        dim = self._style(frame, "jobtable--dim", overlay)
         segs: list[Segment] = []
         used = 0
         for i, col in enumerate(cols):
@@ -366,29 +378,46 @@ class JobTable(ScrollView, can_focus=True):
             w = col.width
             key = col.key
             if key == "mark":
-                segs.append(Segment("◆" if marked else " ", base + partial("jobtable--marked", partial=True) + overlay
-                                    if marked else plain))
+                segs.append(Segment("◆", self._style(frame, "jobtable--marked", overlay)) if marked
+                            else Segment(" ", plain))
             elif key == "id":
                 segs.append(Segment(str(job.job_id).rjust(w), plain))
             elif key == "status":
-                segs.append(Segment(set_cell_size(status_label(job.status.value), w), base + status_style + overlay))
+                segs.append(Segment(_fit(status_label(job.status.value), w),
+                                    self._style(frame, status_component, overlay)))
             elif key == "type":
-                segs.append(Segment(set_cell_size(clean(job.type), w), base + dim + overlay))
+                segs.append(Segment(_fit(clean(job.type), w), dim))
             elif key == "stage":
-                segs.append(Segment(set_cell_size(stage_fraction(job), w), plain))
+                segs.append(Segment(_fit(stage_fraction(job), w), plain))
             elif key == "progress":
                 done, todo = bar(job.progress, _BAR)
-                segs.append(Segment(done, base + status_style + overlay))
-                segs.append(Segment(todo, base + partial("jobtable--bar-todo", partial=True) + overlay))
+                segs.append(Segment(done, self._style(frame, status_component, overlay)))
+                segs.append(Segment(todo, self._style(frame, "jobtable--bar-todo", overlay)))
                 segs.append(Segment(f"{job.progress * 100:4.0f}%", plain))
             elif key == "elapsed":
-                segs.append(Segment(set_cell_size(elapsed_eta(job, now), w), base + dim + overlay))
+                segs.append(Segment(_fit(elapsed_eta(job, now), w), dim))
             elif key == "updated":
-                segs.append(Segment(set_cell_size(when(job, now), w), base + dim + overlay))
+                segs.append(Segment(_fit(when(job, now), w), dim))
             elif key == "priority":
-                segs.append(Segment(set_cell_size(str(job.priority) if job.priority else "", w).rjust(w),
-                                    base + dim + overlay))
+                segs.append(Segment(_fit(str(job.priority) if job.priority else "", w).rjust(w), dim))
             used += w
         if used < width:
             segs.append(Segment(" " * (width - used), plain))
         return Strip(segs, max(width, used)).crop(0, width)
+
+
+@dataclass(slots=True)
+class _Frame:
+    """What every line of one frame shares: the width, the base style, the columns, the time, styles made."""
+
+    width: int
+    base: Style
+    cols: list[_Col]
+    now: int
+    styles: dict[tuple[str | None, int], Style]
+
+
+@lru_cache(maxsize=4096)
+def _fit(text: str, width: int) -> str:
+    """Pad or cut `text` to `width` cells (the same few texts come back on every row and frame)."""
+    return set_cell_size(text, width)
