@@ -15,7 +15,8 @@ Measured (each figure is the median over the refreshes, and the 90th percentile)
   refresh    `await app.poll()`: the incremental read (jobs updated since the watermark minus 2 s),
              the diff, the view update (filter/sort) and the row repaint requests, and the selected
              job's detail and new log lines; then the frame: `screen._on_timer_update()` paints what
-             changed. "total" = both.
+             changed. "total" = both; "CPU time" = the process's CPU time over the same span (all its
+             threads: SQLite's too), which other processes on a shared machine do not inflate.
     changed  before each refresh, R running jobs report progress (Store.progress, the very write a
              runner makes at each progress tick) from a second connection, as another process would:
              R rows change per refresh.
@@ -117,10 +118,9 @@ async def measure(db: Path, running_ids: list[int], refreshes: int) -> dict[str,
     try:
         app = make_app(client)
         async with app.run_test(size=(160, 50)) as pilot:
-            while not app.loaded.is_set():
+            while not app.settled:
                 await pilot.pause(0.05)
-            assert app._poll_timer is not None
-            app._poll_timer.pause()
+            app.pause_polling()
             await pilot.pause(0.3)
             app.select_job(running_ids[len(running_ids) // 2])
             await pilot.pause(2.5)  # past the overlap window of the setup's own writes: the steady state
@@ -141,16 +141,18 @@ async def measure(db: Path, running_ids: list[int], refreshes: int) -> dict[str,
                 await writer.commit_point()
 
             async def refresh_case(name: str, before: Callable[[], Awaitable[None]] | None) -> None:
-                polls, frames, totals, sizes, changed = [], [], [], [], []
+                polls, frames, totals, cpus, sizes, changed = [], [], [], [], [], []
                 for _ in range(refreshes):
                     if before is not None:
                         await before()
                     await pilot.pause(0.01)
+                    c0 = time.process_time()
                     t0 = time.perf_counter()
                     await app.poll()
                     t1 = time.perf_counter()
                     app.screen._on_timer_update()
                     t2 = time.perf_counter()
+                    cpus.append(time.process_time() - c0)
                     polls.append(t1 - t0)
                     frames.append(t2 - t1)
                     totals.append(t2 - t0)
@@ -160,6 +162,7 @@ async def measure(db: Path, running_ids: list[int], refreshes: int) -> dict[str,
                 out[f"{name} poll"] = polls
                 out[f"{name} frame"] = frames
                 out[f"{name} total"] = totals
+                out[f"{name} total, CPU time"] = cpus
                 out[f"{name} rows read"] = [float(s) for s in sizes]
                 out[f"{name} rows changed"] = [float(c) for c in changed]
 
@@ -186,7 +189,7 @@ async def measure(db: Path, running_ids: list[int], refreshes: int) -> dict[str,
                 t0 = time.perf_counter()
                 key = events.Key("j", "j")
                 key.set_sender(app)
-                await app._post_message(key)  # what the terminal driver does for each key read
+                app.post_message(key)  # what the terminal driver does for each key read
                 for _ in range(10_000):
                     if app.table.selected_id != before:
                         break
@@ -197,9 +200,7 @@ async def measure(db: Path, running_ids: list[int], refreshes: int) -> dict[str,
                 keys.append(t1 - t0)
                 target = app.table.selected_id
                 assert target != before, "the key moved the cursor"
-                while not (app.selected == target and app.detail.detail is not None
-                           and app.detail.detail.job.job_id == target
-                           and app.log_view.job_id == target and not app._select_pending):
+                while not (app.selected == target and app.settled):
                     await asyncio.sleep(0.002)
                 app.screen._on_timer_update()
                 selects.append(time.perf_counter() - t0)
@@ -213,7 +214,7 @@ async def measure(db: Path, running_ids: list[int], refreshes: int) -> dict[str,
             out["pilot.press('j')"] = pilots
 
             # Idle: the live app, timers running, nothing changing.
-            app._poll_timer.resume()
+            app.resume_polling()
             for label, job_id in (("a running job selected", running_ids[0]),
                                   ("a paused job selected", paused_id)):
                 app.select_job(job_id)

@@ -27,10 +27,10 @@ Step = Callable[[JobtuiApp, Pilot[int]], Awaitable[None]]
 
 
 async def settle(app: JobtuiApp, pilot: Pilot[int]) -> None:
-    """Wait until the selected job's detail and log are shown."""
-    for _ in range(100):
+    """Wait until the selected job's detail and log are shown (the app's readiness hook)."""
+    for _ in range(200):
         await pilot.pause(0.05)
-        if app.detail.detail is not None and app.detail.detail.job.job_id == app.selected and not app._select_pending:
+        if app.settled:
             break
     await pilot.pause(0.1)
 

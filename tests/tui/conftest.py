@@ -42,7 +42,9 @@ FAILS = demo(fail_stage="uploading", fail_kind="permanent", items=3)
 
 async def wait_until(pilot: Pilot[Any], predicate: Callable[[], object], timeout: float = 10.0,
                      what: str = "condition") -> None:
-    """Let the app run until `predicate()` is true.
+    """Let the app run until `predicate()` is true: the one way the TUI tests wait (never a fixed sleep).
+
+    For the app's own readiness, wait for `app.settled` (first load shown, selection's detail and log shown).
 
     It sleeps rather than `pilot.pause()`s: the app runs in this event loop anyway, and pause() waits for
     every widget to drain its queue, which can stall while toasts come and go.
@@ -81,8 +83,7 @@ async def tui(client: Client, *, runner: bool = False, size: tuple[int, int] = (
         await client.embedded_runner(concurrency=4, grace_s=2.0)
     app = make_app(client, **options)
     async with app.run_test(size=size, notifications=True) as pilot:
-        await wait_until(pilot, app.loaded.is_set, what="first load")
-        await wait_until(pilot, lambda: not app._select_pending, what="selection")
+        await wait_until(pilot, lambda: app.settled, what="the first load and its selection shown")
         yield app, pilot
     client.runner = None
 
@@ -97,9 +98,7 @@ async def select(app: JobtuiApp, pilot: Pilot[Any], job_id: JobId) -> None:
     """Highlight a job and wait until its detail is loaded."""
     await wait_until(pilot, lambda: job_id in app.table.index, what=f"job {job_id} in the list")
     app.select_job(job_id)
-    await wait_until(pilot, lambda: app.selected == job_id and not app._select_pending
-                     and app.detail.detail is not None and app.detail.detail.job.job_id == job_id,
-                     what=f"detail of job {job_id}")
+    await wait_until(pilot, lambda: app.selected == job_id and app.settled, what=f"detail and log of job {job_id}")
 
 
 @pytest.fixture(autouse=True)

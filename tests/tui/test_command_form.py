@@ -24,14 +24,14 @@ async def open_form(app: JobtuiApp, pilot: Pilot[Any], kind: str) -> NewJobScree
     assert isinstance(form, NewJobScreen)
     form.query_one("#type", Select).value = kind
     first = {"command": "run", "pipeline": "file", "foreach": "source"}[kind]
-    await wait_until(pilot, lambda: first in form._command_fields, what=f"{kind} fields")
+    await wait_until(pilot, lambda: first in form.command_fields, what=f"{kind} fields")
     await pilot.pause()
     return form
 
 
 def fill(form: NewJobScreen, **values: str) -> None:
     for key, value in values.items():
-        field = form._command_fields[key]
+        field = form.command_fields[key]
         assert isinstance(field, Input), key
         field.value = value
 
@@ -59,7 +59,7 @@ async def test_command_typed_with_keys_is_the_job_add_builds(client: Client, mon
     async with tui(client, size=(80, 24)) as (app, pilot):
         form = await open_form(app, pilot, "command")
         await pilot.press("tab")  # from the type to the command line: every Tab stop is a visible field
-        assert app.focused is form._command_fields["run"]
+        assert app.focused is form.command_fields["run"]
         await pilot.press(*"printf", "space", *"'%s|'", "space", *"'a", "space", *"b'", "space", "c")
         fill(form, env="X=1 CMDFORM_TOKEN", timeout="10m", retries="2")
         form.query_one("#priority", Input).value = "5"
@@ -78,7 +78,7 @@ async def test_shell_switch_queues_a_shell_line(client: Client, tmp_path: Path) 
     async with tui(client, size=(80, 24)) as (app, pilot):
         form = await open_form(app, pilot, "command")
         fill(form, run="ls | wc -l > out.txt", cwd=str(tmp_path))
-        shell = form._command_fields["shell"]
+        shell = form.command_fields["shell"]
         assert isinstance(shell, Checkbox)
         shell.value = True
         job = await submitted(app, pilot, client)
@@ -104,7 +104,7 @@ async def test_pipeline_file_is_read_by_the_cli_parser(client: Client, tmp_path:
         assert await client.list_jobs() == []
         # Leaving the path field checks the file at once: the error goes when the path is right.
         fill(form, file=str(good))
-        form._command_fields["file"].focus()
+        form.command_fields["file"].focus()
         await pilot.press("tab")
         await wait_until(pilot, lambda: error_text(form) == "", what="error cleared on blur")
         job = await submitted(app, pilot, client)

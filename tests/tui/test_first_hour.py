@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 from textual.widgets import Button, Input, Select
 
 from jobtui.client import Client
 from jobtui.model import JobStatus
+from jobtui.tui import app as app_module
 from jobtui.tui.screens import NewJobScreen, QuitScreen
 
 from .conftest import LONG, demo, select, shown, tui, wait_until
@@ -35,18 +37,18 @@ async def test_new_job_form_fits_80x24(client: Client) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, NewJobScreen))
         form = app.screen
         assert isinstance(form, NewJobScreen)
-        await wait_until(pilot, lambda: "items" in form._fields)
+        await wait_until(pilot, lambda: "items" in form.fields)
         await pilot.pause()
         for button in form.query(Button):
             assert _on_screen(app, button), f"{button.id} is off screen: {button.region}"
-        first = next(iter(form._fields.values()))
+        first = next(iter(form.fields.values()))
         assert _on_screen(app, first), "the first param is visible at once"
         # Tab from the type goes straight to the first param (no invisible stop in between).
         assert isinstance(form.focused, Select) and form.focused.id == "type"
         await pilot.press("tab")
         assert form.focused is first
         # Tabbing on reaches the priority and the buttons: the body scrolls to each.
-        for _ in range(len(form._fields)):
+        for _ in range(len(form.fields)):
             await pilot.press("tab")
             await pilot.pause()
             assert form.focused is not None and _on_screen(app, form.focused), form.focused
@@ -133,13 +135,14 @@ async def test_quit_dialog_escape_lets_the_runner_claim_again(client: Client) ->
         await shown(app, pilot, later, S.COMPLETED, timeout=20)
 
 
-async def test_a_delete_by_another_process_shows_within_a_poll(client: Client, tmp_path: object) -> None:
+async def test_a_delete_by_another_process_shows_within_a_poll(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     """Bug 8: deletes reached the TUI only at the periodic id comparison; now as fast as pause or cancel."""
+    monkeypatch.setattr(app_module, "DELETION_CHECK_S", 3600.0)  # the periodic full comparison never runs here
     other = await Client.open(client.db_path, source="cli")
     try:
         ids = [await client.submit("demo", demo()) for _ in range(4)]
         async with tui(client) as (app, pilot):
-            app._last_ids_check = time.monotonic() + 3600  # the periodic full comparison never runs here
             for job in (ids[1], ids[3]):
                 started = time.monotonic()
                 await other.delete(job)

@@ -145,14 +145,14 @@ async def test_n_submits_a_job_from_the_form(client: Client) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, NewJobScreen))
         form = app.screen
         assert isinstance(form, NewJobScreen)
-        await wait_until(pilot, lambda: "items" in form._fields)
-        form._fields["items"].value = "not a number"  # type: ignore[assignment]
+        await wait_until(pilot, lambda: "items" in form.fields)
+        form.fields["items"].value = "not a number"  # type: ignore[assignment]
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert isinstance(app.screen, NewJobScreen), "a bad param keeps the form open"
         assert "items" in str(form.query_one("#form-error").render())
-        form._fields["items"].value = "3"  # type: ignore[assignment]
-        form._fields["delay"].value = "0"  # type: ignore[assignment]
+        form.fields["items"].value = "3"  # type: ignore[assignment]
+        form.fields["delay"].value = "0"  # type: ignore[assignment]
         form.query_one("#priority").value = "7"  # type: ignore[attr-defined]
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: not isinstance(app.screen, NewJobScreen))

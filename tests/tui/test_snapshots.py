@@ -18,6 +18,7 @@ from textual.pilot import Pilot
 from jobtui.client import Client
 from jobtui.tui.app import JobtuiApp, make_app
 
+from .conftest import wait_until
 from .scenario import T0, build, open_client
 
 Compare = Callable[..., bool]
@@ -54,18 +55,11 @@ def settled(job_id: int | None = None, *keys: str) -> Callable[[Pilot[Any]], Any
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
         assert isinstance(app, JobtuiApp)
-        for _ in range(200):
-            if app.loaded.is_set():
-                break
-            await pilot.pause(0.02)
+        await wait_until(pilot, lambda: app.settled, what="the first load")
         if job_id is not None:
             app.select_job(job_id)
-        for _ in range(200):
-            await pilot.pause(0.02)
-            d = app.detail.detail
-            if d is not None and d.job.job_id == app.selected and not app._select_pending \
-                    and app.log_view.job_id == app.selected:
-                break
+            await wait_until(pilot, lambda: app.selected == job_id and app.settled, what=f"job {job_id} shown")
+        await pilot.pause(0.02)
         await pilot.press(*keys)
         await pilot.pause(0.1)
 
@@ -108,6 +102,12 @@ def test_filter_and_failures_only(snap_compare: Compare, scenario: tuple[Client,
     assert snap_compare(app_for(client), terminal_size=(120, 30), run_before=settled(ids["failed"], *keys))
 
 
+def test_filter_line_open_80x24(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
+    """The filter line spans the screen above the footer: its whole hint shows, no pane moves (issue 8)."""
+    client, ids = scenario
+    assert snap_compare(app_for(client), terminal_size=(80, 24), run_before=settled(ids["running"], "slash"))
+
+
 def test_light_theme(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
     client, ids = scenario
     assert snap_compare(app_for(client, theme="light"), terminal_size=(120, 36),
@@ -130,10 +130,7 @@ def test_new_command_job_form_80x24(snap_compare: Compare, scenario: tuple[Clien
         form = pilot.app.screen
         assert isinstance(form, NewJobScreen)
         form.query_one("#type", Select).value = "command"
-        for _ in range(200):
-            await pilot.pause(0.02)
-            if "run" in form._command_fields:
-                break
+        await wait_until(pilot, lambda: "run" in form.command_fields, what="the command fields")
         await pilot.press("tab", *"rsync", "space", *"-a", "space", *"src/", "space", *"backup/")
         await pilot.pause(0.1)
 

@@ -1,8 +1,12 @@
-"""End alerts: which job changes deserve a toast (and a bell), in words; pure, no Textual."""
+"""End alerts: which job changes deserve a toast (and a bell), in words; pure, no Textual.
+
+Failures and auto-pauses call for the user: they are toasted at once. Completions and cancellations
+are news: the app shows them at most every few seconds, folded into one short toast.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..model import Job, JobId, JobStatus
@@ -44,3 +48,33 @@ def end_alerts(changed: Mapping[JobId, Job | None], jobs: Mapping[JobId, Job], *
         message = f"{status_label(job.status.value)}{detail}"
         out.append(Alert(job_id, f"Job {job_id} · {clean(job.type)}", message[:300], severity))
     return out
+
+
+def is_quiet(alert: Alert) -> bool:
+    """Tell whether an alert is news rather than a call for attention (a job completed or was cancelled)."""
+    return alert.severity != "error" and not alert.message.startswith(status_label(JobStatus.PAUSED.value))
+
+
+def coalesce(alerts: Sequence[Alert], *, limit: int = 2) -> list[Alert]:
+    """Fold the alerts of each kind (completed, failed...) into one toast when there are more than `limit`.
+
+    Twenty jobs ending in one refresh give one toast that names them, not a stack over the panes.
+    """
+    kinds: dict[tuple[str, str], list[Alert]] = {}
+    for alert in alerts:
+        kinds.setdefault((alert.message.split(":", 1)[0], alert.severity), []).append(alert)
+    out: list[Alert] = []
+    for (label, severity), group in kinds.items():
+        if len(group) <= limit:
+            out += group
+            continue
+        ids = [a.job_id for a in group]
+        shown = " ".join(f"#{i}" for i in ids[:MAX_IDS]) + (f" … (+{len(ids) - MAX_IDS} more)" if len(ids) > MAX_IDS
+                                                              else "")
+        word = label.partition(" ")[2]
+        out.append(Alert(ids[0], f"{len(ids)} jobs {word}", f"{label}: {shown}", severity))
+    return out
+
+
+MAX_IDS = 8
+"""Job ids named in a folded toast."""

@@ -36,7 +36,7 @@ from ..errors import JobtuiError, UsageError
 from ..model import ACTIVE, Action, Job, JobDetail, JobId, Stats, now_ms
 from . import settings as _settings
 from .actions import JOB_ACTIONS, JobActions
-from .alerts import end_alerts
+from .alerts import Alert, coalesce, end_alerts, is_quiet
 from .background import Background
 from .feed import Delta, JobFeed
 from .format import Clock, absolute, clean
@@ -68,6 +68,8 @@ STATS_S = 2.0
 """How often it reads the runners' heartbeats (attached)."""
 EXTRAS_S = 5.0
 """How often a running job's failed attempts and history are read again when nothing hints they changed."""
+QUIET_S = 4.0
+"""Completed and cancelled jobs are toasted at most this often (folded into one toast), failures at once."""
 DEBOUNCE_S = 0.08
 """Holding j should not read a detail per row passed."""
 FREEZE_AT = 1_000
@@ -75,6 +77,9 @@ FREEZE_AT = 1_000
 LOG_TAIL = 500
 """Log lines shown at once when a job is selected."""
 
+
+FILTER_HINT = "words  status:running,failed  type:demo  !word   (enter: keep, esc: clear)"
+"""The filter box's placeholder: its syntax and keys."""
 
 _STEERING_KEYS = frozenset({"p", "r", "c", "t", "R", "d", "n"})
 """The keys of the job actions and the new-job form (hidden in read-only mode)."""
@@ -166,6 +171,8 @@ class JobtuiApp(App[int]):
         self._last_stats = 0.0
         self._last_detail = 0.0
         self._last_extras = 0.0
+        self._quiet_alerts: list[Alert] = []
+        self._last_quiet = float("-inf")
         self._debounce: Timer | None = None
         self._select_pending = False
         self._bindings_signature: tuple[bool | None, ...] = ()
@@ -220,6 +227,32 @@ class JobtuiApp(App[int]):
         return self.query_one("#status", StatusBar)
 
     @property
+    def settled(self) -> bool:
+        """Tell whether the screen is up to date with the selection (the readiness hook for tests and tools).
+
+        True once the first read of the jobs is shown, no selection waits for its debounce, and the
+        highlighted job's detail and log are the ones shown (or nothing is highlighted). Wait for it
+        after starting the app or moving the selection, e.g. `await wait_until(pilot, lambda: app.settled)`.
+        """
+        if not self.loaded.is_set() or self._select_pending:
+            return False
+        job_id = self.selected
+        if job_id is None:
+            return True
+        shown = self.detail.detail
+        return shown is not None and shown.job.job_id == job_id and self.log_view.job_id == job_id
+
+    def pause_polling(self) -> None:
+        """Stop reading the database on a timer (a benchmark or a test then drives refreshes with `poll()`)."""
+        if self._poll_timer is not None:
+            self._poll_timer.pause()
+
+    def resume_polling(self) -> None:
+        """Read the database every POLL_S seconds again."""
+        if self._poll_timer is not None:
+            self._poll_timer.resume()
+
+    @property
     def selected_job(self) -> Job | None:
         """Return the highlighted job."""
         return None if self.selected is None else self.feed.jobs.get(self.selected)
@@ -229,14 +262,15 @@ class JobtuiApp(App[int]):
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             with Vertical(id="jobs-pane"):
-                with Horizontal(id="filter-bar", classes="hidden"):
-                    yield Label("/", id="filter-label")
-                    yield Input(placeholder="words  status:running,failed  type:demo  !word   (enter: keep, esc: clear)",
-                                id="filter", compact=True)
                 yield JobTable(self.feed.jobs, clock=self.clock, id="jobs")
             with Vertical(id="right"):
                 yield JobDetailPane(clock=self.clock, tz=self.tz, id="detail")
                 yield LogView(tz=self.tz, id="log")
+        # The filter line spans the screen above the footer (as htop's): the panes keep their tops aligned
+        # and the whole hint fits at 80 columns.
+        with Horizontal(id="filter-bar", classes="hidden"):
+            yield Label("/", id="filter-label")
+            yield Input(placeholder=FILTER_HINT, id="filter", compact=True)
         yield Footer(compact=True)
 
     async def on_mount(self) -> None:
@@ -366,10 +400,13 @@ class JobtuiApp(App[int]):
         if delta.removed:
             table.forget_marks(delta.removed)
         alerts = end_alerts(delta.changed, jobs, new_jobs=self.loaded.is_set())
-        for alert in alerts:
-            self.notify(alert.message, title=alert.title, severity=alert.severity, markup=False)
-        if alerts and self.bell_on_end:
+        urgent = [a for a in alerts if not is_quiet(a)]
+        self._quiet_alerts += [a for a in alerts if is_quiet(a)]
+        for alert in coalesce(urgent):
+            self.notify(alert.message, title=alert.title, severity=alert.severity, markup=False, timeout=8)
+        if urgent and self.bell_on_end:
             self.bell()
+        self._show_quiet_alerts()
         selected = self.selected
         if selected is not None and selected in delta.changed:
             before = delta.changed[selected]
@@ -379,6 +416,18 @@ class JobtuiApp(App[int]):
         elif table.marked and any(i in table.marked for i in delta.changed):
             self.bindings_changed()
         self.update_titles()
+
+    def _show_quiet_alerts(self) -> None:
+        """Toast the jobs that completed or were cancelled, in one short toast at most every QUIET_S."""
+        mono = time.monotonic()
+        if not self._quiet_alerts or mono - self._last_quiet < QUIET_S:
+            return
+        self._last_quiet = mono
+        alerts, self._quiet_alerts = self._quiet_alerts, []
+        for alert in coalesce(alerts, limit=1):
+            self.notify(alert.message, title=alert.title, severity=alert.severity, markup=False, timeout=QUIET_S - 1)
+        if self.bell_on_end:
+            self.bell()
 
     async def _follow_selected(self, delta: Delta) -> None:
         """Refresh the detail and the log of the selected job when it changed or runs."""
@@ -436,6 +485,7 @@ class JobtuiApp(App[int]):
         if not self.ui_ok():
             return
         self.update_status()
+        self._show_quiet_alerts()
         self.table.tick()
         if self.detail.ticking:
             self.detail.rerender()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -122,6 +124,16 @@ class NewJobScreen(ModalScreen[JobId | None]):
         self._fields: dict[str, Input | Select[Any]] = {}
         self._command_fields: dict[str, Input | Checkbox | Select[str]] = {}
         """The fields of a command job (command, pipeline, foreach): built as the CLI builds it."""
+
+    @property
+    def fields(self) -> Mapping[str, Input | Select[Any]]:
+        """Return the fields of the chosen type's params, by param name (empty until built, and for commands)."""
+        return MappingProxyType(self._fields)
+
+    @property
+    def command_fields(self) -> Mapping[str, Input | Checkbox | Select[str]]:
+        """Return the fields of a command, pipeline or foreach job, by name (empty for other types)."""
+        return MappingProxyType(self._command_fields)
 
     def compose(self) -> ComposeResult:
         names = list(self.types)

@@ -1,0 +1,112 @@
+"""The TUI's leftovers of issue 8: the filter line, quieter toasts, and refreshes that redo only what changed."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+
+import pytest
+
+from jobtui.client import Client, Submission
+from jobtui.model import Job, JobStatus, now_ms
+from jobtui.tui import app as app_module
+from jobtui.tui.alerts import Alert, coalesce, end_alerts, is_quiet
+from jobtui.tui.app import FILTER_HINT
+
+from .conftest import FAILS, LONG, demo, run_idle, select, shown, tui, wait_until
+
+S = JobStatus
+
+
+async def test_the_filter_line_moves_no_pane_and_shows_its_whole_hint(client: Client) -> None:
+    """Issue 8: opening the filter bar left a gap above the list (its top no longer met the detail's) and cut
+    its hint."""
+    await client.submit("demo", LONG)
+    for size in ((80, 24), (140, 36)):
+        async with tui(client, size=size) as (app, pilot):
+            top = app.table.region.y
+            await pilot.press("slash")
+            await wait_until(pilot, lambda: app.focused is app.filter_input, what="the filter box focused")
+            await pilot.pause()
+            assert app.table.region.y == top, f"{size}: the list moved down when the filter opened"
+            if size[0] >= 110:
+                assert app.table.region.y == app.detail.region.y, "the list's top meets the detail's"
+            assert app.filter_input.content_region.width >= len(FILTER_HINT), f"{size}: the hint is cut"
+            await pilot.press("escape")
+            await wait_until(pilot, lambda: app.focused is app.table, what="the list focused again")
+
+
+def _job(job_id: int, status: S, **kw: object) -> Job:
+    return Job(job_id, "demo", status, {}, **kw)  # type: ignore[arg-type]
+
+
+def test_many_ends_fold_into_one_toast_and_failures_stay_urgent() -> None:
+    before = {i: _job(i, S.RUNNING) for i in range(1, 13)}
+    after = {i: _job(i, S.COMPLETED) for i in range(1, 11)}
+    after[11] = _job(11, S.FAILED, error_message="boom")
+    after[12] = _job(12, S.PAUSED, pause_reason="auto-paused after 5 item failures in a row")
+    alerts = end_alerts(dict(before), after)
+    quiet = [a for a in alerts if is_quiet(a)]
+    assert {a.job_id for a in quiet} == set(range(1, 11))
+    assert {a.job_id for a in alerts if not is_quiet(a)} == {11, 12}, "a failure and an auto-pause call for the user"
+    [folded] = coalesce(quiet, limit=1)
+    assert folded.title == "10 jobs completed"
+    assert folded.message.startswith("✓ completed: #1 #2") and "(+2 more)" in folded.message
+    assert coalesce(quiet[:1], limit=1) == quiet[:1], "one job keeps its own toast"
+    two = [Alert(1, "Job 1 · demo", "✗ failed: a", "error"), Alert(2, "Job 2 · demo", "✗ failed: b", "error")]
+    assert coalesce(two) == two
+
+
+async def test_jobs_that_complete_together_give_one_short_toast(client: Client) -> None:
+    """The demo's toasts stacked over the detail pane: one per completed job, 5 s each."""
+    async with tui(client) as (app, pilot):
+        app.bell = lambda: None  # type: ignore[method-assign]
+        ids = await client.submit_many([Submission("demo", demo()) for _ in range(6)])
+        await run_idle(client)
+        await wait_until(pilot, lambda: all((j := app.feed.jobs.get(i)) and j.status is S.COMPLETED for i in ids),
+                         what="the jobs completed in the list")
+        await wait_until(pilot, lambda: any("completed" in t for t in app.toasts),
+                         what="a toast")
+        await pilot.pause(0.2)
+        completed = [t for t in app.toasts if "completed" in t]
+        assert len(completed) <= 2, completed  # all in one poll, or split over two
+        failed = await client.submit("demo", FAILS)
+        await run_idle(client)
+        await shown(app, pilot, failed, S.FAILED)
+        await wait_until(pilot, lambda: any("failed" in t for t in app.toasts), what="the failure toast at once",
+                         timeout=3)
+
+
+async def test_a_progress_tick_relays_only_the_detail_parts_that_changed(client: Client) -> None:
+    """The stage table (the costly part of the detail) is laid out again only when a stage changed."""
+    job = await client.submit("demo", demo(delay=30))
+    frozen_clock = now_ms() + 5_000  # elapsed times and countdowns do not move between two renders
+    async with tui(client, runner=True, clock=lambda: frozen_clock) as (app, pilot):
+        await shown(app, pilot, job, S.RUNNING)
+        await select(app, pilot, job)
+        pane = app.detail
+        pane.rerender()
+        text = pane.text
+        before = pane.parts_rendered
+        pane.rerender()  # nothing changed: every part comes from the cache
+        assert pane.parts_rendered == before and pane.text == text
+        detail = pane.detail
+        assert detail is not None
+        ticked = dataclasses.replace(detail, job=dataclasses.replace(detail.job, progress_message="tick 7/10"))
+        pane.show(ticked, pane.errors, history=pane.history)
+        assert "tick 7/10" in pane.text
+        assert pane.parts_rendered == before + 1, "only the fields part was laid out again"
+        # What the cache gives is what a layout of the whole detail in one go gives.
+        whole = app.console.render_lines(pane.render_detail(), app.console.options.update_width(
+            pane.scrollable_content_region.width), pad=True, new_lines=False)
+        assert pane.text == "\n".join("".join(seg.text for seg in line).rstrip() for line in whole)
+
+
+async def test_a_big_list_freezes_its_first_load_out_of_the_gc_and_thaws_on_exit(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_module, "FREEZE_AT", 3)
+    await client.submit_many([Submission("demo", demo()) for _ in range(3)])
+    frozen_before = gc.get_freeze_count()
+    async with tui(client):
+        assert gc.get_freeze_count() > frozen_before
+    assert gc.get_freeze_count() == frozen_before == 0
