@@ -183,7 +183,7 @@ async def measure(db: Path, running_ids: list[int], refreshes: int) -> dict[str,
             await pilot.pause(0.3)
             keys, selects, pilots = [], [], []
             paused_id = next(j.job_id for j in app.feed.jobs.values() if j.status is JobStatus.PAUSED)
-            for i in range(refreshes):
+            for _ in range(refreshes):
                 await pilot.pause(0.12)
                 before = app.table.selected_id
                 t0 = time.perf_counter()
