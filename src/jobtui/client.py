@@ -181,8 +181,18 @@ class Client:
 
     @property
     def db_path(self) -> Path:
-        """Return the database file's path (the store's location)."""
+        """Return the database file's path (the store's location; a SQLite file's)."""
         return Path(self.store.location)
+
+    @property
+    def location(self) -> str:
+        """Return where the data is, fit to show: a file path, or a URL with its password blanked."""
+        return self.store.location
+
+    @property
+    def is_file_db(self) -> bool:
+        """Tell whether the database is a file on this host (SQLite), not a server's (PostgreSQL)."""
+        return "://" not in self.store.location
 
     @property
     def embedded(self) -> bool:

@@ -8,7 +8,7 @@ fresh PostgreSQL database of the session's throwaway cluster (tests/backends.py)
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 
 from jobtui.model import now_ms
-from jobtui.store import NewJob, Store
+from jobtui.store import JobStore, NewJob
+from jobtui.store import open_store as open_target
+from tests.backends import PgCluster
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
 """Every store backend; a new one is added here and must pass the whole folder."""
 
 
@@ -28,11 +30,22 @@ class Backend:
 
     name: str
     target: str
-    """What Store.open is given (a path or a URL)."""
+    """What open_store is given (a path or a URL)."""
+    cluster: PgCluster | None = None
+    dbname: str = ""
 
-    async def open(self, **kw: Any) -> Store:
+    async def open(self, **kw: Any) -> JobStore:
         """Open one more store (its own connection) on the same database."""
-        return await Store.open(self.target, **kw)
+        return await open_target(self.target, **kw)
+
+    async def open_target(self, target: str, **kw: Any) -> JobStore:
+        """Open a store on another target of this backend (as `jobtui --db TARGET` would)."""
+        return await open_target(target, **kw)
+
+    def psql(self, sql: str) -> str:
+        """Run SQL on the test's PostgreSQL database as the superuser (postgres only)."""
+        assert self.cluster is not None
+        return self.cluster.psql(sql, self.dbname)
 
     def set_schema_version(self, version: int) -> None:
         """Mark the database as written by a jobtui of schema `version` (as a newer jobtui would)."""
@@ -43,6 +56,8 @@ class Backend:
                 con.commit()
             finally:
                 con.close()
+        elif self.name == "postgres":
+            self.psql(f"UPDATE jobtui_meta SET value = '{int(version)}' WHERE key = 'schema_version'")
         else:  # pragma: no cover - each backend says how
             raise NotImplementedError(self.name)
 
@@ -56,6 +71,8 @@ class Backend:
                 con.commit()
             finally:
                 con.close()
+        elif self.name == "postgres":
+            self.psql("CREATE TABLE jobs (id serial PRIMARY KEY, what text); INSERT INTO jobs (what) VALUES ('theirs')")
         else:  # pragma: no cover - each backend says how
             raise NotImplementedError(self.name)
 
@@ -67,31 +84,49 @@ class Backend:
                 return list(con.iterdump())
             finally:
                 con.close()
+        if self.name == "postgres":
+            assert self.cluster is not None
+            out = self.cluster.run("pg_dump", "-h", str(self.cluster.socket_dir), "-p", str(self.cluster.port),
+                                   "-U", "postgres", "--no-owner", self.dbname).stdout
+            # pg_dump's \restrict lines carry a random key per run: not data.
+            return [line for line in out.splitlines() if line and not line.startswith(("--", "\\restrict", "\\unrestrict"))]
         raise NotImplementedError(self.name)  # pragma: no cover
 
     def missing(self) -> str:
         """Return a target where no database exists."""
         if self.name == "sqlite":
             return str(Path(self.target).with_name("missing.db"))
+        if self.name == "postgres":
+            assert self.cluster is not None
+            return self.cluster.url(f"{self.dbname}_missing")
         raise NotImplementedError(self.name)  # pragma: no cover
 
 
 @pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     if request.param == "sqlite":
-        return Backend("sqlite", str(tmp_path / "contract.db"))
+        yield Backend("sqlite", str(tmp_path / "contract.db"))
+        return
+    if request.param == "postgres":
+        cluster: PgCluster = request.getfixturevalue("pg_cluster")
+        name = cluster.new_database()
+        try:
+            yield Backend("postgres", cluster.url(name), cluster, name)
+        finally:
+            cluster.drop_database(name)
+        return
     raise AssertionError(f"no fixture for backend {request.param}")  # pragma: no cover
 
 
-OpenStore = Callable[..., Awaitable[Store]]
+OpenStore = Callable[..., Awaitable[JobStore]]
 
 
 @pytest.fixture
 async def open_store(backend: Backend) -> AsyncIterator[OpenStore]:
     """A factory of stores on the test's database; every store it made is closed after the test."""
-    made: list[Store] = []
+    made: list[JobStore] = []
 
-    async def _open(**kw: Any) -> Store:
+    async def _open(**kw: Any) -> JobStore:
         s = await backend.open(**kw)
         made.append(s)
         return s
@@ -102,7 +137,7 @@ async def open_store(backend: Backend) -> AsyncIterator[OpenStore]:
 
 
 @pytest.fixture
-async def store(open_store: OpenStore) -> Store:
+async def store(open_store: OpenStore) -> JobStore:
     return await open_store()
 
 

@@ -10,16 +10,16 @@ import pytest
 
 from jobtui.errors import StoreError
 from jobtui.model import Action, JobStatus, RunnerInfo, StageStatus
-from jobtui.store import Store
+from jobtui.store import JobStore
 from tests.contract.conftest import OpenStore, new_job
 
 
-def runner(store: Store, rid: str, *, ttl_ms: int | None = 60_000) -> RunnerInfo:
+def runner(store: JobStore, rid: str, *, ttl_ms: int | None = 60_000) -> RunnerInfo:
     now = store.clock()
     return RunnerInfo(rid, os.getpid(), socket.gethostname(), now, now, 4, ttl_ms)
 
 
-async def test_claim_by_priority_then_age_with_stage_records(store: Store) -> None:
+async def test_claim_by_priority_then_age_with_stage_records(store: JobStore) -> None:
     ids = await store.add_jobs([new_job(), new_job(priority=5), new_job(), new_job(type="other")])
     await store.register_runner(runner(store, "r1"))
     got = await store.claim("r1", 2, ["t"])
@@ -35,7 +35,7 @@ async def test_claim_by_priority_then_age_with_stage_records(store: Store) -> No
     assert await store.claim("r1", 0, ["other"]) == []
 
 
-async def test_claim_skips_delayed_and_takes_due_retries(store: Store) -> None:
+async def test_claim_skips_delayed_and_takes_due_retries(store: JobStore) -> None:
     later = store.clock() + 3_600_000
     delayed, due = await store.add_jobs([new_job(run_at_ms=later), new_job(run_at_ms=store.clock() - 1)])
     assert [c.job.job_id for c in await store.claim("r1", 10, ["t"])] == [due]
@@ -50,7 +50,7 @@ async def test_two_runners_never_claim_the_same_job(open_store: OpenStore) -> No
     a, b = await open_store(), await open_store()
     ids = await a.add_jobs([new_job() for _ in range(40)])
 
-    async def take(s: Store, rid: str) -> list[int]:
+    async def take(s: JobStore, rid: str) -> list[int]:
         out: list[int] = []
         while True:
             got = await s.claim(rid, 3, ["t"])
@@ -65,7 +65,7 @@ async def test_two_runners_never_claim_the_same_job(open_store: OpenStore) -> No
     assert all(owners[i] == "ra" for i in ga) and all(owners[i] == "rb" for i in gb)
 
 
-async def test_heartbeat_and_unregister(store: Store) -> None:
+async def test_heartbeat_and_unregister(store: JobStore) -> None:
     await store.register_runner(runner(store, "r1"))
     assert await store.heartbeat("r1")
     assert [r.runner_id for r in await store.runners()] == ["r1"]
@@ -166,7 +166,7 @@ async def test_owned_requests_show_control(open_store: OpenStore) -> None:
 
 
 @pytest.mark.parametrize("end", ["completed", "failed", "waiting_retry", "released"])
-async def test_job_ends_need_the_lease(store: Store, end: str) -> None:
+async def test_job_ends_need_the_lease(store: JobStore, end: str) -> None:
     """An end written by a runner that does not hold the job changes nothing."""
     (jid,) = await store.add_jobs([new_job()])
     await store.claim("owner", 1, ["t"])

@@ -8,7 +8,7 @@ import pytest
 
 from jobtui.errors import InvalidTransitionError, UsageError
 from jobtui.model import Action, JobStatus, NotifyEvent, RunnerInfo
-from jobtui.store import Store
+from jobtui.store import JobStore
 from tests.contract.conftest import OpenStore, new_job
 
 
@@ -31,7 +31,7 @@ async def test_blocked_until_every_dependency_completed(open_store: OpenStore) -
     assert {r.job_id for r in on} == {a, b} and by == ()
 
 
-async def test_cycles_unknown_and_delete_refused(store: Store) -> None:
+async def test_cycles_unknown_and_delete_refused(store: JobStore) -> None:
     (a,) = await store.add_jobs([new_job()])
     (b,) = await store.add_jobs([new_job(after=(a,))])
     with pytest.raises(UsageError, match="cycle"):
@@ -49,7 +49,7 @@ async def test_cycles_unknown_and_delete_refused(store: Store) -> None:
     assert await store.add_dependencies(c, [a]) is JobStatus.BLOCKED
 
 
-async def test_release_ready_sweeps(store: Store) -> None:
+async def test_release_ready_sweeps(store: JobStore) -> None:
     (a,) = await store.add_jobs([new_job()])
     (b,) = await store.add_jobs([new_job(after=(a,))])
     assert await store.release_ready() == []
@@ -88,7 +88,7 @@ async def test_outbox_event_with_the_end_then_claimed_once(open_store: OpenStore
     assert await s.next_notification_ms() is None
 
 
-async def test_outbox_defaults_for_jobs_without_targets(store: Store) -> None:
+async def test_outbox_defaults_for_jobs_without_targets(store: JobStore) -> None:
     store.notify_defaults = (("cmd", "echo done"),)
     (jid,) = await store.add_jobs([new_job()])
     await store.claim("r1", 1, ["t"])

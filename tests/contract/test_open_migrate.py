@@ -6,7 +6,6 @@ import pytest
 
 from jobtui.errors import NoDatabaseError, NotJobtuiDatabaseError, SchemaVersionError
 from jobtui.model import JobStatus
-from jobtui.store import Store
 from jobtui.store.schema import MIGRATIONS
 from tests.contract.conftest import Backend, OpenStore, new_job
 
@@ -30,7 +29,7 @@ async def test_newer_schema_refused_unchanged(backend: Backend, open_store: Open
     backend.set_schema_version(len(MIGRATIONS) + 1)
     before = backend.dump()
     with pytest.raises(SchemaVersionError, match="newer"):
-        await Store.open(backend.target)
+        await backend.open_target(backend.target)
     assert backend.dump() == before
 
 
@@ -38,12 +37,12 @@ async def test_database_of_another_application_refused(backend: Backend) -> None
     backend.make_foreign()
     before = backend.dump()
     with pytest.raises(NotJobtuiDatabaseError):
-        await Store.open(backend.target)
+        await backend.open_target(backend.target)
     assert backend.dump() == before
 
 
 async def test_no_database_without_create(backend: Backend) -> None:
     with pytest.raises(NoDatabaseError):
-        await Store.open(backend.missing(), create=False)
+        await backend.open_target(backend.missing(), create=False)
     with pytest.raises(NoDatabaseError):
-        await Store.open(backend.missing(), create=False)
+        await backend.open_target(backend.missing(), create=False)

@@ -34,5 +34,19 @@ def test_sqlite_store_keeps_the_contract() -> None:
     members = {n for c in JobStore.__mro__ if c.__module__.endswith("protocol") for n in vars(c)
                if not n.startswith("_")}
     members |= set(getattr(JobStore, "__annotations__", {}))
-    missing = sorted(n for n in members if not hasattr(Store, n) and n not in {"clock", "fence", "on_dropped", "commits"})
+    missing = sorted(n for n in members if not hasattr(Store, n) and n not in _INSTANCE_ATTRIBUTES)
     assert missing == []
+
+
+_INSTANCE_ATTRIBUTES = {"clock", "fence", "on_dropped", "on_wake", "commits"}
+
+
+def test_postgres_store_keeps_the_contract() -> None:
+    """Every member of the protocol exists on the PostgreSQL store too (mypy checks the signatures)."""
+    from jobtui.store import JobStore
+    from jobtui.store.postgres import PgStore
+
+    members = {n for c in JobStore.__mro__ if c.__module__.endswith("protocol") for n in vars(c)
+               if not n.startswith("_")}
+    members |= set(getattr(JobStore, "__annotations__", {}))
+    assert sorted(n for n in members if not hasattr(PgStore, n) and n not in _INSTANCE_ATTRIBUTES) == []

@@ -8,11 +8,11 @@ import pytest
 
 from jobtui.errors import InvalidTransitionError, JobNotFoundError, UsageError
 from jobtui.model import ACTION_FROM, Action, ItemStatus, JobStatus, StageStatus
-from jobtui.store import Store
+from jobtui.store import JobStore
 from tests.contract.conftest import OpenStore, new_job
 
 
-async def claimed(store: Store, n: int = 1, **kw: object) -> list[int]:
+async def claimed(store: JobStore, n: int = 1, **kw: object) -> list[int]:
     ids = await store.add_jobs([new_job(**kw) for _ in range(n)])  # type: ignore[arg-type]
     assert len(await store.claim("r1", n, ["t"])) == n
     return ids
@@ -57,7 +57,7 @@ async def test_one_group_commit_applies_in_rank_order(open_store: OpenStore) -> 
     assert await r.item_results(jid, 1) == {"x": 1, "y": 2}
 
 
-async def test_keyed_writes_last_value_wins(store: Store) -> None:
+async def test_keyed_writes_last_value_wins(store: JobStore) -> None:
     (jid,) = await claimed(store)
     for i in range(50):
         store.progress(jid, i, 50, f"step {i}", i, 0, 0)
@@ -69,7 +69,7 @@ async def test_keyed_writes_last_value_wins(store: Store) -> None:
     assert (await store.get_detail(jid)).stages[0].items_done == 49
 
 
-async def test_many_jobs_share_commits(store: Store) -> None:
+async def test_many_jobs_share_commits(store: JobStore) -> None:
     ids = await claimed(store, 20)
     before = store.commits
 
@@ -84,7 +84,7 @@ async def test_many_jobs_share_commits(store: Store) -> None:
         assert await store.item_results(j, 0) == {f"k{k}": k for k in range(5)}
 
 
-async def test_stage_state_and_files_and_attempts(store: Store) -> None:
+async def test_stage_state_and_files_and_attempts(store: JobStore) -> None:
     (jid,) = await claimed(store)
     store.stage_state(jid, 0, {"cursor": 3})
     store.file_tracked(jid, 0, "out.bin", 10, "ab" * 32)
@@ -101,7 +101,7 @@ async def test_stage_state_and_files_and_attempts(store: Store) -> None:
 
 
 # ------------------------------------------------------------------------------------------ control
-async def test_control_moves_and_audit(store: Store) -> None:
+async def test_control_moves_and_audit(store: JobStore) -> None:
     q, r = await store.add_jobs([new_job(), new_job()])
     await store.claim("r1", 1, ["t"])  # takes q
     res = await store.control(q, Action.PAUSE, source="test")
@@ -119,7 +119,7 @@ async def test_control_moves_and_audit(store: Store) -> None:
     assert trail == [("submit", "", "queued", "cli"), ("pause", "running", "pausing", "test")]
 
 
-async def test_rewind_and_retry_reset_stages(store: Store) -> None:
+async def test_rewind_and_retry_reset_stages(store: JobStore) -> None:
     (jid,) = await claimed(store)
     store.item_finished(jid, 0, "a", True, 1, None, 1)
     store.item_finished(jid, 0, "b", False, None, "bad", 2)
@@ -141,7 +141,7 @@ async def test_rewind_and_retry_reset_stages(store: Store) -> None:
     assert await store.item_keys(jid, 0) == (set(), set())
 
 
-async def test_delete_removes_everything(store: Store) -> None:
+async def test_delete_removes_everything(store: JobStore) -> None:
     (jid,) = await claimed(store)
     assert JobStatus.RUNNING not in ACTION_FROM[Action.DELETE]
     with pytest.raises(InvalidTransitionError):
@@ -158,7 +158,7 @@ async def test_delete_removes_everything(store: Store) -> None:
 
 
 # ---------------------------------------------------------------------------------- items and logs
-async def test_items_upsert_and_export_order(store: Store) -> None:
+async def test_items_upsert_and_export_order(store: JobStore) -> None:
     (jid,) = await claimed(store)
     store.item_finished(jid, 0, "k2", False, None, "nope", 1)
     await store.commit_point()
@@ -176,7 +176,7 @@ async def test_items_upsert_and_export_order(store: Store) -> None:
     assert recs[0].result == "é ✓ \u0000-free"
 
 
-async def test_logs_order_tail_trim(store: Store) -> None:
+async def test_logs_order_tail_trim(store: JobStore) -> None:
     (jid,) = await claimed(store)
     for i in range(10):
         store.log(jid, "info", f"line {i}")
@@ -191,7 +191,7 @@ async def test_logs_order_tail_trim(store: Store) -> None:
     assert [line.message for line in await store.logs(jid)] == [f"line {i}" for i in range(6, 10)]
 
 
-async def test_reads_filter_and_page(store: Store) -> None:
+async def test_reads_filter_and_page(store: JobStore) -> None:
     ids = await store.add_jobs([new_job(type="t" if i % 2 else "u") for i in range(25)])
     await store.control(ids[0], Action.CANCEL)
     assert [j.job_id for j in await store.list_jobs(types=["u"])] == ids[0::2]
@@ -206,7 +206,7 @@ async def test_reads_filter_and_page(store: Store) -> None:
 
 
 # ---------------------------------------------------------------------------------------- bad input
-async def test_unique_key_refused_and_nothing_stored(store: Store) -> None:
+async def test_unique_key_refused_and_nothing_stored(store: JobStore) -> None:
     (jid,) = await store.add_jobs([new_job(unique_key="only")])
     with pytest.raises(UsageError, match="only"):
         await store.add_jobs([new_job(), new_job(unique_key="only")])
@@ -218,7 +218,7 @@ async def test_unique_key_refused_and_nothing_stored(store: Store) -> None:
     assert again > jid
 
 
-async def test_unknown_ids(store: Store) -> None:
+async def test_unknown_ids(store: JobStore) -> None:
     with pytest.raises(JobNotFoundError):
         await store.get_job(424242)
     with pytest.raises(JobNotFoundError):
@@ -228,7 +228,7 @@ async def test_unknown_ids(store: Store) -> None:
     assert await store.job_ids() == set()
 
 
-async def test_ids_never_reused(store: Store) -> None:
+async def test_ids_never_reused(store: JobStore) -> None:
     a, b = await store.add_jobs([new_job(), new_job()])
     await store.control(b, Action.CANCEL)
     await store.control(b, Action.DELETE)
@@ -236,7 +236,7 @@ async def test_ids_never_reused(store: Store) -> None:
     assert c > b > a
 
 
-async def test_ids_signature_changes_on_delete(store: Store) -> None:
+async def test_ids_signature_changes_on_delete(store: JobStore) -> None:
     """The TUI notices a deletion by another process from this one cheap read (issue 8)."""
     assert await store.job_ids_signature() == (0, 0, 0)
     a, b, c = await store.add_jobs([new_job(), new_job(), new_job()])

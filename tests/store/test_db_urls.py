@@ -34,13 +34,15 @@ async def test_open_store_refuses_urls_it_cannot_open(tmp_path: Path, monkeypatc
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["flag", "env"])
 def test_cli_with_a_url_it_cannot_open(tmp_path: Path, how: str) -> None:
-    """`--db URL` or `JOBTUI_DB=URL`: one line, exit 2, no password shown, no file made from the URL."""
+    """`--db URL` or `JOBTUI_DB=URL` of an unreachable server: one line, exit 1 (an unusable database), no
+    password shown, no file made from the URL."""
     args = ["--db", URL, "ls"] if how == "flag" else ["ls"]
     env = cli_env(None, **({"JOBTUI_DB": URL} if how == "env" else {}))
     out = subprocess.run([sys.executable, "-m", "jobtui", *args], capture_output=True, text=True, env=env,
                          cwd=tmp_path, timeout=60)
-    assert out.returncode == 2, out.stderr
+    assert out.returncode == 1, out.stderr
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("jobtui: error: postgresql://alice:")
+    assert "cannot connect" in lines[0]
     assert "hunter2" not in out.stderr + out.stdout and "zz-secret" not in out.stderr + out.stdout
     assert list(tmp_path.iterdir()) == []

@@ -78,9 +78,9 @@ async def demo_headless(client: Client, *, seed: bool) -> int:
 
     if seed:
         ids = await seed_demo(client)
-        print(f"demo: {len(ids)} new jobs in {client.db_path}", file=sys.stderr)
+        print(f"demo: {len(ids)} new jobs in {client.location}", file=sys.stderr)
     else:
-        print(f"demo: continuing the jobs in {client.db_path} (`jobtui demo --headless --fresh` starts over)",
+        print(f"demo: continuing the jobs in {client.location} (`jobtui demo --headless --fresh` starts over)",
               file=sys.stderr)
     runner = await client.embedded_runner(concurrency=4)
     task = asyncio.create_task(runner.run(exit_when_idle=True))

@@ -31,7 +31,7 @@ async def cmd_stats(client: Client, a: argparse.Namespace) -> int:
     size = await client.store.db_size()
     if a.json:
         print(json.dumps({
-            "db": str(client.db_path), "total": s.total, "by_status": s.by_status, "by_type": s.by_type,
+            "db": client.location, "total": s.total, "by_status": s.by_status, "by_type": s.by_type,
             "items_done": s.items_done, "items_failed": s.items_failed,
             "db_bytes": size.file_bytes, "wal_bytes": size.wal_bytes, "vacuum_reclaims_bytes": size.free_bytes,
             "runners": [{"runner_id": r.runner_id, "pid": r.pid, "hostname": r.hostname, "concurrency": r.concurrency,
@@ -39,7 +39,7 @@ async def cmd_stats(client: Client, a: argparse.Namespace) -> int:
                         for r in s.runners],
         }, indent=2))
         return 0
-    print(f"database  {client.db_path}")
+    print(f"database  {client.location}")
     print(f"jobs      {s.total}" + "".join(f"  {k} {v}" for k, v in sorted(s.by_status.items())))
     print(f"items     {s.items_done} done, {s.items_failed} failed")
     print(f"size      {human_bytes(size.file_bytes + size.wal_bytes)} (file {human_bytes(size.file_bytes)},"

@@ -426,6 +426,8 @@ def _refuse_database_files(client: Client, output: str) -> None:
 
     `export 1 -o jobs.db` truncated the database to 0 bytes before writing a line.
     """
+    if not client.is_file_db:
+        return
     target = Path(output).expanduser().resolve()
     db = client.db_path.resolve()
     if target in {db, *(db.with_name(db.name + s) for s in ("-wal", "-shm", "-journal"))}:

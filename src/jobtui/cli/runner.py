@@ -114,7 +114,7 @@ async def cmd_run(client: Client, a: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     keeps = f"keeps finished jobs {a.keep.strip()}" if keep_ms else "keeps finished jobs forever"
-    print(f"jobtui run: runner {runner.runner_id} on {client.db_path} (concurrency {a.concurrency};"
+    print(f"jobtui run: runner {runner.runner_id} on {client.location} (concurrency {a.concurrency};"
           f" {keeps}; types: {', '.join(client.registry.names)})", file=sys.stderr, flush=True)
     await runner.run(exit_when_idle=a.exit_when_idle, wait_for_scheduled=False)
     if a.exit_when_idle and not runner.stopping:

@@ -22,6 +22,6 @@ async def cmd_vacuum(client: Client, a: argparse.Namespace) -> int:
         return 1
     after = await client.store.db_size()
     was, now = before.file_bytes + before.wal_bytes, after.file_bytes + after.wal_bytes
-    print(f"vacuumed {client.db_path}: {human_bytes(was)} -> {human_bytes(now)}"
+    print(f"vacuumed {client.location}: {human_bytes(was)} -> {human_bytes(now)}"
           f" (reclaimed {human_bytes(max(0, was - now))})")
     return 0

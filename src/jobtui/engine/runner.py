@@ -457,6 +457,7 @@ class Runner:
                 await asyncio.sleep(delay)
                 delay = min(2.0, delay * 2)
         self.store.fence = self.runner_id
+        self.store.on_wake = self.wake  # a backend with push (PostgreSQL's LISTEN) wakes us on a submit or request
         self.store.on_dropped = self._on_dropped
         try:
             await self._recover()
@@ -538,6 +539,7 @@ class Runner:
             finally:
                 self.store.fence = None
                 self.store.on_dropped = None
+                self.store.on_wake = None
 
     async def _shutdown(self) -> None:
         runs = list(self.runs.values()) + list(self.held.values())

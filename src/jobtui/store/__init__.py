@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..redaction import redact
@@ -36,13 +36,27 @@ async def open_store(target: str | Path, **options: Any) -> JobStore:
         return await Store.open(target, **options)
     scheme = m[1].lower()
     if scheme in ("postgresql", "postgres"):
-        raise UsageError(f"{shown(target)}: this jobtui has no PostgreSQL store yet (issue 10); use a file path")
+        try:
+            from .postgres import PgStore
+        except ImportError:
+            raise UsageError(
+                f"{shown(target)}: PostgreSQL needs the optional extra: pip install 'jobtui[postgres]'"
+            ) from None
+        return await PgStore.open(str(target), **options)
     raise UsageError(f"{shown(target)}: unknown database URL scheme {scheme!r} (give a file path)")
 
 
 def _conforms(store: Store) -> JobStore:
     """Never called: mypy checks here that the SQLite store keeps the whole contract."""
     return store
+
+
+if TYPE_CHECKING:
+    from .postgres import PgStore as _PgStore
+
+    def _pg_conforms(store: _PgStore) -> JobStore:
+        """Never called: mypy checks here that the PostgreSQL store keeps the whole contract."""
+        return store
 
 
 __all__ = ["Claimed", "ControlResult", "JobStore", "NewJob", "StageRecord", "Store", "open_store", "prepare_path", "shown"]

@@ -222,7 +222,7 @@ def prepare_path(path: Path) -> None:
         os.close(fd)
 
 
-def _explain(exc: BaseException, path: Path) -> str:
+def _explain(exc: BaseException, path: Path | str) -> str:
     text = str(exc)
     if "not a database" in text or "malformed" in text:
         return f"{path}: not a jobtui database or corrupt ({text})"
@@ -261,6 +261,9 @@ class StoreCore:
         """Group commits made, for benchmarks."""
         self._workspace_root: Path | None = None
         self._options: dict[str, Any] = {}
+        self.on_wake: Callable[[], None] | None = None
+        """Told when another process submits or steers jobs (a backend with push, PostgreSQL's LISTEN);
+        the runner sets it to its wake(). SQLite never calls it: its runners poll."""
 
     # ------------------------------------------------------------------------------------- identity
     @property
@@ -282,6 +285,10 @@ class StoreCore:
     def is_transient(self, exc: BaseException) -> bool:
         """Tell whether a StoreError (or its cause) is a passing condition of the database worth waiting out."""
         return is_transient_db_error(exc.__cause__ or exc)
+
+    def _transient_error(self, exc: BaseException) -> bool:
+        """Tell whether an error the group commit met is passing (keep the batch and retry) for this backend."""
+        return is_transient_db_error(exc)
 
     async def reopen(self) -> Self:
         """Open one more store (its own connection) on the same database, with the same options."""
@@ -612,7 +619,7 @@ class StoreCore:
                 raise
             except Exception as e:
                 await self._rollback()
-                if is_transient_db_error(e):
+                if self._transient_error(e):
                     # A passing condition: keep every write, in order, and tell the waiters nothing yet.
                     if taken is not None:
                         self._requeue(taken)
@@ -662,7 +669,7 @@ class StoreCore:
         if now - self._stall_said >= 30.0:
             self._stall_said = now
             log.warning("waiting for the database (%s): %d write(s) queued, retrying",
-                        _explain(exc, self.path), self._batch.size)
+                        _explain(exc, self.location), self._batch.size)
 
     def _recovered(self, size: int) -> None:
         if self._stalled_since is not None:

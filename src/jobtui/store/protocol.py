@@ -389,6 +389,8 @@ class JobStore(JobReads, JobControl, RunnerLeases, RunnerWrites, Processes, Noti
     """A runner id: while set, a group commit writes for a job only while that runner holds it."""
     on_dropped: Callable[[set[JobId], str], None] | None
     """Told the jobs whose queued writes were dropped, and why ('lost': lease; 'store': failure)."""
+    on_wake: Callable[[], None] | None
+    """Told when another process submits or steers jobs (PostgreSQL's LISTEN; SQLite never calls it)."""
     notify_defaults: tuple[tuple[str, str], ...]
     """Where every job's ends are told besides its own targets (the runner's defaults)."""
     commits: int

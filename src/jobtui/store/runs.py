@@ -50,6 +50,7 @@ _TO_CANCELLED = _from(JobStatus.CANCELLED)
 _CLAIM_ONE = (
     "SELECT job_id, priority, created_at_ms FROM jobs WHERE status = '{status}' AND {due}"
     " AND type IN (SELECT value FROM json_each(:types)) ORDER BY priority DESC, created_at_ms, job_id LIMIT :n"
+    " /*lock*/"
 )
 CLAIM_SQL = (
     "SELECT job_id FROM ("
@@ -57,16 +58,17 @@ CLAIM_SQL = (
         status="queued",
         # A resumed job whose stage a runner held (a frozen command) goes back to that runner only.
         due="(run_at_ms IS NULL OR run_at_ms <= :now) AND (lease_owner IS NULL OR lease_owner = :runner)",
-    ) + ")"
+    ) + ") AS q1"
     " UNION ALL "
-    "SELECT * FROM (" + _CLAIM_ONE.format(status="waiting_retry", due="next_retry_at_ms <= :now") + ")"
-    ") ORDER BY priority DESC, created_at_ms, job_id LIMIT :n"
+    "SELECT * FROM (" + _CLAIM_ONE.format(status="waiting_retry", due="next_retry_at_ms <= :now") + ") AS q2"
+    ") AS q ORDER BY priority DESC, created_at_ms, job_id LIMIT :n"
 )
 """The ids of the next `:n` runnable jobs of `:types` at `:now`.
 
 One indexed walk of `jobs_claim` per runnable status, each stopping after `:n` rows, merged: an
 `OR` on status here made SQLite read every queued row and sort them, so each claim cost grew with
-the queue (issue 6, item 7).
+the queue (issue 6, item 7). `/*lock*/` is a comment to SQLite (its one writer needs no row locks)
+and `FOR UPDATE SKIP LOCKED` on PostgreSQL (store/pgsql.py); the subqueries are named as PostgreSQL needs.
 """
 
 

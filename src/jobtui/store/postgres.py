@@ -1,0 +1,589 @@
+"""The PostgreSQL store (issue 10): the same store logic as SQLite's, over asyncpg, for many runners on many hosts.
+
+The SQL of the store's mixins (jobs.py, runs.py, deps.py, ...) is written once; `PgConnection` runs it
+through the dialect seam (pgsql.py) with the subset of aiosqlite's connection API the mixins use.
+
+What SQLite gave for free, and how it holds here:
+
+* One writer at a time. SQLite's `BEGIN IMMEDIATE` serialises every write transaction of every
+  process; here each write transaction first takes one transaction-level advisory lock
+  (`pg_advisory_xact_lock`), so every check-then-write of the store (claims, control requests, the
+  fenced group commit, recovery) sees everything committed before it, exactly as on SQLite. Reads take
+  no lock (MVCC). Claims also lock their rows `FOR UPDATE SKIP LOCKED`.
+* Time. Every time the store writes (leases, heartbeats, checkpoints) is on the database server's clock:
+  the store's clock is the host's wall clock plus an offset measured against `clock_timestamp()` when it
+  connects and at every heartbeat, so two hosts whose clocks disagree still judge leases alike.
+* Passing failures. A lost connection (the server restarted), a serialization failure or deadlock
+  (40001, 40P01), a server shutting down or out of connections are transient like SQLITE_BUSY: the group
+  commit keeps its batch and retries, the next statement reconnects, runners carry on.
+* Wake-ups. A submit or a control request sends `NOTIFY jobtui`; a runner's store LISTENs (from its first
+  claim on) and wakes the runner at once; the runner's poll stays as the fallback.
+* The mark. A `jobtui_meta` table holds ('application', 'jobtui') and the schema version: a database
+  holding another application's tables is refused before anything is written, a newer schema is refused
+  by an older jobtui, and migrations run under the same advisory lock, so two runners starting at once
+  do not race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Self, cast
+
+import asyncpg  # type: ignore[import-untyped]
+import platformdirs
+
+from ..errors import (
+    NoDatabaseError,
+    NotJobtuiDatabaseError,
+    SchemaVersionError,
+    StoreError,
+)
+from ..model import Action, JobId
+from ..redaction import redact
+from .base import Claimed, ControlResult, NewJob, StoreCore
+from .deps import DependencyQueries
+from .jobs import JobQueries
+from .notify import NotifyQueries
+from .pgsql import PG_EXTRA, PG_META, migration, translate
+from .processes import ProcessRecords
+from .retention import DbSize, RetentionQueries
+from .runs import RunnerWrites
+from .schedules import ScheduleQueries
+from .schema import MIGRATIONS
+
+log = logging.getLogger("jobtui.store.postgres")
+
+LOCK_KEY = 0x6A6F6274
+"""The advisory lock every write transaction takes ("jobt", as SQLite's application_id)."""
+CHANNEL = "jobtui"
+"""The LISTEN/NOTIFY channel of submits and control requests."""
+APPLICATION = "jobtui"
+
+_TRANSIENT_STATES = ("40001", "40P01", "55P03", "57P01", "57P02", "57P03")
+"""Serialization failure, deadlock, lock not available, admin/crash shutdown, cannot connect now."""
+_TRANSIENT_CLASSES = ("08", "53")
+"""Connection exceptions; insufficient resources (too many connections, disk full, out of memory)."""
+
+
+def _shown(url: str) -> str:
+    return str(redact(url))
+
+
+class PgStoreError(StoreError):
+    """A PostgreSQL error, with the driver's exception as its cause."""
+
+
+def is_transient_pg_error(exc: BaseException | None) -> bool:
+    """Tell whether a PostgreSQL or connection error is a passing condition worth waiting out."""
+    seen = 0
+    while exc is not None and seen < 4:
+        if isinstance(exc, asyncpg.PostgresError):
+            state = str(getattr(exc, "sqlstate", "") or "")
+            if state in _TRANSIENT_STATES or state[:2] in _TRANSIENT_CLASSES:
+                return True
+        if isinstance(exc, (asyncpg.exceptions.ConnectionDoesNotExistError, ConnectionError, TimeoutError, OSError)):
+            return True
+        if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
+            return True
+        exc = exc.__cause__
+        seen += 1
+    return False
+
+
+def _lost_connection(exc: BaseException) -> bool:
+    """Tell whether an error means the connection itself is gone (reconnect before the next statement)."""
+    if isinstance(exc, asyncpg.PostgresError):
+        state = str(getattr(exc, "sqlstate", "") or "")
+        return state[:2] == "08" or state in ("57P01", "57P02", "57P03")
+    return isinstance(exc, (asyncpg.exceptions.ConnectionDoesNotExistError, ConnectionError, OSError, TimeoutError)) \
+        or (isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]
+
+
+class DbClock:
+    """Epoch ms on the database server's clock: the host's wall clock plus a measured offset."""
+
+    def __init__(self) -> None:
+        self.offset_ms = 0
+
+    def __call__(self) -> int:
+        return int(time.time() * 1000) + self.offset_ms
+
+    async def sync(self, conn: asyncpg.Connection) -> None:
+        """Measure the offset against `clock_timestamp()` (the midpoint of the round trip)."""
+        t0 = time.time()
+        server = await conn.fetchval("SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint")
+        t1 = time.time()
+        self.offset_ms = int(server) - int((t0 + t1) / 2 * 1000)
+
+
+class PgCursor:
+    """What the mixins read from an executed statement: its rows and how many rows it changed."""
+
+    __slots__ = ("_rows", "rowcount")
+
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    async def fetchone(self) -> tuple[Any, ...] | None:
+        return self._rows[0] if self._rows else None
+
+    async def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._rows
+
+
+def _rowcount(status: str) -> int:
+    tail = status.rsplit(" ", 1)[-1] if status else ""
+    return int(tail) if tail.isdigit() else -1
+
+
+class PgConnection:
+    """One asyncpg connection behind the subset of aiosqlite's API the store's mixins use.
+
+    Statements are translated (pgsql.translate) and run one at a time (as aiosqlite's thread does).
+    `BEGIN IMMEDIATE` opens a transaction and takes the store's advisory lock. A lost connection is
+    re-opened by the next statement; a transaction it broke fails every statement until its ROLLBACK.
+    """
+
+    def __init__(self, dsn: str, *, timeout_s: float = 10.0,
+                 on_connect: Callable[[asyncpg.Connection], Awaitable[None]] | None = None) -> None:
+        self._dsn = dsn
+        self._timeout_s = timeout_s
+        self._on_connect = on_connect
+        self._conn: asyncpg.Connection | None = None
+        self._op = asyncio.Lock()
+        self._tx: str | None = None
+        """None, 'open', or 'broken' (the connection was lost inside it)."""
+        self.connects = 0
+
+    async def _connection(self) -> asyncpg.Connection:
+        if self._conn is not None and not self._conn.is_closed():
+            return self._conn
+        self._conn = None
+        conn = await asyncpg.connect(self._dsn, timeout=self._timeout_s, command_timeout=None)
+        try:
+            if self._on_connect is not None:
+                await self._on_connect(conn)
+        except BaseException:
+            conn.terminate()
+            raise
+        self._conn = conn
+        self.connects += 1
+        if self.connects > 1:
+            log.warning("reconnected to the database")
+        return conn
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.terminate()
+        if self._tx == "open":
+            self._tx = "broken"
+
+    def _wrap(self, exc: BaseException) -> PgStoreError:
+        if _lost_connection(exc):
+            self._drop()
+        err = PgStoreError(_describe(exc))
+        err.__cause__ = exc
+        return err
+
+    @staticmethod
+    def _args(names: tuple[str, ...] | None, params: Sequence[Any] | dict[str, Any]) -> Sequence[Any]:
+        if names is None:
+            return cast(Sequence[Any], params)
+        named = cast(dict[str, Any], params)
+        return [named[n] for n in names]
+
+    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> PgCursor:
+        """Run one statement; BEGIN IMMEDIATE, COMMIT and ROLLBACK steer the transaction."""
+        word = sql.strip().upper()
+        if word in ("BEGIN IMMEDIATE", "BEGIN"):
+            await self._begin()
+            return PgCursor([], 0)
+        if word == "COMMIT":
+            await self._commit()
+            return PgCursor([], 0)
+        if word == "ROLLBACK":
+            await self._rollback()
+            return PgCursor([], 0)
+        t = translate(sql)
+        args = self._args(t.names, params)
+        async with self._op:
+            if self._tx == "broken":
+                raise PgStoreError("the connection to the database was lost inside this transaction")
+            try:
+                conn = await self._connection()
+                if t.returns_rows:
+                    rows = [tuple(r) for r in await conn.fetch(t.sql, *args)]
+                    return PgCursor(rows, len(rows))
+                status = await conn.execute(t.sql, *args)
+                return PgCursor([], _rowcount(status))
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+                raise self._wrap(e) from e
+
+    async def execute_fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement and return its rows."""
+        return await (await self.execute(sql, params)).fetchall()
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for each row of parameters (one pipelined round trip)."""
+        t = translate(sql)
+        batch = [self._args(t.names, r) for r in rows]
+        if not batch:
+            return
+        async with self._op:
+            if self._tx == "broken":
+                raise PgStoreError("the connection to the database was lost inside this transaction")
+            try:
+                conn = await self._connection()
+                await conn.executemany(t.sql, batch)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+                raise self._wrap(e) from e
+
+    async def _begin(self) -> None:
+        async with self._op:
+            if self._tx is not None:
+                raise PgStoreError("a transaction is already open on this connection")
+            try:
+                conn = await self._connection()
+                await conn.execute("BEGIN")
+                self._tx = "open"
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+                raise self._wrap(e) from e
+
+    async def _commit(self) -> None:
+        async with self._op:
+            state, self._tx = self._tx, None
+            if state == "broken":
+                raise PgStoreError("the connection to the database was lost inside this transaction")
+            if state is None or self._conn is None:
+                return
+            try:
+                await self._conn.execute("COMMIT")
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+                raise self._wrap(e) from e
+
+    async def _rollback(self) -> None:
+        """Roll back the open transaction, if any; never raises (a lost connection rolled it back already)."""
+        async with self._op:
+            state, self._tx = self._tx, None
+            if state != "open" or self._conn is None:
+                return
+            try:
+                await self._conn.execute("ROLLBACK")
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+                log.debug("rollback failed: %s", e)
+                self._drop()
+                self._tx = None
+
+    async def raw(self) -> asyncpg.Connection:
+        """Return the live asyncpg connection (connecting if needed), for the store's own statements."""
+        return await self._connection()
+
+    async def close(self) -> None:
+        """Close the connection (gracefully; terminated if the server does not answer)."""
+        conn, self._conn = self._conn, None
+        if conn is None or conn.is_closed():
+            return
+        try:
+            await asyncio.wait_for(conn.close(), 5.0)
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+            conn.terminate()
+
+
+def _default_workspace_root(url: str) -> Path:
+    """Return where a PostgreSQL database's job workspaces go by default: the user-data folder, one per database."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or "local"
+    db = parts.path.lstrip("/") or parts.username or "postgres"
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{host}-{parts.port or 5432}-{db}")
+    return platformdirs.user_data_path("jobtui", appauthor=False) / "workspaces" / name
+
+
+class PgCore(StoreCore):
+    """The PostgreSQL side of the store's core: connect, check the mark, migrate, listen."""
+
+    def __init__(self, conn: PgConnection, url: str, clock: Callable[[], int], options: dict[str, Any]) -> None:
+        # The mixins use the connection through aiosqlite's API; PgConnection keeps that subset.
+        super().__init__(cast(Any, conn), Path("postgresql"), clock)
+        self._pg = conn
+        self._url = url
+        self._options = options
+        self._listener: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------------------------- identity
+    @property
+    def location(self) -> str:
+        """Where the data is, fit to show: the URL with its password blanked."""
+        return _shown(self._url)
+
+    @property
+    def workspace_root(self) -> Path:
+        """The folder of the jobs' workspaces: the option given to open(), else `$JOBTUI_WORKSPACES`, else a
+        folder per database under the user-data folder (`workspaces/HOST-PORT-DB`). Shared only if that
+        folder is (a network file system): see the README, "Many machines"."""
+        if self._workspace_root is not None:
+            return self._workspace_root
+        env = os.environ.get("JOBTUI_WORKSPACES", "").strip()
+        if env:
+            return Path(env).expanduser().absolute()
+        return _default_workspace_root(self._url)
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """Tell whether a StoreError (or its cause) is a passing condition (server gone, serialization, ...)."""
+        return is_transient_pg_error(exc)
+
+    def _transient_error(self, exc: BaseException) -> bool:
+        return is_transient_pg_error(exc)
+
+    async def reopen(self) -> Self:
+        """Open one more store (its own connection) on the same database, with the same options."""
+        return await type(self).open(self._url, create=False, **self._options)
+
+    # ----------------------------------------------------------------------------------- open/close
+    @classmethod
+    async def open(  # type: ignore[override]
+        cls,
+        url: str | Path,
+        *,
+        clock: Callable[[], int] | None = None,
+        create: bool = True,
+        workspace_root: str | Path | None = None,
+        connect_timeout_s: float = 10.0,
+        **_sqlite_only: Any,
+    ) -> Self:
+        """Open a jobtui database on a PostgreSQL server, creating its schema (with `create`) or migrating it.
+
+        The database itself must exist (`createdb NAME`); jobtui creates its tables in it. A database
+        that holds tables but no jobtui mark is refused before anything is written to it.
+
+        Raises:
+            NoDatabaseError: the database does not exist, or holds no jobtui schema and not `create`.
+            NotJobtuiDatabaseError: the database holds another application's tables.
+            SchemaVersionError: the schema was written by a newer jobtui.
+            StoreError: the server is unreachable, refused the credentials, or failed.
+        """
+        url = str(url)
+        shown = _shown(url)
+        options: dict[str, Any] = {"connect_timeout_s": connect_timeout_s}
+        if workspace_root is not None:
+            options["workspace_root"] = workspace_root
+        if clock is not None:
+            options["clock"] = clock
+        db_clock = DbClock()
+
+        async def on_connect(conn: asyncpg.Connection) -> None:
+            await db_clock.sync(conn)
+
+        pg = PgConnection(url, timeout_s=connect_timeout_s, on_connect=on_connect)
+        try:
+            await pg.raw()
+        except asyncpg.InvalidCatalogNameError as e:
+            text = f"{shown}: {_describe(e)}"
+            if create:
+                raise StoreError(f"{text} (create it first, e.g. `createdb`)") from None
+            raise NoDatabaseError(text) from None
+        except asyncpg.InvalidPasswordError as e:
+            raise StoreError(f"{shown}: the server refused the credentials ({_describe(e)})") from None
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError, ValueError) as e:
+            raise StoreError(f"{shown}: cannot connect to the database ({_describe(e)})") from None
+        store = cls(pg, url, clock if clock is not None else db_clock, options)
+        if workspace_root is not None:
+            store._workspace_root = Path(workspace_root).expanduser().absolute()
+        try:
+            await store._check_and_migrate(create)
+        except BaseException:
+            await pg.close()
+            raise
+        return store
+
+    async def _check_and_migrate(self, create: bool) -> None:
+        """Refuse a database that is not jobtui's or is newer; create or migrate the schema under the lock."""
+        conn = await self._pg.raw()
+        shown = self.location
+        try:
+            version = await self._marked_version(conn)
+            if version == len(MIGRATIONS):
+                return
+            if version is None and not create:
+                raise NoDatabaseError(f"{shown}: no jobtui database here yet (`jobtui run` or `jobtui submit` makes one)")
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
+                version = await self._marked_version(conn)  # another jobtui may have done it meanwhile
+                if version == len(MIGRATIONS):
+                    return
+                if version is None:
+                    await conn.execute(PG_META)
+                    await conn.execute("INSERT INTO jobtui_meta (key, value) VALUES ('application', $1),"
+                                       " ('schema_version', '0')", APPLICATION)
+                    version = 0
+                for n, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                    await conn.execute(migration(script))
+                    log.info("%s: schema migrated to v%d", shown, n)
+                await conn.execute(PG_EXTRA)
+                await conn.execute("UPDATE jobtui_meta SET value = $1 WHERE key = 'schema_version'",
+                                   str(len(MIGRATIONS)))
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+            raise StoreError(f"{shown}: cannot prepare the database ({_describe(e)})") from e
+
+    async def _marked_version(self, conn: asyncpg.Connection) -> int | None:
+        """Return the schema version of a jobtui database, None for an empty one; refuse anything else."""
+        shown = self.location
+        if await conn.fetchval("SELECT to_regclass('jobtui_meta') IS NOT NULL"):
+            meta = {r[0]: r[1] for r in await conn.fetch("SELECT key, value FROM jobtui_meta")}
+            if meta.get("application") != APPLICATION:
+                raise NotJobtuiDatabaseError(f"{shown}: not a jobtui database (its jobtui_meta is another application's)")
+            text = meta.get("schema_version", "")
+            if not text.isdigit():
+                raise NotJobtuiDatabaseError(f"{shown}: not a jobtui database (schema version {text!r})")
+            version = int(text)
+            if version > len(MIGRATIONS):
+                raise SchemaVersionError(
+                    f"{shown}: database schema v{version} is newer than this jobtui (v{len(MIGRATIONS)}); upgrade jobtui"
+                )
+            return version
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename LIMIT 5"
+        )
+        if tables:
+            names = ", ".join(r[0] for r in tables)
+            raise NotJobtuiDatabaseError(f"{shown}: not a jobtui database (it holds other tables: {names})")
+        return None
+
+    async def close(self, *, timeout_s: float = 10.0) -> None:
+        """Commit what is queued (within `timeout_s`), stop listening, close the connection."""
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
+            self._listener = None
+        await super().close(timeout_s=timeout_s)
+
+    # --------------------------------------------------------------------------------- wake-ups
+    async def _notify(self) -> None:
+        """Tell every listening runner that something changed (best effort: their poll is the fallback)."""
+        try:
+            await self._pg.execute(f"SELECT pg_notify('{CHANNEL}', '')")
+        except StoreError as e:
+            log.debug("notify failed: %s", e)
+
+    def _ensure_listener(self) -> None:
+        if self._listener is None and not self._closed:
+            self._listener = asyncio.get_running_loop().create_task(self._listen(), name="jobtui-pg-listen")
+
+    def _woken(self) -> None:
+        hook = self.on_wake
+        if hook is not None:
+            try:
+                hook()
+            except Exception:
+                log.exception("the wake-up handler failed")
+
+    async def _listen(self) -> None:
+        """LISTEN on its own connection for as long as the store is open; reconnect when it drops."""
+        delay = 0.2
+        while not self._closed:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self._url, timeout=self._options.get("connect_timeout_s", 10.0))
+                gone = asyncio.Event()
+                conn.add_termination_listener(lambda _c, ev=gone: ev.set())
+                await conn.add_listener(CHANNEL, lambda *_a: self._woken())
+                delay = 0.2
+                self._woken()  # anything sent while nobody listened is found by the runner's next look
+                while not self._closed and not gone.is_set():
+                    try:
+                        await asyncio.wait_for(gone.wait(), 10.0)
+                    except TimeoutError:
+                        await asyncio.wait_for(conn.fetchval("SELECT 1"), 10.0)  # a dead socket shows here
+            except asyncio.CancelledError:
+                raise
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+                log.debug("listen connection lost (%s); reconnecting", _describe(e))
+            finally:
+                if conn is not None:
+                    conn.terminate()
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)
+
+
+class PgStore(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
+              RetentionQueries, PgCore):
+    """All reads and writes of one jobtui database on a PostgreSQL server."""
+
+    async def add_jobs(self, jobs: Sequence[NewJob], *, source: str = "cli") -> list[JobId]:
+        """Insert jobs (queued) with their pending stages; return their ids in order; wake the runners."""
+        ids = await super().add_jobs(jobs, source=source)
+        if ids:
+            await self._notify()
+        return ids
+
+    async def control(
+        self, job_id: JobId, action: Action, *, source: str = "cli", to_stage: int | None = None,
+        reason: str | None = None,
+    ) -> ControlResult:
+        """Apply a person's request to a job in one transaction, then wake the runners (the holder acts on it)."""
+        result = await super().control(job_id, action, source=source, to_stage=to_stage, reason=reason)
+        await self._notify()
+        return result
+
+    async def claim(self, runner_id: str, limit: int, types: Iterable[str]) -> list[Claimed]:
+        """Take up to `limit` runnable jobs for this runner (and from now on, listen for wake-ups)."""
+        self._ensure_listener()
+        return await super().claim(runner_id, limit, types)
+
+    async def heartbeat(self, runner_id: str) -> bool:
+        """Renew a runner's lease (re-measuring the database clock first)."""
+        if isinstance(self.clock, DbClock):
+            try:
+                await self.clock.sync(await self._pg.raw())
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+                raise PgStoreError(f"heartbeat: {_describe(e)}") from e
+        return await super().heartbeat(runner_id)
+
+    async def integrity_check(self) -> str:
+        """Return 'ok' when the jobtui mark and every table answer (PostgreSQL checks its own pages)."""
+        try:
+            conn = await self._pg.raw()
+            await self._marked_version(conn)
+            for table in ("jobs", "stages", "items", "logs", "requests", "runners"):
+                await conn.fetchval(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) AS t")
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+            return _describe(e)
+        except StoreError as e:
+            return str(e)
+        return "ok"
+
+    async def db_size(self) -> DbSize:
+        """Return the database's size on the server (free space is the server's to reclaim: 0 here)."""
+        row = await self._one("SELECT pg_database_size(current_database())")
+        return DbSize(int(row[0]) if row else 0, 0, 0, 8192)
+
+    async def vacuum(self) -> None:
+        """Run VACUUM (ANALYZE) on jobtui's tables: dead rows become reusable (the server keeps the files)."""
+        await self.commit_point()
+        try:
+            conn = await self._pg.raw()
+            await conn.execute("VACUUM (ANALYZE)")
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+            raise StoreError(f"VACUUM failed: {_describe(e)}") from e
+
+
+def _conforms(store: PgStore) -> Any:
+    """Never called: mypy checks in store/__init__.py that PgStore keeps the whole contract."""
+    return store
+
+
+__all__ = ["PgStore", "PgStoreError", "is_transient_pg_error"]
