@@ -30,14 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the parser of `jobtui` and every registered subcommand."""
     load_commands()
     common = Parser(add_help=False)
-    common.add_argument("--db", default=argparse.SUPPRESS, help="database file (default: $JOBTUI_DB or the user-data folder)")
+    common.add_argument("--db", default=argparse.SUPPRESS, help="database file or postgresql:// URL (default: $JOBTUI_DB or the user-data folder)")
     common.add_argument("--app", action="append", default=argparse.SUPPRESS, metavar="MODULE",
                         help="import job types from MODULE (repeatable; also $JOBTUI_APP)")
     p = Parser(prog="jobtui", description="Durable, steerable background jobs, with a TUI.",
                epilog="With no command, opens the TUI with a runner in the same process. "
                       "--db and --app may also follow the command.")
     p.add_argument("--db", default=None, metavar="PATH",
-                   help="database file (default: $JOBTUI_DB, else jobtui.db in the user-data folder)")
+                   help="database file or postgresql:// URL (default: $JOBTUI_DB, else jobtui.db in the user-data folder)")
     p.add_argument("--app", action="append", default=None, metavar="MODULE",
                    help="import job types from MODULE (repeatable; also $JOBTUI_APP)")
     p.add_argument("--version", action="version", version="jobtui 0.1.0")

@@ -21,7 +21,7 @@ from .parse import parse_duration_ms, parse_kv
 
 def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Let --db and --app follow the action too, as they may follow any command."""
-    p.add_argument("--db", default=argparse.SUPPRESS, help="database file (default: $JOBTUI_DB or the user-data folder)")
+    p.add_argument("--db", default=argparse.SUPPRESS, help="database file or postgresql:// URL (default: $JOBTUI_DB or the user-data folder)")
     p.add_argument("--app", action="append", default=argparse.SUPPRESS, metavar="MODULE",
                    help="import job types from MODULE (repeatable; also $JOBTUI_APP)")
     return p

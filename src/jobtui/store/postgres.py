@@ -76,6 +76,10 @@ def _shown(url: str) -> str:
     return str(redact(url))
 
 
+_DRIVER_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError, TimeoutError)
+"""What the driver raises: wrapped as PgStoreError at the store's boundary."""
+
+
 class PgStoreError(StoreError):
     """A PostgreSQL error, with the driver's exception as its cause."""
 
@@ -92,6 +96,8 @@ def is_transient_pg_error(exc: BaseException | None) -> bool:
             return True
         if isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc):
             return True
+        if isinstance(exc, asyncpg.InternalClientError):
+            return True  # the protocol's state broke with the connection (seen at a server restart)
         exc = exc.__cause__
         seen += 1
     return False
@@ -102,7 +108,8 @@ def _lost_connection(exc: BaseException) -> bool:
     if isinstance(exc, asyncpg.PostgresError):
         state = str(getattr(exc, "sqlstate", "") or "")
         return state[:2] == "08" or state in ("57P01", "57P02", "57P03")
-    return isinstance(exc, (asyncpg.exceptions.ConnectionDoesNotExistError, ConnectionError, OSError, TimeoutError)) \
+    return isinstance(exc, (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.InternalClientError,
+                            ConnectionError, OSError, TimeoutError)) \
         or (isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc))
 
 
@@ -230,7 +237,7 @@ class PgConnection:
                     return PgCursor(rows, len(rows))
                 status = await conn.execute(t.sql, *args)
                 return PgCursor([], _rowcount(status))
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+            except _DRIVER_ERRORS as e:
                 raise self._wrap(e) from e
 
     async def execute_fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
@@ -249,7 +256,7 @@ class PgConnection:
             try:
                 conn = await self._connection()
                 await conn.executemany(t.sql, batch)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+            except _DRIVER_ERRORS as e:
                 raise self._wrap(e) from e
 
     async def _begin(self) -> None:
@@ -261,7 +268,7 @@ class PgConnection:
                 await conn.execute("BEGIN")
                 self._tx = "open"
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+            except _DRIVER_ERRORS as e:
                 raise self._wrap(e) from e
 
     async def _commit(self) -> None:
@@ -273,7 +280,7 @@ class PgConnection:
                 return
             try:
                 await self._conn.execute("COMMIT")
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+            except _DRIVER_ERRORS as e:
                 raise self._wrap(e) from e
 
     async def _rollback(self) -> None:
@@ -284,7 +291,7 @@ class PgConnection:
                 return
             try:
                 await self._conn.execute("ROLLBACK")
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+            except _DRIVER_ERRORS as e:
                 log.debug("rollback failed: %s", e)
                 self._drop()
                 self._tx = None
@@ -300,7 +307,7 @@ class PgConnection:
             return
         try:
             await asyncio.wait_for(conn.close(), 5.0)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+        except _DRIVER_ERRORS:
             conn.terminate()
 
 
@@ -436,7 +443,7 @@ class PgCore(StoreCore):
                 await conn.execute(PG_EXTRA)
                 await conn.execute("UPDATE jobtui_meta SET value = $1 WHERE key = 'schema_version'",
                                    str(len(MIGRATIONS)))
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+        except _DRIVER_ERRORS as e:
             raise StoreError(f"{shown}: cannot prepare the database ({_describe(e)})") from e
 
     async def _marked_version(self, conn: asyncpg.Connection) -> int | None:
@@ -510,7 +517,7 @@ class PgCore(StoreCore):
                         await asyncio.wait_for(conn.fetchval("SELECT 1"), 10.0)  # a dead socket shows here
             except asyncio.CancelledError:
                 raise
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+            except _DRIVER_ERRORS as e:
                 log.debug("listen connection lost (%s); reconnecting", _describe(e))
             finally:
                 if conn is not None:
@@ -549,7 +556,7 @@ class PgStore(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, Proces
         if isinstance(self.clock, DbClock):
             try:
                 await self.clock.sync(await self._pg.raw())
-            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+            except _DRIVER_ERRORS as e:
                 raise PgStoreError(f"heartbeat: {_describe(e)}") from e
         return await super().heartbeat(runner_id)
 
@@ -560,7 +567,7 @@ class PgStore(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, Proces
             await self._marked_version(conn)
             for table in ("jobs", "stages", "items", "logs", "requests", "runners"):
                 await conn.fetchval(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) AS t")
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+        except _DRIVER_ERRORS as e:
             return _describe(e)
         except StoreError as e:
             return str(e)
@@ -577,7 +584,7 @@ class PgStore(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, Proces
         try:
             conn = await self._pg.raw()
             await conn.execute("VACUUM (ANALYZE)")
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as e:
+        except _DRIVER_ERRORS as e:
             raise StoreError(f"VACUUM failed: {_describe(e)}") from e
 
 
