@@ -20,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,11 +110,18 @@ class PgCluster:
         )
         return out.stdout.strip()
 
-    def new_database(self) -> str:
-        """Create a fresh, empty database and return its name."""
+    def new_database(self, template: str = "template0") -> str:
+        """Create a fresh database (empty, or a copy of `template`) and return its name."""
         name = f"t{os.getpid()}_{next(self._names)}"
-        self.psql(f'CREATE DATABASE "{name}" TEMPLATE template0')
+        self.psql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return name
+
+    def drop_database_soon(self, name: str) -> None:
+        """Drop a database in the background (a forced drop can take a second on a loaded machine)."""
+        threading.Thread(target=self.run, args=("psql", "-X", "-q", "-h", str(self.socket_dir), "-p",
+                                                str(self.port), "-U", PG_USER, "-d", "postgres", "-c",
+                                                f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'),
+                         kwargs={"check": False}, daemon=True).start()
 
     def drop_database(self, name: str) -> None:
         """Drop a database, ending the sessions still connected to it."""

@@ -88,6 +88,8 @@ class Client:
         self.runner = runner
         self.source = source
         self._runner_store: JobStore | None = None
+        self.target: str = store.location
+        """The database as given (a path, or a URL with its password): to hand to another process, never to show."""
 
     @classmethod
     async def open(
@@ -108,7 +110,9 @@ class Client:
             store.notify_defaults = defaults_from_env()
         except UsageError:
             pass  # a bad $JOBTUI_NOTIFY_URL is reported by `jobtui run`, not by every command
-        return cls(store, registry, source=source)
+        client = cls(store, registry, source=source)
+        client.target = str(target)
+        return client
 
     async def close(self) -> None:
         """Close the database (and the embedded runner's connection, if any)."""

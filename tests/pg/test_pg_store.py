@@ -135,8 +135,11 @@ async def test_times_come_from_the_database_clock(monkeypatch: pytest.MonkeyPatc
 
 async def test_meta_marks_the_database_and_migrations_run_once(pg_cluster: PgCluster, pg_url: str) -> None:
     """Two stores opening a fresh database at once: one migrates under the lock, both work."""
-    a, b = await asyncio.gather(open_store(pg_url), open_store(pg_url))
+    opened = await asyncio.gather(open_store(pg_url), open_store(pg_url), return_exceptions=True)
+    stores = [s for s in opened if not isinstance(s, BaseException)]
     try:
+        assert len(stores) == 2, opened
+        a, b = stores
         name = _dbname(pg_url)
         assert pg_cluster.psql("SELECT value FROM jobtui_meta WHERE key = 'application'", name) == "jobtui"
         assert pg_cluster.psql("SELECT value FROM jobtui_meta WHERE key = 'schema_version'", name) == str(len(MIGRATIONS))
@@ -146,5 +149,5 @@ async def test_meta_marks_the_database_and_migrations_run_once(pg_cluster: PgClu
         assert a.location.endswith(f"/{name}") and PG_PASSWORD not in a.location
         assert await a.integrity_check() == "ok"
     finally:
-        await a.close()
-        await b.close()
+        for s in stores:
+            await s.close()

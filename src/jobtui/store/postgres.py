@@ -449,7 +449,10 @@ class PgCore(StoreCore):
     async def _marked_version(self, conn: asyncpg.Connection) -> int | None:
         """Return the schema version of a jobtui database, None for an empty one; refuse anything else."""
         shown = self.location
-        if await conn.fetchval("SELECT to_regclass('jobtui_meta') IS NOT NULL"):
+        # A catalog query, not to_regclass(): its name lookup may miss a table another session just
+        # committed (seen when two runners start at once); a query sees every committed table.
+        if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema()"
+                               " AND tablename = 'jobtui_meta')"):
             meta = {r[0]: r[1] for r in await conn.fetch("SELECT key, value FROM jobtui_meta")}
             if meta.get("application") != APPLICATION:
                 raise NotJobtuiDatabaseError(f"{shown}: not a jobtui database (its jobtui_meta is another application's)")

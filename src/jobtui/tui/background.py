@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -18,15 +19,27 @@ class Background:
     process: subprocess.Popen[bytes]
 
 
-def spawn_runner(db: Path, apps: Sequence[str], concurrency: int) -> Background:
-    """Start a detached `jobtui run` on `db` that outlives this process; its output goes beside the db."""
-    log = db.parent / f"{db.stem}.runner.log"
-    cmd = [sys.executable, "-m", "jobtui", "run", "--db", str(db), "--concurrency", str(concurrency)]
+def spawn_runner(db: Path | str, apps: Sequence[str], concurrency: int, *, log_dir: Path | None = None) -> Background:
+    """Start a detached `jobtui run` on `db` that outlives this process; its output goes beside the db.
+
+    A database URL (PostgreSQL) reaches the runner through $JOBTUI_DB, never its command line (which any
+    user of the host may read, password included); its log goes to `log_dir`.
+    """
+    env = dict(os.environ)
+    cmd = [sys.executable, "-m", "jobtui", "run", "--concurrency", str(concurrency)]
+    if isinstance(db, Path):
+        log = db.parent / f"{db.stem}.runner.log"
+        cmd += ["--db", str(db)]
+    else:
+        folder = log_dir if log_dir is not None else Path.cwd()
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        log = folder / "runner.log"
+        env["JOBTUI_DB"] = db
     for module in apps:
         cmd += ["--app", module]
     with open(log, "ab") as out:
         process = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            close_fds=True,
+            close_fds=True, env=env,
         )
     return Background(process.pid, log, process)

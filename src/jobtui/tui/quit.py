@@ -60,7 +60,9 @@ class QuitFlow:
         await app.stop_runner()
         if choice == "keep":
             try:
-                app.background = spawn_runner(client.db_path, app.apps, state.concurrency if state else 4)
+                target = client.db_path if client.is_file_db else client.target
+                app.background = spawn_runner(target, app.apps, state.concurrency if state else 4,
+                                              log_dir=client.store.workspace_root)
             except OSError as e:
                 app.notify(f"Could not start a background runner: {e}", severity="error", markup=False)
                 app.runner_stopping = False
