@@ -311,6 +311,11 @@ class PgConnection:
             conn.terminate()
 
 
+def _absolute(path: str | Path) -> Path:
+    """Return a path made absolute (`~` expanded); no I/O."""
+    return Path(path).expanduser().absolute()
+
+
 def _default_workspace_root(url: str) -> Path:
     """Return where a PostgreSQL database's job workspaces go by default: the user-data folder, one per database."""
     parts = urllib.parse.urlsplit(url)
@@ -409,7 +414,7 @@ class PgCore(StoreCore):
             raise StoreError(f"{shown}: cannot connect to the database ({_describe(e)})") from None
         store = cls(pg, url, clock if clock is not None else db_clock, options)
         if workspace_root is not None:
-            store._workspace_root = Path(workspace_root).expanduser().absolute()
+            store._workspace_root = _absolute(workspace_root)
         try:
             await store._check_and_migrate(create)
         except BaseException:
