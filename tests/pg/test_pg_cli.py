@@ -41,9 +41,12 @@ def test_add_ls_show_run_logs_on_postgres(pg_url: str) -> None:
     sub = cli("submit", "demo", "-p", "items=3", "-p", "delay=0", db=pg_url)
     assert sub.returncode == 0, sub.stderr
     demo = sub.stdout.strip()
+    bad = cli("submit", "demo", "-p", "items=2", "-p", "delay=0", "-p", "fail_stage=scraping", "-p",
+              "fail_kind=permanent", db=pg_url).stdout.strip()
     ls = cli("ls", "--json", JOBTUI_DB=pg_url)
     assert ls.returncode == 0, ls.stderr
-    assert [(j["job_id"], j["status"]) for j in json.loads(ls.stdout)] == [(int(job), "queued"), (int(demo), "queued")]
+    assert [(j["job_id"], j["status"]) for j in json.loads(ls.stdout)] == [
+        (int(job), "queued"), (int(demo), "queued"), (int(bad), "queued")]
     run = cli("run", "--exit-when-idle", db=pg_url)
     assert run.returncode == 0, run.stderr
     assert "postgresql://postgres:" in run.stderr  # where it runs is shown, with the password blanked
@@ -51,6 +54,8 @@ def test_add_ls_show_run_logs_on_postgres(pg_url: str) -> None:
         show = cli("show", jid, "--json", db=pg_url)
         assert show.returncode == 0, show.stderr
         assert json.loads(show.stdout)["status"] == "completed"
+    failed = cli("show", bad, db=pg_url)  # a failure is logged and shown without the URL's password
+    assert failed.returncode == 0 and "failed" in failed.stdout
     logs = cli("logs", job, db=pg_url)
     assert "hello from pg" in logs.stdout
     stats = cli("stats", db=pg_url)
@@ -81,13 +86,3 @@ def test_bad_targets_one_line_exit_1_nothing_changed(pg_cluster: PgCluster, pg_u
             assert says in lines[0], (what, lines[0])
             assert "Traceback" not in out.stderr
     assert _dump(pg_cluster, dbname) == before
-
-
-def test_a_password_in_the_url_never_reaches_a_log(pg_url: str) -> None:
-    """A runner that meets a bad job logs it (and its database's location) without the password."""
-    cli("submit", "demo", "-p", "items=2", "-p", "delay=0", "-p", "fail_stage=scraping", "-p", "fail_kind=permanent",
-        db=pg_url)
-    run = cli("run", "--exit-when-idle", db=pg_url)
-    assert run.returncode == 0, run.stderr
-    show = cli("show", "1", db=pg_url)
-    assert "failed" in show.stdout

@@ -98,6 +98,8 @@ def is_transient_pg_error(exc: BaseException | None) -> bool:
             return True
         if isinstance(exc, asyncpg.InternalClientError):
             return True  # the protocol's state broke with the connection (seen at a server restart)
+        if isinstance(exc, asyncpg.InvalidCachedStatementError):
+            return True  # a newer jobtui migrated the schema under us: the next try prepares it again
         exc = exc.__cause__
         seen += 1
     return False
