@@ -529,3 +529,32 @@ async def test_replay_yields_items_done_in_an_earlier_run(store: Store, workers:
     assert [k for k, r in second.items() if r] == [f"f{i:03d}" for i in range(5)]
     items = [i async for i in client.export(job_id)]
     assert len(items) == 12 and all(i.status.value == "done" for i in items)
+
+
+async def test_a_job_whose_completion_just_committed_is_not_taken_for_lost(store: Store) -> None:
+    """The control poll may run after a job's completion committed but before its task resumed: the
+    job is no longer the runner's then (completed, no owner), which is not "lost". Before, the task was
+    interrupted there: its last stage end and its "completed" event went uncounted (found by
+    bench/bench_pg.py on PostgreSQL, where LISTEN/NOTIFY wake-ups make that poll frequent)."""
+    calls: dict[str, int] = {}
+    client = make_client(store, counting_type("t", calls))
+    job_id = await client.submit("t")
+    events: list[str] = []
+    runner = Runner(store, client.registry, concurrency=1, control_poll_s=0.01,
+                    on_event=lambda kind, _j: events.append(kind))
+    commit = store.commit_point
+    waited = False
+
+    async def commit_then_linger() -> None:
+        nonlocal waited
+        await commit()
+        if not waited and (await client.job(job_id)).status is JobStatus.COMPLETED:
+            waited = True
+            await asyncio.sleep(1.2)  # the runner polls control meanwhile (its first wait may be poll_s, 0.5 s)
+
+    store.commit_point = commit_then_linger  # type: ignore[method-assign]
+    await asyncio.wait_for(runner.run(exit_when_idle=True), 30)
+    assert waited
+    assert (await client.job(job_id)).status is JobStatus.COMPLETED
+    assert runner.stages_done == 3 and runner.jobs_done == 1
+    assert "completed" in events

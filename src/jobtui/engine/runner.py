@@ -90,6 +90,8 @@ class JobRun:
         self.reason: str | None = None
         self._wake = asyncio.Event()
         self._grace: asyncio.TimerHandle | None = None
+        self.completing = False
+        """True once the job's completion is queued: from then on it is no longer held in the store, and not lost."""
         self.items_done = claimed.job.items_done
         self.items_failed = claimed.job.items_failed
         self.consecutive_failures = 0 if claimed.job.resume_count else claimed.job.consecutive_failures
@@ -600,7 +602,8 @@ class Runner:
         for job_id, run in list(self.runs.items()):
             status = owned.get(job_id)
             if status is None:
-                if run.task is not None and not run.task.done() and run.interrupt is None:
+                # A job whose completion just committed is no longer held, yet not lost: its task ends by itself.
+                if run.task is not None and not run.task.done() and run.interrupt is None and not run.completing:
                     self._interrupt(run, "lost")
             elif status.value == "pausing" and run.request is None:
                 run.ask("pause", "paused by request")
@@ -728,6 +731,7 @@ class Runner:
             store.stage_finished(job_id, index, output)
             run.current_index = None
             if index == last:
+                run.completing = True
                 store.job_completed(job_id, self.runner_id, len(stages))
                 store.notify_event(job_id, NotifyEvent.COMPLETED)
                 run.log("job completed")
@@ -735,6 +739,7 @@ class Runner:
             self.stages_done += 1
             ran = True
         if not ran:
+            run.completing = True
             store.job_completed(job_id, self.runner_id, len(stages))
             store.notify_event(job_id, NotifyEvent.COMPLETED)
             await store.commit_point()
