@@ -307,7 +307,7 @@ async def _bench_naive(path: Path, mode: str, jobs: int, locked: bool) -> dict[s
         async def stage(job: int, index: int) -> None:
             await db.execute(
                 "UPDATE stages SET status = 'completed', output = ?, finished_at_ms = ? WHERE job_id = ? AND stage_index = ?",
-                ('{"stage":%d}' % index, int(time.time() * 1000), job, index),
+                (f'{{"stage":{index}}}', int(time.time() * 1000), job, index),
             )
             await db._execute(commit_counting)
 
@@ -373,11 +373,11 @@ def _run_all(args: argparse.Namespace) -> dict[str, Any]:
     for rep in range(args.runs):
         print(f"run {rep + 1}/{args.runs}", flush=True)
         for mode in modes:
-            record(mode, "raw", lambda p: _bench_raw(p, mode, args.raw_seconds))
-            record(mode, "stages", lambda p: asyncio.run(_bench_stages(p, mode, args.jobs, args.concurrency)))
-            record(mode, "naive_literal", lambda p: asyncio.run(_bench_naive(p, mode, args.jobs, locked=False)))
-            record(mode, "naive_1commit", lambda p: asyncio.run(_bench_naive(p, mode, args.jobs, locked=True)))
-            record(mode, "items", lambda p: asyncio.run(_bench_items(p, mode, args.items)))
+            record(mode, "raw", lambda p, mode=mode: _bench_raw(p, mode, args.raw_seconds))
+            record(mode, "stages", lambda p, mode=mode: asyncio.run(_bench_stages(p, mode, args.jobs, args.concurrency)))
+            record(mode, "naive_literal", lambda p, mode=mode: asyncio.run(_bench_naive(p, mode, args.jobs, locked=False)))
+            record(mode, "naive_1commit", lambda p, mode=mode: asyncio.run(_bench_naive(p, mode, args.jobs, locked=True)))
+            record(mode, "items", lambda p, mode=mode: asyncio.run(_bench_items(p, mode, args.items)))
 
     summary: dict[str, Any] = {}
     for mode in modes:
@@ -417,7 +417,7 @@ def _table(args: argparse.Namespace, out: dict[str, Any]) -> str:
     s = out["summary"]
     n_st = args.jobs * STAGES_PER_JOB
     rows: list[tuple[str, ...]] = [
-        ("measure (median of %d)" % args.runs, *modes, "target"),
+        (f"measure (median of {args.runs})", *modes, "target"),
         (f"jobtui stages/s ({args.jobs} demo jobs x 8, conc {args.concurrency})",
          *(f"{s[m]['stages_per_s']:,.0f}" for m in modes), f">= {TARGET_STAGES_S:,}"),
         ("  run time to last completion (s)", *(f"{s[m]['stages_run_s']:.3f}" for m in modes), ""),

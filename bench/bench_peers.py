@@ -210,11 +210,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {rep + 1}/{args.runs}", flush=True)
             for mode in modes:
                 for wt, w in setups:
-                    record(f"{mode} huey {wt}x{w}", lambda p: _bench_huey(p, mode, n, w, wt))
-                record(f"{mode} huey immediate", lambda p: _bench_huey_immediate(p, mode, n))
+                    record(f"{mode} huey {wt}x{w}", lambda p, mode=mode, w=w, wt=wt: _bench_huey(p, mode, n, w, wt))
+                record(f"{mode} huey immediate", lambda p, mode=mode: _bench_huey_immediate(p, mode, n))
                 record(f"{mode} jobtui {jobs8}x8",
-                       lambda p: asyncio.run(be._bench_stages(p, mode, jobs8, jobs8)))
-                record(f"{mode} jobtui {n}x1", lambda p: asyncio.run(_bench_jobtui_single(p, mode, n, 1000)))
+                       lambda p, mode=mode: asyncio.run(be._bench_stages(p, mode, jobs8, jobs8)))
+                record(f"{mode} jobtui {n}x1", lambda p, mode=mode: asyncio.run(_bench_jobtui_single(p, mode, n, 1000)))
     except be.BenchError as e:
         print(f"\nBENCHMARK FAILED VERIFICATION: {e}", file=sys.stderr)
         return 2

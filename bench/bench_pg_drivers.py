@@ -35,7 +35,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from tests.backends import PgCluster, start_cluster
+from tests.backends import PgCluster, start_cluster  # noqa: E402  (importable only after the sys.path line)
 
 CLAIMS = 300
 COMMITS = 60
@@ -167,8 +167,8 @@ async def bench_psycopg(url: str) -> dict[str, float]:
                 cur = await conn.execute(fence, {"a": "r1"})  # type: ignore[arg-type]
                 await cur.fetchone()
                 async with conn.cursor() as c:
-                    await c.executemany(item, [dict(zip(names, r)) for r in items])  # type: ignore[arg-type]
-                    await c.executemany(stage, [dict(zip(names, r)) for r in st])  # type: ignore[arg-type]
+                    await c.executemany(item, [dict(zip(names, r, strict=True)) for r in items])  # type: ignore[arg-type]
+                    await c.executemany(stage, [dict(zip(names, r, strict=True)) for r in st])  # type: ignore[arg-type]
         commits = COMMITS / (time.perf_counter() - t0)
 
         await listener.execute("LISTEN jobtui_bench")

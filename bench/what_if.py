@@ -181,7 +181,8 @@ def one_call_writer() -> Iterator[None]:
                 fence = getattr(self, "fence", None)
                 conn = self._conn._conn
 
-                def work() -> None:
+                # Bind this iteration's values explicitly (the closure runs in aiosqlite's thread while this loop awaits it).
+                def work(conn: Any = conn, fence: Any = fence, batch: Any = batch) -> None:
                     conn.execute("BEGIN IMMEDIATE")
                     try:
                         if fence is not None and conn.execute(

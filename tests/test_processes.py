@@ -78,7 +78,7 @@ def test_sigkill_mid_run_then_relaunch_redoes_no_committed_work(tmp_path: Path) 
     assert 0 < len(done_items) < 16 * 80, "the kill came mid-run"
 
     relaunch = spawn_runner(db, "--app", "journalapp", "--concurrency", "6", "--exit-when-idle", "--quiet", **env)
-    out, err = relaunch.communicate(timeout=120)
+    _out, err = relaunch.communicate(timeout=120)
     assert relaunch.returncode == 0, err
 
     after = journal_lines(journal)[len(before):]
@@ -146,7 +146,7 @@ def test_sigterm_hands_running_jobs_back_at_their_checkpoint(tmp_path: Path) -> 
     runner = spawn_runner(db, "--app", "journalapp", "--grace", "5", JOBTUI_TEST_JOURNAL=str(journal))
     poll(lambda: len(journal_lines(journal)) >= 20)
     runner.send_signal(signal.SIGTERM)
-    out, err = runner.communicate(timeout=30)
+    _out, err = runner.communicate(timeout=30)
     assert runner.returncode == 0, err
     assert "stopping" in err
     assert status_of(db, job) == "queued"

@@ -72,7 +72,7 @@ def test_sigkill_chaos_with_control_from_another_process(tmp_path: Path) -> None
         try:
             if any(s in ("queued", "running") for s in statuses(db).values()):
                 want = seen + rng.randint(5, 60)
-                poll(lambda: len(journal(jr)) >= want or settled(db), timeout=60, what=f"work after kill {kill}")
+                poll(lambda want=want: len(journal(jr)) >= want or settled(db), timeout=60, what=f"work after kill {kill}")
             now = statuses(db)
             running = [j for j, s in now.items() if s == "running"]
             paused = [j for j, s in now.items() if s == "paused"]
@@ -89,7 +89,7 @@ def test_sigkill_chaos_with_control_from_another_process(tmp_path: Path) -> None
             if any(s == "running" for s in statuses(db).values()):
                 try:
                     # Done also counts: the jobs may all finish before `want` more lines are written.
-                    poll(lambda: len(journal(jr)) >= want or settled(db), timeout=40, what="more work")
+                    poll(lambda want=want: len(journal(jr)) >= want or settled(db), timeout=40, what="more work")
                 except AssertionError:
                     raise AssertionError(f"no progress: {statuses(db)}\n{runner.log()}") from None
         finally:

@@ -68,7 +68,7 @@ async def test_new_job_form_defaults_to_the_apps_first_type(client: Client) -> N
 
 async def test_first_launch_on_an_empty_database(client: Client) -> None:
     """Bug 4: "Loading…" forever, an untitled list, and a footer offering p r c t R d with no job."""
-    async with tui(client) as (app, pilot):
+    async with tui(client) as (app, _pilot):
         assert "No jobs yet" in app.detail.text
         assert "Jobs 0" in str(app.table.border_title)
         footer = _footer_actions(app)

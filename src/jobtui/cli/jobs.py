@@ -452,7 +452,8 @@ async def cmd_export(client: Client, a: argparse.Namespace) -> int:
     if a.output and a.output != "-":
         _refuse_database_files(client, a.output)
         try:
-            out = open(a.output, "w", newline="")  # noqa: SIM115 - closed below
+            # The CLI's event loop serves this one command (no TUI, no runner): a blocking open is fine.
+            out = open(a.output, "w", newline="")  # noqa: SIM115, ASYNC230 - closed below
         except OSError as e:
             raise UsageError(f"cannot write {a.output}: {e.strerror or e}") from None
     else:

@@ -133,6 +133,21 @@ def _killpg(pgid: int, sig: int) -> bool:
         return False
 
 
+async def _until(cond: Callable[[], object], timeout_s: float, every_s: float = 0.05) -> bool:
+    """Poll `cond` until it is true or `timeout_s` passes; return whether it came true.
+
+    Polled, not awaited: the members of a process group need not be this process's children, so no
+    wait() or event tells when they are gone.
+    """
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout_s
+    while not cond():
+        if loop.time() >= end:
+            return False
+        await asyncio.sleep(every_s)
+    return True
+
+
 async def end_recorded(rec: ProcessRecord, *, grace_s: float = KILL_GRACE_S) -> bool:
     """End a recorded group that outlived its runner: SIGTERM (and SIGCONT), grace, SIGKILL.
 
@@ -146,17 +161,10 @@ async def end_recorded(rec: ProcessRecord, *, grace_s: float = KILL_GRACE_S) -> 
         return False
     _killpg(rec.pgid, signal.SIGTERM)
     _killpg(rec.pgid, signal.SIGCONT)  # a frozen group gets its SIGTERM only once continued
-    loop = asyncio.get_running_loop()
-    end = loop.time() + grace_s
-    while verified_members(rec) and loop.time() < end:
-        await asyncio.sleep(0.05)
-    if verified_members(rec):
+    if not await _until(lambda: not verified_members(rec), grace_s):
         _killpg(rec.pgid, signal.SIGKILL)
-        end = loop.time() + 10
-        while verified_members(rec):
-            if loop.time() > end:
-                raise TransientError(f"process group {rec.pgid} of an earlier run does not end")
-            await asyncio.sleep(0.05)
+        if not await _until(lambda: not verified_members(rec), 10):
+            raise TransientError(f"process group {rec.pgid} of an earlier run does not end")
     return True
 
 
@@ -240,15 +248,9 @@ class Supervised:
             return
         self.signal_group(signal.SIGTERM)
         self.signal_group(signal.SIGCONT)
-        loop = asyncio.get_running_loop()
-        end = loop.time() + grace_s
-        while group_members(self.pid) and loop.time() < end:
-            await asyncio.sleep(0.05)
-        if group_members(self.pid):
+        if not await _until(lambda: not group_members(self.pid), grace_s):
             self.signal_group(signal.SIGKILL)
-            end = loop.time() + 10
-            while group_members(self.pid) and loop.time() < end:
-                await asyncio.sleep(0.05)
+            await _until(lambda: not group_members(self.pid), 10)
 
 
 class Processes:

@@ -46,9 +46,7 @@ def is_transient(exc: BaseException) -> bool:
         if isinstance(exc, httpx.TransportError):
             # Timeouts, connect/read/write errors, remote protocol errors; not bad URLs or schemes.
             return not isinstance(exc, httpx.UnsupportedProtocol | httpx.ProxyError | httpx.LocalProtocolError)
-    if isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS:
-        return True
-    return False
+    return isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS
 
 
 @dataclass(frozen=True, slots=True)

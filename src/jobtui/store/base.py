@@ -222,6 +222,33 @@ def prepare_path(path: Path) -> None:
         os.close(fd)
 
 
+def _absolute(path: str | Path) -> Path:
+    """Return `path` with `~` expanded, made absolute (blocking: reads the home folder and the cwd)."""
+    return Path(path).expanduser().absolute()
+
+
+def _locate(path: str | Path, create: bool) -> tuple[Path, bool]:
+    """Return the database's absolute path and whether it is fresh (none or empty); create a fresh one if asked.
+
+    Raises:
+        NoDatabaseError: nothing at `path` and not `create`.
+        StoreError: the path cannot be read or created.
+    """
+    path = _absolute(path)
+    try:
+        fresh = not path.exists() or (path.is_file() and path.stat().st_size == 0)
+    except OSError as e:
+        raise StoreError(f"{path}: cannot open database ({e.strerror or e})") from e
+    if fresh and not create:
+        raise NoDatabaseError(f"no database at {path}")
+    if fresh:
+        try:
+            prepare_path(path)
+        except OSError as e:
+            raise StoreError(f"{path}: cannot create database ({e.strerror or e})") from e
+    return path, fresh
+
+
 def _explain(exc: BaseException, path: Path | str) -> str:
     text = str(exc)
     if "not a database" in text or "malformed" in text:
@@ -322,21 +349,12 @@ class StoreCore:
         """
         if not str(path).strip():
             raise UsageError("the database path is empty")
-        path = Path(path).expanduser().absolute()
         if busy_timeout_ms is None:
             env = os.environ.get("JOBTUI_BUSY_TIMEOUT_MS", "10000")
             busy_timeout_ms = int(env) if env.isascii() and env.isdigit() and len(env) < 10 else 10_000
-        try:
-            fresh = not path.exists() or (path.is_file() and path.stat().st_size == 0)
-        except OSError as e:
-            raise StoreError(f"{path}: cannot open database ({e.strerror or e})") from e
-        if fresh and not create:
-            raise NoDatabaseError(f"no database at {path}")
-        if fresh:
-            try:
-                prepare_path(path)
-            except OSError as e:
-                raise StoreError(f"{path}: cannot create database ({e.strerror or e})") from e
+        # File-system calls block (a slow or network disk): off the event loop, which may drive the TUI.
+        located, fresh = await asyncio.to_thread(_locate, path, create)
+        path = located
         try:
             # mode=rw: SQLite never creates the file; an existing one is only read until it is known to be ours.
             uri = "file:" + urllib.parse.quote(str(path)) + "?mode=rw"
@@ -347,7 +365,7 @@ class StoreCore:
         store._options = {"synchronous": synchronous, "busy_timeout_ms": busy_timeout_ms, "clock": clock,
                           "workspace_root": workspace_root}
         if workspace_root is not None:
-            store._workspace_root = Path(workspace_root).expanduser().absolute()
+            store._workspace_root = await asyncio.to_thread(_absolute, workspace_root)
         try:
             await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):

@@ -75,7 +75,7 @@ class Batch:
             for sql, (jobs, rows) in list(by_sql.items()):
                 if drop.isdisjoint(jobs):
                     continue
-                kept = [(j, r) for j, r in zip(jobs, rows) if j not in drop]
+                kept = [(j, r) for j, r in zip(jobs, rows, strict=True) if j not in drop]
                 by_sql[sql] = ([j for j, _r in kept], [r for _j, r in kept])
         for by_key in self.keyed.values():
             for sql, keyed in by_key.items():
@@ -103,7 +103,7 @@ class Batch:
             for sql, (jobs, rows) in self.ops.get(rank, {}).items():
                 if allowed is not None and not allowed.issuperset(jobs):
                     lost.update(set(jobs) - allowed)
-                    rows = [r for j, r in zip(jobs, rows) if j in allowed]
+                    rows = [r for j, r in zip(jobs, rows, strict=True) if j in allowed]
                 if rows:
                     out.append((sql, rows))
             for sql, keyed in self.keyed.get(rank, {}).items():

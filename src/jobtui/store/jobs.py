@@ -103,10 +103,10 @@ class JobQueries(StoreCore):
             [
                 (jid, j.type, st, dumps(j.params), j.priority, j.unique_key, dumps(list(j.stage_names)),
                  j.run_at_ms, j.max_retries, now, now, j.timeout_ms)
-                for jid, j, st in zip(ids, jobs, status)
+                for jid, j, st in zip(ids, jobs, status, strict=True)
             ],
         )
-        for jid, j in zip(ids, jobs):
+        for jid, j in zip(ids, jobs, strict=True):
             if j.after:
                 await link_deps(db, jid, j.after)
             if j.notify:
@@ -115,14 +115,14 @@ class JobQueries(StoreCore):
             "INSERT INTO stages (job_id, stage_index, name, max_attempts) VALUES (?, ?, ?, ?)",
             [
                 (jid, i, name, j.max_attempts[i] if i < len(j.max_attempts) else 1)
-                for jid, j in zip(ids, jobs)
+                for jid, j in zip(ids, jobs, strict=True)
                 for i, name in enumerate(j.stage_names)
             ],
         )
         await db.executemany(
             "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, source)"
             " VALUES (?, ?, 'submit', '', ?, ?)",
-            [(jid, now, st, source) for jid, st in zip(ids, status)],
+            [(jid, now, st, source) for jid, st in zip(ids, status, strict=True)],
         )
         return ids
 

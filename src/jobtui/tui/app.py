@@ -16,13 +16,13 @@ import gc
 import time
 from collections.abc import Iterable, Sequence
 from datetime import tzinfo
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePath
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -90,12 +90,13 @@ _TEXTUAL_COMMANDS = frozenset({"Theme", "Quit", "Keys"})
 class JobtuiApp(App[int]):
     """Supervise the jobs of one database."""
 
-    CSS_PATH = [styles_dir() / "app.tcss"]
+    CSS_PATH: ClassVar[list[str | PurePath]] = [styles_dir() / "app.tcss"]
     TITLE = "jobtui"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    # Textual declares this one as an instance variable (App.HORIZONTAL_BREAKPOINTS), so no ClassVar here.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
     ENABLE_COMMAND_PALETTE = True
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "pause", "Pause"),
         Binding("r", "resume", "Resume"),
         Binding("c", "cancel", "Cancel"),

@@ -14,9 +14,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Log, Static
@@ -100,7 +101,7 @@ class RunnerLog(logging.Handler):
 class RunnerLogScreen(ModalScreen[None]):
     """The runner's recent messages, newest last."""
 
-    BINDINGS = [Binding("escape,q,L", "dismiss(None)", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,L", "dismiss(None)", "Close")]
 
     def __init__(self, messages: list[RunnerMessage]) -> None:
         super().__init__(classes="dialog-screen")

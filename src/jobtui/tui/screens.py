@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widget import Widget
@@ -37,7 +37,7 @@ from .format import STAGE_GLYPH, STATUS_LOOK, STATUS_ORDER, clean
 class _Dialog(ModalScreen[Any]):
     """A small centred dialog; left/right move between its buttons."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left,up", "app.focus_previous", show=False),
         Binding("right,down", "app.focus_next", show=False),
     ]
@@ -46,7 +46,7 @@ class _Dialog(ModalScreen[Any]):
 class ConfirmScreen(_Dialog):
     """Ask yes or no; the safe answer (no) has the focus, and escape means no."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", show=False),
         Binding("n,escape", "answer(False)", "No", show=False),
     ]
@@ -80,7 +80,7 @@ class ConfirmScreen(_Dialog):
 class RewindScreen(_Dialog):
     """Choose the stage to run a job again from."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel", show=False)]
 
     def __init__(self, detail: JobDetail) -> None:
         super().__init__(classes="dialog-screen")
@@ -112,7 +112,7 @@ class RewindScreen(_Dialog):
 class NewJobScreen(ModalScreen[JobId | None]):
     """A form: choose the job type, fill its params and a priority; submit queues the job."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", "Cancel"),
         Binding("ctrl+s", "submit", "Submit"),
     ]
@@ -309,7 +309,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
 class HelpScreen(ModalScreen[None]):
     """Every key, and what each status glyph means."""
 
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss(None)", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss(None)", "Close")]
 
     def compose(self) -> ComposeResult:
         parts: list[RenderableType] = []
@@ -336,7 +336,7 @@ class HelpScreen(ModalScreen[None]):
 class QuitScreen(_Dialog):
     """Jobs run in this process: keep them running in the background, pause them, or stop them."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("k", "choose('keep')", show=False),
         Binding("p", "choose('pause')", show=False),
         Binding("s", "choose('stop')", show=False),
@@ -374,7 +374,7 @@ class QuitScreen(_Dialog):
 class SearchScreen(ModalScreen[str | None]):
     """One line at the bottom: what to find in the log (enter finds, escape cancels, empty clears)."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel", show=False)]
 
     def __init__(self, term: str = "") -> None:
         super().__init__(classes="search-screen")

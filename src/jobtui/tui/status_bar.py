@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
 from textual.widgets import Static
@@ -38,7 +39,7 @@ class StatusInfo:
 class StatusBar(Static):
     """One line on top: database, runner health, counts by status, clock."""
 
-    COMPONENT_CLASSES = {"statusbar--title", "statusbar--dim", "statusbar--good", "statusbar--bad",
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"statusbar--title", "statusbar--dim", "statusbar--good", "statusbar--bad",
                          *(f"statusbar--{s.value}" for s in JobStatus)}
 
     def show(self, info: StatusInfo) -> None:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import shlex
 from collections.abc import Hashable
 from datetime import tzinfo
+from typing import ClassVar
 
 from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual import events
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -79,7 +80,7 @@ class JobDetailPane(ScrollView, can_focus=True):
 
     ALLOW_MAXIMIZE = True
 
-    COMPONENT_CLASSES = {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
         "jobdetail--key",
         "jobdetail--dim",
         "jobdetail--error",
@@ -91,7 +92,7 @@ class JobDetailPane(ScrollView, can_focus=True):
     JobDetailPane { overflow-x: hidden; overflow-y: auto; }
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "scroll_up", "Up", show=False),
         Binding("down,j", "scroll_down", "Down", show=False),
         Binding("home,g", "scroll_home", "Top", show=False),

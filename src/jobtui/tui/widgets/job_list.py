@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -46,7 +47,7 @@ class JobTable(ScrollView, can_focus=True):
 
     ALLOW_MAXIMIZE = True
 
-    COMPONENT_CLASSES = {
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
         "jobtable--header",
         "jobtable--cursor",
         "jobtable--marked",
@@ -59,7 +60,7 @@ class JobTable(ScrollView, can_focus=True):
     JobTable { overflow-x: hidden; overflow-y: auto; }
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "cursor_up", "Up", show=False),
         Binding("down,j", "cursor_down", "Down", show=False),
         Binding("home,g", "cursor_top", "Top", show=False),

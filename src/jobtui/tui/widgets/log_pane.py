@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -38,10 +39,10 @@ class LogView(ScrollView, can_focus=True):
 
     ALLOW_MAXIMIZE = True
 
-    COMPONENT_CLASSES = {"logview--time", "logview--debug", "logview--info", "logview--warn", "logview--error",
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"logview--time", "logview--debug", "logview--info", "logview--warn", "logview--error",
                          "logview--stderr", "logview--match", "logview--current-match"}
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up,k", "scroll_up", "Up", show=False),
         Binding("down,j", "scroll_down", "Down", show=False),
         Binding("home,g", "scroll_home", "Top", show=False),
