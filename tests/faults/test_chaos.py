@@ -60,7 +60,9 @@ def test_sigkill_chaos_with_control_from_another_process(tmp_path: Path) -> None
     jr = tmp_path / "journal.txt"
     sizes: dict[int, int] = {}
     scale = max(1, KILLS // 4)  # enough work that every kill lands mid-run
-    for n, workers, sleep, count in ((40, 1, 0.004, 4), (120, 3, 0.004, 4), (300, 4, 0.002, 2)):
+    # Items sleep long enough that the jobs outlast the kills however fast the engine is: with 4 ms
+    # items, a fast runner finished every job before the first kill (and the test checked nothing).
+    for n, workers, sleep, count in ((40, 1, 0.02, 4), (120, 3, 0.02, 4), (300, 4, 0.01, 2)):
         for job in submit(db, count * scale, n=n, item_sleep=sleep, workers=workers, stage_sleep=0.02):
             sizes[job] = n
     env = {"JOBTUI_TEST_JOURNAL": str(jr)}
