@@ -159,7 +159,9 @@ def test_sigterm_hands_running_jobs_back_at_their_checkpoint(tmp_path: Path) -> 
 def test_two_runners_never_run_the_same_job_at_once(tmp_path: Path) -> None:
     db = tmp_path / "two.db"
     journal = tmp_path / "journal.txt"
-    ids = submit_many(db, 40, n=5, item_sleep=0.002, stage_sleep=0.005)
+    # About 3 s of work for one runner alone: the two start together, but on a loaded machine one may be
+    # up a second before the other (with 0.2 s of work, the first did everything: 'both runners took work').
+    ids = submit_many(db, 40, n=5, item_sleep=0.04, stage_sleep=0.01)
     env = {"JOBTUI_TEST_JOURNAL": str(journal)}
     runners = [spawn_runner(db, "--app", "journalapp", "--concurrency", "3", "--exit-when-idle", "--quiet", **env)
                for _ in range(2)]
