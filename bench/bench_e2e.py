@@ -1,0 +1,218 @@
+"""Whole-process speed: a real `jobtui run --exit-when-idle` process, from its start to its exit.
+
+    python bench/bench_e2e.py                         # this tree, 5 rounds
+    python bench/bench_e2e.py --baseline b95fc48      # and a baseline commit, measured in the same run
+    python bench/bench_e2e.py --quick                 # 2 rounds, 1,000 jobs, 20,000 items
+
+Each round runs, for every tree (this checkout's `src/`, then the baseline's, interleaved so that
+noise on a shared machine hits both alike), on a fresh SQLite file each time:
+
+  stages   5,000 jobs of `e2e_stages` (8 trivial stages each, bench/e2e_app.py), submitted beforehand
+           by a separate process; then `jobtui run --exit-when-idle --quiet --concurrency 1000`
+           is timed from spawn to exit: stages/s = 40,000 / that time.
+  items    one `e2e_items` job of 100,000 trivial items, timed the same way: items/s = 100,000 / time.
+  idle     the same command on an empty database: the start-up and shut-down cost in the above.
+
+The process is the real CLI (`python -m jobtui`) with `--app e2e_app`; each tree runs with its own
+`src/` first on PYTHONPATH. After each run the database is checked with sqlite3 (every job
+completed, every stage completed, every item done) and the run fails loudly otherwise.
+The baseline is a temporary `git worktree` of the given commit, removed at the end.
+
+Prints medians and the ratio to the baseline; writes bench/results/e2e-<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+STAGES_PER_JOB = 8
+TARGET_STAGES_S = 20_000
+TARGET_ITEMS_S = 60_000
+
+
+class BenchError(RuntimeError):
+    """A run failed or its database does not show the work done."""
+
+
+def _env_for(src: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(src), str(HERE), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.pop("JOBTUI_APP", None)
+    env.pop("JOBTUI_DB", None)
+    return env
+
+
+async def _submit(db: str, kind: str, count: int) -> None:
+    """Submit the workload (run in a child process with the tree's own jobtui)."""
+    from jobtui.client import Client, Submission
+
+    client = await Client.open(db, apps=["e2e_app"], source="bench")
+    try:
+        if kind == "stages":
+            subs = [Submission("e2e_stages", {}) for _ in range(count)]
+        else:
+            subs = [Submission("e2e_items", {"n": count})]
+        for i in range(0, len(subs), 1000):
+            await client.submit_many(subs[i:i + 1000])
+    finally:
+        await client.close()
+
+
+def _setup(src: Path, db: Path, kind: str, count: int) -> None:
+    if kind == "idle":
+        code = "import asyncio, jobtui.client as c\n" \
+               "async def m():\n    cl = await c.Client.open(%r)\n    await cl.close()\nasyncio.run(m())" % str(db)
+        cmd = [sys.executable, "-c", code]
+    else:
+        cmd = [sys.executable, str(Path(__file__)), "_submit", str(db), kind, str(count)]
+    r = subprocess.run(cmd, env=_env_for(src), capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise BenchError(f"setup of {kind} failed ({r.returncode}): {r.stderr.strip()[-2000:]}")
+
+
+def _verify(db: Path, kind: str, count: int) -> None:
+    conn = sqlite3.connect(db)
+    try:
+        by = dict(conn.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall())
+        jobs = 0 if kind == "idle" else (count if kind == "stages" else 1)
+        if by.get("completed", 0) != jobs or sum(by.values()) != jobs:
+            raise BenchError(f"{kind}: jobs by status {by}, expected {jobs} completed")
+        if kind == "stages":
+            done = conn.execute("SELECT count(*) FROM stages WHERE status = 'completed'").fetchone()[0]
+            if done != count * STAGES_PER_JOB:
+                raise BenchError(f"stages: {done} completed stages, expected {count * STAGES_PER_JOB}")
+        elif kind == "items":
+            done = conn.execute("SELECT count(*) FROM items WHERE status = 'done'").fetchone()[0]
+            counted = conn.execute("SELECT items_done FROM jobs").fetchone()[0]
+            if done != count or counted != count:
+                raise BenchError(f"items: {done} done items, job counts {counted}, expected {count}")
+    finally:
+        conn.close()
+
+
+def _one(src: Path, kind: str, count: int, concurrency: int, tmp: Path) -> float:
+    """Set up a fresh database, time one `jobtui run --exit-when-idle` process on it, verify; return seconds."""
+    folder = Path(tempfile.mkdtemp(prefix=f"e2e-{kind}-", dir=tmp))
+    try:
+        db = folder / "bench.db"
+        _setup(src, db, kind, count)
+        cmd = [sys.executable, "-m", "jobtui", "--db", str(db), "--app", "e2e_app", "run", "--exit-when-idle",
+               "--quiet", "--keep", "never", "--concurrency", str(concurrency)]
+        env = _env_for(src)
+        t0 = time.perf_counter()
+        r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+        seconds = time.perf_counter() - t0
+        if r.returncode != 0:
+            raise BenchError(f"{kind}: jobtui run exited {r.returncode}: {r.stderr.strip()[-2000:]}")
+        _verify(db, kind, count)
+        return seconds
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_submit"]:
+        asyncio.run(_submit(argv[1], argv[2], int(argv[3])))
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="2 rounds, 1,000 jobs, 20,000 items")
+    ap.add_argument("--runs", type=int, help="rounds (default 5; --quick: 2)")
+    ap.add_argument("--jobs", type=int, help="e2e_stages jobs (default 5000)")
+    ap.add_argument("--items", type=int, help="items in the e2e_items job (default 100000)")
+    ap.add_argument("--concurrency", type=int, default=1000, help="jobtui run --concurrency (default 1000)")
+    ap.add_argument("--baseline", metavar="REF", help="a git commit to measure beside this tree, in the same run")
+    ap.add_argument("--only", default="stages,items,idle", help="comma-separated: stages, items, idle")
+    ap.add_argument("--no-json", action="store_true", help="do not write bench/results/e2e-*.json")
+    args = ap.parse_args(argv)
+    runs = args.runs or (2 if args.quick else 5)
+    jobs = args.jobs or (1000 if args.quick else 5000)
+    items = args.items or (20_000 if args.quick else 100_000)
+    kinds = [k for k in args.only.split(",") if k]
+    counts = {"stages": jobs, "items": items, "idle": 0}
+
+    tmp = Path(tempfile.mkdtemp(prefix="jobtui-e2e-"))
+    trees: dict[str, Path] = {"this": ROOT / "src"}
+    env: dict[str, Any] = {"python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version, "cpus": os.cpu_count()}
+    try:
+        env["this"] = _git("rev-parse", "--short", "HEAD") + (" + changes" if _git("status", "--porcelain", "--", "src")
+                                                                 else "")
+        if args.baseline:
+            base = tmp / "baseline"
+            _git("worktree", "add", "--detach", str(base), args.baseline)
+            trees["baseline"] = base / "src"
+            env["baseline"] = _git("rev-parse", "--short", args.baseline)
+        print(f"Python {env['python']} · SQLite {env['sqlite']} · {env['cpus']} CPUs · this tree {env['this']}"
+              + (f" · baseline {env['baseline']}" if args.baseline else ""), flush=True)
+        started = datetime.now(UTC)
+        res: dict[str, dict[str, list[float]]] = {t: {k: [] for k in kinds} for t in trees}
+        for rep in range(runs):
+            for kind in kinds:
+                for name, src in trees.items():
+                    s = _one(src, kind, counts[kind], args.concurrency, tmp)
+                    res[name][kind].append(s)
+                    print(f"  round {rep + 1}/{runs} {kind:<6} {name:<8} {s:7.3f} s", flush=True)
+    except BenchError as e:
+        print(f"\nBENCHMARK FAILED: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if args.baseline:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tmp / "baseline")], cwd=ROOT,
+                           capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    med = {t: {k: statistics.median(v) for k, v in by.items()} for t, by in res.items()}
+    rate = {"stages": lambda s: jobs * STAGES_PER_JOB / s, "items": lambda s: items / s, "idle": lambda s: s}
+    unit = {"stages": "stages/s", "items": "items/s", "idle": "s (start to exit)"}
+    label = {"stages": f"{jobs:,} jobs x 8 stages", "items": f"1 job x {items:,} items", "idle": "empty database"}
+    print(f"\nwhole `jobtui run --exit-when-idle` process, concurrency {args.concurrency}; median of {runs}")
+    head = f"{'workload':<26}{'unit':<20}" + "".join(f"{t:>12}" for t in trees) + ("   ratio" if args.baseline else "")
+    print(head)
+    print("-" * len(head))
+    summary: dict[str, Any] = {}
+    for kind in kinds:
+        vals = {t: rate[kind](med[t][kind]) for t in trees}
+        line = f"{label[kind]:<26}{unit[kind]:<20}" + "".join(
+            f"{v:>12,.0f}" if kind != "idle" else f"{v:>12.3f}" for v in vals.values())
+        if args.baseline:
+            line += f"   {vals['this'] / vals['baseline']:.2f}x"
+        print(line)
+        summary[kind] = vals
+    if "stages" in summary and "items" in summary:
+        ok_s = summary["stages"]["this"] >= TARGET_STAGES_S
+        ok_i = summary["items"]["this"] >= TARGET_ITEMS_S
+        print(f"targets: >= {TARGET_STAGES_S:,} stages/s {'met' if ok_s else 'NOT met'}; "
+              f">= {TARGET_ITEMS_S:,} items/s {'met' if ok_i else 'NOT met'}")
+    if not args.no_json:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"e2e-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+        out.write_text(json.dumps({"started_at": started.isoformat(), "argv": sys.argv, "env": env,
+                                   "config": {"runs": runs, "jobs": jobs, "items": items,
+                                              "concurrency": args.concurrency},
+                                   "seconds": res, "medians_s": med, "rates": summary}, indent=1) + "\n")
+        print(f"\nwrote {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
