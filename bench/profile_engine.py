@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with be._TempDb("profile") as path:
             if args.bench == "stages":
-                res = asyncio.run(be._bench_stages(path, args.mode.upper(), args.jobs, args.jobs, hooks))
+                res = asyncio.run(be._bench_stages(path, args.mode.upper(), args.jobs, min(args.jobs, 1000), hooks))
             else:
                 res = asyncio.run(be._bench_items(path, args.mode.upper(), args.items, hooks))
     finally:

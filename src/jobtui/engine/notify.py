@@ -18,9 +18,8 @@ import json
 import logging
 import os
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from tenacity import (
     AsyncRetrying,
     retry_if_exception,
@@ -33,6 +32,9 @@ from ..model import JobDetail, Notification, scrub_urls
 from ..store import JobStore
 from ..targets import ENV_CMD, ENV_URL, check_url, defaults_from_env, targets
 from .retry import describe, is_transient
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("jobtui.notify")
 
@@ -86,6 +88,7 @@ class Notifier:
         """Deliveries recording their outcome: never cancelled mid-transaction."""
         self.sent = 0
         """Deliveries that succeeded, for tests."""
+        self._http: httpx.AsyncClient | None = None
 
     def wake(self) -> None:
         """Look for due notifications now (a job just ended)."""
@@ -108,25 +111,38 @@ class Notifier:
 
         Never cancel this task: it may be inside a store transaction. Call stop() and await it.
         """
-        async with httpx.AsyncClient(timeout=self.http_timeout_s, follow_redirects=False,
-                                     headers={"User-Agent": "jobtui"}) as http:
-            self._http = http
-            try:
-                while not self._stopping:
-                    timeout = self.poll_s
-                    try:
-                        timeout = await self._round()
-                    except asyncio.CancelledError:
-                        raise
-                    except Exception as e:
-                        log.warning("notifications: %s", e)
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), timeout)
-                    except TimeoutError:
-                        pass
-                    self._wake.clear()
-            finally:
-                await self._settle()
+        try:
+            while not self._stopping:
+                timeout = self.poll_s
+                try:
+                    timeout = await self._round()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:  # a busy database: try again at the next poll
+                    log.warning("notifications: %s", e)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+        finally:
+            await self._settle()
+            if self._http is not None:
+                await self._http.aclose()
+                self._http = None
+
+    def _client(self) -> httpx.AsyncClient:
+        """Return the HTTP client, made at the first URL delivery.
+
+        Making one loads the system's CA certificates (tens of ms): a runner that never posts a
+        notification, like most, does not pay for it at start and exit.
+        """
+        if self._http is None:
+            import httpx  # here, not at the top: most runners never post, and the import costs ~25 ms
+
+            self._http = httpx.AsyncClient(timeout=self.http_timeout_s, follow_redirects=False,
+                                           headers={"User-Agent": "jobtui"})
+        return self._http
 
     async def flush(self, timeout_s: float = 30.0) -> None:
         """Return once nothing is due now or in flight (bounded): before a runner that is idle exits."""
@@ -201,7 +217,7 @@ class Notifier:
             log.warning("notification %s: sent, but cannot record it: %s", n.notification_id, e)
 
     async def _post(self, n: Notification, detail: JobDetail) -> None:
-        response = await self._http.post(
+        response = await self._client().post(
             n.target, content=json.dumps(payload(n, detail)),
             headers={"Content-Type": "application/json", "Idempotency-Key": f"jobtui-{n.notification_id}",
                      "X-Jobtui-Event": n.event},

@@ -515,7 +515,9 @@ class StoreCore:
             raise StoreError("store is closed")
         batch = self._batch
         if key is None:
-            by_sql = batch.ops.setdefault(rank, {})
+            by_sql = batch.ops.get(rank)
+            if by_sql is None:
+                by_sql = batch.ops[rank] = {}
             entry = by_sql.get(sql)
             if entry is None:
                 by_sql[sql] = ([job], [params])
@@ -524,12 +526,30 @@ class StoreCore:
                 entry[1].append(params)
             batch.size += 1
         else:
-            keyed = batch.keyed.setdefault(rank, {}).setdefault(sql, {})
+            by_key = batch.keyed.get(rank)
+            if by_key is None:
+                by_key = batch.keyed[rank] = {}
+            keyed = by_key.get(sql)
+            if keyed is None:
+                keyed = by_key[sql] = {}
             if key not in keyed:
                 batch.size += 1
             keyed[key] = (job, params)
-        self._ensure_writer()
-        self._wake.set()
+        # Hot path (several calls per stage and per item): once woken, the writer runs soon anyway.
+        if not self._wake.is_set():
+            self._ensure_writer()
+            self._wake.set()
+
+    def _unqueue(self, rank: int, sql: str, key: Any) -> Sequence[Any] | None:
+        """Take back a keyed statement not yet taken by a group commit; return its params (None: none such)."""
+        keyed = self._batch.keyed.get(rank, {}).get(sql)
+        if not keyed:
+            return None
+        entry = keyed.pop(key, None)
+        if entry is None:
+            return None
+        self._batch.size -= 1
+        return entry[1]
 
     def _ensure_writer(self) -> None:
         """Start the writer task, or start it again should it ever have ended."""

@@ -72,6 +72,14 @@ and `FOR UPDATE SKIP LOCKED` on PostgreSQL (store/pgsql.py); the subqueries are 
 """
 
 
+_STAGE_START_SQL = (
+    "UPDATE stages SET status = 'running', attempts = ?, max_attempts = ?, runs = coalesce(?, runs + 1),"
+    " failures = ?, traceback = NULL,"
+    " started_at_ms = coalesce(started_at_ms, ?), finished_at_ms = NULL, next_attempt_at_ms = NULL"
+    " WHERE job_id = ? AND stage_index = ?"
+)
+
+
 class RunnerWrites(StoreCore):
     """Leases, claims, recovery and the checkpoints of running jobs."""
 
@@ -294,14 +302,12 @@ class RunnerWrites(StoreCore):
     ) -> None:
         """Queue: a stage attempt starts (`attempt` of `max_attempts` in its retry budget; its `run`-th start)."""
         now = self.clock()
-        self._submit(
-            R_STAGE_START,
-            "UPDATE stages SET status = 'running', attempts = ?, max_attempts = ?, runs = coalesce(?, runs + 1),"
-            " failures = ?, traceback = NULL,"
-            " started_at_ms = coalesce(started_at_ms, ?), finished_at_ms = NULL, next_attempt_at_ms = NULL"
-            " WHERE job_id = ? AND stage_index = ?",
-            (attempt, max_attempts, run, failures, now, job_id, index), job=job_id,
-        )
+        params = (attempt, max_attempts, run, failures, now, job_id, index)
+        if run is None:
+            self._submit(R_STAGE_START, _STAGE_START_SQL, params, job=job_id)
+        else:
+            # Keyed, so that stage_finished can fold it into its own row while both wait for one commit.
+            self._submit(R_STAGE_START, _STAGE_START_SQL, params, key=(job_id, index), job=job_id)
         self._submit(
             R_STAGE_START,
             "UPDATE jobs SET current_step_index = ?, progress_done = 0, progress_total = 0, progress_message = NULL,"
@@ -354,14 +360,29 @@ class RunnerWrites(StoreCore):
         )
 
     def stage_finished(self, job_id: JobId, index: int, output: Any) -> None:
-        """Queue: a stage completed with its output."""
+        """Queue: a stage completed with its output.
+
+        When its start still waits for the same group commit (a quick stage), the two become one
+        UPDATE of the stage's row: the row ends as both would have left it, with one write fewer.
+        """
         now = self.clock()
-        self._submit(
-            R_STAGE_END,
-            "UPDATE stages SET status = 'completed', output = ?, finished_at_ms = ?, checkpoint_at_ms = ?,"
-            " error = NULL, next_attempt_at_ms = NULL WHERE job_id = ? AND stage_index = ?",
-            (dumps(output), now, now, job_id, index), job=job_id,
-        )
+        start = self._unqueue(R_STAGE_START, _STAGE_START_SQL, (job_id, index))
+        if start is None:
+            self._submit(
+                R_STAGE_END,
+                "UPDATE stages SET status = 'completed', output = ?, finished_at_ms = ?, checkpoint_at_ms = ?,"
+                " error = NULL, next_attempt_at_ms = NULL WHERE job_id = ? AND stage_index = ?",
+                (dumps(output), now, now, job_id, index), job=job_id,
+            )
+        else:
+            attempt, max_attempts, run, failures, started = start[:5]
+            self._submit(
+                R_STAGE_END,
+                "UPDATE stages SET status = 'completed', attempts = ?, max_attempts = ?, runs = ?, failures = ?,"
+                " traceback = NULL, started_at_ms = coalesce(started_at_ms, ?), output = ?, finished_at_ms = ?,"
+                " checkpoint_at_ms = ?, error = NULL, next_attempt_at_ms = NULL WHERE job_id = ? AND stage_index = ?",
+                (attempt, max_attempts, run, failures, started, dumps(output), now, now, job_id, index), job=job_id,
+            )
 
     def stage_stopped(
         self, job_id: JobId, index: int, status: StageStatus, error: str | None, next_attempt_at_ms: int | None = None
