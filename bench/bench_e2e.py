@@ -76,8 +76,8 @@ async def _submit(db: str, kind: str, count: int) -> None:
 
 def _setup(src: Path, db: Path, kind: str, count: int) -> None:
     if kind == "idle":
-        code = "import asyncio, jobtui.client as c\n" \
-               "async def m():\n    cl = await c.Client.open(%r)\n    await cl.close()\nasyncio.run(m())" % str(db)
+        code = ("import asyncio, jobtui.client as c\n"
+                f"async def m():\n    cl = await c.Client.open({str(db)!r})\n    await cl.close()\nasyncio.run(m())")
         cmd = [sys.executable, "-c", code]
     else:
         cmd = [sys.executable, str(Path(__file__)), "_submit", str(db), kind, str(count)]
@@ -116,7 +116,7 @@ def _one(src: Path, kind: str, count: int, concurrency: int, tmp: Path) -> float
                "--quiet", "--keep", "never", "--concurrency", str(concurrency)]
         env = _env_for(src)
         t0 = time.perf_counter()
-        r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=600)
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
         seconds = time.perf_counter() - t0
         if r.returncode != 0:
             raise BenchError(f"{kind}: jobtui run exited {r.returncode}: {r.stderr.strip()[-2000:]}")

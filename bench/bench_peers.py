@@ -1,8 +1,9 @@
-"""Same-machine peer figure: Huey (SqliteHuey) running 8,000 trivial tasks, beside jobtui.
+"""Same-machine peer figures: Huey (SqliteHuey) and DBOS Transact (SQLite), each beside jobtui in the same run.
 
-    pip install huey                       # into the venv; pure Python, no dependencies
-    python bench/bench_peers.py            # 5 runs of each
-    python bench/bench_peers.py --quick    # 2 runs, 2,000 tasks
+    pip install -e '.[bench]'              # huey and dbos: bench-only, never jobtui dependencies
+    python bench/bench_peers.py            # 5 runs of each peer that is installed
+    python bench/bench_peers.py --quick    # 2 runs, smaller sizes
+    python bench/bench_peers.py --peers dbos --runs 3
 
 Huey is measured with a real consumer (huey.consumer.Consumer, started in this process, not
 immediate mode) on a fresh SqliteHuey file per run:
@@ -23,6 +24,14 @@ jobtui is measured in the same run on the same machine:
   jobtui 1000x8   1,000 demo jobs x 8 stages (bench_engine's stage benchmark): stages/s
   jobtui 8000x1   8,000 jobs of a one-stage trivial job type (the closest analogue of a Huey task),
                   Runner(concurrency=1000): jobs/s, plus submit time for 8,000 jobs.
+
+DBOS Transact (`dbos`, its SQLite system database as shipped: rollback journal, synchronous FULL)
+runs the workload of bench_e2e.py (bench/dbos_workload.py, shared with the PostgreSQL bench):
+N workflows of 8 trivial steps and one workflow of M trivial steps, queued by another process, then
+one worker process timed from spawn to exit (a DBOS queue of `--concurrency` workflows at once).
+jobtui runs the same sizes as a whole `jobtui run --exit-when-idle` process (bench_e2e.py), in the
+same rounds. DBOS checkpoints each step in its own transaction, so the sizes are smaller than
+bench_e2e's defaults (a full 5,000 x 8 would take DBOS many minutes here); rates are per second.
 
 Results: a table on stdout and bench/results/peers-<timestamp>.json.
 """
@@ -172,19 +181,49 @@ async def _bench_jobtui_single(path: Path, mode: str, n: int, concurrency: int) 
 
 
 # ------------------------------------------------------------------------------------------- driver
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--runs", type=int)
-    ap.add_argument("--tasks", type=int)
-    ap.add_argument("--modes", default="FULL,NORMAL")
-    ap.add_argument("--no-json", action="store_true")
-    args = ap.parse_args(argv)
-    if huey is None:
-        print("huey is not installed: `pip install huey` into the venv (pure Python, no dependencies)", file=sys.stderr)
-        return 1
-    args.runs = args.runs or (2 if args.quick else 5)
-    args.tasks = args.tasks or (2000 if args.quick else 8000)
+def _dbos(args: argparse.Namespace) -> dict[str, Any]:
+    """Run DBOS and jobtui (whole processes) on the e2e workload, interleaved; print the table."""
+    import tempfile
+
+    import bench_e2e as e2e
+    import dbos_workload as dw
+
+    sizes = {"stages": args.dbos_jobs, "items": args.dbos_items}
+    runs: dict[str, list[float]] = {}
+    tmp = Path(tempfile.mkdtemp(prefix="jobtui-peers-"))
+    try:
+        for rep in range(args.runs):
+            print(f"run {rep + 1}/{args.runs}", flush=True)
+            for kind, count in sizes.items():
+                s = e2e._one(e2e.ROOT / "src", kind, count, args.concurrency, tmp)
+                runs.setdefault(f"jobtui {kind}", []).append(s)
+                print(f"    jobtui {kind:<7} {count:>7,} {s:8.3f} s", flush=True)
+                url = f"sqlite:///{tmp}/dbos-{kind}-{rep}.sqlite"
+                s = dw.run(url, kind, count, args.concurrency)
+                runs.setdefault(f"dbos {kind}", []).append(s)
+                print(f"    dbos   {kind:<7} {count:>7,} {s:8.3f} s", flush=True)
+    finally:
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    med = {k: statistics.median(v) for k, v in runs.items()}
+    per = {"stages": args.dbos_jobs * dw.STEPS, "items": args.dbos_items}
+    print(f"\nDBOS Transact (SQLite) vs jobtui, whole worker processes (spawn to exit), median of {args.runs}")
+    head = f"{'workload':<34}{'unit':<12}{'jobtui':>10}{'DBOS':>10}{'jobtui/DBOS':>13}"
+    print(head)
+    print("-" * len(head))
+    rates: dict[str, dict[str, float]] = {}
+    for kind in sizes:
+        j = per[kind] / med[f"jobtui {kind}"]
+        d = per[kind] / med[f"dbos {kind}"]
+        rates[kind] = {"jobtui": j, "dbos": d, "ratio": j / d}
+        label = f"{args.dbos_jobs:,} jobs x 8 stages" if kind == "stages" else f"1 job x {args.dbos_items:,} items"
+        unit = "stages/s" if kind == "stages" else "items/s"
+        print(f"{label:<34}{unit:<12}{j:>10,.0f}{d:>10,.0f}{j / d:>12.1f}x")
+    return {"seconds": runs, "medians_s": med, "rates": rates, "sizes": sizes, "concurrency": args.concurrency}
+
+
+def _huey(args: argparse.Namespace, env: dict[str, Any]) -> dict[str, Any]:
     n = args.tasks
     jobs8 = max(1, n // 8)
     modes = [m.strip().upper() for m in args.modes.split(",") if m.strip()]
@@ -200,24 +239,18 @@ def main(argv: list[str] | None = None) -> int:
         brief = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()}
         print(f"    {key:<28} {brief}", flush=True)
 
-    env = be._env()
     env["huey"] = huey.__version__
     print(f"huey {env['huey']} · jobtui {env['jobtui']} ({env['git_commit']}) · Python {env['python']} · "
           f"SQLite {env['sqlite']} · {env['cpus']} CPUs", flush=True)
-    started = datetime.now(UTC)
-    try:
-        for rep in range(args.runs):
-            print(f"run {rep + 1}/{args.runs}", flush=True)
-            for mode in modes:
-                for wt, w in setups:
-                    record(f"{mode} huey {wt}x{w}", lambda p, mode=mode, w=w, wt=wt: _bench_huey(p, mode, n, w, wt))
-                record(f"{mode} huey immediate", lambda p, mode=mode: _bench_huey_immediate(p, mode, n))
-                record(f"{mode} jobtui {jobs8}x8",
-                       lambda p, mode=mode: asyncio.run(be._bench_stages(p, mode, jobs8, jobs8)))
-                record(f"{mode} jobtui {n}x1", lambda p, mode=mode: asyncio.run(_bench_jobtui_single(p, mode, n, 1000)))
-    except be.BenchError as e:
-        print(f"\nBENCHMARK FAILED VERIFICATION: {e}", file=sys.stderr)
-        return 2
+    for rep in range(args.runs):
+        print(f"run {rep + 1}/{args.runs}", flush=True)
+        for mode in modes:
+            for wt, w in setups:
+                record(f"{mode} huey {wt}x{w}", lambda p, mode=mode, w=w, wt=wt: _bench_huey(p, mode, n, w, wt))
+            record(f"{mode} huey immediate", lambda p, mode=mode: _bench_huey_immediate(p, mode, n))
+            record(f"{mode} jobtui {jobs8}x8",
+                   lambda p, mode=mode: asyncio.run(be._bench_stages(p, mode, jobs8, jobs8)))
+            record(f"{mode} jobtui {n}x1", lambda p, mode=mode: asyncio.run(_bench_jobtui_single(p, mode, n, 1000)))
 
     med = lambda key, field: statistics.median(x[field] for x in runs[key])  # noqa: E731
     print(f"\n{n:,} tasks; median of {args.runs}")
@@ -236,15 +269,65 @@ def main(argv: list[str] | None = None) -> int:
                  [(med(f"{m} jobtui {n}x1", "jobs_per_s"), med(f"{m} jobtui {n}x1", "submit_s")) for m in modes]))
     for label, vals in rows:
         print(f"{label:<{W}}" + "".join(f"{v:>14,.0f}" + (f"{s:>16.3f}" if s == s else f"{'-':>16}") for v, s in vals))
+    return {"tasks": n, "runs": runs, "medians": {label: vals for label, vals in rows}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import dbos_workload as dw
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--runs", type=int)
+    ap.add_argument("--peers", default="", help="comma-separated: huey, dbos (default: those installed)")
+    ap.add_argument("--tasks", type=int, help="Huey tasks (default 8000; --quick 2000)")
+    ap.add_argument("--modes", default="FULL,NORMAL", help="synchronous modes of the Huey comparison")
+    ap.add_argument("--dbos-jobs", type=int, help="8-stage jobs / workflows in the DBOS comparison (default 200)")
+    ap.add_argument("--dbos-items", type=int, help="items / steps of the one-job DBOS comparison (default 1000)")
+    ap.add_argument("--concurrency", type=int, default=1000, help="jobs / workflows at once (default 1000)")
+    ap.add_argument("--no-json", action="store_true")
+    args = ap.parse_args(argv)
+    installed = {"huey": huey is not None, "dbos": dw.available()}
+    peers = [p for p in args.peers.split(",") if p] or [p for p, ok in installed.items() if ok]
+    missing = [p for p in peers if not installed.get(p)]
+    if missing or not peers:
+        print(f"not installed: {', '.join(missing or ['huey', 'dbos'])}: `pip install -e '.[bench]'` into the venv",
+              file=sys.stderr)
+        return 1
+    args.runs = args.runs or (2 if args.quick else 5)
+    args.tasks = args.tasks or (2000 if args.quick else 8000)
+    args.dbos_jobs = args.dbos_jobs or (50 if args.quick else 200)
+    args.dbos_items = args.dbos_items or (250 if args.quick else 1000)
+
+    env = be._env()
+    started = datetime.now(UTC)
+    out: dict[str, Any] = {}
+    try:
+        if "huey" in peers:
+            out["huey"] = _huey(args, env)
+        if "dbos" in peers:
+            import dbos
+
+            env["dbos"] = getattr(dbos, "__version__", None) or _version("dbos")
+            print(f"\nDBOS {env['dbos']} · jobtui {env['jobtui']} ({env['git_commit']}) · Python {env['python']} · "
+                  f"SQLite {env['sqlite']} · {env['cpus']} CPUs", flush=True)
+            out["dbos"] = _dbos(args)
+    except (be.BenchError, RuntimeError) as e:
+        print(f"\nBENCHMARK FAILED: {e}", file=sys.stderr)
+        return 2
 
     if not args.no_json:
         be.RESULTS.mkdir(parents=True, exist_ok=True)
-        out = be.RESULTS / f"peers-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
-        out.write_text(json.dumps({"started_at": started.isoformat(), "argv": sys.argv, "tasks": n, "runs_per": args.runs,
-                                   "env": env, "runs": runs,
-                                   "medians": {label: vals for label, vals in rows}}, indent=1, default=str) + "\n")
-        print(f"\nwrote {out.relative_to(be.HERE.parent)}")
+        path = be.RESULTS / f"peers-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+        path.write_text(json.dumps({"started_at": started.isoformat(), "argv": sys.argv, "runs_per": args.runs,
+                                    "env": env, **out}, indent=1, default=str) + "\n")
+        print(f"\nwrote {path.relative_to(be.HERE.parent)}")
     return 0
+
+
+def _version(dist: str) -> str:
+    from importlib.metadata import version
+
+    return version(dist)
 
 
 if __name__ == "__main__":
