@@ -458,3 +458,55 @@ async def test_manifest_keeps_no_password_or_secret_query_of_a_url(client: Clien
     assert [f["bytes"] for f in files] == [1000] and files[0]["url"].startswith("http://bob:***@127.0.0.1")
     assert "n=1" in files[0]["url"] and len(done.manifest["failed"]) == 1
     assert done.items[url].result["url"] == url  # the store keeps the real URL: a retry needs it
+
+
+class _Recording:
+    """A `.part` file that records the thread of every write (and delegates to the real file)."""
+
+    def __init__(self, f: Any, threads: list[int]) -> None:
+        self._f = f
+        self._threads = threads
+
+    def write(self, data: bytes) -> int:
+        self._threads.append(threading.get_ident())
+        return int(self._f.write(data))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._f, name)
+
+    def __enter__(self) -> _Recording:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._f.close()
+
+
+async def test_body_is_written_and_fsynced_off_the_event_loop(
+    client: Client, server: FileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 8: fetch wrote and fsynced each chunk on the event loop that also drives the TUI."""
+    import os
+
+    writes: list[int] = []
+    syncs: list[int] = []
+    real_open, real_fsync = Path.open, os.fsync
+
+    def open_(self: Path, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        f = real_open(self, mode, *args, **kwargs)
+        return _Recording(f, writes) if self.name.endswith(".part") and "b" in mode else f
+
+    def fsync(fd: int) -> None:
+        syncs.append(threading.get_ident())
+        real_fsync(fd)
+
+    monkeypatch.setattr(Path, "open", open_)
+    monkeypatch.setattr(os, "fsync", fsync)
+    url, data = server.add("/big.bin", 3_000_000)
+    loop_thread = threading.get_ident()
+    done = await fetch(client, [url])
+
+    assert done.items[url].result["sha256"] == sha(data)
+    assert (done.workspace / done.items[url].result["file"]).read_bytes() == data
+    assert writes and syncs
+    assert loop_thread not in writes, "a chunk was written on the event loop's thread"
+    assert loop_thread not in syncs, "the body was fsynced on the event loop's thread"

@@ -21,7 +21,7 @@ import re
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -29,7 +29,9 @@ import httpx
 from jobtui import Context, JobType, Param, PermanentError, Retry, TransientError, redact
 
 CHUNK = 1 << 16
-"""Bytes read from the network (and written to disk) at a time."""
+"""Bytes read from the network at a time."""
+WRITE_BATCH = 1 << 20
+"""Bytes gathered before they are written (and hashed) at once in a worker thread."""
 MANIFEST = "manifest.json"
 MAX_BACKOFF_S = 60.0
 """The longest wait between two attempts of one URL."""
@@ -141,6 +143,78 @@ def _place(src: Path, folder: Path) -> Path:
     return dst
 
 
+class _Sink:
+    """Writes a body to its open `.part` file off the event loop, in order.
+
+    Chunks gather into batches of about `WRITE_BATCH` bytes; each batch is written and hashed in a
+    worker thread while the next one is read from the network (one batch in flight at a time, so
+    the file's bytes stay in order). The event loop that also drives the TUI and every other job
+    never waits on the disk: not for a write, nor for the final fsync.
+    """
+
+    def __init__(self, f: BinaryIO, h: Any) -> None:
+        self._f = f
+        self._h = h
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._pending: asyncio.Future[None] | None = None
+
+    def _write(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self._f.write(chunk)
+            self._h.update(chunk)
+
+    def _sync(self) -> None:
+        self._f.flush()
+        os.fsync(self._f.fileno())
+
+    async def add(self, chunk: bytes) -> None:
+        """Take one chunk; write a full batch in the background."""
+        self._chunks.append(chunk)
+        self._size += len(chunk)
+        if self._size >= WRITE_BATCH:
+            await self._send()
+
+    async def _send(self) -> None:
+        if self._pending is not None:
+            await self._pending  # raises a write error (disk full) here, for the item's retry to see
+            self._pending = None
+        if self._chunks:
+            chunks, self._chunks, self._size = self._chunks, [], 0
+            self._pending = asyncio.get_running_loop().run_in_executor(None, self._write, chunks)
+
+    async def finish(self) -> None:
+        """Write what is left, then make the file durable (fsync) before it may be renamed."""
+        await self._send()
+        await self._send()
+        await asyncio.to_thread(self._sync)
+
+    async def settle(self) -> None:
+        """Write what was received and wait for it, also when cancelled: the file is never closed under a
+        write, and every byte that arrived before a dropped connection or a pause is kept, so that the
+        next attempt resumes after it (`Range`)."""
+        cancelled = False
+        failed = False
+        while True:
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                while not pending.done():
+                    try:
+                        await asyncio.shield(pending)
+                    except asyncio.CancelledError:
+                        cancelled = True
+                    except Exception:
+                        break
+                if not pending.cancelled() and pending.exception() is not None:
+                    failed = True  # the write's error is the attempt's error, raised where it was awaited
+            if failed or not self._chunks:
+                break
+            chunks, self._chunks, self._size = self._chunks, [], 0
+            self._pending = asyncio.get_running_loop().run_in_executor(None, self._write, chunks)
+        if cancelled:
+            raise asyncio.CancelledError
+
+
 class _Fetcher:
     """Downloads of one `download` stage attempt: a shared HTTP client and byte progress."""
 
@@ -215,16 +289,18 @@ class _Fetcher:
                     strong = etag if etag and not etag.startswith("W/") else r.headers.get("Last-Modified")
                     meta.write_text(json.dumps(strong))
             with part.open("ab" if resumed else "wb") as f:
-                async for chunk in r.aiter_raw(CHUNK):
-                    f.write(chunk)
-                    h.update(chunk)
-                    offset += len(chunk)
-                    self.bytes += len(chunk)
-                    self._progress()
-                    if ctx.stopping:
-                        await ctx.checkpoint()  # pause or cancel now; the .part file is kept for later
-                f.flush()
-                os.fsync(f.fileno())
+                sink = _Sink(f, h)
+                try:
+                    async for chunk in r.aiter_raw(CHUNK):
+                        await sink.add(chunk)
+                        offset += len(chunk)
+                        self.bytes += len(chunk)
+                        self._progress()
+                        if ctx.stopping:
+                            await ctx.checkpoint()  # pause or cancel now; the .part file is kept for later
+                    await sink.finish()
+                finally:
+                    await sink.settle()
         if total is not None and offset != total:
             raise TransientError(f"{url}: body ended at byte {offset} of {total}")
         digest = h.hexdigest()
