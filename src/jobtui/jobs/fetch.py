@@ -21,12 +21,13 @@ import re
 import shutil
 import time
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
-import httpx
-
 from jobtui import Context, JobType, Param, PermanentError, Retry, TransientError, redact
+
+if TYPE_CHECKING:
+    import httpx
 
 CHUNK = 1 << 16
 """Bytes read from the network at a time."""
@@ -42,6 +43,14 @@ PROGRESS_EVERY_S = 0.5
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-\d+|\*)/(\d+|\*)")
+
+
+def _httpx() -> Any:
+    """Import httpx when a download starts: every jobtui process loads this module (a built-in type),
+    and the import costs ~25 ms of each start of `jobtui`, downloads or not."""
+    import httpx
+
+    return httpx
 
 
 class URLList(list[str]):
@@ -273,7 +282,7 @@ class _Fetcher:
                     raise TransientError(f"{url}: range {offset}- not satisfiable; starting over")
                 if r.is_error:  # 429 and 5xx are transient (retried), other 4xx permanent: see is_transient
                     text = f"HTTP {r.status_code} {r.reason_phrase} from {url}"
-                    raise httpx.HTTPStatusError(text, request=r.request, response=r)
+                    raise _httpx().HTTPStatusError(text, request=r.request, response=r)
                 if r.status_code == 206:
                     start, total = _content_range(r)
                     if start != offset:
@@ -318,6 +327,7 @@ async def download(ctx: Context) -> dict[str, Any]:
     """Download every URL not yet done, `workers` at a time, each resuming where it broke off."""
     p = ctx.params
     retry = Retry(retries=p["retries"], base_s=p["backoff"], cap_s=max(MAX_BACKOFF_S, p["backoff"]))
+    httpx = _httpx()
     limits = httpx.Limits(max_connections=p["workers"], max_keepalive_connections=p["workers"])
     failed: dict[str, str] = {}
     fetched = 0
