@@ -13,6 +13,7 @@ Pure: standard library only.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -33,8 +34,12 @@ _SECRET_INFIXES = ("passw", "secret", "token", "apikey", "credential", "passphra
 _PARTS = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
-    """Tell whether a param, field or query-parameter name looks like it holds a secret."""
+    """Tell whether a param, field or query-parameter name looks like it holds a secret.
+
+    Cached: the same few names (a job type's params) are asked about for every job a runner claims.
+    """
     compact = re.sub(r"[^a-z0-9]", "", name.lower())
     if any(infix in compact for infix in _SECRET_INFIXES):
         return True

@@ -36,3 +36,48 @@ def test_plan_leaves_out_jobs_a_fenced_runner_lost() -> None:
     plan, lost = b.plan({1, None})
     assert plan == [("item", [("x",)]), ("log", [("recovered",)])]
     assert lost == {2}
+
+
+def test_latest_rows_are_read_when_frozen_and_keep_their_rank() -> None:
+    """A `latest` row (item counters, progress) is read once, when the batch is taken, not at each change."""
+    b = Batch()
+    value = {"done": 1}
+    reads: list[int] = []
+
+    def read() -> tuple[object, ...]:
+        reads.append(value["done"])
+        return (value["done"],)
+
+    queue(b, R_ITEM, "item", ("x",), 1)
+    b.latest["c1"] = (R_PROGRESS, "progress", 1, read)
+    b.size = 2
+    value["done"] = 3  # more changes before the commit takes the batch: nothing is built for them
+    b.freeze()
+    value["done"] = 9  # after the batch was taken: not in this commit
+    plan, _ = b.plan()
+    assert plan == [("item", [("x",)]), ("progress", [(3,)])]
+    assert reads == [3] and b.size == 2 and not b.latest
+
+
+def test_latest_rows_follow_purge_absorb_and_fencing() -> None:
+    b = Batch()
+    b.latest["p1"] = (R_PROGRESS, "progress", 1, lambda: (1,))
+    b.latest["p2"] = (R_PROGRESS, "progress", 2, lambda: (2,))
+    b._count()
+    assert b.size == 2 and b.jobs() == {1, 2}
+    b.purge({2})
+    assert b.size == 1 and set(b.latest) == {"p1"}
+
+    # A batch that failed to commit (frozen) takes back what was queued since: the later value wins.
+    taken = Batch()
+    taken.latest["p1"] = (R_PROGRESS, "progress", 1, lambda: ("old",))
+    taken.freeze()
+    later = Batch()
+    later.latest["p1"] = (R_PROGRESS, "progress", 1, lambda: ("new",))
+    taken.absorb(later)
+    assert taken.size == 1
+    assert taken.plan()[0] == [("progress", [("new",)])]
+
+    fenced = Batch()
+    fenced.latest["p3"] = (R_PROGRESS, "progress", 3, lambda: (3,))
+    assert fenced.plan({None}) == ([], {3})

@@ -330,6 +330,10 @@ class Context:
         n_done, n_failed = len(done_keys), len(failed_keys)
         seen: set[str] = set()
 
+        def counters() -> tuple[int | None, int, int]:
+            # Read at the group commit that writes the item rows counted here (never ahead of them).
+            return total, n_done, n_failed
+
         def record(o: ItemOutcome) -> None:
             nonlocal n_done, n_failed
             was_failed = o.key in failed_keys
@@ -350,7 +354,7 @@ class Context:
                     run.items_failed += 1
                 run.consecutive_failures += 1
                 run.log(f"item {o.key} failed after {o.attempts} attempt(s): {o.error}", "error")
-            store.stage_counters(job_id, index, total, n_done, n_failed)
+            store.watch_stage_counters(job_id, index, counters)
             message = f"{n_done}/{total if total is not None else '?'} items" + (f", {n_failed} failed" if n_failed else "")
             run.set_progress(n_done + n_failed, total, message)
 

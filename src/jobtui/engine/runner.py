@@ -222,10 +222,12 @@ class JobRun:
         self.progress_total = total or 0
         if message is not None:
             self.progress_message = scrub(message, self._secrets) if self._secrets else message
-        self.store.progress(
-            self.job.job_id, done, self.progress_total, self.progress_message, self.items_done, self.items_failed,
-            self.consecutive_failures,
-        )
+        # Read when the next group commit is taken: a loop that reports progress per item queues one row.
+        self.store.watch_progress(self.job.job_id, self._progress_values)
+
+    def _progress_values(self) -> tuple[int, int, str | None, int, int, int]:
+        return (self.progress_done, self.progress_total, self.progress_message, self.items_done, self.items_failed,
+                self.consecutive_failures)
 
 
 def runner_process_gone(info: RunnerInfo) -> bool:

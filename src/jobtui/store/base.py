@@ -540,6 +540,23 @@ class StoreCore:
             self._ensure_writer()
             self._wake.set()
 
+    def _latest(self, rank: int, sql: str, key: Any, job: JobId | None, read: Callable[[], Sequence[Any]]) -> None:
+        """Queue a keyed row whose values `read` returns when the next group commit takes the batch.
+
+        For rows that change many times between two commits (item counters, progress): once queued,
+        a change costs nothing here; the values are read once per commit.
+        """
+        batch = self._batch
+        if key in batch.latest:
+            return
+        if self._closed:
+            raise StoreError("store is closed")
+        batch.latest[key] = (rank, sql, job, read)
+        batch.size += 1
+        if not self._wake.is_set():
+            self._ensure_writer()
+            self._wake.set()
+
     def _unqueue(self, rank: int, sql: str, key: Any) -> Sequence[Any] | None:
         """Take back a keyed statement not yet taken by a group commit; return its params (None: none such)."""
         keyed = self._batch.keyed.get(rank, {}).get(sql)
@@ -624,7 +641,7 @@ class StoreCore:
         """Try one group commit; return how long to wait before the next try (0: until woken)."""
         async with self._lock:
             if self._batch.size == 0:
-                batch, self._batch = self._batch, _Batch()
+                batch = self._take()
                 self._recovered(0)
                 for w in batch.waiters:
                     if not w.done():
@@ -636,7 +653,7 @@ class StoreCore:
             try:
                 await self._conn.execute("BEGIN IMMEDIATE")
                 # Take the batch only now: what arrived while BEGIN waited joins this commit.
-                taken, self._batch = self._batch, _Batch()
+                taken = self._take()
                 allowed: set[JobId | None] | None = None
                 if self.fence is not None:
                     # Write for a job only while this runner holds its lease: a runner that froze and
@@ -691,7 +708,9 @@ class StoreCore:
             return 0.0
 
     def _take(self) -> _Batch:
+        """Take the queued batch for a commit (its `latest` rows read now, in step with the rows queued so far)."""
         batch, self._batch = self._batch, _Batch()
+        batch.freeze()
         return batch
 
     def _requeue(self, batch: _Batch) -> None:

@@ -9,7 +9,7 @@ rank-increasing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..model import JobId
@@ -31,19 +31,32 @@ R_LOG_TRIM = 75
 class Batch:
     """Statements queued for the next group commit, by rank then SQL, each with the job it belongs to."""
 
-    __slots__ = ("keyed", "ops", "size", "waiters")
+    __slots__ = ("keyed", "latest", "ops", "size", "waiters")
 
     def __init__(self) -> None:
         self.ops: dict[int, dict[str, tuple[list[JobId | None], list[Sequence[Any]]]]] = {}
         """rank → SQL → (the job of each row, the rows)."""
         self.keyed: dict[int, dict[str, dict[Any, tuple[JobId | None, Sequence[Any]]]]] = {}
         """rank → SQL → key → (job, row): a later row with the same key replaces the earlier one."""
+        self.latest: dict[Any, tuple[int, str, JobId | None, Callable[[], Sequence[Any]]]] = {}
+        """key → (rank, SQL, job, read): a keyed row whose values are read once, when the batch is
+        taken (`freeze`), instead of being built at every change (a stage's item counters, a job's
+        progress: several times per item). `read` must return what is true of the rows queued so far."""
         self.waiters: list[asyncio.Future[None]] = []
         self.size = 0
 
+    def freeze(self) -> None:
+        """Read the `latest` rows now and keep them as keyed rows: call it when taking the batch."""
+        if not self.latest:
+            return
+        for key, (rank, sql, job, read) in self.latest.items():
+            self.keyed.setdefault(rank, {}).setdefault(sql, {})[key] = (job, read())
+        self.latest.clear()
+        self._count()
+
     def jobs(self) -> set[JobId | None]:
         """Return the jobs that have a statement here."""
-        out: set[JobId | None] = set()
+        out: set[JobId | None] = {j for _r, _s, j, _f in self.latest.values()}
         for by_sql in self.ops.values():
             for jobs, _rows in by_sql.values():
                 out.update(jobs)
@@ -66,6 +79,7 @@ class Batch:
             mine_k = self.keyed.setdefault(rank, {})
             for sql, keyed in by_key.items():
                 mine_k.setdefault(sql, {}).update(keyed)
+        self.latest.update(later.latest)
         self.waiters.extend(later.waiters)
         self._count()
 
@@ -80,12 +94,18 @@ class Batch:
         for by_key in self.keyed.values():
             for sql, keyed in by_key.items():
                 by_key[sql] = {k: v for k, v in keyed.items() if v[0] not in drop}
+        self.latest = {k: v for k, v in self.latest.items() if v[2] not in drop}
         self._count()
 
     def _count(self) -> None:
         self.size = sum(len(rows) for by_sql in self.ops.values() for _j, rows in by_sql.values()) + sum(
             len(keyed) for by_key in self.keyed.values() for keyed in by_key.values()
-        )
+        ) + sum(1 for k in self.latest if not self._is_keyed(k))
+
+    def _is_keyed(self, key: Any) -> bool:
+        """Tell whether a `latest` row's key also has a keyed row here (a requeued batch): one row, counted once."""
+        rank, sql = self.latest[key][:2]
+        return key in self.keyed.get(rank, {}).get(sql, {})
 
     def plan(
         self, allowed: set[JobId | None] | None = None
@@ -97,6 +117,7 @@ class Batch:
         last value). With `allowed` (the jobs a fenced runner still holds, plus None for rows of no
         job), the rows of any other job are left out and that job is reported.
         """
+        self.freeze()  # a writer that took the batch without freezing it still writes these rows
         out: list[tuple[str, list[Sequence[Any]]]] = []
         lost: set[JobId | None] = set()
         for rank in sorted(set(self.ops) | set(self.keyed)):

@@ -233,6 +233,9 @@ class RunnerWrites(Protocol):
 
     def stage_counters(self, job_id: JobId, index: int, total: int | None, done: int, failed: int) -> None: ...
 
+    def watch_stage_counters(self, job_id: JobId, index: int, read: Callable[[], tuple[int | None, int, int]]) -> None:
+        """Queue: a stage's item counters, read when the next group commit takes its batch."""
+
     def stage_finished(self, job_id: JobId, index: int, output: Any) -> None: ...
 
     def stage_stopped(
@@ -264,6 +267,9 @@ class RunnerWrites(Protocol):
         self, job_id: JobId, done: int, total: int, message: str | None, items_done: int, items_failed: int,
         consecutive_failures: int,
     ) -> None: ...
+
+    def watch_progress(self, job_id: JobId, read: Callable[[], tuple[int, int, str | None, int, int, int]]) -> None:
+        """Queue: a job's progress and counters, read when the next group commit takes its batch."""
 
     def log(self, job_id: JobId, level: str, message: str, *, held: bool = True) -> None: ...
 

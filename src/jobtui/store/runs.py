@@ -80,6 +80,16 @@ _STAGE_START_SQL = (
 )
 
 
+_STAGE_COUNTERS_SQL = (
+    "UPDATE stages SET items_total = ?, items_done = ?, items_failed = ?, checkpoint_at_ms = ?"
+    " WHERE job_id = ? AND stage_index = ?"
+)
+_PROGRESS_SQL = (
+    "UPDATE jobs SET progress_done = ?, progress_total = ?, progress_message = ?, items_done = ?,"
+    " items_failed = ?, consecutive_failures = ?, updated_at_ms = ? WHERE job_id = ?"
+)
+
+
 class RunnerWrites(StoreCore):
     """Leases, claims, recovery and the checkpoints of running jobs."""
 
@@ -352,12 +362,21 @@ class RunnerWrites(StoreCore):
     def stage_counters(self, job_id: JobId, index: int, total: int | None, done: int, failed: int) -> None:
         """Queue: a stage's item counters (the last value queued wins)."""
         self._submit(
-            R_STAGE_COUNTERS,
-            "UPDATE stages SET items_total = ?, items_done = ?, items_failed = ?, checkpoint_at_ms = ?"
-            " WHERE job_id = ? AND stage_index = ?",
-            (total, done, failed, self.clock(), job_id, index),
-            key=(job_id, index), job=job_id,
+            R_STAGE_COUNTERS, _STAGE_COUNTERS_SQL, (total, done, failed, self.clock(), job_id, index),
+            key=("counters", job_id, index), job=job_id,
         )
+
+    def watch_stage_counters(self, job_id: JobId, index: int, read: Callable[[], tuple[int | None, int, int]]) -> None:
+        """Queue: a stage's item counters (total, done, failed) as `read` returns them when the next commit is taken.
+
+        Call it at every change; it costs a dict lookup once queued. `read` must count only items
+        whose rows are already queued (so that no counter runs ahead of what commits with it).
+        """
+        def row() -> tuple[Any, ...]:
+            total, done, failed = read()
+            return (total, done, failed, self.clock(), job_id, index)
+
+        self._latest(R_STAGE_COUNTERS, _STAGE_COUNTERS_SQL, ("counters", job_id, index), job_id, row)
 
     def stage_finished(self, job_id: JobId, index: int, output: Any) -> None:
         """Queue: a stage completed with its output.
@@ -515,12 +534,20 @@ class RunnerWrites(StoreCore):
     ) -> None:
         """Queue: a job's progress and counters (the last value queued wins)."""
         self._submit(
-            R_PROGRESS,
-            "UPDATE jobs SET progress_done = ?, progress_total = ?, progress_message = ?, items_done = ?,"
-            " items_failed = ?, consecutive_failures = ?, updated_at_ms = ? WHERE job_id = ?",
+            R_PROGRESS, _PROGRESS_SQL,
             (done, total, message, items_done, items_failed, consecutive_failures, self.clock(), job_id),
-            key=job_id, job=job_id,
+            key=("progress", job_id), job=job_id,
         )
+
+    def watch_progress(
+        self, job_id: JobId, read: Callable[[], tuple[int, int, str | None, int, int, int]]
+    ) -> None:
+        """Queue: a job's progress and counters (done, total, message, items_done, items_failed,
+        consecutive_failures) as `read` returns them when the next commit is taken (see watch_stage_counters)."""
+        def row() -> tuple[Any, ...]:
+            return (*read(), self.clock(), job_id)
+
+        self._latest(R_PROGRESS, _PROGRESS_SQL, ("progress", job_id), job_id, row)
 
     def log(self, job_id: JobId, level: str, message: str, *, held: bool = True) -> None:
         """Queue: one line of a job's log (`held=False`: of a job this runner does not hold, e.g. one it recovered)."""
