@@ -198,14 +198,16 @@ def test_logs_follow_prints_until_the_job_ends(tmp_path: Path) -> None:
     from tests.conftest import spawn_runner
 
     db = tmp_path / "j.db"
-    ok("submit", "demo", "-p", "delay=0.2", "-p", "items=2", db=db)
+    ok("submit", "demo", "-p", "delay=0.2", "-p", "items=2", "-p", "api_token=s3cret-follow", db=db)
     runner = spawn_runner(db, "--exit-when-idle", "--quiet")
     try:
         r = jobtui("logs", "1", "--follow", db=db, timeout=60)
     finally:
         runner.communicate(timeout=60)
     assert r.returncode == 0, r.stderr
-    assert "stage scraping done" in r.stdout and r.stdout.rstrip().endswith("job completed")
+    # From the first stage's line (its token blanked) to the job's end.
+    assert "scraping with token ***" in r.stdout and "s3cret" not in r.stdout
+    assert r.stdout.rstrip().endswith("job completed")
 
 
 def test_tui_options_parse_before_or_after_the_command() -> None:
