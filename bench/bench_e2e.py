@@ -18,7 +18,9 @@ The process is the real CLI (`python -m jobtui`) with `--app e2e_app`; each tree
 completed, every stage completed, every item done) and the run fails loudly otherwise.
 The baseline is a temporary `git worktree` of the given commit, removed at the end.
 
-Prints medians and the ratio to the baseline; writes bench/results/e2e-<timestamp>.json.
+Prints medians and the ratio to the baseline; writes bench/results/e2e-<timestamp>.json. Beside the
+wall-clock rate it prints the rate per CPU second of the process (user + system time of all its
+threads, from getrusage): on a shared machine whose load comes and goes, that one moves less.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -106,8 +109,11 @@ def _verify(db: Path, kind: str, count: int) -> None:
         conn.close()
 
 
-def _one(src: Path, kind: str, count: int, concurrency: int, tmp: Path) -> float:
-    """Set up a fresh database, time one `jobtui run --exit-when-idle` process on it, verify; return seconds."""
+def _one(src: Path, kind: str, count: int, concurrency: int, tmp: Path, cpu: list[float] | None = None) -> float:
+    """Set up a fresh database, time one `jobtui run --exit-when-idle` process on it, verify; return seconds.
+
+    With `cpu`, append the process's CPU time (user + system, all its threads) to it.
+    """
     folder = Path(tempfile.mkdtemp(prefix=f"e2e-{kind}-", dir=tmp))
     try:
         db = folder / "bench.db"
@@ -115,9 +121,13 @@ def _one(src: Path, kind: str, count: int, concurrency: int, tmp: Path) -> float
         cmd = [sys.executable, "-m", "jobtui", "--db", str(db), "--app", "e2e_app", "run", "--exit-when-idle",
                "--quiet", "--keep", "never", "--concurrency", str(concurrency)]
         env = _env_for(src)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
         seconds = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if cpu is not None:
+            cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         if r.returncode != 0:
             raise BenchError(f"{kind}: jobtui run exited {r.returncode}: {r.stderr.strip()[-2000:]}")
         _verify(db, kind, count)
@@ -166,12 +176,14 @@ def main(argv: list[str] | None = None) -> int:
               + (f" · baseline {env['baseline']}" if args.baseline else ""), flush=True)
         started = datetime.now(UTC)
         res: dict[str, dict[str, list[float]]] = {t: {k: [] for k in kinds} for t in trees}
+        cpu: dict[str, dict[str, list[float]]] = {t: {k: [] for k in kinds} for t in trees}
         for rep in range(runs):
             for kind in kinds:
                 for name, src in trees.items():
-                    s = _one(src, kind, counts[kind], args.concurrency, tmp)
+                    s = _one(src, kind, counts[kind], args.concurrency, tmp, cpu[name][kind])
                     res[name][kind].append(s)
-                    print(f"  round {rep + 1}/{runs} {kind:<6} {name:<8} {s:7.3f} s", flush=True)
+                    print(f"  round {rep + 1}/{runs} {kind:<6} {name:<8} {s:7.3f} s wall"
+                          f" {cpu[name][kind][-1]:7.3f} s CPU", flush=True)
     except BenchError as e:
         print(f"\nBENCHMARK FAILED: {e}", file=sys.stderr)
         return 2
@@ -182,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     med = {t: {k: statistics.median(v) for k, v in by.items()} for t, by in res.items()}
+    med_cpu = {t: {k: statistics.median(v) for k, v in by.items()} for t, by in cpu.items()}
     rate = {"stages": lambda s: jobs * STAGES_PER_JOB / s, "items": lambda s: items / s, "idle": lambda s: s}
     unit = {"stages": "stages/s", "items": "items/s", "idle": "s (start to exit)"}
     label = {"stages": f"{jobs:,} jobs x 8 stages", "items": f"1 job x {items:,} items", "idle": "empty database"}
@@ -198,6 +211,13 @@ def main(argv: list[str] | None = None) -> int:
             line += f"   {vals['this'] / vals['baseline']:.2f}x"
         print(line)
         summary[kind] = vals
+        if kind != "idle":
+            cvals = {t: rate[kind](med_cpu[t][kind]) for t in trees}
+            line = f"{'  per CPU second':<26}{unit[kind]:<20}" + "".join(f"{v:>12,.0f}" for v in cvals.values())
+            if args.baseline:
+                line += f"   {cvals['this'] / cvals['baseline']:.2f}x"
+            print(line)
+            summary[kind + "_per_cpu_s"] = cvals
     if "stages" in summary and "items" in summary:
         ok_s = summary["stages"]["this"] >= TARGET_STAGES_S
         ok_i = summary["items"]["this"] >= TARGET_ITEMS_S
@@ -209,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(json.dumps({"started_at": started.isoformat(), "argv": sys.argv, "env": env,
                                    "config": {"runs": runs, "jobs": jobs, "items": items,
                                               "concurrency": args.concurrency},
-                                   "seconds": res, "medians_s": med, "rates": summary}, indent=1) + "\n")
+                                   "seconds": res, "cpu_seconds": cpu, "medians_s": med, "medians_cpu_s": med_cpu,
+                                   "rates": summary}, indent=1) + "\n")
         print(f"\nwrote {out.relative_to(ROOT)}")
     return 0
 
