@@ -16,7 +16,15 @@ from .engine import (
     is_transient,
     stage,
 )
-from .errors import JobtuiError, PermanentError, StageError, StageTimeoutError, TransientError
+from .errors import (
+    JobTimeoutError,
+    JobtuiError,
+    PermanentError,
+    ReplayMismatchError,
+    StageError,
+    StageTimeoutError,
+    TransientError,
+)
 from .model import Job, JobDetail, JobStatus, StageRun, StageStatus
 from .redaction import redact
 
@@ -30,11 +38,13 @@ __all__ = [
     "Job",
     "JobDetail",
     "JobStatus",
+    "JobTimeoutError",
     "JobType",
     "JobtuiError",
     "Param",
     "PermanentError",
     "Registry",
+    "ReplayMismatchError",
     "Retry",
     "Runner",
     "Stage",

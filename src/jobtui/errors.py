@@ -12,8 +12,10 @@
     + LeaseLostError       (a runner's writes were refused: another runner reclaimed its jobs)
     + NotJobtuiDatabaseError (an existing file that jobtui did not make: never written to)
     + NoDatabaseError      (a command that only reads found no database)
-  x StageError             (a stage raised; .job_id, .stage, .__cause__)
-    + StageTimeoutError
+  x StageError             (a job failed at a stage; .job_id, .stage, .transient, .error, .__cause__)
+    + StageTimeoutError    (a stage attempt ran past its timeout)
+    + JobTimeoutError      (the whole job ran past its timeout)
+    + ReplayMismatchError  (the job's recorded stages differ from its type's now)
   x PermanentError         (raise from a stage or item: never retried)
   x TransientError         (raise from a stage or item: always retried)
 """
@@ -95,16 +97,45 @@ class LeaseLostError(StoreError):
 
 
 class StageError(JobtuiError):
-    """A stage raised; the original error is the __cause__."""
+    """A job failed at a stage; what failed it is the __cause__ (when it was an exception).
 
-    def __init__(self, job_id: int, stage: str, message: str) -> None:
+    The runner raises and catches it: the job ends failed (or waits for its automatic retry when
+    `transient`), with `error` as its error message.
+    """
+
+    def __init__(self, job_id: int, stage: str, message: str, *, transient: bool = False,
+                 error: str | None = None) -> None:
         self.job_id = job_id
         self.stage = stage
+        self.transient = transient
+        """Whether the failure may pass (the job may then be retried later)."""
+        self.error = error if error is not None else f"{type(self).__name__}: {message}"
+        """The failure as recorded and shown: `Type: message` of what failed."""
         super().__init__(message)
 
 
 class StageTimeoutError(StageError):
     """A stage attempt ran past its timeout."""
+
+
+class JobTimeoutError(StageError):
+    """The whole job ran past its timeout (`submit --timeout`, else its type's); never retried."""
+
+    def __init__(self, job_id: int, stage: str, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        super().__init__(job_id, stage, f"job ran past its timeout of {timeout_s:g}s")
+
+
+class ReplayMismatchError(StageError):
+    """The stages a job was submitted with differ from those its type has now; never retried."""
+
+    def __init__(self, job_id: int, job_type: str, recorded: tuple[str, ...], current: tuple[str, ...]) -> None:
+        self.recorded = recorded
+        self.current = current
+        super().__init__(
+            job_id, recorded[0] if recorded else "?",
+            f"job was submitted with stages {list(recorded)}, but type {job_type!r} now has {list(current)}",
+        )
 
 
 class PermanentError(JobtuiError):

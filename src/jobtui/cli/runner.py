@@ -11,6 +11,7 @@ import sys
 
 from ..client import Client
 from ..errors import UsageError
+from ..kinds import RunnerEvent
 from ..model import RUNNABLE, JobId, JobStatus, iso, now_ms
 from ..targets import defaults_from_env
 from ..wording import until
@@ -20,6 +21,11 @@ from .parse import MAX_CONCURRENCY, float_arg, int_arg, parse_duration_ms
 
 MAX_LEASE_TTL_S = 86_400.0
 """The longest lease a runner may take (the engine refuses longer ones too)."""
+
+
+_SHOWN = frozenset({RunnerEvent.STARTED, RunnerEvent.COMPLETED, RunnerEvent.FAILED, RunnerEvent.PAUSE,
+                    RunnerEvent.CANCEL, RunnerEvent.RECOVERED})
+"""The runner events `jobtui run` prints (without --quiet)."""
 
 
 def lease_ttl(text: str) -> float:
@@ -90,8 +96,8 @@ async def cmd_run(client: Client, a: argparse.Namespace) -> int:
         raise UsageError("--grace must be 0 or more")
     keep_ms = parse_keep(a.keep)
 
-    def event(kind: str, job_id: JobId | None) -> None:
-        if not a.quiet and kind in ("started", "completed", "failed", "pause", "cancel", "recovered"):
+    def event(kind: RunnerEvent, job_id: JobId | None) -> None:
+        if not a.quiet and kind in _SHOWN:
             print(f"job {job_id}: {kind}", flush=True)
 
     log_to_stderr()

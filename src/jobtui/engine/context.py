@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..kinds import StopKind
 from ..model import FileRecord, JobId
 from .retry import Retry, call_with_retry, describe
 
@@ -54,7 +55,7 @@ class Stop(BaseException):
     A BaseException, so that a stage's own `except Exception` does not swallow it.
     """
 
-    def __init__(self, kind: str, reason: str | None = None) -> None:
+    def __init__(self, kind: StopKind, reason: str | None = None) -> None:
         self.kind = kind
         self.reason = reason
         super().__init__(kind, reason)
@@ -249,8 +250,8 @@ class Context:
         await self._run.hold(reason)
 
     @property
-    def request(self) -> str | None:
-        """Return what was asked of the job: 'pause', 'cancel', 'shutdown', 'lost', or None."""
+    def request(self) -> StopKind | None:
+        """Return what was asked of the job (a StopKind, equal to 'pause', 'cancel', 'shutdown' or 'lost'), or None."""
         return self._run.request
 
     def output(self, line: str, stream: str = "stdout", *, limit: int | None = None) -> bool:
@@ -365,7 +366,7 @@ class Context:
             if limit and run.consecutive_failures >= limit:
                 await store.commit_point()
                 raise Stop(
-                    "pause",
+                    StopKind.PAUSE,
                     f"auto-paused after {run.consecutive_failures} consecutive item failures"
                     f" (last: item {o.key}: {o.error})",
                 )

@@ -16,7 +16,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import StageTimeoutError, StoreError, TransientError, UsageError
+from ..errors import (
+    JobTimeoutError,
+    ReplayMismatchError,
+    StageError,
+    StageTimeoutError,
+    StoreError,
+    TransientError,
+    UsageError,
+)
+from ..kinds import RunnerEvent, StopKind
 from ..model import HOLDABLE, JobId, NotifyEvent, RunnerInfo, StageStatus, scrub, secret_values
 from ..store import Claimed, JobStore, StageRecord
 from .context import Context, Stop
@@ -36,6 +45,9 @@ MAX_LEASE_TTL_S = 86_400.0
 
 log = logging.getLogger("jobtui.engine")
 
+_NOTIFYING = frozenset({RunnerEvent.COMPLETED, RunnerEvent.FAILED, RunnerEvent.PAUSE, RunnerEvent.CANCEL})
+"""Events after which the notification outbox may hold something new to deliver."""
+
 
 def lease_clock() -> float:
     """Return seconds on a clock that runs on while the process is frozen or the machine is suspended."""
@@ -46,16 +58,6 @@ def check_lease_ttl(ttl_s: float) -> None:
     """Raise ValueError unless a lease TTL is a finite number of seconds in (0, MAX_LEASE_TTL_S]."""
     if not isinstance(ttl_s, int | float) or not math.isfinite(ttl_s) or ttl_s <= 0 or ttl_s > MAX_LEASE_TTL_S:
         raise ValueError(f"the lease TTL must be more than 0 and at most {MAX_LEASE_TTL_S:g} seconds, not {ttl_s!r}")
-
-
-class StageFailed(Exception):
-    """A stage failed for good in this run."""
-
-    def __init__(self, stage: str, error: str, transient: bool) -> None:
-        self.stage = stage
-        self.error = error
-        self.transient = transient
-        super().__init__(f"{stage}: {error}")
 
 
 class JobRun:
@@ -83,9 +85,9 @@ class JobRun:
         self._unhold: asyncio.Event | None = None
         self.outputs: dict[str, Any] = {}
         self.task: asyncio.Task[None] | None = None
-        self.request: str | None = None
-        """'pause', 'cancel' or 'shutdown' once asked; checked at every safe point."""
-        self.interrupt: str | None = None
+        self.request: StopKind | None = None
+        """What was asked of the job (pause, cancel, shutdown, lost); checked at every safe point."""
+        self.interrupt: StopKind | None = None
         """Set just before the runner cancels the task, so the task knows why."""
         self.reason: str | None = None
         self._wake = asyncio.Event()
@@ -124,11 +126,16 @@ class JobRun:
     @property
     def must_wait(self) -> bool:
         """Tell whether `ready()` has anything to do: a lease to confirm, a stalled database, a lost job."""
-        return self.runner.lease_stale() or self.store.stalled or self.request == "lost"
+        return self.runner.lease_stale() or self.store.stalled or self.lost
 
-    def ask(self, kind: str, reason: str | None = None) -> None:
+    @property
+    def lost(self) -> bool:
+        """Tell whether another runner holds the job now (it may change across any await)."""
+        return self.request is StopKind.LOST
+
+    def ask(self, kind: StopKind, reason: str | None = None) -> None:
         """Ask the job to stop at its next safe point."""
-        if self.request == "cancel" or self.request == kind:
+        if self.request is StopKind.CANCEL or self.request is kind:
             return
         self.request = kind
         self.reason = reason
@@ -148,7 +155,7 @@ class JobRun:
         held by this runner (its lease owner), so no other runner can take it. A resume brings it back
         to this same stage call; cancel, delete, rewind and runner shutdown raise Stop instead.
         """
-        if self.request != "pause":
+        if self.request is not StopKind.PAUSE:
             self.check()
             return
         runner = self.runner
@@ -188,15 +195,15 @@ class JobRun:
         runner = self.runner
         if runner.lease_stale():
             await runner.ensure_lease()
-        if self.request == "lost":
-            raise Stop("lost")
+        if self.lost:
+            raise Stop(StopKind.LOST)
         if self.store.stalled:
             try:
                 await self.store.commit_point()
             except StoreError:
                 pass  # our writes were dropped: on_dropped interrupts this job
-            if self.request == "lost":
-                raise Stop("lost")
+            if self.lost:
+                raise Stop(StopKind.LOST)
 
     async def until_stop(self) -> None:
         """Return once pause, cancel or shutdown is asked."""
@@ -228,6 +235,11 @@ class JobRun:
     def _progress_values(self) -> tuple[int, int, str | None, int, int, int]:
         return (self.progress_done, self.progress_total, self.progress_message, self.items_done, self.items_failed,
                 self.consecutive_failures)
+
+
+def _failure(job_id: JobId, stage: str, error: str, *, transient: bool = False) -> StageError:
+    """Return the StageError that fails a job at `stage` with `error` (`Type: message` of what failed, scrubbed)."""
+    return StageError(job_id, stage, f"stage {stage} failed: {error}", transient=transient, error=error)
 
 
 def runner_process_gone(info: RunnerInfo) -> bool:
@@ -272,7 +284,7 @@ class Runner:
         output_limit: int = OUTPUT_LIMIT,
         workspace_root: Path | None = None,
         runner_id: str | None = None,
-        on_event: Callable[[str, JobId | None], None] | None = None,
+        on_event: Callable[[RunnerEvent, JobId | None], None] | None = None,
         notify_defaults: Sequence[tuple[str, str]] | None = None,
         notify: bool = True,
         schedules: bool = True,
@@ -334,7 +346,7 @@ class Runner:
         if force:
             self.grace_s = 0
             for run in list(self.runs.values()):
-                self._interrupt(run, "shutdown")
+                self._interrupt(run, StopKind.SHUTDOWN)
 
     async def hold_claims(self) -> None:
         """Claim nothing new until release_claims(); return once no claim is in flight.
@@ -356,11 +368,11 @@ class Runner:
         """Tell whether stop() was called."""
         return self._stopping
 
-    def _emit(self, kind: str, job_id: JobId | None = None) -> None:
-        if self.notifier is not None and kind in ("completed", "failed", "pause", "cancel"):
+    def _emit(self, event: RunnerEvent, job_id: JobId | None = None) -> None:
+        if self.notifier is not None and event in _NOTIFYING:
             self.notifier.wake()
         if self.on_event is not None:
-            self.on_event(kind, job_id)
+            self.on_event(event, job_id)
 
     # leases ------------------------------------------------------------------------------------------
     def lease_stale(self) -> bool:
@@ -411,8 +423,8 @@ class Runner:
 
     def _lose(self, run: JobRun) -> None:
         """Stop a job another runner holds now: no safe point, no write."""
-        run.ask("lost")
-        self._interrupt(run, "lost")
+        run.ask(StopKind.LOST)
+        self._interrupt(run, StopKind.LOST)
 
     def _lost_all(self) -> None:
         if self.runs:
@@ -430,7 +442,7 @@ class Runner:
             if reason == "lost":
                 self._lose(run)
             else:
-                self._interrupt(run, "store")
+                self._interrupt(run, StopKind.STORE)
 
     async def _register(self) -> None:
         now = self.store.clock()
@@ -550,8 +562,8 @@ class Runner:
         if not runs:
             return
         for run in runs:
-            run.ask("shutdown")
-            self._arm_grace(run, "shutdown")
+            run.ask(StopKind.SHUTDOWN)
+            self._arm_grace(run, StopKind.SHUTDOWN)
         tasks = [r.task for r in runs if r.task is not None]
         await asyncio.wait(tasks, timeout=self.grace_s + 5)
         for t in tasks:
@@ -584,7 +596,7 @@ class Runner:
         for job_id, before, after in recovered:
             self.store.log(job_id, "warning", f"recovered from a lost runner: {before.value} → {after.value}",
                            held=False)
-            self._emit("recovered", job_id)
+            self._emit(RunnerEvent.RECOVERED, job_id)
             # A dead runner's commands may have outlived it: end them before anything runs again.
             try:
                 await end_leftovers(self.store, job_id, None, log=functools.partial(self.store.log, job_id, "warning"))
@@ -606,24 +618,24 @@ class Runner:
             if status is None:
                 # A job whose completion just committed is no longer held, yet not lost: its task ends by itself.
                 if run.task is not None and not run.task.done() and run.interrupt is None and not run.completing:
-                    self._interrupt(run, "lost")
+                    self._interrupt(run, StopKind.LOST)
             elif status.value == "pausing" and run.request is None:
-                run.ask("pause", "paused by request")
-                self._arm_grace(run, "pause")
-            elif status.value == "cancelling" and run.request != "cancel":
-                run.ask("cancel")
-                self._interrupt(run, "cancel")
+                run.ask(StopKind.PAUSE, "paused by request")
+                self._arm_grace(run, StopKind.PAUSE)
+            elif status.value == "cancelling" and run.request is not StopKind.CANCEL:
+                run.ask(StopKind.CANCEL)
+                self._interrupt(run, StopKind.CANCEL)
         for job_id in owned.keys() - self.runs.keys():
             # Our final write for it did not apply (its state changed under us): hand it back.
             self.store.job_released(job_id, self.runner_id)
         if owned.keys() - self.runs.keys():
             await self.store.commit_point()
 
-    def _arm_grace(self, run: JobRun, kind: str) -> None:
+    def _arm_grace(self, run: JobRun, kind: StopKind) -> None:
         if run._grace is None:
             run._grace = asyncio.get_running_loop().call_later(self.grace_s, self._interrupt, run, kind)
 
-    def _interrupt(self, run: JobRun, kind: str) -> None:
+    def _interrupt(self, run: JobRun, kind: StopKind) -> None:
         if run.task is not None and not run.task.done() and run.interrupt is None:
             run.interrupt = kind
             run.task.cancel()
@@ -635,7 +647,7 @@ class Runner:
             del self.runs[job_id]
         self.held[job_id] = run
         self._wake.set()
-        self._emit("pause", job_id)
+        self._emit(RunnerEvent.PAUSE, job_id)
 
     async def _poll_held(self) -> None:
         """Stop held jobs that someone cancelled, deleted, rewound or gave to another runner."""
@@ -644,7 +656,7 @@ class Runner:
             status, owner = owned.get(job_id, (None, None))
             if owner != self.runner_id or status is None or status not in HOLDABLE:
                 # No longer ours to continue: the stage lets go of its process; nothing is written.
-                run.ask("lost")
+                run.ask(StopKind.LOST)
 
     def _start(self, claimed: Claimed) -> None:
         held = self.held.pop(claimed.job.job_id, None)
@@ -652,7 +664,7 @@ class Runner:
             # A resumed job whose stage this runner kept: continue that very call.
             self.runs[claimed.job.job_id] = held
             held.unheld(claimed.job)
-            self._emit("started", claimed.job.job_id)
+            self._emit(RunnerEvent.STARTED, claimed.job.job_id)
             return
         job_type = self.registry.get(claimed.job.type)
         run = JobRun(self, claimed, job_type)
@@ -660,41 +672,35 @@ class Runner:
         self.runs[claimed.job.job_id] = run
         job_id = claimed.job.job_id
         run.task.add_done_callback(lambda _t: self._finished(job_id))
-        self._emit("started", claimed.job.job_id)
+        self._emit(RunnerEvent.STARTED, claimed.job.job_id)
 
     def _finished(self, job_id: JobId) -> None:
         run = self.runs.pop(job_id, None) or self.held.pop(job_id, None)
         if run is not None and run._grace is not None:
             run._grace.cancel()
         self._wake.set()
-        self._emit("finished", job_id)
+        self._emit(RunnerEvent.FINISHED, job_id)
 
     # one job -------------------------------------------------------------------------------------
     async def _run_job(self, run: JobRun) -> None:
         job_id = run.job.job_id
         limit_s = run.job_type.timeout_s if run.job.timeout_ms is None else run.job.timeout_ms / 1000
+        timer = asyncio.timeout(limit_s)
         try:
             try:
                 recorded = tuple(r.name for r in run.records)
                 try:
                     run.stages = run.job_type.stages_for(run.job.params)
                 except UsageError as e:
-                    raise StageFailed(recorded[0] if recorded else "?", run.clean(describe(e)), False) from None
+                    raise _failure(job_id, recorded[0] if recorded else "?", run.clean(describe(e))) from e
                 if recorded != run.stage_names:
-                    raise StageFailed(
-                        recorded[0] if recorded else "?",
-                        f"ReplayMismatchError: job was submitted with stages {list(recorded)}, but type "
-                        f"{run.job_type.name!r} now has {list(run.stage_names)}",
-                        False,
-                    )
-                async with asyncio.timeout(limit_s):
+                    raise ReplayMismatchError(job_id, run.job_type.name, recorded, run.stage_names)
+                async with timer:
                     await self._run_stages(run)
             except TimeoutError:
-                raise StageFailed(
-                    run.stage_names[run.current_index or 0],
-                    f"JobTimeoutError: job ran past its timeout of {limit_s:g}s",
-                    False,
-                ) from None
+                if limit_s is None or not timer.expired():
+                    raise
+                raise JobTimeoutError(job_id, run.stage_names[run.current_index or 0], limit_s) from None
         except Stop as s:
             await self._stopped(run, s.kind, s.reason)
         except asyncio.CancelledError:
@@ -704,17 +710,15 @@ class Runner:
             if task is not None:
                 task.uncancel()
             await self._stopped(run, run.interrupt, run.reason)
-        except StageFailed as f:
+        except StageError as f:
             await self._failed(run, f)
         except StoreError as e:
             # A write of this job could not be committed: stop it honestly at its last committed
             # checkpoint and hand it back (it is claimed again and continues from there).
             log.error("job %s: cannot record progress (%s); handing it back at its last checkpoint", job_id, e)
-            await self._stopped(run, "store", None)
+            await self._stopped(run, StopKind.STORE, None)
         except Exception as e:  # a bug in jobtui itself: keep the runner alive, fail the job visibly
-            await self._failed(
-                run, StageFailed(run.stage_names[run.current_index or 0], run.clean(describe(e)), False)
-            )
+            await self._failed(run, _failure(job_id, run.stage_names[run.current_index or 0], run.clean(describe(e))))
 
     async def _run_stages(self, run: JobRun) -> None:
         job_id = run.job.job_id
@@ -746,7 +750,7 @@ class Runner:
             store.notify_event(job_id, NotifyEvent.COMPLETED)
             await store.commit_point()
         self.jobs_done += 1
-        self._emit("completed", job_id)
+        self._emit(RunnerEvent.COMPLETED, job_id)
 
     async def _run_stage(self, run: JobRun, index: int, stage: Stage, record: StageRecord) -> Any:
         job_id = run.job.job_id
@@ -808,13 +812,13 @@ class Runner:
             store.stage_stopped(job_id, index, StageStatus.FAILED, text)
             if tb:
                 run.log(f"stage {stage.name} raised {text}\n{tb}", "error")
-            raise StageFailed(stage.name, text, transient) from e
+            raise _failure(job_id, stage.name, text, transient=transient) from e
         return output
 
-    async def _stopped(self, run: JobRun, kind: str, reason: str | None) -> None:
+    async def _stopped(self, run: JobRun, kind: StopKind, reason: str | None) -> None:
         job_id = run.job.job_id
         store = self.store
-        if kind == "lost":
+        if kind is StopKind.LOST:
             return
         if run.current_index is not None:
             store.stage_stopped(job_id, run.current_index, StageStatus.INTERRUPTED, None)
@@ -823,17 +827,17 @@ class Runner:
             # person set it meanwhile) and its stage runs again from its last checkpoint on resume.
             store.job_unheld(job_id, self.runner_id)
             run.log("held stage ended: it runs again from its last checkpoint on resume", "warning")
-        elif kind == "pause":
+        elif kind is StopKind.PAUSE:
             text = reason or "paused by request"
             store.job_paused(job_id, self.runner_id, text)
             if reason is not None and reason.startswith("auto-paused"):
                 store.notify_event(job_id, NotifyEvent.PAUSED)
             run.log(f"paused: {text}", "warning")
-        elif kind == "cancel":
+        elif kind is StopKind.CANCEL:
             store.job_cancelled(job_id, self.runner_id)
             store.notify_event(job_id, NotifyEvent.CANCELLED)
             run.log("cancelled", "warning")
-        elif kind == "store":
+        elif kind is StopKind.STORE:
             store.job_released(job_id, self.runner_id)
             run.log("a write could not be committed: job handed back at its last committed checkpoint", "error")
         else:
@@ -843,9 +847,9 @@ class Runner:
             await store.commit_point()
         except StoreError as e:
             log.error("job %s: cannot record stop: %s", job_id, e)
-        self._emit(kind, job_id)
+        self._emit(RunnerEvent.of_stop(kind), job_id)
 
-    async def _failed(self, run: JobRun, f: StageFailed) -> None:
+    async def _failed(self, run: JobRun, f: StageError) -> None:
         job = run.job
         store = self.store
         retry_at: int | None = None
@@ -867,7 +871,7 @@ class Runner:
             await store.commit_point()
         except StoreError as e:
             log.error("job %s: cannot record failure: %s", job.job_id, e)
-        self._emit("failed", job.job_id)
+        self._emit(RunnerEvent.FAILED, job.job_id)
 
 
 def workspace_root_for(db_path: Path) -> Path:
