@@ -105,24 +105,29 @@ def test_sigkill_chaos_with_control_from_another_process(tmp_path: Path) -> None
             else:
                 assert (job, 1, item) not in done_items, f"kill {kill}: committed item {item} of job {job} ran again"
 
-    # Let everything that was not cancelled finish.
-    for job, status in statuses(db).items():
-        if status in ("paused", "pausing"):
-            control(db, "resume", job)
-    cancelled = {j for j, s in statuses(db).items() if s == "cancelled"}
-    seen = len(journal(jr))
-    done_items, done_stages = committed(db)
-    last = Runner(db, tmp_path / "last.log", "--concurrency", "4", "--exit-when-idle", **env)
-    try:
-        assert last.wait(180) == 0, last.log()
-    finally:
-        last.close()
-    for _pid, job, stage, item, _s, _e in journal(jr)[seen:]:
-        if item == "-":
-            assert (job, STAGE_INDEX[stage]) not in done_stages, f"completed stage {stage} of job {job} ran again"
-        else:
-            assert (job, 1, item) not in done_items, f"committed item {item} of job {job} ran again"
+    # Let everything that was not cancelled finish. A killed runner may have left a job pausing or cancelling:
+    # the next runner's recovery settles it (paused, cancelled), so a paused one may need a second pass.
+    for attempt in range(3):
+        for job, status in statuses(db).items():
+            if status in ("paused", "pausing"):
+                control(db, "resume", job)
+        seen = len(journal(jr))
+        done_items, done_stages = committed(db)
+        last = Runner(db, tmp_path / f"last{attempt}.log", "--concurrency", "4", "--exit-when-idle", **env)
+        try:
+            assert last.wait(180) == 0, last.log()
+        finally:
+            last.close()
+        for _pid, job, stage, item, _s, _e in journal(jr)[seen:]:
+            if item == "-":
+                assert (job, STAGE_INDEX[stage]) not in done_stages, f"completed stage {stage} of job {job} ran again"
+            else:
+                assert (job, 1, item) not in done_items, f"committed item {item} of job {job} ran again"
+        if "paused" not in statuses(db).values():
+            break
     final = statuses(db)
+    assert {j for j, s in final.items() if s == "cancelled"} <= cancelled, "only jobs asked to cancel are cancelled"
+    cancelled = {j for j, s in final.items() if s == "cancelled"}
     assert {s for j, s in final.items() if j not in cancelled} <= {"completed"}, final
     assert len(cancelled) < len(final)
     for n in set(sizes.values()):
