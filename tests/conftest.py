@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import IO, TypeVar
 
 import pytest
 
@@ -18,6 +21,8 @@ from jobtui.store import Store
 
 pytest_plugins = ["tests.backends"]
 """The throwaway PostgreSQL cluster fixtures (pg_cluster, pg_url): one server per session."""
+
+T = TypeVar("T")
 
 TESTS = Path(__file__).parent
 APPS = TESTS / "apps"
@@ -55,8 +60,8 @@ async def run_idle(client: Client, *, concurrency: int = 4, timeout: float = 30,
     return runner
 
 
-async def wait_for(cond: Callable[[], object], timeout: float = 10, every: float = 0.02) -> None:
-    """Poll an async or sync condition until it is true."""
+async def wait_for(cond: Callable[[], object], timeout: float = 10, every: float = 0.02, what: str = "condition") -> None:
+    """Poll an async or sync condition from an async test until it is true (`poll` is the sync twin)."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while True:
@@ -66,8 +71,24 @@ async def wait_for(cond: Callable[[], object], timeout: float = 10, every: float
         if value:
             return
         if loop.time() > end:
-            raise AssertionError("condition not met in time")
+            raise AssertionError(f"{what} not met in {timeout:g}s")
         await asyncio.sleep(every)
+
+
+def poll(cond: Callable[[], T], timeout: float = 60, every: float = 0.05, what: str = "condition") -> T:
+    """Poll a condition from a sync test (one that drives subprocesses) until it is truthy; return its value.
+
+    The one polling loop of the sync tests, as `wait_for` is of the async ones. The timeout is generous:
+    the machine may be loaded, and a test never relies on timing.
+    """
+    end = time.monotonic() + timeout
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"{what} not met in {timeout:g}s")
+        time.sleep(every)
 
 
 def cli_env(db: Path | str | None = None, **extra: str) -> dict[str, str]:
@@ -87,12 +108,24 @@ def jobtui(*args: str, db: Path | str, input: str | None = None, timeout: float 
     )
 
 
-def spawn_runner(db: Path | str, *args: str, **env: str) -> subprocess.Popen[str]:
-    """Start `jobtui run` in a subprocess."""
+def spawn_runner(db: Path | str, *args: str, stdout: int | IO[str] = subprocess.PIPE,
+                 stderr: int | IO[str] = subprocess.PIPE, **env: str) -> subprocess.Popen[str]:
+    """Start `jobtui run *args` on `db` in a subprocess (stdout and stderr piped unless given); `env` adds variables.
+
+    Every test that needs a real runner process starts it here; `stop_runner` ends it.
+    """
     return subprocess.Popen(
-        [sys.executable, "-m", "jobtui", "run", *args], env=cli_env(db, **env), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "jobtui", "run", *args], env=cli_env(db, **env), stdin=subprocess.DEVNULL,
+        stdout=stdout, stderr=stderr, text=True,
     )
+
+
+def stop_runner(proc: subprocess.Popen[str], sig: int = signal.SIGTERM, timeout: float = 30) -> str:
+    """Send `sig` to a runner unless it has exited, wait for it to end, and return its stderr ('' if not piped)."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+    _out, err = proc.communicate(timeout=timeout)
+    return err or ""
 
 
 def dump(db: Path) -> list[str]:
@@ -106,4 +139,7 @@ def dump(db: Path) -> list[str]:
         con.close()
 
 
-__all__ = ["APPS", "Registry", "cli_env", "dump", "jobtui", "make_client", "run_idle", "spawn_runner", "wait_for"]
+__all__ = [
+    "APPS", "Registry", "cli_env", "dump", "jobtui", "make_client", "poll", "run_idle", "spawn_runner", "stop_runner",
+    "wait_for",
+]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import jobtui, spawn_runner
+from tests.conftest import jobtui, poll, spawn_runner
 
 pytestmark = pytest.mark.slow
 
@@ -27,16 +27,6 @@ def journal_lines(path: Path) -> list[tuple[int, int, str, str, int, int]]:
         pid, job, stage, item, start, end = line.split()
         out.append((int(pid), int(job), stage, item, int(start), int(end)))
     return out
-
-
-def poll(cond, timeout: float = 30, every: float = 0.05):  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = cond()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not met in time")
 
 
 def status_of(db: Path, job_id: int) -> str:

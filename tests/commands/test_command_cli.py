@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.commands.helpers import mark, procs_with
-from tests.conftest import dump, jobtui, spawn_runner
+from tests.conftest import dump, jobtui, poll, spawn_runner, stop_runner
 
 pytestmark = pytest.mark.slow
 
@@ -33,25 +33,10 @@ done
 """
 
 
-def poll(cond, timeout: float = 30, every: float = 0.05):  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = cond()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not met in time")
-
-
 def show(db: Path, job: int) -> dict:  # type: ignore[type-arg]
     r = jobtui("show", str(job), "--json", db=db)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)  # type: ignore[no-any-return]
-
-
-def kill(proc: subprocess.Popen[str]) -> None:
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=10)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -170,7 +155,7 @@ def test_sigkilled_runner_relaunched_never_overlaps_two_copies(tmp_path: Path) -
     job = int(jobtui("add", "--env", f"TESTMARK={m}", "--shell", script, db=db).stdout)
     runner = spawn_runner(db, "--quiet", "--lease-ttl", "1")
     poll(lambda: journal.exists() and len(procs_with(m)) >= 3)
-    kill(runner)
+    stop_runner(runner, signal.SIGKILL, timeout=10)
     assert procs_with(m), "without the recovery, part of the command outlives its runner"
     relaunch = spawn_runner(db, "--quiet", "--exit-when-idle", "--lease-ttl", "1")
     _out, err = relaunch.communicate(timeout=60)
@@ -198,7 +183,7 @@ def test_a_checkpointing_script_resumes_mid_stage_after_sigkill(tmp_path: Path) 
     job = int(jobtui("add", "--env", f"OUT={out}", "--", str(script), db=db).stdout)
     runner = spawn_runner(db, "--quiet", "--lease-ttl", "1")
     poll(lambda: out.exists() and len(out.read_text().split()) >= 30)
-    kill(runner)
+    stop_runner(runner, signal.SIGKILL, timeout=10)
     done_before = len(out.read_text().split())
     relaunch = spawn_runner(db, "--quiet", "--exit-when-idle", "--lease-ttl", "1")
     _o, err = relaunch.communicate(timeout=60)
@@ -228,7 +213,7 @@ def test_foreach_200_hostile_names_sigkilled_and_relaunched_gives_one_result_eac
     job = int(r.stdout)
     runner = spawn_runner(db, "--quiet", "--lease-ttl", "1")
     poll(lambda: journal.exists() and len(journal.read_text().splitlines()) >= 60)
-    kill(runner)
+    stop_runner(runner, signal.SIGKILL, timeout=10)
     con = sqlite3.connect(db)
     done_at_kill = {k for (k,) in con.execute("SELECT key FROM items WHERE status = 'done'")}
     con.close()

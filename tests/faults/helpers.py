@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import collections
 import json
+import signal
 import sqlite3
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import IO, Any
 
 from tests.backends import find_bin_dir
-from tests.conftest import cli_env, jobtui
+from tests.conftest import jobtui, spawn_runner, stop_runner
+from tests.conftest import poll as poll  # the one sync polling helper, re-exported for the fault tests
 
 Db = Path | str
 """A SQLite file, or a postgresql:// URL."""
@@ -53,10 +53,8 @@ class Runner:
     def __init__(self, db: Db, log: Path, *args: str, **env: str) -> None:
         self.log_path = log
         self._log: IO[str] = open(log, "a")  # noqa: SIM115 - open while the runner lives; closed by close()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jobtui", "run", "--app", "journalapp", "--quiet", *args],
-            env=cli_env(db, **env), stdout=subprocess.DEVNULL, stderr=self._log, text=True,
-        )
+        self.proc = spawn_runner(db, "--app", "journalapp", "--quiet", *args, stdout=subprocess.DEVNULL, stderr=self._log,
+                                 **env)
 
     @property
     def pid(self) -> int:
@@ -72,20 +70,8 @@ class Runner:
             raise AssertionError(f"runner {self.pid} still running after {timeout}s; its log:\n{self.log()[-3000:]}") from None
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        stop_runner(self.proc, signal.SIGKILL, timeout=10)
         self._log.close()
-
-
-def poll(cond: Any, timeout: float = 30, every: float = 0.05, what: str = "condition") -> Any:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = cond()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"{what} not met in {timeout}s")
 
 
 def journal(path: Path) -> list[tuple[int, int, str, str, int, int]]:

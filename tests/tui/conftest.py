@@ -16,6 +16,7 @@ from jobtui import Runner
 from jobtui.client import Client
 from jobtui.model import JobId, JobStatus
 from jobtui.tui.app import JobtuiApp, make_app
+from tests.conftest import wait_for
 
 HERE = Path(__file__).parent
 
@@ -49,11 +50,7 @@ async def wait_until(pilot: Pilot[Any], predicate: Callable[[], object], timeout
     It sleeps rather than `pilot.pause()`s: the app runs in this event loop anyway, and pause() waits for
     every widget to drain its queue, which can stall while toasts come and go.
     """
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
+    await wait_for(predicate, timeout, every=0.02, what=what)
 
 
 async def wait_status(pilot: Pilot[Any], client: Client, job_id: JobId, *statuses: JobStatus,

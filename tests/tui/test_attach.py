@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 
 from jobtui.client import Client
 from jobtui.model import JobStatus
 from jobtui.tui.screens import ConfirmScreen
+from tests.conftest import spawn_runner, stop_runner
 
 from .conftest import LONG, select, shown, tui, wait_status, wait_until
 
@@ -19,11 +17,7 @@ S = JobStatus
 async def test_attached_tui_steers_a_separate_runner(client: Client) -> None:
     job = await client.submit("demo", LONG)
     other = await client.submit("demo", LONG)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_")}
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "jobtui", "run", "--db", str(client.db_path), "--concurrency", "2", "--quiet"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-    )
+    runner = spawn_runner(client.db_path, "--concurrency", "2", "--quiet", stdout=subprocess.DEVNULL)
     try:
         async with tui(client) as (app, pilot):  # attached: no runner in this process
             assert not app.embedded and client.runner_state() is None
@@ -49,7 +43,6 @@ async def test_attached_tui_steers_a_separate_runner(client: Client) -> None:
             assert await wait_status(pilot, client, other, S.CANCELLED) is S.CANCELLED
             await shown(app, pilot, other, S.CANCELLED)
     finally:
-        runner.send_signal(signal.SIGTERM)
-        _, err = runner.communicate(timeout=20)
-    assert runner.returncode == 0, err.decode()
+        err = stop_runner(runner, timeout=20)
+    assert runner.returncode == 0, err
     assert (await client.job(job)).status is S.QUEUED, "SIGTERM hands the job back at its last checkpoint"

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import dump, jobtui, spawn_runner
+from tests.conftest import dump, jobtui, poll, spawn_runner, stop_runner
 from tests.unattended.notify_server import NotifyServer, free_port
 
 pytestmark = pytest.mark.slow
 APP = ("--app", "unattendedapp")
-
-
-def poll(cond, timeout: float = 60, every: float = 0.1):  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = cond()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not met in time")
 
 
 def submit(db: Path, *args: str, type: str = "step") -> int:
@@ -37,13 +26,6 @@ def show(db: Path, job_id: int) -> dict:  # type: ignore[type-arg]
     r = jobtui("show", str(job_id), "--json", *APP, db=db)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)  # type: ignore[no-any-return]
-
-
-def stop(p: subprocess.Popen[str]) -> str:
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-    _out, err = p.communicate(timeout=30)
-    return err
 
 
 def settled(server: NotifyServer, count: int) -> None:
@@ -70,7 +52,7 @@ def test_one_post_per_event_for_every_kind_of_end_and_a_command(tmp_path: Path) 
             settled(server, 4)
             poll(lambda: out.exists() and out.read_text().strip())
         finally:
-            stop(runner)
+            stop_runner(runner)
         events = {r.body["job_id"]: r.body["event"] for r in server.ok()}
         assert events == {done: "completed", failed: "failed", cancelled: "cancelled", paused: "paused"}
         assert len({r.headers["Idempotency-Key"] for r in server.received}) == 4
@@ -95,7 +77,7 @@ def test_a_503_is_retried_and_delivered_once(tmp_path: Path) -> None:
         try:
             settled(server, 1)
         finally:
-            stop(runner)
+            stop_runner(runner)
         assert [r.answered for r in server.received] == [503, 200]
         assert len({r.headers["Idempotency-Key"] for r in server.received}) == 1
         [n] = show(db, job)["notifications"]
@@ -119,7 +101,7 @@ def test_due_when_the_runner_was_killed_is_sent_once_after_relaunch(tmp_path: Pa
         try:
             settled(server, 1)
         finally:
-            stop(relaunch)
+            stop_runner(relaunch)
         assert server.received[0].body["job_id"] == job and server.received[0].body["event"] == "completed"
         assert show(db, job)["notifications"][0]["state"] == "sent"
     finally:

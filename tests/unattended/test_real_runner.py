@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import dump, jobtui, spawn_runner
+from tests.conftest import dump, jobtui, poll, spawn_runner, stop_runner
 
 pytestmark = pytest.mark.slow
 APP = ("--app", "unattendedapp")
-
-
-def poll(cond, timeout: float = 60, every: float = 0.1):  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = cond()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not met in time")
 
 
 def submit(db: Path, *args: str) -> int:
@@ -44,12 +32,6 @@ def journal(path: Path) -> dict[int, tuple[int, int]]:
         job, start, end = map(int, line.split())
         out[job] = (start, end)
     return out
-
-
-def stop(p: subprocess.Popen[str]) -> None:
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-    p.communicate(timeout=30)
 
 
 def test_chain_fails_waits_resumes_and_fan_in(tmp_path: Path) -> None:
@@ -75,7 +57,7 @@ def test_chain_fails_waits_resumes_and_fan_in(tmp_path: Path) -> None:
         assert r.returncode == 0, r.stderr
         poll(lambda: show(db, c)["status"] == "completed")
     finally:
-        stop(runner)
+        stop_runner(runner)
     j = journal(log)
     assert j[a][1] <= j[b][0] and j[b][1] <= j[c][0], "A → B → C ran in order"
     assert j[a][1] <= j[d][0] and j[e][1] <= j[d][0], "D started after both A and E ended"

@@ -12,8 +12,8 @@ import pytest
 from jobtui.engine.retention import purge_old_jobs
 from jobtui.store import Store
 from tests.apps.unattendedapp import step
-from tests.conftest import jobtui, make_client, spawn_runner
-from tests.unattended.test_real_runner import APP, poll, show, stop, submit
+from tests.conftest import jobtui, make_client, poll, spawn_runner, stop_runner
+from tests.unattended.test_real_runner import APP, show, submit
 
 DAY_MS = 86_400_000
 
@@ -70,7 +70,7 @@ def test_runner_keep_deletes_only_old_finished_jobs(tmp_path: Path) -> None:
         assert show(db, blocked)["status"] == "blocked"
         assert show(db, running)["status"] == "running", "a running job is never deleted"
     finally:
-        stop(p)
+        stop_runner(p)
 
 
 @pytest.mark.parametrize("bad", ["5x", "0.1s", "-3d", ""])

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import dump, jobtui, spawn_runner
-from tests.unattended.test_real_runner import poll, stop
+from tests.conftest import dump, jobtui, poll, spawn_runner, stop_runner
 
 
 @pytest.mark.slow
@@ -22,7 +21,7 @@ def test_schedule_of_a_command_fires_and_the_command_runs(tmp_path: Path) -> Non
     try:
         poll(lambda: out.exists() and len(out.read_text().splitlines()) >= 2)
     finally:
-        stop(p)
+        stop_runner(p)
     assert set(out.read_text().splitlines()) == {"tock"}
     jobs = json.loads(jobtui("ls", "--json", db=db).stdout)
     assert jobs and {j["type"] for j in jobs} == {"command"}
