@@ -110,3 +110,15 @@ async def test_a_big_list_freezes_its_first_load_out_of_the_gc_and_thaws_on_exit
     async with tui(client):
         assert gc.get_freeze_count() > frozen_before
     assert gc.get_freeze_count() == frozen_before == 0
+
+
+async def test_the_polls_read_of_recent_changes_keeps_id_order(client: Client) -> None:
+    """list_jobs(updated_after_ms=...) sorts in Python (so that SQLite walks the jobs_updated index)."""
+    ids = await client.submit_many([Submission("demo", demo()) for _ in range(6)])
+    mark = (await client.job(ids[0])).updated_at_ms - 1
+    for job_id in (ids[4], ids[1], ids[3]):
+        await client.pause(job_id)
+    got = [j.job_id for j in await client.list_jobs(updated_after_ms=mark)]
+    assert got == sorted(got) and set(got) == set(ids)
+    newest = [j.job_id for j in await client.list_jobs(updated_after_ms=mark, newest_first=True)]
+    assert newest == sorted(got, reverse=True)

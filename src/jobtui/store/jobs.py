@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 import aiosqlite
@@ -202,6 +203,12 @@ class JobQueries(StoreCore):
         sql = f"SELECT {JOB_COLS} FROM jobs"
         if where:
             sql += " WHERE " + " AND ".join(where)
+        if updated_after_ms is not None and limit is None:
+            # The TUI's poll: a few recent rows. Sorted here, SQLite walks the jobs_updated index over them;
+            # with ORDER BY job_id it scans the whole table in id order (8 ms instead of 3 at 10,000 jobs).
+            rows = await self._all(sql, params)
+            rows.sort(key=itemgetter(0), reverse=newest_first)
+            return [_job(r) for r in rows]
         sql += " ORDER BY job_id DESC" if newest_first else " ORDER BY job_id"
         if limit is not None:
             sql += " LIMIT ?"

@@ -122,8 +122,9 @@ class JobFeed:
             before = jobs.get(job.job_id)
             mark = max(mark, job.updated_at_ms)
             if before is not None:
-                if before == job or before.updated_at_ms > job.updated_at_ms:
-                    continue  # unchanged, or an older read than what we hold
+                stamp = before.updated_at_ms
+                if stamp > job.updated_at_ms or stamp == job.updated_at_ms and before == job:
+                    continue  # an older read than what we hold, or unchanged (a newer stamp is a change)
                 counts[before.status.value] -= 1
             else:
                 self._id_sum += job.job_id

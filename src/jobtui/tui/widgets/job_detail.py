@@ -311,20 +311,8 @@ class JobDetailPane(ScrollView, can_focus=True):
             row(more, "files", shown + (f" … {len(files) - 4} more" if len(files) > 4 else ""))
 
         width = max(40, self.scrollable_content_region.width)
-        names_w = max((len(x.name) for x in d.stages), default=5)
-        base_w = 2 + names_w + 13 + 5 + 6 + 9 + 6
-        columns = ["#", "stage", "status", "try", "took", "items"]
-        if width >= base_w + 9:
-            columns.append("checkpoint")
-        if width >= base_w + 18:
-            columns.insert(4, "started")
-        if width >= base_w + 9 * (len(columns) - 6) + 24:
-            columns.append("note")
-        stages = Table(box=None, padding=(0, 1), show_edge=False, expand=False, header_style=key_style)
-        for name in columns:
-            stages.add_column(Text(name), justify="right" if name in ("#", "try", "took", "items") else "left",
-                              no_wrap=name != "note", overflow="fold" if name == "note" else "ellipsis")
         retry_notes: list[Text] = []
+        rows: list[dict[str, Text]] = []
         for s in d.stages:
             colour = self._style(f"jobdetail--{STAGE_COLOUR[s.status].value}")
             items_text = ""
@@ -340,7 +328,7 @@ class JobDetailPane(ScrollView, can_focus=True):
                 note.append(f"next try {until(s.next_attempt_at_ms, now)}  ", style=dim)
             if s.error:
                 note.append(one_line(s.error.strip().splitlines()[-1] if s.error.strip() else s.error), style=err)
-            cells = {
+            rows.append({
                 "#": Text(str(s.index + 1)),
                 "stage": Text(clean(s.name)),
                 "status": Text(f"{STAGE_GLYPH.get(s.status, '?')} {s.status.value}", style=colour),
@@ -351,7 +339,24 @@ class JobDetailPane(ScrollView, can_focus=True):
                 "checkpoint": Text(absolute(s.checkpoint_at_ms, tz, date=False) if s.checkpoint_at_ms else "-",
                                    style=dim),
                 "note": note,
-            }
+            })
+        # Optional columns join only when they fit whole (header included): a cut header reads as a bug.
+        def need(name: str) -> int:
+            return max([len(name), *(r[name].cell_len for r in rows)]) + 2  # + the cell's padding
+
+        columns = ["#", "stage", "status", "try", "took", "items"]
+        used = sum(need(c) for c in columns)
+        for name, at in (("checkpoint", len(columns)), ("started", 4)):
+            if used + need(name) <= width:
+                columns.insert(at, name)
+                used += need(name)
+        if width - used >= 24:
+            columns.append("note")
+        stages = Table(box=None, padding=(0, 1), show_edge=False, expand=False, header_style=key_style)
+        for name in columns:
+            stages.add_column(Text(name), justify="right" if name in ("#", "try", "took", "items") else "left",
+                              no_wrap=name != "note", overflow="fold" if name == "note" else "ellipsis")
+        for cells in rows:
             stages.add_row(*(cells[c] for c in columns))
         for note_text in retry_notes:
             grid.add_row(Text("next try"), note_text)
