@@ -123,7 +123,7 @@ class JobFeed:
             mark = max(mark, job.updated_at_ms)
             if before is not None:
                 stamp = before.updated_at_ms
-                if stamp > job.updated_at_ms or stamp == job.updated_at_ms and before == job:
+                if stamp > job.updated_at_ms or (stamp == job.updated_at_ms and before == job):
                     continue  # an older read than what we hold, or unchanged (a newer stamp is a change)
                 counts[before.status.value] -= 1
             else:
