@@ -151,3 +151,35 @@ async def test_meta_marks_the_database_and_migrations_run_once(pg_cluster: PgClu
     finally:
         for s in stores:
             await s.close()
+
+
+async def test_a_commit_whose_answer_is_lost_is_not_taken_for_failed(pg: JobStore,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connection drops after the server committed but before its answer arrived (injected at the
+    driver: the COMMIT really runs, then the socket is closed). A claim must still hand over its job
+    (else the job stays held by a live runner that never runs it) and a group commit must not be
+    applied twice (its log line once)."""
+    import asyncpg
+
+    (jid,) = await pg.add_jobs([_job()])
+    await pg.register_runner(RunnerInfo("r1", 1, "h", pg.clock(), pg.clock(), 1, 60_000))
+    real = asyncpg.connection.Connection.execute
+    armed = [True]
+
+    async def answer_lost(self: asyncpg.Connection, query: str, *args: object, **kw: object) -> object:
+        result = await real(self, query, *args, **kw)
+        if armed[0] and query == "COMMIT":
+            armed[0] = False
+            self.terminate()
+            raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+        return result
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "execute", answer_lost)
+    claimed = await pg.claim("r1", 1, ["t"])
+    assert not armed[0], "the injected loss happened"
+    assert [c.job.job_id for c in claimed] == [jid]
+    armed[0] = True
+    pg.log(jid, "info", "once")
+    await asyncio.wait_for(pg.commit_point(), 30)
+    assert not armed[0]
+    assert [ln.message for ln in await pg.logs(jid)] == ["once"]

@@ -157,7 +157,11 @@ CREATE TABLE jobtui_meta (
 """
 """The mark of a jobtui database on PostgreSQL: ('application', 'jobtui') and ('schema_version', 'N')."""
 
+PG_EXTRA_VERSION = 2
+"""Bumped whenever PG_EXTRA changes: a database whose mark says less gets it again (under the lock)."""
+
 PG_EXTRA = """
+CREATE TABLE IF NOT EXISTS jobtui_commits (token BIGINT PRIMARY KEY, at_ms BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS jobtui_job_seq (seq BIGINT NOT NULL);
 INSERT INTO jobtui_job_seq SELECT coalesce(max(job_id), 0) FROM jobs WHERE NOT EXISTS (SELECT 1 FROM jobtui_job_seq);
 CREATE OR REPLACE FUNCTION jobtui_job_seq_bump() RETURNS trigger LANGUAGE plpgsql AS $f$
@@ -169,5 +173,7 @@ $f$;
 DROP TRIGGER IF EXISTS jobtui_job_seq_bump ON jobs;
 CREATE TRIGGER jobtui_job_seq_bump AFTER INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION jobtui_job_seq_bump();
 """
-"""What SQLite's AUTOINCREMENT gives for free: a job id is never used twice, even after the newest job is
-deleted (its workspace folder and log lines are named by it). Re-applied after every migration."""
+"""PostgreSQL-only tables: what SQLite's AUTOINCREMENT gives for free (a job id is never used twice, even
+after the newest job is deleted: its workspace folder and log lines are named by it), and the commit
+tokens (`jobtui_commits`) that tell whether a transaction committed when the connection was lost with
+COMMIT's answer. Re-applied after every migration and when PG_EXTRA_VERSION grows."""

@@ -30,6 +30,7 @@ import asyncio
 import logging
 import os
 import re
+import secrets
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -51,7 +52,7 @@ from .base import Claimed, ControlResult, NewJob, StoreCore
 from .deps import DependencyQueries
 from .jobs import JobQueries
 from .notify import NotifyQueries
-from .pgsql import PG_EXTRA, PG_META, migration, translate
+from .pgsql import PG_EXTRA, PG_EXTRA_VERSION, PG_META, migration, translate
 from .processes import ProcessRecords
 from .retention import DbSize, RetentionQueries
 from .runs import RunnerWrites
@@ -175,6 +176,7 @@ class PgConnection:
         self._op = asyncio.Lock()
         self._tx: str | None = None
         """None, 'open', or 'broken' (the connection was lost inside it)."""
+        self._commits = 0
         self.connects = 0
 
     async def _connection(self) -> asyncpg.Connection:
@@ -280,10 +282,57 @@ class PgConnection:
                 raise PgStoreError("the connection to the database was lost inside this transaction")
             if state is None or self._conn is None:
                 return
+            conn = self._conn
+            token = secrets.randbits(63)
+            self._commits += 1
             try:
-                await self._conn.execute("COMMIT")
+                # The token tells, after a connection lost with COMMIT's answer, whether it committed.
+                await conn.execute("INSERT INTO jobtui_commits (token, at_ms) VALUES ($1, $2)", token,
+                                   int(time.time() * 1000))
+                if self._commits % 500 == 0:
+                    await conn.execute("DELETE FROM jobtui_commits WHERE at_ms < $1", int(time.time() * 1000) - 3_600_000)
             except _DRIVER_ERRORS as e:
+                await self._abandon(conn)
                 raise self._wrap(e) from e
+            try:
+                await conn.execute("COMMIT")
+            except _DRIVER_ERRORS as e:
+                if not _lost_connection(e):
+                    raise self._wrap(e) from e
+                self._drop()
+                if not await self._committed(token):
+                    raise self._wrap(e) from e
+                log.warning("the connection was lost with COMMIT's answer; the transaction had committed")
+
+    async def _abandon(self, conn: asyncpg.Connection) -> None:
+        """Roll back a transaction whose COMMIT will not be sent (its token could not be written)."""
+        try:
+            await conn.execute("ROLLBACK")
+        except _DRIVER_ERRORS:
+            self._drop()
+
+    async def _committed(self, token: int, *, within_s: float = 60.0) -> bool:
+        """Tell whether the transaction of `token` committed, asking again until the server answers.
+
+        Retried rather than guessed: a group commit or a claim applied but reported as failed would be
+        applied twice, or leave a job held by a runner that does not run it. If the server stays away
+        for `within_s`, say so and answer False (the caller retries the writes; at worst a log line or
+        an attempt count repeats).
+        """
+        end = time.monotonic() + within_s
+        delay = 0.1
+        while True:
+            try:
+                conn = await self._connection()
+                return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM jobtui_commits WHERE token = $1)",
+                                                token))
+            except _DRIVER_ERRORS as e:
+                self._drop()
+                if time.monotonic() > end:
+                    log.error("cannot tell whether a transaction committed (%s); retrying its writes", _describe(e))
+                    return False
+            await asyncio.sleep(delay)
+            delay = min(2.0, delay * 2)
 
     async def _rollback(self) -> None:
         """Roll back the open transaction, if any; never raises (a lost connection rolled it back already)."""
@@ -430,14 +479,14 @@ class PgCore(StoreCore):
         shown = self.location
         try:
             version = await self._marked_version(conn)
-            if version == len(MIGRATIONS):
+            if version == len(MIGRATIONS) and await self._extras_current(conn):
                 return
             if version is None and not create:
                 raise NoDatabaseError(f"{shown}: no jobtui database here yet (`jobtui run` or `jobtui submit` makes one)")
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
                 version = await self._marked_version(conn)  # another jobtui may have done it meanwhile
-                if version == len(MIGRATIONS):
+                if version == len(MIGRATIONS) and await self._extras_current(conn):
                     return
                 if version is None:
                     await conn.execute(PG_META)
@@ -450,8 +499,16 @@ class PgCore(StoreCore):
                 await conn.execute(PG_EXTRA)
                 await conn.execute("UPDATE jobtui_meta SET value = $1 WHERE key = 'schema_version'",
                                    str(len(MIGRATIONS)))
+                await conn.execute("INSERT INTO jobtui_meta (key, value) VALUES ('pg_extra', $1)"
+                                   " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", str(PG_EXTRA_VERSION))
         except _DRIVER_ERRORS as e:
             raise StoreError(f"{shown}: cannot prepare the database ({_describe(e)})") from e
+
+    @staticmethod
+    async def _extras_current(conn: asyncpg.Connection) -> bool:
+        """Tell whether the PostgreSQL-only tables (pgsql.PG_EXTRA) are those of this jobtui."""
+        value = await conn.fetchval("SELECT value FROM jobtui_meta WHERE key = 'pg_extra'")
+        return value is not None and str(value).isdigit() and int(value) >= PG_EXTRA_VERSION
 
     async def _marked_version(self, conn: asyncpg.Connection) -> int | None:
         """Return the schema version of a jobtui database, None for an empty one; refuse anything else."""
