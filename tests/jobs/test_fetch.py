@@ -510,3 +510,36 @@ async def test_body_is_written_and_fsynced_off_the_event_loop(
     assert writes and syncs
     assert loop_thread not in writes, "a chunk was written on the event loop's thread"
     assert loop_thread not in syncs, "the body was fsynced on the event loop's thread"
+
+
+async def test_no_file_of_a_download_is_touched_on_the_event_loop(
+    client: Client, server: FileServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 8: fetch opened, renamed and wrote its `.part`, `.meta` and manifest files on the event loop
+    that also drives the TUI; a built-in type is the example users copy."""
+    touched: list[tuple[str, str]] = []
+    loop_thread = threading.get_ident()
+
+    def watch(name: str) -> None:
+        real = getattr(Path, name)
+
+        def method(self: Path, *args: Any, **kwargs: Any) -> Any:
+            ours = self.name.endswith((".part", ".meta", "manifest.json", ".tmp")) or self.name == "same.bin"
+            if ours and threading.get_ident() == loop_thread:
+                touched.append((name, self.name))
+            return real(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, name, method)
+
+    for name in ("open", "write_text", "replace", "unlink", "stat", "exists"):
+        watch(name)
+    url, data = server.add("/same.bin", 50_000)
+    done = await fetch(client, [url], dest=str(tmp_path / "out"))
+    await client.rewind(done.job_id, "download")  # the finished file goes back to .part and is confirmed
+    done = await run(client, done.job_id)
+    monkeypatch.undo()  # the test's own reads below are not the job's
+
+    assert touched == [], f"touched on the event loop's thread: {sorted(set(touched))}"
+    assert done.detail.job.status is JobStatus.COMPLETED
+    assert (done.workspace / "same.bin").read_bytes() == data
+    assert server.hits_for("/same.bin")[-1].range == f"bytes={len(data)}-", "the rewind resumed the finished file"

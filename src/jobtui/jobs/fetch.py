@@ -133,6 +133,27 @@ def _read_validator(meta: Path) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _resume_point(final: Path, part: Path) -> int:
+    """Return how many bytes of a URL's body are kept (its `.part` file), first moving a finished file back there.
+
+    A file finished before a crash or a rewind becomes partial again, so that the server confirms it (416)
+    or sends what changed. Blocking: called in a thread.
+    """
+    if final.exists() and not part.exists():
+        if final.stat().st_nlink > 1:  # also linked into `dest`: writing to it would change that file
+            shutil.copyfile(final, part)
+        else:
+            final.replace(part)
+    return part.stat().st_size if part.exists() else 0
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`. Blocking: called in a thread."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
 def _hash_file(h: Any, path: Path) -> None:
     with path.open("rb") as f:
         while block := f.read(1 << 20):
@@ -252,18 +273,13 @@ class _Fetcher:
         """
         ctx, name = self.ctx, self.names[url]
         final, part, meta = (ctx.workspace / n for n in (name, f".{name}.part", f".{name}.meta"))
-        if final.exists() and not part.exists():
-            # Finished before a crash or a rewind: let the server confirm it (416) or send what changed.
-            if final.stat().st_nlink > 1:  # also linked into `dest`: writing to it would change that file
-                await asyncio.to_thread(shutil.copyfile, final, part)
-            else:
-                final.replace(part)
-        offset = part.stat().st_size if part.exists() else 0
+        # The file system is touched off the event loop (it also drives the TUI and every other job).
+        offset = await asyncio.to_thread(_resume_point, final, part)
         headers = {"Accept-Encoding": "identity"}  # byte offsets must count the bytes as stored
         h = hashlib.sha256()
         if offset:
             headers["Range"] = f"bytes={offset}-"
-            validator = _read_validator(meta)
+            validator = await asyncio.to_thread(_read_validator, meta)
             if validator:
                 headers["If-Range"] = validator  # a changed file comes back whole (200), not spliced
             await asyncio.to_thread(_hash_file, h, part)
@@ -278,7 +294,7 @@ class _Fetcher:
                     await r.aclose()  # hold no connection while waiting
                     await ctx.sleep(wait)
                 if r.status_code == 416 and offset:
-                    part.unlink(missing_ok=True)
+                    await asyncio.to_thread(part.unlink, True)
                     raise TransientError(f"{url}: range {offset}- not satisfiable; starting over")
                 if r.is_error:  # 429 and 5xx are transient (retried), other 4xx permanent: see is_transient
                     text = f"HTTP {r.status_code} {r.reason_phrase} from {url}"
@@ -286,7 +302,7 @@ class _Fetcher:
                 if r.status_code == 206:
                     start, total = _content_range(r)
                     if start != offset:
-                        part.unlink(missing_ok=True)
+                        await asyncio.to_thread(part.unlink, True)
                         raise TransientError(f"{url}: asked for bytes {offset}-, got {start}-; starting over")
                     resumed = offset
                 else:
@@ -296,8 +312,8 @@ class _Fetcher:
                     total = int(length) if length and length.isdigit() else None
                     etag = r.headers.get("ETag")
                     strong = etag if etag and not etag.startswith("W/") else r.headers.get("Last-Modified")
-                    meta.write_text(json.dumps(strong))
-            with part.open("ab" if resumed else "wb") as f:
+                    await asyncio.to_thread(meta.write_text, json.dumps(strong))
+            with await asyncio.to_thread(part.open, "ab" if resumed else "wb") as f:
                 sink = _Sink(f, h)
                 try:
                     async for chunk in r.aiter_raw(CHUNK):
@@ -315,9 +331,9 @@ class _Fetcher:
         digest = h.hexdigest()
         expected = str(ctx.params["sha256"].get(url) or "").strip().lower()
         if expected and expected != digest:
-            part.unlink()
+            await asyncio.to_thread(part.unlink)
             raise PermanentError(f"{url}: sha256 is {digest}, expected {expected}")
-        part.replace(final)
+        await asyncio.to_thread(part.replace, final)
         return {
             "url": url, "file": name, "path": str(final), "bytes": offset, "sha256": digest, "resumed_bytes": resumed,
         }
@@ -355,11 +371,9 @@ async def manifest(ctx: Context) -> dict[str, Any]:
         for f in files:
             f["dest_path"] = str(await asyncio.to_thread(_place, Path(f["path"]), dest))
     path = ctx.workspace / MANIFEST
-    tmp = path.with_name(f".{MANIFEST}.tmp")
     # The manifest leaves the store: no `user:password@` or `?token=` of a URL in it.
     shown = redact({"job_id": ctx.job_id, "files": files, "failed": failed})
-    tmp.write_text(json.dumps(shown, indent=1) + "\n")
-    tmp.replace(path)
+    await asyncio.to_thread(_write_atomically, path, json.dumps(shown, indent=1) + "\n")
     if dest is not None:
         await asyncio.to_thread(_place, path, dest)
     size = sum(f["bytes"] for f in files)
