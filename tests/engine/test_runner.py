@@ -558,3 +558,35 @@ async def test_a_job_whose_completion_just_committed_is_not_taken_for_lost(store
     assert (await client.job(job_id)).status is JobStatus.COMPLETED
     assert runner.stages_done == 3 and runner.jobs_done == 1
     assert "completed" in events
+
+
+async def test_a_job_whose_stop_could_not_be_recorded_is_handed_back_later(store: Store) -> None:
+    """When a group commit fails for good and then the hand-back cannot be written either, the job stays
+    ours in the store while no task runs it: the runner's control poll hands it back later, even with
+    no other job running (before, it stayed `running` until the runner restarted; found with the
+    PostgreSQL fault tests, tests/pg/test_fleet_faults.py)."""
+    calls: dict[str, int] = {}
+    client = make_client(store, counting_type("t", calls))
+    job_id = await client.submit("t")
+    runner = Runner(store, client.registry, concurrency=1, control_poll_s=0.05, poll_s=0.05)
+    executemany = store._conn.executemany
+    failures = 2  # the group commit of the first stage's end, then the one of the job's hand-back
+
+    async def failing(sql: str, rows: Any) -> Any:
+        nonlocal failures
+        if failures and calls:
+            failures -= 1
+            raise RuntimeError("injected: the write failed for good")
+        return await executemany(sql, rows)
+
+    store._conn.executemany = failing  # type: ignore[method-assign]
+    task = asyncio.create_task(runner.run())
+    try:
+        async def completed() -> bool:
+            return (await client.job(job_id)).status is JobStatus.COMPLETED
+
+        await wait_for(completed, timeout=15)
+    finally:
+        runner.stop()
+        await asyncio.wait_for(task, 30)
+    assert failures == 0

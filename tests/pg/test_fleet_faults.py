@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import collections
 import signal
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from tests.backends import PgCluster
 from tests.faults.helpers import Db, Runner, check_database, journal, poll, rows, starts, submit
 from tests.test_processes import freeze_outside_a_transaction
 
 pytestmark = pytest.mark.slow
 
 STAGE_INDEX = {"first": 0, "items": 1, "last": 2}
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -98,6 +100,27 @@ def assert_never_twice_at_once(runs: dict[int, list[tuple[int, int, int]]]) -> N
             active.append((s, e, pid))
 
 
+def freeze_inside_a_transaction(proc: subprocess.Popen[str], url: str) -> None:
+    """SIGSTOP a runner while its session is inside a write transaction (holding the store's advisory lock).
+
+    Frozen there, it would hold every other runner's writes until it wakes, unless the server ends its
+    session (idle_in_transaction_session_timeout). Each try stops it for a moment only (a session idle in
+    its transaction with the lock, the same transaction still there 50 ms later: the frozen one).
+    """
+    holders = ("SELECT a.pid, a.xact_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+               " WHERE l.locktype = 'advisory' AND l.granted AND a.state = 'idle in transaction'")
+    for _ in range(300):
+        proc.send_signal(signal.SIGSTOP)
+        first = set(rows(url, holders))
+        if first:
+            time.sleep(0.05)
+            if first & set(rows(url, holders)):
+                return
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(0.1)
+    raise AssertionError("never caught the runner inside a transaction")
+
+
 def unfinished(watch: Watch, jobs: set[int]) -> set[int]:
     now = watch.look()
     return {j for j in jobs if now[j] != "completed"}
@@ -130,8 +153,8 @@ def test_four_runners_one_killed_one_frozen_past_its_lease(tmp_path: Path, db: D
         if isinstance(db, Path):
             freeze_outside_a_transaction(frozen.proc, db)  # a frozen SQLite lock holder stops every writer
         else:
-            frozen.proc.send_signal(signal.SIGSTOP)  # anywhere, even inside a transaction
-        stop_ns = time.time_ns()
+            freeze_inside_a_transaction(frozen.proc, db)  # the worst moment: holding the store's write lock
+        stop_ns = time.time_ns()  # just after the last SIGSTOP (the search for the moment may stop it briefly before)
         held = unfinished(watch, working_on(st, frozen.pid, recent))
         assert lost and held, (lost, held)
         alive = {r.pid for r in runners} - {killed.pid, frozen.pid}
@@ -166,3 +189,39 @@ def test_four_runners_one_killed_one_frozen_past_its_lease(tmp_path: Path, db: D
     counts = collections.Counter((job, stage, item) for _p, job, stage, item, _s in started)
     assert {k[2] for k in counts if k[1] == "items"} == {f"i{i:04d}" for i in range(n)}
     assert max(counts.values()) <= 2
+
+
+@pytest.mark.timeout(180)
+def test_postgresql_restarted_mid_run(tmp_path: Path, pg_cluster: PgCluster, pg_url: str) -> None:
+    jr, st = tmp_path / "journal.txt", tmp_path / "starts.txt"
+    n = 200
+    ids = submit(pg_url, 8, n=n, item_sleep=0.01, workers=1)
+    env = {"JOBTUI_TEST_JOURNAL": str(jr), "JOBTUI_TEST_STARTS": str(st)}
+    runners = [Runner(pg_url, tmp_path / f"r{k}.log", "--concurrency", "2", "--lease-ttl", "5", **env) for k in range(4)]
+    watch = Watch(pg_url)
+    try:
+        poll(lambda: len(starts(st)) >= 100, timeout=60, what="work under way")
+        watch.look()
+        before = len(starts(st))
+        pg_cluster.restart("fast")  # every session is ended; the runners see their connections drop
+        watch.look()
+        poll(lambda: len(starts(st)) >= before + 100, timeout=60, what="work after the restart")
+        watch.until_all(ids, "completed", timeout=120)
+        for r in runners:
+            assert r.proc.poll() is None, f"runner {r.pid} exited: {r.log()[-2000:]}"
+            r.proc.send_signal(signal.SIGTERM)
+        for r in runners:
+            assert r.wait(30) == 0, r.log()[-2000:]
+    finally:
+        for r in runners:
+            r.close()
+
+    check_database(pg_url, ids, n)
+    started = starts(st)
+    watch.no_committed_work_ran_again(started)
+    assert_never_twice_at_once(executions(jr, st, {}))
+    counts = collections.Counter((job, stage, item) for _p, job, stage, item, _s in started)
+    assert {k[2] for k in counts if k[1] == "items"} == {f"i{i:04d}" for i in range(n)}
+    logs = "".join(r.log() for r in runners)
+    assert "reconnected" in logs, "the restart reached the runners"
+    assert "s3cret-pg-pw" not in logs, "the password never reaches a log"

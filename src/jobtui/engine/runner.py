@@ -327,6 +327,8 @@ class Runner:
         self._claiming = asyncio.Lock()
         """Held while a claim is in flight and its jobs start (hold_claims() waits for it)."""
         self.stages_done = 0
+        self._unrecorded: set[JobId] = set()
+        """Jobs whose stop could not be recorded: still ours in the store; the control poll hands them back."""
         """Stages completed by this runner, for benchmarks."""
         self.jobs_done = 0
 
@@ -499,7 +501,7 @@ class Runner:
                                 claimed = await self.store.claim(self.runner_id, free, types)
                                 for c in claimed:
                                     self._start(c)
-                    if self.runs:
+                    if self.runs or self._unrecorded:
                         await self._poll_control()
                     if self.held:
                         await self._poll_held()
@@ -612,6 +614,7 @@ class Runner:
     async def _poll_control(self) -> None:
         owned = await self.store.owned_requests(self.runner_id, expected=len(self.runs))
         if owned is None:
+            self._unrecorded.clear()
             return
         for job_id, run in list(self.runs.items()):
             status = owned.get(job_id)
@@ -630,6 +633,7 @@ class Runner:
             self.store.job_released(job_id, self.runner_id)
         if owned.keys() - self.runs.keys():
             await self.store.commit_point()
+        self._unrecorded.clear()
 
     def _arm_grace(self, run: JobRun, kind: StopKind) -> None:
         if run._grace is None:
@@ -847,6 +851,7 @@ class Runner:
             await store.commit_point()
         except StoreError as e:
             log.error("job %s: cannot record stop: %s", job_id, e)
+            self._unrecorded.add(job_id)
         self._emit(RunnerEvent.of_stop(kind), job_id)
 
     async def _failed(self, run: JobRun, f: StageError) -> None:

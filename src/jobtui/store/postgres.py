@@ -67,8 +67,16 @@ CHANNEL = "jobtui"
 """The LISTEN/NOTIFY channel of submits and control requests."""
 APPLICATION = "jobtui"
 
-_TRANSIENT_STATES = ("40001", "40P01", "55P03", "57P01", "57P02", "57P03")
-"""Serialization failure, deadlock, lock not available, admin/crash shutdown, cannot connect now."""
+_TRANSIENT_STATES = ("40001", "40P01", "55P03", "57P01", "57P02", "57P03", "25P03")
+"""Serialization failure, deadlock, lock not available, admin/crash shutdown, cannot connect now, and the
+server ending a session left idle inside a transaction (IDLE_IN_TRANSACTION_MS)."""
+IDLE_IN_TRANSACTION_MS = 5000
+"""The server ends a session idle inside a transaction this long (`idle_in_transaction_session_timeout`).
+
+A runner frozen (SIGSTOP, a suspended VM) in the middle of a write transaction would otherwise hold the
+store's advisory lock, and so every other runner's writes, until it wakes; instead the server ends its
+session, the lock is released, the others carry on and recover its jobs when its lease expires, and the
+woken runner reconnects and finds its writes fenced. Found by tests/pg/test_fleet_faults.py."""
 _TRANSIENT_CLASSES = ("08", "53")
 """Connection exceptions; insufficient resources (too many connections, disk full, out of memory)."""
 
@@ -110,7 +118,7 @@ def _lost_connection(exc: BaseException) -> bool:
     """Tell whether an error means the connection itself is gone (reconnect before the next statement)."""
     if isinstance(exc, asyncpg.PostgresError):
         state = str(getattr(exc, "sqlstate", "") or "")
-        return state[:2] == "08" or state in ("57P01", "57P02", "57P03")
+        return state[:2] == "08" or state in ("57P01", "57P02", "57P03", "25P03")
     return isinstance(exc, (asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.InternalClientError,
                             ConnectionError, OSError, TimeoutError)) \
         or (isinstance(exc, asyncpg.InterfaceError) and "closed" in str(exc))
@@ -183,7 +191,10 @@ class PgConnection:
         if self._conn is not None and not self._conn.is_closed():
             return self._conn
         self._conn = None
-        conn = await asyncpg.connect(self._dsn, timeout=self._timeout_s, command_timeout=None)
+        conn = await asyncpg.connect(
+            self._dsn, timeout=self._timeout_s, command_timeout=None,
+            server_settings={"idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS)},
+        )
         try:
             if self._on_connect is not None:
                 await self._on_connect(conn)
@@ -346,6 +357,18 @@ class PgConnection:
                 log.debug("rollback failed: %s", e)
                 self._drop()
                 self._tx = None
+
+    async def sync_clock(self, clock: DbClock) -> None:
+        """Measure the database clock on this connection, one operation at a time like every statement.
+
+        (Run beside a statement, e.g. the writer waiting for the advisory lock, asyncpg refuses it with
+        "another operation is in progress", and the statement it collided with fails too.)
+        """
+        async with self._op:
+            try:
+                await clock.sync(await self._connection())
+            except _DRIVER_ERRORS as e:
+                raise self._wrap(e) from e
 
     async def raw(self) -> asyncpg.Connection:
         """Return the live asyncpg connection (connecting if needed), for the store's own statements."""
@@ -622,9 +645,9 @@ class PgStore(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, Proces
         """Renew a runner's lease (re-measuring the database clock first)."""
         if isinstance(self.clock, DbClock):
             try:
-                await self.clock.sync(await self._pg.raw())
-            except _DRIVER_ERRORS as e:
-                raise PgStoreError(f"heartbeat: {_describe(e)}") from e
+                await self._pg.sync_clock(self.clock)
+            except PgStoreError as e:
+                raise PgStoreError(f"heartbeat: {e}") from e
         return await super().heartbeat(runner_id)
 
     async def integrity_check(self) -> str:
