@@ -16,8 +16,10 @@ import platformdirs
 from .engine.definition import JobType, Registry, default_registry
 from .engine.runner import Runner, runner_process_gone, workspace_root_for
 from .errors import InvalidTransitionError, JobNotFoundError, SubmitError, UsageError
+from .fleet import FleetRunner, check_tags, health, missing_runner
 from .model import (
     ACTION_FROM,
+    RUNNABLE,
     Action,
     AttemptRecord,
     ItemRecord,
@@ -77,6 +79,8 @@ class Submission:
     """Where its ends are told: (kind, target), kind 'url' or 'cmd' (checked by `jobtui.targets`)."""
     timeout_ms: int | None = None
     """A limit for each run of the whole job; None: the job type's."""
+    needs: tuple[str, ...] = ()
+    """Tags a runner must have to run it (`--needs gpu`; checked by `jobtui.fleet.check_tags`)."""
 
 
 class Client:
@@ -175,6 +179,26 @@ class Client:
     async def live_runners(self) -> list[RunnerInfo]:
         """Return the runners working on this database now (fresh heartbeat, and a live process on this host)."""
         return [r for r in (await self.store.stats()).runners if not runner_process_gone(r)]
+
+    async def fleet(self) -> list[FleetRunner]:
+        """Return every registered runner (also stale and gone ones not yet recovered): name, host, pid, tags,
+        the jobs it holds, its heartbeat's age and its health."""
+        runners, held = await asyncio.gather(self.store.runners(), self.store.held_jobs())
+        now = self.store.clock()
+        return [FleetRunner(r, health(r, now, gone=runner_process_gone(r)), held.get(r.runner_id, ()),
+                            max(0, now - r.heartbeat_at_ms)) for r in runners]
+
+    async def unmet_needs(self, jobs: Iterable[Job]) -> dict[JobId, tuple[str, ...]]:
+        """Return, for each waiting job (queued or waiting to retry) that no live runner has the tags for,
+        the tags it needs: what `show`, `ls` and the TUI word as 'waiting for a runner with tags: ...'."""
+        waiting = [j.job_id for j in jobs if j.status in RUNNABLE]
+        if not waiting:
+            return {}
+        needs = await self.store.job_needs(waiting)
+        if not needs:
+            return {}
+        live = await self.live_runners()
+        return {job_id: tags for job_id, tags in needs.items() if missing_runner(tags, live)}
 
     @staticmethod
     def remove_database(path: Path) -> None:
@@ -334,11 +358,17 @@ class Client:
                 if i:
                     raise SubmitError(i, e) from e
                 raise
+            try:
+                needs = check_tags(sub.needs, "--needs")
+            except UsageError as e:
+                if i:
+                    raise SubmitError(i, e) from e
+                raise
             new.append(
                 NewJob(
                     jt.name, params, tuple(s.name for s in stages), tuple(s.retry.attempts for s in stages), sub.priority,
                     sub.unique_key, sub.run_at_ms, jt.max_retries if sub.max_retries is None else sub.max_retries,
-                    tuple(sub.after), tuple(sub.notify), timeout_ms=sub.timeout_ms,
+                    tuple(sub.after), tuple(sub.notify), timeout_ms=sub.timeout_ms, needs=needs,
                 )
             )
         ids = await self.store.add_jobs(new, source=self.source)

@@ -664,6 +664,8 @@ class JobDetail:
     """Where this job's ends are told: (kind, target), kind 'url' or 'cmd'."""
     notifications: tuple[Notification, ...] = ()
     """Each event told (or to tell), with its delivery state."""
+    needs: tuple[str, ...] = ()
+    """The tags a runner must have to run this job (`--needs`), sorted."""
 
     @property
     def waiting_on(self) -> tuple[JobRef, ...]:
@@ -697,6 +699,7 @@ class JobDetail:
         out["waiting_on"] = [r.job_id for r in self.waiting_on]
         out["notify"] = [{"kind": k, "target": scrub_urls(t)} for k, t in self.notify]
         out["notifications"] = [n.to_dict() for n in self.notifications]
+        out["needs"] = list(self.needs)
         if self.processes:
             procs = [p.to_dict() for p in self.processes]
             out["processes"] = procs if secrets_visible else redact(procs, Secrets.of(self.job.params))
@@ -741,6 +744,15 @@ class RunnerInfo:
     concurrency: int
     lease_ttl_ms: int | None = None
     """How long this runner's lease lasts without a heartbeat (None: registered by an older jobtui)."""
+    name: str | None = None
+    """The name it runs under (`run --name`; None: registered by an older jobtui, shown by its id)."""
+    tags: tuple[str, ...] = ()
+    """Its tags (`run --tag`), sorted: it claims only jobs whose needs are all among them."""
+
+    @property
+    def label(self) -> str:
+        """Return the name to show: its name, else its id."""
+        return self.name or self.runner_id
 
     def alive(self, now: int, ttl_ms: int) -> bool:
         """Tell whether its heartbeat is fresh (by its own lease TTL when it stored one, else `ttl_ms`)."""

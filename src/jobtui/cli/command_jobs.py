@@ -29,6 +29,7 @@ from ..model import LogLine, iso, scrub_urls
 from ..redaction import Secrets, redact
 from .commands import command
 from .deps import add_after_option, parse_after
+from .fleet import add_needs_option, parse_needs
 from .parse import parse_time_ms
 
 
@@ -38,7 +39,7 @@ def _options(a: argparse.Namespace) -> dict[str, Any]:
     if a.max_retries is not None and a.max_retries < 0:
         raise UsageError("--max-retries must be 0 or more")
     opts: dict[str, Any] = {"priority": a.priority or 0, "unique_key": a.unique_key, "max_retries": a.max_retries,
-                            "after": parse_after(a.after)}
+                            "after": parse_after(a.after), "needs": parse_needs(a)}
     if a.at:
         opts["run_at_ms"] = parse_time_ms(a.at)
     return opts
@@ -79,6 +80,7 @@ def _shared(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--unique-key", metavar="K", help="refuse if an active job has this key")
     sp.add_argument("--max-retries", type=int, default=None, help="automatic retries of the failed job")
     add_after_option(sp)
+    add_needs_option(sp)
 
 
 def _add_args(sp: argparse.ArgumentParser) -> None:

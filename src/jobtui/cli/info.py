@@ -7,7 +7,8 @@ import json
 
 from ..client import Client
 from ..model import iso, redact
-from .commands import Command, command, register
+from .commands import Command, command, register, table
+from .fleet import fleet_rows, fleet_summary
 
 
 def human_bytes(n: int) -> str:
@@ -26,17 +27,17 @@ def _json_arg(sp: argparse.ArgumentParser) -> None:
 
 @command("stats", "counts by status, items, runners", args=_json_arg, order=60, creates=False)
 async def cmd_stats(client: Client, a: argparse.Namespace) -> int:
-    """Print counts by status and the live runners."""
+    """Print counts by status and every registered runner (name, host, pid, tags, jobs, heartbeat, state)."""
     s = await client.stats()
     size = await client.store.db_size()
+    fleet = await client.fleet()
     if a.json:
         print(json.dumps({
             "db": client.location, "total": s.total, "by_status": s.by_status, "by_type": s.by_type,
             "items_done": s.items_done, "items_failed": s.items_failed,
             "db_bytes": size.file_bytes, "wal_bytes": size.wal_bytes, "vacuum_reclaims_bytes": size.free_bytes,
-            "runners": [{"runner_id": r.runner_id, "pid": r.pid, "hostname": r.hostname, "concurrency": r.concurrency,
-                         "started_at": iso(r.started_at_ms), "heartbeat_at": iso(r.heartbeat_at_ms)}
-                        for r in s.runners],
+            "runners": [{**f.to_dict(), "hostname": f.info.hostname, "started_at": iso(f.info.started_at_ms),
+                         "heartbeat_at": iso(f.info.heartbeat_at_ms)} for f in fleet],
         }, indent=2))
         return 0
     print(f"database  {client.location}")
@@ -44,9 +45,9 @@ async def cmd_stats(client: Client, a: argparse.Namespace) -> int:
     print(f"items     {s.items_done} done, {s.items_failed} failed")
     print(f"size      {human_bytes(size.file_bytes + size.wal_bytes)} (file {human_bytes(size.file_bytes)},"
           f" WAL {human_bytes(size.wal_bytes)}); `jobtui vacuum` would reclaim {human_bytes(size.free_bytes)}")
-    if s.runners:
-        for r in s.runners:
-            print(f"runner    {r.runner_id} (pid {r.pid}, concurrency {r.concurrency}, started {iso(r.started_at_ms)})")
+    if fleet:
+        print(f"runners   {len(fleet)}: {fleet_summary(fleet)}")
+        print("\n".join("  " + line for line in table(fleet_rows(fleet)).splitlines()))
     else:
         print("runner    none running (start one with `jobtui run`)")
     return 0

@@ -15,11 +15,13 @@ from typing import Any
 
 from ..client import Client, Submission
 from ..errors import UsageError
+from ..fleet import needs_text
 from ..model import AT_REST, TERMINAL, Action, Job, JobId, JobStatus, StageStatus, iso, now_ms, redact, waiting_reason
 from ..redaction import Secrets
 from ..wording import ago, duration, until
 from .commands import Command, command, register, table
 from .deps import add_after_option, parse_after, refs_text
+from .fleet import WORKSPACE_NOTE, add_needs_option, needs_lines, needs_of_line, parse_needs
 from .notify import add_notify_options, notify_lines, parse_notify
 from .parse import (
     MAX_WAIT_S,
@@ -53,6 +55,7 @@ def _submit_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--timeout", metavar="DURATION",
                     help="fail a run of the job that takes longer (e.g. 30m, 2h; default: the job type's limit)")
     add_after_option(sp)
+    add_needs_option(sp)
     add_notify_options(sp)
 
 
@@ -77,7 +80,8 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
         raise UsageError("--timeout must be more than 0")
     subs: list[Submission] = []
     opts: dict[str, Any] = {"priority": a.priority or 0, "run_at_ms": run_at, "max_retries": a.max_retries,
-                            "after": parse_after(a.after), "notify": parse_notify(a), "timeout_ms": timeout_ms}
+                            "after": parse_after(a.after), "notify": parse_notify(a), "timeout_ms": timeout_ms,
+                            "needs": parse_needs(a)}
     if a.from_file:
         text = sys.stdin.read() if a.from_file == "-" else read_text(a.from_file)
         for n, line in enumerate(text.splitlines(), 1):
@@ -89,7 +93,10 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
             key = obj.pop("_unique_key", None)
             if key is not None and not isinstance(key, str):
                 raise UsageError(f"{a.from_file}:{n}: _unique_key must be a string")
-            subs.append(Submission(a.type, {**base, **obj}, unique_key=key, **opts))
+            line_opts = opts
+            if "_needs" in obj:
+                line_opts = {**opts, "needs": needs_of_line(obj.pop("_needs"), opts["needs"], f"{a.from_file}:{n}")}
+            subs.append(Submission(a.type, {**base, **obj}, unique_key=key, **line_opts))
         if not subs:
             raise UsageError(f"{a.from_file}: no jobs in the file")
         if a.unique_key:
@@ -133,12 +140,15 @@ async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
     if not jobs:
         print("no jobs")
         return 0
+    unmet = await client.unmet_needs(jobs)
     now = now_ms()
     rows = [["ID", "TYPE", "STATUS", "STAGE", "PROGRESS", "ITEMS", "UPDATED"]]
     for j in jobs:
         step = f"{min(j.current_step_index + 1, j.total_steps)}/{j.total_steps} {j.current_step or ''}".strip()
         if j.job_id in waiting:
             step = waiting_reason(waiting[j.job_id])
+        elif j.job_id in unmet:
+            step = needs_text(unmet[j.job_id])
         elif j.status is JobStatus.QUEUED and j.run_at_ms is not None and j.run_at_ms > now:
             step = f"starts {until(j.run_at_ms, now)}"
         items = f"{j.items_done}" + (f" ({j.items_failed} failed)" if j.items_failed else "")
@@ -162,10 +172,13 @@ async def _ls_json(client: Client, statuses: list[str] | None, types: list[str] 
     async def flush() -> None:
         nonlocal count
         waiting = await client.waiting_on(j.job_id for j in page if j.status is JobStatus.BLOCKED)
+        needs = await client.store.job_needs(j.job_id for j in page)
         for j in page:
             obj = j.to_dict()
             if j.job_id in waiting:
                 obj["waiting_on"] = [r.job_id for r in waiting[j.job_id]]
+            if j.job_id in needs:
+                obj["needs"] = list(needs[j.job_id])
             text = json.dumps(obj) if compact else textwrap.indent(json.dumps(obj, indent=2), "  ")
             out.write((sep if count else opening) + text)
             count += 1
@@ -215,6 +228,8 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
                 print(f"  cwd        {proc['cwd']}")
     if d.waiting_on and j.status is JobStatus.BLOCKED:
         print(f"  blocked    {waiting_reason(d.waiting_on)}")
+    for line in await needs_lines(client, d):
+        print(line)
     if d.depends_on:
         print(f"  after      {refs_text(d.depends_on)}")
     if d.dependents:
@@ -264,6 +279,9 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
         print("  files")
         for f in d.files:
             print(f"    {f.path}  {f.size} bytes  sha256 {f.sha256[:16]}")
+    if d.files or d.needs or (client.store.workspace_root / str(j.job_id)).exists():
+        print(f"  workspace  {client.store.workspace_root / str(j.job_id)}")
+        print(f"             {WORKSPACE_NOTE}")
     return 0
 
 

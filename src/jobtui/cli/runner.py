@@ -16,6 +16,7 @@ from ..model import RUNNABLE, JobId, JobStatus, iso, now_ms
 from ..targets import defaults_from_env
 from ..wording import until
 from .commands import command
+from .fleet import add_runner_options, parse_runner_options
 from .notify import add_notify_options, parse_notify
 from .parse import MAX_CONCURRENCY, float_arg, int_arg, parse_duration_ms
 
@@ -63,6 +64,7 @@ def _run_args(sp: argparse.ArgumentParser) -> None:
                     help=f"delete finished jobs (with their items, logs and workspaces) this long after they"
                          f" ended, e.g. 30d; 'never' or 0 keeps them all (default {DEFAULT_KEEP})")
     add_notify_options(sp, runner=True)
+    add_runner_options(sp)
 
 
 DEFAULT_KEEP = "90d"
@@ -95,6 +97,7 @@ async def cmd_run(client: Client, a: argparse.Namespace) -> int:
     if a.grace < 0:
         raise UsageError("--grace must be 0 or more")
     keep_ms = parse_keep(a.keep)
+    name, tags = parse_runner_options(a)
 
     def event(kind: RunnerEvent, job_id: JobId | None) -> None:
         if not a.quiet and kind in _SHOWN:
@@ -103,7 +106,7 @@ async def cmd_run(client: Client, a: argparse.Namespace) -> int:
     log_to_stderr()
     defaults = parse_notify(a) if a.notify_url or a.notify_cmd else defaults_from_env()
     runner = client.headless_runner(concurrency=a.concurrency, grace_s=a.grace, lease_ttl_s=a.lease_ttl,
-                                    on_event=event, notify_defaults=defaults, keep_ms=keep_ms)
+                                    on_event=event, notify_defaults=defaults, keep_ms=keep_ms, name=name, tags=tags)
     loop = asyncio.get_running_loop()
     signals = 0
 
@@ -120,8 +123,9 @@ async def cmd_run(client: Client, a: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
     keeps = f"keeps finished jobs {a.keep.strip()}" if keep_ms else "keeps finished jobs forever"
-    print(f"jobtui run: runner {runner.runner_id} on {client.location} (concurrency {a.concurrency};"
-          f" {keeps}; types: {', '.join(client.registry.names)})", file=sys.stderr, flush=True)
+    tagged = f"tags: {', '.join(runner.tags)}" if runner.tags else "no tags: runs only jobs that need none"
+    print(f"jobtui run: runner {runner.name} ({runner.runner_id}) on {client.location} (concurrency {a.concurrency};"
+          f" {tagged}; {keeps}; types: {', '.join(client.registry.names)})", file=sys.stderr, flush=True)
     await runner.run(exit_when_idle=a.exit_when_idle, wait_for_scheduled=False)
     if a.exit_when_idle and not runner.stopping:
         await _say_what_is_scheduled(client)

@@ -11,7 +11,7 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from ..errors import (
     TransientError,
     UsageError,
 )
+from ..fleet import check_name, check_tags
 from ..kinds import RunnerEvent, StopKind
 from ..model import HOLDABLE, JobId, NotifyEvent, RunnerInfo, StageStatus, scrub, secret_values
 from ..store import Claimed, JobStore, StageRecord
@@ -242,6 +243,11 @@ def _failure(job_id: JobId, stage: str, error: str, *, transient: bool = False) 
     return StageError(job_id, stage, f"stage {stage} failed: {error}", transient=transient, error=error)
 
 
+def default_runner_name() -> str:
+    """Return the name a runner gets unless given one: `<host>-<pid>` (unique among live runners)."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
 def runner_process_gone(info: RunnerInfo) -> bool:
     """Tell whether a runner on this host is certainly gone (its process no longer exists)."""
     if info.hostname != socket.gethostname() or info.pid == os.getpid():
@@ -284,6 +290,8 @@ class Runner:
         output_limit: int = OUTPUT_LIMIT,
         workspace_root: Path | None = None,
         runner_id: str | None = None,
+        name: str | None = None,
+        tags: Iterable[str] = (),
         on_event: Callable[[RunnerEvent, JobId | None], None] | None = None,
         notify_defaults: Sequence[tuple[str, str]] | None = None,
         notify: bool = True,
@@ -305,6 +313,10 @@ class Runner:
         self.output_limit = output_limit
         self.workspace_root = workspace_root or store.workspace_root
         self.runner_id = runner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.name = default_runner_name() if name is None else check_name(name)
+        """What `stats`, `runners` and the TUI call it (`run --name`; default host-pid)."""
+        self.tags = check_tags(tags)
+        """It claims only jobs whose needs (`submit --needs`) are all among these (`run --tag`)."""
         self.on_event = on_event
         store.notify_defaults = tuple(defaults_from_env() if notify_defaults is None else notify_defaults)
         self.notifier: Notifier | None = Notifier(store, self.runner_id) if notify else None
@@ -449,7 +461,7 @@ class Runner:
     async def _register(self) -> None:
         now = self.store.clock()
         info = RunnerInfo(self.runner_id, os.getpid(), socket.gethostname(), now, now, self.concurrency,
-                          int(self.lease_ttl_s * 1000))
+                          int(self.lease_ttl_s * 1000), self.name, self.tags)
         await self.store.register_runner(info)
 
     # main loop -----------------------------------------------------------------------------------
@@ -507,11 +519,12 @@ class Runner:
                         await self._poll_held()
                     if not self.runs and not claimed:
                         due_by = None if wait_for_scheduled else self.store.clock()
-                        if exit_when_idle and not await self.store.has_runnable(types, due_by_ms=due_by):
+                        if exit_when_idle and not await self.store.has_runnable(types, due_by_ms=due_by,
+                                                                                 runner_id=self.runner_id):
                             if self.notifier is not None:
                                 await self.notifier.flush()
                             break
-                        due = await self.store.next_due_ms(types)
+                        due = await self.store.next_due_ms(types, runner_id=self.runner_id)
                         if due is not None:
                             timeout = min(timeout, max(0.0, (due - self.store.clock()) / 1000))
                 except StoreError as e:

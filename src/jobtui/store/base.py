@@ -160,6 +160,8 @@ class NewJob:
     """Where its ends are told: (kind, target), kind 'url' or 'cmd'."""
     timeout_ms: int | None = None
     """A limit for each run of the job; None: the job type's."""
+    needs: tuple[str, ...] = ()
+    """Tags a runner must have to claim it (checked by `jobtui.fleet.check_tags`)."""
 
 
 @dataclass(frozen=True, slots=True)

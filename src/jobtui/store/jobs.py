@@ -45,6 +45,7 @@ from .base import (
     job_status,
 )
 from .deps import check_deps, link_deps
+from .fleet import link_needs
 from .notify import _COLS as _NOTIFY_COLS
 from .notify import insert_event, link_targets
 from .processes import PROC_COLS, _proc
@@ -107,6 +108,7 @@ class JobQueries(StoreCore):
                 for jid, j, st in zip(ids, jobs, status, strict=True)
             ],
         )
+        await link_needs(db, ((jid, j.needs) for jid, j in zip(ids, jobs, strict=True) if j.needs))
         for jid, j in zip(ids, jobs, strict=True):
             if j.after:
                 await link_deps(db, jid, j.after)
@@ -165,10 +167,11 @@ class JobQueries(StoreCore):
         )
         procs = [_proc(tuple(r)) for r in await self._all(
             f"SELECT {PROC_COLS} FROM processes WHERE job_id = ? ORDER BY stage_index, slot", (job_id,))]
+        needs = await self._all("SELECT tag FROM job_needs WHERE job_id = ? ORDER BY tag", (job_id,))
         return JobDetail(job, tuple(_stage(r) for r in rows), int(res[0]) if res else 0,
                          tuple(FileRecord(*f) for f in files), depends_on, dependents,
                          tuple((str(t[0]), str(t[1])) for t in targets), tuple(Notification(*n) for n in told),
-                         processes=tuple(procs))
+                         needs=tuple(str(n[0]) for n in needs), processes=tuple(procs))
 
     async def list_jobs(
         self,
@@ -347,11 +350,15 @@ class JobQueries(StoreCore):
         return [RequestRecord(*r) for r in rows]
 
     async def runners(self) -> list[RunnerInfo]:
-        """Return every registered runner."""
+        """Return every registered runner, with its name and tags."""
         rows = await self._all(
-            "SELECT runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency, lease_ttl_ms FROM runners"
+            "SELECT runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency, lease_ttl_ms, name"
+            " FROM runners ORDER BY coalesce(name, runner_id), runner_id"
         )
-        return [RunnerInfo(*r) for r in rows]
+        tags: dict[str, list[str]] = {}
+        for runner_id, tag in await self._all("SELECT runner_id, tag FROM runner_tags ORDER BY runner_id, tag"):
+            tags.setdefault(runner_id, []).append(tag)
+        return [RunnerInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(tags.get(r[0], ()))) for r in rows]
 
     async def integrity_check(self) -> str:
         """Return the result of `PRAGMA integrity_check` ('ok' when sound)."""

@@ -127,7 +127,15 @@ class JobReads(Protocol):
         ...
 
     async def runners(self) -> list[RunnerInfo]:
-        """Return every registered runner."""
+        """Return every registered runner, with its name and tags."""
+        ...
+
+    async def job_needs(self, job_ids: Iterable[JobId]) -> dict[JobId, tuple[str, ...]]:
+        """Return, for each of `job_ids` that needs any, the tags a runner must have to claim it (sorted)."""
+        ...
+
+    async def held_jobs(self) -> dict[str, tuple[JobId, ...]]:
+        """Return the jobs each runner holds (running, or paused with its stage held), by runner id."""
         ...
 
     async def dependencies(self, job_id: JobId) -> tuple[tuple[JobRef, ...], tuple[JobRef, ...]]:
@@ -192,14 +200,17 @@ class RunnerLeases(Protocol):
         ...
 
     async def claim(self, runner_id: str, limit: int, types: Iterable[str]) -> list[Claimed]:
-        """Atomically take up to `limit` runnable jobs of `types` (priority, then age)."""
+        """Atomically take up to `limit` runnable jobs of `types` (priority, then age) whose needs the runner's tags cover."""
         ...
 
-    async def has_runnable(self, types: Iterable[str], *, due_by_ms: int | None = None) -> bool:
-        """Tell whether any job of `types` is queued, waiting to retry or held by a runner (due by `due_by_ms`)."""
+    async def has_runnable(
+        self, types: Iterable[str], *, due_by_ms: int | None = None, runner_id: str | None = None
+    ) -> bool:
+        """Tell whether any job of `types` is queued, waiting to retry or held by a runner (due by `due_by_ms`;
+        with `runner_id`, a waiting job counts only when that runner has the tags it needs)."""
         ...
 
-    async def next_due_ms(self, types: Iterable[str]) -> int | None:
+    async def next_due_ms(self, types: Iterable[str], *, runner_id: str | None = None) -> int | None:
         """Return when the earliest delayed or waiting job of `types` becomes runnable."""
         ...
 

@@ -31,6 +31,7 @@ from .base import (
     log,
 )
 from .deps import UNBLOCK_SQL
+from .fleet import fits, write_runner_tags
 from .notify import insert_event
 from .schema import sql_in
 
@@ -57,13 +58,15 @@ CLAIM_SQL = (
     "SELECT * FROM (" + _CLAIM_ONE.format(
         status="queued",
         # A resumed job whose stage a runner held (a frozen command) goes back to that runner only.
-        due="(run_at_ms IS NULL OR run_at_ms <= :now) AND (lease_owner IS NULL OR lease_owner = :runner)",
+        due="(run_at_ms IS NULL OR run_at_ms <= :now) AND (lease_owner IS NULL OR lease_owner = :runner)"
+            f" AND {fits(':runner')}",
     ) + ") AS q1"
     " UNION ALL "
-    "SELECT * FROM (" + _CLAIM_ONE.format(status="waiting_retry", due="next_retry_at_ms <= :now") + ") AS q2"
+    "SELECT * FROM (" + _CLAIM_ONE.format(status="waiting_retry", due=f"next_retry_at_ms <= :now AND {fits(':runner')}")
+    + ") AS q2"
     ") AS q ORDER BY priority DESC, created_at_ms, job_id LIMIT :n"
 )
-"""The ids of the next `:n` runnable jobs of `:types` at `:now`.
+"""The ids of the next `:n` runnable jobs of `:types` at `:now` that `:runner` has the tags for.
 
 One indexed walk of `jobs_claim` per runnable status, each stopping after `:n` rows, merged: an
 `OR` on status here made SQLite read every queued row and sort them, so each claim cost grew with
@@ -94,14 +97,17 @@ class RunnerWrites(StoreCore):
     """Leases, claims, recovery and the checkpoints of running jobs."""
 
     async def register_runner(self, info: RunnerInfo) -> None:
-        """Record a runner, its lease TTL and its first heartbeat."""
+        """Record a runner, its lease TTL, name and tags, and its first heartbeat (again: replace them)."""
         async with self._tx() as db:
+            await db.execute("DELETE FROM runner_tags WHERE runner_id = ?", (info.runner_id,))
+            await db.execute("DELETE FROM runners WHERE runner_id = ?", (info.runner_id,))
             await db.execute(
-                "INSERT OR REPLACE INTO runners (runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency,"
-                " lease_ttl_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runners (runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency,"
+                " lease_ttl_ms, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (info.runner_id, info.pid, info.hostname, info.started_at_ms, info.heartbeat_at_ms, info.concurrency,
-                 info.lease_ttl_ms),
+                 info.lease_ttl_ms, info.name),
             )
+            await write_runner_tags(db, info.runner_id, info.tags)
 
     async def heartbeat(self, runner_id: str) -> bool:
         """Renew a runner's lease; return False when its row is gone (its jobs were reclaimed)."""
@@ -114,6 +120,7 @@ class RunnerWrites(StoreCore):
     async def unregister_runner(self, runner_id: str) -> None:
         """Remove a runner that stopped cleanly."""
         async with self._tx() as db:
+            await db.execute("DELETE FROM runner_tags WHERE runner_id = ?", (runner_id,))
             await db.execute("DELETE FROM runners WHERE runner_id = ?", (runner_id,))
 
     async def recover(
@@ -140,6 +147,7 @@ class RunnerWrites(StoreCore):
                 # Judge each runner by its own TTL: a short-lease runner must not take a long-lease one for dead.
                 its_ttl = info.lease_ttl_ms if info.lease_ttl_ms is not None and info.lease_ttl_ms > 0 else ttl_ms
                 if now - info.heartbeat_at_ms > its_ttl or is_dead(info):
+                    await db.execute("DELETE FROM runner_tags WHERE runner_id = ?", (info.runner_id,))
                     await db.execute("DELETE FROM runners WHERE runner_id = ?", (info.runner_id,))
                 else:
                     live.add(info.runner_id)
@@ -247,34 +255,39 @@ class RunnerWrites(StoreCore):
                 )
         return [Claimed(j, tuple(by_job.get(j.job_id, ()))) for j in jobs if j.job_id not in unreadable]
 
-    async def has_runnable(self, types: Iterable[str], *, due_by_ms: int | None = None) -> bool:
+    async def has_runnable(
+        self, types: Iterable[str], *, due_by_ms: int | None = None, runner_id: str | None = None
+    ) -> bool:
         """Tell whether any job of `types` is queued or waiting to retry (now or later), or held by a runner.
 
-        With `due_by_ms`, a queued or waiting job counts only when it is due by then (`run --exit-when-idle`).
+        With `due_by_ms`, a queued or waiting job counts only when it is due by then (`run --exit-when-idle`);
+        with `runner_id`, a job waiting to be claimed counts only when that runner has every tag it needs.
         """
+        fit, extra = ("", ()) if runner_id is None else (f" AND {fits()}", (runner_id,))
         if due_by_ms is None:
             row = await self._one(
                 f"SELECT 1 FROM jobs WHERE status IN {_PENDING_SQL}"
-                " AND type IN (SELECT value FROM json_each(?)) LIMIT 1",
-                (dumps(list(types)),),
+                f" AND type IN (SELECT value FROM json_each(?)){fit} LIMIT 1",
+                (dumps(list(types)), *extra),
             )
         else:
             row = await self._one(
                 f"SELECT 1 FROM jobs WHERE (status IN {_ACTIVE_SQL}"
-                "   OR (status = 'queued' AND (run_at_ms IS NULL OR run_at_ms <= ?))"
-                "   OR (status = 'waiting_retry' AND next_retry_at_ms <= ?))"
+                f"   OR (status = 'queued' AND (run_at_ms IS NULL OR run_at_ms <= ?){fit})"
+                f"   OR (status = 'waiting_retry' AND next_retry_at_ms <= ?{fit}))"
                 " AND type IN (SELECT value FROM json_each(?)) LIMIT 1",
-                (due_by_ms, due_by_ms, dumps(list(types))),
+                (due_by_ms, *extra, due_by_ms, *extra, dumps(list(types))),
             )
         return row is not None
 
-    async def next_due_ms(self, types: Iterable[str]) -> int | None:
-        """Return the earliest time a delayed or waiting job of `types` becomes runnable."""
+    async def next_due_ms(self, types: Iterable[str], *, runner_id: str | None = None) -> int | None:
+        """Return the earliest time a delayed or waiting job of `types` (that `runner_id` fits) becomes runnable."""
+        fit, extra = ("", ()) if runner_id is None else (f" AND {fits()}", (runner_id,))
         row = await self._one(
             "SELECT min(coalesce(run_at_ms, next_retry_at_ms)) FROM jobs WHERE"
             " ((status = 'queued' AND run_at_ms IS NOT NULL) OR status = 'waiting_retry')"
-            " AND type IN (SELECT value FROM json_each(?))",
-            (dumps(list(types)),),
+            f" AND type IN (SELECT value FROM json_each(?)){fit}",
+            (dumps(list(types)), *extra),
         )
         return None if row is None or row[0] is None else int(row[0])
 

@@ -277,6 +277,21 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (name, occurrence_ms)
     ) WITHOUT ROWID;
     """,
+    # 11: several hosts: a runner's name and tags (runner_tags, gone with its runner), and the tags a job
+    # needs (job_needs): a runner claims a job only when it has every tag the job needs.
+    """
+    ALTER TABLE runners ADD COLUMN name TEXT;
+    CREATE TABLE runner_tags (
+        runner_id TEXT NOT NULL REFERENCES runners (runner_id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (runner_id, tag)
+    ) WITHOUT ROWID;
+    CREATE TABLE job_needs (
+        job_id INTEGER NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (job_id, tag)
+    ) WITHOUT ROWID;
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
 

@@ -10,6 +10,7 @@ durability awaits `commit_point()`. Control requests, claims and recovery run in
 from __future__ import annotations
 
 from .deps import DependencyQueries
+from .fleet import FleetQueries
 from .jobs import JobQueries
 from .notify import NotifyQueries
 from .processes import ProcessRecords
@@ -19,5 +20,5 @@ from .schedules import ScheduleQueries
 
 
 class Store(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
-            RetentionQueries):
+            RetentionQueries, FleetQueries):
     """All reads and writes of one SQLite database file."""
