@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from .errors import UsageError
 from .model import JobId, RunnerInfo
+from .wording import short_duration
 
 _TAG = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:-]{0,99}")
@@ -83,6 +84,12 @@ class FleetRunner:
     """The jobs it holds (running, or paused with its stage held)."""
     heartbeat_age_ms: int = 0
     """How long ago its last heartbeat was."""
+
+    @property
+    def heartbeat_text(self) -> str:
+        """Say how long ago its last heartbeat was: 'now', '4s ago', '5m ago'."""
+        age = self.heartbeat_age_ms
+        return "now" if age < 1000 else f"{short_duration(age)} ago"
 
     def to_dict(self) -> dict[str, object]:
         """Return the runner as JSON-ready values."""

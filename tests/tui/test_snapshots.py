@@ -135,3 +135,30 @@ def test_new_command_job_form_80x24(snap_compare: Compare, scenario: tuple[Clien
         await pilot.pause(0.1)
 
     assert snap_compare(app_for(client), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_fleet_view_80x24(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
+    """Key H at 80x24: runners on other hosts (alive with tags and a job, stale), a job no runner can take."""
+    from jobtui.model import RunnerInfo
+    from jobtui.tui.fleet import FleetScreen
+
+    client, ids = scenario
+
+    async def fleet() -> None:
+        await client.store.register_runner(
+            RunnerInfo("gpu-01:4242:a", 4242, "gpu-01", T0 - 3_600_000, T0 - 2_000, 4, 15_000, "gpu-box", ("cuda", "gpu")))
+        await client.store.register_runner(
+            RunnerInfo("cpu-07:977:b", 977, "cpu-07", T0 - 7_200_000, T0 - 95_000, 8, 15_000, "cpu-07-977", ()))
+        await client.submit("demo", {"delay": 0}, needs=("tpu",))
+
+    asyncio.run(fleet())
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settled(ids["running"], "H")(pilot)
+        for _ in range(200):
+            if isinstance(pilot.app.screen, FleetScreen) and pilot.app.screen.loaded:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause(0.1)
+
+    assert snap_compare(app_for(client), terminal_size=(80, 24), run_before=run_before)

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 from ..errors import UsageError
 from ..fleet import FleetRunner, RunnerHealth, check_name, check_tags, missing_runner, needs_text
 from ..model import RUNNABLE, JobDetail
-from ..wording import duration
 from .commands import command, table
 
 if TYPE_CHECKING:
@@ -87,7 +86,7 @@ def fleet_rows(runners: Sequence[FleetRunner]) -> list[list[str]]:
             shown = ",".join(f"#{j}" for j in r.jobs[:5]) + ("…" if len(r.jobs) > 5 else "")
             jobs += f" {shown}"
         rows.append([i.label, i.hostname, str(i.pid), ",".join(i.tags) or "-", r.health.value, jobs,
-                     f"{duration(r.heartbeat_age_ms)} ago"])
+                     r.heartbeat_text])
     return rows
 
 

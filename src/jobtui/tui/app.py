@@ -39,6 +39,7 @@ from .actions import JOB_ACTIONS, JobActions
 from .alerts import Alert, coalesce, end_alerts, is_quiet
 from .background import Background
 from .feed import Delta, JobFeed
+from .fleet import FleetScreen
 from .format import Clock, absolute, clean
 from .quit import QuitFlow
 from .runner_log import RunnerLog, RunnerLogScreen, RunnerMessage
@@ -114,6 +115,7 @@ class JobtuiApp(App[int]):
         Binding("escape", "escape", "Clear", show=False),
         Binding("L", "runner_log", "Runner messages", show=False),
         Binding("C", "schedules", "Schedules", show=False),
+        Binding("H", "fleet", "Runners", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
     ]
@@ -722,6 +724,10 @@ class JobtuiApp(App[int]):
         """Show the recurring schedules with their next run."""
         self.push_screen(SchedulesScreen(self.client, clock=self.clock, tz=self.tz))
 
+    def action_fleet(self) -> None:
+        """Show every runner (name, host, pid, tags, jobs, heartbeat, state) and the jobs none can take."""
+        self.push_screen(FleetScreen(self.client, lambda: self.feed.jobs.values()))
+
     # ------------------------------------------------------------------------------------ quit
     def running_here(self) -> list[JobId]:
         """Return the jobs the embedded runner holds."""
@@ -747,6 +753,7 @@ class JobtuiApp(App[int]):
         yield SystemCommand("Failures only", "Show only failed jobs, or all again", self.action_failures)
         yield SystemCommand("Follow log", "Follow the log's tail again", self.action_follow)
         yield SystemCommand("Wrap log", "Wrap long log lines, or not", self.action_wrap)
+        yield SystemCommand("Runners", "Every runner: host, tags, jobs, heartbeat, state", self.action_fleet)
         yield SystemCommand("Help", "Every key and status", self.action_help)
         # Of Textual's own entries, keep those that mean something here (not screenshot, maximize...).
         for command in super().get_system_commands(screen):

@@ -299,6 +299,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("ctrl+p", "command palette: every action by name"),
         ("L", "the runner's messages (waiting for the database, lost leases, errors)"),
         ("C", "recurring schedules with their next run"),
+        ("H", "runners on every host: name, tags, jobs, heartbeat, state"),
         ("?", "this help"),
         ("q", "quit (asks what to do with running jobs)"),
     ]),

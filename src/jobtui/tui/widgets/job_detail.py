@@ -261,6 +261,8 @@ class JobDetailPane(ScrollView, can_focus=True):
             grid.add_row(Text("process"), state)
         if j.status is JobStatus.BLOCKED and d.waiting_on:
             row(grid, "blocked", (waiting_reason(d.waiting_on), self._style("jobdetail--paused")))
+        if d.needs:
+            row(grid, "needs", "runner tags: " + clean(", ".join(d.needs)))
         if d.depends_on:
             row(grid, "after", refs_line(d.depends_on))
         if d.dependents:
