@@ -43,7 +43,7 @@ async def test_waiting_retry_jobs_go_only_to_a_fitting_runner(open_store: OpenSt
     [job] = await store.add_jobs([new_job(needs=("gpu",))])
     await store.register_runner(runner(store, "g", "gpu"))
     await store.register_runner(runner(store, "cpu"))
-    [c] = await store.claim("g", 1, ["t"])
+    await store.claim("g", 1, ["t"])
     store.job_failed(job, "g", "a", "boom", retry_at_ms=clock.now + 1000)
     await store.commit_point()
     assert (await store.get_job(job)).status is JobStatus.WAITING_RETRY
@@ -61,7 +61,7 @@ async def test_registering_again_replaces_name_and_tags(store: Store) -> None:
     await store.register_runner(runner(store, "r1", "arm", name="box-a2"))
     got = {r.runner_id: r for r in await store.runners()}
     assert (got["r1"].name, got["r1"].tags) == ("box-a2", ("arm",))
-    [gpu] = await store.add_jobs([new_job(needs=("gpu",))])
+    await store.add_jobs([new_job(needs=("gpu",))])
     assert await store.claim("r1", 1, ["t"]) == [], "the old tag is gone"
 
 
