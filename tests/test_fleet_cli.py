@@ -182,3 +182,21 @@ def test_no_runners(tmp_path: Path) -> None:
     r = jobtui("runners", db=tmp_path / "missing.db")
     assert r.returncode == 1 and not (tmp_path / "missing.db").exists()
     assert os.path.exists(db)
+
+
+def test_workspace_root_option_puts_workspaces_in_a_shared_folder(tmp_path: Path) -> None:
+    """`--workspace-root` (as a mounted shared folder would be) is where the runner writes and `show` points."""
+    db = tmp_path / "ws.db"
+    shared = tmp_path / "shared"
+    [job] = jobtui("add", "--shell", 'echo hi > "$JOBTUI_WORKSPACE/out.txt"', db=db).stdout.split()
+    r = jobtui("run", "--workspace-root", str(shared), "--exit-when-idle", "--quiet", db=db)
+    assert r.returncode == 0, r.stderr
+    assert (shared / job / "out.txt").read_text() == "hi\n"
+    assert not (tmp_path / "ws.workspaces" / job).exists()
+    shown = jobtui("show", job, "--workspace-root", str(shared), db=db).stdout
+    assert f"workspace  {shared / job}" in shown and "another host" in shown
+    r = jobtui("delete", job, "--workspace-root", str(shared), db=db)
+    assert r.returncode == 0, r.stderr
+    assert not (shared / job).exists()
+    r = jobtui("ls", "--workspace-root", " ", db=db)
+    assert r.returncode == 2 and r.stderr.strip() == "jobtui: error: --workspace-root is empty"

@@ -98,17 +98,23 @@ class Client:
     @classmethod
     async def open(
         cls, db: str | Path | None = None, *, apps: Iterable[str] = (), source: str = "cli", registry: Registry | None = None,
-        create: bool = True,
+        create: bool = True, workspace_root: str | Path | None = None,
     ) -> Client:
         """Open the database (default: `default_db_path()`) with the built-in and app job types.
 
         Without `create`, a missing database is an error (NoDatabaseError) instead of a new one:
-        commands that only read never leave a database behind.
+        commands that only read never leave a database behind. `workspace_root` is the folder of the
+        jobs' workspaces (default: `$JOBTUI_WORKSPACES`, else `<db>.workspaces` beside a database file).
         """
+        options: dict[str, Any] = {"create": create}
+        if workspace_root is not None:
+            if not str(workspace_root).strip():
+                raise UsageError("--workspace-root is empty")
+            options["workspace_root"] = workspace_root
         registry = registry or default_registry(apps)
         # $JOBTUI_DB is passed on as text: a URL in it must reach open_store whole (a Path folds "//").
         target: str | Path = db if db is not None else (os.environ.get("JOBTUI_DB") or default_db_path())
-        store = await open_store(target, create=create)
+        store = await open_store(target, **options)
         try:
             # A cancel sent from here (of a job no runner holds) tells the runner-wide defaults too.
             store.notify_defaults = defaults_from_env()

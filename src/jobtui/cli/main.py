@@ -15,6 +15,9 @@ from ..errors import JobtuiError, StoreError, UsageError
 from .commands import EXIT_STORE, EXIT_USAGE, Parser, lookup, registered
 from .tui import tui_options
 
+WORKSPACE_ROOT_HELP = ("folder of the jobs' workspaces, e.g. one every host mounts (default: $JOBTUI_WORKSPACES,"
+                       " else DB.workspaces beside the database file)")
+
 _NOT_FEATURES = frozenset({"__init__", "__main__", "main", "commands", "parse"})
 
 
@@ -33,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--db", default=argparse.SUPPRESS, help="database file or postgresql:// URL (default: $JOBTUI_DB or the user-data folder)")
     common.add_argument("--app", action="append", default=argparse.SUPPRESS, metavar="MODULE",
                         help="import job types from MODULE (repeatable; also $JOBTUI_APP)")
+    common.add_argument("--workspace-root", default=argparse.SUPPRESS, metavar="PATH", help=WORKSPACE_ROOT_HELP)
     p = Parser(prog="jobtui", description="Durable, steerable background jobs, with a TUI.",
                epilog="With no command, opens the TUI with a runner in the same process. "
                       "--db and --app may also follow the command.")
@@ -40,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="database file or postgresql:// URL (default: $JOBTUI_DB, else jobtui.db in the user-data folder)")
     p.add_argument("--app", action="append", default=None, metavar="MODULE",
                    help="import job types from MODULE (repeatable; also $JOBTUI_APP)")
+    p.add_argument("--workspace-root", default=None, metavar="PATH", help=WORKSPACE_ROOT_HELP)
     p.add_argument("--version", action="version", version="jobtui 0.1.0")
     sub = p.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
     tui_options(p, defaults=True)
@@ -57,7 +62,8 @@ async def _main(a: argparse.Namespace) -> int:
     assert cmd.run is not None
     # `tui --readonly` only reads; bare `jobtui --readonly` too.
     creates = cmd.creates and not getattr(a, "readonly", False)
-    client = await Client.open(a.db, apps=a.app or (), source=cmd.source, create=creates)
+    client = await Client.open(a.db, apps=a.app or (), source=cmd.source, create=creates,
+                               workspace_root=getattr(a, "workspace_root", None))
     try:
         return await cmd.run(client, a)
     finally:

@@ -19,14 +19,18 @@ class Background:
     process: subprocess.Popen[bytes]
 
 
-def spawn_runner(db: Path | str, apps: Sequence[str], concurrency: int, *, log_dir: Path | None = None) -> Background:
+def spawn_runner(db: Path | str, apps: Sequence[str], concurrency: int, *, log_dir: Path | None = None,
+                 workspace_root: Path | None = None) -> Background:
     """Start a detached `jobtui run` on `db` that outlives this process; its output goes beside the db.
 
     A database URL (PostgreSQL) reaches the runner through $JOBTUI_DB, never its command line (which any
-    user of the host may read, password included); its log goes to `log_dir`.
+    user of the host may read, password included); its log goes to `log_dir`. With `workspace_root`, it
+    keeps the jobs' workspaces where this process kept them.
     """
     env = dict(os.environ)
     cmd = [sys.executable, "-m", "jobtui", "run", "--concurrency", str(concurrency)]
+    if workspace_root is not None:
+        cmd += ["--workspace-root", str(workspace_root)]
     if isinstance(db, Path):
         log = db.parent / f"{db.stem}.runner.log"
         cmd += ["--db", str(db)]

@@ -62,7 +62,8 @@ class QuitFlow:
             try:
                 target = client.db_path if client.is_file_db else client.target
                 app.background = spawn_runner(target, app.apps, state.concurrency if state else 4,
-                                              log_dir=client.store.workspace_root)
+                                              log_dir=client.store.workspace_root,
+                                              workspace_root=client.store.workspace_root)
             except OSError as e:
                 app.notify(f"Could not start a background runner: {e}", severity="error", markup=False)
                 app.runner_stopping = False
