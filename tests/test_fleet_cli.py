@@ -57,13 +57,16 @@ def test_needs_route_jobs_to_a_runner_with_the_tags(tmp_path: Path) -> None:
     gpu_jobs = submit(db, 6, "--needs", "gpu", n=6, item_sleep=0.01)
     plain = submit(db, 6, n=6, item_sleep=0.01)
     cpu = spawn_runner(db, *APP, "--name", "cpu-box", "--concurrency", "2", "--quiet", **env)
-    gpu = spawn_runner(db, *APP, "--name", "gpu-box", "--tag", "GPU", "--concurrency", "2", "--quiet", **env)
+    gpu: subprocess.Popen[str] | None = None
     try:
+        # The cpu runner first, so that it surely gets some of the plain jobs.
+        poll(lambda: "cpu-box" in jobtui("runners", db=db).stdout, timeout=60)
+        gpu = spawn_runner(db, *APP, "--name", "gpu-box", "--tag", "GPU", "--concurrency", "2", "--quiet", **env)
         poll(lambda: all(statuses(db)[j] == "completed" for j in gpu_jobs + plain), timeout=90)
     finally:
         _, cpu_err = stop(cpu)
-        _, gpu_err = stop(gpu)
-    assert cpu.returncode == 0 and gpu.returncode == 0, cpu_err + gpu_err
+        _, gpu_err = stop(gpu) if gpu is not None else ("", "")
+    assert gpu is not None and cpu.returncode == 0 and gpu.returncode == 0, cpu_err + gpu_err
     assert "runner cpu-box" in cpu_err and "no tags" in cpu_err
     assert "runner gpu-box" in gpu_err and "tags: gpu" in gpu_err
     who = ran_by(journal)
