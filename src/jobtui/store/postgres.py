@@ -50,6 +50,7 @@ from ..model import Action, JobId
 from ..redaction import redact
 from .base import Claimed, ControlResult, NewJob, StoreCore
 from .deps import DependencyQueries
+from .fleet import FleetQueries
 from .jobs import JobQueries
 from .notify import NotifyQueries
 from .pgsql import PG_EXTRA, PG_EXTRA_VERSION, PG_META, migration, translate
@@ -617,7 +618,7 @@ class PgCore(StoreCore):
 
 
 class PgStore(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
-              RetentionQueries, PgCore):
+              RetentionQueries, FleetQueries, PgCore):
     """All reads and writes of one jobtui database on a PostgreSQL server."""
 
     async def add_jobs(self, jobs: Sequence[NewJob], *, source: str = "cli") -> list[JobId]:
