@@ -11,6 +11,7 @@ import pytest
 
 from jobtui import Runner
 from jobtui.errors import StoreError
+from jobtui.kinds import StopKind
 from jobtui.model import JobStatus, RunnerInfo
 from jobtui.store import NewJob, Store
 from tests.conftest import make_client, wait_for
@@ -47,7 +48,7 @@ async def test_a_non_sqlite_exception_in_the_writer_fails_its_waiters_and_later_
     store.log(job, "info", "lost line")
     with pytest.raises(StoreError, match="RuntimeError: injected"):
         await asyncio.wait_for(store.commit_point(), 5)
-    assert told == [({job}, "store")]
+    assert told == [({job}, StopKind.STORE)] and told[0][1] is StopKind.STORE
     store.log(job, "info", "later line")
     await asyncio.wait_for(store.commit_point(), 5)
     assert [line.message for line in await store.logs(job)] == ["later line"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from jobtui.errors import StoreError
+from jobtui.kinds import StopKind
 from jobtui.model import Action, JobStatus, RunnerInfo, StageStatus
 from jobtui.store import NewJob, Store
 from jobtui.store.schema import MIGRATIONS
@@ -158,6 +159,7 @@ async def test_lease_fence_refuses_writes_for_a_job_the_runner_no_longer_holds(s
     store.on_dropped = None
     assert [line.message for line in await store.logs(job)] == ["while holding"]
     assert [line.message for line in await store.logs(other)] == ["still mine"]
+    assert told == [({job}, StopKind.LOST)] and told[0][1] is StopKind.LOST
     assert told == [({job}, "lost")]
 
 

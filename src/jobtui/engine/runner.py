@@ -447,13 +447,13 @@ class Runner:
         for run in [*self.runs.values(), *self.held.values()]:
             self._lose(run)
 
-    def _on_dropped(self, jobs: set[JobId], reason: str) -> None:
+    def _on_dropped(self, jobs: set[JobId], reason: StopKind) -> None:
         """Stop the jobs whose queued writes the store dropped, at their last committed checkpoint."""
         for job_id in jobs:
             run = self.runs.get(job_id)
             if run is None:
                 continue
-            if reason == "lost":
+            if reason is StopKind.LOST:
                 self._lose(run)
             else:
                 self._interrupt(run, StopKind.STORE)

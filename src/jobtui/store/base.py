@@ -31,6 +31,7 @@ from ..errors import (
     StoreError,
     UsageError,
 )
+from ..kinds import StopKind
 from ..model import (
     ACTIVE,
     PENDING,
@@ -283,7 +284,7 @@ class StoreCore:
         self._stall_said = -1e9
         self.fence: str | None = None
         """A runner id: while set, a group commit writes for a job only while this runner holds its lease."""
-        self.on_dropped: Callable[[set[JobId], str], None] | None = None
+        self.on_dropped: Callable[[set[JobId], StopKind], None] | None = None
         """Told of jobs whose queued writes were dropped: reason 'lost' (another runner holds the job)
         or 'store' (the commit failed for good); their owner must stop them at their last checkpoint."""
         self.commits = 0
@@ -603,7 +604,7 @@ class StoreCore:
         self._wake.set()
         await fut
 
-    def _dropped(self, jobs: set[JobId | None], reason: str) -> None:
+    def _dropped(self, jobs: set[JobId | None], reason: StopKind) -> None:
         """Tell the owner of `jobs` that their queued writes were dropped; never let its error stop the writer."""
         hook = self.on_dropped
         real = {j for j in jobs if j is not None}
@@ -691,7 +692,7 @@ class StoreCore:
                 self._batch.purge(affected)
                 log.error("group commit failed; %d write(s) of job(s) %s dropped: %s", batch.size,
                           _ids(affected), error)
-                self._dropped(affected, "store")
+                self._dropped(affected, StopKind.STORE)
                 for w in batch.waiters:
                     if not w.done():
                         w.set_exception(error)
@@ -703,7 +704,7 @@ class StoreCore:
             if lost:
                 self._batch.purge(lost)
                 log.warning("writes of job(s) %s refused: runner %s no longer holds them", _ids(lost), self.fence)
-                self._dropped(lost, "lost")
+                self._dropped(lost, StopKind.LOST)
             for w in taken.waiters:
                 if not w.done():
                     w.set_result(None)

@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..kinds import StopKind
 from ..model import (
     Action,
     AttemptRecord,
@@ -404,8 +405,8 @@ class JobStore(JobReads, JobControl, RunnerLeases, RunnerWrites, Processes, Noti
     """Epoch ms of the store's clock, for times the engine computes (retry delays); leases use it too."""
     fence: str | None
     """A runner id: while set, a group commit writes for a job only while that runner holds it."""
-    on_dropped: Callable[[set[JobId], str], None] | None
-    """Told the jobs whose queued writes were dropped, and why ('lost': lease; 'store': failure)."""
+    on_dropped: Callable[[set[JobId], StopKind], None] | None
+    """Told the jobs whose queued writes were dropped, and why (LOST: another runner holds them; STORE: a failure)."""
     on_wake: Callable[[], None] | None
     """Told when another process submits or steers jobs (PostgreSQL's LISTEN; SQLite never calls it)."""
     notify_defaults: tuple[tuple[str, str], ...]
