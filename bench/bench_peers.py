@@ -26,12 +26,10 @@ jobtui is measured in the same run on the same machine:
                   Runner(concurrency=1000): jobs/s, plus submit time for 8,000 jobs.
 
 DBOS Transact (`dbos`, its SQLite system database as shipped: rollback journal, synchronous FULL)
-runs the workload of bench_e2e.py (bench/dbos_workload.py, shared with the PostgreSQL bench):
-N workflows of 8 trivial steps and one workflow of M trivial steps, queued by another process, then
-one worker process timed from spawn to exit (a DBOS queue of `--concurrency` workflows at once).
-jobtui runs the same sizes as a whole `jobtui run --exit-when-idle` process (bench_e2e.py), in the
-same rounds. DBOS checkpoints each step in its own transaction, so the sizes are smaller than
-bench_e2e's defaults (a full 5,000 x 8 would take DBOS many minutes here); rates are per second.
+runs the workloads of bench_pg.py with bench_pg.py's own code (its DBOS and jobtui workers, one
+process each, made ready, then timed from a common "go"), on a fresh SQLite file each: N workflows of
+8 trivial steps vs N `demo` jobs x 8 stages, and one workflow of M steps vs one job of M items. DBOS
+checkpoints each step in its own transaction, so the sizes are small (rates are per second).
 
 Results: a table on stdout and bench/results/peers-<timestamp>.json.
 """
@@ -182,33 +180,39 @@ async def _bench_jobtui_single(path: Path, mode: str, n: int, concurrency: int) 
 
 # ------------------------------------------------------------------------------------------- driver
 def _dbos(args: argparse.Namespace) -> dict[str, Any]:
-    """Run DBOS and jobtui (whole processes) on the e2e workload, interleaved; print the table."""
+    """Run DBOS and jobtui on SQLite with bench_pg.py's workers and workloads, interleaved; print the table.
+
+    The same code as the PostgreSQL comparison (bench_pg.py: one worker process each, made ready, then
+    timed from a common "go"), pointed at a fresh SQLite file for each: only the database differs.
+    """
     import tempfile
 
-    import bench_e2e as e2e
-    import dbos_workload as dw
+    import bench_pg as pg
 
+    target = pg.Target("sqlite", None)
     sizes = {"stages": args.dbos_jobs, "items": args.dbos_items}
     runs: dict[str, list[float]] = {}
-    tmp = Path(tempfile.mkdtemp(prefix="jobtui-peers-"))
-    try:
-        for rep in range(args.runs):
-            print(f"run {rep + 1}/{args.runs}", flush=True)
-            for kind, count in sizes.items():
-                s = e2e._one(e2e.ROOT / "src", kind, count, args.concurrency, tmp)
-                runs.setdefault(f"jobtui {kind}", []).append(s)
-                print(f"    jobtui {kind:<7} {count:>7,} {s:8.3f} s", flush=True)
-                url = f"sqlite:///{tmp}/dbos-{kind}-{rep}.sqlite"
-                s = dw.run(url, kind, count, args.concurrency)
-                runs.setdefault(f"dbos {kind}", []).append(s)
-                print(f"    dbos   {kind:<7} {count:>7,} {s:8.3f} s", flush=True)
-    finally:
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
+    for rep in range(args.runs):
+        print(f"run {rep + 1}/{args.runs}", flush=True)
+        for kind, count in sizes.items():
+            jobs, items = (count, 0) if kind == "stages" else (1, count)
+            r = pg.measure_jobtui(target, 1, jobs, items, args.timeout)
+            runs.setdefault(f"jobtui {kind}", []).append(r["seconds"])
+            print(f"    jobtui {kind:<7} {count:>7,} {r['seconds']:8.3f} s", flush=True)
+            with tempfile.TemporaryDirectory(prefix="jobtui-dbos-") as tmp:
+                url = f"sqlite:///{tmp}/dbos.sqlite"
+                argv = ["dbos", "--db", url, "--items", str(count)] if items else ["dbos", "--db", url, "--count", str(count)]
+                with pg.workers([argv], args.timeout) as w:
+                    report = w.go()[0]
+            want = count if items else count * pg.STAGES
+            if report["stages_done"] != want:
+                raise be.BenchError(f"dbos: {report['stages_done']} steps done, want {want}")
+            seconds = report["t_end"] - report["t_go"]
+            runs.setdefault(f"dbos {kind}", []).append(seconds)
+            print(f"    dbos   {kind:<7} {count:>7,} {seconds:8.3f} s", flush=True)
     med = {k: statistics.median(v) for k, v in runs.items()}
-    per = {"stages": args.dbos_jobs * dw.STEPS, "items": args.dbos_items}
-    print(f"\nDBOS Transact (SQLite) vs jobtui, whole worker processes (spawn to exit), median of {args.runs}")
+    per = {"stages": args.dbos_jobs * pg.STAGES, "items": args.dbos_items}
+    print(f"\nDBOS Transact (SQLite) vs jobtui (SQLite), one worker process each, from 'go'; median of {args.runs}")
     head = f"{'workload':<34}{'unit':<12}{'jobtui':>10}{'DBOS':>10}{'jobtui/DBOS':>13}"
     print(head)
     print("-" * len(head))
@@ -220,7 +224,7 @@ def _dbos(args: argparse.Namespace) -> dict[str, Any]:
         label = f"{args.dbos_jobs:,} jobs x 8 stages" if kind == "stages" else f"1 job x {args.dbos_items:,} items"
         unit = "stages/s" if kind == "stages" else "items/s"
         print(f"{label:<34}{unit:<12}{j:>10,.0f}{d:>10,.0f}{j / d:>12.1f}x")
-    return {"seconds": runs, "medians_s": med, "rates": rates, "sizes": sizes, "concurrency": args.concurrency}
+    return {"seconds": runs, "medians_s": med, "rates": rates, "sizes": sizes}
 
 
 def _huey(args: argparse.Namespace, env: dict[str, Any]) -> dict[str, Any]:
@@ -272,21 +276,27 @@ def _huey(args: argparse.Namespace, env: dict[str, Any]) -> dict[str, Any]:
     return {"tasks": n, "runs": runs, "medians": {label: vals for label, vals in rows}}
 
 
-def main(argv: list[str] | None = None) -> int:
-    import dbos_workload as dw
+def _dbos_installed() -> bool:
+    try:
+        import dbos  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--runs", type=int)
     ap.add_argument("--peers", default="", help="comma-separated: huey, dbos (default: those installed)")
     ap.add_argument("--tasks", type=int, help="Huey tasks (default 8000; --quick 2000)")
     ap.add_argument("--modes", default="FULL,NORMAL", help="synchronous modes of the Huey comparison")
-    ap.add_argument("--dbos-jobs", type=int, help="8-stage jobs / workflows in the DBOS comparison (default 200)")
-    ap.add_argument("--dbos-items", type=int, help="items / steps of the one-job DBOS comparison (default 1000)")
-    ap.add_argument("--concurrency", type=int, default=1000, help="jobs / workflows at once (default 1000)")
+    ap.add_argument("--dbos-jobs", type=int, help="8-stage jobs / workflows in the DBOS comparison (default 500, as bench_pg.py)")
+    ap.add_argument("--dbos-items", type=int, help="items / steps of the one-job DBOS comparison (default 5000)")
+    ap.add_argument("--timeout", type=float, default=1800.0, help="seconds one DBOS or jobtui worker may take")
     ap.add_argument("--no-json", action="store_true")
     args = ap.parse_args(argv)
-    installed = {"huey": huey is not None, "dbos": dw.available()}
+    installed = {"huey": huey is not None, "dbos": _dbos_installed()}
     peers = [p for p in args.peers.split(",") if p] or [p for p, ok in installed.items() if ok]
     missing = [p for p in peers if not installed.get(p)]
     if missing or not peers:
@@ -295,8 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     args.runs = args.runs or (2 if args.quick else 5)
     args.tasks = args.tasks or (2000 if args.quick else 8000)
-    args.dbos_jobs = args.dbos_jobs or (50 if args.quick else 200)
-    args.dbos_items = args.dbos_items or (250 if args.quick else 1000)
+    args.dbos_jobs = args.dbos_jobs or (100 if args.quick else 500)
+    args.dbos_items = args.dbos_items or (1000 if args.quick else 5000)
 
     env = be._env()
     started = datetime.now(UTC)
