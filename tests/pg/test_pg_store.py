@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from jobtui import Runner
 from jobtui.client import Client
 from jobtui.engine import default_registry
 from jobtui.model import Action, JobStatus, RunnerInfo
@@ -183,3 +184,33 @@ async def test_a_commit_whose_answer_is_lost_is_not_taken_for_failed(pg: JobStor
     await asyncio.wait_for(pg.commit_point(), 30)
     assert not armed[0]
     assert [ln.message for ln in await pg.logs(jid)] == ["once"]
+
+
+async def test_an_idle_runner_is_woken_by_a_submit_and_a_request(pg_url: str, pg: JobStore) -> None:
+    """A runner that polls only every 60 s still starts a job submitted elsewhere, and obeys a pause sent
+    elsewhere, within a fraction of a second: LISTEN/NOTIFY reaches its wake()."""
+    seen: list[str] = []
+    client = Client(pg, default_registry())
+    client.registry.add(item_type("it", seen, set(), delay=0.05))
+    runner = Runner(pg, client.registry, concurrency=1, poll_s=60, control_poll_s=60)
+    task = asyncio.create_task(runner.run())
+    other = await open_store(pg_url)
+    try:
+        await wait_for(lambda: pg.on_wake is not None, timeout=10)
+        await asyncio.sleep(0.5)  # the runner's first look found nothing and it sleeps for 60 s
+        began = time.monotonic()
+        (jid,) = await other.add_jobs([NewJob("it", {"n": 200}, ("prepare", "process", "summarise"), (1, 1, 1))])
+        await wait_for(lambda: len(seen) > 0, timeout=10)
+        assert time.monotonic() - began < 2.0
+        began = time.monotonic()
+        await other.control(jid, Action.PAUSE)
+
+        async def paused() -> bool:
+            return (await other.get_job(jid)).status is JobStatus.PAUSED
+
+        await wait_for(paused, timeout=10)
+        assert time.monotonic() - began < 2.0
+    finally:
+        runner.stop()
+        await asyncio.wait_for(task, 30)
+        await other.close()
