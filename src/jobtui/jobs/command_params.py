@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +120,18 @@ def check_spec(spec: dict[str, Any], where: str, *, foreach: bool = False) -> di
 
 
 # ---------------------------------------------------------------------------------------- pipeline
+def _read_text(label: str, read: Callable[[], str]) -> str:
+    """Return what `read` reads from a user's file (or stdin); UsageError, starting with `label`, if it can't."""
+    try:
+        return read()
+    except FileNotFoundError:
+        raise UsageError(f"{label}: no such file") from None
+    except OSError as e:
+        raise UsageError(f"{label}: cannot read ({e.strerror or e})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{label}: not a UTF-8 text file") from None
+
+
 def load_pipeline(path: str, a: argparse.Namespace) -> tuple[list[dict[str, Any]], str]:
     """Read a pipeline file: its stages as specs (paths resolved, PATH and --env added) and its name.
 
@@ -127,14 +139,9 @@ def load_pipeline(path: str, a: argparse.Namespace) -> tuple[list[dict[str, Any]
         UsageError: missing file, invalid TOML, or a stage that does not fit.
     """
     file = Path(path).expanduser()
+    text = _read_text(f"pipeline file {path}", file.read_text)
     try:
-        data = tomllib.loads(file.read_text())
-    except FileNotFoundError:
-        raise UsageError(f"pipeline file {path}: no such file") from None
-    except OSError as e:
-        raise UsageError(f"pipeline file {path}: cannot read ({e.strerror or e})") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"pipeline file {path}: not a UTF-8 text file") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise UsageError(f"pipeline file {path}: invalid TOML ({e})") from None
     raw = data.get("stage", data.get("stages"))
@@ -189,15 +196,7 @@ def foreach_items(a: argparse.Namespace, cwd: str) -> list[str]:
         # Items as the pattern names them (relative to the job's folder when the pattern was).
         return found if os.path.isabs(a.glob) else [os.path.relpath(p, cwd) for p in found]
     if a.lines is not None:
-        path = Path(a.lines).expanduser()
-        try:
-            text = sys.stdin.read() if a.lines == "-" else path.read_text()
-        except FileNotFoundError:
-            raise UsageError(f"--lines {a.lines}: no such file") from None
-        except OSError as e:
-            raise UsageError(f"--lines {a.lines}: cannot read ({e.strerror or e})") from None
-        except UnicodeDecodeError:
-            raise UsageError(f"--lines {a.lines}: not a UTF-8 text file") from None
+        text = _read_text(f"--lines {a.lines}", sys.stdin.read if a.lines == "-" else Path(a.lines).expanduser().read_text)
         items = [ln for ln in text.splitlines() if ln.strip()]
         if not items:
             raise UsageError(f"--lines {a.lines}: no lines, so nothing to run")
