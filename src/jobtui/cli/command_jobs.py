@@ -12,6 +12,7 @@ import asyncio
 import csv
 import io
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ..client import Client
@@ -100,26 +101,27 @@ def _foreach_args(sp: argparse.ArgumentParser) -> None:
                     help="the command; {} {name} {stem} {ext} {dir} {index} are replaced, each as one argument")
 
 
+async def _queue(client: Client, a: argparse.Namespace,
+                 build: Callable[[argparse.Namespace], tuple[str, dict[str, Any]]]) -> int:
+    """Queue the job `build` makes of the arguments, with the shared options; print its id."""
+    opts = _options(a)
+    type_name, params = build(a)
+    print(await client.submit(type_name, params, **opts))
+    return 0
+
+
 @command("add", "queue a command (add -- CMD ARG...), a shell line (--shell) or a pipeline (--pipeline F.toml)",
          args=_add_args, order=21)
 async def cmd_add(client: Client, a: argparse.Namespace) -> int:
     """Queue one command, one shell line or a pipeline file; print the job's id."""
-    opts = _options(a)
-    type_name, params = build_add(a)
-    job_id = await client.submit(type_name, params, **opts)
-    print(job_id)
-    return 0
+    return await _queue(client, a, build_add)
 
 
 @command("foreach", "queue one job that runs a command per file (--glob), line (--lines) or argument (--args)",
          args=_foreach_args, order=22)
 async def cmd_foreach(client: Client, a: argparse.Namespace) -> int:
     """Queue one job that runs a command once per item; print its id."""
-    opts = _options(a)
-    type_name, params = build_foreach(a)
-    job_id = await client.submit(type_name, params, **opts)
-    print(job_id)
-    return 0
+    return await _queue(client, a, build_foreach)
 
 
 # ------------------------------------------------------------------------------------------ export / logs
