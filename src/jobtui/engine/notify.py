@@ -32,6 +32,7 @@ from ..model import JobDetail, Notification, scrub_urls
 from ..store import JobStore
 from ..targets import ENV_CMD, ENV_URL, check_url, defaults_from_env, targets
 from .retry import describe, is_transient
+from .waiting import wait_set
 
 if TYPE_CHECKING:
     import httpx
@@ -120,10 +121,7 @@ class Notifier:
                     raise
                 except Exception as e:  # a busy database: try again at the next poll
                     log.warning("notifications: %s", e)
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout)
-                except TimeoutError:
-                    pass
+                await wait_set(self._wake, timeout)
                 self._wake.clear()
         finally:
             await self._settle()

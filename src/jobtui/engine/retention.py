@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..model import JobId
 from ..store import JobStore
+from .waiting import wait_set
 
 log = logging.getLogger("jobtui.retention")
 
@@ -76,7 +77,4 @@ class Retention:
                     log.info("retention: deleted %d finished job(s) older than %ds", len(ids), self.keep_ms // 1000)
             except Exception as e:
                 log.warning("retention: %s; trying again in %gs", e, self.period_s)
-            try:
-                await asyncio.wait_for(self._stop.wait(), self.period_s)
-            except TimeoutError:
-                pass
+            await wait_set(self._stop, self.period_s)

@@ -36,6 +36,7 @@ from .process import end_leftovers
 from .retention import PERIOD_S, Retention
 from .retry import call_with_retry, describe, is_expected, last_frames
 from .scheduler import Scheduler
+from .waiting import wait_set
 
 LOG_LIMIT = 10_000
 """Log lines kept per job; older ones are dropped."""
@@ -116,10 +117,7 @@ class JobRun:
         """Sleep, but wake and stop at once when a request arrives; then confirm the lease if it may have lapsed."""
         self.check()
         if seconds > 0:
-            try:
-                await asyncio.wait_for(self._wake.wait(), seconds)
-            except TimeoutError:
-                pass
+            await wait_set(self._wake, seconds)
         self.check()
         if self.must_wait:
             await self.ready()
@@ -533,10 +531,7 @@ class Runner:
                     timeout = max(timeout, 1.0)
                 if claimed and len(self.runs) < self.concurrency:
                     continue
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout)
-                except TimeoutError:
-                    pass
+                await wait_set(self._wake, timeout)
                 self._wake.clear()
         finally:
             await self._shutdown()

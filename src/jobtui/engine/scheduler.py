@@ -17,6 +17,7 @@ from ..model import Schedule
 from ..recurrence import Recurrence
 from ..store import JobStore, NewJob
 from .definition import Registry
+from .waiting import wait_set
 
 log = logging.getLogger("jobtui.schedule")
 
@@ -73,10 +74,7 @@ class Scheduler:
                 timeout = await self.tick()
             except Exception as e:
                 log.warning("schedules: %s", e)
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
+            await wait_set(self._wake, timeout)
             self._wake.clear()
 
     async def tick(self) -> float:
