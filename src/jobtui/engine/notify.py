@@ -31,6 +31,7 @@ from ..errors import JobNotFoundError, PermanentError
 from ..model import JobDetail, Notification, scrub_urls
 from ..store import JobStore
 from ..targets import ENV_CMD, ENV_URL, check_url, defaults_from_env, targets
+from .childenv import child_env
 from .retry import describe, is_transient
 from .waiting import wait_set
 
@@ -223,7 +224,7 @@ class Notifier:
         response.raise_for_status()
 
     async def _command(self, n: Notification, detail: JobDetail) -> None:
-        env = dict(os.environ)
+        env = child_env()
         env.update(JOBTUI_JOB_ID=str(n.job_id), JOBTUI_STATUS=detail.job.status.value, JOBTUI_EVENT=n.event,
                    JOBTUI_TYPE=detail.job.type, JOBTUI_NOTIFICATION_ID=str(n.notification_id))
         proc = await asyncio.create_subprocess_shell(

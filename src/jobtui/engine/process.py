@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import TransientError
 from ..model import ProcessRecord
+from .childenv import child_env
 
 if TYPE_CHECKING:
     from ..store import JobStore
@@ -278,7 +279,7 @@ class Processes:
             self._cleared = True
         starting = asyncio.ensure_future(asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, cwd=cwd, env=dict(env) if env is not None else None,
+            stderr=asyncio.subprocess.PIPE, cwd=cwd, env=dict(env) if env is not None else child_env(),
             start_new_session=True, preexec_fn=_child_setup(os.getpid()) if _libc is not None else None,
         ))
         try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import time
 from collections import deque
@@ -26,6 +25,7 @@ from pathlib import PurePath
 from typing import Any
 
 from jobtui import Context, JobType, Param, Retry, Stage
+from jobtui.engine.childenv import child_env
 from jobtui.engine.process import KILL_GRACE_S, Supervised, describe_exit
 from jobtui.errors import ParamError
 
@@ -272,7 +272,7 @@ class _Output:
 
 
 def _env(ctx: Context, spec: Mapping[str, Any]) -> dict[str, str]:
-    env = dict(os.environ)
+    env = child_env()
     env.update(spec["env"])
     state = ctx.state
     env.update({

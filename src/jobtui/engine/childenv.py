@@ -1,0 +1,40 @@
+"""The environment a runner gives the processes it starts: its own, without the fleet's secrets.
+
+A runner holds credentials it needs itself and its jobs do not: the database password (`PGPASSWORD`,
+or a URL with a password in `JOBTUI_DB`)
+and the notification defaults (a webhook URL often carries its token). Command jobs
+(`ctx.processes.spawn`) and notify commands start with a copy of the runner's environment minus:
+
+* `PGPASSWORD` always (a job that needs one passes it with `--env PGPASSWORD=...`);
+* `JOBTUI_DB`, `JOBTUI_NOTIFY_URL`, `JOBTUI_NOTIFY_CMD` when they hold a credential (a password in a
+  URL, a secret-looking query value, as `jobtui.redact` sees them); a plain database path stays, so a
+  job may still `jobtui submit` follow-up work to the same SQLite file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from ..redaction import redact
+
+ALWAYS_REMOVED = ("PGPASSWORD",)
+"""Variables no child process gets."""
+REMOVED_IF_SECRET = ("JOBTUI_DB", "JOBTUI_NOTIFY_URL", "JOBTUI_NOTIFY_CMD")
+"""Variables a child gets only when they carry no credential."""
+
+
+def holds_secret(value: str) -> bool:
+    """Tell whether a URL or command line carries a credential `jobtui.redact` would blank."""
+    return str(redact(value)) != value
+
+
+def child_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return `base` (default: this process's environment) without the variables a job must not inherit."""
+    env = dict(os.environ if base is None else base)
+    for name in ALWAYS_REMOVED:
+        env.pop(name, None)
+    for name in REMOVED_IF_SECRET:
+        if name in env and holds_secret(env[name]):
+            del env[name]
+    return env
