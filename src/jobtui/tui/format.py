@@ -193,23 +193,29 @@ def progress_note(message: str | None, stage: str | None) -> str:
 
 
 def wrap_words(text: str, width: int) -> list[str]:
-    """Wrap a line at word boundaries to at most `width` cells; a word longer than a line is cut."""
+    """Wrap a line at word boundaries to at most `width` cells; a word longer than a line is cut.
+
+    Linear in the length of the line: a long word is chopped once (chopping it again for each row was
+    quadratic: a 1 MiB line took minutes, issue 14 item 3).
+    """
     if cell_len(text) <= width:
         return [text]
     lines: list[str] = []
-    line = ""
+    line, used = "", 0
     for word in re.split(r"(?<=\s)(?=\S)", text):  # each word keeps the spaces after it
-        if cell_len(line) + cell_len(word.rstrip()) <= width:
+        stripped = word.rstrip()
+        cells = cell_len(stripped)
+        if used + cells <= width:
             line += word
+            used += cells + cell_len(word) - cells
             continue
         if line:
             lines.append(line.rstrip())
-            line = ""
-        while cell_len(word.rstrip()) > width:
-            head, *_ = chop_cells(word, width)
-            lines.append(head)
-            word = word[len(head):]
-        line = word
+        if cells > width:
+            *full, last = chop_cells(stripped, width)
+            lines.extend(full)
+            word = last + word[len(stripped):]
+        line, used = word, cell_len(word)
     if line.strip() or not lines:
         lines.append(line.rstrip())
     return lines

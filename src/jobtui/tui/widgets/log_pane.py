@@ -27,6 +27,10 @@ from ..format import clean, wrap_words
 
 MAX_LINES = 5_000
 """Lines kept in memory per selected job (the store keeps more; `jobtui logs` shows them all)."""
+MAX_LINE_CHARS = 4_096
+"""Characters of one line drawn; the rest is counted in a "… N more bytes" marker (`jobtui logs` shows it all)."""
+MAX_CHARS = 1_000_000
+"""Characters kept in memory per selected job: wrapping them all takes well under a second (a frame's worth)."""
 _PREFIX = 15
 _LEVEL = {"debug": "debug", "info": "info", "warning": "warn", "warn": "warn", "error": "error", "critical": "crit",
           "stderr": "err>", "stdout": "out"}
@@ -74,6 +78,8 @@ class LogView(ScrollView, can_focus=True):
         """The id of the newest line shown (read the next ones after it)."""
         self._lines: list[tuple[str, str, str]] = []
         """(time, level, text) per physical line; a message with newlines takes several, time only on the first."""
+        self._chars = 0
+        """The characters of `_lines` (bounded by MAX_CHARS)."""
         self._rows: list[tuple[int, str, bool]] = []
         """In wrap mode: (line index, chunk, first chunk of its line)."""
         self._width = 0
@@ -99,6 +105,7 @@ class LogView(ScrollView, can_focus=True):
         self.matches = []
         self.match_index = -1
         self._lines.clear()
+        self._chars = 0
         self._rows.clear()
         self._width = 0
         self.set_reactive(LogView.new_lines, 0)
@@ -123,16 +130,17 @@ class LogView(ScrollView, can_focus=True):
             self.last_id = line.log_id
             stamp = datetime.fromtimestamp(line.ts_ms / 1000, tz=self.tz).strftime("%H:%M:%S")
             level = _LEVEL.get(line.level.lower(), clean(line.level.lower())[:5])
-            parts = clean(line.message).split("\n") or [""]
-            for i, part in enumerate(parts):
-                self._lines.append((stamp if i == 0 else "", level if i == 0 else "", part.rstrip("\r")))
-                w = cell_len(part)
-                self._width = max(self._width, w)
+            for i, raw in enumerate(line.message.split("\n")):
+                part = clip(raw.rstrip("\r"), line.job_id)
+                self._lines.append((stamp if i == 0 else "", level if i == 0 else "", part))
+                self._chars += len(part)
+                self._width = max(self._width, cell_len(part))
             added += 1
         if not added:
             return 0
-        if len(self._lines) > MAX_LINES:
-            drop = len(self._lines) - MAX_LINES + MAX_LINES // 10
+        if len(self._lines) > MAX_LINES or self._chars > MAX_CHARS:
+            drop = max(len(self._lines) - MAX_LINES + MAX_LINES // 10, self._over(MAX_CHARS - MAX_CHARS // 10))
+            self._chars -= sum(len(text) for _, _, text in self._lines[:drop])
             del self._lines[:drop]
             self._rows.clear()
             self._wrap_width = 0
@@ -150,6 +158,14 @@ class LogView(ScrollView, can_focus=True):
         self._update_title()
         self.refresh()
         return added
+
+    def _over(self, keep: int) -> int:
+        """Return how many of the oldest lines to drop so that at most `keep` characters stay."""
+        excess, n = self._chars - keep, 0
+        while excess > 0 and n < len(self._lines) - 1:
+            excess -= len(self._lines[n][2])
+            n += 1
+        return n
 
     @property
     def line_count(self) -> int:
@@ -392,6 +408,14 @@ class LogView(ScrollView, can_focus=True):
             self.app.notify(f"Cannot run {command[0]}: {e}; the log is in {path}", severity="error", markup=False)
             return
         os.unlink(path)
+
+
+def clip(text: str, job_id: JobId) -> str:
+    """Return one line of a log fit to draw: cleaned, and cut at MAX_LINE_CHARS with a marker saying what is left."""
+    if len(text) <= MAX_LINE_CHARS:
+        return clean(text)
+    rest = len(text[MAX_LINE_CHARS:].encode("utf-8", "replace"))
+    return f"{clean(text[:MAX_LINE_CHARS])} … {rest:,} more bytes (jobtui logs {job_id} shows the whole line)"
 
 
 def pager_command(pager: str, path: str) -> list[str]:
