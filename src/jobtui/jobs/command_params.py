@@ -181,6 +181,11 @@ def load_pipeline(path: str, a: argparse.Namespace) -> tuple[list[dict[str, Any]
     return specs, name if isinstance(name, str) else file.stem
 
 
+def _not_an_option(name: str) -> str:
+    """Return a relative path that cannot be taken for an option: '-x' becomes './-x'."""
+    return f"./{name}" if name.startswith("-") else name
+
+
 def foreach_items(a: argparse.Namespace, cwd: str) -> list[str]:
     """Return the items of a foreach job from exactly one of --glob, --lines and --args."""
     given = [x for x in (a.glob is not None, a.lines is not None, a.args is not None) if x]
@@ -193,8 +198,12 @@ def foreach_items(a: argparse.Namespace, cwd: str) -> list[str]:
         found = sorted(glob.glob(pattern, recursive=True))
         if not found:
             raise UsageError(f"--glob {a.glob!r} matches nothing in {cwd}: no job created")
-        # Items as the pattern names them (relative to the job's folder when the pattern was).
-        return found if os.path.isabs(a.glob) else [os.path.relpath(p, cwd) for p in found]
+        # Items as the pattern names them (relative to the job's folder when the pattern was). A relative
+        # name starting with '-' gets './' so that it stays a name: `find {} -delete` over a file named
+        # '-delete' must not read it as an option (issue 14, item 11).
+        if os.path.isabs(a.glob):
+            return found
+        return [_not_an_option(os.path.relpath(p, cwd)) for p in found]
     if a.lines is not None:
         text = _read_text(f"--lines {a.lines}", sys.stdin.read if a.lines == "-" else Path(a.lines).expanduser().read_text)
         items = [ln for ln in text.splitlines() if ln.strip()]
