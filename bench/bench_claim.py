@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from jobtui import Context, JobType, Runner, Stage
+from jobtui.builtins import default_registry
 from jobtui.client import Client, Submission
-from jobtui.engine import Registry, default_registry
+from jobtui.engine import Registry
 from jobtui.store import Store
 
 HERE = Path(__file__).resolve().parent

@@ -27,8 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from jobtui.builtins import default_registry
 from jobtui.client import Client
-from jobtui.engine import Runner, default_registry
+from jobtui.engine import Runner
 from jobtui.store import Store
 
 TRUE = shutil.which("true") or "/bin/true"

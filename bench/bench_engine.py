@@ -56,8 +56,9 @@ import aiosqlite
 
 import jobtui
 from jobtui import Context, JobType, Param, Runner, Stage
+from jobtui.builtins import default_registry
 from jobtui.client import Client, Submission
-from jobtui.engine import Registry, default_registry
+from jobtui.engine import Registry
 from jobtui.store import Store
 
 HERE = Path(__file__).resolve().parent

@@ -51,8 +51,8 @@ from textual import events
 from textual.app import App
 from textual.widgets import Static
 
+from jobtui.builtins import default_registry
 from jobtui.client import Client, Submission
-from jobtui.engine import default_registry
 from jobtui.model import JobStatus
 from jobtui.store import Store
 from jobtui.tui.app import make_app

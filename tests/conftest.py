@@ -15,8 +15,8 @@ from typing import IO, TypeVar
 import pytest
 
 from jobtui import JobType, Registry, Runner
+from jobtui.builtins import default_registry
 from jobtui.client import Client
-from jobtui.engine import default_registry
 from jobtui.store import Store
 
 pytest_plugins = ["tests.backends"]

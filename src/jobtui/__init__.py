@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from .engine import (
+    KILL_GRACE_S,
     NO_RETRY,
     REQUIRED,
     Context,
     ItemOutcome,
     JobType,
     Param,
+    Processes,
     Registry,
     Retry,
     Runner,
     Stage,
+    Supervised,
+    child_env,
+    describe_exit,
     is_transient,
     stage,
 )
@@ -31,6 +36,7 @@ from .redaction import redact
 __version__ = "0.1.0"
 
 __all__ = [
+    "KILL_GRACE_S",
     "NO_RETRY",
     "REQUIRED",
     "Context",
@@ -43,6 +49,7 @@ __all__ = [
     "JobtuiError",
     "Param",
     "PermanentError",
+    "Processes",
     "Registry",
     "ReplayMismatchError",
     "Retry",
@@ -52,8 +59,11 @@ __all__ = [
     "StageRun",
     "StageStatus",
     "StageTimeoutError",
+    "Supervised",
     "TransientError",
     "__version__",
+    "child_env",
+    "describe_exit",
     "is_transient",
     "redact",
     "stage",

@@ -13,8 +13,10 @@ from typing import Any
 
 import platformdirs
 
-from .engine.definition import JobType, Registry, default_registry
-from .engine.runner import Runner, runner_process_gone, workspace_root_for
+from .builtins import default_registry
+from .engine.definition import JobType, Registry
+from .engine.lease import runner_process_gone
+from .engine.runner import Runner, workspace_root_for
 from .errors import InvalidTransitionError, JobNotFoundError, SubmitError, UsageError
 from .fleet import FleetRunner, check_tags, health, missing_runner
 from .model import (

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from jobtui import Runner
+from jobtui.builtins import default_registry
 from jobtui.client import Client
-from jobtui.engine import default_registry
 from jobtui.model import JobStatus
 from jobtui.store import Store
 

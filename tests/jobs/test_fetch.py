@@ -26,8 +26,9 @@ import httpx
 import pytest
 
 from jobtui import JobStatus, Runner
+from jobtui.builtins import default_registry
 from jobtui.client import Client
-from jobtui.engine import default_registry, workspace_root_for
+from jobtui.engine import workspace_root_for
 from jobtui.errors import ParamError
 from jobtui.jobs.fetch import MAX_RETRY_AFTER_S, _retry_after_s, file_names
 from jobtui.model import ItemRecord, ItemStatus, JobDetail

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from jobtui import Runner
+from jobtui.builtins import default_registry
 from jobtui.client import Client
-from jobtui.engine import default_registry
 from jobtui.model import Action, JobStatus, RunnerInfo
 from jobtui.store import JobStore, NewJob, open_store
 from jobtui.store.schema import MIGRATIONS

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from jobtui.builtins import default_registry
 from jobtui.client import Client, Submission
-from jobtui.engine import default_registry
 from jobtui.store import Store
 from jobtui.store.runs import CLAIM_SQL
 

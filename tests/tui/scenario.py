@@ -15,8 +15,8 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from jobtui.builtins import default_registry
 from jobtui.client import Client
-from jobtui.engine.definition import default_registry
 from jobtui.engine.runner import Runner
 from jobtui.model import RunnerInfo, StageStatus
 from jobtui.store import Store

@@ -1,13 +1,33 @@
-"""The engine: job definitions, the context stages get, retry policies and the runner."""
+"""The engine: job definitions, the context stages get, retry policies, process supervision and the runner."""
 
 from __future__ import annotations
 
+from .childenv import child_env
 from .context import Context, ItemOutcome
-from .definition import REQUIRED, JobType, Param, Registry, Stage, default_registry, stage
+from .definition import REQUIRED, JobType, Param, Registry, Stage, stage
+from .options import RunnerOptions
+from .process import KILL_GRACE_S, Processes, Supervised, describe_exit
 from .retry import NO_RETRY, Retry, is_transient
 from .runner import Runner, workspace_root_for
 
 __all__ = [
-    "NO_RETRY", "REQUIRED", "Context", "ItemOutcome", "JobType", "Param", "Registry", "Retry", "Runner", "Stage",
-    "default_registry", "is_transient", "stage", "workspace_root_for",
+    "KILL_GRACE_S",
+    "NO_RETRY",
+    "REQUIRED",
+    "Context",
+    "ItemOutcome",
+    "JobType",
+    "Param",
+    "Processes",
+    "Registry",
+    "Retry",
+    "Runner",
+    "RunnerOptions",
+    "Stage",
+    "Supervised",
+    "child_env",
+    "describe_exit",
+    "is_transient",
+    "stage",
+    "workspace_root_for",
 ]

@@ -18,8 +18,8 @@ from .retry import Retry, call_with_retry, describe
 
 if TYPE_CHECKING:
     from .definition import Stage
+    from .jobrun import JobRun
     from .process import Processes
-    from .runner import JobRun
 
 _current_item: ContextVar[str | None] = ContextVar("jobtui_item", default=None)
 

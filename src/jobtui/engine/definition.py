@@ -309,13 +309,3 @@ class Registry:
                 self.app_types.append(t.name)
         return found
 
-
-def default_registry(apps: Iterable[str] = ()) -> Registry:
-    """Return a registry with the built-in job types and those of `apps` (and of $JOBTUI_APP)."""
-    from ..jobs import BUILTIN
-
-    registry = Registry(BUILTIN)
-    modules = [m for m in os.environ.get("JOBTUI_APP", "").split(",") if m.strip()]
-    for m in [*modules, *apps]:
-        registry.load_module(m.strip())
-    return registry

@@ -1,266 +1,37 @@
-"""Runner: claims jobs, runs their stages as asyncio tasks, heartbeats, applies control, recovers."""
+"""Runner: the loop that claims jobs and runs each as an asyncio task, heartbeats, applies control, recovers."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import logging
-import math
 import os
-import random
 import socket
-import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Unpack
 
-from ..errors import (
-    JobTimeoutError,
-    ReplayMismatchError,
-    StageError,
-    StageTimeoutError,
-    StoreError,
-    TransientError,
-    UsageError,
-)
+from ..errors import StoreError, TransientError
 from ..fleet import check_name, check_tags
 from ..kinds import RunnerEvent, StopKind
-from ..model import HOLDABLE, JobId, NotifyEvent, RunnerInfo, StageStatus, scrub, secret_values
-from ..store import Claimed, JobStore, StageRecord
-from .context import Context, Stop
-from .definition import JobType, Registry, Stage
+from ..model import HOLDABLE, JobId, RunnerInfo
+from ..store import Claimed, JobStore
+from .definition import Registry
+from .execution import run_job
+from .jobrun import JobRun
+from .lease import check_lease_ttl, default_runner_name, lease_clock, runner_process_gone
 from .notify import Notifier, defaults_from_env
+from .options import RunnerOptions, RunnerOverrides
 from .process import end_leftovers
-from .retention import PERIOD_S, Retention
-from .retry import call_with_retry, describe, is_expected, last_frames
+from .retention import Retention
 from .scheduler import Scheduler
 from .waiting import wait_set
-
-LOG_LIMIT = 10_000
-"""Log lines kept per job; older ones are dropped."""
-OUTPUT_LIMIT = 8 * 1024 * 1024
-"""Bytes of command output logged per job by one runner; past it, lines are counted and dropped."""
-MAX_LEASE_TTL_S = 86_400.0
-"""The longest lease a runner may take: a day (a longer one would leave a dead runner's jobs stranded)."""
 
 log = logging.getLogger("jobtui.engine")
 
 _NOTIFYING = frozenset({RunnerEvent.COMPLETED, RunnerEvent.FAILED, RunnerEvent.PAUSE, RunnerEvent.CANCEL})
 """Events after which the notification outbox may hold something new to deliver."""
-
-
-def lease_clock() -> float:
-    """Return seconds on a clock that runs on while the process is frozen or the machine is suspended."""
-    return time.clock_gettime(time.CLOCK_BOOTTIME) if hasattr(time, "CLOCK_BOOTTIME") else time.monotonic()
-
-
-def check_lease_ttl(ttl_s: float) -> None:
-    """Raise ValueError unless a lease TTL is a finite number of seconds in (0, MAX_LEASE_TTL_S]."""
-    if not isinstance(ttl_s, int | float) or not math.isfinite(ttl_s) or ttl_s <= 0 or ttl_s > MAX_LEASE_TTL_S:
-        raise ValueError(f"the lease TTL must be more than 0 and at most {MAX_LEASE_TTL_S:g} seconds, not {ttl_s!r}")
-
-
-class JobRun:
-    """The in-memory state of one job while this runner holds it."""
-
-    def __init__(self, runner: Runner, claimed: Claimed, job_type: JobType) -> None:
-        self.runner = runner
-        self.store = runner.store
-        self.job = claimed.job
-        self.job_type = job_type
-        self.stages: tuple[Stage, ...] = job_type.stages
-        """This job's stages: the type's, or those built from its params (`JobType.stages_for`)."""
-        self.records: tuple[StageRecord, ...] = claimed.stages
-        self.states: dict[int, Any] = {}
-        """The latest checkpoint state of each stage in this run (a retry starts from it)."""
-        self.output_bytes = 0
-        """Bytes of command output logged for this job by this runner (see `Context.output`)."""
-        self.output_dropped = 0
-        """Output lines dropped past the job's output limit."""
-        self.output_dropped_bytes = 0
-        self.output_noted = 0
-        self.output_limit = runner.output_limit
-        self.held = False
-        """True while the job is paused but its stage holds on to its resources (see `Context.hold`)."""
-        self._unhold: asyncio.Event | None = None
-        self.outputs: dict[str, Any] = {}
-        self.task: asyncio.Task[None] | None = None
-        self.request: StopKind | None = None
-        """What was asked of the job (pause, cancel, shutdown, lost); checked at every safe point."""
-        self.interrupt: StopKind | None = None
-        """Set just before the runner cancels the task, so the task knows why."""
-        self.reason: str | None = None
-        self._wake = asyncio.Event()
-        self._grace: asyncio.TimerHandle | None = None
-        self.completing = False
-        """True once the job's completion is queued: from then on it is no longer held in the store, and not lost."""
-        self.items_done = claimed.job.items_done
-        self.items_failed = claimed.job.items_failed
-        self.consecutive_failures = 0 if claimed.job.resume_count else claimed.job.consecutive_failures
-        self.current_index: int | None = None
-        self.progress_done = 0
-        self.progress_total = 0
-        self.progress_message: str | None = None
-        self._secrets = secret_values(claimed.job.params)
-        self._logged = 0
-        self.workspace = runner.workspace_root / str(claimed.job.job_id)
-
-    # safe points ---------------------------------------------------------------------------------
-    def check(self) -> None:
-        """Raise Stop when pause, cancel or shutdown was asked (a safe point)."""
-        if self.request is not None:
-            raise Stop(self.request, self.reason)
-
-    async def sleep(self, seconds: float) -> None:
-        """Sleep, but wake and stop at once when a request arrives; then confirm the lease if it may have lapsed."""
-        self.check()
-        if seconds > 0:
-            await wait_set(self._wake, seconds)
-        self.check()
-        if self.must_wait:
-            await self.ready()
-
-    @property
-    def must_wait(self) -> bool:
-        """Tell whether `ready()` has anything to do: a lease to confirm, a stalled database, a lost job."""
-        return self.runner.lease_stale() or self.store.stalled or self.lost
-
-    @property
-    def lost(self) -> bool:
-        """Tell whether another runner holds the job now (it may change across any await)."""
-        return self.request is StopKind.LOST
-
-    def ask(self, kind: StopKind, reason: str | None = None) -> None:
-        """Ask the job to stop at its next safe point."""
-        if self.request is StopKind.CANCEL or self.request is kind:
-            return
-        self.request = kind
-        self.reason = reason
-        self._wake.set()
-        if self._unhold is not None:
-            self._unhold.set()
-
-    @property
-    def stage_names(self) -> tuple[str, ...]:
-        """Return this job's stage names."""
-        return tuple(s.name for s in self.stages)
-
-    async def hold(self, reason: str) -> None:
-        """Pause the job in the store while its stage keeps running (frozen); return once resumed.
-
-        Only when a pause was asked; otherwise a safe point. The job is paused in the store but stays
-        held by this runner (its lease owner), so no other runner can take it. A resume brings it back
-        to this same stage call; cancel, delete, rewind and runner shutdown raise Stop instead.
-        """
-        if self.request is not StopKind.PAUSE:
-            self.check()
-            return
-        runner = self.runner
-        if self._grace is not None:
-            self._grace.cancel()
-            self._grace = None
-        self._unhold = asyncio.Event()
-        self.store.job_held(self.job.job_id, runner.runner_id, reason)
-        self.log(f"paused: {reason}", "warning")
-        await self.store.commit_point()
-        self.held = True
-        runner._hold(self)
-        try:
-            await self._unhold.wait()
-        finally:
-            self._unhold = None
-        self.check()
-
-    def unheld(self, job: Any) -> None:
-        """Continue a held job that its runner claimed again after a resume."""
-        self.job = job
-        self.held = False
-        self.request = None
-        self.reason = None
-        self.interrupt = None
-        self._wake.clear()
-        self.log("resumed: the held stage continues")
-        if self._unhold is not None:
-            self._unhold.set()
-
-    async def ready(self) -> None:
-        """Before new work (a stage attempt, an item): confirm the lease if it may have lapsed.
-
-        Raises Stop('lost') when another runner holds the job now. While the database cannot take
-        writes (disk full, locked), wait for the queued ones to commit instead of piling up more work.
-        """
-        runner = self.runner
-        if runner.lease_stale():
-            await runner.ensure_lease()
-        if self.lost:
-            raise Stop(StopKind.LOST)
-        if self.store.stalled:
-            try:
-                await self.store.commit_point()
-            except StoreError:
-                pass  # our writes were dropped: on_dropped interrupts this job
-            if self.lost:
-                raise Stop(StopKind.LOST)
-
-    async def until_stop(self) -> None:
-        """Return once pause, cancel or shutdown is asked."""
-        while self.request is None:
-            await self._wake.wait()
-
-    # writes ----------------------------------------------------------------------------------------
-    def log(self, message: str, level: str = "info") -> None:
-        """Queue a log line, blanking secret param values; keep the log bounded."""
-        message = scrub(message, self._secrets)
-        self.store.log(self.job.job_id, level, message)
-        self._logged += 1
-        if self._logged % 1000 == 0:
-            self.store.trim_logs(self.job.job_id, self.runner.log_limit)
-
-    def clean(self, text: str) -> str:
-        """Return text fit to store and show: secret param values and URL secrets blanked."""
-        return scrub(text, self._secrets)
-
-    def set_progress(self, done: int, total: int | None, message: str | None) -> None:
-        """Queue the job's progress and counters."""
-        self.progress_done = done
-        self.progress_total = total or 0
-        if message is not None:
-            self.progress_message = scrub(message, self._secrets) if self._secrets else message
-        # Read when the next group commit is taken: a loop that reports progress per item queues one row.
-        self.store.watch_progress(self.job.job_id, self._progress_values)
-
-    def _progress_values(self) -> tuple[int, int, str | None, int, int, int]:
-        return (self.progress_done, self.progress_total, self.progress_message, self.items_done, self.items_failed,
-                self.consecutive_failures)
-
-
-def _failure(job_id: JobId, stage: str, error: str, *, transient: bool = False) -> StageError:
-    """Return the StageError that fails a job at `stage` with `error` (`Type: message` of what failed, scrubbed)."""
-    return StageError(job_id, stage, f"stage {stage} failed: {error}", transient=transient, error=error)
-
-
-def default_runner_name() -> str:
-    """Return the name a runner gets unless given one: `<host>-<pid>` (unique among live runners)."""
-    return f"{socket.gethostname()}-{os.getpid()}"
-
-
-def runner_process_gone(info: RunnerInfo) -> bool:
-    """Tell whether a runner on this host is certainly gone (its process no longer exists)."""
-    if info.hostname != socket.gethostname() or info.pid == os.getpid():
-        return False
-    try:
-        os.kill(info.pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    try:
-        with open(f"/proc/{info.pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
 
 
 class Runner:
@@ -269,61 +40,42 @@ class Runner:
     Args:
         store: the open Store.
         registry: the job types this runner can run (jobs of other types stay queued).
-        concurrency: jobs run at once.
-        grace_s: how long a paused or shut-down job may take to reach a safe point before interruption.
-        lease_ttl_s: a runner whose heartbeat is older than this is taken for dead.
+        options: how it runs (`RunnerOptions`); or give its fields as keywords (`concurrency=8`).
     """
 
     def __init__(
-        self,
-        store: JobStore,
-        registry: Registry,
-        *,
-        concurrency: int = 4,
-        grace_s: float = 10.0,
-        lease_ttl_s: float = 15.0,
-        poll_s: float = 0.5,
-        control_poll_s: float = 0.2,
-        log_limit: int = LOG_LIMIT,
-        output_limit: int = OUTPUT_LIMIT,
-        workspace_root: Path | None = None,
-        runner_id: str | None = None,
-        name: str | None = None,
-        tags: Iterable[str] = (),
-        on_event: Callable[[RunnerEvent, JobId | None], None] | None = None,
-        notify_defaults: Sequence[tuple[str, str]] | None = None,
-        notify: bool = True,
-        schedules: bool = True,
-        keep_ms: int | None = None,
-        retention_period_s: float = PERIOD_S,
+        self, store: JobStore, registry: Registry, options: RunnerOptions | None = None,
+        **overrides: Unpack[RunnerOverrides],
     ) -> None:
-        if concurrency < 1:
+        o = RunnerOptions(**overrides) if options is None else replace(options, **overrides)
+        if o.concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        check_lease_ttl(lease_ttl_s)
+        check_lease_ttl(o.lease_ttl_s)
+        self.options = o
         self.store = store
         self.registry = registry
-        self.concurrency = concurrency
-        self.grace_s = grace_s
-        self.lease_ttl_s = lease_ttl_s
-        self.poll_s = poll_s
-        self.control_poll_s = control_poll_s
-        self.log_limit = log_limit
-        self.output_limit = output_limit
-        self.workspace_root = workspace_root or store.workspace_root
-        self.runner_id = runner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.name = default_runner_name() if name is None else check_name(name)
+        self.concurrency = o.concurrency
+        self.grace_s = o.grace_s
+        self.lease_ttl_s = o.lease_ttl_s
+        self.poll_s = o.poll_s
+        self.control_poll_s = o.control_poll_s
+        self.log_limit = o.log_limit
+        self.output_limit = o.output_limit
+        self.workspace_root = o.workspace_root or store.workspace_root
+        self.runner_id = o.runner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.name = default_runner_name() if o.name is None else check_name(o.name)
         """What `stats`, `runners` and the TUI call it (`run --name`; default host-pid)."""
-        self.tags = check_tags(tags)
+        self.tags = check_tags(o.tags)
         """It claims only jobs whose needs (`submit --needs`) are all among these (`run --tag`)."""
-        self.on_event = on_event
-        store.notify_defaults = tuple(defaults_from_env() if notify_defaults is None else notify_defaults)
-        self.notifier: Notifier | None = Notifier(store, self.runner_id) if notify else None
+        self.on_event = o.on_event
+        store.notify_defaults = tuple(defaults_from_env() if o.notify_defaults is None else o.notify_defaults)
+        self.notifier: Notifier | None = Notifier(store, self.runner_id) if o.notify else None
         """Delivers the notification outbox in the background (None: this runner leaves it to others)."""
-        self.scheduler: Scheduler | None = Scheduler(store, registry, self.runner_id, on_fire=self.wake) if schedules \
+        self.scheduler: Scheduler | None = Scheduler(store, registry, self.runner_id, on_fire=self.wake) if o.schedules \
             else None
         """Fires recurring schedules (None: this runner leaves them to others)."""
-        self.retention: Retention | None = None if not keep_ms else Retention(
-            store, keep_ms, self.workspace_root, period_s=retention_period_s)
+        self.retention: Retention | None = None if not o.keep_ms else Retention(
+            store, o.keep_ms, self.workspace_root, period_s=o.retention_period_s)
         """Deletes finished jobs older than `keep_ms` (None: keeps them all)."""
         self.runs: dict[JobId, JobRun] = {}
         self.held: dict[JobId, JobRun] = {}
@@ -337,10 +89,10 @@ class Runner:
         self._claiming = asyncio.Lock()
         """Held while a claim is in flight and its jobs start (hold_claims() waits for it)."""
         self.stages_done = 0
-        self._unrecorded: set[JobId] = set()
-        """Jobs whose stop could not be recorded: still ours in the store; the control poll hands them back."""
         """Stages completed by this runner, for benchmarks."""
         self.jobs_done = 0
+        self.unrecorded: set[JobId] = set()
+        """Jobs whose stop could not be recorded: still ours in the store; the control poll hands them back."""
 
     # public control ------------------------------------------------------------------------------
     def wake(self) -> None:
@@ -380,7 +132,8 @@ class Runner:
         """Tell whether stop() was called."""
         return self._stopping
 
-    def _emit(self, event: RunnerEvent, job_id: JobId | None = None) -> None:
+    def emit(self, event: RunnerEvent, job_id: JobId | None = None) -> None:
+        """Tell the notifier (for ends) and `on_event` of an event."""
         if self.notifier is not None and event in _NOTIFYING:
             self.notifier.wake()
         if self.on_event is not None:
@@ -511,7 +264,7 @@ class Runner:
                                 claimed = await self.store.claim(self.runner_id, free, types)
                                 for c in claimed:
                                     self._start(c)
-                    if self.runs or self._unrecorded:
+                    if self.runs or self.unrecorded:
                         await self._poll_control()
                     if self.held:
                         await self._poll_held()
@@ -606,7 +359,7 @@ class Runner:
         for job_id, before, after in recovered:
             self.store.log(job_id, "warning", f"recovered from a lost runner: {before.value} → {after.value}",
                            held=False)
-            self._emit(RunnerEvent.RECOVERED, job_id)
+            self.emit(RunnerEvent.RECOVERED, job_id)
             # A dead runner's commands may have outlived it: end them before anything runs again.
             try:
                 await end_leftovers(self.store, job_id, None, log=functools.partial(self.store.log, job_id, "warning"))
@@ -622,7 +375,7 @@ class Runner:
     async def _poll_control(self) -> None:
         owned = await self.store.owned_requests(self.runner_id, expected=len(self.runs))
         if owned is None:
-            self._unrecorded.clear()
+            self.unrecorded.clear()
             return
         for job_id, run in list(self.runs.items()):
             status = owned.get(job_id)
@@ -641,25 +394,25 @@ class Runner:
             self.store.job_released(job_id, self.runner_id)
         if owned.keys() - self.runs.keys():
             await self.store.commit_point()
-        self._unrecorded.clear()
+        self.unrecorded.clear()
 
     def _arm_grace(self, run: JobRun, kind: StopKind) -> None:
-        if run._grace is None:
-            run._grace = asyncio.get_running_loop().call_later(self.grace_s, self._interrupt, run, kind)
+        if run.grace_timer is None:
+            run.grace_timer = asyncio.get_running_loop().call_later(self.grace_s, self._interrupt, run, kind)
 
     def _interrupt(self, run: JobRun, kind: StopKind) -> None:
         if run.task is not None and not run.task.done() and run.interrupt is None:
             run.interrupt = kind
             run.task.cancel()
 
-    def _hold(self, run: JobRun) -> None:
+    def hold_run(self, run: JobRun) -> None:
         """Move a paused-but-held job out of the running set: it takes no slot while paused."""
         job_id = run.job.job_id
         if self.runs.get(job_id) is run:
             del self.runs[job_id]
         self.held[job_id] = run
         self._wake.set()
-        self._emit(RunnerEvent.PAUSE, job_id)
+        self.emit(RunnerEvent.PAUSE, job_id)
 
     async def _poll_held(self) -> None:
         """Stop held jobs that someone cancelled, deleted, rewound or gave to another runner."""
@@ -676,216 +429,24 @@ class Runner:
             # A resumed job whose stage this runner kept: continue that very call.
             self.runs[claimed.job.job_id] = held
             held.unheld(claimed.job)
-            self._emit(RunnerEvent.STARTED, claimed.job.job_id)
+            self.emit(RunnerEvent.STARTED, claimed.job.job_id)
             return
         job_type = self.registry.get(claimed.job.type)
         run = JobRun(self, claimed, job_type)
-        run.task = asyncio.create_task(self._run_job(run), name=f"jobtui-job-{claimed.job.job_id}")
+        run.task = asyncio.create_task(run_job(self, run), name=f"jobtui-job-{claimed.job.job_id}")
         self.runs[claimed.job.job_id] = run
         job_id = claimed.job.job_id
         run.task.add_done_callback(lambda _t: self._finished(job_id))
-        self._emit(RunnerEvent.STARTED, claimed.job.job_id)
+        self.emit(RunnerEvent.STARTED, claimed.job.job_id)
 
     def _finished(self, job_id: JobId) -> None:
         run = self.runs.pop(job_id, None) or self.held.pop(job_id, None)
-        if run is not None and run._grace is not None:
-            run._grace.cancel()
+        if run is not None and run.grace_timer is not None:
+            run.grace_timer.cancel()
         self._wake.set()
-        self._emit(RunnerEvent.FINISHED, job_id)
+        self.emit(RunnerEvent.FINISHED, job_id)
 
     # one job -------------------------------------------------------------------------------------
-    async def _run_job(self, run: JobRun) -> None:
-        job_id = run.job.job_id
-        limit_s = run.job_type.timeout_s if run.job.timeout_ms is None else run.job.timeout_ms / 1000
-        timer = asyncio.timeout(limit_s)
-        try:
-            try:
-                recorded = tuple(r.name for r in run.records)
-                try:
-                    run.stages = run.job_type.stages_for(run.job.params)
-                except UsageError as e:
-                    raise _failure(job_id, recorded[0] if recorded else "?", run.clean(describe(e))) from e
-                if recorded != run.stage_names:
-                    raise ReplayMismatchError(job_id, run.job_type.name, recorded, run.stage_names)
-                async with timer:
-                    await self._run_stages(run)
-            except TimeoutError:
-                if limit_s is None or not timer.expired():
-                    raise
-                raise JobTimeoutError(job_id, run.stage_names[run.current_index or 0], limit_s) from None
-        except Stop as s:
-            await self._stopped(run, s.kind, s.reason)
-        except asyncio.CancelledError:
-            if run.interrupt is None:
-                raise
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-            await self._stopped(run, run.interrupt, run.reason)
-        except StageError as f:
-            await self._failed(run, f)
-        except StoreError as e:
-            # A write of this job could not be committed: stop it honestly at its last committed
-            # checkpoint and hand it back (it is claimed again and continues from there).
-            log.error("job %s: cannot record progress (%s); handing it back at its last checkpoint", job_id, e)
-            await self._stopped(run, StopKind.STORE, None)
-        except Exception as e:  # a bug in jobtui itself: keep the runner alive, fail the job visibly
-            await self._failed(run, _failure(job_id, run.stage_names[run.current_index or 0], run.clean(describe(e))))
-
-    async def _run_stages(self, run: JobRun) -> None:
-        job_id = run.job.job_id
-        store = self.store
-        stages = run.stages
-        last = len(stages) - 1
-        ran = False
-        for index, stage in enumerate(stages):
-            record = run.records[index]
-            if record.status is StageStatus.COMPLETED:
-                run.outputs[stage.name] = record.output
-                continue
-            run.check()
-            output = await self._run_stage(run, index, stage, record)
-            run.outputs[stage.name] = output
-            store.stage_finished(job_id, index, output)
-            run.current_index = None
-            if index == last:
-                run.completing = True
-                store.job_completed(job_id, self.runner_id, len(stages))
-                store.notify_event(job_id, NotifyEvent.COMPLETED)
-                run.log("job completed")
-            await store.commit_point()
-            self.stages_done += 1
-            ran = True
-        if not ran:
-            run.completing = True
-            store.job_completed(job_id, self.runner_id, len(stages))
-            store.notify_event(job_id, NotifyEvent.COMPLETED)
-            await store.commit_point()
-        self.jobs_done += 1
-        self._emit(RunnerEvent.COMPLETED, job_id)
-
-    async def _run_stage(self, run: JobRun, index: int, stage: Stage, record: StageRecord) -> Any:
-        job_id = run.job.job_id
-        store = self.store
-        # An interruption (pause, shutdown, crash) is not a failed attempt: the budget goes on where it was.
-        # A stage that failed for good and was resumed by a person gets a fresh budget.
-        failed_before = 0 if record.status is StageStatus.FAILED else min(record.failures, stage.retry.attempts - 1)
-        runs_before = record.runs
-        policy = replace(stage.retry, retries=stage.retry.retries - failed_before) if failed_before else stage.retry
-        tries = 0
-        run.current_index = index
-        run.states.setdefault(index, record.state)
-
-        async def attempt() -> Any:
-            nonlocal tries
-            if run.must_wait:
-                await run.ready()
-            tries += 1
-            number = failed_before + tries
-            store.stage_started(job_id, index, number, stage.retry.attempts, runs_before + tries, number - 1)
-            state = run.states.get(index)
-            if number > 1 or record.status is StageStatus.INTERRUPTED:
-                run.log(f"stage {stage.name}: attempt {number}" + (" (resumed from checkpoint)" if state is not None else ""))
-            fresh = tries == 1 and record.items_done == 0 and record.items_failed == 0
-            ctx = Context(run, index, stage, number, record.generation, state, fresh=fresh)
-            if stage.timeout_s is None:
-                out = await stage.fn(ctx)
-            else:
-                timer = asyncio.timeout(stage.timeout_s)
-                try:
-                    async with timer:
-                        out = await stage.fn(ctx)
-                except TimeoutError as e:
-                    if timer.expired():
-                        raise StageTimeoutError(job_id, stage.name, f"stage {stage.name} ran past {stage.timeout_s:g}s") from e
-                    raise
-            # No "stage done in Ns" log line: the stage's start and end are on its row (the TUI's
-            # "took", `show`); a log row per stage was a quarter of the rows a trivial stage wrote.
-            return out
-
-        async def on_retry(number: int, err: BaseException, delay: float) -> None:
-            text = run.clean(describe(err))
-            store.attempt_failed(job_id, index, runs_before + number, text, True, failures=failed_before + number)
-            store.stage_stopped(job_id, index, StageStatus.RETRYING, text, store.clock() + int(delay * 1000))
-            run.log(f"stage {stage.name}: attempt {failed_before + number}/{stage.retry.attempts} failed ({text});"
-                    f" retrying in {delay:.1f}s", "warning")
-            await store.commit_point()
-
-        try:
-            output, _ = await call_with_retry(attempt, policy, sleep=run.sleep, on_retry=on_retry)
-        except StoreError:
-            raise  # the database, not the stage: the job is handed back, not failed
-        except Exception as e:
-            text = run.clean(describe(e))
-            transient = stage.retry.retry_on(e)
-            tb = None if is_expected(e) else run.clean(last_frames(e))
-            store.attempt_failed(job_id, index, runs_before + max(tries, 1), text, transient,
-                                 failures=failed_before + max(tries, 1), traceback=tb)
-            store.stage_stopped(job_id, index, StageStatus.FAILED, text)
-            if tb:
-                run.log(f"stage {stage.name} raised {text}\n{tb}", "error")
-            raise _failure(job_id, stage.name, text, transient=transient) from e
-        return output
-
-    async def _stopped(self, run: JobRun, kind: StopKind, reason: str | None) -> None:
-        job_id = run.job.job_id
-        store = self.store
-        if kind is StopKind.LOST:
-            return
-        if run.current_index is not None:
-            store.stage_stopped(job_id, run.current_index, StageStatus.INTERRUPTED, None)
-        if run.held:
-            # Paused while held: the stage let go of its resources; the job stays paused (or as a
-            # person set it meanwhile) and its stage runs again from its last checkpoint on resume.
-            store.job_unheld(job_id, self.runner_id)
-            run.log("held stage ended: it runs again from its last checkpoint on resume", "warning")
-        elif kind is StopKind.PAUSE:
-            text = reason or "paused by request"
-            store.job_paused(job_id, self.runner_id, text)
-            if reason is not None and reason.startswith("auto-paused"):
-                store.notify_event(job_id, NotifyEvent.PAUSED)
-            run.log(f"paused: {text}", "warning")
-        elif kind is StopKind.CANCEL:
-            store.job_cancelled(job_id, self.runner_id)
-            store.notify_event(job_id, NotifyEvent.CANCELLED)
-            run.log("cancelled", "warning")
-        elif kind is StopKind.STORE:
-            store.job_released(job_id, self.runner_id)
-            run.log("a write could not be committed: job handed back at its last committed checkpoint", "error")
-        else:
-            store.job_released(job_id, self.runner_id)
-            run.log("runner stopping: job handed back at its last checkpoint")
-        try:
-            await store.commit_point()
-        except StoreError as e:
-            log.error("job %s: cannot record stop: %s", job_id, e)
-            self._unrecorded.add(job_id)
-        self._emit(RunnerEvent.of_stop(kind), job_id)
-
-    async def _failed(self, run: JobRun, f: StageError) -> None:
-        job = run.job
-        store = self.store
-        retry_at: int | None = None
-        if f.transient and job.retry_count < job.max_retries:
-            delay = min(3600.0, run.job_type.retry_delay_s * (2 ** job.retry_count))
-            retry_at = store.clock() + int((delay + random.uniform(0, delay / 4)) * 1000)
-        store.job_failed(job.job_id, self.runner_id, f.stage, f.error, retry_at_ms=retry_at)
-        if retry_at is None:
-            store.notify_event(job.job_id, NotifyEvent.FAILED)
-        if retry_at is None:
-            run.log(f"job failed at stage {f.stage}: {f.error}", "error")
-        else:
-            run.log(
-                f"job failed at stage {f.stage}: {f.error}; automatic retry {job.retry_count + 1}/{job.max_retries}"
-                f" in {(retry_at - store.clock()) / 1000:.0f}s",
-                "error",
-            )
-        try:
-            await store.commit_point()
-        except StoreError as e:
-            log.error("job %s: cannot record failure: %s", job.job_id, e)
-        self._emit(RunnerEvent.FAILED, job.job_id)
-
 
 def workspace_root_for(db_path: Path) -> Path:
     """Return the folder that holds the job workspaces of a database."""

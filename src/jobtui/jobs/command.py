@@ -24,9 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
-from jobtui import Context, JobType, Param, Retry, Stage
-from jobtui.engine.childenv import child_env
-from jobtui.engine.process import KILL_GRACE_S, Supervised, describe_exit
+from jobtui import KILL_GRACE_S, Context, JobType, Param, Retry, Stage, Supervised, child_env, describe_exit
 from jobtui.errors import ParamError
 
 EX_TEMPFAIL = 75

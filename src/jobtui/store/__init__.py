@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..redaction import redact
-from .base import Claimed, ControlResult, NewJob, StageRecord, prepare_path
+from .dbfile import prepare_path
 from .protocol import JobStore
+from .records import Claimed, ControlResult, NewJob, StageRecord
 from .sqlite import Store
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")

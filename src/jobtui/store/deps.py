@@ -13,7 +13,8 @@ import aiosqlite
 
 from ..errors import InvalidTransitionError, JobNotFoundError, UsageError
 from ..model import DEPENDABLE, JobId, JobRef, JobStatus, can_transition
-from .base import StoreCore, dumps, job_status
+from .base import StoreCore
+from .records import dumps, job_status
 
 UNBLOCK_SQL = (
     "UPDATE jobs SET status = 'queued', updated_at_ms = ? WHERE status = 'blocked'"

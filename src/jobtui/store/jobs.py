@@ -30,13 +30,18 @@ from ..model import (
     Stats,
     can_transition,
 )
-from .base import (
+from .base import StoreCore
+from .deps import check_deps, link_deps
+from .fleet import link_needs
+from .notify import _COLS as _NOTIFY_COLS
+from .notify import insert_event, link_targets
+from .processes import PROC_COLS, _proc
+from .records import (
     _TERMINAL_SQL,
     JOB_COLS,
     STAGE_COLS,
     ControlResult,
     NewJob,
-    StoreCore,
     _job,
     _loads,
     _stage,
@@ -44,11 +49,6 @@ from .base import (
     item_status,
     job_status,
 )
-from .deps import check_deps, link_deps
-from .fleet import link_needs
-from .notify import _COLS as _NOTIFY_COLS
-from .notify import insert_event, link_targets
-from .processes import PROC_COLS, _proc
 
 _REQUEUE = (
     "resume_count = resume_count + 1, consecutive_failures = 0, pause_reason = NULL, error_message = NULL,"

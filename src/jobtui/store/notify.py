@@ -16,7 +16,9 @@ from typing import Any
 import aiosqlite
 
 from ..model import JobId, Notification, NotifyEvent
-from .base import R_JOB_END, StoreCore, dumps
+from .base import StoreCore
+from .batch import R_JOB_END
+from .records import dumps
 
 R_NOTIFY = R_JOB_END + 2
 """After the job's end (and its dependents' release) in the same group commit."""

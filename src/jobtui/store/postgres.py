@@ -48,13 +48,14 @@ from ..errors import (
 )
 from ..model import Action, JobId
 from ..redaction import redact
-from .base import Claimed, ControlResult, NewJob, StoreCore
+from .base import StoreCore
 from .deps import DependencyQueries
 from .fleet import FleetQueries
 from .jobs import JobQueries
 from .notify import NotifyQueries
 from .pgsql import PG_EXTRA, PG_EXTRA_VERSION, PG_META, migration, translate
 from .processes import ProcessRecords
+from .records import Claimed, ControlResult, NewJob
 from .retention import DbSize, RetentionQueries
 from .runs import RunnerWrites
 from .schedules import ScheduleQueries

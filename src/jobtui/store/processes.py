@@ -6,7 +6,9 @@ import json
 from collections.abc import Iterable
 
 from ..model import JobId, JobStatus, ProcessRecord
-from .base import R_STAGE_START, R_STAGE_STATE, StoreCore, dumps
+from .base import StoreCore
+from .batch import R_STAGE_START, R_STAGE_STATE
+from .records import dumps
 
 PROC_COLS = (
     "job_id, stage_index, slot, pid, pgid, start_ticks, boot_id, runner_id, argv, cwd, started_at_ms, ended_at_ms,"

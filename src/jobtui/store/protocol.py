@@ -47,7 +47,7 @@ from ..model import (
     StageStatus,
     Stats,
 )
-from .base import Claimed, ControlResult, NewJob
+from .records import Claimed, ControlResult, NewJob
 from .retention import DbSize
 
 

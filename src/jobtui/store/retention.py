@@ -17,7 +17,8 @@ from json import dumps
 
 from ..errors import StoreError
 from ..model import TERMINAL, JobId
-from .base import StoreCore, _explain
+from .base import StoreCore
+from .dbfile import _explain
 from .schema import sql_in
 
 BATCH = 100

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..model import ACTIVE, HOLDABLE, Job, JobId, JobStatus, NotifyEvent, RunnerInfo, StageStatus, sources
-from .base import (
-    _ACTIVE_SQL,
-    _PENDING_SQL,
-    JOB_COLS,
+from .base import StoreCore
+from .batch import (
     R_ATTEMPT,
     R_ITEM,
     R_JOB_END,
@@ -20,20 +19,25 @@ from .base import (
     R_STAGE_END,
     R_STAGE_START,
     R_STAGE_STATE,
-    Claimed,
-    CorruptRowError,
-    StageRecord,
-    StoreCore,
-    _job,
-    _loads,
-    dumps,
-    job_status,
-    log,
 )
 from .deps import UNBLOCK_SQL
 from .fleet import fits, write_runner_tags
 from .notify import insert_event
+from .records import (
+    _ACTIVE_SQL,
+    _PENDING_SQL,
+    JOB_COLS,
+    Claimed,
+    CorruptRowError,
+    StageRecord,
+    _job,
+    _loads,
+    dumps,
+    job_status,
+)
 from .schema import sql_in
+
+log = logging.getLogger("jobtui.store")
 
 
 def _from(target: JobStatus) -> str:

@@ -14,7 +14,8 @@ from typing import Any
 
 from ..errors import UsageError
 from ..model import JobId, Schedule, ScheduleRun
-from .base import _TERMINAL_SQL, NewJob, StoreCore, dumps
+from .base import StoreCore
+from .records import _TERMINAL_SQL, NewJob, dumps
 
 _COLS = (
     "name, cron, timezone, every_ms, anchor_ms, job_type, params, options, paused, created_at_ms, next_at_ms,"

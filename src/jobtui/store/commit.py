@@ -1,0 +1,300 @@
+"""The group commit: writes queued by many jobs committed together by one writer task.
+
+Writes from the engine (stage ends, item results, progress, logs) are queued with `_submit` and
+committed together by one writer task: many concurrent jobs share one transaction and one fsync.
+A caller that needs durability awaits `commit_point()`, which returns once everything it queued
+so far is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from ..errors import StoreError
+from ..kinds import StopKind
+from ..model import JobId
+from .batch import Batch as _Batch
+from .dbfile import _explain, describe_exc, is_transient_db_error
+
+log = logging.getLogger("jobtui.store")
+
+
+class GroupCommit:
+    """The queue of writes and the writer task that commits them in groups (a mixin of StoreCore)."""
+
+    _conn: aiosqlite.Connection
+    path: Path
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._batch = _Batch()
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+        self._flushing = False
+        self._closing = asyncio.Event()
+        self._stalled_since: float | None = None
+        self._stall_said = -1e9
+        self.fence: str | None = None
+        """A runner id: while set, a group commit writes for a job only while this runner holds its lease."""
+        self.on_dropped: Callable[[set[JobId], StopKind], None] | None = None
+        """Told of jobs whose queued writes were dropped: reason 'lost' (another runner holds the job)
+        or 'store' (the commit failed for good); their owner must stop them at their last checkpoint."""
+        self.commits = 0
+        """Group commits made, for benchmarks."""
+
+    @property
+    def location(self) -> str:
+        """Where the data is, fit to show (each backend says)."""
+        raise NotImplementedError
+
+    def _transient_error(self, exc: BaseException) -> bool:
+        """Tell whether an error the group commit met is passing (keep the batch and retry) for this backend."""
+        return is_transient_db_error(exc)
+
+    async def _rollback(self) -> None:
+        """Roll back the open transaction, if any; a failure here changes nothing worth reporting."""
+        try:
+            await self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+
+    def _submit(self, rank: int, sql: str, params: Sequence[Any], key: Any = None, job: JobId | None = None) -> None:
+        """Queue one statement of `job` for the next group commit; with `key`, a later one replaces it."""
+        if self._closed:
+            raise StoreError("store is closed")
+        batch = self._batch
+        if key is None:
+            by_sql = batch.ops.get(rank)
+            if by_sql is None:
+                by_sql = batch.ops[rank] = {}
+            entry = by_sql.get(sql)
+            if entry is None:
+                by_sql[sql] = ([job], [params])
+            else:
+                entry[0].append(job)
+                entry[1].append(params)
+            batch.size += 1
+        else:
+            by_key = batch.keyed.get(rank)
+            if by_key is None:
+                by_key = batch.keyed[rank] = {}
+            keyed = by_key.get(sql)
+            if keyed is None:
+                keyed = by_key[sql] = {}
+            if key not in keyed:
+                batch.size += 1
+            keyed[key] = (job, params)
+        # Hot path (several calls per stage and per item): once woken, the writer runs soon anyway.
+        if not self._wake.is_set():
+            self._ensure_writer()
+            self._wake.set()
+
+    def _latest(self, rank: int, sql: str, key: Any, job: JobId | None, read: Callable[[], Sequence[Any]]) -> None:
+        """Queue a keyed row whose values `read` returns when the next group commit takes the batch.
+
+        For rows that change many times between two commits (item counters, progress): once queued,
+        a change costs nothing here; the values are read once per commit.
+        """
+        batch = self._batch
+        if key in batch.latest:
+            return
+        if self._closed:
+            raise StoreError("store is closed")
+        batch.latest[key] = (rank, sql, job, read)
+        batch.size += 1
+        if not self._wake.is_set():
+            self._ensure_writer()
+            self._wake.set()
+
+    def _unqueue(self, rank: int, sql: str, key: Any) -> Sequence[Any] | None:
+        """Take back a keyed statement not yet taken by a group commit; return its params (None: none such)."""
+        keyed = self._batch.keyed.get(rank, {}).get(sql)
+        if not keyed:
+            return None
+        entry = keyed.pop(key, None)
+        if entry is None:
+            return None
+        self._batch.size -= 1
+        return entry[1]
+
+    def _ensure_writer(self) -> None:
+        """Start the writer task, or start it again should it ever have ended."""
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_loop(), name="jobtui-store-writer")
+
+    @property
+    def pending(self) -> int:
+        """Return how many statements wait for the next group commit."""
+        return self._batch.size
+
+    @property
+    def stalled(self) -> bool:
+        """Tell whether the last group commit failed on a passing condition and its writes wait to be retried."""
+        return self._stalled_since is not None
+
+    async def commit_point(self) -> None:
+        """Return once everything queued so far is committed.
+
+        While the database is busy, locked by another process or its disk is full, this waits (the
+        writes stay queued and are retried); it does not fail for that.
+
+        Raises:
+            StoreError: the group commit that held these writes failed for good (the writes were
+                dropped and the jobs they belonged to were told through `on_dropped`).
+        """
+        if self._batch.size == 0 and not self._flushing and not self.stalled:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._batch.waiters.append(fut)
+        self._ensure_writer()
+        self._wake.set()
+        await fut
+
+    def _dropped(self, jobs: set[JobId | None], reason: StopKind) -> None:
+        """Tell the owner of `jobs` that their queued writes were dropped; never let its error stop the writer."""
+        hook = self.on_dropped
+        real = {j for j in jobs if j is not None}
+        if hook is None or not real:
+            return
+        try:
+            hook(real, reason)
+        except Exception:
+            log.exception("the handler of dropped writes failed")
+
+    async def _write_loop(self) -> None:
+        """Commit queued statements in groups, for as long as the store is open.
+
+        Any failure is handled here and the loop lives on: a passing condition (busy, locked, disk
+        full, I/O) keeps the batch queued and retries it with backoff; anything else rolls back,
+        drops the batch, tells its jobs' owner (`on_dropped`) and fails its waiters.
+        """
+        delay = 0.0
+        while True:
+            if delay:
+                try:
+                    await asyncio.wait_for(self._closing.wait(), delay)
+                except TimeoutError:
+                    pass
+            else:
+                await self._wake.wait()
+            self._wake.clear()
+            try:
+                delay = await self._flush(delay)
+            except asyncio.CancelledError:
+                raise
+            except BaseException:  # a bug here must not end the writer: every commit after would hang
+                log.exception("group commit: unexpected failure; retrying")
+                delay = 1.0
+
+    async def _flush(self, delay: float) -> float:
+        """Try one group commit; return how long to wait before the next try (0: until woken)."""
+        async with self._lock:
+            if self._batch.size == 0:
+                batch = self._take()
+                self._recovered(0)
+                for w in batch.waiters:
+                    if not w.done():
+                        w.set_result(None)
+                return 0.0
+            self._flushing = True
+            taken: _Batch | None = None
+            lost: set[JobId | None] = set()
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                # Take the batch only now: what arrived while BEGIN waited joins this commit.
+                taken = self._take()
+                allowed: set[JobId | None] | None = None
+                if self.fence is not None:
+                    # Write for a job only while this runner holds its lease: a runner that froze and
+                    # was taken for dead must not write over the work of the runner that took its jobs.
+                    owned = await self._conn.execute_fetchall(
+                        "SELECT job_id FROM jobs WHERE lease_owner = ?", (self.fence,)
+                    )
+                    allowed = {r[0] for r in owned}
+                    allowed.add(None)
+                plan, lost = taken.plan(allowed)
+                for sql, rows in plan:
+                    await self._conn.executemany(sql, rows)
+                await self._conn.execute("COMMIT")
+            except asyncio.CancelledError:
+                await self._rollback()
+                if taken is not None:
+                    self._requeue(taken)
+                raise
+            except Exception as e:
+                await self._rollback()
+                if self._transient_error(e):
+                    # A passing condition: keep every write, in order, and tell the waiters nothing yet.
+                    if taken is not None:
+                        self._requeue(taken)
+                    self._stalling(e)
+                    return min(2.0, max(0.05, delay * 2))
+                text = _explain(e, self.path) if isinstance(e, sqlite3.Error) else describe_exc(e)
+                error = StoreError(f"group commit failed: {text}")
+                error.__cause__ = e
+                batch = taken if taken is not None else self._take()
+                affected = batch.jobs()
+                # Writes of these jobs queued after the lost ones build on them (counters): drop them too.
+                self._batch.purge(affected)
+                log.error("group commit failed; %d write(s) of job(s) %s dropped: %s", batch.size,
+                          _ids(affected), error)
+                self._dropped(affected, StopKind.STORE)
+                for w in batch.waiters:
+                    if not w.done():
+                        w.set_exception(error)
+                return 0.0
+            finally:
+                self._flushing = False
+            self.commits += 1
+            self._recovered(taken.size)
+            if lost:
+                self._batch.purge(lost)
+                log.warning("writes of job(s) %s refused: runner %s no longer holds them", _ids(lost), self.fence)
+                self._dropped(lost, StopKind.LOST)
+            for w in taken.waiters:
+                if not w.done():
+                    w.set_result(None)
+            return 0.0
+
+    def _take(self) -> _Batch:
+        """Take the queued batch for a commit (its `latest` rows read now, in step with the rows queued so far)."""
+        batch, self._batch = self._batch, _Batch()
+        batch.freeze()
+        return batch
+
+    def _requeue(self, batch: _Batch) -> None:
+        """Put a batch that did not commit back in front of what was queued since."""
+        batch.absorb(self._batch)
+        self._batch = batch
+
+    def _stalling(self, exc: BaseException) -> None:
+        """Say (once, then every 30 s) that writes wait for a passing condition of the database."""
+        now = time.monotonic()
+        if self._stalled_since is None:
+            self._stalled_since = now
+        if now - self._stall_said >= 30.0:
+            self._stall_said = now
+            log.warning("waiting for the database (%s): %d write(s) queued, retrying",
+                        _explain(exc, self.location), self._batch.size)
+
+    def _recovered(self, size: int) -> None:
+        if self._stalled_since is not None:
+            log.warning("database writable again after %.1fs: %d queued write(s) committed",
+                        time.monotonic() - self._stalled_since, size)
+            self._stalled_since = None
+            self._stall_said = -1e9
+
+
+
+def _ids(jobs: set[JobId | None]) -> str:
+    return ", ".join(str(j) for j in sorted(j for j in jobs if j is not None)) or "-"
+
