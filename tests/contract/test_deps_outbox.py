@@ -100,3 +100,21 @@ async def test_outbox_defaults_for_jobs_without_targets(store: JobStore) -> None
     await store.notification_failed(n.notification_id, "r1", 1, "gave up", None)
     assert (await store.notifications(jid))[0].state == "failed"
     assert await store.claim_notifications("r1", 5, 60_000) == []
+
+
+async def test_a_deferred_delivery_is_handed_back_untried_and_due_later(store: JobStore) -> None:
+    """Issue 14 item 2: a delivery whose host is busy goes back to the outbox, no attempt counted."""
+    (jid,) = await store.add_jobs([new_job(notify=(("url", "http://127.0.0.1:9/hook"),))])
+    await store.claim("r1", 1, ["t"])
+    store.job_completed(jid, "r1", 2)
+    store.notify_event(jid, NotifyEvent.COMPLETED)
+    await store.commit_point()
+    await store.register_runner(RunnerInfo("d1", os.getpid(), "host", store.clock(), store.clock(), 1, 60_000))
+    (n,) = await store.claim_notifications("d1", 5, 60_000, ("url",))
+    later = store.clock() + 60_000
+    await store.defer_notifications([n.notification_id], "d2", later)  # not d2's claim: nothing changes
+    assert await store.claim_notifications("d1", 5, 60_000) == []
+    await store.defer_notifications([n.notification_id], "d1", later)
+    assert await store.claim_notifications("d1", 5, 60_000) == [], "not due before next_at"
+    (back,) = await store.notifications(jid)
+    assert (back.state, back.attempts, back.last_error, back.next_at_ms) == ("pending", 0, None, later)

@@ -6,6 +6,13 @@ never touches the job. Each delivery makes a few quick tries (tenacity: exponent
 jitter, transient errors only: connection errors, timeouts, HTTP 429/5xx); if they all fail, the row
 is tried again later (backoff from 10 s up to an hour), up to `MAX_ROUNDS` times, then given up.
 
+Bounds, whatever a receiver does (engine/webhook.py): one try of a URL has one wall-clock limit
+and reads at most a few KiB of the reply; one delivery, its tries and their backoff included, has one
+deadline (`DEADLINE_S`) well inside its claim (`LEASE_MS`), so no delivery outlives its claim and is
+sent a second time beside itself. Slow receivers cannot hold every slot: URL deliveries have their own
+slots (16) apart from commands' (4), and at most `PER_HOST` deliveries go to one receiver (host and
+port) at once (the rest are handed back untried, due again a few seconds later).
+
 Delivery is at-least-once: a runner killed after the receiver got the POST but before the "sent"
 mark committed sends it again on relaunch. Every attempt of one event carries the same
 `Idempotency-Key` header (and `notification_id` in the body), so a receiver can drop repeats.
@@ -27,13 +34,14 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from ..errors import JobNotFoundError, PermanentError
+from ..errors import JobNotFoundError, PermanentError, TransientError
 from ..model import JobDetail, Notification, scrub_urls
 from ..store import JobStore
 from ..targets import ENV_CMD, ENV_URL, check_url, defaults_from_env, targets
 from .childenv import child_env
 from .retry import describe, is_transient
 from .waiting import wait_set
+from .webhook import host_of, post_bounded
 
 if TYPE_CHECKING:
     import httpx
@@ -44,6 +52,12 @@ MAX_ROUNDS = 8
 """Rounds of tries before a delivery is given up (state 'failed')."""
 LEASE_MS = 120_000
 """How long a claimed delivery is ours before another runner may take it."""
+DEADLINE_S = 60.0
+"""One delivery's whole time (every try and backoff): half the claim, so it never outlives it."""
+PER_HOST = 2
+"""Deliveries to one receiver (host:port) at once; more wait their turn (handed back untried)."""
+DEFER_MS = 3000
+"""How long a delivery handed back because its receiver is busy waits before it is due again."""
 
 
 def payload(n: Notification, detail: JobDetail) -> dict[str, Any]:
@@ -60,6 +74,10 @@ class CommandError(Exception):
     transient = True
 
 
+class DeliveryDeadlineError(TransientError):
+    """A delivery, all its tries together, ran past its deadline (tried again in a later round)."""
+
+
 class Notifier:
     """Claims due notifications of one database and delivers each in the background."""
 
@@ -68,24 +86,40 @@ class Notifier:
         store: JobStore,
         runner_id: str,
         *,
-        concurrency: int = 4,
+        url_slots: int = 16,
+        cmd_slots: int = 4,
+        per_host: int = PER_HOST,
         poll_s: float = 1.0,
         tries: int = 3,
         base_s: float = 0.5,
         http_timeout_s: float = 10.0,
         command_timeout_s: float = 60.0,
+        deadline_s: float | None = None,
+        lease_ms: int | None = None,
     ) -> None:
+        deadline_s = DEADLINE_S if deadline_s is None else deadline_s
+        lease_ms = LEASE_MS if lease_ms is None else lease_ms
+        if deadline_s * 1000 >= lease_ms:
+            raise ValueError("a delivery's deadline must be shorter than its claim")
         self.store = store
         self.runner_id = runner_id
-        self.concurrency = concurrency
+        self.slots = {"url": url_slots, "cmd": cmd_slots}
+        """Deliveries of each kind at once."""
+        self.per_host = per_host
         self.poll_s = poll_s
         self.tries = tries
         self.base_s = base_s
         self.http_timeout_s = http_timeout_s
         self.command_timeout_s = command_timeout_s
+        self.deadline_s = deadline_s
+        self.lease_ms = lease_ms
         self._wake = asyncio.Event()
         self._stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._kind: dict[asyncio.Task[None], tuple[str, str | None]] = {}
+        """Each delivery in flight: its kind and, for a URL, its host."""
+        self._hosts: dict[str, int] = {}
+        """Deliveries in flight per host."""
         self._writing: set[asyncio.Task[None] | None] = set()
         """Deliveries recording their outcome: never cancelled mid-transaction."""
         self.sent = 0
@@ -156,21 +190,50 @@ class Notifier:
 
     async def _round(self) -> float:
         """Claim and start due deliveries; return how long to sleep."""
-        free = self.concurrency - len(self._tasks)
         due = await self.store.next_notification_ms()
         now = self.store.clock()
         if due is None:
             return self.poll_s
-        if free > 0 and due <= now:
-            for n in await self.store.claim_notifications(self.runner_id, free, LEASE_MS):
-                task = asyncio.create_task(self._deliver(n), name=f"jobtui-notify-{n.notification_id}")
-                self._tasks.add(task)
-                task.add_done_callback(self._done)
+        if due <= now:
+            for kind, slots in self.slots.items():
+                await self._claim(kind, slots)
         return max(0.05, min(self.poll_s, (due - now) / 1000)) if due > now else self.poll_s
+
+    async def _claim(self, kind: str, slots: int) -> None:
+        """Start due deliveries of one kind in its free slots; hand back those whose host is busy."""
+        for _ in range(50):  # bounded: each turn hands back or starts at least one delivery
+            free = slots - sum(1 for k, _h in self._kind.values() if k == kind)
+            if free <= 0:
+                return
+            claimed = await self.store.claim_notifications(self.runner_id, free, self.lease_ms, (kind,))
+            busy = [n.notification_id for n in claimed if not self._start(n)]
+            if not busy:
+                return
+            await self.store.defer_notifications(busy, self.runner_id, self.store.clock() + DEFER_MS)
+
+    def _start(self, n: Notification) -> bool:
+        """Start delivering `n`, unless its host already has `per_host` deliveries in flight."""
+        host = host_of(n.target) if n.kind == "url" else None
+        if host is not None and self._hosts.get(host, 0) >= self.per_host:
+            return False
+        if host is not None:
+            self._hosts[host] = self._hosts.get(host, 0) + 1
+        task = asyncio.create_task(self._deliver(n), name=f"jobtui-notify-{n.notification_id}")
+        self._tasks.add(task)
+        self._kind[task] = (n.kind, host)
+        task.add_done_callback(self._done)
+        return True
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         self._writing.discard(task)
+        _kind, host = self._kind.pop(task, ("", None))
+        if host is not None:
+            left = self._hosts.get(host, 1) - 1
+            if left > 0:
+                self._hosts[host] = left
+            else:
+                self._hosts.pop(host, None)
         self._wake.set()
 
     async def _deliver(self, n: Notification) -> None:
@@ -180,18 +243,27 @@ class Notifier:
                 detail = await self.store.get_detail(n.job_id)
             except JobNotFoundError:
                 raise PermanentError(f"job {n.job_id} was deleted") from None
-            async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self.tries),
-                wait=wait_exponential_jitter(initial=self.base_s, max=self.base_s * 8, jitter=self.base_s / 2),
-                retry=retry_if_exception(is_transient),
-                reraise=True,
-            ):
-                with attempt:
-                    made += 1
-                    if n.kind == "url":
-                        await self._post(n, detail)
-                    else:
-                        await self._command(n, detail)
+            loop = asyncio.get_running_loop()
+            end = loop.time() + self.deadline_s
+            try:
+                async with asyncio.timeout_at(end):
+                    async for attempt in AsyncRetrying(
+                        stop=stop_after_attempt(self.tries),
+                        wait=wait_exponential_jitter(multiplier=self.base_s, max=self.base_s * 8,
+                                                     jitter=self.base_s / 2),
+                        retry=retry_if_exception(is_transient),
+                        reraise=True,
+                    ):
+                        with attempt:
+                            made += 1
+                            if n.kind == "url":
+                                await self._post(n, detail)
+                            else:
+                                await self._command(n, detail)
+            except TimeoutError:
+                if loop.time() < end:
+                    raise  # a try's own limit, not the deadline
+                raise DeliveryDeadlineError(f"not delivered within {self.deadline_s:g}s") from None
         except asyncio.CancelledError:
             raise
         except Exception as e:
@@ -216,12 +288,12 @@ class Notifier:
             log.warning("notification %s: sent, but cannot record it: %s", n.notification_id, e)
 
     async def _post(self, n: Notification, detail: JobDetail) -> None:
-        response = await self._client().post(
-            n.target, content=json.dumps(payload(n, detail)),
-            headers={"Content-Type": "application/json", "Idempotency-Key": f"jobtui-{n.notification_id}",
-                     "X-Jobtui-Event": n.event},
+        await post_bounded(
+            self._client(), n.target, json.dumps(payload(n, detail)),
+            {"Content-Type": "application/json", "Idempotency-Key": f"jobtui-{n.notification_id}",
+             "X-Jobtui-Event": n.event},
+            self.http_timeout_s,
         )
-        response.raise_for_status()
 
     async def _command(self, n: Notification, detail: JobDetail) -> None:
         env = child_env()

@@ -127,3 +127,14 @@ class NotifyQueries(StoreCore):
                 " WHERE notification_id = ? AND state = 'pending'",
                 (attempts, error, retry_at_ms, retry_at_ms, notification_id),
             )
+
+    async def defer_notifications(self, notification_ids: Sequence[int], runner_id: str, next_at_ms: int) -> None:
+        """Hand claimed deliveries back untried (no attempt counted), due again at `next_at_ms`."""
+        if not notification_ids:
+            return
+        async with self._tx() as db:
+            await db.execute(
+                "UPDATE notifications SET claimed_by = NULL, claimed_until_ms = NULL, next_at_ms = ?"
+                " WHERE notification_id IN (SELECT value FROM json_each(?)) AND claimed_by = ? AND state = 'pending'",
+                (next_at_ms, dumps(list(notification_ids)), runner_id),
+            )

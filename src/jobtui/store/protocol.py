@@ -345,6 +345,8 @@ class Notifications(Protocol):
         self, notification_id: int, runner_id: str, attempts: int, error: str, retry_at_ms: int | None
     ) -> None: ...
 
+    async def defer_notifications(self, notification_ids: Sequence[int], runner_id: str, next_at_ms: int) -> None: ...
+
 
 class Schedules(Protocol):
     """Recurring schedules: kept by the client, fired by runners (one firing per occurrence)."""

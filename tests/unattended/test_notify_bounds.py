@@ -1,0 +1,110 @@
+"""Hostile webhook receivers (issue 14, item 2): memory, time and slots stay bounded whatever a receiver does.
+
+Real receivers on 127.0.0.1 (tests/unattended/hostile_receiver.py): an endless 200 body, receivers that
+trickle a byte a second, a receiver slower than a delivery's claim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+import jobtui.engine.notify as notify_mod
+from jobtui.client import Client
+from tests.commands.helpers import running
+from tests.conftest import jobtui, poll, spawn_runner, stop_runner, wait_for
+from tests.unattended.hostile_receiver import HostileReceiver
+from tests.unattended.notify_server import NotifyServer
+
+pytestmark = pytest.mark.slow
+APP = ("--app", "unattendedapp")
+
+
+def submit(db: Path, *args: str) -> int:
+    r = jobtui("submit", "step", *APP, *args, db=db)
+    assert r.returncode == 0, r.stderr
+    return int(r.stdout)
+
+
+def notifications(db: Path, job_id: int) -> list[dict]:  # type: ignore[type-arg]
+    r = jobtui("show", str(job_id), "--json", *APP, db=db)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["notifications"]  # type: ignore[no-any-return]
+
+
+def peak_rss_mb(pid: int) -> float:
+    """Return a process's peak resident memory (VmHWM) in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_an_endless_200_body_is_not_read_and_memory_stays_bounded(tmp_path: Path) -> None:
+    db = tmp_path / "n.db"
+    receiver = HostileReceiver("endless", cap=192 << 20)
+    try:
+        job = submit(db, "--notify-url", receiver.url)
+        runner = spawn_runner(db, *APP, "--quiet")
+        try:
+            poll(lambda: [n for n in notifications(db, job) if n["state"] != "pending"], what="the delivery ended")
+            peak = peak_rss_mb(runner.pid)
+        finally:
+            stop_runner(runner)
+        # Before the fix the runner read the whole body: 192 MiB sent, peak RSS above 300 MiB.
+        assert receiver.sent_bytes < 32 << 20, receiver.sent_bytes
+        assert peak < 160, f"runner peak RSS {peak:.0f} MiB"
+        [n] = notifications(db, job)
+        assert n["state"] == "sent" and n["attempts"] == 1  # the status was 200: the body does not matter
+    finally:
+        receiver.close()
+
+
+def test_trickling_receivers_do_not_hold_back_other_notifications(tmp_path: Path) -> None:
+    db = tmp_path / "n.db"
+    tricklers = [HostileReceiver("trickle", every_s=1.0) for _ in range(4)]
+    good = NotifyServer()
+    try:
+        for t in tricklers:
+            submit(db, "--notify-url", t.url)
+        runner = spawn_runner(db, *APP, "--quiet")
+        try:
+            poll(lambda: sum(len(t.seen) for t in tricklers) >= 4, what="every trickler holds a delivery")
+            ended = time.monotonic()
+            others = [submit(db, "--notify-url", good.url) for _ in range(6)]
+            poll(lambda: len(good.ok()) >= len(others), timeout=30, what="the other notifications")
+            waited = time.monotonic() - ended
+        finally:
+            stop_runner(runner)
+        assert sorted(r.body["job_id"] for r in good.ok()) == others
+        # Before the fix they waited for the tricklers, which never finish (> 30 s here, > 160 s in the issue).
+        assert waited < 10, f"others waited {waited:.1f}s"
+    finally:
+        good.close()
+        for t in tricklers:
+            t.close()
+
+
+async def test_a_delivery_slower_than_its_claim_is_never_sent_twice_at_once(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receiver that answers after 4 s, a claim of 2 s: the delivery ends at its deadline, before the claim does."""
+    monkeypatch.setattr(notify_mod, "LEASE_MS", 2000)
+    monkeypatch.setattr(notify_mod, "DEADLINE_S", 1.0, raising=False)
+    receiver = HostileReceiver("slow", delay_s=4.0)
+    try:
+        await client.submit("demo", {"items": 1, "delay": 0}, notify=[("url", receiver.url)])
+        async with running(client):  # a registered runner: its claims hold until they lapse
+            await wait_for(lambda: receiver.seen, what="the first request")
+            await asyncio.sleep(5)  # sleep: past the claim (2 s) and the receiver's delay (4 s)
+        first = receiver.seen[0]
+        overlapping = [s for s in receiver.seen[1:] if s.start < (first.end or time.monotonic())]
+        assert not overlapping, f"{len(receiver.seen)} requests, {len(overlapping)} while the first was open"
+        [n] = await client.store.notifications(1)
+        assert n.state == "pending" and "within 1s" in (n.last_error or ""), n
+    finally:
+        receiver.close()
