@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
+from jobtui.errors import InvalidTransitionError
 from jobtui.model import Action, JobStatus, ProcessRecord, RunnerInfo, Schedule
 from jobtui.store import JobStore
 from tests.contract.conftest import OpenStore, new_job
@@ -113,3 +116,40 @@ async def test_runner_reads_due_times_stage_filter_and_stats(store: JobStore) ->
     assert await store.waiting_on([a, b]) == {}
     assert await store.job_ids_older_than(store.clock() + 1, ["queued"]) == [b, c]
     assert await store.integrity_check() == "ok"
+
+
+async def test_a_job_retention_has_begun_to_delete_cannot_be_rewound(open_store: OpenStore) -> None:
+    """Issue 14 item 8: a rewind between two purge chunks kept a job with part of its results, and it completed."""
+    s, other = await open_store(), await open_store()
+    (jid,) = await s.add_jobs([new_job()])
+    await s.claim("r1", 1, ["t"])
+    for i in range(20):
+        s.item_finished(jid, 0, f"k{i}", True, i, None, 1)
+    s.job_completed(jid, "r1", 2)
+    await s.commit_point()
+    cutoff = s.clock() + 1
+    assert await s.purge_rows(jid, cutoff, chunk=5) == 5  # retention has begun: 5 of 20 results gone
+    for action, kw in ((Action.REWIND, {"to_stage": 1}), (Action.RETRY, {})):
+        with pytest.raises(InvalidTransitionError, match="being deleted"):
+            await other.control(jid, action, **kw)
+    assert (await other.get_job(jid)).status is JobStatus.COMPLETED
+    # The purge goes on to the end, even for a runner whose --keep would not call the job old.
+    assert await other.old_job_ids(cutoff - 3_600_000) == [jid]
+    while await other.purge_rows(jid, cutoff - 3_600_000) > 0:
+        pass
+    assert await other.delete_old_jobs([jid], cutoff - 3_600_000) == [jid]
+    assert await s.job_ids() == set()
+
+
+async def test_a_rewind_before_the_purge_keeps_every_result(store: JobStore) -> None:
+    (jid,) = await store.add_jobs([new_job()])
+    await store.claim("r1", 1, ["t"])
+    for i in range(6):
+        store.item_finished(jid, 0, f"k{i}", True, i, None, 1)
+    store.job_completed(jid, "r1", 2)
+    await store.commit_point()
+    cutoff = store.clock() + 1
+    await store.control(jid, Action.REWIND, to_stage=1)
+    assert await store.purge_rows(jid, cutoff, chunk=5) == 0
+    assert await store.old_job_ids(cutoff) == []
+    assert len(await store.item_keys(jid, 0)) == 2 and len((await store.item_keys(jid, 0))[0]) == 6

@@ -388,7 +388,8 @@ class JobQueries(StoreCore):
         now = self.clock()
         async with self._tx() as db:
             rows = list(await db.execute_fetchall(
-                "SELECT status, stage_names, items_failed, unique_key, current_step_index FROM jobs WHERE job_id = ?",
+                "SELECT status, stage_names, items_failed, unique_key, current_step_index, purging_at_ms"
+                " FROM jobs WHERE job_id = ?",
                 (job_id,),
             ))
             if not rows:
@@ -399,6 +400,10 @@ class JobQueries(StoreCore):
             unique_key = rows[0][3]
             if status not in ACTION_FROM[action]:
                 raise InvalidTransitionError(job_id, status.value, action.value)
+            if rows[0][5] is not None and action is not Action.DELETE:
+                # Retention has deleted part of its results (store/retention.py): it must not run on without them.
+                raise InvalidTransitionError(job_id, status.value, action.value,
+                                             "it is being deleted by retention (ended longer ago than --keep)")
             after: JobStatus | None
             if action is Action.DELETE:
                 waiting = list(await db.execute_fetchall(

@@ -2,11 +2,13 @@
 
 A job is old enough when it has ended (a status of `TERMINAL`: completed, cancelled, failed) and
 was last updated (its end, for an ended job) before the cutoff, and no job that has not ended
-depends on it (a blocked dependent must keep seeing why it waits). Its items and logs, which may be
-many, go first in chunks of `CHUNK` rows per transaction, each re-checking that the job is still
-ended and old; then up to `BATCH` job rows go in one transaction (stages, attempts, files,
-dependencies, notifications and processes follow by `ON DELETE CASCADE`; logs and requests, which
-have no foreign key, are deleted explicitly). So no transaction holds the write lock for long.
+depends on it (a blocked dependent must keep seeing why it waits). The first transaction that
+deletes any of its rows also marks it (`purging_at_ms`): from then on the job is deleted to the end,
+whoever's cutoff, and no rewind, resume or retry is taken for it (store/jobs.py refuses them), since
+it has already lost part of its results. Its items and logs, which may be many, go in chunks of
+`CHUNK` rows per transaction; then up to `BATCH` job rows go in one transaction (stages, attempts,
+files, dependencies, notifications and processes follow by `ON DELETE CASCADE`; logs and requests,
+which have no foreign key, are deleted explicitly). So no transaction holds the write lock for long.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ _OLD = (
     f"   WHERE d.depends_on = jobs.job_id AND b.status NOT IN {sql_in(TERMINAL)})"
 )
 """A job that retention may delete: ended before the cutoff, and no job that has not ended depends on it."""
+_DOOMED = f"(jobs.purging_at_ms IS NOT NULL OR ({_OLD}))"
+"""A job retention has begun to delete (marked), or may delete: the purge goes on with the first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +57,18 @@ class RetentionQueries(StoreCore):
     async def old_job_ids(self, cutoff_ms: int, *, limit: int = BATCH) -> list[JobId]:
         """Return up to `limit` jobs old enough to delete (see the module), oldest first."""
         rows = await self._all(
-            f"SELECT job_id FROM jobs WHERE {_OLD} ORDER BY updated_at_ms, job_id LIMIT ?", (cutoff_ms, limit)
+            f"SELECT job_id FROM jobs WHERE {_DOOMED} ORDER BY updated_at_ms, job_id LIMIT ?", (cutoff_ms, limit)
         )
         return [int(r[0]) for r in rows]
 
     async def purge_rows(self, job_id: JobId, cutoff_ms: int, *, chunk: int = CHUNK) -> int:
-        """Delete up to `chunk` items, then log lines, of one old job in one transaction; return how many."""
+        """Mark one old job as being deleted, and delete up to `chunk` of its items, then log lines; return how many."""
         async with self._tx() as db:
-            still = list(await db.execute_fetchall(f"SELECT 1 FROM jobs WHERE job_id = ? AND {_OLD}",
-                                                   (job_id, cutoff_ms)))
-            if not still:
+            marked = await db.execute(
+                f"UPDATE jobs SET purging_at_ms = coalesce(purging_at_ms, ?) WHERE job_id = ? AND {_DOOMED}",
+                (self.clock(), job_id, cutoff_ms),
+            )
+            if marked.rowcount < 1:
                 return 0
             cur = await db.execute(
                 "DELETE FROM items WHERE (job_id, stage_index, key) IN"
@@ -84,7 +90,7 @@ class RetentionQueries(StoreCore):
             return []
         async with self._tx() as db:
             rows = list(await db.execute_fetchall(
-                f"SELECT job_id FROM jobs WHERE job_id IN (SELECT value FROM json_each(?)) AND {_OLD}",
+                f"SELECT job_id FROM jobs WHERE job_id IN (SELECT value FROM json_each(?)) AND {_DOOMED}",
                 (dumps(job_ids), cutoff_ms),
             ))
             ids = [int(r[0]) for r in rows]

@@ -292,6 +292,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (job_id, tag)
     ) WITHOUT ROWID;
     """,
+    # 12: retention marks a job before it deletes the first of its rows (issue 14, item 8): a marked job
+    # is deleted to the end, and no rewind, resume or retry brings back a job that has lost part of them.
+    """
+    ALTER TABLE jobs ADD COLUMN purging_at_ms INTEGER;
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
 
