@@ -10,7 +10,7 @@ from textual.widgets import Button, Input, Select
 
 from jobtui.client import Client
 from jobtui.model import JobStatus
-from jobtui.tui import app as app_module
+from jobtui.tui import refresh as refresh_module
 from jobtui.tui.screens import NewJobScreen, QuitScreen
 
 from .conftest import LONG, demo, select, shown, tui, wait_until
@@ -138,7 +138,7 @@ async def test_quit_dialog_escape_lets_the_runner_claim_again(client: Client) ->
 async def test_a_delete_by_another_process_shows_within_a_poll(
         client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     """Bug 8: deletes reached the TUI only at the periodic id comparison; now as fast as pause or cancel."""
-    monkeypatch.setattr(app_module, "DELETION_CHECK_S", 3600.0)  # the periodic full comparison never runs here
+    monkeypatch.setattr(refresh_module, "DELETION_CHECK_S", 3600.0)  # the periodic full comparison never runs here
     other = await Client.open(client.db_path, source="cli")
     try:
         ids = [await client.submit("demo", demo()) for _ in range(4)]

@@ -5,8 +5,7 @@ The app keeps the `action_*` methods Textual calls (one line each) and delegates
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 from rich.text import Text
 
@@ -14,18 +13,14 @@ from ..errors import JobtuiError
 from ..model import Action, Job, JobId, action_applies
 from .feed import Delta
 from .format import clean
+from .host import AppHost, JobCommand
 from .screens import ConfirmScreen, NewJobScreen, RewindScreen
-
-if TYPE_CHECKING:
-    from .app import JobtuiApp
 
 JOB_ACTIONS: dict[str, Action] = {
     "pause": Action.PAUSE, "resume": Action.RESUME, "cancel": Action.CANCEL, "retry": Action.RETRY,
     "rewind": Action.REWIND, "delete": Action.DELETE,
 }
 """The app's action names that steer jobs, with the request each sends."""
-BULK = {"pause", "resume", "cancel", "retry", "delete"}
-"""Actions that apply to every marked job at once (rewind needs a stage per job)."""
 _PAST = {Action.PAUSE: "pause requested", Action.RESUME: "resumed", Action.CANCEL: "cancel requested",
          Action.RETRY: "retry queued", Action.REWIND: "rewound", Action.DELETE: "deleted"}
 
@@ -33,7 +28,7 @@ _PAST = {Action.PAUSE: "pause requested", Action.RESUME: "resumed", Action.CANCE
 class JobActions:
     """Steer the highlighted (or the marked) jobs through the client; tell the user what happened."""
 
-    def __init__(self, app: JobtuiApp) -> None:
+    def __init__(self, app: AppHost) -> None:
         self.app = app
 
     def targets(self) -> list[Job]:
@@ -186,21 +181,21 @@ class JobActions:
 
         app.push_screen(NewJobScreen(app.client), submitted)
 
-    def commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+    def commands(self) -> list[JobCommand]:
         """Return the job commands that apply now, for the palette: (title, help, callback)."""
         app = self.app
         job = app.selected_job
         subject = f"job {job.job_id}" if job is not None else "the job"
         if app.table.marked:
             subject = f"{len(app.table.marked)} marked jobs"
-        listed: list[tuple[str, str, str, Callable[[], object]]] = [
-            ("pause", "Pause", f"Pause {subject} at its next safe point", app.action_pause),
-            ("resume", "Resume", f"Resume {subject} from its last checkpoint", app.action_resume),
-            ("cancel", "Cancel", f"Cancel {subject} (asks first)", app.action_cancel),
-            ("retry", "Retry", f"Retry {subject} now", app.action_retry),
-            ("rewind", "Rewind", f"Run {subject} again from a stage", app.action_rewind),
-            ("delete", "Delete", f"Delete {subject} (asks first)", app.action_delete),
-            ("new_job", "New job", "Submit a job: choose its type and params", app.action_new_job),
+        listed: list[tuple[str, JobCommand]] = [
+            ("pause", ("Pause", f"Pause {subject} at its next safe point", lambda: self.soon(Action.PAUSE))),
+            ("resume", ("Resume", f"Resume {subject} from its last checkpoint", lambda: self.soon(Action.RESUME))),
+            ("cancel", ("Cancel", f"Cancel {subject} (asks first)", self.cancel)),
+            ("retry", ("Retry", f"Retry {subject} now", lambda: self.soon(Action.RETRY))),
+            ("rewind", ("Rewind", f"Run {subject} again from a stage", self.rewind)),
+            ("delete", ("Delete", f"Delete {subject} (asks first)", self.delete)),
+            ("new_job", ("New job", "Submit a job: choose its type and params", self.new_job)),
         ]
         return [(f"{title} {subject}" if action in JOB_ACTIONS else title, help_text, callback)
-                for action, title, help_text, callback in listed if self.check(action)]
+                for action, (title, help_text, callback) in listed if self.check(action)]

@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ..errors import JobtuiError
 from ..model import JobId
 from .background import spawn_runner
+from .host import AppHost
+from .lifecycle import RunnerLifecycle
 from .screens import QuitScreen
-
-if TYPE_CHECKING:
-    from .app import JobtuiApp
 
 
 class QuitFlow:
     """Ask what to do with the running jobs (only when there are some), then do it and exit."""
 
-    def __init__(self, app: JobtuiApp) -> None:
+    def __init__(self, app: AppHost, runner: RunnerLifecycle) -> None:
         self.app = app
+        self.runner = runner
 
     def running_here(self) -> list[JobId]:
         """Return the jobs the embedded runner holds."""
-        if not self.app.runner_alive:
+        if not self.runner.alive:
             return []
         return self.app.client.running_job_ids()
 
     async def start(self) -> None:
         """Quit at once without running jobs; else ask (the runner claims nothing new meanwhile)."""
         app = self.app
-        if app.runner_alive:
+        if self.runner.alive:
             # Without this, jobs claimed while the dialog is open would be missed by its count and its choice.
             await app.client.hold_claims()
         running = self.running_here()
@@ -66,6 +64,6 @@ class QuitFlow:
                                               workspace_root=client.store.workspace_root)
             except OSError as e:
                 app.notify(f"Could not start a background runner: {e}", severity="error", markup=False)
-                app.runner_stopping = False
+                self.runner.stopping = False
                 return
         app.exit(0)

@@ -1,0 +1,237 @@
+"""Refresher: keeps the screen fresh: polls what changed, toasts job ends, follows the selected job's detail and log."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Sequence
+
+from ..errors import JobtuiError
+from ..model import ACTIVE, Job, JobDetail
+from .alerts import Alert, coalesce, end_alerts, is_quiet
+from .feed import Delta
+from .host import AppHost
+
+POLL_S = 0.5
+"""How often the job list reads what changed."""
+DELETION_CHECK_S = 15.0
+"""How often it compares every id, as a safety net (each poll notices deletions by the ids' signature)."""
+STATS_S = 2.0
+"""How often it reads the runners' heartbeats (attached)."""
+EXTRAS_S = 5.0
+"""How often a running job's failed attempts and history are read again when nothing hints they changed."""
+QUIET_S = 4.0
+"""Completed and cancelled jobs are toasted at most this often (folded into one toast), failures at once."""
+LOG_TAIL = 500
+"""Log lines shown at once when a job is selected."""
+
+
+class Refresher:
+    """Read what changed on a timer and show it: the rows, the alerts, the selected job's detail and log."""
+
+    def __init__(self, app: AppHost) -> None:
+        self.app = app
+        self.pending = False
+        """A selection waits for its debounce (the screen is not settled)."""
+        self._polling = False
+        self._last_ids_check = 0.0
+        self._last_stats = 0.0
+        self._last_detail = 0.0
+        self._last_extras = 0.0
+        self._quiet_alerts: list[Alert] = []
+        self._last_quiet = float("-inf")
+
+    async def poll(self, *, full: bool = False) -> None:
+        """Read what changed, update the rows in place, and refresh the selected job."""
+        app = self.app
+        if self._polling:
+            return
+        self._polling = True
+        try:
+            mono = time.monotonic()
+            check = full or mono - self._last_ids_check >= DELETION_CHECK_S
+            if check:
+                self._last_ids_check = mono
+            try:
+                delta = await app.feed.poll(check_deletions=check and app.feed.watermark is not None)
+                if not app.embedded and (full or mono - self._last_stats >= STATS_S):
+                    self._last_stats = mono
+                    app.stats = await app.client.stats()
+            except JobtuiError as e:
+                if app.ui_ok():
+                    app.update_status(problem=str(e))
+                return
+            if not app.ui_ok():
+                return
+            self.apply_delta(delta)
+            await self.follow_selected(delta)
+            if app.ui_ok():
+                app.update_status()
+        finally:
+            self._polling = False
+
+    def apply_delta(self, delta: Delta) -> None:
+        """Show changed, new and deleted jobs; keep the selection and the scroll."""
+        app = self.app
+        if not delta:
+            return
+        table = app.table
+        jobs = app.feed.jobs
+        table.note_jobs(jobs[i] for i, before in delta.changed.items() if before is None and i in jobs)
+        if app.view.apply(jobs, delta.changed, delta.removed) or (not table.order and app.view.order):
+            table.set_order(app.view.order, app.view.index)
+        else:
+            table.refresh_jobs(delta.changed)
+        if delta.removed:
+            table.forget_marks(delta.removed)
+        alerts = end_alerts(delta.changed, jobs, new_jobs=app.loaded.is_set())
+        urgent = [a for a in alerts if not is_quiet(a)]
+        self._quiet_alerts += [a for a in alerts if is_quiet(a)]
+        for alert in coalesce(urgent):
+            app.notify(alert.message, title=alert.title, severity=alert.severity, markup=False, timeout=8)
+        if urgent and app.bell_on_end:
+            app.bell()
+        self.show_quiet_alerts()
+        selected = app.selected
+        if selected is not None and selected in delta.changed:
+            before = delta.changed[selected]
+            job = jobs.get(selected)
+            if before is None or job is None or before.status != job.status:
+                app.bindings_changed()
+        elif table.marked and any(i in table.marked for i in delta.changed):
+            app.bindings_changed()
+        app.update_titles()
+
+    def show_quiet_alerts(self) -> None:
+        """Toast the jobs that completed or were cancelled, in one short toast at most every QUIET_S."""
+        app = self.app
+        mono = time.monotonic()
+        if not self._quiet_alerts or mono - self._last_quiet < QUIET_S:
+            return
+        self._last_quiet = mono
+        alerts, self._quiet_alerts = self._quiet_alerts, []
+        for alert in coalesce(alerts, limit=1):
+            app.notify(alert.message, title=alert.title, severity=alert.severity, markup=False, timeout=QUIET_S - 1)
+        if app.bell_on_end:
+            app.bell()
+
+    async def follow_selected(self, delta: Delta) -> None:
+        """Refresh the detail and the log of the selected job when it changed or runs."""
+        app = self.app
+        job_id = app.selected
+        job = app.selected_job
+        if job_id is None or job is None or self.pending or not app.ui_ok():
+            return
+        changed = job_id in delta.changed
+        active = job.status in ACTIVE
+        mono = time.monotonic()
+        want_detail = changed or (active and mono - self._last_detail >= 1.0)
+        log = app.log_view
+        want_log = (changed or active) and log.job_id == job_id
+        if not (want_detail or want_log):
+            return
+        if want_detail:
+            self._last_detail = mono
+        # The failed attempts and the history change only with the job's state, counts or stage attempts:
+        # re-read them then (or every few seconds), not on each progress tick.
+        shown = app.detail.detail
+        want_extras = want_detail and (
+            shown is None or shown.job.job_id != job_id or _shape(shown.job) != _shape(job)
+            or mono - self._last_extras >= EXTRAS_S)
+        # Sent together, the reads queue on the connection at once: one hop instead of several.
+        reads = await asyncio.gather(
+            app.client.detail(job_id) if want_detail else _none(),
+            app.client.attempt_errors(job_id) if want_extras else _none(),
+            app.client.history(job_id) if want_extras else _none(),
+            app.client.logs(job_id, after_id=log.last_id, limit=2000) if want_log else _none(),
+            return_exceptions=True,
+        )
+        _raise_unexpected(reads)
+        detail, errors, history, lines = (None if isinstance(r, BaseException) else r for r in reads)
+        if (want_detail and not want_extras and isinstance(detail, JobDetail) and shown is not None
+                and _stage_shape(detail) != _stage_shape(shown)):
+            # A stage attempt ended without a change of the job's row: its failed attempts may be new.
+            extras = await asyncio.gather(app.client.attempt_errors(job_id), app.client.history(job_id),
+                                          return_exceptions=True)
+            _raise_unexpected(extras)
+            errors, history = (None if isinstance(r, BaseException) else r for r in extras)
+            want_extras = True
+        if app.selected != job_id or not app.ui_ok():
+            return
+        if want_extras and isinstance(errors, list) and isinstance(history, list):
+            self._last_extras = mono
+        else:
+            errors, history = app.detail.errors, app.detail.history
+        if isinstance(detail, JobDetail):
+            app.detail.show(self.agree(detail), errors, history=history)  # type: ignore[arg-type]
+        if isinstance(lines, list) and lines and log.job_id == job_id:
+            log.add(lines)  # type: ignore[arg-type]
+
+    async def load_selected(self) -> None:
+        app = self.app
+        self.pending = False
+        if not app.ui_ok():
+            return
+        job_id = app.selected
+        log = app.log_view
+        if job_id is None:
+            app.detail.show(None, missing=app.empty_note())
+            log.reset(None)
+            log.border_title = "Log"
+            return
+        try:
+            detail, errors, history = await asyncio.gather(
+                app.client.detail(job_id), app.client.attempt_errors(job_id), app.client.history(job_id))
+        except JobtuiError as e:
+            app.detail.show(None, missing=str(e))
+            return
+        if app.selected != job_id or not app.ui_ok():
+            return
+        self._last_detail = self._last_extras = time.monotonic()
+        app.detail.show(self.agree(detail), errors, history=history)
+        if log.job_id != job_id:
+            try:
+                lines = await app.client.logs(job_id, tail=True, limit=LOG_TAIL)
+            except JobtuiError:
+                return
+            if app.selected == job_id and app.ui_ok():
+                log.load(job_id, lines)
+                log.border_title = f"Log · job {job_id}"
+
+    def agree(self, detail: JobDetail) -> JobDetail:
+        """Make the list and the detail show the same version of the job (the newer of the two reads)."""
+        app = self.app
+        held = app.feed.jobs.get(detail.job.job_id)
+        if held is not None and held.updated_at_ms > detail.job.updated_at_ms:
+            return dataclasses.replace(detail, job=held)
+        if held is not None and held != detail.job:
+            self.apply_delta(app.feed.apply([detail.job]))
+        return detail
+
+    async def refresh_selected(self, delta: Delta) -> None:
+        """Read the selected job's detail and log again now (an action changed it)."""
+        self._last_detail = self._last_extras = 0.0
+        await self.follow_selected(delta)
+
+
+async def _none() -> None:
+    return None
+
+
+def _raise_unexpected(results: Sequence[object]) -> None:
+    """Re-raise what a gathered read raised unless it is a JobtuiError (shown as 'gone' or a problem)."""
+    for r in results:
+        if isinstance(r, BaseException) and not isinstance(r, JobtuiError):
+            raise r
+
+
+def _shape(job: Job) -> tuple[object, ...]:
+    """Return what changes when a job's failed attempts or history may have changed (not its progress)."""
+    return (job.status, job.retry_count, job.resume_count, job.recovery_count, job.current_step_index,
+            job.failed_step, job.error_message, job.pause_reason, job.next_retry_at_ms)
+
+
+def _stage_shape(detail: JobDetail) -> tuple[tuple[object, ...], ...]:
+    """Return the stages' attempt counters: a failed attempt changes them even when the job's row does not."""
+    return tuple((s.status, s.attempts, s.failures) for s in detail.stages)

@@ -1,0 +1,76 @@
+"""ViewControl: the job list's filter, order and title, and what it says when it shows no job."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from .format import clean
+from .host import AppHost
+from .view import SORTS, Query
+
+
+class ViewControl:
+    """Change what the job list shows (filter, sort, failures only) and keep its title in step."""
+
+    def __init__(self, app: AppHost) -> None:
+        self.app = app
+
+    def set_view(self, *, query: Query | None = None, sort: str | None = None, reverse: bool | None = None,
+                 failures_only: bool | None = None) -> None:
+        """Change the filter or the order; the highlighted job stays highlighted if still shown."""
+        app = self.app
+        v = app.view
+        if query is not None:
+            v.query = query
+        if sort is not None:
+            v.sort = sort
+        if reverse is not None:
+            v.reverse = reverse
+        if failures_only is not None:
+            v.failures_only = failures_only
+        v.rebuild(app.feed.jobs)
+        app.table.set_order(v.order, v.index)
+        self.update_titles()
+
+    def next_sort(self) -> None:
+        """Sort by the next key, and say so."""
+        app = self.app
+        names = list(SORTS)
+        nxt = names[(names.index(app.view.sort) + 1) % len(names)]
+        self.set_view(sort=nxt)
+        app.notify(f"Sorted by {nxt}", timeout=2)
+
+    def toggle_failures(self) -> None:
+        """Show only failures, or all jobs again, and say so."""
+        app = self.app
+        on_ = not app.view.failures_only
+        self.set_view(failures_only=on_)
+        app.notify("Failures only" if on_ else "All jobs", timeout=2)
+
+    def update_titles(self) -> None:
+        """Redraw the job list's title: counts, sort, filter, marks."""
+        app = self.app
+        table = app.table
+        total = len(app.feed.jobs)
+        title = f"Jobs {len(app.view.order)}/{total}" if len(app.view.order) != total else f"Jobs {total}"
+        bits = [title, f"sort {app.view.sort} {'↓' if app.view.reverse else '↑'}"]
+        if app.view.failures_only:
+            bits.append("failures only")
+        if not app.view.query.empty:
+            bits.append(f"filter {clean(app.view.query.text)}")
+        if table.marked:
+            bits.append(f"{len(table.marked)} marked")
+        table.border_title = Text(" · ".join(bits))  # Text: user text in a title is never markup
+        problems = app.view.query.problems
+        table.border_subtitle = Text(clean("; ".join(problems))) if problems else None
+
+    def empty_note(self) -> str:
+        """Say why no job is shown, and what to do."""
+        app = self.app
+        if not app.feed.jobs:
+            return "No jobs yet. Press n to submit one." if not app.readonly else "No jobs yet."
+        hints = (["esc clears the filter"] if not app.view.query.empty else []) + (
+            ["F shows all jobs again"] if app.view.failures_only else [])
+        if hints:
+            return f"No job matches. {'; '.join(hints)}."
+        return "No job selected."
