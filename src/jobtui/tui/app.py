@@ -29,7 +29,6 @@ from textual.widgets import Footer, Input, Label
 import jobtui
 
 from ..client import Client
-from ..errors import UsageError
 from ..model import Action, Job, JobId, Stats, now_ms
 from . import settings as _settings
 from .actions import JOB_ACTIONS, JobActions
@@ -45,7 +44,7 @@ from .runner_log import RunnerLog, RunnerLogScreen, RunnerMessage
 from .schedules import SchedulesScreen
 from .screens import HelpScreen
 from .status_bar import StatusBar, StatusInfo
-from .themes import ALIASES, DEFAULT, THEMES
+from .themes import THEMES, choose_theme
 from .view import JobView, Query
 from .viewing import ViewControl
 from .widgets.job_detail import JobDetailPane
@@ -104,14 +103,8 @@ class JobtuiApp(App[int]):
         """Ring the terminal bell when a job ends or auto-pauses (off: `--no-bell`, JOBTUI_BELL=0)."""
         for t in THEMES:
             self.register_theme(t)
-        if theme is None and settings is not None:
-            saved = _settings.load(settings).get("theme")
-            if isinstance(saved, str) and ALIASES.get(saved, saved) in self.available_themes:
-                theme = saved
-        name = ALIASES.get(theme or DEFAULT, theme or DEFAULT)
-        if name not in self.available_themes:
-            raise UsageError(f"unknown theme {theme!r} (themes: {', '.join(sorted(self.available_themes))})")
-        self.theme = name
+        saved = _settings.load(settings).get("theme") if theme is None and settings is not None else None
+        self.theme = choose_theme(theme, saved, set(self.available_themes))
         self.feed = JobFeed(client)
         self.view = JobView()
         self.actions = JobActions(self)
@@ -119,9 +112,9 @@ class JobtuiApp(App[int]):
         self.stats: Stats | None = None
         self.background: Background | None = None
         """The detached runner started by "keep them running" on quit."""
-        self.runner = RunnerLifecycle(client, on_error=self._runner_failed, on_change=self.update_status)
+        self.lifecycle = RunnerLifecycle(client, on_error=self._runner_failed, on_change=self.update_status)
         """The embedded runner's task (started on mount when `embedded`)."""
-        self.quitting = QuitFlow(self, self.runner)
+        self.quitting = QuitFlow(self, self.lifecycle)
         self.loaded = asyncio.Event()
         """Set once the first read of the jobs is shown."""
         self._ui_gone = False
@@ -233,7 +226,7 @@ class JobtuiApp(App[int]):
         self.detail.show(None, missing="Loading…")
         self.table.focus()
         if self.embedded:
-            self.runner.start()
+            self.lifecycle.start()
         await self.poll(full=True)
         if self.ui_ok():
             # An empty database (or nothing highlighted yet) posts no Highlighted: say so now, not "Loading…".
@@ -278,21 +271,6 @@ class JobtuiApp(App[int]):
         messages = [] if self.runner_log is None else list(self.runner_log.messages)
         self.push_screen(RunnerLogScreen(messages))
 
-    @property
-    def runner_alive(self) -> bool:
-        """Tell whether the embedded runner runs (started and not finished)."""
-        return self.runner.alive
-
-    @property
-    def runner_error(self) -> str | None:
-        """Why the embedded runner stopped by itself, if it did."""
-        return self.runner.error
-
-    @property
-    def runner_stopping(self) -> bool:
-        """Tell whether the embedded runner was asked to stop."""
-        return self.runner.stopping
-
     def _runner_failed(self, error: str) -> None:
         if self._ui_gone:
             return
@@ -301,7 +279,7 @@ class JobtuiApp(App[int]):
 
     async def stop_runner(self) -> None:
         """Stop the embedded runner: running jobs reach a safe point and go back to queued (or paused)."""
-        await self.runner.stop()
+        await self.lifecycle.stop()
 
     # ---------------------------------------------------------------------------------- polling
     async def poll(self, *, full: bool = False) -> None:
@@ -371,8 +349,8 @@ class JobtuiApp(App[int]):
             clock=absolute(self.clock(), self.tz, date=False),
             readonly=self.readonly,
             embedded=self.client.runner_state() if self.embedded else None,
-            embedded_error=self.runner_error,
-            embedded_stopping=self.runner.stopping or self.runner.ended,
+            embedded_error=self.lifecycle.error,
+            embedded_stopping=self.lifecycle.stopping or self.lifecycle.ended,
             runners=self.stats.runners if self.stats is not None else (),
             problem=problem,
         ))

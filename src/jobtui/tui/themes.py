@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.theme import Theme
+
+from ..errors import UsageError
 
 DARK = Theme(
     name="jobtui-dark",
@@ -38,3 +42,17 @@ LIGHT = Theme(
 THEMES = (DARK, LIGHT)
 ALIASES = {"dark": DARK.name, "light": LIGHT.name, "jobtui": DARK.name}
 DEFAULT = DARK.name
+
+
+def choose_theme(theme: str | None, saved: Any, available: set[str]) -> str:
+    """Return the theme to use: the one asked for, else the saved one (if still there), else the default.
+
+    Raises:
+        UsageError: the theme asked for does not exist.
+    """
+    if theme is None and isinstance(saved, str) and ALIASES.get(saved, saved) in available:
+        theme = saved
+    name = ALIASES.get(theme or DEFAULT, theme or DEFAULT)
+    if name not in available:
+        raise UsageError(f"unknown theme {theme!r} (themes: {', '.join(sorted(available))})")
+    return name
