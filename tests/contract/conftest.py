@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from jobtui.model import now_ms
 from jobtui.store import JobStore, NewJob
 from jobtui.store import open_store as open_target
 from tests.backends import PgCluster
@@ -164,14 +163,3 @@ def new_job(
     return NewJob(type, kw.pop("params", {}), stages, tuple(1 for _ in stages), **kw)
 
 
-class FakeClock:
-    """A clock the test moves by hand (epoch ms)."""
-
-    def __init__(self, start: int | None = None) -> None:
-        self.now = now_ms() if start is None else start
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, ms: int) -> None:
-        self.now += ms

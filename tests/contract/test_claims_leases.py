@@ -11,6 +11,7 @@ import pytest
 from jobtui.errors import StoreError
 from jobtui.model import Action, JobStatus, RunnerInfo, StageStatus
 from jobtui.store import JobStore
+from tests.clock import FakeClock
 from tests.contract.conftest import OpenStore, new_job
 
 
@@ -78,7 +79,8 @@ async def test_heartbeat_and_unregister(store: JobStore) -> None:
 async def test_recovery_of_a_dead_runner(open_store: OpenStore) -> None:
     """A runner whose lease expired loses its jobs: running → queued (counted), pausing → paused,
     cancelling → cancelled; the stage in flight is interrupted; its heartbeat then says it lost."""
-    live, dead = await open_store(), await open_store()
+    clock = FakeClock()
+    live, dead = await open_store(clock=clock), await open_store(clock=clock)
     await dead.register_runner(runner(dead, "dead", ttl_ms=1))
     await live.register_runner(runner(live, "live"))
     run, pause, cancel = await live.add_jobs([new_job(), new_job(), new_job()])
@@ -87,7 +89,7 @@ async def test_recovery_of_a_dead_runner(open_store: OpenStore) -> None:
     await dead.commit_point()
     await live.control(pause, Action.PAUSE)
     await live.control(cancel, Action.CANCEL)
-    await asyncio.sleep(0.05)
+    clock.advance(50)  # the dead runner's 1 ms lease has expired
     got = await live.recover(self_id="live", ttl_ms=60_000, is_dead=lambda info: False)
     assert sorted(got) == sorted([
         (run, JobStatus.RUNNING, JobStatus.QUEUED),
@@ -120,14 +122,15 @@ async def test_a_live_runner_keeps_its_jobs(open_store: OpenStore) -> None:
 
 async def test_fencing_a_stale_runner_writes_nothing(open_store: OpenStore) -> None:
     """A runner taken for dead (frozen past its lease) must not write over the runner that took its job."""
-    stale, fresh = await open_store(), await open_store()
+    clock = FakeClock()
+    stale, fresh = await open_store(clock=clock), await open_store(clock=clock)
     await stale.register_runner(runner(stale, "stale", ttl_ms=1))
     stale.fence = "stale"
     (jid,) = await stale.add_jobs([new_job()])
     assert len(await stale.claim("stale", 1, ["t"])) == 1
     stale.stage_started(jid, 0, 1, 1)
     await stale.commit_point()
-    await asyncio.sleep(0.05)
+    clock.advance(50)  # the stale runner's 1 ms lease has expired
     await fresh.register_runner(runner(fresh, "fresh"))
     fresh.fence = "fresh"
     assert await fresh.recover(self_id="fresh", ttl_ms=60_000, is_dead=lambda i: False)

@@ -11,7 +11,8 @@ import socket
 
 from jobtui.model import JobStatus, RunnerInfo
 from jobtui.store import Store
-from tests.contract.conftest import FakeClock, OpenStore, new_job
+from tests.clock import FakeClock
+from tests.contract.conftest import OpenStore, new_job
 
 
 def runner(store: Store, rid: str, *tags: str, name: str | None = None, ttl_ms: int = 60_000) -> RunnerInfo:

@@ -20,6 +20,7 @@ from jobtui.client import Client
 from jobtui.engine.runner import Runner
 from jobtui.model import RunnerInfo, StageStatus
 from jobtui.store import Store
+from tests.clock import FakeClock
 
 T0 = int(datetime(2025, 11, 25, 14, 3, 20, tzinfo=UTC).timestamp() * 1000)
 """The moment every screen is taken at."""
@@ -27,17 +28,7 @@ MIN = 60_000
 RUNNER_ID = "build-7:4242:5e1f0a2c"
 
 
-class StepClock:
-    """A clock that stays where it is set."""
-
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-
-async def _run_one(client: Client, clock: StepClock, at: int, params: dict, **options: object) -> int:
+async def _run_one(client: Client, clock: FakeClock, at: int, params: dict, **options: object) -> int:
     clock.now = at
     job_id = await client.submit("demo", params, **options)
     runner = Runner(client.store, client.registry, concurrency=1, grace_s=1.0, runner_id="scenario")
@@ -48,7 +39,7 @@ async def _run_one(client: Client, clock: StepClock, at: int, params: dict, **op
 async def build(path: Path) -> dict[str, int]:
     """Create the scenario database at `path`; return the ids of its notable jobs by role."""
     random.seed(20251125)
-    clock = StepClock(T0 - 40 * MIN)
+    clock = FakeClock(T0 - 40 * MIN)
     store = await Store.open(path, clock=clock)
     client = Client(store, default_registry(), source="cli")
     ids: dict[str, int] = {}

@@ -15,21 +15,14 @@ from jobtui.engine.scheduler import Scheduler
 from jobtui.recurrence import Recurrence
 from jobtui.store import Store
 from tests.apps.unattendedapp import step
+from tests.clock import FakeClock
 from tests.conftest import dump, jobtui, make_client, spawn_runner
 
 APP = ("--app", "unattendedapp")
 
 
-class Clock:
-    def __init__(self, now: int) -> None:
-        self.now = now
-
-    def __call__(self) -> int:
-        return self.now
-
-
 async def test_downtime_fires_once_and_an_active_previous_job_skips(db_path: Path) -> None:
-    clock = Clock(1_000_000)
+    clock = FakeClock(1_000_000)
     store = await Store.open(db_path, clock=clock)
     try:
         c = make_client(store, step)
