@@ -109,7 +109,8 @@ def test_runners_and_stats_show_every_runner(tmp_path: Path) -> None:
     db = tmp_path / "stats.db"
     [job] = submit(db, 1, "--needs", "gpu", n=1, stage_sleep=30)
     env = {"JOBTUI_TEST_JOURNAL": str(tmp_path / "journal.txt")}
-    a = spawn_runner(db, *APP, "--name", "box-a", "--tag", "gpu", "--tag", "ssd", "--quiet", **env)
+    # A long lease: box-a's recovery (every lease/3) must not remove the killed runner before `runners` shows it gone.
+    a = spawn_runner(db, *APP, "--name", "box-a", "--tag", "gpu", "--tag", "ssd", "--quiet", "--lease-ttl", "90", **env)
     b = spawn_runner(db, *APP, "--quiet", **env)
     try:
         def both() -> list[dict[str, object]] | None:

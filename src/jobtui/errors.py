@@ -7,6 +7,7 @@
     + ParamError
     + JobNotFoundError
     + InvalidTransitionError
+    + RunnerNameTakenError (a live runner already has this name: .name)
   x StoreError             (wraps aiosqlite / sqlite3 errors: corrupt, locked, unreadable)
     + SchemaVersionError
     + LeaseLostError       (a runner's writes were refused: another runner reclaimed its jobs)
@@ -55,6 +56,14 @@ class UnknownJobTypeError(UsageError):
 
 class ParamError(UsageError):
     """A job parameter is missing, unknown or of the wrong type."""
+
+
+class RunnerNameTakenError(UsageError):
+    """A live runner already has this name (`run --name`): two runners of one name would be one in every view."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(message)
 
 
 class JobNotFoundError(UsageError):

@@ -122,6 +122,8 @@ async def cmd_run(client: Client, a: argparse.Namespace) -> int:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal)
+    if not await runner.register():  # a name a live runner has is refused here, in one line
+        return 0
     keeps = f"keeps finished jobs {a.keep.strip()}" if keep_ms else "keeps finished jobs forever"
     tagged = f"tags: {', '.join(runner.tags)}" if runner.tags else "no tags: runs only jobs that need none"
     print(f"jobtui run: runner {runner.name} ({runner.runner_id}) on {client.location} (concurrency {a.concurrency};"

@@ -8,6 +8,7 @@ import socket
 import time
 
 from ..model import RunnerInfo
+from .hosts import same_pid_space
 
 MAX_LEASE_TTL_S = 86_400.0
 """The longest lease a runner may take: a day (a longer one would leave a dead runner's jobs stranded)."""
@@ -31,8 +32,12 @@ def default_runner_name() -> str:
 
 
 def runner_process_gone(info: RunnerInfo) -> bool:
-    """Tell whether a runner on this host is certainly gone (its process no longer exists)."""
-    if info.hostname != socket.gethostname() or info.pid == os.getpid():
+    """Tell whether a runner is certainly gone: same host name, boot and PID namespace, and no such process.
+
+    A runner registered without a host identity (an older jobtui), or with another one, is judged by its
+    lease only: a pid another PID namespace cannot see may well be alive (issue 14, item 5).
+    """
+    if info.hostname != socket.gethostname() or info.pid == os.getpid() or not same_pid_space(info.host_id):
         return False
     try:
         os.kill(info.pid, 0)

@@ -12,13 +12,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Unpack
 
-from ..errors import StoreError, TransientError
+from ..errors import RunnerNameTakenError, StoreError, TransientError
 from ..fleet import check_name, check_tags
 from ..kinds import RunnerEvent, StopKind
 from ..model import HOLDABLE, JobId, RunnerInfo
 from ..store import Claimed, JobStore
 from .definition import Registry
 from .execution import run_job
+from .hosts import host_identity
 from .jobrun import JobRun
 from .lease import check_lease_ttl, default_runner_name, lease_clock, runner_process_gone
 from .notify import Notifier, defaults_from_env
@@ -64,7 +65,9 @@ class Runner:
         self.workspace_root = o.workspace_root or store.workspace_root
         self.runner_id = o.runner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.name = default_runner_name() if o.name is None else check_name(o.name)
-        """What `stats`, `runners` and the TUI call it (`run --name`; default host-pid)."""
+        """What `stats`, `runners` and the TUI call it (`run --name`; default host-pid, unique among live runners)."""
+        self._default_name = o.name is None
+        self._registered = False
         self.tags = check_tags(o.tags)
         """It claims only jobs whose needs (`submit --needs`) are all among these (`run --tag`)."""
         self.on_event = o.on_event
@@ -209,11 +212,47 @@ class Runner:
             else:
                 self._interrupt(run, StopKind.STORE)
 
-    async def _register(self) -> None:
+    async def _register(self, *, first: bool = False) -> None:
         now = self.store.clock()
         info = RunnerInfo(self.runner_id, os.getpid(), socket.gethostname(), now, now, self.concurrency,
-                          int(self.lease_ttl_s * 1000), self.name, self.tags)
-        await self.store.register_runner(info)
+                          int(self.lease_ttl_s * 1000), self.name, self.tags, host_identity() or None)
+        try:
+            await self.store.register_runner(info, is_dead=runner_process_gone)
+        except RunnerNameTakenError as e:
+            if self._default_name:
+                # host-pid is taken by a runner in another PID namespace (another container): add a suffix.
+                self.name, self._default_name = f"{self.name}-{uuid.uuid4().hex[:4]}", False
+                await self._register(first=first)
+            elif first:
+                raise
+            else:
+                # Taken for dead, then our name was given to a new runner: two of one name must not run.
+                log.error("%s; stopping this runner", e)
+                self.stop()
+
+    async def register(self) -> bool:
+        """Register this runner, waiting out a locked database; False if stopped meanwhile.
+
+        Raises:
+            RunnerNameTakenError: a live runner has this runner's `name` (a default name gets a suffix instead).
+        """
+        delay = 0.2
+        while not self._registered:
+            began = lease_clock()
+            try:
+                await self._register(first=True)
+                self._lease_ok = began
+                self._registered = True
+            except StoreError as e:
+                if not self.store.is_transient(e):
+                    raise
+                # A database locked by another process for longer than busy_timeout: wait it out.
+                log.warning("cannot register the runner (%s); waiting and retrying", e)
+                if self._stopping:
+                    return False
+                await asyncio.sleep(delay)
+                delay = min(2.0, delay * 2)
+        return True
 
     # main loop -----------------------------------------------------------------------------------
     async def run(self, *, exit_when_idle: bool = False, wait_for_scheduled: bool = True) -> None:
@@ -221,22 +260,8 @@ class Runner:
 
         Without `wait_for_scheduled`, jobs due later (`--at`, a retry's wait) do not keep an idle runner.
         """
-        delay = 0.2
-        while True:
-            began = lease_clock()
-            try:
-                await self._register()
-                self._lease_ok = began
-                break
-            except StoreError as e:
-                if not self.store.is_transient(e):
-                    raise
-                # A database locked by another process for longer than busy_timeout: wait it out.
-                log.warning("cannot register the runner (%s); waiting and retrying", e)
-                if self._stopping:
-                    return
-                await asyncio.sleep(delay)
-                delay = min(2.0, delay * 2)
+        if not await self.register():
+            return
         self.store.fence = self.runner_id
         self.store.on_wake = self.wake  # a backend with push (PostgreSQL's LISTEN) wakes us on a submit or request
         self.store.on_dropped = self._on_dropped

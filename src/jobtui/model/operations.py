@@ -157,6 +157,8 @@ class RunnerInfo:
     """The name it runs under (`run --name`; None: registered by an older jobtui, shown by its id)."""
     tags: tuple[str, ...] = ()
     """Its tags (`run --tag`), sorted: it claims only jobs whose needs are all among them."""
+    host_id: str | None = None
+    """Its boot id and PID namespace (`BOOT/PIDNS`): only a runner with the same may judge it by its pid."""
 
     @property
     def label(self) -> str:

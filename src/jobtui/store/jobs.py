@@ -352,13 +352,13 @@ class JobQueries(StoreCore):
     async def runners(self) -> list[RunnerInfo]:
         """Return every registered runner, with its name and tags."""
         rows = await self._all(
-            "SELECT runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency, lease_ttl_ms, name"
+            "SELECT runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency, lease_ttl_ms, name, host_id"
             " FROM runners ORDER BY coalesce(name, runner_id), runner_id"
         )
         tags: dict[str, list[str]] = {}
         for runner_id, tag in await self._all("SELECT runner_id, tag FROM runner_tags ORDER BY runner_id, tag"):
             tags.setdefault(runner_id, []).append(tag)
-        return [RunnerInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(tags.get(r[0], ()))) for r in rows]
+        return [RunnerInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(tags.get(r[0], ())), r[8]) for r in rows]
 
     async def integrity_check(self) -> str:
         """Return the result of `PRAGMA integrity_check` ('ok' when sound)."""

@@ -182,8 +182,8 @@ class JobControl(Protocol):
 class RunnerLeases(Protocol):
     """A runner's lease, its claims and the recovery of other runners' jobs."""
 
-    async def register_runner(self, info: RunnerInfo) -> None:
-        """Record a runner, its lease TTL and its first heartbeat."""
+    async def register_runner(self, info: RunnerInfo, *, is_dead: Callable[[RunnerInfo], bool] | None = None) -> None:
+        """Record a runner, its lease TTL and its first heartbeat; refuse a name a live runner has (RunnerNameTakenError)."""
         ...
 
     async def heartbeat(self, runner_id: str) -> bool:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..errors import RunnerNameTakenError
 from ..model import ACTIVE, HOLDABLE, Job, JobId, JobStatus, NotifyEvent, RunnerInfo, StageStatus, sources
 from .base import StoreCore
 from .batch import (
@@ -97,21 +98,52 @@ _PROGRESS_SQL = (
 )
 
 
+RUNNER_COLS = "runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency, lease_ttl_ms, name, host_id"
+"""The columns `runner_info` reads (tags are in runner_tags)."""
+
+
+def runner_info(r: Any, tags: tuple[str, ...] = ()) -> RunnerInfo:
+    """Return a RunnerInfo from a row of RUNNER_COLS."""
+    return RunnerInfo(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tags, r[8])
+
+
 class RunnerWrites(StoreCore):
     """Leases, claims, recovery and the checkpoints of running jobs."""
 
-    async def register_runner(self, info: RunnerInfo) -> None:
-        """Record a runner, its lease TTL, name and tags, and its first heartbeat (again: replace them)."""
+    async def register_runner(self, info: RunnerInfo, *, is_dead: Callable[[RunnerInfo], bool] | None = None) -> None:
+        """Record a runner, its lease TTL, name, tags and host identity, and its first heartbeat (again: replace them).
+
+        Raises:
+            RunnerNameTakenError: another runner of this name is alive (fresh lease, and `is_dead` does
+                not say its process is gone); nothing is written.
+        """
         async with self._tx() as db:
+            if info.name is not None:
+                await self._refuse_taken_name(db, info, is_dead or (lambda _r: False))
             await db.execute("DELETE FROM runner_tags WHERE runner_id = ?", (info.runner_id,))
             await db.execute("DELETE FROM runners WHERE runner_id = ?", (info.runner_id,))
             await db.execute(
                 "INSERT INTO runners (runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency,"
-                " lease_ttl_ms, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " lease_ttl_ms, name, host_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (info.runner_id, info.pid, info.hostname, info.started_at_ms, info.heartbeat_at_ms, info.concurrency,
-                 info.lease_ttl_ms, info.name),
+                 info.lease_ttl_ms, info.name, info.host_id),
             )
             await write_runner_tags(db, info.runner_id, info.tags)
+
+    async def _refuse_taken_name(self, db: Any, info: RunnerInfo, is_dead: Callable[[RunnerInfo], bool]) -> None:
+        """Raise RunnerNameTakenError if a live runner other than `info` has its name (inside the register transaction)."""
+        now = self.clock()
+        for r in await db.execute_fetchall(
+            f"SELECT {RUNNER_COLS} FROM runners WHERE name = ? AND runner_id != ?", (info.name, info.runner_id)
+        ):
+            other = runner_info(r)
+            ttl = other.lease_ttl_ms if other.lease_ttl_ms is not None and other.lease_ttl_ms > 0 else 0
+            age_s = max(0, now - other.heartbeat_at_ms) / 1000
+            if now - other.heartbeat_at_ms <= ttl and not is_dead(other):
+                raise RunnerNameTakenError(str(info.name), (
+                    f"runner name {info.name!r} is already in use by a live runner (host {other.hostname}, pid"
+                    f" {other.pid}, heartbeat {age_s:.0f}s ago): stop it, wait {ttl / 1000 - age_s:.0f}s for its"
+                    " lease to end, or choose another --name"))
 
     async def heartbeat(self, runner_id: str) -> bool:
         """Renew a runner's lease; return False when its row is gone (its jobs were reclaimed)."""
@@ -140,12 +172,10 @@ class RunnerWrites(StoreCore):
         now = self.clock()
         recovered: list[tuple[JobId, JobStatus, JobStatus]] = []
         async with self._tx() as db:
-            rows = list(await db.execute_fetchall(
-                "SELECT runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency, lease_ttl_ms FROM runners"
-            ))
+            rows = list(await db.execute_fetchall(f"SELECT {RUNNER_COLS} FROM runners"))
             live = {self_id}
             for r in rows:
-                info = RunnerInfo(*r)
+                info = runner_info(r)
                 if info.runner_id == self_id:
                     continue
                 # Judge each runner by its own TTL: a short-lease runner must not take a long-lease one for dead.

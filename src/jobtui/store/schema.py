@@ -297,6 +297,14 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN purging_at_ms INTEGER;
     """,
+    # 13: hostile neighbours (issue 14): a runner's host identity (boot id and PID namespace: only a runner with
+    # the same may judge it by its pid); per command, what contains it beyond its process group (the token in
+    # its environment, its cgroup), so that a later runner can end what a dead runner's command left.
+    """
+    ALTER TABLE runners ADD COLUMN host_id TEXT;
+    ALTER TABLE processes ADD COLUMN token TEXT;
+    ALTER TABLE processes ADD COLUMN cgroup TEXT;
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
 
