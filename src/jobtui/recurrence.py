@@ -13,8 +13,9 @@ from cronsim import CronSim, CronSimError
 
 from .errors import UsageError
 
-_MAX_STEPS = 100_000
-"""Occurrences walked one by one before a count is cut short (a minute cron over ~70 days)."""
+_EXACT_STEPS = 2_000
+"""Cron occurrences counted one by one (~12 ms); beyond, the count is estimated from their weekly pace."""
+_WEEK_MS = 7 * 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,18 +76,39 @@ class Recurrence:
         return _ms(next(CronSim(self.cron or "", _dt(t_ms + 1, self.tz), reverse=True)))
 
     def count_between(self, first_ms: int, last_ms: int) -> int:
-        """Return how many occurrences lie in [first_ms, last_ms] (both occurrences; cut at 100,000)."""
+        """Return how many occurrences lie in [first_ms, last_ms] (both occurrences).
+
+        Exact for a period, and for a cron up to `_EXACT_STEPS` occurrences. Beyond that a cron's count
+        is estimated from its pace over the whole weeks walked so far (at most a week of minutes, ~60 ms):
+        walking 100,000 minutes one by one took 1.4 s.
+        """
         if last_ms < first_ms:
             return 0
         if self.every_ms is not None:
             return (last_ms - first_ms) // self.every_ms + 1
-        n, t = 1, first_ms
-        while n < _MAX_STEPS:
-            t = self.next_after(t)
-            if t > last_ms:
-                break
-            n += 1
-        return n
+        it = CronSim(self.cron or "", _dt(first_ms, self.tz))
+        n, t = 1, first_ms  # occurrences in [first_ms, t]
+        while True:
+            nxt = _ms(next(it))
+            if nxt > last_ms:
+                return n
+            boundary = first_ms + (nxt - first_ms) // _WEEK_MS * _WEEK_MS
+            if n >= _EXACT_STEPS and t < boundary:  # n occurrences in exactly (boundary - first_ms) / week weeks
+                return n + round((last_ms - boundary) * n / (boundary - first_ms))
+            n, t = n + 1, nxt
+
+    def catch_up(self, next_at_ms: int, now_ms: int) -> tuple[int, int, int]:
+        """Return (the occurrence to fire, how many earlier ones it folds in, the one after) for a due schedule.
+
+        The occurrence is the latest at or before `now_ms` (not before `next_at_ms`); the next is the
+        first after both. Found directly, never by walking the missed ones; a cron's count of them may
+        take a few ms (see `count_between`): call it off the event loop.
+        """
+        occurrence = self.latest_at_or_before(now_ms)
+        if occurrence is None or occurrence < next_at_ms:
+            occurrence = next_at_ms
+        missed = max(0, self.count_between(next_at_ms, occurrence) - 1)
+        return occurrence, missed, self.next_after(max(now_ms, occurrence))
 
 
 def _dt(ms: int, tz: str) -> datetime:

@@ -118,3 +118,32 @@ async def test_a_deferred_delivery_is_handed_back_untried_and_due_later(store: J
     assert await store.claim_notifications("d1", 5, 60_000) == [], "not due before next_at"
     (back,) = await store.notifications(jid)
     assert (back.state, back.attempts, back.last_error, back.next_at_ms) == ("pending", 0, None, later)
+
+
+async def test_pausing_a_blocked_job_keeps_its_dependency_from_being_deleted(store: JobStore) -> None:
+    """Issue 14 item 14: the guard looked at blocked dependents only; a paused one lost its dependency."""
+    (a,) = await store.add_jobs([new_job()])
+    (b,) = await store.add_jobs([new_job(after=(a,))])
+    await store.control(a, Action.CANCEL)
+    with pytest.raises(InvalidTransitionError, match=f"#{b}"):
+        await store.control(a, Action.DELETE)
+    await store.control(b, Action.PAUSE)
+    assert (await store.get_job(b)).status is JobStatus.PAUSED
+    with pytest.raises(InvalidTransitionError, match=f"#{b}"):
+        await store.control(a, Action.DELETE)
+    await store.control(b, Action.RESUME)
+    assert (await store.get_job(b)).status is JobStatus.BLOCKED, "still waits on its dependency"
+    await store.control(b, Action.CANCEL)
+    await store.control(a, Action.DELETE)  # nothing that has not ended waits on it now
+    assert await store.job_ids() == {b}
+
+
+async def test_a_completed_dependency_may_be_deleted_while_its_dependent_runs(store: JobStore) -> None:
+    (a,) = await store.add_jobs([new_job()])
+    (b,) = await store.add_jobs([new_job(after=(a,))])
+    await store.claim("r1", 1, ["t"])
+    store.job_completed(a, "r1", 2)
+    await store.commit_point()
+    assert (await store.get_job(b)).status is JobStatus.QUEUED
+    await store.control(a, Action.DELETE)
+    assert await store.job_ids() == {b}

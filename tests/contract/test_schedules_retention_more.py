@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+import jobtui.store.schedules as schedules_mod
 from jobtui.errors import InvalidTransitionError
 from jobtui.model import Action, JobStatus, ProcessRecord, RunnerInfo, Schedule
 from jobtui.store import JobStore
@@ -153,3 +154,21 @@ async def test_a_rewind_before_the_purge_keeps_every_result(store: JobStore) -> 
     assert await store.purge_rows(jid, cutoff, chunk=5) == 0
     assert await store.old_job_ids(cutoff) == []
     assert len(await store.item_keys(jid, 0)) == 2 and len((await store.item_keys(jid, 0))[0]) == 6
+
+
+async def test_a_schedules_history_stays_bounded(store: JobStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14 item 14: schedule_runs grew by a row per occurrence forever (86,400 a day at --every 1s)."""
+    monkeypatch.setattr(schedules_mod, "KEEP_RUNS", 10, raising=False)
+    now = store.clock()
+    s = _schedule("often", now)
+    await store.add_schedule(s)
+    for i in range(25):
+        s = await store.get_schedule("often")
+        run = await store.fire_schedule(s, occurrence_ms=now + i * 60_000, missed=0, next_at_ms=now + (i + 1) * 60_000,
+                                        job=None, error=None, runner_id="r1")
+        assert run is not None
+    runs = await store.schedule_runs("often", limit=1000)
+    assert [r.occurrence_ms for r in runs] == [now + i * 60_000 for i in range(24, 14, -1)]
+    # A stale firing of an occurrence whose row was pruned is still refused (next_at_ms moved on).
+    assert await store.fire_schedule(_schedule("often", now), occurrence_ms=now, missed=0, next_at_ms=now + 60_000,
+                                     job=None, error=None, runner_id="r2") is None

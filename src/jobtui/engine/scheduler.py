@@ -2,7 +2,8 @@
 
 Several runners may look at once; the store's `fire_schedule` lets one of them fire an occurrence
 (the database refuses a second row for it). After downtime, a schedule fires once for all the
-occurrences it missed (the latest), and records how many it folded in. A schedule whose previous job
+occurrences it missed (the latest), and records how many it folded in: found directly and counted
+off the event loop (recurrence.py), never by walking them where the runner's heartbeat waits. A schedule whose previous job
 has not ended records the occurrence as skipped.
 """
 
@@ -89,10 +90,10 @@ class Scheduler:
             if s.job_type not in self.registry:
                 continue  # a runner that knows this type fires it
             rec = recurrence_of(s)
-            occurrence = rec.latest_at_or_before(now)
-            if occurrence is None or occurrence < s.next_at_ms:
-                occurrence = s.next_at_ms
-            missed = max(0, rec.count_between(s.next_at_ms, occurrence) - 1)
+            if rec.cron is None:  # arithmetic: no walk
+                occurrence, missed, next_at = rec.catch_up(s.next_at_ms, now)
+            else:  # cronsim takes a few ms per thousand occurrences: never on the loop the heartbeat shares
+                occurrence, missed, next_at = await asyncio.to_thread(rec.catch_up, s.next_at_ms, now)
             job: NewJob | None = None
             error: str | None = None
             try:
@@ -100,7 +101,7 @@ class Scheduler:
             except UsageError as e:
                 error = str(e)
             run = await self.store.fire_schedule(
-                s, occurrence_ms=occurrence, missed=missed, next_at_ms=rec.next_after(max(now, occurrence)),
+                s, occurrence_ms=occurrence, missed=missed, next_at_ms=next_at,
                 job=job, error=error, runner_id=self.runner_id,
             )
             if run is None:

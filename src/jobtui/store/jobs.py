@@ -406,15 +406,17 @@ class JobQueries(StoreCore):
                                              "it is being deleted by retention (ended longer ago than --keep)")
             after: JobStatus | None
             if action is Action.DELETE:
-                waiting = list(await db.execute_fetchall(
-                    "SELECT d.job_id FROM job_deps d JOIN jobs j ON j.job_id = d.job_id"
-                    " WHERE d.depends_on = ? AND j.status = 'blocked' ORDER BY d.job_id",
+                # Every dependent that has not ended waits on a dependency that has not completed, whatever its
+                # own status (a paused or failed-and-retrying one goes back to blocked when resumed).
+                waiting = [] if status is JobStatus.COMPLETED else list(await db.execute_fetchall(
+                    "SELECT d.job_id, j.status FROM job_deps d JOIN jobs j ON j.job_id = d.job_id"
+                    f" WHERE d.depends_on = ? AND j.status NOT IN {_TERMINAL_SQL} ORDER BY d.job_id",
                     (job_id,),
                 ))
                 if waiting:
                     raise InvalidTransitionError(
                         job_id, status.value, action.value,
-                        f"blocked job(s) {', '.join(f'#{w[0]}' for w in waiting)} wait on it; cancel them first",
+                        f"job(s) {', '.join(f'#{w[0]} ({w[1]})' for w in waiting)} wait on it; cancel them first",
                     )
                 await db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
                 await db.execute("DELETE FROM logs WHERE job_id = ?", (job_id,))

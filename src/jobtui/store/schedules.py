@@ -3,7 +3,9 @@
 A runner fires a due schedule in one transaction: it moves `next_at_ms` on (guarded by the value it
 read), inserts the occurrence into `schedule_runs` (primary key: name and occurrence time, so the
 database itself refuses a second firing of one occurrence), and inserts the job, unless the
-schedule's previous job has not ended yet (then the occurrence is recorded as skipped).
+schedule's previous job has not ended yet (then the occurrence is recorded as skipped). The same
+transaction keeps the history bounded: only a schedule's latest `KEEP_RUNS` occurrences stay (a
+pruned occurrence cannot fire again: `next_at_ms` has moved past it).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ _COLS = (
     " last_at_ms, last_job_id"
 )
 _RUN_COLS = "name, occurrence_ms, outcome, job_id, missed, detail, at_ms, runner_id"
+KEEP_RUNS = 500
+"""Occurrences kept per schedule (`schedule show` lists the latest); older ones are deleted as new ones fire."""
 
 
 def _schedule(r: Sequence[Any]) -> Schedule:
@@ -133,6 +137,11 @@ class ScheduleQueries(StoreCore):
             await db.execute(
                 "UPDATE schedule_runs SET outcome = ?, job_id = ?, detail = ? WHERE name = ? AND occurrence_ms = ?",
                 (outcome, job_id, detail, s.name, occurrence_ms),
+            )
+            await db.execute(
+                "DELETE FROM schedule_runs WHERE name = ? AND occurrence_ms <= (SELECT occurrence_ms FROM schedule_runs"
+                "  WHERE name = ? ORDER BY occurrence_ms DESC LIMIT 1 OFFSET ?)",
+                (s.name, s.name, KEEP_RUNS),
             )
         return ScheduleRun(s.name, occurrence_ms, outcome, job_id, missed, detail, now, runner_id)
 
