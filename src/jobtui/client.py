@@ -6,18 +6,19 @@ import asyncio
 import os
 import re
 import shutil
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
+from .apimodel import JobEvent, TokenInfo, check_token_name, hash_token, new_token, parse_scope, same_hash
 from .builtins import default_registry
 from .engine.definition import JobType, Registry
 from .engine.lease import runner_process_gone
 from .engine.runner import Runner, workspace_root_for
-from .errors import InvalidTransitionError, JobNotFoundError, SubmitError, UsageError
+from .errors import IdempotencyKeyReusedError, InvalidTransitionError, JobNotFoundError, SubmitError, UsageError
 from .fleet import FleetRunner, check_tags, health, missing_runner
 from .model import (
     ACTION_FROM,
@@ -359,29 +360,48 @@ class Client:
         new: list[NewJob] = []
         for i, sub in enumerate(subs):
             try:
-                jt = self.registry.get(sub.type)
-                params = jt.validate(sub.params)
-                stages = jt.stages_for(params)
+                new.append(self._new_job(sub))
             except UsageError as e:
                 if i:
                     raise SubmitError(i, e) from e
                 raise
-            try:
-                needs = check_tags(sub.needs, "--needs")
-            except UsageError as e:
-                if i:
-                    raise SubmitError(i, e) from e
-                raise
-            new.append(
-                NewJob(
-                    jt.name, params, tuple(s.name for s in stages), tuple(s.retry.attempts for s in stages), sub.priority,
-                    sub.unique_key, sub.run_at_ms, jt.max_retries if sub.max_retries is None else sub.max_retries,
-                    tuple(sub.after), tuple(sub.notify), timeout_ms=sub.timeout_ms, needs=needs,
-                )
-            )
         ids = await self.store.add_jobs(new, source=self.source)
         self._wake()
         return ids
+
+    def _new_job(self, sub: Submission) -> NewJob:
+        """Return a submission validated and ready to store (UsageError for an unknown type, a bad param, tag)."""
+        jt = self.registry.get(sub.type)
+        params = jt.validate(sub.params)
+        stages = jt.stages_for(params)
+        needs = check_tags(sub.needs, "--needs")
+        return NewJob(
+            jt.name, params, tuple(s.name for s in stages), tuple(s.retry.attempts for s in stages), sub.priority,
+            sub.unique_key, sub.run_at_ms, jt.max_retries if sub.max_retries is None else sub.max_retries,
+            tuple(sub.after), tuple(sub.notify), timeout_ms=sub.timeout_ms, needs=needs,
+        )
+
+    async def submit_once(
+        self, owner: str, key: str | None, fingerprint: str, sub: Submission,
+        prepare: Callable[[JobId], Awaitable[None]] | None = None,
+    ) -> tuple[JobId, bool]:
+        """Queue a job unless `owner` submitted one with this idempotency key; return (its id, created now).
+
+        The key is stored with the job in one transaction, so it holds across restarts and servers.
+        `prepare(job_id)` runs before that transaction commits, so no runner starts the job before it
+        returns (an upload puts its files in the job's workspace there); if it raises, nothing is stored.
+
+        Raises:
+            IdempotencyKeyReusedError: the key was used for a different request (`fingerprint` differs).
+            UsageError: as `submit` (nothing stored).
+        """
+        job_id, stored, created = await self.store.add_job_once(owner, key, fingerprint, self._new_job(sub),
+                                                                source=self.source, prepare=prepare)
+        if not same_hash(stored, fingerprint):
+            raise IdempotencyKeyReusedError(key or "", job_id)
+        if created:
+            self._wake()
+        return job_id, created
 
     # ------------------------------------------------------------------------------------ schedules
     async def add_schedule(
@@ -509,3 +529,79 @@ class Client:
             except (JobNotFoundError, UsageError):
                 continue  # changed since we looked: leave it
         return deleted
+
+    # ------------------------------------------------------------------------------------- HTTP API
+    async def add_token(self, name: str, scope: str = "read") -> str:
+        """Make an API token with a name and scope; return it (only its hash is stored: it is shown once).
+
+        Raises:
+            UsageError: a bad name or scope, or a token of this name exists.
+        """
+        check_token_name(name)
+        token = new_token()
+        await self.store.add_token(name, parse_scope(scope).value, hash_token(token))
+        return token
+
+    async def tokens(self) -> list[TokenInfo]:
+        """Return the API tokens (names, scopes, last use; never a token)."""
+        return await self.store.tokens()
+
+    async def remove_token(self, name: str) -> None:
+        """Delete an API token: every server refuses it from now on."""
+        await self.store.remove_token(name)
+
+    async def authenticate(self, token: str) -> TokenInfo | None:
+        """Return the stored token this one is (compared in constant time), or None."""
+        wanted = hash_token(token)
+        found = await self.store.token_by_hash(wanted)
+        return found if found is not None and same_hash(found.token_hash, wanted) else None
+
+    async def touch_token(self, token: TokenInfo) -> None:
+        """Record that a token was used now."""
+        await self.store.touch_token(token.token_id, self.store.clock())
+
+    async def job_events(self, *, after_id: int = 0, limit: int = 1000, job_id: JobId | None = None) -> list[JobEvent]:
+        """Return job events (submitted, each status change, deleted) after `after_id`, in commit order."""
+        return await self.store.job_events(after_id=after_id, limit=limit, job_id=job_id)
+
+    async def event_bounds(self) -> tuple[int, int]:
+        """Return (oldest kept event id - 1, newest event id): a stream's cursor below the first missed some."""
+        return await self.store.event_bounds()
+
+    async def prune_events(self, max_age_ms: int, *, keep: int) -> int:
+        """Delete job events older than `max_age_ms` beyond the newest `keep`; return how many."""
+        return await self.store.prune_events(self.store.clock() - max_age_ms, keep=keep)
+
+    async def page_jobs(
+        self, *, after_id: int = 0, limit: int = 100, statuses: Iterable[str] | None = None,
+        types: Iterable[str] | None = None, unique_key: str | None = None, stage: str | None = None,
+        since_ms: int | None = None, until_ms: int | None = None,
+    ) -> list[Job]:
+        """Return one keyset page of jobs: up to `limit` with ids after `after_id`, in id order, filtered."""
+        return await self.store.page_jobs(after_id=after_id, limit=limit, statuses=statuses, types=types,
+                                          unique_key=unique_key, stage=stage, since_ms=since_ms, until_ms=until_ms)
+
+    async def jobs_by_ids(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:
+        """Return the jobs with these ids that exist (one query)."""
+        return await self.store.jobs_by_ids(job_ids)
+
+    async def oldest_queued_ms(self) -> int | None:
+        """Return when the oldest queued job was created (None when none is queued)."""
+        return await self.store.oldest_queued_ms()
+
+    @property
+    def workspace_root(self) -> Path:
+        """Return the folder of the jobs' workspaces."""
+        return self.store.workspace_root
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """Tell whether a StoreError is a passing condition (busy, locked, full, server gone): worth a retry later."""
+        return self.store.is_transient(exc)
+
+    def workspace(self, job_id: JobId) -> Path:
+        """Return the folder of a job's files (it may not exist yet)."""
+        return self.store.workspace_root / str(job_id)
+
+    def now_ms(self) -> int:
+        """Return the store's clock (epoch ms)."""
+        return self.store.clock()

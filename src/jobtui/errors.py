@@ -8,6 +8,7 @@
     + JobNotFoundError
     + InvalidTransitionError
     + RunnerNameTakenError (a live runner already has this name: .name)
+    + IdempotencyKeyReusedError (an API submission's key was used for another request)
   x StoreError             (wraps aiosqlite / sqlite3 errors: corrupt, locked, unreadable)
     + SchemaVersionError
     + LeaseLostError       (a runner's writes were refused: another runner reclaimed its jobs)
@@ -83,6 +84,15 @@ class InvalidTransitionError(UsageError):
         self.action = action
         extra = f": {detail}" if detail else ""
         super().__init__(f"job {job_id} is {status}; cannot {action}{extra}")
+
+
+class IdempotencyKeyReusedError(UsageError):
+    """An `Idempotency-Key` was used before for a different request."""
+
+    def __init__(self, key: str, job_id: int) -> None:
+        self.key = key
+        self.job_id = job_id
+        super().__init__(f"this Idempotency-Key was used for a different request (job {job_id})")
 
 
 class StoreError(JobtuiError):

@@ -48,6 +48,7 @@ from ..errors import (
 )
 from ..model import Action, JobId
 from ..redaction import redact
+from .api import ApiQueries
 from .base import StoreCore
 from .deps import DependencyQueries
 from .fleet import FleetQueries
@@ -619,7 +620,7 @@ class PgCore(StoreCore):
 
 
 class PgStore(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
-              RetentionQueries, FleetQueries, PgCore):
+              RetentionQueries, FleetQueries, ApiQueries, PgCore):
     """All reads and writes of one jobtui database on a PostgreSQL server."""
 
     async def add_jobs(self, jobs: Sequence[NewJob], *, source: str = "cli") -> list[JobId]:
@@ -628,6 +629,16 @@ class PgStore(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, Proces
         if ids:
             await self._notify()
         return ids
+
+    async def add_job_once(
+        self, owner: str, key: str | None, fingerprint: str, job: NewJob, *, source: str,
+        prepare: Callable[[JobId], Awaitable[None]] | None = None,
+    ) -> tuple[JobId, str, bool]:
+        """Insert a job unless this owner's key was used (store/api.py); wake the runners when it was inserted."""
+        out = await super().add_job_once(owner, key, fingerprint, job, source=source, prepare=prepare)
+        if out[2]:
+            await self._notify()
+        return out
 
     async def control(
         self, job_id: JobId, action: Action, *, source: str = "cli", to_stage: int | None = None,

@@ -22,10 +22,11 @@ group commit writes nothing for a job its runner no longer holds and says so thr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..apimodel import JobEvent, TokenInfo
 from ..kinds import StopKind
 from ..model import (
     Action,
@@ -399,8 +400,68 @@ class Retention(Protocol):
         ...
 
 
+class ApiRecords(Protocol):
+    """What the HTTP API keeps: tokens (hashed), idempotency keys, the job event log, keyset pages (store/api.py)."""
+
+    async def add_token(self, name: str, scope: str, token_hash: str) -> None:
+        """Store a token's hash under a name (UsageError when the name is taken)."""
+        ...
+
+    async def tokens(self) -> list[TokenInfo]:
+        """Return every token (hash, never the token), by name."""
+        ...
+
+    async def token_by_hash(self, token_hash: str) -> TokenInfo | None:
+        """Return the token stored with this hash, if any."""
+        ...
+
+    async def remove_token(self, name: str) -> None:
+        """Delete a token (UsageError when none has this name)."""
+        ...
+
+    async def touch_token(self, token_id: int, at_ms: int) -> None:
+        """Record a token's last use."""
+        ...
+
+    async def add_job_once(
+        self, owner: str, key: str | None, fingerprint: str, job: NewJob, *, source: str,
+        prepare: Callable[[JobId], Awaitable[None]] | None = None,
+    ) -> tuple[JobId, str, bool]:
+        """Insert a job unless this owner's key was used; return (job id, stored fingerprint, created now).
+        `prepare(job_id)` runs before the commit (a failure stores nothing)."""
+        ...
+
+    async def job_events(self, *, after_id: int = 0, limit: int = 1000, job_id: JobId | None = None) -> list[JobEvent]:
+        """Return job events after `after_id`, in commit order."""
+        ...
+
+    async def event_bounds(self) -> tuple[int, int]:
+        """Return (oldest kept event id - 1, newest event id)."""
+        ...
+
+    async def prune_events(self, before_ms: int, *, keep: int) -> int:
+        """Delete events older than `before_ms` beyond the newest `keep`; return how many."""
+        ...
+
+    async def page_jobs(
+        self, *, after_id: int = 0, limit: int = 100, statuses: Iterable[str] | None = None,
+        types: Iterable[str] | None = None, unique_key: str | None = None, stage: str | None = None,
+        since_ms: int | None = None, until_ms: int | None = None,
+    ) -> list[Job]:
+        """Return up to `limit` jobs after `after_id` in id order, filtered."""
+        ...
+
+    async def jobs_by_ids(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:
+        """Return the jobs with these ids that exist."""
+        ...
+
+    async def oldest_queued_ms(self) -> int | None:
+        """Return when the oldest queued job was created (None when none is queued)."""
+        ...
+
+
 class JobStore(JobReads, JobControl, RunnerLeases, RunnerWrites, Processes, Notifications, Schedules, Retention,
-               Protocol):
+               ApiRecords, Protocol):
     """A store of any backend: the whole contract, with its identity, lifetime and shared knobs."""
 
     clock: Callable[[], int]

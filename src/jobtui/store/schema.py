@@ -38,6 +38,46 @@ def sql_in(statuses: Iterable[JobStatus]) -> str:
 APPLICATION_ID = 0x6A6F6274
 """`PRAGMA application_id` of every jobtui database ("jobt"): a file without it is not ours."""
 
+API_MIGRATION = """
+CREATE TABLE api_tokens (
+    token_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    scope TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at_ms INTEGER NOT NULL,
+    last_used_at_ms INTEGER
+);
+CREATE TABLE idempotency_keys (
+    owner TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    job_id INTEGER NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (owner, key)
+) WITHOUT ROWID;
+CREATE TABLE job_events (
+    event_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id INTEGER NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    from_status TEXT,
+    to_status TEXT
+);
+CREATE TRIGGER job_events_submitted AFTER INSERT ON jobs BEGIN
+    INSERT INTO job_events (job_id, ts_ms, kind, from_status, to_status)
+        VALUES (NEW.job_id, NEW.updated_at_ms, 'submitted', NULL, NEW.status);
+END;
+CREATE TRIGGER job_events_transition AFTER UPDATE OF status ON jobs WHEN OLD.status IS NOT NEW.status BEGIN
+    INSERT INTO job_events (job_id, ts_ms, kind, from_status, to_status)
+        VALUES (NEW.job_id, NEW.updated_at_ms, 'transition', OLD.status, NEW.status);
+END;
+CREATE TRIGGER job_events_deleted AFTER DELETE ON jobs BEGIN
+    INSERT INTO job_events (job_id, ts_ms, kind, from_status, to_status)
+        VALUES (OLD.job_id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 'deleted', OLD.status, NULL);
+END;
+"""
+"""Migration 14 (SQLite's text; PostgreSQL has its own form, pgsql.PG_FORMS, for the triggers)."""
+
 MIGRATIONS: list[str] = [
     # 1: the first schema.
     """
@@ -305,6 +345,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE processes ADD COLUMN token TEXT;
     ALTER TABLE processes ADD COLUMN cgroup TEXT;
     """,
+    # 14: the HTTP API (`jobtui serve`): its tokens (hashed), the idempotency keys of its submissions, and
+    # job_events: every job's submission, status change and deletion, numbered in commit order by triggers
+    # (whoever writes: a runner, a person, retention), the cursor of the API's event streams.
+    API_MIGRATION,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
 

@@ -9,6 +9,7 @@ durability awaits `commit_point()`. Control requests, claims and recovery run in
 
 from __future__ import annotations
 
+from .api import ApiQueries
 from .deps import DependencyQueries
 from .fleet import FleetQueries
 from .jobs import JobQueries
@@ -20,5 +21,5 @@ from .schedules import ScheduleQueries
 
 
 class Store(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
-            RetentionQueries, FleetQueries):
+            RetentionQueries, FleetQueries, ApiQueries):
     """All reads and writes of one SQLite database file."""

@@ -1,0 +1,51 @@
+"""The ASGI app: `create_app(client, settings)`, the one factory `jobtui serve` and the tests build it with."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from ..client import Client
+from . import problems
+from .auth import TokenCache
+from .feed import EventFeed
+from .guards import Guard
+from .routers import actions, events, files, jobs, meta, ops
+from .settings import Settings
+
+API = "/api/v1"
+"""Every resource is under this prefix (a later, incompatible version gets its own)."""
+
+
+def create_app(client: Client, settings: Settings | None = None) -> FastAPI:
+    """Return the app serving `client`'s database: the API under /api/v1, /healthz and /metrics at the root."""
+    settings = settings or Settings()
+    feed = EventFeed(client, poll_s=settings.sse_poll_s, max_behind=settings.sse_max_behind,
+                     keep_s=settings.events_keep_s)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await feed.start()
+        try:
+            yield
+        finally:
+            await feed.stop()
+
+    app = FastAPI(
+        title="jobtui", version="1", summary="Durable, steerable background jobs",
+        openapi_url=f"{API}/openapi.json", docs_url=None, redoc_url=None, lifespan=lifespan,
+    )
+    app.state.client = client
+    app.state.settings = settings
+    app.state.tokens = TokenCache(settings.token_cache_s)
+    app.state.feed = feed
+    problems.install(app, client.is_transient)
+    api = APIRouter(prefix=API)
+    for module in (jobs, actions, files, events, meta):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(ops.router)
+    app.add_middleware(Guard, settings=settings)
+    return app

@@ -1,0 +1,172 @@
+"""The event feed of one server process: job events read from the database by one task, for every stream.
+
+The database is the truth: `job_events` is numbered in commit order (schema migration 12), and a stream's
+cursor is the last event id it sent, so a stream resumes on any server from `Last-Event-ID`. This process
+only keeps the newest events (a bounded ring, each already encoded) so that a thousand streams do not each
+query the database; a stream behind the ring reads from the database, and one too far behind (or behind
+what was pruned) gets a `reset` event: re-read the list, then continue from now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import itertools
+import json
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+from ..apimodel import JobEvent
+from ..client import Client
+from ..errors import JobtuiError
+from ..model import ACTIVE, Job
+
+log = logging.getLogger("jobtui.server.feed")
+
+PAGE = 500
+"""Events read (and sent) at a time."""
+PROGRESS_EVERY_S = 1.0
+"""Progress snapshots of running jobs are sent at most this often (throttled)."""
+PRUNE_EVERY_S = 600.0
+KEEP_EVENTS = 100_000
+"""Events kept whatever their age (a stream that was away a short while resumes without a reset)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """An event ready to send: its id and its JSON (with the job as it was when the feed read the event)."""
+
+    event_id: int
+    data: str
+
+
+class Reset(Exception):
+    """The stream is too far behind (or behind what was pruned): it must re-read, then continue from `head`."""
+
+    def __init__(self, head: int) -> None:
+        super().__init__(head)
+        self.head = head
+
+
+def encode(event: JobEvent, job: Job | None) -> Encoded:
+    """Return an event with its job (redacted), as a stream sends it."""
+    data = event.to_dict()
+    data["job"] = None if job is None else job.to_dict()
+    return Encoded(event.event_id, json.dumps(data, separators=(",", ":")))
+
+
+class EventFeed:
+    """New job events for every stream of this process, read once from the database."""
+
+    def __init__(self, client: Client, *, poll_s: float = 0.1, ring_size: int = 20_000, max_behind: int = 10_000,
+                 keep_s: float = 7 * 86_400.0) -> None:
+        self.client = client
+        self.poll_s = poll_s
+        self.max_behind = max_behind
+        self.keep_s = keep_s
+        self.closing = asyncio.Event()
+        """Set when the server stops: every stream sends a last event and ends."""
+        self._ring: deque[Encoded] = deque(maxlen=ring_size)
+        self._ids: deque[int] = deque(maxlen=ring_size)
+        self._from = 0
+        """Every event after this id up to `head` is in the ring."""
+        self.head = 0
+        """The newest event id read."""
+        self._changed = asyncio.Event()
+        self.progress: tuple[int, str] = (0, "")
+        """(version, JSON of the running jobs' snapshots) refreshed every PROGRESS_EVERY_S when any changed."""
+        self._progress_ms = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start reading from the newest event on."""
+        self.head = self._from = (await self.client.event_bounds())[1]
+        self._progress_ms = self.client.now_ms()
+        self._task = asyncio.create_task(self._run(), name="jobtui-event-feed")
+
+    async def stop(self) -> None:
+        """Tell every stream to end, and stop reading."""
+        self.closing.set()
+        self._changed.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_progress = next_prune = loop.time()
+        while not self.closing.is_set():
+            full = False
+            try:
+                full = await self._read()
+                if loop.time() >= next_progress:
+                    next_progress = loop.time() + PROGRESS_EVERY_S
+                    await self._read_progress()
+                if loop.time() >= next_prune:
+                    next_prune = loop.time() + PRUNE_EVERY_S
+                    await self.client.prune_events(int(self.keep_s * 1000), keep=KEEP_EVENTS)
+            except JobtuiError as e:
+                log.warning("event feed: %s (trying again)", e)
+            if not full:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.closing.wait(), self.poll_s)
+
+    async def _read(self) -> bool:
+        events = await self.client.job_events(after_id=self.head, limit=PAGE)
+        if not events:
+            return False
+        jobs = await self.client.jobs_by_ids(e.job_id for e in events)
+        for e in events:
+            if len(self._ring) == self._ring.maxlen:
+                self._from = self._ids[0]
+            self._ring.append(encode(e, jobs.get(e.job_id)))
+            self._ids.append(e.event_id)
+        self.head = events[-1].event_id
+        self._changed.set()
+        self._changed = asyncio.Event()
+        return len(events) == PAGE
+
+    async def _read_progress(self) -> None:
+        changed = await self.client.list_jobs(updated_after_ms=self._progress_ms, statuses=[s.value for s in ACTIVE])
+        if not changed:
+            return
+        self._progress_ms = max(j.updated_at_ms for j in changed)
+        data = json.dumps({"jobs": [_progress(j) for j in changed]}, separators=(",", ":"))
+        self.progress = (self.progress[0] + 1, data)
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait(self, at_most_s: float) -> None:
+        """Wait until new events or progress are read, the feed closes, or `at_most_s` passes."""
+        changed = self._changed
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), at_most_s)
+
+    async def after(self, cursor: int) -> list[Encoded]:
+        """Return the next events after `cursor` (none when there are none yet).
+
+        Raises:
+            Reset: the stream is more than `max_behind` events behind, or behind the oldest kept event.
+        """
+        if cursor >= self.head:
+            return []
+        if self.head - cursor > self.max_behind:
+            raise Reset(self.head)
+        if cursor >= self._from:
+            start = bisect.bisect_right(self._ids, cursor)
+            return list(itertools.islice(self._ring, start, start + PAGE))
+        oldest, _ = await self.client.event_bounds()
+        if cursor < oldest:
+            raise Reset(self.head)
+        events = await self.client.job_events(after_id=cursor, limit=PAGE)
+        jobs = await self.client.jobs_by_ids(e.job_id for e in events)
+        return [encode(e, jobs.get(e.job_id)) for e in events]
+
+
+def _progress(job: Job) -> dict[str, object]:
+    return {"job_id": job.job_id, "status": job.status.value, "current_step": job.current_step,
+            "progress_percentage": round(job.progress * 100, 1), "progress_message": job.to_dict()["progress_message"],
+            "updated_at_ms": job.updated_at_ms}

@@ -1,0 +1,137 @@
+"""Jobs: list (keyset pages), submit (JSON or multipart with files, idempotent), read one, its stages and history."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from ...apimodel import TokenInfo
+from ...model import JobStatus
+from ...redaction import Secrets, redact
+from ..auth import ClientDep, Reader, Submitter
+from ..problems import Problem
+from ..schemas import MAX_ID, PROBLEMS, HistoryOut, JobCreate, JobDetailOut, JobOut, JobPage, StageOut
+from ..submission import fingerprint, to_submission
+from ..uploads import Upload, read_upload
+
+router = APIRouter(prefix="/jobs", tags=["jobs"], responses=PROBLEMS)
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200, min_length=1)]
+
+_CREATE_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/JobCreate"}},
+            "multipart/form-data": {"schema": {
+                "type": "object", "required": ["job"],
+                "properties": {"job": {"type": "string", "description": "the job as JSON (JobCreate)"}},
+                "additionalProperties": {"type": "string", "format": "binary"},
+            }},
+        },
+    },
+}
+
+
+def job_id_path(job_id: int) -> int:
+    """Return a job id from a path, or 404 for one no job can have."""
+    if not 1 <= job_id <= MAX_ID:
+        raise Problem(404, "job-not-found", "No such job", f"no job with id {job_id}", job_id=job_id)
+    return job_id
+
+
+@router.get("", summary="List jobs (keyset pages)", responses={200: {"model": JobPage}})
+async def list_jobs(
+    request: Request, client: ClientDep, _: Reader,
+    status: Annotated[list[JobStatus] | None, Query()] = None,
+    type: Annotated[list[Annotated[str, Query(max_length=200)]] | None, Query()] = None,
+    unique_key: Annotated[str | None, Query(max_length=200)] = None,
+    stage: Annotated[str | None, Query(max_length=200)] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_ID, description="created at or after (epoch ms)")] = None,
+    until: Annotated[int | None, Query(ge=0, le=MAX_ID, description="created before (epoch ms)")] = None,
+    after_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> JSONResponse:
+    """Return one page of jobs in id order; follow `next` for the following page."""
+    jobs = await client.page_jobs(
+        after_id=after_id, limit=limit, statuses=[s.value for s in status] if status else None,
+        types=type or None, unique_key=unique_key, stage=stage, since_ms=since, until_ms=until)
+    nxt = None
+    if len(jobs) == limit:
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "after_id"]
+        nxt = f"{request.url.path}?{urlencode([*query, ('after_id', str(jobs[-1].job_id))])}"
+    return JSONResponse({"jobs": [j.to_dict() for j in jobs], "next": nxt})
+
+
+@router.post("", summary="Submit a job", status_code=201, openapi_extra=_CREATE_DOC,
+             responses={201: {"model": JobDetailOut}, 200: {"model": JobDetailOut,
+                                                            "description": "the job this Idempotency-Key made before"}})
+async def create_job(request: Request, client: ClientDep, token: Submitter,
+                     idempotency_key: IdempotencyKey = None) -> JSONResponse:
+    """Queue a job (201); with an `Idempotency-Key` seen before from this token, return that job (200)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    upload: Upload | None = None
+    if ctype == "multipart/form-data":
+        upload = await read_upload(request, client.workspace_root, request.app.state.settings.max_upload_bytes)
+        body = upload.body
+    elif ctype == "application/json":
+        raw = await request.body()
+        try:
+            body = JobCreate.model_validate_json(raw)
+        except ValidationError as e:
+            first = e.errors()[0] if e.errors() else {"loc": (), "msg": "invalid"}
+            where = ".".join(str(x) for x in first["loc"]) or "body"
+            raise Problem(422, "invalid-input", "Invalid input", f"{where}: {first['msg']}") from None
+    else:
+        raise Problem(415, "unsupported-media-type", "Unsupported media type",
+                      "send application/json, or multipart/form-data with a 'job' field")
+    try:
+        return await _submit(client, token, body, upload, idempotency_key)
+    finally:
+        if upload is not None:
+            upload.discard()
+
+
+async def _submit(client: ClientDep, token: TokenInfo, body: JobCreate, upload: Upload | None,
+                  key: str | None) -> JSONResponse:
+    sub = to_submission(body, token)
+    files: tuple[tuple[str, str], ...] = ()
+    prepare = None
+    if upload is not None:
+        files = tuple(upload.files)
+        sub = replace(sub, params=upload.params())
+        prepare = upload.mover(client.workspace)
+    job_id, created = await client.submit_once(token.name, key, fingerprint(body, files), sub, prepare)
+    detail = await client.detail(job_id)
+    headers = {"Location": f"/api/v1/jobs/{job_id}"}
+    return JSONResponse(detail.to_dict(), status_code=201 if created else 200, headers=headers)
+
+
+@router.get("/{job_id}", summary="One job with its stages", responses={200: {"model": JobDetailOut}})
+async def get_job(job_id: int, client: ClientDep, _: Reader) -> JSONResponse:
+    """Return the job detail of `jobtui show --json` (secret params redacted)."""
+    detail = await client.detail(job_id_path(job_id))
+    return JSONResponse(detail.to_dict())
+
+
+@router.get("/{job_id}/stages", summary="A job's stages", responses={200: {"model": list[StageOut]}})
+async def get_stages(job_id: int, client: ClientDep, _: Reader) -> JSONResponse:
+    """Return the job's stages, in order, with times, counters and outputs (redacted)."""
+    detail = await client.detail(job_id_path(job_id))
+    return JSONResponse(detail.to_dict()["stages"])
+
+
+@router.get("/{job_id}/history", summary="Requests that changed a job", responses={200: {"model": list[HistoryOut]}})
+async def get_history(job_id: int, client: ClientDep, _: Reader) -> JSONResponse:
+    """Return the pause/resume/cancel/... requests and recoveries of the job: who and when."""
+    job = await client.job(job_id_path(job_id))
+    secrets = Secrets.of(job.params)
+    return JSONResponse([redact(r.to_dict(), secrets) for r in await client.history(job.job_id)])
+
+
+__all__ = ["JobOut", "job_id_path", "router"]

@@ -1,0 +1,167 @@
+"""What the HTTP API keeps in the database: tokens, idempotency keys, the job event log, keyset pages of jobs.
+
+The event log (`job_events`) is written by triggers on `jobs` (schema migration 12), in commit order: a
+stream's cursor is the last event id it sent, and any server on the same database continues it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, cast
+
+from ..apimodel import JobEvent, Scope, TokenInfo
+from ..errors import UsageError
+from ..model import Job, JobId, JobStatus
+from .base import StoreCore
+from .jobs import JobQueries
+from .records import JOB_COLS, NewJob, _job, dumps
+
+_TOKEN_COLS = "token_id, name, scope, token_hash, created_at_ms, last_used_at_ms"
+_EVENT_COLS = "event_id, job_id, ts_ms, kind, from_status, to_status"
+
+
+def _token(r: Any) -> TokenInfo:
+    return TokenInfo(int(r[0]), r[1], Scope(r[2]), r[3], int(r[4]), None if r[5] is None else int(r[5]))
+
+
+class ApiQueries(StoreCore):
+    """Tokens, idempotent submission, job events and job pages for `jobtui serve`."""
+
+    # ------------------------------------------------------------------------------------ tokens
+    async def add_token(self, name: str, scope: str, token_hash: str) -> None:
+        """Store a token's hash under a name.
+
+        Raises:
+            UsageError: a token of this name exists.
+        """
+        async with self._tx() as db:
+            rows = list(await db.execute_fetchall("SELECT 1 FROM api_tokens WHERE name = ?", (name,)))
+            if rows:
+                raise UsageError(f"a token named {name!r} exists (remove it first: jobtui token rm {name})")
+            await db.execute(
+                "INSERT INTO api_tokens (name, scope, token_hash, created_at_ms) VALUES (?, ?, ?, ?)",
+                (name, scope, token_hash, self.clock()),
+            )
+
+    async def tokens(self) -> list[TokenInfo]:
+        """Return every token (its hash, never the token), by name."""
+        return [_token(r) for r in await self._all(f"SELECT {_TOKEN_COLS} FROM api_tokens ORDER BY name")]
+
+    async def token_by_hash(self, token_hash: str) -> TokenInfo | None:
+        """Return the token stored with this hash, if any."""
+        row = await self._one(f"SELECT {_TOKEN_COLS} FROM api_tokens WHERE token_hash = ?", (token_hash,))
+        return None if row is None else _token(row)
+
+    async def remove_token(self, name: str) -> None:
+        """Delete a token (UsageError when none has this name)."""
+        async with self._tx() as db:
+            cur = await db.execute("DELETE FROM api_tokens WHERE name = ?", (name,))
+            if cur.rowcount == 0:
+                raise UsageError(f"no token named {name!r} (see `jobtui token ls`)")
+
+    async def touch_token(self, token_id: int, at_ms: int) -> None:
+        """Record a token's last use."""
+        async with self._tx() as db:
+            await db.execute("UPDATE api_tokens SET last_used_at_ms = ? WHERE token_id = ?", (at_ms, token_id))
+
+    # ------------------------------------------------------------------------- idempotent submit
+    async def add_job_once(
+        self, owner: str, key: str | None, fingerprint: str, job: NewJob, *, source: str,
+        prepare: Callable[[JobId], Awaitable[None]] | None = None,
+    ) -> tuple[JobId, str, bool]:
+        """Insert a job unless `owner` already submitted one with this key (no key: always); return (job id,
+        the fingerprint stored with the key, whether it was created now), in one transaction.
+
+        `prepare(job_id)` runs inside the transaction, before it commits (uploaded files are put in the
+        job's workspace there: no runner can claim the job before they are in place); if it raises,
+        nothing is stored.
+        """
+        now = self.clock()
+        async with self._tx() as db:
+            if key is not None:
+                rows = list(await db.execute_fetchall(
+                    "SELECT job_id, fingerprint FROM idempotency_keys WHERE owner = ? AND key = ?", (owner, key)))
+                if rows:
+                    return int(rows[0][0]), str(rows[0][1]), False
+            keys = [job.unique_key] if job.unique_key is not None else []
+            # The store's classes mix JobQueries in beside this one (see sqlite.Store, postgres.PgStore).
+            (job_id,) = await cast(JobQueries, self)._insert_jobs(db, [job], keys, source, now)
+            if key is not None:
+                await db.execute(
+                    "INSERT INTO idempotency_keys (owner, key, fingerprint, job_id, created_at_ms)"
+                    " VALUES (?, ?, ?, ?, ?)", (owner, key, fingerprint, job_id, now))
+            if prepare is not None:
+                await prepare(job_id)
+        return job_id, fingerprint, True
+
+    # -------------------------------------------------------------------------------- job events
+    async def job_events(self, *, after_id: int = 0, limit: int = 1000, job_id: JobId | None = None) -> list[JobEvent]:
+        """Return job events after `after_id` in order (of one job, when given)."""
+        if job_id is None:
+            rows = await self._all(
+                f"SELECT {_EVENT_COLS} FROM job_events WHERE event_id > ? ORDER BY event_id LIMIT ?", (after_id, limit))
+        else:
+            rows = await self._all(
+                f"SELECT {_EVENT_COLS} FROM job_events WHERE event_id > ? AND job_id = ? ORDER BY event_id LIMIT ?",
+                (after_id, job_id, limit))
+        return [JobEvent(int(r[0]), int(r[1]), int(r[2]), r[3], r[4], r[5]) for r in rows]
+
+    async def event_bounds(self) -> tuple[int, int]:
+        """Return (oldest kept event id - 1, newest event id): a cursor below the first was pruned."""
+        row = await self._one("SELECT min(event_id), max(event_id) FROM job_events")
+        if row is None or row[1] is None:
+            last = await self._one("SELECT coalesce(max(event_id), 0) FROM job_events")
+            return int(last[0]), int(last[0])
+        return int(row[0]) - 1, int(row[1])
+
+    async def prune_events(self, before_ms: int, *, keep: int) -> int:
+        """Delete events older than `before_ms` beyond the newest `keep`; return how many."""
+        async with self._tx() as db:
+            cur = await db.execute(
+                "DELETE FROM job_events WHERE ts_ms < ? AND event_id <= (SELECT coalesce(max(event_id), 0) FROM"
+                " job_events) - ?", (before_ms, keep))
+            return max(0, cur.rowcount)
+
+    # --------------------------------------------------------------------------------- job pages
+    async def page_jobs(
+        self, *, after_id: int = 0, limit: int = 100, statuses: Iterable[str] | None = None,
+        types: Iterable[str] | None = None, unique_key: str | None = None, stage: str | None = None,
+        since_ms: int | None = None, until_ms: int | None = None,
+    ) -> list[Job]:
+        """Return up to `limit` jobs with ids after `after_id`, in id order, filtered (created in [since, until))."""
+        where = ["job_id > ?"]
+        params: list[Any] = [after_id]
+        if unique_key is not None:
+            where.append("unique_key = ?")
+            params.append(unique_key)
+        if stage is not None:
+            where.append("json_extract(stage_names, '$[' || current_step_index || ']') = ?")
+            params.append(stage)
+        if statuses is not None:
+            where.append("status IN (SELECT value FROM json_each(?))")
+            params.append(dumps([str(s) for s in statuses]))
+        if types is not None:
+            where.append("type IN (SELECT value FROM json_each(?))")
+            params.append(dumps(list(types)))
+        if since_ms is not None:
+            where.append("created_at_ms >= ?")
+            params.append(since_ms)
+        if until_ms is not None:
+            where.append("created_at_ms < ?")
+            params.append(until_ms)
+        sql = f"SELECT {JOB_COLS} FROM jobs WHERE {' AND '.join(where)} ORDER BY job_id LIMIT ?"
+        return [_job(r) for r in await self._all(sql, (*params, limit))]
+
+    async def jobs_by_ids(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:
+        """Return the jobs with these ids that exist."""
+        ids = sorted(set(job_ids))
+        if not ids:
+            return {}
+        rows = await self._all(f"SELECT {JOB_COLS} FROM jobs WHERE job_id IN (SELECT value FROM json_each(?))",
+                               (dumps(ids),))
+        return {j.job_id: j for j in map(_job, rows)}
+
+    async def oldest_queued_ms(self) -> int | None:
+        """Return when the oldest queued job was created (None when none is queued)."""
+        row = await self._one("SELECT min(created_at_ms) FROM jobs WHERE status = ?", (JobStatus.QUEUED.value,))
+        return None if row is None or row[0] is None else int(row[0])

@@ -1,0 +1,110 @@
+"""A real `jobtui serve` process on 127.0.0.1 and a free port, driven with httpx (one per test module)."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from tests.conftest import cli_env, poll
+
+_URL = re.compile(r"\?token=(\S+)")
+
+
+def free_port() -> int:
+    """Return a TCP port free on 127.0.0.1 now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A `jobtui serve` subprocess and how to reach it."""
+
+    db: str
+    port: int
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[str] | None = None
+    admin: str = ""
+    """The admin token `serve` printed (when it made one)."""
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        """Start the server and wait until /healthz answers."""
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jobtui", "--db", self.db, "--app", "apiapp", "serve", "--port", str(self.port),
+             *self.args],
+            env=cli_env(None, **self.env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+
+        def up() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"serve exited {self.proc.returncode}: {self.proc.stderr.read() if self.proc.stderr else ''}")
+            try:
+                return httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        poll(up, what="the server answering /healthz")
+        return self
+
+    def read_admin(self) -> str:
+        """Read the admin token from the URL `serve` prints on its first line."""
+        assert self.proc is not None and self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        m = _URL.search(line)
+        assert m, f"no token URL in {line!r}"
+        self.admin = m[1]
+        return self.admin
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> tuple[int, str]:
+        """Signal the server, wait for it to end; return its exit status and stderr."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        _out, err = self.proc.communicate(timeout=timeout)
+        return self.proc.returncode, err
+
+    def client(self, token: str | None = None, **headers: str) -> httpx.Client:
+        """Return an httpx client for the API (with a Bearer token when given)."""
+        h = dict(headers)
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        return httpx.Client(base_url=f"{self.base}/api/v1", headers=h, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server with an in-process runner for a test module; stopped with SIGTERM (it must exit 0)."""
+    db = tmp_path_factory.mktemp("serve") / "jobs.db"
+    s = Server(str(db), free_port()).start()
+    s.read_admin()
+    yield s
+    code, err = s.stop()
+    assert code == 0, err
+    assert "Traceback" not in err, err
+
+
+def token(db: str, name: str, scope: str) -> str:
+    """Make a token with the real CLI; it is printed alone on stdout."""
+    out = subprocess.run([sys.executable, "-m", "jobtui", "--db", db, "token", "add", name, "--scope", scope],
+                         capture_output=True, text=True, env=cli_env(None), timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert re.fullmatch(r"jt_[A-Za-z0-9_-]{43}\n", out.stdout), out.stdout
+    return out.stdout.strip()
+
+
+__all__ = ["Server", "free_port", "server", "token"]

@@ -1,0 +1,74 @@
+"""`jobtui serve` and `jobtui token` refusals and listings, and the server package's layering (issue 22)."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+import jobtui
+from jobtui.cli import main as cli_main
+from tests.conftest import jobtui as run_cli
+
+
+def test_serve_without_the_extra_says_which_pip_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import jobtui.cli.serve as serve_cli
+
+    real = serve_cli.importlib.util.find_spec
+    monkeypatch.setattr(serve_cli.importlib.util, "find_spec", lambda name, *a: None if name == "fastapi" else real(name, *a))
+    with pytest.raises(SystemExit) as e:
+        cli_main(["--db", str(tmp_path / "j.db"), "serve", "--port", "1"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err == "jobtui: error: `jobtui serve` needs the server extra: pip install 'jobtui[server]'\n"
+
+
+def test_serve_refuses_plain_http_beyond_loopback(tmp_path: Path) -> None:
+    out = run_cli("serve", "--host", "0.0.0.0", "--port", "1", db=tmp_path / "j.db")
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "--insecure-http" in out.stderr and "Traceback" not in out.stderr
+    out = run_cli("serve", "--certfile", "x.pem", db=tmp_path / "j.db")
+    assert out.returncode == 2 and "--certfile and --keyfile go together" in out.stderr
+
+
+def test_token_add_ls_rm(tmp_path: Path) -> None:
+    db = tmp_path / "j.db"
+    made = run_cli("token", "add", "ci", "--scope", "submit", db=db)
+    assert made.returncode == 0 and made.stdout.startswith("jt_") and made.stdout.count("\n") == 1
+    listed = run_cli("token", "ls", "--json", db=db)
+    rows = json.loads(listed.stdout)
+    assert [(r["name"], r["scope"], r["last_used_at"]) for r in rows] == [("ci", "submit", None)]
+    assert made.stdout.strip() not in listed.stdout and made.stdout.strip() not in run_cli("token", "ls", db=db).stdout
+    assert run_cli("token", "add", "ci", db=db).returncode == 2
+    assert run_cli("token", "add", "bad name", db=db).returncode == 2
+    assert run_cli("token", "add", "x", "--scope", "root", db=db).returncode == 2
+    assert run_cli("token", "rm", "ci", db=db).returncode == 0
+    gone = run_cli("token", "rm", "ci", db=db)
+    assert gone.returncode == 2 and "no token named 'ci'" in gone.stderr
+
+
+SERVER = Path(jobtui.__file__).parent / "server"
+FORBIDDEN = ("aiosqlite", "sqlite3", "asyncpg", "jobtui.store", "jobtui.engine", "jobtui.tui", "jobtui.cli", "textual")
+
+
+def test_the_server_goes_through_the_client_only() -> None:
+    """DESIGN.md: the server is a face; it never imports the store, the engine, the TUI or the CLI."""
+    package = "jobtui.server"
+    for path in sorted(SERVER.rglob("*.py")):
+        mod = ".".join(path.relative_to(SERVER.parent.parent).with_suffix("").parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = ".".join(mod.split(".")[: -node.level])
+                    base = f"{parent}.{base}" if base else parent
+                names = [base]
+            for name in names:
+                assert not any(name == f or name.startswith(f + ".") for f in FORBIDDEN), f"{path.name} imports {name}"
+    assert package
