@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from jobtui.client import Client
 from jobtui.model import Job, JobStatus
@@ -119,3 +120,10 @@ def test_every_status_has_glyph_colour_rank_and_help() -> None:
     settled = [s for s in STATUS_ORDER if s in TERMINAL]
     assert STATUS_ORDER[: len(held)] == tuple(held) and STATUS_ORDER[-len(settled):] == tuple(settled)
     assert HelpScreen  # the legend is built from STATUS_LOOK (see test_views for the rendered screen)
+
+
+def test_styles_are_found() -> None:
+    from jobtui.tui.app import JobtuiApp, styles_dir
+
+    assert (styles_dir() / "app.tcss").is_file()
+    assert all(Path(p).is_file() for p in JobtuiApp.CSS_PATH)  # type: ignore[union-attr]

@@ -17,8 +17,8 @@ from typing import Any
 
 from ..client import Client
 from ..errors import UsageError
-from ..jobs.command import PAUSE_MODES
 from ..jobs.command_params import (
+    PAUSE_MODES,
     build_add,
     build_foreach,
     command_args,

@@ -29,7 +29,7 @@ def _json_arg(sp: argparse.ArgumentParser) -> None:
 async def cmd_stats(client: Client, a: argparse.Namespace) -> int:
     """Print counts by status and every registered runner (name, host, pid, tags, jobs, heartbeat, state)."""
     s = await client.stats()
-    size = await client.store.db_size()
+    size = await client.db_size()
     fleet = await client.fleet()
     if a.json:
         print(json.dumps({
@@ -59,13 +59,13 @@ async def cmd_types(a: argparse.Namespace) -> int:
     A secret param's default is never printed: it shows as `***` (issue 6, item 6).
     """
     types = Client.known_types(a.app or ())
-    defaults = {t.name: redact({n: None if repr(p.default) == "REQUIRED" else p.default for n, p in t.params.items()})
+    defaults = {t.name: redact({n: None if p.required else p.default for n, p in t.params.items()})
                 for t in types}
     if a.json:
         print(json.dumps([
             {"name": t.name, "description": t.description, "stages": list(t.stage_names),
              "params": {n: {"type": p.type.__name__, "default": defaults[t.name][n],
-                            "required": repr(p.default) == "REQUIRED", "help": p.help} for n, p in t.params.items()}}
+                            "required": p.required, "help": p.help} for n, p in t.params.items()}}
             for t in types
         ], indent=2, default=str))
         return 0
@@ -73,7 +73,7 @@ async def cmd_types(a: argparse.Namespace) -> int:
         print(f"{t.name}  {t.description}")
         print(f"  stages: {' → '.join(t.stage_names)}")
         for n, p in t.params.items():
-            if repr(p.default) == "REQUIRED":
+            if p.required:
                 note = " (required)"
             elif "default" in p.help:
                 note = ""  # the help says it already

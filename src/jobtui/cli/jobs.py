@@ -172,7 +172,7 @@ async def _ls_json(client: Client, statuses: list[str] | None, types: list[str] 
     async def flush() -> None:
         nonlocal count
         waiting = await client.waiting_on(j.job_id for j in page if j.status is JobStatus.BLOCKED)
-        needs = await client.store.job_needs(j.job_id for j in page)
+        needs = await client.job_needs(j.job_id for j in page)
         for j in page:
             obj = j.to_dict()
             if j.job_id in waiting:
@@ -279,8 +279,8 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
         print("  files")
         for f in d.files:
             print(f"    {f.path}  {f.size} bytes  sha256 {f.sha256[:16]}")
-    if d.files or d.needs or (client.store.workspace_root / str(j.job_id)).exists():
-        print(f"  workspace  {client.store.workspace_root / str(j.job_id)}")
+    if d.files or d.needs or client.workspace(j.job_id).exists():
+        print(f"  workspace  {client.workspace(j.job_id)}")
         print(f"             {WORKSPACE_NOTE}")
     return 0
 

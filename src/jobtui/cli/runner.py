@@ -9,7 +9,7 @@ import math
 import signal
 import sys
 
-from ..client import Client
+from ..client import MAX_LEASE_TTL_S, Client
 from ..errors import UsageError
 from ..kinds import RunnerEvent
 from ..model import RUNNABLE, JobId, JobStatus, iso, now_ms
@@ -19,10 +19,6 @@ from .commands import command
 from .fleet import add_runner_options, parse_runner_options
 from .notify import add_notify_options, parse_notify
 from .parse import MAX_CONCURRENCY, float_arg, int_arg, parse_duration_ms
-
-MAX_LEASE_TTL_S = 86_400.0
-"""The longest lease a runner may take (the engine refuses longer ones too)."""
-
 
 _SHOWN = frozenset({RunnerEvent.STARTED, RunnerEvent.COMPLETED, RunnerEvent.FAILED, RunnerEvent.PAUSE,
                     RunnerEvent.CANCEL, RunnerEvent.RECOVERED})
@@ -127,7 +123,7 @@ async def cmd_run(client: Client, a: argparse.Namespace) -> int:
     keeps = f"keeps finished jobs {a.keep.strip()}" if keep_ms else "keeps finished jobs forever"
     tagged = f"tags: {', '.join(runner.tags)}" if runner.tags else "no tags: runs only jobs that need none"
     print(f"jobtui run: runner {runner.name} ({runner.runner_id}) on {client.location} (concurrency {a.concurrency};"
-          f" {tagged}; {keeps}; types: {', '.join(client.registry.names)})", file=sys.stderr, flush=True)
+          f" {tagged}; {keeps}; types: {', '.join(client.type_names)})", file=sys.stderr, flush=True)
     await runner.run(exit_when_idle=a.exit_when_idle, wait_for_scheduled=False)
     if a.exit_when_idle and not runner.stopping:
         await _say_what_is_scheduled(client)

@@ -84,13 +84,13 @@ def _what(client: Client, a: argparse.Namespace) -> tuple[str, dict[str, Any]]:
 
     A known TYPE without arguments (and without --shell) is that type; anything else is a command.
     """
-    is_type = a.type in client.registry.names and not a.argv and not a.shell
+    is_type = a.type in client.type_names and not a.argv and not a.shell
     if is_type:
         used = [f"--{o.replace('_', '-')}" for o in _COMMAND_ONLY if getattr(a, o) is not None]
         if used:
             raise UsageError(f"{used[0]} applies to a command (schedule add NAME --every 1h -- CMD ARG...)")
         return a.type, _params(a)
-    if a.type in client.registry.names and not a.shell:
+    if a.type in client.type_names and not a.shell:
         raise UsageError(f"{a.type!r} is a job type: give its params with -p k=v"
                          " (to run a program of that name, use --shell -- 'LINE')")
     if a.param or a.params_json:

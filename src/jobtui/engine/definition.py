@@ -43,6 +43,11 @@ class Param:
     choices: tuple[Any, ...] | None = None
     min: float | None = None
 
+    @property
+    def required(self) -> bool:
+        """Tell whether a job must be given this param (it has no default)."""
+        return self.default is REQUIRED
+
     def coerce(self, name: str, value: Any) -> Any:
         """Return `value` as this param's type, parsing strings from the command line.
 

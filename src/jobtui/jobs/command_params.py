@@ -21,7 +21,7 @@ from typing import Any
 
 from ..durations import parse_duration_ms
 from ..errors import UsageError
-from .command import check_template, command_line, normalize_spec
+from .command import PAUSE_MODES, check_template, command_line, normalize_spec
 
 _SIZE = re.compile(r"^(\d+)\s*([kmg]i?b?|b)?$", re.IGNORECASE)
 
@@ -282,4 +282,4 @@ def build_foreach(a: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     return "foreach", params
 
 
-__all__ = ["build_add", "build_foreach", "command_args", "load_pipeline", "parse_env", "parse_size"]
+__all__ = ["PAUSE_MODES", "build_add", "build_foreach", "command_args", "load_pipeline", "parse_env", "parse_size"]

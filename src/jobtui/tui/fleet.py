@@ -114,7 +114,7 @@ class FleetScreen(ModalScreen[None]):
         alive = sum(r.health is RunnerHealth.ALIVE for r in self.runners)
         title = f"Runners · {len(self.runners)} registered, {alive} alive"
         self.query_one("#fleet-title", Static).update(Text(title))
-        here = self.client.runner.runner_id if self.client.runner is not None else None
+        here = self.client.runner_id
         parts: list[RenderableType] = [fleet_table(self.runners, here=here, narrow=self.app.size.width < 100)]
         note = unmet_text(self.unmet)
         if note is not None:

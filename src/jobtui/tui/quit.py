@@ -13,20 +13,20 @@ from .screens import QuitScreen
 class QuitFlow:
     """Ask what to do with the running jobs (only when there are some), then do it and exit."""
 
-    def __init__(self, app: AppHost, runner: RunnerLifecycle) -> None:
+    def __init__(self, app: AppHost, lifecycle: RunnerLifecycle) -> None:
         self.app = app
-        self.runner = runner
+        self.lifecycle = lifecycle
 
     def running_here(self) -> list[JobId]:
         """Return the jobs the embedded runner holds."""
-        if not self.runner.alive:
+        if not self.lifecycle.alive:
             return []
         return self.app.client.running_job_ids()
 
     async def start(self) -> None:
         """Quit at once without running jobs; else ask (the runner claims nothing new meanwhile)."""
         app = self.app
-        if self.runner.alive:
+        if self.lifecycle.alive:
             # Without this, jobs claimed while the dialog is open would be missed by its count and its choice.
             await app.client.hold_claims()
         running = self.running_here()
@@ -60,10 +60,10 @@ class QuitFlow:
             try:
                 target = client.db_path if client.is_file_db else client.target
                 app.background = spawn_runner(target, app.apps, state.concurrency if state else 4,
-                                              log_dir=client.store.workspace_root,
-                                              workspace_root=client.store.workspace_root)
+                                              log_dir=client.workspace_root,
+                                              workspace_root=client.workspace_root)
             except OSError as e:
                 app.notify(f"Could not start a background runner: {e}", severity="error", markup=False)
-                self.runner.stopping = False
+                self.lifecycle.stopping = False
                 return
         app.exit(0)

@@ -19,7 +19,6 @@ from textual.widgets import Button, Checkbox, Input, Label, OptionList, Select, 
 from textual.widgets.option_list import Option
 
 from ..client import Client
-from ..engine import REQUIRED, JobType
 from ..errors import JobtuiError
 from ..model import JobDetail, JobId, StageStatus, is_secret_name, redact
 from .command_form import (
@@ -167,7 +166,7 @@ class NewJobScreen(ModalScreen[JobId | None]):
             await self._build(event.value)
 
     async def _build(self, name: str) -> None:
-        jt: JobType = self.types[name]
+        jt = self.types[name]
         box = self.query_one("#params", Vertical)
         await box.remove_children()
         self._fields = {}
@@ -184,7 +183,7 @@ class NewJobScreen(ModalScreen[JobId | None]):
         )
         rows: list[Widget] = []
         for i, (pname, spec) in enumerate(jt.params.items()):
-            required = spec.default is REQUIRED
+            required = spec.required
             field: Input | Select[Any]
             if spec.choices:
                 options = [(Text(str(c) if c != "" else "(none)"), c) for c in spec.choices]

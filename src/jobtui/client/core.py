@@ -1,28 +1,25 @@
-"""Client: the one small facade the CLI and the TUI read and steer through (never SQL, never engine internals)."""
+"""ClientCore: the facade's reads, submissions and requests, on one open store and one registry of job types."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import platformdirs
 
-from .apimodel import JobEvent, TokenInfo, check_token_name, hash_token, new_token, parse_scope, same_hash
-from .builtins import default_registry
-from .engine.definition import JobType, Registry
-from .engine.lease import runner_process_gone
-from .engine.runner import Runner, workspace_root_for
-from .errors import IdempotencyKeyReusedError, InvalidTransitionError, JobNotFoundError, SubmitError, UsageError
-from .fleet import FleetRunner, check_tags, health, missing_runner
-from .model import (
+from ..apimodel import same_hash
+from ..builtins import default_registry
+from ..engine.definition import JobType, Registry
+from ..engine.runner import Runner, workspace_root_for
+from ..errors import IdempotencyKeyReusedError, InvalidTransitionError, JobNotFoundError, SubmitError, UsageError
+from ..fleet import check_tags
+from ..model import (
     ACTION_FROM,
-    RUNNABLE,
     Action,
     AttemptRecord,
     ItemRecord,
@@ -33,17 +30,12 @@ from .model import (
     JobStatus,
     LogLine,
     RequestRecord,
-    RunnerInfo,
-    Schedule,
-    ScheduleRun,
     StageRun,
     Stats,
 )
-from .recurrence import Recurrence
-from .store import ControlResult, JobStore, NewJob, open_store
-from .targets import defaults_from_env
-
-_SCHEDULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+from ..store import ControlResult, JobStore, NewJob, open_store
+from ..store.retention import DbSize
+from ..targets import defaults_from_env
 
 
 def default_db_path() -> Path:
@@ -52,18 +44,6 @@ def default_db_path() -> Path:
     if env:
         return Path(env).expanduser()
     return platformdirs.user_data_path("jobtui", appauthor=False) / "jobtui.db"
-
-
-@dataclass(frozen=True, slots=True)
-class RunnerState:
-    """What the embedded runner is doing now: for a status line and the quit dialog."""
-
-    concurrency: int
-    """Jobs it runs at once."""
-    busy: tuple[JobId, ...]
-    """The jobs it holds, in the order it claimed them."""
-    stopping: bool
-    """stop() was called: it hands its jobs back and claims nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +66,8 @@ class Submission:
     """Tags a runner must have to run it (`--needs gpu`; checked by `jobtui.fleet.check_tags`)."""
 
 
-class Client:
-    """Read jobs and send requests; with an embedded runner, requests take effect at once."""
+class ClientCore:
+    """Read jobs and send requests; with a runner in this process (`runner`), requests take effect at once."""
 
     def __init__(self, store: JobStore, registry: Registry, runner: Runner | None = None, *, source: str = "cli") -> None:
         self.store = store
@@ -102,7 +82,7 @@ class Client:
     async def open(
         cls, db: str | Path | None = None, *, apps: Iterable[str] = (), source: str = "cli", registry: Registry | None = None,
         create: bool = True, workspace_root: str | Path | None = None,
-    ) -> Client:
+    ) -> Self:
         """Open the database (default: `default_db_path()`) with the built-in and app job types.
 
         Without `create`, a missing database is an error (NoDatabaseError) instead of a new one:
@@ -135,80 +115,6 @@ class Client:
         finally:
             await self.store.close()
 
-    async def embedded_runner(self, *, concurrency: int = 4, **options: Any) -> Runner:
-        """Return a runner for this process on its own connection, and send requests to it directly.
-
-        Its own connection keeps reads (the TUI's refresh) from queueing behind its group commits,
-        and from seeing a batch that is later rolled back.
-        """
-        self._runner_store = await self.store.reopen()
-        self.runner = Runner(self._runner_store, self.registry, concurrency=concurrency, **options)
-        return self.runner
-
-    def headless_runner(self, *, concurrency: int = 4, **options: Any) -> Runner:
-        """Return the runner of a headless process (`jobtui run`) on this client's connection.
-
-        Requests sent through this client then reach it directly, as with `embedded_runner`.
-        """
-        self.runner = Runner(self.store, self.registry, concurrency=concurrency, **options)
-        return self.runner
-
-    async def run_embedded(self) -> None:
-        """Run the embedded runner until stop_embedded() (see `embedded_runner`)."""
-        if self.runner is None:
-            raise UsageError("no embedded runner: call embedded_runner() first")
-        await self.runner.run()
-
-    def stop_embedded(self, *, force: bool = False) -> None:
-        """Ask the embedded runner to hand its jobs back at a safe point and return from run_embedded()."""
-        if self.runner is not None:
-            self.runner.stop(force=force)
-
-    async def hold_claims(self) -> None:
-        """Let the embedded runner claim nothing new (its running jobs go on); return once none is in flight."""
-        if self.runner is not None:
-            await self.runner.hold_claims()
-
-    def release_claims(self) -> None:
-        """Let the embedded runner claim jobs again."""
-        if self.runner is not None:
-            self.runner.release_claims()
-
-    def runner_state(self) -> RunnerState | None:
-        """Return what the embedded runner does now (None without one)."""
-        r = self.runner
-        if r is None:
-            return None
-        return RunnerState(r.concurrency, tuple(r.runs), r.stopping)
-
-    def running_job_ids(self) -> list[JobId]:
-        """Return the jobs the embedded runner holds now (none without one)."""
-        return list(self.runner.runs) if self.runner is not None else []
-
-    async def live_runners(self) -> list[RunnerInfo]:
-        """Return the runners working on this database now (fresh heartbeat, and a live process on this host)."""
-        return [r for r in (await self.store.stats()).runners if not runner_process_gone(r)]
-
-    async def fleet(self) -> list[FleetRunner]:
-        """Return every registered runner (also stale and gone ones not yet recovered): name, host, pid, tags,
-        the jobs it holds, its heartbeat's age and its health."""
-        runners, held = await asyncio.gather(self.store.runners(), self.store.held_jobs())
-        now = self.store.clock()
-        return [FleetRunner(r, health(r, now, gone=runner_process_gone(r)), held.get(r.runner_id, ()),
-                            max(0, now - r.heartbeat_at_ms)) for r in runners]
-
-    async def unmet_needs(self, jobs: Iterable[Job]) -> dict[JobId, tuple[str, ...]]:
-        """Return, for each waiting job (queued or waiting to retry) that no live runner has the tags for,
-        the tags it needs: what `show`, `ls` and the TUI word as 'waiting for a runner with tags: ...'."""
-        waiting = [j.job_id for j in jobs if j.status in RUNNABLE]
-        if not waiting:
-            return {}
-        needs = await self.store.job_needs(waiting)
-        if not needs:
-            return {}
-        live = await self.live_runners()
-        return {job_id: tags for job_id, tags in needs.items() if missing_runner(tags, live)}
-
     @staticmethod
     def remove_database(path: Path) -> None:
         """Delete a database file with its WAL, shared memory and job workspaces (nothing else)."""
@@ -231,12 +137,6 @@ class Client:
         """Tell whether the database is a file on this host (SQLite), not a server's (PostgreSQL)."""
         return "://" not in self.store.location
 
-    @property
-    def embedded(self) -> bool:
-        """Tell whether a runner runs in this process."""
-        return self.runner is not None
-
-    # -------------------------------------------------------------------------------------- types
     @staticmethod
     def known_types(apps: Iterable[str] = ()) -> list[JobType]:
         """Return the built-in and app job types, without opening a database."""
@@ -254,11 +154,15 @@ class Client:
         names = [n for n in self.registry.names if self.registry.get(n).stages_from is None] or self.registry.names
         return names[0] if names else None
 
+    @property
+    def type_names(self) -> list[str]:
+        """Return the names of the job types this process knows, sorted."""
+        return self.registry.names
+
     def job_type(self, name: str) -> JobType:
         """Return one job type (UnknownJobTypeError when none has this name)."""
         return self.registry.get(name)
 
-    # --------------------------------------------------------------------------------------- reads
     async def list_jobs(
         self,
         *,
@@ -346,7 +250,6 @@ class Client:
         """Yield a job's stored item outcomes (also the partial ones of a stopped job)."""
         return self.store.items(job_id)
 
-    # --------------------------------------------------------------------------------------- writes
     async def submit(self, type: str, params: Mapping[str, Any] | None = None, **options: Any) -> JobId:
         """Validate and queue one job; return its id."""
         return (await self.submit_many([Submission(type, params or {}, **options)]))[0]
@@ -402,53 +305,6 @@ class Client:
         if created:
             self._wake()
         return job_id, created
-
-    # ------------------------------------------------------------------------------------ schedules
-    async def add_schedule(
-        self, name: str, type: str, params: Mapping[str, Any] | None = None, *, cron: str | None = None,
-        tz: str | None = None, every_ms: int | None = None, priority: int = 0, max_retries: int | None = None,
-        notify: Iterable[tuple[str, str]] = (),
-    ) -> Schedule:
-        """Check and store a recurring schedule; return it (with its first run time).
-
-        Raises:
-            UsageError: a bad name, expression, zone or period, an unknown type or bad params, a name in use.
-        """
-        if not _SCHEDULE_NAME.fullmatch(name):
-            raise UsageError(f"bad schedule name {name!r} (letters, digits, '.', '_', '-'; at most 64)")
-        now = self.store.clock()
-        rec = Recurrence.parse(cron=cron, tz=tz, every_ms=every_ms, anchor_ms=now)
-        jt = self.registry.get(type)
-        checked = jt.validate(params or {})
-        options: dict[str, Any] = {"priority": priority, "max_retries": max_retries,
-                                   "notify": [list(t) for t in notify]}
-        schedule = Schedule(name, rec.cron, rec.tz, rec.every_ms, rec.anchor_ms, jt.name, checked, options, False, now,
-                            rec.next_after(now), None, None)
-        await self.store.add_schedule(schedule)
-        return schedule
-
-    async def schedules(self) -> list[Schedule]:
-        """Return every schedule, by name."""
-        return await self.store.schedules()
-
-    async def schedule(self, name: str) -> tuple[Schedule, list[ScheduleRun]]:
-        """Return a schedule and its latest occurrences (newest first)."""
-        return await self.store.get_schedule(name), await self.store.schedule_runs(name)
-
-    async def pause_schedule(self, name: str) -> None:
-        """Stop a schedule from firing until resumed."""
-        await self.store.set_schedule_paused(name, True)
-
-    async def resume_schedule(self, name: str) -> Schedule:
-        """Fire a paused schedule again from its next occurrence (the ones while paused are not made up)."""
-        s = await self.store.get_schedule(name)
-        rec = Recurrence(s.cron, s.tz, s.every_ms, s.anchor_ms)
-        await self.store.set_schedule_paused(name, False, rec.next_after(self.store.clock()) if s.paused else None)
-        return await self.store.get_schedule(name)
-
-    async def remove_schedule(self, name: str) -> None:
-        """Delete a schedule and its history (the jobs it made stay)."""
-        await self.store.remove_schedule(name)
 
     def _wake(self) -> None:
         if self.runner is not None:
@@ -530,78 +386,32 @@ class Client:
                 continue  # changed since we looked: leave it
         return deleted
 
-    # ------------------------------------------------------------------------------------- HTTP API
-    async def add_token(self, name: str, scope: str = "read") -> str:
-        """Make an API token with a name and scope; return it (only its hash is stored: it is shown once).
-
-        Raises:
-            UsageError: a bad name or scope, or a token of this name exists.
-        """
-        check_token_name(name)
-        token = new_token()
-        await self.store.add_token(name, parse_scope(scope).value, hash_token(token))
-        return token
-
-    async def tokens(self) -> list[TokenInfo]:
-        """Return the API tokens (names, scopes, last use; never a token)."""
-        return await self.store.tokens()
-
-    async def remove_token(self, name: str) -> None:
-        """Delete an API token: every server refuses it from now on."""
-        await self.store.remove_token(name)
-
-    async def authenticate(self, token: str) -> TokenInfo | None:
-        """Return the stored token this one is (compared in constant time), or None."""
-        wanted = hash_token(token)
-        found = await self.store.token_by_hash(wanted)
-        return found if found is not None and same_hash(found.token_hash, wanted) else None
-
-    async def touch_token(self, token: TokenInfo) -> None:
-        """Record that a token was used now."""
-        await self.store.touch_token(token.token_id, self.store.clock())
-
-    async def job_events(self, *, after_id: int = 0, limit: int = 1000, job_id: JobId | None = None) -> list[JobEvent]:
-        """Return job events (submitted, each status change, deleted) after `after_id`, in commit order."""
-        return await self.store.job_events(after_id=after_id, limit=limit, job_id=job_id)
-
-    async def event_bounds(self) -> tuple[int, int]:
-        """Return (oldest kept event id - 1, newest event id): a stream's cursor below the first missed some."""
-        return await self.store.event_bounds()
-
-    async def prune_events(self, max_age_ms: int, *, keep: int) -> int:
-        """Delete job events older than `max_age_ms` beyond the newest `keep`; return how many."""
-        return await self.store.prune_events(self.store.clock() - max_age_ms, keep=keep)
-
-    async def page_jobs(
-        self, *, after_id: int = 0, limit: int = 100, statuses: Iterable[str] | None = None,
-        types: Iterable[str] | None = None, unique_key: str | None = None, stage: str | None = None,
-        since_ms: int | None = None, until_ms: int | None = None,
-    ) -> list[Job]:
-        """Return one keyset page of jobs: up to `limit` with ids after `after_id`, in id order, filtered."""
-        return await self.store.page_jobs(after_id=after_id, limit=limit, statuses=statuses, types=types,
-                                          unique_key=unique_key, stage=stage, since_ms=since_ms, until_ms=until_ms)
-
-    async def jobs_by_ids(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:
-        """Return the jobs with these ids that exist (one query)."""
-        return await self.store.jobs_by_ids(job_ids)
-
-    async def oldest_queued_ms(self) -> int | None:
-        """Return when the oldest queued job was created (None when none is queued)."""
-        return await self.store.oldest_queued_ms()
-
+    # ------------------------------------------------------------------------------------- database
     @property
     def workspace_root(self) -> Path:
         """Return the folder of the jobs' workspaces."""
         return self.store.workspace_root
 
-    def is_transient(self, exc: BaseException) -> bool:
-        """Tell whether a StoreError is a passing condition (busy, locked, full, server gone): worth a retry later."""
-        return self.store.is_transient(exc)
-
     def workspace(self, job_id: JobId) -> Path:
         """Return the folder of a job's files (it may not exist yet)."""
         return self.store.workspace_root / str(job_id)
 
+    def is_transient(self, exc: BaseException) -> bool:
+        """Tell whether a StoreError is a passing condition (busy, locked, full, server gone): worth a retry later."""
+        return self.store.is_transient(exc)
+
     def now_ms(self) -> int:
         """Return the store's clock (epoch ms)."""
         return self.store.clock()
+
+    async def job_needs(self, job_ids: Iterable[JobId]) -> dict[JobId, tuple[str, ...]]:
+        """Return the tags each job needs of a runner (`submit --needs`); jobs without needs are left out."""
+        return await self.store.job_needs(job_ids)
+
+    async def db_size(self) -> DbSize:
+        """Return the database's size on disk (file and WAL) and what a VACUUM would reclaim."""
+        return await self.store.db_size()
+
+    async def vacuum(self) -> None:
+        """Rewrite the database without its free pages (waits for the write lock up to the busy timeout)."""
+        await self.store.vacuum()

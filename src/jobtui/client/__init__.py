@@ -1,0 +1,20 @@
+"""Client: the one small facade the faces (CLI, TUI, server) read and steer through (never SQL, never engine internals).
+
+Its parts: `core` (reads, submissions, requests, the database), `runners` (this process's runner, the
+fleet), `schedules` (recurring schedules), `api` (tokens, events and pages for `jobtui serve`).
+"""
+
+from __future__ import annotations
+
+from ..engine.lease import MAX_LEASE_TTL_S
+from .api import ApiControl
+from .core import ClientCore, Submission, default_db_path
+from .runners import RunnerControl, RunnerState
+from .schedules import ScheduleControl
+
+
+class Client(RunnerControl, ScheduleControl, ApiControl, ClientCore):
+    """Read jobs and send requests; with an embedded runner, requests take effect at once."""
+
+
+__all__ = ["MAX_LEASE_TTL_S", "Client", "ClientCore", "RunnerState", "Submission", "default_db_path"]

@@ -1,0 +1,64 @@
+"""ScheduleControl: recurring schedules: add, list, show, pause, resume, remove."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..errors import UsageError
+from ..model import Schedule, ScheduleRun
+from ..recurrence import Recurrence
+from .core import ClientCore
+
+_SCHEDULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+class ScheduleControl(ClientCore):
+    """Recurring schedules of jobs."""
+
+    async def add_schedule(
+        self, name: str, type: str, params: Mapping[str, Any] | None = None, *, cron: str | None = None,
+        tz: str | None = None, every_ms: int | None = None, priority: int = 0, max_retries: int | None = None,
+        notify: Iterable[tuple[str, str]] = (),
+    ) -> Schedule:
+        """Check and store a recurring schedule; return it (with its first run time).
+
+        Raises:
+            UsageError: a bad name, expression, zone or period, an unknown type or bad params, a name in use.
+        """
+        if not _SCHEDULE_NAME.fullmatch(name):
+            raise UsageError(f"bad schedule name {name!r} (letters, digits, '.', '_', '-'; at most 64)")
+        now = self.store.clock()
+        rec = Recurrence.parse(cron=cron, tz=tz, every_ms=every_ms, anchor_ms=now)
+        jt = self.registry.get(type)
+        checked = jt.validate(params or {})
+        options: dict[str, Any] = {"priority": priority, "max_retries": max_retries,
+                                   "notify": [list(t) for t in notify]}
+        schedule = Schedule(name, rec.cron, rec.tz, rec.every_ms, rec.anchor_ms, jt.name, checked, options, False, now,
+                            rec.next_after(now), None, None)
+        await self.store.add_schedule(schedule)
+        return schedule
+
+    async def schedules(self) -> list[Schedule]:
+        """Return every schedule, by name."""
+        return await self.store.schedules()
+
+    async def schedule(self, name: str) -> tuple[Schedule, list[ScheduleRun]]:
+        """Return a schedule and its latest occurrences (newest first)."""
+        return await self.store.get_schedule(name), await self.store.schedule_runs(name)
+
+    async def pause_schedule(self, name: str) -> None:
+        """Stop a schedule from firing until resumed."""
+        await self.store.set_schedule_paused(name, True)
+
+    async def resume_schedule(self, name: str) -> Schedule:
+        """Fire a paused schedule again from its next occurrence (the ones while paused are not made up)."""
+        s = await self.store.get_schedule(name)
+        rec = Recurrence(s.cron, s.tz, s.every_ms, s.anchor_ms)
+        await self.store.set_schedule_paused(name, False, rec.next_after(self.store.clock()) if s.paused else None)
+        return await self.store.get_schedule(name)
+
+    async def remove_schedule(self, name: str) -> None:
+        """Delete a schedule and its history (the jobs it made stay)."""
+        await self.store.remove_schedule(name)
