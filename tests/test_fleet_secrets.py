@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from jobtui.cli.secret_argv import without_db
+from jobtui.redaction import redact_command
 from tests.conftest import jobtui, poll, spawn_runner, stop_runner
 
 pytestmark = pytest.mark.slow
@@ -32,3 +34,43 @@ def test_command_jobs_and_notify_commands_get_a_scrubbed_environment(tmp_path: P
         assert "PGPASSWORD" not in env and "JOBTUI_NOTIFY_CMD" not in env
         assert "pg-s3cret" not in json.dumps(env) and "n0tify-s3cret" not in json.dumps(env)
         assert env["KEEP_ME"] == "yes" and env["JOBTUI_DB"] == str(db)  # a plain path is no secret: it stays
+
+
+SECRETS = ("SEKRIT-bearer", "SEKRIT-userpw", "SEKRIT-query", "SEKRIT-assign", "SEKRIT-option")
+NOTIFY_CMD = ('curl -sf -H "Authorization: Bearer SEKRIT-bearer" -u bob:SEKRIT-userpw'
+              ' "https://hooks.invalid/x?token=SEKRIT-query" API_KEY=SEKRIT-assign --password SEKRIT-option; exit 3')
+
+
+def test_credentials_inside_a_notify_command_are_never_shown(tmp_path: Path) -> None:
+    """Issue 14 item 13: `show`, `show --json`, `schedule show` and the runner log printed the command verbatim."""
+    db = tmp_path / "s.db"
+    r = jobtui("submit", "demo", "-p", "items=1", "-p", "delay=0", "--notify-cmd", NOTIFY_CMD, db=db)
+    assert r.returncode == 0, r.stderr
+    job = r.stdout.strip()
+    r = jobtui("schedule", "add", "nightly", "--cron", "0 3 * * *", "demo", "--notify-cmd", NOTIFY_CMD, db=db)
+    assert r.returncode == 0, r.stderr
+    runner = spawn_runner(db)
+    try:
+        poll(lambda: '"attempts": 0' not in jobtui("show", job, "--json", db=db).stdout
+             and '"state"' in jobtui("show", job, "--json", db=db).stdout, what="a delivery tried")
+    finally:
+        log = stop_runner(runner)
+    assert "notification" in log and "curl" in log, log  # the failure is logged, its command blanked
+    shown = [log]
+    for args in (("show", job), ("show", job, "--json"), ("ls", "--json"), ("schedule", "show", "nightly"),
+                 ("schedule", "show", "nightly", "--json"), ("schedule", "ls", "--json")):
+        out = jobtui(*args, db=db)
+        assert out.returncode == 0, out.stderr
+        shown.append(out.stdout)
+    assert "Bearer ***" in shown[1] and "-u bob:***" in shown[1], shown[1]
+    for text in shown:
+        assert not [s for s in SECRETS if s in text], text
+
+
+def test_only_the_db_option_leaves_the_command_line() -> None:
+    url = "postgresql://u:pw@h/db"
+    assert without_db(["add", "--db", url, "--", "psql", "--db", url], url) == ["add", "--", "psql", "--db", url]
+    assert without_db(["run", f"--db={url}", "--quiet"], url) == ["run", "--quiet"]
+    assert without_db(["run", "--quiet"], url) is None
+    assert redact_command("TOKEN=abc --name x -u al:pw") == "TOKEN=*** --name x -u al:***"
+    assert redact_command('mail -s "jobtui: $JOBTUI_STATUS" me@example.org') == 'mail -s "jobtui: $JOBTUI_STATUS" me@example.org'

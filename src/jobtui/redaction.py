@@ -168,3 +168,37 @@ def scrub(text: str, secrets: Secrets | Iterable[str] | None = None) -> str:
 def scrub_urls(text: str) -> str:
     """Return text with the secret parts of URLs blanked: `redact` of a string without job secrets."""
     return str(redact(text))
+
+
+_USER_OPT = re.compile(r"((?:^|\s)(?:-u|--user)(?:\s+|=)['\"]?)([^\s:'\"]+):([^\s'\"]+)")
+"""`curl -u user:password`: the password goes."""
+_HEADER = re.compile(r"(?<![\w-])([A-Za-z][\w-]*)(:[ \t]*)((?:Bearer|Basic|Token|Digest)[ \t]+)?([^\s'\"]+)")
+"""`Authorization: Bearer X`, `X-Api-Key: X`: values of headers whose names look secret."""
+_ASSIGN = re.compile(r"(?<![\w-])(-{0,2}[A-Za-z_][\w-]*)=(\"[^\"]*\"|'[^']*'|[^\s;&|'\"]+)")
+"""`API_TOKEN=X cmd`, `--password=X`: values assigned to names that look secret."""
+_OPTION = re.compile(r"(?<!\S)(--?[A-Za-z][\w-]*)([ \t]+)(\"[^\"]*\"|'[^']*'|[^\s;&|'\"-][^\s;&|'\"]*)")
+"""`--token X`, `--password X`: the word after an option whose name looks secret."""
+
+
+def _masked(name: str) -> bool:
+    return is_secret_name(name.lstrip("-"))
+
+
+def redact_command(text: str, secrets: Secrets | Iterable[str] | None = None) -> str:
+    """Return a shell command line fit to show: `redact` of it, plus the credentials commands carry.
+
+    Blanks, besides URL secrets and the job's secret values: `NAME=value` and `--name value` where
+    the name looks secret (`is_secret_name`), `-u user:password`, and the values of secret-looking
+    headers (`Authorization: Bearer ...`). A notify command is shown this way in `show`, `show --json`
+    and the runner's log.
+    """
+    text = scrub(text, secrets)
+    text = _USER_OPT.sub(lambda m: f"{m[1]}{m[2]}:{REDACTED}", text)
+    text = _HEADER.sub(lambda m: f"{m[1]}{m[2]}{m[3] or ''}{REDACTED}" if _masked(m[1]) else m[0], text)
+    text = _ASSIGN.sub(lambda m: f"{m[1]}={REDACTED}" if _masked(m[1]) else m[0], text)
+    return _OPTION.sub(lambda m: f"{m[1]}{m[2]}{REDACTED}" if _masked(m[1]) else m[0], text)
+
+
+def has_secret(text: str) -> bool:
+    """Tell whether a URL or command line carries a credential that `redact_command` blanks."""
+    return redact_command(text) != text

@@ -13,12 +13,16 @@ from collections.abc import Sequence
 from ..client import Client
 from ..errors import JobtuiError, StoreError, UsageError
 from .commands import EXIT_STORE, EXIT_USAGE, Parser, lookup, registered
+from .secret_argv import hide_db_secret, read_db_file
 from .tui import tui_options
 
 WORKSPACE_ROOT_HELP = ("folder of the jobs' workspaces, e.g. one every host mounts (default: $JOBTUI_WORKSPACES,"
                        " else DB.workspaces beside the database file)")
 
-_NOT_FEATURES = frozenset({"__init__", "__main__", "main", "commands", "parse"})
+DB_FILE_HELP = ("read the database URL (or path) from the first line of PATH, so that no password shows in the"
+                " command line (a --db URL with a password is moved out of it: the process re-runs itself)")
+
+_NOT_FEATURES = frozenset({"__init__", "__main__", "main", "commands", "parse", "secret_argv"})
 
 
 def load_commands() -> None:
@@ -34,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     load_commands()
     common = Parser(add_help=False)
     common.add_argument("--db", default=argparse.SUPPRESS, help="database file or postgresql:// URL (default: $JOBTUI_DB or the user-data folder)")
+    common.add_argument("--db-file", default=argparse.SUPPRESS, metavar="PATH", help=DB_FILE_HELP)
     common.add_argument("--app", action="append", default=argparse.SUPPRESS, metavar="MODULE",
                         help="import job types from MODULE (repeatable; also $JOBTUI_APP)")
     common.add_argument("--workspace-root", default=argparse.SUPPRESS, metavar="PATH", help=WORKSPACE_ROOT_HELP)
@@ -42,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "--db and --app may also follow the command.")
     p.add_argument("--db", default=None, metavar="PATH",
                    help="database file or postgresql:// URL (default: $JOBTUI_DB, else jobtui.db in the user-data folder)")
+    p.add_argument("--db-file", default=None, metavar="PATH", help=DB_FILE_HELP)
     p.add_argument("--app", action="append", default=None, metavar="MODULE",
                    help="import job types from MODULE (repeatable; also $JOBTUI_APP)")
     p.add_argument("--workspace-root", default=None, metavar="PATH", help=WORKSPACE_ROOT_HELP)
@@ -74,7 +80,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line; exit with its status."""
     parser = build_parser()
     a = parser.parse_args(argv)
+    if a.db is not None and getattr(a, "db_file", None):
+        parser.error("give --db or --db-file, not both")
+    if argv is None:
+        hide_db_secret(a.db)  # returns only when there is nothing to hide
     try:
+        if getattr(a, "db_file", None):
+            a.db = read_db_file(a.db_file)
         code = asyncio.run(_main(a))
     except UsageError as e:
         print(f"jobtui: error: {e}", file=sys.stderr)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..model import JobDetail, iso, scrub_urls
+from ..model import JobDetail, iso
+from ..redaction import redact_command
 from ..targets import targets
 
 
@@ -33,13 +34,13 @@ def notify_lines(d: JobDetail) -> list[str]:
     """Return `show`'s lines about where the job's ends are told and how each delivery went."""
     lines = []
     for kind, target in d.notify:
-        lines.append(f"  notify     {kind} {scrub_urls(target)}")
+        lines.append(f"  notify     {kind} {redact_command(target)}")
     if d.notifications:
         lines.append("  notifications")
         for n in d.notifications:
             when = f"sent {iso(n.sent_at_ms)}" if n.state == "sent" else (
                 f"next try {iso(n.next_at_ms)}" if n.state == "pending" else "gave up")
-            error = f"  last error: {scrub_urls(n.last_error)}" if n.last_error else ""
-            lines.append(f"    #{n.notification_id} {n.event:<9} {n.kind} {scrub_urls(n.target)}  {n.state}"
+            error = f"  last error: {redact_command(n.last_error)}" if n.last_error else ""
+            lines.append(f"    #{n.notification_id} {n.event:<9} {n.kind} {redact_command(n.target)}  {n.state}"
                          f" ({n.attempts} attempt{'s' if n.attempts != 1 else ''}, {when}){error}")
     return lines

@@ -20,8 +20,10 @@ from .parse import parse_duration_ms, parse_kv
 
 
 def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Let --db and --app follow the action too, as they may follow any command."""
+    """Let --db, --db-file and --app follow the action too, as they may follow any command."""
     p.add_argument("--db", default=argparse.SUPPRESS, help="database file or postgresql:// URL (default: $JOBTUI_DB or the user-data folder)")
+    p.add_argument("--db-file", default=argparse.SUPPRESS, metavar="PATH",
+                   help="read the database URL (or path) from the first line of PATH")
     p.add_argument("--app", action="append", default=argparse.SUPPRESS, metavar="MODULE",
                    help="import job types from MODULE (repeatable; also $JOBTUI_APP)")
     return p

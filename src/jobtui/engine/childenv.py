@@ -16,17 +16,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from ..redaction import redact
+from ..redaction import has_secret
 
 ALWAYS_REMOVED = ("PGPASSWORD",)
 """Variables no child process gets."""
 REMOVED_IF_SECRET = ("JOBTUI_DB", "JOBTUI_NOTIFY_URL", "JOBTUI_NOTIFY_CMD")
 """Variables a child gets only when they carry no credential."""
-
-
-def holds_secret(value: str) -> bool:
-    """Tell whether a URL or command line carries a credential `jobtui.redact` would blank."""
-    return str(redact(value)) != value
 
 
 def child_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -35,6 +30,6 @@ def child_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     for name in ALWAYS_REMOVED:
         env.pop(name, None)
     for name in REMOVED_IF_SECRET:
-        if name in env and holds_secret(env[name]):
+        if name in env and has_secret(env[name]):
             del env[name]
     return env

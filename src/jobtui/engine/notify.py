@@ -35,7 +35,8 @@ from tenacity import (
 )
 
 from ..errors import JobNotFoundError, PermanentError, TransientError
-from ..model import JobDetail, Notification, scrub_urls
+from ..model import JobDetail, Notification
+from ..redaction import redact_command
 from ..store import JobStore
 from ..targets import ENV_CMD, ENV_URL, check_url, defaults_from_env, targets
 from .childenv import child_env
@@ -268,13 +269,13 @@ class Notifier:
             raise
         except Exception as e:
             self._writing.add(asyncio.current_task())
-            text = scrub_urls(describe(e))
+            text = redact_command(describe(e))
             rounds = (n.attempts + made + self.tries - 1) // self.tries
             retry_at: int | None = None
             if is_transient(e) and rounds < MAX_ROUNDS:
                 retry_at = self.store.clock() + int(min(3600.0, 10.0 * 3 ** (rounds - 1)) * 1000)
             log.warning("notification %s (job %s %s → %s %s) failed: %s%s", n.notification_id, n.job_id, n.event,
-                        n.kind, scrub_urls(n.target), text, "" if retry_at else "; giving up")
+                        n.kind, redact_command(n.target), text, "" if retry_at else "; giving up")
             try:
                 await self.store.notification_failed(n.notification_id, self.runner_id, max(made, 1), text, retry_at)
             except Exception as e2:

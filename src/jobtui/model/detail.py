@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..redaction import Secrets, redact, scrub_urls
+from ..redaction import Secrets, redact, redact_command
 from .jobs import FileRecord, Job, JobRef, StageRun
 from .operations import Notification, ProcessRecord
 from .states import JobStatus
@@ -60,7 +60,7 @@ class JobDetail:
         out["depends_on"] = [r.to_dict() for r in self.depends_on]
         out["dependents"] = [r.to_dict() for r in self.dependents]
         out["waiting_on"] = [r.job_id for r in self.waiting_on]
-        out["notify"] = [{"kind": k, "target": scrub_urls(t)} for k, t in self.notify]
+        out["notify"] = [{"kind": k, "target": redact_command(t)} for k, t in self.notify]
         out["notifications"] = [n.to_dict() for n in self.notifications]
         out["needs"] = list(self.needs)
         if self.processes:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ..redaction import Secrets, redact, scrub_urls
+from ..redaction import Secrets, redact, redact_command
 from .jobs import JobId, iso
 
 
@@ -42,11 +42,11 @@ class Notification:
     sent_at_ms: int | None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the delivery as in the job detail JSON (secret parts of URLs blanked)."""
+        """Return the delivery as in the job detail JSON (secret parts of URLs and commands blanked)."""
         return {
             "notification_id": self.notification_id, "event": self.event, "kind": self.kind,
-            "target": scrub_urls(self.target), "state": self.state, "attempts": self.attempts,
-            "last_error": None if self.last_error is None else scrub_urls(self.last_error),
+            "target": redact_command(self.target), "state": self.state, "attempts": self.attempts,
+            "last_error": None if self.last_error is None else redact_command(self.last_error),
             "created_at": iso(self.created_at_ms), "sent_at": iso(self.sent_at_ms),
             "next_attempt_at": iso(self.next_at_ms) if self.state == "pending" else None,
         }
