@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import RunnerNameTakenError
 from ..model import ACTIVE, HOLDABLE, Job, JobId, JobStatus, NotifyEvent, RunnerInfo, StageStatus, sources
+from ..storable import count, opt_text, text
 from .base import StoreCore
 from .batch import (
     R_ATTEMPT,
@@ -402,8 +403,8 @@ class RunnerWrites(StoreCore):
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, stage_index, key) DO UPDATE SET"
             " status = excluded.status, result = excluded.result, error = excluded.error,"
             " attempts = items.attempts + excluded.attempts, updated_at_ms = excluded.updated_at_ms",
-            (job_id, index, key, "done" if ok else "failed", None if result is None else dumps(result), error,
-             attempts, self.clock()), job=job_id,
+            (job_id, index, text(key), "done" if ok else "failed", None if result is None else dumps(result),
+             opt_text(error), attempts, self.clock()), job=job_id,
         )
 
     def stage_counters(self, job_id: JobId, index: int, total: int | None, done: int, failed: int) -> None:
@@ -459,7 +460,7 @@ class RunnerWrites(StoreCore):
             "UPDATE stages SET status = ?, error = coalesce(?, error), next_attempt_at_ms = ?,"
             " finished_at_ms = CASE WHEN ? = 'failed' THEN ? ELSE finished_at_ms END"
             " WHERE job_id = ? AND stage_index = ?",
-            (status.value, error, next_attempt_at_ms, status.value, self.clock(), job_id, index), job=job_id,
+            (status.value, opt_text(error), next_attempt_at_ms, status.value, self.clock(), job_id, index), job=job_id,
         )
 
     def attempt_failed(
@@ -475,14 +476,14 @@ class RunnerWrites(StoreCore):
             R_ATTEMPT,
             "INSERT OR REPLACE INTO attempts (job_id, stage_index, attempt, failed_at_ms, error, transient)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (job_id, index, attempt, self.clock(), error, int(transient)), job=job_id,
+            (job_id, index, attempt, self.clock(), text(error), int(transient)), job=job_id,
         )
         if failures is not None or traceback is not None:
             self._submit(
                 R_ATTEMPT,
                 "UPDATE stages SET failures = coalesce(?, failures), traceback = coalesce(?, traceback)"
                 " WHERE job_id = ? AND stage_index = ?",
-                (failures, traceback, job_id, index), job=job_id,
+                (failures, opt_text(traceback), job_id, index), job=job_id,
             )
 
     def job_completed(self, job_id: JobId, runner_id: str, total_steps: int) -> None:
@@ -508,7 +509,7 @@ class RunnerWrites(StoreCore):
                 R_JOB_END,
                 "UPDATE jobs SET status = 'failed', lease_owner = NULL, failed_step = ?, error_message = ?,"
                 " updated_at_ms = ? WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_FAILED,
-                (stage, error, now, job_id, runner_id), job=job_id,
+                (stage, text(error), now, job_id, runner_id), job=job_id,
             )
         else:
             self._submit(
@@ -516,7 +517,7 @@ class RunnerWrites(StoreCore):
                 "UPDATE jobs SET status = 'waiting_retry', lease_owner = NULL, failed_step = ?, error_message = ?,"
                 " retry_count = retry_count + 1, next_retry_at_ms = ?, updated_at_ms = ?"
                 " WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_WAITING,
-                (stage, error, retry_at_ms, now, job_id, runner_id), job=job_id,
+                (stage, text(error), retry_at_ms, now, job_id, runner_id), job=job_id,
             )
 
     def job_paused(self, job_id: JobId, runner_id: str, reason: str) -> None:
@@ -526,7 +527,7 @@ class RunnerWrites(StoreCore):
             R_JOB_END,
             "UPDATE jobs SET status = 'paused', lease_owner = NULL, paused_at_ms = ?, pause_reason = ?,"
             " updated_at_ms = ? WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_PAUSED,
-            (now, reason, now, job_id, runner_id), job=job_id,
+            (now, text(reason), now, job_id, runner_id), job=job_id,
         )
 
     def job_held(self, job_id: JobId, runner_id: str, reason: str) -> None:
@@ -536,7 +537,7 @@ class RunnerWrites(StoreCore):
             R_JOB_END,
             "UPDATE jobs SET status = 'paused', paused_at_ms = ?, pause_reason = ?, updated_at_ms = ?"
             " WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_PAUSED,
-            (now, reason, now, job_id, runner_id),
+            (now, text(reason), now, job_id, runner_id),
         )
 
     def job_unheld(self, job_id: JobId, runner_id: str) -> None:
@@ -582,7 +583,8 @@ class RunnerWrites(StoreCore):
         """Queue: a job's progress and counters (the last value queued wins)."""
         self._submit(
             R_PROGRESS, _PROGRESS_SQL,
-            (done, total, message, items_done, items_failed, consecutive_failures, self.clock(), job_id),
+            (count(done), count(total), opt_text(message), items_done, items_failed, consecutive_failures,
+             self.clock(), job_id),
             key=("progress", job_id), job=job_id,
         )
 
@@ -592,7 +594,8 @@ class RunnerWrites(StoreCore):
         """Queue: a job's progress and counters (done, total, message, items_done, items_failed,
         consecutive_failures) as `read` returns them when the next commit is taken (see watch_stage_counters)."""
         def row() -> tuple[Any, ...]:
-            return (*read(), self.clock(), job_id)
+            done, total, message, *counters = read()
+            return (count(done), count(total), opt_text(message), *counters, self.clock(), job_id)
 
         self._latest(R_PROGRESS, _PROGRESS_SQL, ("progress", job_id), job_id, row)
 
@@ -601,7 +604,7 @@ class RunnerWrites(StoreCore):
         self._submit(
             R_LOG,
             "INSERT INTO logs (job_id, ts_ms, level, message) VALUES (?, ?, ?, ?)",
-            (job_id, self.clock(), level, message), job=job_id if held else None,
+            (job_id, self.clock(), level, text(message)), job=job_id if held else None,
         )
 
     def trim_logs(self, job_id: JobId, keep: int) -> None:
