@@ -136,7 +136,7 @@ async def test_fencing_a_stale_runner_writes_nothing(open_store: OpenStore) -> N
     assert await fresh.recover(self_id="fresh", ttl_ms=60_000, is_dead=lambda i: False)
     assert [c.job.job_id for c in await fresh.claim("fresh", 1, ["t"])] == [jid]
     dropped: list[tuple[set[int], str]] = []
-    stale.on_dropped = lambda jobs, why: dropped.append((jobs, why))
+    stale.on_dropped = lambda jobs, why, _error: dropped.append((jobs, why))
     stale.stage_finished(jid, 0, {"from": "stale"})
     stale.item_finished(jid, 1, "k", True, "stale", None, 1)
     stale.job_completed(jid, "stale", 2)

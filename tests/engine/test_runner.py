@@ -561,7 +561,7 @@ async def test_a_job_whose_completion_just_committed_is_not_taken_for_lost(store
 
 
 async def test_a_job_whose_stop_could_not_be_recorded_is_handed_back_later(store: Store) -> None:
-    """When a group commit fails for good and then the hand-back cannot be written either, the job stays
+    """When a group commit fails for good and then the failure record cannot be written either, the job stays
     ours in the store while no task runs it: the runner's control poll hands it back later, even with
     no other job running (before, it stayed `running` until the runner restarted; found with the
     PostgreSQL fault tests, tests/pg/test_fleet_faults.py)."""
@@ -570,7 +570,9 @@ async def test_a_job_whose_stop_could_not_be_recorded_is_handed_back_later(store
     job_id = await client.submit("t")
     runner = Runner(store, client.registry, concurrency=1, control_poll_s=0.05, poll_s=0.05)
     executemany = store._conn.executemany
-    failures = 2  # the group commit of the first stage's end, then the one of the job's hand-back
+    # The group commit of the first stage's end and its retry alone (refused for good: the job fails),
+    # then the one of the job's failure record and its retry: the job stays ours, and is handed back later.
+    failures = 4
 
     async def failing(sql: str, rows: Any) -> Any:
         nonlocal failures

@@ -145,7 +145,7 @@ async def test_lease_fence_refuses_writes_for_a_job_the_runner_no_longer_holds(s
     assert [c.job.job_id for c in await store.claim("me", 2, ["t"])] == [job, other]
     told: list[tuple[set[int], str]] = []
     store.fence = "me"
-    store.on_dropped = lambda jobs, reason: told.append((jobs, reason))
+    store.on_dropped = lambda jobs, reason, _error: told.append((jobs, reason))
     store.log(job, "info", "while holding")
     await store.commit_point()
     # Another runner took `job` (our runner row still exists): our later writes for it are refused,

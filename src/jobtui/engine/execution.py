@@ -60,10 +60,15 @@ async def run_job(runner: Runner, run: JobRun) -> None:
     except StageError as f:
         await _failed(runner, run, f)
     except StoreError as e:
-        # A write of this job could not be committed: stop it honestly at its last committed
-        # checkpoint and hand it back (it is claimed again and continues from there).
-        log.error("job %s: cannot record progress (%s); handing it back at its last checkpoint", job_id, e)
-        await _stopped(runner, run, StopKind.STORE, None)
+        if runner.store.is_transient(e):
+            # A passing condition: stop it honestly at its last committed checkpoint and hand it
+            # back (it is claimed again and continues from there).
+            log.error("job %s: cannot record progress (%s); handing it back at its last checkpoint", job_id, e)
+            await _stopped(runner, run, StopKind.STORE, None)
+        else:
+            # Refused for good: handing it back would run it again into the same refusal, in a loop.
+            log.error("job %s: the database refused its writes (%s); the job fails", job_id, e)
+            await _stopped(runner, run, StopKind.STORE, str(e))
     except Exception as e:  # a bug in jobtui itself: keep the runner alive, fail the job visibly
         await _failed(runner, run, _failure(job_id, run.stage_names[run.current_index or 0], run.clean(describe(e))))
 
@@ -167,9 +172,19 @@ async def _stopped(runner: Runner, run: JobRun, kind: StopKind, reason: str | No
     store = runner.store
     if kind is StopKind.LOST:
         return
+    refused = kind is StopKind.STORE and reason is not None
+    error = f"the database refused a write of this job: {reason}" if refused else None
     if run.current_index is not None:
-        store.stage_stopped(job_id, run.current_index, StageStatus.INTERRUPTED, None)
-    if run.held:
+        store.stage_stopped(job_id, run.current_index, StageStatus.FAILED if refused else StageStatus.INTERRUPTED,
+                            error)
+    if refused and error is not None:
+        # Failed, not handed back: claimed again, it would meet the same refusal at once, in a loop.
+        stage = run.stage_names[run.current_index or 0] if run.stage_names else "?"
+        store.job_failed(job_id, runner.runner_id, stage, error, retry_at_ms=None)
+        store.notify_event(job_id, NotifyEvent.FAILED)
+        run.log(f"job failed at stage {stage}: {error} (resume runs it again from its last committed checkpoint)",
+                "error")
+    elif run.held:
         # Paused while held: the stage let go of its resources; the job stays paused (or as a
         # person set it meanwhile) and its stage runs again from its last checkpoint on resume.
         store.job_unheld(job_id, runner.runner_id)
@@ -195,7 +210,7 @@ async def _stopped(runner: Runner, run: JobRun, kind: StopKind, reason: str | No
     except StoreError as e:
         log.error("job %s: cannot record stop: %s", job_id, e)
         runner.unrecorded.add(job_id)
-    runner.emit(RunnerEvent.of_stop(kind), job_id)
+    runner.emit(RunnerEvent.FAILED if refused else RunnerEvent.of_stop(kind), job_id)
 
 async def _failed(runner: Runner, run: JobRun, f: StageError) -> None:
     job = run.job

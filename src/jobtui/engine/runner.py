@@ -201,8 +201,9 @@ class Runner:
         for run in [*self.runs.values(), *self.held.values()]:
             self._lose(run)
 
-    def _on_dropped(self, jobs: set[JobId], reason: StopKind) -> None:
-        """Stop the jobs whose queued writes the store dropped, at their last committed checkpoint."""
+    def _on_dropped(self, jobs: set[JobId], reason: StopKind, error: str = "") -> None:
+        """Stop the jobs whose queued writes the store dropped: lost ones at their last committed
+        checkpoint, refused ones as failed with the database's error (never restarted in a loop)."""
         for job_id in jobs:
             run = self.runs.get(job_id)
             if run is None:
@@ -210,6 +211,8 @@ class Runner:
             if reason is StopKind.LOST:
                 self._lose(run)
             else:
+                if run.interrupt is None:
+                    run.reason = error
                 self._interrupt(run, StopKind.STORE)
 
     async def _register(self, *, first: bool = False) -> None:

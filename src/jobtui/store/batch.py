@@ -107,6 +107,35 @@ class Batch:
         rank, sql = self.latest[key][:2]
         return key in self.keyed.get(rank, {}).get(sql, {})
 
+    def split(self) -> dict[JobId | None, Batch]:
+        """Return the statements as one batch per job, each in this batch's order (the waiters stay here)."""
+        self.freeze()
+        parts: dict[JobId | None, Batch] = {}
+        for rank, by_sql in self.ops.items():
+            for sql, (jobs, rows) in by_sql.items():
+                for job, row in zip(jobs, rows, strict=True):
+                    part = parts.get(job) or parts.setdefault(job, Batch())
+                    entry = part.ops.setdefault(rank, {}).setdefault(sql, ([], []))
+                    entry[0].append(job)
+                    entry[1].append(row)
+        for rank, by_key in self.keyed.items():
+            for sql, keyed in by_key.items():
+                for key, (job, row) in keyed.items():
+                    part = parts.get(job) or parts.setdefault(job, Batch())
+                    part.keyed.setdefault(rank, {}).setdefault(sql, {})[key] = (job, row)
+        for part in parts.values():
+            part._count()
+        return parts
+
+    @classmethod
+    def joined(cls, parts: Sequence[Batch], waiters: Sequence[asyncio.Future[None]]) -> Batch:
+        """Return one batch of the statements of `parts` (of distinct jobs) with these waiters."""
+        out = cls()
+        for part in parts:
+            out.absorb(part)
+        out.waiters.extend(waiters)
+        return out
+
     def plan(
         self, allowed: set[JobId | None] | None = None
     ) -> tuple[list[tuple[str, list[Sequence[Any]]]], set[JobId | None]]:

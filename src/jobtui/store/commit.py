@@ -45,9 +45,10 @@ class GroupCommit:
         self._stall_said = -1e9
         self.fence: str | None = None
         """A runner id: while set, a group commit writes for a job only while this runner holds its lease."""
-        self.on_dropped: Callable[[set[JobId], StopKind], None] | None = None
-        """Told of jobs whose queued writes were dropped: reason 'lost' (another runner holds the job)
-        or 'store' (the commit failed for good); their owner must stop them at their last checkpoint."""
+        self.on_dropped: Callable[[set[JobId], StopKind, str], None] | None = None
+        """Told of jobs whose queued writes were dropped, why and the database's error: reason 'lost'
+        (another runner holds the job; they stop at their last checkpoint) or 'store' (the database
+        refused them for good: only these jobs, the commit was retried job by job; they fail)."""
         self.commits = 0
         """Group commits made, for benchmarks."""
 
@@ -159,14 +160,14 @@ class GroupCommit:
         self._wake.set()
         await fut
 
-    def _dropped(self, jobs: set[JobId | None], reason: StopKind) -> None:
+    def _dropped(self, jobs: set[JobId | None], reason: StopKind, error: str = "") -> None:
         """Tell the owner of `jobs` that their queued writes were dropped; never let its error stop the writer."""
         hook = self.on_dropped
         real = {j for j in jobs if j is not None}
         if hook is None or not real:
             return
         try:
-            hook(real, reason)
+            hook(real, reason, error)
         except Exception:
             log.exception("the handler of dropped writes failed")
 
@@ -174,8 +175,9 @@ class GroupCommit:
         """Commit queued statements in groups, for as long as the store is open.
 
         Any failure is handled here and the loop lives on: a passing condition (busy, locked, disk
-        full, I/O) keeps the batch queued and retries it with backoff; anything else rolls back,
-        drops the batch, tells its jobs' owner (`on_dropped`) and fails its waiters.
+        full, I/O) keeps the batch queued and retries it with backoff; anything else rolls back and
+        retries the batch job by job (`_isolate`), so that only the jobs whose writes the database
+        refuses lose them (their owner is told through `on_dropped`).
         """
         delay = 0.0
         while True:
@@ -212,16 +214,7 @@ class GroupCommit:
                 await self._conn.execute("BEGIN IMMEDIATE")
                 # Take the batch only now: what arrived while BEGIN waited joins this commit.
                 taken = self._take()
-                allowed: set[JobId | None] | None = None
-                if self.fence is not None:
-                    # Write for a job only while this runner holds its lease: a runner that froze and
-                    # was taken for dead must not write over the work of the runner that took its jobs.
-                    owned = await self._conn.execute_fetchall(
-                        "SELECT job_id FROM jobs WHERE lease_owner = ?", (self.fence,)
-                    )
-                    allowed = {r[0] for r in owned}
-                    allowed.add(None)
-                plan, lost = taken.plan(allowed)
+                plan, lost = taken.plan(await self._allowed())
                 for sql, rows in plan:
                     await self._conn.executemany(sql, rows)
                 await self._conn.execute("COMMIT")
@@ -238,16 +231,18 @@ class GroupCommit:
                         self._requeue(taken)
                     self._stalling(e)
                     return min(2.0, max(0.05, delay * 2))
-                text = _explain(e, self.path) if isinstance(e, sqlite3.Error) else describe_exc(e)
-                error = StoreError(f"group commit failed: {text}")
-                error.__cause__ = e
                 batch = taken if taken is not None else self._take()
+                if taken is not None:
+                    # One job's write may poison a commit its neighbours share: retry them apart; a
+                    # write is refused for good only if it fails again, alone.
+                    return await self._isolate(batch, delay)
+                error = self._refusal(e)
                 affected = batch.jobs()
                 # Writes of these jobs queued after the lost ones build on them (counters): drop them too.
                 self._batch.purge(affected)
                 log.error("group commit failed; %d write(s) of job(s) %s dropped: %s", batch.size,
                           _ids(affected), error)
-                self._dropped(affected, StopKind.STORE)
+                self._dropped(affected, StopKind.STORE, str(error))
                 for w in batch.waiters:
                     if not w.done():
                         w.set_exception(error)
@@ -256,14 +251,85 @@ class GroupCommit:
                 self._flushing = False
             self.commits += 1
             self._recovered(taken.size)
-            if lost:
-                self._batch.purge(lost)
-                log.warning("writes of job(s) %s refused: runner %s no longer holds them", _ids(lost), self.fence)
-                self._dropped(lost, StopKind.LOST)
+            self._lost(lost)
             for w in taken.waiters:
                 if not w.done():
                     w.set_result(None)
             return 0.0
+
+    async def _allowed(self) -> set[JobId | None] | None:
+        """Return the jobs this store may write for now (None: any), inside the open transaction."""
+        if self.fence is None:
+            return None
+        # Write for a job only while this runner holds its lease: a runner that froze and was taken
+        # for dead must not write over the work of the runner that took its jobs.
+        owned = await self._conn.execute_fetchall("SELECT job_id FROM jobs WHERE lease_owner = ?", (self.fence,))
+        allowed: set[JobId | None] = {r[0] for r in owned}
+        allowed.add(None)
+        return allowed
+
+    def _lost(self, lost: set[JobId | None]) -> None:
+        """Drop what is queued for jobs this runner no longer holds, and tell their owner."""
+        if lost:
+            self._batch.purge(lost)
+            log.warning("writes of job(s) %s refused: runner %s no longer holds them", _ids(lost), self.fence)
+            self._dropped(lost, StopKind.LOST)
+
+    def _refusal(self, exc: BaseException) -> StoreError:
+        """Return the StoreError that tells a write was refused for good, with its cause."""
+        text = _explain(exc, self.path) if isinstance(exc, sqlite3.Error) else describe_exc(exc)
+        error = StoreError(f"group commit failed: {text}")
+        error.__cause__ = exc
+        return error
+
+    async def _isolate(self, batch: _Batch, delay: float) -> float:
+        """Commit a refused batch job by job (under the lock): only the jobs whose writes are refused lose them.
+
+        Returns how long to wait before the next group commit, as `_flush` does.
+        """
+        parts = batch.split()
+        refused: dict[JobId | None, StoreError] = {}
+        lost: set[JobId | None] = set()
+        for n, (job, part) in enumerate(parts.items()):
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                plan, gone = part.plan(await self._allowed())
+                for sql, rows in plan:
+                    await self._conn.executemany(sql, rows)
+                await self._conn.execute("COMMIT")
+                lost |= gone
+            except asyncio.CancelledError:
+                await self._rollback()
+                self._requeue(_Batch.joined(list(parts.values())[n:], batch.waiters))
+                self._lost(lost)
+                raise
+            except Exception as e:
+                await self._rollback()
+                if self._transient_error(e):
+                    # A passing condition now: what is left waits, in order, with every waiter.
+                    self._requeue(_Batch.joined(list(parts.values())[n:], batch.waiters))
+                    self._lost(lost)
+                    self._stalling(e)
+                    return min(2.0, max(0.05, delay * 2))
+                refused[job] = self._refusal(e)
+        self.commits += 1
+        self._recovered(batch.size)
+        self._lost(lost)
+        for job, error in refused.items():
+            self._batch.purge({job})
+            log.error("group commit: the database refused %d write(s) of job %s for good (the other jobs'"
+                      " writes committed): %s", parts[job].size, "-" if job is None else job, error)
+            self._dropped({job}, StopKind.STORE, str(error))
+        # The waiters hear of a refusal when nothing was committed, or writes of no job (None) were
+        # refused: nobody else would be told. Otherwise the refused jobs' owner was told (on_dropped).
+        orphan = refused.get(None) or (next(iter(refused.values())) if len(refused) == len(parts) else None)
+        for w in batch.waiters:
+            if not w.done():
+                if orphan is None:
+                    w.set_result(None)
+                else:
+                    w.set_exception(orphan)
+        return 0.0
 
     def _take(self) -> _Batch:
         """Take the queued batch for a commit (its `latest` rows read now, in step with the rows queued so far)."""

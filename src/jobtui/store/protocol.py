@@ -312,6 +312,13 @@ class Processes(Protocol):
         """Record a started process and commit it before returning."""
         ...
 
+    async def output_bytes(self, job_id: JobId) -> int:
+        """Return the bytes of command output a job has logged in all its runs (0 for an unknown job)."""
+        ...
+
+    def watch_output(self, job_id: JobId, read: Callable[[], int]) -> None:
+        """Queue: the bytes of output a job has logged, as `read` returns them when the next commit is taken."""
+
     def process_ended(self, job_id: JobId, index: int, slot: str, exit_code: int | None, *, keep: bool) -> None:
         """Queue: a process was reaped; keep its row (with the exit code) or drop it."""
 
@@ -468,8 +475,9 @@ class JobStore(JobReads, JobControl, RunnerLeases, RunnerWrites, Processes, Noti
     """Epoch ms of the store's clock, for times the engine computes (retry delays); leases use it too."""
     fence: str | None
     """A runner id: while set, a group commit writes for a job only while that runner holds it."""
-    on_dropped: Callable[[set[JobId], StopKind], None] | None
-    """Told the jobs whose queued writes were dropped, and why (LOST: another runner holds them; STORE: a failure)."""
+    on_dropped: Callable[[set[JobId], StopKind, str], None] | None
+    """Told the jobs whose queued writes were dropped, why (LOST: another runner holds them; STORE: the database
+    refused them for good, only theirs) and the database's error."""
     on_wake: Callable[[], None] | None
     """Told when another process submits or steers jobs (PostgreSQL's LISTEN; SQLite never calls it)."""
     notify_defaults: tuple[tuple[str, str], ...]
