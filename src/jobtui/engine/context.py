@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import storable
 from ..kinds import StopKind
 from ..model import FileRecord, JobId
 from .retry import Retry, call_with_retry, describe
@@ -218,8 +219,12 @@ class Context:
         self._run.log(str(message), level)
 
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
-        """Report progress within this stage (shown in the list, the detail and `show`)."""
-        self._run.set_progress(done, total, message)
+        """Report progress within this stage (shown in the list, the detail and `show`).
+
+        Numbers are clamped to 0..2^63-1 (what a database column holds).
+        """
+        self._run.set_progress(storable.count(int(done)), None if total is None else storable.count(int(total)),
+                               message)
 
     async def checkpoint(self, state: Any = None, *, safe_point: bool = True) -> None:
         """Commit `state` (if given) as this stage's resume point, then act on pause or cancel.
@@ -227,8 +232,12 @@ class Context:
         After a crash, pause or shutdown the stage runs again with `ctx.state` set to the last
         committed state. This is a safe point, unless `safe_point=False` (commit only: for a stage
         that reacts to pause and cancel itself, such as a command's).
+
+        Raises:
+            UnstorableError: `state` holds NaN or an infinity, nests deeper than 64 levels, or is not JSON.
         """
         if state is not None:
+            storable.check_json(state)
             self._state = state
             self._run.states[self.stage_index] = state
             self._run.store.stage_state(self.job_id, self.stage_index, state)
@@ -257,11 +266,12 @@ class Context:
     def output(self, line: str, stream: str = "stdout", *, limit: int | None = None) -> bool:
         """Log one line of a command's output, marked with its stream; False once the job's cap is hit.
 
-        Output is capped per job (`limit`, else `Runner(output_limit=...)`, default 8 MiB); past it,
-        lines are counted and dropped, and `output_note()` tells how many.
+        Output is capped per job in bytes of UTF-8 (`limit`, else `Runner(output_limit=...)`, default
+        8 MiB), counting what earlier runs logged once `output_count()` was awaited; past it, lines are
+        counted and dropped, and `output_note()` tells how many.
         """
         run = self._run
-        size = len(line) + 1
+        size = (len(line) if line.isascii() else len(line.encode("utf-8", "surrogatepass"))) + 1
         limit = run.runner.output_limit if limit is None else limit
         run.output_limit = limit
         if run.output_bytes + size > limit:
@@ -270,7 +280,20 @@ class Context:
             return False
         run.output_bytes += size
         run.log(line, stream)
+        if run.output_loaded:
+            run.store.watch_output(run.job.job_id, run.output_total)
         return True
+
+    async def output_count(self) -> int:
+        """Return the bytes of output logged for this job so far, earlier runs included (read once from the store).
+
+        Await it before the first `output` of a run, so that the cap holds across resumes and recoveries.
+        """
+        run = self._run
+        if not run.output_loaded:
+            run.output_loaded = True
+            run.output_bytes += await run.store.output_bytes(self.job_id)
+        return run.output_bytes
 
     def output_note(self) -> str | None:
         """Return a note of the output dropped past the cap so far, or None if nothing more was dropped since the last."""

@@ -31,7 +31,9 @@ class JobRun:
         self.states: dict[int, Any] = {}
         """The latest checkpoint state of each stage in this run (a retry starts from it)."""
         self.output_bytes = 0
-        """Bytes of command output logged for this job by this runner (see `Context.output`)."""
+        """Bytes of command output logged for this job (in earlier runs too, once `output_loaded`)."""
+        self.output_loaded = False
+        """True once the bytes logged by earlier runs were read from the store (`Context.output_count`)."""
         self.output_dropped = 0
         """Output lines dropped past the job's output limit."""
         self.output_dropped_bytes = 0
@@ -185,6 +187,10 @@ class JobRun:
             self.progress_message = scrub(message, self._secrets) if self._secrets else message
         # Read when the next group commit is taken: a loop that reports progress per item queues one row.
         self.store.watch_progress(self.job.job_id, self._progress_values)
+
+    def output_total(self) -> int:
+        """Return the bytes of command output logged for this job so far (read by the group commit)."""
+        return self.output_bytes
 
     def _progress_values(self) -> tuple[int, int, str | None, int, int, int]:
         return (self.progress_done, self.progress_total, self.progress_message, self.items_done, self.items_failed,

@@ -236,12 +236,26 @@ class Supervised:
         if self.proc.returncode is None:
             self.signal_group(signal.SIGTERM)
             self.signal_group(signal.SIGCONT)
-            try:
-                await asyncio.wait_for(asyncio.shield(self.proc.wait()), grace_s)
-            except TimeoutError:
+            if not await self.exited(grace_s):
                 self.signal_group(signal.SIGKILL)
-                await self.proc.wait()
+                await self.exited(None)
         await self.end_stragglers(grace_s)
+
+    async def exited(self, timeout_s: float | None) -> bool:
+        """Wait for the process to exit (up to `timeout_s`); tell whether it did.
+
+        Its exit status is what counts, not its pipes: asyncio's `wait()` also waits for the pipes to
+        close, which never happens while their reader is stuck (issue 14, item 4).
+        """
+        waiter = asyncio.ensure_future(self.proc.wait())
+        polled = asyncio.ensure_future(_until(lambda: self.proc.returncode is not None, 1e9 if timeout_s is None
+                                              else timeout_s, 0.1))
+        try:
+            await asyncio.wait({waiter, polled}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            polled.cancel()
+        return self.proc.returncode is not None
 
     async def end_stragglers(self, grace_s: float = KILL_GRACE_S) -> None:
         """End what the command left in its group after it exited (background children)."""

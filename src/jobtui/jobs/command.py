@@ -8,8 +8,9 @@ Each job's stages are built from its params (`JobType(stages_from=...)`): a list
 and, for `foreach`, `"items": [...]`, `"workers": N` with placeholders in `run`.
 
 A command talks to the runner through marker lines on stdout, which are not logged:
-`::jobtui progress DONE/TOTAL [message]` and `::jobtui checkpoint JSON`. It finds its last
-checkpoint in `$JOBTUI_STATE` (empty on the first run), beside `$JOBTUI_JOB_ID`, `$JOBTUI_STAGE`,
+`::jobtui progress DONE/TOTAL [message]` and `::jobtui checkpoint JSON` (read by command_output.py,
+with its limits). It finds its last checkpoint in the file `$JOBTUI_STATE_FILE` (empty on the first
+run) and, up to 64 KiB, in `$JOBTUI_STATE`, beside `$JOBTUI_JOB_ID`, `$JOBTUI_STAGE`,
 `$JOBTUI_ATTEMPT`, `$JOBTUI_WORKSPACE` and `$JOBTUI_IDEMPOTENCY_KEY`.
 """
 
@@ -17,29 +18,28 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import tempfile
 import time
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 from jobtui import KILL_GRACE_S, Context, JobType, Param, Retry, Stage, Supervised, child_env, describe_exit
-from jobtui.errors import ParamError
+from jobtui.errors import ParamError, StoreError
+
+from .command_output import Output
 
 EX_TEMPFAIL = 75
 """The exit status (sysexits.h) that marks a failure as temporary: retried."""
+ENV_STATE_MAX = 64 * 1024
+"""Bytes of checkpoint state also passed in `$JOBTUI_STATE` (Linux caps one environment string at 128 KiB)."""
 PAUSE_MODES = ("freeze", "restart")
 PLACEHOLDERS = ("", "name", "stem", "ext", "dir", "index")
 """`{}` the item, `{name}` its base name, `{stem}` without extension, `{ext}` the extension (with
 its dot), `{dir}` its folder, `{index}` its position from 0."""
-TAIL_LINES = 10
-"""Lines of output kept for error messages and item results."""
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
-_EOL = re.compile(rb"\r\n|\n|\r")
-_TQDM = re.compile(r"(\d{1,3}(?:\.\d+)?)%\|")
-_TQDM_COUNT = re.compile(r"\|\s*(\d+)/(\d+)")
-_MAX_LINE = 1 << 20
 
 
 class CommandFailedError(Exception):
@@ -193,92 +193,41 @@ def command_line(run: str | list[str]) -> str:
     return run if isinstance(run, str) else shlex.join(run)
 
 
-class _Output:
-    """Reads a command's stdout and stderr: markers, progress bars, log lines, and the tails."""
+def _env(ctx: Context, spec: Mapping[str, Any]) -> tuple[dict[str, str], Path]:
+    """Return the command's environment and the file that holds its stage's last checkpoint state.
 
-    def __init__(self, ctx: Context, limit: int | None) -> None:
-        self.ctx = ctx
-        self.limit = limit
-        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
-        self.err_tail: deque[str] = deque(maxlen=TAIL_LINES)
-        self.checkpoints: list[Any] = []
-
-    async def pump(self, stream: asyncio.StreamReader | None, name: str) -> None:
-        if stream is None:
-            return
-        buf = b""
-        while True:
-            chunk = await stream.read(65536)
-            if not chunk:
-                break
-            buf += chunk
-            start = 0
-            for m in _EOL.finditer(buf):
-                if m.group() == b"\r" and m.end() == len(buf):
-                    break  # maybe the first half of \r\n: wait for the next chunk
-                await self.line(buf[start:m.start()].decode(errors="replace"), name, rewrite=m.group() == b"\r")
-                start = m.end()
-            buf = buf[start:]
-            if len(buf) > _MAX_LINE:
-                await self.line(buf.decode(errors="replace"), name, rewrite=False)
-                buf = b""
-        if buf:
-            await self.line(buf.rstrip(b"\r").decode(errors="replace"), name, rewrite=False)
-
-    async def line(self, text: str, stream: str, *, rewrite: bool) -> None:
-        ctx = self.ctx
-        if stream == "stdout" and text.startswith("::jobtui "):
-            await self.marker(text[len("::jobtui "):].strip())
-            return
-        bar = _TQDM.search(text)
-        if bar is not None:
-            count = _TQDM_COUNT.search(text, bar.end())
-            if count is not None:
-                ctx.progress(int(count.group(1)), int(count.group(2)) or None, text.strip()[:200])
-            else:
-                ctx.progress(round(float(bar.group(1))), 100, text.strip()[:200])
-        if rewrite:
-            if bar is None and text.strip():
-                ctx.progress(0, None, text.strip()[:200])
-            return  # a line rewritten in place (\r) is progress, not output
-        (self.err_tail if stream == "stderr" else self.tail).append(text)
-        ctx.output(text, stream, limit=self.limit)
-
-    async def marker(self, body: str) -> None:
-        ctx = self.ctx
-        kind, _, rest = body.partition(" ")
-        if kind == "progress":
-            frac, _, message = rest.strip().partition(" ")
-            done, _, total = frac.partition("/")
-            try:
-                ctx.progress(int(done), int(total) if total else None, message.strip() or None)
-            except ValueError:
-                ctx.log(f"bad progress marker: {body[:200]!r} (expected: ::jobtui progress DONE/TOTAL [message])",
-                        "warning")
-        elif kind == "checkpoint":
-            try:
-                state = json.loads(rest)
-            except json.JSONDecodeError as e:
-                ctx.log(f"bad checkpoint marker (not JSON: {e.msg}): {rest[:200]!r}", "warning")
-                return
-            if state is None:
-                ctx.log("checkpoint marker with null state ignored", "warning")
-                return
-            await ctx.checkpoint(state, safe_point=False)
-        else:
-            ctx.log(f"unknown marker ::jobtui {kind} (known: progress, checkpoint)", "warning")
-
-
-def _env(ctx: Context, spec: Mapping[str, Any]) -> dict[str, str]:
+    The state is always in the file named by `$JOBTUI_STATE_FILE` (empty before the first
+    checkpoint), and also in `$JOBTUI_STATE` when it is at most ENV_STATE_MAX bytes: Linux refuses
+    a longer environment string (E2BIG), which made a job with a large checkpoint unrunnable.
+    """
     env = child_env()
     env.update(spec["env"])
     state = ctx.state
+    text = "" if state is None else json.dumps(state, separators=(",", ":"))
+    fd, name = tempfile.mkstemp(prefix=".jobtui-state-", suffix=".json", dir=ctx.workspace)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
     env.update({
         "JOBTUI_JOB_ID": str(ctx.job_id), "JOBTUI_STAGE": ctx.stage, "JOBTUI_ATTEMPT": str(ctx.attempt),
         "JOBTUI_WORKSPACE": str(ctx.workspace), "JOBTUI_IDEMPOTENCY_KEY": ctx.idempotency_key,
-        "JOBTUI_STATE": "" if state is None else json.dumps(state, separators=(",", ":")),
+        "JOBTUI_STATE_FILE": name,
     })
-    return env
+    if len(text) <= ENV_STATE_MAX:
+        env["JOBTUI_STATE"] = text
+    else:
+        env.pop("JOBTUI_STATE", None)
+        ctx.log(f"checkpoint state of {len(text)} bytes passed in $JOBTUI_STATE_FILE only"
+                f" ($JOBTUI_STATE holds at most {ENV_STATE_MAX} bytes)")
+    return env, Path(name)
+
+
+async def _settle(futures: Sequence[asyncio.Future[Any]], timeout_s: float) -> None:
+    """Wait up to `timeout_s` for futures to finish; cancel those that do not (never raises their errors)."""
+    pending = [f for f in futures if not f.done()]
+    if pending:
+        _done, late = await asyncio.wait(pending, timeout=timeout_s)
+        for f in late:
+            f.cancel()
 
 
 async def run_command(
@@ -288,30 +237,40 @@ async def run_command(
 
     Pause: with `freeze` and `pause = "freeze"` the group is stopped (SIGSTOP) and the job held
     paused until resume (SIGCONT); otherwise the group is ended and Stop raised, so the stage runs
-    again from its last checkpoint. Cancel, shutdown, timeout and interruption end the whole group.
+    again from its last checkpoint. Cancel, shutdown, timeout and interruption end the whole group,
+    and so does a failure of the output reader (the stage then fails with it).
     """
-    out = _Output(ctx, ctx.params.get("output_limit"))
+    await ctx.output_count()  # loads what earlier runs logged: the cap holds across resumes and recoveries
+    out = Output(ctx, ctx.params.get("output_limit"))
+    env, state_file = _env(ctx, spec)
     started = time.monotonic()
-    sup: Supervised = await ctx.processes.spawn(argv, cwd=spec.get("cwd"), env=_env(ctx, spec), slot=slot)
+    try:
+        sup: Supervised = await ctx.processes.spawn(argv, cwd=spec.get("cwd"), env=env, slot=slot)
+    except BaseException:
+        state_file.unlink(missing_ok=True)
+        raise
     readers = [asyncio.ensure_future(out.pump(sup.proc.stdout, "stdout")),
                asyncio.ensure_future(out.pump(sup.proc.stderr, "stderr"))]
     grace = float(spec.get("kill_grace_s", KILL_GRACE_S))
     timeout = spec.get("timeout_s")
     frozen_s = 0.0
-    timed_out = False
+    timed_out = ended = False
     waiter = asyncio.ensure_future(sup.proc.wait())
+    broken = asyncio.ensure_future(out.failed.wait())
     try:
         while not waiter.done():
             stop = asyncio.ensure_future(ctx.until_stopped())
             remaining = None if timeout is None else max(0.0, timeout - (time.monotonic() - started - frozen_s))
             try:
-                finished, _ = await asyncio.wait({waiter, stop}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+                finished, _ = await asyncio.wait({waiter, stop, broken}, timeout=remaining,
+                                                 return_when=asyncio.FIRST_COMPLETED)
             finally:
                 stop.cancel()
             if waiter in finished:
                 break
             if stop not in finished:
-                timed_out = True
+                timed_out = broken not in finished
+                ended = True
                 await sup.terminate(grace)
                 break
             if ctx.request == "pause" and freeze and spec.get("pause", "freeze") == "freeze":
@@ -321,22 +280,29 @@ async def run_command(
                 frozen_s += time.monotonic() - t0
                 sup.thaw()
                 continue
+            ended = True
             await sup.terminate(grace)
             await ctx.checkpoint()  # a safe point: raises Stop for pause (restart), cancel or shutdown
-        await waiter
+        if not ended:
+            await waiter
         await sup.end_stragglers(grace)
-        await asyncio.wait_for(asyncio.gather(*readers), 10)
+        # Bounded: whatever the readers do (a write they wait on, a pipe a stray process holds open),
+        # a timeout or an end of the group holds.
+        await _settle(readers, 10)
     finally:
+        broken.cancel()
         if sup.returncode is None or not waiter.done():
             await asyncio.shield(sup.terminate(grace))
         waiter.cancel()
-        for r in readers:
-            if not r.done():
-                try:
-                    await asyncio.wait_for(r, 2)
-                except (TimeoutError, asyncio.CancelledError):
-                    pass
+        await _settle(readers, 2)
         ctx.processes.ended(sup, keep=not slot)
+        state_file.unlink(missing_ok=True)
+    if out.failure is not None:
+        if isinstance(out.failure, StoreError):
+            raise out.failure
+        raise CommandFailedError(f"reading the command's output failed: {type(out.failure).__name__}:"
+                                 f" {str(out.failure)[:300]} (process group ended)", exit_code=sup.returncode,
+                                 transient=False, result={"exit_code": sup.returncode})
     code = sup.returncode
     duration = round(time.monotonic() - started - frozen_s, 3)
     result = {"exit_code": code, "duration_s": duration, "output": list(out.err_tail or out.tail)[-5:]}

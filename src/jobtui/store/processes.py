@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+from .. import storable
 from ..model import JobId, JobStatus, ProcessRecord
 from .base import StoreCore
-from .batch import R_STAGE_START, R_STAGE_STATE
+from .batch import R_LOG, R_STAGE_START, R_STAGE_STATE
 from .records import dumps
 
 PROC_COLS = (
     "job_id, stage_index, slot, pid, pgid, start_ticks, boot_id, runner_id, argv, cwd, started_at_ms, ended_at_ms,"
     " exit_code, frozen"
 )
+
+_OUTPUT_SQL = "UPDATE jobs SET output_bytes = ? WHERE job_id = ?"
 
 
 def _proc(row: tuple[object, ...]) -> ProcessRecord:
@@ -28,6 +31,15 @@ def _proc(row: tuple[object, ...]) -> ProcessRecord:
 
 class ProcessRecords(StoreCore):
     """The `processes` table: one row per stage command (or per item slot), while it may be alive."""
+
+    async def output_bytes(self, job_id: JobId) -> int:
+        """Return the bytes of command output a job has logged in all its runs (0 for an unknown job)."""
+        row = await self._one("SELECT output_bytes FROM jobs WHERE job_id = ?", (job_id,))
+        return 0 if row is None or row[0] is None else int(row[0])
+
+    def watch_output(self, job_id: JobId, read: Callable[[], int]) -> None:
+        """Queue: the bytes of output a job has logged, as `read` returns them when the next commit is taken."""
+        self._latest(R_LOG, _OUTPUT_SQL, ("output", job_id), job_id, lambda: (storable.count(read()), job_id))
 
     async def process_started(self, p: ProcessRecord) -> None:
         """Record a started process and commit it (with whatever else is queued) before returning."""

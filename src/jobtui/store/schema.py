@@ -349,6 +349,11 @@ MIGRATIONS: list[str] = [
     # job_events: every job's submission, status change and deletion, numbered in commit order by triggers
     # (whoever writes: a runner, a person, retention), the cursor of the API's event streams.
     API_MIGRATION,
+    # 15: bytes of command output a job has logged in all its runs, so that its output cap holds across
+    # resumes and recoveries (issue 14).
+    """
+    ALTER TABLE jobs ADD COLUMN output_bytes INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
 
