@@ -1,6 +1,10 @@
 """Issue 6: SIGKILL chaos. A loaded runner is killed and relaunched again and again while another
 process pauses, resumes and cancels jobs through the CLI; nothing committed ever runs again.
 
+Issue 14: beside the Python jobs, `foreach` command jobs whose every item prints hostile output (NUL
+bytes, invalid UTF-8, a progress number past 64 bits, a marker nested 100,000 deep, NaN, a checkpoint
+over 128 KiB, terminal escapes): 0 lost, 0 committed work redone, no job restarted in a loop.
+
 JOBTUI_CHAOS_KILLS sets the number of kills (default 5; e.g. 50 for a long run), JOBTUI_CHAOS_SEED
 the random seed.
 """
@@ -21,7 +25,33 @@ from tests.faults.helpers import Runner, check_database, journal, poll, submit
 pytestmark = pytest.mark.slow
 
 KILLS = int(os.environ.get("JOBTUI_CHAOS_KILLS", "5"))
-STAGE_INDEX = {"first": 0, "items": 1, "last": 2}
+STAGE_INDEX = {"first": 0, "items": 1, "last": 2, "each": 0}
+"""Journal stage name -> stage index ("each": the one stage of the foreach command jobs)."""
+HOSTILE_ITEMS = 30
+
+
+def hostile_output(path: Path) -> Path:
+    """Write what each foreach item prints (issue 14's hostile output) to `path`; return it."""
+    lines = [b"nul\x00byte \xff\xfe invalid", b"::jobtui progress 99999999999999999999/1",
+             b"::jobtui checkpoint " + b"[" * 100_000 + b"]" * 100_000, b"::jobtui checkpoint NaN",
+             b"::jobtui checkpoint \"\\u0000\"", b"\x1b]52;c;cm0gLXJmIH4=\x07\x1b]0;pwned\x07",
+             b'::jobtui checkpoint {"big": "' + b"x" * 150_000 + b'"}']
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+def submit_hostile(db: Path, tmp_path: Path, count: int) -> list[int]:
+    """Queue `count` foreach jobs whose items print hostile output, then journal their end as the journal app does."""
+    out = hostile_output(tmp_path / "hostile.bin")
+    script = (f'start=$(date +%s%N); cat {out}; sleep 0.05;'
+              ' echo "$PPID $JOBTUI_JOB_ID each $1 $start $(date +%s%N)" >> "$JOBTUI_TEST_JOURNAL"')
+    ids = []
+    for _ in range(count):
+        items = [f"h{i:03d}" for i in range(HOSTILE_ITEMS)]
+        r = jobtui("foreach", "--workers", "2", "--args", *items, "--", "sh", "-c", script, "sh", "{}", db=db)
+        assert r.returncode == 0, r.stderr
+        ids.append(int(r.stdout.split()[0]))
+    return ids
 
 
 def committed(db: Path) -> tuple[set[tuple[int, int, str]], set[tuple[int, int]]]:
@@ -65,6 +95,7 @@ def test_sigkill_chaos_with_control_from_another_process(tmp_path: Path) -> None
     for n, workers, sleep, count in ((40, 1, 0.02, 4), (120, 3, 0.02, 4), (300, 4, 0.01, 2)):
         for job in submit(db, count * scale, n=n, item_sleep=sleep, workers=workers, stage_sleep=0.02):
             sizes[job] = n
+    hostile = submit_hostile(db, tmp_path, 2 * scale)
     env = {"JOBTUI_TEST_JOURNAL": str(jr)}
     cancelled: set[int] = set()
     for kill in range(KILLS):
@@ -103,7 +134,7 @@ def test_sigkill_chaos_with_control_from_another_process(tmp_path: Path) -> None
             if item == "-":
                 assert (job, STAGE_INDEX[stage]) not in done_stages, f"kill {kill}: completed stage {stage} of job {job} ran again"
             else:
-                assert (job, 1, item) not in done_items, f"kill {kill}: committed item {item} of job {job} ran again"
+                assert (job, STAGE_INDEX[stage], item) not in done_items, f"kill {kill}: committed item {item} of job {job} ran again"
 
     # Let everything that was not cancelled finish. A killed runner may have left a job pausing or cancelling:
     # the next runner's recovery settles it (paused, cancelled), so a paused one may need a second pass.
@@ -122,7 +153,7 @@ def test_sigkill_chaos_with_control_from_another_process(tmp_path: Path) -> None
             if item == "-":
                 assert (job, STAGE_INDEX[stage]) not in done_stages, f"completed stage {stage} of job {job} ran again"
             else:
-                assert (job, 1, item) not in done_items, f"committed item {item} of job {job} ran again"
+                assert (job, STAGE_INDEX[stage], item) not in done_items, f"committed item {item} of job {job} ran again"
         if "paused" not in statuses(db).values():
             break
     final = statuses(db)
@@ -133,6 +164,7 @@ def test_sigkill_chaos_with_control_from_another_process(tmp_path: Path) -> None
     for n in set(sizes.values()):
         ids = [j for j, size in sizes.items() if size == n]
         check_database(db, ids, n, completed={j for j in ids if j not in cancelled})
+    check_database(db, hostile, HOSTILE_ITEMS, completed={j for j in hostile if j not in cancelled})
     con = sqlite3.connect(db)
     try:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
