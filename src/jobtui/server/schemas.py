@@ -190,6 +190,6 @@ class ProblemOut(Open):
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": ProblemOut, "content": {"application/problem+json": {}}}
-    for code in (401, 403, 404, 409, 413, 422, 503)
+    for code in (400, 401, 403, 404, 409, 413, 415, 422, 503)
 }
 """The error replies every endpoint documents."""

@@ -1,0 +1,69 @@
+"""Two `serve --attach` processes on one PostgreSQL database with a runner (issue 22): a token, an idempotency key
+and an event stream's cursor are the database's, so both servers agree and a stream moves from one to the other."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from tests.backends import PgCluster
+from tests.conftest import cli_env, poll, spawn_runner, stop_runner
+from tests.server.conftest import Server, free_port
+from tests.server.test_sse import sse
+
+
+def test_two_servers_one_postgres_database(pg_cluster: PgCluster, pg_url: str, tmp_path: Path) -> None:
+    env = {"JOBTUI_WORKSPACES": str(tmp_path / "ws")}
+    a = Server(pg_url, free_port(), args=("--attach",), env=env).start()
+    admin = a.read_admin()
+    b = Server(pg_url, free_port(), args=("--attach",), env=env).start()
+    runner = spawn_runner(pg_url, "--concurrency", "4")
+    try:
+        with a.client(admin) as ca, b.client(admin) as cb:
+            body = {"type": "demo", "params": {"delay": 0.3, "items": 4}}
+            first = ca.post("/jobs", json=body, headers={"Idempotency-Key": "pg-1"})
+            again = cb.post("/jobs", json=body, headers={"Idempotency-Key": "pg-1"})
+            assert first.status_code == 201 and again.status_code == 200
+            assert again.json()["job_id"] == first.json()["job_id"]
+            ids = [first.json()["job_id"]] + [ca.post("/jobs", json=body).json()["job_id"] for _ in range(5)]
+            slow = cb.post("/jobs", json={"type": "demo", "params": {"delay": 3, "items": 20}}).json()["job_id"]
+            poll(lambda: cb.get(f"/jobs/{slow}").json()["status"] == "running", what="slow job running")
+            assert cb.post(f"/jobs/{slow}/pause").status_code in (200, 202)
+            poll(lambda: ca.get(f"/jobs/{slow}").json()["status"] == "paused", what="paused, seen from A")
+        headers = {"Authorization": f"Bearer {admin}"}
+        received: list[int] = []
+        completed: set[int] = set()
+        with httpx.stream("GET", f"{a.base}/api/v1/events", params={"after_id": 0}, headers=headers, timeout=30) as r:
+            for eid, name, _data in sse(r):
+                if name == "job":
+                    received.append(int(eid or 0))
+                    if len(received) == 6:
+                        break
+        headers["Last-Event-ID"] = str(received[-1])
+        with httpx.stream("GET", f"{b.base}/api/v1/events", headers=headers, timeout=60) as r:
+            for eid, name, data in sse(r):
+                if name == "job":
+                    received.append(int(eid or 0))
+                    if data["to"] == "completed":
+                        completed.add(int(data["job_id"]))  # type: ignore[call-overload]
+                    if completed >= set(ids):
+                        break
+        dbname = pg_url.rsplit("/", 1)[1]
+        out = pg_cluster.psql(f"SELECT event_id FROM job_events WHERE event_id <= {received[-1]} ORDER BY event_id",
+                              dbname)
+        assert received == [int(x) for x in out.split()]
+        rm = subprocess.run([sys.executable, "-m", "jobtui", "--db", pg_url, "token", "rm", "admin"],
+                            capture_output=True, text=True, env=cli_env(None), timeout=60)
+        assert rm.returncode == 0, rm.stderr
+        for s in (a, b):
+            with s.client(admin) as c:
+                poll(lambda c=c: c.get("/jobs").status_code == 401, what="the removed token refused by every server")
+    finally:
+        stop_runner(runner)
+        for s in (a, b):
+            code, err = s.stop(signal.SIGTERM)
+            assert code == 0, err
