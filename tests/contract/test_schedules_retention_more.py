@@ -119,15 +119,21 @@ async def test_runner_reads_due_times_stage_filter_and_stats(store: JobStore) ->
     assert await store.integrity_check() == "ok"
 
 
+async def _completed_with_items(store: JobStore, items: int) -> int:
+    """Return a two-stage job, completed, whose first stage recorded `items` results."""
+    (jid,) = await store.add_jobs([new_job()])
+    await store.claim("r1", 1, ["t"])
+    for i in range(items):
+        store.item_finished(jid, 0, f"k{i}", True, i, None, 1)
+    store.job_completed(jid, "r1", 2)
+    await store.commit_point()
+    return jid
+
+
 async def test_a_job_retention_has_begun_to_delete_cannot_be_rewound(open_store: OpenStore) -> None:
     """Issue 14 item 8: a rewind between two purge chunks kept a job with part of its results, and it completed."""
     s, other = await open_store(), await open_store()
-    (jid,) = await s.add_jobs([new_job()])
-    await s.claim("r1", 1, ["t"])
-    for i in range(20):
-        s.item_finished(jid, 0, f"k{i}", True, i, None, 1)
-    s.job_completed(jid, "r1", 2)
-    await s.commit_point()
+    jid = await _completed_with_items(s, 20)
     cutoff = s.clock() + 1
     assert await s.purge_rows(jid, cutoff, chunk=5) == 5  # retention has begun: 5 of 20 results gone
     for action, kw in ((Action.REWIND, {"to_stage": 1}), (Action.RETRY, {})):
@@ -143,12 +149,7 @@ async def test_a_job_retention_has_begun_to_delete_cannot_be_rewound(open_store:
 
 
 async def test_a_rewind_before_the_purge_keeps_every_result(store: JobStore) -> None:
-    (jid,) = await store.add_jobs([new_job()])
-    await store.claim("r1", 1, ["t"])
-    for i in range(6):
-        store.item_finished(jid, 0, f"k{i}", True, i, None, 1)
-    store.job_completed(jid, "r1", 2)
-    await store.commit_point()
+    jid = await _completed_with_items(store, 6)
     cutoff = store.clock() + 1
     await store.control(jid, Action.REWIND, to_stage=1)
     assert await store.purge_rows(jid, cutoff, chunk=5) == 0

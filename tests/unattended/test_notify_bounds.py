@@ -7,7 +7,6 @@ trickle a byte a second, a receiver slower than a delivery's claim.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from pathlib import Path
 
@@ -16,24 +15,16 @@ import pytest
 import jobtui.engine.notify as notify_mod
 from jobtui.client import Client
 from tests.commands.helpers import running
-from tests.conftest import jobtui, poll, spawn_runner, stop_runner, wait_for
+from tests.conftest import poll, spawn_runner, stop_runner, wait_for
 from tests.unattended.hostile_receiver import HostileReceiver
 from tests.unattended.notify_server import NotifyServer
+from tests.unattended.test_notify import APP, show, submit
 
 pytestmark = pytest.mark.slow
-APP = ("--app", "unattendedapp")
-
-
-def submit(db: Path, *args: str) -> int:
-    r = jobtui("submit", "step", *APP, *args, db=db)
-    assert r.returncode == 0, r.stderr
-    return int(r.stdout)
 
 
 def notifications(db: Path, job_id: int) -> list[dict]:  # type: ignore[type-arg]
-    r = jobtui("show", str(job_id), "--json", *APP, db=db)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)["notifications"]  # type: ignore[no-any-return]
+    return show(db, job_id)["notifications"]  # type: ignore[no-any-return]
 
 
 def peak_rss_mb(pid: int) -> float:
