@@ -55,6 +55,21 @@ def test_an_endless_200_body_is_not_read_and_memory_stays_bounded(tmp_path: Path
         receiver.close()
 
 
+def test_a_notify_command_printing_without_end_costs_a_few_kib(tmp_path: Path) -> None:
+    """Its stderr was read whole (`communicate`) to show its last line: 128 MiB printed, 128 MiB kept."""
+    db = tmp_path / "n.db"
+    job = submit(db, "--notify-cmd", "head -c 134217728 /dev/zero | tr '\\0' x >&2; echo >&2; echo last words >&2; exit 3")
+    runner = spawn_runner(db, *APP, "--quiet")
+    try:
+        poll(lambda: [n for n in notifications(db, job) if n["attempts"] > 0], what="the delivery was tried")
+        peak = peak_rss_mb(runner.pid)
+    finally:
+        stop_runner(runner)
+    [n] = notifications(db, job)
+    assert n["state"] == "pending" and n["last_error"].endswith("exit 3: last words"), n["last_error"]
+    assert peak < 160, f"runner peak RSS {peak:.0f} MiB"
+
+
 def test_trickling_receivers_do_not_hold_back_other_notifications(tmp_path: Path) -> None:
     db = tmp_path / "n.db"
     tricklers = [HostileReceiver("trickle", every_s=1.0) for _ in range(4)]

@@ -7,7 +7,7 @@ jitter, transient errors only: connection errors, timeouts, HTTP 429/5xx); if th
 is tried again later (backoff from 10 s up to an hour), up to `MAX_ROUNDS` times, then given up.
 
 Bounds, whatever a receiver does (engine/webhook.py): one try of a URL has one wall-clock limit
-and reads at most a few KiB of the reply; one delivery, its tries and their backoff included, has one
+and reads at most a few KiB of the reply (of a command's stderr, the last few KiB are kept); one delivery, its tries and their backoff included, has one
 deadline (`DEADLINE_S`) well inside its claim (`LEASE_MS`), so no delivery outlives its claim and is
 sent a second time beside itself. Slow receivers cannot hold every slot: URL deliveries have their own
 slots (16) apart from commands' (4), and at most `PER_HOST` deliveries go to one receiver (host and
@@ -42,7 +42,7 @@ from ..targets import ENV_CMD, ENV_URL, check_url, defaults_from_env, targets
 from .childenv import child_env
 from .retry import describe, is_transient
 from .waiting import wait_set
-from .webhook import host_of, post_bounded
+from .webhook import REPLY_BYTES, host_of, post_bounded
 
 if TYPE_CHECKING:
     import httpx
@@ -305,9 +305,7 @@ class Notifier:
             stderr=asyncio.subprocess.PIPE, env=env, start_new_session=True,
         )
         try:
-            _, err = await asyncio.wait_for(
-                proc.communicate(json.dumps(payload(n, detail)).encode()), self.command_timeout_s
-            )
+            err = await asyncio.wait_for(_talk(proc, json.dumps(payload(n, detail)).encode()), self.command_timeout_s)
         except BaseException:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -318,6 +316,35 @@ class Notifier:
         if proc.returncode != 0:
             tail = err.decode(errors="replace").strip().splitlines()[-1:] if err else []
             raise CommandError(f"exit {proc.returncode}" + (f": {tail[0][:200]}" if tail else ""))
+
+
+async def _talk(proc: asyncio.subprocess.Process, data: bytes) -> bytes:
+    """Write `data` to a command's stdin; return the last REPLY_BYTES of its stderr once it exits.
+
+    Like `communicate()`, but a command that prints without end costs a few KiB, not all it printed.
+    """
+    assert proc.stdin is not None and proc.stderr is not None
+    stdin = proc.stdin
+
+    async def feed() -> None:
+        try:
+            stdin.write(data)
+            await stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # it did not read its input: its exit status says how it went
+        finally:
+            stdin.close()
+
+    feeder = asyncio.ensure_future(feed())
+    try:
+        tail = b""
+        while chunk := await proc.stderr.read(65536):
+            tail = (tail + chunk)[-REPLY_BYTES:]
+        await feeder
+        await proc.wait()
+        return tail
+    finally:
+        feeder.cancel()
 
 
 __all__ = ["ENV_CMD", "ENV_URL", "Notifier", "check_url", "defaults_from_env", "targets"]
