@@ -1,7 +1,8 @@
 """Issue 6, item 4: a property test of the CLI's argument parsing and of `--from` files.
 
 Hypothesis builds argv for every subcommand that ends by itself (ids, counts and times as huge,
-negative, non-ASCII digits, nan; random text; nested JSON) and `--from` JSONL files, runs
+negative, non-ASCII digits, nan; random text; nested JSON), `--from` JSONL files, pipeline TOML files (nan,
+inf, 1e10, NUL, 6,000-deep) and `--lines` files (NUL, U+2028, /dev/zero), runs
 `jobtui.cli.main(argv)` in this process against one real database file, and checks what is
 promised: no traceback, an exit status in the promised set, one line on stderr on error, and the
 database unchanged whenever the command failed.
@@ -65,6 +66,23 @@ param_json = st.one_of(
 kv = st.tuples(st.sampled_from(["delay", "items", "seed", "fail_stage", "api_token", "", "x"]), words).map("=".join)
 status_lists = st.one_of(st.sampled_from(STATUSES), st.lists(st.sampled_from(STATUSES), max_size=3).map(",".join), words)
 types = st.sampled_from(["demo", "fetch", "nope", ""])
+# issue 14 item 12: sizes, cron expressions, pipeline files and --lines files as hostile as argv
+sizes = st.one_of(st.sampled_from(["10M", "٣M", "1GiB", "99999999G", "9" * 5000, "1.5M", "-1", "0", "M"]),
+                  st.tuples(ints, st.sampled_from(["", "k", "M", "G", "GiB", "x"])).map("".join))
+crons = st.one_of(st.sampled_from(["0 3 * * *", "* * * * * *", "0 0 * * * * *", "٣ * * * *", "@daily", "", "61 * * * *",
+                                   "*/5 * * * *"]), words)
+toml_numbers = st.one_of(st.sampled_from(["nan", "inf", "-inf", "1e10", "1e300", "-1", "0", "2", "1.5", "9223372036854775807",
+                                          '"10m"', '"nan"', '"٣m"', "true", "[]"]),
+                         st.floats().map(repr))
+pipelines = st.one_of(
+    st.tuples(st.sampled_from(["timeout", "retries", "retry_base_s", "kill_grace_s", "workers"]), toml_numbers,
+              st.sampled_from(['"true"', '["true", "x"]', '"tr\\u0000ue"', '["true", "a\\u0000"]'])).map(
+        lambda t: f'name = "p"\n[[stage]]\nname = "s"\nrun = {t[2]}\n{t[0]} = {t[1]}\n'),
+    st.integers(1, 6000).map(lambda n: "a = " + "[" * n + "]" * n + "\n"),
+    words,
+)
+lines_files = st.one_of(st.lists(st.text(max_size=8), max_size=4).map("\n".join),
+                        st.sampled_from(["a\x00b\n", "a\x0cb\x85c\u2028d\r\n", ""]))
 
 
 def opt(name: str, values: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:
@@ -95,7 +113,8 @@ commands = st.one_of(
     cat(st.just(["submit"]), types.map(lambda t: [t]), st.lists(kv, max_size=2).map(lambda ps: [a for p in ps for a in ("-p", p)]),
         opt("--params-json", param_json), opt("--priority", ints), opt("--at", times), opt("--unique-key", words),
         opt("--max-retries", ints), opt("--after", ids),
-        opt("--notify-url", st.one_of(words, st.sampled_from(["http://127.0.0.1:9/x", "ftp://x", "http://u:pw@h/?token=t"]))),
+        opt("--notify-url", st.one_of(words, st.sampled_from(["http://127.0.0.1:9/x", "ftp://x", "http://u:pw@h/?token=t",
+                                                              "http://127.0.0.1:9/x\r\nX: y", "http://h/a b"]))),
         opt("--notify-cmd", words)),
     cat(st.just(["submit", "demo", "--from", "@FROM"]), opt("--unique-key", words), opt("--priority", ints)),
     cat(st.just(["ls"]), opt("--status", status_lists), opt("--type", types), opt("--limit", ints), flag("--json")),
@@ -106,7 +125,14 @@ commands = st.one_of(
     cat(st.just(["wait"]), st.lists(ids, min_size=1, max_size=2), always("--timeout", st.one_of(
         st.sampled_from(["0", "0.01", "nan", "inf", "-inf", "-1", "1e400", "1e10"]), odd_numbers,
         st.floats(max_value=0.05).map(repr)))),
-    cat(st.just(["rewind"]), ids.map(lambda i: [i]), always("--to", st.one_of(st.sampled_from(["scraping", "2", "0"]), words))),
+    cat(st.just(["rewind"]), ids.map(lambda i: [i]),
+        always("--to", st.one_of(st.sampled_from(["scraping", "2", "0"]), words, odd_numbers))),
+    cat(st.just(["add"]), opt("--retries", ints), opt("--output-limit", sizes), opt("--priority", ints),
+        opt("--max-retries", ints), opt("--timeout", durations),
+        st.sampled_from([["--", "true"], ["--shell", "true"], ["--pipeline", "@PIPE"], ["--pipeline", "@PIPE"]])),
+    cat(st.just(["foreach"]), st.sampled_from([["--args", "a", "b"], ["--lines", "@LINES"], ["--lines", "/dev/zero"]]),
+        opt("--workers", ints), opt("--retries", ints), st.just(["--", "echo", "{}"])),
+    cat(st.just(["schedule", "add", "s"]), always("--cron", crons), st.sampled_from([["demo"], ["--", "true"]])),
     cat(st.just(["clean"]), always("--older-than", durations), opt("--status", status_lists)),
     cat(st.just(["export"]), ids.map(lambda i: [i]), opt("--format", st.sampled_from(["jsonl", "csv", "xml"])),
         opt("-o", st.sampled_from(["@DB", "@DB-wal", "@DB-shm"]))),
@@ -162,12 +188,14 @@ PROMISED = {0, 1, 2, 3}
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 150,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
                                  HealthCheck.function_scoped_fixture])
-@given(argv=commands, lines=from_lines)
-def test_any_argv_keeps_the_promises(world: Path, argv: list[str], lines: str) -> None:
+@given(argv=commands, lines=from_lines, pipeline=pipelines, item_lines=lines_files)
+def test_any_argv_keeps_the_promises(world: Path, argv: list[str], lines: str, pipeline: str, item_lines: str) -> None:
     db = world
-    from_file = db.parent / "jobs.jsonl"
-    from_file.write_text(lines)
-    argv = [str(from_file) if a == "@FROM" else str(db) + a[3:] if a.startswith("@DB") else a for a in argv]
+    files = {"@FROM": db.parent / "jobs.jsonl", "@PIPE": db.parent / "p.toml", "@LINES": db.parent / "items.txt"}
+    files["@FROM"].write_text(lines)
+    files["@PIPE"].write_text(pipeline)
+    files["@LINES"].write_text(item_lines)
+    argv = [str(files[a]) if a in files else str(db) + a[3:] if a.startswith("@DB") else a for a in argv]
     before = dump(db)
     code, _out, err = _run(["--db", str(db), *argv])
     event(f"{argv[0]} exit {code}")

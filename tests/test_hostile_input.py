@@ -60,6 +60,23 @@ BAD: list[tuple[list[str], str]] = [
     (["wait", "1", "--timeout", "-1"], "--timeout must be 0 or more"),
     (["--db", "", "ls"], "database path is empty"),
     (["--db", "", "submit", "demo"], "database path is empty"),
+    # issue 14 item 12 and issue 15 item 18: numbers are ASCII and bounded everywhere
+    (["add", "--retries", "99999999999999999999", "--", "echo"], "--retries must be at most 1000"),
+    (["add", "--retries", "٣", "--", "echo"], "bad --retries '٣'"),
+    (["add", "--priority", "٣", "--", "echo"], "bad --priority '٣'"),
+    (["add", "--max-retries", "99999999999999999999", "--", "echo"], "--max-retries must be at most"),
+    (["add", "--output-limit", "٣M", "--", "echo"], "bad size '٣M'"),
+    (["add", "--output-limit", "9" * 5000 + "G", "--", "echo"], "bad size"),
+    (["add", "--output-limit", "99999999G", "--", "echo"], "too large"),
+    (["foreach", "--args", "a", "--workers", "99999999999999999999", "--", "echo", "{}"], "--workers must be at most"),
+    (["foreach", "--args", "a", "--workers", "٣", "--", "echo", "{}"], "bad --workers '٣'"),
+    (["foreach", "--lines", "/dev/zero", "--", "echo", "{}"], "--lines /dev/zero: larger than 16 MiB"),
+    (["rewind", "1", "--to", "²"], "has no stage '²'"),
+    (["rewind", "1", "--to", "9" * 5000], "has no stage"),
+    (["export", "1", "--format", "csv", "-o", "/dev/full"], "cannot write /dev/full: No space left on device"),
+    (["submit", "demo", "--notify-url", "http://127.0.0.1:9/x\r\nX-Evil: 1"], "a space or a control character"),
+    (["schedule", "add", "s", "--cron", "* * * * * *", "demo"], "five fields"),
+    (["schedule", "add", "s", "--cron", "* * * * * *", "--", "echo"], "five fields"),
 ]
 
 
@@ -228,3 +245,72 @@ def test_a_repeated_id_is_one_request(db: Path) -> None:
     r = jobtui("pause", "1", "#1", "1", db=db)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["job 1: queued → paused"]
+
+
+# ----------------------------------------------------------------------------- issue 14 item 12: hostile files
+STAGE = 'name = "p"\n[[stage]]\nname = "s"\n'
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("a = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        (STAGE + 'run = "echo"\ntimeout = nan\n', "timeout must be a finite number, got nan"),
+        (STAGE + 'run = "echo"\ntimeout = inf\n', "timeout must be a finite number, got inf"),
+        (STAGE + 'run = "echo"\nretry_base_s = inf\n', "retry_base_s must be a finite number"),
+        (STAGE + 'run = "echo"\nkill_grace_s = nan\n', "kill_grace_s must be a finite number"),
+        (STAGE + 'run = "echo"\nretries = 1e10\n', "retries must be at most 1000"),
+        (STAGE + 'run = "echo"\nretries = 9223372036854775807\n', "retries must be at most 1000"),
+        (STAGE + 'run = "echo"\ntimeout = 1e300\n', "timeout must be at most"),
+        (STAGE + 'run = "ec\\u0000ho"\n', "run contains a NUL character"),
+        (STAGE + 'run = ["echo", "a\\u0000"]\n', "run contains a NUL character"),
+        (STAGE + 'run = "echo"\nenv = { A = "b\\u0000c" }\n', "env contains a NUL character"),
+    ],
+    ids=["deep", "timeout-nan", "timeout-inf", "base-inf", "grace-nan", "retries-1e10", "retries-huge", "timeout-1e300",
+         "nul-shell", "nul-argv", "nul-env"],
+)
+def test_hostile_pipeline_files(db: Path, tmp_path: Path, toml: str, message: str) -> None:
+    """A 5,000-deep file was a RecursionError traceback; nan, inf, 1e10 and NUL were accepted (issue 14 item 12)."""
+    before = dump(db)
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text(toml)
+    r = jobtui("add", "--pipeline", str(pipeline), db=db)
+    assert r.returncode == 2, (r.stdout, r.stderr[:2000])
+    _one_line(r.stderr, message)
+    assert dump(db) == before
+
+
+def test_foreach_lines_with_a_nul_is_refused(db: Path, tmp_path: Path) -> None:
+    before = dump(db)
+    lines = tmp_path / "l.txt"
+    lines.write_bytes(b"a\nb\x00c\n")
+    r = jobtui("foreach", "--lines", str(lines), "--", "echo", "{}", db=db)
+    assert r.returncode == 2, r.stderr
+    _one_line(r.stderr, "an item contains a NUL character")
+    assert dump(db) == before
+
+
+def test_foreach_lines_split_at_newlines_only(db: Path, tmp_path: Path) -> None:
+    """`--lines` split at form feed, U+0085 and U+2028 too (str.splitlines): an item is a line as `wc -l` counts."""
+    lines = tmp_path / "l.txt"
+    lines.write_bytes("a\x0cb\x85c\u2028d\r\ne\n\n".encode())
+    r = jobtui("foreach", "--lines", str(lines), "--", "echo", "{}", db=db)
+    assert r.returncode == 0, r.stderr
+    job = json.loads(jobtui("show", r.stdout.strip(), "--json", db=db).stdout)
+    assert job["params"]["stages"][0]["items"] == ["a\x0cb\x85c\u2028d", "e"]
+
+
+def test_rewind_to_a_non_ascii_digit_is_no_stage_number(db: Path) -> None:
+    """`rewind --to ١` rewound a finished job to stage 1 (int() reads Arabic-Indic digits); README: ASCII only."""
+    con = sqlite3.connect(db)
+    con.execute("UPDATE jobs SET status = 'completed'")
+    con.commit()
+    con.close()
+    before = dump(db)
+    for stage in ("١", "²", "١٢"):
+        r = jobtui("rewind", "1", "--to", stage, db=db)
+        assert r.returncode == 2, (stage, r.stdout, r.stderr)
+        _one_line(r.stderr, f"has no stage {stage!r}")
+    assert dump(db) == before
+    ok = jobtui("rewind", "1", "--to", "1", db=db)
+    assert ok.returncode == 0, ok.stderr

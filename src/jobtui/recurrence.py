@@ -48,6 +48,8 @@ class Recurrence:
             ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
             raise UsageError(f"unknown time zone {zone!r} (examples: UTC, Europe/Berlin, America/New_York)") from None
+        if len(cron.split()) != 5:  # cronsim also takes a sixth field, of seconds
+            raise UsageError(f"bad cron expression {cron!r}: five fields (minute hour day-of-month month day-of-week)")
         try:
             CronSim(cron, datetime.now(ZoneInfo(zone)))
         except CronSimError as e:

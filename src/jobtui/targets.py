@@ -21,6 +21,9 @@ def check_url(url: str) -> str:
     Raises:
         UsageError: another scheme, or not a URL.
     """
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url.strip()):
+        # urlsplit drops tabs and line breaks silently, but the URL would be stored and used with them.
+        raise UsageError(f"bad notify URL {scrub_urls(url)!r}: it contains a space or a control character")
     try:
         parsed = urlsplit(url.strip())
         host = parsed.hostname

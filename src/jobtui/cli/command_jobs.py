@@ -18,6 +18,8 @@ from typing import Any
 from ..client import Client
 from ..errors import UsageError
 from ..jobs.command_params import (
+    MAX_RETRIES,
+    MAX_WORKERS,
     PAUSE_MODES,
     build_add,
     build_foreach,
@@ -31,7 +33,7 @@ from ..redaction import Secrets, redact
 from .commands import command
 from .deps import add_after_option, parse_after
 from .fleet import add_needs_option, parse_needs
-from .parse import parse_time_ms
+from .parse import int_arg, parse_time_ms
 
 
 def _options(a: argparse.Namespace) -> dict[str, Any]:
@@ -66,7 +68,7 @@ def add_command_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--env", action="append", metavar="K=V|K",
                     help="set a variable for the command; K alone takes your current value (repeatable)")
     sp.add_argument("--timeout", metavar="DURATION", help="end the command after this long: 90s, 10m, 2h")
-    sp.add_argument("--retries", type=int, default=None, metavar="N",
+    sp.add_argument("--retries", type=int_arg("--retries", 0, MAX_RETRIES), default=None, metavar="N",
                     help="re-run a failing command up to N times with backoff (default: only exit 75, 3 times)")
     sp.add_argument("--pause", choices=PAUSE_MODES, default=None,
                     help="what pause does to a running command: freeze (SIGSTOP, default) or restart")
@@ -76,10 +78,11 @@ def add_command_options(sp: argparse.ArgumentParser) -> None:
 def _shared(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--name", help="a name to show in lists (default: the command line)")
     add_command_options(sp)
-    sp.add_argument("--priority", type=int, default=None, help="higher runs first (default 0)")
+    sp.add_argument("--priority", type=int_arg("--priority"), default=None, help="higher runs first (default 0)")
     sp.add_argument("--at", metavar="TIME", help="not before TIME: +10m, 'in 2h', 2026-12-01T09:00")
     sp.add_argument("--unique-key", metavar="K", help="refuse if an active job has this key")
-    sp.add_argument("--max-retries", type=int, default=None, help="automatic retries of the failed job")
+    sp.add_argument("--max-retries", type=int_arg("--max-retries", 0), default=None,
+                    help="automatic retries of the failed job")
     add_after_option(sp)
     add_needs_option(sp)
 
@@ -95,7 +98,7 @@ def _foreach_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--glob", metavar="PATTERN", help="items: the paths matching PATTERN (** for subfolders)")
     sp.add_argument("--lines", metavar="FILE", help="items: the non-empty lines of FILE ('-': stdin)")
     sp.add_argument("--args", nargs="+", metavar="ITEM", help="items: these arguments")
-    sp.add_argument("--workers", type=int, default=1, metavar="N", help="items run at once (default 1)")
+    sp.add_argument("--workers", type=int_arg("--workers", 1, MAX_WORKERS), default=1, metavar="N", help="items run at once (default 1)")
     _shared(sp)
     sp.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD {} ...",
                     help="the command; {} {name} {stem} {ext} {dir} {index} are replaced, each as one argument")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import io
 import json
@@ -515,9 +516,13 @@ async def cmd_export(client: Client, a: argparse.Namespace) -> int:
                                           "status": item.status.value, "result": result,
                                           "error": redact(item.error, secrets), "attempts": item.attempts,
                                           "updated_at": iso(item.updated_at_ms)}) + "\n")
+        out.flush()
+    except OSError as e:  # a full disk, /dev/full, a closed pipe
+        raise UsageError(f"cannot write {a.output or 'stdout'}: {e.strerror or e}") from None
     finally:
         if out is not sys.stdout:
-            out.close()
+            with contextlib.suppress(OSError):  # already said above
+                out.close()
     if a.output and a.output != "-":
         print(f"exported {count} {what} to {a.output}", file=sys.stderr)
     return 0

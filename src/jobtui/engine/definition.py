@@ -209,7 +209,9 @@ class JobType:
         names = tuple(s.name for s in self.stages_for(params))
         if name_or_number in names:
             return names.index(name_or_number)
-        if name_or_number.isdigit() and 1 <= int(name_or_number) <= len(names):
+        # ASCII digits only: int() also reads '١' as 1, and '²' passes isdigit() but not int().
+        if name_or_number.isascii() and name_or_number.isdigit() and len(name_or_number) <= 6 \
+                and 1 <= int(name_or_number) <= len(names):
             return int(name_or_number) - 1
         raise UsageError(f"job type {self.name!r} has no stage {name_or_number!r} (stages: {', '.join(names)})")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import re
 import tempfile
@@ -33,6 +34,12 @@ from .command_output import Output
 
 EX_TEMPFAIL = 75
 """The exit status (sysexits.h) that marks a failure as temporary: retried."""
+MAX_RETRIES = 1_000
+"""The most retries of a stage or item (`--retries`, `retries =`): beyond that is a typo, not a plan."""
+MAX_WORKERS = 1_000
+"""The most items a foreach runs at once (`--workers`): each is a process."""
+_MAX_S = {"timeout": 1000 * 365 * 86_400.0, "retry_base_s": 86_400.0, "kill_grace_s": 3_600.0}
+"""The longest value of each duration field in seconds (a thousand years, a day, an hour)."""
 ENV_STATE_MAX = 64 * 1024
 """Bytes of checkpoint state also passed in `$JOBTUI_STATE` (Linux caps one environment string at 128 KiB)."""
 PAUSE_MODES = ("freeze", "restart")
@@ -94,15 +101,28 @@ def substitute(argv: Sequence[str], item: str, index: int) -> list[str]:
     return out
 
 
-def _num(spec: Mapping[str, Any], key: str, kind: type, where: str, *, minimum: float = 0) -> Any:
+def _num(spec: Mapping[str, Any], key: str, kind: type, where: str, *, minimum: float = 0,
+         maximum: float | None = None) -> Any:
     value = spec.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and not float(value).is_integer()):
-        raise ParamError(f"{where}: {key} must be a {'whole ' if kind is int else ''}number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or (isinstance(value, float) and (
+            not math.isfinite(value) or (kind is int and not value.is_integer()))):
+        raise ParamError(f"{where}: {key} must be a {'whole ' if kind is int else 'finite '}number, got {value!r}")
     if value < minimum:
         raise ParamError(f"{where}: {key} must be at least {minimum:g}, got {value!r}")
+    top = _MAX_S[key] if maximum is None else maximum
+    if value > top:
+        raise ParamError(f"{where}: {key} must be at most {top:g}, got {value!r}")
     return kind(value)
+
+
+def _no_nul(value: Any, what: str, where: str) -> None:
+    """Refuse a NUL character in any text of `value` (no program can be given one; exec fails later)."""
+    texts = [value] if isinstance(value, str) else value if isinstance(value, list) else [
+        t for kv in value.items() for t in kv] if isinstance(value, Mapping) else []
+    if any(isinstance(t, str) and "\x00" in t for t in texts):
+        raise ParamError(f"{where}: {what} contains a NUL character (\\x00), which no command can be given")
 
 
 def normalize_spec(raw: Any, where: str, *, foreach: bool = False) -> dict[str, Any]:
@@ -139,6 +159,8 @@ def normalize_spec(raw: Any, where: str, *, foreach: bool = False) -> dict[str, 
     if not isinstance(env, Mapping) or not all(isinstance(k, str) and k and "=" not in k for k in env):
         raise ParamError(f"{where}: env must be a table of NAME = \"value\"")
     env = {k: str(v) for k, v in env.items()}
+    for value, what in ((name, "name"), (run, "run"), (cwd, "cwd"), (env, "env")):
+        _no_nul(value, what, where)
     pause = raw.get("pause", "freeze")
     if pause not in PAUSE_MODES:
         raise ParamError(f"{where}: pause must be \"freeze\" or \"restart\", got {pause!r}")
@@ -146,7 +168,7 @@ def normalize_spec(raw: Any, where: str, *, foreach: bool = False) -> dict[str, 
     spec: dict[str, Any] = {
         "name": name.strip(), "run": run, "cwd": cwd, "env": env,
         "timeout_s": _num({"timeout": timeout}, "timeout", float, where, minimum=0.001),
-        "retries": _num(raw, "retries", int, where),
+        "retries": _num(raw, "retries", int, where, maximum=MAX_RETRIES),
         "pause": pause,
         "retry_base_s": _num(raw, "retry_base_s", float, where) or 2.0,
         "kill_grace_s": _num(raw, "kill_grace_s", float, where) if raw.get("kill_grace_s") is not None else KILL_GRACE_S,
@@ -155,8 +177,9 @@ def normalize_spec(raw: Any, where: str, *, foreach: bool = False) -> dict[str, 
         items = raw.get("items")
         if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
             raise ParamError(f"{where}: items must be a list of strings")
+        _no_nul(items, "an item", where)
         spec["items"] = list(dict.fromkeys(items))
-        spec["workers"] = _num(raw, "workers", int, where, minimum=1) or 1
+        spec["workers"] = _num(raw, "workers", int, where, minimum=1, maximum=MAX_WORKERS) or 1
     return spec
 
 

@@ -21,22 +21,29 @@ from typing import Any
 
 from ..durations import parse_duration_ms
 from ..errors import UsageError
-from .command import PAUSE_MODES, check_template, command_line, normalize_spec
+from .command import MAX_RETRIES, MAX_WORKERS, PAUSE_MODES, check_template, command_line, normalize_spec
 
-_SIZE = re.compile(r"^(\d+)\s*([kmg]i?b?|b)?$", re.IGNORECASE)
+_SIZE = re.compile(r"^([0-9]{1,15})\s*([kmg]i?b?|b)?$", re.IGNORECASE | re.ASCII)
+MAX_SIZE = 1024**4
+"""The largest size taken (`--output-limit`): 1 TiB."""
+MAX_LINES_BYTES = 16 * 1024**2
+"""The largest `--lines` file read (16 MiB): its lines are stored in the job, and /dev/zero never ends."""
 
 
 def parse_size(text: str) -> int:
-    """Parse '500000', '10M', '1GiB' into bytes.
+    """Parse '500000', '10M', '1GiB' into bytes (ASCII digits, at most 1 TiB).
 
     Raises:
-        UsageError: not a size.
+        UsageError: not a size, or too large.
     """
     m = _SIZE.match(text.strip())
     if not m:
         raise UsageError(f"bad size {text!r} (examples: 1000000, 500K, 10M, 1G)")
     unit = (m.group(2) or "b").lower()[0]
-    return int(m.group(1)) * {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit]
+    size = int(m.group(1)) * {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit]
+    if size > MAX_SIZE:
+        raise UsageError(f"size {text!r} is too large (at most 1024G)")
+    return size
 
 
 def command_argv(a: argparse.Namespace) -> list[str]:
@@ -144,6 +151,8 @@ def load_pipeline(path: str, a: argparse.Namespace) -> tuple[list[dict[str, Any]
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise UsageError(f"pipeline file {path}: invalid TOML ({e})") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise UsageError(f"pipeline file {path}: nested too deeply") from None
     raw = data.get("stage", data.get("stages"))
     if not isinstance(raw, list) or not raw:
         raise UsageError(f"pipeline file {path}: no stages (write [[stage]] tables with name and run)")
@@ -205,8 +214,10 @@ def foreach_items(a: argparse.Namespace, cwd: str) -> list[str]:
             return found
         return [_not_an_option(os.path.relpath(p, cwd)) for p in found]
     if a.lines is not None:
-        text = _read_text(f"--lines {a.lines}", sys.stdin.read if a.lines == "-" else Path(a.lines).expanduser().read_text)
-        items = [ln for ln in text.splitlines() if ln.strip()]
+        text = _read_text(f"--lines {a.lines}", lambda: _read_bounded(a.lines))
+        # Lines end at '\n' only (str.splitlines also splits at form feed, U+0085, U+2028...): an item is
+        # what `wc -l`, `xargs -d '\n'` and GNU parallel take as a line.
+        items = [ln.removesuffix("\r") for ln in text.split("\n") if ln.strip()]
         if not items:
             raise UsageError(f"--lines {a.lines}: no lines, so nothing to run")
         return items
@@ -214,6 +225,18 @@ def foreach_items(a: argparse.Namespace, cwd: str) -> list[str]:
     if not items:
         raise UsageError("--args needs at least one item")
     return items
+
+
+def _read_bounded(path: str) -> str:
+    """Return a file (or stdin) of at most MAX_LINES_BYTES; UsageError for a bigger one (read no further)."""
+    if path == "-":
+        data: str | bytes = sys.stdin.read(MAX_LINES_BYTES + 1)
+    else:
+        with Path(path).expanduser().open("rb") as f:
+            data = f.read(MAX_LINES_BYTES + 1)
+    if len(data) > MAX_LINES_BYTES:
+        raise UsageError(f"--lines {path}: larger than {MAX_LINES_BYTES // 1024**2} MiB")
+    return data if isinstance(data, str) else data.decode()
 
 
 def command_args(**given: Any) -> argparse.Namespace:
@@ -282,4 +305,5 @@ def build_foreach(a: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     return "foreach", params
 
 
-__all__ = ["PAUSE_MODES", "build_add", "build_foreach", "command_args", "load_pipeline", "parse_env", "parse_size"]
+__all__ = ["MAX_RETRIES", "MAX_WORKERS", "PAUSE_MODES", "build_add", "build_foreach", "command_args", "load_pipeline",
+           "parse_env", "parse_size"]

@@ -309,7 +309,7 @@ class _Fetcher:
                     # A whole body (no range support, or the file changed): start over.
                     offset, h = 0, hashlib.sha256()
                     length = r.headers.get("Content-Length")
-                    total = int(length) if length and length.isdigit() else None
+                    total = int(length) if length and length.isascii() and length.isdigit() and len(length) < 19 else None
                     etag = r.headers.get("ETag")
                     strong = etag if etag and not etag.startswith("W/") else r.headers.get("Last-Modified")
                     await asyncio.to_thread(meta.write_text, json.dumps(strong))
