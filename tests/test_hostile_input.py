@@ -77,6 +77,9 @@ BAD: list[tuple[list[str], str]] = [
     (["submit", "demo", "--notify-url", "http://127.0.0.1:9/x\r\nX-Evil: 1"], "a space or a control character"),
     (["schedule", "add", "s", "--cron", "* * * * * *", "demo"], "five fields"),
     (["schedule", "add", "s", "--cron", "* * * * * *", "--", "echo"], "five fields"),
+    (["schedule", "add", "s", "--every", "1h", "--priority", "٣", "demo"], "bad --priority '٣'"),
+    (["schedule", "add", "s", "--every", "1h", "--max-retries", HUGE, "demo"], "--max-retries must be at most"),
+    (["run", "--lease-ttl", "٣"], "not a number of seconds: '٣'"),  # found by the property test: it ran a runner
 ]
 
 

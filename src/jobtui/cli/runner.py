@@ -28,6 +28,8 @@ _SHOWN = frozenset({RunnerEvent.STARTED, RunnerEvent.COMPLETED, RunnerEvent.FAIL
 def lease_ttl(text: str) -> float:
     """Parse --lease-ttl: a finite number of seconds, more than 0 and at most a day."""
     try:
+        if not text.isascii():  # float() also reads '٣' as 3
+            raise ValueError(text)
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None

@@ -16,7 +16,7 @@ from ..wording import ago
 from .command_jobs import add_command_options, command_job_params
 from .commands import command, table
 from .notify import add_notify_options, parse_notify
-from .parse import parse_duration_ms, parse_kv
+from .parse import int_arg, parse_duration_ms, parse_kv
 
 
 def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -47,8 +47,8 @@ def _args(sp: argparse.ArgumentParser) -> None:
     add.add_argument("--timezone", metavar="TZ", help="the zone of --cron times (default UTC), e.g. Europe/Berlin")
     add.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="a param of each job (repeatable)")
     add.add_argument("--params-json", metavar="JSON", help="params as one JSON object")
-    add.add_argument("--priority", type=int, default=0, help="priority of each job (default 0)")
-    add.add_argument("--max-retries", type=int, default=None, help="automatic retries of each failed job")
+    add.add_argument("--priority", type=int_arg("--priority", -1_000_000, 1_000_000), default=0, help="priority of each job (default 0)")
+    add.add_argument("--max-retries", type=int_arg("--max-retries", 0), default=None, help="automatic retries of each failed job")
     add_notify_options(add)
     ls = sub.add_parser("ls", help="list schedules with their next run")
     ls.add_argument("--json", action="store_true", help="JSON array of schedules")

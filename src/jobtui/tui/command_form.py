@@ -110,6 +110,8 @@ def _int(text: str, what: str) -> int | None:
     if not text:
         return None
     try:
+        if not text.isascii() or len(text) > 19:  # int() also reads '٣' as 3
+            raise ValueError(text)
         return int(text)
     except ValueError:
         raise UsageError(f"{what} must be a whole number, not {text!r}") from None

@@ -219,6 +219,8 @@ class NewJobScreen(ModalScreen[JobId | None]):
                 params[pname] = field.value.strip()
         text = self.query_one("#priority", Input).value.strip() or "0"
         try:
+            if not text.isascii() or len(text) > 19:  # int() also reads '٣' as 3
+                raise ValueError(text)
             priority = int(text)
         except ValueError:
             priority = 0
