@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
+from ..printable import printable
+
 if TYPE_CHECKING:
     from ..client import Client
 
@@ -96,11 +98,12 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Print one line and exit 2."""
-        print(f"jobtui: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        print(f"jobtui: error: {printable(message)} (see `{self.prog} --help`)", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
 
 
 def table(rows: list[list[str]]) -> str:
-    """Return rows as left-aligned columns separated by two spaces."""
+    """Return rows as left-aligned columns separated by two spaces (control characters, tabs and newlines escaped)."""
+    rows = [[printable(c, lines=False) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows)

@@ -18,6 +18,7 @@ from ..client import Client, Submission
 from ..errors import UsageError
 from ..fleet import needs_text
 from ..model import AT_REST, TERMINAL, Action, Job, JobId, JobStatus, StageStatus, iso, now_ms, redact, waiting_reason
+from ..printable import PrintableStream
 from ..redaction import Secrets
 from ..wording import ago, duration, until
 from .commands import Command, command, register, table
@@ -298,6 +299,8 @@ def _logs_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--all", action="store_true", help="every job's log, each line prefixed with [id]")
     sp.add_argument("-f", "--follow", action="store_true", help="keep printing until the job ends (--all: until Ctrl-C)")
     sp.add_argument("-n", "--lines", type=int_arg("--lines", 0), default=200, help="last N lines (default 200)")
+    sp.add_argument("--raw", action="store_true",
+                    help="print lines exactly as stored, terminal escapes included (default: shown as \\x1b)")
 
 
 @command("logs", "print a job's log", args=_logs_args, order=23, creates=False)
@@ -475,6 +478,8 @@ async def cmd_export(client: Client, a: argparse.Namespace) -> int:
             out = open(a.output, "w", newline="")  # noqa: SIM115, ASYNC230 - closed below
         except OSError as e:
             raise UsageError(f"cannot write {a.output}: {e.strerror or e}") from None
+        if a.format == "csv":  # for people and spreadsheets: escapes shown, as on stdout (JSON lines stay exact)
+            out = PrintableStream(out)  # type: ignore[assignment]
     else:
         out = sys.stdout  # type: ignore[assignment]
     count = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import os
 import pkgutil
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 
 from ..client import Client
 from ..errors import JobtuiError, StoreError, UsageError
+from ..printable import printable, printable_output
 from .commands import EXIT_STORE, EXIT_USAGE, Parser, lookup, registered
 from .secret_argv import hide_db_secret, read_db_file
 from .tui import tui_options
@@ -23,6 +25,8 @@ DB_FILE_HELP = ("read the database URL (or path) from the first line of PATH, so
                 " command line (a --db URL with a password is moved out of it: the process re-runs itself)")
 
 _NOT_FEATURES = frozenset({"__init__", "__main__", "main", "commands", "parse", "secret_argv"})
+_OWN_TERMINAL = frozenset({"tui", "demo"})
+"""Commands that draw on the terminal themselves (their output is not escaped)."""
 
 
 def load_commands() -> None:
@@ -61,19 +65,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _exact(a: argparse.Namespace) -> bool:
+    """Tell whether a command's output is for programs, kept exact: JSON, JSON lines, `--raw`, or a terminal UI."""
+    return (a.command or "tui") in _OWN_TERMINAL or bool(getattr(a, "json", False) or getattr(a, "raw", False)) or (
+        a.command == "export" and a.format == "jsonl")
+
+
 async def _main(a: argparse.Namespace) -> int:
     cmd = lookup(a.command or "tui")
-    if cmd.raw is not None:
-        return await cmd.raw(a)
-    assert cmd.run is not None
-    # `tui --readonly` only reads; bare `jobtui --readonly` too.
-    creates = cmd.creates and not getattr(a, "readonly", False)
-    client = await Client.open(a.db, apps=a.app or (), source=cmd.source, create=creates,
-                               workspace_root=getattr(a, "workspace_root", None))
-    try:
-        return await cmd.run(client, a)
-    finally:
-        await client.close()
+    # What people read shows control characters as visible escapes: a job's output cannot set the clipboard.
+    with contextlib.nullcontext() if _exact(a) else printable_output():
+        if cmd.raw is not None:
+            return await cmd.raw(a)
+        assert cmd.run is not None
+        # `tui --readonly` only reads; bare `jobtui --readonly` too.
+        creates = cmd.creates and not getattr(a, "readonly", False)
+        client = await Client.open(a.db, apps=a.app or (), source=cmd.source, create=creates,
+                                   workspace_root=getattr(a, "workspace_root", None))
+        try:
+            return await cmd.run(client, a)
+        finally:
+            await client.close()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -89,10 +101,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             a.db = read_db_file(a.db_file)
         code = asyncio.run(_main(a))
     except UsageError as e:
-        print(f"jobtui: error: {e}", file=sys.stderr)
+        print(f"jobtui: error: {printable(str(e))}", file=sys.stderr)
         code = EXIT_USAGE
     except (StoreError, JobtuiError) as e:
-        print(f"jobtui: error: {e}", file=sys.stderr)
+        print(f"jobtui: error: {printable(str(e))}", file=sys.stderr)
         code = EXIT_STORE
     except KeyboardInterrupt:
         code = 130
