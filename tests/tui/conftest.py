@@ -93,8 +93,8 @@ async def shown(app: JobtuiApp, pilot: Pilot[Any], job_id: JobId, status: JobSta
 
 async def select(app: JobtuiApp, pilot: Pilot[Any], job_id: JobId) -> None:
     """Highlight a job and wait until its detail is loaded."""
-    await wait_until(pilot, lambda: job_id in app.table.index, what=f"job {job_id} in the list")
-    app.select_job(job_id)
+    if not app.select_job(job_id):  # not among the rows loaded: the app finds it in the list (issue 18)
+        await wait_until(pilot, lambda: app.table.selected_id == job_id, what=f"job {job_id} highlighted")
     await wait_until(pilot, lambda: app.selected == job_id and app.settled, what=f"detail and log of job {job_id}")
 
 

@@ -41,7 +41,7 @@ def _job(job_id: int, status: S, **kw: object) -> Job:
 
 
 def test_many_ends_fold_into_one_toast_and_failures_stay_urgent() -> None:
-    before = {i: _job(i, S.RUNNING) for i in range(1, 13)}
+    before = {i: S.RUNNING for i in range(1, 13)}
     after = {i: _job(i, S.COMPLETED) for i in range(1, 11)}
     after[11] = _job(11, S.FAILED, error_message="boom")
     after[12] = _job(12, S.PAUSED, pause_reason="auto-paused after 5 item failures in a row")
@@ -113,7 +113,7 @@ async def test_a_big_list_freezes_its_first_load_out_of_the_gc_and_thaws_on_exit
 
 
 async def test_the_polls_read_of_recent_changes_keeps_id_order(client: Client) -> None:
-    """list_jobs(updated_after_ms=...) sorts in Python (so that SQLite walks the jobs_updated index)."""
+    """list_jobs(updated_after_ms=...) sorts in Python (so that SQLite walks the jobs_updated_id index)."""
     ids = await client.submit_many([Submission("demo", demo()) for _ in range(6)])
     mark = (await client.job(ids[0])).updated_at_ms - 1
     for job_id in (ids[4], ids[1], ids[3]):

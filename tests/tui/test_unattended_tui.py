@@ -56,9 +56,9 @@ def test_first_load_raises_no_alert_but_a_later_new_ended_job_does() -> None:
     assert end_alerts({1: None}, {1: job}, new_jobs=False) == []
     [alert] = end_alerts({1: None}, {1: job})
     assert alert.severity == "information" and "completed" in alert.message
-    assert end_alerts({1: job}, {1: job}) == [], "no change of status, no alert"
+    assert end_alerts({1: S.COMPLETED}, {1: job}) == [], "no change of status, no alert"
     paused = Job(2, "demo", S.PAUSED, {}, pause_reason="paused by request")
-    assert end_alerts({2: Job(2, "demo", S.RUNNING, {})}, {2: paused}) == [], "a requested pause is no alert"
+    assert end_alerts({2: S.RUNNING}, {2: paused}) == [], "a requested pause is no alert"
 
 
 async def test_key_C_shows_schedules_with_their_next_run(client: Client) -> None:

@@ -9,6 +9,7 @@ from jobtui.client import Client
 from jobtui.model import Job, JobStatus
 from jobtui.tui.feed import JobFeed
 from jobtui.tui.format import (
+    STATUS_RANK,
     ago,
     bar,
     clean,
@@ -49,48 +50,41 @@ def test_query_parsing() -> None:
     assert Query.parse("").empty
 
 
-def test_view_filters_sorts_and_keeps_its_order_on_progress() -> None:
-    jobs = {i: job(i, S.RUNNING if i % 2 else S.PAUSED) for i in range(1, 7)}
-    view = JobView()
-    view.rebuild(jobs)
-    assert view.order == [1, 2, 3, 4, 5, 6]
-    before = jobs[3]
-    jobs[3] = replace(before, progress_done=5, progress_total=10, updated_at_ms=9999)
-    assert view.apply(jobs, {3: before}) is False, "a progress tick moves no row"
-    view.sort = "updated"
-    view.rebuild(jobs)
-    assert view.order[0] == 3
-    view.query = Query.parse("status:paused")
-    view.rebuild(jobs)
-    assert view.order == [6, 4, 2]
-    before = jobs[1]
-    jobs[1] = replace(before, status=S.PAUSED, updated_at_ms=10_000)
-    assert view.apply(jobs, {1: before}) is True and view.order == [1, 6, 4, 2]
-    view.query = Query.parse("sekrit")
-    view.rebuild(jobs)
-    assert view.order == [], "secrets are not searchable: params are matched redacted"
-    view.query = Query.parse("#4")
-    view.rebuild(jobs)
-    assert view.order == [4]
+def test_the_view_asks_the_store_for_its_filter_and_order() -> None:
+    """The view is what the store counts and reads (tests/contract/test_listing.py checks the SQL)."""
+    view = JobView(Query.parse("status:run !type:x upload -done"), sort="updated", reverse=True)
+    listing = view.listing()
+    assert listing.statuses == {"running"} and listing.not_types == {"x"}
+    assert listing.words == ("upload",) and listing.not_words == ("done",)
+    assert listing.sort == "updated" and listing.reverse and listing.failures is None
+    assert dict(listing.status_rank) == {str(s): r for s, r in STATUS_RANK.items()}
+    failures = JobView(failures_only=True).listing().failures
+    assert failures == {"failed", "waiting_retry"}
 
 
 async def test_feed_reads_only_what_changed(client: Client) -> None:
     a = await client.submit("demo", demo())
     b = await client.submit("demo", demo())
     feed = JobFeed(client)
-    delta = await feed.load()
-    assert set(delta.changed) == {a, b} and feed.counts["queued"] == 2
+    await feed.load()
+    assert feed.counts["queued"] == 2 and feed.total == 2
     delta = await feed.poll()
-    assert not delta, "nothing changed"
+    assert not delta and not feed.moved and feed.rows_read == 0, "nothing committed: nothing read"
     await client.pause(a)
     delta = await feed.poll()
-    assert list(delta.changed) == [a] and delta.changed[a].status is S.QUEUED  # type: ignore[union-attr]
+    assert list(delta.changed) == [a] and delta.changed[a] is S.QUEUED
+    assert delta.rows[a].status is S.PAUSED, "the row of a job whose status changed is read (for its toast)"
     assert feed.counts["paused"] == 1 and feed.counts["queued"] == 1
     await client.delete(b)
-    delta = await feed.poll(check_deletions=True)
-    assert delta.removed == {b} and b not in feed.jobs and feed.counts["queued"] == 0
+    delta = await feed.poll()
+    assert delta.removed == {b} and feed.counts["queued"] == 0 and feed.total == 1
+    c = await client.submit("demo", demo())
+    delta = await feed.poll()
+    assert delta.changed == {c: None} and feed.counts["queued"] == 1 and feed.max_id == c
+    await feed.read_window(0, 10)
+    assert feed.order == [a, c] and feed.matches == 2
     stale = replace(feed.jobs[a], status=S.QUEUED, updated_at_ms=0)
-    assert not feed.apply([stale]), "an older read never replaces a newer version"
+    assert not feed.update(stale), "an older read never replaces a newer version"
 
 
 def test_every_status_has_glyph_colour_rank_and_help() -> None:

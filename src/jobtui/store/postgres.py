@@ -53,6 +53,7 @@ from .base import StoreCore
 from .deps import DependencyQueries
 from .fleet import FleetQueries
 from .jobs import JobQueries
+from .listing import ListingQueries
 from .notify import NotifyQueries
 from .pgsql import PG_EXTRA, PG_EXTRA_VERSION, PG_META, migration, translate
 from .processes import ProcessRecords
@@ -620,8 +621,12 @@ class PgCore(StoreCore):
 
 
 class PgStore(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
-              RetentionQueries, FleetQueries, ApiQueries, PgCore):
+              RetentionQueries, FleetQueries, ApiQueries, ListingQueries, PgCore):
     """All reads and writes of one jobtui database on a PostgreSQL server."""
+
+    _TOKEN_SQL = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text, 0"
+    """The next transaction id: it moves whenever a transaction that wrote anything ends (any database's)."""
+    _SYNC_TOKEN = False
 
     async def add_jobs(self, jobs: Sequence[NewJob], *, source: str = "cli") -> list[JobId]:
         """Insert jobs (queued) with their pending stages; return their ids in order; wake the runners."""

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from ..apimodel import JobEvent, TokenInfo
 from ..kinds import StopKind
+from ..listing import Listing
 from ..model import (
     Action,
     AttemptRecord,
@@ -98,6 +99,38 @@ class JobReads(Protocol):
 
     async def job_ids_older_than(self, cutoff_ms: int, statuses: Iterable[str]) -> list[JobId]:
         """Return ids of jobs in `statuses` last updated before `cutoff_ms`."""
+        ...
+
+    async def change_token(self) -> tuple[int, int]:
+        """Return a value that differs from the last one read whenever any change was committed since."""
+        ...
+
+    async def count_jobs(self, listing: Listing) -> int:
+        """Return how many jobs the listing's filter matches."""
+        ...
+
+    async def window_jobs(self, listing: Listing, offset: int, limit: int) -> list[Job]:
+        """Return the jobs at positions [offset, offset + limit) of the listing, in its order."""
+        ...
+
+    async def job_position(self, listing: Listing, job_id: JobId) -> int | None:
+        """Return the position of a job in the listing (None when its filter does not match the job)."""
+        ...
+
+    async def jobs_by_id(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:
+        """Return the jobs of these ids that exist."""
+        ...
+
+    async def job_changes(self, updated_after_ms: int) -> list[tuple[JobId, str, int]]:
+        """Return (id, status, updated_at_ms) of the jobs updated after a time."""
+        ...
+
+    async def status_counts(self) -> dict[str, int]:
+        """Return the number of jobs in each status."""
+        ...
+
+    async def unsettled_statuses(self) -> dict[JobId, str]:
+        """Return the status of every job not in a terminal status."""
         ...
 
     async def stats(self, *, runner_ttl_ms: int = 30_000) -> Stats:

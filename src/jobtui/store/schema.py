@@ -354,6 +354,20 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE jobs ADD COLUMN output_bytes INTEGER NOT NULL DEFAULT 0;
     """,
+    # 16: the job list at 100,000 jobs (issue 18): each order the TUI offers walks an index instead of
+    # a sort of every job (updated: ties by id, as PostgreSQL needs said; status: the TUI's ranks, as
+    # store/listing.py writes them), and `search_text` holds what a filter's free words may match that
+    # never changes (type, unique key, params with secrets redacted).
+    """
+    ALTER TABLE jobs ADD COLUMN search_text TEXT;
+    DROP INDEX jobs_updated;
+    CREATE INDEX jobs_updated_id ON jobs (updated_at_ms, job_id);
+    CREATE INDEX jobs_priority ON jobs (priority DESC, job_id);
+    CREATE INDEX jobs_type ON jobs (type, job_id);
+    CREATE INDEX jobs_status_rank ON jobs ((CASE status WHEN 'failed' THEN 0 WHEN 'waiting_retry' THEN 1
+        WHEN 'pausing' THEN 2 WHEN 'cancelling' THEN 3 WHEN 'running' THEN 4 WHEN 'paused' THEN 5 WHEN 'queued' THEN 6
+        WHEN 'blocked' THEN 6 WHEN 'cancelled' THEN 7 WHEN 'completed' THEN 8 ELSE 99 END), job_id);
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
 

@@ -13,6 +13,7 @@ from .api import ApiQueries
 from .deps import DependencyQueries
 from .fleet import FleetQueries
 from .jobs import JobQueries
+from .listing import ListingQueries
 from .notify import NotifyQueries
 from .processes import ProcessRecords
 from .retention import RetentionQueries
@@ -21,5 +22,5 @@ from .schedules import ScheduleQueries
 
 
 class Store(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
-            RetentionQueries, FleetQueries, ApiQueries):
+            RetentionQueries, FleetQueries, ApiQueries, ListingQueries):
     """All reads and writes of one SQLite database file."""

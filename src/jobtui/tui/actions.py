@@ -11,7 +11,6 @@ from rich.text import Text
 
 from ..errors import JobtuiError
 from ..model import Action, Job, JobId, action_applies
-from .feed import Delta
 from .format import clean
 from .host import AppHost, JobCommand
 from .screens import ConfirmScreen, NewJobScreen, RewindScreen
@@ -125,7 +124,6 @@ class JobActions:
         skipped = len(targets) - len(applicable)
         done: list[str] = []
         failed: list[str] = []
-        delta = Delta()
         for job in applicable:
             try:
                 r = await app.client.control(job.job_id, action, to_stage=to_stage)
@@ -135,18 +133,13 @@ class JobActions:
             if not app.ui_ok():
                 return
             if r.after is None:
-                delta.merge(feed.forget(job.job_id))
                 done.append(f"job {job.job_id}: deleted")
             else:
-                try:
-                    delta.merge(feed.apply([await app.client.job(job.job_id)]))
-                except JobtuiError:
-                    pass
                 extra = f" from {to_stage}" if action is Action.REWIND and to_stage else ""
                 done.append(f"job {job.job_id}: {r.before.value} → {r.after.value}{extra}")
         if not app.ui_ok():
             return
-        app.apply_delta(delta)
+        await app.poll(full=True)  # the rows, the detail and the log show the requests' effect at once
         if len(done) == 1 and not skipped:
             app.notify(done[0], title=_PAST[action].capitalize(), markup=False)
         elif done:
@@ -159,8 +152,6 @@ class JobActions:
         if bulk and done:
             app.table.clear_marks()
         app.bindings_changed()
-        if app.selected in delta.changed:
-            await app.refresh_selected(delta)
 
     def new_job(self) -> None:
         """Open the new-job form; select the job it queues."""
@@ -175,7 +166,7 @@ class JobActions:
                 job = await app.client.job(job_id)
             except JobtuiError:
                 return
-            app.apply_delta(app.feed.apply([job]))
+            await app.poll(full=True)
             app.select_job(job_id)
             app.notify(f"job {job_id} ({clean(job.type)}) queued", title="Submitted", markup=False)
 

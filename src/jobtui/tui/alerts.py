@@ -26,16 +26,18 @@ class Alert:
     """'information', 'warning' or 'error' (Textual's toast severities)."""
 
 
-def end_alerts(changed: Mapping[JobId, Job | None], jobs: Mapping[JobId, Job], *, new_jobs: bool = True) -> list[Alert]:
+def end_alerts(changed: Mapping[JobId, JobStatus | None], jobs: Mapping[JobId, Job], *, new_jobs: bool = True
+               ) -> list[Alert]:
     """Return the alerts for jobs seen to complete, fail, be cancelled or auto-pause since the last poll.
 
-    A job seen for the first time (`before` is None) counts only with `new_jobs` (not on the first load:
-    those ended before we looked); after that, a new job already at its end ended between two polls.
+    `changed` gives each changed job's status before. A job seen for the first time (None) counts only
+    with `new_jobs` (not on the first load: those ended before we looked); after that, a new job already
+    at its end ended between two polls. `jobs` holds the changed jobs' rows now (those without are skipped).
     """
     out = []
     for job_id, before in changed.items():
         job = jobs.get(job_id)
-        if job is None or (before is None and not new_jobs) or (before is not None and before.status is job.status):
+        if job is None or (before is None and not new_jobs) or before is job.status:
             continue
         if job.status in _ENDS:
             severity = _ENDS[job.status]

@@ -221,6 +221,8 @@ class JobtuiApp(App[int]):
         yield Footer(compact=True)
 
     async def on_mount(self) -> None:
+        # The list holds a window of rows; the highlighted and the marked jobs are held wherever they are.
+        self.feed.pinned = lambda: ([] if self.selected is None else [self.selected]) + list(self.table.marked)
         self.runner_log = RunnerLog(self._runner_said, asyncio.get_running_loop()).install()
         self.log_view.border_title = "Log"
         self.detail.show(None, missing="Loading…")
@@ -286,6 +288,10 @@ class JobtuiApp(App[int]):
         """Read what changed, update the rows in place, and refresh the selected job."""
         await self.refresher.poll(full=full)
 
+    async def reload_list(self, *, top: int | None = None, show: JobId | None = None) -> None:
+        """Read the list's window again (from row `top`; around job `show`, highlighting it)."""
+        await self.refresher.reload(top=top, show=show)
+
     def apply_delta(self, delta: Delta) -> None:
         """Show changed, new and deleted jobs; keep the selection and the scroll."""
         self.refresher.apply_delta(delta)
@@ -335,8 +341,15 @@ class JobtuiApp(App[int]):
         return self.views.empty_note()
 
     def select_job(self, job_id: JobId) -> bool:
-        """Highlight a job (if the filter shows it)."""
-        return self.table.select(job_id)
+        """Highlight a job if its row is loaded; else find it in the list (if the filter shows it) and return False."""
+        if self.table.select(job_id):
+            return True
+        self.run_worker(self.refresher.reload(show=job_id), group="view", name="show")
+        return False
+
+    @on(JobTable.RowsNeeded, "#jobs")
+    def _rows_needed(self, event: JobTable.RowsNeeded) -> None:
+        self.run_worker(self.refresher.reload(top=event.top), group="rows", name="rows")
 
     # ------------------------------------------------------------------------------- the header
     def update_status(self, problem: str | None = None) -> None:

@@ -1,32 +1,44 @@
-"""JobFeed: the TUI's in-memory copy of the jobs, kept fresh by incremental reads through the Client.
+"""JobFeed: the job list's window of rows, the counts by status and what changed, read through the Client.
 
-Each poll reads only the jobs updated since the newest change seen, minus an overlap: other
-processes stamp `updated_at_ms` with their own clocks, and a commit may land after a later stamp.
-Deleted jobs are noticed at each poll by a signature of the ids (count, max, sum: one cheap aggregate
-read), and then found by comparing the set of ids, which is cheap even for 10,000 jobs.
+The feed holds what is on screen, not what exists (issue 18): the rows of a window of the list (a
+filter and an order, `jobtui.listing.Listing`, read in SQL over indexes), the jobs pinned by the user
+(the highlighted and the marked ones), the counts by status, and the status of each job that can still
+change by itself (not completed, failed or cancelled) so that a poll can tell a job that ended from
+one that reported progress. Its memory follows the screen and the live jobs, not the history.
+
+A poll first reads the store's change token (`PRAGMA data_version` on SQLite, the next transaction id
+on PostgreSQL): when nothing was committed, it reads nothing else. Otherwise it reads (id, status,
+stamp) of the jobs updated since the newest change seen, minus an overlap (other processes stamp
+`updated_at_ms` with their own clocks, and a commit may land after a later stamp), and the window again.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ..client import Client
-from ..errors import JobNotFoundError
-from ..model import Job, JobId
+from ..listing import Listing
+from ..model import TERMINAL, Job, JobId, JobStatus
 
 OVERLAP_MS = 2_000
 """How far behind the newest change seen each poll reads again."""
 SETTLE_S = 2.0
 """Once the newest change seen is this old (by our monotonic clock), late commits have landed: stop re-reading."""
+_TERMINAL = frozenset(s.value for s in TERMINAL)
+_NOTABLE = _TERMINAL | {JobStatus.PAUSED.value}
+"""Statuses a change to which may deserve a toast (tui/alerts.py): the job's row is read for it."""
 
 
 @dataclass(slots=True)
 class Delta:
-    """What one poll found: changed or new jobs (with their previous version) and deleted ids."""
+    """What one poll found: the jobs that changed (with their status before: None when new or not known),
+    the fresh rows of those whose status changed, and the ids of jobs known to be deleted."""
 
-    changed: dict[JobId, Job | None] = field(default_factory=dict)
+    changed: dict[JobId, JobStatus | None] = field(default_factory=dict)
+    rows: dict[JobId, Job] = field(default_factory=dict)
     removed: set[JobId] = field(default_factory=set)
 
     def __bool__(self) -> bool:
@@ -36,115 +48,180 @@ class Delta:
         """Fold a later delta into this one."""
         for job_id, before in other.changed.items():
             self.changed.setdefault(job_id, before)
+        self.rows.update(other.rows)
         for job_id in other.removed:
             self.changed.pop(job_id, None)
+            self.rows.pop(job_id, None)
         self.removed |= other.removed
 
 
 class JobFeed:
-    """Every job of the database, by id, with counts by status."""
+    """The list's window of jobs, the pinned jobs and the counts by status."""
 
     def __init__(self, client: Client) -> None:
         self.client = client
         self.jobs: dict[JobId, Job] = {}
+        """The rows held: the window's, the pinned jobs', and those of the last status changes."""
+        self.order: list[JobId] = []
+        """The ids of the window, in the listing's order."""
+        self.top = 0
+        """The position in the listing of the window's first row."""
+        self.matches = 0
+        """How many jobs the listing matches."""
+        self.total = 0
+        """How many jobs exist."""
         self.counts: Counter[str] = Counter()
+        self.listing = Listing()
+        self.pinned: Callable[[], Iterable[JobId]] = lambda: ()
+        """The jobs to hold wherever they are in the list (the highlighted and the marked ones)."""
         self.watermark: int | None = None
         """The newest `updated_at_ms` seen."""
         self._moved_at = 0.0
         """When (time.monotonic) the watermark last moved."""
-        self._id_sum = 0
-        """The sum of the ids in `jobs` (kept up to date: part of the signature compared at each poll)."""
+        self._token: tuple[int, int] | None = None
+        self._statuses: dict[JobId, str] = {}
+        """The status of each job that can still change by itself."""
+        self._recent: dict[JobId, int] = {}
+        """The stamp of each change seen within the overlap (to tell a re-read from a change)."""
+        self._statuses_read = False
+        self._max_id = 0
+        self.moved = False
+        """Whether the last poll found anything committed since the one before (a job row, a log line...)."""
         self.polls = 0
         self.rows_read = 0
-        """Rows the last poll read (for the benchmark and the tests)."""
+        """Rows the last poll read (changes and window; for the benchmark and the tests)."""
+
+    @property
+    def max_id(self) -> JobId:
+        """Return the highest job id seen."""
+        return self._max_id
+
+    @property
+    def filtered(self) -> bool:
+        """Tell whether the listing leaves jobs out."""
+        lst = self.listing
+        return bool(lst.statuses is not None or lst.not_statuses or lst.types is not None or lst.not_types
+                    or lst.words or lst.not_words or lst.failures is not None)
 
     async def load(self) -> Delta:
-        """Read every job (the first time, or to start over)."""
-        jobs = await self.client.list_jobs()
-        delta = Delta()
-        fresh = {j.job_id: j for j in jobs}
-        for job_id in self.jobs.keys() - fresh.keys():
-            delta.removed.add(job_id)
-        for job in jobs:
-            before = self.jobs.get(job.job_id)
-            if before != job:
-                delta.changed[job.job_id] = before
-        # Update in place: widgets hold a reference to this mapping.
-        self.jobs.clear()
-        self.jobs.update(fresh)
-        self.counts = Counter(j.status.value for j in jobs)
-        self._id_sum = sum(fresh)
-        self.watermark = max((j.updated_at_ms for j in jobs), default=0)
+        """Read the counts (the first time, or to start over); the live jobs' statuses follow at the next poll."""
+        client = self.client
+        self._token = await client.change_token()
+        counts = await client.status_counts()
+        self._statuses_read = False
+        newest = await client.window_jobs(Listing(sort="updated"), 0, 1)
+        last = await client.window_jobs(Listing(reverse=True), 0, 1)
+        self.counts = Counter(counts)
+        self.total = sum(counts.values())
+        self._max_id = last[0].job_id if last else 0
+        self.watermark = newest[0].updated_at_ms if newest else 0
         self._moved_at = time.monotonic()
-        return delta
+        # What changed within the overlap is seen already: a re-read of it is no change.
+        self._recent = {job_id: stamp for job_id, _, stamp in await client.job_changes(self.watermark - OVERLAP_MS)}
+        self.moved = True
+        return Delta()
 
-    async def poll(self, *, check_deletions: bool = False) -> Delta:
-        """Read what changed since the last poll; with `check_deletions`, also find deleted and missed jobs."""
+    async def poll(self, *, force: bool = False) -> Delta:
+        """Read what changed since the last poll (nothing at all when nothing was committed)."""
         if self.watermark is None:
             return await self.load()
         self.polls += 1
-        # Re-read the overlap only while a late commit could still land; when nothing changes,
-        # a poll then reads no row at all.
+        if not self._statuses_read:
+            # At the first poll after the first frame, not before it: ~0.2 s for 80,000 live jobs.
+            self._statuses = await self.client.unsettled_statuses()
+            self._statuses_read = True
+        token = await self.client.change_token()
+        self.moved = token != self._token
+        if not self.moved and not force:
+            self.rows_read = 0
+            return Delta()
+        self._token = token
+        # Re-read the overlap only while a late commit could still land.
         settled = time.monotonic() - self._moved_at >= SETTLE_S
-        rows = await self.client.list_jobs(updated_after_ms=self.watermark - (0 if settled else OVERLAP_MS))
-        self.rows_read = len(rows)
-        delta = self.apply(rows)
-        if not check_deletions:
-            # A deletion changes no row that is left: only the ids' signature shows it.
-            check_deletions = await self.client.job_ids_signature() != self.signature()
-        if check_deletions:
-            ids = await self.client.job_ids()
-            gone = self.jobs.keys() - ids
-            for job_id in gone:
-                self._remove(job_id)
-            delta.removed |= gone
-            missed = ids - self.jobs.keys()
-            for job_id in missed:
-                # A job stamped far behind our watermark (another process's clock): read it directly.
-                try:
-                    delta.merge(self.apply([await self.client.job(job_id)]))
-                except JobNotFoundError:
-                    continue  # deleted between the two reads
+        since = self.watermark - (0 if settled else OVERLAP_MS)
+        changes = await self.client.job_changes(since)
+        self.rows_read = len(changes)
+        delta, now = self._note(changes, since)
+        total = await self.client.count_jobs(Listing())
+        if total != self.total or any(before is None and job_id <= self._max_id
+                                      for job_id, before in delta.changed.items()):
+            # A job deleted by another process, or one of unknown status (ended before we looked, then
+            # changed again): count again, and read the live statuses again.
+            await self._recount(delta)
+        self._max_id = max([self._max_id, *delta.changed])
+        # The rows of the jobs that ended or paused, for the toasts (a progress tick reads none).
+        ended = [job_id for job_id, before in delta.changed.items()
+                 if now[job_id] in _NOTABLE and (before is None or before.value != now[job_id])]
+        if ended:
+            delta.rows = await self.client.jobs_by_id(ended)
+            self.jobs.update(delta.rows)
         return delta
 
-    def signature(self) -> tuple[int, int, int]:
-        """Return (count, max id, sum of ids) of the jobs held, as `Client.job_ids_signature` does for the database."""
-        jobs = self.jobs
-        return len(jobs), max(jobs, default=0), self._id_sum
-
-    def apply(self, rows: list[Job]) -> Delta:
-        """Take newer versions of jobs into the feed; return what changed."""
+    def _note(self, changes: list[tuple[JobId, str, int]], since: int) -> tuple[Delta, dict[JobId, str]]:
+        """Take (id, status, stamp) rows in: counts, live statuses, the watermark; return what changed
+        and the status of each changed job now."""
         delta = Delta()
-        jobs = self.jobs
-        counts = self.counts
+        now: dict[JobId, str] = {}
+        statuses, counts, recent = self._statuses, self.counts, self._recent
         mark = self.watermark or 0
-        for job in rows:
-            before = jobs.get(job.job_id)
-            mark = max(mark, job.updated_at_ms)
-            if before is not None:
-                stamp = before.updated_at_ms
-                if stamp > job.updated_at_ms or (stamp == job.updated_at_ms and before == job):
-                    continue  # an older read than what we hold, or unchanged (a newer stamp is a change)
-                counts[before.status.value] -= 1
+        for job_id, status, stamp in changes:
+            mark = max(mark, stamp)
+            if recent.get(job_id) == stamp:
+                continue  # read again within the overlap, unchanged
+            recent[job_id] = stamp
+            before = statuses.get(job_id)
+            if before is None and job_id > self._max_id:
+                counts[status] += 1  # a new job
+                self.total += 1
+            elif before is not None and before != status:
+                counts[before] -= 1
+                counts[status] += 1
+            if status in _TERMINAL:
+                statuses.pop(job_id, None)
             else:
-                self._id_sum += job.job_id
-            jobs[job.job_id] = job
-            counts[job.status.value] += 1
-            delta.changed[job.job_id] = before
+                statuses[job_id] = status
+            delta.changed[job_id] = JobStatus(before) if before is not None else None
+            now[job_id] = status
+        for job_id in [j for j, s in recent.items() if s < since]:
+            del recent[job_id]
         if mark != self.watermark:
             self.watermark = mark
             self._moved_at = time.monotonic()
-        return delta
+        return delta, now
 
-    def forget(self, job_id: JobId) -> Delta:
-        """Drop a job we know was deleted."""
-        delta = Delta()
-        if job_id in self.jobs:
-            self._remove(job_id)
-            delta.removed.add(job_id)
-        return delta
+    async def _recount(self, delta: Delta) -> None:
+        counts = await self.client.status_counts()
+        self.counts = Counter(counts)
+        self.total = sum(counts.values())
+        if sum(n for s, n in counts.items() if s not in _TERMINAL) != len(self._statuses):
+            live = await self.client.unsettled_statuses()
+            delta.removed |= self._statuses.keys() - live.keys()
+            self._statuses = live
 
-    def _remove(self, job_id: JobId) -> None:
-        job = self.jobs.pop(job_id)
-        self.counts[job.status.value] -= 1
-        self._id_sum -= job_id
+    async def position(self, job_id: JobId) -> int | None:
+        """Return where a job is in the listing (None when the filter leaves it out, or it is gone)."""
+        return await self.client.job_position(self.listing, job_id)
+
+    async def read_window(self, top: int, span: int) -> None:
+        """Count the listing's matches and read its rows [top, top + span), and the pinned jobs."""
+        client = self.client
+        self.matches = await client.count_jobs(self.listing) if self.filtered else self.total
+        top = max(0, min(top, self.matches - span))
+        rows = await client.window_jobs(self.listing, top, span) if self.matches else []
+        held = {j.job_id: j for j in rows}
+        wanted = [i for i in self.pinned() if i not in held]
+        if wanted:
+            held.update(await client.jobs_by_id(wanted))
+        self.rows_read += len(held)
+        self.top = top
+        self.order = [j.job_id for j in rows]
+        self.jobs.clear()
+        self.jobs.update(held)  # in place: widgets hold a reference to this mapping
+
+    def update(self, job: Job) -> bool:
+        """Take a newer version of a held job (a detail read); return whether it was newer."""
+        held = self.jobs.get(job.job_id)
+        if held is None or held.updated_at_ms > job.updated_at_ms or held == job:
+            return False
+        self.jobs[job.job_id] = job
+        return True

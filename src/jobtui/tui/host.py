@@ -76,6 +76,14 @@ class AppHost(Protocol):
         """Leave the app."""
         ...
 
+    async def poll(self, *, full: bool = False) -> None:
+        """Read what changed and show it (`full`: read the list's window even if nothing did)."""
+        ...
+
+    async def reload_list(self, *, top: int | None = None, show: JobId | None = None) -> None:
+        """Read the list's window again (from row `top`; around job `show`, highlighting it)."""
+        ...
+
     def apply_delta(self, delta: Delta) -> None:
         """Show changed, new and deleted jobs."""
         ...

@@ -1,4 +1,11 @@
-"""Refresher: keeps the screen fresh: polls what changed, toasts job ends, follows the selected job's detail and log."""
+"""Refresher: keeps the screen fresh: polls what changed, toasts job ends, follows the selected job's detail and log.
+
+A poll costs what changed, not what exists (issue 18): it first asks the store whether anything was
+committed (`JobFeed.poll`, one cheap read) and stops there when not; so it can run often (POLL_S), and a
+change reaches the screen within a few tens of milliseconds. When something changed it reads the list's
+window again (count, window, the highlighted job's place), then at most every BUSY_GAP_S while changes
+keep coming, so that a busy database does not keep the app busy.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +15,17 @@ import time
 from collections.abc import Sequence
 
 from ..errors import JobtuiError
-from ..model import ACTIVE, Job, JobDetail
+from ..model import ACTIVE, Job, JobDetail, JobId, Stats
 from .alerts import Alert, coalesce, end_alerts, is_quiet
 from .feed import Delta
 from .host import AppHost
 
-POLL_S = 0.5
-"""How often the job list reads what changed."""
-DELETION_CHECK_S = 15.0
-"""How often it compares every id, as a safety net (each poll notices deletions by the ids' signature)."""
+POLL_S = 0.025
+"""How often the job list asks whether anything changed (one cheap read; nothing more when nothing did)."""
+BUSY_GAP_S = 0.1
+"""After a poll that found changes, the next one waits at least this long (at most ten refreshes a second)."""
+MARGIN = 12
+"""Rows read above and below those on screen."""
 STATS_S = 2.0
 """How often it reads the runners' heartbeats (attached)."""
 EXTRAS_S = 5.0
@@ -34,8 +43,9 @@ class Refresher:
         self.app = app
         self.pending = False
         """A selection waits for its debounce (the screen is not settled)."""
-        self._polling = False
-        self._last_ids_check = 0.0
+        self._polling = asyncio.Lock()
+        self._next_at = 0.0
+        self._reload_lock = asyncio.Lock()
         self._last_stats = 0.0
         self._last_detail = 0.0
         self._last_extras = 0.0
@@ -43,49 +53,81 @@ class Refresher:
         self._last_quiet = float("-inf")
 
     async def poll(self, *, full: bool = False) -> None:
-        """Read what changed, update the rows in place, and refresh the selected job."""
+        """Read what changed, show it (the list's window, toasts), and refresh the selected job."""
         app = self.app
-        if self._polling:
+        if not full and (self._polling.locked() or time.monotonic() < self._next_at):
             return
-        self._polling = True
-        try:
+        async with self._polling:
             mono = time.monotonic()
-            check = full or mono - self._last_ids_check >= DELETION_CHECK_S
-            if check:
-                self._last_ids_check = mono
             try:
-                delta = await app.feed.poll(check_deletions=check and app.feed.watermark is not None)
+                delta = await app.feed.poll(force=full)
+                moved = full or app.feed.moved
                 if not app.embedded and (full or mono - self._last_stats >= STATS_S):
                     self._last_stats = mono
-                    app.stats = await app.client.stats()
+                    app.stats = Stats(runners=tuple(await app.client.alive_runners()))
+                if moved:
+                    await self.reload()
             except JobtuiError as e:
                 if app.ui_ok():
                     app.update_status(problem=str(e))
                 return
-            if not app.ui_ok():
+            if not moved or not app.ui_ok():
                 return
+            self._next_at = time.monotonic() + BUSY_GAP_S
             self.apply_delta(delta)
             await self.follow_selected(delta)
             if app.ui_ok():
                 app.update_status()
-        finally:
-            self._polling = False
+
+    async def reload(self, *, top: int | None = None, show: JobId | None = None) -> None:
+        """Read the list's window again and show it, the highlighted job (or `show`) staying highlighted.
+
+        Args:
+            top: the row the view should start at (a scroll asked for rows not loaded); default: as now.
+            show: a job to highlight (e.g. one just submitted), wherever it is in the list.
+        """
+        async with self._reload_lock:
+            app = self.app
+            if not app.ui_ok():
+                return
+            table, feed = app.table, app.feed
+            page = max(1, table.size.height)
+            wanted = show if show is not None else app.selected
+            offset = table.screen_offset if show is None else page // 2
+            view_top = int(table.scroll_y) if top is None else top
+            cursor: int | None = None
+            if show is not None:
+                cursor = await feed.position(show)
+                view_top = (cursor if cursor is not None else table.cursor) - offset
+            # A margin above and below the view: a key or a short scroll reads nothing.
+            await feed.read_window(max(0, view_top) - MARGIN, page + 2 * MARGIN)
+            if cursor is None and wanted is not None and top is None:
+                if wanted in feed.order:
+                    cursor = feed.top + feed.order.index(wanted)
+                elif feed.order:
+                    # It moved out of the window (another order, a filter): find it, and read around it.
+                    cursor = await feed.position(wanted)
+                    if cursor is not None:
+                        await feed.read_window(max(0, cursor - offset) - MARGIN, page + 2 * MARGIN)
+            if not app.ui_ok():
+                return
+            table.note_jobs(feed.jobs.values(), max_id=feed.max_id)
+            table.set_window(feed.top, list(feed.order), feed.matches, cursor=cursor,
+                             screen_offset=offset if cursor is not None else None)
+            if show is not None:
+                table.select(show)
+            app.update_titles()
 
     def apply_delta(self, delta: Delta) -> None:
-        """Show changed, new and deleted jobs; keep the selection and the scroll."""
+        """Toast job ends, unmark deleted jobs, and keep the footer's actions in step with what changed."""
         app = self.app
         if not delta:
             return
         table = app.table
         jobs = app.feed.jobs
-        table.note_jobs(jobs[i] for i, before in delta.changed.items() if before is None and i in jobs)
-        if app.view.apply(jobs, delta.changed, delta.removed) or (not table.order and app.view.order):
-            table.set_order(app.view.order, app.view.index)
-        else:
-            table.refresh_jobs(delta.changed)
         if delta.removed:
             table.forget_marks(delta.removed)
-        alerts = end_alerts(delta.changed, jobs, new_jobs=app.loaded.is_set())
+        alerts = end_alerts(delta.changed, delta.rows, new_jobs=app.loaded.is_set())
         urgent = [a for a in alerts if not is_quiet(a)]
         self._quiet_alerts += [a for a in alerts if is_quiet(a)]
         for alert in coalesce(urgent):
@@ -97,7 +139,7 @@ class Refresher:
         if selected is not None and selected in delta.changed:
             before = delta.changed[selected]
             job = jobs.get(selected)
-            if before is None or job is None or before.status != job.status:
+            if before is None or job is None or before is not job.status:
                 app.bindings_changed()
         elif table.marked and any(i in table.marked for i in delta.changed):
             app.bindings_changed()
@@ -205,8 +247,8 @@ class Refresher:
         held = app.feed.jobs.get(detail.job.job_id)
         if held is not None and held.updated_at_ms > detail.job.updated_at_ms:
             return dataclasses.replace(detail, job=held)
-        if held is not None and held != detail.job:
-            self.apply_delta(app.feed.apply([detail.job]))
+        if app.feed.update(detail.job):
+            app.table.refresh_jobs([detail.job.job_id])
         return detail
 
     async def refresh_selected(self, delta: Delta) -> None:

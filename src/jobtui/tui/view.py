@@ -1,18 +1,18 @@
-"""The job list's view of the jobs: filter query, sort order, visible ids; pure, no Textual.
+"""The job list's view: the filter query, the sort order and the failures-only switch; pure, no Textual.
 
-The view keeps its order between refreshes and rebuilds it only when a change can move a row
-(a new or removed job, a row entering or leaving the filter, a change of the sort key).
-Progress ticks of thousands of running jobs therefore cost one dict lookup each.
+The view says what the list shows; the store finds it (`JobView.listing()`, a `jobtui.listing.Listing`
+read in SQL over indexes), so that no refresh filters or sorts every job in Python (issue 18).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from ..model import Job, JobId, JobStatus
-from .format import STATUS_RANK, haystack, haystack_fixed, is_failure
+from ..listing import SORTS, Listing
+from ..model import JobStatus
+from .format import FAILURE_STATUSES, STATUS_RANK
+
+__all__ = ["SORTS", "JobView", "Query"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,101 +79,24 @@ class Query:
         )
 
 
-SortKey = Callable[[Job], Any]
-
-SORTS: dict[str, SortKey] = {
-    "id": lambda j: j.job_id,
-    "status": lambda j: (STATUS_RANK.get(j.status, 99), j.job_id),
-    "updated": lambda j: (-j.updated_at_ms, -j.job_id),
-    "progress": lambda j: (-j.progress, j.job_id),
-    "priority": lambda j: (-j.priority, j.job_id),
-    "type": lambda j: (j.type, j.job_id),
-}
-"""The sort orders `s` cycles through, each ending in the id so that it is total and stable."""
+_RANK = tuple((str(s), rank) for s, rank in STATUS_RANK.items())
 
 
 @dataclass
 class JobView:
-    """The ids the job list shows, in order, for a filter, a sort and the failures-only switch."""
+    """What the job list shows: a filter, a sort and the failures-only switch."""
 
     query: Query = field(default_factory=Query)
     sort: str = "id"
     reverse: bool = False
     failures_only: bool = False
-    order: list[JobId] = field(default_factory=list)
-    index: dict[JobId, int] = field(default_factory=dict)
-    _hay: dict[JobId, str] = field(default_factory=dict)
-    _fixed: dict[JobId, str] = field(default_factory=dict)
 
-    def matches(self, job: Job) -> bool:
-        """Tell whether a job passes the filter and the failures-only switch."""
-        if self.failures_only and not is_failure(job):
-            return False
+    def listing(self) -> Listing:
+        """Return the view as the store's listing (what to count and read, in which order)."""
         q = self.query
-        if q.empty:
-            return True
-        if q.statuses is not None and job.status not in q.statuses:
-            return False
-        if job.status in q.not_statuses:
-            return False
-        if q.types is not None and job.type not in q.types:
-            return False
-        if job.type in q.not_types:
-            return False
-        if q.words or q.not_words:
-            hay = self._hay.get(job.job_id)
-            if hay is None:
-                fixed = self._fixed.get(job.job_id)
-                if fixed is None:
-                    fixed = self._fixed[job.job_id] = haystack_fixed(job)
-                hay = self._hay[job.job_id] = haystack(job, fixed)
-            if any(w not in hay for w in q.words) or any(w in hay for w in q.not_words):
-                return False
-        return True
-
-    def rebuild(self, jobs: Mapping[JobId, Job]) -> None:
-        """Compute the order from scratch."""
-        key = SORTS[self.sort]
-        chosen = [j for j in jobs.values() if self.matches(j)]
-        chosen.sort(key=key, reverse=self.reverse)
-        self.order = [j.job_id for j in chosen]
-        self.index = {job_id: i for i, job_id in enumerate(self.order)}
-
-    def apply(
-        self, jobs: Mapping[JobId, Job], changed: Mapping[JobId, Job | None], removed: Iterable[JobId] = ()
-    ) -> bool:
-        """Bring the order up to date after jobs changed; return True when it changed.
-
-        Args:
-            jobs: every job, already updated.
-            changed: the changed or new jobs, each with its previous version (None when new).
-            removed: the ids of deleted jobs.
-        """
-        removed = list(removed)
-        for job_id in removed:
-            self._hay.pop(job_id, None)
-            self._fixed.pop(job_id, None)
-        for job_id in changed:
-            self._hay.pop(job_id, None)
-        rebuild = any(job_id in self.index for job_id in removed)
-        if not rebuild:
-            key = SORTS[self.sort]
-            for job_id, before in changed.items():
-                job = jobs[job_id]
-                shown = job_id in self.index
-                if self.matches(job) != shown:
-                    rebuild = True
-                    break
-                if shown and (before is None or key(before) != key(job)):
-                    rebuild = True
-                    break
-        if rebuild:
-            old = self.order
-            self.rebuild(jobs)
-            return self.order != old
-        return False
-
-    def forget(self) -> None:
-        """Drop cached search text (after a wholesale reload)."""
-        self._hay.clear()
-        self._fixed.clear()
+        return Listing(
+            statuses=q.statuses, not_statuses=q.not_statuses, types=q.types, not_types=q.not_types,
+            words=q.words, not_words=q.not_words,
+            failures=frozenset(str(s) for s in FAILURE_STATUSES) if self.failures_only else None,
+            sort=self.sort if self.sort in SORTS else "id", reverse=self.reverse, status_rank=_RANK,
+        )

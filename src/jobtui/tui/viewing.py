@@ -28,9 +28,10 @@ class ViewControl:
             v.reverse = reverse
         if failures_only is not None:
             v.failures_only = failures_only
-        v.rebuild(app.feed.jobs)
-        app.table.set_order(v.order, v.index)
+        app.feed.listing = v.listing()
         self.update_titles()
+        # The store counts and orders the jobs (over indexes): read the new window, keeping the highlighted job.
+        app.run_worker(app.reload_list(), group="view", name="view")
 
     def next_sort(self) -> None:
         """Sort by the next key, and say so."""
@@ -51,8 +52,8 @@ class ViewControl:
         """Redraw the job list's title: counts, sort, filter, marks."""
         app = self.app
         table = app.table
-        total = len(app.feed.jobs)
-        title = f"Jobs {len(app.view.order)}/{total}" if len(app.view.order) != total else f"Jobs {total}"
+        total, shown = app.feed.total, app.feed.matches
+        title = f"Jobs {shown}/{total}" if shown != total else f"Jobs {total}"
         bits = [title, f"sort {app.view.sort} {'↓' if app.view.reverse else '↑'}"]
         if app.view.failures_only:
             bits.append("failures only")
@@ -67,7 +68,7 @@ class ViewControl:
     def empty_note(self) -> str:
         """Say why no job is shown, and what to do."""
         app = self.app
-        if not app.feed.jobs:
+        if not app.feed.total:
             return "No jobs yet. Press n to submit one." if not app.readonly else "No jobs yet."
         hints = (["esc clears the filter"] if not app.view.query.empty else []) + (
             ["F shows all jobs again"] if app.view.failures_only else [])

@@ -2,8 +2,10 @@
 
 Why not DataTable: with 10,000 rows a DataTable re-measures and re-renders on each update
 (~90 ms for 1,000 changed rows here) and a filter means clear + re-add (~0.8 s). This widget
-keeps no per-row state: it draws `order[i]` from the jobs mapping on demand, so a refresh
-costs what is on screen, and the cursor is pinned to a job id across sort, filter and removal.
+keeps no per-row state and holds no more than a window of the list: `count` rows exist, those at
+positions [top, top + len(order)) are loaded (`order`, drawn from the jobs mapping on demand), and
+when the rows on screen or under the cursor are not, it posts `RowsNeeded` (the app reads them).
+The cursor is pinned to a job id across sort, filter and removal by whoever sets the window.
 """
 
 from __future__ import annotations
@@ -85,6 +87,18 @@ class JobTable(ScrollView, can_focus=True):
         def control(self) -> JobTable:
             return self.table
 
+    class RowsNeeded(Message):
+        """Rows on screen or under the cursor are not loaded: read the window around `top` again."""
+
+        def __init__(self, table: JobTable, top: int) -> None:
+            super().__init__()
+            self.table = table
+            self.top = top
+
+        @property
+        def control(self) -> JobTable:
+            return self.table
+
     class MarksChanged(Message):
         """The set of marked jobs changed."""
 
@@ -104,7 +118,12 @@ class JobTable(ScrollView, can_focus=True):
         self.jobs = jobs
         self.clock = clock
         self.order: list[JobId] = []
-        self.index: dict[JobId, int] = {}
+        """The ids of the loaded rows (the window), in order."""
+        self.top = 0
+        """The position of the window's first row in the list."""
+        self.count = 0
+        """How many rows the list has (loaded or not)."""
+        self._asked: int | None = None
         self.marked: set[JobId] = set()
         self._selected: JobId | None = None
         self._cols: list[_Col] = []
@@ -114,8 +133,9 @@ class JobTable(ScrollView, can_focus=True):
         self._frame: _Frame | None = None
         self._last_times: dict[JobId, tuple[str, str]] = {}
 
-    def note_jobs(self, jobs: Iterable[Job]) -> None:
-        """Widen the id and type columns for new jobs (cheap: call it with the changed jobs only)."""
+    def note_jobs(self, jobs: Iterable[Job], *, max_id: JobId = 0) -> None:
+        """Widen the id and type columns for these jobs (and ids up to `max_id`): they never narrow."""
+        self._id_width = max(self._id_width, len(str(max_id)))
         for job in jobs:
             id_w = len(str(job.job_id))
             self._id_width = max(self._id_width, id_w)
@@ -128,25 +148,50 @@ class JobTable(ScrollView, can_focus=True):
         """Return the id of the highlighted job."""
         return self._selected
 
-    def set_order(self, order: list[JobId], index: dict[JobId, int] | None = None) -> None:
-        """Show new rows in a new order, keeping the highlighted job and its place on screen."""
+    @property
+    def index(self) -> dict[JobId, int]:
+        """Return the position in the list of each loaded row's job."""
+        return {job_id: self.top + i for i, job_id in enumerate(self.order)}
+
+    @property
+    def screen_offset(self) -> int:
+        """Return how far below the top of the view the cursor is."""
+        return self.cursor - int(self.scroll_y)
+
+    def set_window(self, top: int, order: list[JobId], count: int, *, cursor: int | None = None,
+                   screen_offset: int | None = None) -> None:
+        """Show a new window of `count` rows; put the cursor at `cursor` (default: where it is), as far
+        below the top of the view as `screen_offset` (default: as now), so that nothing seems to jump."""
         old_row = self.cursor
-        screen_offset = old_row - int(self.scroll_y)
+        offset = self.screen_offset if screen_offset is None else screen_offset
         self.order = order
-        self.index = index if index is not None else {job_id: i for i, job_id in enumerate(order)}
-        self.virtual_size = Size(self.size.width, len(order) + 1)
-        selected = self._selected
-        if selected is not None and selected in self.index:
-            row = self.index[selected]
-        else:
-            row = min(old_row, len(order) - 1) if order else 0
-        self.set_reactive(JobTable.cursor, max(0, row))
-        # Keep the highlighted row where it was on screen, so that nothing seems to jump.
-        target = max(0, self.cursor - max(0, screen_offset))
-        self.scroll_to(y=target, animate=False, force=True)
+        self.top = top
+        self.count = count
+        self._asked = None
+        self.virtual_size = Size(self.size.width, count + 1)
+        row = old_row if cursor is None else cursor
+        row = max(0, min(row, count - 1)) if count else 0
+        self.set_reactive(JobTable.cursor, row)
+        self.scroll_to(y=max(0, row - max(0, offset)), animate=False, force=True)
         self._scroll_cursor_into_view()
         self._sync_selected()
         self.refresh()
+
+    def loaded(self, row: int) -> bool:
+        """Tell whether the row at this position is in the window."""
+        return self.top <= row < self.top + len(self.order)
+
+    def _check_window(self) -> None:
+        """Ask for rows when those on screen or under the cursor are not loaded (once per window)."""
+        if not self.count:
+            return
+        first = int(self.scroll_y)
+        last = min(self.count, first + self._body_height) - 1
+        if self.loaded(first) and self.loaded(max(first, last)) and self.loaded(self.cursor):
+            return
+        if self._asked != first:
+            self._asked = first
+            self.post_message(self.RowsNeeded(self, first))
 
     def tick(self) -> None:
         """Repaint the rows whose relative times ('3s ago', elapsed) read differently now."""
@@ -155,7 +200,8 @@ class JobTable(ScrollView, can_focus=True):
         jobs = self.jobs
         last = self._last_times
         seen: dict[JobId, tuple[str, str]] = {}
-        for row, job_id in enumerate(self.order[top : top + max(1, self.size.height)], start=top):
+        start = max(0, top - self.top)
+        for row, job_id in enumerate(self.order[start : start + max(1, self.size.height)], start=self.top + start):
             job = jobs.get(job_id)
             if job is None:
                 continue
@@ -167,22 +213,24 @@ class JobTable(ScrollView, can_focus=True):
 
     def refresh_jobs(self, job_ids: Iterable[JobId]) -> None:
         """Repaint the rows of these jobs if any is on screen."""
-        top = int(self.scroll_y)
-        visible = self.order[top : top + max(1, self.size.height)]
+        start = max(0, int(self.scroll_y) - self.top)
+        visible = self.order[start : start + max(1, self.size.height)]
         ids = job_ids if isinstance(job_ids, (set, frozenset, dict)) else set(job_ids)
         if any(job_id in ids for job_id in visible):
             self.refresh()
 
     def select(self, job_id: JobId) -> bool:
         """Highlight a job if it is shown; return whether it is."""
-        row = self.index.get(job_id)
-        if row is None:
+        if job_id not in self.order:
             return False
-        self.cursor = row
+        self.cursor = self.top + self.order.index(job_id)
         return True
 
     def _sync_selected(self) -> None:
-        job_id = self.order[self.cursor] if 0 <= self.cursor < len(self.order) else None
+        if self.count and not self.loaded(self.cursor):
+            self._check_window()  # the highlighted job is known once its row is read
+            return
+        job_id = self.order[self.cursor - self.top] if self.count else None
         if job_id != self._selected:
             self._selected = job_id
             self.post_message(self.Highlighted(self, job_id))
@@ -191,6 +239,7 @@ class JobTable(ScrollView, can_focus=True):
         top = int(self.scroll_y)
         self._scroll_cursor_into_view()
         self._sync_selected()
+        self._check_window()
         if int(self.scroll_y) == top:
             # Only the two rows whose highlight changed need drawing.
             self.refresh_line(old + 1)
@@ -199,7 +248,7 @@ class JobTable(ScrollView, can_focus=True):
             self.refresh()
 
     def validate_cursor(self, value: int) -> int:
-        return max(0, min(value, len(self.order) - 1)) if self.order else 0
+        return max(0, min(value, self.count - 1)) if self.count else 0
 
     @property
     def _body_height(self) -> int:
@@ -224,7 +273,7 @@ class JobTable(ScrollView, can_focus=True):
         self.cursor = 0
 
     def action_cursor_bottom(self) -> None:
-        self.cursor = len(self.order) - 1
+        self.cursor = self.count - 1
 
     def action_page_up(self) -> None:
         self.cursor -= self._body_height
@@ -264,7 +313,7 @@ class JobTable(ScrollView, can_focus=True):
         if offset is None or offset.y < 1:
             return  # the border or the header line
         row = int(self.scroll_y) + offset.y - 1
-        if 0 <= row < len(self.order):
+        if 0 <= row < self.count:
             self.cursor = row
 
     def on_focus(self) -> None:
@@ -274,8 +323,13 @@ class JobTable(ScrollView, can_focus=True):
         self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, len(self.order) + 1)
+        self.virtual_size = Size(event.size.width, self.count + 1)
         self._scroll_cursor_into_view()
+        self._check_window()
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self._check_window()
 
     # --------------------------------------------------------------------------------- drawing
     def _columns(self, width: int) -> list[_Col]:
@@ -341,9 +395,9 @@ class JobTable(ScrollView, can_focus=True):
         if y == 0:
             return self._header(frame.cols, width, frame.base)
         row = int(self.scroll_y) + y - 1
-        if not 0 <= row < len(self.order):
+        if not self.loaded(row):
             return Strip.blank(width, frame.base)
-        job = self.jobs.get(self.order[row])
+        job = self.jobs.get(self.order[row - self.top])
         if job is None:
             return Strip.blank(width, frame.base)
         return self._row(job, row, frame)

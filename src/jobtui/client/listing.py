@@ -1,0 +1,50 @@
+"""ListingControl: what the TUI's list reads at 100,000 jobs: a change token, counts and a window of rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..listing import Listing
+from ..model import Job, JobId, RunnerInfo
+from .core import ClientCore
+
+
+class ListingControl(ClientCore):
+    """Count and read a window of a filtered, ordered job list; tell cheaply whether anything changed."""
+
+    async def change_token(self) -> tuple[int, int]:
+        """Return a value that differs from the last one read whenever anything was committed since (cheap)."""
+        return await self.store.change_token()
+
+    async def count_jobs(self, listing: Listing) -> int:
+        """Return how many jobs a listing's filter matches."""
+        return await self.store.count_jobs(listing)
+
+    async def window_jobs(self, listing: Listing, offset: int, limit: int) -> list[Job]:
+        """Return the jobs at positions [offset, offset + limit) of a listing, in its order."""
+        return await self.store.window_jobs(listing, offset, limit)
+
+    async def job_position(self, listing: Listing, job_id: JobId) -> int | None:
+        """Return a job's position in a listing (None when the listing's filter leaves it out)."""
+        return await self.store.job_position(listing, job_id)
+
+    async def jobs_by_id(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:
+        """Return the jobs of these ids that exist."""
+        return await self.store.jobs_by_id(job_ids)
+
+    async def job_changes(self, updated_after_ms: int) -> list[tuple[JobId, str, int]]:
+        """Return (id, status, updated_at_ms) of the jobs updated after a time."""
+        return await self.store.job_changes(updated_after_ms)
+
+    async def status_counts(self) -> dict[str, int]:
+        """Return the number of jobs in each status."""
+        return await self.store.status_counts()
+
+    async def unsettled_statuses(self) -> dict[JobId, str]:
+        """Return the status of every job not in a terminal status."""
+        return await self.store.unsettled_statuses()
+
+    async def alive_runners(self, *, ttl_ms: int = 30_000) -> list[RunnerInfo]:
+        """Return the runners whose heartbeat is fresh (one small read: no counts, unlike `stats()`)."""
+        now = self.store.clock()
+        return [r for r in await self.store.runners() if r.alive(now, ttl_ms)]

@@ -1,0 +1,50 @@
+"""What a list of jobs asks the store for: a filter, an order and a window of rows; pure, no I/O.
+
+The TUI's list at 100,000 jobs holds only the rows on screen: it sends a `Listing` and the store counts
+the matches and reads the rows of a window in order, in SQL, over indexes (store/listing.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .redaction import redact
+
+SORTS: tuple[str, ...] = ("id", "status", "updated", "progress", "priority", "type")
+"""The orders a listing can have; each ends in the job id, so that it is total and stable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A filter and an order of jobs."""
+
+    statuses: frozenset[str] | None = None
+    """Only these statuses (None: any)."""
+    not_statuses: frozenset[str] = frozenset()
+    types: frozenset[str] | None = None
+    not_types: frozenset[str] = frozenset()
+    words: tuple[str, ...] = ()
+    """Lower-case words that must all occur in a job's searchable text (`search_text` and its state)."""
+    not_words: tuple[str, ...] = ()
+    failures: frozenset[str] | None = None
+    """Only jobs in these statuses or with a failed item (the failures-only view); None: no such limit."""
+    sort: str = "id"
+    reverse: bool = False
+    status_rank: tuple[tuple[str, int], ...] = ()
+    """The rank of each status for the `status` order (lower first); unlisted statuses come last."""
+
+
+def params_text(params: Mapping[str, Any]) -> str:
+    """Return params as compact JSON with secrets redacted (what is shown and searched)."""
+    return json.dumps(redact(params), separators=(", ", ": "), default=str, ensure_ascii=False)
+
+
+def search_text(type_: str, unique_key: str | None, params: Mapping[str, Any]) -> str:
+    """Return the lower-case searchable text of a job that never changes: type, unique key, params (redacted).
+
+    The store keeps it beside the job (column `search_text`) so that a filter never reads a secret.
+    """
+    return f"{type_} {unique_key or ''} {params_text(params)}".lower()
