@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 from ..errors import TransientError
 from ..model import ProcessRecord
 from .childenv import child_env
+from .containment import Containment, recorded
+from .hosts import boot_id, host_identity, same_pid_space
 
 if TYPE_CHECKING:
     from ..store import JobStore
@@ -53,10 +55,12 @@ if _LINUX:
         _libc = None
 
 
-def _child_setup(parent_pid: int) -> Callable[[], None]:
-    """Return the preexec hook: die with the parent (Linux), and not outlive a parent already gone."""
+def _child_setup(parent_pid: int, join: Callable[[], None] = lambda: None) -> Callable[[], None]:
+    """Return the preexec hook: `join` the command's cgroup, die with the parent (Linux), and not outlive a
+    parent already gone."""
 
     def setup() -> None:
+        join()
         if _libc is not None:
             _libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
             if os.getppid() != parent_pid:
@@ -66,12 +70,9 @@ def _child_setup(parent_pid: int) -> Callable[[], None]:
     return setup
 
 
-def boot_id() -> str:
-    """Return this boot's id ('' where the system has none)."""
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        return ""
+def _same_pid_space(recorded: str) -> bool:
+    """Tell whether pids recorded under `recorded` (BOOT/PIDNS; a bare boot id from an older jobtui) are ours."""
+    return same_pid_space(recorded) if "/" in recorded else recorded == boot_id()
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -112,8 +113,8 @@ def verified_members(rec: ProcessRecord) -> list[int]:
     """Return the pids of a recorded group's processes still alive, only if it is certainly that group."""
     if not _LINUX or not Path("/proc/self/stat").exists():
         return []
-    if rec.boot_id and rec.boot_id != boot_id():
-        return []  # the machine rebooted since: nothing of it survives
+    if rec.boot_id and not _same_pid_space(rec.boot_id):
+        return []  # the machine rebooted since (nothing of it survives), or its pids are another PID namespace's
     members = group_members(rec.pgid)
     if not members:
         return []
@@ -157,16 +158,23 @@ async def end_recorded(rec: ProcessRecord, *, grace_s: float = KILL_GRACE_S) -> 
     Raises:
         TransientError: it could not be ended (then the stage must not run again yet).
     """
-    pids = verified_members(rec)
-    if not pids:
-        return False
-    _killpg(rec.pgid, signal.SIGTERM)
-    _killpg(rec.pgid, signal.SIGCONT)  # a frozen group gets its SIGTERM only once continued
-    if not await _until(lambda: not verified_members(rec), grace_s):
-        _killpg(rec.pgid, signal.SIGKILL)
-        if not await _until(lambda: not verified_members(rec), 10):
-            raise TransientError(f"process group {rec.pgid} of an earlier run does not end")
-    return True
+    found = False
+    if verified_members(rec):
+        found = True
+        _killpg(rec.pgid, signal.SIGTERM)
+        _killpg(rec.pgid, signal.SIGCONT)  # a frozen group gets its SIGTERM only once continued
+        if not await _until(lambda: not verified_members(rec), grace_s):
+            _killpg(rec.pgid, signal.SIGKILL)
+            if not await _until(lambda: not verified_members(rec), 10):
+                raise TransientError(f"process group {rec.pgid} of an earlier run does not end")
+    contained = recorded(rec.token, rec.cgroup)
+    if contained is not None:
+        # What left the group (setsid, a daemon) still carries the command's token, or sits in its cgroup.
+        try:
+            found = await contained.end(grace_s) or found
+        except TimeoutError as e:
+            raise TransientError(str(e)) from None
+    return found
 
 
 async def end_leftovers(
@@ -198,10 +206,13 @@ def _unrecorded(pid: int) -> ProcessRecord:
 class Supervised:
     """One command running in its own process group, as started by `Processes.spawn`."""
 
-    def __init__(self, owner: Processes, proc: asyncio.subprocess.Process, record: ProcessRecord) -> None:
+    def __init__(self, owner: Processes, proc: asyncio.subprocess.Process, record: ProcessRecord,
+                 contain: Containment | None = None) -> None:
         self._owner = owner
         self.proc = proc
         self.record = record
+        self.contain = contain or Containment("")
+        """Its cgroup and token: what it started outside its group is ended (and frozen) with it."""
         self.frozen = False
 
     @property
@@ -221,11 +232,13 @@ class Supervised:
     def freeze(self) -> None:
         """Stop the whole group (SIGSTOP) and record it as frozen."""
         if self.signal_group(signal.SIGSTOP):
+            self.contain.freeze(True)
             self.frozen = True
             self._owner.frozen(self, True)
 
     def thaw(self) -> None:
         """Continue a frozen group (SIGCONT)."""
+        self.contain.freeze(False)
         self.signal_group(signal.SIGCONT)
         if self.frozen:
             self.frozen = False
@@ -258,14 +271,20 @@ class Supervised:
         return self.proc.returncode is not None
 
     async def end_stragglers(self, grace_s: float = KILL_GRACE_S) -> None:
-        """End what the command left in its group after it exited (background children)."""
-        if not self.signal_group(0):
-            return
-        self.signal_group(signal.SIGTERM)
-        self.signal_group(signal.SIGCONT)
-        if not await _until(lambda: not group_members(self.pid), grace_s):
-            self.signal_group(signal.SIGKILL)
-            await _until(lambda: not group_members(self.pid), 10)
+        """End what the command left after it exited: background children in its group, and what left the
+        group (setsid, daemons) but stays in its cgroup or carries its token."""
+        if self.signal_group(0):
+            self.signal_group(signal.SIGTERM)
+            self.signal_group(signal.SIGCONT)
+            if not await _until(lambda: not group_members(self.pid), grace_s):
+                self.signal_group(signal.SIGKILL)
+                await _until(lambda: not group_members(self.pid), 10)
+        if self.contain.token:
+            try:
+                if await self.contain.end(grace_s):
+                    log.info("ended what command %d left outside its process group", self.pid)
+            except TimeoutError as e:
+                log.warning("%s", e)
 
 
 class Processes:
@@ -291,13 +310,18 @@ class Processes:
         if not self._cleared:
             await end_leftovers(store, ctx.job_id, ctx.stage_index, log=lambda m: ctx.log(m, "warning"))
             self._cleared = True
+        contain = Containment.new() if _LINUX else Containment("")
         starting = asyncio.ensure_future(asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, cwd=cwd, env=dict(env) if env is not None else child_env(),
-            start_new_session=True, preexec_fn=_child_setup(os.getpid()) if _libc is not None else None,
+            stderr=asyncio.subprocess.PIPE, cwd=cwd, env=contain.env(dict(env) if env is not None else child_env()),
+            start_new_session=True,
+            preexec_fn=_child_setup(os.getpid(), contain.joiner()) if _libc is not None else None,
         ))
         try:
             proc = await asyncio.shield(starting)
+        except OSError:
+            contain.remove()
+            raise
         except asyncio.CancelledError:
             # Interrupted while asyncio was still connecting the pipes: the command may already run
             # (and have started children). asyncio would SIGKILL only the leader; end the whole group.
@@ -305,13 +329,15 @@ class Processes:
                 started = await starting
             except OSError:
                 raise asyncio.CancelledError from None
-            await Supervised(self, started, _unrecorded(started.pid)).terminate(1.0)
+            await Supervised(self, started, _unrecorded(started.pid), contain).terminate(1.0)
             raise
+        contain = contain.joined(proc.pid)
         record = ProcessRecord(
-            ctx.job_id, ctx.stage_index, slot, proc.pid, proc.pid, start_ticks(proc.pid) or 0, boot_id(),
-            ctx._run.runner.runner_id, tuple(argv), cwd, store.clock(),
+            ctx.job_id, ctx.stage_index, slot, proc.pid, proc.pid, start_ticks(proc.pid) or 0,
+            host_identity() or boot_id(), ctx._run.runner.runner_id, tuple(argv), cwd, store.clock(),
+            token=contain.token or None, cgroup=None if contain.cgroup is None else str(contain.cgroup),
         )
-        sup = Supervised(self, proc, record)
+        sup = Supervised(self, proc, record, contain)
         try:
             await store.process_started(record)
         except BaseException:
@@ -325,6 +351,7 @@ class Processes:
 
     def ended(self, sup: Supervised, *, keep: bool) -> None:
         """Record that a process was reaped; `keep` its row (with the exit code) for the detail view."""
+        sup.contain.remove()
         self._ctx._run.store.process_ended(
             self._ctx.job_id, self._ctx.stage_index, sup.record.slot, sup.returncode, keep=keep
         )

@@ -74,6 +74,10 @@ class ProcessRecord:
     """The exit status; a negative number is the signal that ended it."""
     frozen: bool = False
     """Stopped with SIGSTOP while its job is paused."""
+    token: str | None = None
+    """The token in its environment: whatever it started still carries it (engine/containment.py)."""
+    cgroup: str | None = None
+    """The cgroup v2 folder it and everything it started run in (None: none could be made)."""
 
     @property
     def alive(self) -> bool:

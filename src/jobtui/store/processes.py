@@ -13,7 +13,7 @@ from .records import dumps
 
 PROC_COLS = (
     "job_id, stage_index, slot, pid, pgid, start_ticks, boot_id, runner_id, argv, cwd, started_at_ms, ended_at_ms,"
-    " exit_code, frozen"
+    " exit_code, frozen, token, cgroup"
 )
 
 _OUTPUT_SQL = "UPDATE jobs SET output_bytes = ? WHERE job_id = ?"
@@ -26,6 +26,7 @@ def _proc(row: tuple[object, ...]) -> ProcessRecord:
         None if r[7] is None else str(r[7]), tuple(json.loads(str(r[8]))), None if r[9] is None else str(r[9]),
         int(r[10]), None if r[11] is None else int(r[11]),  # type: ignore[call-overload]
         None if r[12] is None else int(r[12]), bool(r[13]),  # type: ignore[call-overload]
+        None if r[14] is None else str(r[14]), None if r[15] is None else str(r[15]),
     )
 
 
@@ -45,9 +46,9 @@ class ProcessRecords(StoreCore):
         """Record a started process and commit it (with whatever else is queued) before returning."""
         self._submit(
             R_STAGE_START,
-            f"INSERT OR REPLACE INTO processes ({PROC_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0)",
+            f"INSERT OR REPLACE INTO processes ({PROC_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, ?, ?)",
             (p.job_id, p.stage_index, p.slot, p.pid, p.pgid, p.start_ticks, p.boot_id, p.runner_id, dumps(list(p.argv)),
-             p.cwd, p.started_at_ms),
+             p.cwd, p.started_at_ms, p.token, p.cgroup),
         )
         await self.commit_point()
 
