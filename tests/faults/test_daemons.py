@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 import uuid
@@ -159,9 +160,11 @@ def test_recovery_ends_a_dead_runners_daemon_before_the_command_runs_again(
     poll(lambda: _status(db, job) == "cancelled", what="cancelled")
     assert _with_marker(marker) == []
     stop_runner(second)
-    base = cgroup_base()
-    if cgroups == "1" and base is not None:
-        assert not [p for p in base.glob("jobtui-*") if (p / "cgroup.procs").read_text().strip()], "no cgroup left busy"
+    con = sqlite3.connect(db)
+    made = [Path(c) for (c,) in con.execute("SELECT cgroup FROM processes WHERE cgroup IS NOT NULL")]
+    con.close()
+    assert bool(made) == (cgroups == "1")
+    assert not [c for c in made if c.exists()], "the command's cgroups are removed"
 
 
 @pytest.mark.parametrize("cgroups", MODES)

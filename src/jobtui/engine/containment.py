@@ -230,7 +230,8 @@ class Containment:
         Raises:
             TimeoutError: some of them are still alive 10 s after SIGKILL.
         """
-        if not self.members():
+        # Without a cgroup, finding them reads every process's environment: off the event loop.
+        if not (self.members() if self.cgroup is not None else await asyncio.to_thread(self.members)):
             self.remove()
             return False
         self.signal(signal.SIGTERM)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -13,8 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import storable
+from ..errors import PermanentError
 from ..kinds import StopKind
 from ..model import FileRecord, JobId
+from ..private import UnsafePathError, private_subdir
 from .retry import Retry, call_with_retry, describe
 
 if TYPE_CHECKING:
@@ -28,26 +29,6 @@ YIELD_EVERY = 64
 """Items between two yields to the event loop, so the group commit can run beside a busy loop."""
 MAX_UNCOMMITTED = 20_000
 """Queued writes past which an item loop waits for the group commit (back-pressure)."""
-
-
-def private_dir(path: Path) -> Path:
-    """Create `path` and its missing parents as 0700 folders; return `path`.
-
-    `mkdir(parents=True, mode=...)` gives the parents the umask's default (0755), not `mode`:
-    the `*.workspaces` root was world-readable (issue 6, item 7).
-    """
-    missing: list[Path] = []
-    p = path
-    while not p.exists():
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        try:
-            d.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        os.chmod(d, 0o700)
-    return path
 
 
 class Stop(BaseException):
@@ -181,12 +162,11 @@ class Context:
     def workspace(self) -> Path:
         """Return the job's folder for large stage data (private to the user; removed with the job)."""
         path = self._run.workspace
-        if not path.exists():
-            root = path.parent
-            if root.exists() and root.stat().st_mode & 0o077 and root.stat().st_uid == os.getuid():
-                os.chmod(root, 0o700)  # made 0755 by an older jobtui
-            private_dir(path)
-        return path
+        try:
+            # Never through a symlink, never in another user's folder: the database's folder may be shared.
+            return private_subdir(path.parent, path.name)
+        except UnsafePathError as e:
+            raise PermanentError(f"workspace refused: {e}") from None
 
     async def track(self, path: str | Path) -> FileRecord:
         """Record a file this stage keeps (by path, size and sha256), as part of its next checkpoint.

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..private import open_private_log, private_dir
+
 
 @dataclass(frozen=True, slots=True)
 class Background:
@@ -36,12 +38,13 @@ def spawn_runner(db: Path | str, apps: Sequence[str], concurrency: int, *, log_d
         cmd += ["--db", str(db)]
     else:
         folder = log_dir if log_dir is not None else Path.cwd()
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(folder)
         log = folder / "runner.log"
         env["JOBTUI_DB"] = db
     for module in apps:
         cmd += ["--app", module]
-    with open(log, "ab") as out:
+    # 0600 and never through a symlink: the database's folder may be one others write in (issue 14, item 10).
+    with os.fdopen(open_private_log(log), "ab") as out:
         process = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             close_fds=True, env=env,
