@@ -36,5 +36,5 @@ async def report(ctx: Context) -> dict[str, Any]:
 analyze = JobType(
     "analyze", [count, report], description="count the words of each line of an uploaded file",
     params={"file": Param(str, help="the uploaded file (relative to the workspace)"),
-            "delay": Param(float, 0.0, help="seconds per line"), "api_key": Param(str, "", help="a secret")},
+            "delay": Param(float, 0.0, help="seconds per line"), "api_key": Param(str, "sk-default-7f3a", help="a secret")},
 )

@@ -224,3 +224,38 @@ def test_idempotency_holds_across_a_restart_and_sigterm_hands_jobs_back(tmp_path
     finally:
         code, err = s.stop(signal.SIGINT)
     assert code == 0, err
+
+
+def test_pages_types_stats_runners_metrics_schedules(server: Server) -> None:
+    """Keyset pages with a `next` link; types with secret defaults masked; stats, runners, Prometheus metrics;
+    schedules added, paused, resumed and removed."""
+    with server.client(server.admin) as c:
+        for _ in range(3):
+            c.post("/jobs", json={"type": "demo", "params": {"delay": 0}})
+        page = c.get("/jobs", params={"limit": 2, "type": "demo"}).json()
+        assert len(page["jobs"]) == 2 and page["next"]
+        seen = [j["job_id"] for j in page["jobs"]]
+        while page["next"]:
+            page = httpx.get(f"{server.base}{page['next']}", headers=c.headers).json()
+            seen += [j["job_id"] for j in page["jobs"]]
+        assert seen == sorted(seen) and len(seen) == len(set(seen)) >= 3
+        types = {t["name"]: t for t in c.get("/types").json()}
+        key = next(p for p in types["analyze"]["params"] if p["name"] == "api_key")
+        assert key["secret"] is True and key["default"] != "sk-default-7f3a"
+        assert "sk-default-7f3a" not in c.get("/types").text
+        stats = c.get("/stats").json()
+        assert stats["total"] == sum(stats["by_status"].values()) and stats["runners"] == 1
+        runners = c.get("/runners").json()
+        assert [r["state"] for r in runners] == ["alive"]
+        metrics = httpx.get(f"{server.base}/metrics", headers=c.headers)
+        assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
+        assert 'jobtui_jobs{status="completed"}' in metrics.text and "jobtui_runner_heartbeat_age_seconds{" in metrics.text
+        assert httpx.get(f"{server.base}/metrics").status_code == 401
+        r = c.post("/schedules", json={"name": "hourly", "type": "demo", "every": 3600, "params": {"delay": 0}})
+        assert r.status_code == 201 and r.json()["every_s"] == 3600
+        assert [s["name"] for s in c.get("/schedules").json()] == ["hourly"]
+        assert c.post("/schedules/hourly/pause").json()["paused"] is True
+        assert c.post("/schedules/hourly/resume").json()["paused"] is False
+        assert c.delete("/schedules/hourly").status_code == 200
+        _problem(c.get("/schedules/hourly"), 404, "schedule-not-found")
+        _problem(c.post("/schedules/hourly/pause"), 404, "schedule-not-found")

@@ -72,6 +72,8 @@ def from_jobtui(e: JobtuiError, transient: bool) -> Problem:
         return Problem(422, "idempotency-key-reused", "Idempotency-Key reused", str(e), job_id=e.job_id)
     if isinstance(e, UsageError):
         text = str(e)
+        if text.startswith("no schedule named"):
+            return Problem(404, "schedule-not-found", "No such schedule", text)
         if "unique key" in text and "active job" in text:
             return Problem(409, "unique-key-active", "An active job has this unique key", text)
         return Problem(422, "invalid-input", "Invalid input", text)

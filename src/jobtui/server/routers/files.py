@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -12,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from ...client import Client
 from ...model import JobId, iso
@@ -100,11 +101,26 @@ def confined(workspace: Path, relative: str) -> Path:
 
 @router.get("/{job_id}/files/{path:path}", summary="A file of a job's workspace",
             responses={200: {"content": {"application/octet-stream": {}}}})
-async def file(job_id: int, path: str, client: ClientDep, _: Reader) -> FileResponse:
+async def file(job_id: int, path: str, client: ClientDep, _: Reader) -> StreamingResponse:
     """Download a file the job tracked, or one uploaded with it (`uploads/NAME`), from its workspace only."""
     detail = await client.detail(job_id_path(job_id))
     tracked = {f.path for f in detail.files}
     if path not in tracked and not path.startswith(f"{UPLOADS}/"):
         raise Problem(404, "file-not-found", "No such file", f"the job has no file {path!r}")
     real = confined(client.workspace(detail.job.job_id), path)
-    return FileResponse(real, filename=real.name, media_type="application/octet-stream")
+    try:
+        # O_NOFOLLOW: a symlink swapped in after the check above is refused, not followed.
+        fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        raise Problem(404, "file-not-found", "No such file", f"the job has no file {path!r}") from None
+    size = os.fstat(fd).st_size
+    return StreamingResponse(_chunks(fd), media_type="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="{real.name}"', "Content-Length": str(size)})
+
+
+async def _chunks(fd: int) -> AsyncIterator[bytes]:
+    try:
+        while chunk := await asyncio.to_thread(os.read, fd, 1 << 16):
+            yield chunk
+    finally:
+        os.close(fd)
