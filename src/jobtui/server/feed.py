@@ -36,10 +36,11 @@ KEEP_EVENTS = 100_000
 
 @dataclass(frozen=True, slots=True)
 class Encoded:
-    """An event ready to send: its id and its JSON (with the job as it was when the feed read the event)."""
+    """An event ready to send: its id and its SSE frame (`id`, `event: job`, `data`: the event with the job as it
+    was when the feed read the event), encoded once for every stream."""
 
     event_id: int
-    data: str
+    frame: bytes
 
 
 class Reset(Exception):
@@ -54,7 +55,8 @@ def encode(event: JobEvent, job: Job | None) -> Encoded:
     """Return an event with its job (redacted), as a stream sends it."""
     data = event.to_dict()
     data["job"] = None if job is None else job.to_dict()
-    return Encoded(event.event_id, json.dumps(data, separators=(",", ":")))
+    text = json.dumps(data, separators=(",", ":"))
+    return Encoded(event.event_id, f"id: {event.event_id}\nevent: job\ndata: {text}\n\n".encode())
 
 
 class EventFeed:

@@ -40,7 +40,7 @@ def _shutdown(cursor: int) -> ServerSentEvent:
     return ServerSentEvent(json.dumps({"reason": "server stopping", "last_event_id": cursor}), event="shutdown")
 
 
-async def _job_events(request: Request, feed: EventFeed, cursor: int) -> AsyncIterator[ServerSentEvent]:
+async def _job_events(request: Request, feed: EventFeed, cursor: int) -> AsyncIterator[ServerSentEvent | bytes]:
     progress_seen = feed.progress[0]
     while True:
         if feed.closing.is_set():
@@ -55,9 +55,10 @@ async def _job_events(request: Request, feed: EventFeed, cursor: int) -> AsyncIt
             yield ServerSentEvent(json.dumps({"reason": "too far behind: re-read the jobs", "head": cursor}),
                                   event="reset", id=str(cursor))
             continue
-        for e in batch:
-            yield ServerSentEvent(e.data, event="job", id=str(e.event_id))
-            cursor = e.event_id
+        if batch:
+            # One write for the whole batch, of frames encoded once for every stream.
+            yield b"".join(e.frame for e in batch)
+            cursor = batch[-1].event_id
         version, data = feed.progress
         if version != progress_seen:
             progress_seen = version
