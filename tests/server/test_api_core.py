@@ -8,6 +8,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from typing import Any
@@ -259,3 +260,31 @@ def test_pages_types_stats_runners_metrics_schedules(server: Server) -> None:
         assert c.delete("/schedules/hourly").status_code == 200
         _problem(c.get("/schedules/hourly"), 404, "schedule-not-found")
         _problem(c.post("/schedules/hourly/pause"), 404, "schedule-not-found")
+
+
+def test_locked_database_is_503_with_retry_after_and_idle_streams_get_keepalives(tmp_path: Any) -> None:
+    """A database held by another process: 503 + Retry-After, nothing stored, fine again once released.
+    An idle event stream gets keep-alive comments."""
+    s = Server(str(tmp_path / "jobs.db"), free_port(), args=("--attach", "--keepalive", "0.2"),
+               env={"JOBTUI_BUSY_TIMEOUT_MS": "300"}).start()
+    admin = s.read_admin()
+    try:
+        with s.client(admin) as c, httpx.stream("GET", f"{s.base}/api/v1/events",
+                                                headers={"Authorization": f"Bearer {admin}"}, timeout=30) as r:
+            lines = r.iter_lines()
+            assert next(line for line in lines if line.startswith(":"))  # a comment, before any event
+            assert c.get("/jobs").status_code == 200
+            holder = sqlite3.connect(s.db, isolation_level=None)
+            holder.execute("BEGIN EXCLUSIVE")
+            try:
+                r503 = c.post("/jobs", json={"type": "demo"})
+                body = _problem(r503, 503, "database-busy")
+                assert r503.headers["retry-after"] == "1" and "locked" in body["detail"]
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+            assert c.post("/jobs", json={"type": "demo"}).status_code == 201
+            assert c.get("/stats").json()["total"] == 1
+    finally:
+        code, err = s.stop()
+    assert code == 0, err

@@ -72,3 +72,26 @@ def test_the_server_goes_through_the_client_only() -> None:
             for name in names:
                 assert not any(name == f or name.startswith(f + ".") for f in FORBIDDEN), f"{path.name} imports {name}"
     assert package
+
+
+async def test_a_handler_bug_is_a_500_problem_with_a_reference_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    """Never a traceback to the client: a 500 problem whose reference id is in the server's log (with the trace)."""
+    import httpx
+    from fastapi import FastAPI
+
+    from jobtui.server import problems
+
+    app = FastAPI()
+    problems.install(app, lambda exc: False)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        r = await c.get("/boom")
+    assert r.status_code == 500 and r.headers["content-type"] == problems.PROBLEM
+    body = r.json()
+    assert body["type"] == "urn:jobtui:problem:internal-error" and "secret internals" not in r.text
+    assert any(body["reference"] in rec.getMessage() and rec.exc_info for rec in caplog.records)

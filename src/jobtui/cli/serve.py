@@ -11,7 +11,7 @@ from ..client import Client
 from ..errors import UsageError
 from ..model import iso
 from .commands import command, table
-from .parse import MAX_CONCURRENCY, int_arg
+from .parse import MAX_CONCURRENCY, float_arg, int_arg
 from .runner import log_to_stderr
 
 EXTRA = "pip install 'jobtui[server]'"
@@ -34,6 +34,8 @@ def _serve_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--allowed-origin", action="append", default=[], metavar="URL",
                     help="another origin whose pages may call the API, e.g. https://ops.example.com (repeatable)")
     sp.add_argument("--metrics-public", action="store_true", help="serve /metrics without a token")
+    sp.add_argument("--keepalive", type=float_arg("--keepalive", 0.05, 3600), default=15.0, metavar="SECONDS",
+                    help="seconds between keep-alive comments on an idle event stream (default 15)")
 
 
 def missing_extra() -> str | None:
@@ -60,7 +62,8 @@ async def cmd_serve(client: Client, a: argparse.Namespace) -> int:
         raise UsageError(f"--host {a.host} is reachable from other machines: give --certfile/--keyfile for HTTPS,"
                          " or say --insecure-http")
     settings = Settings(host=a.host, port=a.port, tls=tls, allowed_hosts=tuple(a.allowed_host),
-                        allowed_origins=tuple(a.allowed_origin), metrics_public=a.metrics_public)
+                        allowed_origins=tuple(a.allowed_origin), metrics_public=a.metrics_public,
+                        sse_ping_s=a.keepalive)
     log_to_stderr()
     scheme = "https" if tls else "http"
     shown_host = f"[{a.host}]" if ":" in a.host else a.host
