@@ -8,7 +8,8 @@
            works through demo jobs on the same database, beside a bare FastAPI + aiosqlite endpoint returning the
            same row as JSON (bench/api_baseline.py, no auth) on the same database, interleaved run by run:
            requests/s and p99 latency.
-2. sse     N subscribers connected at once to `GET /api/v1/events`, then M demo jobs submitted; each
+2. sse     N subscribers connected at once to `GET /api/v1/events` of `serve --attach`, then M demo jobs
+           submitted (Client.submit_many) and run by a `jobtui run` process (concurrency 8); each
            subscriber must receive every event (submitted, running, completed: 3 per job); delivery latency
            = arrival - the event's time in the database (same host clock); p50/p99 over every delivery, and
            the server's peak RSS.
@@ -176,10 +177,11 @@ async def _sse(port: int, token: str, subscribers: int, jobs: int, pid: int, db:
     tasks = [asyncio.create_task(_subscriber(port, token, per[i], ready, connected, subscribers))
              for i in range(subscribers)]
     await asyncio.wait_for(ready.wait(), 120)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1",
-                                 headers={"Authorization": f"Bearer {token}"}) as c:
-        for _ in range(jobs):
-            await c.post("/jobs", json={"type": "demo", "params": {"delay": 0, "items": 1}})
+    client = await Client.open(db, source="bench")
+    try:
+        await client.submit_many([Submission("demo", {"delay": 0, "items": 1})] * jobs)
+    finally:
+        await client.close()
     expected = jobs * 3
     peak = 0.0
     end = time.monotonic() + 300
@@ -202,11 +204,15 @@ def bench_sse(tmp: Path, subscribers: int, jobs: int) -> dict[str, float]:
     db = str(tmp / "sse.db")
     token, _ = asyncio.run(_setup_token_only(db))
     port = free_port()
-    server = serve(db, port, "--concurrency", "8")
+    server = serve(db, port, "--attach")
+    runner = subprocess.Popen([sys.executable, "-m", "jobtui", "--db", db, "run", "--quiet", "--concurrency", "8"],
+                              env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         return asyncio.run(_sse(port, token, subscribers, jobs, server.pid, db))
     finally:
         stop(server)
+        runner.send_signal(signal.SIGTERM)
+        runner.wait(60)
 
 
 async def _setup_token_only(db: str) -> tuple[str, int]:

@@ -51,10 +51,21 @@ class Reset(Exception):
         self.head = head
 
 
+SUMMARY = ("job_id", "type", "status", "current_step", "progress_percentage", "progress_message", "pause_reason",
+           "error_message", "can_resume", "updated_at")
+"""The job fields an event carries (what a list row shows; GET /jobs/{id} has the rest)."""
+
+
+def summary(job: Job) -> dict[str, object]:
+    """Return the fields of a job an event carries, redacted."""
+    full = job.to_dict()
+    return {k: full[k] for k in SUMMARY}
+
+
 def encode(event: JobEvent, job: Job | None) -> Encoded:
-    """Return an event with its job (redacted), as a stream sends it."""
+    """Return an event with its job's summary (redacted), as a stream sends it."""
     data = event.to_dict()
-    data["job"] = None if job is None else job.to_dict()
+    data["job"] = None if job is None else summary(job)
     text = json.dumps(data, separators=(",", ":"))
     return Encoded(event.event_id, f"id: {event.event_id}\nevent: job\ndata: {text}\n\n".encode())
 
@@ -144,8 +155,10 @@ class EventFeed:
     async def wait(self, at_most_s: float) -> None:
         """Wait until new events or progress are read, the feed closes, or `at_most_s` passes."""
         changed = self._changed
+        # asyncio.timeout, not wait_for: no task per waiting stream (a thousand streams wake together).
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), at_most_s)
+            async with asyncio.timeout(at_most_s):
+                await changed.wait()
 
     async def after(self, cursor: int) -> list[Encoded]:
         """Return the next events after `cursor` (none when there are none yet).

@@ -43,10 +43,9 @@ def _shutdown(cursor: int) -> ServerSentEvent:
 async def _job_events(request: Request, feed: EventFeed, cursor: int) -> AsyncIterator[ServerSentEvent | bytes]:
     progress_seen = feed.progress[0]
     while True:
+        # A client that leaves is noticed by EventSourceResponse, which cancels this generator.
         if feed.closing.is_set():
             yield _shutdown(cursor)
-            return
-        if await request.is_disconnected():
             return
         try:
             batch = await feed.after(cursor)
@@ -85,8 +84,6 @@ async def _log_lines(request: Request, client: ClientDep, job_id: int, cursor: i
     while True:
         if feed.closing.is_set():
             yield _shutdown(cursor)
-            return
-        if await request.is_disconnected():
             return
         lines = await client.logs(job_id, after_id=cursor, limit=500)
         for line in lines:
