@@ -92,7 +92,7 @@ class Scheduler:
             rec = recurrence_of(s)
             if rec.cron is None:  # arithmetic: no walk
                 occurrence, missed, next_at = rec.catch_up(s.next_at_ms, now)
-            else:  # cronsim takes a few ms per thousand occurrences: never on the loop the heartbeat shares
+            else:  # counting may walk a week of occurrences: never on the loop the heartbeat shares
                 occurrence, missed, next_at = await asyncio.to_thread(rec.catch_up, s.next_at_ms, now)
             job: NewJob | None = None
             error: str | None = None
