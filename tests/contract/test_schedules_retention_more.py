@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 import jobtui.store.schedules as schedules_mod
-from jobtui.errors import InvalidTransitionError
+from jobtui.errors import InvalidTransitionError, UsageError
 from jobtui.model import Action, JobStatus, ProcessRecord, RunnerInfo, Schedule
 from jobtui.store import JobStore
 from tests.contract.conftest import OpenStore, new_job
@@ -140,6 +140,8 @@ async def test_a_job_retention_has_begun_to_delete_cannot_be_rewound(open_store:
         with pytest.raises(InvalidTransitionError, match="being deleted"):
             await other.control(jid, action, **kw)
     assert (await other.get_job(jid)).status is JobStatus.COMPLETED
+    with pytest.raises(UsageError, match="being deleted"):  # nothing new may wait on it either
+        await other.add_jobs([new_job(after=(jid,))])
     # The purge goes on to the end, even for a runner whose --keep would not call the job old.
     assert await other.old_job_ids(cutoff - 3_600_000) == [jid]
     while await other.purge_rows(jid, cutoff - 3_600_000) > 0:

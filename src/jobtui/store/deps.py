@@ -35,18 +35,22 @@ async def check_deps(db: aiosqlite.Connection, deps: Iterable[JobId]) -> dict[Jo
     """Return the status of each dependency.
 
     Raises:
-        UsageError: a dependency does not exist.
+        UsageError: a dependency does not exist, or retention is deleting it.
     """
     wanted = sorted(set(deps))
     if not wanted:
         return {}
     rows = list(await db.execute_fetchall(
-        "SELECT job_id, status FROM jobs WHERE job_id IN (SELECT value FROM json_each(?))", (dumps(wanted),)
+        "SELECT job_id, status, purging_at_ms FROM jobs WHERE job_id IN (SELECT value FROM json_each(?))",
+        (dumps(wanted),),
     ))
     found = {int(r[0]): job_status(r[1]) for r in rows}
     missing = [d for d in wanted if d not in found]
     if missing:
         raise UsageError(f"--after: no job {', '.join(f'#{m}' for m in missing)}")
+    going = [int(r[0]) for r in rows if r[2] is not None]
+    if going:  # retention has begun to delete it (store/retention.py): nothing may wait on it now
+        raise UsageError(f"--after: job {', '.join(f'#{g}' for g in going)} is being deleted by retention")
     return found
 
 
