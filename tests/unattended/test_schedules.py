@@ -83,8 +83,10 @@ def test_two_runners_fire_each_occurrence_once(tmp_path: Path) -> None:
     assert len(runs) >= 4, runs
     occurrences = [r[0] for r in runs]
     assert all((o - anchor) % every == 0 for o in occurrences), "every firing is an occurrence of the period"
-    # Every occurrence from the first to the last is accounted for exactly once: fired, skipped or folded in.
-    assert sum(1 + r[3] for r in runs) == (occurrences[-1] - occurrences[0]) // every + 1
+    # Every occurrence from the first to the last is accounted for exactly once: fired, skipped or folded in
+    # (a first firing later than a second after the add, on a busy machine, folds in the ones before it).
+    first = occurrences[0] - runs[0][3] * every
+    assert sum(1 + r[3] for r in runs) == (occurrences[-1] - first) // every + 1
     fired = [r for r in runs if r[1] == "fired"]
     assert sorted(r[2] for r in fired) == [j[0] for j in jobs], "one job per firing, none without one"
     assert len({r[4] for r in runs}) <= 2
