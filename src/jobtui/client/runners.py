@@ -42,6 +42,8 @@ class RunnerControl(ClientCore):
         and from seeing a batch that is later rolled back.
         """
         self._runner_store = await self.store.reopen()
+        # The UI shares this loop: a thread keeps the lease however long a frame takes (issue 14 item 3).
+        options.setdefault("lease_thread", True)
         self.runner = Runner(self._runner_store, self.registry, concurrency=concurrency, **options)
         return self.runner
 

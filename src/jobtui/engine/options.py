@@ -55,6 +55,8 @@ class RunnerOptions:
     """Delete finished jobs older than this (None: keep them all)."""
     retention_period_s: float = PERIOD_S
     """How often retention runs."""
+    lease_thread: bool = False
+    """Also renew the lease from a thread of its own (the embedded runner: the UI sharing its loop may be busy)."""
 
 
 class RunnerOverrides(TypedDict, total=False):
@@ -77,3 +79,4 @@ class RunnerOverrides(TypedDict, total=False):
     schedules: bool
     keep_ms: int | None
     retention_period_s: float
+    lease_thread: bool

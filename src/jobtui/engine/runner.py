@@ -22,6 +22,7 @@ from .execution import run_job
 from .hosts import host_identity
 from .jobrun import JobRun
 from .lease import check_lease_ttl, default_runner_name, lease_clock, runner_process_gone
+from .lease_keeper import LeaseKeeper
 from .notify import Notifier, defaults_from_env
 from .options import RunnerOptions, RunnerOverrides
 from .process import end_leftovers
@@ -273,6 +274,10 @@ class Runner:
         except StoreError as e:
             log.warning("recovery failed (%s); retrying at the next heartbeat", e)
         heartbeat = asyncio.create_task(self._heartbeat_loop(), name="jobtui-heartbeat")
+        keeper = LeaseKeeper(self.store, self.runner_id, interval_s=max(0.2, self.lease_ttl_s / 3),
+                             on_renewed=self._renewed) if self.options.lease_thread else None
+        if keeper is not None:
+            keeper.start()
         notifier = None if self.notifier is None else asyncio.create_task(self.notifier.run(), name="jobtui-notify")
         scheduler = None if self.scheduler is None else asyncio.create_task(self.scheduler.run(), name="jobtui-schedule")
         retention = None if self.retention is None else asyncio.create_task(self.retention.run(), name="jobtui-retention")
@@ -326,6 +331,8 @@ class Runner:
                 self.notifier.stop()  # never cancelled: it may be inside a transaction
                 await asyncio.gather(notifier, return_exceptions=True)
             heartbeat.cancel()
+            if keeper is not None:
+                await keeper.stop()
             if self._confirming is not None:
                 self._confirming.cancel()
             for t in (heartbeat, self._confirming):
@@ -361,6 +368,10 @@ class Runner:
             if not t.done():
                 t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _renewed(self, began: float) -> None:
+        """Note a lease the keeper renewed (called from its thread: one assignment)."""
+        self._lease_ok = max(self._lease_ok, began)
 
     async def _heartbeat_loop(self) -> None:
         """Renew the lease every third of its TTL; any failure is logged and the loop lives on."""
