@@ -79,6 +79,9 @@ async def test_filters_match_as_the_tuis_filter_did(open_store: OpenStore) -> No
     assert await shown(words=("savestage",), statuses=frozenset({"running"})) == [], "not another stage's"
     assert not set(running) & set(await shown(not_words=("uploading",)))
     assert await shown(failures=frozenset({"failed"})) == []
+    words = Listing(statuses=frozenset({"running", "queued"}), words=("uploading",))
+    assert await store.matching_ids(words) == set(running)
+    assert await store.matching_ids(words, among=[running[0], ids[5], 10**9]) == {running[0]}
     assert await store.job_position(Listing(statuses=frozenset({"paused"})), ids[0]) is None
     assert await store.job_position(Listing(statuses=frozenset({"paused"})), ids[5]) == 0
 

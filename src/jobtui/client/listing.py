@@ -28,6 +28,10 @@ class ListingControl(ClientCore):
         """Return a job's position in a listing (None when the listing's filter leaves it out)."""
         return await self.store.job_position(listing, job_id)
 
+    async def matching_ids(self, listing: Listing, among: Iterable[JobId] | None = None) -> set[JobId]:
+        """Return the ids of the jobs a listing's filter matches (only among `among` when given)."""
+        return await self.store.matching_ids(listing, among)
+
     async def jobs_by_id(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:
         """Return the jobs of these ids that exist."""
         return await self.store.jobs_by_id(job_ids)

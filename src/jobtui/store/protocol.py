@@ -117,6 +117,10 @@ class JobReads(Protocol):
         """Return the position of a job in the listing (None when its filter does not match the job)."""
         ...
 
+    async def matching_ids(self, listing: Listing, among: Iterable[JobId] | None = None) -> set[JobId]:
+        """Return the ids of the jobs the listing's filter matches (only among `among` when given)."""
+        ...
+
     async def jobs_by_id(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:
         """Return the jobs of these ids that exist."""
         ...

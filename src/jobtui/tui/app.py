@@ -191,11 +191,13 @@ class JobtuiApp(App[int]):
 
     def pause_polling(self) -> None:
         """Stop reading the database on a timer (a benchmark or a test then drives refreshes with `poll()`)."""
+        self.refresher.paused = True
         if self._poll_timer is not None:
             self._poll_timer.pause()
 
     def resume_polling(self) -> None:
         """Read the database every POLL_S seconds again."""
+        self.refresher.paused = False
         if self._poll_timer is not None:
             self._poll_timer.resume()
 
@@ -245,6 +247,7 @@ class JobtuiApp(App[int]):
             self._gc_frozen = True
         self.loaded.set()
         self._poll_timer = self.set_interval(POLL_S, self.poll, name="poll")
+        self.run_worker(self.refresher.watch(), group="watch", name="watch changes")
         self.set_interval(1.0, self._tick, name="clock")
         self.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
         if self.settings is not None:

@@ -27,6 +27,8 @@ OVERLAP_MS = 2_000
 """How far behind the newest change seen each poll reads again."""
 SETTLE_S = 2.0
 """Once the newest change seen is this old (by our monotonic clock), late commits have landed: stop re-reading."""
+REMATCH_S = 30.0
+"""How often a filter's matches are found again from scratch (a safety net: each poll updates them)."""
 _TERMINAL = frozenset(s.value for s in TERMINAL)
 _NOTABLE = _TERMINAL | {JobStatus.PAUSED.value}
 """Statuses a change to which may deserve a toast (tui/alerts.py): the job's row is read for it."""
@@ -84,12 +86,20 @@ class JobFeed:
         self._recent: dict[JobId, int] = {}
         """The stamp of each change seen within the overlap (to tell a re-read from a change)."""
         self._statuses_read = False
+        self._matched: set[JobId] | None = None
+        """The ids a filter matches (only while one is on): a poll tests the changed jobs, not every job."""
+        self._matched_for: tuple[Listing, float] | None = None
         self._max_id = 0
         self.moved = False
         """Whether the last poll found anything committed since the one before (a job row, a log line...)."""
         self.polls = 0
         self.rows_read = 0
         """Rows the last poll read (changes and window; for the benchmark and the tests)."""
+
+    @property
+    def token(self) -> tuple[int, int] | None:
+        """Return the store's change token as of the last poll."""
+        return self._token
 
     @property
     def max_id(self) -> JobId:
@@ -149,6 +159,14 @@ class JobFeed:
             # changed again): count again, and read the live statuses again.
             await self._recount(delta)
         self._max_id = max([self._max_id, *delta.changed])
+        if self._matched is not None and (delta.changed or delta.removed):
+            hits = await self.client.matching_ids(self.listing, among=delta.changed)
+            for job_id in delta.changed:
+                if job_id in hits:
+                    self._matched.add(job_id)
+                else:
+                    self._matched.discard(job_id)
+            self._matched -= delta.removed
         # The rows of the jobs that ended or paused, for the toasts (a progress tick reads none).
         ended = [job_id for job_id, before in delta.changed.items()
                  if now[job_id] in _NOTABLE and (before is None or before.value != now[job_id])]
@@ -193,6 +211,7 @@ class JobFeed:
         counts = await self.client.status_counts()
         self.counts = Counter(counts)
         self.total = sum(counts.values())
+        self._matched = None  # a job deleted that we did not hold: find the filter's matches again
         if sum(n for s, n in counts.items() if s not in _TERMINAL) != len(self._statuses):
             live = await self.client.unsettled_statuses()
             delta.removed |= self._statuses.keys() - live.keys()
@@ -205,7 +224,17 @@ class JobFeed:
     async def read_window(self, top: int, span: int) -> None:
         """Count the listing's matches and read its rows [top, top + span), and the pinned jobs."""
         client = self.client
-        self.matches = await client.count_jobs(self.listing) if self.filtered else self.total
+        listing = self.listing
+        if not self.filtered:
+            self._matched = None
+            self.matches = self.total
+        else:
+            mono = time.monotonic()
+            if (self._matched is None or self._matched_for is None or self._matched_for[0] != listing
+                    or mono - self._matched_for[1] >= REMATCH_S):
+                self._matched = await client.matching_ids(listing)
+                self._matched_for = (listing, mono)
+            self.matches = len(self._matched)
         top = max(0, min(top, self.matches - span))
         rows = await client.window_jobs(self.listing, top, span) if self.matches else []
         held = {j.job_id: j for j in rows}

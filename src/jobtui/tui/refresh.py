@@ -20,8 +20,11 @@ from .alerts import Alert, coalesce, end_alerts, is_quiet
 from .feed import Delta
 from .host import AppHost
 
-POLL_S = 0.025
-"""How often the job list asks whether anything changed (one cheap read; nothing more when nothing did)."""
+POLL_S = 0.5
+"""How often the job list reads what changed in any case (the runners' heartbeats; a safety net)."""
+WATCH_S = 0.025
+"""How often it asks whether anything was committed (one cheap read, in a plain asyncio task: no Textual
+timer's message per tick); when something was, it polls at once."""
 BUSY_GAP_S = 0.1
 """After a poll that found changes, the next one waits at least this long (at most ten refreshes a second)."""
 MARGIN = 12
@@ -44,6 +47,8 @@ class Refresher:
         self.pending = False
         """A selection waits for its debounce (the screen is not settled)."""
         self._polling = asyncio.Lock()
+        self.paused = False
+        """Polling is paused (a benchmark or a test drives it)."""
         self._next_at = 0.0
         self._reload_lock = asyncio.Lock()
         self._last_stats = 0.0
@@ -51,6 +56,20 @@ class Refresher:
         self._last_extras = 0.0
         self._quiet_alerts: list[Alert] = []
         self._last_quiet = float("-inf")
+
+    async def watch(self) -> None:
+        """Poll as soon as the store's change token moves (the app's task from mount to unmount)."""
+        app = self.app
+        while True:
+            await asyncio.sleep(WATCH_S)  # sleep: the cadence of the token's checks
+            if self.paused or self._polling.locked() or time.monotonic() < self._next_at:
+                continue
+            try:
+                moved = await app.client.change_token() != app.feed.token
+            except JobtuiError:
+                continue  # the timer's poll shows the problem
+            if moved:
+                await self.poll()
 
     async def poll(self, *, full: bool = False) -> None:
         """Read what changed, show it (the list's window, toasts), and refresh the selected job."""
