@@ -10,7 +10,6 @@ shares the commit. Text is escaped, counts are clamped; a JSON state that cannot
 from __future__ import annotations
 
 import json
-import math
 import re
 from typing import Any
 
@@ -19,7 +18,8 @@ MAX_COUNT = 2**63 - 1
 MAX_JSON_DEPTH = 64
 """How deep a checkpoint state may nest (lists and objects)."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False, default=str)
+"""The store's encoding (store/records.py: what is not JSON is stored as its str()), but refusing NaN and infinities."""
 
 
 class UnstorableError(ValueError):
@@ -63,7 +63,7 @@ def check_json(value: Any) -> None:
     """Refuse a value that JSON cannot carry faithfully to every backend.
 
     Raises:
-        UnstorableError: it holds NaN or an infinity, nests deeper than MAX_JSON_DEPTH, or is not JSON.
+        UnstorableError: it holds NaN or an infinity, nests deeper than MAX_JSON_DEPTH, or refers to itself.
     """
     if depth(value) > MAX_JSON_DEPTH:
         raise UnstorableError(f"nested deeper than {MAX_JSON_DEPTH} levels")
@@ -71,16 +71,9 @@ def check_json(value: Any) -> None:
         _JSON.encode(value)
     except ValueError as e:  # NaN, Infinity, a circular reference
         raise UnstorableError(str(e)) from None
-    except TypeError as e:
-        raise UnstorableError(str(e)) from None
     except RecursionError:  # pragma: no cover - depth() refuses it first
         raise UnstorableError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
 
 
-def finite(value: float) -> bool:
-    """Tell whether a float is a number JSON can carry (not NaN, not an infinity)."""
-    return math.isfinite(value)
-
-
-__all__ = ["MAX_COUNT", "MAX_JSON_DEPTH", "UnstorableError", "check_json", "count", "depth", "finite", "opt_text",
+__all__ = ["MAX_COUNT", "MAX_JSON_DEPTH", "UnstorableError", "check_json", "count", "depth", "opt_text",
            "text"]

@@ -10,14 +10,17 @@ from __future__ import annotations
 import signal
 import sqlite3
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from jobtui import Context, JobType, Retry, Stage
 from jobtui.client import Client
 from jobtui.model import JobStatus
+from jobtui.store import Store
 from tests.commands.helpers import output_lines, spec
-from tests.conftest import jobtui, poll, run_idle, spawn_runner, stop_runner
+from tests.conftest import jobtui, make_client, poll, run_idle, spawn_runner, stop_runner
 
 pytestmark = pytest.mark.slow
 
@@ -206,3 +209,23 @@ async def test_the_output_cap_holds_across_resume_and_recovery(client: Client) -
         await run_idle(client, timeout=20)
     total = sum(len(line) + 1 for line in await output_lines(client, job))
     assert 900 < total <= 1000, f"{total} bytes logged in 4 runs: every run must count what the runs before it logged"
+
+
+async def test_a_python_stage_checkpointing_nan_fails_alone_with_a_clear_error(store: Store) -> None:
+    """Issue 14, item 1: NaN in a checkpoint is refused where it is made (UnstorableError), not in a shared commit."""
+    async def nan(ctx: Context) -> None:
+        await ctx.checkpoint({"when": datetime(2026, 1, 1), "ok": 1.5})  # not JSON, stored as its str(), as ever
+        await ctx.checkpoint({"loss": float("nan")})
+
+    async def fine(ctx: Context) -> int:
+        for i in range(20):
+            await ctx.checkpoint(i)
+        return 20
+
+    client = make_client(store, JobType("nan", [Stage(nan, retry=Retry(retries=0))]), JobType("fine", [Stage(fine)]))
+    bad, good = await client.submit("nan"), await client.submit("fine")
+    await run_idle(client, timeout=20)
+    j = await client.job(bad)
+    assert j.status is JobStatus.FAILED
+    assert "UnstorableError" in (j.error_message or "") and "Out of range float" in (j.error_message or ""), j.error_message
+    assert (await client.job(good)).status is JobStatus.COMPLETED

@@ -244,13 +244,18 @@ def _env(ctx: Context, spec: Mapping[str, Any]) -> tuple[dict[str, str], Path]:
     return env, Path(name)
 
 
-async def _settle(futures: Sequence[asyncio.Future[Any]], timeout_s: float) -> None:
-    """Wait up to `timeout_s` for futures to finish; cancel those that do not (never raises their errors)."""
+async def _settle(futures: Sequence[asyncio.Future[Any]], timeout_s: float) -> bool:
+    """Wait up to `timeout_s` for futures to finish; cancel those that do not (never raises their errors).
+
+    Returns whether all finished in time.
+    """
     pending = [f for f in futures if not f.done()]
-    if pending:
-        _done, late = await asyncio.wait(pending, timeout=timeout_s)
-        for f in late:
-            f.cancel()
+    if not pending:
+        return True
+    _done, late = await asyncio.wait(pending, timeout=timeout_s)
+    for f in late:
+        f.cancel()
+    return not late
 
 
 async def run_command(
@@ -311,7 +316,9 @@ async def run_command(
         await sup.end_stragglers(grace)
         # Bounded: whatever the readers do (a write they wait on, a pipe a stray process holds open),
         # a timeout or an end of the group holds.
-        await _settle(readers, 10)
+        if not await _settle(readers, 10):
+            ctx.log("stopped reading the command's output 10 s after it ended (a process it left holds its"
+                    " stdout or stderr open)", "warning")
     finally:
         broken.cancel()
         if sup.returncode is None or not waiter.done():
