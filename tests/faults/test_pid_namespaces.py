@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -150,3 +151,24 @@ def test_a_second_live_runner_of_the_same_name_is_refused(tmp_path: Path, procs:
          or again.poll() is not None, what="vm-1 taken again")
     assert again.poll() is None, again.communicate()[1]
     stop_runner(again)
+
+
+@needs_unshare
+def test_a_default_name_taken_in_another_pid_namespace_gets_a_suffix(
+    tmp_path: Path, procs: list[subprocess.Popen[str]]
+) -> None:
+    """Inside its own PID namespace a runner is pid 1: its default name HOST-1 may be taken; it runs as HOST-1-xxxx."""
+    db = tmp_path / "default.db"
+    host = socket.gethostname()
+    first = spawn_runner(db, "--name", f"{host}-1", "--quiet")
+    procs.append(first)
+    poll(lambda: _one(db, f"SELECT count(*) FROM runners WHERE name = '{host}-1'") == 1, what="HOST-1 registered")
+    inside = _in_new_pidns(db, "--quiet")
+    procs.append(inside)
+    poll(lambda: _one(db, f"SELECT count(*) FROM runners WHERE name LIKE '{host}-1-%'") == 1 or inside.poll() is not None,
+         what="the second runner registered")
+    assert inside.poll() is None, inside.communicate()[1]
+    [(pid,)] = rows(db, f"SELECT pid FROM runners WHERE name LIKE '{host}-1-%'")
+    assert pid == 1
+    _stop_inside(inside)
+    stop_runner(first)
