@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -133,3 +134,12 @@ def export_rows(db: Db, job: int) -> int:
 
 def executions(lines: list[tuple[int, int, str, str, int, int]]) -> collections.Counter[tuple[int, str, str]]:
     return collections.Counter((job, stage, item) for _p, job, stage, item, _s, _e in lines)
+
+
+def sigkill(pids: list[int]) -> None:
+    """SIGKILL each pid (those already gone are skipped): a test's cleanup of what it found left."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

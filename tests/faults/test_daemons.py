@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
 import subprocess
 import time
@@ -21,6 +20,7 @@ import pytest
 
 from jobtui.engine.containment import cgroup_base
 from tests.conftest import jobtui, poll, spawn_runner, stop_runner
+from tests.faults.helpers import sigkill
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -53,22 +53,7 @@ def marker() -> Iterator[str]:
     """The daemon's argv marker; whatever still carries it after the test is SIGKILLed."""
     m = f"daemon-{uuid.uuid4().hex[:12]}"
     yield m
-    for pid in _with_marker(m):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-@pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[str]]]:
-    """Runners a test started: SIGKILLed and reaped after it."""
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for p in started:
-        if p.poll() is None:
-            p.kill()
-        p.communicate(timeout=30)
+    sigkill(_with_marker(m))
 
 
 def _daemonising(marker: str, pids: Path) -> str:
@@ -102,32 +87,22 @@ def _started(db: Path, pids: Path, marker: str, n: int = 1) -> int:
     return pid
 
 
+@pytest.mark.parametrize("how", ["cancel", "timeout"])
 @pytest.mark.parametrize("cgroups", MODES)
-def test_cancel_ends_the_daemon_a_command_started(
-    tmp_path: Path, marker: str, procs: list[subprocess.Popen[str]], cgroups: str
+def test_cancel_and_timeout_end_the_daemon_a_command_started(
+    tmp_path: Path, marker: str, procs: list[subprocess.Popen[str]], cgroups: str, how: str
 ) -> None:
     db, pids = tmp_path / "d.db", tmp_path / "pids"
-    job = int(jobtui("add", "--shell", _daemonising(marker, pids), db=db).stdout)
+    timeout = ["--timeout", "2s"] if how == "timeout" else []
+    job = int(jobtui("add", *timeout, "--shell", _daemonising(marker, pids), db=db).stdout)
     runner = spawn_runner(db, "--quiet", JOBTUI_CGROUPS=cgroups)
     procs.append(runner)
     daemon = _started(db, pids, marker)
-    assert jobtui("cancel", str(job), db=db).returncode == 0
-    poll(lambda: _status(db, job) == "cancelled", what="cancelled")
-    assert not _alive(daemon) and _with_marker(marker) == [], "the daemon outlived cancel"
-    stop_runner(runner)
-
-
-@pytest.mark.parametrize("cgroups", MODES)
-def test_timeout_ends_the_daemon_a_command_started(
-    tmp_path: Path, marker: str, procs: list[subprocess.Popen[str]], cgroups: str
-) -> None:
-    db, pids = tmp_path / "d.db", tmp_path / "pids"
-    job = int(jobtui("add", "--timeout", "2s", "--shell", _daemonising(marker, pids), db=db).stdout)
-    runner = spawn_runner(db, "--quiet", JOBTUI_CGROUPS=cgroups)
-    procs.append(runner)
-    daemon = _started(db, pids, marker)
-    poll(lambda: _status(db, job) == "failed", what="timed out")
-    assert not _alive(daemon) and _with_marker(marker) == [], "the daemon outlived the timeout"
+    if how == "cancel":
+        assert jobtui("cancel", str(job), db=db).returncode == 0
+    ended = "cancelled" if how == "cancel" else "failed"
+    poll(lambda: _status(db, job) == ended, what=ended)
+    assert not _alive(daemon) and _with_marker(marker) == [], f"the daemon outlived {how}"
     stop_runner(runner)
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from tests.commands.helpers import mark, procs_with
 from tests.conftest import cli_env, jobtui, poll, spawn_runner, stop_runner
-from tests.faults.helpers import rows
+from tests.faults.helpers import rows, sigkill
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -49,26 +49,11 @@ def _in_new_pidns(db: Path, *args: str) -> subprocess.Popen[str]:
 
 
 @pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[str]]]:
-    """Processes a test started: killed (SIGKILL) and reaped after it, whatever happened."""
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for p in started:
-        if p.poll() is None:
-            p.kill()
-        p.communicate(timeout=30)
-
-
-@pytest.fixture
 def marker() -> Iterator[str]:
     """A marker for the commands' environment; whatever still carries it after the test is killed."""
     m = mark()
     yield m
-    for pid in procs_with(m):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    sigkill(procs_with(m))
 
 
 def _one(db: Path, sql: str) -> int:
