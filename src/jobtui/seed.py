@@ -16,7 +16,9 @@ def demo_submissions(now: int | None = None) -> list[Submission]:
         Submission(d, {"delay": 1.0, "items": 20, "fail_stage": "uploading", "fail_times": 2, "seed": 3}),
         Submission(d, {"delay": 1.0, "items": 30, "fail_stage": "extracting", "fail_kind": "permanent", "seed": 4}),
         Submission(d, {"delay": 1.0, "items": 30, "fail_items": 6, "seed": 5}),
-        Submission(d, {"delay": 0.5, "items": 10, "fail_stage": "scraping", "fail_times": 99, "seed": 6},
+        # 4 runs per try (the demo's stage retries) x 4 tries (max_retries=3): failed for good after
+        # 16 runs, so `r` (resume) then completes it.
+        Submission(d, {"delay": 0.5, "items": 10, "fail_stage": "scraping", "fail_times": 16, "seed": 6},
                    max_retries=3),
         Submission(d, {"delay": 3.0, "items": 100, "seed": 7, "api_token": "demo-secret-token"}),
         Submission(d, {"delay": 2.0, "items": 50, "seed": 8}),

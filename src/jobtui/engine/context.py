@@ -97,7 +97,13 @@ class Context:
         self.stage_index = index
         """The stage's position, from 0."""
         self.attempt = attempt
-        """This attempt's number, from 1, counted across resumes."""
+        """Which run of this stage this is, from 1 (`$JOBTUI_ATTEMPT` for a command; RUNS in `show`).
+
+        Every start of the stage counts: a retry, an automatic retry of the job, a resume after it
+        failed, and a restart after a pause, a crash or a shutdown (the stage may have run partly
+        before: `attempt > 1` means "look for what an earlier run left"). It is never reset, not by
+        a resume nor by a rewind. The retry budget of the current run is apart (TRY n/m in `show`).
+        """
         self._generation = generation
         self._state = state
         self._processes: Processes | None = None

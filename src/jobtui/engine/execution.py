@@ -127,7 +127,8 @@ async def _run_stage(runner: Runner, run: JobRun, index: int, stage: Stage, reco
         if number > 1 or record.status is StageStatus.INTERRUPTED:
             run.log(f"stage {stage.name}: attempt {number}" + (" (resumed from checkpoint)" if state is not None else ""))
         fresh = tries == 1 and record.items_done == 0 and record.items_failed == 0
-        ctx = Context(run, index, stage, number, record.generation, state, fresh=fresh)
+        # ctx.attempt is the stage's run number: it counts on across retries, resumes and restarts (issue 15).
+        ctx = Context(run, index, stage, runs_before + tries, record.generation, state, fresh=fresh)
         if stage.timeout_s is None:
             out = await stage.fn(ctx)
         else:

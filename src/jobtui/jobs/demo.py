@@ -1,8 +1,9 @@
 """The built-in `demo` job type: the eight-step project pipeline, with failures on demand.
 
 It does no network I/O. Its params make every feature visible in seconds: `delay` per stage,
-`items` in the item stages, a stage that fails `fail_times` attempts (`fail_kind` transient or
-permanent), and `fail_items` consecutive items that fail until the job is resumed.
+`items` in the item stages, a stage whose first `fail_times` runs fail (`fail_kind` transient or
+permanent; runs are counted across retries and resumes, so a resume after them completes), and
+`fail_items` consecutive items that fail until the job is resumed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ FAST = Retry(retries=3, base_s=0.2, cap_s=2.0)
 
 
 def _maybe_fail(ctx: Context) -> None:
+    """Fail the first `fail_times` runs of `fail_stage` (ctx.attempt is the stage's run number, across resumes)."""
     p = ctx.params
     if p["fail_stage"] == ctx.stage and ctx.attempt <= p["fail_times"]:
         error = TransientError if p["fail_kind"] == "transient" else PermanentError
@@ -97,8 +99,8 @@ demo = JobType(
     params={
         "delay": Param(float, 1.0, "seconds per stage", min=0),
         "items": Param(int, 20, "items in each item stage", min=0),
-        "fail_stage": Param(str, "", "a stage whose first attempts fail", choices=("", *STAGES)),
-        "fail_times": Param(int, 1, "how many attempts of fail_stage fail", min=0),
+        "fail_stage": Param(str, "", "a stage whose first runs fail", choices=("", *STAGES)),
+        "fail_times": Param(int, 1, "how many runs of fail_stage fail", min=0),
         "fail_kind": Param(str, "transient", "transient (retried) or permanent", choices=("transient", "permanent")),
         "fail_items": Param(int, 0, "consecutive items of downloading that fail until resumed", min=0),
         "seed": Param(int, 0, "seed for sizes and digests"),
