@@ -19,6 +19,7 @@
     + JobTimeoutError      (the whole job ran past its timeout)
     + ReplayMismatchError  (the job's recorded stages differ from its type's now)
   x PermanentError         (raise from a stage or item: never retried)
+    + ItemsFailedError     (items failed for good, more than the stage allows; .failed, .total)
   x TransientError         (raise from a stage or item: always retried)
 """
 
@@ -163,3 +164,15 @@ class PermanentError(JobtuiError):
 
 class TransientError(JobtuiError):
     """Raise from a stage or item to have it retried with backoff."""
+
+
+class ItemsFailedError(PermanentError):
+    """Items of a stage failed for good, more than it allows (`allow_failures`): the stage, and its job, fail.
+
+    Not retried as a stage: `resume` or `retry` runs only the failed items again.
+    """
+
+    def __init__(self, failed: int, total: int, detail: str = "") -> None:
+        self.failed = failed
+        self.total = total
+        super().__init__(f"{failed} of {total} items failed" + (f" ({detail})" if detail else ""))

@@ -99,6 +99,9 @@ def _foreach_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--lines", metavar="FILE", help="items: the non-empty lines of FILE ('-': stdin)")
     sp.add_argument("--args", nargs="+", metavar="ITEM", help="items: these arguments")
     sp.add_argument("--workers", type=int_arg("--workers", 1, MAX_WORKERS), default=1, metavar="N", help="items run at once (default 1)")
+    sp.add_argument("--allow-failures", metavar="N|P%",
+                    help="accept up to N (or P percent of the) items failing for good: the job still completes and"
+                         " says so (default 0: any failed item fails the job)")
     _shared(sp)
     sp.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD {} ...",
                     help="the command; {} {name} {stem} {ext} {dir} {index} are replaced, each as one argument")

@@ -18,6 +18,7 @@ from ..client import Client, Submission
 from ..errors import UsageError
 from ..fleet import needs_text
 from ..model import AT_REST, TERMINAL, Action, Job, JobId, JobStatus, StageStatus, iso, now_ms, redact, waiting_reason
+from ..outcome import items_text, tolerated
 from ..printable import PrintableStream
 from ..redaction import Secrets
 from ..wording import ago, duration, until
@@ -153,7 +154,7 @@ async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
             step = needs_text(unmet[j.job_id])
         elif j.status is JobStatus.QUEUED and j.run_at_ms is not None and j.run_at_ms > now:
             step = f"starts {until(j.run_at_ms, now)}"
-        items = f"{j.items_done}" + (f" ({j.items_failed} failed)" if j.items_failed else "")
+        items = items_text(j)
         rows.append([str(j.job_id), j.type, j.status.value, step, f"{j.progress * 100:.0f}%", items,
                      ago(j.updated_at_ms, now)])
     print(table(rows))
@@ -238,6 +239,7 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
         print(f"  dependents {refs_text(d.dependents)}")
     for label, value in (
         ("pause      ", shown["pause_reason"]), ("failed at  ", j.failed_step), ("error      ", shown["error_message"]),
+        ("tolerated  ", tolerated(d)),
         ("next retry ", iso(j.next_retry_at_ms)), ("run at     ", iso(j.run_at_ms)), ("unique key ", shown["unique_key"]),
     ):
         if value:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-from pathlib import Path
 from typing import Any
 
 from ..client import Client
 from ..errors import UsageError
+from ..jobs.command_params import ProgramNotFoundError
 from ..model import Schedule, iso, now_ms
 from ..recurrence import Recurrence
 from ..wording import ago
@@ -100,13 +99,10 @@ def _what(client: Client, a: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     run: str | list[str] = " ".join([a.type, *a.argv]) if a.shell else [a.type, *a.argv]
     if not (run.strip() if isinstance(run, str) else run[0].strip()):
         raise UsageError("empty command: give one after -- (schedule add NAME --every 1h -- CMD ARG...)")
-    params = command_job_params(run, a)
-    if isinstance(run, list):
-        cwd = params["stages"][0]["cwd"]
-        if shutil.which(run[0], path=params["stages"][0]["env"].get("PATH")) is None and \
-                shutil.which(str(Path(cwd) / run[0])) is None:
-            raise UsageError(f"{run[0]!r} is neither a job type (see `jobtui types`) nor a program on PATH")
-    return "command", params
+    try:
+        return "command", command_job_params(run, a)
+    except ProgramNotFoundError as e:
+        raise UsageError(f"{e.program!r} is neither a job type (see `jobtui types`) nor a program on PATH") from None
 
 
 def _when(s: Schedule) -> str:

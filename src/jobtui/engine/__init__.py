@@ -9,6 +9,7 @@ from .options import RunnerOptions
 from .process import KILL_GRACE_S, Processes, Supervised, describe_exit
 from .retry import NO_RETRY, Retry, is_transient
 from .runner import Runner, workspace_root_for
+from .tolerance import check_allow_failures
 
 __all__ = [
     "KILL_GRACE_S",
@@ -25,6 +26,7 @@ __all__ = [
     "RunnerOptions",
     "Stage",
     "Supervised",
+    "check_allow_failures",
     "child_env",
     "describe_exit",
     "is_transient",

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import storable
-from ..errors import PermanentError
+from ..errors import ItemsFailedError, PermanentError
 from ..kinds import StopKind
 from ..model import FileRecord, JobId
 from ..private import UnsafePathError, private_subdir
 from .retry import Retry, call_with_retry, describe
+from .tolerance import AllowFailures, check_allow_failures, verdict
 
 if TYPE_CHECKING:
     from .definition import Stage
@@ -107,6 +108,12 @@ class Context:
         self._generation = generation
         self._state = state
         self._processes: Processes | None = None
+        self.tolerated: str | None = None
+        """What this attempt's `items` calls accepted as failed (`allow_failures`), or None."""
+        self._unjudged: dict[int, tuple[set[str], set[str]]] = {}
+        self._calls = 0
+        self._refused: ItemsFailedError | None = None
+        """(failed keys, keys seen) of each `items` call that has not reached its verdict (yet)."""
 
     @property
     def processes(self) -> Processes:
@@ -303,6 +310,34 @@ class Context:
         await self._run.sleep(seconds)
 
     # ------------------------------------------------------------------------------------ items
+    def _judge(self, call: int, allow: AllowFailures, errors: dict[str, str]) -> None:
+        """Fail the stage when more items of an `items` call failed than it allows; log what it tolerated."""
+        failed_keys, iterated = self._unjudged.pop(call)
+        failed = failed_keys & iterated
+        first = next((text for k, text in errors.items() if k in failed), None)
+        try:
+            note = verdict(len(failed), len(iterated), allow, first)
+        except ItemsFailedError as e:
+            self._refused = e
+            raise
+        if note is not None:
+            self.tolerated = note if self.tolerated is None else f"{self.tolerated}; {note}"
+            self._run.log(f"{note}; the stage goes on", "warning")
+
+    def settle(self) -> None:
+        """Raise ItemsFailedError for failed items of an `items` loop the stage left before its end.
+
+        The runner calls it when the stage returns: items that failed for good are never dropped
+        silently, even by a stage that broke out of the loop or caught the error.
+        """
+        if self._refused is not None:
+            raise self._refused
+        failed = sum(len(f & seen) for f, seen in self._unjudged.values())
+        total = sum(len(seen) for _f, seen in self._unjudged.values())
+        self._unjudged.clear()
+        if failed:
+            raise ItemsFailedError(failed, total, "the stage ended before its items loop did")
+
     async def items(
         self,
         iterable: Iterable[Any] | AsyncIterable[Any],
@@ -312,6 +347,7 @@ class Context:
         workers: int = 1,
         retry: Retry | None = None,
         replay: bool = False,
+        allow_failures: AllowFailures = None,
     ) -> AsyncIterator[ItemOutcome]:
         """Run `fn` on each item not yet done; yield each outcome once it is queued for commit.
 
@@ -323,7 +359,13 @@ class Context:
         run are skipped; failed ones run again. Up to `workers` items run at once. Each item is
         retried under `retry` (default: the job type's item policy, else this stage's). A run of
         `auto_pause_after` consecutive failures pauses the job. Between items is a safe point.
+
+        Once every item ran, items that failed for good fail the stage with `ItemsFailedError`
+        ("2 of 4 items failed"; not retried as a stage: `resume` runs the failed items again), unless
+        `allow_failures` accepts them: a number of items, or a percentage such as "10%". Accepted
+        failures are logged, and the job completes with its failed items counted.
         """
+        allow = check_allow_failures(allow_failures)
         run = self._run
         store = run.store
         job_id, index = self.job_id, self.stage_index
@@ -339,6 +381,9 @@ class Context:
         total = len(iterable) if hasattr(iterable, "__len__") else None  # type: ignore[arg-type]
         n_done, n_failed = len(done_keys), len(failed_keys)
         seen: set[str] = set()
+        iterated: set[str] = set()
+        """Every key of the iterable (done before or not): what the verdict counts against."""
+        errors: dict[str, str] = {}
 
         def counters() -> tuple[int | None, int, int]:
             # Read at the group commit that writes the item rows counted here (never ahead of them).
@@ -363,6 +408,7 @@ class Context:
                     failed_keys.add(o.key)
                     run.items_failed += 1
                 run.consecutive_failures += 1
+                errors.setdefault(o.key, f"item {o.key}: {o.error}")
                 run.log(f"item {o.key} failed after {o.attempts} attempt(s): {o.error}", "error")
             store.watch_stage_counters(job_id, index, counters)
             message = f"{n_done}/{total if total is not None else '?'} items" + (f", {n_failed} failed" if n_failed else "")
@@ -401,6 +447,9 @@ class Context:
             finally:
                 _current_item.reset(token)
 
+        self._calls += 1
+        call = self._calls
+        self._unjudged[call] = (failed_keys, iterated)
         stored: dict[str, Any] = {}
         if replay and done_keys:
             stored = await store.item_results(job_id, index)
@@ -412,6 +461,7 @@ class Context:
             return ItemOutcome(k, item, True, stored[k], None, 0, replayed=True)
 
         def pending(k: str) -> bool:
+            iterated.add(k)
             if k in done_keys or k in seen:
                 return False
             seen.add(k)
@@ -437,6 +487,7 @@ class Context:
                 elif count % YIELD_EVERY == 0:
                     await asyncio.sleep(0)
             await store.commit_point()
+            self._judge(call, allow, errors)
             return
 
         running: dict[asyncio.Task[ItemOutcome], int] = {}
@@ -476,6 +527,7 @@ class Context:
             await store.commit_point()
             if not exhausted:
                 run.check()
+            self._judge(call, allow, errors)
         finally:
             for t in running:
                 t.cancel()

@@ -84,9 +84,9 @@ async def _run_stages(runner: Runner, run: JobRun) -> None:
             run.outputs[stage.name] = record.output
             continue
         run.check()
-        output = await _run_stage(runner, run, index, stage, record)
+        output, note = await _run_stage(runner, run, index, stage, record)
         run.outputs[stage.name] = output
-        store.stage_finished(job_id, index, output)
+        store.stage_finished(job_id, index, output, note=note)
         run.current_index = None
         if index == last:
             run.completing = True
@@ -104,7 +104,9 @@ async def _run_stages(runner: Runner, run: JobRun) -> None:
     runner.jobs_done += 1
     runner.emit(RunnerEvent.COMPLETED, job_id)
 
-async def _run_stage(runner: Runner, run: JobRun, index: int, stage: Stage, record: StageRecord) -> Any:
+async def _run_stage(runner: Runner, run: JobRun, index: int, stage: Stage, record: StageRecord
+                     ) -> tuple[Any, str | None]:
+    """Run one stage under its retry policy; return its output and what it tolerated (failed items), if any."""
     job_id = run.job.job_id
     store = runner.store
     # An interruption (pause, shutdown, crash) is not a failed attempt: the budget goes on where it was.
@@ -113,11 +115,12 @@ async def _run_stage(runner: Runner, run: JobRun, index: int, stage: Stage, reco
     runs_before = record.runs
     policy = replace(stage.retry, retries=stage.retry.retries - failed_before) if failed_before else stage.retry
     tries = 0
+    tolerated: str | None = None
     run.current_index = index
     run.states.setdefault(index, record.state)
 
     async def attempt() -> Any:
-        nonlocal tries
+        nonlocal tries, tolerated
         if run.must_wait:
             await run.ready()
         tries += 1
@@ -140,6 +143,8 @@ async def _run_stage(runner: Runner, run: JobRun, index: int, stage: Stage, reco
                 if timer.expired():
                     raise StageTimeoutError(job_id, stage.name, f"stage {stage.name} ran past {stage.timeout_s:g}s") from e
                 raise
+        ctx.settle()  # failed items the stage left behind fail it (issue 15: never a plain success)
+        tolerated = ctx.tolerated
         # No "stage done in Ns" log line: the stage's start and end are on its row (the TUI's
         # "took", `show`); a log row per stage was a quarter of the rows a trivial stage wrote.
         return out
@@ -166,7 +171,7 @@ async def _run_stage(runner: Runner, run: JobRun, index: int, stage: Stage, reco
         if tb:
             run.log(f"stage {stage.name} raised {text}\n{tb}", "error")
         raise _failure(job_id, stage.name, text, transient=transient) from e
-    return output
+    return output, tolerated
 
 async def _stopped(runner: Runner, run: JobRun, kind: StopKind, reason: str | None) -> None:
     job_id = run.job.job_id

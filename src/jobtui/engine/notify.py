@@ -36,6 +36,7 @@ from tenacity import (
 
 from ..errors import JobNotFoundError, PermanentError, TransientError
 from ..model import JobDetail, Notification
+from ..outcome import tolerated
 from ..redaction import redact_command
 from ..store import JobStore
 from ..targets import ENV_CMD, ENV_URL, check_url, defaults_from_env, targets
@@ -66,7 +67,7 @@ def payload(n: Notification, detail: JobDetail) -> dict[str, Any]:
     body = detail.to_dict()  # params redacted, errors already scrubbed when stored
     body.pop("notify", None)
     body.pop("notifications", None)
-    return {"event": n.event, "notification_id": n.notification_id, **body}
+    return {"event": n.event, "notification_id": n.notification_id, "tolerated": tolerated(detail), **body}
 
 
 class CommandError(Exception):
@@ -299,7 +300,8 @@ class Notifier:
     async def _command(self, n: Notification, detail: JobDetail) -> None:
         env = child_env()
         env.update(JOBTUI_JOB_ID=str(n.job_id), JOBTUI_STATUS=detail.job.status.value, JOBTUI_EVENT=n.event,
-                   JOBTUI_TYPE=detail.job.type, JOBTUI_NOTIFICATION_ID=str(n.notification_id))
+                   JOBTUI_TYPE=detail.job.type, JOBTUI_NOTIFICATION_ID=str(n.notification_id),
+                   JOBTUI_TOLERATED=tolerated(detail) or "")
         proc = await asyncio.create_subprocess_shell(
             n.target, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE, env=env, start_new_session=True,

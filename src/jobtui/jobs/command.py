@@ -17,6 +17,7 @@ run) and, up to 64 KiB, in `$JOBTUI_STATE`, beside `$JOBTUI_JOB_ID`, `$JOBTUI_ST
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import math
 import os
@@ -27,7 +28,18 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
-from jobtui import KILL_GRACE_S, Context, JobType, Param, Retry, Stage, Supervised, child_env, describe_exit
+from jobtui import (
+    KILL_GRACE_S,
+    Context,
+    JobType,
+    Param,
+    Retry,
+    Stage,
+    Supervised,
+    check_allow_failures,
+    child_env,
+    describe_exit,
+)
 from jobtui.errors import ParamError, StoreError
 
 from .command_output import Output
@@ -52,12 +64,27 @@ _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 class CommandFailedError(Exception):
     """A command exited non-zero, was killed, or timed out. `transient` decides whether it is retried."""
 
-    def __init__(self, message: str, *, exit_code: int | None, transient: bool, result: dict[str, Any]) -> None:
+    def __init__(self, message: str, *, exit_code: int | None, transient: bool, result: dict[str, Any],
+                 started: bool = True) -> None:
         super().__init__(message)
         self.exit_code = exit_code
         self.transient = transient
+        self.started = started
+        """False when the program could not even be started (then only `transient` decides a retry)."""
         self.result = result
         """Kept with a failed item: exit code, duration, last lines of output."""
+
+
+_NEVER_STARTS = frozenset({errno.ENOENT, errno.EACCES, errno.EPERM, errno.ENOEXEC, errno.ENOTDIR, errno.EISDIR,
+                           errno.ELOOP, errno.ENAMETOOLONG})
+"""Errors of starting a program that no retry mends (not found, not executable, bad folder); others (a busy
+text file, fork failing for want of memory or processes) may pass."""
+
+
+def cannot_start(what: str, e: OSError) -> CommandFailedError:
+    """Return the error of a program that could not be started: permanent when no retry can mend it."""
+    return CommandFailedError(f"cannot start {what}: {e.strerror or e}", exit_code=None,
+                              transient=e.errno not in _NEVER_STARTS, result={"exit_code": None}, started=False)
 
 
 # ------------------------------------------------------------------------------------------ specs
@@ -134,7 +161,7 @@ def normalize_spec(raw: Any, where: str, *, foreach: bool = False) -> dict[str, 
     if not isinstance(raw, Mapping):
         raise ParamError(f"{where}: a stage must be a table of name, run, ...")
     known = {"name", "run", "cwd", "env", "timeout_s", "timeout", "retries", "pause", "retry_base_s", "kill_grace_s",
-             "items", "workers", "output_limit"}
+             "items", "workers", "output_limit", "allow_failures"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ParamError(f"{where}: unknown field {unknown[0]!r} (fields: name, run, cwd, env, timeout, retries, pause)")
@@ -180,6 +207,10 @@ def normalize_spec(raw: Any, where: str, *, foreach: bool = False) -> dict[str, 
         _no_nul(items, "an item", where)
         spec["items"] = list(dict.fromkeys(items))
         spec["workers"] = _num(raw, "workers", int, where, minimum=1, maximum=MAX_WORKERS) or 1
+        try:
+            spec["allow_failures"] = check_allow_failures(raw.get("allow_failures"))
+        except ValueError as e:
+            raise ParamError(f"{where}: {e}") from None
     return spec
 
 
@@ -195,8 +226,9 @@ def _retry(spec: Mapping[str, Any], *, item: bool) -> Retry:
 
     def retry_on(e: BaseException) -> bool:
         if isinstance(e, CommandFailedError):
-            return e.transient or every
-        if isinstance(e, OSError):  # could not start it (busy text file, fork failed)
+            # A program that cannot start (not found, not executable) never will: only a passing cause retries.
+            return e.transient or (every and e.started)
+        if isinstance(e, OSError):  # a passing fault of the system (fork failed)
             return every
         return False
 
@@ -359,10 +391,7 @@ def _command_stage(spec: dict[str, Any]) -> Stage:
         try:
             return await run_command(ctx, spec, _argv(spec["run"]))
         except OSError as e:
-            raise CommandFailedError(
-                f"cannot start {command_line(spec['run'])[:200]}: {e.strerror or e}", exit_code=None, transient=False,
-                result={"exit_code": None},
-            ) from None
+            raise cannot_start(command_line(spec["run"])[:200], e) from None
 
     fn.__name__ = spec["name"]
     return Stage(fn, spec["name"], _retry(spec, item=False), description=command_line(spec["run"])[:200])
@@ -378,11 +407,11 @@ def _foreach_stage(spec: dict[str, Any]) -> Stage:
             try:
                 return await run_command(ctx, spec, argv, slot=item, freeze=False)
             except OSError as e:
-                raise CommandFailedError(f"cannot start {argv[0]}: {e.strerror or e}", exit_code=None,
-                                         transient=False, result={"exit_code": None}) from None
+                raise cannot_start(argv[0], e) from None
 
         done = failed = 0
-        async for o in ctx.items(spec["items"], one, workers=spec["workers"], retry=_retry(spec, item=True)):
+        async for o in ctx.items(spec["items"], one, workers=spec["workers"], retry=_retry(spec, item=True),
+                                 allow_failures=spec.get("allow_failures")):
             done += o.ok
             failed += not o.ok
         return {"items": len(spec["items"]), "ran": done + failed, "failed_now": failed}

@@ -13,11 +13,14 @@ import argparse
 import glob
 import os
 import re
+import shutil
 import sys
 import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from jobtui import check_allow_failures
 
 from ..durations import parse_duration_ms
 from ..errors import UsageError
@@ -243,7 +246,7 @@ def command_args(**given: Any) -> argparse.Namespace:
     """Return the options of `add`/`foreach` as argparse gives them when not set, with `given` on top."""
     defaults: dict[str, Any] = {"argv": [], "shell": None, "pipeline": None, "name": None, "cwd": None, "env": None,
                                 "timeout": None, "retries": None, "pause": None, "output_limit": None,
-                                "glob": None, "lines": None, "args": None, "workers": 1}
+                                "glob": None, "lines": None, "args": None, "workers": 1, "allow_failures": None}
     unknown = set(given) - set(defaults)
     if unknown:
         raise TypeError(f"unknown command options: {sorted(unknown)}")
@@ -277,10 +280,45 @@ def build_add(a: argparse.Namespace) -> tuple[str, dict[str, Any]]:
             raise UsageError("empty command: give one after -- (jobtui add -- CMD ARG...) or use --shell 'LINE'")
         run = argv
     spec = {"name": "run", "run": run, "cwd": resolve_cwd(a.cwd), "env": common_env(a), **stage_options(a)}
+    if isinstance(run, list) and not program_found(run[0], spec["cwd"], spec["env"].get("PATH")):
+        raise ProgramNotFoundError(run[0], spec["cwd"])
     spec = check_spec(spec, "command")
     params = job_params(a, [spec])
     params["name"] = a.name or command_line(run)[:80]
     return "command", params
+
+
+class ProgramNotFoundError(UsageError):
+    """The program of a command is neither on PATH nor in its folder (or is not executable): refused at `add`."""
+
+    def __init__(self, program: str, cwd: str) -> None:
+        self.program = program
+        super().__init__(f"{program!r}: no such program on PATH or in {cwd} (or it is not executable);"
+                         " for a shell builtin or shell syntax use --shell 'LINE'")
+
+
+def program_found(program: str, cwd: str, path: str | None) -> bool:
+    """Tell whether `program` can be run from `cwd` with PATH `path`: found and executable (as `add` and `schedule add` check)."""
+    return shutil.which(program, path=path) is not None or shutil.which(str(Path(cwd) / program)) is not None
+
+
+def _check_words_before_dashes(a: argparse.Namespace, cwd: str) -> None:
+    """Refuse the shape an unquoted `--glob files/*.txt` takes once the shell expanded it (issue 15, item 3).
+
+    `--glob f1 f2 f3 --workers 2 -- echo` leaves `f2 f3 --workers 2 -- echo` as the command: words before
+    the `--`, or, without a `--`, a pattern with no wildcard followed by paths that exist.
+    """
+    raw = list(a.argv or [])
+    if not raw or raw[0] == "--":
+        return
+    hint = (" (an unquoted --glob pattern that the shell expanded? quote the pattern: --glob 'files/*.txt')"
+            if a.glob is not None and not glob.has_magic(a.glob) else "")
+    if "--" in raw:
+        words = " ".join(raw[: raw.index("--")])
+        raise UsageError(f"words before --: {words[:200]!r}; options go before --, the command after it{hint}")
+    if a.glob is not None and not glob.has_magic(a.glob) and os.path.lexists(os.path.join(cwd, raw[0])):
+        raise UsageError(f"--glob {a.glob!r} has no wildcard and more paths follow it ({raw[0]!r} ...):"
+                         " quote the pattern, e.g. --glob 'files/*.txt', so that the shell does not expand it")
 
 
 def build_foreach(a: argparse.Namespace) -> tuple[str, dict[str, Any]]:
@@ -292,18 +330,25 @@ def build_foreach(a: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     argv = command_argv(a)
     if not argv or not argv[0].strip():
         raise UsageError("empty command: give one after -- (jobtui foreach --glob '*.txt' -- CMD {})")
+    cwd = resolve_cwd(a.cwd)
+    _check_words_before_dashes(a, cwd)
     check_template(argv)
     if a.workers < 1:
         raise UsageError("--workers must be at least 1")
-    cwd = resolve_cwd(a.cwd)
     items = foreach_items(a, cwd)
     spec = {"name": "each", "run": argv, "cwd": cwd, "env": common_env(a), "items": items, "workers": a.workers,
             **stage_options(a)}
+    if a.allow_failures is not None:
+        try:
+            spec["allow_failures"] = check_allow_failures(a.allow_failures)
+        except ValueError:
+            raise UsageError(f"--allow-failures takes a number of items (3) or a percentage (10%),"
+                             f" not {a.allow_failures!r}") from None
     spec = check_spec(spec, "foreach", foreach=True)
     params = job_params(a, [spec])
     params["name"] = a.name or f"{command_line(argv)[:60]} ({len(spec['items'])} items)"
     return "foreach", params
 
 
-__all__ = ["MAX_RETRIES", "MAX_WORKERS", "PAUSE_MODES", "build_add", "build_foreach", "command_args", "load_pipeline",
+__all__ = ["MAX_RETRIES", "MAX_WORKERS", "PAUSE_MODES", "ProgramNotFoundError", "build_add", "build_foreach", "command_args", "load_pipeline",
            "parse_env", "parse_size"]

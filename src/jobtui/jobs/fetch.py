@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
-from jobtui import Context, JobType, Param, PermanentError, Retry, TransientError, redact
+from jobtui import Context, JobType, Param, PermanentError, Retry, TransientError, check_allow_failures, redact
 
 if TYPE_CHECKING:
     import httpx
@@ -72,6 +72,19 @@ class URLList(list[str]):
             if parts.scheme not in ("http", "https"):
                 raise ValueError(f"{url!r}: only http and https URLs can be fetched")
         super().__init__(urls)
+
+
+class Tolerance(str):
+    """A param type: how many URLs may fail for good with the job still completing: "0", "3" or "10%"."""
+
+    __slots__ = ()
+
+    def __new__(cls, value: Any) -> Tolerance:
+        try:
+            return super().__new__(cls, str(check_allow_failures(str(value))))
+        except ValueError as e:
+            raise ValueError(str(e).replace("allow_failures", "allow_failures (a number of URLs or a percentage)",
+                                            1)) from None
 
 
 class Folder(str):
@@ -349,7 +362,8 @@ async def download(ctx: Context) -> dict[str, Any]:
     fetched = 0
     async with httpx.AsyncClient(timeout=p["timeout"], follow_redirects=True, limits=limits) as client:
         fetcher = _Fetcher(ctx, client, len(await ctx.results("download")))
-        async for o in ctx.items(p["urls"], fetcher.fetch, workers=p["workers"], retry=retry):
+        async for o in ctx.items(p["urls"], fetcher.fetch, workers=p["workers"], retry=retry,
+                                 allow_failures=p["allow_failures"]):
             fetcher.done += 1
             if o.ok:
                 fetched += 1
@@ -396,6 +410,7 @@ fetch = JobType(
         "backoff": Param(float, 2.0, "seconds before the first retry (doubling, with jitter)", min=0),
         "dest": Param(Folder, "", "a folder to put the finished files in (default: the job workspace)"),
         "sha256": Param(dict, {}, "expected sha256 hex digests, as a JSON object {url: digest}"),
+        "allow_failures": Param(Tolerance, "0", "URLs that may fail for good with the job still completing: N or P%"),
     },
     description="Durable downloads over a flaky link: resumes with Range, retries 429/5xx, checks sizes",
     timeout_s=24 * 3600,  # per run; big downloads over a slow link take hours, not days (submit --timeout)

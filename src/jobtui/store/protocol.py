@@ -286,7 +286,7 @@ class RunnerWrites(Protocol):
     def watch_stage_counters(self, job_id: JobId, index: int, read: Callable[[], tuple[int | None, int, int]]) -> None:
         """Queue: a stage's item counters, read when the next group commit takes its batch."""
 
-    def stage_finished(self, job_id: JobId, index: int, output: Any) -> None: ...
+    def stage_finished(self, job_id: JobId, index: int, output: Any, *, note: str | None = None) -> None: ...
 
     def stage_stopped(
         self, job_id: JobId, index: int, status: StageStatus, error: str | None, next_attempt_at_ms: int | None = None

@@ -426,8 +426,8 @@ class RunnerWrites(StoreCore):
 
         self._latest(R_STAGE_COUNTERS, _STAGE_COUNTERS_SQL, ("counters", job_id, index), job_id, row)
 
-    def stage_finished(self, job_id: JobId, index: int, output: Any) -> None:
-        """Queue: a stage completed with its output.
+    def stage_finished(self, job_id: JobId, index: int, output: Any, *, note: str | None = None) -> None:
+        """Queue: a stage completed with its output (and `note`, kept as its error: the failed items it tolerated).
 
         When its start still waits for the same group commit (a quick stage), the two become one
         UPDATE of the stage's row: the row ends as both would have left it, with one write fewer.
@@ -438,8 +438,8 @@ class RunnerWrites(StoreCore):
             self._submit(
                 R_STAGE_END,
                 "UPDATE stages SET status = 'completed', output = ?, finished_at_ms = ?, checkpoint_at_ms = ?,"
-                " error = NULL, next_attempt_at_ms = NULL WHERE job_id = ? AND stage_index = ?",
-                (dumps(output), now, now, job_id, index), job=job_id,
+                " error = ?, next_attempt_at_ms = NULL WHERE job_id = ? AND stage_index = ?",
+                (dumps(output), now, now, note, job_id, index), job=job_id,
             )
         else:
             attempt, max_attempts, run, failures, started = start[:5]
@@ -447,8 +447,9 @@ class RunnerWrites(StoreCore):
                 R_STAGE_END,
                 "UPDATE stages SET status = 'completed', attempts = ?, max_attempts = ?, runs = ?, failures = ?,"
                 " traceback = NULL, started_at_ms = coalesce(started_at_ms, ?), output = ?, finished_at_ms = ?,"
-                " checkpoint_at_ms = ?, error = NULL, next_attempt_at_ms = NULL WHERE job_id = ? AND stage_index = ?",
-                (attempt, max_attempts, run, failures, started, dumps(output), now, now, job_id, index), job=job_id,
+                " checkpoint_at_ms = ?, error = ?, next_attempt_at_ms = NULL WHERE job_id = ? AND stage_index = ?",
+                (attempt, max_attempts, run, failures, started, dumps(output), now, now, note, job_id, index),
+                job=job_id,
             )
 
     def stage_stopped(

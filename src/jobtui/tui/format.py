@@ -87,6 +87,14 @@ def status_label(status: str) -> str:
     return f"{STATUS_GLYPH.get(status, '?')} {status}"
 
 
+def job_status_label(job: Job) -> str:
+    """Return a job's status as the list shows it: '✓ completed 2✗' for a completed job with tolerated failed items."""
+    label = status_label(job.status.value)
+    if job.status is JobStatus.COMPLETED and job.items_failed:
+        label += f" {job.items_failed}✗"
+    return label
+
+
 def is_failure(job: Job) -> bool:
     """Tell whether a job belongs in the failures-only view."""
     return job.status in FAILURE_STATUSES or job.items_failed > 0

@@ -31,6 +31,7 @@ from ...model import (
     StageStatus,
     waiting_reason,
 )
+from ...outcome import tolerated
 from ...redaction import Secrets, redact
 from ..format import (
     STAGE_COLOUR,
@@ -284,6 +285,9 @@ class JobDetailPane(ScrollView, can_focus=True):
         items.append(f"{failed} failed", style=err if failed else None)
         items.append(f" · {d.results} results")
         grid.add_row(Text("items"), items)
+        accepted = tolerated(d)
+        if accepted:
+            row(grid, "tolerated", (clean(accepted), self._style("jobdetail--paused")))
         if j.consecutive_failures:
             row(grid, "in a row", (f"{j.consecutive_failures} item failures in a row", err))
         spent = elapsed_ms(j, now)

@@ -27,7 +27,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...model import Job, JobId, JobStatus
-from ..format import Clock, bar, clean, elapsed_eta, stage_fraction, status_label, when
+from ..format import Clock, bar, clean, elapsed_eta, job_status_label, stage_fraction, status_label, when
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,7 +438,7 @@ class JobTable(ScrollView, can_focus=True):
             elif key == "id":
                 segs.append(Segment(str(job.job_id).rjust(w), plain))
             elif key == "status":
-                segs.append(Segment(_fit(status_label(job.status.value), w),
+                segs.append(Segment(_fit(job_status_label(job), w),
                                     self._style(frame, status_component, overlay)))
             elif key == "type":
                 segs.append(Segment(_fit(clean(job.type), w), dim))
