@@ -12,7 +12,7 @@ import pytest
 
 from jobtui import Context, JobType, PermanentError, Retry, Stage
 from jobtui.client import Client
-from jobtui.engine import default_registry
+from jobtui.builtins import default_registry
 from jobtui.jobs.demo import demo
 from jobtui.model import JobStatus
 from jobtui.seed import demo_submissions
