@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from jobtui import Context, JobType, PermanentError, Retry, Stage
-from jobtui.client import Client
 from jobtui.builtins import default_registry
+from jobtui.client import Client
 from jobtui.jobs.demo import demo
 from jobtui.model import JobStatus
 from jobtui.seed import demo_submissions
