@@ -352,7 +352,7 @@ class JobtuiApp(App[int]):
 
     @on(JobTable.RowsNeeded, "#jobs")
     def _rows_needed(self, event: JobTable.RowsNeeded) -> None:
-        self.run_worker(self.refresher.reload(top=event.top), group="rows", name="rows")
+        self.run_worker(self.refresher.reload(top=event.top), group="rows", name="rows", exclusive=True)
 
     # ------------------------------------------------------------------------------- the header
     def update_status(self, problem: str | None = None) -> None:

@@ -92,6 +92,8 @@ class JobFeed:
         self._max_id = 0
         self.moved = False
         """Whether the last poll found anything committed since the one before (a job row, a log line...)."""
+        self.rows_moved = False
+        """Whether the last poll found a job row changed, added or deleted (else the list's window stands)."""
         self.polls = 0
         self.rows_read = 0
         """Rows the last poll read (changes and window; for the benchmark and the tests)."""
@@ -142,6 +144,7 @@ class JobFeed:
             self._statuses_read = True
         token = await self.client.change_token()
         self.moved = token != self._token
+        self.rows_moved = False
         if not self.moved and not force:
             self.rows_read = 0
             return Delta()
@@ -153,6 +156,7 @@ class JobFeed:
         self.rows_read = len(changes)
         delta, now = self._note(changes, since)
         total = await self.client.count_jobs(Listing())
+        self.rows_moved = bool(delta) or total != self.total
         if total != self.total or any(before is None and job_id <= self._max_id
                                       for job_id, before in delta.changed.items()):
             # A job deleted by another process, or one of unknown status (ended before we looked, then

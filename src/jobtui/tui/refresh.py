@@ -84,8 +84,8 @@ class Refresher:
                 if not app.embedded and (full or mono - self._last_stats >= STATS_S):
                     self._last_stats = mono
                     app.stats = Stats(runners=tuple(await app.client.alive_runners()))
-                if moved:
-                    await self.reload()
+                if full or app.feed.rows_moved:
+                    await self.reload()  # a heartbeat or a log line changes no row of the list
             except JobtuiError as e:
                 if app.ui_ok():
                     app.update_status(problem=str(e))

@@ -31,7 +31,7 @@ class ViewControl:
         app.feed.listing = v.listing()
         self.update_titles()
         # The store counts and orders the jobs (over indexes): read the new window, keeping the highlighted job.
-        app.run_worker(app.reload_list(), group="view", name="view")
+        app.run_worker(app.reload_list(), group="view", name="view", exclusive=True)
 
     def next_sort(self) -> None:
         """Sort by the next key, and say so."""
