@@ -56,6 +56,7 @@ async def test_a_progress_number_past_64_bits_fails_neither_its_job_nor_its_neig
     assert runs(a) == 1 and runs(b) == 1, "no command ran twice"
     said = await warnings(client, hostile)
     assert sum("bad progress marker" in w for w in said) == 3, said
+    assert "progress numbers must be at most 9223372036854775807" in said[0], said
 
 
 async def test_nul_bytes_invalid_utf8_and_lone_surrogates_are_stored_as_visible_text(client: Client, tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ MARKER = "::jobtui "
 _EOL = re.compile(rb"\r\n|\n|\r")
 _TQDM = re.compile(r"([0-9]{1,3}(?:\.[0-9]{1,6})?)%\|")
 _TQDM_COUNT = re.compile(r"\|\s*([0-9]{1,18})/([0-9]{1,18})")
-_PROGRESS = re.compile(r"([0-9]{1,19})(?:/([0-9]{1,19}))?(?:\s+(.*))?", re.S)
+_PROGRESS = re.compile(r"([0-9]{1,40})(?:/([0-9]{1,40}))?(?:\s+(.*))?", re.S)
 
 
 def _no_constant(name: str) -> NoReturn:
