@@ -50,6 +50,7 @@ from .viewing import ViewControl
 from .widgets.job_detail import JobDetailPane
 from .widgets.job_list import JobTable
 from .widgets.log_pane import LogView
+from .widgets.ordered_input import OrderedInput
 
 
 def styles_dir() -> Path:
@@ -219,7 +220,7 @@ class JobtuiApp(App[int]):
         # and the whole hint fits at 80 columns.
         with Horizontal(id="filter-bar", classes="hidden"):
             yield Label("/", id="filter-label")
-            yield Input(placeholder=FILTER_HINT, id="filter", compact=True)
+            yield OrderedInput(placeholder=FILTER_HINT, id="filter", compact=True)
         yield Footer(compact=True)
 
     async def on_mount(self) -> None:

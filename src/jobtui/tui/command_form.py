@@ -19,6 +19,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from ..errors import UsageError
 from ..jobs.command_params import build_add, build_foreach, command_args
+from .widgets.ordered_input import OrderedInput
 
 COMMAND_KINDS = ("command", "pipeline", "foreach")
 """The job types whose stages come from the form's command fields rather than from typed params."""
@@ -84,7 +85,7 @@ def build_rows(kind: str, cwd: str | None = None) -> tuple[list[Widget], dict[st
             field = Select([(Text(what), k) for k, what in SOURCES], value="glob", allow_blank=False,
                            id=f"cmd-{spec.key}", compact=True)
         else:
-            field = Input(spec.value, placeholder=spec.placeholder, id=f"cmd-{spec.key}", compact=True,
+            field = OrderedInput(spec.value, placeholder=spec.placeholder, id=f"cmd-{spec.key}", compact=True,
                           classes="wide" if spec.wide else "")
         fields[spec.key] = field
         children: list[Widget] = [Label(Text(spec.label), classes="form-label"), field]

@@ -31,6 +31,7 @@ from .command_form import (
     one_line,
 )
 from .format import STAGE_GLYPH, STATUS_LOOK, STATUS_ORDER, clean
+from .widgets.ordered_input import OrderedInput
 
 
 class _Dialog(ModalScreen[Any]):
@@ -150,7 +151,7 @@ class NewJobScreen(ModalScreen[JobId | None]):
                 yield Vertical(id="params")
                 with Horizontal(classes="form-row"):
                     yield Label("Priority", classes="form-label")
-                    yield Input("0", type="integer", id="priority", compact=True)
+                    yield OrderedInput("0", type="integer", id="priority", compact=True)
             yield Static(id="form-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Cancel (esc)", id="cancel", compact=True)
@@ -192,7 +193,7 @@ class NewJobScreen(ModalScreen[JobId | None]):
             else:
                 # A secret's default is never shown (redact masks it by its name).
                 placeholder = "required" if required else f"default: {redact({pname: spec.default})[pname]!r}"
-                field = Input(placeholder=placeholder, password=is_secret_name(pname), id=f"param-{i}", compact=True)
+                field = OrderedInput(placeholder=placeholder, password=is_secret_name(pname), id=f"param-{i}", compact=True)
             self._fields[pname] = field
             label = Label(Text(f"{pname}{' *' if required else ''}"), classes="form-label")
             note = Static(Text(f"{spec.type.__name__}" + (f" · {spec.help}" if spec.help else "")),
@@ -385,7 +386,7 @@ class SearchScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Horizontal(id="search-bar"):
             yield Label("find in log:", id="search-label")
-            yield Input(self.term, placeholder="text (enter: find, then n / N; esc: cancel)", id="search",
+            yield OrderedInput(self.term, placeholder="text (enter: find, then n / N; esc: cancel)", id="search",
                         compact=True)
 
     def on_mount(self) -> None:
