@@ -31,7 +31,8 @@ class ViewControl:
         app.feed.listing = v.listing()
         self.update_titles()
         # The store counts and orders the jobs (over indexes): read the new window, keeping the highlighted job.
-        app.run_worker(app.reload_list(), group="view", name="view", exclusive=True)
+        # The method, not a coroutine: a worker replaced before it starts (keys in a burst) leaves none unawaited.
+        app.run_worker(app.reload_list, group="view", name="view", exclusive=True)
 
     def next_sort(self) -> None:
         """Sort by the next key, and say so."""
