@@ -33,7 +33,8 @@ from ..redaction import Secrets, redact
 from .commands import command
 from .deps import add_after_option, parse_after
 from .fleet import add_needs_option, parse_needs
-from .parse import int_arg, parse_time_ms
+from .notify import add_notify_options, parse_notify
+from .parse import int_arg, parse_run_at
 
 
 def _options(a: argparse.Namespace) -> dict[str, Any]:
@@ -41,11 +42,9 @@ def _options(a: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("--priority must be between -1000000 and 1000000")
     if a.max_retries is not None and a.max_retries < 0:
         raise UsageError("--max-retries must be 0 or more")
-    opts: dict[str, Any] = {"priority": a.priority or 0, "unique_key": a.unique_key, "max_retries": a.max_retries,
-                            "after": parse_after(a.after), "needs": parse_needs(a)}
-    if a.at:
-        opts["run_at_ms"] = parse_time_ms(a.at)
-    return opts
+    return {"priority": a.priority or 0, "unique_key": a.unique_key, "max_retries": a.max_retries,
+            "after": parse_after(a.after), "needs": parse_needs(a), "notify": parse_notify(a),
+            "run_at_ms": parse_run_at(a.at)}
 
 
 # ------------------------------------------------------------------------------------------ commands
@@ -62,22 +61,26 @@ def command_job_params(run: str | list[str], a: argparse.Namespace) -> dict[str,
     return build_add(opts)[1]
 
 
-def add_command_options(sp: argparse.ArgumentParser) -> None:
+RETRIES_HELP = "re-run a failing command up to N times with backoff (default: only exit 75, 3 times)"
+FOREACH_RETRIES_HELP = "re-run a failing item up to N times with backoff (default 3: any failure, at 2, 4, 8 s)"
+
+
+def add_command_options(sp: argparse.ArgumentParser, *, foreach: bool = False) -> None:
     """Add the options of a command's stage: --cwd, --env, --timeout, --retries, --pause, --output-limit."""
     sp.add_argument("--cwd", metavar="DIR", help="working folder (default: where you run this)")
     sp.add_argument("--env", action="append", metavar="K=V|K",
                     help="set a variable for the command; K alone takes your current value (repeatable)")
     sp.add_argument("--timeout", metavar="DURATION", help="end the command after this long: 90s, 10m, 2h")
     sp.add_argument("--retries", type=int_arg("--retries", 0, MAX_RETRIES), default=None, metavar="N",
-                    help="re-run a failing command up to N times with backoff (default: only exit 75, 3 times)")
+                    help=FOREACH_RETRIES_HELP if foreach else RETRIES_HELP)
     sp.add_argument("--pause", choices=PAUSE_MODES, default=None,
                     help="what pause does to a running command: freeze (SIGSTOP, default) or restart")
     sp.add_argument("--output-limit", metavar="SIZE", help="output logged per job (default 8M); the rest is counted")
 
 
-def _shared(sp: argparse.ArgumentParser) -> None:
+def _shared(sp: argparse.ArgumentParser, *, foreach: bool = False) -> None:
     sp.add_argument("--name", help="a name to show in lists (default: the command line)")
-    add_command_options(sp)
+    add_command_options(sp, foreach=foreach)
     sp.add_argument("--priority", type=int_arg("--priority"), default=None, help="higher runs first (default 0)")
     sp.add_argument("--at", metavar="TIME", help="not before TIME: +10m, 'in 2h', 2026-12-01T09:00")
     sp.add_argument("--unique-key", metavar="K", help="refuse if an active job has this key")
@@ -85,6 +88,7 @@ def _shared(sp: argparse.ArgumentParser) -> None:
                     help="automatic retries of the failed job")
     add_after_option(sp)
     add_needs_option(sp)
+    add_notify_options(sp)
 
 
 def _add_args(sp: argparse.ArgumentParser) -> None:
@@ -102,7 +106,7 @@ def _foreach_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--allow-failures", metavar="N|P%",
                     help="accept up to N (or P percent of the) items failing for good: the job still completes and"
                          " says so (default 0: any failed item fails the job)")
-    _shared(sp)
+    _shared(sp, foreach=True)
     sp.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD {} ...",
                     help="the command; {} {name} {stem} {ext} {dir} {index} are replaced, each as one argument")
 

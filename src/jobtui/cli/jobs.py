@@ -34,8 +34,8 @@ from .parse import (
     parse_duration_ms,
     parse_id,
     parse_kv,
+    parse_run_at,
     parse_statuses,
-    parse_time_ms,
     read_text,
 )
 
@@ -72,12 +72,7 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
             raise UsageError("--params-json must be a JSON object")
         base.update(loaded)
     base.update(parse_kv(a.param or []))
-    now = now_ms()
-    run_at = parse_time_ms(a.at, now) if a.at else None
-    if run_at is not None and run_at < now - 1000:
-        # Refusing would break scripts that compute times; say it instead (README, "The command line").
-        print(f"jobtui: warning: --at {a.at} is in the past ({ago(run_at, now)}): the job runs now", file=sys.stderr)
-        run_at = None
+    run_at = parse_run_at(a.at)
     timeout_ms = parse_duration_ms(a.timeout) if a.timeout else None
     if timeout_ms is not None and timeout_ms <= 0:
         raise UsageError("--timeout must be more than 0")
@@ -430,14 +425,15 @@ async def cmd_rewind(client: Client, a: argparse.Namespace) -> int:
 
 # --------------------------------------------------------------------------------------------- clean
 def _clean_args(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("--older-than", required=True, metavar="DURATION", help="e.g. 7d, 12h")
+    sp.add_argument("--older-than", required=True, metavar="DURATION", help="e.g. 7d, 12h; 0 or now: every finished job")
     sp.add_argument("--status", action="append", help="statuses to delete (default: completed, cancelled, failed)")
 
 
 @command("clean", "delete old finished jobs", args=_clean_args, order=42, creates=False)
 async def cmd_clean(client: Client, a: argparse.Namespace) -> int:
     """Delete old finished jobs."""
-    older = parse_duration_ms(a.older_than)
+    # 0 (or now) is every finished job, as `run --keep 0` is accepted (issue 15, item 19).
+    older = 0 if a.older_than.strip().lower() in ("0", "now") else parse_duration_ms(a.older_than)
     statuses = parse_statuses(a.status) or [s.value for s in TERMINAL]
     ids = await client.clean(older, statuses)
     print(f"deleted {len(ids)} job(s)" + (f": {', '.join(map(str, ids))}" if 0 < len(ids) <= 20 else ""))

@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def subcommand_parser(parser: argparse.ArgumentParser, name: str | None) -> argparse.ArgumentParser:
+    """Return the parser of subcommand `name` (the top-level parser when there is none)."""
+    for action in parser._actions:  # argparse keeps its subparsers there; there is no public accessor
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            return action.choices[name]  # type: ignore[no-any-return]
+    return parser
+
+
 def _exact(a: argparse.Namespace) -> bool:
     """Tell whether a command's output is for programs, kept exact: JSON, JSON lines, `--raw`, or a terminal UI."""
     return (a.command or "tui") in _OWN_TERMINAL or bool(getattr(a, "json", False) or getattr(a, "raw", False)) or (
@@ -91,7 +99,11 @@ async def _main(a: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line; exit with its status."""
     parser = build_parser()
-    a = parser.parse_args(argv)
+    a, extra = parser.parse_known_args(argv)
+    if extra:
+        # Say it as the subcommand's own parser would, so the hint is `jobtui add --help` (issue 15, item 7).
+        sub = subcommand_parser(parser, a.command)
+        sub.error(f"unrecognized arguments: {' '.join(extra)}")
     if a.db is not None and getattr(a, "db_file", None):
         parser.error("give --db or --db-file, not both")
     if argv is None:

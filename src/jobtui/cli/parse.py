@@ -6,14 +6,16 @@ import argparse
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ..durations import parse_duration_ms as parse_duration_ms  # re-exported: the CLI parses every duration here
 from ..errors import UsageError
 from ..model import JobId, JobStatus, now_ms
+from ..wording import ago
 
 _INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
@@ -115,7 +117,11 @@ def parse_time_ms(text: str, now: int | None = None) -> int:
             try:
                 dt = datetime.fromisoformat(t)
             except ValueError:
-                dt = datetime.combine(datetime.now().date(), datetime.strptime(t, "%H:%M").time())
+                # A bare HH:MM is the next such time: '08:00' at 09:14 is tomorrow's (issue 15, item 12).
+                today = datetime.fromtimestamp(now / 1000)
+                dt = datetime.combine(today.date(), datetime.strptime(t, "%H:%M").time())
+                if dt.timestamp() * 1000 <= now:
+                    dt += timedelta(days=1)
         except ValueError:
             raise UsageError(f"bad time {text!r} (examples: +10m, 'in 2h', 2026-12-01T09:00, 14:30)") from None
         try:
@@ -127,6 +133,21 @@ def parse_time_ms(text: str, now: int | None = None) -> int:
     if not 0 <= ms <= MAX_TIME_MS:
         raise UsageError(f"time {text!r} is out of range (1970 to 9999)")
     return ms
+
+
+def parse_run_at(text: str | None, now: int | None = None) -> int | None:
+    """Parse `--at` of submit, add and foreach: None when not given; a time in the past warns on stderr and means now.
+
+    Refusing would break scripts that compute times; say it instead (README, "The command line").
+    """
+    if not text:
+        return None
+    now = now_ms() if now is None else now
+    run_at = parse_time_ms(text, now)
+    if run_at < now - 1000:
+        print(f"jobtui: warning: --at {text} is in the past ({ago(run_at, now)}): the job runs now", file=sys.stderr)
+        return None
+    return run_at
 
 
 def parse_id(text: str) -> JobId:

@@ -441,7 +441,8 @@ class JobQueries(StoreCore):
                     after = JobStatus.CANCELLED
                     # lease_owner: a runner may hold a paused job's stage (a frozen command); it lets go.
                     await self._set(db, job_id, status, after, now,
-                                    "cancelled_at_ms = ?, next_retry_at_ms = NULL, lease_owner = NULL", (now,))
+                                    "cancelled_at_ms = ?, next_retry_at_ms = NULL, lease_owner = NULL,"
+                                    " pause_reason = NULL", (now,))
                     await insert_event(db, job_id, NotifyEvent.CANCELLED, now, self.notify_defaults)
             elif action in (Action.RESUME, Action.RETRY):
                 if status in TERMINAL and unique_key is not None:

@@ -212,7 +212,7 @@ class RunnerWrites(StoreCore):
                     after = JobStatus.CANCELLED
                     await db.execute(
                         "UPDATE jobs SET status = 'cancelled', lease_owner = NULL, cancelled_at_ms = ?,"
-                        " updated_at_ms = ? WHERE job_id = ?",
+                        " pause_reason = NULL, updated_at_ms = ? WHERE job_id = ?",
                         (now, now, job_id),
                     )
                     await insert_event(db, job_id, NotifyEvent.CANCELLED, now, self.notify_defaults)
@@ -555,8 +555,8 @@ class RunnerWrites(StoreCore):
         now = self.clock()
         self._submit(
             R_JOB_END,
-            "UPDATE jobs SET status = 'cancelled', lease_owner = NULL, cancelled_at_ms = ?, updated_at_ms = ?"
-            " WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_CANCELLED,
+            "UPDATE jobs SET status = 'cancelled', lease_owner = NULL, cancelled_at_ms = ?, updated_at_ms = ?,"
+            " pause_reason = NULL WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_CANCELLED,
             (now, now, job_id, runner_id), job=job_id,
         )
 
@@ -571,7 +571,8 @@ class RunnerWrites(StoreCore):
             "UPDATE jobs SET lease_owner = NULL, updated_at_ms = ?,"
             " status = CASE status WHEN 'pausing' THEN 'paused' WHEN 'cancelling' THEN 'cancelled' ELSE 'queued' END,"
             " paused_at_ms = CASE status WHEN 'pausing' THEN ? ELSE paused_at_ms END,"
-            " pause_reason = CASE status WHEN 'pausing' THEN 'paused by request' ELSE pause_reason END,"
+            " pause_reason = CASE status WHEN 'pausing' THEN 'paused by request' WHEN 'cancelling' THEN NULL"
+            " ELSE pause_reason END,"
             " cancelled_at_ms = CASE status WHEN 'cancelling' THEN ? ELSE cancelled_at_ms END"
             " WHERE job_id = ? AND lease_owner = ? AND status IN " + _ACTIVE_SQL,
             (now, now, now, job_id, runner_id), job=job_id,

@@ -70,7 +70,9 @@ def field_specs(kind: str, cwd: str) -> list[FieldSpec]:
             FieldSpec("items", "items *", placeholder=ITEMS_HINT["glob"], wide=True),
             FieldSpec("run", "command *", placeholder="e.g. gzip -k {}", wide=True),
             FieldSpec("workers", "workers", value="1", note="items run at once"),
-            folder, env, timeout, retries]
+            folder, env, timeout,
+            # A foreach item retries any failure, 3 times by default (issue 15, item 5: it said "exit 75 only").
+            FieldSpec("retries", "retries", placeholder="default: 3, any failure", note="re-runs of an item")]
 
 
 def build_rows(kind: str, cwd: str | None = None) -> tuple[list[Widget], dict[str, Input | Checkbox | Select[str]]]:
