@@ -13,6 +13,11 @@ from typing import Any
 from .errors import UsageError
 from .model import JobId, iso
 
+EVENTS_KEEP_MS = 7 * 86_400_000
+"""Job events (the API's stream cursor) older than this are pruned, beyond the newest EVENTS_KEEP."""
+EVENTS_KEEP = 100_000
+"""Job events kept whatever their age: a stream away for a while resumes without a reset."""
+
 TOKEN_PREFIX = "jt_"
 """Every token starts so (a secret scanner, and a person, can tell one)."""
 

@@ -69,8 +69,13 @@ async def cmd_serve(client: Client, a: argparse.Namespace) -> int:
     shown_host = f"[{a.host}]" if ":" in a.host else a.host
     base = f"{scheme}://{shown_host}:{a.port}"
     if not await client.tokens():
-        token = await client.add_token("admin", "admin")
-        print(f"jobtui serve: no token yet; made admin token 'admin' (shown once): {base}/?token={token}", flush=True)
+        try:
+            token = await client.add_token("admin", "admin")
+        except UsageError:
+            token = None  # another server of the fleet, starting at the same time, made it first
+        if token is not None:
+            print(f"jobtui serve: no token yet; made admin token 'admin' (shown once): {base}/?token={token}",
+                  flush=True)
     mode = "attached (jobtui run processes run the jobs)" if a.attach else f"with a runner (concurrency {a.concurrency})"
     print(f"jobtui serve: {base}/api/v1 on {client.location}, {mode}", file=sys.stderr, flush=True)
     code = await serve(client, Serving(settings, attach=a.attach, concurrency=a.concurrency,

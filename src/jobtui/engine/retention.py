@@ -12,6 +12,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from ..apimodel import EVENTS_KEEP, EVENTS_KEEP_MS
 from ..model import JobId
 from ..store import JobStore
 from .waiting import wait_set
@@ -54,8 +55,10 @@ async def purge_old_jobs(store: JobStore, keep_ms: int, workspace_root: Path, *,
 class Retention:
     """Deletes old finished jobs of one database every `period_s`, for one runner."""
 
-    def __init__(self, store: JobStore, keep_ms: int, workspace_root: Path, *, period_s: float = PERIOD_S) -> None:
+    def __init__(self, store: JobStore, keep_ms: int, workspace_root: Path, *, period_s: float = PERIOD_S,
+                 events_keep: int = EVENTS_KEEP) -> None:
         self.store = store
+        self.events_keep = events_keep
         self.keep_ms = keep_ms
         self.workspace_root = workspace_root
         self.period_s = period_s
@@ -75,6 +78,9 @@ class Retention:
                 if ids:
                     self.deleted += len(ids)
                     log.info("retention: deleted %d finished job(s) older than %ds", len(ids), self.keep_ms // 1000)
+                # The job event log (written by triggers, read by `jobtui serve`'s streams) stays bounded
+                # even where no server runs to prune it.
+                await self.store.prune_events(self.store.clock() - EVENTS_KEEP_MS, keep=self.events_keep)
             except Exception as e:
                 log.warning("retention: %s; trying again in %gs", e, self.period_s)
             await wait_set(self._stop, self.period_s)

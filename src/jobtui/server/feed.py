@@ -18,7 +18,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
-from ..apimodel import JobEvent
+from ..apimodel import EVENTS_KEEP, JobEvent
 from ..client import Client
 from ..errors import JobtuiError
 from ..model import ACTIVE, Job
@@ -30,8 +30,6 @@ PAGE = 500
 PROGRESS_EVERY_S = 1.0
 """Progress snapshots of running jobs are sent at most this often (throttled)."""
 PRUNE_EVERY_S = 600.0
-KEEP_EVENTS = 100_000
-"""Events kept whatever their age (a stream that was away a short while resumes without a reset)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +118,7 @@ class EventFeed:
                     await self._read_progress()
                 if loop.time() >= next_prune:
                     next_prune = loop.time() + PRUNE_EVERY_S
-                    await self.client.prune_events(int(self.keep_s * 1000), keep=KEEP_EVENTS)
+                    await self.client.prune_events(int(self.keep_s * 1000), keep=EVENTS_KEEP)
             except JobtuiError as e:
                 log.warning("event feed: %s (trying again)", e)
             if not full:

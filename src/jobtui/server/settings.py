@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from ..apimodel import EVENTS_KEEP_MS
+
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 """Names and addresses of this machine only."""
 
@@ -46,8 +48,8 @@ class Settings:
     """How often the event feed reads new events from the database."""
     sse_max_behind: int = 10_000
     """Events a stream may lag behind before it gets a 'reset' event (re-read the list) instead of the backlog."""
-    events_keep_s: float = 7 * 86_400.0
-    """Job events older than this are pruned (beyond the newest 100,000)."""
+    events_keep_s: float = EVENTS_KEEP_MS / 1000
+    """Job events older than this are pruned (beyond the newest EVENTS_KEEP)."""
 
     def host_names(self) -> frozenset[str]:
         """Return the values the Host header may have (lowercase, with and without the port)."""
