@@ -148,33 +148,46 @@ def bench_polls(tmp: Path, seconds: int) -> dict[str, float]:
 
 
 async def _subscriber(port: int, token: str, arrivals: dict[int, float], ready: asyncio.Event,
-                      connected: list[int], n: int) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
-                 "Accept: text/event-stream\r\n\r\n".encode())
-    await writer.drain()
-    await reader.readuntil(b"\r\n\r\n")
-    connected[0] += 1
-    if connected[0] == n:
-        ready.set()
-    ids = re.compile(rb"\nid: (\d+)\n|^id: (\d+)\n")
-    try:
-        while True:
-            chunk = await reader.read(1 << 16)
-            if not chunk:
-                return
-            now = time.time()
-            for m in ids.finditer(chunk):
-                arrivals[int(m[1] or m[2])] = now
-    finally:
-        writer.close()
+                      connected: list[int], n: int, reconnects: list[int]) -> None:
+    """Follow /events as EventSource does: on a dropped connection (a slow reader is cut by the server),
+    reconnect with Last-Event-ID."""
+    ids = re.compile(rb"(?:^|\n)id: (\d+)\n")
+    last: int | None = None
+    first = True
+    while True:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        resume = "" if last is None else f"Last-Event-ID: {last}\r\n"
+        writer.write(f"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
+                     f"Accept: text/event-stream\r\n{resume}\r\n".encode())
+        await writer.drain()
+        await reader.readuntil(b"\r\n\r\n")
+        if first:
+            first = False
+            connected[0] += 1
+            if connected[0] == n:
+                ready.set()
+        else:
+            reconnects[0] += 1
+        tail = b""
+        try:
+            while chunk := await reader.read(1 << 16):
+                now = time.time()
+                data = tail + chunk
+                cut = data.rfind(b"\n\n") + 2  # only whole frames; the rest waits for the next chunk
+                for m in ids.finditer(data, 0, cut):
+                    last = int(m[1])
+                    arrivals.setdefault(last, now)
+                tail = data[cut:]
+        finally:
+            writer.close()
 
 
 async def _sse(port: int, token: str, subscribers: int, jobs: int, pid: int, db: str) -> dict[str, float]:
     ready = asyncio.Event()
     connected = [0]
     per: list[dict[int, float]] = [{} for _ in range(subscribers)]
-    tasks = [asyncio.create_task(_subscriber(port, token, per[i], ready, connected, subscribers))
+    reconnects = [0]
+    tasks = [asyncio.create_task(_subscriber(port, token, per[i], ready, connected, subscribers, reconnects))
              for i in range(subscribers)]
     await asyncio.wait_for(ready.wait(), 120)
     client = await Client.open(db, source="bench")
@@ -197,7 +210,8 @@ async def _sse(port: int, token: str, subscribers: int, jobs: int, pid: int, db:
     delays = sorted(max(0.0, at * 1000 - stamps[i]) for a in per for i, at in a.items() if i in stamps)
     complete = sum(1 for a in per if len(a) >= expected)
     return {"delivery_p50_ms": delays[len(delays) // 2], "delivery_p99_ms": delays[int(len(delays) * 0.99)],
-            "server_rss_mb": peak, "subscribers_complete": complete, "deliveries": len(delays)}
+            "server_rss_mb": peak, "subscribers_complete": complete, "deliveries": len(delays),
+            "reconnects": reconnects[0]}
 
 
 def bench_sse(tmp: Path, subscribers: int, jobs: int) -> dict[str, float]:
