@@ -21,6 +21,7 @@ Medians over runs are printed and written to bench/results/api-<timestamp>.json.
 from __future__ import annotations
 
 import argparse
+import array
 import asyncio
 import json
 import os
@@ -97,6 +98,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_s(pid: int) -> float:
+    """Return the CPU seconds (user + system) a process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(url: str, token: str | None, seconds: int) -> tuple[float, float]:
@@ -182,51 +189,69 @@ async def _subscriber(port: int, token: str, arrivals: dict[int, float], ready: 
             writer.close()
 
 
-async def _sse(port: int, token: str, subscribers: int, jobs: int, pid: int, db: str) -> dict[str, float]:
+async def _client_process(port: int, token: str, n: int, expected: int, db: str, out: str) -> None:
+    """One subscriber process (`--sse-client`): n streams; says `ready`, then writes every delivery's latency."""
     ready = asyncio.Event()
     connected = [0]
-    per: list[dict[int, float]] = [{} for _ in range(subscribers)]
     reconnects = [0]
-    tasks = [asyncio.create_task(_subscriber(port, token, per[i], ready, connected, subscribers, reconnects))
-             for i in range(subscribers)]
+    per: list[dict[int, float]] = [{} for _ in range(n)]
+    tasks = [asyncio.create_task(_subscriber(port, token, per[i], ready, connected, n, reconnects)) for i in range(n)]
     await asyncio.wait_for(ready.wait(), 120)
-    client = await Client.open(db, source="bench")
-    try:
-        await client.submit_many([Submission("demo", {"delay": 0, "items": 1})] * jobs)
-    finally:
-        await client.close()
-    expected = jobs * 3
-    peak = 0.0
+    print("ready", flush=True)
     end = time.monotonic() + 300
     while time.monotonic() < end and min(len(a) for a in per) < expected:
-        peak = max(peak, rss_mb(pid))
-        await asyncio.sleep(0.2)  # sleep: sampling the server's RSS while the events flow
-    peak = max(peak, rss_mb(pid))
+        await asyncio.sleep(0.2)  # sleep: waiting for the deliveries to complete
     for t in tasks:
         t.cancel()
     con = sqlite3.connect(db)
     stamps = dict(con.execute("SELECT event_id, ts_ms FROM job_events").fetchall())
     con.close()
-    delays = sorted(max(0.0, at * 1000 - stamps[i]) for a in per for i, at in a.items() if i in stamps)
-    complete = sum(1 for a in per if len(a) >= expected)
-    return {"delivery_p50_ms": delays[len(delays) // 2], "delivery_p99_ms": delays[int(len(delays) * 0.99)],
-            "server_rss_mb": peak, "subscribers_complete": complete, "deliveries": len(delays),
-            "reconnects": reconnects[0]}
+    delays = array.array("f", (max(0.0, at * 1000 - stamps[i]) for a in per for i, at in a.items() if i in stamps))
+    with open(out, "wb") as f:
+        delays.tofile(f)
+    print(f"done {sum(1 for a in per if len(a) >= expected)} {reconnects[0]}", flush=True)
 
 
-def bench_sse(tmp: Path, subscribers: int, jobs: int) -> dict[str, float]:
+def bench_sse(tmp: Path, subscribers: int, jobs: int, procs: int = 4) -> dict[str, float]:
+    """Subscribers in `procs` client processes (one Python process cannot read a thousand streams fast enough)."""
     db = str(tmp / "sse.db")
     token, _ = asyncio.run(_setup_token_only(db))
     port = free_port()
     server = serve(db, port, "--attach")
     runner = subprocess.Popen([sys.executable, "-m", "jobtui", "--db", db, "run", "--quiet", "--concurrency", "8"],
                               env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    clients: list[tuple[subprocess.Popen[str], str]] = []
     try:
-        return asyncio.run(_sse(port, token, subscribers, jobs, server.pid, db))
+        for k in range(procs):
+            out = str(tmp / f"lat{k}.f32")
+            proc = subprocess.Popen([sys.executable, __file__, "--sse-client", str(port), token,
+                                     str(subscribers // procs), str(jobs * 3), db, out],
+                                    env=ENV, stdout=subprocess.PIPE, text=True)
+            clients.append((proc, out))
+        for proc, _ in clients:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        cpu0, wall0, peak = cpu_s(server.pid), time.monotonic(), 0.0
+        asyncio.run(_submit_many(db, jobs, {"delay": 0, "items": 1}))
+        while any(p.poll() is None for p, _ in clients):
+            peak = max(peak, rss_mb(server.pid))
+            time.sleep(0.2)  # sleep: sampling the server's RSS while the events flow
+        cpu, wall = cpu_s(server.pid) - cpu0, time.monotonic() - wall0
+        complete = reconnects = 0
+        delays = array.array("f")
+        for proc, out in clients:
+            assert proc.stdout is not None
+            _, done, again = proc.stdout.read().split()
+            complete, reconnects = complete + int(done), reconnects + int(again)
+            with open(out, "rb") as f:
+                delays.frombytes(f.read())
     finally:
         stop(server)
         runner.send_signal(signal.SIGTERM)
         runner.wait(60)
+    ordered = sorted(delays)
+    return {"delivery_p50_ms": ordered[len(ordered) // 2], "delivery_p99_ms": ordered[int(len(ordered) * 0.99)],
+            "server_rss_mb": peak, "subscribers_complete": complete, "deliveries": len(ordered),
+            "reconnects": reconnects, "server_cpu_s": cpu, "wall_s": wall}
 
 
 async def _setup_token_only(db: str) -> tuple[str, int]:
@@ -252,11 +277,11 @@ async def _submit_api(port: int, token: str, n: int) -> float:
         return n / (time.perf_counter() - t0)
 
 
-async def _submit_many(db: str, n: int) -> float:
+async def _submit_many(db: str, n: int, params: dict[str, Any] | None = None) -> float:
     client = await Client.open(db, source="bench")
     try:
         t0 = time.perf_counter()
-        await client.submit_many([Submission("demo", {"delay": 0})] * n)
+        await client.submit_many([Submission("demo", params or {"delay": 0})] * n)
         return n / (time.perf_counter() - t0)
     finally:
         await client.close()
@@ -275,6 +300,10 @@ def bench_submit(tmp: Path, n: int) -> dict[str, float]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--sse-client"]:
+        port, token, n, expected, db, out = sys.argv[2:8]
+        asyncio.run(_client_process(int(port), token, int(n), int(expected), db, out))
+        return
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--seconds", type=int, default=10)

@@ -158,6 +158,10 @@ def test_errors_are_problems(server: Server) -> None:
         _problem(c.post("/jobs", json={"type": "demo", "params": {"delay": "slow"}}), 422, "invalid-input")
         _problem(c.post("/jobs", json={"type": "demo", "colour": "red"}), 422, "invalid-input")
         _problem(c.post("/jobs", json={"type": "demo", "priority": 10**30}), 422, "invalid-input")
+        for raw in (b'{"type": "demo", "params": {"delay": 1e400}}', b'{"type": "demo", "params": {"delay": NaN}}',
+                    b'{"type": "demo", "priority": 1.5}', b'{"type": "\\ud800"}', b'{"shell": "\\u0000"}',
+                    b'{"type": "demo", "needs": ["a b"]}', b'{"type": "demo", "after": [999999]}'):
+            _problem(c.post("/jobs", content=raw, headers={"content-type": "application/json"}), 422, "invalid-input")
         huge = b'{"type": "demo", "params": {"seed": "' + b"9" * (2 << 20) + b'"}}'
         _problem(c.post("/jobs", content=huge, headers={"content-type": "application/json"}), 413, "too-large")
         chunks = (b"[" * 65536 for _ in range(32))  # no Content-Length: counted as it arrives

@@ -18,8 +18,8 @@ _TOUCH_EVERY_MS = 60_000
 """A token's last use is written at most this often (not on every request)."""
 
 
-def get_client(request: Request) -> Client:
-    """Return the server's client (one per process, made by `serve` or a test)."""
+async def get_client(request: Request) -> Client:
+    """Return the server's client (one per process, made by `serve` or a test); async: no thread hop per request."""
     client: Client = request.app.state.client
     return client
 

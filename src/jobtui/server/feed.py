@@ -86,8 +86,8 @@ class EventFeed:
         self.head = 0
         """The newest event id read."""
         self._changed = asyncio.Event()
-        self.progress: tuple[int, str] = (0, "")
-        """(version, JSON of the running jobs' snapshots) refreshed every PROGRESS_EVERY_S when any changed."""
+        self.progress: tuple[int, bytes] = (0, b"")
+        """(version, the `progress` SSE frame of the running jobs that changed) refreshed every PROGRESS_EVERY_S."""
         self._progress_ms = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -146,7 +146,7 @@ class EventFeed:
             return
         self._progress_ms = max(j.updated_at_ms for j in changed)
         data = json.dumps({"jobs": [_progress(j) for j in changed]}, separators=(",", ":"))
-        self.progress = (self.progress[0] + 1, data)
+        self.progress = (self.progress[0] + 1, f"event: progress\ndata: {data}\n\n".encode())
         self._changed.set()
         self._changed = asyncio.Event()
 

@@ -40,7 +40,7 @@ def _shutdown(cursor: int) -> ServerSentEvent:
     return ServerSentEvent(json.dumps({"reason": "server stopping", "last_event_id": cursor}), event="shutdown")
 
 
-async def _job_events(request: Request, feed: EventFeed, cursor: int) -> AsyncIterator[ServerSentEvent | bytes]:
+async def _job_events(feed: EventFeed, cursor: int) -> AsyncIterator[ServerSentEvent | bytes]:
     progress_seen = feed.progress[0]
     while True:
         # A client that leaves is noticed by EventSourceResponse, which cancels this generator.
@@ -54,15 +54,17 @@ async def _job_events(request: Request, feed: EventFeed, cursor: int) -> AsyncIt
             yield ServerSentEvent(json.dumps({"reason": "too far behind: re-read the jobs", "head": cursor}),
                                   event="reset", id=str(cursor))
             continue
-        if batch:
-            # One write for the whole batch, of frames encoded once for every stream.
-            yield b"".join(e.frame for e in batch)
-            cursor = batch[-1].event_id
-        version, data = feed.progress
+        parts = [e.frame for e in batch]
+        version, frame = feed.progress
         if version != progress_seen:
             progress_seen = version
-            yield ServerSentEvent(data, event="progress")
-        if not batch:
+            parts.append(frame)
+        if parts:
+            # One write of frames encoded once by the feed for every stream.
+            yield b"".join(parts)
+            if batch:
+                cursor = batch[-1].event_id
+        else:
             await feed.wait(5.0)
 
 
@@ -74,7 +76,7 @@ async def events(request: Request, _: Reader, last_event_id: LastEventId = None,
     `shutdown` when the server stops. Without `Last-Event-ID` or `after_id`, starts from now."""
     feed: EventFeed = request.app.state.feed
     cursor = _cursor(last_event_id, after_id, feed.head)
-    return EventSourceResponse(_job_events(request, feed, cursor), ping=request.app.state.settings.sse_ping_s,
+    return EventSourceResponse(_job_events(feed, cursor), ping=request.app.state.settings.sse_ping_s,
                                send_timeout=SEND_TIMEOUT_S)
 
 
