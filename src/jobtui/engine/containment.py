@@ -257,11 +257,12 @@ class Containment:
 async def _gone(members: Callable[[], list[int]], timeout_s: float) -> bool:
     """Poll until `members()` is empty or `timeout_s` passes; tell whether it emptied.
 
-    Polled: the processes need not be this process's children, so no wait() tells when they end.
+    Polled: the processes need not be this process's children, so no wait() tells when they end. Each look
+    runs in a thread: without a cgroup it reads every process's environment.
     """
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout_s
-    while members():
+    while await asyncio.to_thread(members):
         if loop.time() >= end:
             return False
         await asyncio.sleep(0.05)
