@@ -7,7 +7,7 @@ import time
 from jobtui import Runner
 from jobtui.engine import Registry
 from jobtui.engine.lease_keeper import LeaseKeeper
-from jobtui.store import Store
+from jobtui.store import JobStore, Store, open_store
 from tests.conftest import wait_for
 
 
@@ -19,6 +19,19 @@ def _block(seconds: float) -> None:
 
 
 async def test_the_keeper_renews_through_a_busy_loop_but_not_a_stuck_one(store: Store) -> None:
+    await _renews_through_busy_not_stuck(store)
+
+
+async def test_the_keeper_on_postgresql(pg_url: str) -> None:
+    """The keeper's own connection is opened in its own thread's event loop (asyncpg binds one to a loop)."""
+    store = await open_store(pg_url)
+    try:
+        await _renews_through_busy_not_stuck(store)
+    finally:
+        await store.close()
+
+
+async def _renews_through_busy_not_stuck(store: JobStore) -> None:
     runner = Runner(store, Registry(), lease_ttl_s=3.0)
     assert await runner.register()
     renewed: list[float] = []
