@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import sqlite3
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -86,9 +85,9 @@ endings = st.sampled_from([b"\n", b"\r\n", b"\r"])
 
 
 @pytest.fixture
-def scratch() -> Path:
-    # Not tmp_path: hypothesis runs many examples in one test (one folder for all, each file its own name).
-    return Path(tempfile.mkdtemp(prefix="jobtui-hostile-"))
+def scratch(tmp_path: Path) -> Path:
+    """One folder for every example of a test (hypothesis runs them all in one test; each file has its own name)."""
+    return tmp_path
 
 
 # -------------------------------------------------------------------------------------- the properties
