@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -36,10 +37,12 @@ class Server:
     proc: subprocess.Popen[str] | None = None
     admin: str = ""
     """The admin token `serve` printed (when it made one)."""
+    ca: str | None = None
+    """The certificate of a server started with --certfile (then the base URL is https)."""
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ca else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> Server:
         """Start the server and wait until /healthz answers."""
@@ -54,12 +57,16 @@ class Server:
             if self.proc.poll() is not None:
                 raise AssertionError(f"serve exited {self.proc.returncode}: {self.proc.stderr.read() if self.proc.stderr else ''}")
             try:
-                return httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200
+                return httpx.get(f"{self.base}/healthz", timeout=2, verify=self.verify()).status_code == 200
             except httpx.HTTPError:
                 return False
 
         poll(up, what="the server answering /healthz")
         return self
+
+    def verify(self) -> ssl.SSLContext | bool:
+        """Return what httpx verifies the server's certificate with."""
+        return ssl.create_default_context(cafile=self.ca) if self.ca else True
 
     def read_admin(self) -> str:
         """Read the admin token from the URL `serve` prints on its first line."""
@@ -83,7 +90,7 @@ class Server:
         h = dict(headers)
         if token:
             h["Authorization"] = f"Bearer {token}"
-        return httpx.Client(base_url=f"{self.base}/api/v1", headers=h, timeout=30)
+        return httpx.Client(base_url=f"{self.base}/api/v1", headers=h, timeout=30, verify=self.verify())
 
 
 @pytest.fixture(scope="module")

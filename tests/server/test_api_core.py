@@ -292,3 +292,21 @@ def test_locked_database_is_503_with_retry_after_and_idle_streams_get_keepalives
     finally:
         code, err = s.stop()
     assert code == 0, err
+
+
+def test_an_upload_over_the_limit_is_413_and_leaves_nothing(tmp_path: Any) -> None:
+    """--max-upload: a larger multipart body is refused while it arrives; no job, no staged file is left."""
+    s = Server(str(tmp_path / "jobs.db"), free_port(), args=("--attach", "--max-upload", "4K")).start()
+    admin = s.read_admin()
+    try:
+        with s.client(admin) as c:
+            r = c.post("/jobs", data={"job": '{"type": "analyze"}'}, files={"file": ("big.txt", "x" * 20_000)})
+            _problem(r, 413, "too-large")
+            ok = c.post("/jobs", data={"job": '{"type": "analyze"}'}, files={"file": ("small.txt", "a 1\n")})
+            assert ok.status_code == 201
+            assert c.get("/stats").json()["total"] == 1
+        staging = tmp_path / "jobs.workspaces" / ".uploads"
+        assert not staging.exists() or not any(staging.iterdir())
+    finally:
+        code, err = s.stop()
+    assert code == 0, err

@@ -95,3 +95,29 @@ async def test_a_handler_bug_is_a_500_problem_with_a_reference_in_the_log(caplog
     body = r.json()
     assert body["type"] == "urn:jobtui:problem:internal-error" and "secret internals" not in r.text
     assert any(body["reference"] in rec.getMessage() and rec.exc_info for rec in caplog.records)
+
+
+def test_https_with_a_certificate(tmp_path: Path) -> None:
+    """--certfile/--keyfile serve HTTPS; the printed URL is https; the API works over it."""
+    import subprocess
+
+    from tests.server.conftest import Server, free_port
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    s = Server(str(tmp_path / "j.db"), free_port(), args=("--attach", "--certfile", str(cert), "--keyfile", str(key)),
+               ca=str(cert))
+    s.start()
+    try:
+        assert s.proc is not None and s.proc.stdout is not None
+        line = s.proc.stdout.readline()
+        assert line.startswith("jobtui serve: no token yet") and f"https://127.0.0.1:{s.port}/?token=jt_" in line
+        s.admin = line.rsplit("token=", 1)[1].strip()
+        with s.client(s.admin) as c:
+            assert c.post("/jobs", json={"type": "demo"}).status_code == 201
+            assert c.get("/jobs").json()["jobs"][0]["type"] == "demo"
+    finally:
+        code, err = s.stop()
+    assert code == 0, err

@@ -9,6 +9,7 @@ import sys
 
 from ..client import Client
 from ..errors import UsageError
+from ..jobs.command_params import parse_size
 from ..model import iso
 from .commands import command, table
 from .parse import MAX_CONCURRENCY, float_arg, int_arg
@@ -34,6 +35,8 @@ def _serve_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--allowed-origin", action="append", default=[], metavar="URL",
                     help="another origin whose pages may call the API, e.g. https://ops.example.com (repeatable)")
     sp.add_argument("--metrics-public", action="store_true", help="serve /metrics without a token")
+    sp.add_argument("--max-upload", default="100M", metavar="SIZE",
+                    help="the largest multipart upload accepted, e.g. 20M (default 100M); larger: 413")
     sp.add_argument("--keepalive", type=float_arg("--keepalive", 0.05, 3600), default=15.0, metavar="SECONDS",
                     help="seconds between keep-alive comments on an idle event stream (default 15)")
 
@@ -61,9 +64,12 @@ async def cmd_serve(client: Client, a: argparse.Namespace) -> int:
     if not is_loopback(a.host) and not tls and not a.insecure_http:
         raise UsageError(f"--host {a.host} is reachable from other machines: give --certfile/--keyfile for HTTPS,"
                          " or say --insecure-http")
+    max_upload = parse_size(a.max_upload)
+    if max_upload < 1024:
+        raise UsageError(f"--max-upload must be at least 1K, not {a.max_upload!r}")
     settings = Settings(host=a.host, port=a.port, tls=tls, allowed_hosts=tuple(a.allowed_host),
                         allowed_origins=tuple(a.allowed_origin), metrics_public=a.metrics_public,
-                        sse_ping_s=a.keepalive)
+                        sse_ping_s=a.keepalive, max_upload_bytes=max_upload)
     log_to_stderr()
     scheme = "https" if tls else "http"
     shown_host = f"[{a.host}]" if ":" in a.host else a.host
