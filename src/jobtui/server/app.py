@@ -14,6 +14,7 @@ from .feed import EventFeed
 from .guards import Guard
 from .routers import actions, events, files, jobs, meta, ops
 from .settings import Settings
+from .web import router as web_router
 
 API = "/api/v1"
 """Every resource is under this prefix (a later, incompatible version gets its own)."""
@@ -47,5 +48,6 @@ def create_app(client: Client, settings: Settings | None = None) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(ops.router)
+    app.include_router(web_router)
     app.add_middleware(Guard, settings=settings)
     return app

@@ -1,0 +1,256 @@
+"""The browser page of `jobtui serve`, in real headless Chromium (Debian's, driven by Playwright) against a real
+server with its runner: login, the live list, steering, the log, reconnects, downloads, 360 px, scopes, CSRF."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import cli_env, poll
+from tests.server.conftest import Server, free_port, token
+
+CHROMIUM = "/usr/bin/chromium"
+if os.environ.get("CI") != "true":  # in CI a missing browser is a failure (.ci/run installs both), never a skip
+    pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)", allow_module_level=True)
+import playwright.sync_api as playwright  # noqa: E402 - after the skip above
+
+SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+WAIT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server with a runner for the module (the restart test replaces its process on the same port)."""
+    db = tmp_path_factory.mktemp("web") / "jobs.db"
+    s = Server(str(db), free_port()).start()
+    s.read_admin()
+    yield s
+    if s.proc is not None and s.proc.poll() is None:
+        code, err = s.stop()
+        assert code == 0, err
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def open_page(browser: Any, srv: Server, tok: str, width: int = 1280) -> Any:
+    """Log in the way a person does (the printed URL) and return the page, its list loaded."""
+    ctx = browser.new_context(viewport={"width": width, "height": 800}, accept_downloads=True)
+    page = ctx.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{srv.base}/?token={tok}")
+    assert page.url == f"{srv.base}/", "the token must leave the address bar"
+    page.wait_for_selector("body[data-loaded='1']")
+    page.wait_for_selector("body[data-live='on']")
+    return page
+
+
+def submit(srv: Server, **body: Any) -> int:
+    with srv.client(srv.admin) as c:
+        r = c.post("/jobs", json=body)
+        assert r.status_code == 201, r.text
+        return int(r.json()["job_id"])
+
+
+def job(srv: Server, job_id: int) -> dict[str, Any]:
+    with srv.client(srv.admin) as c:
+        data: dict[str, Any] = c.get(f"/jobs/{job_id}").json()
+        return data
+
+
+def badge(page: Any, job_id: int) -> Any:
+    return page.locator(f"tr[data-id='{job_id}'] .badge")
+
+
+def no_horizontal_scroll(page: Any) -> bool:
+    return bool(page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
+
+
+def test_glyphs_are_the_tuis() -> None:
+    from jobtui.server.web import GLYPHS
+    from jobtui.tui.format import STATUS_GLYPH
+
+    assert GLYPHS == {str(k): v for k, v in STATUS_GLYPH.items()}
+
+
+def test_login_sets_a_strict_httponly_cookie_and_asks_without_one(srv: Server, browser: Any) -> None:
+    r = httpx.get(f"{srv.base}/?token={srv.admin}", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
+    page = r = httpx.get(f"{srv.base}/")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    ctx = browser.new_context()
+    p = ctx.new_page()
+    p.goto(f"{srv.base}/?token=jt_wrong")
+    p.wait_for_selector("#login-error:not([hidden])")
+    p.fill("#token", srv.admin)
+    p.click("form.login button")
+    p.wait_for_selector("body[data-loaded='1']")
+    cookies = {c["name"]: c for c in ctx.cookies()}
+    assert cookies["jobtui_token"]["httpOnly"] and cookies["jobtui_token"]["sameSite"] == "Strict"
+    ctx.close()
+
+
+def test_list_fills_and_pause_reaches_the_runner(srv: Server, browser: Any) -> None:
+    page = open_page(browser, srv, srv.admin)
+    requests: list[str] = []
+    page.on("request", lambda req: requests.append(req.url))
+    job_id = submit(srv, type="demo", params={"delay": 3, "items": 40})
+    badge(page, job_id).wait_for()
+    page.wait_for_selector(f"tr[data-id='{job_id}'] [data-status='running']")
+    page.click(f"tr[data-id='{job_id}'] a")
+    page.wait_for_selector("button[data-action='pause']").click()
+    page.wait_for_selector("#job-info [data-status='paused']")
+    assert poll(lambda: job(srv, job_id)["status"] == "paused", what="the runner pausing the job")
+    assert not page.locator("button[data-action='pause']").count(), "pause is not offered for a paused job"
+    page.keyboard.press("Escape")
+    page.wait_for_selector(f"tr[data-id='{job_id}'] [data-status='paused']")
+    assert all(u.startswith(srv.base) for u in requests), [u for u in requests if not u.startswith(srv.base)]
+    page.keyboard.press("r")  # the highlighted job is the one last opened
+    page.wait_for_selector(f"tr[data-id='{job_id}'] [data-status='running']")
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "web-list.png"))
+    page.context.close()
+
+
+def test_log_follows_and_auto_pause_alert(srv: Server, browser: Any) -> None:
+    page = open_page(browser, srv, srv.admin)
+    job_id = submit(srv, shell="for i in $(seq 1 300); do echo line $i; sleep 0.1; done")
+    page.goto(f"{srv.base}/#job/{job_id}")
+    page.wait_for_selector("#log li")
+    seen = page.locator("#log li").count()
+    poll(lambda: page.locator("#log li").count() > seen + 5, what="lines written later arriving")
+    page.once("dialog", lambda d: d.accept())
+    page.click("button[data-action='cancel']")
+    paused = submit(srv, type="demo", params={"delay": 0.2, "items": 30, "fail_items": 8})
+    page.goto(f"{srv.base}/#job/{paused}")
+    alert = page.wait_for_selector("#auto-pause")
+    assert "consecutive errors, job auto-paused" in alert.inner_text()
+    assert page.locator("button[data-action='resume']").count() == 1
+    page.screenshot(path=str(SHOTS / "web-job.png"), full_page=True)
+    page.context.close()
+
+
+def test_download_of_a_cancelled_job_has_every_committed_item(srv: Server, browser: Any, tmp_path: Path) -> None:
+    page = open_page(browser, srv, srv.admin)
+    (tmp_path / "in.txt").write_text("".join(f"line{i} a b\n" for i in range(200)))
+    with srv.client(srv.admin) as c:
+        r = c.post("/jobs", data={"job": '{"type": "analyze", "params": {"delay": 0.05}}'},
+                   files={"file": ("in.txt", (tmp_path / "in.txt").read_bytes())})
+        job_id = int(r.json()["job_id"])
+    poll(lambda: job(srv, job_id)["counters"]["items_done"] >= 5, what="some items committed")
+    page.goto(f"{srv.base}/#job/{job_id}")
+    page.once("dialog", lambda d: d.accept())
+    page.wait_for_selector("button[data-action='cancel']").click()
+    page.wait_for_selector("#job-info [data-status='cancelled']")
+    done = job(srv, job_id)["counters"]["items_done"]
+    with page.expect_download() as dl:
+        page.click("#export-csv")
+    rows = list(csv.DictReader(io.StringIO(Path(dl.value.path()).read_text())))
+    assert 0 < done < 200 and len([r for r in rows if r.get("status", "done") == "done"]) == done
+    page.context.close()
+
+
+def test_phone_width_has_no_horizontal_scroll(srv: Server, browser: Any) -> None:
+    page = open_page(browser, srv, srv.admin, width=360)
+    assert no_horizontal_scroll(page)
+    page.screenshot(path=str(SHOTS / "web-phone.png"))
+    page.goto(f"{srv.base}/#job/1")
+    page.wait_for_selector("#job-info")
+    assert no_horizontal_scroll(page)
+    page.context.close()
+
+
+def test_a_read_token_sees_no_buttons(srv: Server, browser: Any) -> None:
+    page = open_page(browser, srv, token(srv.db, "viewer", "read"))
+    page.goto(f"{srv.base}/#job/1")
+    page.wait_for_selector("#job-info")
+    assert page.locator("[data-action]").count() == 0
+    assert page.locator("#new-job").is_hidden()
+    page.context.close()
+
+
+class _Hostile(BaseHTTPRequestHandler):
+    """A page of another origin (same host, another port) that tries to pause job N through the API."""
+
+    target = ""
+    job_id = 0
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        body = f"""<!doctype html><form id=f method=post action="{self.target}/api/v1/jobs/{self.job_id}/pause"></form>
+<script>
+fetch("{self.target}/api/v1/jobs/{self.job_id}/pause", {{method: "POST", credentials: "include", mode: "no-cors"}})
+  .finally(() => {{ document.title = "sent"; }});
+</script>""".encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_hostile_page_cannot_drive_the_api(srv: Server, browser: Any) -> None:
+    page = open_page(browser, srv, srv.admin)  # the victim is logged in: the cookie is in this context
+    job_id = submit(srv, type="demo", params={"delay": 3, "items": 40})
+    poll(lambda: job(srv, job_id)["status"] == "running", what="the job running")
+    _Hostile.target, _Hostile.job_id = srv.base, job_id
+    evil = ThreadingHTTPServer(("127.0.0.1", free_port()), _Hostile)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    try:
+        other = page.context.new_page()
+        with other.expect_response(lambda r: r.url.endswith("/pause")) as resp:
+            other.goto(f"http://127.0.0.1:{evil.server_address[1]}/")
+        other.wait_for_function("document.title === 'sent'")
+        with other.expect_navigation():
+            other.evaluate("document.getElementById('f').submit()")
+        assert "cross-origin" in other.content()
+        assert resp.value.status == 403
+    finally:
+        evil.shutdown()
+        evil.server_close()
+    assert job(srv, job_id)["status"] == "running"
+    with srv.client(srv.admin) as c:
+        assert c.get(f"/jobs/{job_id}/history").json()[-1]["action"] != "pause"
+    page.context.close()
+
+
+def test_the_page_reconnects_and_shows_what_it_missed(srv: Server, browser: Any) -> None:
+    page = open_page(browser, srv, srv.admin)
+    assert srv.proc is not None
+    srv.proc.send_signal(signal.SIGKILL)
+    srv.proc.communicate(timeout=30)  # reaps it and closes its pipes
+    page.wait_for_selector("body[data-live='off']")
+    assert "disconnected" in page.inner_text("#live")
+    out = subprocess.run([sys.executable, "-m", "jobtui", "--db", srv.db, "--app", "apiapp", "submit", "demo"],
+                         capture_output=True, text=True, env=cli_env(None), timeout=60)
+    assert out.returncode == 0, out.stderr
+    missed = int(out.stdout.split()[-1])
+    srv.args = ("--attach",)  # no runner: only the replayed event can show the job
+    srv.start()
+    page.wait_for_selector("body[data-live='on']")
+    page.wait_for_selector(f"tr[data-id='{missed}'] [data-status='queued']")
+    page.context.close()
