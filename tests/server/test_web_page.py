@@ -91,7 +91,7 @@ def test_glyphs_are_the_tuis() -> None:
     from jobtui.server.web import GLYPHS
     from jobtui.tui.format import STATUS_GLYPH
 
-    assert GLYPHS == {str(k): v for k, v in STATUS_GLYPH.items()}
+    assert {str(k): v for k, v in STATUS_GLYPH.items()} == GLYPHS
 
 
 def test_login_sets_a_strict_httponly_cookie_and_asks_without_one(srv: Server, browser: Any) -> None:
@@ -198,7 +198,7 @@ class _Hostile(BaseHTTPRequestHandler):
     target = ""
     job_id = 0
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         body = f"""<!doctype html><form id=f method=post action="{self.target}/api/v1/jobs/{self.job_id}/pause"></form>
 <script>
 fetch("{self.target}/api/v1/jobs/{self.job_id}/pause", {{method: "POST", credentials: "include", mode: "no-cors"}})
