@@ -16,7 +16,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Input
 
 from jobtui.client import Client
-from jobtui.tui.widgets.ordered_input import OrderedInput
+from jobtui.tui.ordered_input import OrderedInput
 
 from .conftest import demo, tui, wait_until
 

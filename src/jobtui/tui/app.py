@@ -50,7 +50,7 @@ from .viewing import ViewControl
 from .widgets.job_detail import JobDetailPane
 from .widgets.job_list import JobTable
 from .widgets.log_pane import LogView
-from .widgets.ordered_input import OrderedInput
+from .ordered_input import OrderedInput
 
 
 def styles_dir() -> Path:

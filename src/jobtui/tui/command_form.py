@@ -19,7 +19,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from ..errors import UsageError
 from ..jobs.command_params import build_add, build_foreach, command_args
-from .widgets.ordered_input import OrderedInput
+from .ordered_input import OrderedInput
 
 COMMAND_KINDS = ("command", "pipeline", "foreach")
 """The job types whose stages come from the form's command fields rather than from typed params."""

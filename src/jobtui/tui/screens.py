@@ -31,7 +31,7 @@ from .command_form import (
     one_line,
 )
 from .format import STAGE_GLYPH, STATUS_LOOK, STATUS_ORDER, clean
-from .widgets.ordered_input import OrderedInput
+from .ordered_input import OrderedInput
 
 
 class _Dialog(ModalScreen[Any]):
