@@ -38,6 +38,7 @@ from .fleet import FleetScreen
 from .format import Clock, absolute
 from .keys import BINDINGS, FILTER_HINT, PALETTE, STEERING_KEYS, TEXTUAL_COMMANDS
 from .lifecycle import RunnerLifecycle
+from .ordered_input import OrderedInput
 from .quit import QuitFlow
 from .refresh import POLL_S, Refresher
 from .runner_log import RunnerLog, RunnerLogScreen, RunnerMessage
@@ -50,7 +51,6 @@ from .viewing import ViewControl
 from .widgets.job_detail import JobDetailPane
 from .widgets.job_list import JobTable
 from .widgets.log_pane import LogView
-from .ordered_input import OrderedInput
 
 
 def styles_dir() -> Path:
