@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -10,7 +11,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
 import pytest
 
@@ -26,6 +27,18 @@ T = TypeVar("T")
 
 TESTS = Path(__file__).parent
 APPS = TESTS / "apps"
+
+
+SLOW_TIMEOUT_S = 180
+"""The per-test limit of tests marked slow (real runner processes, terminals, PostgreSQL faults); others get
+pytest's `timeout` (10 s, pyproject.toml)."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give tests marked slow a longer timeout (an explicit `@pytest.mark.timeout` still wins)."""
+    for item in items:
+        if item.get_closest_marker("slow") is not None and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
 
 
 @pytest.fixture
@@ -106,6 +119,20 @@ def jobtui(*args: str, db: Path | str, input: str | None = None, timeout: float 
         [sys.executable, "-m", "jobtui", *args], capture_output=True, text=True, env=cli_env(db, **env),
         input=input, timeout=timeout,
     )
+
+
+def cli_submit(db: Path | str, type: str, *args: str) -> int:
+    """Submit a job with the real CLI (`jobtui submit TYPE ARGS`); return its id."""
+    r = jobtui("submit", type, *args, db=db)
+    assert r.returncode == 0, r.stderr
+    return int(r.stdout)
+
+
+def cli_show(db: Path | str, job_id: int, *args: str) -> dict[str, Any]:
+    """Return a job's detail as `jobtui show ID --json ARGS` prints it."""
+    r = jobtui("show", str(job_id), "--json", *args, db=db)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)  # type: ignore[no-any-return]
 
 
 def spawn_runner(db: Path | str, *args: str, stdout: int | IO[str] = subprocess.PIPE,

@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # builds the import graph of the package and its dependencies
 def test_the_import_contracts_hold() -> None:
     if os.environ.get("CI") != "true":
         pytest.importorskip("importlinter", reason="import-linter is in the `lint` extra")

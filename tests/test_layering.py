@@ -13,6 +13,8 @@ import importlib
 import inspect
 from pathlib import Path
 
+import pytest
+
 import jobtui
 
 SRC = Path(jobtui.__file__).parent
@@ -93,6 +95,7 @@ def face_files() -> list[tuple[str, Path]]:
     return [(face, path) for face in FACES for path in sorted((SRC / face).rglob("*.py"))]
 
 
+@pytest.mark.slow  # imports every module a face names, to follow each name home
 def test_faces_import_nothing_below_the_client() -> None:
     files = face_files()
     assert len(files) > 20 and {"cli", "tui"} <= set(FACES)

@@ -108,7 +108,7 @@ def test_pause_resume_cancel_rewind_from_another_process(tmp_path: Path) -> None
         assert r.returncode == 0 and "running → pausing" in r.stdout, r.stderr
         poll(lambda: status_of(db, job) == "paused", timeout=10)
         n_paused = len(journal_lines(journal))
-        time.sleep(0.3)
+        time.sleep(0.3)  # sleep: a window in which a paused job would do work if it ran
         assert len(journal_lines(journal)) == n_paused, "a paused job does no work"
 
         assert jobtui("resume", str(job), db=db).returncode == 0
@@ -182,7 +182,7 @@ def freeze_outside_a_transaction(proc: subprocess.Popen[str], db: Path) -> None:
             return
         except sqlite3.OperationalError:
             proc.send_signal(signal.SIGCONT)
-            time.sleep(0.05)
+            time.sleep(0.05)  # sleep: the runner runs a moment before it is stopped again
         finally:
             con.close()
     raise AssertionError("the runner always held the write lock")

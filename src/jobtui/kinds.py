@@ -1,4 +1,4 @@
-"""Kinds the engine passes around: why a job stops, and what a runner reports to its `on_event` listener.
+"""Kinds the engine passes around: why a job stops (and Stop, which carries it to a safe point), what a runner reports.
 
 Pure (stdlib only), like `model`, so that the faces can read them without importing the engine.
 """
@@ -49,3 +49,15 @@ class RunnerEvent(StrEnum):
     def of_stop(cls, kind: StopKind) -> RunnerEvent:
         """Return the event that reports a job stopped for `kind` (never LOST: a lost job reports nothing)."""
         return cls(kind.value)
+
+
+class Stop(BaseException):
+    """Raised at a safe point to stop a job: pause, cancel, shutdown or lost lease.
+
+    A BaseException, so that a stage's own `except Exception` does not swallow it.
+    """
+
+    def __init__(self, kind: StopKind, reason: str | None = None) -> None:
+        self.kind = kind
+        self.reason = reason
+        super().__init__(kind, reason)

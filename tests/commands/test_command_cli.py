@@ -5,17 +5,18 @@ from __future__ import annotations
 import collections
 import csv
 import io
-import json
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.commands.helpers import mark, procs_with
-from tests.conftest import dump, jobtui, poll, spawn_runner, stop_runner
+from tests.conftest import cli_show, dump, jobtui, poll, spawn_runner, stop_runner
 
 pytestmark = pytest.mark.slow
 
@@ -33,10 +34,8 @@ done
 """
 
 
-def show(db: Path, job: int) -> dict:  # type: ignore[type-arg]
-    r = jobtui("show", str(job), "--json", db=db)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)  # type: ignore[no-any-return]
+def show(db: Path, job: int) -> dict[str, Any]:
+    return cli_show(db, job)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -255,14 +254,25 @@ def test_export_csv_while_paused_and_logs_all_prefixes_ids(tmp_path: Path) -> No
         assert any(ln.startswith(f"[{job}] ") and "did i0" in ln for ln in logs)
         follow = subprocess.Popen([*_cli(), "logs", "--all", "--follow", "-n", "0"], env=_env(db),
                                   stdout=subprocess.PIPE, text=True)
+        lines: list[str] = []
+        def read() -> None:
+            assert follow.stdout is not None
+            for line in follow.stdout:
+                lines.append(line)
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
         try:
-            time.sleep(1.0)
+            time.sleep(1.0)  # sleep: logs --follow has no readiness signal; it must be reading before the late line is logged
             new = int(jobtui("add", "--", "echo", "late-line", db=db).stdout)
-            poll(lambda: show(db, new)["status"] == "completed")
-            time.sleep(1.0)
+            poll(lambda: any("late-line" in ln for ln in lines), what="the follower printed the late line")
         finally:
             follow.send_signal(signal.SIGINT)
-            text, _ = follow.communicate(timeout=10)
+            follow.wait(timeout=10)
+            reader.join(timeout=10)
+            if follow.stdout is not None:
+                follow.stdout.close()
+        text = "".join(lines)
         assert f"[{new}] " in text and "late-line" in text
     finally:
         runner.send_signal(signal.SIGTERM)

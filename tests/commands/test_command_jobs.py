@@ -132,7 +132,7 @@ async def test_pause_freezes_the_command_and_resume_continues_it(client: Client,
         assert proc_state(pid) == "T"
         assert job in runner.held and job not in runner.runs, "a frozen job takes no slot"
         before = out.read_text()
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(0.4)  # sleep: a window in which a frozen command would write if it ran (its state T is checked above)
         assert out.read_text() == before, "a frozen command does nothing"
         await client.resume(job)
         await wait_for(lambda: _is(client, job, JobStatus.COMPLETED), timeout=30)
@@ -156,7 +156,11 @@ async def test_pause_restart_ends_the_command_and_reruns_it_from_its_checkpoint(
     job = await client.submit("command", {"stages": [spec(script, pause="restart", env={"TESTMARK": m})]})
     async with running(client):
         await wait_for(lambda: out.exists())
-        await asyncio.sleep(0.3)
+
+        async def checkpointed() -> bool:
+            return (await client.detail(job)).stages[0].checkpoint_at_ms is not None
+
+        await wait_for(checkpointed, what="a committed checkpoint to rerun from")
         await client.pause(job)
         await wait_for(lambda: _is(client, job, JobStatus.PAUSED), timeout=10)
         assert procs_with(m) == [], "restart mode ends the process group on pause"
@@ -270,7 +274,7 @@ def _ticks_before() -> int:
 
 
 async def test_an_unrelated_process_with_a_recorded_pid_is_never_touched(client: Client) -> None:
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],  # sleep: a process that lives until the test kills it
                              start_new_session=True)
     try:
         job = await client.submit("command", {"stages": [spec("true")]})

@@ -29,7 +29,7 @@ async def first(ctx: Context) -> str:
 
 
 async def forever(ctx: Context) -> None:
-    await asyncio.sleep(60)
+    await asyncio.Event().wait()  # runs until interrupted
 
 
 async def boom(ctx: Context) -> None:
@@ -93,7 +93,7 @@ async def test_a_stage_sees_the_stop_kind_and_the_listener_the_pause(store: Stor
     async def waits(ctx: Context) -> None:
         started.set()
         while not ctx.stopping:
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # sleep: the stage's own poll of ctx.stopping
         asked.append(ctx.request)
         await ctx.checkpoint()
 

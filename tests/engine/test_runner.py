@@ -247,7 +247,7 @@ async def test_checkpoint_state_survives_pause(store: Store) -> None:
             await ctx.checkpoint({"n": n})
             if n == 2 and len(starts) == 1:
                 gate.set()
-                await ctx.sleep(60)  # pause wakes this sleep at once
+                await ctx.sleep(60)  # sleep: a stage that runs until a pause wakes it
         return n
 
     client = make_client(store, JobType("long", [long]))
@@ -272,7 +272,7 @@ async def test_pause_interrupts_a_stage_that_ignores_it_after_the_grace_period(s
 
     async def stubborn(ctx: Context) -> None:
         started.set()
-        await asyncio.sleep(60)  # not ctx.sleep: never reaches a safe point
+        await asyncio.Event().wait()  # never reaches a safe point: only an interruption ends it
 
     client = make_client(store, JobType("stubborn", [stubborn]))
     job_id = await client.submit("stubborn")
@@ -300,7 +300,7 @@ async def test_cancel_interrupts_at_once_and_resume_continues(store: Store) -> N
         runs.append(2)
         if len(runs) == 2:
             started.set()
-            await asyncio.sleep(60)
+            await asyncio.Event().wait()  # runs until interrupted
         return "done"
 
     client = make_client(store, JobType("slow", [first, slow]))
@@ -339,11 +339,11 @@ async def test_stage_timeout_is_transient_and_job_timeout_fails(store: Store) ->
     async def slow_once(ctx: Context) -> str:
         tries.append(ctx.attempt)
         if ctx.attempt == 1:
-            await asyncio.sleep(5)
+            await asyncio.sleep(5)  # sleep: the first attempt outlives its stage timeout
         return "ok"
 
     async def forever(ctx: Context) -> None:
-        await asyncio.sleep(60)
+        await asyncio.Event().wait()  # runs until interrupted
 
     client = make_client(
         store,
@@ -551,7 +551,8 @@ async def test_a_job_whose_completion_just_committed_is_not_taken_for_lost(store
         await commit()
         if not waited and (await client.job(job_id)).status is JobStatus.COMPLETED:
             waited = True
-            await asyncio.sleep(1.2)  # the runner polls control meanwhile (its first wait may be poll_s, 0.5 s)
+            looked = runner.loops
+            await wait_for(lambda: runner.loops >= looked + 2, what="two control polls meanwhile")
 
     store.commit_point = commit_then_linger  # type: ignore[method-assign]
     await asyncio.wait_for(runner.run(exit_when_idle=True), 30)

@@ -104,7 +104,7 @@ DEEP = 'print("::jobtui checkpoint " + "["*100000 + "]"*100000, flush=True)'
 
 async def test_a_marker_nested_100000_deep_is_refused_and_the_timeout_holds(client: Client) -> None:
     """Issue 14, item 4: a RecursionError killed the output reader, the pipe filled, and the job outlived --timeout."""
-    script = DEEP + "\nfor _ in range(3000): print('x' * 100)\nimport time; time.sleep(60)"
+    script = DEEP + "\nfor _ in range(3000): print('x' * 100)\nimport time; time.sleep(60)"  # sleep: the command lives until it is killed
     job = await client.submit("command", {"stages": [spec([PY, "-c", script], timeout_s=2)]})
     await run_idle(client, timeout=30)
     j = await client.job(job)
@@ -132,7 +132,7 @@ def test_sigterm_after_a_hostile_marker_stops_the_runner_cleanly(tmp_path: Path)
     """Issue 14, item 4: SIGTERM then printed 'Event loop is closed' tracebacks."""
     db = tmp_path / "j.db"
     started = tmp_path / "started"
-    r = jobtui("add", "--", PY, "-c", f"{DEEP}\nopen({str(started)!r}, 'w').close()\nimport time; time.sleep(60)", db=db)
+    r = jobtui("add", "--", PY, "-c", f"{DEEP}\nopen({str(started)!r}, 'w').close()\nimport time; time.sleep(60)", db=db)  # sleep: the command lives until it is killed
     assert r.returncode == 0, r.stderr
     runner = spawn_runner(db)
     try:

@@ -86,7 +86,7 @@ def test_a_full_disk_loses_no_result_and_work_continues_when_space_returns(tmp_p
         try:
             poll(lambda: "full" in runner.log(), timeout=15, what="the runner meeting the full disk")
         finally:
-            time.sleep(1.0)
+            time.sleep(1.0)  # sleep: the disk stays full a moment after the runner met it (the fault, not a wait)
             filler.unlink()
         assert runner.wait(120) == 0, runner.log()
     finally:
@@ -119,7 +119,7 @@ def test_a_write_lock_held_past_the_busy_timeout_fails_no_job(tmp_path: Path) ->
              "con = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)\n"
              "con.execute('BEGIN IMMEDIATE')\n"
              "print('locked', flush=True)\n"
-             "time.sleep(3)\n"
+             "time.sleep(3)\n"  # sleep: the command a runner supervises, not the test
              "con.execute('ROLLBACK')\n",
              str(db)], stdout=subprocess.PIPE, text=True)
         assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
@@ -159,7 +159,7 @@ def test_a_runner_frozen_past_its_lease_starts_no_work_on_jobs_it_lost(tmp_path:
         woken_ns = time.time_ns()
         a.proc.send_signal(signal.SIGCONT)
         assert b.wait(120) == 0, b.log()
-        time.sleep(0.5)  # a is awake: give it time to do what it would do
+        time.sleep(0.5)  # sleep: a window in which a frozen-then-woken runner would write over b if it could
     finally:
         a.proc.send_signal(signal.SIGCONT)
         a.proc.send_signal(signal.SIGTERM)

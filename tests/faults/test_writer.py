@@ -134,7 +134,7 @@ async def test_a_commit_that_fails_once_is_retried_job_by_job_and_counters_stay_
                 # Force group-commit boundaries: on a loaded machine everything could otherwise
                 # share one commit, and the injected failure would never come mid-run.
                 await store.commit_point()
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # sleep: yield to the event loop once
             return i
 
         async for _ in ctx.items(range(400), one, workers=4):

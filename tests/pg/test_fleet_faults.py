@@ -61,7 +61,7 @@ class Watch:
                 return
             if time.monotonic() > end:
                 raise AssertionError(f"not every job {status} in {timeout}s: {collections.Counter(now.values())}")
-            time.sleep(0.2)
+            time.sleep(0.2)  # sleep: a poll's step
 
     def no_committed_work_ran_again(self, started: list[tuple[int, int, str, str, int]]) -> None:
         """Assert: nothing started after a look at what was committed then."""
@@ -113,11 +113,11 @@ def freeze_inside_a_transaction(proc: subprocess.Popen[str], url: str) -> None:
         proc.send_signal(signal.SIGSTOP)
         first = set(rows(url, holders))
         if first:
-            time.sleep(0.05)
+            time.sleep(0.05)  # sleep: the runner stays stopped a moment inside its transaction
             if first & set(rows(url, holders)):
                 return
         proc.send_signal(signal.SIGCONT)
-        time.sleep(0.1)
+        time.sleep(0.1)  # sleep: the runner runs a moment before it is stopped again
     raise AssertionError("never caught the runner inside a transaction")
 
 

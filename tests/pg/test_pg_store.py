@@ -197,7 +197,7 @@ async def test_an_idle_runner_is_woken_by_a_submit_and_a_request(pg_url: str, pg
     other = await open_store(pg_url)
     try:
         await wait_for(lambda: pg.on_wake is not None, timeout=10)
-        await asyncio.sleep(0.5)  # the runner's first look found nothing and it sleeps for 60 s
+        await wait_for(lambda: runner.loops >= 1)  # its first look found nothing: it waits for 60 s now
         began = time.monotonic()
         (jid,) = await other.add_jobs([NewJob("it", {"n": 200}, ("prepare", "process", "summarise"), (1, 1, 1))])
         await wait_for(lambda: len(seen) > 0, timeout=10)

@@ -189,7 +189,7 @@ async def test_a_transaction_cancelled_while_waiting_for_the_lock_leaves_the_con
         other = sqlite3.connect(db_path, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
         task = asyncio.create_task(store.claim("r1", 1, ["t"]))
-        await asyncio.sleep(0.3)  # the BEGIN is now waiting in SQLite's busy handler
+        await asyncio.sleep(0.3)  # sleep: SQLite's busy handler gives no signal that the BEGIN waits in it
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

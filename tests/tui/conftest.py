@@ -63,7 +63,7 @@ async def wait_status(pilot: Pilot[Any], client: Client, job_id: JobId, *statuse
             return status
         if time.monotonic() > deadline:
             raise AssertionError(f"job {job_id} is {status.value}, not {[s.value for s in statuses]}")
-        await asyncio.sleep(0.03)
+        await asyncio.sleep(0.03)  # sleep: wait_until's step
 
 
 async def run_idle(client: Client) -> None:

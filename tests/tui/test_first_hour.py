@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from textual.widgets import Button, Input, Select
@@ -10,6 +9,7 @@ from textual.widgets import Button, Input, Select
 from jobtui.client import Client
 from jobtui.model import JobStatus
 from jobtui.tui.screens import NewJobScreen, QuitScreen
+from tests.conftest import wait_for
 
 from .conftest import LONG, demo, select, shown, tui, wait_until
 
@@ -102,11 +102,14 @@ async def test_quit_dialog_count_is_the_truth(client: Client) -> None:
         assert isinstance(dialog, QuitScreen)
         told = dialog.running
         # The short jobs end while the dialog is open; their slots stay empty.
-        deadline = time.monotonic() + 20
-        while not all(s is S.COMPLETED for s in [(await client.job(j)).status for j in short]):
-            assert time.monotonic() < deadline, "the short jobs did not finish"
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(1.5)  # several runner polls
+        async def short_done() -> bool:
+            return all(s is S.COMPLETED for s in [(await client.job(j)).status for j in short])
+
+        await wait_for(short_done, timeout=20, what="the short jobs finished")
+        runner = client.runner
+        assert runner is not None
+        looked = runner.loops
+        await wait_for(lambda: runner.loops >= looked + 3, what="several runner polls with free slots")
         assert app.running_here() == [long]
         await pilot.press("p")
         await wait_until(pilot, lambda: app.return_code is not None, what="exit")
@@ -127,7 +130,10 @@ async def test_quit_dialog_escape_lets_the_runner_claim_again(client: Client) ->
         await pilot.press("q")
         await wait_until(pilot, lambda: isinstance(app.screen, QuitScreen))
         later = await client.submit("demo", demo())
-        await asyncio.sleep(1.0)
+        runner = client.runner
+        assert runner is not None
+        looked = runner.loops
+        await wait_for(lambda: runner.loops >= looked + 2, what="the runner looked for jobs twice")
         assert (await client.job(later)).status is S.QUEUED, "nothing is claimed while the dialog is open"
         await pilot.press("escape")
         await shown(app, pilot, later, S.COMPLETED, timeout=20)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import subprocess
-import time
 
 from jobtui.client import Client
 from jobtui.model import JobStatus
 from jobtui.tui.screens import QuitScreen
+from tests.conftest import wait_for
 
 from .conftest import LONG, demo, shown, tui, wait_until
 
@@ -77,13 +76,12 @@ async def test_quit_keep_hands_jobs_to_a_background_runner(client: Client) -> No
         assert app.background is not None
         process = app.background.process
         assert app.background.log == client.db_path.parent / "t.runner.log"
-        deadline = time.monotonic() + 20
-        while True:
+        async def taken_over() -> bool:
             stored = await client.job(job)
-            if stored.status is S.RUNNING and stored.lease_owner not in (None, embedded):
-                break
-            assert time.monotonic() < deadline, f"the background runner did not take the job: {stored}"
-            await asyncio.sleep(0.1)
+            return stored.status is S.RUNNING and stored.lease_owner not in (None, embedded)
+
+        await wait_for(taken_over, timeout=20, what="the background runner took the job")
+        stored = await client.job(job)
         assert f":{process.pid}:" in (stored.lease_owner or "")
         assert stored.recovery_count == 0, "handed over, not recovered from a crash"
     finally:

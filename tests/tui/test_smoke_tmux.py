@@ -36,7 +36,7 @@ async def screen_until(socket: str, want: str, timeout: float = 20.0) -> str:
             return text
         if time.monotonic() > deadline:
             raise AssertionError(f"{want!r} never showed; the screen was:\n{text}")
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # sleep: a poll's step (tmux has no change signal)
 
 
 async def test_tmux_open_select_pause(tmp_path: Path) -> None:
@@ -62,14 +62,14 @@ async def test_tmux_open_select_pause(tmp_path: Path) -> None:
             deadline = time.monotonic() + 10
             while (status := (await client.job(job)).status) is not JobStatus.PAUSED:
                 assert time.monotonic() < deadline, f"job is {status.value}"
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.1)  # sleep: a poll's step (tmux has no change signal)
         finally:
             await client.close()
         tmux(socket, "send-keys", "-t", "smoke", "q")  # nothing runs now: q quits at once
         deadline = time.monotonic() + 10
         while "smoke" in tmux(socket, "list-sessions"):
             assert time.monotonic() < deadline, "q did not quit"
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # sleep: a poll's step (tmux has no change signal)
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, timeout=10)
 
@@ -98,14 +98,14 @@ async def test_closing_the_terminal_loses_no_work(tmp_path: Path) -> None:
             deadline = time.monotonic() + 15
             while (stored := await client.job(job)).status is not JobStatus.QUEUED:
                 assert time.monotonic() < deadline, f"job is {stored.status.value}"
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.1)  # sleep: a poll's step (tmux has no change signal)
             assert stored.lease_owner is None and stored.recovery_count == 0, "handed back cleanly, not recovered"
         finally:
             await client.close()
         deadline = time.monotonic() + 15
         while alive(pid):
             assert time.monotonic() < deadline, "jobtui outlived its terminal"
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # sleep: a poll's step (tmux has no change signal)
     finally:
         if pid and alive(pid):
             os.kill(pid, signal.SIGKILL)

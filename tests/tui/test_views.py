@@ -191,7 +191,7 @@ async def _chatty(ctx: Context) -> None:
         ctx.log(f"line {i} " + "x" * 150)
     await ctx.checkpoint()
     for i in range(40, 1000):
-        await ctx.sleep(0.05)
+        await ctx.sleep(0.05)  # sleep: a stage that takes a moment per step
         ctx.log(f"line {i}")
 
 

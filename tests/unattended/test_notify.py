@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import signal
-import time
+import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import dump, jobtui, poll, spawn_runner, stop_runner
+from tests.conftest import cli_show, cli_submit, dump, jobtui, poll, spawn_runner, stop_runner
 from tests.unattended.notify_server import NotifyServer, free_port
 
 pytestmark = pytest.mark.slow
@@ -17,21 +18,25 @@ APP = ("--app", "unattendedapp")
 
 
 def submit(db: Path, *args: str, type: str = "step") -> int:
-    r = jobtui("submit", type, *APP, *args, db=db)
-    assert r.returncode == 0, r.stderr
-    return int(r.stdout)
+    return cli_submit(db, type, *APP, *args)
 
 
-def show(db: Path, job_id: int) -> dict:  # type: ignore[type-arg]
-    r = jobtui("show", str(job_id), "--json", *APP, db=db)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)  # type: ignore[no-any-return]
+def show(db: Path, job_id: int) -> dict[str, Any]:
+    return cli_show(db, job_id, *APP)
 
 
-def settled(server: NotifyServer, count: int) -> None:
-    """Wait for `count` accepted POSTs, then a while longer to see that no more come."""
-    poll(lambda: len(server.ok()) >= count)
-    time.sleep(1.5)
+def drained(db: Path) -> bool:
+    """Tell whether the outbox holds no delivery still to make (every one sent or given up): no more POSTs come."""
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT count(*) FROM notifications WHERE state = 'pending'").fetchone()[0] == 0
+    finally:
+        con.close()
+
+
+def settled(server: NotifyServer, count: int, db: Path) -> None:
+    """Wait for `count` accepted POSTs and an outbox with nothing left to deliver; then there were exactly `count`."""
+    poll(lambda: len(server.ok()) >= count and drained(db))
     assert len(server.ok()) == count, [r.body["event"] for r in server.ok()]
 
 
@@ -49,7 +54,7 @@ def test_one_post_per_event_for_every_kind_of_end_and_a_command(tmp_path: Path) 
         assert jobtui("cancel", str(cancelled), *APP, db=db).returncode == 0  # no runner: the CLI's own commit
         runner = spawn_runner(db, *APP, "--quiet")
         try:
-            settled(server, 4)
+            settled(server, 4, db)
             poll(lambda: out.exists() and out.read_text().strip())
         finally:
             stop_runner(runner)
@@ -75,7 +80,7 @@ def test_a_503_is_retried_and_delivered_once(tmp_path: Path) -> None:
         job = submit(db)
         runner = spawn_runner(db, *APP, "--quiet", "--notify-url", server.url)  # the runner-wide default
         try:
-            settled(server, 1)
+            settled(server, 1, db)
         finally:
             stop_runner(runner)
         assert [r.answered for r in server.received] == [503, 200]
@@ -99,7 +104,7 @@ def test_due_when_the_runner_was_killed_is_sent_once_after_relaunch(tmp_path: Pa
     try:
         relaunch = spawn_runner(db, *APP, "--quiet")
         try:
-            settled(server, 1)
+            settled(server, 1, db)
         finally:
             stop_runner(relaunch)
         assert server.received[0].body["job_id"] == job and server.received[0].body["event"] == "completed"

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import dump, jobtui, poll, spawn_runner, stop_runner
+from tests.conftest import cli_show, cli_submit, dump, jobtui, poll, spawn_runner, stop_runner
 
 pytestmark = pytest.mark.slow
 APP = ("--app", "unattendedapp")
 
 
 def submit(db: Path, *args: str) -> int:
-    r = jobtui("submit", "step", *APP, *args, db=db)
-    assert r.returncode == 0, r.stderr
-    return int(r.stdout)
+    return cli_submit(db, "step", *APP, *args)
 
 
-def show(db: Path, job_id: int) -> dict:  # type: ignore[type-arg]
-    r = jobtui("show", str(job_id), "--json", *APP, db=db)
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)  # type: ignore[no-any-return]
+def show(db: Path, job_id: int) -> dict[str, Any]:
+    return cli_show(db, job_id, *APP)
 
 
 def journal(path: Path) -> dict[int, tuple[int, int]]:
@@ -41,10 +36,13 @@ def test_chain_fails_waits_resumes_and_fan_in(tmp_path: Path) -> None:
     c = submit(db, "--after", str(b))
     e = submit(db, "-p", "sleep=0.6")
     d = submit(db, "--after", str(a), str(e))  # fan-in
+    # The runner exits once nothing is left it may run: C, behind a failed B, must still be waiting then.
+    first = spawn_runner(db, *APP, "--concurrency", "4", "--exit-when-idle", JOBTUI_TEST_JOURNAL=str(log))
+    _, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err
+    assert show(db, b)["status"] == "failed" and show(db, d)["status"] == "completed"
     runner = spawn_runner(db, *APP, "--concurrency", "4", JOBTUI_TEST_JOURNAL=str(log))
     try:
-        poll(lambda: show(db, b)["status"] == "failed" and show(db, d)["status"] == "completed")
-        time.sleep(0.5)
         detail = show(db, c)
         assert detail["status"] == "blocked" and detail["waiting_on"] == [b]
         assert detail["depends_on"] == [{"job_id": b, "type": "step", "status": "failed"}]

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import storable
 from ..errors import ItemsFailedError, PermanentError
-from ..kinds import StopKind
-from ..model import FileRecord, JobId
+from ..kinds import Stop, StopKind
+from ..model import PAUSED_BY_REQUEST, FileRecord, JobId, auto_pause_reason
 from ..private import UnsafePathError, private_subdir
 from .retry import Retry, call_with_retry, describe
 from .tolerance import AllowFailures, check_allow_failures, verdict
@@ -32,16 +32,6 @@ MAX_UNCOMMITTED = 20_000
 """Queued writes past which an item loop waits for the group commit (back-pressure)."""
 
 
-class Stop(BaseException):
-    """Raised at a safe point to stop a job: pause, cancel, shutdown or lost lease.
-
-    A BaseException, so that a stage's own `except Exception` does not swallow it.
-    """
-
-    def __init__(self, kind: StopKind, reason: str | None = None) -> None:
-        self.kind = kind
-        self.reason = reason
-        super().__init__(kind, reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +230,7 @@ class Context:
             if self._run.must_wait:
                 await self._run.ready()
 
-    async def hold(self, reason: str = "paused by request") -> None:
+    async def hold(self, reason: str = PAUSED_BY_REQUEST) -> None:
         """On a pause request, pause the job while this stage keeps its resources; return once resumed.
 
         For a stage that can suspend its work in place (a command frozen with SIGSTOP): the job shows
@@ -420,11 +410,7 @@ class Context:
             limit = run.job_type.auto_pause_after
             if limit and run.consecutive_failures >= limit:
                 await store.commit_point()
-                raise Stop(
-                    StopKind.PAUSE,
-                    f"auto-paused after {run.consecutive_failures} consecutive item failures"
-                    f" (last: item {o.key}: {o.error})",
-                )
+                raise Stop(StopKind.PAUSE, auto_pause_reason(run.consecutive_failures, o.key, str(o.error)))
 
         async def one(k: str, item: Any) -> ItemOutcome:
             if run.must_wait:

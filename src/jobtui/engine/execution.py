@@ -6,19 +6,16 @@ import asyncio
 import logging
 import random
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import JobTimeoutError, ReplayMismatchError, StageError, StageTimeoutError, StoreError, UsageError
-from ..kinds import RunnerEvent, StopKind
-from ..model import JobId, NotifyEvent, StageStatus
+from ..kinds import RunnerEvent, Stop, StopKind
+from ..model import PAUSED_BY_REQUEST, JobId, NotifyEvent, StageStatus, is_auto_paused
 from ..store import StageRecord
-from .context import Context, Stop
+from .context import Context
 from .definition import Stage
-from .jobrun import JobRun
+from .jobrun import Holder, JobRun
 from .retry import call_with_retry, describe, is_expected, last_frames
-
-if TYPE_CHECKING:
-    from .runner import Runner
 
 log = logging.getLogger("jobtui.engine")
 
@@ -28,7 +25,7 @@ def _failure(job_id: JobId, stage: str, error: str, *, transient: bool = False) 
     return StageError(job_id, stage, f"stage {stage} failed: {error}", transient=transient, error=error)
 
 
-async def run_job(runner: Runner, run: JobRun) -> None:
+async def run_job(runner: Holder, run: JobRun) -> None:
     """Run one job's stages under its time limit, and record how it ended: completed, stopped or failed."""
     job_id = run.job.job_id
     limit_s = run.job_type.timeout_s if run.job.timeout_ms is None else run.job.timeout_ms / 1000
@@ -72,7 +69,7 @@ async def run_job(runner: Runner, run: JobRun) -> None:
     except Exception as e:  # a bug in jobtui itself: keep the runner alive, fail the job visibly
         await _failed(runner, run, _failure(job_id, run.stage_names[run.current_index or 0], run.clean(describe(e))))
 
-async def _run_stages(runner: Runner, run: JobRun) -> None:
+async def _run_stages(runner: Holder, run: JobRun) -> None:
     job_id = run.job.job_id
     store = runner.store
     stages = run.stages
@@ -104,7 +101,7 @@ async def _run_stages(runner: Runner, run: JobRun) -> None:
     runner.jobs_done += 1
     runner.emit(RunnerEvent.COMPLETED, job_id)
 
-async def _run_stage(runner: Runner, run: JobRun, index: int, stage: Stage, record: StageRecord
+async def _run_stage(runner: Holder, run: JobRun, index: int, stage: Stage, record: StageRecord
                      ) -> tuple[Any, str | None]:
     """Run one stage under its retry policy; return its output and what it tolerated (failed items), if any."""
     job_id = run.job.job_id
@@ -173,7 +170,7 @@ async def _run_stage(runner: Runner, run: JobRun, index: int, stage: Stage, reco
         raise _failure(job_id, stage.name, text, transient=transient) from e
     return output, tolerated
 
-async def _stopped(runner: Runner, run: JobRun, kind: StopKind, reason: str | None) -> None:
+async def _stopped(runner: Holder, run: JobRun, kind: StopKind, reason: str | None) -> None:
     job_id = run.job.job_id
     store = runner.store
     if kind is StopKind.LOST:
@@ -196,9 +193,9 @@ async def _stopped(runner: Runner, run: JobRun, kind: StopKind, reason: str | No
         store.job_unheld(job_id, runner.runner_id)
         run.log("held stage ended: it runs again from its last checkpoint on resume", "warning")
     elif kind is StopKind.PAUSE:
-        text = reason or "paused by request"
+        text = reason or PAUSED_BY_REQUEST
         store.job_paused(job_id, runner.runner_id, text)
-        if reason is not None and reason.startswith("auto-paused"):
+        if is_auto_paused(reason):
             store.notify_event(job_id, NotifyEvent.PAUSED)
         run.log(f"paused: {text}", "warning")
     elif kind is StopKind.CANCEL:
@@ -218,7 +215,7 @@ async def _stopped(runner: Runner, run: JobRun, kind: StopKind, reason: str | No
         runner.unrecorded.add(job_id)
     runner.emit(RunnerEvent.FAILED if refused else RunnerEvent.of_stop(kind), job_id)
 
-async def _failed(runner: Runner, run: JobRun, f: StageError) -> None:
+async def _failed(runner: Holder, run: JobRun, f: StageError) -> None:
     job = run.job
     store = runner.store
     retry_at: int | None = None

@@ -3,24 +3,51 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from ..errors import StoreError
-from ..kinds import StopKind
-from ..model import scrub, secret_values
-from ..store import Claimed, StageRecord
-from .context import Stop
+from ..kinds import RunnerEvent, Stop, StopKind
+from ..model import JobId, scrub, secret_values
+from ..store import Claimed, JobStore, StageRecord
 from .definition import JobType, Stage
 from .waiting import wait_set
 
-if TYPE_CHECKING:
-    from .runner import Runner
+
+class Holder(Protocol):
+    """The runner that holds a job, as the job's run and its stage execution see it (the Runner is one)."""
+
+    store: JobStore
+    runner_id: str
+    log_limit: int
+    output_limit: int
+    workspace_root: Path
+    unrecorded: set[JobId]
+    """Jobs whose stop could not be recorded."""
+    stages_done: int
+    jobs_done: int
+
+    def lease_stale(self) -> bool:
+        """Tell whether its lease may have lapsed."""
+        ...
+
+    async def ensure_lease(self) -> None:
+        """Return once it has confirmed that it still holds its lease."""
+        ...
+
+    def hold_run(self, run: JobRun) -> None:
+        """Move a paused-but-held job out of the running set."""
+        ...
+
+    def emit(self, event: RunnerEvent, job_id: JobId | None = None) -> None:
+        """Tell of a runner event."""
+        ...
 
 
 class JobRun:
     """The in-memory state of one job while this runner holds it."""
 
-    def __init__(self, runner: Runner, claimed: Claimed, job_type: JobType) -> None:
+    def __init__(self, runner: Holder, claimed: Claimed, job_type: JobType) -> None:
         self.runner = runner
         self.store = runner.store
         self.job = claimed.job

@@ -15,9 +15,10 @@ from typing import Unpack
 from ..errors import RunnerNameTakenError, StoreError, TransientError
 from ..fleet import check_name, check_tags
 from ..kinds import RunnerEvent, StopKind
-from ..model import HOLDABLE, JobId, RunnerInfo
+from ..model import HOLDABLE, PAUSED_BY_REQUEST, JobId, JobStatus, RunnerInfo
 from ..store import Claimed, JobStore
 from .definition import Registry
+from .duties import Duty, start_duties, stop_duties
 from .execution import run_job
 from .hosts import host_identity
 from .jobrun import JobRun
@@ -95,6 +96,9 @@ class Runner:
         self.stages_done = 0
         """Stages completed by this runner, for benchmarks."""
         self.jobs_done = 0
+        self.loops = 0
+        """Looks for jobs and control requests after which the loop went to wait: what a test waits on to know
+        that the runner looked (and, say, claimed nothing), instead of sleeping."""
         self.unrecorded: set[JobId] = set()
         """Jobs whose stop could not be recorded: still ours in the store; the control poll hands them back."""
 
@@ -278,82 +282,96 @@ class Runner:
                              on_renewed=self._renewed) if self.options.lease_thread else None
         if keeper is not None:
             keeper.start()
-        notifier = None if self.notifier is None else asyncio.create_task(self.notifier.run(), name="jobtui-notify")
-        scheduler = None if self.scheduler is None else asyncio.create_task(self.scheduler.run(), name="jobtui-schedule")
-        retention = None if self.retention is None else asyncio.create_task(self.retention.run(), name="jobtui-retention")
+        duties = start_duties(self.notifier, self.scheduler, self.retention)
         types = self.registry.names
         try:
             while not self._stopping:
-                claimed: list[Claimed] = []
-                timeout = self.control_poll_s if self.runs or self.held else self.poll_s
-                try:
-                    free = self.concurrency - len(self.runs)
-                    if free > 0 and self.lease_stale():
-                        await self.ensure_lease()
-                    # While the database takes no writes (disk full, locked), take no new jobs; nor while held.
-                    if free > 0 and not self.store.stalled and not self._stopping and not self._held:
-                        async with self._claiming:
-                            if not self._held:
-                                claimed = await self.store.claim(self.runner_id, free, types)
-                                for c in claimed:
-                                    self._start(c)
-                    if self.runs or self.unrecorded:
-                        await self._poll_control()
-                    if self.held:
-                        await self._poll_held()
-                    if not self.runs and not claimed:
-                        due_by = None if wait_for_scheduled else self.store.clock()
-                        if exit_when_idle and not await self.store.has_runnable(types, due_by_ms=due_by,
-                                                                                 runner_id=self.runner_id):
-                            if self.notifier is not None:
-                                await self.notifier.flush()
-                            break
-                        due = await self.store.next_due_ms(types, runner_id=self.runner_id)
-                        if due is not None:
-                            timeout = min(timeout, max(0.0, (due - self.store.clock()) / 1000))
-                except StoreError as e:
-                    # A lock held too long by another process, a full disk: say so, keep going.
-                    log.warning("%s; waiting and retrying", e)
-                    timeout = max(timeout, 1.0)
+                claimed, timeout, idle = await self._turn(types, exit_when_idle, wait_for_scheduled)
+                if idle:
+                    break
                 if claimed and len(self.runs) < self.concurrency:
                     continue
+                self.loops += 1
                 await wait_set(self._wake, timeout)
                 self._wake.clear()
         finally:
             await self._shutdown()
-            if retention is not None and self.retention is not None:
-                self.retention.stop()  # never cancelled: it may be inside a transaction
-                await asyncio.gather(retention, return_exceptions=True)
-            if scheduler is not None and self.scheduler is not None:
-                self.scheduler.stop()  # never cancelled: it may be inside a transaction
-                await asyncio.gather(scheduler, return_exceptions=True)
-            if notifier is not None and self.notifier is not None:
-                self.notifier.stop()  # never cancelled: it may be inside a transaction
-                await asyncio.gather(notifier, return_exceptions=True)
-            heartbeat.cancel()
-            if keeper is not None:
-                await keeper.stop()
-            if self._confirming is not None:
-                self._confirming.cancel()
-            for t in (heartbeat, self._confirming):
-                if t is None:
-                    continue
-                try:
-                    await t
-                except (asyncio.CancelledError, Exception):
-                    pass
+            await self._stop_duties(heartbeat, keeper, duties)
+            await self._leave()
+
+    async def _turn(self, types: list[str], exit_when_idle: bool, wait_for_scheduled: bool
+                    ) -> tuple[list[Claimed], float, bool]:
+        """Claim what fits, apply control requests; return (claimed, how long to wait, whether an idle runner leaves)."""
+        claimed: list[Claimed] = []
+        timeout = self.control_poll_s if self.runs or self.held else self.poll_s
+        try:
+            claimed = await self._claim(types)
+            if self.runs or self.unrecorded:
+                await self._poll_control()
+            if self.held:
+                await self._poll_held()
+            if not self.runs and not claimed:
+                due_by = None if wait_for_scheduled else self.store.clock()
+                if exit_when_idle and not await self.store.has_runnable(types, due_by_ms=due_by,
+                                                                         runner_id=self.runner_id):
+                    if self.notifier is not None:
+                        await self.notifier.flush()
+                    return claimed, timeout, True
+                due = await self.store.next_due_ms(types, runner_id=self.runner_id)
+                if due is not None:
+                    timeout = min(timeout, max(0.0, (due - self.store.clock()) / 1000))
+        except StoreError as e:
+            # A lock held too long by another process, a full disk: say so, keep going.
+            log.warning("%s; waiting and retrying", e)
+            timeout = max(timeout, 1.0)
+        return claimed, timeout, False
+
+    async def _claim(self, types: list[str]) -> list[Claimed]:
+        """Claim as many jobs as there are free slots and start them (none while held, stopping or stalled)."""
+        free = self.concurrency - len(self.runs)
+        if free > 0 and self.lease_stale():
+            await self.ensure_lease()
+        # While the database takes no writes (disk full, locked), take no new jobs; nor while held.
+        if free <= 0 or self.store.stalled or self._stopping or self._held:
+            return []
+        async with self._claiming:
+            if self._held:
+                return []
+            claimed = await self.store.claim(self.runner_id, free, types)
+            for c in claimed:
+                self._start(c)
+        return claimed
+
+    async def _stop_duties(self, heartbeat: asyncio.Task[None], keeper: LeaseKeeper | None, duties: list[Duty]) -> None:
+        """Stop the background duties (last started first), the heartbeat and the lease keeper."""
+        await stop_duties(duties)
+        heartbeat.cancel()
+        if keeper is not None:
+            await keeper.stop()
+        if self._confirming is not None:
+            self._confirming.cancel()
+        for t in (heartbeat, self._confirming):
+            if t is None:
+                continue
             try:
-                await asyncio.wait_for(self.store.commit_point(), max(10.0, self.grace_s))
-                await self.store.unregister_runner(self.runner_id)
-            except TimeoutError:
-                log.error("writes could not be committed before stopping; the jobs continue from their last"
-                          " committed checkpoint on the next run")
-            except StoreError as e:
-                log.error("%s", e)
-            finally:
-                self.store.fence = None
-                self.store.on_dropped = None
-                self.store.on_wake = None
+                await t
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    async def _leave(self) -> None:
+        """Commit what is queued, unregister, and let go of the store's hooks."""
+        try:
+            await asyncio.wait_for(self.store.commit_point(), max(10.0, self.grace_s))
+            await self.store.unregister_runner(self.runner_id)
+        except TimeoutError:
+            log.error("writes could not be committed before stopping; the jobs continue from their last"
+                      " committed checkpoint on the next run")
+        except StoreError as e:
+            log.error("%s", e)
+        finally:
+            self.store.fence = None
+            self.store.on_dropped = None
+            self.store.on_wake = None
 
     async def _shutdown(self) -> None:
         runs = list(self.runs.values()) + list(self.held.values())
@@ -422,10 +440,10 @@ class Runner:
                 # A job whose completion just committed is no longer held, yet not lost: its task ends by itself.
                 if run.task is not None and not run.task.done() and run.interrupt is None and not run.completing:
                     self._interrupt(run, StopKind.LOST)
-            elif status.value == "pausing" and run.request is None:
-                run.ask(StopKind.PAUSE, "paused by request")
+            elif status is JobStatus.PAUSING and run.request is None:
+                run.ask(StopKind.PAUSE, PAUSED_BY_REQUEST)
                 self._arm_grace(run, StopKind.PAUSE)
-            elif status.value == "cancelling" and run.request is not StopKind.CANCEL:
+            elif status is JobStatus.CANCELLING and run.request is not StopKind.CANCEL:
                 run.ask(StopKind.CANCEL)
                 self._interrupt(run, StopKind.CANCEL)
         for job_id in owned.keys() - self.runs.keys():

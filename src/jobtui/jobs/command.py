@@ -41,6 +41,7 @@ from jobtui import (
     describe_exit,
 )
 from jobtui.errors import ParamError, StoreError
+from jobtui.model import frozen_reason
 
 from .command_output import Output
 
@@ -336,7 +337,7 @@ async def run_command(
             if ctx.request == "pause" and freeze and spec.get("pause", "freeze") == "freeze":
                 sup.freeze()
                 t0 = time.monotonic()
-                await ctx.hold(f"paused by request; command frozen (pid {sup.pid}, SIGSTOP)")
+                await ctx.hold(frozen_reason(sup.pid))
                 frozen_s += time.monotonic() - t0
                 sup.thaw()
                 continue

@@ -24,6 +24,7 @@ from .jobs import (
     waiting_reason,
 )
 from .operations import Notification, NotifyEvent, ProcessRecord, RunnerInfo, Schedule, ScheduleRun, Stats
+from .reasons import AUTO_PAUSED, PAUSED_BY_REQUEST, auto_pause_reason, frozen_reason, is_auto_paused
 from .states import (
     ACTION_FROM,
     ACTIVE,
@@ -51,9 +52,11 @@ __all__ = [
     "ACTION_FROM",
     "ACTIVE",
     "AT_REST",
+    "AUTO_PAUSED",
     "DEPENDABLE",
     "HOLDABLE",
     "MOVES",
+    "PAUSED_BY_REQUEST",
     "PENDING",
     "REDACTED",
     "RESUMABLE",
@@ -84,7 +87,10 @@ __all__ = [
     "StageStatus",
     "Stats",
     "action_applies",
+    "auto_pause_reason",
     "can_transition",
+    "frozen_reason",
+    "is_auto_paused",
     "is_secret_name",
     "iso",
     "now_ms",

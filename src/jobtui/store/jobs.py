@@ -13,6 +13,7 @@ from ..listing import search_text
 from ..model import (
     ACTION_FROM,
     ACTIVE,
+    PAUSED_BY_REQUEST,
     TERMINAL,
     Action,
     AttemptRecord,
@@ -431,7 +432,7 @@ class JobQueries(StoreCore):
                 else:
                     after = JobStatus.PAUSED
                     await self._set(db, job_id, status, after, now,
-                                    "paused_at_ms = ?, pause_reason = 'paused by request', next_retry_at_ms = NULL",
+                                    f"paused_at_ms = ?, pause_reason = '{PAUSED_BY_REQUEST}', next_retry_at_ms = NULL",
                                     (now,))
             elif action is Action.CANCEL:
                 if status in ACTIVE:

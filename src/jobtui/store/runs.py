@@ -7,7 +7,18 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..errors import RunnerNameTakenError
-from ..model import ACTIVE, HOLDABLE, Job, JobId, JobStatus, NotifyEvent, RunnerInfo, StageStatus, sources
+from ..model import (
+    ACTIVE,
+    HOLDABLE,
+    PAUSED_BY_REQUEST,
+    Job,
+    JobId,
+    JobStatus,
+    NotifyEvent,
+    RunnerInfo,
+    StageStatus,
+    sources,
+)
 from ..storable import count, opt_text, text
 from .base import StoreCore
 from .batch import (
@@ -204,7 +215,7 @@ class RunnerWrites(StoreCore):
                     after = JobStatus.PAUSED
                     await db.execute(
                         "UPDATE jobs SET status = 'paused', lease_owner = NULL, recovery_count = recovery_count + 1,"
-                        " paused_at_ms = ?, pause_reason = coalesce(pause_reason, 'paused by request'),"
+                        f" paused_at_ms = ?, pause_reason = coalesce(pause_reason, '{PAUSED_BY_REQUEST}'),"
                         " updated_at_ms = ? WHERE job_id = ?",
                         (now, now, job_id),
                     )
@@ -571,7 +582,7 @@ class RunnerWrites(StoreCore):
             "UPDATE jobs SET lease_owner = NULL, updated_at_ms = ?,"
             " status = CASE status WHEN 'pausing' THEN 'paused' WHEN 'cancelling' THEN 'cancelled' ELSE 'queued' END,"
             " paused_at_ms = CASE status WHEN 'pausing' THEN ? ELSE paused_at_ms END,"
-            " pause_reason = CASE status WHEN 'pausing' THEN 'paused by request' WHEN 'cancelling' THEN NULL"
+            f" pause_reason = CASE status WHEN 'pausing' THEN '{PAUSED_BY_REQUEST}' WHEN 'cancelling' THEN NULL"
             " ELSE pause_reason END,"
             " cancelled_at_ms = CASE status WHEN 'cancelling' THEN ? ELSE cancelled_at_ms END"
             " WHERE job_id = ? AND lease_owner = ? AND status IN " + _ACTIVE_SQL,

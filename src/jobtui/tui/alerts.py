@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from ..model import Job, JobId, JobStatus
+from ..model import Job, JobId, JobStatus, is_auto_paused
 from .format import clean, status_label
 
 _ENDS = {JobStatus.COMPLETED: "information", JobStatus.FAILED: "error", JobStatus.CANCELLED: "warning"}
@@ -42,7 +42,7 @@ def end_alerts(changed: Mapping[JobId, JobStatus | None], jobs: Mapping[JobId, J
         if job.status in _ENDS:
             severity = _ENDS[job.status]
             detail = f": {clean(job.error_message)}" if job.status is JobStatus.FAILED and job.error_message else ""
-        elif job.status is JobStatus.PAUSED and (job.pause_reason or "").startswith("auto-paused"):
+        elif job.status is JobStatus.PAUSED and is_auto_paused(job.pause_reason):
             severity = "warning"
             detail = f": {clean(job.pause_reason or '')}"
         else:

@@ -36,7 +36,7 @@ from .background import Background
 from .feed import Delta, JobFeed
 from .fleet import FleetScreen
 from .format import Clock, absolute
-from .keys import BINDINGS, FILTER_HINT, PALETTE, STEERING_KEYS, TEXTUAL_COMMANDS
+from .keys import BINDINGS, FILTER_HINT, PALETTE, STEERING_KEYS, TEXTUAL_COMMANDS, readonly_note
 from .lifecycle import RunnerLifecycle
 from .ordered_input import OrderedInput
 from .quit import QuitFlow
@@ -182,13 +182,7 @@ class JobtuiApp(App[int]):
         highlighted job's detail and log are the ones shown (or nothing is highlighted). Wait for it
         after starting the app or moving the selection, e.g. `await wait_until(pilot, lambda: app.settled)`.
         """
-        if not self.loaded.is_set() or self.refresher.pending:
-            return False
-        job_id = self.selected
-        if job_id is None:
-            return True
-        shown = self.detail.detail
-        return shown is not None and shown.job.job_id == job_id and self.log_view.job_id == job_id
+        return self.refresher.settled
 
     def pause_polling(self) -> None:
         """Stop reading the database on a timer (a benchmark or a test then drives refreshes with `poll()`)."""
@@ -249,7 +243,7 @@ class JobtuiApp(App[int]):
         self.loaded.set()
         self._poll_timer = self.set_interval(POLL_S, self.poll, name="poll")
         self.run_worker(self.refresher.watch(), group="watch", name="watch changes")
-        self.set_interval(1.0, self._tick, name="clock")
+        self.set_interval(1.0, self.refresher.tick, name="clock")
         self.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
         if self.settings is not None:
             _settings.save(self.settings, theme=self.theme)  # --theme is remembered too
@@ -299,16 +293,6 @@ class JobtuiApp(App[int]):
     def apply_delta(self, delta: Delta) -> None:
         """Show changed, new and deleted jobs; keep the selection and the scroll."""
         self.refresher.apply_delta(delta)
-
-    def _tick(self) -> None:
-        """Once a second: move the clock, the relative times and countdowns (drawing only what is on screen)."""
-        if not self.ui_ok():
-            return
-        self.update_status()
-        self.refresher.show_quiet_alerts()
-        self.table.tick()
-        if self.detail.ticking:
-            self.detail.rerender()
 
     def _restyle(self) -> None:
         if self.settings is not None:
@@ -484,9 +468,7 @@ class JobtuiApp(App[int]):
     def on_key(self, event: events.Key) -> None:
         """Read-only: say why a steering key does nothing (its binding is hidden)."""
         if self.readonly and event.key in STEERING_KEYS and self.screen is self.screen_stack[0]:
-            what = "new jobs" if event.key == "n" else "job actions"
-            self.notify(f"Read-only (--readonly): {what} are off. Open jobtui without --readonly to steer.",
-                        severity="warning", timeout=4)
+            self.notify(readonly_note(event.key), severity="warning", timeout=4)
             event.stop()
 
     # ---------------------------------------------------------------------------- the palette

@@ -45,3 +45,9 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("Help", "Every key and status", "help"),
 )
 """The palette's entries beside the job commands: (title, help with {sort}, the app action it runs)."""
+
+
+def readonly_note(key: str) -> str:
+    """Say why a steering key does nothing in read-only mode."""
+    what = "new jobs" if key == "n" else "job actions"
+    return f"Read-only (--readonly): {what} are off. Open jobtui without --readonly to steer."

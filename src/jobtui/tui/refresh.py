@@ -71,6 +71,18 @@ class Refresher:
             if moved:
                 await self.poll()
 
+    @property
+    def settled(self) -> bool:
+        """Tell whether the screen is up to date with the selection (see `JobtuiApp.settled`)."""
+        app = self.app
+        if not app.loaded.is_set() or self.pending:
+            return False
+        job_id = app.selected
+        if job_id is None:
+            return True
+        shown = app.detail.detail
+        return shown is not None and shown.job.job_id == job_id and app.log_view.job_id == job_id
+
     async def poll(self, *, full: bool = False) -> None:
         """Read what changed, show it (the list's window, toasts), and refresh the selected job."""
         app = self.app
@@ -163,6 +175,17 @@ class Refresher:
         elif table.marked and any(i in table.marked for i in delta.changed):
             app.bindings_changed()
         app.update_titles()
+
+    def tick(self) -> None:
+        """Once a second: move the clock, the relative times and countdowns (drawing only what is on screen)."""
+        app = self.app
+        if not app.ui_ok():
+            return
+        app.update_status()
+        self.show_quiet_alerts()
+        app.table.tick()
+        if app.detail.ticking:
+            app.detail.rerender()
 
     def show_quiet_alerts(self) -> None:
         """Toast the jobs that completed or were cancelled, in one short toast at most every QUIET_S."""

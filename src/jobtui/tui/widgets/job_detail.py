@@ -23,6 +23,7 @@ from textual.strip import Strip
 from ...model import (
     AT_REST,
     AttemptRecord,
+    Job,
     JobDetail,
     JobRef,
     JobStatus,
@@ -316,6 +317,18 @@ class JobDetailPane(ScrollView, can_focus=True):
             shown = ", ".join(f"{clean(f.path)} ({_size(f.size)})" for f in files[:4])
             row(more, "files", shown + (f" … {len(files) - 4} more" if len(files) > 4 else ""))
 
+        stages, retry_notes = self._stages_table(d, now, key_style, dim, err)
+        for note_text in retry_notes:
+            grid.add_row(Text("next try"), note_text)
+        parts: list[RenderableType] = [grid, Text(""), stages, Text(""), more]
+        parts += self._attempts_outputs_history(j, key_style, dim, err)
+        return parts
+
+
+
+    def _stages_table(self, d: JobDetail, now: int, key_style: Style, dim: Style, err: Style) -> tuple[Table, list[Text]]:
+        """Return the table of stages (optional columns only when they fit) and the notes of stages waiting to retry."""
+        tz = self.tz
         width = max(40, self.scrollable_content_region.width)
         retry_notes: list[Text] = []
         rows: list[dict[str, Text]] = []
@@ -364,9 +377,14 @@ class JobDetailPane(ScrollView, can_focus=True):
                               no_wrap=name != "note", overflow="fold" if name == "note" else "ellipsis")
         for cells in rows:
             stages.add_row(*(cells[c] for c in columns))
-        for note_text in retry_notes:
-            grid.add_row(Text("next try"), note_text)
-        parts: list[RenderableType] = [grid, Text(""), stages, Text(""), more]
+        return stages, retry_notes
+
+    def _attempts_outputs_history(self, j: Job, key_style: Style, dim: Style, err: Style) -> list[RenderableType]:
+        """Return the parts below the stages: failed attempts, stage outputs, the history of requests."""
+        assert self.detail is not None
+        d = self.detail
+        tz = self.tz
+        parts: list[RenderableType] = []
         if self.errors:
             history = Table(box=None, padding=(0, 1), show_edge=False, show_header=False)
             history.add_column(no_wrap=True)

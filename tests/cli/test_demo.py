@@ -42,7 +42,7 @@ def _run_a_little(home: Path, *args: str, until_items: int = 1, after_ms: int = 
                     done = 0
                 if isinstance(done, int) and done >= until_items:
                     break
-            time.sleep(0.2)
+            time.sleep(0.2)  # sleep: a poll's step
         else:
             raise AssertionError("the demo did no work")
     finally:
@@ -82,7 +82,7 @@ def test_no_demo_deletes_the_database_under_a_live_runner(tmp_path: Path) -> Non
     try:
         deadline = time.monotonic() + 30
         while not _rows(db, "SELECT 1 FROM runners") and time.monotonic() < deadline:
-            time.sleep(0.1)
+            time.sleep(0.1)  # sleep: a poll's step
         inode = db.stat().st_ino
         for args in (["demo", "--fresh"], ["demo", "--headless", "--fresh"]):
             r = jobtui(*args, db=tmp_path / "jobtui.db")

@@ -35,7 +35,7 @@ async def test_pause_and_resume_do_not_spend_an_attempt(store: Store) -> None:
         if starts == 1:
             await ctx.checkpoint({"n": 1})
             gate.set()
-            await ctx.sleep(60)  # the pause wakes this at once
+            await ctx.sleep(60)  # sleep: a stage that runs until a pause wakes it
         return starts
 
     client = make_client(store, JobType("long", [Stage(long, retry=FAST)]))
@@ -71,7 +71,7 @@ async def test_crash_recovery_does_not_spend_an_attempt(db_path: Path) -> None:
             raise ConnectionResetError("reset")
         if calls == 2:
             gate.set()
-            await asyncio.sleep(60)
+            await asyncio.Event().wait()  # never reaches a safe point: only an interruption ends it
         return "ok"
 
     job_type = JobType("flaky", [Stage(flaky, retry=Retry(retries=5, base_s=0.01, cap_s=0.02))])

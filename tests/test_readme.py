@@ -16,7 +16,7 @@ from jobtui.client import Client
 from jobtui.model import JobStatus
 from jobtui.store import Store
 
-README = Path(__file__).parent.parent.parent / "README.md"
+README = Path(__file__).parent.parent / "README.md"
 
 
 def python_blocks() -> list[str]:
@@ -52,7 +52,7 @@ async def test_the_readme_job_type_example_runs(tmp_path: Path) -> None:
 
         async def run_ocr(pdf: str, *, idempotency_key: str) -> str:
             seen.append((pdf, idempotency_key))
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # sleep: yield to the event loop once
             return "" if Path(pdf).name in blank else "some text"
 
         module.run_ocr = run_ocr  # "your code" in the README

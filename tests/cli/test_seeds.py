@@ -28,7 +28,7 @@ async def test_fail_stops_a_running_job_at_once_and_ends_it_failed_with_the_reas
 
     async def endless(ctx: Context) -> None:
         started.set()
-        await asyncio.sleep(3600)  # not a safe point: the fail must interrupt it
+        await asyncio.Event().wait()  # never reaches a safe point: only an interruption ends it
         finished.append(1)
 
     client = make_client(store, JobType("endless", [endless]))
