@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 KILLS = int(os.environ.get("JOBTUI_CHAOS_KILLS", "5"))
 STAGE_INDEX = {"first": 0, "items": 1, "last": 2, "each": 0}
 """Journal stage name -> stage index ("each": the one stage of the foreach command jobs)."""
-HOSTILE_ITEMS = 30
+HOSTILE_ITEMS = 60
 
 
 def hostile_output(path: Path) -> Path:
@@ -43,12 +43,14 @@ def hostile_output(path: Path) -> Path:
 def submit_hostile(db: Path, tmp_path: Path, count: int) -> list[int]:
     """Queue `count` foreach jobs whose items print hostile output, then journal their end as the journal app does."""
     out = hostile_output(tmp_path / "hostile.bin")
-    script = (f'start=$(date +%s%N); cat {out}; sleep 0.05;'
+    script = (f'start=$(date +%s%N); cat {out}; sleep 0.1;'
               ' echo "$PPID $JOBTUI_JOB_ID each $1 $start $(date +%s%N)" >> "$JOBTUI_TEST_JOURNAL"')
     ids = []
     for _ in range(count):
         items = [f"h{i:03d}" for i in range(HOSTILE_ITEMS)]
-        r = jobtui("foreach", "--workers", "2", "--args", *items, "--", "sh", "-c", script, "sh", "{}", db=db)
+        # First in line, so that the first kills land while they run.
+        r = jobtui("foreach", "--workers", "2", "--priority", "10", "--args", *items, "--", "sh", "-c", script, "sh", "{}",
+                   db=db)
         assert r.returncode == 0, r.stderr
         ids.append(int(r.stdout.split()[0]))
     return ids
@@ -169,6 +171,8 @@ def test_sigkill_chaos_with_control_from_another_process(tmp_path: Path) -> None
     try:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert con.execute("SELECT sum(recovery_count) FROM jobs").fetchone()[0] >= 1, "the kills hit running jobs"
+        hit = con.execute(f"SELECT sum(recovery_count) FROM jobs WHERE job_id IN ({','.join(map(str, hostile))})").fetchone()[0]
+        assert hit >= 1, "the kills hit the jobs printing hostile output"
         for job, output in con.execute("SELECT job_id, output FROM stages WHERE stage_index = 2 AND status = 'completed'"):
             assert int(output) == sum(i * i for i in range(sizes[job])), f"job {job}: results survive every kill"
     finally:
