@@ -173,6 +173,28 @@ def test_download_of_a_cancelled_job_has_every_committed_item(srv: Server, brows
     page.context.close()
 
 
+def test_new_job_form_and_keys(srv: Server, browser: Any) -> None:
+    page = open_page(browser, srv, srv.admin)
+    page.click("#new-job")
+    page.select_option("#new-type", "demo")
+    page.fill("#p-items", "3")
+    page.fill("#p-delay", "0")
+    page.click("#new-submit")
+    page.wait_for_selector("#job-info")
+    job_id = int(page.url.rsplit("/", 1)[1])
+    assert job(srv, job_id)["params"]["items"] == 3
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#list-view:not([hidden])")
+    page.keyboard.press("k")
+    page.keyboard.press("j")
+    assert page.locator("tr.sel").count() == 1
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "f-text"
+    page.keyboard.type(f"zzz-no-such-{job_id}")
+    assert page.locator("#rows tr:not([hidden])").count() == 0
+    page.context.close()
+
+
 def test_phone_width_has_no_horizontal_scroll(srv: Server, browser: Any) -> None:
     page = open_page(browser, srv, srv.admin, width=360)
     assert no_horizontal_scroll(page)
