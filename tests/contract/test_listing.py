@@ -114,4 +114,4 @@ async def test_changes_statuses_and_rows_by_id(open_store: OpenStore) -> None:
     assert await store.job_changes(newest) == []
     changed = await store.job_changes(newest - 1)
     assert changed and all(stamp == newest for _, _, stamp in changed)
-    assert set(await store.jobs_by_id([ids[0], ids[3], 10**9])) == {ids[0], ids[3]}
+    assert set(await store.jobs_by_ids([ids[0], ids[3], 10**9])) == {ids[0], ids[3]}

@@ -32,10 +32,6 @@ class ListingControl(ClientCore):
         """Return the ids of the jobs a listing's filter matches (only among `among` when given)."""
         return await self.store.matching_ids(listing, among)
 
-    async def jobs_by_id(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:
-        """Return the jobs of these ids that exist."""
-        return await self.store.jobs_by_id(job_ids)
-
     async def job_changes(self, updated_after_ms: int) -> list[tuple[JobId, str, int]]:
         """Return (id, status, updated_at_ms) of the jobs updated after a time."""
         return await self.store.job_changes(updated_after_ms)

@@ -76,18 +76,11 @@ def _where(listing: Listing) -> tuple[list[str], list[Any]]:
     # With free words, the words' test costs most: walk the order's index and stop at the window's last
     # row, rather than let the planner take every job of the statuses (`status || ''` uses no index).
     status = "(status || '')" if listing.words or listing.not_words else "status"
-    if listing.statuses is not None:
-        where.append(f"{status} IN (SELECT value FROM json_each(?))")
-        params.append(dumps(sorted(listing.statuses)))
-    if listing.not_statuses:
-        where.append("status NOT IN (SELECT value FROM json_each(?))")
-        params.append(dumps(sorted(listing.not_statuses)))
-    if listing.types is not None:
-        where.append("type IN (SELECT value FROM json_each(?))")
-        params.append(dumps(sorted(listing.types)))
-    if listing.not_types:
-        where.append("type NOT IN (SELECT value FROM json_each(?))")
-        params.append(dumps(sorted(listing.not_types)))
+    for column, values, op in ((status, listing.statuses, "IN"), ("status", listing.not_statuses or None, "NOT IN"),
+                               ("type", listing.types, "IN"), ("type", listing.not_types or None, "NOT IN")):
+        if values is not None:
+            where.append(f"{column} {op} (SELECT value FROM json_each(?))")
+            params.append(dumps(sorted(values)))
     if listing.failures is not None:
         where.append("(status IN (SELECT value FROM json_each(?)) OR items_failed > 0)")
         params.append(dumps(sorted(listing.failures)))
@@ -179,15 +172,6 @@ class ListingQueries(StoreCore):
             where = ["job_id IN (SELECT value FROM json_each(?))", *where]
             params = [dumps(ids), *params]
         return {int(r[0]) for r in await self._all("SELECT job_id FROM jobs" + _clause(where), params)}
-
-    async def jobs_by_id(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:
-        """Return the jobs of these ids that exist."""
-        ids = sorted(set(job_ids))
-        if not ids:
-            return {}
-        rows = await self._all(f"SELECT {JOB_COLS} FROM jobs WHERE job_id IN (SELECT value FROM json_each(?))",
-                               (dumps(ids),))
-        return {j.job_id: j for j in map(_job, rows)}
 
     async def job_changes(self, updated_after_ms: int) -> list[tuple[JobId, str, int]]:
         """Return (id, status, updated_at_ms) of the jobs updated after a time (over the `jobs_updated_id` index)."""

@@ -121,10 +121,6 @@ class JobReads(Protocol):
         """Return the ids of the jobs the listing's filter matches (only among `among` when given)."""
         ...
 
-    async def jobs_by_id(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:
-        """Return the jobs of these ids that exist."""
-        ...
-
     async def job_changes(self, updated_after_ms: int) -> list[tuple[JobId, str, int]]:
         """Return (id, status, updated_at_ms) of the jobs updated after a time."""
         ...

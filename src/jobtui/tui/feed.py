@@ -175,7 +175,7 @@ class JobFeed:
         ended = [job_id for job_id, before in delta.changed.items()
                  if now[job_id] in _NOTABLE and (before is None or before.value != now[job_id])]
         if ended:
-            delta.rows = await self.client.jobs_by_id(ended)
+            delta.rows = await self.client.jobs_by_ids(ended)
             self.jobs.update(delta.rows)
         return delta
 
@@ -244,7 +244,7 @@ class JobFeed:
         held = {j.job_id: j for j in rows}
         wanted = [i for i in self.pinned() if i not in held]
         if wanted:
-            held.update(await client.jobs_by_id(wanted))
+            held.update(await client.jobs_by_ids(wanted))
         self.rows_read += len(held)
         self.top = top
         self.order = [j.job_id for j in rows]
