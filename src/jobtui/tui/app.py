@@ -332,12 +332,20 @@ class JobtuiApp(App[int]):
         """Highlight a job if its row is loaded; else find it in the list (if the filter shows it) and return False."""
         if self.table.select(job_id):
             return True
-        self.run_worker(self.refresher.reload(show=job_id), group="view", name="show")
+
+        async def show() -> None:
+            await self.refresher.reload(show=job_id)
+
+        # A function, not a coroutine: a worker replaced before it starts (by a view change) leaves none unawaited.
+        self.run_worker(show, group="view", name="show")  # type: ignore[arg-type]  # Textual infers Never
         return False
 
     @on(JobTable.RowsNeeded, "#jobs")
     def _rows_needed(self, event: JobTable.RowsNeeded) -> None:
-        self.run_worker(self.refresher.reload(top=event.top), group="rows", name="rows", exclusive=True)
+        async def rows() -> None:
+            await self.refresher.reload(top=event.top)
+
+        self.run_worker(rows, group="rows", name="rows", exclusive=True)  # type: ignore[arg-type]  # as above
 
     # ------------------------------------------------------------------------------- the header
     def update_status(self, problem: str | None = None) -> None:
