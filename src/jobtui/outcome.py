@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .model import Job, JobDetail, JobStatus, StageStatus
+from typing import Any
+
+from .model import ACTIVE, Job, JobDetail, JobStatus, StageStatus
 
 TOLERATED = "tolerated: "
 """How the note a stage keeps of the failed items it accepted begins (`allow_failures`)."""
@@ -25,3 +27,21 @@ def items_text(job: Job) -> str:
         return f"{job.items_done}"
     tolerated = ", tolerated" if job.status is JobStatus.COMPLETED else ""
     return f"{job.items_done} ({job.items_failed} failed{tolerated})"
+
+
+def process_state(proc: dict[str, Any], job: Job) -> str:
+    """Word a command's process (a `processes` row of `show --json`) as it is now, for a person (issue 15, item 13).
+
+    A process is frozen only while its job is held paused; one whose runner is gone is not running, and one
+    jobtui ended has no exit code of its own (never a Python `None`).
+    """
+    if proc.get("ended_at") is None:
+        if proc.get("frozen") and job.held:
+            return "frozen (SIGSTOP)"
+        if job.status in ACTIVE:
+            return "running"
+        return "not watched: its runner stopped; ended before the stage runs again"
+    code = proc.get("exit_code")
+    if code is None:
+        return "ended (by jobtui: no exit code)"
+    return f"killed by signal {-code}" if code < 0 else f"exit code {code}"

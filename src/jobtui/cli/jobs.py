@@ -18,7 +18,7 @@ from ..client import Client, Submission
 from ..errors import UsageError
 from ..fleet import needs_text
 from ..model import AT_REST, TERMINAL, Action, Job, JobId, JobStatus, StageStatus, iso, now_ms, redact, waiting_reason
-from ..outcome import items_text, tolerated
+from ..outcome import items_text, process_state, tolerated
 from ..printable import PrintableStream
 from ..redaction import Secrets
 from ..wording import ago, duration, until
@@ -140,7 +140,7 @@ async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
         return 0
     unmet = await client.unmet_needs(jobs)
     now = now_ms()
-    rows = [["ID", "TYPE", "STATUS", "STAGE", "PROGRESS", "ITEMS", "UPDATED"]]
+    rows = [["ID", "TYPE", "STATUS", "STAGE", "PROGRESS", "ITEMS", "UPDATED", "NAME"]]
     for j in jobs:
         step = f"{min(j.current_step_index + 1, j.total_steps)}/{j.total_steps} {j.current_step or ''}".strip()
         if j.job_id in waiting:
@@ -150,8 +150,9 @@ async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
         elif j.status is JobStatus.QUEUED and j.run_at_ms is not None and j.run_at_ms > now:
             step = f"starts {until(j.run_at_ms, now)}"
         items = items_text(j)
+        name = redact(j.name, Secrets.of(j.params)) if j.name else ""
         rows.append([str(j.job_id), j.type, j.status.value, step, f"{j.progress * 100:.0f}%", items,
-                     ago(j.updated_at_ms, now)])
+                     ago(j.updated_at_ms, now), name[:60]])
     print(table(rows))
     return 0
 
@@ -219,8 +220,7 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
     print(f"  params     {json.dumps(shown['params'])}")
     for proc in shown.get("processes", []):
         if proc["slot"] == "":
-            state = ("frozen (SIGSTOP)" if proc["frozen"] and proc["ended_at"] is None
-                     else "running" if proc["ended_at"] is None else f"exit code {proc['exit_code']}")
+            state = process_state(proc, j)
             print(f"  command    {shlex.join(proc['argv'])}  (stage {proc['stage_index'] + 1}, pid {proc['pid']}, {state})")
             if proc["cwd"]:
                 print(f"  cwd        {proc['cwd']}")

@@ -171,9 +171,17 @@ class Job:
             end = self.updated_at_ms
         return max(0, (end or now_ms()) - self.started_at_ms)
 
+    @property
+    def name(self) -> str:
+        """Return the name people know the job by: its `name` param (a command job's `--name`, else its command line), or ''."""
+        name = self.params.get("name") if isinstance(self.params, dict) else None
+        return name if isinstance(name, str) else ""
+
     def to_dict(self, *, secrets_visible: bool = False) -> dict[str, Any]:
         """Return the job as in the job detail JSON (without stages); secrets redacted unless `secrets_visible`."""
         out = self._fields(secrets_visible)
+        out["name"] = out["params"].get("name") if isinstance(out["params"], dict) and isinstance(
+            out["params"].get("name"), str) else None
         if not secrets_visible:
             secrets = Secrets.of(self.params)
             for name in ("unique_key", "progress_message", "error_message", "pause_reason"):

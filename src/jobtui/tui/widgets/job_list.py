@@ -27,6 +27,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...model import Job, JobId, JobStatus
+from ...redaction import Secrets, redact
 from ..format import Clock, bar, clean, elapsed_eta, job_status_label, stage_fraction, status_label, when
 
 
@@ -139,7 +140,7 @@ class JobTable(ScrollView, can_focus=True):
         for job in jobs:
             id_w = len(str(job.job_id))
             self._id_width = max(self._id_width, id_w)
-            type_w = min(14, cell_len(job.type))
+            type_w = min(14 if not job.name else 24, cell_len(job.name or job.type))
             self._type_width = max(self._type_width, type_w)
 
     # ------------------------------------------------------------------------------------ model
@@ -441,7 +442,9 @@ class JobTable(ScrollView, can_focus=True):
                 segs.append(Segment(_fit(job_status_label(job), w),
                                     self._style(frame, status_component, overlay)))
             elif key == "type":
-                segs.append(Segment(_fit(clean(job.type), w), dim))
+                # A command job is told apart by its name (--name, else its command line): issue 15, item 8.
+                shown = redact(job.name, Secrets.of(job.params)) if job.name else job.type
+                segs.append(Segment(_fit(clean(shown), w), dim))
             elif key == "stage":
                 segs.append(Segment(_fit(stage_fraction(job), w), plain))
             elif key == "progress":
