@@ -27,7 +27,7 @@ def test_submit_run_ls_show_logs_export_stats(tmp_path: Path) -> None:
     ok("submit", "demo", "--params-json", '{"delay": 0, "items": 2, "api_token": "sekrit-123"}', db=db)
     ok("run", "--exit-when-idle", "--quiet", db=db)
     listing = ok("ls", db=db)
-    assert listing.splitlines()[0].split() == ["ID", "TYPE", "STATUS", "STAGE", "PROGRESS", "ITEMS", "UPDATED"]
+    assert listing.splitlines()[0].split() == ["ID", "TYPE", "STATUS", "STAGE", "PROGRESS", "ITEMS", "UPDATED", "NAME"]
     assert listing.count("completed") == 2
     jobs = json.loads(ok("ls", "--json", "--status", "completed", db=db))
     assert [j["job_id"] for j in jobs] == [1, 2]
