@@ -414,15 +414,17 @@ class Runner:
             self_id=self.runner_id, ttl_ms=int(self.lease_ttl_s * 1000), is_dead=runner_process_gone
         )
         for job_id, before, after in recovered:
-            self.store.log(job_id, "warning", f"recovered from a lost runner: {before.value} → {after.value}",
-                           held=False)
+            self.store.log(job_id, "warning", recovered_text(before, after), held=False)
             self.emit(RunnerEvent.RECOVERED, job_id)
-            # A dead runner's commands may have outlived it: end them before anything runs again.
+            # A dead runner's commands may have outlived it: end them before anything runs again. This
+            # runner does not hold the job: its lines are written unfenced (held=False), or the group
+            # commit refused them and warned that fencing failed (issue 15, item 9).
+            say = functools.partial(self.store.log, job_id, "warning", held=False)
             try:
-                await end_leftovers(self.store, job_id, None, log=functools.partial(self.store.log, job_id, "warning"))
+                await end_leftovers(self.store, job_id, None, log=say)
             except TransientError as e:
                 # The stage's next start tries again, and refuses to run beside a live copy.
-                self.store.log(job_id, "warning", str(e))
+                say(str(e))
         # Blocked jobs whose dependencies completed while no unblock ran with them (a safety net).
         released = await self.store.release_ready()
         if recovered or released:
@@ -504,6 +506,15 @@ class Runner:
         self.emit(RunnerEvent.FINISHED, job_id)
 
     # one job -------------------------------------------------------------------------------------
+
+def recovered_text(before: JobStatus, after: JobStatus) -> str:
+    """Word a recovery for the job's log: 'queued → ...', or, for a job that stays paused, what became of it."""
+    if before is after:
+        return (f"its runner was lost; the job stays {after.value}"
+                + (" (a frozen command is ended: resume runs its stage again from its last checkpoint)"
+                   if after is JobStatus.PAUSED else ""))
+    return f"recovered from a lost runner: {before.value} → {after.value}"
+
 
 def workspace_root_for(db_path: Path) -> Path:
     """Return the folder that holds the job workspaces of a database."""
