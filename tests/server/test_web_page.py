@@ -54,9 +54,9 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def open_page(browser: Any, srv: Server, tok: str, width: int = 1280) -> Any:
+def open_page(browser: Any, srv: Server, tok: str, width: int = 1280, scheme: str = "light") -> Any:
     """Log in the way a person does (the printed URL) and return the page, its list loaded."""
-    ctx = browser.new_context(viewport={"width": width, "height": 800}, accept_downloads=True)
+    ctx = browser.new_context(viewport={"width": width, "height": 800}, accept_downloads=True, color_scheme=scheme)
     page = ctx.new_page()
     page.set_default_timeout(WAIT_MS)
     page.goto(f"{srv.base}/?token={tok}")
@@ -130,8 +130,6 @@ def test_list_fills_and_pause_reaches_the_runner(srv: Server, browser: Any) -> N
     assert all(u.startswith(srv.base) for u in requests), [u for u in requests if not u.startswith(srv.base)]
     page.keyboard.press("r")  # the highlighted job is the one last opened
     page.wait_for_selector(f"tr[data-id='{job_id}'] [data-status='running']")
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / "web-list.png"))
     page.context.close()
 
 
@@ -149,6 +147,7 @@ def test_log_follows_and_auto_pause_alert(srv: Server, browser: Any) -> None:
     alert = page.wait_for_selector("#auto-pause")
     assert "consecutive errors, job auto-paused" in alert.inner_text()
     assert page.locator("button[data-action='resume']").count() == 1
+    SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "web-job.png"), full_page=True)
     page.context.close()
 
@@ -196,7 +195,7 @@ def test_new_job_form_and_keys(srv: Server, browser: Any) -> None:
 
 
 def test_phone_width_has_no_horizontal_scroll(srv: Server, browser: Any) -> None:
-    page = open_page(browser, srv, srv.admin, width=360)
+    page = open_page(browser, srv, srv.admin, width=360, scheme="dark")
     assert no_horizontal_scroll(page)
     page.screenshot(path=str(SHOTS / "web-phone.png"))
     page.goto(f"{srv.base}/#job/1")
@@ -275,4 +274,5 @@ def test_the_page_reconnects_and_shows_what_it_missed(srv: Server, browser: Any)
     srv.start()
     page.wait_for_selector("body[data-live='on']")
     page.wait_for_selector(f"tr[data-id='{missed}'] [data-status='queued']")
+    page.screenshot(path=str(SHOTS / "web-list.png"))
     page.context.close()
