@@ -46,3 +46,22 @@ async def test_attached_tui_steers_a_separate_runner(client: Client) -> None:
         err = stop_runner(runner, timeout=20)
     assert runner.returncode == 0, err
     assert (await client.job(job)).status is S.QUEUED, "SIGTERM hands the job back at its last checkpoint"
+
+
+async def test_a_sigkilled_runner_is_gone_at_once_in_the_attached_tui(client: Client) -> None:
+    """Issue 15, item 14: the attached TUI showed a SIGKILLed runner alive for 15-30 s while `jobtui runners`
+    said gone at once; both now judge runners by one rule (fleet.health)."""
+    import signal
+
+    job = await client.submit("demo", LONG)
+    runner = spawn_runner(client.db_path, "--quiet", stdout=subprocess.DEVNULL)
+    try:
+        async with tui(client) as (app, pilot):
+            await shown(app, pilot, job, S.RUNNING, timeout=20)
+            await wait_until(pilot, lambda: [r.pid for r in app.stats.runners] == [runner.pid], what="runner alive")
+            stop_runner(runner, signal.SIGKILL)
+            # Well inside the 30 s a heartbeat takes to age: the next stats read (every 2 s) says it.
+            await wait_until(pilot, lambda: not app.stats.runners, timeout=8, what="the killed runner shown gone")
+            assert [f.health.value for f in await client.fleet()] == ["gone"]
+    finally:
+        stop_runner(runner, signal.SIGKILL)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..engine.lease import runner_process_gone
+from ..fleet import DEFAULT_TTL_MS, RunnerHealth, health
 from ..listing import Listing
 from ..model import Job, JobId, RunnerInfo
 from .core import ClientCore
@@ -44,7 +46,12 @@ class ListingControl(ClientCore):
         """Return the status of every job not in a terminal status."""
         return await self.store.unsettled_statuses()
 
-    async def alive_runners(self, *, ttl_ms: int = 30_000) -> list[RunnerInfo]:
-        """Return the runners whose heartbeat is fresh (one small read: no counts, unlike `stats()`)."""
+    async def alive_runners(self, *, ttl_ms: int = DEFAULT_TTL_MS) -> list[RunnerInfo]:
+        """Return the runners `jobtui runners` calls alive (one small read: no counts, unlike `stats()`).
+
+        The same rule as there (fleet.health): a fresh heartbeat, and on this host a process that still
+        exists; a SIGKILLed runner is gone at once, not after its heartbeat ages (issue 15, item 14).
+        """
         now = self.store.clock()
-        return [r for r in await self.store.runners() if r.alive(now, ttl_ms)]
+        return [r for r in await self.store.runners()
+                if health(r, now, gone=runner_process_gone(r), ttl_ms=ttl_ms) is RunnerHealth.ALIVE]
