@@ -20,6 +20,7 @@ def ok(*args: str, db: Path, input: str | None = None) -> str:
     return r.stdout
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_submit_run_ls_show_logs_export_stats(tmp_path: Path) -> None:
     db = tmp_path / "j.db"
     first = ok("submit", "demo", "-p", "delay=0", "-p", "items=3", "--priority", "2", db=db).strip()
@@ -51,6 +52,7 @@ def test_submit_run_ls_show_logs_export_stats(tmp_path: Path) -> None:
     assert "demo" in ok("types", db=db)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_control_commands_and_clean(tmp_path: Path) -> None:
     db = tmp_path / "j.db"
     ids = ok("submit", "demo", "--from", "-", db=db, input='{"delay": 0, "items": 0}\n{"delay": 0}\n\n{"items": 1}\n').split()
@@ -113,6 +115,7 @@ BAD_INPUT = [
 ]
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 @pytest.mark.parametrize(("args", "message"), BAD_INPUT, ids=[" ".join(a) for a, _ in BAD_INPUT])
 def test_bad_input_gets_one_line_and_changes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
     db = tmp_path / "j.db"
@@ -127,6 +130,7 @@ def test_bad_input_gets_one_line_and_changes_nothing(tmp_path: Path, args: list[
     assert dump(db) == before
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_from_file_with_one_bad_line_stores_nothing(tmp_path: Path) -> None:
     db = tmp_path / "j.db"
     ok("submit", "demo", db=db)
@@ -148,6 +152,7 @@ def test_corrupt_database_file_is_refused_and_left_alone(tmp_path: Path, content
     assert db.read_bytes() == content
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_locked_database_gets_one_line(tmp_path: Path) -> None:
     import sqlite3
 
@@ -165,6 +170,7 @@ def test_locked_database_gets_one_line(tmp_path: Path) -> None:
     assert dump(db) == before
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     import sqlite3
 
@@ -177,6 +183,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     assert r.returncode == 1 and "newer than this jobtui" in r.stderr
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_user_app_module_loads_like_builtins(tmp_path: Path) -> None:
     db = tmp_path / "j.db"
     (tmp_path / "myjobs.py").write_text(
@@ -194,6 +201,7 @@ def test_user_app_module_loads_like_builtins(tmp_path: Path) -> None:
     assert "hello ada" in jobtui("logs", "1", db=db).stdout
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_logs_follow_prints_until_the_job_ends(tmp_path: Path) -> None:
     from tests.conftest import spawn_runner
 

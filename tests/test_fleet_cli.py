@@ -143,6 +143,7 @@ def test_runners_and_stats_show_every_runner(tmp_path: Path) -> None:
             p.communicate(timeout=30)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_bad_tags_and_names_are_one_line_and_change_nothing(tmp_path: Path) -> None:
     db = tmp_path / "bad.db"
     assert jobtui("submit", "demo", db=db).returncode == 0
@@ -178,6 +179,7 @@ def test_needs_from_every_way_of_queueing(tmp_path: Path) -> None:
                            (int(added), "big-disk"), (int(added), "gpu")])
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_no_runners(tmp_path: Path) -> None:
     db = tmp_path / "none.db"
     assert jobtui("submit", "demo", db=db).returncode == 0
@@ -188,6 +190,7 @@ def test_no_runners(tmp_path: Path) -> None:
     assert os.path.exists(db)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_workspace_root_option_puts_workspaces_in_a_shared_folder(tmp_path: Path) -> None:
     """`--workspace-root` (as a mounted shared folder would be) is where the runner writes and `show` points."""
     db = tmp_path / "ws.db"

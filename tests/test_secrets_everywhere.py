@@ -80,6 +80,7 @@ def test_no_cli_output_holds_a_secret(failed_job: Path, tmp_path: Path) -> None:
         assert_clean(name, text)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_the_tui_detail_and_log_hold_no_secret(failed_job: Path) -> None:
     from tests.tui.conftest import select, tui
 

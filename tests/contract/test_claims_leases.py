@@ -20,6 +20,7 @@ def runner(store: JobStore, rid: str, *, ttl_ms: int | None = 60_000) -> RunnerI
     return RunnerInfo(rid, os.getpid(), socket.gethostname(), now, now, 4, ttl_ms)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_claim_by_priority_then_age_with_stage_records(store: JobStore) -> None:
     ids = await store.add_jobs([new_job(), new_job(priority=5), new_job(), new_job(type="other")])
     await store.register_runner(runner(store, "r1"))

@@ -10,6 +10,7 @@ from jobtui.store.schema import MIGRATIONS
 from tests.contract.conftest import Backend, OpenStore, new_job
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_reopen_keeps_jobs_and_migrates_once(backend: Backend, open_store: OpenStore) -> None:
     s = await open_store()
     (jid,) = await s.add_jobs([new_job(params={"k": [1, "two", None]})])
@@ -22,6 +23,7 @@ async def test_reopen_keeps_jobs_and_migrates_once(backend: Backend, open_store:
     assert job.stage_names == ("a", "b")
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_newer_schema_refused_unchanged(backend: Backend, open_store: OpenStore) -> None:
     s = await open_store()
     await s.add_jobs([new_job()])

@@ -59,6 +59,7 @@ async def test_pause_and_resume_do_not_spend_an_attempt(store: Store) -> None:
     assert await client.attempt_errors(job_id) == []
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_crash_recovery_does_not_spend_an_attempt(db_path: Path) -> None:
     """A 5-retry stage that failed once and then lost its runner shows `2/6` after recovery, not `3/7`."""
     calls = 0

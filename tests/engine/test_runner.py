@@ -214,6 +214,7 @@ async def test_failed_items_below_the_threshold_complete_and_retry_reruns_only_t
     assert seen == ["f003", "f007"]
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_pause_stops_at_safe_point_and_resume_continues_from_checkpoint(store: Store) -> None:
     seen: list[str] = []
     client = make_client(store, item_type("it", seen, set(), delay=0.01))

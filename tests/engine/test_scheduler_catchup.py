@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
 from jobtui.client import Client
 from jobtui.engine.scheduler import Scheduler
 from jobtui.model import Schedule
@@ -55,6 +57,7 @@ def _walk(r: Recurrence, first: int, last: int) -> int:
     return n
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_missed_counts_are_exact_when_few_and_close_when_many() -> None:
     start = datetime(2026, 1, 5, 8, 0, tzinfo=UTC).timestamp() * 1000
     weekdays = Recurrence("*/5 9-17 * * 1-5", "Europe/Berlin", None, 0)

@@ -43,6 +43,7 @@ def test_needs_and_tags_route_jobs_on_postgres(pg_url: str) -> None:
     assert bad.returncode == 2 and bad.stderr.startswith("jobtui: error: --needs: bad tag")
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_tui_attached_to_postgres_shows_every_runner(pg_url: str) -> None:
     """`jobtui tui --attach --db postgresql://...`: the app on a PostgreSQL client, no runner here."""
     from jobtui.tui.app import make_app

@@ -37,6 +37,7 @@ def _dbname(url: str) -> str:
     return url.rsplit("/", 1)[1]
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_a_runner_runs_item_jobs_on_postgres(pg: JobStore) -> None:
     """Claims, items, checkpoints, group commits, results and a rewind, as on SQLite."""
     seen: list[str] = []
@@ -54,6 +55,7 @@ async def test_a_runner_runs_item_jobs_on_postgres(pg: JobStore) -> None:
     assert pg.commits > 0
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_a_submit_wakes_a_listening_runner_store(pg_url: str, pg: JobStore) -> None:
     """NOTIFY: a submit from another connection reaches the runner's store within a fraction of a second."""
     other = await open_store(pg_url)
@@ -75,6 +77,7 @@ async def test_a_submit_wakes_a_listening_runner_store(pg_url: str, pg: JobStore
         await other.close()
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_a_lost_connection_is_reopened_and_queued_writes_kept(pg_cluster: PgCluster, pg_url: str,
                                                                  pg: JobStore) -> None:
     """The server drops the store's connection (as a restart does): the next statement reconnects and the
@@ -134,6 +137,7 @@ async def test_times_come_from_the_database_clock(monkeypatch: pytest.MonkeyPatc
         await s.close()
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_meta_marks_the_database_and_migrations_run_once(pg_cluster: PgCluster, pg_url: str) -> None:
     """Two stores opening a fresh database at once: one migrates under the lock, both work."""
     opened = await asyncio.gather(open_store(pg_url), open_store(pg_url), return_exceptions=True)
@@ -154,6 +158,7 @@ async def test_meta_marks_the_database_and_migrations_run_once(pg_cluster: PgClu
             await s.close()
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_a_commit_whose_answer_is_lost_is_not_taken_for_failed(pg: JobStore,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """The connection drops after the server committed but before its answer arrived (injected at the
@@ -186,6 +191,7 @@ async def test_a_commit_whose_answer_is_lost_is_not_taken_for_failed(pg: JobStor
     assert [ln.message for ln in await pg.logs(jid)] == ["once"]
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_an_idle_runner_is_woken_by_a_submit_and_a_request(pg_url: str, pg: JobStore) -> None:
     """A runner that polls only every 60 s still starts a job submitted elsewhere, and obeys a pause sent
     elsewhere, within a fraction of a second: LISTEN/NOTIFY reaches its wake()."""

@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import cli_env, poll
 from tests.server.conftest import Server, free_port, token
@@ -39,6 +40,7 @@ def _problem(r: httpx.Response, status: int, slug: str) -> dict[str, Any]:
     return body
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_seed_003_upload_poll_pause_resume_download(server: Server) -> None:
     """Seed 003's analyze-file: a multipart upload, poll, pause and resume while items run, download the results."""
     lines = "".join(f"line{i} a b c\n" for i in range(40))
@@ -98,6 +100,7 @@ def test_cancel_then_partial_export_and_delete(server: Server) -> None:
         _problem(c.get(f"/jobs/{job_id}"), 404, "job-not-found")
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_scopes_and_tokens(server: Server) -> None:
     """read reads; steer also pauses; submit also submits typed jobs; only admin queues commands."""
     read, steer, submit = (token(server.db, f"t-{s}", s) for s in ("read", "steer", "submit"))
@@ -209,6 +212,7 @@ def test_file_downloads_are_confined(server: Server) -> None:
         assert c.get(f"/jobs/{job_id}/files/uploads/a.txt").text == "a 1\n"
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_idempotency_holds_across_a_restart_and_sigterm_hands_jobs_back(tmp_path: Any) -> None:
     """The key is in the database: a restarted server returns the same job. SIGTERM exits 0 and hands jobs back."""
     s = Server(str(tmp_path / "jobs.db"), free_port()).start()

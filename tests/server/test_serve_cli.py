@@ -26,6 +26,7 @@ def test_serve_without_the_extra_says_which_pip_install(monkeypatch: pytest.Monk
     assert err == "jobtui: error: `jobtui serve` needs the server extra: pip install 'jobtui[server]'\n"
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_serve_refuses_plain_http_beyond_loopback(tmp_path: Path) -> None:
     out = run_cli("serve", "--host", "0.0.0.0", "--port", "1", db=tmp_path / "j.db")
     assert out.returncode == 2
@@ -34,6 +35,7 @@ def test_serve_refuses_plain_http_beyond_loopback(tmp_path: Path) -> None:
     assert out.returncode == 2 and "--certfile and --keyfile go together" in out.stderr
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_token_add_ls_rm(tmp_path: Path) -> None:
     db = tmp_path / "j.db"
     made = run_cli("token", "add", "ci", "--scope", "submit", db=db)
@@ -54,6 +56,7 @@ SERVER = Path(jobtui.__file__).parent / "server"
 FORBIDDEN = ("aiosqlite", "sqlite3", "asyncpg", "jobtui.store", "jobtui.engine", "jobtui.tui", "jobtui.cli", "textual")
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_the_server_goes_through_the_client_only() -> None:
     """DESIGN.md: the server is a face; it never imports the store, the engine, the TUI or the CLI."""
     package = "jobtui.server"

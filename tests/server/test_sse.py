@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from jobtui.client import Client, Submission
 from jobtui.server.feed import EventFeed, Reset
@@ -52,6 +53,7 @@ def _db_event_ids(db: str, upto: int) -> list[int]:
         con.close()
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_events_resume_after_sigkill_without_loss_or_repeat(tmp_path: Path) -> None:
     """Kill the server (SIGKILL) mid-stream while a runner works, restart it, reconnect with Last-Event-ID:
     the ids received are exactly the database's events, in order, none twice; SIGTERM ends with `shutdown`."""
@@ -126,6 +128,7 @@ async def test_a_stream_too_far_behind_gets_a_reset(client: Client) -> None:
         await feed.stop()
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_log_stream_follows_and_resumes(tmp_path: Path) -> None:
     """A job's log streams live with ids; a reconnect with Last-Event-ID gets only the rest; `end` when done."""
     s = Server(str(tmp_path / "jobs.db"), free_port()).start()

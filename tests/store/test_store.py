@@ -47,6 +47,7 @@ async def test_commit_point_returns_only_once_durable(store: Store, db_path: Pat
     assert read(db_path, "SELECT count(*) FROM logs") == [(50,)]
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_commit_point_also_waits_for_a_flush_in_flight(store: Store, db_path: Path) -> None:
     """Issue 8: this test can fail. A big batch is taken by the writer (the queue is empty) and is being
     committed; a commit_point that looked only at the queue would return before that commit."""
@@ -180,6 +181,7 @@ async def test_a_version_1_database_is_migrated_in_place(db_path: Path) -> None:
         await s.close()
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_a_transaction_cancelled_while_waiting_for_the_lock_leaves_the_connection_usable(db_path: Path) -> None:
     """A task cancelled while its BEGIN IMMEDIATE waits on another process's lock (a runner's heartbeat
     at shutdown): the BEGIN still completes on aiosqlite's thread, and must not leave the connection

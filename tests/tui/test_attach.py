@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from jobtui.client import Client
 from jobtui.model import JobStatus
 from jobtui.tui.screens import ConfirmScreen
@@ -14,6 +16,7 @@ from .conftest import LONG, select, shown, tui, wait_status, wait_until
 S = JobStatus
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_attached_tui_steers_a_separate_runner(client: Client) -> None:
     job = await client.submit("demo", LONG)
     other = await client.submit("demo", LONG)

@@ -6,6 +6,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, Select
 
@@ -54,6 +55,7 @@ async def submitted(app: JobtuiApp, pilot: Pilot[Any], client: Client) -> Any:
     return await client.job(jobs[0].job_id)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_command_typed_with_keys_is_the_job_add_builds(client: Client, monkeypatch: Any) -> None:
     monkeypatch.setenv("CMDFORM_TOKEN", "from-here")
     async with tui(client, size=(80, 24)) as (app, pilot):
@@ -74,6 +76,7 @@ async def test_command_typed_with_keys_is_the_job_add_builds(client: Client, mon
     assert job.priority == 5
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_shell_switch_queues_a_shell_line(client: Client, tmp_path: Path) -> None:
     async with tui(client, size=(80, 24)) as (app, pilot):
         form = await open_form(app, pilot, "command")
@@ -87,6 +90,7 @@ async def test_shell_switch_queues_a_shell_line(client: Client, tmp_path: Path) 
     assert job.params["stages"][0]["run"] == "ls | wc -l > out.txt"
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_pipeline_file_is_read_by_the_cli_parser(client: Client, tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[[stage]]\nname = "a"\nrun = ["true"\n')
@@ -113,6 +117,7 @@ async def test_pipeline_file_is_read_by_the_cli_parser(client: Client, tmp_path:
     assert [s["name"] for s in job.params["stages"]] == ["fetch", "pack"] and job.params["name"] == "build"
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_foreach_glob_is_the_job_foreach_builds(client: Client, tmp_path: Path) -> None:
     for name in ("a.txt", "b c.txt", "$(touch y).txt", "skip.log"):
         (tmp_path / name).write_text("x")
@@ -127,6 +132,7 @@ async def test_foreach_glob_is_the_job_foreach_builds(client: Client, tmp_path: 
     assert sorted(job.params["stages"][0]["items"]) == ["$(touch y).txt", "a.txt", "b c.txt"]
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_foreach_args_and_lines_sources(client: Client, tmp_path: Path) -> None:
     lines = tmp_path / "hosts.txt"
     lines.write_text("alpha\n\nbeta\n")
@@ -151,6 +157,7 @@ async def test_foreach_args_and_lines_sources(client: Client, tmp_path: Path) ->
                                                                           argv=["echo", "{index}", "{}"]))))[1]
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_bad_input_shows_one_line_and_creates_nothing(client: Client, tmp_path: Path) -> None:
     cases: list[tuple[str, dict[str, str], str]] = [
         ("command", {"run": ""}, "empty command"),

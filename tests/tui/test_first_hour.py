@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from textual.widgets import Button, Input, Select
 
 from jobtui.client import Client
@@ -28,6 +29,7 @@ def _footer_actions(app: object) -> set[str]:
             if enabled and b.show}
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_new_job_form_fits_80x24(client: Client) -> None:
     """Bug 1: at 80x24 the params were invisible and Submit/Cancel off screen; an invisible Tab stop ate a key."""
     async with tui(client, size=(80, 24)) as (app, pilot):
@@ -55,6 +57,7 @@ async def test_new_job_form_fits_80x24(client: Client) -> None:
         assert isinstance(form.focused, Button)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_new_job_form_defaults_to_the_apps_first_type(client: Client) -> None:
     """Bug 1: with --app, the type was `demo`; it is the app's first type."""
     loaded = client.registry.load_module("tests.apps.unattendedapp")
@@ -73,6 +76,7 @@ async def test_first_launch_on_an_empty_database(client: Client) -> None:
         assert footer.isdisjoint(JOB_KEYS) and "new_job" in footer
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_a_filter_matching_nothing_offers_no_job_action(client: Client) -> None:
     """Bug 4: with a filter that matches nothing, the footer still offered every action."""
     job = await client.submit("demo", demo())
@@ -86,6 +90,7 @@ async def test_a_filter_matching_nothing_offers_no_job_action(client: Client) ->
         assert _footer_actions(app).isdisjoint(JOB_KEYS)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_quit_dialog_count_is_the_truth(client: Client) -> None:
     """Bug 5: "Pause them" paused three jobs while the dialog said one: the runner kept claiming meanwhile.
 
@@ -122,6 +127,7 @@ async def test_quit_dialog_count_is_the_truth(client: Client) -> None:
         assert stored.status is S.QUEUED and stored.started_at_ms is None, f"job {job} was claimed while quitting"
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_quit_dialog_escape_lets_the_runner_claim_again(client: Client) -> None:
     """Bug 5: holding claims lasts only while the dialog is open."""
     first = await client.submit("demo", demo(delay=0.2, items=0))
@@ -139,6 +145,7 @@ async def test_quit_dialog_escape_lets_the_runner_claim_again(client: Client) ->
         await shown(app, pilot, later, S.COMPLETED, timeout=20)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_a_delete_by_another_process_shows_within_a_poll(client: Client) -> None:
     """Bug 8: deletes reached the TUI only at the periodic id comparison; now as fast as pause or cancel."""
     other = await Client.open(client.db_path, source="cli")
@@ -185,6 +192,7 @@ async def test_scheduled_job_shows_when_it_starts_and_its_priority(client: Clien
         assert "PRI" in header and " 7 " in row, (header, row)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_readonly_says_why_keys_do_nothing(client: Client) -> None:
     job = await client.submit("demo", demo())
     async with tui(client, readonly=True) as (app, pilot):
@@ -219,6 +227,7 @@ async def test_theme_is_remembered(client: Client, tmp_path: object) -> None:
     assert make_app(client, settings=settings, theme="dark").theme == "jobtui-dark", "--theme wins"
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_log_search_highlights_and_n_moves_between_matches(client: Client) -> None:
     from jobtui.model import LogLine
 
@@ -245,6 +254,7 @@ async def test_log_search_highlights_and_n_moves_between_matches(client: Client)
 
 
 # --------------------------------------------------------------------------- the detail: what was missing
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_detail_shows_stage_outputs_history_and_failures_in_a_row(client: Client) -> None:
     """Seeds' partial items: each stage's output, the pause/resume/cancel history (who, when), the failure streak."""
     from .conftest import run_idle

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
 from jobtui.client import Client
@@ -19,6 +20,7 @@ def text_of(renderable: object) -> str:
     return console.export_text()
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_key_H_lists_every_runner_and_what_waits_for_tags(client: Client) -> None:
     """Attached (no runner here), as on a laptop watching a fleet."""
     now = client.store.clock()
@@ -55,6 +57,7 @@ async def test_key_H_lists_every_runner_and_what_waits_for_tags(client: Client) 
         assert "needs" in app.detail.text and "runner tags: tpu" in app.detail.text
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_the_embedded_runner_is_marked_here(client: Client) -> None:
     running = await client.submit("demo", LONG)
     async with tui(client, runner=True) as (app, pilot):

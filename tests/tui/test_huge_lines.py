@@ -26,6 +26,7 @@ async def _huge(ctx: Context) -> None:
     ctx.log("the end")
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 @pytest.mark.timeout(60)
 async def test_wrap_on_1mib_lines_keeps_the_app_responsive(client: Client) -> None:
     client.registry.add(JobType("huge", [Stage(_huge, "print")]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from jobtui.client import Client
 from jobtui.errors import JobNotFoundError
 from jobtui.model import JobStatus, StageStatus
@@ -22,6 +24,7 @@ from .conftest import (
 S = JobStatus
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_p_pauses_a_running_job(client: Client) -> None:
     job = await client.submit("demo", LONG)
     async with tui(client, runner=True) as (app, pilot):
@@ -45,6 +48,7 @@ async def test_r_resumes_a_paused_job(client: Client) -> None:
         assert any(f"job {job}: paused → queued" in t for t in app.toasts)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_c_asks_first_and_no_is_the_default(client: Client) -> None:
     job = await client.submit("demo", demo())
     async with tui(client) as (app, pilot):
@@ -66,6 +70,7 @@ async def test_c_asks_first_and_no_is_the_default(client: Client) -> None:
         await shown(app, pilot, job, S.CANCELLED)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_c_cancels_a_running_job_with_the_yes_button(client: Client) -> None:
     job = await client.submit("demo", LONG)
     async with tui(client, runner=True) as (app, pilot):
@@ -89,6 +94,7 @@ async def test_t_retries_a_failed_job(client: Client) -> None:
         await shown(app, pilot, job, S.QUEUED)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_shift_r_rewinds_to_the_chosen_stage(client: Client) -> None:
     job = await client.submit("demo", FAILS)
     await run_idle(client)
@@ -105,6 +111,7 @@ async def test_shift_r_rewinds_to_the_chosen_stage(client: Client) -> None:
         assert any("from downloading" in t for t in app.toasts)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_rewind_chooser_escape_changes_nothing(client: Client) -> None:
     job = await client.submit("demo", FAILS)
     await run_idle(client)
@@ -117,6 +124,7 @@ async def test_rewind_chooser_escape_changes_nothing(client: Client) -> None:
         assert (await client.job(job)).status is S.FAILED
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_d_deletes_after_confirm(client: Client) -> None:
     keep = await client.submit("demo", demo())
     job = await client.submit("demo", demo())
@@ -139,6 +147,7 @@ async def test_d_deletes_after_confirm(client: Client) -> None:
         await wait_until(pilot, lambda: app.selected == keep)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_n_submits_a_job_from_the_form(client: Client) -> None:
     async with tui(client) as (app, pilot):
         await pilot.press("n")
@@ -163,6 +172,7 @@ async def test_n_submits_a_job_from_the_form(client: Client) -> None:
         assert any("queued" in t for t in app.toasts)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_new_job_form_escape_submits_nothing(client: Client) -> None:
     async with tui(client) as (app, pilot):
         await pilot.press("n")
@@ -172,6 +182,7 @@ async def test_new_job_form_escape_submits_nothing(client: Client) -> None:
         assert await client.list_jobs() == []
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_space_marks_rows_for_bulk_pause_resume_and_cancel(client: Client) -> None:
     ids = [await client.submit("demo", demo()) for _ in range(4)]
     async with tui(client) as (app, pilot):
@@ -198,6 +209,7 @@ async def test_space_marks_rows_for_bulk_pause_resume_and_cancel(client: Client)
             assert await wait_status(pilot, client, job, S.CANCELLED) is S.CANCELLED
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_actions_that_do_not_apply_are_hidden(client: Client) -> None:
     done = await client.submit("demo", demo())
     await run_idle(client)
@@ -228,6 +240,7 @@ async def test_readonly_steers_nothing(client: Client) -> None:
                                                          "new_job"))
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_command_palette_runs_the_same_actions(client: Client) -> None:
     job = await client.submit("demo", demo())
     async with tui(client) as (app, pilot):

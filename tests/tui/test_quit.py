@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 import subprocess
 
+import pytest
+
 from jobtui.client import Client
 from jobtui.model import JobStatus
 from jobtui.tui.screens import QuitScreen
@@ -24,6 +26,7 @@ async def test_q_quits_at_once_without_running_jobs(client: Client) -> None:
         assert app.return_code == 0
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_quit_dialog_escape_stays(client: Client) -> None:
     job = await client.submit("demo", LONG)
     async with tui(client, runner=True) as (app, pilot):
@@ -36,6 +39,7 @@ async def test_quit_dialog_escape_stays(client: Client) -> None:
         assert app.running_here() == [job]
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_quit_stop_hands_jobs_back_for_the_next_launch(client: Client) -> None:
     job = await client.submit("demo", LONG)
     async with tui(client, runner=True) as (app, pilot):
@@ -49,6 +53,7 @@ async def test_quit_stop_hands_jobs_back_for_the_next_launch(client: Client) -> 
     assert app.background is None
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_quit_pause_pauses_running_jobs(client: Client) -> None:
     jobs = [await client.submit("demo", LONG) for _ in range(2)]
     async with tui(client, runner=True) as (app, pilot):
@@ -62,6 +67,7 @@ async def test_quit_pause_pauses_running_jobs(client: Client) -> None:
         assert (await client.job(job)).status is S.PAUSED
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_quit_keep_hands_jobs_to_a_background_runner(client: Client) -> None:
     job = await client.submit("demo", LONG)
     process: subprocess.Popen[bytes] | None = None

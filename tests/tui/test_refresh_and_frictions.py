@@ -18,6 +18,7 @@ from .conftest import FAILS, LONG, demo, run_idle, select, shown, tui, wait_unti
 S = JobStatus
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_the_filter_line_moves_no_pane_and_shows_its_whole_hint(client: Client) -> None:
     """Issue 8: opening the filter bar left a gap above the list (its top no longer met the detail's) and cut
     its hint."""
@@ -57,6 +58,7 @@ def test_many_ends_fold_into_one_toast_and_failures_stay_urgent() -> None:
     assert coalesce(two) == two
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_jobs_that_complete_together_give_one_short_toast(client: Client) -> None:
     """The demo's toasts stacked over the detail pane: one per completed job, 5 s each."""
     async with tui(client) as (app, pilot):
@@ -102,6 +104,7 @@ async def test_a_progress_tick_relays_only_the_detail_parts_that_changed(client:
         assert pane.text == "\n".join("".join(seg.text for seg in line).rstrip() for line in whole)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_a_big_list_freezes_its_first_load_out_of_the_gc_and_thaws_on_exit(
         client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app_module, "FREEZE_AT", 3)

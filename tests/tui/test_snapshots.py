@@ -66,6 +66,7 @@ def settled(job_id: int | None = None, *keys: str) -> Callable[[Pilot[Any]], Any
     return run_before
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_main_screen(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
     client, ids = scenario
     assert snap_compare(app_for(client), terminal_size=(140, 36), run_before=settled(ids["embedding"]))
@@ -81,21 +82,25 @@ def test_narrow_80x24(snap_compare: Compare, scenario: tuple[Client, dict[str, i
     assert snap_compare(app_for(client), terminal_size=(80, 24), run_before=settled(ids["running"]))
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_new_job_form(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
     client, _ = scenario
     assert snap_compare(app_for(client), terminal_size=(120, 36), run_before=settled(None, "n"))
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_help_screen(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
     client, _ = scenario
     assert snap_compare(app_for(client), terminal_size=(120, 36), run_before=settled(None, "question_mark"))
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_cancel_confirm_dialog(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
     client, ids = scenario
     assert snap_compare(app_for(client), terminal_size=(100, 30), run_before=settled(ids["queued"], "c"))
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_filter_and_failures_only(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
     client, ids = scenario
     keys = ("slash", *"extract", "enter", "F")
@@ -108,12 +113,14 @@ def test_filter_line_open_80x24(snap_compare: Compare, scenario: tuple[Client, d
     assert snap_compare(app_for(client), terminal_size=(80, 24), run_before=settled(ids["running"], "slash"))
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_light_theme(snap_compare: Compare, scenario: tuple[Client, dict[str, int]]) -> None:
     client, ids = scenario
     assert snap_compare(app_for(client, theme="light"), terminal_size=(120, 36),
                         run_before=settled(ids["waiting_retry"]))
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_new_command_job_form_80x24(snap_compare: Compare, scenario: tuple[Client, dict[str, int]],
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """The command form at 80x24: every field, Submit and Cancel on screen (the folder shown is the cwd: '/')."""

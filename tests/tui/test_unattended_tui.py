@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
+
 from jobtui.client import Client
 from jobtui.model import JobStatus as S
 from jobtui.tui.alerts import end_alerts
 from tests.tui.conftest import FAILS, demo, select, shown, tui, wait_until
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_ends_and_auto_pause_raise_a_toast_and_ring_the_bell(client: Client) -> None:
     async with tui(client, runner=True) as (app, pilot):
         rings: list[int] = []
@@ -61,6 +64,7 @@ def test_first_load_raises_no_alert_but_a_later_new_ended_job_does() -> None:
     assert end_alerts({2: S.RUNNING}, {2: paused}) == [], "a requested pause is no alert"
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_key_C_shows_schedules_with_their_next_run(client: Client) -> None:
     from jobtui.tui.schedules import SchedulesScreen
 

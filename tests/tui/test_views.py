@@ -30,6 +30,7 @@ async def _mixed(client: Client) -> dict[str, int]:
     return {"done": done, "failed": failed, "paused": paused, "cancelled": cancelled, "queued": queued}
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_filter_by_status_and_text_keeps_the_selection(client: Client) -> None:
     ids = await _mixed(client)
     async with tui(client) as (app, pilot):
@@ -60,6 +61,7 @@ async def test_filter_by_status_and_text_keeps_the_selection(client: Client) -> 
         await wait_until(pilot, lambda: app.selected is None, what="no selection in an empty list")
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_sort_cycles_and_keeps_the_selection(client: Client) -> None:
     ids = await _mixed(client)
     async with tui(client) as (app, pilot):
@@ -88,6 +90,7 @@ async def test_failures_only(client: Client) -> None:
         assert len(app.table.order) == 5
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_rows_update_in_place_without_moving_selection_or_scroll(client: Client) -> None:
     ids = [await client.submit("demo", demo()) for _ in range(120)]
     async with tui(client, size=(120, 30)) as (app, pilot):
@@ -120,6 +123,7 @@ async def test_deleting_the_selected_job_elsewhere_moves_to_a_neighbour(client: 
         assert app.table.order == [a, c]
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_navigation_keys_and_panes(client: Client) -> None:
     ids = [await client.submit("demo", demo()) for _ in range(50)]
     async with tui(client, size=(100, 30)) as (app, pilot):
@@ -154,6 +158,7 @@ async def test_navigation_keys_and_panes(client: Client) -> None:
         assert app.table.selected_id == ids[2]
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_help_screen(client: Client) -> None:
     async with tui(client) as (app, pilot):
         await pilot.press("question_mark")
@@ -167,6 +172,7 @@ async def _bad(ctx: Context) -> None:
     raise PermanentError(MARKUP)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_error_text_is_shown_as_text_never_markup(client: Client) -> None:
     client.registry.add(JobType("bad[red]", [Stage(_bad, "boom[/]")]))
     job = await client.submit("bad[red]", {})
@@ -195,6 +201,7 @@ async def _chatty(ctx: Context) -> None:
         ctx.log(f"line {i}")
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_log_follows_stops_on_scroll_up_and_f_follows_again(client: Client) -> None:
     client.registry.add(JobType("chatty", [Stage(_chatty, "talk")]))
     job = await client.submit("chatty", {})
@@ -232,6 +239,7 @@ async def test_light_theme_and_unknown_theme(client: Client) -> None:
         make_app(client, theme="nosuch")
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_status_line_counts_and_runner_health(client: Client) -> None:
     await _mixed(client)
     async with tui(client) as (app, pilot):

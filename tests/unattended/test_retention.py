@@ -81,6 +81,7 @@ def test_bad_keep_is_one_line_exit_2(tmp_path: Path, bad: str) -> None:
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("jobtui: error: ") and "--keep" in r.stderr
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_purge_in_batches_then_stats_and_vacuum_reclaim(tmp_path: Path) -> None:
     db = tmp_path / "big.db"
     store = await Store.open(db)

@@ -28,6 +28,7 @@ def test_schedule_of_a_command_fires_and_the_command_runs(tmp_path: Path) -> Non
     assert any(j["status"] == "completed" for j in jobs)
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_schedule_command_refusals_store_nothing(tmp_path: Path) -> None:
     db = tmp_path / "sr.db"
     assert jobtui("schedule", "ls", db=db).returncode == 0

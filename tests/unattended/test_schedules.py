@@ -100,6 +100,7 @@ def test_two_runners_fire_each_occurrence_once(tmp_path: Path) -> None:
     assert len({r[4] for r in runs}) <= 2
 
 
+@pytest.mark.slow  # several seconds under load (pytest --durations)
 def test_bad_schedules_are_one_line_exit_2_and_store_nothing(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     assert jobtui("schedule", "add", "ok", "--every", "1h", "step", *APP, db=db).returncode == 0
