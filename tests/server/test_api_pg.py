@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.backends import PgCluster
 from tests.conftest import cli_env, poll, spawn_runner, stop_runner
@@ -16,6 +17,7 @@ from tests.server.conftest import Server, free_port
 from tests.server.test_sse import sse
 
 
+@pytest.mark.slow  # several seconds under load (a parallel run timed it out at 10 s)
 def test_two_servers_one_postgres_database(pg_cluster: PgCluster, pg_url: str, tmp_path: Path) -> None:
     env = {"JOBTUI_WORKSPACES": str(tmp_path / "ws")}
     a = Server(pg_url, free_port(), args=("--attach",), env=env).start()

@@ -58,6 +58,7 @@ async def test_an_idle_poll_reads_nothing_but_the_change_token(client: Client, m
         assert statements, "a change is read"
 
 
+@pytest.mark.slow  # several seconds under load (a parallel run timed it out at 10 s)
 async def test_sorting_by_updated_follows_changes_and_keeps_the_highlighted_job(client: Client) -> None:
     """The order comes from SQL now; the highlighted job still moves with its row (as when sorted in memory)."""
     ids = await client.submit_many([Submission("demo", demo()) for _ in range(200)])

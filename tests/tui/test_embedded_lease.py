@@ -12,6 +12,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from jobtui.client import Client
 from jobtui.model import JobStatus
 from tests.conftest import spawn_runner, stop_runner
@@ -56,6 +58,7 @@ def _runners(db: Path) -> int:
         con.close()
 
 
+@pytest.mark.slow  # several seconds under load (a parallel run timed it out at 10 s)
 async def test_embedded_runner_keeps_its_lease_while_the_ui_is_busy(client: Client) -> None:
     db = client.db_path
     job = await client.submit("demo", LONG)
