@@ -42,7 +42,8 @@ async def work(ctx: Context) -> dict[str, Any]:
             raise PermanentError(f"denied for {p['api_key']} at {p['url']}")
         return {"echo": f"got {p['db_pass']}", "raw": p["passphrase"], "from": p["url"]}
 
-    async for _ in ctx.items([f"{NESTED}-key", "plain"], one, key=lambda k: k):
+    # The failed item is tolerated, so the job goes on to `fail` and puts a secret in its error too.
+    async for _ in ctx.items([f"{NESTED}-key", "plain"], one, key=lambda k: k, allow_failures=1):
         pass
     return {"seen": p["db_pass"]}
 

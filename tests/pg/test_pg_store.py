@@ -42,13 +42,14 @@ async def test_a_runner_runs_item_jobs_on_postgres(pg: JobStore) -> None:
     """Claims, items, checkpoints, group commits, results and a rewind, as on SQLite."""
     seen: list[str] = []
     registry_client = Client(pg, default_registry())
-    registry_client.registry.add(item_type("it", seen, {"f003"}, workers=3))
+    registry_client.registry.add(item_type("it", seen, {"f003"}, workers=3, allow=1))  # one failure tolerated
     ids = [await registry_client.submit("it", {"n": 25}) for _ in range(3)]
     await run_idle(registry_client, concurrency=3)
     for job_id in ids:
         d = await registry_client.detail(job_id)
         assert d.job.status is JobStatus.COMPLETED, d.job
         assert d.stages[1].items_done == 24 and d.stages[1].items_failed == 1
+        assert d.stages[1].error == "tolerated: 1 of 25 items failed (allowed: 1)"
         items = [i async for i in registry_client.export(job_id)]
         assert len(items) == 25 and items[0].key == "f000"
     assert sorted(seen) == sorted(f"f{i:03d}" for i in range(25) for _ in ids)
