@@ -356,8 +356,10 @@ async def run_command(
         broken.cancel()
         if sup.returncode is None or not waiter.done():
             await asyncio.shield(sup.terminate(grace))
-        waiter.cancel()
         await _settle(readers, 2)
+        # Let asyncio finish with the process (its exit and pipe callbacks close the transport): cancelled
+        # at once, a loop that ends soon after (a runner stopping) left an unclosed transport behind.
+        await _settle([waiter], 2)
         ctx.processes.ended(sup, keep=not slot)
         state_file.unlink(missing_ok=True)
     if out.failure is not None:
