@@ -56,6 +56,8 @@ class Command:
     creates: bool = True
     """Whether it may create the database; commands that read or steer existing jobs do not
     ("no database at PATH", exit 1, and nothing is left behind)."""
+    reads: bool = False
+    """Whether it only reads: the database is opened read-only (never written nor migrated)."""
 
 
 _REGISTRY: dict[str, Command] = {}
@@ -72,11 +74,12 @@ def register(cmd: Command) -> Command:
 
 
 def command(name: str, help: str, *, args: Configure | None = None, order: int = 100,
-            source: str = "cli", creates: bool = True) -> Callable[[Handler], Handler]:
+            source: str = "cli", creates: bool = True, reads: bool = False) -> Callable[[Handler], Handler]:
     """Register the decorated coroutine function as the subcommand `name`."""
 
     def wrap(fn: Handler) -> Handler:
-        register(Command(name, help, run=fn, args=args, order=order, source=source, creates=creates))
+        register(Command(name, help, run=fn, args=args, order=order, source=source, creates=creates and not reads,
+                         reads=reads))
         return fn
 
     return wrap

@@ -102,7 +102,7 @@ def _runners_args(sp: argparse.ArgumentParser) -> None:
 
 
 @command("runners", "list the runners (name, host, pid, tags, jobs, heartbeat, state)", args=_runners_args,
-         order=62, creates=False)
+         order=62, reads=True)
 async def cmd_runners(client: Client, a: argparse.Namespace) -> int:
     """Print every registered runner."""
     runners = await client.fleet()

@@ -25,7 +25,7 @@ def _json_arg(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--json", action="store_true")
 
 
-@command("stats", "counts by status, items, runners", args=_json_arg, order=60, creates=False)
+@command("stats", "counts by status, items, runners", args=_json_arg, order=60, reads=True)
 async def cmd_stats(client: Client, a: argparse.Namespace) -> int:
     """Print counts by status and every registered runner (name, host, pid, tags, jobs, heartbeat, state)."""
     s = await client.stats()

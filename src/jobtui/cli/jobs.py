@@ -118,7 +118,7 @@ def _ls_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--compact", action="store_true", help=argparse.SUPPRESS)
 
 
-@command("ls", "list jobs", args=_ls_args, order=21, creates=False)
+@command("ls", "list jobs", args=_ls_args, order=21, reads=True)
 async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
     """List jobs as a table or JSON."""
     types = [t for v in a.type or [] for t in v.split(",")] or None
@@ -198,7 +198,7 @@ def _show_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--json", action="store_true", help="the job detail object")
 
 
-@command("show", "show one job with its stages", args=_show_args, order=22, creates=False)
+@command("show", "show one job with its stages", args=_show_args, order=22, reads=True)
 async def cmd_show(client: Client, a: argparse.Namespace) -> int:
     """Print one job's detail."""
     job_id = parse_id(a.id)
@@ -300,7 +300,7 @@ def _logs_args(sp: argparse.ArgumentParser) -> None:
                     help="print lines exactly as stored, terminal escapes included (default: shown as \\x1b)")
 
 
-@command("logs", "print a job's log", args=_logs_args, order=23, creates=False)
+@command("logs", "print a job's log", args=_logs_args, order=23, reads=True)
 async def cmd_logs(client: Client, a: argparse.Namespace) -> int:
     """Print a job's log (and follow it); with --all, every job's."""
     if a.all:
@@ -384,7 +384,7 @@ def _wait_args(sp: argparse.ArgumentParser) -> None:
 
 
 @command("wait", "wait until jobs end; exit 0 if all completed, 1 if any failed, was cancelled or paused",
-         args=_wait_args, order=40, creates=False)
+         args=_wait_args, order=40, reads=True)
 async def cmd_wait(client: Client, a: argparse.Namespace) -> int:
     """Wait until every job has ended (or paused); exit 0 only if all completed."""
     ids = [parse_id(x) for x in a.ids]
@@ -462,7 +462,7 @@ def _export_args(sp: argparse.ArgumentParser) -> None:
                     help="write each stage's output (its return value) instead of the item results")
 
 
-@command("export", "write a job's item results (or, with --stages, its stage outputs)", args=_export_args, order=43, creates=False)
+@command("export", "write a job's item results (or, with --stages, its stage outputs)", args=_export_args, order=43, reads=True)
 async def cmd_export(client: Client, a: argparse.Namespace) -> int:
     """Write a job's item results (or stage outputs) as JSON lines or CSV."""
     job_id = parse_id(a.id)

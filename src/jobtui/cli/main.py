@@ -89,7 +89,7 @@ async def _main(a: argparse.Namespace) -> int:
         # `tui --readonly` only reads; bare `jobtui --readonly` too.
         creates = cmd.creates and not getattr(a, "readonly", False)
         client = await Client.open(a.db, apps=a.app or (), source=cmd.source, create=creates,
-                                   workspace_root=getattr(a, "workspace_root", None))
+                                   readonly=cmd.reads, workspace_root=getattr(a, "workspace_root", None))
         try:
             return await cmd.run(client, a)
         finally:

@@ -15,8 +15,9 @@ import platformdirs
 from ..apimodel import same_hash
 from ..builtins import default_registry
 from ..engine.definition import JobType, Registry
+from ..engine.retention import purge_old_jobs
 from ..engine.runner import Runner, workspace_root_for
-from ..errors import IdempotencyKeyReusedError, InvalidTransitionError, JobNotFoundError, SubmitError, UsageError
+from ..errors import IdempotencyKeyReusedError, InvalidTransitionError, SubmitError, UsageError
 from ..fleet import check_tags
 from ..model import (
     ACTION_FROM,
@@ -81,15 +82,16 @@ class ClientCore:
     @classmethod
     async def open(
         cls, db: str | Path | None = None, *, apps: Iterable[str] = (), source: str = "cli", registry: Registry | None = None,
-        create: bool = True, workspace_root: str | Path | None = None,
+        create: bool = True, workspace_root: str | Path | None = None, readonly: bool = False,
     ) -> Self:
         """Open the database (default: `default_db_path()`) with the built-in and app job types.
 
         Without `create`, a missing database is an error (NoDatabaseError) instead of a new one:
         commands that only read never leave a database behind. `workspace_root` is the folder of the
         jobs' workspaces (default: `$JOBTUI_WORKSPACES`, else `<db>.workspaces` beside a database file).
+        `readonly`: open an existing SQLite database read-only (nothing written, no migration).
         """
-        options: dict[str, Any] = {"create": create}
+        options: dict[str, Any] = {"create": create and not readonly, "readonly": readonly}
         if workspace_root is not None:
             if not str(workspace_root).strip():
                 raise UsageError("--workspace-root is empty")
@@ -376,15 +378,9 @@ class ClientCore:
         for s in wanted:
             if s not in ACTION_FROM[Action.DELETE]:
                 raise UsageError(f"clean cannot delete {s.value} jobs (a runner holds them)")
-        ids = await self.store.job_ids_older_than(self.store.clock() - older_than_ms, [s.value for s in wanted])
-        deleted = []
-        for job_id in ids:
-            try:
-                await self.delete(job_id)
-                deleted.append(job_id)
-            except (JobNotFoundError, UsageError):
-                continue  # changed since we looked: leave it
-        return deleted
+        # The runner's batched retention path: items and logs in chunks, jobs a batch per transaction.
+        ids = await purge_old_jobs(self.store, older_than_ms, self.store.workspace_root, statuses=frozenset(wanted))
+        return sorted(ids)
 
     # ------------------------------------------------------------------------------------- database
     @property

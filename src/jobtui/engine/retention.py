@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from collections.abc import Collection
 from pathlib import Path
 
 from ..apimodel import EVENTS_KEEP, EVENTS_KEEP_MS
-from ..model import JobId
+from ..model import JobId, JobStatus
 from ..store import JobStore
 from .waiting import wait_set
 
@@ -26,8 +27,11 @@ PERIOD_S = 300.0
 
 
 async def purge_old_jobs(store: JobStore, keep_ms: int, workspace_root: Path, *, batch: int = 100,
-                         stopping: asyncio.Event | None = None) -> list[JobId]:
+                         stopping: asyncio.Event | None = None,
+                         statuses: Collection[JobStatus] | None = None) -> list[JobId]:
     """Delete every finished job last updated more than `keep_ms` ago, in small transactions; return their ids.
+
+    `statuses` (`jobtui clean --status`): delete jobs of these statuses instead of the ended ones.
 
     Each job's items and logs go in chunks first, then up to `batch` jobs per transaction, each step
     re-checking the job's status and age; workspaces are removed off the event loop afterwards.
@@ -36,15 +40,15 @@ async def purge_old_jobs(store: JobStore, keep_ms: int, workspace_root: Path, *,
     seen: set[JobId] = set()
     while stopping is None or not stopping.is_set():
         cutoff = store.clock() - keep_ms
-        ids = [i for i in await store.old_job_ids(cutoff, limit=batch) if i not in seen]
+        ids = [i for i in await store.old_job_ids(cutoff, limit=batch, statuses=statuses) if i not in seen]
         if not ids:
             break
         seen.update(ids)
         for job_id in ids:
             # Not a wait for a condition: each turn deletes a chunk, then yields so the runner's writes get in between.
-            while await store.purge_rows(job_id, cutoff) > 0:  # noqa: ASYNC110
+            while await store.purge_rows(job_id, cutoff, statuses=statuses) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(0)
-        gone = await store.delete_old_jobs(ids, cutoff)
+        gone = await store.delete_old_jobs(ids, cutoff, statuses)
         for job_id in gone:
             await asyncio.to_thread(shutil.rmtree, workspace_root / str(job_id), True)
         deleted.extend(gone)

@@ -31,10 +31,13 @@ async def open_store(target: str | Path, **options: Any) -> JobStore:
     Raises:
         UsageError: a URL of a backend this jobtui cannot open (its password is never shown).
         StoreError: as the backend's open() raises.
+
+    `readonly=True` opens a SQLite file `mode=ro` (never written nor migrated); other backends ignore it.
     """
     m = _URL.match(str(target))
+    readonly = bool(options.pop("readonly", False))
     if m is None:
-        return await Store.open(target, **options)
+        return await Store.open(target, readonly=readonly, **options)
     scheme = m[1].lower()
     if scheme in ("postgresql", "postgres"):
         try:

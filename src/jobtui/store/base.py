@@ -80,10 +80,12 @@ class StoreCore(GroupCommit):
         clock: Callable[[], int] = now_ms,
         create: bool = True,
         workspace_root: str | Path | None = None,
+        readonly: bool = False,
     ) -> Self:
         """Open the database at `path`, creating it (with `create`) and migrating it if needed.
 
-        `workspace_root` is where the jobs' workspaces go (default: see `workspace_root`).
+        `workspace_root` is where the jobs' workspaces go (default: see `workspace_root`). With
+        `readonly`, an existing database is opened `mode=ro`: never created, migrated nor written.
 
         An existing file is used only if it is a jobtui database (marked with `PRAGMA
         application_id`, or an unmarked one of the first schemas, which is then marked); any
@@ -101,23 +103,27 @@ class StoreCore(GroupCommit):
             env = os.environ.get("JOBTUI_BUSY_TIMEOUT_MS", "10000")
             busy_timeout_ms = int(env) if env.isascii() and env.isdigit() and len(env) < 10 else 10_000
         # File-system calls block (a slow or network disk): off the event loop, which may drive the TUI.
-        located, fresh = await asyncio.to_thread(_locate, path, create)
+        located, fresh = await asyncio.to_thread(_locate, path, create and not readonly)
         path = located
         try:
             # mode=rw: SQLite never creates the file; an existing one is only read until it is known to be ours.
-            uri = "file:" + urllib.parse.quote(str(path)) + "?mode=rw"
+            uri = "file:" + urllib.parse.quote(str(path)) + ("?mode=ro" if readonly else "?mode=rw")
             conn = await aiosqlite.connect(uri, uri=True, isolation_level=None, timeout=busy_timeout_ms / 1000)
         except sqlite3.Error as e:
             raise StoreError(_explain(e, path)) from e
         store = cls(conn, path, clock)
         store._options = {"synchronous": synchronous, "busy_timeout_ms": busy_timeout_ms, "clock": clock,
-                          "workspace_root": workspace_root}
+                          "workspace_root": workspace_root, "readonly": readonly}
         if workspace_root is not None:
             store._workspace_root = await asyncio.to_thread(_absolute, workspace_root)
         try:
             await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
                 raise UsageError(f"bad synchronous mode {synchronous!r}")
+            if readonly:
+                await store._check_ours()
+                await store._check_current()
+                return store
             if not fresh:
                 await store._check_ours()
             else:
@@ -156,6 +162,17 @@ class StoreCore(GroupCommit):
         if app_id == 0 and version in LEGACY_TABLES and LEGACY_TABLES[version] <= names:
             return
         raise NotJobtuiDatabaseError(f"{self.path}: not a jobtui database")
+
+    async def _check_current(self) -> None:
+        """Raise StoreError unless the schema is this jobtui's (a read-only open cannot migrate it)."""
+        version = int((await self._one_raw("PRAGMA user_version"))[0])
+        if version > len(MIGRATIONS):
+            raise SchemaVersionError(
+                f"{self.path}: database schema v{version} is newer than this jobtui (v{len(MIGRATIONS)}); upgrade jobtui"
+            )
+        if version < len(MIGRATIONS) or (await self._one_raw("PRAGMA application_id"))[0] != APPLICATION_ID:
+            raise StoreError(f"{self.path}: database schema v{version} needs an upgrade to v{len(MIGRATIONS)},"
+                             " which a reading command does not do: run a writing one first (e.g. `jobtui run`)")
 
     async def _one_raw(self, sql: str) -> Any:
         cur = await self._conn.execute(sql)

@@ -22,7 +22,7 @@ group commit writes nothing for a job its runner no longer holds and says so thr
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -419,15 +419,18 @@ class Schedules(Protocol):
 class Retention(Protocol):
     """Deleting old finished jobs in small transactions (store/retention.py), and the file's size."""
 
-    async def old_job_ids(self, cutoff_ms: int, *, limit: int = 100) -> list[JobId]:
-        """Return up to `limit` ended jobs last updated before `cutoff_ms` that no unfinished job depends on."""
+    async def old_job_ids(self, cutoff_ms: int, *, limit: int = 100,
+                          statuses: Collection[JobStatus] | None = None) -> list[JobId]:
+        """Return up to `limit` ended jobs (of `statuses` if given) updated before `cutoff_ms` that no unfinished job depends on."""
         ...
 
-    async def purge_rows(self, job_id: JobId, cutoff_ms: int, *, chunk: int = 2_000) -> int:
+    async def purge_rows(self, job_id: JobId, cutoff_ms: int, *, chunk: int = 2_000,
+                         statuses: Collection[JobStatus] | None = None) -> int:
         """Delete up to `chunk` items, then log lines, of one such job in one transaction; return how many."""
         ...
 
-    async def delete_old_jobs(self, job_ids: list[JobId], cutoff_ms: int) -> list[JobId]:
+    async def delete_old_jobs(self, job_ids: list[JobId], cutoff_ms: int,
+                              statuses: Collection[JobStatus] | None = None) -> list[JobId]:
         """Delete those of `job_ids` still old enough (re-checked), in one transaction; return them."""
         ...
 

@@ -14,11 +14,12 @@ which have no foreign key, are deleted explicitly). So no transaction holds the 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 from json import dumps
 
 from ..errors import StoreError
-from ..model import TERMINAL, JobId
+from ..model import TERMINAL, JobId, JobStatus
 from .base import StoreCore
 from .dbfile import _explain
 from .schema import sql_in
@@ -38,6 +39,15 @@ _DOOMED = f"(jobs.purging_at_ms IS NOT NULL OR ({_OLD}))"
 """A job retention has begun to delete (marked), or may delete: the purge goes on with the first."""
 
 
+def _doomed(statuses: Collection[JobStatus] | None) -> str:
+    """Return `_DOOMED`, or (`clean --status`) the same rule for jobs of `statuses` only, marked or not."""
+    if statuses is None:
+        return _DOOMED
+    wanted = sql_in(statuses) if statuses else "(NULL)"
+    old = _OLD.replace(f"jobs.status IN {sql_in(TERMINAL)}", "TRUE", 1)
+    return f"(jobs.status IN {wanted} AND (jobs.purging_at_ms IS NOT NULL OR ({old})))"
+
+
 @dataclass(frozen=True, slots=True)
 class DbSize:
     """The database's size on disk and the part of it a VACUUM would give back."""
@@ -54,18 +64,20 @@ class DbSize:
 class RetentionQueries(StoreCore):
     """Delete old finished jobs in small transactions; size and VACUUM the file."""
 
-    async def old_job_ids(self, cutoff_ms: int, *, limit: int = BATCH) -> list[JobId]:
-        """Return up to `limit` jobs old enough to delete (see the module), oldest first."""
+    async def old_job_ids(self, cutoff_ms: int, *, limit: int = BATCH,
+                          statuses: Collection[JobStatus] | None = None) -> list[JobId]:
+        """Return up to `limit` jobs old enough to delete (see the module; of `statuses` if given), oldest first."""
         rows = await self._all(
-            f"SELECT job_id FROM jobs WHERE {_DOOMED} ORDER BY updated_at_ms, job_id LIMIT ?", (cutoff_ms, limit)
+            f"SELECT job_id FROM jobs WHERE {_doomed(statuses)} ORDER BY updated_at_ms, job_id LIMIT ?", (cutoff_ms, limit)
         )
         return [int(r[0]) for r in rows]
 
-    async def purge_rows(self, job_id: JobId, cutoff_ms: int, *, chunk: int = CHUNK) -> int:
+    async def purge_rows(self, job_id: JobId, cutoff_ms: int, *, chunk: int = CHUNK,
+                         statuses: Collection[JobStatus] | None = None) -> int:
         """Mark one old job as being deleted, and delete up to `chunk` of its items, then log lines; return how many."""
         async with self._tx() as db:
             marked = await db.execute(
-                f"UPDATE jobs SET purging_at_ms = coalesce(purging_at_ms, ?) WHERE job_id = ? AND {_DOOMED}",
+                f"UPDATE jobs SET purging_at_ms = coalesce(purging_at_ms, ?) WHERE job_id = ? AND {_doomed(statuses)}",
                 (self.clock(), job_id, cutoff_ms),
             )
             if marked.rowcount < 1:
@@ -84,13 +96,14 @@ class RetentionQueries(StoreCore):
                 n += max(cur.rowcount, 0)
             return n
 
-    async def delete_old_jobs(self, job_ids: list[JobId], cutoff_ms: int) -> list[JobId]:
+    async def delete_old_jobs(self, job_ids: list[JobId], cutoff_ms: int,
+                              statuses: Collection[JobStatus] | None = None) -> list[JobId]:
         """Delete those of `job_ids` still old enough, with their remaining rows, in one transaction."""
         if not job_ids:
             return []
         async with self._tx() as db:
             rows = list(await db.execute_fetchall(
-                f"SELECT job_id FROM jobs WHERE job_id IN (SELECT value FROM json_each(?)) AND {_DOOMED}",
+                f"SELECT job_id FROM jobs WHERE job_id IN (SELECT value FROM json_each(?)) AND {_doomed(statuses)}",
                 (dumps(job_ids), cutoff_ms),
             ))
             ids = [int(r[0]) for r in rows]
