@@ -235,9 +235,13 @@ def test_an_unmarked_old_database_still_works_and_gets_marked(tmp_path: Path) ->
                 " VALUES ('demo', 'completed', '{}', '[\"a\"]', 1, 1)")
     con.commit()
     con.close()
+    # A reading command opens it read-only and does not upgrade it (issue 15, item 20): one line; a writing one does.
+    r = jobtui("ls", "--json", db=db)
+    assert r.returncode == 1 and "needs an upgrade" in r.stderr, r.stderr
+    assert jobtui("delete", "1", db=db).returncode == 0
     r = jobtui("ls", "--json", db=db)
     assert r.returncode == 0, r.stderr
-    assert [j["status"] for j in json.loads(r.stdout)] == ["completed"]
+    assert json.loads(r.stdout) == []
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA application_id").fetchone()[0] == 0x6A6F6274
     con.close()
