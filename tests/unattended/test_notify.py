@@ -125,3 +125,25 @@ def test_bad_scheme_is_refused_and_unreachable_is_not(tmp_path: Path) -> None:
     assert dump(db) == before
     r = jobtui("submit", "step", *APP, "--notify-url", f"http://127.0.0.1:{free_port()}/nobody-listens", db=db)
     assert r.returncode == 0, r.stderr
+
+
+def test_two_databases_never_send_the_same_idempotency_key(tmp_path: Path) -> None:
+    """Issue 15 item 10: the key was `jobtui-{n}`, n counted per database: two databases sent `jobtui-1` alike."""
+    server = NotifyServer()
+    keys: list[str] = []
+    try:
+        for name in ("a.db", "b.db"):
+            db = tmp_path / name
+            job = submit(db, "--notify-url", server.url, "--at", "+1h")
+            assert jobtui("cancel", str(job), *APP, db=db).returncode == 0
+            runner = spawn_runner(db, *APP, "--quiet")
+            try:
+                settled(server, len(keys) + 1, db)
+            finally:
+                stop_runner(runner)
+            keys.append(server.ok()[-1].headers["Idempotency-Key"])
+            assert server.ok()[-1].body["notification_id"] == 1
+    finally:
+        server.close()
+    assert keys[0] != keys[1], keys
+    assert all(k.startswith("jobtui-") and k.endswith("-1") and len(k) > len("jobtui--1") + 8 for k in keys), keys

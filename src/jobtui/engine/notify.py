@@ -127,6 +127,8 @@ class Notifier:
         self.sent = 0
         """Deliveries that succeeded, for tests."""
         self._http: httpx.AsyncClient | None = None
+        self._database_id: str | None = None
+        """The database's identity, read once: the first part of every Idempotency-Key."""
 
     def wake(self) -> None:
         """Look for due notifications now (a job just ended)."""
@@ -289,10 +291,16 @@ class Notifier:
         except Exception as e:
             log.warning("notification %s: sent, but cannot record it: %s", n.notification_id, e)
 
+    async def _key(self, n: Notification) -> str:
+        """Return the notification's Idempotency-Key: the database's identity and its number (unique across databases)."""
+        if self._database_id is None:
+            self._database_id = await self.store.database_id()
+        return f"jobtui-{self._database_id}-{n.notification_id}"
+
     async def _post(self, n: Notification, detail: JobDetail) -> None:
         await post_bounded(
             self._client(), n.target, json.dumps(payload(n, detail)),
-            {"Content-Type": "application/json", "Idempotency-Key": f"jobtui-{n.notification_id}",
+            {"Content-Type": "application/json", "Idempotency-Key": await self._key(n),
              "X-Jobtui-Event": n.event},
             self.http_timeout_s,
         )

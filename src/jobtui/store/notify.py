@@ -102,6 +102,11 @@ class NotifyQueries(StoreCore):
             ))
         return sorted((_row(r) for r in rows), key=lambda n: n.notification_id)
 
+    async def database_id(self) -> str:
+        """Return the database's identity: a random id made once, when the database was created or upgraded."""
+        row = await self._one("SELECT database_id FROM database_identity LIMIT 1")
+        return str(row[0]) if row else ""
+
     async def next_notification_ms(self) -> int | None:
         """Return when the next pending delivery is due (None: none is)."""
         row = await self._one("SELECT min(next_at_ms) FROM notifications WHERE state = 'pending'")

@@ -15,7 +15,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from .schema import API_MIGRATION
+from .schema import API_MIGRATION, IDENTITY_MIGRATION
 
 _PK: dict[str, tuple[str, ...]] = {
     "runners": ("runner_id",),
@@ -193,6 +193,12 @@ END
 $f$;
 CREATE TRIGGER jobtui_job_events AFTER INSERT OR UPDATE OF status OR DELETE ON jobs
     FOR EACH ROW EXECUTE FUNCTION jobtui_job_event();
+""",
+    IDENTITY_MIGRATION: """
+CREATE TABLE database_identity (
+    database_id TEXT NOT NULL
+);
+INSERT INTO database_identity (database_id) VALUES (md5(random()::text || clock_timestamp()::text || pg_backend_pid()::text));
 """,
 }
 """Migrations whose SQLite text cannot be translated (triggers): their PostgreSQL form, keyed by that text."""

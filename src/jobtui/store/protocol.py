@@ -380,6 +380,10 @@ class Notifications(Protocol):
 
     async def next_notification_ms(self) -> int | None: ...
 
+    async def database_id(self) -> str:
+        """Return the database's identity (random, made once): it makes notification keys unique across databases."""
+        ...
+
     async def notification_sent(self, notification_id: int, runner_id: str, attempts: int) -> None: ...
 
     async def notification_failed(

@@ -78,6 +78,14 @@ END;
 """
 """Migration 14 (SQLite's text; PostgreSQL has its own form, pgsql.PG_FORMS, for the triggers)."""
 
+IDENTITY_MIGRATION = """
+CREATE TABLE database_identity (
+    database_id TEXT NOT NULL
+);
+INSERT INTO database_identity (database_id) VALUES (lower(hex(randomblob(16))));
+"""
+"""Migration 17 (SQLite's text; PostgreSQL's form is pgsql.PG_FORMS'): a random id made once per database."""
+
 MIGRATIONS: list[str] = [
     # 1: the first schema.
     """
@@ -368,6 +376,9 @@ MIGRATIONS: list[str] = [
         WHEN 'pausing' THEN 2 WHEN 'cancelling' THEN 3 WHEN 'running' THEN 4 WHEN 'paused' THEN 5 WHEN 'queued' THEN 6
         WHEN 'blocked' THEN 6 WHEN 'cancelled' THEN 7 WHEN 'completed' THEN 8 ELSE 99 END), job_id);
     """,
+    # 17: the database's identity, so that a notification's Idempotency-Key is unique across databases
+    # (two databases, or a recreated one, count notifications from 1 alike; issue 15 item 10).
+    IDENTITY_MIGRATION,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
 
