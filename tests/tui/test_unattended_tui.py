@@ -14,7 +14,10 @@ from tests.tui.conftest import FAILS, demo, select, shown, tui, wait_until
 
 
 @pytest.mark.slow  # several seconds under load (pytest --durations)
-async def test_ends_and_auto_pause_raise_a_toast_and_ring_the_bell(client: Client) -> None:
+async def test_ends_and_auto_pause_raise_a_toast_and_ring_the_bell(client: Client, monkeypatch: pytest.MonkeyPatch
+                                                                  ) -> None:
+    # Each end rings here; ends within BELL_S ring once (tests/tui/test_toasts_grouped.py).
+    monkeypatch.setattr("jobtui.tui.refresh.BELL_S", 0.0)
     async with tui(client, runner=True) as (app, pilot):
         rings: list[int] = []
         app.bell = lambda: rings.append(1)  # type: ignore[method-assign]

@@ -26,18 +26,21 @@ class Alert:
     """'information', 'warning' or 'error' (Textual's toast severities)."""
 
 
-def end_alerts(changed: Mapping[JobId, JobStatus | None], jobs: Mapping[JobId, Job], *, new_jobs: bool = True
-               ) -> list[Alert]:
+def end_alerts(changed: Mapping[JobId, JobStatus | None], jobs: Mapping[JobId, Job], *, new_jobs: bool = True,
+               since_ms: int | None = None) -> list[Alert]:
     """Return the alerts for jobs seen to complete, fail, be cancelled or auto-pause since the last poll.
 
     `changed` gives each changed job's status before. A job seen for the first time (None) counts only
     with `new_jobs` (not on the first load: those ended before we looked); after that, a new job already
     at its end ended between two polls. `jobs` holds the changed jobs' rows now (those without are skipped).
+    A job last changed before `since_ms` (it ended before the app opened) is not news.
     """
     out = []
     for job_id, before in changed.items():
         job = jobs.get(job_id)
         if job is None or (before is None and not new_jobs) or before is job.status:
+            continue
+        if since_ms is not None and job.updated_at_ms < since_ms:
             continue
         if job.status in _ENDS:
             severity = _ENDS[job.status]
@@ -80,3 +83,19 @@ def coalesce(alerts: Sequence[Alert], *, limit: int = 2) -> list[Alert]:
 
 MAX_IDS = 8
 """Job ids named in a folded toast."""
+
+
+def summarise(alerts: Sequence[Alert]) -> list[Alert]:
+    """Fold the alerts of one refresh into one toast when there are several: one toast, not a stack over the panes."""
+    folded = coalesce(alerts)
+    if len(folded) <= 1:
+        return folded
+    severity = "error" if any(a.severity == "error" for a in folded) else "warning"
+    lines = [f"#{a.job_id} {a.message}" if a.title.startswith("Job ") else a.message for a in folded]
+    more = f"\n… (+{len(lines) - MAX_LINES} more)" if len(lines) > MAX_LINES else ""
+    count = sum(int(a.title.split()[0]) if not a.title.startswith("Job ") else 1 for a in folded)
+    return [Alert(folded[0].job_id, f"{count} jobs need you", "\n".join(lines[:MAX_LINES]) + more, severity)]
+
+
+MAX_LINES = 4
+"""Lines of a summary toast."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from ..client import Client
@@ -30,6 +30,11 @@ class AppHost(Protocol):
     bell_on_end: bool
     apps: tuple[str, ...]
     background: Background | None
+
+    @property
+    def screen_stack(self) -> Sequence[Any]:
+        """Return the screens shown, the main one first (a dialog on top)."""
+        ...
 
     @property
     def table(self) -> JobTable:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from ..errors import JobtuiError
 from ..model import ACTIVE, Job, JobDetail, JobId, Stats
-from .alerts import Alert, coalesce, end_alerts, is_quiet
+from .alerts import Alert, coalesce, end_alerts, is_quiet, summarise
 from .feed import Delta
 from .host import AppHost
 
@@ -35,6 +35,8 @@ EXTRAS_S = 5.0
 """How often a running job's failed attempts and history are read again when nothing hints they changed."""
 QUIET_S = 4.0
 """Completed and cancelled jobs are toasted at most this often (folded into one toast), failures at once."""
+BELL_S = 8.0
+"""The bell rings at most once in this many seconds."""
 LOG_TAIL = 500
 """Log lines shown at once when a job is selected."""
 
@@ -56,6 +58,11 @@ class Refresher:
         self._last_extras = 0.0
         self._quiet_alerts: list[Alert] = []
         self._last_quiet = float("-inf")
+        self._held: list[Alert] = []
+        """Urgent alerts met while a dialog was shown: toasted when it closes."""
+        self._last_bell = float("-inf")
+        self._opened_ms = app.client.now_ms()
+        """Jobs that ended before the app opened are no news: no toast, no bell."""
 
     async def watch(self) -> None:
         """Poll as soon as the store's change token moves (the app's task from mount to unmount)."""
@@ -158,13 +165,10 @@ class Refresher:
         jobs = app.feed.jobs
         if delta.removed:
             table.forget_marks(delta.removed)
-        alerts = end_alerts(delta.changed, delta.rows, new_jobs=app.loaded.is_set())
-        urgent = [a for a in alerts if not is_quiet(a)]
+        alerts = end_alerts(delta.changed, delta.rows, new_jobs=app.loaded.is_set(), since_ms=self._opened_ms)
+        self._held += [a for a in alerts if not is_quiet(a)]
         self._quiet_alerts += [a for a in alerts if is_quiet(a)]
-        for alert in coalesce(urgent):
-            app.notify(alert.message, title=alert.title, severity=alert.severity, markup=False, timeout=8)
-        if urgent and app.bell_on_end:
-            app.bell()
+        self.show_urgent_alerts()
         self.show_quiet_alerts()
         selected = app.selected
         if selected is not None and selected in delta.changed:
@@ -182,23 +186,43 @@ class Refresher:
         if not app.ui_ok():
             return
         app.update_status()
+        self.show_urgent_alerts()
         self.show_quiet_alerts()
         app.table.tick()
         if app.detail.ticking:
             app.detail.rerender()
 
+    def _dialog_shown(self) -> bool:
+        """Tell whether a dialog (or any screen) covers the main one: toasts wait until it closes."""
+        return len(self.app.screen_stack) > 1
+
+    def _ring(self) -> None:
+        """Ring the bell, at most once every BELL_S (a burst of ends is one call for attention)."""
+        mono = time.monotonic()
+        if self.app.bell_on_end and mono - self._last_bell >= BELL_S:
+            self._last_bell = mono
+            self.app.bell()
+
+    def show_urgent_alerts(self) -> None:
+        """Toast the failures and auto-pauses held so far in one summary toast, unless a dialog is shown."""
+        if not self._held or self._dialog_shown():
+            return
+        alerts, self._held = self._held, []
+        for alert in summarise(alerts):
+            self.app.notify(alert.message, title=alert.title, severity=alert.severity, markup=False, timeout=8)
+        self._ring()
+
     def show_quiet_alerts(self) -> None:
         """Toast the jobs that completed or were cancelled, in one short toast at most every QUIET_S."""
         app = self.app
         mono = time.monotonic()
-        if not self._quiet_alerts or mono - self._last_quiet < QUIET_S:
+        if not self._quiet_alerts or mono - self._last_quiet < QUIET_S or self._dialog_shown():
             return
         self._last_quiet = mono
         alerts, self._quiet_alerts = self._quiet_alerts, []
         for alert in coalesce(alerts, limit=1):
             app.notify(alert.message, title=alert.title, severity=alert.severity, markup=False, timeout=QUIET_S - 1)
-        if app.bell_on_end:
-            app.bell()
+        self._ring()
 
     async def follow_selected(self, delta: Delta) -> None:
         """Refresh the detail and the log of the selected job when it changed or runs."""
