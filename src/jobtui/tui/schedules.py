@@ -20,20 +20,55 @@ from ..recurrence import Recurrence
 from ..wording import absolute, ago, until
 from .format import Clock, clean
 
+_PAD = 2
+"""Spaces between two columns."""
+_DROP = ("last job", "last run")
+"""Columns given up, in this order, when the table is wider than the screen (after the next run's date)."""
+_KEEP = {"name": 24, "type": 16}
+"""Columns that shrink last: never below this many characters (or their whole text when shorter)."""
 
-def schedules_table(schedules: list[Schedule], now: int, tz: tzinfo | None = None) -> Table | Text:
-    """Return the schedules as a table: name, when, type, next run (and in how long), last run, last job."""
+
+def _fit(header: list[str], rows: list[list[str]], width: int | None) -> tuple[list[str], list[list[str]]]:
+    """Drop the less important parts until the table's natural width fits `width`: date of the next run, then columns."""
+    def total(h: list[str], rs: list[list[str]]) -> int:
+        return sum(max(len(c) for c in col) for col in zip(h, *rs, strict=True)) + _PAD * (len(h) - 1)
+
+    if width is None or total(header, rows) <= width:
+        return header, rows
+    nxt = header.index("next run")
+    rows = [[c.split(" · ", 1)[-1] if i == nxt else c for i, c in enumerate(r)] for r in rows]
+    for name in _DROP:
+        if total(header, rows) <= width:
+            break
+        i = header.index(name)
+        header = header[:i] + header[i + 1:]
+        rows = [r[:i] + r[i + 1:] for r in rows]
+    return header, rows
+
+
+def schedules_table(schedules: list[Schedule], now: int, tz: tzinfo | None = None, width: int | None = None
+                    ) -> Table | Text:
+    """Return the schedules as a table: name, when, type, next run (and in how long), last run, last job.
+
+    With `width`, the table fits it: the next run's date, then the last job and the last run go first, and
+    the name and the type shrink last (issue 15 item 11: they were cut to one letter).
+    """
     if not schedules:
         return Text("No schedules. Add one from a shell:  jobtui schedule add NAME --every 1h TYPE")
-    table = Table(box=None, padding=(0, 2), expand=False, header_style="bold")
-    for name in ("name", "when", "type", "next run", "last run", "last job"):
-        table.add_column(Text(name), no_wrap=True)
+    header = ["name", "when", "type", "next run", "last run", "last job"]
+    rows = []
     for s in schedules:
         when = Recurrence(s.cron, s.tz, s.every_ms, s.anchor_ms).describe()
-        nxt = Text("paused") if s.paused else Text(f"{absolute(s.next_at_ms, tz)} · {until(s.next_at_ms, now)}")
-        table.add_row(Text(clean(s.name)), Text(clean(when)), Text(clean(s.job_type)), nxt,
-                      Text(ago(s.last_at_ms, now) if s.last_at_ms else "-"),
-                      Text(f"#{s.last_job_id}" if s.last_job_id else "-"))
+        nxt = "paused" if s.paused else f"{absolute(s.next_at_ms, tz)} · {until(s.next_at_ms, now)}"
+        rows.append([clean(s.name), clean(when), clean(s.job_type), nxt,
+                     ago(s.last_at_ms, now) if s.last_at_ms else "-", f"#{s.last_job_id}" if s.last_job_id else "-"])
+    header, rows = _fit(header, rows, width)
+    table = Table(box=None, padding=(0, _PAD, 0, 0), expand=False, header_style="bold")
+    for i, name in enumerate(header):
+        keep = min(_KEEP[name], max(len(r[i]) for r in rows)) if name in _KEEP else None
+        table.add_column(Text(name), no_wrap=True, min_width=keep, overflow="ellipsis")
+    for r in rows:
+        table.add_row(*(Text(c) for c in r))
     return table
 
 
@@ -56,8 +91,9 @@ class SchedulesScreen(ModalScreen[None]):
             yield Static(Text("esc, q or C closes · jobtui schedule add|pause|resume|rm manages them"),
                          classes="help")
 
-    async def on_mount(self) -> None:
-        await self.reload()
+    def on_mount(self) -> None:
+        # After the first layout: the table is fitted to the dialog's width.
+        self.call_after_refresh(self.reload)
         self.set_interval(1.0, self.reload)
 
     async def reload(self) -> None:
@@ -67,4 +103,6 @@ class SchedulesScreen(ModalScreen[None]):
         except JobtuiError as e:
             self.query_one("#schedules", Static).update(Text(str(e)))
             return
-        self.query_one("#schedules", Static).update(schedules_table(self.schedules, self.clock(), self.tz))
+        shown = self.query_one("#schedules", Static)
+        width = shown.content_region.width or max(20, self.app.size.width - 12)
+        shown.update(schedules_table(self.schedules, self.clock(), self.tz, width))
