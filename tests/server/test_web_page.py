@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,7 +29,10 @@ if os.environ.get("CI") != "true":  # in CI a missing browser is a failure (.ci/
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)", allow_module_level=True)
 import playwright.sync_api as playwright  # noqa: E402 - after the skip above
 
-SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+# The page's screenshots go to screenshots/ (README shows them) when JOBTUI_SCREENSHOTS=1, else to a scratch
+# folder: a plain test run leaves the work tree as it was.
+SHOTS = (Path(__file__).resolve().parents[2] / "screenshots" if os.environ.get("JOBTUI_SCREENSHOTS") == "1"
+         else Path(tempfile.gettempdir()) / "jobtui-web-screenshots")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 WAIT_MS = 30_000
