@@ -13,7 +13,7 @@ from ..apimodel import JobEvent, Scope, TokenInfo
 from ..errors import UsageError
 from ..model import Job, JobId, JobStatus
 from .base import StoreCore
-from .jobs import JobQueries
+from .jobs import JobQueries, job_filters
 from .records import JOB_COLS, NewJob, _job, dumps
 
 _TOKEN_COLS = "token_id, name, scope, token_hash, created_at_ms, last_used_at_ms"
@@ -129,20 +129,9 @@ class ApiQueries(StoreCore):
         since_ms: int | None = None, until_ms: int | None = None,
     ) -> list[Job]:
         """Return up to `limit` jobs with ids after `after_id`, in id order, filtered (created in [since, until))."""
-        where = ["job_id > ?"]
-        params: list[Any] = [after_id]
-        if unique_key is not None:
-            where.append("unique_key = ?")
-            params.append(unique_key)
-        if stage is not None:
-            where.append("json_extract(stage_names, '$[' || current_step_index || ']') = ?")
-            params.append(stage)
-        if statuses is not None:
-            where.append("status IN (SELECT value FROM json_each(?))")
-            params.append(dumps([str(s) for s in statuses]))
-        if types is not None:
-            where.append("type IN (SELECT value FROM json_each(?))")
-            params.append(dumps(list(types)))
+        where, params = job_filters(unique_key=unique_key, stage=stage, statuses=statuses, types=types)
+        where.insert(0, "job_id > ?")
+        params.insert(0, after_id)
         if since_ms is not None:
             where.append("created_at_ms >= ?")
             params.append(since_ms)

@@ -60,6 +60,28 @@ _REQUEUE = (
 """What resume, retry and rewind reset when they queue a job again."""
 
 
+
+def job_filters(
+    *, unique_key: str | None, stage: str | None, statuses: Iterable[str] | None, types: Iterable[str] | None
+) -> tuple[list[str], list[Any]]:
+    """Return the WHERE conditions (and their parameters) selecting jobs by unique key, current stage, status, type."""
+    where: list[str] = []
+    params: list[Any] = []
+    if unique_key is not None:
+        where.append("unique_key = ?")
+        params.append(unique_key)
+    if stage is not None:
+        where.append("json_extract(stage_names, '$[' || current_step_index || ']') = ?")
+        params.append(stage)
+    if statuses is not None:
+        where.append("status IN (SELECT value FROM json_each(?))")
+        params.append(dumps([str(s) for s in statuses]))
+    if types is not None:
+        where.append("type IN (SELECT value FROM json_each(?))")
+        params.append(dumps(list(types)))
+    return where, params
+
+
 class JobQueries(StoreCore):
     """What the CLI and the TUI read and send, through the client."""
 
@@ -189,20 +211,7 @@ class JobQueries(StoreCore):
     ) -> list[Job]:
         """Return jobs, oldest first unless `newest_first`, filtered by status, type, change time, unique key
         and the stage they are at (by name)."""
-        where: list[str] = []
-        params: list[Any] = []
-        if unique_key is not None:
-            where.append("unique_key = ?")
-            params.append(unique_key)
-        if stage is not None:
-            where.append("json_extract(stage_names, '$[' || current_step_index || ']') = ?")
-            params.append(stage)
-        if statuses is not None:
-            where.append("status IN (SELECT value FROM json_each(?))")
-            params.append(dumps([str(s) for s in statuses]))
-        if types is not None:
-            where.append("type IN (SELECT value FROM json_each(?))")
-            params.append(dumps(list(types)))
+        where, params = job_filters(unique_key=unique_key, stage=stage, statuses=statuses, types=types)
         if updated_after_ms is not None:
             where.append("updated_at_ms > ?")
             params.append(updated_after_ms)
