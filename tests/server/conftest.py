@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import cli_env, poll
 
-_URL = re.compile(r"\?token=(\S+)")
+_URL = re.compile(r"[?#]token=(\S+)")
 
 
 def free_port() -> int:

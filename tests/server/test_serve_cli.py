@@ -116,7 +116,7 @@ def test_https_with_a_certificate(tmp_path: Path) -> None:
     try:
         assert s.proc is not None and s.proc.stdout is not None
         line = s.proc.stdout.readline()
-        assert line.startswith("jobtui serve: no token yet") and f"https://127.0.0.1:{s.port}/?token=jt_" in line
+        assert line.startswith("jobtui serve: no token yet") and f"https://127.0.0.1:{s.port}/#token=jt_" in line
         s.admin = line.rsplit("token=", 1)[1].strip()
         with s.client(s.admin) as c:
             assert c.post("/jobs", json={"type": "demo"}).status_code == 201

@@ -58,12 +58,22 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+def sign_in(page: Any, srv: Server, tok: str) -> None:
+    """Sign in the way a person does: open the printed address (token in the fragment), press Sign in."""
+    page.goto(f"{srv.base}/#token={tok}")
+    page.wait_for_selector("#login-from-link:not([hidden])")
+    assert page.url == f"{srv.base}/", "the token must leave the address bar"
+    assert page.input_value("#token") == tok
+    with page.expect_navigation():
+        page.click("#sign-in")
+
+
 def open_page(browser: Any, srv: Server, tok: str, width: int = 1280, scheme: str = "light") -> Any:
     """Log in the way a person does (the printed URL) and return the page, its list loaded."""
     ctx = browser.new_context(viewport={"width": width, "height": 800}, accept_downloads=True, color_scheme=scheme)
     page = ctx.new_page()
     page.set_default_timeout(WAIT_MS)
-    page.goto(f"{srv.base}/?token={tok}")
+    sign_in(page, srv, tok)
     assert page.url == f"{srv.base}/", "the token must leave the address bar"
     page.wait_for_selector("body[data-loaded='1']")
     page.wait_for_selector("body[data-live='on']")
@@ -99,7 +109,8 @@ def test_glyphs_are_the_tuis() -> None:
 
 
 def test_login_sets_a_strict_httponly_cookie_and_asks_without_one(srv: Server, browser: Any) -> None:
-    r = httpx.get(f"{srv.base}/?token={srv.admin}", follow_redirects=False)
+    r = httpx.post(f"{srv.base}/login", data={"token": srv.admin}, headers={"Origin": srv.base},
+                   follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/"
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
@@ -107,13 +118,45 @@ def test_login_sets_a_strict_httponly_cookie_and_asks_without_one(srv: Server, b
     assert "default-src 'none'" in page.headers["content-security-policy"]
     ctx = browser.new_context()
     p = ctx.new_page()
-    p.goto(f"{srv.base}/?token=jt_wrong")
+    p.goto(f"{srv.base}/")
+    p.fill("#token", "jt_wrong")
+    p.click("#sign-in")
     p.wait_for_selector("#login-error:not([hidden])")
     p.fill("#token", srv.admin)
-    p.click("form.login button")
+    p.click("#sign-in")
     p.wait_for_selector("body[data-loaded='1']")
     cookies = {c["name"]: c for c in ctx.cookies()}
     assert cookies["jobtui_token"]["httpOnly"] and cookies["jobtui_token"]["sameSite"] == "Strict"
+    ctx.close()
+
+
+def test_no_get_logs_in_and_no_other_page_can_sign_a_browser_in(srv: Server, browser: Any) -> None:
+    """Login CSRF (issue 16): a link or another site's form must not sign a browser in as someone's token."""
+    r = httpx.get(f"{srv.base}/?token={srv.admin}", follow_redirects=False)
+    assert r.status_code == 200 and "set-cookie" not in r.headers
+    assert '"me":null' in r.text
+    no_origin = httpx.post(f"{srv.base}/login", data={"token": srv.admin}, follow_redirects=False)
+    assert no_origin.status_code == 403 and "set-cookie" not in no_origin.headers
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.goto(f"{srv.base}/?token={srv.admin}")
+    page.wait_for_selector("#login:not([hidden])")
+    page.goto(f"{srv.base}/#token={srv.admin}")  # the printed address fills the form, and waits for a person
+    page.wait_for_selector("#login-from-link:not([hidden])")
+    assert page.url == f"{srv.base}/"
+    _Hostile.body = f"""<!doctype html><form id=f method=post action="{srv.base}/login">
+<input name=token value="{srv.admin}"></form><script>document.getElementById('f').submit()</script>"""
+    evil = ThreadingHTTPServer(("127.0.0.1", free_port()), _Hostile)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    try:
+        with page.expect_response(lambda r: r.url.endswith("/login")) as resp:
+            page.goto(f"http://127.0.0.1:{evil.server_address[1]}/")
+        assert resp.value.status == 403
+    finally:
+        evil.shutdown()
+        evil.server_close()
+    assert [c["name"] for c in ctx.cookies()] == []
     ctx.close()
 
 
@@ -218,13 +261,14 @@ def test_a_read_token_sees_no_buttons(srv: Server, browser: Any) -> None:
 
 
 class _Hostile(BaseHTTPRequestHandler):
-    """A page of another origin (same host, another port) that tries to pause job N through the API."""
+    """A page of another origin (same host, another port): `body` when set, else one that tries to pause job N."""
 
     target = ""
     job_id = 0
+    body = ""
 
     def do_GET(self) -> None:
-        body = f"""<!doctype html><form id=f method=post action="{self.target}/api/v1/jobs/{self.job_id}/pause"></form>
+        body = self.body.encode() if self.body else f"""<!doctype html><form id=f method=post action="{self.target}/api/v1/jobs/{self.job_id}/pause"></form>
 <script>
 fetch("{self.target}/api/v1/jobs/{self.job_id}/pause", {{method: "POST", credentials: "include", mode: "no-cors"}})
   .finally(() => {{ document.title = "sent"; }});
@@ -242,7 +286,7 @@ def test_a_hostile_page_cannot_drive_the_api(srv: Server, browser: Any) -> None:
     page = open_page(browser, srv, srv.admin)  # the victim is logged in: the cookie is in this context
     job_id = submit(srv, type="demo", params={"delay": 3, "items": 40})
     poll(lambda: job(srv, job_id)["status"] == "running", what="the job running")
-    _Hostile.target, _Hostile.job_id = srv.base, job_id
+    _Hostile.target, _Hostile.job_id, _Hostile.body = srv.base, job_id, ""
     evil = ThreadingHTTPServer(("127.0.0.1", free_port()), _Hostile)
     threading.Thread(target=evil.serve_forever, daemon=True).start()
     try:

@@ -80,7 +80,7 @@ async def cmd_serve(client: Client, a: argparse.Namespace) -> int:
         except UsageError:
             token = None  # another server of the fleet, starting at the same time, made it first
         if token is not None:
-            print(f"jobtui serve: no token yet; made admin token 'admin' (shown once): {base}/?token={token}",
+            print(f"jobtui serve: no token yet; made admin token 'admin' (shown once): {base}/#token={token}",
                   flush=True)
     mode = "attached (jobtui run processes run the jobs)" if a.attach else f"with a runner (concurrency {a.concurrency})"
     print(f"jobtui serve: {base}/api/v1 on {client.location}, {mode}", file=sys.stderr, flush=True)

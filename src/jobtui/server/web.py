@@ -1,5 +1,9 @@
 """The browser page at `/`: static files shipped in the wheel (no build step, nothing fetched from elsewhere),
-a strict Content-Security-Policy, and the login that turns `/?token=` into an HttpOnly cookie."""
+a strict Content-Security-Policy, and a POST-only login that turns a token into an HttpOnly cookie.
+
+No GET ever logs in: a link (`/?token=` of an older `jobtui serve`, or any page's) could otherwise sign a browser in
+as someone else's token (login CSRF). The address `serve` prints carries the token in the fragment (`/#token=`),
+which no request sends; the page fills its sign-in form from it and the person presses Sign in."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..apimodel import Scope, TokenInfo
@@ -69,13 +73,8 @@ def _login(request: Request, token: str) -> Response:
 
 
 @router.get("/")
-async def page(request: Request, client: ClientDep,
-               token: Annotated[str | None, Query(max_length=200)] = None) -> Response:
-    """Serve the page; with `?token=`, store it in the cookie and go to `/` (the token leaves the address bar)."""
-    if token is not None:
-        if await request.app.state.tokens.check(client, token) is None:
-            return RedirectResponse("/#bad-token", status_code=303, headers=HEADERS)
-        return _login(request, token)
+async def page(request: Request, client: ClientDep) -> Response:
+    """Serve the page (a `?token=` in the address is ignored: only the sign-in form's POST logs in)."""
     info = await _who(request, client)
     _oldest, head = await client.event_bounds()
     html = (STATIC / "index.html").read_text("utf-8").replace("{{BOOT}}", _boot(info, head, request.app.state.settings.tls))
@@ -84,7 +83,11 @@ async def page(request: Request, client: ClientDep,
 
 @router.post("/login")
 async def login(request: Request, client: ClientDep, token: Annotated[str, Form(max_length=200)]) -> Response:
-    """The page's token form: a valid token becomes the cookie (the Guard has refused other sites' forms)."""
+    """The page's token form: a valid token becomes the cookie (only the page's own form can log a browser in)."""
+    # The Guard refuses another origin's form; one with no Origin at all (browsers always send it on a POST) is
+    # refused here, so a login cannot be forged from a context that hides its origin.
+    if request.headers.get("origin") is None:
+        raise Problem(403, "cross-origin", "Sign-in refused", "sign in from the page's own form")
     if await request.app.state.tokens.check(client, token.strip()) is None:
         return RedirectResponse("/#bad-token", status_code=303, headers=HEADERS)
     return _login(request, token.strip())

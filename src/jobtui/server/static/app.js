@@ -49,8 +49,13 @@ function row(job) {
   return tr;
 }
 
+// A job's last change, in ms: a `progress` snapshot read before a status change can arrive after its event
+// (the stream sends events, then the newest snapshot), and must not turn a paused job back to running.
+const changedMs = (job) => Math.max(job.updated_at_ms ?? 0, job.updated_at ? Date.parse(job.updated_at) : 0);
+
 function upsert(job, { append = false } = {}) {
   const old = jobs.get(job.job_id);
+  if (old && changedMs(job) < changedMs(old)) return;
   const merged = old ? { ...old, ...job } : job;
   jobs.set(job.job_id, merged);
   const tr = rows.get(job.job_id);
@@ -247,9 +252,25 @@ function followLog(id) {
   logSource.addEventListener("end", () => logSource?.close());
 }
 
+// The address `jobtui serve` prints carries the token in the fragment (never sent to a server). It only fills the
+// sign-in form: a person presses Sign in (a POST), so no link can sign a browser in as another token by itself.
+function tokenFromAddress() {
+  const m = location.hash.match(/^#token=([^&]+)$/);
+  if (!m) return false;
+  history.replaceState(null, "", location.pathname);
+  $("token").value = decodeURIComponent(m[1]);
+  $("login-from-link").hidden = false;
+  return true;
+}
+
 function route() {
   const m = location.hash.match(/^#job\/(\d+)$/);
-  if (!boot.me) { show("login"); $("login-error").hidden = location.hash !== "#bad-token"; $("token").focus(); return; }
+  if (tokenFromAddress() || !boot.me) {
+    show("login");
+    $("login-error").hidden = location.hash !== "#bad-token";
+    ($("token").value ? $("sign-in") : $("token")).focus();
+    return;
+  }
   if (m) {
     const id = Number(m[1]);
     if (openJob !== id) { openJob = id; detail = null; selected = id; followLog(id); }
@@ -355,6 +376,7 @@ function onKey(e) {
 }
 
 async function start() {
+  window.addEventListener("hashchange", route);
   if (!boot.me) { route(); return; }
   $("who").textContent = `${boot.me.name} (${boot.me.scope})`;
   $("logout").hidden = false;
@@ -370,7 +392,6 @@ async function start() {
   $("new-form").onsubmit = submitNew;
   $("new-cancel").onclick = () => $("new-dialog").close();
   document.addEventListener("keydown", onKey);
-  window.addEventListener("hashchange", route);
   connect();
   route();
   await loadList();
