@@ -242,18 +242,21 @@ def test_new_job_form_and_keys(srv: Server, browser: Any) -> None:
 
 
 def test_phone_width_has_no_horizontal_scroll(srv: Server, browser: Any) -> None:
+    job_id = submit(srv, type="demo", params={"delay": 0, "items": 1})
     page = open_page(browser, srv, srv.admin, width=360, scheme="dark")
     assert no_horizontal_scroll(page)
+    SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "web-phone.png"))
-    page.goto(f"{srv.base}/#job/1")
+    page.goto(f"{srv.base}/#job/{job_id}")
     page.wait_for_selector("#job-info")
     assert no_horizontal_scroll(page)
     page.context.close()
 
 
 def test_a_read_token_sees_no_buttons(srv: Server, browser: Any) -> None:
+    job_id = submit(srv, type="demo", params={"delay": 0, "items": 1})  # its own job: xdist splits the module
     page = open_page(browser, srv, token(srv.db, "viewer", "read"))
-    page.goto(f"{srv.base}/#job/1")
+    page.goto(f"{srv.base}/#job/{job_id}")
     page.wait_for_selector("#job-info")
     assert page.locator("[data-action]").count() == 0
     assert page.locator("#new-job").is_hidden()
