@@ -81,6 +81,12 @@ pipelines = st.one_of(
     st.integers(1, 6000).map(lambda n: "a = " + "[" * n + "]" * n + "\n"),
     words,
 )
+# issue 21: labels as hostile as argv
+label_texts = st.one_of(
+    st.sampled_from(["project=42", "project", "=1", "k=", "k=a b", "a b=1", "٣=1", "token=x", "k=\x1b[31m", "k=" + "x" * 300,
+                     "k=v=w", "K.x-y_z=ok"]),
+    st.tuples(words, words).map("=".join),
+)
 lines_files = st.one_of(st.lists(st.text(max_size=8), max_size=4).map("\n".join),
                         st.sampled_from(["a\x00b\n", "a\x0cb\x85c\u2028d\r\n", ""]))
 
@@ -105,6 +111,8 @@ def always(name: str, values: st.SearchStrategy[str]) -> st.SearchStrategy[list[
 good_params = st.fixed_dictionaries({}, optional={
     "delay": st.floats(0, 1), "items": st.integers(0, 3), "seed": st.integers(0, 9), "api_token": st.text(max_size=6),
     "_unique_key": st.one_of(st.text(max_size=6), json_values),
+    "_labels": st.one_of(st.dictionaries(st.sampled_from(["project", "a b", "token", ""]), st.text(max_size=4), max_size=2),
+                         json_values),
 }).map(json.dumps)
 from_lines = st.lists(st.one_of(good_params, good_params, param_json, st.just(""), words), min_size=0,
                       max_size=4).map("\n".join)
@@ -115,9 +123,11 @@ commands = st.one_of(
         opt("--max-retries", ints), opt("--after", ids),
         opt("--notify-url", st.one_of(words, st.sampled_from(["http://127.0.0.1:9/x", "ftp://x", "http://u:pw@h/?token=t",
                                                               "http://127.0.0.1:9/x\r\nX: y", "http://h/a b"]))),
-        opt("--notify-cmd", words)),
-    cat(st.just(["submit", "demo", "--from", "@FROM"]), opt("--unique-key", words), opt("--priority", ints)),
-    cat(st.just(["ls"]), opt("--status", status_lists), opt("--type", types), opt("--limit", ints), flag("--json")),
+        opt("--notify-cmd", words), opt("--label", label_texts), opt("--label", label_texts)),
+    cat(st.just(["submit", "demo", "--from", "@FROM"]), opt("--unique-key", words), opt("--priority", ints),
+        opt("--label", label_texts)),
+    cat(st.just(["ls"]), opt("--status", status_lists), opt("--type", types), opt("--limit", ints), flag("--json"),
+        opt("--label", label_texts), flag("--active")),
     cat(st.just(["show"]), ids.map(lambda i: [i]), flag("--json")),
     cat(st.just(["logs"]), ids.map(lambda i: [i]), opt("-n", ints)),
     cat(st.sampled_from([["pause"], ["resume"], ["cancel"], ["retry"], ["delete"]]), st.lists(ids, min_size=1, max_size=3)),
@@ -130,16 +140,17 @@ commands = st.one_of(
     cat(st.just(["add"]), opt("--retries", ints), opt("--output-limit", sizes), opt("--priority", ints),
         opt("--max-retries", ints), opt("--timeout", durations), opt("--at", times),
         opt("--notify-url", st.one_of(words, st.sampled_from(["http://127.0.0.1:9/x", "ftp://x"]))),
-        opt("--notify-cmd", words),
+        opt("--notify-cmd", words), opt("--label", label_texts),
         st.sampled_from([["--", "true"], ["--shell", "true"], ["--pipeline", "@PIPE"], ["--pipeline", "@PIPE"],
                          ["--", "no-such-program-jt"]])),
     cat(st.just(["foreach"]), st.sampled_from([["--args", "a", "b"], ["--lines", "@LINES"], ["--lines", "/dev/zero"]]),
         opt("--workers", ints), opt("--retries", ints),
         opt("--allow-failures", st.one_of(words, odd_numbers, st.sampled_from(["50%", "101%", "3", "-1", "1e3%", "²"]))),
         opt("--notify-url", st.one_of(words, st.sampled_from(["http://127.0.0.1:9/x", "ftp://x"]))),
-        opt("--notify-cmd", words), opt("--at", times),
+        opt("--notify-cmd", words), opt("--at", times), opt("--label", label_texts),
         st.sampled_from([["--", "echo", "{}"], ["a", "b", "--", "echo"], ["--", "rm", "--", "{}"]])),
-    cat(st.just(["schedule", "add", "s"]), always("--cron", crons), st.sampled_from([["demo"], ["--", "true"]])),
+    cat(st.just(["schedule", "add", "s"]), always("--cron", crons), opt("--label", label_texts),
+        st.sampled_from([["demo"], ["--", "true"]])),
     cat(st.just(["clean"]), always("--older-than", st.one_of(durations, st.sampled_from(["0", "now", "Now", "0.0"]))),
         opt("--status", status_lists)),
     cat(st.just(["export"]), ids.map(lambda i: [i]), opt("--format", st.sampled_from(["jsonl", "csv", "xml"])),

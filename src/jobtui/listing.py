@@ -29,6 +29,9 @@ class Listing:
     words: tuple[str, ...] = ()
     """Lower-case words that must all occur in a job's searchable text (`search_text` and its state)."""
     not_words: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str | None], ...] = ()
+    """Labels a job must have, each (key, value); a None value: any value of that key."""
+    not_labels: tuple[tuple[str, str | None], ...] = ()
     failures: frozenset[str] | None = None
     """Only jobs in these statuses or with a failed item (the failures-only view); None: no such limit."""
     sort: str = "id"

@@ -33,6 +33,7 @@ from ..redaction import Secrets, redact
 from .commands import command
 from .deps import add_after_option, parse_after
 from .fleet import add_needs_option, parse_needs
+from .labels import add_label_option, parse_labels
 from .notify import add_notify_options, parse_notify
 from .parse import int_arg, parse_run_at
 
@@ -43,7 +44,7 @@ def _options(a: argparse.Namespace) -> dict[str, Any]:
     if a.max_retries is not None and a.max_retries < 0:
         raise UsageError("--max-retries must be 0 or more")
     return {"priority": a.priority or 0, "unique_key": a.unique_key, "max_retries": a.max_retries,
-            "after": parse_after(a.after), "needs": parse_needs(a), "notify": parse_notify(a),
+            "after": parse_after(a.after), "needs": parse_needs(a), "notify": parse_notify(a), "labels": parse_labels(a),
             "run_at_ms": parse_run_at(a.at)}
 
 
@@ -88,6 +89,7 @@ def _shared(sp: argparse.ArgumentParser, *, foreach: bool = False) -> None:
                     help="automatic retries of the failed job")
     add_after_option(sp)
     add_needs_option(sp)
+    add_label_option(sp)
     add_notify_options(sp)
 
 

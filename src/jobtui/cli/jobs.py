@@ -25,6 +25,15 @@ from ..wording import ago, duration, until
 from .commands import Command, command, register, table
 from .deps import add_after_option, parse_after, refs_text
 from .fleet import WORKSPACE_NOTE, add_needs_option, needs_lines, needs_of_line, parse_needs
+from .labels import (
+    active_statuses,
+    add_label_filter,
+    add_label_option,
+    label_lines,
+    labels_of_line,
+    parse_label_filter,
+    parse_labels,
+)
 from .notify import add_notify_options, notify_lines, parse_notify
 from .parse import (
     MAX_WAIT_S,
@@ -59,6 +68,7 @@ def _submit_args(sp: argparse.ArgumentParser) -> None:
                     help="fail a run of the job that takes longer (e.g. 30m, 2h; default: the job type's limit)")
     add_after_option(sp)
     add_needs_option(sp)
+    add_label_option(sp)
     add_notify_options(sp)
 
 
@@ -79,7 +89,7 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
     subs: list[Submission] = []
     opts: dict[str, Any] = {"priority": a.priority or 0, "run_at_ms": run_at, "max_retries": a.max_retries,
                             "after": parse_after(a.after), "notify": parse_notify(a), "timeout_ms": timeout_ms,
-                            "needs": parse_needs(a)}
+                            "needs": parse_needs(a), "labels": parse_labels(a)}
     if a.from_file:
         text = sys.stdin.read() if a.from_file == "-" else read_text(a.from_file)
         for n, line in enumerate(text.splitlines(), 1):
@@ -94,6 +104,9 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
             line_opts = opts
             if "_needs" in obj:
                 line_opts = {**opts, "needs": needs_of_line(obj.pop("_needs"), opts["needs"], f"{a.from_file}:{n}")}
+            if "_labels" in obj:
+                line_opts = {**line_opts,
+                             "labels": labels_of_line(obj.pop("_labels"), opts["labels"], f"{a.from_file}:{n}")}
             subs.append(Submission(a.type, {**base, **obj}, unique_key=key, **line_opts))
         if not subs:
             raise UsageError(f"{a.from_file}: no jobs in the file")
@@ -114,6 +127,7 @@ def _ls_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--limit", type=int_arg("--limit", 0), default=None, help="only the newest N")
     sp.add_argument("--unique-key", metavar="K", help="only the jobs with this unique key")
     sp.add_argument("--stage", metavar="NAME", help="only the jobs at this stage (by name)")
+    add_label_filter(sp)
     sp.add_argument("--json", action="store_true", help="JSON array of job objects")
     sp.add_argument("--compact", action="store_true", help=argparse.SUPPRESS)
 
@@ -122,17 +136,20 @@ def _ls_args(sp: argparse.ArgumentParser) -> None:
 async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
     """List jobs as a table or JSON."""
     types = [t for v in a.type or [] for t in v.split(",")] or None
-    statuses = parse_statuses(a.status)
-    filtered = a.unique_key is not None or a.stage is not None
+    statuses = active_statuses(parse_statuses(a.status), a.active)
+    labels = parse_label_filter(a.label)
+    filtered = a.unique_key is not None or a.stage is not None or bool(labels)
     if a.json and not filtered:
         await _ls_json(client, statuses, types, a.limit, compact=a.compact)
         return 0
     jobs = await client.list_jobs(statuses=statuses, types=types, limit=a.limit, newest_first=a.limit is not None,
-                                  unique_key=a.unique_key, stage=a.stage)
+                                  unique_key=a.unique_key, stage=a.stage, labels=labels)
     if a.limit is not None:
         jobs.reverse()
     if a.json:
-        print(json.dumps([j.to_dict() for j in jobs], indent=None if a.compact else 2))
+        tags = await client.job_labels(j.job_id for j in jobs)
+        print(json.dumps([{**j.to_dict(), "labels": dict(tags.get(j.job_id, ()))} for j in jobs],
+                         indent=None if a.compact else 2))
         return 0
     waiting = await client.waiting_on(j.job_id for j in jobs if j.status is JobStatus.BLOCKED)
     if not jobs:
@@ -172,8 +189,10 @@ async def _ls_json(client: Client, statuses: list[str] | None, types: list[str] 
         nonlocal count
         waiting = await client.waiting_on(j.job_id for j in page if j.status is JobStatus.BLOCKED)
         needs = await client.job_needs(j.job_id for j in page)
+        tags = await client.job_labels(j.job_id for j in page)
         for j in page:
             obj = j.to_dict()
+            obj["labels"] = dict(tags.get(j.job_id, ()))
             if j.job_id in waiting:
                 obj["waiting_on"] = [r.job_id for r in waiting[j.job_id]]
             if j.job_id in needs:
@@ -227,6 +246,8 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
     if d.waiting_on and j.status is JobStatus.BLOCKED:
         print(f"  blocked    {waiting_reason(d.waiting_on)}")
     for line in await needs_lines(client, d):
+        print(line)
+    for line in label_lines(d.labels):
         print(line)
     if d.depends_on:
         print(f"  after      {refs_text(d.depends_on)}")

@@ -19,6 +19,7 @@ from ..engine.retention import purge_old_jobs
 from ..engine.runner import Runner, workspace_root_for
 from ..errors import IdempotencyKeyReusedError, InvalidTransitionError, SubmitError, UsageError
 from ..fleet import check_tags
+from ..labels import labels_of
 from ..model import (
     ACTION_FROM,
     Action,
@@ -65,6 +66,8 @@ class Submission:
     """A limit for each run of the whole job; None: the job type's."""
     needs: tuple[str, ...] = ()
     """Tags a runner must have to run it (`--needs gpu`; checked by `jobtui.fleet.check_tags`)."""
+    labels: tuple[tuple[str, str], ...] | Mapping[str, str] = ()
+    """Its labels: (key, value) pairs or a mapping (`--label project=42`; checked by `jobtui.labels`)."""
 
 
 class ClientCore:
@@ -175,11 +178,13 @@ class ClientCore:
         newest_first: bool = False,
         unique_key: str | None = None,
         stage: str | None = None,
+        labels: Iterable[tuple[str, str | None]] = (),
     ) -> list[Job]:
-        """Return jobs, filtered (`stage`: the name of the stage a job is at)."""
+        """Return jobs, filtered (`stage`: the name of the stage a job is at; `labels`: (key, value) each job
+        has, a None value meaning any value of that key)."""
         return await self.store.list_jobs(
             statuses=statuses, types=types, limit=limit, updated_after_ms=updated_after_ms, newest_first=newest_first,
-            unique_key=unique_key, stage=stage,
+            unique_key=unique_key, stage=stage, labels=labels,
         )
 
     def iter_jobs(
@@ -280,10 +285,11 @@ class ClientCore:
         params = jt.validate(sub.params)
         stages = jt.stages_for(params)
         needs = check_tags(sub.needs, "--needs")
+        labels = labels_of(dict(sub.labels), "--label")
         return NewJob(
             jt.name, params, tuple(s.name for s in stages), tuple(s.retry.attempts for s in stages), sub.priority,
             sub.unique_key, sub.run_at_ms, jt.max_retries if sub.max_retries is None else sub.max_retries,
-            tuple(sub.after), tuple(sub.notify), timeout_ms=sub.timeout_ms, needs=needs,
+            tuple(sub.after), tuple(sub.notify), timeout_ms=sub.timeout_ms, needs=needs, labels=labels,
         )
 
     async def submit_once(
@@ -399,6 +405,10 @@ class ClientCore:
     def now_ms(self) -> int:
         """Return the store's clock (epoch ms)."""
         return self.store.clock()
+
+    async def job_labels(self, job_ids: Iterable[JobId]) -> dict[JobId, tuple[tuple[str, str], ...]]:
+        """Return the labels of each job (`--label`); jobs without labels are left out."""
+        return await self.store.job_labels(job_ids)
 
     async def job_needs(self, job_ids: Iterable[JobId]) -> dict[JobId, tuple[str, ...]]:
         """Return the tags each job needs of a runner (`submit --needs`); jobs without needs are left out."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import UsageError
+from ..labels import labels_of
 from ..model import Schedule, ScheduleRun
 from ..recurrence import Recurrence
 from .core import ClientCore
@@ -20,7 +21,7 @@ class ScheduleControl(ClientCore):
     async def add_schedule(
         self, name: str, type: str, params: Mapping[str, Any] | None = None, *, cron: str | None = None,
         tz: str | None = None, every_ms: int | None = None, priority: int = 0, max_retries: int | None = None,
-        notify: Iterable[tuple[str, str]] = (),
+        notify: Iterable[tuple[str, str]] = (), labels: Iterable[tuple[str, str]] = (),
     ) -> Schedule:
         """Check and store a recurring schedule; return it (with its first run time).
 
@@ -35,6 +36,9 @@ class ScheduleControl(ClientCore):
         checked = jt.validate(params or {})
         options: dict[str, Any] = {"priority": priority, "max_retries": max_retries,
                                    "notify": [list(t) for t in notify]}
+        checked_labels = labels_of(dict(labels), "--label")
+        if checked_labels:
+            options["labels"] = dict(checked_labels)
         schedule = Schedule(name, rec.cron, rec.tz, rec.every_ms, rec.anchor_ms, jt.name, checked, options, False, now,
                             rec.next_after(now), None, None)
         await self.store.add_schedule(schedule)

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 
 from ..errors import UsageError
+from ..labels import labels_of
 from ..model import Schedule
 from ..recurrence import Recurrence
 from ..store import JobStore, NewJob
@@ -44,6 +45,7 @@ def job_of(s: Schedule, registry: Registry) -> NewJob:
         int(o.get("priority", 0)),
         None, None, jt.max_retries if max_retries is None else int(max_retries), (),
         tuple((str(k), str(t)) for k, t in o.get("notify", ())),
+        labels=labels_of(o.get("labels"), f"schedule {s.name}: labels"),
     )
 
 

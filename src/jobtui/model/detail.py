@@ -35,6 +35,8 @@ class JobDetail:
         """Return the dependencies that have not completed."""
         return tuple(r for r in self.depends_on if r.status is not JobStatus.COMPLETED)
     processes: tuple[ProcessRecord, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    """The job's labels, (key, value) sorted by key."""
 
     @property
     def frozen(self) -> bool:
@@ -63,6 +65,7 @@ class JobDetail:
         out["notify"] = [{"kind": k, "target": redact_command(t)} for k, t in self.notify]
         out["notifications"] = [n.to_dict() for n in self.notifications]
         out["needs"] = list(self.needs)
+        out["labels"] = dict(self.labels)
         if self.processes:
             procs = [p.to_dict() for p in self.processes]
             out["processes"] = procs if secrets_visible else redact(procs, Secrets.of(self.job.params))

@@ -52,6 +52,9 @@ class JobCreate(Strict):
     """Not before this time (ISO 8601 with a zone)."""
     after: Annotated[list[JobIdIn], Field(max_length=1000)] = Field(default_factory=list)
     needs: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=64)] = Field(default_factory=list)
+    labels: Annotated[dict[Annotated[str, Field(min_length=1, max_length=64)], Annotated[str, Field(max_length=200)]],
+                      Field(max_length=32)] = Field(default_factory=dict)
+    """key: value texts to find the job by (`ls --label key=value`)."""
     timeout: Annotated[float, Field(gt=0, le=10 * 365 * 86_400)] | None = None
     """Seconds for each run of the whole job."""
     max_retries: Annotated[int, Field(ge=0, le=1000)] | None = None

@@ -10,6 +10,7 @@ from typing import Any
 from ..apimodel import Scope, TokenInfo
 from ..client import Submission
 from ..jobs.command_params import build_add, build_foreach, command_args
+from ..labels import labels_of
 from ..targets import check_cmd, check_url
 from .problems import Problem
 from .schemas import JobCreate
@@ -76,4 +77,5 @@ def to_submission(body: JobCreate, token: TokenInfo) -> Submission:
         type_name, params, priority=body.priority, run_at_ms=run_at_ms, unique_key=body.unique_key,
         max_retries=body.max_retries, after=tuple(body.after), notify=tuple(notify),
         timeout_ms=None if body.timeout is None else int(body.timeout * 1000), needs=tuple(body.needs),
+        labels=labels_of(body.labels, "labels"),
     )

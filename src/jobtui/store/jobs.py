@@ -35,6 +35,7 @@ from ..model import (
 from .base import StoreCore
 from .deps import check_deps, link_deps
 from .fleet import link_needs
+from .labels import label_conditions, link_labels
 from .notify import _COLS as _NOTIFY_COLS
 from .notify import insert_event, link_targets
 from .processes import PROC_COLS, _proc
@@ -62,11 +63,12 @@ _REQUEUE = (
 
 
 def job_filters(
-    *, unique_key: str | None, stage: str | None, statuses: Iterable[str] | None, types: Iterable[str] | None
+    *, unique_key: str | None, stage: str | None, statuses: Iterable[str] | None, types: Iterable[str] | None,
+    labels: Iterable[tuple[str, str | None]] = (),
 ) -> tuple[list[str], list[Any]]:
-    """Return the WHERE conditions (and their parameters) selecting jobs by unique key, current stage, status, type."""
-    where: list[str] = []
-    params: list[Any] = []
+    """Return the WHERE conditions (and their parameters) selecting jobs by unique key, current stage, status, type
+    and labels (every one; a None value: any value of that key)."""
+    where, params = label_conditions(labels)
     if unique_key is not None:
         where.append("unique_key = ?")
         params.append(unique_key)
@@ -134,6 +136,7 @@ class JobQueries(StoreCore):
             ],
         )
         await link_needs(db, ((jid, j.needs) for jid, j in zip(ids, jobs, strict=True) if j.needs))
+        await link_labels(db, ((jid, j.labels) for jid, j in zip(ids, jobs, strict=True) if j.labels))
         for jid, j in zip(ids, jobs, strict=True):
             if j.after:
                 await link_deps(db, jid, j.after)
@@ -193,10 +196,12 @@ class JobQueries(StoreCore):
         procs = [_proc(tuple(r)) for r in await self._all(
             f"SELECT {PROC_COLS} FROM processes WHERE job_id = ? ORDER BY stage_index, slot", (job_id,))]
         needs = await self._all("SELECT tag FROM job_needs WHERE job_id = ? ORDER BY tag", (job_id,))
+        labels = await self._all("SELECT key, value FROM job_labels WHERE job_id = ? ORDER BY key", (job_id,))
         return JobDetail(job, tuple(_stage(r) for r in rows), int(res[0]) if res else 0,
                          tuple(FileRecord(*f) for f in files), depends_on, dependents,
                          tuple((str(t[0]), str(t[1])) for t in targets), tuple(Notification(*n) for n in told),
-                         needs=tuple(str(n[0]) for n in needs), processes=tuple(procs))
+                         needs=tuple(str(n[0]) for n in needs), processes=tuple(procs),
+                         labels=tuple((str(r[0]), str(r[1])) for r in labels))
 
     async def list_jobs(
         self,
@@ -208,10 +213,11 @@ class JobQueries(StoreCore):
         newest_first: bool = False,
         unique_key: str | None = None,
         stage: str | None = None,
+        labels: Iterable[tuple[str, str | None]] = (),
     ) -> list[Job]:
-        """Return jobs, oldest first unless `newest_first`, filtered by status, type, change time, unique key
-        and the stage they are at (by name)."""
-        where, params = job_filters(unique_key=unique_key, stage=stage, statuses=statuses, types=types)
+        """Return jobs, oldest first unless `newest_first`, filtered by status, type, change time, unique key,
+        the stage they are at (by name) and labels (each one; a None value: any value of that key)."""
+        where, params = job_filters(unique_key=unique_key, stage=stage, statuses=statuses, types=types, labels=labels)
         if updated_after_ms is not None:
             where.append("updated_at_ms > ?")
             params.append(updated_after_ms)

@@ -16,6 +16,7 @@ from typing import Any
 from ..listing import Listing
 from ..model import Job, JobId, JobStatus
 from .base import StoreCore
+from .labels import label_conditions
 from .records import _TERMINAL_SQL, JOB_COLS, _job, dumps
 
 _STATUSES = frozenset(s.value for s in JobStatus)
@@ -81,6 +82,10 @@ def _where(listing: Listing) -> tuple[list[str], list[Any]]:
         if values is not None:
             where.append(f"{column} {op} (SELECT value FROM json_each(?))")
             params.append(dumps(sorted(values)))
+    for labels, negate in ((listing.labels, False), (listing.not_labels, True)):
+        conds, label_params = label_conditions(labels, negate=negate)
+        where += conds
+        params += label_params
     if listing.failures is not None:
         where.append("(status IN (SELECT value FROM json_each(?)) OR items_failed > 0)")
         params.append(dumps(sorted(listing.failures)))

@@ -54,6 +54,7 @@ from .deps import DependencyQueries
 from .fleet import FleetQueries
 from .jobs import JobQueries
 from .listing import ListingQueries
+from .meta import MetaQueries
 from .notify import NotifyQueries
 from .pgsql import PG_EXTRA, PG_EXTRA_VERSION, PG_META, migration, translate
 from .processes import ProcessRecords
@@ -621,7 +622,7 @@ class PgCore(StoreCore):
 
 
 class PgStore(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
-              RetentionQueries, FleetQueries, ApiQueries, ListingQueries, PgCore):
+              RetentionQueries, FleetQueries, ApiQueries, ListingQueries, MetaQueries, PgCore):
     """All reads and writes of one jobtui database on a PostgreSQL server."""
 
     _TOKEN_SQL = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text, 0"

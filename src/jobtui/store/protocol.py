@@ -74,8 +74,9 @@ class JobReads(Protocol):
         newest_first: bool = False,
         unique_key: str | None = None,
         stage: str | None = None,
+        labels: Iterable[tuple[str, str | None]] = (),
     ) -> list[Job]:
-        """Return jobs by id, filtered by status, type, change time, unique key and current stage name."""
+        """Return jobs by id, filtered by status, type, change time, unique key, current stage name and labels."""
         ...
 
     def iter_jobs(
@@ -163,6 +164,10 @@ class JobReads(Protocol):
 
     async def runners(self) -> list[RunnerInfo]:
         """Return every registered runner, with its name and tags."""
+        ...
+
+    async def job_labels(self, job_ids: Iterable[JobId]) -> dict[JobId, tuple[tuple[str, str], ...]]:
+        """Return, for each job that has any, its labels (key, value) sorted by key."""
         ...
 
     async def job_needs(self, job_ids: Iterable[JobId]) -> dict[JobId, tuple[str, ...]]:

@@ -125,6 +125,8 @@ class NewJob:
     """A limit for each run of the job; None: the job type's."""
     needs: tuple[str, ...] = ()
     """Tags a runner must have to claim it (checked by `jobtui.fleet.check_tags`)."""
+    labels: tuple[tuple[str, str], ...] = ()
+    """Its labels, (key, value) sorted by key (checked by `jobtui.labels`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -379,6 +379,17 @@ MIGRATIONS: list[str] = [
     # 17: the database's identity, so that a notification's Idempotency-Key is unique across databases
     # (two databases, or a recreated one, count notifications from 1 alike; issue 15 item 10).
     IDENTITY_MIGRATION,
+    # 18: labels (issue 21 item 2): `key=value` pairs of a job, one value per key; the (key, value) index finds
+    # the jobs of one label (`ls --label project=42`, the filter `label:project=42`) without reading every job.
+    """
+    CREATE TABLE job_labels (
+        job_id INTEGER NOT NULL REFERENCES jobs (job_id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (job_id, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX job_labels_kv ON job_labels (key, value, job_id);
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
 

@@ -14,6 +14,7 @@ from .deps import DependencyQueries
 from .fleet import FleetQueries
 from .jobs import JobQueries
 from .listing import ListingQueries
+from .meta import MetaQueries
 from .notify import NotifyQueries
 from .processes import ProcessRecords
 from .retention import RetentionQueries
@@ -22,5 +23,5 @@ from .schedules import ScheduleQueries
 
 
 class Store(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
-            RetentionQueries, FleetQueries, ApiQueries, ListingQueries):
+            RetentionQueries, FleetQueries, ApiQueries, ListingQueries, MetaQueries):
     """All reads and writes of one SQLite database file."""

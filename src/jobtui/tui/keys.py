@@ -28,7 +28,7 @@ BINDINGS: list[BindingType] = [
 ]
 """The app's keys (job actions first: the footer shows them in this order)."""
 
-FILTER_HINT = "words  status:running,failed  type:demo  !word   (enter: keep, esc: clear)"
+FILTER_HINT = "words  status:failed  type:demo  label:k=v  !word  (enter: keep, esc: clear)"
 """The filter box's placeholder: its syntax and keys."""
 
 STEERING_KEYS = frozenset({"p", "r", "c", "t", "R", "d", "n"})
@@ -36,7 +36,7 @@ STEERING_KEYS = frozenset({"p", "r", "c", "t", "R", "d", "n"})
 TEXTUAL_COMMANDS = frozenset({"Theme", "Quit", "Keys"})
 """Textual's palette entries jobtui keeps."""
 PALETTE: tuple[tuple[str, str, str], ...] = (
-    ("Filter", "Filter the jobs (words, status:, type:)", "filter"),
+    ("Filter", "Filter the jobs (words, status:, type:, label:)", "filter"),
     ("Sort", "Next sort order (now {sort})", "sort"),
     ("Failures only", "Show only failed jobs, or all again", "failures"),
     ("Follow log", "Follow the log's tail again", "follow"),

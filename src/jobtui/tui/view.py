@@ -17,7 +17,7 @@ __all__ = ["SORTS", "JobView", "Query"]
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A parsed filter: `status:` and `type:` tokens, free words; a leading `!` or `-` negates."""
+    """A parsed filter: `status:`, `type:` and `label:` tokens, free words; a leading `!` or `-` negates."""
 
     text: str = ""
     statuses: frozenset[str] | None = None
@@ -26,6 +26,9 @@ class Query:
     not_types: frozenset[str] = frozenset()
     words: tuple[str, ...] = ()
     not_words: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str | None], ...] = ()
+    """`label:k=v` (or `label:k`: any value of k) tokens: each must hold."""
+    not_labels: tuple[tuple[str, str | None], ...] = ()
     problems: tuple[str, ...] = ()
     """Tokens that match nothing (e.g. an unknown status), to show beside the filter box."""
 
@@ -33,17 +36,19 @@ class Query:
     def empty(self) -> bool:
         """Tell whether the query lets every job through."""
         return not (self.statuses is not None or self.not_statuses or self.types is not None or self.not_types
-                    or self.words or self.not_words)
+                    or self.words or self.not_words or self.labels or self.not_labels)
 
     @classmethod
     def parse(cls, text: str) -> Query:
-        """Parse filter text such as `status:running,failed type:demo !uploading`."""
+        """Parse filter text such as `status:running,failed type:demo label:project=42 !uploading`."""
         statuses: set[str] | None = None
         not_statuses: set[str] = set()
         types: set[str] | None = None
         not_types: set[str] = set()
         words: list[str] = []
         not_words: list[str] = []
+        labels: list[tuple[str, str | None]] = []
+        not_labels: list[tuple[str, str | None]] = []
         problems: list[str] = []
         all_statuses = [s.value for s in JobStatus]
         for token in text.split():
@@ -68,6 +73,12 @@ class Query:
                     not_types |= chosen_types
                 else:
                     types = chosen_types if types is None else types & chosen_types
+            elif sep and key in ("label", "l"):
+                label_key, has_value, label_value = value.partition("=")
+                if not label_key:
+                    problems.append(f"no label key in {token!r}")
+                    continue
+                (not_labels if negate else labels).append((label_key, label_value if has_value else None))
             elif negate:
                 not_words.append(body.lower())
             else:
@@ -75,7 +86,7 @@ class Query:
         return cls(
             text, None if statuses is None else frozenset(statuses), frozenset(not_statuses),
             None if types is None else frozenset(types), frozenset(not_types), tuple(words), tuple(not_words),
-            tuple(problems),
+            tuple(labels), tuple(not_labels), tuple(problems),
         )
 
 
@@ -96,7 +107,7 @@ class JobView:
         q = self.query
         return Listing(
             statuses=q.statuses, not_statuses=q.not_statuses, types=q.types, not_types=q.not_types,
-            words=q.words, not_words=q.not_words,
+            words=q.words, not_words=q.not_words, labels=q.labels, not_labels=q.not_labels,
             failures=frozenset(str(s) for s in FAILURE_STATUSES) if self.failures_only else None,
             sort=self.sort if self.sort in SORTS else "id", reverse=self.reverse, status_rank=_RANK,
         )

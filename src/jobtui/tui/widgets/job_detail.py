@@ -20,6 +20,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ...labels import labels_text
 from ...model import (
     AT_REST,
     AttemptRecord,
@@ -265,6 +266,8 @@ class JobDetailPane(ScrollView, can_focus=True):
             row(grid, "blocked", (waiting_reason(d.waiting_on), self._style("jobdetail--paused")))
         if d.needs:
             row(grid, "needs", "runner tags: " + clean(", ".join(d.needs)))
+        if d.labels:
+            row(grid, "labels", clean(labels_text(d.labels)))
         if d.depends_on:
             row(grid, "after", refs_line(d.depends_on))
         if d.dependents:

@@ -1,0 +1,12 @@
+"""What a person adds to jobs beyond running them (issue 21): labels, edits of jobs that have not run, templates.
+
+One mixin for the backends' store classes, so that each lists it once.
+"""
+
+from __future__ import annotations
+
+from .labels import LabelQueries
+
+
+class MetaQueries(LabelQueries):
+    """Labels, edits and templates."""
