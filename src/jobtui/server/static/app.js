@@ -41,7 +41,7 @@ function row(job) {
     el("td", { class: "num" }, el("a", { href: `#job/${job.job_id}`, text: String(job.job_id) })),
     el("td", {}, badge(job.status)),
     el("td", { class: "type", text: job.type }),
-    el("td", {}, bar(job.progress_percentage)),
+    el("td", {}, bar(job.progress_percentage, `Progress of job ${job.job_id}`)),
     el("td", { class: "wide stage", text: job.current_step || "—", title: job.progress_message || null }),
     el("td", { class: "wide" }, timeEl(job.started_at || job.created_at)),
     el("td", { class: "wide" }, timeEl(job.updated_at)));

@@ -19,10 +19,10 @@ export function badge(status) {
     el("span", { class: "glyph", "aria-hidden": "true", text: boot.glyphs[status] || "?" }), ` ${status.replace("_", " ")}`);
 }
 
-export function bar(pct) {
+export function bar(pct, label = "Progress") {
   const p = Math.max(0, Math.min(100, Number(pct) || 0));
-  const meter = el("span", { class: "bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
-    "aria-valuenow": String(p) }, el("span", { class: "fill" }));
+  const meter = el("span", { class: "bar", role: "progressbar", "aria-label": label, "aria-valuemin": "0",
+    "aria-valuemax": "100", "aria-valuenow": String(p) }, el("span", { class: "fill" }));
   meter.firstChild.style.width = `${p}%`;
   return el("span", { class: "progress" }, meter, el("span", { class: "pct", text: `${p.toFixed(0)}%` }));
 }
