@@ -90,6 +90,13 @@ label_texts = st.one_of(
 lines_files = st.one_of(st.lists(st.text(max_size=8), max_size=4).map("\n".join),
                         st.sampled_from(["a\x00b\n", "a\x0cb\x85c\u2028d\r\n", ""]))
 
+queue_names = st.one_of(st.sampled_from(["q1", "gpu", "Q.1_x-y", "", " ", "a b", "-x", "é", "q" * 65, "q" * 64, "q\x00",
+                                         "..", "a/b", "none"]), words)
+limits = st.one_of(ints, st.sampled_from(["none", "None", "0", "1", "1000000", "1000001"]))
+rates = st.one_of(st.sampled_from(["5/10s", "3/2s", "0/1s", "1/0s", "٣/1s", "5/", "/1s", "5/٣s", "9999999/1s", "5/99999999999d",
+                                   "none", "5", "5/1x", "1/1ms", "-1/1s", "5//1s"]),
+                  st.tuples(ints, durations).map("/".join))
+
 
 def opt(name: str, values: st.SearchStrategy[str]) -> st.SearchStrategy[list[str]]:
     """An option that is there (a quarter of the time: so that some commands get through) or not."""
@@ -156,6 +163,19 @@ commands = st.one_of(
     cat(st.just(["export"]), ids.map(lambda i: [i]), opt("--format", st.sampled_from(["jsonl", "csv", "xml"])),
         opt("-o", st.sampled_from(["@DB", "@DB-wal", "@DB-shm"]))),
     cat(st.just(["depend"]), ids.map(lambda i: [i]), always("--after", ids)),
+    # issue 21 item 1: queues and --queue everywhere a job is queued
+    cat(st.just(["queue", "add"]), queue_names.map(lambda q: [q]), opt("--concurrency", limits),
+        opt("--per-runner", limits), opt("--rate", rates), flag("--slots")),
+    cat(st.just(["queue", "edit"]), queue_names.map(lambda q: [q]), opt("--concurrency", limits),
+        opt("--per-runner", limits), opt("--rate", rates), st.sampled_from([[], ["--slots"], ["--no-slots"]])),
+    cat(st.sampled_from([["queue", "show"], ["queue", "pause"], ["queue", "resume"], ["queue", "rm"]]),
+        queue_names.map(lambda q: [q]), st.sampled_from([[], ["--now"], ["--json"]])),
+    cat(st.just(["queue", "ls"]), flag("--json")),
+    cat(st.just(["submit", "demo"]), always("--queue", queue_names)),
+    cat(st.just(["ls"]), always("--queue", queue_names), flag("--json")),
+    cat(st.just(["add"]), always("--queue", queue_names), st.just(["--", "true"])),
+    cat(st.just(["foreach", "--args", "a"]), always("--queue", queue_names), st.just(["--", "echo", "{}"])),
+    cat(st.just(["schedule", "add", "s", "--every", "1h"]), always("--queue", queue_names), st.just(["demo"])),
     cat(st.just(["stats"]), flag("--json")),
     cat(st.just(["types"]), flag("--json")),
     # run and tui with one value that must be refused (a valid one would run jobs or open a terminal).

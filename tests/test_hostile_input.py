@@ -80,6 +80,26 @@ BAD: list[tuple[list[str], str]] = [
     (["schedule", "add", "s", "--every", "1h", "--priority", "٣", "demo"], "bad --priority '٣'"),
     (["schedule", "add", "s", "--every", "1h", "--max-retries", HUGE, "demo"], "--max-retries must be at most"),
     (["run", "--lease-ttl", "٣"], "not a number of seconds: '٣'"),  # found by the property test: it ran a runner
+    # issue 21 item 1: queues
+    (["queue", "add", "a b"], "bad queue name 'a b'"),
+    (["queue", "add", "q" * 65], "bad queue name"),
+    (["queue", "add", "q", "--concurrency", "0"], "--concurrency must be a whole number from 1"),
+    (["queue", "add", "q", "--concurrency", HUGE], "--concurrency must be a whole number from 1"),
+    (["queue", "add", "q", "--per-runner", "٣"], "--per-runner must be a whole number from 1"),
+    (["queue", "add", "q", "--rate", "0/1s"], "bad rate '0/1s'"),
+    (["queue", "add", "q", "--rate", "5"], "bad rate '5'"),
+    (["queue", "add", "q", "--rate", "5/٣s"], "bad duration"),
+    (["queue", "add", "q", "--rate", "5/99999999999d"], "too long"),
+    (["queue", "add", "q", "--slots"], "--slots numbers the jobs within --concurrency or --per-runner"),
+    (["queue", "edit", "nope", "--concurrency", "2"], "no queue 'nope'"),
+    (["queue", "pause", "nope", "--now"], "no queue 'nope'"),
+    (["queue", "rm", "nope"], "no queue 'nope'"),
+    (["submit", "demo", "--queue", "nope"], "no queue 'nope'"),
+    (["submit", "demo", "--queue", "a/b"], "bad queue name 'a/b'"),
+    (["add", "--queue", "nope", "--", "echo"], "no queue 'nope'"),
+    (["foreach", "--args", "a", "--queue", "", "--", "echo", "{}"], "bad queue name ''"),
+    (["schedule", "add", "s", "--every", "1h", "--queue", "nope", "demo"], "no queue 'nope'"),
+    (["ls", "--queue", "a b"], "bad queue name"),
 ]
 
 

@@ -36,6 +36,7 @@ from .fleet import add_needs_option, parse_needs
 from .labels import add_label_option, parse_labels
 from .notify import add_notify_options, parse_notify
 from .parse import int_arg, parse_run_at
+from .queue import add_queue_option, parse_queue
 
 
 def _options(a: argparse.Namespace) -> dict[str, Any]:
@@ -45,7 +46,7 @@ def _options(a: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("--max-retries must be 0 or more")
     return {"priority": a.priority or 0, "unique_key": a.unique_key, "max_retries": a.max_retries,
             "after": parse_after(a.after), "needs": parse_needs(a), "notify": parse_notify(a), "labels": parse_labels(a),
-            "run_at_ms": parse_run_at(a.at)}
+            "run_at_ms": parse_run_at(a.at), "queue": parse_queue(a)}
 
 
 # ------------------------------------------------------------------------------------------ commands
@@ -90,6 +91,7 @@ def _shared(sp: argparse.ArgumentParser, *, foreach: bool = False) -> None:
     add_after_option(sp)
     add_needs_option(sp)
     add_label_option(sp)
+    add_queue_option(sp)
     add_notify_options(sp)
 
 

@@ -47,6 +47,7 @@ from .parse import (
     parse_statuses,
     read_text,
 )
+from .queue import add_queue_option, parse_queue
 
 MAX_RETRIES = 1_000_000
 """The most automatic retries a job may ask for."""
@@ -69,6 +70,7 @@ def _submit_args(sp: argparse.ArgumentParser) -> None:
     add_after_option(sp)
     add_needs_option(sp)
     add_label_option(sp)
+    add_queue_option(sp)
     add_notify_options(sp)
 
 
@@ -89,7 +91,7 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
     subs: list[Submission] = []
     opts: dict[str, Any] = {"priority": a.priority or 0, "run_at_ms": run_at, "max_retries": a.max_retries,
                             "after": parse_after(a.after), "notify": parse_notify(a), "timeout_ms": timeout_ms,
-                            "needs": parse_needs(a), "labels": parse_labels(a)}
+                            "needs": parse_needs(a), "labels": parse_labels(a), "queue": parse_queue(a)}
     if a.from_file:
         text = sys.stdin.read() if a.from_file == "-" else read_text(a.from_file)
         for n, line in enumerate(text.splitlines(), 1):
@@ -128,6 +130,7 @@ def _ls_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--unique-key", metavar="K", help="only the jobs with this unique key")
     sp.add_argument("--stage", metavar="NAME", help="only the jobs at this stage (by name)")
     add_label_filter(sp)
+    sp.add_argument("--queue", metavar="NAME", help="only the jobs of this queue")
     sp.add_argument("--json", action="store_true", help="JSON array of job objects")
     sp.add_argument("--compact", action="store_true", help=argparse.SUPPRESS)
 
@@ -138,12 +141,12 @@ async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
     types = [t for v in a.type or [] for t in v.split(",")] or None
     statuses = active_statuses(parse_statuses(a.status), a.active)
     labels = parse_label_filter(a.label)
-    filtered = a.unique_key is not None or a.stage is not None or bool(labels)
+    filtered = a.unique_key is not None or a.stage is not None or bool(labels) or a.queue is not None
     if a.json and not filtered:
         await _ls_json(client, statuses, types, a.limit, compact=a.compact)
         return 0
     jobs = await client.list_jobs(statuses=statuses, types=types, limit=a.limit, newest_first=a.limit is not None,
-                                  unique_key=a.unique_key, stage=a.stage, labels=labels)
+                                  unique_key=a.unique_key, stage=a.stage, labels=labels, queue=parse_queue(a))
     if a.limit is not None:
         jobs.reverse()
     if a.json:

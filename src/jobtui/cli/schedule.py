@@ -17,6 +17,7 @@ from .commands import command, table
 from .labels import add_label_option, parse_labels
 from .notify import add_notify_options, parse_notify
 from .parse import int_arg, parse_duration_ms, parse_kv
+from .queue import add_queue_option, parse_queue
 
 
 def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -49,6 +50,7 @@ def _args(sp: argparse.ArgumentParser) -> None:
     add.add_argument("--params-json", metavar="JSON", help="params as one JSON object")
     add.add_argument("--priority", type=int_arg("--priority", -1_000_000, 1_000_000), default=0, help="priority of each job (default 0)")
     add.add_argument("--max-retries", type=int_arg("--max-retries", 0), default=None, help="automatic retries of each failed job")
+    add_queue_option(add)
     add_notify_options(add)
     add_label_option(add)
     ls = sub.add_parser("ls", help="list schedules with their next run")
@@ -124,7 +126,7 @@ async def cmd_schedule(client: Client, a: argparse.Namespace) -> int:
         s = await client.add_schedule(
             a.name, job_type, params, cron=a.cron, tz=a.timezone,
             every_ms=parse_duration_ms(a.every) if a.every else None, priority=a.priority,
-            max_retries=a.max_retries, notify=parse_notify(a), labels=parse_labels(a),
+            max_retries=a.max_retries, notify=parse_notify(a), labels=parse_labels(a), queue=parse_queue(a),
         )
         print(f"schedule {s.name}: {_when(s)} → {s.job_type}; next run {iso(s.next_at_ms)}")
         return 0

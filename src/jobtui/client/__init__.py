@@ -1,7 +1,7 @@
 """Client: the one small facade the faces (CLI, TUI, server) read and steer through (never SQL, never engine internals).
 
 Its parts: `core` (reads, submissions, requests, the database), `runners` (this process's runner, the
-fleet), `schedules` (recurring schedules), `api` (tokens, events and pages for `jobtui serve`), `listing`
+fleet), `schedules` (recurring schedules), `queues` (queues and their limits), `api` (tokens, events and pages for `jobtui serve`), `listing`
 (the TUI's windowed list).
 """
 
@@ -11,11 +11,12 @@ from ..engine.lease import MAX_LEASE_TTL_S
 from .api import ApiControl
 from .core import ClientCore, Submission, default_db_path
 from .listing import ListingControl
+from .queues import QueueControl
 from .runners import RunnerControl, RunnerState
 from .schedules import ScheduleControl
 
 
-class Client(RunnerControl, ScheduleControl, ApiControl, ListingControl, ClientCore):
+class Client(RunnerControl, ScheduleControl, QueueControl, ApiControl, ListingControl, ClientCore):
     """Read jobs and send requests; with an embedded runner, requests take effect at once."""
 
 

@@ -34,6 +34,7 @@ from ..model import (
     RequestRecord,
     StageRun,
     Stats,
+    check_queue_name,
 )
 from ..store import ControlResult, JobStore, NewJob, open_store
 from ..store.retention import DbSize
@@ -68,6 +69,8 @@ class Submission:
     """Tags a runner must have to run it (`--needs gpu`; checked by `jobtui.fleet.check_tags`)."""
     labels: tuple[tuple[str, str], ...] | Mapping[str, str] = ()
     """Its labels: (key, value) pairs or a mapping (`--label project=42`; checked by `jobtui.labels`)."""
+    queue: str | None = None
+    """The queue it runs under (`--queue`); None: its type's default queue, if any."""
 
 
 class ClientCore:
@@ -179,12 +182,13 @@ class ClientCore:
         unique_key: str | None = None,
         stage: str | None = None,
         labels: Iterable[tuple[str, str | None]] = (),
+        queue: str | None = None,
     ) -> list[Job]:
         """Return jobs, filtered (`stage`: the name of the stage a job is at; `labels`: (key, value) each job
         has, a None value meaning any value of that key)."""
         return await self.store.list_jobs(
             statuses=statuses, types=types, limit=limit, updated_after_ms=updated_after_ms, newest_first=newest_first,
-            unique_key=unique_key, stage=stage, labels=labels,
+            unique_key=unique_key, stage=stage, labels=labels, queue=queue,
         )
 
     def iter_jobs(
@@ -286,10 +290,12 @@ class ClientCore:
         stages = jt.stages_for(params)
         needs = check_tags(sub.needs, "--needs")
         labels = labels_of(dict(sub.labels), "--label")
+        queue = sub.queue if sub.queue is not None else jt.queue
         return NewJob(
             jt.name, params, tuple(s.name for s in stages), tuple(s.retry.attempts for s in stages), sub.priority,
             sub.unique_key, sub.run_at_ms, jt.max_retries if sub.max_retries is None else sub.max_retries,
             tuple(sub.after), tuple(sub.notify), timeout_ms=sub.timeout_ms, needs=needs, labels=labels,
+            queue=None if queue is None else check_queue_name(queue),
         )
 
     async def submit_once(

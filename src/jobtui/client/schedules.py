@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..labels import labels_of
-from ..model import Schedule, ScheduleRun
+from ..model import Schedule, ScheduleRun, check_queue_name
 from ..recurrence import Recurrence
 from .core import ClientCore
 
@@ -21,7 +21,7 @@ class ScheduleControl(ClientCore):
     async def add_schedule(
         self, name: str, type: str, params: Mapping[str, Any] | None = None, *, cron: str | None = None,
         tz: str | None = None, every_ms: int | None = None, priority: int = 0, max_retries: int | None = None,
-        notify: Iterable[tuple[str, str]] = (), labels: Iterable[tuple[str, str]] = (),
+        notify: Iterable[tuple[str, str]] = (), labels: Iterable[tuple[str, str]] = (), queue: str | None = None,
     ) -> Schedule:
         """Check and store a recurring schedule; return it (with its first run time).
 
@@ -39,6 +39,8 @@ class ScheduleControl(ClientCore):
         checked_labels = labels_of(dict(labels), "--label")
         if checked_labels:
             options["labels"] = dict(checked_labels)
+        if queue is not None:
+            options["queue"] = (await self.store.queue(check_queue_name(queue))).name
         schedule = Schedule(name, rec.cron, rec.tz, rec.every_ms, rec.anchor_ms, jt.name, checked, options, False, now,
                             rec.next_after(now), None, None)
         await self.store.add_schedule(schedule)

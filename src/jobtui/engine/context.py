@@ -126,6 +126,17 @@ class Context:
         return self._run.job.params
 
     @property
+    def queue(self) -> str | None:
+        """Return the queue the job runs under (None: none)."""
+        return self._run.job.queue
+
+    @property
+    def slot(self) -> int | None:
+        """Return the job's slot in its queue (`queue add --slots`): no other running job of the queue
+        has it (on this runner, for a `--per-runner` queue), e.g. the GPU to use; None: no slot."""
+        return self._run.job.slot
+
+    @property
     def outputs(self) -> dict[str, Any]:
         """Return the outputs of the stages before this one, by stage name."""
         return self._run.outputs

@@ -142,6 +142,7 @@ class JobType:
         stages_from: build each job's stages from its params instead (then `stages` is what
             `jobtui types` shows, and may be empty). It must give the same stages for the same
             params every time: the runner checks a job's recorded stage names against them.
+        queue: the queue its jobs run in unless `--queue` names another (`jobtui queue add NAME` first).
     """
 
     def __init__(
@@ -157,6 +158,7 @@ class JobType:
         timeout_s: float | None = None,
         item_retry: Retry | None = None,
         stages_from: StagesFrom | None = None,
+        queue: str | None = None,
     ) -> None:
         if not name or not isinstance(name, str):
             raise ValueError("a job type needs a name")
@@ -172,6 +174,7 @@ class JobType:
         self.auto_pause_after = auto_pause_after
         self.timeout_s = timeout_s
         self.item_retry = item_retry
+        self.queue = queue
 
     def __repr__(self) -> str:
         return f"JobType({self.name!r}, stages={[s.name for s in self.stages]})"

@@ -46,6 +46,7 @@ def job_of(s: Schedule, registry: Registry) -> NewJob:
         None, None, jt.max_retries if max_retries is None else int(max_retries), (),
         tuple((str(k), str(t)) for k, t in o.get("notify", ())),
         labels=labels_of(o.get("labels"), f"schedule {s.name}: labels"),
+        queue=str(o["queue"]) if o.get("queue") else jt.queue,
     )
 
 

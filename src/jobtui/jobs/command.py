@@ -11,7 +11,8 @@ A command talks to the runner through marker lines on stdout, which are not logg
 `::jobtui progress DONE/TOTAL [message]` and `::jobtui checkpoint JSON` (read by command_output.py,
 with its limits). It finds its last checkpoint in the file `$JOBTUI_STATE_FILE` (empty on the first
 run) and, up to 64 KiB, in `$JOBTUI_STATE`, beside `$JOBTUI_JOB_ID`, `$JOBTUI_STAGE`,
-`$JOBTUI_ATTEMPT`, `$JOBTUI_WORKSPACE` and `$JOBTUI_IDEMPOTENCY_KEY`.
+`$JOBTUI_ATTEMPT`, `$JOBTUI_WORKSPACE` and `$JOBTUI_IDEMPOTENCY_KEY` (and, in a queue, `$JOBTUI_QUEUE`
+and `$JOBTUI_SLOT`).
 """
 
 from __future__ import annotations
@@ -268,6 +269,13 @@ def _env(ctx: Context, spec: Mapping[str, Any]) -> tuple[dict[str, str], Path]:
         "JOBTUI_WORKSPACE": str(ctx.workspace), "JOBTUI_IDEMPOTENCY_KEY": ctx.idempotency_key,
         "JOBTUI_STATE_FILE": name,
     })
+    # A queue's slot (e.g. the GPU to use); never one inherited from the runner's own environment.
+    env.pop("JOBTUI_SLOT", None)
+    env.pop("JOBTUI_QUEUE", None)
+    if ctx.slot is not None:
+        env["JOBTUI_SLOT"] = str(ctx.slot)
+    if ctx.queue is not None:
+        env["JOBTUI_QUEUE"] = ctx.queue
     if len(text) <= ENV_STATE_MAX:
         env["JOBTUI_STATE"] = text
     else:

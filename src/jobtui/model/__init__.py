@@ -24,6 +24,7 @@ from .jobs import (
     waiting_reason,
 )
 from .operations import Notification, NotifyEvent, ProcessRecord, RunnerInfo, Schedule, ScheduleRun, Stats
+from .queues import QUEUE_NAME, QUEUE_PAUSED_REASON, Queue, QueueLimits, check_queue_name
 from .reasons import AUTO_PAUSED, PAUSED_BY_REQUEST, auto_pause_reason, frozen_reason, is_auto_paused
 from .states import (
     ACTION_FROM,
@@ -58,6 +59,8 @@ __all__ = [
     "MOVES",
     "PAUSED_BY_REQUEST",
     "PENDING",
+    "QUEUE_NAME",
+    "QUEUE_PAUSED_REASON",
     "REDACTED",
     "RESUMABLE",
     "RUNNABLE",
@@ -78,6 +81,8 @@ __all__ = [
     "Notification",
     "NotifyEvent",
     "ProcessRecord",
+    "Queue",
+    "QueueLimits",
     "RequestRecord",
     "RunnerInfo",
     "Schedule",
@@ -89,6 +94,7 @@ __all__ = [
     "action_applies",
     "auto_pause_reason",
     "can_transition",
+    "check_queue_name",
     "frozen_reason",
     "is_auto_paused",
     "is_secret_name",

@@ -119,6 +119,10 @@ class Job:
     items_failed: int = 0
     timeout_ms: int | None = None
     """A limit for each run of the whole job (`submit --timeout`); None: the job type's."""
+    queue: str | None = None
+    """The queue whose limits it runs under (`--queue`); None: only the runner's own limit."""
+    slot: int | None = None
+    """Its slot number in a queue that gives slots ($JOBTUI_SLOT), set when a runner claims it."""
 
     @property
     def total_steps(self) -> int:
@@ -221,6 +225,8 @@ class Job:
             "cancelled_at": iso(self.cancelled_at_ms),
             "consecutive_failures": self.consecutive_failures,
             "timeout_s": None if self.timeout_ms is None else self.timeout_ms / 1000,
+            "queue": self.queue,
+            "slot": self.slot,
         }
 
 

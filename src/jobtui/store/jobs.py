@@ -39,6 +39,7 @@ from .labels import label_conditions, link_labels
 from .notify import _COLS as _NOTIFY_COLS
 from .notify import insert_event, link_targets
 from .processes import PROC_COLS, _proc
+from .queues import check_queues
 from .records import (
     _TERMINAL_SQL,
     JOB_COLS,
@@ -65,10 +66,14 @@ _REQUEUE = (
 def job_filters(
     *, unique_key: str | None, stage: str | None, statuses: Iterable[str] | None, types: Iterable[str] | None,
     labels: Iterable[tuple[str, str | None]] = (),
+    queue: str | None = None,
 ) -> tuple[list[str], list[Any]]:
-    """Return the WHERE conditions (and their parameters) selecting jobs by unique key, current stage, status, type
-    and labels (every one; a None value: any value of that key)."""
+    """Return the WHERE conditions (and their parameters) selecting jobs by unique key, current stage, status, type,
+    labels (every one; a None value: any value of that key) and queue."""
     where, params = label_conditions(labels)
+    if queue is not None:
+        where.append("queue = ?")
+        params.append(queue)
     if unique_key is not None:
         where.append("unique_key = ?")
         params.append(unique_key)
@@ -125,13 +130,15 @@ class JobQueries(StoreCore):
         status = [
             "blocked" if any(deps[d] is not JobStatus.COMPLETED for d in j.after) else "queued" for j in jobs
         ]
+        await check_queues(db, (j.queue for j in jobs))
         await db.executemany(
             "INSERT INTO jobs (job_id, type, status, params, priority, unique_key, stage_names, run_at_ms,"
-            " max_retries, created_at_ms, updated_at_ms, timeout_ms, search_text)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " max_retries, created_at_ms, updated_at_ms, timeout_ms, search_text, queue)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (jid, j.type, st, dumps(j.params), j.priority, j.unique_key, dumps(list(j.stage_names)),
-                 j.run_at_ms, j.max_retries, now, now, j.timeout_ms, search_text(j.type, j.unique_key, j.params))
+                 j.run_at_ms, j.max_retries, now, now, j.timeout_ms, search_text(j.type, j.unique_key, j.params),
+                 j.queue)
                 for jid, j, st in zip(ids, jobs, status, strict=True)
             ],
         )
@@ -214,10 +221,12 @@ class JobQueries(StoreCore):
         unique_key: str | None = None,
         stage: str | None = None,
         labels: Iterable[tuple[str, str | None]] = (),
+        queue: str | None = None,
     ) -> list[Job]:
         """Return jobs, oldest first unless `newest_first`, filtered by status, type, change time, unique key,
-        the stage they are at (by name) and labels (each one; a None value: any value of that key)."""
-        where, params = job_filters(unique_key=unique_key, stage=stage, statuses=statuses, types=types, labels=labels)
+        the stage they are at (by name), labels (each one; a None value: any value of that key) and queue."""
+        where, params = job_filters(unique_key=unique_key, stage=stage, statuses=statuses, types=types, labels=labels,
+                                    queue=queue)
         if updated_after_ms is not None:
             where.append("updated_at_ms > ?")
             params.append(updated_after_ms)
@@ -510,7 +519,7 @@ class JobQueries(StoreCore):
             else:  # pragma: no cover - every Action is handled above
                 raise UsageError(f"unknown action {action}")
             detail = (stage_names[to_stage] if action is Action.REWIND and to_stage is not None
-                      else reason if action is Action.FAIL else None)
+                      else reason if action in (Action.FAIL, Action.PAUSE) else None)
             await db.execute(
                 "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, detail, source)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",

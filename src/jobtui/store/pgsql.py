@@ -49,6 +49,8 @@ _LITERAL_SWAPS: tuple[tuple[str, str], ...] = (
     # AUTOINCREMENT's high-water mark: kept by a trigger on jobs in PostgreSQL (see PG_EXTRA).
     ("SELECT seq FROM sqlite_sequence WHERE name = 'jobs'", "SELECT seq FROM jobtui_job_seq"),
     ("/*lock*/", "FOR UPDATE SKIP LOCKED"),
+    # A claim's limited queues (store/queues.py): every claim of one queue waits for the one before it.
+    ("/*lock queues*/", "FOR UPDATE"),
     # The job list's filter and progress order (store/listing.py).
     ("instr(", "strpos("),
     ("json_array_length(stage_names)", "json_array_length(stage_names::json)"),

@@ -58,6 +58,7 @@ from .meta import MetaQueries
 from .notify import NotifyQueries
 from .pgsql import PG_EXTRA, PG_EXTRA_VERSION, PG_META, migration, translate
 from .processes import ProcessRecords
+from .queues import QueueQueries
 from .records import Claimed, ControlResult, NewJob
 from .retention import DbSize, RetentionQueries
 from .runs import RunnerWrites
@@ -622,7 +623,7 @@ class PgCore(StoreCore):
 
 
 class PgStore(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
-              RetentionQueries, FleetQueries, ApiQueries, ListingQueries, MetaQueries, PgCore):
+              RetentionQueries, FleetQueries, ApiQueries, ListingQueries, MetaQueries, QueueQueries, PgCore):
     """All reads and writes of one jobtui database on a PostgreSQL server."""
 
     _TOKEN_SQL = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text, 0"

@@ -12,6 +12,7 @@ against each backend. The contract is split by who uses it:
 * `Processes`     processes of command stages (pid, group, start time, boot id) and held jobs
 * `Notifications` the outbox of notifications
 * `Schedules`     recurring schedules and their occurrences
+* `Queues`        named limits every runner's claim applies
 * `JobStore`      all of them, plus identity, lifetime and the shared knobs
 
 Promises every backend keeps (the contract suite checks them): a claim hands a job to one runner
@@ -42,6 +43,8 @@ from ..model import (
     Notification,
     NotifyEvent,
     ProcessRecord,
+    Queue,
+    QueueLimits,
     RequestRecord,
     RunnerInfo,
     Schedule,
@@ -75,6 +78,7 @@ class JobReads(Protocol):
         unique_key: str | None = None,
         stage: str | None = None,
         labels: Iterable[tuple[str, str | None]] = (),
+        queue: str | None = None,
     ) -> list[Job]:
         """Return jobs by id, filtered by status, type, change time, unique key, current stage name and labels."""
         ...
@@ -425,6 +429,26 @@ class Schedules(Protocol):
         ...
 
 
+class Queues(Protocol):
+    """Queues: named limits that every runner's claim applies (store/queues.py)."""
+
+    async def add_queue(self, name: str, limits: QueueLimits) -> Queue: ...
+
+    async def edit_queue(self, name: str, limits: QueueLimits) -> Queue: ...
+
+    async def set_queue_paused(self, name: str, paused: bool) -> Queue: ...
+
+    async def remove_queue(self, name: str) -> None: ...
+
+    async def queues(self) -> list[Queue]: ...
+
+    async def queue(self, name: str) -> Queue: ...
+
+    async def paused_by_queue(self, name: str, marker: str) -> list[JobId]:
+        """Return the queue's paused jobs whose last pause request carried `marker`."""
+        ...
+
+
 class Retention(Protocol):
     """Deleting old finished jobs in small transactions (store/retention.py), and the file's size."""
 
@@ -513,7 +537,7 @@ class ApiRecords(Protocol):
 
 
 class JobStore(JobReads, JobControl, RunnerLeases, RunnerWrites, Processes, Notifications, Schedules, Retention,
-               ApiRecords, Protocol):
+               ApiRecords, Queues, Protocol):
     """A store of any backend: the whole contract, with its identity, lifetime and shared knobs."""
 
     clock: Callable[[], int]

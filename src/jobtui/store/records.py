@@ -28,7 +28,7 @@ JOB_COLS = (
     " progress_total, progress_message, failed_step, error_message, pause_reason, retry_count, max_retries,"
     " next_retry_at_ms, resume_count, recovery_count, consecutive_failures, run_at_ms, created_at_ms,"
     " started_at_ms, updated_at_ms, paused_at_ms, completed_at_ms, cancelled_at_ms, lease_owner, items_done,"
-    " items_failed, timeout_ms"
+    " items_failed, timeout_ms, queue, slot"
 )
 STAGE_COLS = (
     "stage_index, name, status, attempts, max_attempts, started_at_ms, finished_at_ms, error, items_total,"
@@ -127,6 +127,8 @@ class NewJob:
     """Tags a runner must have to claim it (checked by `jobtui.fleet.check_tags`)."""
     labels: tuple[tuple[str, str], ...] = ()
     """Its labels, (key, value) sorted by key (checked by `jobtui.labels`)."""
+    queue: str | None = None
+    """The queue it runs under (it must exist when the job is stored)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from ..errors import RunnerNameTakenError
@@ -36,6 +37,7 @@ from .batch import (
 from .deps import UNBLOCK_SQL
 from .fleet import fits, write_runner_tags
 from .notify import insert_event
+from .queues import after_claim, plan_claim
 from .records import (
     _ACTIVE_SQL,
     _PENDING_SQL,
@@ -66,12 +68,13 @@ _TO_CANCELLED = _from(JobStatus.CANCELLED)
 
 
 _CLAIM_ONE = (
-    "SELECT job_id, priority, created_at_ms FROM jobs WHERE status = '{status}' AND {due}"
-    " AND type IN (SELECT value FROM json_each(:types)) ORDER BY priority DESC, created_at_ms, job_id LIMIT :n"
-    " /*lock*/"
+    "SELECT job_id, priority, created_at_ms, queue, lease_owner FROM jobs WHERE status = '{status}' AND {due}"
+    " AND type IN (SELECT value FROM json_each(:types))"
+    " AND (queue IS NULL OR queue NOT IN (SELECT value FROM json_each(:closed)))"
+    " ORDER BY priority DESC, created_at_ms, job_id LIMIT :n /*lock*/"
 )
 CLAIM_SQL = (
-    "SELECT job_id FROM ("
+    "SELECT job_id, queue, lease_owner FROM ("
     "SELECT * FROM (" + _CLAIM_ONE.format(
         status="queued",
         # A resumed job whose stage a runner held (a frozen command) goes back to that runner only.
@@ -83,7 +86,8 @@ CLAIM_SQL = (
     + ") AS q2"
     ") AS q ORDER BY priority DESC, created_at_ms, job_id LIMIT :n"
 )
-"""The ids of the next `:n` runnable jobs of `:types` at `:now` that `:runner` has the tags for.
+"""The next `:n` runnable jobs of `:types` at `:now` that `:runner` has the tags for, outside the `:closed`
+queues (paused or full): (id, queue, lease_owner); the claim then keeps those its queues have room for.
 
 One indexed walk of `jobs_claim` per runnable status, each stopping after `:n` rows, merged: an
 `OR` on status here made SQLite read every queued row and sort them, so each claim cost grew with
@@ -260,12 +264,17 @@ class RunnerWrites(StoreCore):
             return []
         now = self.clock()
         async with self._tx() as db:
+            plan = await plan_claim(db, runner_id, now)
+            candidates = list(await db.execute_fetchall(CLAIM_SQL, {
+                "runner": runner_id, "now": now, "types": dumps(list(types)), "n": limit,
+                "closed": dumps(plan.closed)}))
+            taken = plan.take([(r[0], r[1], r[2]) for r in candidates], runner_id, limit)
             rows = list(await db.execute_fetchall(
                 "UPDATE jobs SET status = 'running', lease_owner = :runner, started_at_ms = coalesce(started_at_ms, :now),"
                 " updated_at_ms = :now, next_retry_at_ms = NULL, paused_at_ms = NULL"
-                f" WHERE job_id IN ({CLAIM_SQL}) RETURNING {JOB_COLS}",
-                {"runner": runner_id, "now": now, "types": dumps(list(types)), "n": limit},
-            ))
+                f" WHERE job_id IN (SELECT value FROM json_each(:ids)) RETURNING {JOB_COLS}",
+                {"runner": runner_id, "now": now, "ids": dumps(taken)},
+            )) if taken else []
             decoded: list[Job] = []
             unreadable: dict[JobId, str] = {}
             for r in rows:
@@ -274,6 +283,9 @@ class RunnerWrites(StoreCore):
                 except CorruptRowError as e:
                     unreadable[r[0]] = str(e)
             jobs = sorted(decoded, key=lambda j: (-j.priority, j.created_at_ms, j.job_id))
+            if plan.limits:
+                slots = await after_claim(db, plan, runner_id, jobs, now)
+                jobs = [replace(j, slot=slots[j.job_id]) if j.job_id in slots else j for j in jobs]
             stage_rows = list(await db.execute_fetchall(
                 "SELECT job_id, stage_index, name, status, attempts, generation, output, state, items_done,"
                 " items_failed, runs, failures FROM stages WHERE job_id IN (SELECT value FROM json_each(?))"

@@ -390,6 +390,31 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX job_labels_kv ON job_labels (key, value, job_id);
     """,
+    # 19: queues (issue 21): limits that hold across every runner, read and applied in the claim
+    # (store/queues.py); a job names its queue and, in a queue that gives slots, holds a slot number;
+    # queue_starts keeps each start of a rated queue for as long as its window lasts.
+    """
+    CREATE TABLE queues (
+        name TEXT PRIMARY KEY,
+        concurrency INTEGER,
+        per_runner INTEGER,
+        rate_count INTEGER,
+        rate_window_ms INTEGER,
+        slots INTEGER NOT NULL DEFAULT 0,
+        paused INTEGER NOT NULL DEFAULT 0,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+    );
+    CREATE TABLE queue_starts (
+        queue TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        job_id INTEGER NOT NULL
+    );
+    CREATE INDEX queue_starts_at ON queue_starts (queue, at_ms);
+    ALTER TABLE jobs ADD COLUMN queue TEXT;
+    ALTER TABLE jobs ADD COLUMN slot INTEGER;
+    CREATE INDEX jobs_queue ON jobs (queue, status) WHERE queue IS NOT NULL;
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append."""
 

@@ -17,11 +17,12 @@ from .listing import ListingQueries
 from .meta import MetaQueries
 from .notify import NotifyQueries
 from .processes import ProcessRecords
+from .queues import QueueQueries
 from .retention import RetentionQueries
 from .runs import RunnerWrites
 from .schedules import ScheduleQueries
 
 
 class Store(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
-            RetentionQueries, FleetQueries, ApiQueries, ListingQueries, MetaQueries):
+            RetentionQueries, FleetQueries, ApiQueries, ListingQueries, MetaQueries, QueueQueries):
     """All reads and writes of one SQLite database file."""
