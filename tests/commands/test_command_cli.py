@@ -141,8 +141,6 @@ def test_runner_sigterm_leaves_no_process_and_hands_the_job_back(tmp_path: Path)
     assert show(db, job)["status"] == "queued"
 
 
-@pytest.mark.xfail(strict=False, reason="known open bug (stop 13): in 1 of 4 full CI runs the first copy's"
-                   " TERM-ignoring child wrote after the second copy started; never reproduced alone")
 def test_sigkilled_runner_relaunched_never_overlaps_two_copies(tmp_path: Path) -> None:
     """A runner SIGKILLed mid-command: the relaunch ends what is left of it before running it again."""
     db = tmp_path / "kill.db"

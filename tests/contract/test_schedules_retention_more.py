@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -78,8 +79,24 @@ async def test_processes_recorded_ended_and_held_status(store: JobStore) -> None
     await store.commit_point()
     assert await store.processes(jid, alive=True) == []
     assert (await store.processes(jid, 0))[0].exit_code == 3
-    await store.forget_processes(jid, [(0, "main")])
+    await store.forget_processes(jid, [got])
     assert await store.held_status([jid, 999]) == {jid: (JobStatus.QUEUED, None)}
+
+
+async def test_forgetting_a_process_leaves_a_newer_one_of_its_slot_alive(store: JobStore) -> None:
+    """A recovering runner forgets the rows it ended, not the row a new attempt wrote meanwhile for the same slot:
+    that one must stay alive, or a second crash would leave its process unrecorded."""
+    (jid,) = await store.add_jobs([new_job()])
+    old = ProcessRecord(jid, 0, "", 4242, 4242, 1, "boot-1", "dead", ("sh",), None, store.clock(), token="t-old")
+    await store.process_started(old)
+    (seen,) = await store.processes(jid, alive=True)
+    new = replace(old, pid=4343, pgid=4343, runner_id="r2", token="t-new")
+    await store.process_started(new)  # the next attempt, started while the old group was being ended
+    await store.forget_processes(jid, [seen])
+    (alive,) = await store.processes(jid, alive=True)
+    assert (alive.pid, alive.token) == (4343, "t-new")
+    await store.forget_processes(jid, [alive])
+    assert await store.processes(jid, alive=True) == []
 
 
 async def test_outbox_delivery_records(store: JobStore) -> None:

@@ -12,6 +12,10 @@ A command stage starts its process through `ctx.processes.spawn(...)`:
   with its pid, process group, start time (field 22 of /proc/PID/stat) and boot id, and before a
   stage runs again (and when a runner recovers a dead runner's jobs) `end_leftovers` ends any member
   of that group still alive: never two live copies of one stage's command.
+* The record is written ahead: its containment (token, cgroup) is committed *before* the fork, its pid
+  after. A runner killed between the two leaves a row without a pid, and its token and cgroup still
+  find what the command started (a runner killed in that window under load used to leave it unrecorded,
+  and the relaunch ran a second copy beside it).
 
 A recorded group is ended only when it is certainly the same one: same boot, and either its leader
 is alive with the recorded start time, or the leader is gone and every member started no earlier
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import dataclasses
 import logging
 import os
 import signal
@@ -113,6 +118,8 @@ def verified_members(rec: ProcessRecord) -> list[int]:
     """Return the pids of a recorded group's processes still alive, only if it is certainly that group."""
     if not _LINUX or not Path("/proc/self/stat").exists():
         return []
+    if rec.pgid <= 0:
+        return []  # written before its fork: only its containment (token, cgroup) finds what it started
     if rec.boot_id and not _same_pid_space(rec.boot_id):
         return []  # the machine rebooted since (nothing of it survives), or its pids are another PID namespace's
     members = group_members(rec.pgid)
@@ -125,6 +132,8 @@ def verified_members(rec: ProcessRecord) -> list[int]:
 
 
 def _killpg(pgid: int, sig: int) -> bool:
+    if pgid <= 0:
+        return False  # os.killpg(0, ...) would signal the runner's own group
     try:
         os.killpg(pgid, sig)
         return True
@@ -191,11 +200,11 @@ async def end_leftovers(
     for rec in records:
         if await end_recorded(rec):
             ended += 1
-            text = (f"ended process group {rec.pgid} (pid {rec.pid}, {' '.join(rec.argv)[:80]}) left by runner"
-                    f" {rec.runner_id}")
+            what = f"process group {rec.pgid} (pid {rec.pid}," if rec.pid else "the processes of a command (its pid unrecorded,"
+            text = f"ended {what} {' '.join(rec.argv)[:80]}) left by runner {rec.runner_id}"
             if log is not None:
                 log(text)
-    await store.forget_processes(job_id, [(r.stage_index, r.slot) for r in records])
+    await store.forget_processes(job_id, records)
     return ended
 
 
@@ -311,6 +320,17 @@ class Processes:
             await end_leftovers(store, ctx.job_id, ctx.stage_index, log=lambda m: ctx.log(m, "warning"))
             self._cleared = True
         contain = Containment.new() if _LINUX else Containment("")
+        ahead = ProcessRecord(
+            ctx.job_id, ctx.stage_index, slot, 0, 0, 0, host_identity() or boot_id(), ctx._run.runner.runner_id,
+            tuple(argv), cwd, store.clock(), token=contain.token or None,
+            cgroup=None if contain.cgroup is None else str(contain.cgroup),
+        )
+        if contain.token:
+            try:
+                await store.process_started(ahead)  # committed before the fork: see the module docstring
+            except BaseException:
+                contain.remove()
+                raise
         starting = asyncio.ensure_future(asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, cwd=cwd, env=contain.env(dict(env) if env is not None else child_env()),
@@ -321,6 +341,7 @@ class Processes:
             proc = await asyncio.shield(starting)
         except OSError:
             contain.remove()
+            store.process_ended(ctx.job_id, ctx.stage_index, slot, None, keep=False)
             raise
         except asyncio.CancelledError:
             # Interrupted while asyncio was still connecting the pipes: the command may already run
@@ -332,10 +353,9 @@ class Processes:
             await Supervised(self, started, _unrecorded(started.pid), contain).terminate(1.0)
             raise
         contain = contain.joined(proc.pid)
-        record = ProcessRecord(
-            ctx.job_id, ctx.stage_index, slot, proc.pid, proc.pid, start_ticks(proc.pid) or 0,
-            host_identity() or boot_id(), ctx._run.runner.runner_id, tuple(argv), cwd, store.clock(),
-            token=contain.token or None, cgroup=None if contain.cgroup is None else str(contain.cgroup),
+        record = dataclasses.replace(
+            ahead, pid=proc.pid, pgid=proc.pid, start_ticks=start_ticks(proc.pid) or 0, token=contain.token or None,
+            cgroup=None if contain.cgroup is None else str(contain.cgroup),
         )
         sup = Supervised(self, proc, record, contain)
         try:

@@ -87,13 +87,17 @@ class ProcessRecords(StoreCore):
         rows = await self._all(sql + " ORDER BY stage_index, slot", params)
         return [_proc(tuple(r)) for r in rows]
 
-    async def forget_processes(self, job_id: JobId, keys: Iterable[tuple[int, str]]) -> None:
-        """Mark processes as ended (they were found gone or were ended by a later runner)."""
+    async def forget_processes(self, job_id: JobId, records: Iterable[ProcessRecord]) -> None:
+        """Mark processes as ended (they were found gone or were ended by a later runner).
+
+        Only the rows as `records` read them: a row a newer process of the same slot has replaced since (its
+        pid or token differ) stays alive, or the next recovery would not know to end that process.
+        """
         async with self._tx() as db:
             await db.executemany(
                 "UPDATE processes SET ended_at_ms = coalesce(ended_at_ms, ?), frozen = 0 WHERE job_id = ?"
-                " AND stage_index = ? AND slot = ?",
-                [(self.clock(), job_id, i, s) for i, s in keys],
+                " AND stage_index = ? AND slot = ? AND pid = ? AND coalesce(token, '') = ?",
+                [(self.clock(), job_id, r.stage_index, r.slot, r.pid, r.token or "") for r in records],
             )
 
     async def held_status(self, job_ids: list[JobId]) -> dict[JobId, tuple[JobStatus, str | None]]:

@@ -371,8 +371,8 @@ class Processes(Protocol):
         """Return the recorded processes of a job (of one stage; only those not known to have ended)."""
         ...
 
-    async def forget_processes(self, job_id: JobId, keys: Iterable[tuple[int, str]]) -> None:
-        """Mark processes as ended (found gone, or ended by a later runner)."""
+    async def forget_processes(self, job_id: JobId, records: Iterable[ProcessRecord]) -> None:
+        """Mark processes as ended (found gone, or ended by a later runner): only rows not replaced since."""
         ...
 
     async def held_status(self, job_ids: list[JobId]) -> dict[JobId, tuple[JobStatus, str | None]]:
