@@ -8,11 +8,14 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..client import Client
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from .app import JobtuiApp
 
 HANGUP_GRACE_S = 3.0
 """After a hangup and the jobs handed back, how long the UI may take to close before the process just exits."""
@@ -41,37 +44,40 @@ class TuiOptions:
 
 
 def _exit_after_hangup(handed_back: threading.Event) -> None:
-    """Exit once the jobs are handed back (or at the limit), from a thread of its own.
-
-    With the terminal gone, Textual's shutdown can block the event loop for good in a write to the dead
-    terminal (seen: the main thread waiting in its output queue's put), so the loop cannot be trusted to exit.
-    """
+    """Exit once the jobs are handed back (or at the limit), from a thread of its own: should the UI not close."""
     handed_back.wait(HANGUP_LIMIT_S)
     time.sleep(HANGUP_GRACE_S)
     os._exit(0)
 
 
-async def _leave_after_hangup(
-    stop_runner: Callable[[], Awaitable[None]], client: Client, handed_back: threading.Event
-) -> None:
-    """Hand the jobs back, close the store and exit: with the terminal gone, closing the UI can block forever."""
+def _silence_output() -> None:
+    """Point stdout and stderr at /dev/null: with the terminal gone, no later write (a print, a log) can fail."""
     try:
-        await stop_runner()
-        handed_back.set()
-        await asyncio.sleep(HANGUP_GRACE_S)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+    except OSError:
+        pass
+
+
+async def _leave_after_hangup(app: JobtuiApp, handed_back: threading.Event) -> None:
+    """Hand the jobs back first, then close the UI (the terminal is gone)."""
+    try:
+        await app.stop_runner()
     finally:
-        try:
-            await asyncio.wait_for(client.close(), 5)
-        except (Exception, asyncio.CancelledError):
-            pass
-        os._exit(0)
+        handed_back.set()
+        app.exit(0)
 
 
 async def run_tui(client: Client, options: TuiOptions) -> int:
     """Open the TUI and return the exit status."""
+    from textual.drivers.linux_driver import LinuxDriver
+
     from ..seed import seed_demo
     from .app import make_app
     from .settings import settings_path
+    from .terminal import Terminal
 
     if options.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
@@ -82,20 +88,35 @@ async def run_tui(client: Client, options: TuiOptions) -> int:
     app = make_app(client, readonly=options.readonly, theme=options.theme, apps=options.apps, bell=options.bell,
                    settings=settings_path())
     loop = asyncio.get_running_loop()
-
     leaving: list[asyncio.Task[None]] = []
 
+    def gone() -> None:
+        # From Textual's writer thread: a write to the terminal failed, so it is gone, SIGHUP or not.
+        try:
+            loop.call_soon_threadsafe(stop, True)
+        except RuntimeError:
+            pass  # the loop has closed: the TUI has ended already
+
+    terminal = Terminal(gone)
+    if app.driver_class is LinuxDriver:
+        app.driver_class = terminal.driver_class()
+
     def stop(hangup: bool) -> None:
-        # SIGTERM, or the terminal / SSH connection is gone (SIGHUP): hand the jobs back at a checkpoint, leave.
+        # SIGTERM, or the terminal / SSH connection is gone (SIGHUP, or a write to it failed): hand the jobs
+        # back at a checkpoint, leave.
+        if not hangup:
+            client.stop_embedded()
+            app.exit(0)
+            return
+        if leaving:
+            return
+        terminal.leave()
+        _silence_output()
         client.stop_embedded()
-        app.exit(0)
-        if hangup and not leaving:
-            # The exit thread starts here, before anything can block the loop.
-            handed_back = threading.Event()
-            threading.Thread(target=_exit_after_hangup, args=(handed_back,), name="jobtui-hangup-exit",
-                             daemon=True).start()
-            leaving.append(asyncio.create_task(_leave_after_hangup(app.stop_runner, client, handed_back),
-                                               name="jobtui-hangup"))
+        handed_back = threading.Event()
+        threading.Thread(target=_exit_after_hangup, args=(handed_back,), name="jobtui-hangup-exit",
+                         daemon=True).start()
+        leaving.append(asyncio.create_task(_leave_after_hangup(app, handed_back), name="jobtui-hangup"))
 
     handled = []
     for sig, hangup in ((signal.SIGHUP, True), (signal.SIGTERM, False)):
