@@ -11,12 +11,13 @@ from ..engine.lease import MAX_LEASE_TTL_S
 from .api import ApiControl
 from .core import ClientCore, Submission, default_db_path
 from .listing import ListingControl
+from .meta import MetaControl
 from .queues import QueueControl
 from .runners import RunnerControl, RunnerState
 from .schedules import ScheduleControl
 
 
-class Client(RunnerControl, ScheduleControl, QueueControl, ApiControl, ListingControl, ClientCore):
+class Client(RunnerControl, ScheduleControl, QueueControl, ApiControl, ListingControl, MetaControl, ClientCore):
     """Read jobs and send requests; with an embedded runner, requests take effect at once."""
 
 

@@ -61,6 +61,46 @@ async def link_deps(db: aiosqlite.Connection, job_id: JobId, deps: Iterable[JobI
     )
 
 
+async def attach_deps(
+    db: aiosqlite.Connection, job_id: JobId, status: JobStatus, started_at_ms: int | None, deps: Iterable[JobId],
+    now: int,
+) -> tuple[dict[JobId, JobStatus], JobStatus]:
+    """Make a job that has not started wait for `deps` too (inside an open transaction); return them and its status.
+
+    Raises:
+        UsageError: a dependency does not exist, is the job itself, or would close a cycle.
+        InvalidTransitionError: the job has started (only queued, blocked or paused jobs take new ones).
+    """
+    if status not in DEPENDABLE or started_at_ms is not None:
+        raise InvalidTransitionError(job_id, status.value, "add dependencies",
+                                     "only a job that has not started yet takes new dependencies")
+    found = await check_deps(db, deps)
+    if job_id in found:
+        raise UsageError(f"job {job_id} cannot depend on itself")
+    # A cycle: job_id is already something one of the new dependencies (transitively) waits for.
+    cyc = list(await db.execute_fetchall(
+        "WITH RECURSIVE up(id) AS (SELECT value FROM json_each(?)"
+        "   UNION SELECT d.depends_on FROM job_deps d JOIN up ON d.job_id = up.id)"
+        " SELECT 1 FROM up WHERE id = ? LIMIT 1",
+        (dumps(sorted(found)), job_id),
+    ))
+    if cyc:
+        raise UsageError(
+            f"refused: a cycle ({', '.join(f'#{d}' for d in sorted(found))} already waits, directly or not, on job {job_id})"
+        )
+    await link_deps(db, job_id, found)
+    after = status
+    if status is JobStatus.QUEUED and any(s is not JobStatus.COMPLETED for s in found.values()):
+        after = JobStatus.BLOCKED
+        if not can_transition(status, after):  # pragma: no cover - the table allows it
+            raise InvalidTransitionError(job_id, status.value, "block")
+        await db.execute(
+            "UPDATE jobs SET status = 'blocked', updated_at_ms = ? WHERE job_id = ? AND status = 'queued'",
+            (now, job_id),
+        )
+    return found, after
+
+
 def _refs(rows: Sequence[Sequence[object]]) -> tuple[JobRef, ...]:
     return tuple(JobRef(int(str(r[0])), str(r[1]), job_status(str(r[2]))) for r in rows)
 
@@ -114,33 +154,7 @@ class DependencyQueries(StoreCore):
             if not rows:
                 raise JobNotFoundError(job_id)
             status = job_status(rows[0][0])
-            if status not in DEPENDABLE or rows[0][1] is not None:
-                raise InvalidTransitionError(job_id, status.value, "add dependencies",
-                                             "only a job that has not started yet takes new dependencies")
-            found = await check_deps(db, deps)
-            if job_id in found:
-                raise UsageError(f"job {job_id} cannot depend on itself")
-            # A cycle: job_id is already something one of the new dependencies (transitively) waits for.
-            cyc = list(await db.execute_fetchall(
-                "WITH RECURSIVE up(id) AS (SELECT value FROM json_each(?)"
-                "   UNION SELECT d.depends_on FROM job_deps d JOIN up ON d.job_id = up.id)"
-                " SELECT 1 FROM up WHERE id = ? LIMIT 1",
-                (dumps(sorted(found)), job_id),
-            ))
-            if cyc:
-                raise UsageError(
-                    f"refused: a cycle ({', '.join(f'#{d}' for d in sorted(found))} already waits, directly or not, on job {job_id})"
-                )
-            await link_deps(db, job_id, found)
-            after = status
-            if status is JobStatus.QUEUED and any(s is not JobStatus.COMPLETED for s in found.values()):
-                after = JobStatus.BLOCKED
-                if not can_transition(status, after):  # pragma: no cover - the table allows it
-                    raise InvalidTransitionError(job_id, status.value, "block")
-                await db.execute(
-                    "UPDATE jobs SET status = 'blocked', updated_at_ms = ? WHERE job_id = ? AND status = 'queued'",
-                    (now, job_id),
-                )
+            found, after = await attach_deps(db, job_id, status, rows[0][1], deps, now)
             await db.execute(
                 "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, detail, source)"
                 " VALUES (?, ?, 'depend', ?, ?, ?, ?)",

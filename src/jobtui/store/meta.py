@@ -5,8 +5,9 @@ One mixin for the backends' store classes, so that each lists it once.
 
 from __future__ import annotations
 
+from .edit import EditQueries
 from .labels import LabelQueries
 
 
-class MetaQueries(LabelQueries):
+class MetaQueries(LabelQueries, EditQueries):
     """Labels, edits and templates."""

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..apimodel import JobEvent, TokenInfo
+from ..editing import EditResult, JobEdit
 from ..kinds import StopKind
 from ..listing import Listing
 from ..model import (
@@ -211,6 +212,10 @@ class JobControl(Protocol):
         reason: str | None = None,
     ) -> ControlResult:
         """Apply a request (JobNotFoundError, InvalidTransitionError: nothing changes); `reason` for FAIL."""
+        ...
+
+    async def edit_job(self, job_id: JobId, edit: JobEdit, *, source: str = "cli") -> EditResult:
+        """Edit a job no runner runs, in one guarded transaction recorded in its history (EditRefusedError if not)."""
         ...
 
     async def add_dependencies(self, job_id: JobId, deps: Sequence[JobId], *, source: str = "cli") -> JobStatus:
