@@ -54,21 +54,36 @@ function row(job) {
 const changedMs = (job) => Math.max(job.updated_at_ms ?? 0, job.updated_at ? Date.parse(job.updated_at) : 0);
 
 function upsert(job, { append = false } = {}) {
+  const tr = rows.get(job.job_id);
+  if (!tr && !append && next !== null) return;  // not listed (a later page): nothing kept for it
   const old = jobs.get(job.job_id);
   if (old && changedMs(job) < changedMs(old)) return;
   const merged = old ? { ...old, ...job } : job;
   jobs.set(job.job_id, merged);
-  const tr = rows.get(job.job_id);
-  if (tr) {
-    const fresh = row(merged);
-    tr.replaceWith(fresh);
-    rows.set(job.job_id, fresh);
-  } else if (append || next === null) {
-    const fresh = row(merged);
-    $("rows").append(fresh);
-    rows.set(job.job_id, fresh);
-  }
+  const fresh = row(merged);
+  if (tr) tr.replaceWith(fresh);
+  else $("rows").append(fresh);
+  rows.set(job.job_id, fresh);
+  if (!append) trim();
   $("empty").hidden = rows.size > 0;
+}
+
+// A page left open for days sees every job the system runs: the live list keeps at most MAX_ROWS, dropping the
+// oldest finished ones first (never the highlighted one), so its DOM and memory stay bounded.
+const MAX_ROWS = 1000;
+const FINISHED = new Set(["completed", "cancelled", "failed"]);
+
+function trim() {
+  if (rows.size <= MAX_ROWS) return;
+  const drop = (pick) => {
+    for (const [id, tr] of rows) {
+      if (rows.size <= MAX_ROWS) return;
+      if (id !== selected && id !== openJob && pick(jobs.get(id))) { tr.remove(); rows.delete(id); jobs.delete(id); }
+    }
+  };
+  drop((job) => FINISHED.has(job.status));
+  drop(() => true);
+  $("trimmed").hidden = false;
 }
 
 function remove(id) {
@@ -82,6 +97,7 @@ async function loadList(url) {
     jobs.clear();
     rows.clear();
     $("rows").replaceChildren();
+    $("trimmed").hidden = true;
     const q = new URLSearchParams({ limit: "500" });
     if ($("f-status").value) q.append("status", $("f-status").value);
     if ($("f-type").value) q.append("type", $("f-type").value);
