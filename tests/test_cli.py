@@ -110,7 +110,7 @@ BAD_INPUT = [
     (["ls", "--status", "happy"], "bad status 'happy'"),
     (["export", "1", "--format", "xml"], "invalid choice"),
     (["run", "--concurrency", "0"], "--concurrency must be at least 1"),
-    (["frobnicate"], "invalid choice"),
+    (["frobnicate"], "unknown command 'frobnicate' (commands: tui, "),
     (["--app", "no_such_module_xyz", "ls"], "cannot load app module 'no_such_module_xyz'"),
 ]
 

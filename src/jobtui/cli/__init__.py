@@ -3,8 +3,10 @@
 Bad input gets one line on stderr and exit status 2; a database that cannot be used gets exit 1.
 
 Layout: `main.py` builds the parser and dispatches; `commands.py` is the registry (`@command`) a feature
-module uses to add subcommands; `parse.py` parses durations, times, ids and params; each other module is
-one feature (`jobs.py`, `runner.py`, `demo.py`, `tui.py`, `info.py`, ...), loaded automatically.
+module uses to add subcommands; `parse.py` parses durations, times, ids and params; `examples.py` holds every
+command's `--help` examples (a new command adds its entry there) and `helptext.py` finishes the help text
+and says `did you mean …?`; each other module is one feature (`jobs.py`, `runner.py`, `demo.py`, `tui.py`,
+`info.py`, ...), loaded automatically.
 """
 
 from __future__ import annotations

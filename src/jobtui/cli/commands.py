@@ -18,9 +18,10 @@ import argparse
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..printable import printable
+from .helptext import HelpFormatter, invalid_choice
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -96,8 +97,29 @@ def lookup(name: str) -> Command:
     return _REGISTRY[name]
 
 
+def add_global_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Let --db, --db-file, --app and --workspace-root follow a nested action too (`jobtui schedule ls --db X`).
+
+    Their help is said once, in `jobtui --help`; each command's help names them in one line.
+    """
+    p.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH", help=argparse.SUPPRESS)
+    p.add_argument("--db-file", default=argparse.SUPPRESS, metavar="PATH", help=argparse.SUPPRESS)
+    p.add_argument("--app", action="append", default=argparse.SUPPRESS, metavar="MODULE", help=argparse.SUPPRESS)
+    p.add_argument("--workspace-root", default=argparse.SUPPRESS, metavar="PATH", help=argparse.SUPPRESS)
+    return p
+
+
 class Parser(argparse.ArgumentParser):
-    """An argparse parser whose errors are one line on stderr and exit status 2."""
+    """An argparse parser whose errors are one line on stderr and exit status 2, naming what was probably meant."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        if action.choices is not None and value not in action.choices:
+            subcommand = isinstance(action, argparse._SubParsersAction)  # "unknown command …" needs no prefix
+            raise argparse.ArgumentError(None if subcommand else action, invalid_choice(self, action, str(value)))
 
     def error(self, message: str) -> NoReturn:
         """Print one line and exit 2."""

@@ -37,7 +37,6 @@ from .labels import (
 from .notify import add_notify_options, notify_lines, parse_notify
 from .parse import (
     MAX_WAIT_S,
-    float_arg,
     int_arg,
     load_json,
     parse_duration_ms,
@@ -46,6 +45,7 @@ from .parse import (
     parse_run_at,
     parse_statuses,
     read_text,
+    seconds_arg,
 )
 from .queue import add_queue_option, parse_queue
 
@@ -403,8 +403,8 @@ async def cmd_fail(client: Client, a: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------- wait
 def _wait_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("ids", nargs="+", metavar="ID")
-    sp.add_argument("--timeout", type=float_arg("--timeout", 0, MAX_WAIT_S), default=None, metavar="S",
-                    help="give up after S seconds (exit 3)")
+    sp.add_argument("--timeout", type=seconds_arg("--timeout", 0, MAX_WAIT_S), default=None, metavar="DURATION",
+                    help="give up after this long, e.g. 90s, 10m, 2h (exit 3); a plain number is seconds")
 
 
 @command("wait", "wait until jobs end; exit 0 if all completed, 1 if any failed, was cancelled or paused",

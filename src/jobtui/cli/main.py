@@ -15,16 +15,21 @@ from ..client import Client
 from ..errors import JobtuiError, StoreError, UsageError
 from ..printable import printable, printable_output
 from .commands import EXIT_STORE, EXIT_USAGE, Parser, lookup, registered
+from .helptext import decorate, deepest, unrecognized
 from .secret_argv import hide_db_secret, read_db_file
 from .tui import tui_options
 
 WORKSPACE_ROOT_HELP = ("folder of the jobs' workspaces, e.g. one every host mounts (default: $JOBTUI_WORKSPACES,"
                        " else DB.workspaces beside the database file)")
 
+DB_HELP = "database file or postgresql:// URL (default: $JOBTUI_DB, else jobtui.db in the user-data folder)"
+
+APP_HELP = "import job types from MODULE (repeatable; also $JOBTUI_APP)"
+
 DB_FILE_HELP = ("read the database URL (or path) from the first line of PATH, so that no password shows in the"
                 " command line (a --db URL with a password is moved out of it: the process re-runs itself)")
 
-_NOT_FEATURES = frozenset({"__init__", "__main__", "main", "commands", "parse", "secret_argv"})
+_NOT_FEATURES = frozenset({"__init__", "__main__", "main", "commands", "parse", "secret_argv", "helptext", "examples"})
 _OWN_TERMINAL = frozenset({"tui", "demo"})
 """Commands that draw on the terminal themselves (their output is not escaped)."""
 
@@ -41,36 +46,27 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the parser of `jobtui` and every registered subcommand."""
     load_commands()
     common = Parser(add_help=False)
-    common.add_argument("--db", default=argparse.SUPPRESS, help="database file or postgresql:// URL (default: $JOBTUI_DB or the user-data folder)")
+    common.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH", help=DB_HELP)
     common.add_argument("--db-file", default=argparse.SUPPRESS, metavar="PATH", help=DB_FILE_HELP)
-    common.add_argument("--app", action="append", default=argparse.SUPPRESS, metavar="MODULE",
-                        help="import job types from MODULE (repeatable; also $JOBTUI_APP)")
+    common.add_argument("--app", action="append", default=argparse.SUPPRESS, metavar="MODULE", help=APP_HELP)
     common.add_argument("--workspace-root", default=argparse.SUPPRESS, metavar="PATH", help=WORKSPACE_ROOT_HELP)
     p = Parser(prog="jobtui", description="Durable, steerable background jobs, with a TUI.",
                epilog="With no command, opens the TUI with a runner in the same process. "
-                      "--db and --app may also follow the command.")
-    p.add_argument("--db", default=None, metavar="PATH",
-                   help="database file or postgresql:// URL (default: $JOBTUI_DB, else jobtui.db in the user-data folder)")
-    p.add_argument("--db-file", default=None, metavar="PATH", help=DB_FILE_HELP)
-    p.add_argument("--app", action="append", default=None, metavar="MODULE",
-                   help="import job types from MODULE (repeatable; also $JOBTUI_APP)")
-    p.add_argument("--workspace-root", default=None, metavar="PATH", help=WORKSPACE_ROOT_HELP)
+                      "Each command's own help (jobtui COMMAND --help) ends with examples.")
+    g = p.add_argument_group("global options (before or after the command)")
+    g.add_argument("--db", default=None, metavar="PATH", help=DB_HELP)
+    g.add_argument("--db-file", default=None, metavar="PATH", help=DB_FILE_HELP)
+    g.add_argument("--app", action="append", default=None, metavar="MODULE", help=APP_HELP)
+    g.add_argument("--workspace-root", default=None, metavar="PATH", help=WORKSPACE_ROOT_HELP)
     p.add_argument("--version", action="version", version="jobtui 0.1.0")
     sub = p.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
-    tui_options(p, defaults=True)
+    tui_options(p.add_argument_group("TUI options (jobtui with no command)"), defaults=True)
     for cmd in registered():
         sp = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, parents=[common])
         if cmd.args is not None:
             cmd.args(sp)
+    decorate(p)
     return p
-
-
-def subcommand_parser(parser: argparse.ArgumentParser, name: str | None) -> argparse.ArgumentParser:
-    """Return the parser of subcommand `name` (the top-level parser when there is none)."""
-    for action in parser._actions:  # argparse keeps its subparsers there; there is no public accessor
-        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
-            return action.choices[name]  # type: ignore[no-any-return]
-    return parser
 
 
 def _exact(a: argparse.Namespace) -> bool:
@@ -101,9 +97,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
     a, extra = parser.parse_known_args(argv)
     if extra:
-        # Say it as the subcommand's own parser would, so the hint is `jobtui add --help` (issue 15, item 7).
-        sub = subcommand_parser(parser, a.command)
-        sub.error(f"unrecognized arguments: {' '.join(extra)}")
+        # Say it as the subcommand's own parser would, so the hint is `jobtui add --help` (issue 15, item 7),
+        # with the option probably meant (issue 19, item 2).
+        sub = deepest(parser, a)
+        sub.error(unrecognized(parser, sub, extra))
     if a.db is not None and getattr(a, "db_file", None):
         parser.error("give --db or --db-file, not both")
     if argv is None:

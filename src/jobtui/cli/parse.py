@@ -82,6 +82,40 @@ def int_arg(what: str, lo: int = -MAX_INT, hi: int = MAX_INT) -> Callable[[str],
             raise argparse.ArgumentTypeError(str(e)) from None
 
     convert.__name__ = what  # argparse names the type in its message
+    convert.metavar = "N"  # type: ignore[attr-defined]  # the help's name for a whole number (see helptext.py)
+    return convert
+
+
+_UNIT = re.compile(r"[0-9.]\s*(ms|s|m|h|d|w)\s*$", re.IGNORECASE | re.ASCII)
+
+
+def parse_seconds(text: str, *, what: str, lo: float, hi: float) -> float:
+    """Parse a duration in seconds: a plain number (`90`, `0.5`) or a duration (`90s`, `5m`, `1h30m`), within lo..hi.
+
+    Raises:
+        UsageError: neither, or out of range.
+    """
+    if not _UNIT.search(text):
+        return parse_float(text, what=what, lo=lo, hi=hi)
+    x = parse_duration_ms(text) / 1000
+    if x < lo:
+        raise UsageError(f"{what} must be at least {lo:g}s (got {text.strip()})")
+    if x > hi:
+        raise UsageError(f"{what} must be at most {hi:g}s (got {text.strip()})")
+    return x
+
+
+def seconds_arg(what: str, lo: float, hi: float) -> Callable[[str], float]:
+    """Return an argparse `type=` for a DURATION given as seconds or as 90s, 5m, 2h (in seconds)."""
+
+    def convert(text: str) -> float:
+        try:
+            return parse_seconds(text, what=what, lo=lo, hi=hi)
+        except UsageError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    convert.__name__ = what
+    convert.metavar = "DURATION"  # type: ignore[attr-defined]
     return convert
 
 

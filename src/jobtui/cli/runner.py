@@ -18,7 +18,7 @@ from ..wording import until
 from .commands import command
 from .fleet import add_runner_options, parse_runner_options
 from .notify import add_notify_options, parse_notify
-from .parse import MAX_CONCURRENCY, float_arg, int_arg, parse_duration_ms
+from .parse import MAX_CONCURRENCY, int_arg, parse_duration_ms, parse_seconds, seconds_arg
 
 _SHOWN = frozenset({RunnerEvent.STARTED, RunnerEvent.COMPLETED, RunnerEvent.FAILED, RunnerEvent.PAUSE,
                     RunnerEvent.CANCEL, RunnerEvent.RECOVERED})
@@ -26,13 +26,13 @@ _SHOWN = frozenset({RunnerEvent.STARTED, RunnerEvent.COMPLETED, RunnerEvent.FAIL
 
 
 def lease_ttl(text: str) -> float:
-    """Parse --lease-ttl: a finite number of seconds, more than 0 and at most a day."""
+    """Parse --lease-ttl: a duration (15, 15s, 2m) more than 0 and at most a day, in seconds."""
     try:
-        if not text.isascii():  # float() also reads '٣' as 3
-            raise ValueError(text)
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        value = parse_seconds(text, what="--lease-ttl", lo=-math.inf, hi=math.inf)
+    except UsageError:
+        if text.strip().lower().lstrip("+-") not in ("nan", "inf"):
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        value = math.nan
     if not math.isfinite(value) or value <= 0 or value > MAX_LEASE_TTL_S:
         raise argparse.ArgumentTypeError(
             f"must be more than 0 and at most {MAX_LEASE_TTL_S:g} seconds, not {text!r}")
@@ -53,10 +53,11 @@ def _run_args(sp: argparse.ArgumentParser) -> None:
                     help="jobs run at once (default 4)")
     sp.add_argument("--exit-when-idle", action="store_true",
                     help="exit once no job can run now (it says which are scheduled later)")
-    sp.add_argument("--grace", type=float_arg("--grace", 0, 86_400), default=10.0,
-                    help="seconds a stopping job may take to reach a safe point")
+    sp.add_argument("--grace", type=seconds_arg("--grace", 0, 86_400), default=10.0,
+                    help="how long a stopping job may take to reach a safe point: 10, 30s, 2m (default 10s)")
     sp.add_argument("--lease-ttl", type=lease_ttl, default=15.0,
-                    help="seconds without heartbeat before a runner is taken for dead (default 15, at most 86400)")
+                    metavar="DURATION",
+                    help="how long without a heartbeat before a runner is taken for dead (default 15s, at most 1d)")
     sp.add_argument("--quiet", action="store_true", help="print no line per job event")
     sp.add_argument("--keep", default=DEFAULT_KEEP, metavar="DURATION",
                     help=f"delete finished jobs (with their items, logs and workspaces) this long after they"

@@ -13,21 +13,11 @@ from ..model import Schedule, iso, now_ms
 from ..recurrence import Recurrence
 from ..wording import ago
 from .command_jobs import add_command_options, command_job_params
-from .commands import command, table
+from .commands import add_global_options, command, table
 from .labels import add_label_option, parse_labels
 from .notify import add_notify_options, parse_notify
 from .parse import int_arg, parse_duration_ms, parse_kv
 from .queue import add_queue_option, parse_queue
-
-
-def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Let --db, --db-file and --app follow the action too, as they may follow any command."""
-    p.add_argument("--db", default=argparse.SUPPRESS, help="database file or postgresql:// URL (default: $JOBTUI_DB or the user-data folder)")
-    p.add_argument("--db-file", default=argparse.SUPPRESS, metavar="PATH",
-                   help="read the database URL (or path) from the first line of PATH")
-    p.add_argument("--app", action="append", default=argparse.SUPPRESS, metavar="MODULE",
-                   help="import job types from MODULE (repeatable; also $JOBTUI_APP)")
-    return p
 
 
 def _args(sp: argparse.ArgumentParser) -> None:
@@ -35,7 +25,7 @@ def _args(sp: argparse.ArgumentParser) -> None:
     add = sub.add_parser("add", help="create a schedule that submits a job of TYPE on a cron expression or period",
                          description="create a schedule: jobtui schedule add NAME (--cron 'EXPR' [--timezone TZ] |"
                                      " --every DURATION) (TYPE [-p k=v ...] | [--shell] -- CMD ARG...)")
-    _common(add)
+    add_global_options(add)
     add.add_argument("name", help="a name for the schedule (letters, digits, '.', '_', '-')")
     add.add_argument("type", metavar="TYPE-or-CMD",
                      help="job type (see `jobtui types`), or after -- a command and its arguments")
@@ -55,16 +45,16 @@ def _args(sp: argparse.ArgumentParser) -> None:
     add_label_option(add)
     ls = sub.add_parser("ls", help="list schedules with their next run")
     ls.add_argument("--json", action="store_true", help="JSON array of schedules")
-    _common(ls)
+    add_global_options(ls)
     show = sub.add_parser("show", help="one schedule and its latest occurrences (fired, skipped, missed)")
     show.add_argument("name")
     show.add_argument("--json", action="store_true")
-    _common(show)
+    add_global_options(show)
     for name, text in (("pause", "stop a schedule from firing"), ("resume", "fire a paused schedule again"),
                        ("rm", "delete a schedule and its history (its jobs stay)")):
         p = sub.add_parser(name, help=text)
         p.add_argument("name")
-        _common(p)
+        add_global_options(p)
 
 
 def _params(a: argparse.Namespace) -> dict[str, Any]:

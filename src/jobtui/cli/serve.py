@@ -11,8 +11,8 @@ from ..client import Client
 from ..errors import UsageError
 from ..jobs.command_params import parse_size
 from ..model import iso
-from .commands import command, table
-from .parse import MAX_CONCURRENCY, float_arg, int_arg
+from .commands import add_global_options, command, table
+from .parse import MAX_CONCURRENCY, int_arg, seconds_arg
 from .runner import log_to_stderr
 
 EXTRA = "pip install 'jobtui[server]'"
@@ -21,7 +21,7 @@ _NEEDED = ("fastapi", "uvicorn", "sse_starlette", "multipart", "prometheus_clien
 
 def _serve_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    sp.add_argument("--port", type=int_arg("--port", 1, 65535), default=8765, help="port (default 8765)")
+    sp.add_argument("--port", type=int_arg("--port", 1, 65535), default=8765, metavar="PORT", help="port (default 8765)")
     sp.add_argument("--attach", action="store_true",
                     help="serve only: `jobtui run` processes run the jobs (default: a runner in this process)")
     sp.add_argument("--concurrency", type=int_arg("--concurrency", 1, MAX_CONCURRENCY), default=4,
@@ -37,8 +37,8 @@ def _serve_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--metrics-public", action="store_true", help="serve /metrics without a token")
     sp.add_argument("--max-upload", default="100M", metavar="SIZE",
                     help="the largest multipart upload accepted, e.g. 20M (default 100M); larger: 413")
-    sp.add_argument("--keepalive", type=float_arg("--keepalive", 0.05, 3600), default=15.0, metavar="SECONDS",
-                    help="seconds between keep-alive comments on an idle event stream (default 15)")
+    sp.add_argument("--keepalive", type=seconds_arg("--keepalive", 0.05, 3600), default=15.0, metavar="DURATION",
+                    help="time between keep-alive comments on an idle event stream (default 15s)")
 
 
 def missing_extra() -> str | None:
@@ -100,6 +100,8 @@ def _token_args(sp: argparse.ArgumentParser) -> None:
     ls.add_argument("--json", action="store_true")
     rm = sub.add_parser("rm", help="remove a token: every server refuses it within seconds")
     rm.add_argument("name")
+    for p in (add, ls, rm):
+        add_global_options(p)
 
 
 @command("token", "API tokens for `jobtui serve`: add NAME [--scope S], ls, rm NAME", args=_token_args, order=13)

@@ -11,7 +11,7 @@ from .commands import command
 from .parse import MAX_CONCURRENCY, int_arg
 
 
-def tui_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+def tui_options(parser: argparse._ActionsContainer, *, defaults: bool) -> None:
     """Add the TUI's options.
 
     On the main parser (bare `jobtui --attach`) with defaults; on `tui`/`demo` without, so that an option
@@ -20,9 +20,10 @@ def tui_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
     d: dict[str, Any] = {} if defaults else {"default": argparse.SUPPRESS}
     parser.add_argument("--attach", action="store_true", help="no runner here: watch and steer a `jobtui run`", **d)
     parser.add_argument("--readonly", action="store_true", help="show jobs, steer nothing", **d)
-    parser.add_argument("--concurrency", type=int_arg("--concurrency", 1, MAX_CONCURRENCY), help="jobs the embedded runner runs at once (default 4)",
+    parser.add_argument("--concurrency", type=int_arg("--concurrency", 1, MAX_CONCURRENCY), metavar="N",
+                        help="jobs the embedded runner runs at once (default 4)",
                         **(d or {"default": 4}))
-    parser.add_argument("--theme", help="light, dark (default) or any Textual theme", **(d or {"default": None}))
+    parser.add_argument("--theme", metavar="NAME", help="light, dark (default) or any Textual theme", **(d or {"default": None}))
     parser.add_argument("--no-bell", action="store_true",
                         help="no terminal bell when a job ends or auto-pauses (also JOBTUI_BELL=0); toasts stay", **d)
 
