@@ -112,6 +112,40 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ("delete a schedule and its history (its jobs stay)", "jobtui schedule rm nightly"),
         ("on another database", "jobtui schedule rm sync --db /srv/jobs.db"),
     ),
+    "queue": (
+        ("at most 2 GPU jobs at once across every runner, one per runner", "jobtui queue add gpu --concurrency 2 --per-runner 1 --slots"),
+        ("queue a command under it", "jobtui add --queue gpu -- python train.py"),
+        ("the queues, their limits and jobs", "jobtui queue ls"),
+    ),
+    "queue add": (
+        ("at most 4 of its jobs running, across every runner", "jobtui queue add render --concurrency 4"),
+        ("at most 5 starts in any 10 seconds (an API's rate limit)", "jobtui queue add api --rate 5/10s"),
+        ("one per runner, each with a slot number ($JOBTUI_SLOT)", "jobtui queue add gpu --per-runner 1 --slots"),
+    ),
+    "queue edit": (
+        ("raise a limit (running jobs above a lowered one finish)", "jobtui queue edit render --concurrency 8"),
+        ("remove the rate limit", "jobtui queue edit api --rate none"),
+    ),
+    "queue ls": (
+        ("the queues with their limits, running and waiting jobs", "jobtui queue ls"),
+        ("the same as JSON", "jobtui queue ls --json"),
+    ),
+    "queue show": (
+        ("one queue: its limits and counts by status", "jobtui queue show gpu"),
+        ("the same as JSON", "jobtui queue show gpu --json"),
+    ),
+    "queue pause": (
+        ("no runner starts the queue's jobs (running ones go on)", "jobtui queue pause render"),
+        ("also pause its running jobs", "jobtui queue pause render --now"),
+    ),
+    "queue resume": (
+        ("let runners start its jobs again (and resume those `pause --now` paused)", "jobtui queue resume render"),
+        ("on another database", "jobtui queue resume api --db /srv/jobs.db"),
+    ),
+    "queue rm": (
+        ("delete a queue no job names any more", "jobtui queue rm render"),
+        ("on another database", "jobtui queue rm api --db /srv/jobs.db"),
+    ),
     "pause": (
         ("pause a job at its next safe point", "jobtui pause 12"),
         ("pause several", "jobtui pause 12 13 14"),
