@@ -83,6 +83,11 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ("job 14 starts only once 12 and 13 completed", "jobtui depend 14 --after 12 13"),
         ("or say it when queueing", "jobtui add --after 12 -- ./publish.sh"),
     ),
+    "edit": (
+        ("change a param of a job that has not run yet, and its priority", "jobtui edit 12 -p items=100 --priority 5"),
+        ("start it later, on a GPU runner", "jobtui edit 12 --at +2h --needs gpu"),
+        ("relabel it", "jobtui edit 12 --label team=ml --unlabel draft"),
+    ),
     "schedule": (
         ("a command every night at 03:00 Berlin time", "jobtui schedule add nightly --cron '0 3 * * *' --timezone Europe/Berlin -- ./backup.sh"),
         ("the schedules and their next runs", "jobtui schedule ls"),
