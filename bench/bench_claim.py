@@ -77,12 +77,12 @@ async def _claims(path: Path) -> float:
 
 
 OLD_CLAIM = (
-    "UPDATE jobs SET status = 'running', lease_owner = ?, started_at_ms = coalesce(started_at_ms, ?),"
-    " updated_at_ms = ?, next_retry_at_ms = NULL, paused_at_ms = NULL"
-    " WHERE job_id IN (SELECT job_id FROM jobs WHERE type IN (SELECT value FROM json_each(?)) AND ("
-    "   (status = 'queued' AND (run_at_ms IS NULL OR run_at_ms <= ?))"
-    "   OR (status = 'waiting_retry' AND next_retry_at_ms <= ?))"
-    "  ORDER BY priority DESC, created_at_ms, job_id LIMIT ?) RETURNING job_id"
+    "UPDATE jobs SET status = 'running', lease_owner = $1, started_at_ms = coalesce(started_at_ms, $2),"
+    " updated_at_ms = $3, next_retry_at_ms = NULL, paused_at_ms = NULL"
+    " WHERE job_id IN (SELECT job_id FROM jobs WHERE type IN (SELECT value FROM json_each($4)) AND ("
+    "   (status = 'queued' AND (run_at_ms IS NULL OR run_at_ms <= $5))"
+    "   OR (status = 'waiting_retry' AND next_retry_at_ms <= $6))"
+    "  ORDER BY priority DESC, created_at_ms, job_id LIMIT $7) RETURNING job_id"
 )
 """The claim before issue 6 (an OR on status): the same-run baseline."""
 

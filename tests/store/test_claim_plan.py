@@ -8,13 +8,14 @@ from pathlib import Path
 from jobtui.builtins import default_registry
 from jobtui.client import Client, Submission
 from jobtui.store import Store
-from jobtui.store.runs import CLAIM_SQL
+from jobtui.store.runs import claim_sql
+from jobtui.store.sql_sqlite import SQLITE
 
 
 def _plan(db: Path) -> list[str]:
     con = sqlite3.connect(db)
     try:
-        rows = con.execute("EXPLAIN QUERY PLAN " + CLAIM_SQL, {"now": 1, "types": '["demo"]', "n": 4, "runner": "r"}).fetchall()
+        rows = con.execute("EXPLAIN QUERY PLAN " + claim_sql(SQLITE), {"1": "r", "2": 1, "3": '["demo"]', "4": 4}).fetchall()
     finally:
         con.close()
     return [r[3] for r in rows]
@@ -41,8 +42,8 @@ async def test_claim_order_across_queued_and_waiting_retry(store: Store) -> None
     )
     # Make the job of priority 5 a due waiting_retry, and the second priority-0 job not yet due.
     async with store._tx() as db:
-        await db.execute("UPDATE jobs SET status = 'waiting_retry', next_retry_at_ms = 0 WHERE job_id = ?", (ids[1],))
-        await db.execute("UPDATE jobs SET run_at_ms = ? WHERE job_id = ?", (store.clock() + 3_600_000, ids[2]))
+        await db.execute("UPDATE jobs SET status = 'waiting_retry', next_retry_at_ms = 0 WHERE job_id = $1", (ids[1],))
+        await db.execute("UPDATE jobs SET run_at_ms = $1 WHERE job_id = $2", (store.clock() + 3_600_000, ids[2]))
     got = await store.claim("r1", 10, ["demo"])
     assert [c.job.job_id for c in got] == [ids[3], ids[1], ids[0]]
     assert await store.claim("r1", 10, ["demo"]) == []
@@ -56,7 +57,7 @@ async def test_an_unreadable_queued_job_fails_alone_and_the_others_run(store: St
     client = Client(store, default_registry())
     ids = await client.submit_many([Submission("demo", {"delay": 0, "items": 0}) for _ in range(3)])
     async with store._tx() as db:
-        await db.execute("UPDATE jobs SET params = '{not json' WHERE job_id = ?", (ids[1],))
+        await db.execute("UPDATE jobs SET params = '{not json' WHERE job_id = $1", (ids[1],))
     await run_idle(client, timeout=60)
     con = sqlite3.connect(db_path)
     try:

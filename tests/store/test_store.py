@@ -152,7 +152,7 @@ async def test_lease_fence_refuses_writes_for_a_job_the_runner_no_longer_holds(s
     # Another runner took `job` (our runner row still exists): our later writes for it are refused,
     # those for `other` (still ours) commit.
     async with store._tx() as db:
-        await db.execute("UPDATE jobs SET lease_owner = 'them' WHERE job_id = ?", (job,))
+        await db.execute("UPDATE jobs SET lease_owner = 'them' WHERE job_id = $1", (job,))
     store.log(job, "info", "after losing")
     store.log(other, "info", "still mine")
     await store.commit_point()

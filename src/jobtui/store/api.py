@@ -15,6 +15,7 @@ from ..model import Job, JobId, JobStatus
 from .base import StoreCore
 from .jobs import JobQueries, job_filters
 from .records import JOB_COLS, NewJob, _job, dumps
+from .seam import Params
 
 _TOKEN_COLS = "token_id, name, scope, token_hash, created_at_ms, last_used_at_ms"
 _EVENT_COLS = "event_id, job_id, ts_ms, kind, from_status, to_status"
@@ -35,11 +36,11 @@ class ApiQueries(StoreCore):
             UsageError: a token of this name exists.
         """
         async with self._tx() as db:
-            rows = list(await db.execute_fetchall("SELECT 1 FROM api_tokens WHERE name = ?", (name,)))
+            rows = list(await db.execute_fetchall("SELECT 1 FROM api_tokens WHERE name = $1", (name,)))
             if rows:
                 raise UsageError(f"a token named {name!r} exists (remove it first: jobtui token rm {name})")
             await db.execute(
-                "INSERT INTO api_tokens (name, scope, token_hash, created_at_ms) VALUES (?, ?, ?, ?)",
+                "INSERT INTO api_tokens (name, scope, token_hash, created_at_ms) VALUES ($1, $2, $3, $4)",
                 (name, scope, token_hash, self.clock()),
             )
 
@@ -49,20 +50,19 @@ class ApiQueries(StoreCore):
 
     async def token_by_hash(self, token_hash: str) -> TokenInfo | None:
         """Return the token stored with this hash, if any."""
-        row = await self._one(f"SELECT {_TOKEN_COLS} FROM api_tokens WHERE token_hash = ?", (token_hash,))
+        row = await self._one(f"SELECT {_TOKEN_COLS} FROM api_tokens WHERE token_hash = $1", (token_hash,))
         return None if row is None else _token(row)
 
     async def remove_token(self, name: str) -> None:
         """Delete a token (UsageError when none has this name)."""
         async with self._tx() as db:
-            cur = await db.execute("DELETE FROM api_tokens WHERE name = ?", (name,))
-            if cur.rowcount == 0:
+            if await db.execute("DELETE FROM api_tokens WHERE name = $1", (name,)) == 0:
                 raise UsageError(f"no token named {name!r} (see `jobtui token ls`)")
 
     async def touch_token(self, token_id: int, at_ms: int) -> None:
         """Record a token's last use."""
         async with self._tx() as db:
-            await db.execute("UPDATE api_tokens SET last_used_at_ms = ? WHERE token_id = ?", (at_ms, token_id))
+            await db.execute("UPDATE api_tokens SET last_used_at_ms = $1 WHERE token_id = $2", (at_ms, token_id))
 
     # ------------------------------------------------------------------------- idempotent submit
     async def add_job_once(
@@ -80,7 +80,7 @@ class ApiQueries(StoreCore):
         async with self._tx() as db:
             if key is not None:
                 rows = list(await db.execute_fetchall(
-                    "SELECT job_id, fingerprint FROM idempotency_keys WHERE owner = ? AND key = ?", (owner, key)))
+                    "SELECT job_id, fingerprint FROM idempotency_keys WHERE owner = $1 AND key = $2", (owner, key)))
                 if rows:
                     return int(rows[0][0]), str(rows[0][1]), False
             keys = [job.unique_key] if job.unique_key is not None else []
@@ -89,7 +89,7 @@ class ApiQueries(StoreCore):
             if key is not None:
                 await db.execute(
                     "INSERT INTO idempotency_keys (owner, key, fingerprint, job_id, created_at_ms)"
-                    " VALUES (?, ?, ?, ?, ?)", (owner, key, fingerprint, job_id, now))
+                    " VALUES ($1, $2, $3, $4, $5)", (owner, key, fingerprint, job_id, now))
             if prepare is not None:
                 await prepare(job_id)
         return job_id, fingerprint, True
@@ -99,10 +99,10 @@ class ApiQueries(StoreCore):
         """Return job events after `after_id` in order (of one job, when given)."""
         if job_id is None:
             rows = await self._all(
-                f"SELECT {_EVENT_COLS} FROM job_events WHERE event_id > ? ORDER BY event_id LIMIT ?", (after_id, limit))
+                f"SELECT {_EVENT_COLS} FROM job_events WHERE event_id > $1 ORDER BY event_id LIMIT $2", (after_id, limit))
         else:
             rows = await self._all(
-                f"SELECT {_EVENT_COLS} FROM job_events WHERE event_id > ? AND job_id = ? ORDER BY event_id LIMIT ?",
+                f"SELECT {_EVENT_COLS} FROM job_events WHERE event_id > $1 AND job_id = $2 ORDER BY event_id LIMIT $3",
                 (after_id, job_id, limit))
         return [JobEvent(int(r[0]), int(r[1]), int(r[2]), r[3], r[4], r[5]) for r in rows]
 
@@ -117,10 +117,10 @@ class ApiQueries(StoreCore):
     async def prune_events(self, before_ms: int, *, keep: int) -> int:
         """Delete events older than `before_ms` beyond the newest `keep`; return how many."""
         async with self._tx() as db:
-            cur = await db.execute(
-                "DELETE FROM job_events WHERE ts_ms < ? AND event_id <= (SELECT coalesce(max(event_id), 0) FROM"
-                " job_events) - ?", (before_ms, keep))
-            return max(0, cur.rowcount)
+            n = await db.execute(
+                "DELETE FROM job_events WHERE ts_ms < $1 AND event_id <= (SELECT coalesce(max(event_id), 0) FROM"
+                " job_events) - $2", (before_ms, keep))
+            return max(0, n)
 
     # --------------------------------------------------------------------------------- job pages
     async def page_jobs(
@@ -129,28 +129,25 @@ class ApiQueries(StoreCore):
         since_ms: int | None = None, until_ms: int | None = None,
     ) -> list[Job]:
         """Return up to `limit` jobs with ids after `after_id`, in id order, filtered (created in [since, until))."""
-        where, params = job_filters(unique_key=unique_key, stage=stage, statuses=statuses, types=types)
-        where.insert(0, "job_id > ?")
-        params.insert(0, after_id)
+        p = Params(after_id)
+        where = ["job_id > $1", *job_filters(self.sql, p, unique_key=unique_key, stage=stage, statuses=statuses,
+                                             types=types)]
         if since_ms is not None:
-            where.append("created_at_ms >= ?")
-            params.append(since_ms)
+            where.append(f"created_at_ms >= {p.add(since_ms)}")
         if until_ms is not None:
-            where.append("created_at_ms < ?")
-            params.append(until_ms)
-        sql = f"SELECT {JOB_COLS} FROM jobs WHERE {' AND '.join(where)} ORDER BY job_id LIMIT ?"
-        return [_job(r) for r in await self._all(sql, (*params, limit))]
+            where.append(f"created_at_ms < {p.add(until_ms)}")
+        sql = f"SELECT {JOB_COLS} FROM jobs WHERE {' AND '.join(where)} ORDER BY job_id LIMIT {p.add(limit)}"
+        return [_job(r) for r in await self._all(sql, p.values)]
 
     async def jobs_by_ids(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:
         """Return the jobs with these ids that exist."""
         ids = sorted(set(job_ids))
         if not ids:
             return {}
-        rows = await self._all(f"SELECT {JOB_COLS} FROM jobs WHERE job_id IN (SELECT value FROM json_each(?))",
-                               (dumps(ids),))
+        rows = await self._all(f"SELECT {JOB_COLS} FROM jobs WHERE job_id IN ({self.sql.ids('$1')})", (dumps(ids),))
         return {j.job_id: j for j in map(_job, rows)}
 
     async def oldest_queued_ms(self) -> int | None:
         """Return when the oldest queued job was created (None when none is queued)."""
-        row = await self._one("SELECT min(created_at_ms) FROM jobs WHERE status = ?", (JobStatus.QUEUED.value,))
+        row = await self._one("SELECT min(created_at_ms) FROM jobs WHERE status = $1", (JobStatus.QUEUED.value,))
         return None if row is None or row[0] is None else int(row[0])

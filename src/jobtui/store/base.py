@@ -22,18 +22,21 @@ from ..errors import NotJobtuiDatabaseError, SchemaVersionError, StoreError, Usa
 from ..model import now_ms
 from .commit import GroupCommit
 from .dbfile import _absolute, _explain, _locate, is_transient_db_error
+from .dialect import Dialect
 from .schema import APPLICATION_ID, LEGACY_TABLES, MIGRATIONS, statements
+from .seam import Db, Row, SqliteDb
 
 log = logging.getLogger("jobtui.store")
 
 
 class StoreCore(GroupCommit):
-    """One aiosqlite connection to one SQLite file, its transactions and its group commit."""
+    """One connection to one database (SQLite here; store/postgres.py for PostgreSQL), its transactions and its
+    group commit."""
 
     notify_defaults: tuple[tuple[str, str], ...] = ()
     """(kind, target) told of the ends of jobs that name no target of their own (store/notify.py)."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: Path, clock: Callable[[], int] = now_ms) -> None:
+    def __init__(self, conn: Db, path: Path, clock: Callable[[], int] = now_ms) -> None:
         super().__init__()
         self._conn = conn
         self.path = path
@@ -111,7 +114,7 @@ class StoreCore(GroupCommit):
             conn = await aiosqlite.connect(uri, uri=True, isolation_level=None, timeout=busy_timeout_ms / 1000)
         except sqlite3.Error as e:
             raise StoreError(_explain(e, path)) from e
-        store = cls(conn, path, clock)
+        store = cls(SqliteDb(conn), path, clock)
         store._options = {"synchronous": synchronous, "busy_timeout_ms": busy_timeout_ms, "clock": clock,
                           "workspace_root": workspace_root, "readonly": readonly}
         if workspace_root is not None:
@@ -174,15 +177,17 @@ class StoreCore(GroupCommit):
             raise StoreError(f"{self.path}: database schema v{version} needs an upgrade to v{len(MIGRATIONS)},"
                              " which a reading command does not do: run a writing one first (e.g. `jobtui run`)")
 
+    @property
+    def sql(self) -> Dialect:
+        """The SQL this backend writes its own way (store/dialect.py)."""
+        return self._conn.dialect
+
     async def _one_raw(self, sql: str) -> Any:
-        cur = await self._conn.execute(sql)
-        row = await cur.fetchone()
-        return row if row is not None else (0,)
+        rows = await self._conn.execute_fetchall(sql)
+        return rows[0] if rows else (0,)
 
     async def _migrate(self) -> None:
-        cur = await self._conn.execute("PRAGMA user_version")
-        row = await cur.fetchone()
-        version = int(row[0]) if row else 0
+        version = int((await self._one_raw("PRAGMA user_version"))[0])
         if version > len(MIGRATIONS):
             raise SchemaVersionError(
                 f"{self.path}: database schema v{version} is newer than this jobtui (v{len(MIGRATIONS)}); upgrade jobtui"
@@ -191,9 +196,7 @@ class StoreCore(GroupCommit):
         if version == len(MIGRATIONS) and app_id == APPLICATION_ID:
             return
         async with self._tx() as db:
-            cur = await db.execute("PRAGMA user_version")
-            row = await cur.fetchone()
-            version = int(row[0]) if row else 0
+            version = int((await db.execute_fetchall("PRAGMA user_version") or [(0,)])[0][0])
             for script in MIGRATIONS[version:]:
                 for statement in statements(script):
                     await db.execute(statement)
@@ -231,11 +234,11 @@ class StoreCore(GroupCommit):
 
     # ------------------------------------------------------------------------------------ plumbing
     @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _tx(self) -> AsyncIterator[Db]:
         """Run a block in one `BEGIN IMMEDIATE` transaction, serialised with the group commit."""
         async with self._lock:
             try:
-                await self._conn.execute("BEGIN IMMEDIATE")
+                await self._conn.begin()
             except sqlite3.Error as e:
                 raise StoreError(_explain(e, self.path)) from e
             except asyncio.CancelledError:
@@ -252,14 +255,14 @@ class StoreCore(GroupCommit):
                 raise
             else:
                 try:
-                    await self._conn.execute("COMMIT")
+                    await self._conn.commit()
                 except sqlite3.Error as e:
                     await self._rollback()
                     raise StoreError(_explain(e, self.path)) from e
 
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         try:
-            return list(await self._conn.execute_fetchall(sql, params))
+            return await self._conn.execute_fetchall(sql, params)
         except sqlite3.Error as e:
             raise StoreError(_explain(e, self.path)) from e
 

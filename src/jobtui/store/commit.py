@@ -16,13 +16,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from ..errors import StoreError
 from ..kinds import StopKind
 from ..model import JobId
 from .batch import Batch as _Batch
 from .dbfile import _explain, describe_exc, is_transient_db_error
+from .seam import Db
 
 log = logging.getLogger("jobtui.store")
 
@@ -30,7 +29,7 @@ log = logging.getLogger("jobtui.store")
 class GroupCommit:
     """The queue of writes and the writer task that commits them in groups (a mixin of StoreCore)."""
 
-    _conn: aiosqlite.Connection
+    _conn: Db
     path: Path
 
     def __init__(self) -> None:
@@ -64,7 +63,7 @@ class GroupCommit:
     async def _rollback(self) -> None:
         """Roll back the open transaction, if any; a failure here changes nothing worth reporting."""
         try:
-            await self._conn.execute("ROLLBACK")
+            await self._conn.rollback()
         except sqlite3.Error:
             pass
 
@@ -211,13 +210,13 @@ class GroupCommit:
             taken: _Batch | None = None
             lost: set[JobId | None] = set()
             try:
-                await self._conn.execute("BEGIN IMMEDIATE")
+                await self._conn.begin()
                 # Take the batch only now: what arrived while BEGIN waited joins this commit.
                 taken = self._take()
                 plan, lost = taken.plan(await self._allowed())
                 for sql, rows in plan:
                     await self._conn.executemany(sql, rows)
-                await self._conn.execute("COMMIT")
+                await self._conn.commit()
             except asyncio.CancelledError:
                 await self._rollback()
                 if taken is not None:
@@ -263,7 +262,7 @@ class GroupCommit:
             return None
         # Write for a job only while this runner holds its lease: a runner that froze and was taken
         # for dead must not write over the work of the runner that took its jobs.
-        owned = await self._conn.execute_fetchall("SELECT job_id FROM jobs WHERE lease_owner = ?", (self.fence,))
+        owned = await self._conn.execute_fetchall("SELECT job_id FROM jobs WHERE lease_owner = $1", (self.fence,))
         allowed: set[JobId | None] = {r[0] for r in owned}
         allowed.add(None)
         return allowed
@@ -292,11 +291,11 @@ class GroupCommit:
         lost: set[JobId | None] = set()
         for n, (job, part) in enumerate(parts.items()):
             try:
-                await self._conn.execute("BEGIN IMMEDIATE")
+                await self._conn.begin()
                 plan, gone = part.plan(await self._allowed())
                 for sql, rows in plan:
                     await self._conn.executemany(sql, rows)
-                await self._conn.execute("COMMIT")
+                await self._conn.commit()
                 lost |= gone
             except asyncio.CancelledError:
                 await self._rollback()

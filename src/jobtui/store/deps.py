@@ -9,29 +9,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-import aiosqlite
-
 from ..errors import InvalidTransitionError, JobNotFoundError, UsageError
 from ..model import DEPENDABLE, JobId, JobRef, JobStatus, can_transition
 from .base import StoreCore
 from .records import dumps, job_status
+from .seam import Db
 
 UNBLOCK_SQL = (
-    "UPDATE jobs SET status = 'queued', updated_at_ms = ? WHERE status = 'blocked'"
-    " AND job_id IN (SELECT job_id FROM job_deps WHERE depends_on = ?)"
+    "UPDATE jobs SET status = 'queued', updated_at_ms = $1 WHERE status = 'blocked'"
+    " AND job_id IN (SELECT job_id FROM job_deps WHERE depends_on = $2)"
     " AND NOT EXISTS (SELECT 1 FROM job_deps d JOIN jobs p ON p.job_id = d.depends_on"
     "   WHERE d.job_id = jobs.job_id AND p.status != 'completed')"
 )
 """Queue the blocked dependents of one job whose dependencies have all completed: (now, job_id)."""
 
 _READY_SQL = (
-    "UPDATE jobs SET status = 'queued', updated_at_ms = ? WHERE status = 'blocked'"
+    "UPDATE jobs SET status = 'queued', updated_at_ms = $1 WHERE status = 'blocked'"
     " AND NOT EXISTS (SELECT 1 FROM job_deps d JOIN jobs p ON p.job_id = d.depends_on"
     "   WHERE d.job_id = jobs.job_id AND p.status != 'completed') RETURNING job_id"
 )
 
 
-async def check_deps(db: aiosqlite.Connection, deps: Iterable[JobId]) -> dict[JobId, JobStatus]:
+async def check_deps(db: Db, deps: Iterable[JobId]) -> dict[JobId, JobStatus]:
     """Return the status of each dependency.
 
     Raises:
@@ -41,7 +40,7 @@ async def check_deps(db: aiosqlite.Connection, deps: Iterable[JobId]) -> dict[Jo
     if not wanted:
         return {}
     rows = list(await db.execute_fetchall(
-        "SELECT job_id, status, purging_at_ms FROM jobs WHERE job_id IN (SELECT value FROM json_each(?))",
+        f"SELECT job_id, status, purging_at_ms FROM jobs WHERE job_id IN ({db.dialect.ids('$1')})",
         (dumps(wanted),),
     ))
     found = {int(r[0]): job_status(r[1]) for r in rows}
@@ -54,15 +53,16 @@ async def check_deps(db: aiosqlite.Connection, deps: Iterable[JobId]) -> dict[Jo
     return found
 
 
-async def link_deps(db: aiosqlite.Connection, job_id: JobId, deps: Iterable[JobId]) -> None:
+async def link_deps(db: Db, job_id: JobId, deps: Iterable[JobId]) -> None:
     """Record that `job_id` starts after each of `deps`."""
     await db.executemany(
-        "INSERT OR IGNORE INTO job_deps (job_id, depends_on) VALUES (?, ?)", [(job_id, d) for d in set(deps)]
+        "INSERT INTO job_deps (job_id, depends_on) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        [(job_id, d) for d in set(deps)],
     )
 
 
 async def attach_deps(
-    db: aiosqlite.Connection, job_id: JobId, status: JobStatus, started_at_ms: int | None, deps: Iterable[JobId],
+    db: Db, job_id: JobId, status: JobStatus, started_at_ms: int | None, deps: Iterable[JobId],
     now: int,
 ) -> tuple[dict[JobId, JobStatus], JobStatus]:
     """Make a job that has not started wait for `deps` too (inside an open transaction); return them and its status.
@@ -79,9 +79,9 @@ async def attach_deps(
         raise UsageError(f"job {job_id} cannot depend on itself")
     # A cycle: job_id is already something one of the new dependencies (transitively) waits for.
     cyc = list(await db.execute_fetchall(
-        "WITH RECURSIVE up(id) AS (SELECT value FROM json_each(?)"
+        f"WITH RECURSIVE up(id) AS ({db.dialect.ids('$1')}"
         "   UNION SELECT d.depends_on FROM job_deps d JOIN up ON d.job_id = up.id)"
-        " SELECT 1 FROM up WHERE id = ? LIMIT 1",
+        " SELECT 1 FROM up WHERE id = $2 LIMIT 1",
         (dumps(sorted(found)), job_id),
     ))
     if cyc:
@@ -95,7 +95,7 @@ async def attach_deps(
         if not can_transition(status, after):  # pragma: no cover - the table allows it
             raise InvalidTransitionError(job_id, status.value, "block")
         await db.execute(
-            "UPDATE jobs SET status = 'blocked', updated_at_ms = ? WHERE job_id = ? AND status = 'queued'",
+            "UPDATE jobs SET status = 'blocked', updated_at_ms = $1 WHERE job_id = $2 AND status = 'queued'",
             (now, job_id),
         )
     return found, after
@@ -112,12 +112,12 @@ class DependencyQueries(StoreCore):
         """Return (the jobs `job_id` depends on, the jobs that depend on it), by id."""
         on = await self._all(
             "SELECT j.job_id, j.type, j.status FROM job_deps d JOIN jobs j ON j.job_id = d.depends_on"
-            " WHERE d.job_id = ? ORDER BY j.job_id",
+            " WHERE d.job_id = $1 ORDER BY j.job_id",
             (job_id,),
         )
         by = await self._all(
             "SELECT j.job_id, j.type, j.status FROM job_deps d JOIN jobs j ON j.job_id = d.job_id"
-            " WHERE d.depends_on = ? ORDER BY j.job_id",
+            " WHERE d.depends_on = $1 ORDER BY j.job_id",
             (job_id,),
         )
         return _refs(on), _refs(by)
@@ -129,7 +129,7 @@ class DependencyQueries(StoreCore):
             return {}
         rows = await self._all(
             "SELECT d.job_id, j.job_id, j.type, j.status FROM job_deps d JOIN jobs j ON j.job_id = d.depends_on"
-            " WHERE d.job_id IN (SELECT value FROM json_each(?)) AND j.status != 'completed'"
+            f" WHERE d.job_id IN ({self.sql.ids('$1')}) AND j.status != 'completed'"
             " ORDER BY d.job_id, j.job_id",
             (dumps(ids),),
         )
@@ -149,7 +149,7 @@ class DependencyQueries(StoreCore):
         now = self.clock()
         async with self._tx() as db:
             rows = list(await db.execute_fetchall(
-                "SELECT status, started_at_ms FROM jobs WHERE job_id = ?", (job_id,)
+                "SELECT status, started_at_ms FROM jobs WHERE job_id = $1", (job_id,)
             ))
             if not rows:
                 raise JobNotFoundError(job_id)
@@ -157,7 +157,7 @@ class DependencyQueries(StoreCore):
             found, after = await attach_deps(db, job_id, status, rows[0][1], deps, now)
             await db.execute(
                 "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, detail, source)"
-                " VALUES (?, ?, 'depend', ?, ?, ?, ?)",
+                " VALUES ($1, $2, 'depend', $3, $4, $5, $6)",
                 (job_id, now, status.value, after.value, dumps(sorted(found)), source),
             )
         return after
@@ -172,7 +172,7 @@ class DependencyQueries(StoreCore):
         """Return the blocked jobs that wait on `job_id`."""
         rows = await self._all(
             "SELECT d.job_id FROM job_deps d JOIN jobs j ON j.job_id = d.job_id"
-            " WHERE d.depends_on = ? AND j.status = 'blocked' ORDER BY d.job_id",
+            " WHERE d.depends_on = $1 AND j.status = 'blocked' ORDER BY d.job_id",
             (job_id,),
         )
         return [int(r[0]) for r in rows]

@@ -31,6 +31,7 @@ from .deps import attach_deps
 from .labels import replace_labels
 from .records import _loads, dumps, job_status
 from .schema import sql_in
+from .seam import Db
 
 _EDITABLE_SQL = sql_in(EDITABLE)
 _COLS = "status, type, params, priority, run_at_ms, timeout_ms, max_retries, unique_key, started_at_ms, lease_owner," \
@@ -51,11 +52,11 @@ class EditQueries(StoreCore):
         now = self.clock()
         async with self._tx() as db:
             rows = list(await db.execute_fetchall(
-                f"UPDATE jobs SET updated_at_ms = ? WHERE job_id = ? AND status IN {_EDITABLE_SQL} RETURNING {_COLS}",
+                f"UPDATE jobs SET updated_at_ms = $1 WHERE job_id = $2 AND status IN {_EDITABLE_SQL} RETURNING {_COLS}",
                 (now, job_id),
             ))
             if not rows:
-                found = list(await db.execute_fetchall("SELECT status FROM jobs WHERE job_id = ?", (job_id,)))
+                found = list(await db.execute_fetchall("SELECT status FROM jobs WHERE job_id = $1", (job_id,)))
                 if not found:
                     raise JobNotFoundError(job_id)
                 raise EditRefusedError(job_id, f"it is {found[0][0]} (edit applies to a job that is queued, blocked,"
@@ -67,7 +68,7 @@ class EditQueries(StoreCore):
             old: dict[str, Any] = {"params": _loads(r[2]), "priority": r[3], "run_at_ms": r[4], "timeout_ms": r[5],
                                    "max_retries": r[6]}
             old["needs"] = tuple(str(n[0]) for n in await db.execute_fetchall(
-                "SELECT tag FROM job_needs WHERE job_id = ? ORDER BY tag", (job_id,)))
+                "SELECT tag FROM job_needs WHERE job_id = $1 ORDER BY tag", (job_id,)))
             changes = change_texts(edit, old)
             if edit.params is not None:
                 await self._edit_params(db, job_id, edit, old["params"], r[1], r[7], held=r[9] is not None)
@@ -75,21 +76,21 @@ class EditQueries(StoreCore):
                 raise EditRefusedError(job_id, f"--at applies to a job waiting to start (queued or blocked); it is"
                                                f" {status.value}: resuming it starts it")
             await db.execute(
-                "UPDATE jobs SET priority = coalesce(?, priority), run_at_ms = coalesce(?, run_at_ms),"
-                " timeout_ms = coalesce(?, timeout_ms), max_retries = coalesce(?, max_retries) WHERE job_id = ?",
+                "UPDATE jobs SET priority = coalesce($1, priority), run_at_ms = coalesce($2, run_at_ms),"
+                " timeout_ms = coalesce($3, timeout_ms), max_retries = coalesce($4, max_retries) WHERE job_id = $5",
                 (edit.priority, edit.run_at_ms, edit.timeout_ms, edit.max_retries, job_id),
             )
             if edit.needs is not None:
-                await db.execute("DELETE FROM job_needs WHERE job_id = ?", (job_id,))
+                await db.execute("DELETE FROM job_needs WHERE job_id = $1", (job_id,))
                 if edit.needs:
-                    await db.executemany("INSERT INTO job_needs (job_id, tag) VALUES (?, ?)",
+                    await db.executemany("INSERT INTO job_needs (job_id, tag) VALUES ($1, $2)",
                                          [(job_id, t) for t in sorted(set(edit.needs))])
             after = status
             if edit.after:
                 _found, after = await attach_deps(db, job_id, status, r[8], edit.after, now)
             if edit.labels or edit.unlabel:
                 have = tuple((str(k), str(v)) for k, v in await db.execute_fetchall(
-                    "SELECT key, value FROM job_labels WHERE job_id = ? ORDER BY key", (job_id,)))
+                    "SELECT key, value FROM job_labels WHERE job_id = $1 ORDER BY key", (job_id,)))
                 new = merged(have, edit.labels, edit.unlabel)
                 said = labels_change(have, new)
                 if said is not None:
@@ -99,13 +100,13 @@ class EditQueries(StoreCore):
                 changes = ["nothing changed"]
             await db.execute(
                 "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, detail, source)"
-                " VALUES (?, ?, 'edit', ?, ?, ?, ?)",
+                " VALUES ($1, $2, 'edit', $3, $4, $5, $6)",
                 (job_id, now, status.value, after.value, "; ".join(changes), source),
             )
         return EditResult(job_id, status, after, tuple(changes))
 
     @staticmethod
-    async def _edit_params(db: Any, job_id: JobId, edit: JobEdit, old: dict[str, Any], type_: str,
+    async def _edit_params(db: Db, job_id: JobId, edit: JobEdit, old: dict[str, Any], type_: str,
                            unique_key: str | None, *, held: bool) -> None:
         """Store new params under the params rule (editing.py), and the new stage list where it may change."""
         assert edit.params is not None and edit.stage_names is not None
@@ -114,22 +115,22 @@ class EditQueries(StoreCore):
         rows = list(await db.execute_fetchall(
             "SELECT stage_index, name, status, items_done + items_failed + (SELECT count(*) FROM items i"
             "   WHERE i.job_id = stages.job_id AND i.stage_index = stages.stage_index), 0, state FROM stages"
-            " WHERE job_id = ? ORDER BY stage_index", (job_id,)))
+            " WHERE job_id = $1 ORDER BY stage_index", (job_id,)))
         stages = [StageState(int(s[0]), str(s[1]), s[2] == "completed", bool(s[3] or s[4] or s[5] is not None))
                   for s in rows]
         first_open = check_params_edit(job_id, stages, edit.stage_names, held)
         old_names = tuple(s.name for s in stages)
         if tuple(edit.stage_names) != old_names:
             # Only stages without kept progress are replaced (the rule checked it): their rows start afresh.
-            await db.execute("DELETE FROM items WHERE job_id = ? AND stage_index >= ?", (job_id, first_open))
-            await db.execute("DELETE FROM stages WHERE job_id = ? AND stage_index >= ?", (job_id, first_open))
+            await db.execute("DELETE FROM items WHERE job_id = $1 AND stage_index >= $2", (job_id, first_open))
+            await db.execute("DELETE FROM stages WHERE job_id = $1 AND stage_index >= $2", (job_id, first_open))
             attempts = edit.max_attempts or ()
             await db.executemany(
-                "INSERT INTO stages (job_id, stage_index, name, max_attempts) VALUES (?, ?, ?, ?)",
+                "INSERT INTO stages (job_id, stage_index, name, max_attempts) VALUES ($1, $2, $3, $4)",
                 [(job_id, i, name, attempts[i] if i < len(attempts) else 1)
                  for i, name in enumerate(edit.stage_names) if i >= first_open],
             )
         await db.execute(
-            "UPDATE jobs SET params = ?, stage_names = ?, search_text = ? WHERE job_id = ?",
+            "UPDATE jobs SET params = $1, stage_names = $2, search_text = $3 WHERE job_id = $4",
             (dumps(edit.params), dumps(list(edit.stage_names)), search_text(type_, unique_key, edit.params), job_id),
         )

@@ -1,6 +1,6 @@
 """Several hosts: runner names and tags, the tags a job needs, and who holds which job.
 
-Portable SQL only (plain tables, `?` placeholders, no json_each, no INSERT OR REPLACE): every
+Portable SQL only (plain tables, `$n` placeholders, no JSON functions, no dialect's own forms): every
 backend runs these statements as they are. A runner's tags live in `runner_tags` (deleted with its
 runner row); a job's needs in `job_needs`. A runner claims a job only when it has every tag the job
 needs: `fits()` is the NOT EXISTS condition the claim (store/runs.py) adds to its WHERE clause.
@@ -19,7 +19,7 @@ _CHUNK = 500
 """Ids per `IN (?, ...)` list: well under every backend's limit on parameters."""
 
 
-def fits(runner: str = "?") -> str:
+def fits(runner: str = "$1") -> str:
     """Return the SQL condition "this job needs no tag the runner lacks" (`runner`: its placeholder).
 
     Used inside a query over `jobs`: a job with no needs always fits, and one row of `job_needs` per
@@ -35,15 +35,15 @@ async def link_needs(db: Any, jobs: Iterable[tuple[JobId, Sequence[str]]]) -> No
     """Record the tags each new job needs (inside the submitting transaction)."""
     rows = [(job_id, tag) for job_id, needs in jobs for tag in sorted(set(needs))]
     if rows:
-        await db.executemany("INSERT INTO job_needs (job_id, tag) VALUES (?, ?)", rows)
+        await db.executemany("INSERT INTO job_needs (job_id, tag) VALUES ($1, $2)", rows)
 
 
 async def write_runner_tags(db: Any, runner_id: str, tags: Iterable[str]) -> None:
     """Replace a runner's tags (inside the registering transaction)."""
-    await db.execute("DELETE FROM runner_tags WHERE runner_id = ?", (runner_id,))
+    await db.execute("DELETE FROM runner_tags WHERE runner_id = $1", (runner_id,))
     rows = [(runner_id, t) for t in sorted(set(tags))]
     if rows:
-        await db.executemany("INSERT INTO runner_tags (runner_id, tag) VALUES (?, ?)", rows)
+        await db.executemany("INSERT INTO runner_tags (runner_id, tag) VALUES ($1, $2)", rows)
 
 
 def _chunks(ids: Sequence[JobId]) -> Iterable[Sequence[JobId]]:
@@ -59,7 +59,7 @@ class FleetQueries(StoreCore):
         wanted = sorted(set(job_ids))
         out: dict[JobId, list[str]] = {}
         for chunk in _chunks(wanted):
-            marks = ", ".join("?" for _ in chunk)
+            marks = ", ".join(f"${i}" for i in range(1, len(chunk) + 1))
             rows = await self._all(
                 f"SELECT job_id, tag FROM job_needs WHERE job_id IN ({marks}) ORDER BY job_id, tag", tuple(chunk)
             )

@@ -6,8 +6,6 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
-import aiosqlite
-
 from ..errors import InvalidTransitionError, JobNotFoundError, UsageError
 from ..listing import search_text
 from ..model import (
@@ -34,6 +32,7 @@ from ..model import (
 )
 from .base import StoreCore
 from .deps import check_deps, link_deps
+from .dialect import Dialect
 from .fleet import link_needs
 from .labels import label_conditions, link_labels
 from .notify import _COLS as _NOTIFY_COLS
@@ -53,6 +52,7 @@ from .records import (
     item_status,
     job_status,
 )
+from .seam import Db, Params
 
 _REQUEUE = (
     "resume_count = resume_count + 1, consecutive_failures = 0, pause_reason = NULL, error_message = NULL,"
@@ -64,29 +64,23 @@ _REQUEUE = (
 
 
 def job_filters(
-    *, unique_key: str | None, stage: str | None, statuses: Iterable[str] | None, types: Iterable[str] | None,
-    labels: Iterable[tuple[str, str | None]] = (),
-    queue: str | None = None,
-) -> tuple[list[str], list[Any]]:
-    """Return the WHERE conditions (and their parameters) selecting jobs by unique key, current stage, status, type,
-    labels (every one; a None value: any value of that key) and queue."""
-    where, params = label_conditions(labels)
+    d: Dialect, p: Params, *, unique_key: str | None, stage: str | None, statuses: Iterable[str] | None,
+    types: Iterable[str] | None, labels: Iterable[tuple[str, str | None]] = (), queue: str | None = None,
+) -> list[str]:
+    """Return the WHERE conditions selecting jobs by unique key, current stage, status, type, labels (every
+    one; a None value: any value of that key) and queue; their values go to `p`."""
+    where = label_conditions(labels, p)
     if queue is not None:
-        where.append("queue = ?")
-        params.append(queue)
+        where.append(f"queue = {p.add(queue)}")
     if unique_key is not None:
-        where.append("unique_key = ?")
-        params.append(unique_key)
+        where.append(f"unique_key = {p.add(unique_key)}")
     if stage is not None:
-        where.append("json_extract(stage_names, '$[' || current_step_index || ']') = ?")
-        params.append(stage)
+        where.append(f"{d.step_name} = {p.add(stage)}")
     if statuses is not None:
-        where.append("status IN (SELECT value FROM json_each(?))")
-        params.append(dumps([str(s) for s in statuses]))
+        where.append(f"status IN ({d.texts(p.add(dumps([str(s) for s in statuses])))})")
     if types is not None:
-        where.append("type IN (SELECT value FROM json_each(?))")
-        params.append(dumps(list(types)))
-    return where, params
+        where.append(f"type IN ({d.texts(p.add(dumps(list(types))))})")
+    return where
 
 
 class JobQueries(StoreCore):
@@ -110,21 +104,20 @@ class JobQueries(StoreCore):
         return ids
 
     async def _insert_jobs(
-        self, db: aiosqlite.Connection, jobs: Sequence[NewJob], keys: list[str], source: str, now: int
+        self, db: Db, jobs: Sequence[NewJob], keys: list[str], source: str, now: int
     ) -> list[JobId]:
         """Insert jobs inside an open transaction (submission, and a schedule's firing)."""
         if keys:
             rows = list(await db.execute_fetchall(
                 f"SELECT unique_key, job_id FROM jobs WHERE status NOT IN {_TERMINAL_SQL}"
-                " AND unique_key IN (SELECT value FROM json_each(?))",
+                f" AND unique_key IN ({db.dialect.texts('$1')})",
                 (dumps(keys),),
             ))
             for key, job_id in rows:
                 raise UsageError(f"unique key {key!r} already has active job {job_id}")
-        cur = await db.execute("SELECT coalesce(max(job_id), 0) FROM jobs")
-        row = await cur.fetchone()
-        seq = list(await db.execute_fetchall("SELECT seq FROM sqlite_sequence WHERE name = 'jobs'"))
-        first = max(int(row[0]) if row else 0, int(seq[0][0]) if seq else 0) + 1
+        top = await db.execute_fetchall("SELECT coalesce(max(job_id), 0) FROM jobs")
+        seq = await db.execute_fetchall(db.dialect.job_seq_sql)
+        first = max(int(top[0][0]) if top else 0, int(seq[0][0]) if seq else 0) + 1
         ids = list(range(first, first + len(jobs)))
         deps = await check_deps(db, (d for j in jobs for d in j.after))
         status = [
@@ -134,7 +127,7 @@ class JobQueries(StoreCore):
         await db.executemany(
             "INSERT INTO jobs (job_id, type, status, params, priority, unique_key, stage_names, run_at_ms,"
             " max_retries, created_at_ms, updated_at_ms, timeout_ms, search_text, queue)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             [
                 (jid, j.type, st, dumps(j.params), j.priority, j.unique_key, dumps(list(j.stage_names)),
                  j.run_at_ms, j.max_retries, now, now, j.timeout_ms, search_text(j.type, j.unique_key, j.params),
@@ -150,7 +143,7 @@ class JobQueries(StoreCore):
             if j.notify:
                 await link_targets(db, jid, j.notify)
         await db.executemany(
-            "INSERT INTO stages (job_id, stage_index, name, max_attempts) VALUES (?, ?, ?, ?)",
+            "INSERT INTO stages (job_id, stage_index, name, max_attempts) VALUES ($1, $2, $3, $4)",
             [
                 (jid, i, name, j.max_attempts[i] if i < len(j.max_attempts) else 1)
                 for jid, j in zip(ids, jobs, strict=True)
@@ -159,7 +152,7 @@ class JobQueries(StoreCore):
         )
         await db.executemany(
             "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, source)"
-            " VALUES (?, ?, 'submit', '', ?, ?)",
+            " VALUES ($1, $2, 'submit', '', $3, $4)",
             [(jid, now, st, source) for jid, st in zip(ids, status, strict=True)],
         )
         return ids
@@ -171,7 +164,7 @@ class JobQueries(StoreCore):
         Raises:
             JobNotFoundError: no job has this id.
         """
-        row = await self._one(f"SELECT {JOB_COLS} FROM jobs WHERE job_id = ?", (job_id,))
+        row = await self._one(f"SELECT {JOB_COLS} FROM jobs WHERE job_id = $1", (job_id,))
         if row is None:
             raise JobNotFoundError(job_id)
         return _job(row)
@@ -180,30 +173,30 @@ class JobQueries(StoreCore):
         """Return one job with its stages and counters."""
         job = await self.get_job(job_id)
         rows = await self._all(
-            f"SELECT {STAGE_COLS} FROM stages WHERE job_id = ? ORDER BY stage_index", (job_id,)
+            f"SELECT {STAGE_COLS} FROM stages WHERE job_id = $1 ORDER BY stage_index", (job_id,)
         )
-        res = await self._one("SELECT count(*) FROM items WHERE job_id = ? AND status = 'done'", (job_id,))
+        res = await self._one("SELECT count(*) FROM items WHERE job_id = $1 AND status = 'done'", (job_id,))
         files = await self._all(
-            "SELECT path, stage_index, size, sha256, created_at_ms FROM files WHERE job_id = ? ORDER BY path", (job_id,)
+            "SELECT path, stage_index, size, sha256, created_at_ms FROM files WHERE job_id = $1 ORDER BY path", (job_id,)
         )
         on = await self._all(
-            "SELECT j.job_id, j.type, j.status, d.depends_on = ? FROM job_deps d JOIN jobs j"
-            " ON j.job_id = CASE WHEN d.job_id = ? THEN d.depends_on ELSE d.job_id END"
-            " WHERE d.job_id = ? OR d.depends_on = ? ORDER BY j.job_id",
+            "SELECT j.job_id, j.type, j.status, d.depends_on = $1 FROM job_deps d JOIN jobs j"
+            " ON j.job_id = CASE WHEN d.job_id = $2 THEN d.depends_on ELSE d.job_id END"
+            " WHERE d.job_id = $3 OR d.depends_on = $4 ORDER BY j.job_id",
             (job_id, job_id, job_id, job_id),
         )
         depends_on = tuple(JobRef(r[0], r[1], job_status(r[2])) for r in on if not r[3])
         dependents = tuple(JobRef(r[0], r[1], job_status(r[2])) for r in on if r[3])
         targets = await self._all(
-            "SELECT kind, target FROM notify_targets WHERE job_id = ? ORDER BY kind, target", (job_id,)
+            "SELECT kind, target FROM notify_targets WHERE job_id = $1 ORDER BY kind, target", (job_id,)
         )
         told = await self._all(
-            f"SELECT {_NOTIFY_COLS} FROM notifications WHERE job_id = ? ORDER BY notification_id", (job_id,)
+            f"SELECT {_NOTIFY_COLS} FROM notifications WHERE job_id = $1 ORDER BY notification_id", (job_id,)
         )
         procs = [_proc(tuple(r)) for r in await self._all(
-            f"SELECT {PROC_COLS} FROM processes WHERE job_id = ? ORDER BY stage_index, slot", (job_id,))]
-        needs = await self._all("SELECT tag FROM job_needs WHERE job_id = ? ORDER BY tag", (job_id,))
-        labels = await self._all("SELECT key, value FROM job_labels WHERE job_id = ? ORDER BY key", (job_id,))
+            f"SELECT {PROC_COLS} FROM processes WHERE job_id = $1 ORDER BY stage_index, slot", (job_id,))]
+        needs = await self._all("SELECT tag FROM job_needs WHERE job_id = $1 ORDER BY tag", (job_id,))
+        labels = await self._all("SELECT key, value FROM job_labels WHERE job_id = $1 ORDER BY key", (job_id,))
         return JobDetail(job, tuple(_stage(r) for r in rows), int(res[0]) if res else 0,
                          tuple(FileRecord(*f) for f in files), depends_on, dependents,
                          tuple((str(t[0]), str(t[1])) for t in targets), tuple(Notification(*n) for n in told),
@@ -225,11 +218,12 @@ class JobQueries(StoreCore):
     ) -> list[Job]:
         """Return jobs, oldest first unless `newest_first`, filtered by status, type, change time, unique key,
         the stage they are at (by name), labels (each one; a None value: any value of that key) and queue."""
-        where, params = job_filters(unique_key=unique_key, stage=stage, statuses=statuses, types=types, labels=labels,
-                                    queue=queue)
+        p = Params()
+        where = job_filters(self.sql, p, unique_key=unique_key, stage=stage, statuses=statuses, types=types,
+                            labels=labels, queue=queue)
         if updated_after_ms is not None:
-            where.append("updated_at_ms > ?")
-            params.append(updated_after_ms)
+            where.append(f"updated_at_ms > {p.add(updated_after_ms)}")
+        params = p.values
         sql = f"SELECT {JOB_COLS} FROM jobs"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -241,8 +235,7 @@ class JobQueries(StoreCore):
             return [_job(r) for r in rows]
         sql += " ORDER BY job_id DESC" if newest_first else " ORDER BY job_id"
         if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
+            sql += f" LIMIT {p.add(limit)}"
         return [_job(r) for r in await self._all(sql, params)]
 
     async def iter_jobs(
@@ -257,24 +250,21 @@ class JobQueries(StoreCore):
 
         Memory stays bounded whatever the number of jobs (`ls --json` on 50k jobs held them all).
         """
-        where: list[str] = []
-        params: list[Any] = []
-        if statuses is not None:
-            where.append("status IN (SELECT value FROM json_each(?))")
-            params.append(dumps([str(s) for s in statuses]))
-        if types is not None:
-            where.append("type IN (SELECT value FROM json_each(?))")
-            params.append(dumps(list(types)))
+        p = Params()
+        where = job_filters(self.sql, p, unique_key=None, stage=None, statuses=statuses, types=types)
+        params = p.values
+        n = len(params)
         after = 0
         if newest is not None:
             if newest <= 0:
                 return
             cond = " WHERE " + " AND ".join(where) if where else ""
             row = await self._one(
-                f"SELECT job_id FROM jobs{cond} ORDER BY job_id DESC LIMIT 1 OFFSET ?", (*params, newest - 1)
+                f"SELECT job_id FROM jobs{cond} ORDER BY job_id DESC LIMIT 1 OFFSET ${n + 1}", (*params, newest - 1)
             )
             after = row[0] - 1 if row is not None else 0
-        sql = f"SELECT {JOB_COLS} FROM jobs WHERE " + " AND ".join([*where, "job_id > ?"]) + " ORDER BY job_id LIMIT ?"
+        sql = (f"SELECT {JOB_COLS} FROM jobs WHERE " + " AND ".join([*where, f"job_id > ${n + 1}"])
+               + f" ORDER BY job_id LIMIT ${n + 2}")
         while True:
             rows = await self._all(sql, (*params, after, page))
             for r in rows:
@@ -308,15 +298,15 @@ class JobQueries(StoreCore):
         """Return log lines of a job after `after_id`; with `tail`, the last `limit` of them."""
         if tail:
             rows = await self._all(
-                "SELECT log_id, job_id, ts_ms, level, message FROM logs WHERE job_id = ? AND log_id > ?"
-                " ORDER BY log_id DESC LIMIT ?",
+                "SELECT log_id, job_id, ts_ms, level, message FROM logs WHERE job_id = $1 AND log_id > $2"
+                " ORDER BY log_id DESC LIMIT $3",
                 (job_id, after_id, limit),
             )
             rows.reverse()
         else:
             rows = await self._all(
-                "SELECT log_id, job_id, ts_ms, level, message FROM logs WHERE job_id = ? AND log_id > ?"
-                " ORDER BY log_id LIMIT ?",
+                "SELECT log_id, job_id, ts_ms, level, message FROM logs WHERE job_id = $1 AND log_id > $2"
+                " ORDER BY log_id LIMIT $3",
                 (job_id, after_id, limit),
             )
         return [LogLine(*r) for r in rows]
@@ -325,7 +315,7 @@ class JobQueries(StoreCore):
         """Return log lines of every job after `after_id`, in order; with `tail`, the last `limit`."""
         order = "DESC" if tail else ""
         rows = await self._all(
-            f"SELECT log_id, job_id, ts_ms, level, message FROM logs WHERE log_id > ? ORDER BY log_id {order} LIMIT ?",
+            f"SELECT log_id, job_id, ts_ms, level, message FROM logs WHERE log_id > $1 ORDER BY log_id {order} LIMIT $2",
             (after_id, limit),
         )
         if tail:
@@ -335,12 +325,12 @@ class JobQueries(StoreCore):
     async def items(self, job_id: JobId, *, chunk: int = 5000) -> AsyncIterator[ItemRecord]:
         """Yield every stored item outcome of a job, by stage then key."""
         names = {r[0]: r[1] for r in await self._all(
-            "SELECT stage_index, name FROM stages WHERE job_id = ?", (job_id,))}
+            "SELECT stage_index, name FROM stages WHERE job_id = $1", (job_id,))}
         last: tuple[int, str] = (-1, "")
         while True:
             rows = await self._all(
                 "SELECT stage_index, key, status, result, error, attempts, updated_at_ms FROM items"
-                " WHERE job_id = ? AND (stage_index, key) > (?, ?) ORDER BY stage_index, key LIMIT ?",
+                " WHERE job_id = $1 AND (stage_index, key) > ($2, $3) ORDER BY stage_index, key LIMIT $4",
                 (job_id, last[0], last[1], chunk),
             )
             for r in rows:
@@ -353,7 +343,7 @@ class JobQueries(StoreCore):
     async def item_results(self, job_id: JobId, stage_index: int) -> dict[str, Any]:
         """Return the results of the done items of one stage, by key."""
         rows = await self._all(
-            "SELECT key, result FROM items WHERE job_id = ? AND stage_index = ? AND status = 'done' ORDER BY key",
+            "SELECT key, result FROM items WHERE job_id = $1 AND stage_index = $2 AND status = 'done' ORDER BY key",
             (job_id, stage_index),
         )
         return {r[0]: _loads(r[1]) for r in rows}
@@ -361,7 +351,7 @@ class JobQueries(StoreCore):
     async def attempt_errors(self, job_id: JobId) -> list[AttemptRecord]:
         """Return every failed attempt of a job's stages, by stage then attempt."""
         rows = await self._all(
-            "SELECT stage_index, attempt, failed_at_ms, error, transient FROM attempts WHERE job_id = ?"
+            "SELECT stage_index, attempt, failed_at_ms, error, transient FROM attempts WHERE job_id = $1"
             " ORDER BY stage_index, attempt",
             (job_id,),
         )
@@ -370,7 +360,7 @@ class JobQueries(StoreCore):
     async def requests(self, job_id: JobId) -> list[RequestRecord]:
         """Return the audit trail of a job: each request and recovery, who and when, oldest first."""
         rows = await self._all(
-            "SELECT ts_ms, action, from_status, to_status, source, detail FROM requests WHERE job_id = ?"
+            "SELECT ts_ms, action, from_status, to_status, source, detail FROM requests WHERE job_id = $1"
             " ORDER BY request_id",
             (job_id,),
         )
@@ -395,7 +385,7 @@ class JobQueries(StoreCore):
     async def job_ids_older_than(self, cutoff_ms: int, statuses: Iterable[str]) -> list[JobId]:
         """Return ids of jobs in `statuses` last updated before `cutoff_ms`."""
         rows = await self._all(
-            "SELECT job_id FROM jobs WHERE updated_at_ms < ? AND status IN (SELECT value FROM json_each(?))"
+            f"SELECT job_id FROM jobs WHERE updated_at_ms < $1 AND status IN ({self.sql.texts('$2')})"
             " ORDER BY job_id",
             (cutoff_ms, dumps(list(statuses))),
         )
@@ -416,7 +406,7 @@ class JobQueries(StoreCore):
         async with self._tx() as db:
             rows = list(await db.execute_fetchall(
                 "SELECT status, stage_names, items_failed, unique_key, current_step_index, purging_at_ms"
-                " FROM jobs WHERE job_id = ?",
+                " FROM jobs WHERE job_id = $1",
                 (job_id,),
             ))
             if not rows:
@@ -437,7 +427,7 @@ class JobQueries(StoreCore):
                 # own status (a paused or failed-and-retrying one goes back to blocked when resumed).
                 waiting = [] if status is JobStatus.COMPLETED else list(await db.execute_fetchall(
                     "SELECT d.job_id, j.status FROM job_deps d JOIN jobs j ON j.job_id = d.job_id"
-                    f" WHERE d.depends_on = ? AND j.status NOT IN {_TERMINAL_SQL} ORDER BY d.job_id",
+                    f" WHERE d.depends_on = $1 AND j.status NOT IN {_TERMINAL_SQL} ORDER BY d.job_id",
                     (job_id,),
                 ))
                 if waiting:
@@ -445,9 +435,9 @@ class JobQueries(StoreCore):
                         job_id, status.value, action.value,
                         f"job(s) {', '.join(f'#{w[0]} ({w[1]})' for w in waiting)} wait on it; cancel them first",
                     )
-                await db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
-                await db.execute("DELETE FROM logs WHERE job_id = ?", (job_id,))
-                await db.execute("DELETE FROM requests WHERE job_id = ?", (job_id,))
+                await db.execute("DELETE FROM jobs WHERE job_id = $1", (job_id,))
+                await db.execute("DELETE FROM logs WHERE job_id = $1", (job_id,))
+                await db.execute("DELETE FROM requests WHERE job_id = $1", (job_id,))
                 return ControlResult(job_id, action, status, None)
             if action is Action.PAUSE:
                 if status is JobStatus.RUNNING:
@@ -456,7 +446,7 @@ class JobQueries(StoreCore):
                 else:
                     after = JobStatus.PAUSED
                     await self._set(db, job_id, status, after, now,
-                                    f"paused_at_ms = ?, pause_reason = '{PAUSED_BY_REQUEST}', next_retry_at_ms = NULL",
+                                    f"paused_at_ms = $3, pause_reason = '{PAUSED_BY_REQUEST}', next_retry_at_ms = NULL",
                                     (now,))
             elif action is Action.CANCEL:
                 if status in ACTIVE:
@@ -466,13 +456,13 @@ class JobQueries(StoreCore):
                     after = JobStatus.CANCELLED
                     # lease_owner: a runner may hold a paused job's stage (a frozen command); it lets go.
                     await self._set(db, job_id, status, after, now,
-                                    "cancelled_at_ms = ?, next_retry_at_ms = NULL, lease_owner = NULL,"
+                                    "cancelled_at_ms = $3, next_retry_at_ms = NULL, lease_owner = NULL,"
                                     " pause_reason = NULL", (now,))
                     await insert_event(db, job_id, NotifyEvent.CANCELLED, now, self.notify_defaults)
             elif action in (Action.RESUME, Action.RETRY):
                 if status in TERMINAL and unique_key is not None:
                     clash = list(await db.execute_fetchall(
-                        f"SELECT job_id FROM jobs WHERE unique_key = ? AND job_id != ? AND status NOT IN {_TERMINAL_SQL}",
+                        f"SELECT job_id FROM jobs WHERE unique_key = $1 AND job_id != $2 AND status NOT IN {_TERMINAL_SQL}",
                         (unique_key, job_id),
                     ))
                     if clash:
@@ -481,7 +471,7 @@ class JobQueries(StoreCore):
                         )
                 if status is JobStatus.COMPLETED:
                     first = list(await db.execute_fetchall(
-                        "SELECT min(stage_index) FROM stages WHERE job_id = ? AND items_failed > 0", (job_id,)
+                        "SELECT min(stage_index) FROM stages WHERE job_id = $1 AND items_failed > 0", (job_id,)
                     ))
                     if items_failed == 0 or not first or first[0][0] is None:
                         raise InvalidTransitionError(job_id, status.value, action.value, "no failed items to retry")
@@ -497,7 +487,7 @@ class JobQueries(StoreCore):
                 after = await self._requeue_status(db, job_id)
                 await self._set(
                     db, job_id, status, after, now,
-                    _REQUEUE + ", current_step_index = ?, progress_done = 0, progress_total = 0, progress_message = NULL,"
+                    _REQUEUE + ", current_step_index = $3, progress_done = 0, progress_total = 0, progress_message = NULL,"
                     " lease_owner = NULL",
                     (to_stage,),
                 )
@@ -509,11 +499,11 @@ class JobQueries(StoreCore):
                 text = f"failed by {source}: {reason or 'no reason given'}"
                 after = JobStatus.FAILED
                 await self._set(db, job_id, status, after, now,
-                                "lease_owner = NULL, failed_step = ?, error_message = ?, next_retry_at_ms = NULL,"
+                                "lease_owner = NULL, failed_step = $3, error_message = $4, next_retry_at_ms = NULL,"
                                 " pause_reason = NULL", (stage, text))
                 await db.execute(
-                    "UPDATE stages SET status = 'failed', error = ?, finished_at_ms = ?"
-                    " WHERE job_id = ? AND status IN ('running', 'retrying', 'interrupted')",
+                    "UPDATE stages SET status = 'failed', error = $1, finished_at_ms = $2"
+                    " WHERE job_id = $3 AND status IN ('running', 'retrying', 'interrupted')",
                     (text, now, job_id),
                 )
             else:  # pragma: no cover - every Action is handled above
@@ -522,44 +512,46 @@ class JobQueries(StoreCore):
                       else reason if action in (Action.FAIL, Action.PAUSE) else None)
             await db.execute(
                 "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, detail, source)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 (job_id, now, action.value, status.value, after.value, detail, source),
             )
         return ControlResult(job_id, action, status, after)
 
     @staticmethod
-    async def _requeue_status(db: aiosqlite.Connection, job_id: JobId) -> JobStatus:
+    async def _requeue_status(db: Db, job_id: JobId) -> JobStatus:
         """Return where a job queued again goes: blocked while a dependency has not completed, else queued."""
         rows = list(await db.execute_fetchall(
             "SELECT 1 FROM job_deps d JOIN jobs p ON p.job_id = d.depends_on"
-            " WHERE d.job_id = ? AND p.status != 'completed' LIMIT 1",
+            " WHERE d.job_id = $1 AND p.status != 'completed' LIMIT 1",
             (job_id,),
         ))
         return JobStatus.BLOCKED if rows else JobStatus.QUEUED
 
     @staticmethod
     async def _set(
-        db: aiosqlite.Connection, job_id: JobId, before: JobStatus, after: JobStatus, now: int,
+        db: Db, job_id: JobId, before: JobStatus, after: JobStatus, now: int,
         extra: str = "", extra_params: Sequence[Any] = (),
     ) -> None:
         if not can_transition(before, after):
             raise InvalidTransitionError(job_id, before.value, f"move to {after.value}")
-        sets = "status = ?, updated_at_ms = ?" + (", " + extra if extra else "")
+        # `extra`'s placeholders start at $3; the job's id and its status before follow them.
+        sets = "status = $1, updated_at_ms = $2" + (", " + extra if extra else "")
+        n = 2 + len(extra_params)
         await db.execute(
-            f"UPDATE jobs SET {sets} WHERE job_id = ? AND status = ?",
+            f"UPDATE jobs SET {sets} WHERE job_id = ${n + 1} AND status = ${n + 2}",
             (after.value, now, *extra_params, job_id, before.value),
         )
 
     @staticmethod
-    async def _reopen(db: aiosqlite.Connection, job_id: JobId, from_stage: int, *, keep_items: bool) -> None:
+    async def _reopen(db: Db, job_id: JobId, from_stage: int, *, keep_items: bool) -> None:
         """Reset stages from `from_stage` on to pending; drop their items unless `keep_items` (then drop failed)."""
         if keep_items:
             await db.execute(
-                "DELETE FROM items WHERE job_id = ? AND stage_index >= ? AND (stage_index > ? OR status = 'failed')",
+                "DELETE FROM items WHERE job_id = $1 AND stage_index >= $2 AND (stage_index > $3 OR status = 'failed')",
                 (job_id, from_stage, from_stage),
             )
         else:
-            await db.execute("DELETE FROM items WHERE job_id = ? AND stage_index >= ?", (job_id, from_stage))
+            await db.execute("DELETE FROM items WHERE job_id = $1 AND stage_index >= $2", (job_id, from_stage))
         await db.execute(
             "UPDATE stages SET status = 'pending', attempts = 0, failures = 0, traceback = NULL,"
             " generation = generation + 1, started_at_ms = NULL,"
@@ -567,13 +559,13 @@ class JobQueries(StoreCore):
             " next_attempt_at_ms = NULL, items_total = NULL,"
             " items_done = (SELECT count(*) FROM items i WHERE i.job_id = stages.job_id"
             "   AND i.stage_index = stages.stage_index AND i.status = 'done'),"
-            " items_failed = 0 WHERE job_id = ? AND stage_index >= ?",
+            " items_failed = 0 WHERE job_id = $1 AND stage_index >= $2",
             (job_id, from_stage),
         )
         await db.execute(
-            "UPDATE jobs SET current_step_index = ?,"
-            " items_done = (SELECT coalesce(sum(items_done), 0) FROM stages WHERE job_id = ?),"
-            " items_failed = (SELECT coalesce(sum(items_failed), 0) FROM stages WHERE job_id = ?)"
-            " WHERE job_id = ?",
+            "UPDATE jobs SET current_step_index = $1,"
+            " items_done = (SELECT coalesce(sum(items_done), 0) FROM stages WHERE job_id = $2),"
+            " items_failed = (SELECT coalesce(sum(items_failed), 0) FROM stages WHERE job_id = $3)"
+            " WHERE job_id = $4",
             (from_stage, job_id, job_id, job_id),
         )

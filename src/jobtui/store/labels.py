@@ -1,7 +1,7 @@
 """Labels of jobs (`job_labels`): written with a job, read in batches, and the filter conditions on them.
 
-Portable SQL only (plain tables, `?` placeholders): every backend runs these statements as they are.
-A filter on a label is `jobs.job_id IN (SELECT job_id FROM job_labels WHERE key = ? AND value = ?)`:
+Portable SQL only (plain tables, `$n` placeholders): every backend runs these statements as they are.
+A filter on a label is `jobs.job_id IN (SELECT job_id FROM job_labels WHERE key = $1 AND value = $2)`:
 both SQLite and PostgreSQL read the matching ids off the (key, value, job_id) index, then the jobs by
 their primary key, so finding the jobs of one label costs what they are, not the number of jobs.
 """
@@ -9,44 +9,39 @@ their primary key, so finding the jobs of one label costs what they are, not the
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from ..labels import Labels
 from ..model import JobId
 from .base import StoreCore
+from .seam import Db, Params
 
 _CHUNK = 500
-"""Ids per `IN (?, ...)` list: well under every backend's limit on parameters."""
+"""Ids per `IN ($1, ...)` list: well under every backend's limit on parameters."""
 
 
-def label_condition(key: str, value: str | None, *, negate: bool = False) -> tuple[str, list[Any]]:
-    """Return the SQL condition "the job has label key=value" (any value when None) and its parameters."""
-    sql = "SELECT l.job_id FROM job_labels l WHERE l.key = ?" + (" AND l.value = ?" if value is not None else "")
-    params: list[Any] = [key] if value is None else [key, value]
-    return f"jobs.job_id {'NOT IN' if negate else 'IN'} ({sql})", params
+def label_condition(key: str, value: str | None, p: Params, *, negate: bool = False) -> str:
+    """Return the SQL condition "the job has label key=value" (any value when None); its values go to `p`."""
+    sql = f"SELECT l.job_id FROM job_labels l WHERE l.key = {p.add(key)}"
+    if value is not None:
+        sql += f" AND l.value = {p.add(value)}"
+    return f"jobs.job_id {'NOT IN' if negate else 'IN'} ({sql})"
 
 
-def label_conditions(labels: Iterable[tuple[str, str | None]], *, negate: bool = False) -> tuple[list[str], list[Any]]:
-    """Return one condition per label (all must hold), and their parameters in order."""
-    where: list[str] = []
-    params: list[Any] = []
-    for key, value in labels:
-        cond, p = label_condition(key, value, negate=negate)
-        where.append(cond)
-        params += p
-    return where, params
+def label_conditions(labels: Iterable[tuple[str, str | None]], p: Params, *, negate: bool = False) -> list[str]:
+    """Return one condition per label (all must hold); their values go to `p` in order."""
+    return [label_condition(key, value, p, negate=negate) for key, value in labels]
 
 
-async def link_labels(db: Any, jobs: Iterable[tuple[JobId, Labels]]) -> None:
+async def link_labels(db: Db, jobs: Iterable[tuple[JobId, Labels]]) -> None:
     """Record the labels of new jobs (inside the submitting transaction)."""
     rows = [(job_id, k, v) for job_id, labels in jobs for k, v in labels]
     if rows:
-        await db.executemany("INSERT INTO job_labels (job_id, key, value) VALUES (?, ?, ?)", rows)
+        await db.executemany("INSERT INTO job_labels (job_id, key, value) VALUES ($1, $2, $3)", rows)
 
 
-async def replace_labels(db: Any, job_id: JobId, labels: Labels) -> None:
+async def replace_labels(db: Db, job_id: JobId, labels: Labels) -> None:
     """Replace a job's labels (inside an open transaction: an edit)."""
-    await db.execute("DELETE FROM job_labels WHERE job_id = ?", (job_id,))
+    await db.execute("DELETE FROM job_labels WHERE job_id = $1", (job_id,))
     await link_labels(db, [(job_id, labels)])
 
 
@@ -59,7 +54,7 @@ class LabelQueries(StoreCore):
         out: dict[JobId, list[tuple[str, str]]] = {}
         for i in range(0, len(wanted), _CHUNK):
             chunk = wanted[i:i + _CHUNK]
-            marks = ", ".join("?" for _ in chunk)
+            marks = ", ".join(f"${n}" for n in range(1, len(chunk) + 1))
             rows = await self._all(
                 f"SELECT job_id, key, value FROM job_labels WHERE job_id IN ({marks}) ORDER BY job_id, key", tuple(chunk)
             )

@@ -11,17 +11,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from pathlib import PurePath
-from typing import Any
 
 from ..listing import Listing
 from ..model import Job, JobId, JobStatus
 from .base import StoreCore
+from .dialect import Dialect
 from .labels import label_conditions
 from .records import _TERMINAL_SQL, JOB_COLS, _job, dumps
+from .seam import Params
 
 _STATUSES = frozenset(s.value for s in JobStatus)
 
-_STEP = "json_extract(stage_names, '$[' || current_step_index || ']')"
 _FIELDS = (
     "('#' || CAST(job_id AS TEXT))", "coalesce(search_text, lower(type || ' ' || coalesce(unique_key, '')))",
     "status", "lower(progress_message)", "lower(error_message)", "lower(pause_reason)", "lower(failed_step)",
@@ -31,20 +31,25 @@ _FIELDS = (
 stored before the column existed are searched without their params."""
 
 
-_WORD_TESTS = [f"coalesce(instr({f}, ?) > 0, 0 > 1)" for f in _FIELDS]
-# The current stage's name: parsed out of stage_names only where the word is there at all.
-_WORD_TESTS.append(f"(instr(lower(stage_names), ?) > 0 AND coalesce(instr(lower({_STEP}), ?) > 0, 0 > 1))")
-_WORD = "(" + " OR ".join(_WORD_TESTS) + ")"
-"""The test that a word is in a job's searchable text; each `?` is the word."""
-_WORD_PARAMS = _WORD.count("?")
+def _word(d: Dialect, word: str) -> str:
+    """Return the test that a word (its placeholder: `word`) is in a job's searchable text."""
+    tests = [f"coalesce({d.instr(f, word)} > 0, 0 > 1)" for f in _FIELDS]
+    # The current stage's name: parsed out of stage_names only where the word is there at all.
+    tests.append(f"({d.instr('lower(stage_names)', word)} > 0"
+                 f" AND coalesce({d.instr(f'lower({d.step_name})', word)} > 0, 0 > 1))")
+    return "(" + " OR ".join(tests) + ")"
+
 
 _FRACTION = "(CASE WHEN progress_total > 0 THEN progress_done * 1.0 / progress_total ELSE 0.0 END)"
-_PROGRESS = (
-    "(CASE WHEN status = 'completed' THEN 1.0 WHEN json_array_length(stage_names) = 0 THEN 0.0"
-    f" ELSE (current_step_index + CASE WHEN {_FRACTION} > 1.0 THEN 1.0 ELSE {_FRACTION} END) * 1.0"
-    " / json_array_length(stage_names) END)"
-)
-"""`Job.progress` in SQL (a stage count of 0 gives 0; a fraction above 1 counts as 1)."""
+
+
+def _progress(d: Dialect) -> str:
+    """`Job.progress` in SQL (a stage count of 0 gives 0; a fraction above 1 counts as 1)."""
+    return (
+        f"(CASE WHEN status = 'completed' THEN 1.0 WHEN {d.stage_count} = 0 THEN 0.0"
+        f" ELSE (current_step_index + CASE WHEN {_FRACTION} > 1.0 THEN 1.0 ELSE {_FRACTION} END) * 1.0"
+        f" / {d.stage_count} END)"
+    )
 
 
 def _rank_sql(listing: Listing) -> str:
@@ -52,7 +57,7 @@ def _rank_sql(listing: Listing) -> str:
     return f"(CASE status {whens} ELSE 99 END)" if whens else "0"
 
 
-def _keys(listing: Listing) -> list[tuple[str, bool]]:
+def _keys(listing: Listing, d: Dialect) -> list[tuple[str, bool]]:
     """Return the listing's order as (expression, descending) pairs, ending with the id."""
     sort = listing.sort
     if sort == "status":
@@ -60,7 +65,7 @@ def _keys(listing: Listing) -> list[tuple[str, bool]]:
     elif sort == "updated":
         keys = [("updated_at_ms", True), ("job_id", True)]
     elif sort == "progress":
-        keys = [(_PROGRESS, True), ("job_id", False)]
+        keys = [(_progress(d), True), ("job_id", False)]
     elif sort == "priority":
         keys = [("priority", True), ("job_id", False)]
     elif sort == "type":
@@ -70,32 +75,25 @@ def _keys(listing: Listing) -> list[tuple[str, bool]]:
     return [(expr, desc != listing.reverse) for expr, desc in keys]
 
 
-def _where(listing: Listing) -> tuple[list[str], list[Any]]:
-    """Return the listing's filter as SQL conditions and their parameters."""
+def _where(listing: Listing, d: Dialect, p: Params) -> list[str]:
+    """Return the listing's filter as SQL conditions (their values go to `p`)."""
     where: list[str] = []
-    params: list[Any] = []
     # With free words, the words' test costs most: walk the order's index and stop at the window's last
     # row, rather than let the planner take every job of the statuses (`status || ''` uses no index).
     status = "(status || '')" if listing.words or listing.not_words else "status"
     for column, values, op in ((status, listing.statuses, "IN"), ("status", listing.not_statuses or None, "NOT IN"),
                                ("type", listing.types, "IN"), ("type", listing.not_types or None, "NOT IN")):
         if values is not None:
-            where.append(f"{column} {op} (SELECT value FROM json_each(?))")
-            params.append(dumps(sorted(values)))
+            where.append(f"{column} {op} ({d.texts(p.add(dumps(sorted(values))))})")
     for labels, negate in ((listing.labels, False), (listing.not_labels, True)):
-        conds, label_params = label_conditions(labels, negate=negate)
-        where += conds
-        params += label_params
+        where += label_conditions(labels, p, negate=negate)
     if listing.failures is not None:
-        where.append("(status IN (SELECT value FROM json_each(?)) OR items_failed > 0)")
-        params.append(dumps(sorted(listing.failures)))
+        where.append(f"(status IN ({d.texts(p.add(dumps(sorted(listing.failures))))}) OR items_failed > 0)")
     for word in listing.words:
-        where.append(_WORD)
-        params += [word] * _WORD_PARAMS
+        where.append(_word(d, p.add(word)))
     for word in listing.not_words:
-        where.append(f"NOT {_WORD}")
-        params += [word] * _WORD_PARAMS
-    return where, params
+        where.append(f"NOT {_word(d, p.add(word))}")
+    return where
 
 
 def _clause(where: list[str]) -> str:
@@ -105,8 +103,6 @@ def _clause(where: list[str]) -> str:
 class ListingQueries(StoreCore):
     """Count, window and position reads of a filtered, ordered job list; the store-wide change token."""
 
-    _TOKEN_SQL = "SELECT (SELECT data_version FROM pragma_data_version), total_changes()"
-    """SQLite: `data_version` moves when another connection commits, `total_changes()` when this one writes."""
     _SYNC_TOKEN = True
     """SQLite: read `data_version` on a connection of its own, in this thread (~20 µs, no thread hop)."""
     _token_conn: sqlite3.Connection | None = None
@@ -126,7 +122,7 @@ class ListingQueries(StoreCore):
                 return (int(self._token_conn.execute("PRAGMA data_version").fetchone()[0]), 0)
             except (sqlite3.Error, ValueError):
                 self._SYNC_TOKEN = False  # e.g. a path sqlite3 cannot open as a URI: ask the store's connection
-        row = await self._one(self._TOKEN_SQL)
+        row = await self._one(self.sql.change_token_sql)
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
     async def close(self, *, timeout_s: float = 10.0) -> None:
@@ -138,49 +134,53 @@ class ListingQueries(StoreCore):
 
     async def count_jobs(self, listing: Listing) -> int:
         """Return how many jobs the listing's filter matches."""
-        where, params = _where(listing)
-        row = await self._one("SELECT count(*) FROM jobs" + _clause(where), params)
+        p = Params()
+        where = _where(listing, self.sql, p)
+        row = await self._one("SELECT count(*) FROM jobs" + _clause(where), p.values)
         return int(row[0]) if row else 0
 
     async def window_jobs(self, listing: Listing, offset: int, limit: int) -> list[Job]:
         """Return the jobs at positions [offset, offset + limit) of the listing, in its order."""
-        where, params = _where(listing)
-        order = ", ".join(f"{expr} {'DESC' if desc else 'ASC'}" for expr, desc in _keys(listing))
-        sql = f"SELECT {JOB_COLS} FROM jobs{_clause(where)} ORDER BY {order} LIMIT ? OFFSET ?"
-        return [_job(r) for r in await self._all(sql, [*params, max(0, limit), max(0, offset)])]
+        p = Params()
+        where = _where(listing, self.sql, p)
+        order = ", ".join(f"{expr} {'DESC' if desc else 'ASC'}" for expr, desc in _keys(listing, self.sql))
+        sql = (f"SELECT {JOB_COLS} FROM jobs{_clause(where)} ORDER BY {order}"
+               f" LIMIT {p.add(max(0, limit))} OFFSET {p.add(max(0, offset))}")
+        return [_job(r) for r in await self._all(sql, p.values)]
 
     async def job_position(self, listing: Listing, job_id: JobId) -> int | None:
         """Return the position of a job in the listing (None when its filter does not match the job)."""
-        where, params = _where(listing)
-        hit = await self._one("SELECT 1 FROM jobs" + _clause([*where, "job_id = ?"]), [*params, job_id])
+        p = Params(job_id)
+        where = _where(listing, self.sql, p)
+        hit = await self._one("SELECT 1 FROM jobs" + _clause([*where, "job_id = $1"]), p.values)
         if hit is None:
             return None
-        keys = _keys(listing)
+        keys = _keys(listing, self.sql)
         # Rows before the job: a lexicographic comparison of the order's keys with the job's own.
         cols = ", ".join(f"{expr} AS k{i}" for i, (expr, _) in enumerate(keys))
         before = []
         for i, (expr, desc) in enumerate(keys):
             equal = [f"{keys[j][0]} = t.k{j}" for j in range(i)]
             before.append("(" + " AND ".join([*equal, f"{expr} {'>' if desc else '<'} t.k{i}"]) + ")")
-        sql = (f"WITH t AS (SELECT {cols} FROM jobs WHERE job_id = ?) SELECT count(*) FROM jobs, t"
+        sql = (f"WITH t AS (SELECT {cols} FROM jobs WHERE job_id = $1) SELECT count(*) FROM jobs, t"
                + _clause([*where, "(" + " OR ".join(before) + ")"]))
-        row = await self._one(sql, [job_id, *params])
+        row = await self._one(sql, p.values)
         return int(row[0]) if row else None
 
     async def matching_ids(self, listing: Listing, among: Iterable[JobId] | None = None) -> set[JobId]:
         """Return the ids of the jobs the listing's filter matches (only among `among` when given)."""
-        where, params = _where(listing)
+        p = Params()
+        where = _where(listing, self.sql, p)
         if among is not None:
             ids = sorted(set(among))
             if not ids:
                 return set()
-            where = ["job_id IN (SELECT value FROM json_each(?))", *where]
-            params = [dumps(ids), *params]
-        return {int(r[0]) for r in await self._all("SELECT job_id FROM jobs" + _clause(where), params)}
+            where = [f"job_id IN ({self.sql.ids(p.add(dumps(ids)))})", *where]
+        return {int(r[0]) for r in await self._all("SELECT job_id FROM jobs" + _clause(where), p.values)}
 
     async def job_changes(self, updated_after_ms: int) -> list[tuple[JobId, str, int]]:
         """Return (id, status, updated_at_ms) of the jobs updated after a time (over the `jobs_updated_id` index)."""
-        rows = await self._all("SELECT job_id, status, updated_at_ms FROM jobs WHERE updated_at_ms > ?",
+        rows = await self._all("SELECT job_id, status, updated_at_ms FROM jobs WHERE updated_at_ms > $1",
                                (updated_after_ms,))
         return [(int(r[0]), str(r[1]), int(r[2])) for r in rows]
 

@@ -13,26 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import aiosqlite
-
 from ..model import JobId, Notification, NotifyEvent
 from .base import StoreCore
 from .batch import R_JOB_END
 from .records import dumps
+from .seam import Db
 
 R_NOTIFY = R_JOB_END + 2
 """After the job's end (and its dependents' release) in the same group commit."""
-
-EVENT_SQL = (
-    "INSERT OR IGNORE INTO notifications (job_id, event, event_at_ms, kind, target, created_at_ms, next_at_ms)"
-    " SELECT j.job_id, ?2, j.updated_at_ms, t.kind, t.target, ?3, ?3 FROM jobs j JOIN ("
-    "   SELECT kind, target FROM notify_targets WHERE job_id = ?1"
-    "   UNION SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?4)"
-    "     WHERE NOT EXISTS (SELECT 1 FROM notify_targets WHERE job_id = ?1)"
-    " ) t WHERE j.job_id = ?1 AND j.status = ?5"
-)
-"""Insert one row per target for an event, only if the job is in the event's status (its end applied):
-(job_id, event, now, defaults JSON, status). The unique key makes a repeat of one event a no-op."""
 
 _COLS = (
     "notification_id, job_id, event, kind, target, state, attempts, last_error, created_at_ms, next_at_ms,"
@@ -43,20 +31,23 @@ _STATUS_OF = {NotifyEvent.COMPLETED: "completed", NotifyEvent.FAILED: "failed",
 
 
 def event_params(job_id: JobId, event: NotifyEvent, now: int, defaults: Sequence[tuple[str, str]]) -> tuple[Any, ...]:
-    """Return the parameters of EVENT_SQL."""
+    """Return the parameters of the dialect's `event_sql`: (job_id, event, now, defaults JSON, status).
+
+    It inserts one row per target for an event, only if the job is in the event's status (its end applied);
+    the unique key makes a repeat of one event a no-op."""
     return (job_id, event.value, now, dumps([list(d) for d in defaults]), _STATUS_OF[event])
 
 
-async def insert_event(db: aiosqlite.Connection, job_id: JobId, event: NotifyEvent, now: int,
+async def insert_event(db: Db, job_id: JobId, event: NotifyEvent, now: int,
                        defaults: Sequence[tuple[str, str]]) -> None:
     """Insert an event's outbox rows inside an open transaction."""
-    await db.execute(EVENT_SQL, event_params(job_id, event, now, defaults))
+    await db.execute(db.dialect.event_sql, event_params(job_id, event, now, defaults))
 
 
-async def link_targets(db: aiosqlite.Connection, job_id: JobId, targets: Sequence[tuple[str, str]]) -> None:
+async def link_targets(db: Db, job_id: JobId, targets: Sequence[tuple[str, str]]) -> None:
     """Record where a new job's ends are told."""
     await db.executemany(
-        "INSERT OR IGNORE INTO notify_targets (job_id, kind, target) VALUES (?, ?, ?)",
+        "INSERT INTO notify_targets (job_id, kind, target) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         [(job_id, k, t) for k, t in targets],
     )
 
@@ -70,18 +61,18 @@ class NotifyQueries(StoreCore):
 
     def notify_event(self, job_id: JobId, event: NotifyEvent) -> None:
         """Queue: tell the job's targets about `event` (in the same group commit as the job's end)."""
-        self._submit(R_NOTIFY, EVENT_SQL, event_params(job_id, event, self.clock(), self.notify_defaults),
+        self._submit(R_NOTIFY, self.sql.event_sql, event_params(job_id, event, self.clock(), self.notify_defaults),
                      job=job_id)
 
     async def notify_targets(self, job_id: JobId) -> tuple[tuple[str, str], ...]:
         """Return where a job's ends are told (its own targets only)."""
-        rows = await self._all("SELECT kind, target FROM notify_targets WHERE job_id = ? ORDER BY kind, target",
+        rows = await self._all("SELECT kind, target FROM notify_targets WHERE job_id = $1 ORDER BY kind, target",
                                (job_id,))
         return tuple((str(r[0]), str(r[1])) for r in rows)
 
     async def notifications(self, job_id: JobId) -> tuple[Notification, ...]:
         """Return every event of a job told or to tell, oldest first."""
-        rows = await self._all(f"SELECT {_COLS} FROM notifications WHERE job_id = ? ORDER BY notification_id",
+        rows = await self._all(f"SELECT {_COLS} FROM notifications WHERE job_id = $1 ORDER BY notification_id",
                                (job_id,))
         return tuple(_row(r) for r in rows)
 
@@ -91,12 +82,12 @@ class NotifyQueries(StoreCore):
         now = self.clock()
         async with self._tx() as db:
             rows = list(await db.execute_fetchall(
-                "UPDATE notifications SET claimed_by = ?, claimed_until_ms = ? WHERE notification_id IN ("
-                "  SELECT notification_id FROM notifications WHERE state = 'pending' AND next_at_ms <= ?"
-                "  AND kind IN (SELECT value FROM json_each(?))"
-                "  AND (claimed_by IS NULL OR claimed_until_ms < ?"
+                "UPDATE notifications SET claimed_by = $1, claimed_until_ms = $2 WHERE notification_id IN ("
+                "  SELECT notification_id FROM notifications WHERE state = 'pending' AND next_at_ms <= $3"
+                f"  AND kind IN ({self.sql.texts('$4')})"
+                "  AND (claimed_by IS NULL OR claimed_until_ms < $5"
                 "       OR claimed_by NOT IN (SELECT runner_id FROM runners))"
-                "  ORDER BY next_at_ms LIMIT ?)"
+                f"  ORDER BY next_at_ms LIMIT $6{self.sql.skip_locked})"
                 f" RETURNING {_COLS}",
                 (runner_id, now + lease_ms, now, dumps(list(kinds)), now, limit),
             ))
@@ -116,8 +107,8 @@ class NotifyQueries(StoreCore):
         """Record a delivery that succeeded."""
         async with self._tx() as db:
             await db.execute(
-                "UPDATE notifications SET state = 'sent', sent_at_ms = ?, attempts = attempts + ?, last_error = NULL,"
-                " claimed_by = NULL, claimed_until_ms = NULL WHERE notification_id = ? AND state = 'pending'",
+                "UPDATE notifications SET state = 'sent', sent_at_ms = $1, attempts = attempts + $2, last_error = NULL,"
+                " claimed_by = NULL, claimed_until_ms = NULL WHERE notification_id = $3 AND state = 'pending'",
                 (self.clock(), attempts, notification_id),
             )
 
@@ -126,11 +117,11 @@ class NotifyQueries(StoreCore):
         """Record a failed delivery: try again at `retry_at_ms`, or give up (state 'failed') when None."""
         async with self._tx() as db:
             await db.execute(
-                "UPDATE notifications SET attempts = attempts + ?, last_error = ?, claimed_by = NULL,"
-                " claimed_until_ms = NULL, next_at_ms = coalesce(?, next_at_ms),"
-                " state = CASE WHEN ? IS NULL THEN 'failed' ELSE 'pending' END"
-                " WHERE notification_id = ? AND state = 'pending'",
-                (attempts, error, retry_at_ms, retry_at_ms, notification_id),
+                "UPDATE notifications SET attempts = attempts + $1, last_error = $2, claimed_by = NULL,"
+                " claimed_until_ms = NULL, next_at_ms = coalesce($3, next_at_ms),"
+                " state = CASE WHEN $3 IS NULL THEN 'failed' ELSE 'pending' END"
+                " WHERE notification_id = $4 AND state = 'pending'",
+                (attempts, error, retry_at_ms, notification_id),
             )
 
     async def defer_notifications(self, notification_ids: Sequence[int], runner_id: str, next_at_ms: int) -> None:
@@ -139,7 +130,7 @@ class NotifyQueries(StoreCore):
             return
         async with self._tx() as db:
             await db.execute(
-                "UPDATE notifications SET claimed_by = NULL, claimed_until_ms = NULL, next_at_ms = ?"
-                " WHERE notification_id IN (SELECT value FROM json_each(?)) AND claimed_by = ? AND state = 'pending'",
+                "UPDATE notifications SET claimed_by = NULL, claimed_until_ms = NULL, next_at_ms = $1"
+                f" WHERE notification_id IN ({self.sql.ids('$2')}) AND claimed_by = $3 AND state = 'pending'",
                 (next_at_ms, dumps(list(notification_ids)), runner_id),
             )

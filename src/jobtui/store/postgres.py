@@ -1,7 +1,8 @@
 """The PostgreSQL store (issue 10): the same store logic as SQLite's, over asyncpg, for many runners on many hosts.
 
-The SQL of the store's mixins (jobs.py, runs.py, deps.py, ...) is written once; `PgConnection` runs it
-through the dialect seam (pgsql.py) with the subset of aiosqlite's connection API the mixins use.
+The SQL of the store's mixins (jobs.py, runs.py, deps.py, ...) is one text for both backends where it can
+be, and PostgreSQL's own where it differs (store/sql_pg.py, store/schema_pg.py); `PgConnection` runs it as
+it is, behind the typed connection seam (store/seam.py `Db`).
 
 What SQLite gave for free, and how it holds here:
 
@@ -35,7 +36,7 @@ import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Self, cast
+from typing import Any, Self
 
 import asyncpg  # type: ignore[import-untyped]
 import platformdirs
@@ -51,12 +52,12 @@ from ..redaction import redact
 from .api import ApiQueries
 from .base import StoreCore
 from .deps import DependencyQueries
+from .dialect import Dialect
 from .fleet import FleetQueries
 from .jobs import JobQueries
 from .listing import ListingQueries
 from .meta import MetaQueries
 from .notify import NotifyQueries
-from .pgsql import PG_EXTRA, PG_EXTRA_VERSION, PG_META, migration, translate
 from .processes import ProcessRecords
 from .queues import QueueQueries
 from .records import Claimed, ControlResult, NewJob
@@ -64,6 +65,9 @@ from .retention import DbSize, RetentionQueries
 from .runs import RunnerWrites
 from .schedules import ScheduleQueries
 from .schema import MIGRATIONS
+from .schema_pg import PG_EXTRA, PG_EXTRA_VERSION, PG_META, PG_MIGRATIONS
+from .seam import Row
+from .sql_pg import PG
 
 log = logging.getLogger("jobtui.store.postgres")
 
@@ -152,33 +156,17 @@ class DbClock:
         self.offset_ms = int(server) - int((t0 + t1) / 2 * 1000)
 
 
-class PgCursor:
-    """What the mixins read from an executed statement: its rows and how many rows it changed."""
-
-    __slots__ = ("_rows", "rowcount")
-
-    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
-        self._rows = rows
-        self.rowcount = rowcount
-
-    async def fetchone(self) -> tuple[Any, ...] | None:
-        return self._rows[0] if self._rows else None
-
-    async def fetchall(self) -> list[tuple[Any, ...]]:
-        return self._rows
-
-
 def _rowcount(status: str) -> int:
     tail = status.rsplit(" ", 1)[-1] if status else ""
     return int(tail) if tail.isdigit() else -1
 
 
 class PgConnection:
-    """One asyncpg connection behind the subset of aiosqlite's API the store's mixins use.
+    """One asyncpg connection behind the store's connection seam (store/seam.py `Db`).
 
-    Statements are translated (pgsql.translate) and run one at a time (as aiosqlite's thread does).
-    `BEGIN IMMEDIATE` opens a transaction and takes the store's advisory lock. A lost connection is
-    re-opened by the next statement; a transaction it broke fails every statement until its ROLLBACK.
+    Statements run as written, one at a time (as aiosqlite's thread does). `begin` opens a transaction
+    and takes the store's advisory lock. A lost connection is re-opened by the next statement; a
+    transaction it broke fails every statement until its ROLLBACK.
     """
 
     def __init__(self, dsn: str, *, timeout_s: float = 10.0,
@@ -227,48 +215,36 @@ class PgConnection:
         err.__cause__ = exc
         return err
 
-    @staticmethod
-    def _args(names: tuple[str, ...] | None, params: Sequence[Any] | dict[str, Any]) -> Sequence[Any]:
-        if names is None:
-            return cast(Sequence[Any], params)
-        named = cast(dict[str, Any], params)
-        return [named[n] for n in names]
+    @property
+    def dialect(self) -> Dialect:
+        """PostgreSQL's statements (store/sql_pg.py)."""
+        return PG
 
-    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> PgCursor:
-        """Run one statement; BEGIN IMMEDIATE, COMMIT and ROLLBACK steer the transaction."""
-        word = sql.strip().upper()
-        if word in ("BEGIN IMMEDIATE", "BEGIN"):
-            await self._begin()
-            return PgCursor([], 0)
-        if word == "COMMIT":
-            await self._commit()
-            return PgCursor([], 0)
-        if word == "ROLLBACK":
-            await self._rollback()
-            return PgCursor([], 0)
-        t = translate(sql)
-        args = self._args(t.names, params)
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return how many rows it changed (from the server's command tag)."""
         async with self._op:
             if self._tx == "broken":
                 raise PgStoreError("the connection to the database was lost inside this transaction")
             try:
                 conn = await self._connection()
-                if t.returns_rows:
-                    rows = [tuple(r) for r in await conn.fetch(t.sql, *args)]
-                    return PgCursor(rows, len(rows))
-                status = await conn.execute(t.sql, *args)
-                return PgCursor([], _rowcount(status))
+                return _rowcount(await conn.execute(sql, *params))
             except _DRIVER_ERRORS as e:
                 raise self._wrap(e) from e
 
-    async def execute_fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
+    async def execute_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run one statement and return its rows."""
-        return await (await self.execute(sql, params)).fetchall()
+        async with self._op:
+            if self._tx == "broken":
+                raise PgStoreError("the connection to the database was lost inside this transaction")
+            try:
+                conn = await self._connection()
+                return [tuple(r) for r in await conn.fetch(sql, *params)]
+            except _DRIVER_ERRORS as e:
+                raise self._wrap(e) from e
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each row of parameters (one pipelined round trip)."""
-        t = translate(sql)
-        batch = [self._args(t.names, r) for r in rows]
+        batch = list(rows)
         if not batch:
             return
         async with self._op:
@@ -276,11 +252,11 @@ class PgConnection:
                 raise PgStoreError("the connection to the database was lost inside this transaction")
             try:
                 conn = await self._connection()
-                await conn.executemany(t.sql, batch)
+                await conn.executemany(sql, batch)
             except _DRIVER_ERRORS as e:
                 raise self._wrap(e) from e
 
-    async def _begin(self) -> None:
+    async def begin(self) -> None:
         async with self._op:
             if self._tx is not None:
                 raise PgStoreError("a transaction is already open on this connection")
@@ -292,7 +268,7 @@ class PgConnection:
             except _DRIVER_ERRORS as e:
                 raise self._wrap(e) from e
 
-    async def _commit(self) -> None:
+    async def commit(self) -> None:
         async with self._op:
             state, self._tx = self._tx, None
             if state == "broken":
@@ -351,7 +327,7 @@ class PgConnection:
             await asyncio.sleep(delay)
             delay = min(2.0, delay * 2)
 
-    async def _rollback(self) -> None:
+    async def rollback(self) -> None:
         """Roll back the open transaction, if any; never raises (a lost connection rolled it back already)."""
         async with self._op:
             state, self._tx = self._tx, None
@@ -409,8 +385,7 @@ class PgCore(StoreCore):
     """The PostgreSQL side of the store's core: connect, check the mark, migrate, listen."""
 
     def __init__(self, conn: PgConnection, url: str, clock: Callable[[], int], options: dict[str, Any]) -> None:
-        # The mixins use the connection through aiosqlite's API; PgConnection keeps that subset.
-        super().__init__(cast(Any, conn), Path("postgresql"), clock)
+        super().__init__(conn, Path("postgresql"), clock)
         self._pg = conn
         self._url = url
         self._options = options
@@ -522,8 +497,8 @@ class PgCore(StoreCore):
                     await conn.execute("INSERT INTO jobtui_meta (key, value) VALUES ('application', $1),"
                                        " ('schema_version', '0')", APPLICATION)
                     version = 0
-                for n, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                    await conn.execute(migration(script))
+                for n, script in enumerate(PG_MIGRATIONS[version:], start=version + 1):
+                    await conn.execute(script)
                     log.info("%s: schema migrated to v%d", shown, n)
                 await conn.execute(PG_EXTRA)
                 await conn.execute("UPDATE jobtui_meta SET value = $1 WHERE key = 'schema_version'",
@@ -535,7 +510,7 @@ class PgCore(StoreCore):
 
     @staticmethod
     async def _extras_current(conn: asyncpg.Connection) -> bool:
-        """Tell whether the PostgreSQL-only tables (pgsql.PG_EXTRA) are those of this jobtui."""
+        """Tell whether the PostgreSQL-only tables (schema_pg.PG_EXTRA) are those of this jobtui."""
         value = await conn.fetchval("SELECT value FROM jobtui_meta WHERE key = 'pg_extra'")
         return value is not None and str(value).isdigit() and int(value) >= PG_EXTRA_VERSION
 
@@ -626,8 +601,6 @@ class PgStore(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, Proces
               RetentionQueries, FleetQueries, ApiQueries, ListingQueries, MetaQueries, QueueQueries, PgCore):
     """All reads and writes of one jobtui database on a PostgreSQL server."""
 
-    _TOKEN_SQL = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text, 0"
-    """The next transaction id: it moves whenever a transaction that wrote anything ends (any database's)."""
     _SYNC_TOKEN = False
 
     async def add_jobs(self, jobs: Sequence[NewJob], *, source: str = "cli") -> list[JobId]:

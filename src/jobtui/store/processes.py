@@ -15,8 +15,10 @@ PROC_COLS = (
     "job_id, stage_index, slot, pid, pgid, start_ticks, boot_id, runner_id, argv, cwd, started_at_ms, ended_at_ms,"
     " exit_code, frozen, token, cgroup"
 )
+_REPLACE = ", ".join(f"{c} = excluded.{c}" for c in PROC_COLS.replace(" ", "").split(",")[3:])
+"""The upsert of a process row: every column but its key (job_id, stage_index, slot) from the new row."""
 
-_OUTPUT_SQL = "UPDATE jobs SET output_bytes = ? WHERE job_id = ?"
+_OUTPUT_SQL = "UPDATE jobs SET output_bytes = $1 WHERE job_id = $2"
 
 
 def _proc(row: tuple[object, ...]) -> ProcessRecord:
@@ -35,7 +37,7 @@ class ProcessRecords(StoreCore):
 
     async def output_bytes(self, job_id: JobId) -> int:
         """Return the bytes of command output a job has logged in all its runs (0 for an unknown job)."""
-        row = await self._one("SELECT output_bytes FROM jobs WHERE job_id = ?", (job_id,))
+        row = await self._one("SELECT output_bytes FROM jobs WHERE job_id = $1", (job_id,))
         return 0 if row is None or row[0] is None else int(row[0])
 
     def watch_output(self, job_id: JobId, read: Callable[[], int]) -> None:
@@ -46,7 +48,8 @@ class ProcessRecords(StoreCore):
         """Record a started process and commit it (with whatever else is queued) before returning."""
         self._submit(
             R_STAGE_START,
-            f"INSERT OR REPLACE INTO processes ({PROC_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0, ?, ?)",
+            f"INSERT INTO processes ({PROC_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, 0,"
+            f" $12, $13) ON CONFLICT (job_id, stage_index, slot) DO UPDATE SET {_REPLACE}",
             (p.job_id, p.stage_index, p.slot, p.pid, p.pgid, p.start_ticks, p.boot_id, p.runner_id, dumps(list(p.argv)),
              p.cwd, p.started_at_ms, p.token, p.cgroup),
         )
@@ -57,13 +60,13 @@ class ProcessRecords(StoreCore):
         if keep:
             self._submit(
                 R_STAGE_STATE,
-                "UPDATE processes SET ended_at_ms = ?, exit_code = ?, frozen = 0 WHERE job_id = ? AND stage_index = ?"
-                " AND slot = ?",
+                "UPDATE processes SET ended_at_ms = $1, exit_code = $2, frozen = 0 WHERE job_id = $3 AND stage_index = $4"
+                " AND slot = $5",
                 (self.clock(), exit_code, job_id, index, slot),
             )
         else:
             self._submit(
-                R_STAGE_STATE, "DELETE FROM processes WHERE job_id = ? AND stage_index = ? AND slot = ?",
+                R_STAGE_STATE, "DELETE FROM processes WHERE job_id = $1 AND stage_index = $2 AND slot = $3",
                 (job_id, index, slot),
             )
 
@@ -71,16 +74,16 @@ class ProcessRecords(StoreCore):
         """Queue: a process was stopped (SIGSTOP) or continued."""
         self._submit(
             R_STAGE_START,
-            "UPDATE processes SET frozen = ? WHERE job_id = ? AND stage_index = ? AND slot = ?",
+            "UPDATE processes SET frozen = $1 WHERE job_id = $2 AND stage_index = $3 AND slot = $4",
             (int(frozen), job_id, index, slot),
         )
 
     async def processes(self, job_id: JobId, stage_index: int | None = None, *, alive: bool = False) -> list[ProcessRecord]:
         """Return the recorded processes of a job (of one stage; only those not known to have ended)."""
-        sql = f"SELECT {PROC_COLS} FROM processes WHERE job_id = ?"
+        sql = f"SELECT {PROC_COLS} FROM processes WHERE job_id = $1"
         params: list[object] = [job_id]
         if stage_index is not None:
-            sql += " AND stage_index = ?"
+            sql += " AND stage_index = $2"
             params.append(stage_index)
         if alive:
             sql += " AND ended_at_ms IS NULL"
@@ -95,15 +98,15 @@ class ProcessRecords(StoreCore):
         """
         async with self._tx() as db:
             await db.executemany(
-                "UPDATE processes SET ended_at_ms = coalesce(ended_at_ms, ?), frozen = 0 WHERE job_id = ?"
-                " AND stage_index = ? AND slot = ? AND pid = ? AND coalesce(token, '') = ?",
+                "UPDATE processes SET ended_at_ms = coalesce(ended_at_ms, $1), frozen = 0 WHERE job_id = $2"
+                " AND stage_index = $3 AND slot = $4 AND pid = $5 AND coalesce(token, '') = $6",
                 [(self.clock(), job_id, r.stage_index, r.slot, r.pid, r.token or "") for r in records],
             )
 
     async def held_status(self, job_ids: list[JobId]) -> dict[JobId, tuple[JobStatus, str | None]]:
         """Return (status, lease_owner) of jobs (those that no longer exist are missing)."""
         rows = await self._all(
-            "SELECT job_id, status, lease_owner FROM jobs WHERE job_id IN (SELECT value FROM json_each(?))",
+            f"SELECT job_id, status, lease_owner FROM jobs WHERE job_id IN ({self.sql.ids('$1')})",
             (dumps(job_ids),),
         )
         return {int(r[0]): (JobStatus(r[1]), r[2]) for r in rows}

@@ -21,8 +21,10 @@ from typing import Any
 from ..errors import UsageError
 from ..model import ACTIVE, HOLDABLE, Job, JobId, Queue, QueueLimits, check_queue_name
 from .base import StoreCore
+from .dialect import Dialect
 from .records import dumps
 from .schema import sql_in
+from .seam import Db
 
 QUEUE_COLS = "name, concurrency, per_runner, rate_count, rate_window_ms, slots, paused, created_at_ms, updated_at_ms"
 
@@ -30,8 +32,10 @@ OCCUPYING = (f"(status IN {sql_in(ACTIVE)}"
              f" OR (lease_owner IS NOT NULL AND status IN {sql_in(HOLDABLE)}))")
 """The jobs that count against their queue's limits and keep their slot (see the module's docstring)."""
 
-LOCK_QUEUES = "SELECT name FROM queues WHERE name IN (SELECT value FROM json_each(?)) ORDER BY name /*lock queues*/"
-"""Lock the limited queues' rows for the claim (`FOR UPDATE` on PostgreSQL; a comment to SQLite)."""
+
+def lock_queues_sql(d: Dialect) -> str:
+    """Lock the limited queues' rows (names in `$1`, a JSON list) for the claim (`d.lock_rows`: nothing on SQLite)."""
+    return f"SELECT name FROM queues WHERE name IN ({d.texts('$1')}) ORDER BY name{d.lock_rows}"
 
 
 def _queue(row: Any, counts: dict[str, int] | None = None, started: int = 0) -> Queue:
@@ -70,7 +74,7 @@ class ClaimPlan:
         return out
 
 
-async def plan_claim(db: Any, runner_id: str, now: int) -> ClaimPlan:
+async def plan_claim(db: Db, runner_id: str, now: int) -> ClaimPlan:
     """Read the queues' limits and what occupies them, inside the claim's transaction; lock the limited ones."""
     rows = list(await db.execute_fetchall(f"SELECT {QUEUE_COLS} FROM queues"))
     if not rows:
@@ -80,10 +84,10 @@ async def plan_claim(db: Any, runner_id: str, now: int) -> ClaimPlan:
     closed = [q.name for q in queues if q.paused]
     busy: dict[str, tuple[int, int]] = {}
     if limited:
-        await db.execute_fetchall(LOCK_QUEUES, (dumps([q.name for q in limited]),))
+        await db.execute_fetchall(lock_queues_sql(db.dialect), (dumps([q.name for q in limited]),))
         busy = {r[0]: (int(r[1]), int(r[2] or 0)) for r in await db.execute_fetchall(
-            f"SELECT queue, count(*), sum(CASE WHEN lease_owner = ? THEN 1 ELSE 0 END) FROM jobs"
-            f" WHERE queue IN (SELECT value FROM json_each(?)) AND {OCCUPYING} GROUP BY queue",
+            f"SELECT queue, count(*), sum(CASE WHEN lease_owner = $1 THEN 1 ELSE 0 END) FROM jobs"
+            f" WHERE queue IN ({db.dialect.texts('$2')}) AND {OCCUPYING} GROUP BY queue",
             (runner_id, dumps([q.name for q in limited])),
         )}
     room: dict[str, int] = {}
@@ -104,20 +108,20 @@ async def plan_claim(db: Any, runner_id: str, now: int) -> ClaimPlan:
     return ClaimPlan(closed, room, {q.name: q.limits for q in limited})
 
 
-async def _started(db: Any, queue: str, since_ms: int) -> int:
+async def _started(db: Db, queue: str, since_ms: int) -> int:
     """Return the starts of a queue after `since_ms` (older ones are forgotten here)."""
-    await db.execute("DELETE FROM queue_starts WHERE queue = ? AND at_ms <= ?", (queue, since_ms))
+    await db.execute("DELETE FROM queue_starts WHERE queue = $1 AND at_ms <= $2", (queue, since_ms))
     rows = list(await db.execute_fetchall(
-        "SELECT count(*) FROM queue_starts WHERE queue = ? AND at_ms > ?", (queue, since_ms)))
+        "SELECT count(*) FROM queue_starts WHERE queue = $1 AND at_ms > $2", (queue, since_ms)))
     return int(rows[0][0]) if rows else 0
 
 
-async def after_claim(db: Any, plan: ClaimPlan, runner_id: str, jobs: list[Job], now: int) -> dict[JobId, int]:
+async def after_claim(db: Db, plan: ClaimPlan, runner_id: str, jobs: list[Job], now: int) -> dict[JobId, int]:
     """Record the rated queues' starts and give each claimed job of a slotted queue a free slot; return the slots."""
     starts = [(j.queue, now, j.job_id) for j in jobs if j.queue in plan.limits
               and plan.limits[j.queue].rate_count is not None and j.job_id not in plan.kept]
     if starts:
-        await db.executemany("INSERT INTO queue_starts (queue, at_ms, job_id) VALUES (?, ?, ?)", starts)
+        await db.executemany("INSERT INTO queue_starts (queue, at_ms, job_id) VALUES ($1, $2, $3)", starts)
     slots: dict[JobId, int] = {}
     for queue in sorted({j.queue for j in jobs if j.queue in plan.limits and plan.limits[j.queue].slots}):
         assert queue is not None
@@ -125,8 +129,8 @@ async def after_claim(db: Any, plan: ClaimPlan, runner_id: str, jobs: list[Job],
         per_runner = lim.per_runner is not None
         ours = [j for j in jobs if j.queue == queue]
         taken = {int(r[0]) for r in await db.execute_fetchall(
-            "SELECT slot FROM jobs WHERE queue = ? AND slot IS NOT NULL AND job_id NOT IN"
-            f" (SELECT value FROM json_each(?)) AND {OCCUPYING}" + (" AND lease_owner = ?" if per_runner else ""),
+            "SELECT slot FROM jobs WHERE queue = $1 AND slot IS NOT NULL AND job_id NOT IN"
+            f" ({db.dialect.ids('$2')}) AND {OCCUPYING}" + (" AND lease_owner = $3" if per_runner else ""),
             (queue, dumps([j.job_id for j in ours]), *((runner_id,) if per_runner else ())),
         )}
         # A job that kept its slot (a held stage resumed) keeps it: its process already has it.
@@ -142,17 +146,17 @@ async def after_claim(db: Any, plan: ClaimPlan, runner_id: str, jobs: list[Job],
                 slot = next(free, None)
                 if slot is not None:
                     slots[j.job_id] = slot
-        await db.executemany("UPDATE jobs SET slot = ? WHERE job_id = ?", [(s, jid) for jid, s in slots.items()])
+        await db.executemany("UPDATE jobs SET slot = $1 WHERE job_id = $2", [(s, jid) for jid, s in slots.items()])
     return slots
 
 
-async def check_queues(db: Any, names: Iterable[str | None]) -> None:
+async def check_queues(db: Db, names: Iterable[str | None]) -> None:
     """Raise UsageError for a queue name that names no queue (inside the submission's transaction)."""
     wanted = sorted({n for n in names if n is not None})
     if not wanted:
         return
     known = {r[0] for r in await db.execute_fetchall(
-        "SELECT name FROM queues WHERE name IN (SELECT value FROM json_each(?))", (dumps(wanted),))}
+        f"SELECT name FROM queues WHERE name IN ({db.dialect.texts('$1')})", (dumps(wanted),))}
     for name in wanted:
         if name not in known:
             raise UsageError(f"no queue {name!r} (create it: jobtui queue add {name})")
@@ -166,10 +170,10 @@ class QueueQueries(StoreCore):
         check_queue_name(name)
         now = self.clock()
         async with self._tx() as db:
-            if list(await db.execute_fetchall("SELECT 1 FROM queues WHERE name = ?", (name,))):
+            if list(await db.execute_fetchall("SELECT 1 FROM queues WHERE name = $1", (name,))):
                 raise UsageError(f"queue {name!r} exists (change it: jobtui queue edit {name} ...)")
             await db.execute(
-                f"INSERT INTO queues ({QUEUE_COLS}) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                f"INSERT INTO queues ({QUEUE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
                 (name, limits.concurrency, limits.per_runner, limits.rate_count, limits.rate_window_ms,
                  int(limits.slots), now, now),
             )
@@ -179,36 +183,36 @@ class QueueQueries(StoreCore):
         """Replace a queue's limits (running jobs above a new limit finish; no new one starts until below)."""
         now = self.clock()
         async with self._tx() as db:
-            cur = await db.execute(
-                "UPDATE queues SET concurrency = ?, per_runner = ?, rate_count = ?, rate_window_ms = ?, slots = ?,"
-                " updated_at_ms = ? WHERE name = ?",
+            n = await db.execute(
+                "UPDATE queues SET concurrency = $1, per_runner = $2, rate_count = $3, rate_window_ms = $4, slots = $5,"
+                " updated_at_ms = $6 WHERE name = $7",
                 (limits.concurrency, limits.per_runner, limits.rate_count, limits.rate_window_ms, int(limits.slots),
                  now, name),
             )
-            if cur.rowcount == 0:
+            if n == 0:
                 raise UsageError(f"no queue {name!r} (see jobtui queue ls)")
         return await self.queue(name)
 
     async def set_queue_paused(self, name: str, paused: bool) -> Queue:
         """Pause a queue (no runner claims its jobs) or resume it."""
         async with self._tx() as db:
-            cur = await db.execute("UPDATE queues SET paused = ?, updated_at_ms = ? WHERE name = ?",
+            n = await db.execute("UPDATE queues SET paused = $1, updated_at_ms = $2 WHERE name = $3",
                                    (int(paused), self.clock(), name))
-            if cur.rowcount == 0:
+            if n == 0:
                 raise UsageError(f"no queue {name!r} (see jobtui queue ls)")
         return await self.queue(name)
 
     async def remove_queue(self, name: str) -> None:
         """Remove a queue that no job names any more (UsageError otherwise)."""
         async with self._tx() as db:
-            if not list(await db.execute_fetchall("SELECT 1 FROM queues WHERE name = ?", (name,))):
+            if not list(await db.execute_fetchall("SELECT 1 FROM queues WHERE name = $1", (name,))):
                 raise UsageError(f"no queue {name!r} (see jobtui queue ls)")
-            rows = list(await db.execute_fetchall("SELECT count(*) FROM jobs WHERE queue = ?", (name,)))
+            rows = list(await db.execute_fetchall("SELECT count(*) FROM jobs WHERE queue = $1", (name,)))
             if rows and int(rows[0][0]):
                 raise UsageError(f"queue {name!r} still has {rows[0][0]} job(s); delete them first"
                                  f" (jobtui delete --where 'queue:{name}')")
-            await db.execute("DELETE FROM queue_starts WHERE queue = ?", (name,))
-            await db.execute("DELETE FROM queues WHERE name = ?", (name,))
+            await db.execute("DELETE FROM queue_starts WHERE queue = $1", (name,))
+            await db.execute("DELETE FROM queues WHERE name = $1", (name,))
 
     async def queues(self) -> list[Queue]:
         """Return every queue, by name, with its jobs counted by status."""
@@ -223,7 +227,7 @@ class QueueQueries(StoreCore):
         for r in rows:
             q = _queue(r, counts.get(r[0]))
             if q.limits.rate_window_ms is not None:
-                started = await self._one("SELECT count(*) FROM queue_starts WHERE queue = ? AND at_ms > ?",
+                started = await self._one("SELECT count(*) FROM queue_starts WHERE queue = $1 AND at_ms > $2",
                                           (q.name, now - q.limits.rate_window_ms))
                 q = _queue(r, counts.get(r[0]), int(started[0]) if started else 0)
             out.append(q)
@@ -239,8 +243,8 @@ class QueueQueries(StoreCore):
     async def paused_by_queue(self, name: str, marker: str) -> list[JobId]:
         """Return the queue's paused jobs whose last pause request was `marker` (the queue's own pause)."""
         rows = await self._all(
-            "SELECT j.job_id FROM jobs j WHERE j.queue = ? AND j.status = 'paused' AND (SELECT r.detail FROM requests r"
-            " WHERE r.job_id = j.job_id AND r.action = 'pause' ORDER BY r.request_id DESC LIMIT 1) = ? ORDER BY j.job_id",
+            "SELECT j.job_id FROM jobs j WHERE j.queue = $1 AND j.status = 'paused' AND (SELECT r.detail FROM requests r"
+            " WHERE r.job_id = j.job_id AND r.action = 'pause' ORDER BY r.request_id DESC LIMIT 1) = $2 ORDER BY j.job_id",
             (name, marker),
         )
         return [int(r[0]) for r in rows]

@@ -30,21 +30,23 @@ CHUNK = 2_000
 """Items or log lines deleted per transaction."""
 
 _OLD = (
-    f"jobs.status IN {sql_in(TERMINAL)} AND jobs.updated_at_ms < ?"
+    f"jobs.status IN {sql_in(TERMINAL)} AND jobs.updated_at_ms < {{cutoff}}"
     " AND NOT EXISTS (SELECT 1 FROM job_deps d JOIN jobs b ON b.job_id = d.job_id"
     f"   WHERE d.depends_on = jobs.job_id AND b.status NOT IN {sql_in(TERMINAL)})"
 )
-"""A job that retention may delete: ended before the cutoff, and no job that has not ended depends on it."""
+"""A job that retention may delete: ended before the cutoff (`{cutoff}`: its placeholder), and no job that has
+not ended depends on it."""
 _DOOMED = f"(jobs.purging_at_ms IS NOT NULL OR ({_OLD}))"
 """A job retention has begun to delete (marked), or may delete: the purge goes on with the first."""
 
 
-def _doomed(statuses: Collection[JobStatus] | None) -> str:
-    """Return `_DOOMED`, or (`clean --status`) the same rule for jobs of `statuses` only, marked or not."""
+def _doomed(statuses: Collection[JobStatus] | None, cutoff: str) -> str:
+    """Return `_DOOMED`, or (`clean --status`) the same rule for jobs of `statuses` only, marked or not
+    (`cutoff`: the placeholder of the cutoff time)."""
     if statuses is None:
-        return _DOOMED
+        return _DOOMED.format(cutoff=cutoff)
     wanted = sql_in(statuses) if statuses else "(NULL)"
-    old = _OLD.replace(f"jobs.status IN {sql_in(TERMINAL)}", "TRUE", 1)
+    old = _OLD.replace(f"jobs.status IN {sql_in(TERMINAL)}", "TRUE", 1).format(cutoff=cutoff)
     return f"(jobs.status IN {wanted} AND (jobs.purging_at_ms IS NOT NULL OR ({old})))"
 
 
@@ -68,7 +70,8 @@ class RetentionQueries(StoreCore):
                           statuses: Collection[JobStatus] | None = None) -> list[JobId]:
         """Return up to `limit` jobs old enough to delete (see the module; of `statuses` if given), oldest first."""
         rows = await self._all(
-            f"SELECT job_id FROM jobs WHERE {_doomed(statuses)} ORDER BY updated_at_ms, job_id LIMIT ?", (cutoff_ms, limit)
+            f"SELECT job_id FROM jobs WHERE {_doomed(statuses, '$1')} ORDER BY updated_at_ms, job_id LIMIT $2",
+            (cutoff_ms, limit),
         )
         return [int(r[0]) for r in rows]
 
@@ -77,23 +80,22 @@ class RetentionQueries(StoreCore):
         """Mark one old job as being deleted, and delete up to `chunk` of its items, then log lines; return how many."""
         async with self._tx() as db:
             marked = await db.execute(
-                f"UPDATE jobs SET purging_at_ms = coalesce(purging_at_ms, ?) WHERE job_id = ? AND {_doomed(statuses)}",
+                f"UPDATE jobs SET purging_at_ms = coalesce(purging_at_ms, $1) WHERE job_id = $2"
+                f" AND {_doomed(statuses, '$3')}",
                 (self.clock(), job_id, cutoff_ms),
             )
-            if marked.rowcount < 1:
+            if marked < 1:
                 return 0
-            cur = await db.execute(
+            n = max(0, await db.execute(
                 "DELETE FROM items WHERE (job_id, stage_index, key) IN"
-                " (SELECT job_id, stage_index, key FROM items WHERE job_id = ? LIMIT ?)",
+                " (SELECT job_id, stage_index, key FROM items WHERE job_id = $1 LIMIT $2)",
                 (job_id, chunk),
-            )
-            n = max(cur.rowcount, 0)
+            ))
             if n < chunk:
-                cur = await db.execute(
-                    "DELETE FROM logs WHERE log_id IN (SELECT log_id FROM logs WHERE job_id = ? LIMIT ?)",
+                n += max(0, await db.execute(
+                    "DELETE FROM logs WHERE log_id IN (SELECT log_id FROM logs WHERE job_id = $1 LIMIT $2)",
                     (job_id, chunk - n),
-                )
-                n += max(cur.rowcount, 0)
+                ))
             return n
 
     async def delete_old_jobs(self, job_ids: list[JobId], cutoff_ms: int,
@@ -103,7 +105,7 @@ class RetentionQueries(StoreCore):
             return []
         async with self._tx() as db:
             rows = list(await db.execute_fetchall(
-                f"SELECT job_id FROM jobs WHERE job_id IN (SELECT value FROM json_each(?)) AND {_doomed(statuses)}",
+                f"SELECT job_id FROM jobs WHERE job_id IN ({db.dialect.ids('$1')}) AND {_doomed(statuses, '$2')}",
                 (dumps(job_ids), cutoff_ms),
             ))
             ids = [int(r[0]) for r in rows]
@@ -111,8 +113,8 @@ class RetentionQueries(StoreCore):
                 return []
             text = dumps(ids)
             for table in ("logs", "requests"):
-                await db.execute(f"DELETE FROM {table} WHERE job_id IN (SELECT value FROM json_each(?))", (text,))
-            await db.execute("DELETE FROM jobs WHERE job_id IN (SELECT value FROM json_each(?))", (text,))
+                await db.execute(f"DELETE FROM {table} WHERE job_id IN ({db.dialect.ids('$1')})", (text,))
+            await db.execute(f"DELETE FROM jobs WHERE job_id IN ({db.dialect.ids('$1')})", (text,))
         return ids
 
     async def db_size(self) -> DbSize:

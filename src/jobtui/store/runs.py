@@ -35,6 +35,7 @@ from .batch import (
     R_STAGE_STATE,
 )
 from .deps import UNBLOCK_SQL
+from .dialect import Dialect
 from .fleet import fits, write_runner_tags
 from .notify import insert_event
 from .queues import after_claim, plan_claim
@@ -51,6 +52,7 @@ from .records import (
     job_status,
 )
 from .schema import sql_in
+from .seam import Db, Params
 
 log = logging.getLogger("jobtui.store")
 
@@ -67,50 +69,52 @@ _TO_PAUSED = _from(JobStatus.PAUSED)
 _TO_CANCELLED = _from(JobStatus.CANCELLED)
 
 
-_CLAIM_ONE = (
-    "SELECT job_id, priority, created_at_ms, queue, lease_owner FROM jobs WHERE status = '{status}' AND {due}"
-    " AND type IN (SELECT value FROM json_each(:types))"
-    " AND (queue IS NULL OR queue NOT IN (SELECT value FROM json_each(:closed)))"
-    " ORDER BY priority DESC, created_at_ms, job_id LIMIT :n /*lock*/"
-)
-CLAIM_SQL = (
-    "SELECT job_id, queue, lease_owner FROM ("
-    "SELECT * FROM (" + _CLAIM_ONE.format(
-        status="queued",
-        # A resumed job whose stage a runner held (a frozen command) goes back to that runner only.
-        due="(run_at_ms IS NULL OR run_at_ms <= :now) AND (lease_owner IS NULL OR lease_owner = :runner)"
-            f" AND {fits(':runner')}",
-    ) + ") AS q1"
-    " UNION ALL "
-    "SELECT * FROM (" + _CLAIM_ONE.format(status="waiting_retry", due=f"next_retry_at_ms <= :now AND {fits(':runner')}")
-    + ") AS q2"
-    ") AS q ORDER BY priority DESC, created_at_ms, job_id LIMIT :n"
-)
-"""The next `:n` runnable jobs of `:types` at `:now` that `:runner` has the tags for, outside the `:closed`
-queues (paused or full): (id, queue, lease_owner); the claim then keeps those its queues have room for.
+def claim_sql(d: Dialect) -> str:
+    """Return the claim's pick in dialect `d`: (id, queue, lease_owner) of the next `$4` runnable jobs of the
+    types in `$3` (a JSON list) at `$2` that runner `$1` has the tags for, outside the queues in `$5` (a JSON
+    list: paused or full); the claim then keeps those its queues have room for.
 
-One indexed walk of `jobs_claim` per runnable status, each stopping after `:n` rows, merged: an
-`OR` on status here made SQLite read every queued row and sort them, so each claim cost grew with
-the queue (issue 6, item 7). `/*lock*/` is a comment to SQLite (its one writer needs no row locks)
-and `FOR UPDATE SKIP LOCKED` on PostgreSQL (store/pgsql.py); the subqueries are named as PostgreSQL needs.
-"""
+    One indexed walk of `jobs_claim` per runnable status, each stopping after `$4` rows, merged: an
+    `OR` on status here made SQLite read every queued row and sort them, so each claim cost grew with
+    the queue (issue 6, item 7). Each walk locks the rows it takes and skips those another claim holds
+    (`d.skip_locked`: nothing on SQLite, whose one writer needs no row locks).
+    """
+    return _CLAIM_SQL.get(d.name) or _CLAIM_SQL.setdefault(d.name, _claim_sql(d))
+
+
+_CLAIM_SQL: dict[str, str] = {}
+
+
+def _claim_sql(d: Dialect) -> str:
+    def one(status: str, due: str) -> str:
+        return (f"SELECT job_id, priority, created_at_ms, queue, lease_owner FROM jobs WHERE status = '{status}'"
+                f" AND {due} AND type IN ({d.texts('$3')}) AND (queue IS NULL OR queue NOT IN ({d.texts('$5')}))"
+                f" ORDER BY priority DESC, created_at_ms, job_id LIMIT $4{d.skip_locked}")
+
+    # A resumed job whose stage a runner held (a frozen command) goes back to that runner only.
+    queued = one("queued", f"(run_at_ms IS NULL OR run_at_ms <= $2) AND (lease_owner IS NULL OR lease_owner = $1)"
+                           f" AND {fits('$1')}")
+    waiting = one("waiting_retry", f"next_retry_at_ms <= $2 AND {fits('$1')}")
+    return (f"SELECT job_id, queue, lease_owner FROM (SELECT * FROM ({queued}) AS q1 UNION ALL"
+            f" SELECT * FROM ({waiting}) AS q2) AS q"
+            " ORDER BY priority DESC, created_at_ms, job_id LIMIT $4")
 
 
 _STAGE_START_SQL = (
-    "UPDATE stages SET status = 'running', attempts = ?, max_attempts = ?, runs = coalesce(?, runs + 1),"
-    " failures = ?, traceback = NULL,"
-    " started_at_ms = coalesce(started_at_ms, ?), finished_at_ms = NULL, next_attempt_at_ms = NULL"
-    " WHERE job_id = ? AND stage_index = ?"
+    "UPDATE stages SET status = 'running', attempts = $1, max_attempts = $2, runs = coalesce($3, runs + 1),"
+    " failures = $4, traceback = NULL,"
+    " started_at_ms = coalesce(started_at_ms, $5), finished_at_ms = NULL, next_attempt_at_ms = NULL"
+    " WHERE job_id = $6 AND stage_index = $7"
 )
 
 
 _STAGE_COUNTERS_SQL = (
-    "UPDATE stages SET items_total = ?, items_done = ?, items_failed = ?, checkpoint_at_ms = ?"
-    " WHERE job_id = ? AND stage_index = ?"
+    "UPDATE stages SET items_total = $1, items_done = $2, items_failed = $3, checkpoint_at_ms = $4"
+    " WHERE job_id = $5 AND stage_index = $6"
 )
 _PROGRESS_SQL = (
-    "UPDATE jobs SET progress_done = ?, progress_total = ?, progress_message = ?, items_done = ?,"
-    " items_failed = ?, consecutive_failures = ?, updated_at_ms = ? WHERE job_id = ?"
+    "UPDATE jobs SET progress_done = $1, progress_total = $2, progress_message = $3, items_done = $4,"
+    " items_failed = $5, consecutive_failures = $6, updated_at_ms = $7 WHERE job_id = $8"
 )
 
 
@@ -136,21 +140,21 @@ class RunnerWrites(StoreCore):
         async with self._tx() as db:
             if info.name is not None:
                 await self._refuse_taken_name(db, info, is_dead or (lambda _r: False))
-            await db.execute("DELETE FROM runner_tags WHERE runner_id = ?", (info.runner_id,))
-            await db.execute("DELETE FROM runners WHERE runner_id = ?", (info.runner_id,))
+            await db.execute("DELETE FROM runner_tags WHERE runner_id = $1", (info.runner_id,))
+            await db.execute("DELETE FROM runners WHERE runner_id = $1", (info.runner_id,))
             await db.execute(
                 "INSERT INTO runners (runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency,"
-                " lease_ttl_ms, name, host_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " lease_ttl_ms, name, host_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 (info.runner_id, info.pid, info.hostname, info.started_at_ms, info.heartbeat_at_ms, info.concurrency,
                  info.lease_ttl_ms, info.name, info.host_id),
             )
             await write_runner_tags(db, info.runner_id, info.tags)
 
-    async def _refuse_taken_name(self, db: Any, info: RunnerInfo, is_dead: Callable[[RunnerInfo], bool]) -> None:
+    async def _refuse_taken_name(self, db: Db, info: RunnerInfo, is_dead: Callable[[RunnerInfo], bool]) -> None:
         """Raise RunnerNameTakenError if a live runner other than `info` has its name (inside the register transaction)."""
         now = self.clock()
         for r in await db.execute_fetchall(
-            f"SELECT {RUNNER_COLS} FROM runners WHERE name = ? AND runner_id != ?", (info.name, info.runner_id)
+            f"SELECT {RUNNER_COLS} FROM runners WHERE name = $1 AND runner_id != $2", (info.name, info.runner_id)
         ):
             other = runner_info(r)
             ttl = other.lease_ttl_ms if other.lease_ttl_ms is not None and other.lease_ttl_ms > 0 else 0
@@ -164,16 +168,16 @@ class RunnerWrites(StoreCore):
     async def heartbeat(self, runner_id: str) -> bool:
         """Renew a runner's lease; return False when its row is gone (its jobs were reclaimed)."""
         async with self._tx() as db:
-            cur = await db.execute(
-                "UPDATE runners SET heartbeat_at_ms = ? WHERE runner_id = ?", (self.clock(), runner_id)
+            n = await db.execute(
+                "UPDATE runners SET heartbeat_at_ms = $1 WHERE runner_id = $2", (self.clock(), runner_id)
             )
-            return cur.rowcount > 0
+            return n > 0
 
     async def unregister_runner(self, runner_id: str) -> None:
         """Remove a runner that stopped cleanly."""
         async with self._tx() as db:
-            await db.execute("DELETE FROM runner_tags WHERE runner_id = ?", (runner_id,))
-            await db.execute("DELETE FROM runners WHERE runner_id = ?", (runner_id,))
+            await db.execute("DELETE FROM runner_tags WHERE runner_id = $1", (runner_id,))
+            await db.execute("DELETE FROM runners WHERE runner_id = $1", (runner_id,))
 
     async def recover(
         self, *, self_id: str, ttl_ms: int, is_dead: Callable[[RunnerInfo], bool]
@@ -197,8 +201,8 @@ class RunnerWrites(StoreCore):
                 # Judge each runner by its own TTL: a short-lease runner must not take a long-lease one for dead.
                 its_ttl = info.lease_ttl_ms if info.lease_ttl_ms is not None and info.lease_ttl_ms > 0 else ttl_ms
                 if now - info.heartbeat_at_ms > its_ttl or is_dead(info):
-                    await db.execute("DELETE FROM runner_tags WHERE runner_id = ?", (info.runner_id,))
-                    await db.execute("DELETE FROM runners WHERE runner_id = ?", (info.runner_id,))
+                    await db.execute("DELETE FROM runner_tags WHERE runner_id = $1", (info.runner_id,))
+                    await db.execute("DELETE FROM runners WHERE runner_id = $1", (info.runner_id,))
                 else:
                     live.add(info.runner_id)
             orphans = list(await db.execute_fetchall(
@@ -212,32 +216,32 @@ class RunnerWrites(StoreCore):
                     after = JobStatus.QUEUED
                     await db.execute(
                         "UPDATE jobs SET status = 'queued', lease_owner = NULL, recovery_count = recovery_count + 1,"
-                        " updated_at_ms = ? WHERE job_id = ?",
+                        " updated_at_ms = $1 WHERE job_id = $2",
                         (now, job_id),
                     )
                 elif before is JobStatus.PAUSING:
                     after = JobStatus.PAUSED
                     await db.execute(
                         "UPDATE jobs SET status = 'paused', lease_owner = NULL, recovery_count = recovery_count + 1,"
-                        f" paused_at_ms = ?, pause_reason = coalesce(pause_reason, '{PAUSED_BY_REQUEST}'),"
-                        " updated_at_ms = ? WHERE job_id = ?",
+                        f" paused_at_ms = $1, pause_reason = coalesce(pause_reason, '{PAUSED_BY_REQUEST}'),"
+                        " updated_at_ms = $2 WHERE job_id = $3",
                         (now, now, job_id),
                     )
                 else:
                     after = JobStatus.CANCELLED
                     await db.execute(
-                        "UPDATE jobs SET status = 'cancelled', lease_owner = NULL, cancelled_at_ms = ?,"
-                        " pause_reason = NULL, updated_at_ms = ? WHERE job_id = ?",
+                        "UPDATE jobs SET status = 'cancelled', lease_owner = NULL, cancelled_at_ms = $1,"
+                        " pause_reason = NULL, updated_at_ms = $2 WHERE job_id = $3",
                         (now, now, job_id),
                     )
                     await insert_event(db, job_id, NotifyEvent.CANCELLED, now, self.notify_defaults)
                 await db.execute(
-                    "UPDATE stages SET status = 'interrupted' WHERE job_id = ? AND status IN ('running', 'retrying')",
+                    "UPDATE stages SET status = 'interrupted' WHERE job_id = $1 AND status IN ('running', 'retrying')",
                     (job_id,),
                 )
                 await db.execute(
                     "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, detail, source)"
-                    " VALUES (?, ?, 'recover', ?, ?, ?, ?)",
+                    " VALUES ($1, $2, 'recover', $3, $4, $5, $6)",
                     (job_id, now, before.value, after.value, f"runner {owner} gone", self_id),
                 )
                 recovered.append((job_id, before, after))
@@ -250,9 +254,9 @@ class RunnerWrites(StoreCore):
             for job_id, status_text, owner in held:
                 if owner in live:
                     continue
-                await db.execute("UPDATE jobs SET lease_owner = NULL, updated_at_ms = ? WHERE job_id = ?", (now, job_id))
+                await db.execute("UPDATE jobs SET lease_owner = NULL, updated_at_ms = $1 WHERE job_id = $2", (now, job_id))
                 await db.execute(
-                    "UPDATE stages SET status = 'interrupted' WHERE job_id = ? AND status IN ('running', 'retrying')",
+                    "UPDATE stages SET status = 'interrupted' WHERE job_id = $1 AND status IN ('running', 'retrying')",
                     (job_id,),
                 )
                 recovered.append((job_id, JobStatus(status_text), JobStatus(status_text)))
@@ -265,16 +269,15 @@ class RunnerWrites(StoreCore):
         now = self.clock()
         async with self._tx() as db:
             plan = await plan_claim(db, runner_id, now)
-            candidates = list(await db.execute_fetchall(CLAIM_SQL, {
-                "runner": runner_id, "now": now, "types": dumps(list(types)), "n": limit,
-                "closed": dumps(plan.closed)}))
+            candidates = await db.execute_fetchall(
+                claim_sql(self.sql), (runner_id, now, dumps(list(types)), limit, dumps(plan.closed)))
             taken = plan.take([(r[0], r[1], r[2]) for r in candidates], runner_id, limit)
-            rows = list(await db.execute_fetchall(
-                "UPDATE jobs SET status = 'running', lease_owner = :runner, started_at_ms = coalesce(started_at_ms, :now),"
-                " updated_at_ms = :now, next_retry_at_ms = NULL, paused_at_ms = NULL"
-                f" WHERE job_id IN (SELECT value FROM json_each(:ids)) RETURNING {JOB_COLS}",
-                {"runner": runner_id, "now": now, "ids": dumps(taken)},
-            )) if taken else []
+            rows = await db.execute_fetchall(
+                "UPDATE jobs SET status = 'running', lease_owner = $1, started_at_ms = coalesce(started_at_ms, $2),"
+                " updated_at_ms = $2, next_retry_at_ms = NULL, paused_at_ms = NULL"
+                f" WHERE job_id IN ({self.sql.ids('$3')}) RETURNING {JOB_COLS}",
+                (runner_id, now, dumps(taken)),
+            ) if taken else []
             decoded: list[Job] = []
             unreadable: dict[JobId, str] = {}
             for r in rows:
@@ -288,7 +291,7 @@ class RunnerWrites(StoreCore):
                 jobs = [replace(j, slot=slots[j.job_id]) if j.job_id in slots else j for j in jobs]
             stage_rows = list(await db.execute_fetchall(
                 "SELECT job_id, stage_index, name, status, attempts, generation, output, state, items_done,"
-                " items_failed, runs, failures FROM stages WHERE job_id IN (SELECT value FROM json_each(?))"
+                f" items_failed, runs, failures FROM stages WHERE job_id IN ({self.sql.ids('$1')})"
                 " ORDER BY job_id, stage_index",
                 (dumps([j.job_id for j in jobs]),),
             )) if jobs else []
@@ -307,8 +310,8 @@ class RunnerWrites(StoreCore):
             for job_id, reason in unreadable.items():
                 log.error("%s; marking it failed", reason)
                 await db.execute(
-                    "UPDATE jobs SET status = 'failed', lease_owner = NULL, error_message = ?, updated_at_ms = ?"
-                    " WHERE job_id = ?",
+                    "UPDATE jobs SET status = 'failed', lease_owner = NULL, error_message = $1, updated_at_ms = $2"
+                    " WHERE job_id = $3",
                     (reason, now, job_id),
                 )
         return [Claimed(j, tuple(by_job.get(j.job_id, ()))) for j in jobs if j.job_id not in unreadable]
@@ -321,30 +324,31 @@ class RunnerWrites(StoreCore):
         With `due_by_ms`, a queued or waiting job counts only when it is due by then (`run --exit-when-idle`);
         with `runner_id`, a job waiting to be claimed counts only when that runner has every tag it needs.
         """
-        fit, extra = ("", ()) if runner_id is None else (f" AND {fits()}", (runner_id,))
+        p = Params(dumps(list(types)))
+        fit = "" if runner_id is None else f" AND {fits(p.add(runner_id))}"
         if due_by_ms is None:
             row = await self._one(
-                f"SELECT 1 FROM jobs WHERE status IN {_PENDING_SQL}"
-                f" AND type IN (SELECT value FROM json_each(?)){fit} LIMIT 1",
-                (dumps(list(types)), *extra),
+                f"SELECT 1 FROM jobs WHERE status IN {_PENDING_SQL} AND type IN ({self.sql.texts('$1')}){fit} LIMIT 1",
+                p.values,
             )
         else:
+            due = p.add(due_by_ms)
             row = await self._one(
                 f"SELECT 1 FROM jobs WHERE (status IN {_ACTIVE_SQL}"
-                f"   OR (status = 'queued' AND (run_at_ms IS NULL OR run_at_ms <= ?){fit})"
-                f"   OR (status = 'waiting_retry' AND next_retry_at_ms <= ?{fit}))"
-                " AND type IN (SELECT value FROM json_each(?)) LIMIT 1",
-                (due_by_ms, *extra, due_by_ms, *extra, dumps(list(types))),
+                f"   OR (status = 'queued' AND (run_at_ms IS NULL OR run_at_ms <= {due}){fit})"
+                f"   OR (status = 'waiting_retry' AND next_retry_at_ms <= {due}{fit}))"
+                f" AND type IN ({self.sql.texts('$1')}) LIMIT 1",
+                p.values,
             )
         return row is not None
 
     async def next_due_ms(self, types: Iterable[str], *, runner_id: str | None = None) -> int | None:
         """Return the earliest time a delayed or waiting job of `types` (that `runner_id` fits) becomes runnable."""
-        fit, extra = ("", ()) if runner_id is None else (f" AND {fits()}", (runner_id,))
+        fit, extra = ("", ()) if runner_id is None else (f" AND {fits('$2')}", (runner_id,))
         row = await self._one(
             "SELECT min(coalesce(run_at_ms, next_retry_at_ms)) FROM jobs WHERE"
             " ((status = 'queued' AND run_at_ms IS NOT NULL) OR status = 'waiting_retry')"
-            f" AND type IN (SELECT value FROM json_each(?)){fit}",
+            f" AND type IN ({self.sql.texts('$1')}){fit}",
             (dumps(list(types)), *extra),
         )
         return None if row is None or row[0] is None else int(row[0])
@@ -357,21 +361,22 @@ class RunnerWrites(StoreCore):
         """
         if expected is not None:
             rows = await self._all(
-                f"SELECT count(*), sum(status != 'running') FROM jobs WHERE lease_owner = ? AND status IN {_ACTIVE_SQL}",
+                "SELECT count(*), sum(CASE WHEN status = 'running' THEN 0 ELSE 1 END) FROM jobs WHERE lease_owner = $1"
+                f" AND status IN {_ACTIVE_SQL}",
                 (runner_id,),
             )
             count, asked = rows[0][0], rows[0][1] or 0
             if count == expected and not asked:
                 return None
         rows = await self._all(
-            f"SELECT job_id, status FROM jobs WHERE lease_owner = ? AND status IN {_ACTIVE_SQL}", (runner_id,)
+            f"SELECT job_id, status FROM jobs WHERE lease_owner = $1 AND status IN {_ACTIVE_SQL}", (runner_id,)
         )
         return {r[0]: job_status(r[1]) for r in rows}
 
     async def item_keys(self, job_id: JobId, stage_index: int) -> tuple[set[str], set[str]]:
         """Return the keys of the done and of the failed items of one stage."""
         rows = await self._all(
-            "SELECT key, status FROM items WHERE job_id = ? AND stage_index = ?", (job_id, stage_index)
+            "SELECT key, status FROM items WHERE job_id = $1 AND stage_index = $2", (job_id, stage_index)
         )
         done = {r[0] for r in rows if r[1] == "done"}
         failed = {r[0] for r in rows if r[1] != "done"}
@@ -391,8 +396,8 @@ class RunnerWrites(StoreCore):
             self._submit(R_STAGE_START, _STAGE_START_SQL, params, key=(job_id, index), job=job_id)
         self._submit(
             R_STAGE_START,
-            "UPDATE jobs SET current_step_index = ?, progress_done = 0, progress_total = 0, progress_message = NULL,"
-            " updated_at_ms = ? WHERE job_id = ?",
+            "UPDATE jobs SET current_step_index = $1, progress_done = 0, progress_total = 0, progress_message = NULL,"
+            " updated_at_ms = $2 WHERE job_id = $3",
             (index, now, job_id), job=job_id,
         )
 
@@ -400,19 +405,20 @@ class RunnerWrites(StoreCore):
         """Queue: a stage's checkpoint state."""
         self._submit(
             R_STAGE_STATE,
-            "UPDATE stages SET state = ?, checkpoint_at_ms = ? WHERE job_id = ? AND stage_index = ?",
+            "UPDATE stages SET state = $1, checkpoint_at_ms = $2 WHERE job_id = $3 AND stage_index = $4",
             (dumps(state), self.clock(), job_id, index), job=job_id,
         )
         # Readers that poll `updated_after_ms` (the TUI) see a checkpoint too.
-        self._submit(R_STAGE_STATE, "UPDATE jobs SET updated_at_ms = ? WHERE job_id = ?", (self.clock(), job_id),
+        self._submit(R_STAGE_STATE, "UPDATE jobs SET updated_at_ms = $1 WHERE job_id = $2", (self.clock(), job_id),
                      key=job_id, job=job_id)
 
     def file_tracked(self, job_id: JobId, index: int, path: str, size: int, sha256: str) -> None:
         """Queue: a file kept in the job's workspace (a later record of the same path replaces it)."""
         self._submit(
             R_STAGE_STATE,
-            "INSERT OR REPLACE INTO files (job_id, path, stage_index, size, sha256, created_at_ms)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO files (job_id, path, stage_index, size, sha256, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)"
+            " ON CONFLICT (job_id, path) DO UPDATE SET stage_index = excluded.stage_index, size = excluded.size,"
+            " sha256 = excluded.sha256, created_at_ms = excluded.created_at_ms",
             (job_id, path, index, size, sha256, self.clock()), job=job_id,
         )
 
@@ -423,7 +429,7 @@ class RunnerWrites(StoreCore):
         self._submit(
             R_ITEM,
             "INSERT INTO items (job_id, stage_index, key, status, result, error, attempts, updated_at_ms)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, stage_index, key) DO UPDATE SET"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (job_id, stage_index, key) DO UPDATE SET"
             " status = excluded.status, result = excluded.result, error = excluded.error,"
             " attempts = items.attempts + excluded.attempts, updated_at_ms = excluded.updated_at_ms",
             (job_id, index, text(key), "done" if ok else "failed", None if result is None else dumps(result),
@@ -460,17 +466,17 @@ class RunnerWrites(StoreCore):
         if start is None:
             self._submit(
                 R_STAGE_END,
-                "UPDATE stages SET status = 'completed', output = ?, finished_at_ms = ?, checkpoint_at_ms = ?,"
-                " error = ?, next_attempt_at_ms = NULL WHERE job_id = ? AND stage_index = ?",
+                "UPDATE stages SET status = 'completed', output = $1, finished_at_ms = $2, checkpoint_at_ms = $3,"
+                " error = $4, next_attempt_at_ms = NULL WHERE job_id = $5 AND stage_index = $6",
                 (dumps(output), now, now, note, job_id, index), job=job_id,
             )
         else:
             attempt, max_attempts, run, failures, started = start[:5]
             self._submit(
                 R_STAGE_END,
-                "UPDATE stages SET status = 'completed', attempts = ?, max_attempts = ?, runs = ?, failures = ?,"
-                " traceback = NULL, started_at_ms = coalesce(started_at_ms, ?), output = ?, finished_at_ms = ?,"
-                " checkpoint_at_ms = ?, error = ?, next_attempt_at_ms = NULL WHERE job_id = ? AND stage_index = ?",
+                "UPDATE stages SET status = 'completed', attempts = $1, max_attempts = $2, runs = $3, failures = $4,"
+                " traceback = NULL, started_at_ms = coalesce(started_at_ms, $5), output = $6, finished_at_ms = $7,"
+                " checkpoint_at_ms = $8, error = $9, next_attempt_at_ms = NULL WHERE job_id = $10 AND stage_index = $11",
                 (attempt, max_attempts, run, failures, started, dumps(output), now, now, note, job_id, index),
                 job=job_id,
             )
@@ -481,9 +487,9 @@ class RunnerWrites(StoreCore):
         """Queue: a stage attempt ended without output (retrying, interrupted or failed)."""
         self._submit(
             R_STAGE_END,
-            "UPDATE stages SET status = ?, error = coalesce(?, error), next_attempt_at_ms = ?,"
-            " finished_at_ms = CASE WHEN ? = 'failed' THEN ? ELSE finished_at_ms END"
-            " WHERE job_id = ? AND stage_index = ?",
+            "UPDATE stages SET status = $1, error = coalesce($2, error), next_attempt_at_ms = $3,"
+            " finished_at_ms = CASE WHEN $4 = 'failed' THEN $5 ELSE finished_at_ms END"
+            " WHERE job_id = $6 AND stage_index = $7",
             (status.value, opt_text(error), next_attempt_at_ms, status.value, self.clock(), job_id, index), job=job_id,
         )
 
@@ -498,15 +504,16 @@ class RunnerWrites(StoreCore):
         """
         self._submit(
             R_ATTEMPT,
-            "INSERT OR REPLACE INTO attempts (job_id, stage_index, attempt, failed_at_ms, error, transient)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO attempts (job_id, stage_index, attempt, failed_at_ms, error, transient)"
+            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (job_id, stage_index, attempt) DO UPDATE SET"
+            " failed_at_ms = excluded.failed_at_ms, error = excluded.error, transient = excluded.transient",
             (job_id, index, attempt, self.clock(), text(error), int(transient)), job=job_id,
         )
         if failures is not None or traceback is not None:
             self._submit(
                 R_ATTEMPT,
-                "UPDATE stages SET failures = coalesce(?, failures), traceback = coalesce(?, traceback)"
-                " WHERE job_id = ? AND stage_index = ?",
+                "UPDATE stages SET failures = coalesce($1, failures), traceback = coalesce($2, traceback)"
+                " WHERE job_id = $3 AND stage_index = $4",
                 (failures, opt_text(traceback), job_id, index), job=job_id,
             )
 
@@ -515,9 +522,9 @@ class RunnerWrites(StoreCore):
         now = self.clock()
         self._submit(
             R_JOB_END,
-            "UPDATE jobs SET status = 'completed', lease_owner = NULL, completed_at_ms = ?, updated_at_ms = ?,"
-            " current_step_index = ?, progress_message = NULL, error_message = NULL, failed_step = NULL,"
-            " pause_reason = NULL WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_COMPLETED,
+            "UPDATE jobs SET status = 'completed', lease_owner = NULL, completed_at_ms = $1, updated_at_ms = $2,"
+            " current_step_index = $3, progress_message = NULL, error_message = NULL, failed_step = NULL,"
+            " pause_reason = NULL WHERE job_id = $4 AND lease_owner = $5 AND status IN " + _TO_COMPLETED,
             (now, now, total_steps, job_id, runner_id), job=job_id,
         )
         # Its blocked dependents whose other dependencies are done become runnable in the same commit.
@@ -531,16 +538,16 @@ class RunnerWrites(StoreCore):
         if retry_at_ms is None:
             self._submit(
                 R_JOB_END,
-                "UPDATE jobs SET status = 'failed', lease_owner = NULL, failed_step = ?, error_message = ?,"
-                " updated_at_ms = ? WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_FAILED,
+                "UPDATE jobs SET status = 'failed', lease_owner = NULL, failed_step = $1, error_message = $2,"
+                " updated_at_ms = $3 WHERE job_id = $4 AND lease_owner = $5 AND status IN " + _TO_FAILED,
                 (stage, text(error), now, job_id, runner_id), job=job_id,
             )
         else:
             self._submit(
                 R_JOB_END,
-                "UPDATE jobs SET status = 'waiting_retry', lease_owner = NULL, failed_step = ?, error_message = ?,"
-                " retry_count = retry_count + 1, next_retry_at_ms = ?, updated_at_ms = ?"
-                " WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_WAITING,
+                "UPDATE jobs SET status = 'waiting_retry', lease_owner = NULL, failed_step = $1, error_message = $2,"
+                " retry_count = retry_count + 1, next_retry_at_ms = $3, updated_at_ms = $4"
+                " WHERE job_id = $5 AND lease_owner = $6 AND status IN " + _TO_WAITING,
                 (stage, text(error), retry_at_ms, now, job_id, runner_id), job=job_id,
             )
 
@@ -549,8 +556,8 @@ class RunnerWrites(StoreCore):
         now = self.clock()
         self._submit(
             R_JOB_END,
-            "UPDATE jobs SET status = 'paused', lease_owner = NULL, paused_at_ms = ?, pause_reason = ?,"
-            " updated_at_ms = ? WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_PAUSED,
+            "UPDATE jobs SET status = 'paused', lease_owner = NULL, paused_at_ms = $1, pause_reason = $2,"
+            " updated_at_ms = $3 WHERE job_id = $4 AND lease_owner = $5 AND status IN " + _TO_PAUSED,
             (now, text(reason), now, job_id, runner_id), job=job_id,
         )
 
@@ -559,8 +566,8 @@ class RunnerWrites(StoreCore):
         now = self.clock()
         self._submit(
             R_JOB_END,
-            "UPDATE jobs SET status = 'paused', paused_at_ms = ?, pause_reason = ?, updated_at_ms = ?"
-            " WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_PAUSED,
+            "UPDATE jobs SET status = 'paused', paused_at_ms = $1, pause_reason = $2, updated_at_ms = $3"
+            " WHERE job_id = $4 AND lease_owner = $5 AND status IN " + _TO_PAUSED,
             (now, text(reason), now, job_id, runner_id),
         )
 
@@ -568,7 +575,7 @@ class RunnerWrites(StoreCore):
         """Queue: this runner lets go of a held job (paused, or resumed but not yet continued)."""
         self._submit(
             R_JOB_END,
-            "UPDATE jobs SET lease_owner = NULL, updated_at_ms = ? WHERE job_id = ? AND lease_owner = ?"
+            "UPDATE jobs SET lease_owner = NULL, updated_at_ms = $1 WHERE job_id = $2 AND lease_owner = $3"
             f" AND status NOT IN {_ACTIVE_SQL}",
             (self.clock(), job_id, runner_id),
         )
@@ -578,8 +585,8 @@ class RunnerWrites(StoreCore):
         now = self.clock()
         self._submit(
             R_JOB_END,
-            "UPDATE jobs SET status = 'cancelled', lease_owner = NULL, cancelled_at_ms = ?, updated_at_ms = ?,"
-            " pause_reason = NULL WHERE job_id = ? AND lease_owner = ? AND status IN " + _TO_CANCELLED,
+            "UPDATE jobs SET status = 'cancelled', lease_owner = NULL, cancelled_at_ms = $1, updated_at_ms = $2,"
+            " pause_reason = NULL WHERE job_id = $3 AND lease_owner = $4 AND status IN " + _TO_CANCELLED,
             (now, now, job_id, runner_id), job=job_id,
         )
 
@@ -591,13 +598,13 @@ class RunnerWrites(StoreCore):
         now = self.clock()
         self._submit(
             R_JOB_END,
-            "UPDATE jobs SET lease_owner = NULL, updated_at_ms = ?,"
+            "UPDATE jobs SET lease_owner = NULL, updated_at_ms = $1,"
             " status = CASE status WHEN 'pausing' THEN 'paused' WHEN 'cancelling' THEN 'cancelled' ELSE 'queued' END,"
-            " paused_at_ms = CASE status WHEN 'pausing' THEN ? ELSE paused_at_ms END,"
+            " paused_at_ms = CASE status WHEN 'pausing' THEN $2 ELSE paused_at_ms END,"
             f" pause_reason = CASE status WHEN 'pausing' THEN '{PAUSED_BY_REQUEST}' WHEN 'cancelling' THEN NULL"
             " ELSE pause_reason END,"
-            " cancelled_at_ms = CASE status WHEN 'cancelling' THEN ? ELSE cancelled_at_ms END"
-            " WHERE job_id = ? AND lease_owner = ? AND status IN " + _ACTIVE_SQL,
+            " cancelled_at_ms = CASE status WHEN 'cancelling' THEN $3 ELSE cancelled_at_ms END"
+            " WHERE job_id = $4 AND lease_owner = $5 AND status IN " + _ACTIVE_SQL,
             (now, now, now, job_id, runner_id), job=job_id,
         )
 
@@ -628,7 +635,7 @@ class RunnerWrites(StoreCore):
         """Queue: one line of a job's log (`held=False`: of a job this runner does not hold, e.g. one it recovered)."""
         self._submit(
             R_LOG,
-            "INSERT INTO logs (job_id, ts_ms, level, message) VALUES (?, ?, ?, ?)",
+            "INSERT INTO logs (job_id, ts_ms, level, message) VALUES ($1, $2, $3, $4)",
             (job_id, self.clock(), level, text(message)), job=job_id if held else None,
         )
 
@@ -636,8 +643,8 @@ class RunnerWrites(StoreCore):
         """Queue: drop all but the last `keep` log lines of a job."""
         self._submit(
             R_LOG_TRIM,
-            "DELETE FROM logs WHERE job_id = ? AND log_id <= (SELECT log_id FROM logs WHERE job_id = ?"
-            " ORDER BY log_id DESC LIMIT 1 OFFSET ?)",
+            "DELETE FROM logs WHERE job_id = $1 AND log_id <= (SELECT log_id FROM logs WHERE job_id = $2"
+            " ORDER BY log_id DESC LIMIT 1 OFFSET $3)",
             (job_id, job_id, keep),
             key=job_id, job=job_id,
         )

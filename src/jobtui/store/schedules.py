@@ -42,11 +42,11 @@ class ScheduleQueries(StoreCore):
             UsageError: a schedule of this name exists.
         """
         async with self._tx() as db:
-            rows = list(await db.execute_fetchall("SELECT 1 FROM schedules WHERE name = ?", (s.name,)))
+            rows = list(await db.execute_fetchall("SELECT 1 FROM schedules WHERE name = $1", (s.name,)))
             if rows:
                 raise UsageError(f"a schedule named {s.name!r} exists (remove it first: jobtui schedule rm {s.name})")
             await db.execute(
-                f"INSERT INTO schedules ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO schedules ({_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 (s.name, s.cron, s.tz, s.every_ms, s.anchor_ms, s.job_type, dumps(s.params), dumps(s.options),
                  int(s.paused), s.created_at_ms, s.next_at_ms, s.last_at_ms, s.last_job_id),
             )
@@ -61,7 +61,7 @@ class ScheduleQueries(StoreCore):
         Raises:
             UsageError: no schedule has this name.
         """
-        row = await self._one(f"SELECT {_COLS} FROM schedules WHERE name = ?", (name,))
+        row = await self._one(f"SELECT {_COLS} FROM schedules WHERE name = $1", (name,))
         if row is None:
             raise UsageError(f"no schedule named {name!r} (see `jobtui schedule ls`)")
         return _schedule(row)
@@ -69,25 +69,25 @@ class ScheduleQueries(StoreCore):
     async def set_schedule_paused(self, name: str, paused: bool, next_at_ms: int | None = None) -> None:
         """Pause a schedule, or resume it from `next_at_ms` (occurrences while paused are not made up)."""
         async with self._tx() as db:
-            cur = await db.execute(
-                "UPDATE schedules SET paused = ?, next_at_ms = coalesce(?, next_at_ms) WHERE name = ?",
+            n = await db.execute(
+                "UPDATE schedules SET paused = $1, next_at_ms = coalesce($2, next_at_ms) WHERE name = $3",
                 (int(paused), next_at_ms, name),
             )
-            if cur.rowcount == 0:
+            if n == 0:
                 raise UsageError(f"no schedule named {name!r} (see `jobtui schedule ls`)")
 
     async def remove_schedule(self, name: str) -> None:
         """Delete a schedule and its history (its jobs stay)."""
         async with self._tx() as db:
-            cur = await db.execute("DELETE FROM schedules WHERE name = ?", (name,))
-            if cur.rowcount == 0:
+            n = await db.execute("DELETE FROM schedules WHERE name = $1", (name,))
+            if n == 0:
                 raise UsageError(f"no schedule named {name!r} (see `jobtui schedule ls`)")
-            await db.execute("DELETE FROM schedule_runs WHERE name = ?", (name,))
+            await db.execute("DELETE FROM schedule_runs WHERE name = $1", (name,))
 
     async def schedule_runs(self, name: str, *, limit: int = 50) -> list[ScheduleRun]:
         """Return a schedule's latest occurrences, newest first."""
         rows = await self._all(
-            f"SELECT {_RUN_COLS} FROM schedule_runs WHERE name = ? ORDER BY occurrence_ms DESC LIMIT ?", (name, limit)
+            f"SELECT {_RUN_COLS} FROM schedule_runs WHERE name = $1 ORDER BY occurrence_ms DESC LIMIT $2", (name, limit)
         )
         return [ScheduleRun(*r) for r in rows]
 
@@ -99,7 +99,7 @@ class ScheduleQueries(StoreCore):
     async def due_schedules(self, now_ms: int) -> list[Schedule]:
         """Return the active schedules due at `now_ms`."""
         rows = await self._all(
-            f"SELECT {_COLS} FROM schedules WHERE paused = 0 AND next_at_ms <= ? ORDER BY next_at_ms", (now_ms,)
+            f"SELECT {_COLS} FROM schedules WHERE paused = 0 AND next_at_ms <= $1 ORDER BY next_at_ms", (now_ms,)
         )
         return [_schedule(r) for r in rows]
 
@@ -110,22 +110,22 @@ class ScheduleQueries(StoreCore):
         """Record one occurrence and submit its job, in one transaction; None if another runner did it first."""
         now = self.clock()
         async with self._tx() as db:
-            cur = await db.execute(
-                "UPDATE schedules SET next_at_ms = ?, last_at_ms = ? WHERE name = ? AND next_at_ms = ? AND paused = 0",
+            n = await db.execute(
+                "UPDATE schedules SET next_at_ms = $1, last_at_ms = $2 WHERE name = $3 AND next_at_ms = $4 AND paused = 0",
                 (next_at_ms, occurrence_ms, s.name, s.next_at_ms),
             )
-            if cur.rowcount == 0:
+            if n == 0:
                 return None
-            cur = await db.execute(
+            n = await db.execute(
                 "INSERT INTO schedule_runs (name, occurrence_ms, outcome, missed, at_ms, runner_id)"
-                " VALUES (?, ?, 'fired', ?, ?, ?) ON CONFLICT (name, occurrence_ms) DO NOTHING",
+                " VALUES ($1, $2, 'fired', $3, $4, $5) ON CONFLICT (name, occurrence_ms) DO NOTHING",
                 (s.name, occurrence_ms, missed, now, runner_id),
             )
-            if cur.rowcount == 0:
+            if n == 0:
                 return None
             outcome, job_id, detail = "fired", None, None
             active = [] if s.last_job_id is None else list(await db.execute_fetchall(
-                f"SELECT status FROM jobs WHERE job_id = ? AND status NOT IN {_TERMINAL_SQL}", (s.last_job_id,)
+                f"SELECT status FROM jobs WHERE job_id = $1 AND status NOT IN {_TERMINAL_SQL}", (s.last_job_id,)
             ))
             if error is not None:
                 outcome, detail = "error", error
@@ -133,14 +133,14 @@ class ScheduleQueries(StoreCore):
                 outcome, detail = "skipped", f"job #{s.last_job_id} is still {active[0][0]}"
             elif job is not None:
                 [job_id] = await self._insert_jobs_for_schedule(db, job, source, now)
-                await db.execute("UPDATE schedules SET last_job_id = ? WHERE name = ?", (job_id, s.name))
+                await db.execute("UPDATE schedules SET last_job_id = $1 WHERE name = $2", (job_id, s.name))
             await db.execute(
-                "UPDATE schedule_runs SET outcome = ?, job_id = ?, detail = ? WHERE name = ? AND occurrence_ms = ?",
+                "UPDATE schedule_runs SET outcome = $1, job_id = $2, detail = $3 WHERE name = $4 AND occurrence_ms = $5",
                 (outcome, job_id, detail, s.name, occurrence_ms),
             )
             await db.execute(
-                "DELETE FROM schedule_runs WHERE name = ? AND occurrence_ms <= (SELECT occurrence_ms FROM schedule_runs"
-                "  WHERE name = ? ORDER BY occurrence_ms DESC LIMIT 1 OFFSET ?)",
+                "DELETE FROM schedule_runs WHERE name = $1 AND occurrence_ms <= (SELECT occurrence_ms FROM schedule_runs"
+                "  WHERE name = $2 ORDER BY occurrence_ms DESC LIMIT 1 OFFSET $3)",
                 (s.name, s.name, KEEP_RUNS),
             )
         return ScheduleRun(s.name, occurrence_ms, outcome, job_id, missed, detail, now, runner_id)

@@ -76,7 +76,7 @@ CREATE TRIGGER job_events_deleted AFTER DELETE ON jobs BEGIN
         VALUES (OLD.job_id, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 'deleted', OLD.status, NULL);
 END;
 """
-"""Migration 14 (SQLite's text; PostgreSQL has its own form, pgsql.PG_FORMS, for the triggers)."""
+"""Migration 14 (SQLite's text; PostgreSQL's form, with its triggers in PL/pgSQL, is in schema_pg.PG_MIGRATIONS)."""
 
 IDENTITY_MIGRATION = """
 CREATE TABLE database_identity (
@@ -84,7 +84,7 @@ CREATE TABLE database_identity (
 );
 INSERT INTO database_identity (database_id) VALUES (lower(hex(randomblob(16))));
 """
-"""Migration 17 (SQLite's text; PostgreSQL's form is pgsql.PG_FORMS'): a random id made once per database."""
+"""Migration 17 (SQLite's text; PostgreSQL's form is in schema_pg.PG_MIGRATIONS): a random id made once per database."""
 
 MIGRATIONS: list[str] = [
     # 1: the first schema.
@@ -416,7 +416,8 @@ MIGRATIONS: list[str] = [
     CREATE INDEX jobs_queue ON jobs (queue, status) WHERE queue IS NOT NULL;
     """,
 ]
-"""Each entry upgrades the schema by one version; never edit one that has shipped, append."""
+"""Each entry upgrades the schema by one version; never edit one that has shipped, append (and append its
+PostgreSQL form to schema_pg.PG_MIGRATIONS: tests/store/test_golden_sql.py checks both lists)."""
 
 _V1_TABLES = frozenset({"jobs", "stages", "attempts", "items", "logs", "requests", "runners"})
 LEGACY_TABLES: dict[int, frozenset[str]] = {1: _V1_TABLES, 2: _V1_TABLES | {"files"}}

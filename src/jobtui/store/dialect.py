@@ -1,0 +1,43 @@
+"""What each SQL dialect writes its own way: the fragments and statements that differ between SQLite and PostgreSQL.
+
+Everything else the store runs is one text for both (store/seam.py: `$n` placeholders, `ON CONFLICT`,
+`CASE`, standard functions). A backend's connection names its dialect (`Db.dialect`); its statements
+are in its own module (store/sql_sqlite.py, store/sql_pg.py), each written for its database, and
+tests/store/test_golden_sql.py has every one of them checked by its database (EXPLAIN, PREPARE).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+
+class Dialect(ABC):
+    """The SQL that differs by backend. Methods take the placeholder (`$n`) of the value they read."""
+
+    name: str
+    job_seq_sql: str
+    """The highest job id ever given (so that a deleted newest job's id is never given again)."""
+    event_sql: str
+    """The notification outbox rows of one event (store/notify.py `event_params`)."""
+    step_name: str
+    """The name of a job's current stage, from its `stage_names` JSON list (NULL past its end)."""
+    stage_count: str
+    """How many stages a job has, from its `stage_names` JSON list."""
+    change_token_sql: str
+    """A row that differs whenever any change was committed since it was last read (store/listing.py)."""
+    lock_rows: str
+    """Appended to a SELECT whose rows the transaction then holds until it ends (a claim's limited queues)."""
+    skip_locked: str
+    """Appended to the claim's picks: lock the rows taken, skip those another transaction holds."""
+
+    @abstractmethod
+    def texts(self, param: str) -> str:
+        """A subquery of the text values of a JSON list given as one parameter."""
+
+    @abstractmethod
+    def ids(self, param: str) -> str:
+        """A subquery of the integer values (job ids) of a JSON list given as one parameter."""
+
+    @abstractmethod
+    def instr(self, haystack: str, needle: str) -> str:
+        """The 1-based position of `needle` in `haystack` (0: not there)."""

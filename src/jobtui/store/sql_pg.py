@@ -1,0 +1,42 @@
+"""PostgreSQL's own SQL (store/dialect.py): JSON lists through jsonb, typed parameters, row locks."""
+
+from __future__ import annotations
+
+from .dialect import Dialect
+
+
+class PgDialect(Dialect):
+    """PostgreSQL's statements and fragments."""
+
+    name = "postgres"
+    job_seq_sql = "SELECT seq FROM jobtui_job_seq"
+    event_sql = (
+        "INSERT INTO notifications (job_id, event, event_at_ms, kind, target, created_at_ms, next_at_ms)"
+        " SELECT j.job_id, $2::text, j.updated_at_ms, t.kind, t.target, $3::bigint, $3::bigint FROM jobs j JOIN ("
+        "   SELECT kind, target FROM notify_targets WHERE job_id = $1"
+        "   UNION SELECT je.value ->> 0, je.value ->> 1 FROM jsonb_array_elements($4::jsonb) AS je(value)"
+        "     WHERE NOT EXISTS (SELECT 1 FROM notify_targets WHERE job_id = $1)"
+        " ) t ON true WHERE j.job_id = $1 AND j.status = $5::text"
+        " ON CONFLICT DO NOTHING"
+    )
+    step_name = "(stage_names::jsonb ->> current_step_index::int)"
+    stage_count = "jsonb_array_length(stage_names::jsonb)"
+    # The next transaction id: it moves whenever a transaction that wrote anything ends (any database's).
+    change_token_sql = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text, 0"
+    lock_rows = " FOR UPDATE"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def texts(self, param: str) -> str:
+        """The elements of a jsonb array, as text."""
+        return f"SELECT jsonb_array_elements_text({param}::jsonb)"
+
+    def ids(self, param: str) -> str:
+        """The elements of a jsonb array, as bigint."""
+        return f"SELECT jsonb_array_elements_text({param}::jsonb)::bigint"
+
+    def instr(self, haystack: str, needle: str) -> str:
+        """`strpos(haystack, needle)`."""
+        return f"strpos({haystack}, {needle})"
+
+
+PG = PgDialect()

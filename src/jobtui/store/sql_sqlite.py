@@ -1,0 +1,42 @@
+"""SQLite's own SQL (store/dialect.py): JSON lists through json_each, AUTOINCREMENT's sqlite_sequence."""
+
+from __future__ import annotations
+
+from .dialect import Dialect
+
+
+class SqliteDialect(Dialect):
+    """SQLite's statements and fragments."""
+
+    name = "sqlite"
+    job_seq_sql = "SELECT seq FROM sqlite_sequence WHERE name = 'jobs'"
+    event_sql = (
+        "INSERT INTO notifications (job_id, event, event_at_ms, kind, target, created_at_ms, next_at_ms)"
+        " SELECT j.job_id, $2, j.updated_at_ms, t.kind, t.target, $3, $3 FROM jobs j JOIN ("
+        "   SELECT kind, target FROM notify_targets WHERE job_id = $1"
+        "   UNION SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($4)"
+        "     WHERE NOT EXISTS (SELECT 1 FROM notify_targets WHERE job_id = $1)"
+        " ) t ON true WHERE j.job_id = $1 AND j.status = $5"
+        " ON CONFLICT DO NOTHING"
+    )
+    step_name = "json_extract(stage_names, '$[' || current_step_index || ']')"
+    stage_count = "json_array_length(stage_names)"
+    # `data_version` moves when another connection commits, `total_changes()` when this one writes.
+    change_token_sql = "SELECT (SELECT data_version FROM pragma_data_version), total_changes()"
+    lock_rows = ""  # one writer at a time: the transaction holds the whole database
+    skip_locked = ""  # one writer at a time: nothing to skip
+
+    def texts(self, param: str) -> str:
+        """`SELECT value FROM json_each($n)`."""
+        return f"SELECT value FROM json_each({param})"
+
+    def ids(self, param: str) -> str:
+        """`SELECT value FROM json_each($n)` (JSON integers come out as integers)."""
+        return f"SELECT value FROM json_each({param})"
+
+    def instr(self, haystack: str, needle: str) -> str:
+        """`instr(haystack, needle)`."""
+        return f"instr({haystack}, {needle})"
+
+
+SQLITE = SqliteDialect()
