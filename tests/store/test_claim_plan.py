@@ -15,7 +15,7 @@ from jobtui.store.sql_sqlite import SQLITE
 def _plan(db: Path) -> list[str]:
     con = sqlite3.connect(db)
     try:
-        rows = con.execute("EXPLAIN QUERY PLAN " + claim_sql(SQLITE), {"1": "r", "2": 1, "3": '["demo"]', "4": 4}).fetchall()
+        rows = con.execute("EXPLAIN QUERY PLAN " + claim_sql(SQLITE), {"1": "r", "2": 1, "3": '["demo"]', "4": 4, "5": "[]"}).fetchall()
     finally:
         con.close()
     return [r[3] for r in rows]
