@@ -34,6 +34,17 @@ SLOW_TIMEOUT_S = 180
 pytest's `timeout` (10 s, pyproject.toml)."""
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Run with SIGINT at its default, however the suite was started.
+
+    Started in the background of a non-interactive shell (`ci.sh &`), pytest runs with SIGINT ignored, and so
+    does every process the tests start: `jobtui logs --follow` then outlived the SIGINT that stands for a
+    user's Ctrl-C, as `tail -f` would. The tests play a user at a terminal, where Ctrl-C is never ignored.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Give tests marked slow a longer timeout (an explicit `@pytest.mark.timeout` still wins)."""
     for item in items:

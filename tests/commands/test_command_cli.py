@@ -238,7 +238,10 @@ def test_foreach_200_hostile_names_sigkilled_and_relaunched_gives_one_result_eac
 def test_export_csv_while_paused_and_logs_all_prefixes_ids(tmp_path: Path) -> None:
     db = tmp_path / "exp.db"
     args = [f"i{n}" for n in range(40)]
-    job = int(jobtui("foreach", "--args", *args, "--", "sh", "-c", 'echo "did $1"; sleep 0.05', "sh", "{}", db=db).stdout)
+    # Items after the fifth wait for a file that never comes: the job is still running when it is paused.
+    item = 'echo "did $1"; case $1 in i[0-4]) ;; *) while [ ! -e "$2" ]; do sleep 0.05; done ;; esac'
+    job = int(jobtui("foreach", "--args", *args, "--", "sh", "-c", item, "sh", "{}", str(tmp_path / "never"),
+                     db=db).stdout)
     other = int(jobtui("add", "--", "echo", "other", db=db).stdout)
     runner = spawn_runner(db, "--quiet")
     try:
@@ -252,7 +255,8 @@ def test_export_csv_while_paused_and_logs_all_prefixes_ids(tmp_path: Path) -> No
         logs = jobtui("logs", "--all", db=db).stdout.splitlines()
         assert any(ln.startswith(f"[{other}] ") and ln.endswith("stdout  other") for ln in logs)
         assert any(ln.startswith(f"[{job}] ") and "did i0" in ln for ln in logs)
-        follow = subprocess.Popen([*_cli(), "logs", "--all", "--follow", "-n", "0"], env=_env(db),
+        # `-n 1`: the newest line printed at once says the follower has read where the log ends.
+        follow = subprocess.Popen([*_cli(), "logs", "--all", "--follow", "-n", "1"], env=_env(db),
                                   stdout=subprocess.PIPE, text=True)
         lines: list[str] = []
         def read() -> None:
@@ -263,27 +267,23 @@ def test_export_csv_while_paused_and_logs_all_prefixes_ids(tmp_path: Path) -> No
         reader = threading.Thread(target=read, daemon=True)
         reader.start()
         try:
-            time.sleep(1.0)  # sleep: logs --follow has no readiness signal; it must be reading before the late line is logged
+            poll(lambda: lines, what="the follower printed the newest line")
             new = int(jobtui("add", "--", "echo", "late-line", db=db).stdout)
             poll(lambda: any("late-line" in ln for ln in lines), what="the follower printed the late line")
         finally:
-            follow.send_signal(signal.SIGINT)
+            follow.send_signal(signal.SIGINT)  # Ctrl-C
             try:
-                follow.wait(timeout=10)
-                ignored_ctrl_c = False
-            except subprocess.TimeoutExpired:
-                ignored_ctrl_c = True
-                follow.kill()
-                follow.wait(timeout=10)
-            reader.join(timeout=10)
-            if follow.stdout is not None:
-                follow.stdout.close()
+                code = follow.wait(timeout=10)
+            finally:
+                if follow.poll() is None:
+                    follow.kill()
+                    follow.wait(timeout=10)
+                reader.join(timeout=10)
+                if follow.stdout is not None:
+                    follow.stdout.close()
+        assert code == 130, "Ctrl-C ends the follower"
         text = "".join(lines)
         assert f"[{new}] " in text and "late-line" in text
-        if ignored_ctrl_c:
-            # Open bug (stop 13): in full CI runs (3 of 4) the follower did not exit within 10 s of SIGINT;
-            # never reproduced alone, in this file, or in tests/commands under xdist. Reported, not hidden.
-            pytest.xfail("known open bug: logs --all --follow sometimes outlives SIGINT in full runs")
     finally:
         runner.send_signal(signal.SIGTERM)
         runner.communicate(timeout=30)
