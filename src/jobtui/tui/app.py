@@ -33,6 +33,7 @@ from ..model import Action, Job, JobId, Stats, now_ms
 from . import settings as _settings
 from .actions import JOB_ACTIONS, JobActions
 from .background import Background
+from .export import deliver_export, delivered
 from .feed import Delta, JobFeed
 from .fleet import FleetScreen
 from .format import Clock, absolute
@@ -395,6 +396,15 @@ class JobtuiApp(App[int]):
 
     def action_new_job(self) -> None:
         self.actions.new_job()
+
+    def action_export(self) -> None:
+        if (job := self.selected_job) is not None:
+            self.run_worker(deliver_export(self, self.client, job), group="export", exit_on_error=False)
+
+    @on(events.DeliveryComplete)
+    @on(events.DeliveryFailed)
+    def _delivered(self, event: events.DeliveryComplete | events.DeliveryFailed) -> None:
+        delivered(self, event)
 
     async def refresh_selected(self, delta: Delta) -> None:
         """Read the selected job's detail and log again now (an action changed it)."""

@@ -12,6 +12,7 @@ BINDINGS: list[BindingType] = [
     Binding("R", "rewind", "Rewind"),
     Binding("d", "delete", "Delete"),
     Binding("n", "new_job", "New"),
+    Binding("e", "export", "Export", show=False),
     Binding("slash", "filter", "Filter"),
     Binding("s", "sort", "Sort", show=False),
     Binding("S", "reverse_sort", "Reverse sort", show=False),

@@ -297,6 +297,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("F", "failures only (failed, waiting to retry, failed items)"),
         ("f", "log: follow the tail again"),
         ("w", "log: wrap long lines"),
+        ("e", "export the job's item results (JSON lines: a file here, a download in `jobtui web`)"),
         ("esc", "clear marks, then the filter"),
         ("ctrl+p", "command palette: every action by name"),
         ("L", "the runner's messages (waiting for the database, lost leases, errors)"),
