@@ -180,7 +180,8 @@ commands = st.one_of(
     cat(st.just(["edit"]), ids.map(lambda i: [i]), st.lists(kv, max_size=2).map(lambda ps: [a for p in ps for a in ("-p", p)]),
         opt("--params-json", param_json), opt("--priority", ints), opt("--at", times), opt("--timeout", durations),
         opt("--max-retries", ints), opt("--needs", words), flag("--no-needs"), opt("--after", ids),
-        opt("--label", label_texts), opt("--unlabel", st.one_of(words, st.sampled_from(["project", "a b", "٣"])))),
+        opt("--label", label_texts), opt("--unlabel", st.one_of(words, st.sampled_from(["project", "a b", "٣"]))),
+        opt("--queue", queue_names), flag("--no-queue")),
     cat(st.just(["stats"]), flag("--json")),
     cat(st.just(["types"]), flag("--json")),
     # run and tui with one value that must be refused (a valid one would run jobs or open a terminal).

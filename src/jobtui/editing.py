@@ -13,6 +13,7 @@ to redo them). So a params edit is refused, and nothing is changed, when it coul
   from its params);
 * a runner holds the job's stage in place (a paused, frozen command): the process runs with the old params.
 
+`--queue` moves a job to another queue (one that exists) unless a runner holds its stage (it keeps its slot).
 `--at` applies to a job waiting to start (queued or blocked): resuming a job starts it at once.
 `--after` applies to a job that has not started (as `jobtui depend`).
 """
@@ -71,13 +72,17 @@ class JobEdit:
     """Labels to set (a key's value replaced)."""
     unlabel: tuple[str, ...] = ()
     """Label keys to remove."""
+    queue: str | None = None
+    """The queue to run under (a queue that exists)."""
+    no_queue: bool = False
+    """Run under no queue."""
 
     @property
     def empty(self) -> bool:
         """Tell whether the edit changes nothing."""
         return (self.params is None and self.priority is None and self.run_at_ms is None and self.timeout_ms is None
                 and self.max_retries is None and self.needs is None and not self.after and not self.labels
-                and not self.unlabel)
+                and not self.unlabel and self.queue is None and not self.no_queue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +167,9 @@ def change_texts(edit: JobEdit, old: Mapping[str, Any]) -> list[str]:
         out.append(f"needs {', '.join(old['needs']) or 'none'} → {', '.join(edit.needs) or 'none'}")
     if edit.after:
         out.append("after " + ", ".join(f"#{d}" for d in sorted(set(edit.after))))
+    queue = None if edit.no_queue else edit.queue
+    if (edit.queue is not None or edit.no_queue) and queue != old["queue"]:
+        out.append(f"queue {old['queue'] or 'none'} → {queue or 'none'}")
     return out
 
 

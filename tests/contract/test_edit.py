@@ -14,7 +14,7 @@ from jobtui.builtins import default_registry
 from jobtui.client import Client
 from jobtui.editing import EditRefusedError, JobEdit
 from jobtui.errors import UsageError
-from jobtui.model import Action, JobStatus
+from jobtui.model import Action, JobStatus, QueueLimits
 from jobtui.store import JobStore
 from tests.contract.conftest import OpenStore, new_job
 
@@ -57,6 +57,7 @@ async def test_every_field_in_every_editable_state(store: JobStore, status: str)
     client = Client(store, default_registry(), source="api")
     job_id = await put_in(client, status)
     dep = await client.submit("demo", DEMO)
+    await store.add_queue("gpus", QueueLimits(concurrency=2))
     now = store.clock()
     edits: list[tuple[dict[str, object], str]] = [
         ({"params": {"delay": 2}}, "params delay 0.5 → 2.0"),
@@ -66,6 +67,7 @@ async def test_every_field_in_every_editable_state(store: JobStore, status: str)
         ({"needs": ["gpu", "big"]}, "needs none → big, gpu"),
         ({"labels": {"project": "42"}}, "labels none → project=42"),
         ({"labels": {"team": "ocr"}, "unlabel": ["project"]}, "labels project=42 → team=ocr"),
+        ({"queue": "gpus"}, "queue none → gpus"),
     ]
     if status in ("queued", "blocked"):
         edits.append(({"run_at_ms": now + 60_000}, "at now → "))
@@ -78,7 +80,7 @@ async def test_every_field_in_every_editable_state(store: JobStore, status: str)
     d = await store.get_detail(job_id)
     j = d.job
     assert (j.params["delay"], j.priority, j.timeout_ms, j.max_retries) == (2.0, 9, 90_000, 4)
-    assert d.needs == ("big", "gpu") and d.labels == (("team", "ocr"),)
+    assert d.needs == ("big", "gpu") and d.labels == (("team", "ocr"),) and j.queue == "gpus"
     if status in ("queued", "blocked"):
         assert j.run_at_ms == now + 60_000
     if status in ("queued", "blocked", "paused"):
@@ -118,6 +120,12 @@ async def test_at_and_after_apply_only_where_they_mean_something(store: JobStore
     assert (await store.get_job(failed)).priority == 0
     with pytest.raises(UsageError, match="nothing to edit"):
         await client.edit(failed)
+    with pytest.raises(UsageError, match="no queue 'nope'"):
+        await client.edit(failed, queue="nope", priority=5)
+    await store.add_queue("q1", QueueLimits(concurrency=1))
+    assert (await client.edit(failed, queue="q1")).changes == ("queue none → q1",)
+    assert (await client.edit(failed, no_queue=True)).changes == ("queue q1 → none",)
+    assert (await store.get_job(failed)).queue is None
     with pytest.raises(UsageError, match="expected float"):
         await client.edit(failed, params={"delay": "fast"})
 
@@ -155,7 +163,8 @@ async def test_the_params_rule(store: JobStore) -> None:
 
 async def test_a_held_job_takes_no_params(store: JobStore) -> None:
     """A paused job whose runner holds its stage in place (a frozen command) keeps its params; other fields change."""
-    [job_id] = await store.add_jobs([new_job("t", ("run",), params={"argv": ["sleep", "9"]})])
+    await store.add_queue("q", QueueLimits(concurrency=1))
+    [job_id] = await store.add_jobs([new_job("t", ("run",), params={"argv": ["sleep", "9"]}, queue="q")])
     await store.claim("r1", 1, ["t"])
     store.job_held(job_id, "r1", "by request")
     await store.commit_point()
@@ -163,6 +172,8 @@ async def test_a_held_job_takes_no_params(store: JobStore) -> None:
     assert job.status is JobStatus.PAUSED and job.held
     with pytest.raises(EditRefusedError, match="a runner holds its stage in place"):
         await store.edit_job(job_id, JobEdit(params={"argv": ["true"]}, stage_names=("run",), priority=2))
+    with pytest.raises(EditRefusedError, match="keeps its queue and slot"):
+        await store.edit_job(job_id, JobEdit(no_queue=True, priority=2))
     r = await store.edit_job(job_id, JobEdit(priority=2))
     assert r.changes == ("priority 0 → 2",) and (await store.get_job(job_id)).params == {"argv": ["sleep", "9"]}
 

@@ -73,6 +73,9 @@ def test_hostile_edits_are_one_line_and_change_nothing(tmp_path: Path) -> None:
         ([job_id, "--after", "77"], "no job #77"),
         ([job_id, "--label", "k=a b"], "a space or a control character"),
         ([job_id, "--unlabel", "a b"], "bad label key"),
+        ([job_id, "--queue", "nope"], "no queue 'nope'"),
+        ([job_id, "--queue", "a b"], "bad queue name"),
+        ([job_id, "--queue", "q", "--no-queue"], "not both"),
     ):
         r = jobtui("edit", *args, db=db)
         assert r.returncode == 2, (args, r.stderr)

@@ -34,6 +34,8 @@ def _edit_args(sp: argparse.ArgumentParser) -> None:
                     help="also wait for these jobs to complete (a job that has not started)")
     sp.add_argument("--label", action="append", metavar="KEY=VALUE", default=None, help="set a label (repeatable)")
     sp.add_argument("--unlabel", action="append", metavar="KEY", default=None, help="remove a label (repeatable)")
+    sp.add_argument("--queue", metavar="NAME", help="run under this queue's limits (`jobtui queue ls`)")
+    sp.add_argument("--no-queue", action="store_true", help="run under no queue")
 
 
 def _params(a: argparse.Namespace) -> dict[str, Any]:
@@ -64,6 +66,7 @@ async def cmd_edit(client: Client, a: argparse.Namespace) -> int:
     result = await client.edit(
         job_id, params=_params(a), priority=a.priority, run_at_ms=parse_run_at(a.at), timeout_ms=timeout_ms,
         max_retries=a.max_retries, needs=needs, after=parse_after(a.after), labels=labels, unlabel=a.unlabel or (),
+        queue=a.queue, no_queue=a.no_queue,
     )
     moved = f" ({result.before.value} → {result.after.value})" if result.after is not result.before else ""
     secrets = Secrets.of((await client.job(job_id)).params)

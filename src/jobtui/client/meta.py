@@ -12,6 +12,7 @@ from ..errors import UsageError
 from ..fleet import check_tags
 from ..labels import check_key, labels_of
 from ..model import JobId
+from ..model.queues import check_queue_name
 from .core import ClientCore
 
 
@@ -34,7 +35,7 @@ class MetaControl(ClientCore):
         self, job_id: JobId, *, params: Mapping[str, Any] | None = None, priority: int | None = None,
         run_at_ms: int | None = None, timeout_ms: int | None = None, max_retries: int | None = None,
         needs: Iterable[str] | None = None, after: Iterable[JobId] = (), labels: Mapping[str, str] | None = None,
-        unlabel: Iterable[str] = (),
+        unlabel: Iterable[str] = (), queue: str | None = None, no_queue: bool = False,
     ) -> EditResult:
         """Edit a job that no runner runs (see `jobtui.editing` for which jobs and the params rule).
 
@@ -45,7 +46,10 @@ class MetaControl(ClientCore):
         """
         edit = JobEdit(priority=priority, run_at_ms=run_at_ms, timeout_ms=timeout_ms, max_retries=max_retries,
                        needs=None if needs is None else check_tags(list(needs), "--needs"), after=tuple(after),
-                       labels=labels_of(labels, "--label"), unlabel=tuple(check_key(k, "--unlabel") for k in unlabel))
+                       labels=labels_of(labels, "--label"), unlabel=tuple(check_key(k, "--unlabel") for k in unlabel),
+                       queue=None if queue is None else check_queue_name(queue), no_queue=no_queue)
+        if queue is not None and no_queue:
+            raise UsageError("give --queue or --no-queue, not both")
         if params:
             job = await self.store.get_job(job_id)
             new = {k: v for k, v in {**job.params, **params}.items() if v is not None}
@@ -56,7 +60,7 @@ class MetaControl(ClientCore):
                            max_attempts=tuple(s.retry.attempts for s in stages))
         if edit.empty:
             raise UsageError("nothing to edit: give -p KEY=VALUE, --priority, --at, --timeout, --max-retries, --needs,"
-                             " --after, --label or --unlabel")
+                             " --after, --label, --unlabel or --queue")
         result = await self.store.edit_job(job_id, edit, source=self.who)
         self._wake()
         return result

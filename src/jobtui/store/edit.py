@@ -29,13 +29,14 @@ from ..model import JobId
 from .base import StoreCore
 from .deps import attach_deps
 from .labels import replace_labels
+from .queues import check_queues
 from .records import _loads, dumps, job_status
 from .schema import sql_in
 from .seam import Db
 
 _EDITABLE_SQL = sql_in(EDITABLE)
 _COLS = "status, type, params, priority, run_at_ms, timeout_ms, max_retries, unique_key, started_at_ms, lease_owner," \
-        " purging_at_ms"
+        " purging_at_ms, queue"
 
 
 class EditQueries(StoreCore):
@@ -66,7 +67,7 @@ class EditQueries(StoreCore):
             if r[10] is not None:
                 raise EditRefusedError(job_id, "it is being deleted by retention")
             old: dict[str, Any] = {"params": _loads(r[2]), "priority": r[3], "run_at_ms": r[4], "timeout_ms": r[5],
-                                   "max_retries": r[6]}
+                                   "max_retries": r[6], "queue": r[11]}
             old["needs"] = tuple(str(n[0]) for n in await db.execute_fetchall(
                 "SELECT tag FROM job_needs WHERE job_id = $1 ORDER BY tag", (job_id,)))
             changes = change_texts(edit, old)
@@ -80,6 +81,13 @@ class EditQueries(StoreCore):
                 " timeout_ms = coalesce($3, timeout_ms), max_retries = coalesce($4, max_retries) WHERE job_id = $5",
                 (edit.priority, edit.run_at_ms, edit.timeout_ms, edit.max_retries, job_id),
             )
+            if (edit.queue is not None or edit.no_queue) and (None if edit.no_queue else edit.queue) != r[11]:
+                if r[9] is not None:
+                    raise EditRefusedError(job_id, "a runner holds its stage in place (a paused command keeps its queue"
+                                                   " and slot); cancel or retry the job first")
+                await check_queues(db, [edit.queue])
+                await db.execute("UPDATE jobs SET queue = ?, slot = NULL WHERE job_id = ?",
+                                 (None if edit.no_queue else edit.queue, job_id))
             if edit.needs is not None:
                 await db.execute("DELETE FROM job_needs WHERE job_id = $1", (job_id,))
                 if edit.needs:
