@@ -182,6 +182,17 @@ commands = st.one_of(
         opt("--max-retries", ints), opt("--needs", words), flag("--no-needs"), opt("--after", ids),
         opt("--label", label_texts), opt("--unlabel", st.one_of(words, st.sampled_from(["project", "a b", "٣"]))),
         opt("--queue", queue_names), flag("--no-queue")),
+    # issue 21 item 4: templates, saved, shown, removed and submitted as hostile as the rest
+    cat(st.just(["template", "save"]), st.one_of(st.sampled_from(["t", "a b", "٣", ""]), words).map(lambda n: [n]),
+        st.sampled_from([["demo"], ["nope"], [], ["--from-job", "1"], ["--from-job", "٣"], ["demo", "--from-job", "2"]]),
+        st.lists(kv, max_size=2).map(lambda ps: [a for p in ps for a in ("-p", p)]), opt("--priority", ints),
+        opt("--timeout", durations), opt("--label", label_texts), opt("--queue", queue_names), flag("--replace")),
+    cat(st.sampled_from([["template", "show"], ["template", "rm"]]),
+        st.one_of(st.sampled_from(["t", "a b"]), words).map(lambda n: [n]), flag("--json")),
+    cat(st.just(["template", "ls"]), flag("--json")),
+    cat(st.just(["submit", "--template"]), st.one_of(st.sampled_from(["t", "a b"]), words).map(lambda n: [n]),
+        st.lists(kv, max_size=2).map(lambda ps: [a for p in ps for a in ("-p", p)]), opt("--priority", ints)),
+    cat(st.just(["schedule", "add", "s", "--every", "1h"]), st.sampled_from([["@t"], ["@"], ["@a b"], ["@nope"]])),
     cat(st.just(["stats"]), flag("--json")),
     cat(st.just(["types"]), flag("--json")),
     # run and tui with one value that must be refused (a valid one would run jobs or open a terminal).

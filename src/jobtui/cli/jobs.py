@@ -48,6 +48,7 @@ from .parse import (
     seconds_arg,
 )
 from .queue import add_queue_option, parse_queue
+from .template import from_template
 
 MAX_RETRIES = 1_000_000
 """The most automatic retries a job may ask for."""
@@ -55,7 +56,8 @@ MAX_RETRIES = 1_000_000
 
 # -------------------------------------------------------------------------------------------- submit
 def _submit_args(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("type", help="job type (see `jobtui types`)")
+    sp.add_argument("type", nargs="?", help="job type (see `jobtui types`); none with --template")
+    sp.add_argument("--template", metavar="NAME", help="a saved template's type, params and options (see `jobtui template`)")
     sp.add_argument("-p", "--param", action="append", metavar="KEY=VALUE", help="a param (repeatable)")
     sp.add_argument("--params-json", metavar="JSON", help="params as one JSON object")
     sp.add_argument("--from", dest="from_file", metavar="FILE.jsonl", help="one job per line of params ('-': stdin)")
@@ -92,6 +94,7 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
     opts: dict[str, Any] = {"priority": a.priority or 0, "run_at_ms": run_at, "max_retries": a.max_retries,
                             "after": parse_after(a.after), "notify": parse_notify(a), "timeout_ms": timeout_ms,
                             "needs": parse_needs(a), "labels": parse_labels(a), "queue": parse_queue(a)}
+    a.type, base, opts = await from_template(client, a, base, opts)
     if a.from_file:
         text = sys.stdin.read() if a.from_file == "-" else read_text(a.from_file)
         for n, line in enumerate(text.splitlines(), 1):

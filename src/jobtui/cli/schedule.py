@@ -28,7 +28,8 @@ def _args(sp: argparse.ArgumentParser) -> None:
     add_global_options(add)
     add.add_argument("name", help="a name for the schedule (letters, digits, '.', '_', '-')")
     add.add_argument("type", metavar="TYPE-or-CMD",
-                     help="job type (see `jobtui types`), or after -- a command and its arguments")
+                     help="job type (see `jobtui types`), @TEMPLATE (a saved template, as it is at each firing),"
+                          " or after -- a command and its arguments")
     add.add_argument("argv", nargs="*", metavar="ARG", help="the command's arguments")
     add.add_argument("--shell", action="store_true", help="run the words after -- as one /bin/sh -c line")
     add_command_options(add)
@@ -112,11 +113,16 @@ async def cmd_schedule(client: Client, a: argparse.Namespace) -> int:
             raise UsageError("--timezone applies to --cron only")
         if a.max_retries is not None and a.max_retries < 0:
             raise UsageError("--max-retries must be 0 or more")
-        job_type, params = _what(client, a)
+        template = a.type[1:] if a.type.startswith("@") and not a.argv and not a.shell else None
+        if template is not None:
+            job_type, params = "", _params(a)
+        else:
+            job_type, params = _what(client, a)
         s = await client.add_schedule(
             a.name, job_type, params, cron=a.cron, tz=a.timezone,
             every_ms=parse_duration_ms(a.every) if a.every else None, priority=a.priority,
             max_retries=a.max_retries, notify=parse_notify(a), labels=parse_labels(a), queue=parse_queue(a),
+            template=template,
         )
         print(f"schedule {s.name}: {_when(s)} → {s.job_type}; next run {iso(s.next_at_ms)}")
         return 0

@@ -13,6 +13,7 @@ from ..fleet import check_tags
 from ..labels import check_key, labels_of
 from ..model import JobId
 from ..model.queues import check_queue_name
+from ..templates import OPTION_KEYS, Template, check_template_name, submission_options
 from .core import ClientCore
 
 
@@ -64,3 +65,60 @@ class MetaControl(ClientCore):
         result = await self.store.edit_job(job_id, edit, source=self.who)
         self._wake()
         return result
+
+    # ------------------------------------------------------------------------------------ templates
+    async def save_template(
+        self, name: str, type: str | None = None, params: Mapping[str, Any] | None = None, *,
+        from_job: JobId | None = None, replace: bool = False, **options: Any,
+    ) -> Template:
+        """Save a template: TYPE with params and options, or a copy of a job's (`from_job`) with `params` set over.
+
+        `options` are any of `jobtui.templates.OPTION_KEYS` (None or empty: not set).
+
+        Raises:
+            UsageError: a bad name, an unknown type, bad params or options, the name in use (unless `replace`).
+        """
+        check_template_name(name)
+        base: dict[str, Any] = {}
+        saved: dict[str, Any] = {}
+        if from_job is not None:
+            if type is not None:
+                raise UsageError("give a job TYPE or --from-job ID, not both")
+            d = await self.store.get_detail(from_job)
+            type, base = d.job.type, dict(d.job.params)
+            saved = {"priority": d.job.priority, "max_retries": d.job.max_retries, "timeout_ms": d.job.timeout_ms,
+                     "needs": list(d.needs), "labels": dict(d.labels), "queue": d.job.queue,
+                     "notify": [list(t) for t in d.notify]}
+        elif type is None:
+            raise UsageError("template save needs a job TYPE or --from-job ID")
+        jt = self.registry.get(type)
+        checked = jt.validate({**base, **(params or {})})
+        for key, value in options.items():
+            if key not in OPTION_KEYS:
+                raise UsageError(f"a template has no option {key!r}")
+            if value is not None and value != () and value != [] and value != {}:
+                saved[key] = value
+        saved["needs"] = list(check_tags(saved.get("needs") or (), "--needs"))
+        saved["labels"] = dict(labels_of(dict(saved.get("labels") or {}), "--label"))
+        if saved.get("queue") is not None:
+            saved["queue"] = (await self.store.queue(check_queue_name(saved["queue"]))).name
+        saved["notify"] = [list(t) for t in saved.get("notify") or ()]
+        clean = {k: v for k, v in saved.items() if v is not None and v != [] and v != {}}
+        return await self.store.save_template(Template(name, jt.name, checked, clean), replace=replace)
+
+    async def templates(self) -> list[Template]:
+        """Return every template, by name."""
+        return await self.store.templates()
+
+    async def template(self, name: str) -> Template:
+        """Return one template (UsageError when none has this name)."""
+        return await self.store.get_template(check_template_name(name))
+
+    async def remove_template(self, name: str) -> None:
+        """Delete a template; the jobs made of it stay."""
+        await self.store.remove_template(check_template_name(name))
+
+    async def submit_template(self, name: str, params: Mapping[str, Any] | None = None, **given: Any) -> JobId:
+        """Queue a job of a template: `params` set over its params, each option given over its (labels merged)."""
+        t = await self.template(name)
+        return await self.submit(t.job_type, {**t.params, **(params or {})}, **submission_options(t, given))

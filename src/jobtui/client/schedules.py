@@ -22,6 +22,7 @@ class ScheduleControl(ClientCore):
         self, name: str, type: str, params: Mapping[str, Any] | None = None, *, cron: str | None = None,
         tz: str | None = None, every_ms: int | None = None, priority: int = 0, max_retries: int | None = None,
         notify: Iterable[tuple[str, str]] = (), labels: Iterable[tuple[str, str]] = (), queue: str | None = None,
+        template: str | None = None,
     ) -> Schedule:
         """Check and store a recurring schedule; return it (with its first run time).
 
@@ -32,10 +33,18 @@ class ScheduleControl(ClientCore):
             raise UsageError(f"bad schedule name {name!r} (letters, digits, '.', '_', '-'; at most 64)")
         now = self.store.clock()
         rec = Recurrence.parse(cron=cron, tz=tz, every_ms=every_ms, anchor_ms=now)
-        jt = self.registry.get(type)
-        checked = jt.validate(params or {})
         options: dict[str, Any] = {"priority": priority, "max_retries": max_retries,
                                    "notify": [list(t) for t in notify]}
+        if template is not None:
+            # The template as it is when each job fires: only the params given here are kept (checked now).
+            t = await self.store.get_template(template)
+            jt = self.registry.get(t.job_type)
+            jt.validate({**t.params, **(params or {})})
+            checked = dict(params or {})
+            options["template"] = t.name
+        else:
+            jt = self.registry.get(type)
+            checked = jt.validate(params or {})
         checked_labels = labels_of(dict(labels), "--label")
         if checked_labels:
             options["labels"] = dict(checked_labels)

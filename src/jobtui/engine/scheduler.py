@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from ..errors import UsageError
 from ..labels import labels_of
@@ -47,7 +48,22 @@ def job_of(s: Schedule, registry: Registry) -> NewJob:
         tuple((str(k), str(t)) for k, t in o.get("notify", ())),
         labels=labels_of(o.get("labels"), f"schedule {s.name}: labels"),
         queue=str(o["queue"]) if o.get("queue") else jt.queue,
+        timeout_ms=None if o.get("timeout_ms") is None else int(o["timeout_ms"]), needs=tuple(o.get("needs") or ()),
     )
+
+
+async def with_template(store: JobStore, s: Schedule) -> Schedule:
+    """Return a schedule that names a template as the job it fires: the template as it is now, under the schedule's
+    own params and options (UsageError when the template is gone)."""
+    name = s.options.get("template")
+    if not name:
+        return s
+    t = await store.get_template(str(name))
+    options = {**t.options}
+    for key, value in s.options.items():
+        if key != "template" and value not in (None, [], {}, 0):
+            options[key] = {**options.get("labels", {}), **value} if key == "labels" else value
+    return replace(s, job_type=t.job_type, params={**t.params, **s.params}, options=options)
 
 
 class Scheduler:
@@ -100,7 +116,7 @@ class Scheduler:
             job: NewJob | None = None
             error: str | None = None
             try:
-                job = job_of(s, self.registry)
+                job = job_of(await with_template(self.store, s), self.registry)
             except UsageError as e:
                 error = str(e)
             run = await self.store.fire_schedule(

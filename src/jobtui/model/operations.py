@@ -120,7 +120,7 @@ class Schedule:
             "params": redact(self.params, Secrets.of(self.params)), "priority": self.options.get("priority", 0),
             "paused": self.paused, "next_run": None if self.paused else iso(self.next_at_ms),
             "last_run": iso(self.last_at_ms), "last_job_id": self.last_job_id, "created_at": iso(self.created_at_ms),
-            "labels": dict(self.options.get("labels") or {}),
+            "labels": dict(self.options.get("labels") or {}), "template": self.options.get("template"),
         }
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from .edit import EditQueries
 from .labels import LabelQueries
+from .templates import TemplateQueries
 
 
-class MetaQueries(LabelQueries, EditQueries):
+class MetaQueries(LabelQueries, EditQueries, TemplateQueries):
     """Labels, edits and templates."""

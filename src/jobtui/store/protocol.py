@@ -53,6 +53,7 @@ from ..model import (
     StageStatus,
     Stats,
 )
+from ..templates import Template
 from .records import Claimed, ControlResult, NewJob
 from .retention import DbSize
 
@@ -454,6 +455,18 @@ class Queues(Protocol):
         ...
 
 
+class Templates(Protocol):
+    """Saved job templates."""
+
+    async def save_template(self, t: Template, *, replace: bool = False) -> Template: ...
+
+    async def templates(self) -> list[Template]: ...
+
+    async def get_template(self, name: str) -> Template: ...
+
+    async def remove_template(self, name: str) -> None: ...
+
+
 class Retention(Protocol):
     """Deleting old finished jobs in small transactions (store/retention.py), and the file's size."""
 
@@ -542,7 +555,7 @@ class ApiRecords(Protocol):
 
 
 class JobStore(JobReads, JobControl, RunnerLeases, RunnerWrites, Processes, Notifications, Schedules, Retention,
-               ApiRecords, Queues, Protocol):
+               ApiRecords, Queues, Templates, Protocol):
     """A store of any backend: the whole contract, with its identity, lifetime and shared knobs."""
 
     clock: Callable[[], int]

@@ -415,6 +415,19 @@ MIGRATIONS: list[str] = [
     ALTER TABLE jobs ADD COLUMN slot INTEGER;
     CREATE INDEX jobs_queue ON jobs (queue, status) WHERE queue IS NOT NULL;
     """,
+    # 20: templates (issue 21 item 4): a saved job type, params and options, submitted again by name; and the
+    # events a job's notification targets are told of (`--notify-on`; NULL: its ends only, as before).
+    """
+    CREATE TABLE templates (
+        name TEXT PRIMARY KEY,
+        job_type TEXT NOT NULL,
+        params TEXT NOT NULL,
+        options TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+    );
+    ALTER TABLE jobs ADD COLUMN notify_on TEXT;
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append (and append its
 PostgreSQL form to schema_pg.PG_MIGRATIONS: tests/store/test_golden_sql.py checks both lists)."""
