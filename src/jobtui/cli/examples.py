@@ -83,6 +83,27 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ("job 14 starts only once 12 and 13 completed", "jobtui depend 14 --after 12 13"),
         ("or say it when queueing", "jobtui add --after 12 -- ./publish.sh"),
     ),
+    "template": (
+        ("save a job type with params and options under a name", "jobtui template save ocr demo -p items=100 --priority 5"),
+        ("queue a job of it, one param changed", "jobtui submit --template ocr -p items=20"),
+        ("the saved templates", "jobtui template ls"),
+    ),
+    "template save": (
+        ("a type with params, labels and a time limit", "jobtui template save nightly demo -p items=500 --label team=ml --timeout 2h"),
+        ("a copy of job 12 (its type, params and options), one param changed", "jobtui template save again --from-job 12 -p seed=7"),
+    ),
+    "template ls": (
+        ("the templates: name, type, params (secrets hidden)", "jobtui template ls"),
+        ("as JSON", "jobtui template ls --json"),
+    ),
+    "template show": (
+        ("one template with its options", "jobtui template show ocr"),
+        ("as JSON", "jobtui template show ocr --json"),
+    ),
+    "template rm": (
+        ("delete a template (the jobs made of it stay)", "jobtui template rm ocr"),
+        ("and check", "jobtui template ls"),
+    ),
     "edit": (
         ("change a param of a job that has not run yet, and its priority", "jobtui edit 12 -p items=100 --priority 5"),
         ("start it later, on a GPU runner", "jobtui edit 12 --at +2h --needs gpu"),
