@@ -1,10 +1,10 @@
 """Editing a job that no runner runs (issue 21 item 3): one guarded transaction, recorded in the job's history.
 
-The transaction's first statement is `UPDATE jobs ... WHERE job_id = ? AND status IN (editable)`: on SQLite
+The transaction's first statement is `UPDATE jobs ... WHERE job_id = $2 AND status IN (editable)`: on SQLite
 the transaction holds the write lock from BEGIN IMMEDIATE; on PostgreSQL that UPDATE locks the job's row
 until commit (a claim's `FOR UPDATE SKIP LOCKED` passes it by, and a claim committed first leaves the job
 running, which the guard then refuses). So a claim sees the job wholly before or wholly after an edit,
-never half-edited. Portable SQL only (`?` placeholders, plain tables).
+never half-edited. One SQL text for both dialects (`$n` placeholders, plain tables).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class EditQueries(StoreCore):
                     raise EditRefusedError(job_id, "a runner holds its stage in place (a paused command keeps its queue"
                                                    " and slot); cancel or retry the job first")
                 await check_queues(db, [edit.queue])
-                await db.execute("UPDATE jobs SET queue = ?, slot = NULL WHERE job_id = ?",
+                await db.execute("UPDATE jobs SET queue = $1, slot = NULL WHERE job_id = $2",
                                  (None if edit.no_queue else edit.queue, job_id))
             if edit.needs is not None:
                 await db.execute("DELETE FROM job_needs WHERE job_id = $1", (job_id,))

@@ -369,6 +369,18 @@ INSERT INTO database_identity (database_id) VALUES (md5(random()::text || clock_
     ALTER TABLE jobs ADD COLUMN slot BIGINT;
     CREATE INDEX jobs_queue ON jobs (queue, status) WHERE queue IS NOT NULL;
     """,
+    # 20
+    """
+    CREATE TABLE templates (
+        name TEXT PRIMARY KEY,
+        job_type TEXT NOT NULL,
+        params TEXT NOT NULL,
+        options TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL,
+        updated_at_ms BIGINT NOT NULL
+    );
+    ALTER TABLE jobs ADD COLUMN notify_on TEXT;
+    """,
 )
 
 

@@ -1,4 +1,4 @@
-"""Job templates (`templates`): save, list, read and remove; portable SQL (plain table, `?` placeholders)."""
+"""Job templates (`templates`): save, list, read and remove; one SQL text for both dialects (`$n` placeholders)."""
 
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ class TemplateQueries(StoreCore):
         """Store a template (UsageError if the name is taken, unless `replace`); return it as stored."""
         now = self.clock()
         async with self._tx() as db:
-            rows = list(await db.execute_fetchall("SELECT created_at_ms FROM templates WHERE name = ?", (t.name,)))
+            rows = list(await db.execute_fetchall("SELECT created_at_ms FROM templates WHERE name = $1", (t.name,)))
             if rows and not replace:
                 raise UsageError(f"a template named {t.name!r} exists (--replace to overwrite it)")
             created = int(rows[0][0]) if rows else now
-            await db.execute("DELETE FROM templates WHERE name = ?", (t.name,))
+            await db.execute("DELETE FROM templates WHERE name = $1", (t.name,))
             await db.execute(
-                f"INSERT INTO templates ({_COLS}) VALUES (?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO templates ({_COLS}) VALUES ($1, $2, $3, $4, $5, $6)",
                 (t.name, t.job_type, dumps(t.params), dumps(t.options), created, now),
             )
         return Template(t.name, t.job_type, t.params, t.options, created, now)
@@ -41,7 +41,7 @@ class TemplateQueries(StoreCore):
 
     async def get_template(self, name: str) -> Template:
         """Return one template (UsageError when none has this name)."""
-        row = await self._one(f"SELECT {_COLS} FROM templates WHERE name = ?", (name,))
+        row = await self._one(f"SELECT {_COLS} FROM templates WHERE name = $1", (name,))
         if row is None:
             raise UsageError(f"no template named {name!r} (see `jobtui template ls`)")
         return _template(row)
@@ -49,6 +49,5 @@ class TemplateQueries(StoreCore):
     async def remove_template(self, name: str) -> None:
         """Delete a template (UsageError when none has this name); jobs made of it and schedules naming it stay."""
         async with self._tx() as db:
-            cur = await db.execute("DELETE FROM templates WHERE name = ?", (name,))
-            if cur.rowcount == 0:
+            if await db.execute("DELETE FROM templates WHERE name = $1", (name,)) == 0:
                 raise UsageError(f"no template named {name!r} (see `jobtui template ls`)")
