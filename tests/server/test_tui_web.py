@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -27,7 +28,7 @@ if os.environ.get("CI") != "true":
     pytest.importorskip("textual_serve")
 pytestmark = [pytest.mark.slow]
 __all__ = ["browser_fixture"]  # the module's fixture `browser`
-_URL = re.compile(r"(http://\S+)/#token=(\S+)")
+_URL = re.compile(r"(https?://\S+)/#token=(\S+)")
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Web:
         return out
 
 
-def start(db: str, *args: str) -> Web:
+def start(db: str, *args: str, verify: ssl.SSLContext | bool = True) -> Web:
     """Start `jobtui web` on a free port; return once it answers."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "jobtui", "--db", db, "web", "--port", str(port), *args],
@@ -67,7 +68,7 @@ def start(db: str, *args: str) -> Web:
     def up() -> bool:
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         try:
-            return httpx.get(f"{web.base}/static/js/textual.js", timeout=2).status_code == 200
+            return httpx.get(f"{web.base}/static/js/textual.js", timeout=2, verify=verify).status_code == 200
         except httpx.HTTPError:
             return False
 
@@ -78,7 +79,9 @@ def start(db: str, *args: str) -> Web:
 @pytest.fixture
 def web(tmp_path: Path) -> Iterator[Web]:
     db = str(tmp_path / "jobs.db")
-    r = jobtui("--app", "apiapp", "submit", "demo", "-p", "delay=60", db=db)
+    r = jobtui("--app", "apiapp", "submit", "demo", "-p", "delay=0", "-p", "items=5", db=db)
+    assert r.returncode == 0, r.stderr
+    r = jobtui("--app", "apiapp", "run", "--exit-when-idle", db=db)  # a finished job, with items to export
     assert r.returncode == 0, r.stderr
     w = start(db)
     yield w
@@ -153,6 +156,14 @@ def test_the_tui_in_chromium_read_only_and_no_other_page_can_drive_it(web: Web, 
     poll(lambda: page.evaluate("0") == 0 and b"demo" in b"".join(frames), what="the TUI drawing the job list")
     [tab] = web.tabs()
     assert "--readonly" in tab.split() and "--attach" in tab.split(), tab
+    downloads: list[Any] = []
+    ctx.on("page", lambda p: p.on("download", lambda d: downloads.append(d)))  # textual-serve opens /download/KEY
+    page.on("download", lambda d: downloads.append(d))
+    page.click(".textual-terminal")
+    page.keyboard.press("e")  # the TUI's export: deliver_text, a download here
+    poll(lambda: page.evaluate("0") == 0 and bool(downloads), what="the export's download")
+    lines = Path(downloads[0].path()).read_text().splitlines()
+    assert downloads[0].suggested_filename == "jobtui-job-1-items.jsonl" and len(lines) >= 5, lines
     _Hostile.target = web.base.replace("http://", "ws://")
     evil = ThreadingHTTPServer(("127.0.0.1", free_port()), _Hostile)
     threading.Thread(target=evil.serve_forever, daemon=True).start()
@@ -167,3 +178,26 @@ def test_the_tui_in_chromium_read_only_and_no_other_page_can_drive_it(web: Web, 
     assert len(web.tabs()) == 1, "the other page's websocket started no TUI"
     ctx.close()
     poll(lambda: not web.tabs(), what="the tab's TUI process ending when the page closes")
+
+
+def test_https_and_allow_steer(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    ca = ssl.create_default_context(cafile=str(cert))
+    w = start(str(tmp_path / "jobs.db"), "--certfile", str(cert), "--keyfile", str(key), "--allow-steer", verify=ca)
+    try:
+        assert w.base.startswith("https://127.0.0.1:")
+        with httpx.Client(verify=ca, headers={"Origin": w.base}) as c:
+            r = c.post(f"{w.base}/login", data={"token": w.token}, follow_redirects=False)
+            assert r.status_code == 303 and "secure" in r.headers["set-cookie"].lower()
+            page = c.get(f"{w.base}/")  # the client keeps the cookie it was given
+            assert "textual-terminal" in page.text and "wss://127.0.0.1:" in page.text
+            assert "fonts.googleapis.com" not in page.text
+    finally:
+        w.proc.send_signal(signal.SIGTERM)
+        _out, err = w.proc.communicate(timeout=30)
+    assert w.proc.returncode == 0, err
+    [said] = [line for line in err.splitlines() if "each browser tab runs" in line]
+    assert " tui --attach`" in said and "--readonly" not in said.split("`")[1], said
