@@ -3,11 +3,11 @@
     python bench/bench_api.py                  # 3 runs of each; wrk installed from Debian if missing
     python bench/bench_api.py --runs 1 --subscribers 200 --jobs 200
 
-1. polls   wrk (2 threads, 100 connections, 10 s) on `GET /api/v1/jobs/{id}` (the job detail: the row, its
+1. polls   wrk (2 threads, 100 connections, 3 slices of 10/3 s, alternating with the baseline) on `GET /api/v1/jobs/{id}` (the job detail: the row, its
            stages, files, dependencies) with a Bearer token on `serve --attach` while a `jobtui run` process
            works through demo jobs on the same database, beside a bare FastAPI + aiosqlite endpoint returning the
-           same row as JSON (bench/api_baseline.py, no auth) on the same database, interleaved run by run:
-           requests/s and p99 latency.
+           same row as JSON (bench/api_baseline.py, no auth) on the same database, interleaved slice by slice:
+           requests/s and p99 latency (medians of the slices).
 2. sse     N subscribers connected at once to `GET /api/v1/events` of `serve --attach`, then M demo jobs
            submitted (Client.submit_many) and run by a `jobtui run` process (concurrency 8); each
            subscriber must receive every event (submitted, running, completed: 3 per job); delivery latency
@@ -133,6 +133,10 @@ async def _setup(db: str) -> tuple[str, int]:
         await client.close()
 
 
+SLICES = 3
+"""The poll measurement alternates API and baseline this many times (medians of the slices)."""
+
+
 def bench_polls(tmp: Path, seconds: int) -> dict[str, float]:
     db = str(tmp / "polls.db")
     token, job_id = asyncio.run(_setup(db))
@@ -144,8 +148,14 @@ def bench_polls(tmp: Path, seconds: int) -> dict[str, float]:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_up(f"http://127.0.0.1:{base_port}/row/{job_id}", base)
-        api_rate, api_p99 = wrk(f"http://127.0.0.1:{port}/api/v1/jobs/{job_id}", token, seconds)
-        base_rate, base_p99 = wrk(f"http://127.0.0.1:{base_port}/row/{job_id}", None, seconds)
+        # Interleaved in slices: on a shared machine the load drifts, and both sides should see the same drift.
+        api: list[tuple[float, float]] = []
+        base_: list[tuple[float, float]] = []
+        for _ in range(SLICES):
+            api.append(wrk(f"http://127.0.0.1:{port}/api/v1/jobs/{job_id}", token, max(2, seconds // SLICES)))
+            base_.append(wrk(f"http://127.0.0.1:{base_port}/row/{job_id}", None, max(2, seconds // SLICES)))
+        api_rate, api_p99 = (statistics.median(x[k] for x in api) for k in (0, 1))
+        base_rate, base_p99 = (statistics.median(x[k] for x in base_) for k in (0, 1))
     finally:
         stop(server)
         stop(base)

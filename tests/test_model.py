@@ -171,3 +171,21 @@ async def test_the_unique_key_index_uses_the_derived_terminal_list(tmp_path: Pat
     async with aiosqlite.connect(tmp_path / "t.db") as db:
         rows = list(await db.execute_fetchall("SELECT sql FROM sqlite_master WHERE name = 'jobs_unique_active'"))
     assert f"NOT IN {sql_in(TERMINAL)}" in rows[0][0]
+
+
+def test_iso_quick_path_writes_what_datetime_writes() -> None:
+    """iso() formats 1970-2099 without datetime (a job detail formats ~30 times per API poll, issue 22):
+    the same text, to the millisecond, at the edges and in between; outside, datetime as before."""
+    import random
+    from datetime import UTC, datetime
+
+    from jobtui.model.jobs import iso
+
+    def slow(ms: int) -> str:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    rng = random.Random(22)
+    edges = [0, 1, 999, 1000, 1_765_000_000_123, 4_102_444_799_999, 4_102_444_800_000, -1, -1001]
+    for ms in edges + [rng.randrange(0, 4_102_444_800_000) for _ in range(20_000)]:
+        assert iso(ms) == slow(ms), ms
+    assert iso(None) is None

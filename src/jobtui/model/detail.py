@@ -45,10 +45,10 @@ class JobDetail:
 
     def to_dict(self, *, secrets_visible: bool = False) -> dict[str, Any]:
         """Return the job detail object of DESIGN.md."""
-        out = self.job.to_dict(secrets_visible=secrets_visible)
+        secrets = None if secrets_visible else Secrets.of(self.job.params)
+        out = self.job.to_dict(secrets_visible=secrets_visible, secrets=secrets)
         out["stages"] = [s.to_dict() for s in self.stages]
-        if not secrets_visible:
-            secrets = Secrets.of(self.job.params)
+        if secrets is not None:
             for stage in out["stages"]:
                 for key in ("error", "output", "traceback"):
                     if stage[key] is not None:
@@ -68,7 +68,7 @@ class JobDetail:
         out["labels"] = dict(self.labels)
         if self.processes:
             procs = [p.to_dict() for p in self.processes]
-            out["processes"] = procs if secrets_visible else redact(procs, Secrets.of(self.job.params))
+            out["processes"] = procs if secrets is None else redact(procs, secrets)
             out["frozen"] = self.frozen
         return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,10 +19,23 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+_ISO_RANGE = range(0, 4_102_444_800_000)
+"""Epoch ms of the years 1970 to 2099, formatted the quick way (the same text as through datetime)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_second(s: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(s))
+
+
 def iso(ms: int | None) -> str | None:
     """Format epoch ms as ISO 8601 UTC, or None."""
     if ms is None:
         return None
+    if type(ms) is int and ms in _ISO_RANGE:
+        # A job detail formats ~30 times: the second is cached (polls repeat them), the ms appended.
+        s, frac = divmod(ms, 1000)
+        return f"{_iso_second(s)}.{frac:03d}Z"
     return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z"
     )
@@ -181,24 +195,28 @@ class Job:
         name = self.params.get("name") if isinstance(self.params, dict) else None
         return name if isinstance(name, str) else ""
 
-    def to_dict(self, *, secrets_visible: bool = False) -> dict[str, Any]:
-        """Return the job as in the job detail JSON (without stages); secrets redacted unless `secrets_visible`."""
-        out = self._fields(secrets_visible)
+    def to_dict(self, *, secrets_visible: bool = False, secrets: Secrets | None = None) -> dict[str, Any]:
+        """Return the job as in the job detail JSON (without stages); secrets redacted unless `secrets_visible`
+        (`secrets`: the params' own, when the caller has them already)."""
+        if secrets_visible:
+            secrets = None
+        elif secrets is None:
+            secrets = Secrets.of(self.params)
+        out = self._fields(secrets)
         out["name"] = out["params"].get("name") if isinstance(out["params"], dict) and isinstance(
             out["params"].get("name"), str) else None
-        if not secrets_visible:
-            secrets = Secrets.of(self.params)
+        if secrets is not None:
             for name in ("unique_key", "progress_message", "error_message", "pause_reason"):
                 if isinstance(out[name], str):
                     out[name] = redact(out[name], secrets)
         return out
 
-    def _fields(self, secrets_visible: bool) -> dict[str, Any]:
+    def _fields(self, secrets: Secrets | None) -> dict[str, Any]:
         return {
             "job_id": self.job_id,
             "type": self.type,
             "status": self.status.value,
-            "params": self.params if secrets_visible else redact(self.params, Secrets.of(self.params)),
+            "params": self.params if secrets is None else redact(self.params, secrets),
             "priority": self.priority,
             "unique_key": self.unique_key,
             "current_step": self.current_step,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from ..client import Client
 from . import problems
@@ -43,10 +43,9 @@ def create_app(client: Client, settings: Settings | None = None) -> FastAPI:
     app.state.tokens = TokenCache(settings.token_cache_s)
     app.state.feed = feed
     problems.install(app, client.is_transient)
-    api = APIRouter(prefix=API)
     for module in (jobs, actions, files, events, meta):
-        api.include_router(module.router)
-    app.include_router(api)
+        # Each straight into the app (not through one /api/v1 router): one level less to match per request.
+        app.include_router(module.router, prefix=API)
     app.include_router(ops.router)
     app.include_router(web_router)
     app.add_middleware(Guard, settings=settings)

@@ -64,8 +64,9 @@ def bearer(request: Request) -> str | None:
     return request.cookies.get(COOKIE)
 
 
-async def current_token(request: Request, client: ClientDep) -> TokenInfo:
+async def current_token(request: Request, client: Client | None = None) -> TokenInfo:
     """Return the request's token, or refuse it (401)."""
+    client = client or request.app.state.client
     token = bearer(request)
     challenge = {"WWW-Authenticate": 'Bearer realm="jobtui"'}
     if not token:
@@ -83,7 +84,9 @@ async def current_token(request: Request, client: ClientDep) -> TokenInfo:
 def require(scope: Scope) -> Callable[..., Awaitable[TokenInfo]]:
     """Return a dependency that lets through tokens whose scope includes `scope` (403 otherwise)."""
 
-    async def check(token: Annotated[TokenInfo, Depends(current_token)]) -> TokenInfo:
+    async def check(request: Request) -> TokenInfo:
+        # One flat dependency (not one on current_token on get_client): each level costs FastAPI a solve per request.
+        token = await current_token(request)
         if not token.scope.allows(scope):
             raise Problem(403, "insufficient-scope", "Not allowed for this token",
                           f"this needs a token with scope {scope.value} or more (this one has {token.scope.value})",

@@ -29,6 +29,10 @@ class Dialect(ABC):
     """Appended to a SELECT whose rows the transaction then holds until it ends (a claim's limited queues)."""
     skip_locked: str
     """Appended to the claim's picks: lock the rows taken, skip those another transaction holds."""
+    json_rows: str
+    """A subquery's rows as one JSON array ('[]' for none), a format of `cols` and `source` (FROM ... WHERE)."""
+    json_list: str
+    """JSON values (`parts`, a format) as one JSON array, as text (store/detail.py)."""
 
     @abstractmethod
     def texts(self, param: str) -> str:

@@ -15,15 +15,11 @@ from ..model import (
     TERMINAL,
     Action,
     AttemptRecord,
-    FileRecord,
     ItemRecord,
     Job,
-    JobDetail,
     JobId,
-    JobRef,
     JobStatus,
     LogLine,
-    Notification,
     NotifyEvent,
     RequestRecord,
     RunnerInfo,
@@ -35,19 +31,15 @@ from .deps import check_deps, link_deps
 from .dialect import Dialect
 from .fleet import link_needs
 from .labels import label_conditions, link_labels
-from .notify import _COLS as _NOTIFY_COLS
 from .notify import insert_event, link_targets
-from .processes import PROC_COLS, _proc
 from .queues import check_queues
 from .records import (
     _TERMINAL_SQL,
     JOB_COLS,
-    STAGE_COLS,
     ControlResult,
     NewJob,
     _job,
     _loads,
-    _stage,
     dumps,
     item_status,
     job_status,
@@ -168,40 +160,6 @@ class JobQueries(StoreCore):
         if row is None:
             raise JobNotFoundError(job_id)
         return _job(row)
-
-    async def get_detail(self, job_id: JobId) -> JobDetail:
-        """Return one job with its stages and counters."""
-        job = await self.get_job(job_id)
-        rows = await self._all(
-            f"SELECT {STAGE_COLS} FROM stages WHERE job_id = $1 ORDER BY stage_index", (job_id,)
-        )
-        res = await self._one("SELECT count(*) FROM items WHERE job_id = $1 AND status = 'done'", (job_id,))
-        files = await self._all(
-            "SELECT path, stage_index, size, sha256, created_at_ms FROM files WHERE job_id = $1 ORDER BY path", (job_id,)
-        )
-        on = await self._all(
-            "SELECT j.job_id, j.type, j.status, d.depends_on = $1 FROM job_deps d JOIN jobs j"
-            " ON j.job_id = CASE WHEN d.job_id = $2 THEN d.depends_on ELSE d.job_id END"
-            " WHERE d.job_id = $3 OR d.depends_on = $4 ORDER BY j.job_id",
-            (job_id, job_id, job_id, job_id),
-        )
-        depends_on = tuple(JobRef(r[0], r[1], job_status(r[2])) for r in on if not r[3])
-        dependents = tuple(JobRef(r[0], r[1], job_status(r[2])) for r in on if r[3])
-        targets = await self._all(
-            "SELECT kind, target FROM notify_targets WHERE job_id = $1 ORDER BY kind, target", (job_id,)
-        )
-        told = await self._all(
-            f"SELECT {_NOTIFY_COLS} FROM notifications WHERE job_id = $1 ORDER BY notification_id", (job_id,)
-        )
-        procs = [_proc(tuple(r)) for r in await self._all(
-            f"SELECT {PROC_COLS} FROM processes WHERE job_id = $1 ORDER BY stage_index, slot", (job_id,))]
-        needs = await self._all("SELECT tag FROM job_needs WHERE job_id = $1 ORDER BY tag", (job_id,))
-        labels = await self._all("SELECT key, value FROM job_labels WHERE job_id = $1 ORDER BY key", (job_id,))
-        return JobDetail(job, tuple(_stage(r) for r in rows), int(res[0]) if res else 0,
-                         tuple(FileRecord(*f) for f in files), depends_on, dependents,
-                         tuple((str(t[0]), str(t[1])) for t in targets), tuple(Notification(*n) for n in told),
-                         needs=tuple(str(n[0]) for n in needs), processes=tuple(procs),
-                         labels=tuple((str(r[0]), str(r[1])) for r in labels))
 
     async def list_jobs(
         self,

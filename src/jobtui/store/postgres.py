@@ -52,6 +52,7 @@ from ..redaction import redact
 from .api import ApiQueries
 from .base import StoreCore
 from .deps import DependencyQueries
+from .detail import DetailQueries
 from .dialect import Dialect
 from .fleet import FleetQueries
 from .jobs import JobQueries
@@ -597,7 +598,7 @@ class PgCore(StoreCore):
             delay = min(5.0, delay * 2)
 
 
-class PgStore(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
+class PgStore(DetailQueries, JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
               RetentionQueries, FleetQueries, ApiQueries, ListingQueries, MetaQueries, QueueQueries, PgCore):
     """All reads and writes of one jobtui database on a PostgreSQL server."""
 

@@ -25,6 +25,8 @@ class PgDialect(Dialect):
     change_token_sql = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text, 0"
     lock_rows = " FOR UPDATE"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    json_rows = "(SELECT coalesce(json_agg(json_build_array({cols})), '[]'::json) FROM {source})"
+    json_list = "json_build_array({parts})::text"
 
     def texts(self, param: str) -> str:
         """The elements of a jsonb array, as text."""

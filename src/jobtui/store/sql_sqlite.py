@@ -25,6 +25,9 @@ class SqliteDialect(Dialect):
     change_token_sql = "SELECT (SELECT data_version FROM pragma_data_version), total_changes()"
     lock_rows = ""  # one writer at a time: the transaction holds the whole database
     skip_locked = ""  # one writer at a time: nothing to skip
+    # json(): each part nests as JSON, not as text, whether or not a subquery's result keeps its JSON subtype.
+    json_rows = "json((SELECT json_group_array(json_array({cols})) FROM {source}))"
+    json_list = "json_array({parts})"
 
     def texts(self, param: str) -> str:
         """`SELECT value FROM json_each($n)`."""

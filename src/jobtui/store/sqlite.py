@@ -4,13 +4,15 @@ Writes from the engine (stage ends, item results, progress, logs) are queued and
 by one writer task: many concurrent jobs share one transaction and one fsync. A caller that needs
 durability awaits `commit_point()`. Control requests, claims and recovery run in their own
 `BEGIN IMMEDIATE`. The class is split by aggregate: base.py (connection, group commit), jobs.py
-(submission, reads, control), runs.py (leases, claims, recovery, checkpoints).
+(submission, reads, control), runs.py (leases, claims, recovery, checkpoints),
+detail.py (the job detail in one statement).
 """
 
 from __future__ import annotations
 
 from .api import ApiQueries
 from .deps import DependencyQueries
+from .detail import DetailQueries
 from .fleet import FleetQueries
 from .jobs import JobQueries
 from .listing import ListingQueries
@@ -23,6 +25,6 @@ from .runs import RunnerWrites
 from .schedules import ScheduleQueries
 
 
-class Store(JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
+class Store(DetailQueries, JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
             RetentionQueries, FleetQueries, ApiQueries, ListingQueries, MetaQueries, QueueQueries):
     """All reads and writes of one SQLite database file."""

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from ...apimodel import TokenInfo
@@ -15,6 +14,7 @@ from ...model import JobStatus
 from ...redaction import Secrets, redact
 from ..auth import ClientDep, Reader, Submitter
 from ..problems import Problem
+from ..replies import Reply
 from ..schemas import MAX_ID, PROBLEMS, HistoryOut, JobCreate, JobDetailOut, JobOut, JobPage, StageOut
 from ..submission import fingerprint, to_submission
 from ..uploads import Upload, read_upload
@@ -56,7 +56,7 @@ async def list_jobs(
     until: Annotated[int | None, Query(ge=0, le=MAX_ID, description="created before (epoch ms)")] = None,
     after_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> JSONResponse:
+) -> Reply:
     """Return one page of jobs in id order; follow `next` for the following page."""
     jobs = await client.page_jobs(
         after_id=after_id, limit=limit, statuses=[s.value for s in status] if status else None,
@@ -65,14 +65,14 @@ async def list_jobs(
     if len(jobs) == limit:
         query = [(k, v) for k, v in request.query_params.multi_items() if k != "after_id"]
         nxt = f"{request.url.path}?{urlencode([*query, ('after_id', str(jobs[-1].job_id))])}"
-    return JSONResponse({"jobs": [j.to_dict() for j in jobs], "next": nxt})
+    return Reply({"jobs": [j.to_dict() for j in jobs], "next": nxt})
 
 
 @router.post("", summary="Submit a job", status_code=201, openapi_extra=_CREATE_DOC,
              responses={201: {"model": JobDetailOut}, 200: {"model": JobDetailOut,
                                                             "description": "the job this Idempotency-Key made before"}})
 async def create_job(request: Request, client: ClientDep, token: Submitter,
-                     idempotency_key: IdempotencyKey = None) -> JSONResponse:
+                     idempotency_key: IdempotencyKey = None) -> Reply:
     """Queue a job (201); with an `Idempotency-Key` seen before from this token, return that job (200)."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     upload: Upload | None = None
@@ -98,7 +98,7 @@ async def create_job(request: Request, client: ClientDep, token: Submitter,
 
 
 async def _submit(client: ClientDep, token: TokenInfo, body: JobCreate, upload: Upload | None,
-                  key: str | None) -> JSONResponse:
+                  key: str | None) -> Reply:
     sub = to_submission(body, token)
     files: tuple[tuple[str, str], ...] = ()
     prepare = None
@@ -109,29 +109,29 @@ async def _submit(client: ClientDep, token: TokenInfo, body: JobCreate, upload: 
     job_id, created = await client.submit_once(token.name, key, fingerprint(body, files), sub, prepare)
     detail = await client.detail(job_id)
     headers = {"Location": f"/api/v1/jobs/{job_id}"}
-    return JSONResponse(detail.to_dict(), status_code=201 if created else 200, headers=headers)
+    return Reply(detail.to_dict(), status_code=201 if created else 200, headers=headers)
 
 
 @router.get("/{job_id}", summary="One job with its stages", responses={200: {"model": JobDetailOut}})
-async def get_job(job_id: int, client: ClientDep, _: Reader) -> JSONResponse:
+async def get_job(job_id: int, client: ClientDep, _: Reader) -> Reply:
     """Return the job detail of `jobtui show --json` (secret params redacted)."""
     detail = await client.detail(job_id_path(job_id))
-    return JSONResponse(detail.to_dict())
+    return Reply(detail.to_dict())
 
 
 @router.get("/{job_id}/stages", summary="A job's stages", responses={200: {"model": list[StageOut]}})
-async def get_stages(job_id: int, client: ClientDep, _: Reader) -> JSONResponse:
+async def get_stages(job_id: int, client: ClientDep, _: Reader) -> Reply:
     """Return the job's stages, in order, with times, counters and outputs (redacted)."""
     detail = await client.detail(job_id_path(job_id))
-    return JSONResponse(detail.to_dict()["stages"])
+    return Reply(detail.to_dict()["stages"])
 
 
 @router.get("/{job_id}/history", summary="Requests that changed a job", responses={200: {"model": list[HistoryOut]}})
-async def get_history(job_id: int, client: ClientDep, _: Reader) -> JSONResponse:
+async def get_history(job_id: int, client: ClientDep, _: Reader) -> Reply:
     """Return the pause/resume/cancel/... requests and recoveries of the job: who and when."""
     job = await client.job(job_id_path(job_id))
     secrets = Secrets.of(job.params)
-    return JSONResponse([redact(r.to_dict(), secrets) for r in await client.history(job.job_id)])
+    return Reply([redact(r.to_dict(), secrets) for r in await client.history(job.job_id)])
 
 
 __all__ = ["JobOut", "job_id_path", "router"]
