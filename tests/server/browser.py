@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +87,27 @@ def job(srv: Server, job_id: int) -> dict[str, Any]:
     with srv.client(srv.admin) as c:
         data: dict[str, Any] = c.get(f"/jobs/{job_id}").json()
         return data
+
+
+@contextmanager
+def hostile_page(html: str) -> Iterator[str]:
+    """Serve `html` as a page of another origin (this host, another port: same-site); yield its address."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    evil = ThreadingHTTPServer(("127.0.0.1", free_port()), Page)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{evil.server_address[1]}/"
+    finally:
+        evil.shutdown()
+        evil.server_close()

@@ -10,10 +10,8 @@ import signal
 import ssl
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import cli_env, jobtui, poll
-from tests.server.browser import WAIT_MS, browser_fixture
+from tests.server.browser import WAIT_MS, browser_fixture, hostile_page
 from tests.server.conftest import free_port
 
 if os.environ.get("CI") != "true":
@@ -118,26 +116,6 @@ def test_nothing_without_the_token_and_no_other_host_or_origin(web: Web) -> None
     assert not web.tabs()
 
 
-class _Hostile(BaseHTTPRequestHandler):
-    """A page of another port of the same host that opens the TUI's websocket (the cookie is same-site)."""
-
-    target = ""
-
-    def do_GET(self) -> None:
-        body = f"""<!doctype html><script>
-const ws = new WebSocket("{self.target}/ws?width=80&height=24");
-ws.onopen = () => {{ document.title = "open"; }};
-ws.onclose = (e) => {{ document.title = "closed " + e.code; }};
-</script>""".encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_the_tui_in_chromium_read_only_and_no_other_page_can_drive_it(web: Web, browser: Any) -> None:
     ctx = browser.new_context(viewport={"width": 1280, "height": 800})
     page = ctx.new_page()
@@ -164,17 +142,15 @@ def test_the_tui_in_chromium_read_only_and_no_other_page_can_drive_it(web: Web, 
     poll(lambda: page.evaluate("0") == 0 and bool(downloads), what="the export's download")
     lines = Path(downloads[0].path()).read_text().splitlines()
     assert downloads[0].suggested_filename == "jobtui-job-1-items.jsonl" and len(lines) >= 5, lines
-    _Hostile.target = web.base.replace("http://", "ws://")
-    evil = ThreadingHTTPServer(("127.0.0.1", free_port()), _Hostile)
-    threading.Thread(target=evil.serve_forever, daemon=True).start()
-    try:
+    with hostile_page(f"""<!doctype html><script>
+const ws = new WebSocket("{web.base.replace("http://", "ws://")}/ws?width=80&height=24");
+ws.onopen = () => {{ document.title = "open"; }};
+ws.onclose = (e) => {{ document.title = "closed " + e.code; }};
+</script>""") as evil:
         other = ctx.new_page()  # the same browser, signed in: its cookie would go along
-        other.goto(f"http://127.0.0.1:{evil.server_address[1]}/")
+        other.goto(evil)
         other.wait_for_function("document.title.startsWith('closed') || document.title === 'open'")
         assert other.title().startswith("closed"), other.title()
-    finally:
-        evil.shutdown()
-        evil.server_close()
     assert len(web.tabs()) == 1, "the other page's websocket started no TUI"
     ctx.close()
     poll(lambda: not web.tabs(), what="the tab's TUI process ending when the page closes")

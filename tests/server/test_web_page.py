@@ -8,16 +8,14 @@ import io
 import signal
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.conftest import cli_env, poll
-from tests.server.browser import SHOTS, WAIT_MS, browser_fixture, job, open_page, srv_fixture, submit
-from tests.server.conftest import Server, free_port, token
+from tests.server.browser import SHOTS, WAIT_MS, browser_fixture, hostile_page, job, open_page, srv_fixture, submit
+from tests.server.conftest import Server, token
 
 __all__ = ["browser_fixture", "srv_fixture"]  # the module's fixtures `browser` and `srv`
 
@@ -74,17 +72,11 @@ def test_no_get_logs_in_and_no_other_page_can_sign_a_browser_in(srv: Server, bro
     page.goto(f"{srv.base}/#token={srv.admin}")  # the printed address fills the form, and waits for a person
     page.wait_for_selector("#login-from-link:not([hidden])")
     assert page.url == f"{srv.base}/"
-    _Hostile.body = f"""<!doctype html><form id=f method=post action="{srv.base}/login">
-<input name=token value="{srv.admin}"></form><script>document.getElementById('f').submit()</script>"""
-    evil = ThreadingHTTPServer(("127.0.0.1", free_port()), _Hostile)
-    threading.Thread(target=evil.serve_forever, daemon=True).start()
-    try:
+    with hostile_page(f"""<!doctype html><form id=f method=post action="{srv.base}/login">
+<input name=token value="{srv.admin}"></form><script>document.getElementById('f').submit()</script>""") as evil:
         with page.expect_response(lambda r: r.url.endswith("/login")) as resp:
-            page.goto(f"http://127.0.0.1:{evil.server_address[1]}/")
+            page.goto(evil)
         assert resp.value.status == 403
-    finally:
-        evil.shutdown()
-        evil.server_close()
     assert [c["name"] for c in ctx.cookies()] == []
     ctx.close()
 
@@ -192,47 +184,22 @@ def test_a_read_token_sees_no_buttons(srv: Server, browser: Any) -> None:
     page.context.close()
 
 
-class _Hostile(BaseHTTPRequestHandler):
-    """A page of another origin (same host, another port): `body` when set, else one that tries to pause job N."""
-
-    target = ""
-    job_id = 0
-    body = ""
-
-    def do_GET(self) -> None:
-        body = self.body.encode() if self.body else f"""<!doctype html><form id=f method=post action="{self.target}/api/v1/jobs/{self.job_id}/pause"></form>
-<script>
-fetch("{self.target}/api/v1/jobs/{self.job_id}/pause", {{method: "POST", credentials: "include", mode: "no-cors"}})
-  .finally(() => {{ document.title = "sent"; }});
-</script>""".encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_a_hostile_page_cannot_drive_the_api(srv: Server, browser: Any) -> None:
     page = open_page(browser, srv, srv.admin)  # the victim is logged in: the cookie is in this context
     job_id = submit(srv, type="demo", params={"delay": 3, "items": 40})
     poll(lambda: job(srv, job_id)["status"] == "running", what="the job running")
-    _Hostile.target, _Hostile.job_id, _Hostile.body = srv.base, job_id, ""
-    evil = ThreadingHTTPServer(("127.0.0.1", free_port()), _Hostile)
-    threading.Thread(target=evil.serve_forever, daemon=True).start()
-    try:
+    pause = f"{srv.base}/api/v1/jobs/{job_id}/pause"
+    with hostile_page(f"""<!doctype html><form id=f method=post action="{pause}"></form><script>
+fetch("{pause}", {{method: "POST", credentials: "include", mode: "no-cors"}}).finally(() => {{ document.title = "sent"; }});
+</script>""") as evil:
         other = page.context.new_page()
         with other.expect_response(lambda r: r.url.endswith("/pause")) as resp:
-            other.goto(f"http://127.0.0.1:{evil.server_address[1]}/")
+            other.goto(evil)
         other.wait_for_function("document.title === 'sent'")
         with other.expect_navigation():
             other.evaluate("document.getElementById('f').submit()")
         assert "cross-origin" in other.content()
         assert resp.value.status == 403
-    finally:
-        evil.shutdown()
-        evil.server_close()
     assert job(srv, job_id)["status"] == "running"
     with srv.client(srv.admin) as c:
         assert c.get(f"/jobs/{job_id}/history").json()[-1]["action"] != "pause"
