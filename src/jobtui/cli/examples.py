@@ -226,6 +226,11 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ("shrink the database file after deleting many jobs", "jobtui vacuum"),
         ("another database", "jobtui vacuum --db ~/work/jobs.db"),
     ),
+    "completion": (
+        ("install completions for your shell ($SHELL): commands, options, job ids", "jobtui completion --install"),
+        ("print the bash script (e.g. to try it now)", "jobtui completion bash"),
+        ("install the fish one", "jobtui completion fish --install"),
+    ),
     "runners": (
         ("the runners on this database, their jobs and heartbeats", "jobtui runners"),
         ("the same as JSON", "jobtui runners --json"),
