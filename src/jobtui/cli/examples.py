@@ -34,6 +34,11 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ("the HTTP API on 127.0.0.1:8765, with a runner in this process", "jobtui serve"),
         ("only the API: `jobtui run` processes run the jobs", "jobtui serve --attach --port 9000"),
     ),
+    "web": (
+        ("the TUI in a browser on this machine, read-only (it prints the URL with its token)", "jobtui web"),
+        ("one that may also pause, resume and cancel", "jobtui web --allow-steer --port 9001"),
+        ("reachable from other machines, over HTTPS", "jobtui web --host 0.0.0.0 --allow-remote --certfile c.pem --keyfile k.pem"),
+    ),
     "token": (
         ("make a token that may pause, resume and cancel", "jobtui token add ops --scope steer"),
         ("list the tokens (never the secrets)", "jobtui token ls"),
