@@ -29,15 +29,13 @@ _DYNAMIC = ("ids", "schedules", "queues")
 
 def _words() -> dict[str, list[str]]:
     """Return the static word lists the scripts carry: types, params, statuses, themes."""
-    from textual.theme import BUILTIN_THEMES  # only `completion` needs Textual's theme names
-
     from ..client import Client
     from ..model import JobStatus
-    from ..tui.themes import ALIASES, THEMES
+    from ..tui.launch import theme_names  # the TUI's entry point; Textual loads only here
 
     types = Client.known_types(())
     params = sorted({f"{n}=" for t in types for n in t.params})
-    themes = sorted({*ALIASES, *(t.name for t in THEMES), *BUILTIN_THEMES})
+    themes = theme_names()
     return {"types": [t.name for t in types], "params": params, "statuses": [s.value for s in JobStatus],
             "themes": themes}
 

@@ -135,3 +135,12 @@ async def run_tui(client: Client, options: TuiOptions) -> int:
         bg = app.background
         print(f"jobtui: jobs keep running in a background runner (pid {bg.pid}; log {bg.log})", file=sys.stderr)
     return code if isinstance(code, int) else 0
+
+
+def theme_names() -> list[str]:
+    """Return every name `--theme` takes (jobtui's themes, their aliases, Textual's), for shell completion."""
+    from textual.theme import BUILTIN_THEMES
+
+    from .themes import ALIASES, THEMES
+
+    return sorted({*ALIASES, *(t.name for t in THEMES), *BUILTIN_THEMES})
