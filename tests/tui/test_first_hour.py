@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
 from textual.widgets import Button, Input, Select
 
+from jobtui import Context, JobType, Stage
 from jobtui.client import Client
 from jobtui.model import JobStatus
 from jobtui.tui.screens import NewJobScreen, QuitScreen
@@ -90,23 +92,40 @@ async def test_a_filter_matching_nothing_offers_no_job_action(client: Client) ->
         assert _footer_actions(app).isdisjoint(JOB_KEYS)
 
 
+def held_jobs(client: Client) -> asyncio.Event:
+    """Add the job type `held`, whose one stage runs until the returned gate is set."""
+    gate = asyncio.Event()
+
+    async def held(ctx: Context) -> None:
+        await gate.wait()
+
+    client.registry.add(JobType("held", [Stage(held, "wait")]))
+    return gate
+
+
 @pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_quit_dialog_count_is_the_truth(client: Client) -> None:
     """Bug 5: "Pause them" paused three jobs while the dialog said one: the runner kept claiming meanwhile.
 
-    Short jobs free their slots while the dialog is open; the runner must not fill them.
+    Short jobs free their slots while the dialog is open; the runner must not fill them. They end when the
+    test opens their gate, with the dialog open (on a timer, under load they could end before it opened).
     """
-    short = [await client.submit("demo", demo(delay=0.1, items=0)) for _ in range(3)]
+    gate = held_jobs(client)
+    short = [await client.submit("held", {}) for _ in range(3)]
     long = await client.submit("demo", LONG)
     waiting = [await client.submit("demo", LONG) for _ in range(4)]
     async with tui(client, runner=True) as (app, pilot):
         await shown(app, pilot, long, S.RUNNING)
+        for j in short:
+            await shown(app, pilot, j, S.RUNNING)
         await pilot.press("q")
         await wait_until(pilot, lambda: isinstance(app.screen, QuitScreen))
         dialog = app.screen
         assert isinstance(dialog, QuitScreen)
         told = dialog.running
-        # The short jobs end while the dialog is open; their slots stay empty.
+        assert told == 4, "the three held jobs and the long one"
+        gate.set()  # the short jobs end while the dialog is open; their slots stay empty
+
         async def short_done() -> bool:
             return all(s is S.COMPLETED for s in [(await client.job(j)).status for j in short])
 
@@ -130,7 +149,8 @@ async def test_quit_dialog_count_is_the_truth(client: Client) -> None:
 @pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_quit_dialog_escape_lets_the_runner_claim_again(client: Client) -> None:
     """Bug 5: holding claims lasts only while the dialog is open."""
-    first = await client.submit("demo", demo(delay=0.2, items=0))
+    gate = held_jobs(client)
+    first = await client.submit("held", {})  # running until the gate opens: q asks instead of quitting at once
     async with tui(client, runner=True) as (app, pilot):
         await shown(app, pilot, first, S.RUNNING)
         await pilot.press("q")
@@ -143,6 +163,7 @@ async def test_quit_dialog_escape_lets_the_runner_claim_again(client: Client) ->
         assert (await client.job(later)).status is S.QUEUED, "nothing is claimed while the dialog is open"
         await pilot.press("escape")
         await shown(app, pilot, later, S.COMPLETED, timeout=20)
+        gate.set()
 
 
 @pytest.mark.slow  # several seconds under load (pytest --durations)

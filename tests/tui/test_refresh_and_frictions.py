@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gc
 
@@ -125,3 +126,16 @@ async def test_the_polls_read_of_recent_changes_keeps_id_order(client: Client) -
     assert got == sorted(got) and set(got) == set(ids)
     newest = [j.job_id for j in await client.list_jobs(updated_after_ms=mark, newest_first=True)]
     assert newest == sorted(got, reverse=True)
+
+
+async def test_a_selection_moved_while_the_list_is_read_again_stays(client: Client) -> None:
+    """A reload (after an action, a scroll) began with the old highlight and put it back when its read ended:
+    a job selected meanwhile lost its highlight (seen under load: `c` then acted on the previous job's row)."""
+    ids = [await client.submit("demo", demo()) for _ in range(3)]
+    async with tui(client) as (app, pilot):
+        await select(app, pilot, ids[0])
+        reading = asyncio.create_task(app.reload_list())  # starts before the highlight moves; reads meanwhile
+        assert app.select_job(ids[2])
+        await reading
+        await wait_until(pilot, lambda: app.selected == ids[2] and app.settled, what="the new highlight shown")
+        assert app.table.selected_id == ids[2]

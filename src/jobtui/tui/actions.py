@@ -140,6 +140,8 @@ class JobActions:
         if not app.ui_ok():
             return
         await app.poll(full=True)  # the rows, the detail and the log show the requests' effect at once
+        if not app.ui_ok():
+            return  # the app closed meanwhile
         if len(done) == 1 and not skipped:
             app.notify(done[0], title=_PAST[action].capitalize(), markup=False)
         elif done:

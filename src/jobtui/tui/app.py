@@ -219,8 +219,9 @@ class JobtuiApp(App[int]):
         yield Footer(compact=True)
 
     async def on_mount(self) -> None:
-        # The list holds a window of rows; the highlighted and the marked jobs are held wherever they are.
-        self.feed.pinned = lambda: ([] if self.selected is None else [self.selected]) + list(self.table.marked)
+        # The list holds a window of rows; the highlighted and the marked jobs are held wherever they are (none
+        # once the app closes: a read may end after its widgets are gone).
+        self.feed.pinned = lambda: [*self.table.marked, *[s for s in [self.selected] if s is not None]] if self.ui_ok() else []
         self.runner_log = RunnerLog(self._runner_said, asyncio.get_running_loop()).install()
         self.log_view.border_title = "Log"
         self.detail.show(None, missing="Loading…")

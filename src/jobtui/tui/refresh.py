@@ -139,6 +139,8 @@ class Refresher:
                 view_top = (cursor if cursor is not None else table.cursor) - offset
             # A margin above and below the view: a key or a short scroll reads nothing.
             await feed.read_window(max(0, view_top) - MARGIN, page + 2 * MARGIN)
+            if show is None:
+                wanted = table.selected_id  # the highlight may have moved while the rows were read: keep the new one
             if cursor is None and wanted is not None and top is None:
                 if wanted in feed.order:
                     cursor = feed.top + feed.order.index(wanted)
