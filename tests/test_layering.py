@@ -23,7 +23,7 @@ BELOW_THE_CLIENT = ("jobtui.store", "jobtui.engine", "jobtui.builtins", "jobtui.
 """What no face imports: the store, the engine, the job types and the database drivers."""
 ALLOWED = ("jobtui.jobs.command_params",)
 """The command types' own param builder (argv, --shell, pipeline files), shared by the CLI's and the TUI's forms."""
-ENTRIES = {"jobtui.tui.launch", "jobtui.server.serve", "jobtui.server.settings"}
+ENTRIES = {"jobtui.tui.launch", "jobtui.server.serve", "jobtui.server.settings", "jobtui.server.tui_web"}
 """What the CLI may import of the TUI and the server (lazily, where it opens them)."""
 BEHIND_THE_CLIENT = {"store", "runner", "registry", "_store", "_runner_store"}
 """Attributes of the client no face reads: it asks the client instead."""
