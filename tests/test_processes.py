@@ -171,20 +171,52 @@ def test_two_runners_never_run_the_same_job_at_once(tmp_path: Path) -> None:
     assert ids
 
 
+def _states(pid: int) -> list[str]:
+    """Return the state letter of each thread of a process ([] once it is gone)."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+        except (OSError, IndexError):
+            continue
+    return out
+
+
+def _loop_between_steps(pid: int) -> bool:
+    """Tell whether a stopped process's main thread (its event loop) stopped inside a system call.
+
+    In one (epoll_wait, a write...) no task is part-way through a step; in user space it may be between the
+    check that confirms its lease and the call of the work that check guards, which a freeze cannot tell apart
+    from work begun before it. Unreadable (no ptrace access): taken as yes.
+    """
+    try:
+        return Path(f"/proc/{pid}/task/{pid}/syscall").read_text().split()[0] not in ("-1", "running")
+    except (OSError, IndexError):
+        return True
+
+
 def freeze_outside_a_transaction(proc: subprocess.Popen[str], db: Path) -> None:
-    """SIGSTOP a runner at a moment it holds no write lock (a frozen lock holder blocks every writer)."""
+    """SIGSTOP a runner at a moment it holds no write lock (a frozen lock holder blocks every writer).
+
+    Stopped means every thread shows T: kill() returns before they stop, and under load a thread may still
+    run (and take the write lock) after the lock was found free; so the lock is tried only once all are.
+    """
     for _ in range(50):
         proc.send_signal(signal.SIGSTOP)
+        poll(lambda: all(s in "Tt" for s in _states(proc.pid)), timeout=30, every=0.005,
+             what="every thread of the runner stopped")
         con = sqlite3.connect(db, timeout=0.2, isolation_level=None)
         try:
-            con.execute("BEGIN IMMEDIATE")
-            con.execute("ROLLBACK")
-            return
+            if _loop_between_steps(proc.pid):
+                con.execute("BEGIN IMMEDIATE")
+                con.execute("ROLLBACK")
+                return
         except sqlite3.OperationalError:
-            proc.send_signal(signal.SIGCONT)
-            time.sleep(0.05)  # sleep: the runner runs a moment before it is stopped again
+            pass
         finally:
             con.close()
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(0.05)  # sleep: the runner runs a moment before it is stopped again
     raise AssertionError("the runner always held the write lock")
 
 

@@ -153,7 +153,9 @@ def test_a_runner_frozen_past_its_lease_starts_no_work_on_jobs_it_lost(tmp_path:
         poll(lambda: {job for pid, job, *_ in journal(jr) if pid == a.pid} == set(ids), what="a runs both jobs")
         freeze_outside_a_transaction(a.proc, db)
         frozen_ns = time.time_ns()
-        b = Runner(db, tmp_path / "b.log", "--lease-ttl", "1", "--concurrency", "2", "--exit-when-idle", **env)
+        # b's long lease: the woken a must not take b for dead (its heartbeat late under load) and claim the jobs
+        # back, a start this test would count against a; b still judges a by a's own 1 s lease.
+        b = Runner(db, tmp_path / "b.log", "--lease-ttl", "30", "--concurrency", "2", "--exit-when-idle", **env)
         poll(lambda: {job for pid, job, *_ in journal(jr) if pid == b.pid} == set(ids), timeout=30,
              what="b takes both jobs")
         woken_ns = time.time_ns()
