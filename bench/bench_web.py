@@ -22,8 +22,8 @@ import httpx
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.server.browser import ARGS, CHROMIUM
 from tests.server.conftest import Server, free_port
-from tests.server.test_web_page import ARGS, CHROMIUM
 
 
 def main() -> int:
@@ -49,10 +49,11 @@ def main() -> int:
                     if r.status == 200 and r.request.resource_type in ("document", "script", "stylesheet"):
                         sizes.append(len(r.body()))
 
-                page.on("response", seen)
                 page.goto(f"{srv.base}/#token={srv.admin}")  # fills the sign-in form; a person presses Sign in
                 with page.expect_navigation():
                     page.click("#sign-in")
+                page.on("response", seen)  # one load of the page, signed in
+                page.reload()
                 page.wait_for_selector("body[data-live='on']")
                 page.wait_for_selector(f"#rows tr:nth-child({min(a.jobs, 500)})")  # (the page's CSP forbids eval)
                 while (n := page.locator("#rows tr").count()) < a.jobs:  # every job listed: follow the pages
