@@ -101,14 +101,14 @@ def assert_never_twice_at_once(runs: dict[int, list[tuple[int, int, int]]]) -> N
 
 
 def freeze_inside_a_transaction(proc: subprocess.Popen[str], url: str) -> None:
-    """SIGSTOP a runner while its session is inside a write transaction (holding the store's advisory lock).
+    """SIGSTOP a runner while its session is inside a write transaction (holding the row locks it took).
 
-    Frozen there, it would hold every other runner's writes until it wakes, unless the server ends its
-    session (idle_in_transaction_session_timeout). Each try stops it for a moment only (a session idle in
-    its transaction with the lock, the same transaction still there 50 ms later: the frozen one).
+    Frozen there, it would hold those rows until it wakes, unless the server ends its session
+    (idle_in_transaction_session_timeout). Each try stops it for a moment only (a session idle in a
+    transaction that wrote or locked rows, the same transaction still there 50 ms later: the frozen one).
     """
-    holders = ("SELECT a.pid, a.xact_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-               " WHERE l.locktype = 'advisory' AND l.granted AND a.state = 'idle in transaction'")
+    holders = ("SELECT a.pid, a.xact_start FROM pg_stat_activity a WHERE a.state = 'idle in transaction'"
+               " AND a.backend_xid IS NOT NULL AND a.datname = current_database()")
     for _ in range(300):
         proc.send_signal(signal.SIGSTOP)
         first = set(rows(url, holders))
@@ -153,7 +153,7 @@ def test_four_runners_one_killed_one_frozen_past_its_lease(tmp_path: Path, db: D
         if isinstance(db, Path):
             freeze_outside_a_transaction(frozen.proc, db)  # a frozen SQLite lock holder stops every writer
         else:
-            freeze_inside_a_transaction(frozen.proc, db)  # the worst moment: holding the store's write lock
+            freeze_inside_a_transaction(frozen.proc, db)  # the worst moment: holding the rows it writes
         stop_ns = time.time_ns()  # just after the last SIGSTOP (the search for the moment may stop it briefly before)
         held = unfinished(watch, working_on(st, frozen.pid, recent))
         assert lost and held, (lost, held)

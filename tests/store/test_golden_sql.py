@@ -85,7 +85,7 @@ def _texts(module: Any, d: Dialect) -> tuple[list[str], int]:
 
 def statements(d: Dialect) -> list[str]:
     """Return every statement of dialect `d` that can be listed without running the store."""
-    out: list[str] = [d.job_seq_sql, d.event_sql, claim_sql(d), detail_sql(d),
+    out: list[str] = [d.new_ids_sql, d.event_sql, claim_sql(d), detail_sql(d),
                       f"SELECT job_id FROM jobs WHERE {d.step_name} = $1 AND type IN ({d.texts('$2')})"
                       f" AND job_id IN ({d.ids('$3')}) AND {d.instr('type', '$4')} > 0 AND {d.stage_count} > 0"
                       f" ORDER BY job_id LIMIT 1{d.skip_locked}"]

@@ -261,8 +261,12 @@ class GroupCommit:
         if self.fence is None:
             return None
         # Write for a job only while this runner holds its lease: a runner that froze and was taken
-        # for dead must not write over the work of the runner that took its jobs.
-        owned = await self._conn.execute_fetchall("SELECT job_id FROM jobs WHERE lease_owner = $1", (self.fence,))
+        # for dead must not write over the work of the runner that took its jobs. The rows stay locked
+        # (PostgreSQL: FOR NO KEY UPDATE, in id order) until the commit: no claim, recovery or request
+        # moves them between this check and the writes; other jobs' writers never wait on them.
+        owned = await self._conn.execute_fetchall(
+            f"SELECT job_id FROM jobs WHERE lease_owner = $1 ORDER BY job_id{self._conn.dialect.lock_own}",
+            (self.fence,))
         allowed: set[JobId | None] = {r[0] for r in owned}
         allowed.add(None)
         return allowed

@@ -40,7 +40,10 @@ async def check_deps(db: Db, deps: Iterable[JobId]) -> dict[JobId, JobStatus]:
     if not wanted:
         return {}
     rows = list(await db.execute_fetchall(
-        f"SELECT job_id, status, purging_at_ms FROM jobs WHERE job_id IN ({db.dialect.ids('$1')})",
+        # Held until the new job is linked: a parent that completes (or is deleted) meanwhile waits for
+        # it, so its release of blocked dependents sees the new one.
+        f"SELECT job_id, status, purging_at_ms FROM jobs WHERE job_id IN ({db.dialect.ids('$1')})"
+        f" ORDER BY job_id{db.dialect.lock_share}",
         (dumps(wanted),),
     ))
     found = {int(r[0]): job_status(r[1]) for r in rows}
@@ -149,7 +152,7 @@ class DependencyQueries(StoreCore):
         now = self.clock()
         async with self._tx() as db:
             rows = list(await db.execute_fetchall(
-                "SELECT status, started_at_ms FROM jobs WHERE job_id = $1", (job_id,)
+                f"SELECT status, started_at_ms FROM jobs WHERE job_id = $1{db.dialect.lock_rows}", (job_id,)
             ))
             if not rows:
                 raise JobNotFoundError(job_id)

@@ -15,8 +15,9 @@ class Dialect(ABC):
     """The SQL that differs by backend. Methods take the placeholder (`$n`) of the value they read."""
 
     name: str
-    job_seq_sql: str
-    """The highest job id ever given (so that a deleted newest job's id is never given again)."""
+    new_ids_sql: str
+    """`$1` new job ids, ascending, never given before (not even to a deleted job: its workspace and log lines
+    are named by it)."""
     event_sql: str
     """The notification outbox rows of one event (store/notify.py `event_params`)."""
     step_name: str
@@ -26,7 +27,12 @@ class Dialect(ABC):
     change_token_sql: str
     """A row that differs whenever any change was committed since it was last read (store/listing.py)."""
     lock_rows: str
-    """Appended to a SELECT whose rows the transaction then holds until it ends (a claim's limited queues)."""
+    """Appended to a SELECT whose rows the transaction then holds until it ends, to change or delete them."""
+    lock_own: str
+    """Appended to a SELECT of rows the transaction then updates (not their key): other writers wait,
+    inserts of rows that refer to them (logs, items) do not."""
+    lock_share: str
+    """Appended to a SELECT of rows that must not change until the transaction ends (a new job's parents)."""
     skip_locked: str
     """Appended to the claim's picks: lock the rows taken, skip those another transaction holds."""
     json_rows: str

@@ -107,10 +107,7 @@ class JobQueries(StoreCore):
             ))
             for key, job_id in rows:
                 raise UsageError(f"unique key {key!r} already has active job {job_id}")
-        top = await db.execute_fetchall("SELECT coalesce(max(job_id), 0) FROM jobs")
-        seq = await db.execute_fetchall(db.dialect.job_seq_sql)
-        first = max(int(top[0][0]) if top else 0, int(seq[0][0]) if seq else 0) + 1
-        ids = list(range(first, first + len(jobs)))
+        ids = [int(r[0]) for r in await db.execute_fetchall(db.dialect.new_ids_sql, (len(jobs),))]
         deps = await check_deps(db, (d for j in jobs for d in j.after))
         status = [
             "blocked" if any(deps[d] is not JobStatus.COMPLETED for d in j.after) else "queued" for j in jobs
@@ -364,7 +361,7 @@ class JobQueries(StoreCore):
         async with self._tx() as db:
             rows = list(await db.execute_fetchall(
                 "SELECT status, stage_names, items_failed, unique_key, current_step_index, purging_at_ms"
-                " FROM jobs WHERE job_id = $1",
+                f" FROM jobs WHERE job_id = $1{db.dialect.lock_rows}",
                 (job_id,),
             ))
             if not rows:

@@ -6,11 +6,14 @@ it is, behind the typed connection seam (store/seam.py `Db`).
 
 What SQLite gave for free, and how it holds here:
 
-* One writer at a time. SQLite's `BEGIN IMMEDIATE` serialises every write transaction of every
-  process; here each write transaction first takes one transaction-level advisory lock
-  (`pg_advisory_xact_lock`), so every check-then-write of the store (claims, control requests, the
-  fenced group commit, recovery) sees everything committed before it, exactly as on SQLite. Reads take
-  no lock (MVCC). Claims also lock their rows `FOR UPDATE SKIP LOCKED`.
+* Many writers at once (issue 17). SQLite's `BEGIN IMMEDIATE` serialises every write transaction of every
+  process; here transactions run side by side at READ COMMITTED, and every check-then-write of the
+  store is a guarded statement or holds the rows it checked: claims pick with `FOR UPDATE SKIP LOCKED`,
+  job moves are `UPDATE ... WHERE status = <allowed> AND lease_owner = <me>`, the group commit locks
+  the rows of the jobs its runner holds (`FOR NO KEY UPDATE`: its fence), a control request locks its
+  job's row, a new dependency its parent's (`FOR SHARE`), and unique keys and dependencies are
+  constraints. No lock is global: a runner frozen inside a transaction holds only its own jobs' rows.
+  The table of statements, guards and the races each excludes is in docs/postgres-locking.md.
 * Time. Every time the store writes (leases, heartbeats, checkpoints) is on the database server's clock:
   the store's clock is the host's wall clock plus an offset measured against `clock_timestamp()` when it
   connects and at every heartbeat, so two hosts whose clocks disagree still judge leases alike.
@@ -21,8 +24,8 @@ What SQLite gave for free, and how it holds here:
   claim on) and wakes the runner at once; the runner's poll stays as the fallback.
 * The mark. A `jobtui_meta` table holds ('application', 'jobtui') and the schema version: a database
   holding another application's tables is refused before anything is written, a newer schema is refused
-  by an older jobtui, and migrations run under the same advisory lock, so two runners starting at once
-  do not race.
+  by an older jobtui, and migrations run under an advisory lock (the only one left), so two runners
+  starting at once do not race.
 """
 
 from __future__ import annotations
@@ -73,7 +76,8 @@ from .sql_pg import PG
 log = logging.getLogger("jobtui.store.postgres")
 
 LOCK_KEY = 0x6A6F6274
-"""The advisory lock every write transaction takes ("jobt", as SQLite's application_id)."""
+"""The advisory lock of migrations ("jobt", as SQLite's application_id); the job-event trigger takes it at
+COMMIT only (schema_pg.PG_EXTRA), so that event ids follow commit order."""
 CHANNEL = "jobtui"
 """The LISTEN/NOTIFY channel of submits and control requests."""
 APPLICATION = "jobtui"
@@ -85,9 +89,10 @@ IDLE_IN_TRANSACTION_MS = 5000
 """The server ends a session idle inside a transaction this long (`idle_in_transaction_session_timeout`).
 
 A runner frozen (SIGSTOP, a suspended VM) in the middle of a write transaction would otherwise hold the
-store's advisory lock, and so every other runner's writes, until it wakes; instead the server ends its
-session, the lock is released, the others carry on and recover its jobs when its lease expires, and the
-woken runner reconnects and finds its writes fenced. Found by tests/pg/test_fleet_faults.py."""
+row locks of its own jobs (nobody else's: there is no global lock) until it wakes, and so a control
+request or the recovery of those jobs would wait; instead the server ends its session, its locks are
+released, the others recover its jobs when its lease expires, and the woken runner reconnects and finds
+its writes fenced. Found by tests/pg/test_fleet_faults.py."""
 _TRANSIENT_CLASSES = ("08", "53")
 """Connection exceptions; insufficient resources (too many connections, disk full, out of memory)."""
 
@@ -166,7 +171,7 @@ class PgConnection:
     """One asyncpg connection behind the store's connection seam (store/seam.py `Db`).
 
     Statements run as written, one at a time (as aiosqlite's thread does). `begin` opens a transaction
-    and takes the store's advisory lock. A lost connection is re-opened by the next statement; a
+    at READ COMMITTED (no lock: each statement guards itself). A lost connection is re-opened by the next statement; a
     transaction it broke fails every statement until its ROLLBACK.
     """
 
@@ -265,7 +270,6 @@ class PgConnection:
                 conn = await self._connection()
                 await conn.execute("BEGIN")
                 self._tx = "open"
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
             except _DRIVER_ERRORS as e:
                 raise self._wrap(e) from e
 

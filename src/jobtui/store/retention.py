@@ -105,7 +105,8 @@ class RetentionQueries(StoreCore):
             return []
         async with self._tx() as db:
             rows = list(await db.execute_fetchall(
-                f"SELECT job_id FROM jobs WHERE job_id IN ({db.dialect.ids('$1')}) AND {_doomed(statuses, '$2')}",
+                f"SELECT job_id FROM jobs WHERE job_id IN ({db.dialect.ids('$1')}) AND {_doomed(statuses, '$2')}"
+                f" ORDER BY job_id{db.dialect.lock_rows}",
                 (dumps(job_ids), cutoff_ms),
             ))
             ids = [int(r[0]) for r in rows]

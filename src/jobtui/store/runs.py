@@ -118,6 +118,9 @@ _PROGRESS_SQL = (
 )
 
 
+_RECOVER_GUARD = "job_id = $1 AND status = $2 AND coalesce(lease_owner, '') = $3"
+"""A recovery's move of a job: only if it is still in the status, and held by the runner, that it read."""
+
 RUNNER_COLS = "runner_id, pid, hostname, started_at_ms, heartbeat_at_ms, concurrency, lease_ttl_ms, name, host_id"
 """The columns `runner_info` reads (tags are in runner_tags)."""
 
@@ -200,40 +203,50 @@ class RunnerWrites(StoreCore):
                     continue
                 # Judge each runner by its own TTL: a short-lease runner must not take a long-lease one for dead.
                 its_ttl = info.lease_ttl_ms if info.lease_ttl_ms is not None and info.lease_ttl_ms > 0 else ttl_ms
-                if now - info.heartbeat_at_ms > its_ttl or is_dead(info):
+                dead = is_dead(info)
+                # Guarded by the heartbeat read: a runner whose heartbeat commits meanwhile stays (and keeps its jobs).
+                if (now - info.heartbeat_at_ms > its_ttl or dead) and await db.execute(
+                    "DELETE FROM runners WHERE runner_id = $1" + ("" if dead else " AND heartbeat_at_ms = $2"),
+                    (info.runner_id,) if dead else (info.runner_id, info.heartbeat_at_ms),
+                ) > 0:
                     await db.execute("DELETE FROM runner_tags WHERE runner_id = $1", (info.runner_id,))
-                    await db.execute("DELETE FROM runners WHERE runner_id = $1", (info.runner_id,))
                 else:
                     live.add(info.runner_id)
             orphans = list(await db.execute_fetchall(
-                f"SELECT job_id, status, lease_owner FROM jobs WHERE status IN {_ACTIVE_SQL}"
+                f"SELECT job_id, status, lease_owner FROM jobs WHERE status IN {_ACTIVE_SQL} ORDER BY job_id"
             ))
             for job_id, status_text, owner in orphans:
                 if owner in live:
                     continue
                 before = job_status(status_text)
+                # Each move is guarded by what was read (status and holder): another recovery that took the
+                # job first, or a request that moved it meanwhile, makes it a no-op here.
+                guard = (job_id, before.value, owner or "")
                 if before is JobStatus.RUNNING:
                     after = JobStatus.QUEUED
-                    await db.execute(
+                    moved = await db.execute(
                         "UPDATE jobs SET status = 'queued', lease_owner = NULL, recovery_count = recovery_count + 1,"
-                        " updated_at_ms = $1 WHERE job_id = $2",
-                        (now, job_id),
+                        f" updated_at_ms = $4 WHERE {_RECOVER_GUARD}",
+                        (*guard, now),
                     )
                 elif before is JobStatus.PAUSING:
                     after = JobStatus.PAUSED
-                    await db.execute(
+                    moved = await db.execute(
                         "UPDATE jobs SET status = 'paused', lease_owner = NULL, recovery_count = recovery_count + 1,"
-                        f" paused_at_ms = $1, pause_reason = coalesce(pause_reason, '{PAUSED_BY_REQUEST}'),"
-                        " updated_at_ms = $2 WHERE job_id = $3",
-                        (now, now, job_id),
+                        f" paused_at_ms = $4, pause_reason = coalesce(pause_reason, '{PAUSED_BY_REQUEST}'),"
+                        f" updated_at_ms = $4 WHERE {_RECOVER_GUARD}",
+                        (*guard, now),
                     )
                 else:
                     after = JobStatus.CANCELLED
-                    await db.execute(
-                        "UPDATE jobs SET status = 'cancelled', lease_owner = NULL, cancelled_at_ms = $1,"
-                        " pause_reason = NULL, updated_at_ms = $2 WHERE job_id = $3",
-                        (now, now, job_id),
+                    moved = await db.execute(
+                        "UPDATE jobs SET status = 'cancelled', lease_owner = NULL, cancelled_at_ms = $4,"
+                        f" pause_reason = NULL, updated_at_ms = $4 WHERE {_RECOVER_GUARD}",
+                        (*guard, now),
                     )
+                if moved < 1:
+                    continue
+                if after is JobStatus.CANCELLED:
                     await insert_event(db, job_id, NotifyEvent.CANCELLED, now, self.notify_defaults)
                 await db.execute(
                     "UPDATE stages SET status = 'interrupted' WHERE job_id = $1 AND status IN ('running', 'retrying')",
@@ -249,12 +262,14 @@ class RunnerWrites(StoreCore):
             # command): let go of them; their stage runs again from its last checkpoint.
             held = list(await db.execute_fetchall(
                 "SELECT job_id, status, lease_owner FROM jobs WHERE lease_owner IS NOT NULL"
-                f" AND status IN {sql_in(HOLDABLE)}"
+                f" AND status IN {sql_in(HOLDABLE)} ORDER BY job_id"
             ))
             for job_id, status_text, owner in held:
                 if owner in live:
                     continue
-                await db.execute("UPDATE jobs SET lease_owner = NULL, updated_at_ms = $1 WHERE job_id = $2", (now, job_id))
+                if await db.execute(f"UPDATE jobs SET lease_owner = NULL, updated_at_ms = $4 WHERE {_RECOVER_GUARD}",
+                                    (job_id, status_text, owner, now)) < 1:
+                    continue
                 await db.execute(
                     "UPDATE stages SET status = 'interrupted' WHERE job_id = $1 AND status IN ('running', 'retrying')",
                     (job_id,),
@@ -275,7 +290,8 @@ class RunnerWrites(StoreCore):
             rows = await db.execute_fetchall(
                 "UPDATE jobs SET status = 'running', lease_owner = $1, started_at_ms = coalesce(started_at_ms, $2),"
                 " updated_at_ms = $2, next_retry_at_ms = NULL, paused_at_ms = NULL"
-                f" WHERE job_id IN ({self.sql.ids('$3')}) RETURNING {JOB_COLS}",
+                f" WHERE job_id IN ({self.sql.ids('$3')}) AND status IN ('queued', 'waiting_retry')"
+                f" AND (lease_owner IS NULL OR lease_owner = $1) RETURNING {JOB_COLS}",
                 (runner_id, now, dumps(taken)),
             ) if taken else []
             decoded: list[Job] = []

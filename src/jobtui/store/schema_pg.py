@@ -392,23 +392,47 @@ CREATE TABLE jobtui_meta (
 """
 """The mark of a jobtui database on PostgreSQL: ('application', 'jobtui') and ('schema_version', 'N')."""
 
-PG_EXTRA_VERSION = 2
+PG_EXTRA_VERSION = 3
 """Bumped whenever PG_EXTRA changes: a database whose mark says less gets it again (under the migration lock)."""
 
 PG_EXTRA = """
 CREATE TABLE IF NOT EXISTS jobtui_commits (token BIGINT PRIMARY KEY, at_ms BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS jobtui_job_seq (seq BIGINT NOT NULL);
 INSERT INTO jobtui_job_seq SELECT coalesce(max(job_id), 0) FROM jobs WHERE NOT EXISTS (SELECT 1 FROM jobtui_job_seq);
-CREATE OR REPLACE FUNCTION jobtui_job_seq_bump() RETURNS trigger LANGUAGE plpgsql AS $f$
+DROP TRIGGER IF EXISTS jobtui_job_seq_bump ON jobs;
+DROP FUNCTION IF EXISTS jobtui_job_seq_bump();
+CREATE SEQUENCE IF NOT EXISTS jobtui_job_ids;
+SELECT setval('jobtui_job_ids', greatest(1, m), m > 0) FROM (SELECT greatest(
+    (SELECT coalesce(max(job_id), 0) FROM jobs), (SELECT coalesce(max(seq), 0) FROM jobtui_job_seq),
+    (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM jobtui_job_ids)) AS m) AS t;
+CREATE OR REPLACE FUNCTION jobtui_job_event() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
-    UPDATE jobtui_job_seq SET seq = NEW.job_id WHERE seq < NEW.job_id;
-    RETURN NEW;
+    -- Run at COMMIT (a deferred constraint trigger): the lock is held from here to the end of the commit,
+    -- on the server, never across a client's round trip. Event ids are then given in commit order, so a
+    -- reader's cursor (event_id > N) never skips an event committed late.
+    PERFORM pg_advisory_xact_lock(1785684596);
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO job_events (job_id, ts_ms, kind, from_status, to_status)
+            VALUES (NEW.job_id, NEW.updated_at_ms, 'submitted', NULL, NEW.status);
+    ELSIF TG_OP = 'UPDATE' THEN
+        IF OLD.status IS DISTINCT FROM NEW.status THEN
+            INSERT INTO job_events (job_id, ts_ms, kind, from_status, to_status)
+                VALUES (NEW.job_id, NEW.updated_at_ms, 'transition', OLD.status, NEW.status);
+        END IF;
+    ELSE
+        INSERT INTO job_events (job_id, ts_ms, kind, from_status, to_status)
+            VALUES (OLD.job_id, (extract(epoch FROM clock_timestamp()) * 1000)::bigint, 'deleted', OLD.status, NULL);
+    END IF;
+    RETURN NULL;
 END
 $f$;
-DROP TRIGGER IF EXISTS jobtui_job_seq_bump ON jobs;
-CREATE TRIGGER jobtui_job_seq_bump AFTER INSERT ON jobs FOR EACH ROW EXECUTE FUNCTION jobtui_job_seq_bump();
+DROP TRIGGER IF EXISTS jobtui_job_events ON jobs;
+CREATE CONSTRAINT TRIGGER jobtui_job_events AFTER INSERT OR UPDATE OF status OR DELETE ON jobs
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION jobtui_job_event();
 """
-"""PostgreSQL-only tables: what SQLite's AUTOINCREMENT gives for free (a job id is never used twice, even
-after the newest job is deleted: its workspace folder and log lines are named by it), and the commit
+"""PostgreSQL-only objects, re-applied after every migration and when PG_EXTRA_VERSION grows: the commit
 tokens (`jobtui_commits`) that tell whether a transaction committed when the connection was lost with
-COMMIT's answer. Re-applied after every migration and when PG_EXTRA_VERSION grows."""
+COMMIT's answer; the job id sequence (`jobtui_job_ids`: what SQLite's AUTOINCREMENT gives, an id never
+used twice, even after the newest job is deleted, without submitters waiting for each other); and the
+job-event trigger, deferred to COMMIT (v3: before, it ran at each status change and held the lock for the
+rest of the transaction). `jobtui_job_seq` is what databases before v3 counted with; it seeds the sequence."""

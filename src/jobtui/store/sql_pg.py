@@ -9,7 +9,8 @@ class PgDialect(Dialect):
     """PostgreSQL's statements and fragments."""
 
     name = "postgres"
-    job_seq_sql = "SELECT seq FROM jobtui_job_seq"
+    # A sequence (schema_pg.PG_EXTRA): submitters never wait for each other, an id is never given twice.
+    new_ids_sql = "SELECT nextval('jobtui_job_ids') FROM generate_series(1, $1::int)"
     event_sql = (
         "INSERT INTO notifications (job_id, event, event_at_ms, kind, target, created_at_ms, next_at_ms)"
         " SELECT j.job_id, $2::text, j.updated_at_ms, t.kind, t.target, $3::bigint, $3::bigint FROM jobs j JOIN ("
@@ -24,6 +25,8 @@ class PgDialect(Dialect):
     # The next transaction id: it moves whenever a transaction that wrote anything ends (any database's).
     change_token_sql = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text, 0"
     lock_rows = " FOR UPDATE"
+    lock_own = " FOR NO KEY UPDATE"
+    lock_share = " FOR SHARE"
     skip_locked = " FOR UPDATE SKIP LOCKED"
     json_rows = "(SELECT coalesce(json_agg(json_build_array({cols})), '[]'::json) FROM {source})"
     json_list = "json_build_array({parts})::text"

@@ -9,7 +9,12 @@ class SqliteDialect(Dialect):
     """SQLite's statements and fragments."""
 
     name = "sqlite"
-    job_seq_sql = "SELECT seq FROM sqlite_sequence WHERE name = 'jobs'"
+    # AUTOINCREMENT's high-water mark (sqlite_sequence) is never lowered: a deleted newest job's id stays used.
+    new_ids_sql = (
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)"
+        " SELECT max(coalesce((SELECT max(job_id) FROM jobs), 0),"
+        " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'jobs'), 0)) + i FROM n ORDER BY i"
+    )
     event_sql = (
         "INSERT INTO notifications (job_id, event, event_at_ms, kind, target, created_at_ms, next_at_ms)"
         " SELECT j.job_id, $2, j.updated_at_ms, t.kind, t.target, $3, $3 FROM jobs j JOIN ("
@@ -23,7 +28,9 @@ class SqliteDialect(Dialect):
     stage_count = "json_array_length(stage_names)"
     # `data_version` moves when another connection commits, `total_changes()` when this one writes.
     change_token_sql = "SELECT (SELECT data_version FROM pragma_data_version), total_changes()"
-    lock_rows = ""  # one writer at a time: the transaction holds the whole database
+    lock_rows = ""  # one writer at a time (BEGIN IMMEDIATE): the transaction holds the whole database
+    lock_own = ""
+    lock_share = ""
     skip_locked = ""  # one writer at a time: nothing to skip
     # json(): each part nests as JSON, not as text, whether or not a subquery's result keeps its JSON subtype.
     json_rows = "json((SELECT json_group_array(json_array({cols})) FROM {source}))"
