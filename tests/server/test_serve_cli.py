@@ -52,6 +52,19 @@ def test_token_add_ls_rm(tmp_path: Path) -> None:
     assert gone.returncode == 2 and "no token named 'ci'" in gone.stderr
 
 
+def test_token_ls_and_rm_on_a_missing_database_create_nothing(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 22: `token ls` on a mistyped --db made an empty database there and said "no tokens"."""
+    db = tmp_path / "typo.db"
+    for argv in (["token", "ls"], ["token", "ls", "--json"], ["token", "rm", "ci"]):
+        with pytest.raises(SystemExit) as e:
+            cli_main(["--db", str(db), *argv])
+        assert e.value.code == 1, argv
+        out = capsys.readouterr()
+        assert out.out == "" and out.err == f"jobtui: error: no database at {db}\n", argv
+        assert list(tmp_path.iterdir()) == [], argv
+
+
 SERVER = Path(jobtui.__file__).parent / "server"
 FORBIDDEN = ("aiosqlite", "sqlite3", "asyncpg", "jobtui.store", "jobtui.engine", "jobtui.tui", "jobtui.cli", "textual")
 

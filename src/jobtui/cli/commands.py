@@ -18,7 +18,7 @@ import argparse
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from ..printable import printable
 from .helptext import HelpFormatter, invalid_choice
@@ -37,6 +37,8 @@ RawHandler = Callable[[argparse.Namespace], Awaitable[int]]
 """Run a command that opens the database itself (e.g. `demo`, which chooses its file)."""
 Configure = Callable[[argparse.ArgumentParser], None]
 """Add a command's own arguments to its subparser."""
+Access = Literal["read", "write", "create"]
+"""How an invocation opens the database: read-only, read-write (it must exist), or creating it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,16 @@ class Command:
     ("no database at PATH", exit 1, and nothing is left behind)."""
     reads: bool = False
     """Whether it only reads: the database is opened read-only (never written nor migrated)."""
+    access: Callable[[argparse.Namespace], Access] | None = None
+    """For a command whose actions differ (`token ls` reads, `token rm` writes, `token add` creates): how this
+    invocation opens the database, instead of `creates` and `reads`."""
+
+    def opens(self, a: argparse.Namespace) -> tuple[bool, bool]:
+        """Return (may create the database, only reads it) for this invocation."""
+        if self.access is None:
+            return self.creates, self.reads
+        how = self.access(a)
+        return how == "create", how == "read"
 
 
 _REGISTRY: dict[str, Command] = {}
@@ -75,12 +87,13 @@ def register(cmd: Command) -> Command:
 
 
 def command(name: str, help: str, *, args: Configure | None = None, order: int = 100,
-            source: str = "cli", creates: bool = True, reads: bool = False) -> Callable[[Handler], Handler]:
+            source: str = "cli", creates: bool = True, reads: bool = False,
+            access: Callable[[argparse.Namespace], Access] | None = None) -> Callable[[Handler], Handler]:
     """Register the decorated coroutine function as the subcommand `name`."""
 
     def wrap(fn: Handler) -> Handler:
         register(Command(name, help, run=fn, args=args, order=order, source=source, creates=creates and not reads,
-                         reads=reads))
+                         reads=reads, access=access))
         return fn
 
     return wrap

@@ -85,9 +85,10 @@ async def _main(a: argparse.Namespace) -> int:
         # `tui --readonly` only reads, as bare `jobtui --readonly` does: opened read-only (`mode=ro`), so that
         # watching never writes nor migrates. (`demo --readonly` seeds its demo database first: it writes.)
         readonly = bool(getattr(a, "readonly", False))
-        creates = cmd.creates and not readonly
+        creates, reads = cmd.opens(a)
+        creates = creates and not readonly
         client = await Client.open(a.db, apps=a.app or (), source=cmd.source, create=creates,
-                                   readonly=cmd.reads or (readonly and cmd.name == "tui"),
+                                   readonly=reads or (readonly and cmd.name == "tui"),
                                    workspace_root=getattr(a, "workspace_root", None))
         try:
             return await cmd.run(client, a)

@@ -11,7 +11,7 @@ from ..client import Client
 from ..errors import UsageError
 from ..jobs.command_params import parse_size
 from ..model import iso
-from .commands import add_global_options, command, table
+from .commands import Access, add_global_options, command, table
 from .parse import MAX_CONCURRENCY, int_arg, seconds_arg
 from .runner import log_to_stderr
 
@@ -104,7 +104,14 @@ def _token_args(sp: argparse.ArgumentParser) -> None:
         add_global_options(p)
 
 
-@command("token", "API tokens for `jobtui serve`: add NAME [--scope S], ls, rm NAME", args=_token_args, order=13)
+def _token_access(a: argparse.Namespace) -> Access:
+    """`token add` may create the database; `ls` only reads it, `rm` needs it (neither leaves an empty one)."""
+    access: dict[str, Access] = {"add": "create", "ls": "read"}
+    return access.get(a.token_command, "write")
+
+
+@command("token", "API tokens for `jobtui serve`: add NAME [--scope S], ls, rm NAME", args=_token_args, order=13,
+         access=_token_access)
 async def cmd_token(client: Client, a: argparse.Namespace) -> int:
     """Add, list or remove API tokens."""
     if a.token_command == "add":
