@@ -81,6 +81,9 @@ pipelines = st.one_of(
     st.integers(1, 6000).map(lambda n: "a = " + "[" * n + "]" * n + "\n"),
     words,
 )
+# issue 21 item 6: --notify-on
+notify_events = st.one_of(st.sampled_from(["started", "progress,ended", "started,progress,retrying,ended", "", ",",
+                                           "finished", "STARTED", "progress,", "٣"]), words)
 # issue 21: labels as hostile as argv
 label_texts = st.one_of(
     st.sampled_from(["project=42", "project", "=1", "k=", "k=a b", "a b=1", "٣=1", "token=x", "k=\x1b[31m", "k=" + "x" * 300,
@@ -147,14 +150,14 @@ commands = st.one_of(
     cat(st.just(["add"]), opt("--retries", ints), opt("--output-limit", sizes), opt("--priority", ints),
         opt("--max-retries", ints), opt("--timeout", durations), opt("--at", times),
         opt("--notify-url", st.one_of(words, st.sampled_from(["http://127.0.0.1:9/x", "ftp://x"]))),
-        opt("--notify-cmd", words), opt("--label", label_texts),
+        opt("--notify-cmd", words), opt("--label", label_texts), opt("--notify-on", notify_events),
         st.sampled_from([["--", "true"], ["--shell", "true"], ["--pipeline", "@PIPE"], ["--pipeline", "@PIPE"],
                          ["--", "no-such-program-jt"]])),
     cat(st.just(["foreach"]), st.sampled_from([["--args", "a", "b"], ["--lines", "@LINES"], ["--lines", "/dev/zero"]]),
         opt("--workers", ints), opt("--retries", ints),
         opt("--allow-failures", st.one_of(words, odd_numbers, st.sampled_from(["50%", "101%", "3", "-1", "1e3%", "²"]))),
         opt("--notify-url", st.one_of(words, st.sampled_from(["http://127.0.0.1:9/x", "ftp://x"]))),
-        opt("--notify-cmd", words), opt("--at", times), opt("--label", label_texts),
+        opt("--notify-cmd", words), opt("--at", times), opt("--label", label_texts), opt("--notify-on", notify_events),
         st.sampled_from([["--", "echo", "{}"], ["a", "b", "--", "echo"], ["--", "rm", "--", "{}"]])),
     cat(st.just(["schedule", "add", "s"]), always("--cron", crons), opt("--label", label_texts),
         st.sampled_from([["demo"], ["--", "true"]])),

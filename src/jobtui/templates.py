@@ -18,7 +18,7 @@ from .model import iso
 from .redaction import Secrets, redact, redact_command
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-OPTION_KEYS = ("priority", "max_retries", "timeout_ms", "needs", "labels", "queue", "notify", "unique_key")
+OPTION_KEYS = ("priority", "max_retries", "timeout_ms", "needs", "labels", "queue", "notify", "notify_on", "unique_key")
 """What a template may hold beside its type and params: options as `submit` takes them."""
 
 
@@ -63,6 +63,7 @@ def submission_options(template: Template, given: Mapping[str, Any]) -> dict[str
         "priority": o.get("priority", 0), "max_retries": o.get("max_retries"), "timeout_ms": o.get("timeout_ms"),
         "needs": tuple(o.get("needs") or ()), "queue": o.get("queue"), "unique_key": o.get("unique_key"),
         "notify": tuple((str(k), str(t)) for k, t in o.get("notify") or ()),
+        "notify_on": tuple(str(e) for e in o.get("notify_on") or ()),
         "labels": {**dict(o.get("labels") or {}), **dict(given.get("labels") or {})},
     }
     for key, value in given.items():

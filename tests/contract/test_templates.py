@@ -59,7 +59,7 @@ async def test_a_template_round_trips_and_submits(store: JobStore) -> None:
 async def test_a_schedule_fires_its_template_as_it_is_then(store: JobStore) -> None:
     client = Client(store, default_registry())
     await client.save_template("quick", "demo", {"delay": 0, "items": 1}, labels={"kind": "quick"}, priority=4)
-    s = await client.add_schedule("s", "", {"seed": 7}, every_ms=60_000, template="quick")
+    s = await client.add_schedule("s", "@quick", {"seed": 7}, every_ms=60_000)
     assert s.options["template"] == "quick" and s.params == {"seed": 7}
     job = job_of(await with_template(store, s), client.registry)
     assert (job.params["seed"], job.params["items"], job.priority, job.labels) == (7, 1, 4, (("kind", "quick"),))
@@ -70,4 +70,4 @@ async def test_a_schedule_fires_its_template_as_it_is_then(store: JobStore) -> N
     with pytest.raises(UsageError, match="no template named 'quick'"):
         await with_template(store, s)
     with pytest.raises(UsageError, match="no template named 'nope'"):
-        await client.add_schedule("s2", "", {}, every_ms=60_000, template="nope")
+        await client.add_schedule("s2", "@nope", {}, every_ms=60_000)

@@ -34,7 +34,7 @@ from .commands import command
 from .deps import add_after_option, parse_after
 from .fleet import add_needs_option, parse_needs
 from .labels import add_label_option, parse_labels
-from .notify import add_notify_options, parse_notify
+from .notify import add_notify_options, parse_notify, parse_notify_on
 from .parse import int_arg, parse_run_at
 from .queue import add_queue_option, parse_queue
 
@@ -46,6 +46,7 @@ def _options(a: argparse.Namespace) -> dict[str, Any]:
         raise UsageError("--max-retries must be 0 or more")
     return {"priority": a.priority or 0, "unique_key": a.unique_key, "max_retries": a.max_retries,
             "after": parse_after(a.after), "needs": parse_needs(a), "notify": parse_notify(a), "labels": parse_labels(a),
+            "notify_on": parse_notify_on(a),
             "run_at_ms": parse_run_at(a.at), "queue": parse_queue(a)}
 
 

@@ -34,7 +34,7 @@ from .labels import (
     parse_label_filter,
     parse_labels,
 )
-from .notify import add_notify_options, notify_lines, parse_notify
+from .notify import add_notify_options, notify_lines, parse_notify, parse_notify_on
 from .parse import (
     MAX_WAIT_S,
     int_arg,
@@ -93,6 +93,7 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
     subs: list[Submission] = []
     opts: dict[str, Any] = {"priority": a.priority or 0, "run_at_ms": run_at, "max_retries": a.max_retries,
                             "after": parse_after(a.after), "notify": parse_notify(a), "timeout_ms": timeout_ms,
+                            "notify_on": parse_notify_on(a),
                             "needs": parse_needs(a), "labels": parse_labels(a), "queue": parse_queue(a)}
     a.type, base, opts = await from_template(client, a, base, opts)
     if a.from_file:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..model import JobDetail, iso
+from ..notify_on import check_notify_on
 from ..redaction import redact_command
 from ..targets import targets
 
@@ -19,6 +20,15 @@ def add_notify_options(parser: argparse.ArgumentParser, *, runner: bool = False)
                         help=f"run this shell command then (for {whose}); it gets JOBTUI_JOB_ID, JOBTUI_STATUS,"
                              " JOBTUI_TYPE, JOBTUI_EVENT in its environment and the JSON on stdin"
                              + (" (default $JOBTUI_NOTIFY_CMD)" if runner else ""))
+    if not runner:
+        parser.add_argument("--notify-on", action="append", metavar="EVENTS", default=None,
+                            help="what to tell: started,progress,retrying,ended (comma-separated; default ended;"
+                                 " progress at most every 10%% or once a minute)")
+
+
+def parse_notify_on(a: argparse.Namespace) -> tuple[str, ...]:
+    """Return the events `--notify-on` names, checked (UsageError: unknown, or no target to tell)."""
+    return check_notify_on(getattr(a, "notify_on", None), bool(a.notify_url or a.notify_cmd))
 
 
 def parse_notify(a: argparse.Namespace) -> tuple[tuple[str, str], ...]:

@@ -15,7 +15,7 @@ from ..wording import ago
 from .command_jobs import add_command_options, command_job_params
 from .commands import add_global_options, command, table
 from .labels import add_label_option, parse_labels
-from .notify import add_notify_options, parse_notify
+from .notify import add_notify_options, parse_notify, parse_notify_on
 from .parse import int_arg, parse_duration_ms, parse_kv
 from .queue import add_queue_option, parse_queue
 
@@ -115,14 +115,13 @@ async def cmd_schedule(client: Client, a: argparse.Namespace) -> int:
             raise UsageError("--max-retries must be 0 or more")
         template = a.type[1:] if a.type.startswith("@") and not a.argv and not a.shell else None
         if template is not None:
-            job_type, params = "", _params(a)
+            job_type, params = a.type, _params(a)
         else:
             job_type, params = _what(client, a)
         s = await client.add_schedule(
             a.name, job_type, params, cron=a.cron, tz=a.timezone,
             every_ms=parse_duration_ms(a.every) if a.every else None, priority=a.priority,
-            max_retries=a.max_retries, notify=parse_notify(a), labels=parse_labels(a), queue=parse_queue(a),
-            template=template,
+            max_retries=a.max_retries, notify=parse_notify(a), notify_on=parse_notify_on(a), labels=parse_labels(a), queue=parse_queue(a),
         )
         print(f"schedule {s.name}: {_when(s)} → {s.job_type}; next run {iso(s.next_at_ms)}")
         return 0

@@ -15,7 +15,7 @@ from ..templates import submission_options
 from .commands import command, table
 from .fleet import add_needs_option, parse_needs
 from .labels import add_label_option, parse_labels
-from .notify import add_notify_options, parse_notify
+from .notify import add_notify_options, parse_notify, parse_notify_on
 from .parse import int_arg, load_json, parse_duration_ms, parse_id, parse_kv
 from .queue import add_queue_option, parse_queue
 
@@ -114,7 +114,7 @@ async def cmd_template(client: Client, a: argparse.Namespace) -> int:
             a.name, a.type, params_of(a), from_job=None if a.from_job is None else parse_id(a.from_job),
             replace=a.replace, priority=a.priority, max_retries=a.max_retries, timeout_ms=timeout_ms,
             needs=list(parse_needs(a)), labels=dict(parse_labels(a)), queue=parse_queue(a),
-            notify=[list(n) for n in parse_notify(a)],
+            notify=[list(n) for n in parse_notify(a)], notify_on=list(parse_notify_on(a)),
         )
         print(f"template {t.name}: {t.job_type} (jobtui submit --template {t.name})")
         return 0

@@ -36,6 +36,7 @@ from ..model import (
     Stats,
     check_queue_name,
 )
+from ..notify_on import check_notify_on
 from ..store import ControlResult, JobStore, NewJob, open_store
 from ..store.retention import DbSize
 from ..targets import defaults_from_env
@@ -69,6 +70,8 @@ class Submission:
     """Tags a runner must have to run it (`--needs gpu`; checked by `jobtui.fleet.check_tags`)."""
     labels: tuple[tuple[str, str], ...] | Mapping[str, str] = ()
     """Its labels: (key, value) pairs or a mapping (`--label project=42`; checked by `jobtui.labels`)."""
+    notify_on: tuple[str, ...] = ()
+    """The moments its `notify` targets are told of (`--notify-on`, jobtui/notify_on.py); (): its ends."""
     queue: str | None = None
     """The queue it runs under (`--queue`); None: its type's default queue, if any."""
 
@@ -295,6 +298,7 @@ class ClientCore:
             jt.name, params, tuple(s.name for s in stages), tuple(s.retry.attempts for s in stages), sub.priority,
             sub.unique_key, sub.run_at_ms, jt.max_retries if sub.max_retries is None else sub.max_retries,
             tuple(sub.after), tuple(sub.notify), timeout_ms=sub.timeout_ms, needs=needs, labels=labels,
+            notify_on=check_notify_on(sub.notify_on, bool(sub.notify)),
             queue=None if queue is None else check_queue_name(queue),
         )
 

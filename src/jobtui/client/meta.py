@@ -13,6 +13,7 @@ from ..fleet import check_tags
 from ..labels import check_key, labels_of
 from ..model import JobId
 from ..model.queues import check_queue_name
+from ..notify_on import check_notify_on
 from ..templates import OPTION_KEYS, Template, check_template_name, submission_options
 from .core import ClientCore
 
@@ -88,7 +89,7 @@ class MetaControl(ClientCore):
             type, base = d.job.type, dict(d.job.params)
             saved = {"priority": d.job.priority, "max_retries": d.job.max_retries, "timeout_ms": d.job.timeout_ms,
                      "needs": list(d.needs), "labels": dict(d.labels), "queue": d.job.queue,
-                     "notify": [list(t) for t in d.notify]}
+                     "notify": [list(t) for t in d.notify], "notify_on": list(await self.store.notify_on(from_job))}
         elif type is None:
             raise UsageError("template save needs a job TYPE or --from-job ID")
         jt = self.registry.get(type)
@@ -103,6 +104,7 @@ class MetaControl(ClientCore):
         if saved.get("queue") is not None:
             saved["queue"] = (await self.store.queue(check_queue_name(saved["queue"]))).name
         saved["notify"] = [list(t) for t in saved.get("notify") or ()]
+        saved["notify_on"] = list(check_notify_on(saved.get("notify_on") or (), bool(saved["notify"])))
         clean = {k: v for k, v in saved.items() if v is not None and v != [] and v != {}}
         return await self.store.save_template(Template(name, jt.name, checked, clean), replace=replace)
 

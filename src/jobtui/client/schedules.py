@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import UsageError
 from ..labels import labels_of
 from ..model import Schedule, ScheduleRun, check_queue_name
+from ..notify_on import check_notify_on
 from ..recurrence import Recurrence
 from .core import ClientCore
 
@@ -22,9 +23,11 @@ class ScheduleControl(ClientCore):
         self, name: str, type: str, params: Mapping[str, Any] | None = None, *, cron: str | None = None,
         tz: str | None = None, every_ms: int | None = None, priority: int = 0, max_retries: int | None = None,
         notify: Iterable[tuple[str, str]] = (), labels: Iterable[tuple[str, str]] = (), queue: str | None = None,
-        template: str | None = None,
+        notify_on: Iterable[str] = (),
     ) -> Schedule:
         """Check and store a recurring schedule; return it (with its first run time).
+
+        `type` may be `@TEMPLATE`: each job fired is made of the template as it is then, `params` set over its.
 
         Raises:
             UsageError: a bad name, expression, zone or period, an unknown type or bad params, a name in use.
@@ -35,6 +38,9 @@ class ScheduleControl(ClientCore):
         rec = Recurrence.parse(cron=cron, tz=tz, every_ms=every_ms, anchor_ms=now)
         options: dict[str, Any] = {"priority": priority, "max_retries": max_retries,
                                    "notify": [list(t) for t in notify]}
+        if notify_on:
+            options["notify_on"] = list(check_notify_on(notify_on, bool(options["notify"])))
+        template = type[1:] if type.startswith("@") else None
         if template is not None:
             # The template as it is when each job fires: only the params given here are kept (checked now).
             t = await self.store.get_template(template)

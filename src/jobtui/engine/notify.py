@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import signal
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tenacity import (
@@ -36,11 +37,13 @@ from tenacity import (
 
 from ..errors import JobNotFoundError, PermanentError, TransientError
 from ..model import JobDetail, Notification
+from ..notify_on import OUTPUT_LINES
 from ..outcome import tolerated
-from ..redaction import redact_command
+from ..redaction import Secrets, redact, redact_command
 from ..store import JobStore
 from ..targets import ENV_CMD, ENV_URL, check_url, defaults_from_env, targets
 from .childenv import child_env
+from .life_events import LifeEvents
 from .retry import describe, is_transient
 from .waiting import wait_set
 from .webhook import REPLY_BYTES, host_of, post_bounded
@@ -62,12 +65,19 @@ DEFER_MS = 3000
 """How long a delivery handed back because its receiver is busy waits before it is due again."""
 
 
-def payload(n: Notification, detail: JobDetail) -> dict[str, Any]:
-    """Return the JSON body: the job detail (secrets redacted), with the event and the notification id."""
+def payload(n: Notification, detail: JobDetail, output: Sequence[str] = ()) -> dict[str, Any]:
+    """Return the JSON body: the job detail (secrets redacted), with the event and the notification id; for a
+    command job also its last exit code and the last lines of its output (`output`, redacted here)."""
     body = detail.to_dict()  # params redacted, errors already scrubbed when stored
     body.pop("notify", None)
     body.pop("notifications", None)
-    return {"event": n.event, "notification_id": n.notification_id, "tolerated": tolerated(detail), **body}
+    extra: dict[str, Any] = {}
+    if detail.processes:
+        ended = [p for p in detail.processes if p.exit_code is not None]
+        extra["exit_code"] = ended[-1].exit_code if ended else None
+        secrets = Secrets.of(detail.job.params)
+        extra["output"] = [str(redact(line, secrets)) for line in output]
+    return {"event": n.event, "notification_id": n.notification_id, "tolerated": tolerated(detail), **extra, **body}
 
 
 class CommandError(Exception):
@@ -129,6 +139,8 @@ class Notifier:
         self._http: httpx.AsyncClient | None = None
         self._database_id: str | None = None
         """The database's identity, read once: the first part of every Idempotency-Key."""
+        self.life = LifeEvents(store, runner_id)
+        """The moments told beside a job's end (`--notify-on`), looked for at each round."""
 
     def wake(self) -> None:
         """Look for due notifications now (a job just ended)."""
@@ -193,7 +205,8 @@ class Notifier:
             await asyncio.sleep(0.05)
 
     async def _round(self) -> float:
-        """Claim and start due deliveries; return how long to sleep."""
+        """Queue the moments `--notify-on` asks for, claim and start due deliveries; return how long to sleep."""
+        await self.life.look()
         due = await self.store.next_notification_ms()
         now = self.store.clock()
         if due is None:
@@ -247,6 +260,8 @@ class Notifier:
                 detail = await self.store.get_detail(n.job_id)
             except JobNotFoundError:
                 raise PermanentError(f"job {n.job_id} was deleted") from None
+            output = [line.message for line in await self.store.logs(n.job_id, tail=True, limit=OUTPUT_LINES * 5)
+                      if line.level in ("stdout", "stderr")][-OUTPUT_LINES:] if detail.processes else []
             loop = asyncio.get_running_loop()
             end = loop.time() + self.deadline_s
             try:
@@ -261,9 +276,9 @@ class Notifier:
                         with attempt:
                             made += 1
                             if n.kind == "url":
-                                await self._post(n, detail)
+                                await self._post(n, detail, output)
                             else:
-                                await self._command(n, detail)
+                                await self._command(n, detail, output)
             except TimeoutError:
                 if loop.time() < end:
                     raise  # a try's own limit, not the deadline
@@ -297,15 +312,15 @@ class Notifier:
             self._database_id = await self.store.database_id()
         return f"jobtui-{self._database_id}-{n.notification_id}"
 
-    async def _post(self, n: Notification, detail: JobDetail) -> None:
+    async def _post(self, n: Notification, detail: JobDetail, output: Sequence[str]) -> None:
         await post_bounded(
-            self._client(), n.target, json.dumps(payload(n, detail)),
+            self._client(), n.target, json.dumps(payload(n, detail, output)),
             {"Content-Type": "application/json", "Idempotency-Key": await self._key(n),
              "X-Jobtui-Event": n.event},
             self.http_timeout_s,
         )
 
-    async def _command(self, n: Notification, detail: JobDetail) -> None:
+    async def _command(self, n: Notification, detail: JobDetail, output: Sequence[str]) -> None:
         env = child_env()
         env.update(JOBTUI_JOB_ID=str(n.job_id), JOBTUI_STATUS=detail.job.status.value, JOBTUI_EVENT=n.event,
                    JOBTUI_TYPE=detail.job.type, JOBTUI_NOTIFICATION_ID=str(n.notification_id),
@@ -315,7 +330,8 @@ class Notifier:
             stderr=asyncio.subprocess.PIPE, env=env, start_new_session=True,
         )
         try:
-            err = await asyncio.wait_for(_talk(proc, json.dumps(payload(n, detail)).encode()), self.command_timeout_s)
+            err = await asyncio.wait_for(_talk(proc, json.dumps(payload(n, detail, output)).encode()),
+                                         self.command_timeout_s)
         except BaseException:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)

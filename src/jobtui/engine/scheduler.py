@@ -49,6 +49,7 @@ def job_of(s: Schedule, registry: Registry) -> NewJob:
         labels=labels_of(o.get("labels"), f"schedule {s.name}: labels"),
         queue=str(o["queue"]) if o.get("queue") else jt.queue,
         timeout_ms=None if o.get("timeout_ms") is None else int(o["timeout_ms"]), needs=tuple(o.get("needs") or ()),
+        notify_on=tuple(str(e) for e in o.get("notify_on") or ()),
     )
 
 

@@ -130,7 +130,7 @@ class JobQueries(StoreCore):
             if j.after:
                 await link_deps(db, jid, j.after)
             if j.notify:
-                await link_targets(db, jid, j.notify)
+                await link_targets(db, jid, j.notify, j.notify_on)
         await db.executemany(
             "INSERT INTO stages (job_id, stage_index, name, max_attempts) VALUES ($1, $2, $3, $4)",
             [

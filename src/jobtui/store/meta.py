@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from .edit import EditQueries
 from .labels import LabelQueries
+from .life import LifeQueries
 from .templates import TemplateQueries
 
 
-class MetaQueries(LabelQueries, EditQueries, TemplateQueries):
+class MetaQueries(LabelQueries, EditQueries, TemplateQueries, LifeQueries):
     """Labels, edits and templates."""

@@ -44,12 +44,14 @@ async def insert_event(db: Db, job_id: JobId, event: NotifyEvent, now: int,
     await db.execute(db.dialect.event_sql, event_params(job_id, event, now, defaults))
 
 
-async def link_targets(db: Db, job_id: JobId, targets: Sequence[tuple[str, str]]) -> None:
-    """Record where a new job's ends are told."""
+async def link_targets(db: Db, job_id: JobId, targets: Sequence[tuple[str, str]], notify_on: Sequence[str] = ()) -> None:
+    """Record where a new job's ends (and the other moments `notify_on` names, jobtui/notify_on.py) are told."""
     await db.executemany(
         "INSERT INTO notify_targets (job_id, kind, target) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         [(job_id, k, t) for k, t in targets],
     )
+    if notify_on:
+        await db.execute("UPDATE jobs SET notify_on = $1 WHERE job_id = $2", (",".join(notify_on), job_id))
 
 
 def _row(r: Sequence[Any]) -> Notification:

@@ -54,6 +54,7 @@ from ..model import (
     Stats,
 )
 from ..templates import Template
+from .life import Watched
 from .records import Claimed, ControlResult, NewJob
 from .retention import DbSize
 
@@ -455,6 +456,20 @@ class Queues(Protocol):
         ...
 
 
+class LifeNotices(Protocol):
+    """The moments of a job told beside its end (`--notify-on`): found by a runner's notifier, queued in the outbox."""
+
+    async def last_job_event(self) -> int: ...
+
+    async def life_events(self, after_id: int, limit: int = 500) -> list[tuple[int, JobId, int, str, str]]: ...
+
+    async def watched_jobs(self, runner_id: str) -> list[Watched]: ...
+
+    async def notify_on(self, job_id: JobId) -> tuple[str, ...]: ...
+
+    async def tell(self, job_id: JobId, event: str, event_at_ms: int) -> int: ...
+
+
 class Templates(Protocol):
     """Saved job templates."""
 
@@ -555,7 +570,7 @@ class ApiRecords(Protocol):
 
 
 class JobStore(JobReads, JobControl, RunnerLeases, RunnerWrites, Processes, Notifications, Schedules, Retention,
-               ApiRecords, Queues, Templates, Protocol):
+               ApiRecords, Queues, Templates, LifeNotices, Protocol):
     """A store of any backend: the whole contract, with its identity, lifetime and shared knobs."""
 
     clock: Callable[[], int]

@@ -127,6 +127,8 @@ class NewJob:
     """Tags a runner must have to claim it (checked by `jobtui.fleet.check_tags`)."""
     labels: tuple[tuple[str, str], ...] = ()
     """Its labels, (key, value) sorted by key (checked by `jobtui.labels`)."""
+    notify_on: tuple[str, ...] = ()
+    """The moments its targets are told of (`--notify-on`, jobtui/notify_on.py); (): its ends only."""
     queue: str | None = None
     """The queue it runs under (it must exist when the job is stored)."""
 

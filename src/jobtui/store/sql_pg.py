@@ -18,6 +18,7 @@ class PgDialect(Dialect):
         "   UNION SELECT je.value ->> 0, je.value ->> 1 FROM jsonb_array_elements($4::jsonb) AS je(value)"
         "     WHERE NOT EXISTS (SELECT 1 FROM notify_targets WHERE job_id = $1)"
         " ) t ON true WHERE j.job_id = $1 AND j.status = $5::text"
+        " AND (j.notify_on IS NULL OR ',' || j.notify_on || ',' LIKE '%,ended,%')"
         " ON CONFLICT DO NOTHING"
     )
     step_name = "(stage_names::jsonb ->> current_step_index::int)"

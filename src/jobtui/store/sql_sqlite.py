@@ -22,6 +22,7 @@ class SqliteDialect(Dialect):
         "   UNION SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each($4)"
         "     WHERE NOT EXISTS (SELECT 1 FROM notify_targets WHERE job_id = $1)"
         " ) t ON true WHERE j.job_id = $1 AND j.status = $5"
+        " AND (j.notify_on IS NULL OR ',' || j.notify_on || ',' LIKE '%,ended,%')"
         " ON CONFLICT DO NOTHING"
     )
     step_name = "json_extract(stage_names, '$[' || current_step_index || ']')"
