@@ -206,7 +206,12 @@ class Notifier:
 
     async def _round(self) -> float:
         """Queue the moments `--notify-on` asks for, claim and start due deliveries; return how long to sleep."""
-        await self.life.look()
+        try:
+            await self.life.look()
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # a busy database: look again next round; deliveries go on meanwhile
+            log.warning("notifications: looking for started/progress/retrying: %s", e)
         due = await self.store.next_notification_ms()
         now = self.store.clock()
         if due is None:
