@@ -18,7 +18,7 @@ from pathlib import Path
 
 QUERIES = {
     "ids": "SELECT job_id, status || '  ' || type FROM jobs ORDER BY job_id DESC LIMIT 500",
-    "schedules": "SELECT name, CASE WHEN paused THEN 'paused' ELSE '' END FROM schedules ORDER BY name",
+    "schedules": "SELECT name, CASE WHEN paused <> 0 THEN 'paused' ELSE '' END FROM schedules ORDER BY name",
     "queues": "SELECT name, '' FROM queues ORDER BY name",
 }
 """What each kind lists: (value, description)."""
