@@ -21,6 +21,17 @@ def _state(db: Path) -> dict[str, tuple[str, int] | None]:
     return out
 
 
+def one_schema_behind(db: Path) -> None:
+    """Make a jobtui database of the schema before this jobtui's (all migrations but the last)."""
+    with sqlite3.connect(db) as conn:
+        for script in MIGRATIONS[:-1]:
+            for statement in statements(script):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    conn.close()
+
+
 def _version(db: Path) -> int:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         return int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -42,13 +53,7 @@ def test_reading_commands_change_nothing_in_the_file(tmp_path: Path) -> None:
 def test_a_reading_command_never_migrates_an_older_database(tmp_path: Path) -> None:
     """A database one schema behind is left as it is by a reading command (one clear line), upgraded by a writing one."""
     db = tmp_path / "old.db"
-    with sqlite3.connect(db) as conn:
-        for script in MIGRATIONS[:-1]:
-            for statement in statements(script):
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
-        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    conn.close()
+    one_schema_behind(db)
     before = _state(db)
     for args in READERS[:3]:
         r = jobtui(*args, db=db)

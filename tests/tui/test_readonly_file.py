@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from jobtui.store.schema import APPLICATION_ID, MIGRATIONS, statements
+from jobtui.store.schema import MIGRATIONS
 from tests.conftest import cli_env, cli_submit, jobtui
+from tests.test_cli_readonly import one_schema_behind
 
 pytestmark = pytest.mark.slow
 
@@ -112,13 +113,7 @@ def test_readonly_tui_watches_a_database_it_cannot_write(tmp_path: Path) -> None
 def test_readonly_tui_refuses_an_older_schema_in_one_line_and_leaves_it(tmp_path: Path) -> None:
     """A database one schema behind: `jobtui --readonly` says what a reading command says, and migrates nothing."""
     db = tmp_path / "old.db"
-    with sqlite3.connect(db) as conn:
-        for script in MIGRATIONS[:-1]:
-            for statement in statements(script):
-                conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
-        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    conn.close()
+    one_schema_behind(db)
     before = _state(db)
     for args in (["--readonly"], ["tui", "--readonly"], ["--attach", "--readonly"]):
         r = jobtui(*args, db=db)
