@@ -95,6 +95,12 @@ lines_files = st.one_of(st.lists(st.text(max_size=8), max_size=4).map("\n".join)
 
 queue_names = st.one_of(st.sampled_from(["q1", "gpu", "Q.1_x-y", "", " ", "a b", "-x", "é", "q" * 65, "q" * 64, "q\x00",
                                          "..", "a/b", "none"]), words)
+filters = st.one_of(
+    st.sampled_from(["status:failed", "status:queued type:demo", "type:nope", "label:p=42", "label:=x", "queue:", "queue:q1",
+                     "!queue:q1 status:paused", "status:bogus", "", " ", "s:", "#1", "!status:completed", "t:demo,fetch"]),
+    st.lists(st.one_of(words, st.tuples(st.sampled_from(["status", "type", "label", "queue", "!status", "-type"]),
+                                         words).map(":".join)), max_size=3).map(" ".join),
+)
 limits = st.one_of(ints, st.sampled_from(["none", "None", "0", "1", "1000000", "1000001"]))
 rates = st.one_of(st.sampled_from(["5/10s", "3/2s", "0/1s", "1/0s", "٣/1s", "5/", "/1s", "5/٣s", "9999999/1s", "5/99999999999d",
                                    "none", "5", "5/1x", "1/1ms", "-1/1s", "5//1s"]),
@@ -174,6 +180,10 @@ commands = st.one_of(
     cat(st.sampled_from([["queue", "show"], ["queue", "pause"], ["queue", "resume"], ["queue", "rm"]]),
         queue_names.map(lambda q: [q]), st.sampled_from([[], ["--now"], ["--json"]])),
     cat(st.just(["queue", "ls"]), flag("--json")),
+    # issue 21 item 5: bulk actions by filter (never more than 20 at once here: no --yes, stdin is not a terminal)
+    cat(st.sampled_from([["pause"], ["resume"], ["cancel"], ["retry"], ["delete"]]), always("--where", filters),
+        flag("--dry-run"), st.sampled_from([[], [], ["1"]])),
+    cat(st.just(["fail"]), always("--where", filters), always("--reason", words), flag("--dry-run")),
     cat(st.just(["submit", "demo"]), always("--queue", queue_names)),
     cat(st.just(["ls"]), always("--queue", queue_names), flag("--json")),
     cat(st.just(["add"]), always("--queue", queue_names), st.just(["--", "true"])),

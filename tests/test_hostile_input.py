@@ -100,6 +100,18 @@ BAD: list[tuple[list[str], str]] = [
     (["foreach", "--args", "a", "--queue", "", "--", "echo", "{}"], "bad queue name ''"),
     (["schedule", "add", "s", "--every", "1h", "--queue", "nope", "demo"], "no queue 'nope'"),
     (["ls", "--queue", "a b"], "bad queue name"),
+    # issue 21 item 5: bulk actions by filter
+    (["pause", "--where", ""], "--where needs a filter"),
+    (["cancel", "--where", "   "], "--where needs a filter"),
+    (["retry", "--where", "status:bogus"], "bad --where filter: no status 'bogus'"),
+    (["delete", "--where", "label:=x"], "bad --where filter: no label key"),
+    (["resume", "--where", "queue:"], "bad --where filter: no queue name"),
+    (["pause", "1", "--where", "status:queued"], "give job ids or --where FILTER, not both"),
+    (["pause"], "give job ids, or --where FILTER"),
+    (["cancel", "1", "--dry-run"], "--dry-run and --yes apply to --where FILTER"),
+    (["delete", "1", "--yes"], "--dry-run and --yes apply to --where FILTER"),
+    (["fail", "--where", "status:queued", "--reason", " "], "--reason must say why"),
+    (["fail", "--where", "status:bogus", "--reason", "x"], "bad --where filter"),
 ]
 
 

@@ -32,6 +32,10 @@ class Listing:
     labels: tuple[tuple[str, str | None], ...] = ()
     """Labels a job must have, each (key, value); a None value: any value of that key."""
     not_labels: tuple[tuple[str, str | None], ...] = ()
+    queues: frozenset[str] | None = None
+    """Only jobs of these queues (None: any, or none)."""
+    not_queues: frozenset[str] = frozenset()
+    """Not the jobs of these queues (jobs in no queue are kept)."""
     failures: frozenset[str] | None = None
     """Only jobs in these statuses or with a failed item (the failures-only view); None: no such limit."""
     sort: str = "id"

@@ -22,6 +22,7 @@ from ..outcome import items_text, process_state, tolerated
 from ..printable import PrintableStream
 from ..redaction import Secrets
 from ..wording import ago, duration, until
+from .bulk import add_where_options, check_target, run_where
 from .commands import Command, command, register, table
 from .deps import add_after_option, parse_after, refs_text
 from .fleet import WORKSPACE_NOTE, add_needs_option, needs_lines, needs_of_line, parse_needs
@@ -361,13 +362,11 @@ async def cmd_logs(client: Client, a: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------------- control requests
-def _ids_args(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("ids", nargs="+", metavar="ID")
-
-
 async def cmd_control(client: Client, a: argparse.Namespace) -> int:
-    """Send one request to each job (all ids are checked first)."""
+    """Send one request to each job (all ids are checked first), or to every job `--where` matches."""
     action = Action(a.command)
+    if check_target(a):
+        return await run_where(client, a, action)
     # Once each: `resume 3 3` passed the check, resumed job 3, then failed on it (exit 2, a change made).
     ids = list(dict.fromkeys(parse_id(x) for x in a.ids))
     await client.check(ids, action)
@@ -383,20 +382,22 @@ for _order, (_name, _help) in enumerate((
     ("cancel", "cancel jobs"), ("retry", "run failed jobs again now"),
     ("delete", "delete jobs with their items, logs and workspace"),
 ), start=30):
-    register(Command(_name, _help, run=cmd_control, args=_ids_args, order=_order, creates=False))
+    register(Command(_name, _help, run=cmd_control, args=add_where_options, order=_order, creates=False))
 
 
 def _fail_args(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("ids", nargs="+", metavar="ID")
+    add_where_options(sp)
     sp.add_argument("--reason", required=True, metavar="TEXT", help="why (kept as the job's error message)")
 
 
 @command("fail", "force jobs to fail (an admin's act): a running one is stopped at once", args=_fail_args, order=36)
 async def cmd_fail(client: Client, a: argparse.Namespace) -> int:
-    """Fail each job with the reason given (all ids are checked first)."""
-    ids = [parse_id(x) for x in a.ids]
+    """Fail each job with the reason given (all ids are checked first), or every job `--where` matches."""
     if not a.reason.strip():
         raise UsageError("--reason must say why")
+    if check_target(a):
+        return await run_where(client, a, Action.FAIL, reason=a.reason.strip())
+    ids = [parse_id(x) for x in a.ids]
     await client.check(ids, Action.FAIL)
     for job_id in ids:
         r = await client.fail(job_id, a.reason.strip())

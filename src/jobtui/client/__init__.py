@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..engine.lease import MAX_LEASE_TTL_S
 from .api import ApiControl
+from .bulk import BulkControl
 from .core import ClientCore, Submission, default_db_path
 from .listing import ListingControl
 from .meta import MetaControl
@@ -17,7 +18,8 @@ from .runners import RunnerControl, RunnerState
 from .schedules import ScheduleControl
 
 
-class Client(RunnerControl, ScheduleControl, QueueControl, ApiControl, ListingControl, MetaControl, ClientCore):
+class Client(RunnerControl, ScheduleControl, QueueControl, BulkControl, ApiControl, ListingControl, MetaControl,
+             ClientCore):
     """Read jobs and send requests; with an embedded runner, requests take effect at once."""
 
 

@@ -87,6 +87,10 @@ def _where(listing: Listing, d: Dialect, p: Params) -> list[str]:
             where.append(f"{column} {op} ({d.texts(p.add(dumps(sorted(values))))})")
     for labels, negate in ((listing.labels, False), (listing.not_labels, True)):
         where += label_conditions(labels, p, negate=negate)
+    if listing.queues is not None:
+        where.append(f"queue IN ({d.texts(p.add(dumps(sorted(listing.queues))))})")
+    if listing.not_queues:
+        where.append(f"(queue IS NULL OR queue NOT IN ({d.texts(p.add(dumps(sorted(listing.not_queues))))}))")
     if listing.failures is not None:
         where.append(f"(status IN ({d.texts(p.add(dumps(sorted(listing.failures))))}) OR items_failed > 0)")
     for word in listing.words:

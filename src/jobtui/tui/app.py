@@ -40,6 +40,7 @@ from .format import Clock, absolute
 from .keys import BINDINGS, FILTER_HINT, PALETTE, STEERING_KEYS, TEXTUAL_COMMANDS, readonly_note
 from .lifecycle import RunnerLifecycle
 from .ordered_input import OrderedInput
+from .queues import QueuesScreen
 from .quit import QuitFlow
 from .refresh import POLL_S, Refresher
 from .runner_log import RunnerLog, RunnerLogScreen, RunnerMessage
@@ -471,6 +472,10 @@ class JobtuiApp(App[int]):
     def action_schedules(self) -> None:
         """Show the recurring schedules with their next run."""
         self.push_screen(SchedulesScreen(self.client, clock=self.clock, tz=self.tz))
+
+    def action_queues(self) -> None:
+        """Show every queue with its limits and counts (pause and resume there)."""
+        self.push_screen(QueuesScreen(self.client, readonly=self.readonly))
 
     def action_fleet(self) -> None:
         """Show every runner (name, host, pid, tags, jobs, heartbeat, state) and the jobs none can take."""

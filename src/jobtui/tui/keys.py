@@ -24,6 +24,7 @@ BINDINGS: list[BindingType] = [
     Binding("L", "runner_log", "Runner messages", show=False),
     Binding("C", "schedules", "Schedules", show=False),
     Binding("H", "fleet", "Runners", show=False),
+    Binding("Q", "queues", "Queues", show=False),
     Binding("question_mark", "help", "Help"),
     Binding("q", "quit", "Quit"),
 ]
@@ -43,6 +44,7 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("Follow log", "Follow the log's tail again", "follow"),
     ("Wrap log", "Wrap long log lines, or not", "wrap"),
     ("Runners", "Every runner: host, tags, jobs, heartbeat, state", "fleet"),
+    ("Queues", "Every queue: limits, running and waiting jobs; pause, resume", "queues"),
     ("Help", "Every key and status", "help"),
 )
 """The palette's entries beside the job commands: (title, help with {sort}, the app action it runs)."""

@@ -303,6 +303,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("L", "the runner's messages (waiting for the database, lost leases, errors)"),
         ("C", "recurring schedules with their next run"),
         ("H", "runners on every host: name, tags, jobs, heartbeat, state"),
+        ("Q", "queues: limits, running, waiting; p pause, P with its running jobs, r resume"),
         ("?", "this help"),
         ("q", "quit (asks what to do with running jobs)"),
     ]),
