@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +142,26 @@ async def test_edit_and_remove(store: Store) -> None:
     await client.delete(job)
     await client.remove_queue("q")
     assert await client.queues() == []
+
+
+async def test_a_frozen_job_resumed_in_a_full_queue_continues_in_its_slot(client: Client, tmp_path: Path) -> None:
+    """A paused (frozen) command keeps its queue's only slot; resumed, it continues there, not blocked by itself."""
+    from tests.commands.helpers import running as commands_running
+    from tests.commands.helpers import spec
+
+    await client.add_queue("one", QueueLimits(concurrency=1, slots=True))
+    out = tmp_path / "out"
+    script = (f"echo start $JOBTUI_SLOT >> {out}; i=0; while [ $i -lt 150 ]; do i=$((i+1)); sleep 0.02; done;"
+              f" echo end $JOBTUI_SLOT >> {out}")
+    job = await client.submit("command", {"stages": [spec(script)]}, queue="one")
+    other = await client.submit("command", {"stages": [spec(f"echo other $JOBTUI_SLOT >> {out}")]}, queue="one")
+    async with commands_running(client):
+        await wait_for(lambda: out.exists() and out.read_text().startswith("start 0"), what="the job started")
+        await client.pause(job)
+        await wait_for(lambda: _all(client, [job], JobStatus.PAUSED), what="paused")
+        assert (await client.job(job)).held, "its command is frozen and held"
+        assert (await client.queue("one")).running == 0 and await statuses(client, [other]) == [JobStatus.QUEUED], \
+            "the frozen job keeps the slot: the other job waits"
+        await client.resume(job)
+        await wait_for(lambda: _all(client, [job, other], JobStatus.COMPLETED), timeout=30, what="both completed")
+    assert out.read_text().split("\n")[:3] == ["start 0", "end 0", "other 0"]

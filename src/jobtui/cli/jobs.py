@@ -48,7 +48,7 @@ from .parse import (
     read_text,
     seconds_arg,
 )
-from .queue import add_queue_option, parse_queue
+from .queue import add_queue_option, parse_queue, queue_lines
 from .template import from_template
 
 MAX_RETRIES = 1_000_000
@@ -256,6 +256,8 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
     for line in await needs_lines(client, d):
         print(line)
     for line in label_lines(d.labels):
+        print(line)
+    for line in queue_lines(j):
         print(line)
     if d.depends_on:
         print(f"  after      {refs_text(d.depends_on)}")

@@ -7,7 +7,7 @@ import json
 
 from ..client import Client
 from ..errors import UsageError
-from ..model import Queue, QueueLimits, check_queue_name, iso
+from ..model import ACTIVE, Job, Queue, QueueLimits, check_queue_name, iso
 from ..model.queues import MAX_LIMIT, parse_rate
 from .commands import command, table
 
@@ -23,6 +23,14 @@ def parse_queue(a: argparse.Namespace) -> str | None:
     """Return the queue `--queue` names, checked (UsageError for a bad name), or None."""
     name = getattr(a, "queue", None)
     return None if name is None else check_queue_name(name)
+
+
+def queue_lines(job: Job) -> list[str]:
+    """Return `show`'s line of a job's queue (and its slot while a runner holds it), if it has one."""
+    if job.queue is None:
+        return []
+    slot = f"  slot {job.slot}" if job.slot is not None and (job.status in ACTIVE or job.held) else ""
+    return [f"  queue      {job.queue}{slot}"]
 
 
 def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:

@@ -49,6 +49,8 @@ class ClaimPlan:
 
     closed: list[str]
     """Queues none of whose jobs may start now (paused or full)."""
+    paused: set[str]
+    """The paused ones: not even a held stage continues there."""
     room: dict[str, int]
     """Limited queues with room: how many more of their jobs may start now."""
     limits: dict[str, QueueLimits]
@@ -65,8 +67,8 @@ class ClaimPlan:
                 break
             if queue is None or queue not in self.limits:
                 out.append(job_id)
-            elif owner == runner_id and queue not in self.closed:
-                out.append(job_id)  # a held job of ours: it occupies its queue already
+            elif owner == runner_id and queue not in self.paused:
+                out.append(job_id)  # a held stage of ours: it occupies its queue (and slot) already
                 self.kept.add(job_id)
             elif left.get(queue, 0) > 0:
                 left[queue] -= 1
@@ -78,7 +80,7 @@ async def plan_claim(db: Db, runner_id: str, now: int) -> ClaimPlan:
     """Read the queues' limits and what occupies them, inside the claim's transaction; lock the limited ones."""
     rows = list(await db.execute_fetchall(f"SELECT {QUEUE_COLS} FROM queues"))
     if not rows:
-        return ClaimPlan([], {}, {})
+        return ClaimPlan([], set(), {}, {})
     queues = [_queue(r) for r in rows]
     limited = [q for q in queues if q.limits.limited and not q.paused]
     closed = [q.name for q in queues if q.paused]
@@ -105,7 +107,7 @@ async def plan_claim(db: Db, runner_id: str, now: int) -> ClaimPlan:
             room[q.name] = min(free)
         else:
             closed.append(q.name)
-    return ClaimPlan(closed, room, {q.name: q.limits for q in limited})
+    return ClaimPlan(closed, {q.name for q in queues if q.paused}, room, {q.name: q.limits for q in limited})
 
 
 async def _started(db: Db, queue: str, since_ms: int) -> int:

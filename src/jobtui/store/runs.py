@@ -72,7 +72,8 @@ _TO_CANCELLED = _from(JobStatus.CANCELLED)
 def claim_sql(d: Dialect) -> str:
     """Return the claim's pick in dialect `d`: (id, queue, lease_owner) of the next `$4` runnable jobs of the
     types in `$3` (a JSON list) at `$2` that runner `$1` has the tags for, outside the queues in `$5` (a JSON
-    list: paused or full); the claim then keeps those its queues have room for.
+    list: paused or full; a stage runner `$1` holds is never shut out by its own queue being full); the claim
+    then keeps those its queues have room for.
 
     One indexed walk of `jobs_claim` per runnable status, each stopping after `$4` rows, merged: an
     `OR` on status here made SQLite read every queued row and sort them, so each claim cost grew with
@@ -88,7 +89,8 @@ _CLAIM_SQL: dict[str, str] = {}
 def _claim_sql(d: Dialect) -> str:
     def one(status: str, due: str) -> str:
         return (f"SELECT job_id, priority, created_at_ms, queue, lease_owner FROM jobs WHERE status = '{status}'"
-                f" AND {due} AND type IN ({d.texts('$3')}) AND (queue IS NULL OR queue NOT IN ({d.texts('$5')}))"
+                f" AND {due} AND type IN ({d.texts('$3')}) AND (queue IS NULL OR lease_owner = $1"
+                f" OR queue NOT IN ({d.texts('$5')}))"
                 f" ORDER BY priority DESC, created_at_ms, job_id LIMIT $4{d.skip_locked}")
 
     # A resumed job whose stage a runner held (a frozen command) goes back to that runner only.

@@ -292,7 +292,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("n", "new job: choose a type, fill its params"),
     ]),
     ("View", [
-        ("/", "filter: words, status:running,failed  type:demo  label:k=v  !word (esc clears)"),
+        ("/", "filter: words, status:running,failed  type:demo  label:k=v  queue:q  !word (esc clears)"),
         ("s  S", "next sort order / reverse it"),
         ("F", "failures only (failed, waiting to retry, failed items)"),
         ("f", "log: follow the tail again"),
