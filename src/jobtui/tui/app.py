@@ -473,6 +473,11 @@ class JobtuiApp(App[int]):
         """Show the recurring schedules with their next run."""
         self.push_screen(SchedulesScreen(self.client, clock=self.clock, tz=self.tz))
 
+    async def action_mark_all(self) -> None:
+        """Mark every job the current filter matches, on screen or not (then an action applies to all of them)."""
+        self.table.mark(await self.client.matching_ids(self.view.listing()))
+        await self.refresher.reload()  # the marked jobs are held (read) wherever they are in the list
+
     def action_queues(self) -> None:
         """Show every queue with its limits and counts (pause and resume there)."""
         self.push_screen(QueuesScreen(self.client, readonly=self.readonly))

@@ -25,6 +25,7 @@ BINDINGS: list[BindingType] = [
     Binding("C", "schedules", "Schedules", show=False),
     Binding("H", "fleet", "Runners", show=False),
     Binding("Q", "queues", "Queues", show=False),
+    Binding("A", "mark_all", "Mark all", show=False),
     Binding("question_mark", "help", "Help"),
     Binding("q", "quit", "Quit"),
 ]
@@ -45,6 +46,7 @@ PALETTE: tuple[tuple[str, str, str], ...] = (
     ("Wrap log", "Wrap long log lines, or not", "wrap"),
     ("Runners", "Every runner: host, tags, jobs, heartbeat, state", "fleet"),
     ("Queues", "Every queue: limits, running and waiting jobs; pause, resume", "queues"),
+    ("Mark all", "Mark every job the filter matches (then p, r, c, t, d act on all of them)", "mark_all"),
     ("Help", "Every key and status", "help"),
 )
 """The palette's entries beside the job commands: (title, help with {sort}, the app action it runs)."""

@@ -304,6 +304,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("C", "recurring schedules with their next run"),
         ("H", "runners on every host: name, tags, jobs, heartbeat, state"),
         ("Q", "queues: limits, running, waiting; p pause, P with its running jobs, r resume"),
+        ("A", "mark every job the filter matches (esc unmarks); p r c t d then act on all of them"),
         ("?", "this help"),
         ("q", "quit (asks what to do with running jobs)"),
     ]),

@@ -295,6 +295,12 @@ class JobTable(ScrollView, can_focus=True):
         self.refresh_line(self.cursor + 1)
         self.cursor += 1
 
+    def mark(self, job_ids: Iterable[JobId]) -> None:
+        """Mark these jobs (besides those marked already)."""
+        self.marked.update(job_ids)
+        self.post_message(self.MarksChanged(self))
+        self.refresh()
+
     def clear_marks(self) -> None:
         """Unmark every job."""
         if self.marked:
