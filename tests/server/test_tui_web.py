@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import cli_env, jobtui, poll
-from tests.server.browser import WAIT_MS, browser_fixture, hostile_page
+from tests.server.browser import SHOTS, WAIT_MS, browser_fixture, hostile_page
 from tests.server.conftest import free_port
 
 if os.environ.get("CI") != "true":
@@ -134,6 +134,8 @@ def test_the_tui_in_chromium_read_only_and_no_other_page_can_drive_it(web: Web, 
     poll(lambda: page.evaluate("0") == 0 and b"demo" in b"".join(frames), what="the TUI drawing the job list")
     [tab] = web.tabs()
     assert "--readonly" in tab.split() and "--attach" in tab.split(), tab
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "web-tui.png"))  # README's (with JOBTUI_SCREENSHOTS=1)
     downloads: list[Any] = []
     ctx.on("page", lambda p: p.on("download", lambda d: downloads.append(d)))  # textual-serve opens /download/KEY
     page.on("download", lambda d: downloads.append(d))
