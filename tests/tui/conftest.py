@@ -87,8 +87,13 @@ async def tui(client: Client, *, runner: bool = False, size: tuple[int, int] = (
 
 async def shown(app: JobtuiApp, pilot: Pilot[Any], job_id: JobId, status: JobStatus, timeout: float = 10.0) -> None:
     """Wait until the app's list shows the job in `status`."""
-    await wait_until(pilot, lambda: (j := app.feed.jobs.get(job_id)) is not None and j.status is status,
-                     timeout, f"job {job_id} to show {status.value}")
+    try:
+        await wait_until(pilot, lambda: (j := app.feed.jobs.get(job_id)) is not None and j.status is status,
+                         timeout, f"job {job_id} to show {status.value}")
+    except AssertionError as e:  # say whether the store or the list lags
+        stored, held = await app.client.job(job_id), app.feed.jobs.get(job_id)
+        raise AssertionError(f"{e}: stored {stored.status.value} at {stored.updated_at_ms}, listed "
+                             f"{held and held.status.value} at {held and held.updated_at_ms}") from e
 
 
 async def select(app: JobtuiApp, pilot: Pilot[Any], job_id: JobId) -> None:

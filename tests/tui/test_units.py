@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from jobtui.client import Client
 from jobtui.model import Job, JobStatus
+from jobtui.tui import feed as feed_module
 from jobtui.tui.feed import JobFeed
 from jobtui.tui.format import (
     STATUS_RANK,
@@ -85,6 +89,33 @@ async def test_feed_reads_only_what_changed(client: Client) -> None:
     assert feed.order == [a, c] and feed.matches == 2
     stale = replace(feed.jobs[a], status=S.QUEUED, updated_at_ms=0)
     assert not feed.update(stale), "an older read never replaces a newer version"
+
+
+@pytest.mark.parametrize("settled", [False, True], ids=["within the overlap", "settled"])
+async def test_feed_sees_a_second_change_in_the_same_millisecond(
+        client: Client, settled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two commits can carry one stamp: seen under load, a job the list showed running for good after it failed.
+
+    A re-read finding another status is a change (it was taken for the same one), and the newest millisecond
+    is read again even once the watermark has settled (it was not read at all).
+    """
+    if settled:
+        monkeypatch.setattr(feed_module, "SETTLE_S", 0.0)
+    job = await client.submit("demo", demo())
+    feed = JobFeed(client)
+    await feed.load()
+    assert not await feed.poll()
+    await client.pause(job)
+    assert (await feed.poll()).changed == {job: S.QUEUED}
+    stamp = (await client.job(job)).updated_at_ms
+    await client.cancel(job)
+    with sqlite3.connect(client.db_path) as other:  # the cancel's commit, stamped in the pause's millisecond
+        other.execute("UPDATE jobs SET updated_at_ms = ? WHERE job_id = ?", (stamp, job))
+    other.close()
+    delta = await feed.poll()
+    assert delta.changed == {job: S.PAUSED} and delta.rows[job].status is S.CANCELLED
+    assert feed.counts["paused"] == 0 and feed.counts["cancelled"] == 1
+    assert not await feed.poll(), "read again, unchanged: no change"
 
 
 def test_every_status_has_glyph_colour_rank_and_help() -> None:

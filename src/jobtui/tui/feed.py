@@ -83,8 +83,8 @@ class JobFeed:
         self._token: tuple[int, int] | None = None
         self._statuses: dict[JobId, str] = {}
         """The status of each job that can still change by itself."""
-        self._recent: dict[JobId, int] = {}
-        """The stamp of each change seen within the overlap (to tell a re-read from a change)."""
+        self._recent: dict[JobId, tuple[int, str]] = {}
+        """The stamp and status of each change seen within the overlap (to tell a re-read from a change)."""
         self._statuses_read = False
         self._matched: set[JobId] | None = None
         """The ids a filter matches (only while one is on): a poll tests the changed jobs, not every job."""
@@ -130,7 +130,8 @@ class JobFeed:
         self.watermark = newest[0].updated_at_ms if newest else 0
         self._moved_at = time.monotonic()
         # What changed within the overlap is seen already: a re-read of it is no change.
-        self._recent = {job_id: stamp for job_id, _, stamp in await client.job_changes(self.watermark - OVERLAP_MS)}
+        self._recent = {job_id: (stamp, status)
+                        for job_id, status, stamp in await client.job_changes(self.watermark - OVERLAP_MS)}
         self.moved = True
         return Delta()
 
@@ -150,9 +151,10 @@ class JobFeed:
             self.rows_read = 0
             return Delta()
         self._token = token
-        # Re-read the overlap only while a late commit could still land.
+        # Re-read the overlap only while a late commit could still land; the newest millisecond always (a
+        # second commit can carry the same stamp as one already read).
         settled = time.monotonic() - self._moved_at >= SETTLE_S
-        since = self.watermark - (0 if settled else OVERLAP_MS)
+        since = self.watermark - (1 if settled else OVERLAP_MS)
         changes = await self.client.job_changes(since)
         self.rows_read = len(changes)
         delta, now = self._note(changes, since)
@@ -189,9 +191,9 @@ class JobFeed:
         mark = self.watermark or 0
         for job_id, status, stamp in changes:
             mark = max(mark, stamp)
-            if recent.get(job_id) == stamp:
+            if recent.get(job_id) == (stamp, status):
                 continue  # read again within the overlap, unchanged
-            recent[job_id] = stamp
+            recent[job_id] = (stamp, status)
             before = statuses.get(job_id)
             if before is None and job_id > self._max_id:
                 counts[status] += 1  # a new job
@@ -205,7 +207,7 @@ class JobFeed:
                 statuses[job_id] = status
             delta.changed[job_id] = JobStatus(before) if before is not None else None
             now[job_id] = status
-        for job_id in [j for j, s in recent.items() if s < since]:
+        for job_id in [j for j, (s, _) in recent.items() if s <= since]:
             del recent[job_id]
         if mark != self.watermark:
             self.watermark = mark
