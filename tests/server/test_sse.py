@@ -158,3 +158,33 @@ def test_log_stream_follows_and_resumes(tmp_path: Path) -> None:
     finally:
         code, err = s.stop()
     assert code == 0, err
+
+
+async def test_one_read_is_encoded_once_and_fanned_out_to_every_live_stream(client: Client) -> None:
+    """Issue 22, SSE at 1,000 subscribers (p99 9.2 s): each stream did its own work per batch. The feed now reads
+    and encodes a batch once and queues the same bytes to every stream at the head; one behind catches up from
+    the ring; a queue beyond its bound is dropped (the client reconnects with Last-Event-ID), never grown."""
+    from jobtui.server import stream
+    from jobtui.server.stream import Subscriber
+
+    feed = EventFeed(client, poll_s=3600)
+    await feed.start()
+    try:
+        live = [Subscriber(feed.head) for _ in range(50)]
+        for sub in live:
+            assert await feed.catch_up(sub) is False  # at the head: live
+        await client.submit_many([Submission("demo", {})] * 3)
+        assert await feed._read() is False
+        chunks = [sub.take() for sub in live]
+        assert all(c is chunks[0] for c in chunks), "encoded once, the same bytes for every stream"
+        assert chunks[0].count(b"event: job\n") == 3 and all(s.cursor == feed.head == 3 for s in live)
+        late = Subscriber(1)
+        assert await feed.catch_up(late) is True
+        assert late.take().count(b"event: job\n") == 2 and late.cursor == 3
+        assert await feed.catch_up(late) is False
+        big = Subscriber(3)
+        big.push(b"x" * (stream.MAX_QUEUED_BYTES - 10), 3)
+        big.push(b"y" * 20, 4)
+        assert big.dropped and big.size == 0 and not big.chunks
+    finally:
+        await feed.stop()

@@ -22,6 +22,7 @@ from ..apimodel import EVENTS_KEEP, JobEvent
 from ..client import Client
 from ..errors import JobtuiError
 from ..model import ACTIVE, Job
+from .stream import Subscriber, frame
 
 log = logging.getLogger("jobtui.server.feed")
 
@@ -90,6 +91,8 @@ class EventFeed:
         """(version, the `progress` SSE frame of the running jobs that changed) refreshed every PROGRESS_EVERY_S."""
         self._progress_ms = 0
         self._task: asyncio.Task[None] | None = None
+        self._live: set[Subscriber] = set()
+        """Streams at the head: each read's new frames are appended to their queues (server/stream.py)."""
 
     async def start(self) -> None:
         """Start reading from the newest event on."""
@@ -101,6 +104,7 @@ class EventFeed:
         """Tell every stream to end, and stop reading."""
         self.closing.set()
         self._changed.set()
+        self._wake_all()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -124,18 +128,27 @@ class EventFeed:
             if not full:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.closing.wait(), self.poll_s)
+        self._wake_all()  # closing: each live stream sends its `shutdown` event
+
+    def _wake_all(self) -> None:
+        for sub in self._live:
+            sub.wake.set()
 
     async def _read(self) -> bool:
         events = await self.client.job_events(after_id=self.head, limit=PAGE)
         if not events:
             return False
         jobs = await self.client.jobs_by_ids(e.job_id for e in events)
+        frames = []
         for e in events:
             if len(self._ring) == self._ring.maxlen:
                 self._from = self._ids[0]
-            self._ring.append(encode(e, jobs.get(e.job_id)))
+            enc = encode(e, jobs.get(e.job_id))
+            self._ring.append(enc)
             self._ids.append(e.event_id)
-        self.head = events[-1].event_id
+            frames.append(enc.frame)
+        before, self.head = self.head, events[-1].event_id
+        self._fan_out(b"".join(frames), before)
         self._changed.set()
         self._changed = asyncio.Event()
         return len(events) == PAGE
@@ -147,6 +160,8 @@ class EventFeed:
         self._progress_ms = max(j.updated_at_ms for j in changed)
         data = json.dumps({"jobs": [_progress(j) for j in changed]}, separators=(",", ":"))
         self.progress = (self.progress[0] + 1, f"event: progress\ndata: {data}\n\n".encode())
+        for sub in self._live:
+            sub.push(self.progress[1], None)
         self._changed.set()
         self._changed = asyncio.Event()
 
@@ -157,6 +172,37 @@ class EventFeed:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(at_most_s):
                 await changed.wait()
+
+    def _fan_out(self, chunk: bytes, before: int) -> None:
+        """Queue one read's frames (encoded once) to every live stream; one not at `before` catches up itself."""
+        for sub in list(self._live):
+            if sub.cursor == before:
+                sub.push(chunk, self.head)
+            else:
+                self._live.discard(sub)
+                sub.wake.set()
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        """Forget a stream that ended."""
+        self._live.discard(sub)
+
+    async def catch_up(self, sub: Subscriber) -> bool:
+        """Queue the next events of a stream behind the head (or a `reset`) and return True; or, when it is at
+        the head, make it live (the feed queues for it from now on) and return False."""
+        if sub.cursor >= self.head:
+            self._live.add(sub)
+            return False
+        self._live.discard(sub)
+        try:
+            batch = await self.after(sub.cursor)
+        except Reset as r:
+            sub.push(frame("reset", {"reason": "too far behind: re-read the jobs", "head": r.head}, r.head), r.head)
+            return True
+        if batch:
+            sub.push(b"".join(e.frame for e in batch), batch[-1].event_id)
+        else:
+            sub.cursor = self.head  # nothing stored in between (ids may skip: a rolled-back sequence value)
+        return True
 
     async def after(self, cursor: int) -> list[Encoded]:
         """Return the next events after `cursor` (none when there are none yet).

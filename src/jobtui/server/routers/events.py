@@ -17,8 +17,9 @@ from ...errors import JobNotFoundError
 from ...model import TERMINAL, Job
 from ...redaction import Secrets, redact
 from ..auth import ClientDep, Reader
-from ..feed import EventFeed, Reset
+from ..feed import EventFeed
 from ..schemas import MAX_ID, PROBLEMS
+from ..stream import SEND_TIMEOUT_S, EventStream
 from .jobs import job_id_path
 
 router = APIRouter(tags=["events"], responses=PROBLEMS)
@@ -26,8 +27,6 @@ router = APIRouter(tags=["events"], responses=PROBLEMS)
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID", max_length=40)]
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {"description": "a stream of events (text/event-stream)", "content": {"text/event-stream": {}}}}
-SEND_TIMEOUT_S = 30.0
-"""A client that takes longer than this to accept one event is disconnected (it resumes with Last-Event-ID)."""
 
 
 def _cursor(last_event_id: str | None, after_id: int | None, default: int) -> int:
@@ -40,44 +39,15 @@ def _shutdown(cursor: int) -> ServerSentEvent:
     return ServerSentEvent(json.dumps({"reason": "server stopping", "last_event_id": cursor}), event="shutdown")
 
 
-async def _job_events(feed: EventFeed, cursor: int) -> AsyncIterator[ServerSentEvent | bytes]:
-    progress_seen = feed.progress[0]
-    while True:
-        # A client that leaves is noticed by EventSourceResponse, which cancels this generator.
-        if feed.closing.is_set():
-            yield _shutdown(cursor)
-            return
-        try:
-            batch = await feed.after(cursor)
-        except Reset as r:
-            cursor = r.head
-            yield ServerSentEvent(json.dumps({"reason": "too far behind: re-read the jobs", "head": cursor}),
-                                  event="reset", id=str(cursor))
-            continue
-        parts = [e.frame for e in batch]
-        version, frame = feed.progress
-        if version != progress_seen:
-            progress_seen = version
-            parts.append(frame)
-        if parts:
-            # One write of frames encoded once by the feed for every stream.
-            yield b"".join(parts)
-            if batch:
-                cursor = batch[-1].event_id
-        else:
-            await feed.wait(5.0)
-
-
 @router.get("/events", summary="Every job's events (SSE)", responses=_STREAM_DOC)
 async def events(request: Request, _: Reader, last_event_id: LastEventId = None,
-                 after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None) -> EventSourceResponse:
+                 after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None) -> EventStream:
     """Stream `job` events (submitted, each status change, deleted; id = event id; data: the event and the job),
     `progress` snapshots of running jobs (at most one a second, no id), `reset` when too far behind, and
     `shutdown` when the server stops. Without `Last-Event-ID` or `after_id`, starts from now."""
     feed: EventFeed = request.app.state.feed
     cursor = _cursor(last_event_id, after_id, feed.head)
-    return EventSourceResponse(_job_events(feed, cursor), ping=request.app.state.settings.sse_ping_s,
-                               send_timeout=SEND_TIMEOUT_S)
+    return EventStream(feed, cursor, request.app.state.settings.sse_ping_s)
 
 
 async def _log_lines(request: Request, client: ClientDep, job_id: int, cursor: int,
