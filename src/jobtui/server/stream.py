@@ -16,12 +16,9 @@ import json
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.responses import Response
-
-if TYPE_CHECKING:
-    from .feed import EventFeed
 
 log = logging.getLogger("jobtui.server.stream")
 
@@ -81,10 +78,24 @@ def frame(event: str, data: dict[str, object], event_id: int | None = None) -> b
     return f"{head}event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
+class Feed(Protocol):
+    """What a stream needs of the feed (server/feed.py EventFeed)."""
+
+    closing: asyncio.Event
+
+    async def catch_up(self, sub: Subscriber) -> bool:
+        """Queue the next events of a stream behind the head and return True, or make it live and return False."""
+        ...
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        """Forget a stream that ended."""
+        ...
+
+
 class EventStream(Response):
     """The `/events` response: catch up from `cursor` (ring or database), then follow the feed live."""
 
-    def __init__(self, feed: EventFeed, cursor: int, ping_s: float) -> None:
+    def __init__(self, feed: Feed, cursor: int, ping_s: float) -> None:
         super().__init__(media_type="text/event-stream")
         self.feed = feed
         self.cursor = cursor
