@@ -174,6 +174,29 @@ class JobActions:
 
         app.push_screen(NewJobScreen(app.client), submitted)
 
+    def edit_job(self) -> None:
+        """Open the new-job form filled with the selected job (`E`): save the edit, or submit a copy."""
+        from .edit_form import COMMAND_KINDS, EditJobScreen
+
+        app = self.app
+        job = app.selected_job
+        if app.readonly or job is None:
+            return
+        if job.type in COMMAND_KINDS or job.type not in app.client.type_names:
+            app.notify(f"Edit job {job.job_id} with `jobtui edit {job.job_id}` (a {job.type} job's form cannot hold it).",
+                       severity="warning", markup=False)
+            return
+
+        async def done(job_id: JobId | None) -> None:
+            if job_id is None:
+                return
+            await app.poll(full=True)
+            app.select_job(job_id)
+            said = "edited" if job_id == job.job_id else f"copied to job {job_id}"
+            app.notify(f"job {job.job_id} {said}", title="Edit", markup=False)
+
+        app.push_screen(EditJobScreen(app.client, job), done)
+
     def commands(self) -> list[JobCommand]:
         """Return the job commands that apply now, for the palette: (title, help, callback)."""
         app = self.app

@@ -290,6 +290,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         ("d", "delete with its items, logs and workspace (asks first)"),
         ("space", "mark / unmark for bulk pause, resume, cancel, retry, delete"),
         ("n", "new job: choose a type, fill its params"),
+        ("E", "edit a job not running, or submit a copy of it"),
     ]),
     ("View", [
         ("/", "filter: words, status:running,failed  type:demo  label:k=v  queue:q  !word (esc clears)"),

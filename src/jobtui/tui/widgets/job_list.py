@@ -71,6 +71,7 @@ class JobTable(ScrollView, can_focus=True):
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("space", "toggle_mark", "Mark", show=False),
+        Binding("E", "edit_job", "Edit", show=False),
     ]
 
     cursor: reactive[int] = reactive(0, repaint=False, init=False)
@@ -281,6 +282,12 @@ class JobTable(ScrollView, can_focus=True):
 
     def action_page_down(self) -> None:
         self.cursor += self._body_height
+
+    def action_edit_job(self) -> None:
+        """Open the form that edits the highlighted job, or submits a copy of it (`E`)."""
+        actions = getattr(self.app, "actions", None)
+        if actions is not None:
+            actions.edit_job()
 
     def action_toggle_mark(self) -> None:
         """Mark or unmark the highlighted job, then move down (like a file manager)."""
