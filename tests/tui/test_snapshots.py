@@ -129,7 +129,7 @@ def test_new_command_job_form_80x24(snap_compare: Compare, scenario: tuple[Clien
     before = settled(ids["running"], "n")
 
     async def run_before(pilot: Pilot[Any]) -> None:
-        from textual.widgets import Select
+        from textual.widgets import Input, Select
 
         from jobtui.tui.screens import NewJobScreen
 
@@ -138,8 +138,12 @@ def test_new_command_job_form_80x24(snap_compare: Compare, scenario: tuple[Clien
         assert isinstance(form, NewJobScreen)
         form.query_one("#type", Select).value = "command"
         await wait_until(pilot, lambda: "run" in form.command_fields, what="the command fields")
+        run = form.command_fields["run"]
+        assert isinstance(run, Input)
+        run.cursor_blink = False  # under load the picture was taken in either phase of the blink
         await pilot.press("tab", *"rsync", "space", *"-a", "space", *"src/", "space", *"backup/")
-        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: run.value == "rsync -a src/ backup/", what="the command typed")
+        await pilot.pause()
 
     assert snap_compare(app_for(client), terminal_size=(80, 24), run_before=run_before)
 
