@@ -1,0 +1,316 @@
+"""jobtui on PostgreSQL at 1-16 runner processes: row locks (this tree) against the global-lock store, same run.
+
+    python bench/bench_pg_scale.py                      # 1, 4, 8, 16 runners; loopback, 1 ms and 3 ms proxies
+    python bench/bench_pg_scale.py --runners 1 4 8 --delays 0 3 --jobs 20    # a reduced run
+
+Every measurement runs on a fresh database of one throwaway PostgreSQL cluster (tests/backends.py). The
+baseline is the store as it was before issue 17's row locks (every write transaction took one
+`pg_advisory_xact_lock`): the `src/` of git ref `--baseline` (default 1bc3563), extracted to a temporary
+folder and put on the runners' PYTHONPATH, so both stores run the same jobs in the same run.
+
+Workload: `demo` jobs (8 stages, each waiting `--delay` seconds, no items), `--jobs` per runner, submitted
+before the runners start; each runner is a process (`Runner(concurrency=jobs).run(exit_when_idle=True)`),
+started and made ready, then all let go at once. The runners reach the server over loopback, or through a
+TCP proxy written here that delays each chunk by `d` ms in each direction (hosts on a network).
+
+Figures per configuration: total stages/s (stages done / go to the last runner's end), claim latency
+p50/p99 (every `store.claim` call of every runner, timed in the runner), pause latency p99 (a probe
+process pauses a running job every 0.3 s and polls until it reads `paused`, then resumes it), and with
+`--freeze`: the throughput of the other runners while one is SIGSTOPped 3 s of every 6, against the same
+configuration unfrozen. Results: a table on stdout and bench/results/pg-scale-<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+from tests.backends import PgCluster, start_cluster  # noqa: E402
+
+
+# ------------------------------------------------------------------------------------ worker side
+def _ready_then_wait() -> float:
+    print("ready", flush=True)
+    if sys.stdin.readline().strip() != "go":
+        raise SystemExit("no go")
+    return time.time()
+
+
+async def _runner(db: str, concurrency: int) -> dict[str, Any]:
+    from jobtui import Runner
+    from jobtui.builtins import default_registry
+    from jobtui.store import open_store
+
+    store = await open_store(db)
+    claims: list[float] = []
+    real = store.claim
+
+    async def timed(*a: Any, **k: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return await real(*a, **k)
+        finally:
+            claims.append(time.perf_counter() - t)
+
+    store.claim = timed  # type: ignore[method-assign]
+    try:
+        runner = Runner(store, default_registry(), concurrency=concurrency)
+        t_go = await asyncio.get_running_loop().run_in_executor(None, _ready_then_wait)
+        await runner.run(exit_when_idle=True)
+        return {"t_go": t_go, "t_end": time.time(), "stages_done": runner.stages_done, "claims": claims}
+    finally:
+        await store.close()
+
+
+async def _probe(db: str) -> dict[str, Any]:
+    """Pause a running job every 0.3 s, time request -> paused, resume it; until half the jobs completed."""
+    from jobtui.model import Action, JobStatus
+    from jobtui.store import open_store
+
+    store = await open_store(db)
+    lat: list[float] = []
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, _ready_then_wait)
+        while True:
+            await asyncio.sleep(0.3)
+            counts = await store.status_counts()
+            # Only in the first half of the run: a job resumed after the runners' last look would wait for ever.
+            if counts.get("completed", 0) * 2 >= sum(counts.values()):
+                break
+            running = await store.list_jobs(statuses=["running"], limit=1)
+            if not running:
+                continue
+            job = running[0].job_id
+            t = time.perf_counter()
+            try:
+                await store.control(job, Action.PAUSE, source="bench")
+            except Exception:  # it ended meanwhile
+                continue
+            while (j := await store.get_job(job)) is not None and j.status is JobStatus.PAUSING:
+                await asyncio.sleep(0.005)
+            lat.append(time.perf_counter() - t)
+            await store.control(job, Action.RESUME, source="bench")
+        return {"pauses": lat}
+    finally:
+        await store.close()
+
+
+def worker_main(argv: list[str]) -> int:
+    kind, db, conc = argv[0], argv[1], int(argv[2])
+    out = asyncio.run(_runner(db, conc) if kind == "runner" else _probe(db))
+    print(json.dumps(out), flush=True)
+    return 0
+
+
+# ------------------------------------------------------------------------------------ the proxy
+class Proxy:
+    """A TCP proxy on 127.0.0.1 that delays every chunk by `delay_ms` in each direction (order kept)."""
+
+    def __init__(self, target_port: int, delay_ms: float) -> None:
+        self.target_port, self.delay = target_port, delay_ms / 1000
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        ready = threading.Event()
+        threading.Thread(target=self._main, args=(ready,), daemon=True).start()
+        ready.wait(10)
+
+    def _main(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(asyncio.start_server(self._client, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        self.loop.run_forever()
+
+    async def _pipe(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        q: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def send() -> None:
+            while True:
+                due, data = await q.get()
+                if not data:
+                    break
+                wait = due - self.loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)  # sleep: the injected network latency
+                w.write(data)
+                await w.drain()
+            w.close()
+
+        sender = asyncio.create_task(send())
+        try:
+            while data := await r.read(65536):
+                q.put_nowait((self.loop.time() + self.delay, data))
+        except ConnectionError:
+            pass
+        q.put_nowait((0.0, b""))
+        await asyncio.gather(sender, return_exceptions=True)
+
+    async def _client(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        try:
+            ur, uw = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            w.close()
+            return
+        await asyncio.gather(self._pipe(r, uw), self._pipe(ur, w), return_exceptions=True)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+# ------------------------------------------------------------------------------------ parent side
+def _spawn(src: Path, argv: list[str]) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_")}
+    env["PYTHONPATH"] = str(src)
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "_worker", *argv], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if line != "ready":
+        proc.kill()
+        raise RuntimeError(f"worker did not start: {line!r} {proc.communicate()[1][-2000:]}")
+    return proc
+
+
+def _submit(src: Path, url: str, jobs: int, delay: float) -> None:
+    lines = "\n".join(json.dumps({"delay": delay, "items": 0}) for _ in range(jobs))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_")}
+    env["PYTHONPATH"] = str(src)
+    r = subprocess.run([sys.executable, "-m", "jobtui", "--db", url, "submit", "demo", "--from", "-"], input=lines,
+                       capture_output=True, text=True, env=env, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr[-2000:])
+
+
+def _pct(xs: list[float], p: float) -> float:
+    if not xs:
+        return float("nan")
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * len(xs)))]
+
+
+def measure(cluster: PgCluster, src: Path, runners: int, delay_ms: float, a: argparse.Namespace,
+            freeze: bool = False) -> dict[str, Any]:
+    """One configuration on a fresh database: its figures."""
+    name = cluster.new_database()
+    proxy = Proxy(cluster.port, delay_ms) if delay_ms else None
+    try:
+        direct = cluster.url(name)
+        _spawn_open = _spawn(src, ["runner", direct, "1"])  # creates the schema once, before the clock
+        _spawn_open.kill()
+        _spawn_open.wait()
+        _submit(src, direct, a.jobs * runners, a.delay)
+        url = direct if proxy is None else direct.replace(f":{cluster.port}/", f":{proxy.port}/")
+        procs = [_spawn(src, ["runner", url, str(a.jobs)]) for _ in range(runners)]
+        probe = _spawn(src, ["probe", url, "0"]) if not freeze else None
+        for p in [*procs, *([probe] if probe else [])]:
+            assert p.stdin is not None
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        frozen_s = 0.0
+        if freeze:
+            victim, t0 = procs[0], time.monotonic()
+            while any(p.poll() is None for p in procs[1:]):
+                time.sleep(3)  # sleep: 3 s running, then 3 s stopped, as the issue's scenario says
+                if victim.poll() is None:
+                    victim.send_signal(signal.SIGSTOP)
+                    time.sleep(3)  # sleep: the victim stays frozen 3 s
+                    victim.send_signal(signal.SIGCONT)
+                    frozen_s += 3
+            del t0
+        reports = []
+        for p in procs:
+            out, err = p.communicate(timeout=a.timeout)
+            if p.returncode != 0:
+                raise RuntimeError(f"runner exited {p.returncode}: {err[-2000:]}")
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+        pauses: list[float] = []
+        if probe is not None:
+            out, err = probe.communicate(timeout=a.timeout)
+            pauses = json.loads(out.strip().splitlines()[-1])["pauses"] if probe.returncode == 0 else []
+        t_go = min(r["t_go"] for r in reports)
+        others = reports[1:] if freeze else reports
+        stages = sum(r["stages_done"] for r in reports)
+        claims = [c for r in reports for c in r["claims"]]
+        return {
+            "runners": runners, "delay_ms": delay_ms, "frozen": freeze, "stages": stages,
+            "stages_per_s": stages / (max(r["t_end"] for r in reports) - t_go),
+            "others_stages_per_s": sum(r["stages_done"] for r in others) / (max(r["t_end"] for r in others) - t_go),
+            "claim_p50_ms": _pct(claims, 0.5) * 1000, "claim_p99_ms": _pct(claims, 0.99) * 1000,
+            "pause_p99_ms": _pct(pauses, 0.99) * 1000, "pauses": len(pauses),
+        }
+    finally:
+        if proxy is not None:
+            proxy.close()
+        cluster.drop_database(name)
+
+
+def baseline_src(ref: str) -> Path:
+    """Extract `src/` of a git ref to a temporary folder; return its src path."""
+    root = Path(tempfile.mkdtemp(prefix="jobtui-baseline-"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "src"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
+    return root / "src"
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["_worker"]:
+        return worker_main(argv[1:])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runners", type=int, nargs="+", default=[1, 4, 8, 16])
+    ap.add_argument("--delays", type=float, nargs="+", default=[0, 1, 3], help="proxy delay each way, ms (0: loopback)")
+    ap.add_argument("--jobs", type=int, default=50, help="jobs per runner")
+    ap.add_argument("--delay", type=float, default=0.5, help="seconds each stage waits")
+    ap.add_argument("--baseline", default="1bc3563", help="git ref of the global-lock store")
+    ap.add_argument("--freeze", action="store_true", help="also: one of 8 runners SIGSTOPped 3 s of every 6 (3 ms proxy)")
+    ap.add_argument("--timeout", type=float, default=600)
+    a = ap.parse_args(argv)
+    stores = {"rowlock": ROOT / "src", "globallock": baseline_src(a.baseline)}
+    cluster = start_cluster()
+    results: list[dict[str, Any]] = []
+    try:
+        for delay_ms in a.delays:
+            for n in a.runners:
+                for store, src in stores.items():  # interleaved: machine noise hits both alike
+                    r = measure(cluster, src, n, delay_ms, a) | {"store": store}
+                    results.append(r)
+                    print(json.dumps(r), flush=True)
+        if a.freeze:
+            for store, src in stores.items():
+                for frozen in (False, True):
+                    r = measure(cluster, src, 8, 3, a, freeze=frozen) | {"store": store}
+                    results.append(r)
+                    print(json.dumps(r), flush=True)
+    finally:
+        cluster.stop("immediate")
+    print(f"\n{'store':<11}{'delay':>6}{'runners':>8}{'stages/s':>10}{'x1':>6}{'claim p50':>10}{'p99':>8}{'pause p99':>10}")
+    for r in results:
+        if r["frozen"]:
+            continue
+        one = next((x for x in results if x["store"] == r["store"] and x["delay_ms"] == r["delay_ms"]
+                    and x["runners"] == 1 and not x["frozen"]), None)
+        ratio = r["stages_per_s"] / one["stages_per_s"] if one else float("nan")
+        print(f"{r['store']:<11}{r['delay_ms']:>5g}ms{r['runners']:>8}{r['stages_per_s']:>10.0f}{ratio:>6.1f}"
+              f"{r['claim_p50_ms']:>9.1f}ms{r['claim_p99_ms']:>6.0f}ms{r['pause_p99_ms']:>8.0f}ms")
+    out = HERE / "results" / f"pg-scale-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"args": vars(a), "results": results}, indent=1))
+    print(f"results: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
