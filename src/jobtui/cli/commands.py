@@ -111,7 +111,7 @@ def lookup(name: str) -> Command:
 
 
 def add_global_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Let --db, --db-file, --app and --workspace-root follow a nested action too (`jobtui schedule ls --db X`).
+    """Let --db, --db-file, --app, --workspace-root and --config follow a nested action too (`jobtui schedule ls --db X`).
 
     Their help is said once, in `jobtui --help`; each command's help names them in one line.
     """
@@ -119,6 +119,7 @@ def add_global_options(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--db-file", default=argparse.SUPPRESS, metavar="PATH", help=argparse.SUPPRESS)
     p.add_argument("--app", action="append", default=argparse.SUPPRESS, metavar="MODULE", help=argparse.SUPPRESS)
     p.add_argument("--workspace-root", default=argparse.SUPPRESS, metavar="PATH", help=argparse.SUPPRESS)
+    p.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH", help=argparse.SUPPRESS)
     return p
 
 

@@ -231,6 +231,23 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ("shrink the database file after deleting many jobs", "jobtui vacuum"),
         ("another database", "jobtui vacuum --db ~/work/jobs.db"),
     ),
+    "config": (
+        ("each setting, its value and where it came from (flag, env, file, default)", "jobtui config show"),
+        ("the file jobtui reads", "jobtui config path"),
+        ("the TUI actions [keys] can rebind", "jobtui config keys"),
+    ),
+    "config show": (
+        ("the effective settings and their sources", "jobtui config show"),
+        ("with another config file, as JSON", "jobtui config show --config ./jobtui.toml --json"),
+    ),
+    "config path": (
+        ("where the config file is (it need not exist)", "jobtui config path"),
+        ("start one there", "mkdir -p \"$(dirname \"$(jobtui config path)\")\" && echo 'concurrency = 8' >> \"$(jobtui config path)\""),
+    ),
+    "config keys": (
+        ("every TUI action, its keys and what it does", "jobtui config keys"),
+        ("after rebinding, e.g. cancel = \"x\" under [keys]", "jobtui config keys --config ./jobtui.toml"),
+    ),
     "completion": (
         ("install completions for your shell ($SHELL): commands, options, job ids", "jobtui completion --install"),
         ("print the bash script (e.g. to try it now)", "jobtui completion bash"),

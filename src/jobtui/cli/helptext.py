@@ -10,10 +10,10 @@ from collections.abc import Iterable, Iterator
 
 from .examples import EXAMPLES
 
-GLOBAL_OPTIONS = ("--db", "--db-file", "--app", "--workspace-root")
+GLOBAL_OPTIONS = ("--db", "--db-file", "--app", "--workspace-root", "--config")
 """Options every command takes, before or after its name; `jobtui --help` states them, the commands' help does not."""
 
-GLOBAL_NOTE = ("global options (--db, --db-file, --app, --workspace-root) may come before or after the command:"
+GLOBAL_NOTE = ("global options (--db, --db-file, --app, --workspace-root, --config) may come before or after the command:"
                " see `jobtui --help`")
 
 

@@ -15,6 +15,7 @@ from ..client import Client
 from ..errors import JobtuiError, StoreError, UsageError
 from ..printable import printable, printable_output
 from .commands import EXIT_STORE, EXIT_USAGE, Parser, lookup, registered
+from .configure import apply_config
 from .helptext import decorate, deepest, unrecognized
 from .secret_argv import hide_db_secret, read_db_file
 from .tui import tui_options
@@ -23,6 +24,9 @@ WORKSPACE_ROOT_HELP = ("folder of the jobs' workspaces, e.g. one every host moun
                        " else DB.workspaces beside the database file)")
 
 DB_HELP = "database file or postgresql:// URL (default: $JOBTUI_DB, else jobtui.db in the user-data folder)"
+
+CONFIG_HELP = ("the config file (default: $JOBTUI_CONFIG, else $XDG_CONFIG_HOME/jobtui/config.toml); its values come"
+               " after flags and environment variables: `jobtui config show`")
 
 APP_HELP = "import job types from MODULE (repeatable; also $JOBTUI_APP)"
 
@@ -50,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--db-file", default=argparse.SUPPRESS, metavar="PATH", help=DB_FILE_HELP)
     common.add_argument("--app", action="append", default=argparse.SUPPRESS, metavar="MODULE", help=APP_HELP)
     common.add_argument("--workspace-root", default=argparse.SUPPRESS, metavar="PATH", help=WORKSPACE_ROOT_HELP)
+    common.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH", help=CONFIG_HELP)
     p = Parser(prog="jobtui", description="Durable, steerable background jobs, with a TUI.",
                epilog="With no command, opens the TUI with a runner in the same process. "
                       "Each command's own help (jobtui COMMAND --help) ends with examples.")
@@ -58,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--db-file", default=None, metavar="PATH", help=DB_FILE_HELP)
     g.add_argument("--app", action="append", default=None, metavar="MODULE", help=APP_HELP)
     g.add_argument("--workspace-root", default=None, metavar="PATH", help=WORKSPACE_ROOT_HELP)
+    g.add_argument("--config", default=None, metavar="PATH", help=CONFIG_HELP)
     p.add_argument("--version", action="version", version="jobtui 0.1.0")
     sub = p.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
     tui_options(p.add_argument_group("TUI options (jobtui with no command)"), defaults=True)
@@ -112,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         if getattr(a, "db_file", None):
             a.db = read_db_file(a.db_file)
+        apply_config(a)
         code = asyncio.run(_main(a))
     except UsageError as e:
         print(f"jobtui: error: {printable(str(e))}", file=sys.stderr)

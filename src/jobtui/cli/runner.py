@@ -49,7 +49,7 @@ def log_to_stderr() -> None:
 
 
 def _run_args(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("--concurrency", type=int_arg("--concurrency", 1, MAX_CONCURRENCY), default=4,
+    sp.add_argument("--concurrency", type=int_arg("--concurrency", 1, MAX_CONCURRENCY), default=None,
                     help="jobs run at once (default 4)")
     sp.add_argument("--exit-when-idle", action="store_true",
                     help="exit once no job can run now (it says which are scheduled later)")
@@ -59,7 +59,7 @@ def _run_args(sp: argparse.ArgumentParser) -> None:
                     metavar="DURATION",
                     help="how long without a heartbeat before a runner is taken for dead (default 15s, at most 1d)")
     sp.add_argument("--quiet", action="store_true", help="print no line per job event")
-    sp.add_argument("--keep", default=DEFAULT_KEEP, metavar="DURATION",
+    sp.add_argument("--keep", default=None, metavar="DURATION",
                     help=f"delete finished jobs (with their items, logs and workspaces) this long after they"
                          f" ended, e.g. 30d; 'never' or 0 keeps them all (default {DEFAULT_KEEP})")
     add_notify_options(sp, runner=True)

@@ -24,7 +24,7 @@ def _serve_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--port", type=int_arg("--port", 1, 65535), default=8765, metavar="PORT", help="port (default 8765)")
     sp.add_argument("--attach", action="store_true",
                     help="serve only: `jobtui run` processes run the jobs (default: a runner in this process)")
-    sp.add_argument("--concurrency", type=int_arg("--concurrency", 1, MAX_CONCURRENCY), default=4,
+    sp.add_argument("--concurrency", type=int_arg("--concurrency", 1, MAX_CONCURRENCY), default=None,
                     help="jobs the in-process runner runs at once (default 4)")
     sp.add_argument("--certfile", metavar="PEM", help="serve HTTPS with this certificate (with --keyfile)")
     sp.add_argument("--keyfile", metavar="PEM", help="the certificate's private key")

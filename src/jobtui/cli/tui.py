@@ -21,8 +21,8 @@ def tui_options(parser: argparse._ActionsContainer, *, defaults: bool) -> None:
     parser.add_argument("--attach", action="store_true", help="no runner here: watch and steer a `jobtui run`", **d)
     parser.add_argument("--readonly", action="store_true", help="show jobs, steer nothing", **d)
     parser.add_argument("--concurrency", type=int_arg("--concurrency", 1, MAX_CONCURRENCY), metavar="N",
-                        help="jobs the embedded runner runs at once (default 4)",
-                        **(d or {"default": 4}))
+                        help="jobs the embedded runner runs at once (default 4, or the config file's)",
+                        **(d or {"default": None}))
     parser.add_argument("--theme", metavar="NAME", help="light, dark (default) or any Textual theme", **(d or {"default": None}))
     parser.add_argument("--no-bell", action="store_true",
                         help="no terminal bell when a job ends or auto-pauses (also JOBTUI_BELL=0); toasts stay", **d)
@@ -34,9 +34,10 @@ async def open_tui(client: Client, a: argparse.Namespace, *, demo: bool = False)
 
     options = TuiOptions(
         attach=bool(getattr(a, "attach", False)), readonly=bool(getattr(a, "readonly", False)),
-        concurrency=int(getattr(a, "concurrency", 4) or 4), theme=getattr(a, "theme", None), demo=demo,
+        concurrency=int(getattr(a, "concurrency", None) or 4), theme=getattr(a, "theme", None), demo=demo,
         apps=tuple(getattr(a, "app", None) or ()),
         bell=not getattr(a, "no_bell", False) and os.environ.get("JOBTUI_BELL", "1") not in ("0", "off", "no"),
+        keymap=getattr(a, "keymap", None) or {}, poll_s=getattr(a, "poll_s", None),
     )
     return await run_tui(client, options)
 

@@ -129,6 +129,8 @@ class JobtuiApp(App[int]):
         self.toasts: list[str] = []
         """The messages of recent notifications, newest last (what the user was told)."""
         self._poll_timer: Timer | None = None
+        self.poll_s = POLL_S
+        """Seconds between reads of the database (the config file's tui.poll_interval)."""
         self.runner_log: RunnerLog | None = None
         """The runner's log messages (key L); warnings and errors are also toasted."""
 
@@ -244,7 +246,7 @@ class JobtuiApp(App[int]):
             gc.freeze()
             self._gc_frozen = True
         self.loaded.set()
-        self._poll_timer = self.set_interval(POLL_S, self.poll, name="poll")
+        self._poll_timer = self.set_interval(self.poll_s, self.poll, name="poll")
         self.run_worker(self.refresher.watch(), group="watch", name="watch changes")
         self.set_interval(1.0, self.refresher.tick, name="clock")
         self.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())

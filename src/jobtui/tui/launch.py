@@ -8,7 +8,8 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..client import Client
@@ -41,6 +42,10 @@ class TuiOptions:
     """The --app modules, passed on to a background runner."""
     bell: bool = True
     """Ring the terminal bell when a job ends or auto-pauses."""
+    keymap: Mapping[str, str] = field(default_factory=dict)
+    """The config file's [keys]: action id -> keys (checked before the screen opens)."""
+    poll_s: float | None = None
+    """How often the TUI reads the database (None: the default, refresh.POLL_S)."""
 
 
 def _exit_after_hangup(handed_back: threading.Event) -> None:
@@ -76,17 +81,23 @@ async def run_tui(client: Client, options: TuiOptions) -> int:
 
     from ..seed import seed_demo
     from .app import make_app
+    from .keymap import check_keymap
     from .settings import settings_path
     from .terminal import Terminal
 
     if options.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    keymap = check_keymap(options.keymap)  # a clash is one line here, before the screen opens
     if options.demo:
         await seed_demo(client)
     if not options.attach and not options.readonly:
         await client.embedded_runner(concurrency=options.concurrency)
     app = make_app(client, readonly=options.readonly, theme=options.theme, apps=options.apps, bell=options.bell,
                    settings=settings_path())
+    if keymap:
+        app.set_keymap(keymap)
+    if options.poll_s is not None:
+        app.poll_s = options.poll_s
     loop = asyncio.get_running_loop()
     leaving: list[asyncio.Task[None]] = []
 
@@ -144,3 +155,10 @@ def theme_names() -> list[str]:
     from .themes import ALIASES, THEMES
 
     return sorted({*ALIASES, *(t.name for t in THEMES), *BUILTIN_THEMES})
+
+
+def key_actions() -> dict[str, tuple[str, str]]:
+    """Return every TUI action the config file's [keys] can rebind: id -> (default keys, what it does)."""
+    from .keymap import actions
+
+    return {action: (keys, what) for action, (_scope, keys, what) in actions().items()}

@@ -96,10 +96,10 @@ class JobDetailPane(ScrollView, can_focus=True):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "scroll_up", "Up", show=False),
-        Binding("down,j", "scroll_down", "Down", show=False),
-        Binding("home,g", "scroll_home", "Top", show=False),
-        Binding("end,G", "scroll_end", "Bottom", show=False),
+        Binding("up,k", "scroll_up", "Up", show=False, id="detail.up"),
+        Binding("down,j", "scroll_down", "Down", show=False, id="detail.down"),
+        Binding("home,g", "scroll_home", "Top", show=False, id="detail.top"),
+        Binding("end,G", "scroll_end", "Bottom", show=False, id="detail.bottom"),
     ]
 
     def __init__(self, *, clock: Clock, tz: tzinfo | None = None, id: str | None = None) -> None:

@@ -64,14 +64,14 @@ class JobTable(ScrollView, can_focus=True):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "cursor_up", "Up", show=False),
-        Binding("down,j", "cursor_down", "Down", show=False),
-        Binding("home,g", "cursor_top", "Top", show=False),
-        Binding("end,G", "cursor_bottom", "Bottom", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("space", "toggle_mark", "Mark", show=False),
-        Binding("E", "edit_job", "Edit", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False, id="list.up"),
+        Binding("down,j", "cursor_down", "Down", show=False, id="list.down"),
+        Binding("home,g", "cursor_top", "Top", show=False, id="list.top"),
+        Binding("end,G", "cursor_bottom", "Bottom", show=False, id="list.bottom"),
+        Binding("pageup", "page_up", "Page up", show=False, id="list.page_up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="list.page_down"),
+        Binding("space", "toggle_mark", "Mark", show=False, id="list.mark"),
+        Binding("E", "edit_job", "Edit", show=False, id="list.edit"),
     ]
 
     cursor: reactive[int] = reactive(0, repaint=False, init=False)

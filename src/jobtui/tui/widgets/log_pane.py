@@ -47,16 +47,16 @@ class LogView(ScrollView, can_focus=True):
                          "logview--stderr", "logview--match", "logview--current-match"}
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "scroll_up", "Up", show=False),
-        Binding("down,j", "scroll_down", "Down", show=False),
-        Binding("home,g", "scroll_home", "Top", show=False),
-        Binding("end,G", "follow", "Follow", show=False),
-        Binding("left,h", "pan(-8)", "Left", show=False),
-        Binding("right,l", "pan(8)", "Right", show=False),
-        Binding("slash", "search", "Find", show=True),
-        Binding("n", "next_match(1)", "Next", show=False),
-        Binding("N", "next_match(-1)", "Previous", show=False),
-        Binding("o", "pager", "Pager", show=True),
+        Binding("up,k", "scroll_up", "Up", show=False, id="log.up"),
+        Binding("down,j", "scroll_down", "Down", show=False, id="log.down"),
+        Binding("home,g", "scroll_home", "Top", show=False, id="log.top"),
+        Binding("end,G", "follow", "Follow", show=False, id="log.follow"),
+        Binding("left,h", "pan(-8)", "Left", show=False, id="log.left"),
+        Binding("right,l", "pan(8)", "Right", show=False, id="log.right"),
+        Binding("slash", "search", "Find", show=True, id="log.search"),
+        Binding("n", "next_match(1)", "Next", show=False, id="log.next"),
+        Binding("N", "next_match(-1)", "Previous", show=False, id="log.previous"),
+        Binding("o", "pager", "Pager", show=True, id="log.pager"),
     ]
 
     DEFAULT_CSS = """
