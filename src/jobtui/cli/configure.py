@@ -15,6 +15,8 @@ from .commands import Command, add_global_options, register, table
 _DEST = {"db": "db", "apps": "app", "concurrency": "concurrency", "keep": "keep", "theme": "theme",
          "bell": "no_bell", "notify.url": "notify_url", "notify.cmd": "notify_cmd"}
 """The namespace attribute of each setting's flag (tui.poll_interval has none)."""
+_FILLED = {"concurrency": ("run", "serve", "tui", "demo"), "keep": ("run",), "theme": ("tui", "demo")}
+"""The commands whose flag a setting fills (`queue add --concurrency` is a queue's limit, not this setting)."""
 _SECRET = ("db", "notify.url", "notify.cmd")
 """Settings shown redacted (a URL or a command may carry a password)."""
 
@@ -22,6 +24,8 @@ _SECRET = ("db", "notify.url", "notify.cmd")
 def _given(setting: Setting, a: argparse.Namespace) -> Any:
     """Return the flag's value if this command line gave it (None: not given, or this command has no such flag)."""
     dest = _DEST.get(setting.key)
+    if setting.key in _FILLED and (a.command or "tui") not in _FILLED[setting.key]:
+        return None
     value = getattr(a, dest, None) if dest else None
     if setting.key == "bell":
         return False if value else None
@@ -53,8 +57,9 @@ def apply_config(a: argparse.Namespace) -> None:
             a.no_bell = not value
         elif setting.env:
             os.environ[setting.env] = value  # notify.*: the runner reads them there (and passes them on)
-    for key in ("concurrency", "keep", "theme"):
-        if getattr(a, key, "absent") is None:
+    command = a.command or "tui"
+    for key, commands in _FILLED.items():
+        if command in commands and getattr(a, key, "absent") is None:
             setattr(a, key, sources[key][0])
     a.settings = sources
     a.config_file = config.path

@@ -242,7 +242,7 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
     ),
     "config path": (
         ("where the config file is (it need not exist)", "jobtui config path"),
-        ("start one there", "mkdir -p \"$(dirname \"$(jobtui config path)\")\" && echo 'concurrency = 8' >> \"$(jobtui config path)\""),
+        ("the one $JOBTUI_CONFIG names", "JOBTUI_CONFIG=~/ci.toml jobtui config path"),
     ),
     "config keys": (
         ("every TUI action, its keys and what it does", "jobtui config keys"),
