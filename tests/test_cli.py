@@ -225,6 +225,6 @@ def test_tui_options_parse_before_or_after_the_command() -> None:
     bare = p.parse_args(["--attach", "--readonly", "--concurrency", "8"])
     assert (bare.command, bare.attach, bare.readonly, bare.concurrency) == (None, True, True, 8)
     before = p.parse_args(["--attach", "tui"])
-    assert before.attach and before.concurrency == 4
+    assert before.attach and before.concurrency is None  # main() fills it: the flag, else the config file, else 4
     after = p.parse_args(["tui", "--theme", "light"])
     assert not after.attach and after.theme == "light"
