@@ -20,7 +20,9 @@ README = Path(__file__).parent.parent / "README.md"
 
 
 def python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+    """Return the python blocks of the README and of docs/ (the deep reference moved there, issue 19)."""
+    texts = [README.read_text(), *(p.read_text() for p in sorted((README.parent / "docs").glob("*.md")))]
+    return [b for text in texts for b in re.findall(r"```python\n(.*?)```", text, re.DOTALL)]
 
 
 def test_every_python_block_of_the_readme_compiles() -> None:
