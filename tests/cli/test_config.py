@@ -107,3 +107,14 @@ def test_a_keymap_clash_is_refused_before_the_screen_opens(tmp_path: Path, keys:
     r = jobtui("--config", str(config), "tui", db=tmp_path / "t.db")
     assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
     assert said in r.stderr and "\x1b[" not in r.stdout, r.stderr
+
+
+def test_the_documented_example_is_a_good_config(tmp_path: Path) -> None:
+    """The TOML example of docs/cli.md is read without a complaint, and `config show` says its values came from it."""
+    docs = (Path(__file__).parent.parent.parent / "docs" / "cli.md").read_text()
+    block = docs.split("**Config file.**", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    config = _config(tmp_path, block)
+    r = jobtui("--config", str(config), "config", "show", "--json", db="")
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout)["settings"]
+    assert (s["concurrency"], s["keys.cancel"]) == ({"value": 8, "source": "file"}, {"value": "x", "source": "file"})
