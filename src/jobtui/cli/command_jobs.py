@@ -32,7 +32,7 @@ from ..model import LogLine, iso, scrub_urls
 from ..redaction import Secrets, redact
 from .commands import command
 from .deps import add_after_option, parse_after
-from .fleet import add_needs_option, parse_needs
+from .fleet import add_needs_option, parse_needs, say_if_no_runner
 from .labels import add_label_option, parse_labels
 from .notify import add_notify_options, parse_notify, parse_notify_on
 from .parse import int_arg, parse_run_at
@@ -121,7 +121,8 @@ async def _queue(client: Client, a: argparse.Namespace,
     """Queue the job `build` makes of the arguments, with the shared options; print its id."""
     opts = _options(a)
     type_name, params = build(a)
-    print(await client.submit(type_name, params, **opts))
+    print(await client.submit(type_name, params, **opts), flush=True)
+    await say_if_no_runner(client)
     return 0
 
 

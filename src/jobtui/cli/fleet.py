@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -115,3 +116,13 @@ async def cmd_runners(client: Client, a: argparse.Namespace) -> int:
     print(table(fleet_rows(runners)))
     print(f"{len(runners)} runner(s): {fleet_summary(runners)}")
     return 0
+
+
+NO_RUNNER = "jobtui: queued; no runner is running: start one with `jobtui run` or `jobtui`"
+"""What add, submit and foreach say when no live runner works on the database (issue 19, item 6)."""
+
+
+async def say_if_no_runner(client: Client) -> None:
+    """Print NO_RUNNER on stderr when no live runner works on the database (the job is queued all the same)."""
+    if not await client.live_runners():
+        print(NO_RUNNER, file=sys.stderr)

@@ -25,7 +25,7 @@ from ..wording import ago, duration, until
 from .bulk import add_where_options, check_target, run_where
 from .commands import Command, command, register, table
 from .deps import add_after_option, parse_after, refs_text
-from .fleet import WORKSPACE_NOTE, add_needs_option, needs_lines, needs_of_line, parse_needs
+from .fleet import WORKSPACE_NOTE, add_needs_option, needs_lines, needs_of_line, parse_needs, say_if_no_runner
 from .labels import (
     active_statuses,
     add_label_filter,
@@ -123,7 +123,8 @@ async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
         subs.append(Submission(a.type, base, unique_key=a.unique_key, **opts))
     ids = await client.submit_many(subs)
     for job_id in ids:
-        print(job_id)
+        print(job_id, flush=True)
+    await say_if_no_runner(client)
     return 0
 
 
