@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import csv
 import io
+import json
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -156,6 +157,15 @@ async def write_foreach_csv(client: Client, job_id: int, out: io.TextIOBase | An
     return count
 
 
+def log_text(line: LogLine, secrets: Secrets, *, as_json: bool, prefix: bool = False) -> str:
+    """Return one log line as `logs` prints it: text (`[id] ` first with --all) or, with --json, a JSON object."""
+    message = redact(line.message, secrets)
+    if as_json:
+        return json.dumps({"job_id": line.job_id, "log_id": line.log_id, "ts": iso(line.ts_ms), "level": line.level,
+                           "message": message})
+    return f"{f'[{line.job_id}] ' if prefix else ''}{iso(line.ts_ms)} {line.level:<7} {message}"
+
+
 async def follow_all(client: Client, a: argparse.Namespace) -> int:
     """Print every job's log with `[id]` prefixes; with --follow, keep printing new lines (until Ctrl-C)."""
     secrets: dict[int, Secrets] = {}
@@ -166,7 +176,7 @@ async def follow_all(client: Client, a: argparse.Namespace) -> int:
                 secrets[line.job_id] = Secrets.of((await client.job(line.job_id)).params)
             except UsageError:  # deleted since
                 secrets[line.job_id] = Secrets.of({})
-        print(f"[{line.job_id}] {iso(line.ts_ms)} {line.level:<7} {redact(line.message, secrets[line.job_id])}")
+        print(log_text(line, secrets[line.job_id], as_json=a.json, prefix=True))
 
     lines = await client.all_logs(tail=True, limit=a.lines) if a.lines else []
     last = lines[-1].log_id if lines else await client.last_log_id()

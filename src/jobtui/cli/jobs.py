@@ -23,6 +23,7 @@ from ..printable import PrintableStream
 from ..redaction import Secrets
 from ..wording import ago, duration, until
 from .bulk import add_where_options, check_target, run_where
+from .command_jobs import log_text
 from .commands import Command, command, register, table
 from .deps import add_after_option, parse_after, refs_text
 from .fleet import WORKSPACE_NOTE, add_needs_option, needs_lines, needs_of_line, parse_needs, say_if_no_runner
@@ -330,6 +331,8 @@ def _logs_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("-n", "--lines", type=int_arg("--lines", 0), default=200, help="last N lines (default 200)")
     sp.add_argument("--raw", action="store_true",
                     help="print lines exactly as stored, terminal escapes included (default: shown as \\x1b)")
+    sp.add_argument("--json", action="store_true",
+                    help="one JSON object a line: job_id, log_id, ts, level, message (secrets redacted)")
 
 
 @command("logs", "print a job's log", args=_logs_args, order=23, reads=True)
@@ -349,14 +352,14 @@ async def cmd_logs(client: Client, a: argparse.Namespace) -> int:
     last = 0
     for line in lines:
         # Lines are scrubbed when written; again here for lines older than a redaction rule.
-        print(f"{iso(line.ts_ms)} {line.level:<7} {redact(line.message, secrets)}", flush=False)
+        print(log_text(line, secrets, as_json=a.json), flush=False)
         last = line.log_id
     sys.stdout.flush()
     while a.follow:
         await asyncio.sleep(0.3)
         new = await client.logs(job_id, after_id=last, limit=5000)
         for line in new:
-            print(f"{iso(line.ts_ms)} {line.level:<7} {redact(line.message, secrets)}")
+            print(log_text(line, secrets, as_json=a.json))
             last = line.log_id
         sys.stdout.flush()
         if not new and (await client.job(job_id)).status in TERMINAL:
