@@ -272,13 +272,13 @@ async def cmd_show(client: Client, a: argparse.Namespace) -> int:
     ):
         if value:
             print(f"  {label}{value}")
-    print(f"  retries    {j.retry_count}/{j.max_retries}   resumes {j.resume_count}   recoveries {j.recovery_count}"
+    print(f"  job retries {j.retry_count}/{j.max_retries}   resumes {j.resume_count}   recoveries {j.recovery_count}"
           f"   priority {j.priority}   consecutive item failures {j.consecutive_failures}")
     if j.timeout_ms is not None:
         print(f"  timeout    {duration(j.timeout_ms)} per run")
     print(f"  created    {iso(j.created_at_ms)}   started {iso(j.started_at_ms) or '-'}   updated {iso(j.updated_at_ms)}")
     print("  stages")
-    rows = [["#", "NAME", "STATUS", "TRY", "RUNS", "FAILURES", "ITEMS", "DURATION", "ERROR"]]
+    rows = [["#", "NAME", "STATUS", "STAGE TRY", "RUNS", "FAILURES", "ITEMS", "DURATION", "ERROR"]]
     for s in d.stages:
         items = "" if s.items_total is None and not s.items_done else \
             f"{s.items_done}/{s.items_total if s.items_total is not None else '?'}"
