@@ -154,7 +154,7 @@ def test_no_status_list_is_written_by_hand_outside_the_model() -> None:
     files = [*sorted(SRC.glob("store/*.py")), *sorted(SRC.glob("cli/*.py")), *sorted(SRC.glob("client/*.py"))]
     for path in files:
         text = path.read_text()
-        if path.name == "schema.py":
+        if path.name in ("schema.py", "schema_pg.py"):  # each dialect's v1 migration
             text = text.replace("status NOT IN ('completed', 'cancelled', 'failed');", "")  # v1, shipped
         assert not sql_list.search(text), f"{path.name}: {sql_list.search(text)}"
         assert not py_set.search(text), f"{path.name}: {py_set.search(text)}"

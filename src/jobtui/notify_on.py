@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .errors import UsageError
+from .model import JobStatus
 
 EVENTS: tuple[str, ...] = ("started", "progress", "retrying", "ended")
 """Every event `--notify-on` may name, in the order of a job's life."""
@@ -22,6 +23,8 @@ PROGRESS_STEP = 10
 """Percent of progress between two `progress` events (at most one per step)."""
 PROGRESS_EVERY_MS = 60_000
 """A job that moves by less than a step is told of at most once in this long."""
+EVENT_OF_STATUS: dict[JobStatus, str] = {JobStatus.RUNNING: "started", JobStatus.WAITING_RETRY: "retrying"}
+"""The event told when a job moves to a status (a start, or a failure with an automatic retry to come)."""
 OUTPUT_LINES = 20
 """Lines of a command job's output a notification carries (the last ones, secrets redacted)."""
 

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import logging
 
-from ..model import JobId
-from ..notify_on import progress_due
+from ..model import JobId, JobStatus
+from ..notify_on import EVENT_OF_STATUS, progress_due
 from ..store import JobStore
 
 log = logging.getLogger("jobtui.notify")
-
-_EVENT_OF = {"running": "started", "waiting_retry": "retrying"}
 
 
 class LifeEvents:
@@ -42,7 +40,7 @@ class LifeEvents:
             self._cursor = await self.store.last_job_event()
         for event_id, job_id, ts_ms, to_status, notify_on in await self.store.life_events(self._cursor):
             self._cursor = event_id
-            event = _EVENT_OF[to_status]
+            event = EVENT_OF_STATUS[JobStatus(to_status)]
             if event in notify_on.split(","):
                 queued += await self.store.tell(job_id, event, ts_ms)
         seen: set[JobId] = set()

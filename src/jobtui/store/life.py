@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..model import JobId
+from ..notify_on import EVENT_OF_STATUS
 from .base import StoreCore
+from .schema import sql_in
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +41,7 @@ class LifeQueries(StoreCore):
         rows = await self._all(
             "SELECT e.event_id, e.job_id, e.ts_ms, e.to_status, j.notify_on FROM job_events e"
             " JOIN jobs j ON j.job_id = e.job_id WHERE e.event_id > $1 AND e.kind = 'transition'"
-            " AND e.to_status IN ('running', 'waiting_retry') AND j.notify_on IS NOT NULL"
+            f" AND e.to_status IN {sql_in(EVENT_OF_STATUS)} AND j.notify_on IS NOT NULL"
             " ORDER BY e.event_id LIMIT $2",
             (after_id, limit),
         )

@@ -12,6 +12,7 @@ from ..model import (
     ACTIVE,
     HOLDABLE,
     PAUSED_BY_REQUEST,
+    RUNNABLE,
     Job,
     JobId,
     JobStatus,
@@ -292,7 +293,7 @@ class RunnerWrites(StoreCore):
             rows = await db.execute_fetchall(
                 "UPDATE jobs SET status = 'running', lease_owner = $1, started_at_ms = coalesce(started_at_ms, $2),"
                 " updated_at_ms = $2, next_retry_at_ms = NULL, paused_at_ms = NULL"
-                f" WHERE job_id IN ({self.sql.ids('$3')}) AND status IN ('queued', 'waiting_retry')"
+                f" WHERE job_id IN ({self.sql.ids('$3')}) AND status IN {sql_in(RUNNABLE)}"
                 f" AND (lease_owner IS NULL OR lease_owner = $1) RETURNING {JOB_COLS}",
                 (runner_id, now, dumps(taken)),
             ) if taken else []
