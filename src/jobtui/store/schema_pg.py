@@ -7,6 +7,9 @@ added to one is added to the other (tests/store/test_golden_sql.py runs both on 
 
 from __future__ import annotations
 
+from ..model import TERMINAL
+from .schema import sql_in
+
 PG_MIGRATIONS: tuple[str, ...] = (
     # 1
     """
@@ -142,11 +145,11 @@ PG_MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX job_deps_on ON job_deps (depends_on, job_id);
     """,
-    # 4
-    """
+    # 4: the ended states from model.TERMINAL, as SQLite's (the text queries match to use the index)
+    f"""
     DROP INDEX jobs_unique_active;
     CREATE UNIQUE INDEX jobs_unique_active ON jobs (unique_key)
-        WHERE unique_key IS NOT NULL AND status NOT IN ('cancelled', 'failed', 'completed');
+        WHERE unique_key IS NOT NULL AND status NOT IN {sql_in(TERMINAL)};
     """,
     # 5
     """
