@@ -15,7 +15,7 @@ from tests.queues.helpers import most_at_once, queue_cmd, submit_to
 
 pytestmark = pytest.mark.slow
 
-SLOT_JOB = ("import os, sys, time; s = time.time_ns(); time.sleep(0.3); fd = os.open(sys.argv[1], os.O_WRONLY"
+SLOT_JOB = ("import os, sys, time; s = time.time_ns(); time.sleep(0.3); fd = os.open(sys.argv[1], os.O_WRONLY"  # sleep: each job holds its slot a while, so that sharing one would overlap
             " | os.O_APPEND | os.O_CREAT); os.write(fd, f\"{os.environ['JOBTUI_SLOT']} {s} {time.time_ns()}"
             " {os.environ['JOBTUI_JOB_ID']}\\n\".encode())")
 """A command that notes its slot, its start and its end (ns) and its job id, in one append."""
