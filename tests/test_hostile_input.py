@@ -51,6 +51,8 @@ BAD: list[tuple[list[str], str]] = [
     (["submit", "demo", "--params-json", DEEP_LIST], "--params-json"),
     (["submit", "demo", "--params-json", DEEP_OBJECT], "nested too deeply"),
     (["submit", "demo", "--params-json", '{"delay": NaN}'], "NaN is not a JSON number"),
+    (["schedule", "add", "nan", "--every", "1h", "demo", "--params-json", '{"delay": NaN}'], "NaN is not a JSON number"),
+    (["edit", "1", "--params-json", '{"delay": Infinity}'], "Infinity is not a JSON number"),
     (["run", "--lease-ttl", "nan"], "must be more than 0"),
     (["run", "--lease-ttl", "0"], "must be more than 0"),
     (["run", "--grace", "nan"], "--grace must be a finite number"),

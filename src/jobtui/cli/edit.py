@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from ..client import Client
 from ..errors import UsageError
@@ -11,7 +10,7 @@ from ..labels import check_labels
 from ..redaction import Secrets, redact
 from .commands import command
 from .deps import parse_after
-from .parse import int_arg, load_json, parse_duration_ms, parse_id, parse_kv, parse_run_at
+from .parse import int_arg, params_of, parse_duration_ms, parse_id, parse_run_at
 
 MAX_RETRIES = 1_000_000
 
@@ -38,17 +37,6 @@ def _edit_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--no-queue", action="store_true", help="run under no queue")
 
 
-def _params(a: argparse.Namespace) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if a.params_json:
-        loaded = load_json(a.params_json, "--params-json")
-        if not isinstance(loaded, dict):
-            raise UsageError("--params-json must be a JSON object")
-        out.update(loaded)
-    out.update(parse_kv(a.param or []))
-    return out
-
-
 @command("edit", "change a job that is queued, blocked, paused, failed or cancelled (not a running one)",
          args=_edit_args, order=37, creates=False)
 async def cmd_edit(client: Client, a: argparse.Namespace) -> int:
@@ -64,7 +52,7 @@ async def cmd_edit(client: Client, a: argparse.Namespace) -> int:
     needs = () if a.no_needs else a.needs
     labels = dict(check_labels(a.label, "--label"))
     result = await client.edit(
-        job_id, params=_params(a), priority=a.priority, run_at_ms=parse_run_at(a.at), timeout_ms=timeout_ms,
+        job_id, params=params_of(a), priority=a.priority, run_at_ms=parse_run_at(a.at), timeout_ms=timeout_ms,
         max_retries=a.max_retries, needs=needs, after=parse_after(a.after), labels=labels, unlabel=a.unlabel or (),
         queue=a.queue, no_queue=a.no_queue,
     )

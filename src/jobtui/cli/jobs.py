@@ -41,9 +41,9 @@ from .parse import (
     MAX_WAIT_S,
     int_arg,
     load_json,
+    params_of,
     parse_duration_ms,
     parse_id,
-    parse_kv,
     parse_run_at,
     parse_statuses,
     read_text,
@@ -81,13 +81,7 @@ def _submit_args(sp: argparse.ArgumentParser) -> None:
 @command("submit", "queue a job; prints its id", args=_submit_args, order=20)
 async def cmd_submit(client: Client, a: argparse.Namespace) -> int:
     """Queue one job, or one per line of --from; print the ids."""
-    base: dict[str, Any] = {}
-    if a.params_json:
-        loaded = load_json(a.params_json, "--params-json")
-        if not isinstance(loaded, dict):
-            raise UsageError("--params-json must be a JSON object")
-        base.update(loaded)
-    base.update(parse_kv(a.param or []))
+    base = params_of(a)
     run_at = parse_run_at(a.at)
     timeout_ms = parse_duration_ms(a.timeout) if a.timeout else None
     if timeout_ms is not None and timeout_ms <= 0:

@@ -229,6 +229,22 @@ def check_depth(value: Any, what: str) -> None:
             stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
 
 
+def params_of(a: argparse.Namespace) -> dict[str, Any]:
+    """Return a job's params from `--params-json` and then `-p k=v` (which win), checked as load_json checks.
+
+    Raises:
+        UsageError: bad JSON, not an object, or a bad `-p`.
+    """
+    out: dict[str, Any] = {}
+    if a.params_json:
+        loaded = load_json(a.params_json, "--params-json")
+        if not isinstance(loaded, dict):
+            raise UsageError("--params-json must be a JSON object")
+        out.update(loaded)
+    out.update(parse_kv(a.param or []))
+    return out
+
+
 def parse_kv(pairs: Sequence[str]) -> dict[str, Any]:
     """Parse `key=value` params (values stay text; the job type's params convert them)."""
     out: dict[str, Any] = {}

@@ -16,7 +16,7 @@ from .command_jobs import add_command_options, command_job_params
 from .commands import add_global_options, command, table
 from .labels import add_label_option, parse_labels
 from .notify import add_notify_options, parse_notify, parse_notify_on
-from .parse import int_arg, parse_duration_ms, parse_kv
+from .parse import int_arg, params_of, parse_duration_ms
 from .queue import add_queue_option, parse_queue
 
 
@@ -58,19 +58,6 @@ def _args(sp: argparse.ArgumentParser) -> None:
         add_global_options(p)
 
 
-def _params(a: argparse.Namespace) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    if a.params_json:
-        try:
-            loaded = json.loads(a.params_json)
-        except json.JSONDecodeError as e:
-            raise UsageError(f"--params-json is not valid JSON: {e.msg} at char {e.pos}") from None
-        if not isinstance(loaded, dict):
-            raise UsageError("--params-json must be a JSON object")
-        params.update(loaded)
-    params.update(parse_kv(a.param or []))
-    return params
-
 
 _COMMAND_ONLY = ("cwd", "env", "timeout", "retries", "pause", "output_limit")
 
@@ -85,7 +72,7 @@ def _what(client: Client, a: argparse.Namespace) -> tuple[str, dict[str, Any]]:
         used = [f"--{o.replace('_', '-')}" for o in _COMMAND_ONLY if getattr(a, o) is not None]
         if used:
             raise UsageError(f"{used[0]} applies to a command (schedule add NAME --every 1h -- CMD ARG...)")
-        return a.type, _params(a)
+        return a.type, params_of(a)
     if a.type in client.type_names and not a.shell:
         raise UsageError(f"{a.type!r} is a job type: give its params with -p k=v"
                          " (to run a program of that name, use --shell -- 'LINE')")
@@ -115,7 +102,7 @@ async def cmd_schedule(client: Client, a: argparse.Namespace) -> int:
             raise UsageError("--max-retries must be 0 or more")
         template = a.type[1:] if a.type.startswith("@") and not a.argv and not a.shell else None
         if template is not None:
-            job_type, params = a.type, _params(a)
+            job_type, params = a.type, params_of(a)
         else:
             job_type, params = _what(client, a)
         s = await client.add_schedule(

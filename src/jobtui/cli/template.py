@@ -16,7 +16,7 @@ from .commands import command, table
 from .fleet import add_needs_option, parse_needs
 from .labels import add_label_option, parse_labels
 from .notify import add_notify_options, parse_notify, parse_notify_on
-from .parse import int_arg, load_json, parse_duration_ms, parse_id, parse_kv
+from .parse import int_arg, params_of, parse_duration_ms, parse_id
 from .queue import add_queue_option, parse_queue
 
 
@@ -56,17 +56,6 @@ def _args(sp: argparse.ArgumentParser) -> None:
     rm = _common(sub.add_parser("rm", help="delete a template (jobs made of it stay)"))
     rm.add_argument("name")
 
-
-def params_of(a: argparse.Namespace) -> dict[str, Any]:
-    """Return `--params-json` and `-p` params (UsageError for bad ones)."""
-    out: dict[str, Any] = {}
-    if a.params_json:
-        loaded = load_json(a.params_json, "--params-json")
-        if not isinstance(loaded, dict):
-            raise UsageError("--params-json must be a JSON object")
-        out.update(loaded)
-    out.update(parse_kv(a.param or []))
-    return out
 
 
 async def from_template(client: Client, a: argparse.Namespace, params: dict[str, Any],
