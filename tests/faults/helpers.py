@@ -75,6 +75,15 @@ class Runner:
         self._log.close()
 
 
+def stop_alive(runners: list[Runner]) -> None:
+    """Check that every runner still runs, SIGTERM them all, and check that each exits 0 (its jobs handed back)."""
+    for r in runners:
+        assert r.proc.poll() is None, f"runner {r.pid} exited: {r.log()[-2000:]}"
+        r.proc.send_signal(signal.SIGTERM)
+    for r in runners:
+        assert r.wait(30) == 0, r.log()[-2000:]
+
+
 def journal(path: Path) -> list[tuple[int, int, str, str, int, int]]:
     """Return the finished executions: (pid, job, stage, item, start_ns, end_ns)."""
     if not path.exists():

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.backends import PgCluster
-from tests.faults.helpers import Db, Runner, check_database, journal, poll, rows, starts, submit
+from tests.faults.helpers import Db, Runner, check_database, journal, poll, rows, starts, stop_alive, submit
 from tests.test_processes import freeze_outside_a_transaction
 
 pytestmark = pytest.mark.slow
@@ -165,13 +165,7 @@ def test_four_runners_one_killed_one_frozen_past_its_lease(tmp_path: Path, db: D
         frozen.proc.send_signal(signal.SIGCONT)
         cont_ns = time.time_ns()
         watch.until_all(ids, "completed", timeout=90)
-        for r in runners:
-            if r is not killed:
-                assert r.proc.poll() is None, f"runner {r.pid} exited: {r.log()[-2000:]}"
-                r.proc.send_signal(signal.SIGTERM)
-        for r in runners:
-            if r is not killed:
-                assert r.wait(30) == 0, r.log()[-2000:]
+        stop_alive([r for r in runners if r is not killed])
     finally:
         for r in runners:
             r.proc.send_signal(signal.SIGCONT)
@@ -207,11 +201,7 @@ def test_postgresql_restarted_mid_run(tmp_path: Path, pg_cluster: PgCluster, pg_
         watch.look()
         poll(lambda: len(starts(st)) >= before + 100, timeout=60, what="work after the restart")
         watch.until_all(ids, "completed", timeout=120)
-        for r in runners:
-            assert r.proc.poll() is None, f"runner {r.pid} exited: {r.log()[-2000:]}"
-            r.proc.send_signal(signal.SIGTERM)
-        for r in runners:
-            assert r.wait(30) == 0, r.log()[-2000:]
+        stop_alive(runners)
     finally:
         for r in runners:
             r.close()

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from jobtui.store.postgres import IDLE_IN_TRANSACTION_MS
-from tests.faults.helpers import Runner, check_database, poll, rows, starts, submit
+from tests.faults.helpers import Runner, check_database, poll, rows, starts, stop_alive, submit
 from tests.pg.test_fleet_faults import Watch, freeze_inside_a_transaction
 
 pytestmark = pytest.mark.slow
@@ -57,11 +57,7 @@ def test_three_runners_claim_and_commit_while_one_is_frozen_in_a_transaction(tmp
         assert int(still[0][0]) >= 1, "the frozen runner's transaction was over before the others' work was seen"
         frozen.proc.send_signal(signal.SIGCONT)
         watch.until_all(ids, "completed", timeout=120)
-        for r in runners:
-            assert r.proc.poll() is None, f"runner {r.pid} exited: {r.log()[-2000:]}"
-            r.proc.send_signal(signal.SIGTERM)
-        for r in runners:
-            assert r.wait(30) == 0, r.log()[-2000:]
+        stop_alive(runners)
     finally:
         for r in runners:
             r.proc.send_signal(signal.SIGCONT)
