@@ -1,17 +1,23 @@
-"""The browser page's memory while jobs run: 100 running jobs updating their progress (and, with --burst, short
-jobs finishing all along), the page left open on the list; its JS heap, DOM nodes and listeners sampled after a
-forced collection (DevTools protocol), with the updates it received.
+"""The browser page's memory over a long run: 100 running jobs updating their progress every second (and, with
+--burst, short jobs finishing all along), the page left open on the list; sampled every --every seconds: its JS heap
+after a forced collection, DOM nodes and listeners (DevTools protocol), the renderer process's and the whole
+browser's resident memory (/proc), and the server's, with the updates the page received.
 
-    PYTHONPATH=src python bench/bench_web_memory.py [--running 100] [--seconds 120] [--every 20] [--burst 300]
+    PYTHONPATH=src python bench/bench_web_memory.py [--running 100] [--seconds 3600] [--every 60] [--burst 0]
+        [--json samples.jsonl]
 
-A real `jobtui serve` with its runner and Debian's headless chromium (Playwright). The feed sends one progress
-frame a second (every changed running job), as in production: an hour is 3,600 frames, this samples minutes.
+A real `jobtui serve` with its runner and Debian's headless chromium (Playwright). The jobs are `ticker` jobs
+(bench/webmem_app.py): one progress update a second each, for longer than the run. The feed sends one progress
+frame a second (every changed running job), as in production. At the end: the samples nearest 0, 10, 30 and
+60 minutes, and each figure's slope (least squares, per hour) over the samples after the first 10 minutes (the
+warm-up: the list filling, the JIT settling) and over all of them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -21,27 +27,78 @@ from typing import Any
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.conftest import APPS
 from tests.server.browser import ARGS, CHROMIUM, sign_in, submit
 from tests.server.conftest import Server, free_port
 from tests.server.test_web_memory import burst, measure
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FIGURES = ("heap_kb", "renderer_rss_kb", "renderer_pss_kb", "browser_rss_kb", "server_rss_kb", "nodes", "listeners")
+
+
+def rss_kb(pid: int, field: str = "Rss") -> float:
+    """Return a process's resident memory in KB (`Rss` or `Pss` from /proc/PID/smaps_rollup); 0 once gone."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return 0.0
+
+
+def processes(bcdp: Any) -> list[dict[str, Any]]:
+    """Return the browser's processes (type and pid) as it reports them."""
+    info: list[dict[str, Any]] = bcdp.send("SystemInfo.getProcessInfo")["processInfo"]
+    return info
+
+
+def slope(points: list[tuple[float, float]]) -> float:
+    """Return the least-squares slope of (seconds, value) points, per hour (0 for fewer than two)."""
+    if len(points) < 2:
+        return 0.0
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    var = sum((x - mx) ** 2 for x, _ in points)
+    return 0.0 if var == 0 else sum((x - mx) * (y - my) for x, y in points) / var * 3600
+
+
+def summary(samples: list[dict[str, float]]) -> None:
+    """Print the samples nearest 0, 10, 30 and 60 minutes and each figure's slope."""
+    print("\nat      " + " ".join(f"{f:>16}" for f in FIGURES))
+    for minute in (0, 10, 30, 60):
+        s = min(samples, key=lambda x: abs(x["s"] - minute * 60))
+        print(f"{s['s'] / 60:5.1f} m " + " ".join(f"{s[f]:16.0f}" for f in FIGURES))
+    for label, part in (("after 10 min", [s for s in samples if s["s"] >= 600]), ("all", samples)):
+        print(f"slope per hour, {label} ({len(part)} samples): "
+              + ", ".join(f"{f} {slope([(s['s'], s[f]) for s in part]):+.0f}" for f in FIGURES))
+    print(f"updates received: {samples[-1]['updates']:.0f} in {samples[-1]['s']:.0f} s", flush=True)
 
 
 def main() -> int:
     """Run the benchmark and print its samples."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--running", type=int, default=100)
-    ap.add_argument("--seconds", type=float, default=120)
-    ap.add_argument("--every", type=float, default=20)
+    ap.add_argument("--seconds", type=float, default=3600)
+    ap.add_argument("--every", type=float, default=60)
+    ap.add_argument("--tick", type=float, default=1.0, help="seconds between each job's progress updates")
     ap.add_argument("--burst", type=int, default=0, help="short jobs submitted at each sample (0: none)")
+    ap.add_argument("--json", type=Path, default=None, help="also write each sample as a JSON line here")
     a = ap.parse_args()
-    srv = Server(str(Path(tempfile.mkdtemp()) / "jobs.db"), free_port(),
-                 args=("--concurrency", str(a.running + 16))).start()
+    env = {"PYTHONPATH": os.pathsep.join([str(APPS), str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")])}
+    srv = Server(str(Path(tempfile.mkdtemp()) / "jobs.db"), free_port(), env=env,
+                 args=("--app", "webmem_app", "--concurrency", str(a.running + 16))).start()
     srv.read_admin()
+    samples: list[dict[str, float]] = []
+    out = a.json.open("a") if a.json else None
     try:
-        for _ in range(a.running):
-            submit(srv, type="demo", params={"delay": 3600, "items": 10_000})
+        for _ in range(a.running):  # they outlive the run: the page sees only progress, no transition
+            submit(srv, type="ticker", params={"seconds": a.seconds + 3600, "every": a.tick})
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+            bcdp = browser.new_browser_cdp_session()
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             cdp = page.context.new_cdp_session(page)
             cdp.send("Performance.enable")
@@ -54,21 +111,39 @@ def main() -> int:
             cdp.on("Network.eventSourceMessageReceived", on_message)
             sign_in(page, srv, srv.admin)
             page.wait_for_selector("body[data-live='on']")
+            page.wait_for_selector(f"#rows tr:nth-child({a.running})")
             start = time.monotonic()
-            print(f"{'s':>5} {'updates':>8} {'heap KB':>8} {'nodes':>7} {'listeners':>9} {'rows':>5}")
+            print(f"{'s':>5} {'updates':>8} {'heap KB':>8} {'rend RSS':>9} {'rend PSS':>9} {'all RSS':>9} "
+                  f"{'srv RSS':>8} {'nodes':>6} {'lstn':>5} {'rows':>5}", flush=True)
             while True:
                 m = measure(cdp)
-                rows = page.locator("#rows tr").count()
-                print(f"{time.monotonic() - start:5.0f} {got['updates']:8d} {m['heap'] / 1024:8.0f} {m['nodes']:7.0f} "
-                      f"{m['listeners']:9.0f} {rows:5d}", flush=True)
-                if time.monotonic() - start >= a.seconds:
+                procs = processes(bcdp)
+                renderers = [int(x["id"]) for x in procs if x["type"] == "renderer"]
+                assert srv.proc is not None
+                s = {"s": round(time.monotonic() - start, 1), "updates": got["updates"], "heap_kb": m["heap"] / 1024,
+                     "renderer_rss_kb": sum(rss_kb(r) for r in renderers),
+                     "renderer_pss_kb": sum(rss_kb(r, "Pss") for r in renderers),
+                     "browser_rss_kb": sum(rss_kb(int(x["id"])) for x in procs),
+                     "server_rss_kb": rss_kb(srv.proc.pid), "nodes": m["nodes"], "listeners": m["listeners"],
+                     "rows": page.locator("#rows tr").count()}
+                samples.append(s)
+                if out:
+                    out.write(json.dumps(s) + "\n")
+                    out.flush()
+                print(f"{s['s']:5.0f} {s['updates']:8.0f} {s['heap_kb']:8.0f} {s['renderer_rss_kb']:9.0f} "
+                      f"{s['renderer_pss_kb']:9.0f} {s['browser_rss_kb']:9.0f} {s['server_rss_kb']:8.0f} "
+                      f"{s['nodes']:6.0f} {s['listeners']:5.0f} {s['rows']:5.0f}", flush=True)
+                if s["s"] >= a.seconds:
                     break
                 if a.burst:
                     burst(srv, a.burst)
                 page.wait_for_timeout(a.every * 1000)  # the page runs meanwhile (the sync API's own wait)
             browser.close()
+        summary(samples)
     finally:
         srv.stop()
+        if out:
+            out.close()
     return 0
 
 

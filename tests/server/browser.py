@@ -76,6 +76,11 @@ def open_page(browser: Any, srv: Server, tok: str, width: int = 1280, scheme: st
     return page
 
 
+def no_horizontal_scroll(page: Any) -> bool:
+    """Tell whether the page fits its viewport's width (nothing to scroll sideways)."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
+
+
 def submit(srv: Server, **body: Any) -> int:
     with srv.client(srv.admin) as c:
         r = c.post("/jobs", json=body)

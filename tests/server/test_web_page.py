@@ -14,7 +14,17 @@ from typing import Any
 import httpx
 
 from tests.conftest import cli_env, poll
-from tests.server.browser import SHOTS, WAIT_MS, browser_fixture, hostile_page, job, open_page, srv_fixture, submit
+from tests.server.browser import (
+    SHOTS,
+    WAIT_MS,
+    browser_fixture,
+    hostile_page,
+    job,
+    no_horizontal_scroll,
+    open_page,
+    srv_fixture,
+    submit,
+)
 from tests.server.conftest import Server, token
 
 __all__ = ["browser_fixture", "srv_fixture"]  # the module's fixtures `browser` and `srv`
@@ -22,10 +32,6 @@ __all__ = ["browser_fixture", "srv_fixture"]  # the module's fixtures `browser` 
 
 def badge(page: Any, job_id: int) -> Any:
     return page.locator(f"tr[data-id='{job_id}'] .badge")
-
-
-def no_horizontal_scroll(page: Any) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth"))
 
 
 def test_glyphs_are_the_tuis() -> None:

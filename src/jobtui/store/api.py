@@ -126,9 +126,11 @@ class ApiQueries(StoreCore):
     async def page_jobs(
         self, *, after_id: int = 0, limit: int = 100, statuses: Iterable[str] | None = None,
         types: Iterable[str] | None = None, unique_key: str | None = None, stage: str | None = None,
-        since_ms: int | None = None, until_ms: int | None = None,
+        since_ms: int | None = None, until_ms: int | None = None, before_id: int | None = None,
+        newest_first: bool = False,
     ) -> list[Job]:
-        """Return up to `limit` jobs with ids after `after_id`, in id order, filtered (created in [since, until))."""
+        """Return up to `limit` jobs with ids after `after_id` (and before `before_id`), filtered (created in
+        [since, until)), in id order or, with `newest_first`, from the newest down (keyset pages either way)."""
         p = Params(after_id)
         where = ["job_id > $1", *job_filters(self.sql, p, unique_key=unique_key, stage=stage, statuses=statuses,
                                              types=types)]
@@ -136,7 +138,10 @@ class ApiQueries(StoreCore):
             where.append(f"created_at_ms >= {p.add(since_ms)}")
         if until_ms is not None:
             where.append(f"created_at_ms < {p.add(until_ms)}")
-        sql = f"SELECT {JOB_COLS} FROM jobs WHERE {' AND '.join(where)} ORDER BY job_id LIMIT {p.add(limit)}"
+        if before_id is not None:
+            where.append(f"job_id < {p.add(before_id)}")
+        order = "job_id DESC" if newest_first else "job_id"
+        sql = f"SELECT {JOB_COLS} FROM jobs WHERE {' AND '.join(where)} ORDER BY {order} LIMIT {p.add(limit)}"
         return [_job(r) for r in await self._all(sql, p.values)]
 
     async def jobs_by_ids(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:

@@ -555,9 +555,10 @@ class ApiRecords(Protocol):
     async def page_jobs(
         self, *, after_id: int = 0, limit: int = 100, statuses: Iterable[str] | None = None,
         types: Iterable[str] | None = None, unique_key: str | None = None, stage: str | None = None,
-        since_ms: int | None = None, until_ms: int | None = None,
+        since_ms: int | None = None, until_ms: int | None = None, before_id: int | None = None,
+        newest_first: bool = False,
     ) -> list[Job]:
-        """Return up to `limit` jobs after `after_id` in id order, filtered."""
+        """Return up to `limit` jobs after `after_id` (and before `before_id`) in id order (or newest first), filtered."""
         ...
 
     async def jobs_by_ids(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:

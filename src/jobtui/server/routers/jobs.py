@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Query, Request
@@ -55,16 +55,20 @@ async def list_jobs(
     since: Annotated[int | None, Query(ge=0, le=MAX_ID, description="created at or after (epoch ms)")] = None,
     until: Annotated[int | None, Query(ge=0, le=MAX_ID, description="created before (epoch ms)")] = None,
     after_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+    before_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="only jobs with a smaller id")] = None,
+    order: Annotated[Literal["asc", "desc"], Query(description="asc: oldest first; desc: newest first")] = "asc",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Reply:
-    """Return one page of jobs in id order; follow `next` for the following page."""
+    """Return one page of jobs in id order (`order=desc`: newest first); follow `next` for the following page."""
     jobs = await client.page_jobs(
         after_id=after_id, limit=limit, statuses=[s.value for s in status] if status else None,
-        types=type or None, unique_key=unique_key, stage=stage, since_ms=since, until_ms=until)
+        types=type or None, unique_key=unique_key, stage=stage, since_ms=since, until_ms=until,
+        before_id=before_id, newest_first=order == "desc")
     nxt = None
     if len(jobs) == limit:
-        query = [(k, v) for k, v in request.query_params.multi_items() if k != "after_id"]
-        nxt = f"{request.url.path}?{urlencode([*query, ('after_id', str(jobs[-1].job_id))])}"
+        cursor = "before_id" if order == "desc" else "after_id"
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != cursor]
+        nxt = f"{request.url.path}?{urlencode([*query, (cursor, str(jobs[-1].job_id))])}"
     return Reply({"jobs": [j.to_dict() for j in jobs], "next": nxt})
 
 

@@ -1,20 +1,25 @@
 // The job page: the list and one job, live through the API's event stream (EventSource reconnects by itself
 // with Last-Event-ID, so what happened while it was away arrives on reconnect).
 import { API, act, call } from "./api.js";
+import { showFleet, stopFleet } from "./fleet.js";
 import { allowed, badge, bar, boot, dl, duration, el, timeEl } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 const jobs = new Map();      // job_id -> the job as last seen (list fields)
 const rows = new Map();      // job_id -> <tr>
-let next = null;             // the next page's link (keyset)
+let next = null;             // the next (older) page's link (keyset, newest first)
+let query = "";              // the list's filters, as the API's query string
 let selected = null;         // the highlighted job in the list
 let openJob = null;          // the job whose page is shown
 let detail = null;           // its detail
 let logSource = null;
 let refreshTimer = null;
 
-function show(id) {
-  for (const s of ["login", "list-view", "job-view"]) $(s).hidden = s !== id;
+function show(id, view = id) {
+  for (const s of ["login", "list-view", "job-view", "fleet-view"]) $(s).hidden = s !== id;
+  for (const a of $("views").querySelectorAll("a")) {
+    if (a.dataset.view === view) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  }
 }
 
 function flash(text, kind = "error") {
@@ -53,19 +58,33 @@ function row(job) {
 // (the stream sends events, then the newest snapshot), and must not turn a paused job back to running.
 const changedMs = (job) => Math.max(job.updated_at_ms ?? 0, job.updated_at ? Date.parse(job.updated_at) : 0);
 
+// The list is newest first: a job older than the last listed one belongs to a page not loaded yet (nothing kept
+// for it); a new one goes on top, one between listed ones (a filter it now matches) in its place.
+function place(tr, id) {
+  const body = $("rows");
+  let before = body.firstElementChild;
+  while (before && Number(before.dataset.id) > id) before = before.nextElementSibling;
+  body.insertBefore(tr, before);
+}
+
 function upsert(job, { append = false } = {}) {
   const tr = rows.get(job.job_id);
-  if (!tr && !append && next !== null) return;  // not listed (a later page): nothing kept for it
+  if (!tr && !append && next !== null && job.job_id < lastListed()) return;
   const old = jobs.get(job.job_id);
   if (old && changedMs(job) < changedMs(old)) return;
   const merged = old ? { ...old, ...job } : job;
   jobs.set(job.job_id, merged);
   const fresh = row(merged);
   if (tr) tr.replaceWith(fresh);
-  else $("rows").append(fresh);
+  else if (append) $("rows").append(fresh);
+  else place(fresh, job.job_id);
   rows.set(job.job_id, fresh);
   if (!append) trim();
   $("empty").hidden = rows.size > 0;
+}
+
+function lastListed() {
+  return Number($("rows").lastElementChild?.dataset.id ?? Infinity);
 }
 
 // A page left open for days sees every job the system runs: the live list keeps at most MAX_ROWS, dropping the
@@ -75,14 +94,18 @@ const FINISHED = new Set(["completed", "cancelled", "failed"]);
 
 function trim() {
   if (rows.size <= MAX_ROWS) return;
+  const oldest = [...rows.keys()].sort((a, b) => a - b);
   const drop = (pick) => {
-    for (const [id, tr] of rows) {
+    for (const id of oldest) {
       if (rows.size <= MAX_ROWS) return;
-      if (id !== selected && id !== openJob && pick(jobs.get(id))) { tr.remove(); rows.delete(id); jobs.delete(id); }
+      if (rows.has(id) && id !== selected && id !== openJob && pick(jobs.get(id))) remove(id);
     }
   };
   drop((job) => FINISHED.has(job.status));
   drop(() => true);
+  // 'Load more' continues below the oldest job still listed (the finished ones taken off above it stay off).
+  next = `${API}/jobs?${query}&before_id=${lastListed()}`;
+  $("more").hidden = false;
   $("trimmed").hidden = false;
 }
 
@@ -98,10 +121,11 @@ async function loadList(url) {
     rows.clear();
     $("rows").replaceChildren();
     $("trimmed").hidden = true;
-    const q = new URLSearchParams({ limit: "500" });
+    const q = new URLSearchParams({ limit: "500", order: "desc" });
     if ($("f-status").value) q.append("status", $("f-status").value);
     if ($("f-type").value) q.append("type", $("f-type").value);
-    url = `${API}/jobs?${q}`;
+    query = q.toString();
+    url = `${API}/jobs?${query}`;
   }
   const page = await call(url);
   next = page.next;
@@ -112,7 +136,7 @@ async function loadList(url) {
 }
 
 function visibleIds() {
-  return [...rows.entries()].filter(([, tr]) => !tr.hidden).map(([id]) => id);
+  return [...$("rows").children].filter((tr) => !tr.hidden).map((tr) => Number(tr.dataset.id));
 }
 
 function select(delta) {
@@ -287,10 +311,18 @@ function route() {
     ($("token").value ? $("sign-in") : $("token")).focus();
     return;
   }
-  if (m) {
+  const fleet = location.hash.match(/^#(runners|schedules)$/);
+  if (!fleet) stopFleet();
+  if (fleet) {
+    openJob = null;
+    logSource?.close();
+    logSource = null;
+    show("fleet-view", fleet[1]);
+    showFleet(fleet[1], $("fleet-view"), flash);
+  } else if (m) {
     const id = Number(m[1]);
     if (openJob !== id) { openJob = id; detail = null; selected = id; followLog(id); }
-    show("job-view");
+    show("job-view", "list-view");
     refreshJob();
   } else {
     openJob = null;
@@ -379,13 +411,16 @@ function onKey(e) {
     if (e.key === "Escape" && e.target.id === "f-text") e.target.blur();
     return;
   }
+  if (e.key === "Enter" && e.target.closest("a, button")) return;  // the focused link or button's own Enter
+  const list = !$("list-view").hidden, steerable = list || !$("job-view").hidden;
   const id = openJob ?? selected;
-  const job = id === null ? null : jobs.get(id) || detail;
+  const job = id === null || !steerable ? null : jobs.get(id) || detail;
   const keys = {
-    j: () => openJob === null && select(1), k: () => openJob === null && select(-1),
-    Enter: () => openJob === null && selected !== null && go(selected),
-    Escape: () => { if (openJob !== null) location.hash = ""; },
-    "/": () => { if (openJob !== null) location.hash = ""; setTimeout(() => $("f-text").focus()); },
+    j: () => list && select(1), k: () => list && select(-1),
+    Enter: () => list && selected !== null && go(selected),
+    Escape: () => { if (location.hash.length > 1) location.hash = ""; },
+    H: () => { location.hash = "runners"; }, C: () => { location.hash = "schedules"; },
+    "/": () => { if (!list) location.hash = ""; setTimeout(() => $("f-text").focus()); },
     p: () => job && steer(id, "pause"), r: () => job && steer(id, "resume"), c: () => job && steer(id, "cancel"),
   };
   if (keys[e.key]) { e.preventDefault(); keys[e.key](); }
@@ -396,6 +431,7 @@ async function start() {
   if (!boot.me) { route(); return; }
   $("who").textContent = `${boot.me.name} (${boot.me.scope})`;
   $("logout").hidden = false;
+  $("views").hidden = false;
   $("new-job").hidden = !boot.can.submit;
   for (const s of boot.order) $("f-status").append(el("option", { value: s, text: `${boot.glyphs[s]} ${s}` }));
   call("types").then((types) => types.forEach((t) => $("f-type").append(el("option", { value: t.name, text: t.name }))))
