@@ -3,6 +3,7 @@
     python bench/bench_commands.py                     # 3 rounds: 1,000 `true`, 200 `sleep 0.1`
     python bench/bench_commands.py --counts 1000,10000 --runs 3
     python bench/bench_commands.py --only bare,foreach,add --counts 1000
+    python bench/bench_commands.py --baseline d96d9e7   # and jobtui at that commit, in the same run
 
 Every workload runs N commands, 8 at once, each given one item as its last argument (`true i17`,
 `sleep 0.1 0e17`: GNU sleep adds its arguments, and 0e17 is zero). Wall time from the first command
@@ -20,8 +21,10 @@ issued to the last finished; every figure is the median of the rounds, and the r
   add       one `command` job per command, queued by one `jobtui submit command --from JOBS.jsonl`
             (`jobtui add` is the same job, one process per command), then the same `jobtui run`
 
-For foreach and add it also prints the rate of the `jobtui run` process alone (start to exit, the
-jobs queued beforehand) and checks the database: every job completed, every item done.
+With `--baseline REF`, foreach and add also run from a temporary git worktree of REF (`foreach@base`,
+`add@base`), interleaved with the others. For foreach and add it also prints the rate of the `jobtui run`
+process alone (start to exit, the jobs queued beforehand) and checks the database: every job completed,
+every item done.
 Peers that are missing are installed from Debian's packages (`parallel`, `task-spooler`) when
 apt-get can; otherwise they are skipped with a note.
 """
@@ -29,6 +32,7 @@ apt-get can; otherwise they are skipped with a note.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -52,9 +56,9 @@ class BenchError(RuntimeError):
     """A tool failed or did not run every command."""
 
 
-def _env() -> dict[str, str]:
+def _env(src: Path = SRC) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join([str(src), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     for k in ("JOBTUI_APP", "JOBTUI_DB", "JOBTUI_CONFIG"):
         env.pop(k, None)
     return env
@@ -163,8 +167,8 @@ def t_bare(w: Workload) -> dict[str, float]:
     return {"wall": float(r.stdout.split()[-1])}
 
 
-def _jobtui(db: Path, *args: str) -> None:
-    _run([sys.executable, "-m", "jobtui", "--db", str(db), *args], env=_env())
+def _jobtui(db: Path, *args: str, src: Path = SRC) -> None:
+    _run([sys.executable, "-m", "jobtui", "--db", str(db), *args], env=_env(src))
 
 
 def _check(db: Path, jobs: int, items: int) -> None:
@@ -181,14 +185,14 @@ def _check(db: Path, jobs: int, items: int) -> None:
         conn.close()
 
 
-def _jobtui_run(w: Workload, queue: Callable[[Path], None], jobs: int, items: int) -> dict[str, float]:
+def _jobtui_run(w: Workload, queue: Callable[[Path], None], jobs: int, items: int, src: Path) -> dict[str, float]:
     folder = w.scratch("jobtui")
     try:
         db = folder / "b.db"
         t0 = time.perf_counter()
         queue(db)
         t1 = time.perf_counter()
-        _jobtui(db, "run", "--exit-when-idle", "--quiet", "--keep", "never", "--concurrency", str(WORKERS))
+        _jobtui(db, "run", "--exit-when-idle", "--quiet", "--keep", "never", "--concurrency", str(WORKERS), src=src)
         t2 = time.perf_counter()
         _check(db, jobs, items)
         return {"wall": t2 - t0, "run": t2 - t1}
@@ -196,13 +200,14 @@ def _jobtui_run(w: Workload, queue: Callable[[Path], None], jobs: int, items: in
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def t_foreach(w: Workload) -> dict[str, float]:
+def t_foreach(w: Workload, src: Path = SRC) -> dict[str, float]:
     return _jobtui_run(w, lambda db: _jobtui(db, "foreach", "--lines", str(w.item_file), "--workers", str(WORKERS),
-                                             "--", *w.argv, "{}"), 1, w.count)
+                                             "--", *w.argv, "{}", src=src), 1, w.count, src)
 
 
-def t_add(w: Workload) -> dict[str, float]:
-    return _jobtui_run(w, lambda db: _jobtui(db, "submit", "command", "--from", str(w.jobs_file)), w.count, 0)
+def t_add(w: Workload, src: Path = SRC) -> dict[str, float]:
+    return _jobtui_run(w, lambda db: _jobtui(db, "submit", "command", "--from", str(w.jobs_file), src=src),
+                       w.count, 0, src)
 
 
 TIMERS: dict[str, Callable[[Workload], dict[str, float]]] = {
@@ -220,14 +225,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--counts", default="1000", help="numbers of `true` commands, comma-separated (default 1000)")
     ap.add_argument("--sleeps", type=int, default=200, help="number of `sleep 0.1` commands (0: none; default 200)")
     ap.add_argument("--only", default=",".join(TOOLS), help=f"comma-separated, of {','.join(TOOLS)}")
+    ap.add_argument("--baseline", metavar="REF", help="also run foreach and add from this git commit, same run")
     a = ap.parse_args(argv)
     tools = [t for t in a.only.split(",") if t]
-    bad = [t for t in tools if t not in TIMERS]
+    bad = [t for t in tools if t not in TIMERS]  # before any @base is added
     if bad:
         ap.error(f"unknown tool {bad[0]!r}")
     skipped = ensure_peers(tools)
     tools = [t for t in tools if t not in skipped]
     tmp = Path(tempfile.mkdtemp(prefix="jobtui-cmds-"))
+    if a.baseline:
+        base = tmp / "baseline"
+        subprocess.run(["git", "worktree", "add", "--detach", str(base), a.baseline], cwd=HERE, check=True,
+                       capture_output=True)
+        for t in [t for t in tools if t in ("foreach", "add")]:
+            tools.append(t + "@base")
+            TIMERS[t + "@base"] = functools.partial(TIMERS[t], src=base / "src")
     print(f"Python {sys.version.split()[0]} · {os.cpu_count()} CPUs · {_load()} · {WORKERS} at once · "
           f"median of {a.runs} interleaved rounds", flush=True)
     for tool, why in skipped.items():
@@ -249,23 +262,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nBENCHMARK FAILED: {e}", file=sys.stderr)
         return 2
     finally:
+        if a.baseline:
+            subprocess.run(["git", "worktree", "remove", "--force", str(tmp / "baseline")], cwd=HERE,
+                           capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"\ncommands/s (median of {a.runs}; {_load()} at the end)")
-    head = f"{'workload':<24}" + "".join(f"{t:>11}" for t in tools)
+    head = f"{'workload':<24}" + "".join(f"{t:>13}" for t in tools)
     print(head + "\n" + "-" * len(head))
     for w in loads:
         rate = {t: w.count / statistics.median(r["wall"] for r in res[(w.label, t)]) for t in tools}
-        print(f"{w.label:<24}" + "".join(f"{rate[t]:>11,.0f}" for t in tools))
+        print(f"{w.label:<24}" + "".join(f"{rate[t]:>13,.0f}" for t in tools))
         alone = {t: w.count / statistics.median(r["run"] for r in res[(w.label, t)])
                  for t in tools if "run" in res[(w.label, t)][0]}
         if alone:
-            print(f"{'  jobtui run alone':<24}" + "".join(f"{alone[t]:>11,.0f}" if t in alone else f"{'':>11}"
+            print(f"{'  jobtui run alone':<24}" + "".join(f"{alone[t]:>13,.0f}" if t in alone else f"{'':>13}"
                                                         for t in tools))
         if w.kind == "sleep":
             ideal = w.count / WORKERS * 0.1
             print(f"{'  overhead ms/command':<24}" + "".join(
-                f"{(w.count / rate[t] - ideal) / w.count * WORKERS * 1000:>11.1f}" for t in tools))
-        for t in ("foreach", "add"):
+                f"{(w.count / rate[t] - ideal) / w.count * WORKERS * 1000:>13.1f}" for t in tools))
+        for t in ("foreach", "add", "foreach@base", "add@base"):
             if t in rate:
                 ratios = ", ".join(f"{rate[t] / rate[p]:.2f}x {p}" for p in ("bare", "tsp", "parallel", "xargs")
                                    if p in rate)
