@@ -224,15 +224,18 @@ class Containment:
                 pass
         self.signal(signal.SIGKILL)
 
-    async def end(self, grace_s: float) -> bool:
+    async def end(self, grace_s: float, *, remove: bool = True) -> bool:
         """End every process of the command: SIGTERM (thawed first), `grace_s`, then SIGKILL; True if any was found.
+
+        The cgroup is removed after, unless not to `remove` (a lane's, for its next command).
 
         Raises:
             TimeoutError: some of them are still alive 10 s after SIGKILL.
         """
         # Without a cgroup, finding them reads every process's environment: off the event loop.
         if not (self.members() if self.cgroup is not None else await asyncio.to_thread(self.members)):
-            self.remove()
+            if remove:
+                self.remove()
             return False
         self.signal(signal.SIGTERM)
         self.signal(signal.SIGCONT)  # a stopped process takes its SIGTERM once continued
@@ -240,7 +243,8 @@ class Containment:
             self._kill_all()
             if not await _gone(self.members, 10):
                 raise TimeoutError(f"processes of a command (token {self.token[:8]}) do not end")
-        self.remove()
+        if remove:
+            self.remove()
         return True
 
     def remove(self) -> None:

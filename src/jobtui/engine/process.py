@@ -17,6 +17,13 @@ A command stage starts its process through `ctx.processes.spawn(...)`:
   find what the command started (a runner killed in that window under load used to leave it unrecorded,
   and the relaunch ran a second copy beside it).
 
+* Commands of a `foreach` (a slot per item) run in **lanes**: a lane is one worker's containment (token
+  and cgroup), recorded and committed once, before its first fork; every command the lane starts after
+  it carries its token and joins its cgroup, so its own record (pid, group, start time) rides the next
+  group commit instead of waiting for one. A runner killed before that commit leaves the lane's row,
+  whose token and cgroup find the command. The lane rows are dropped when the stage's commands are done
+  (`Processes.close`).
+
 A recorded group is ended only when it is certainly the same one: same boot, and either its leader
 is alive with the recorded start time, or the leader is gone and every member started no earlier
 (the kernel does not reuse a pid as long as a process group of that id exists).
@@ -212,16 +219,32 @@ def _unrecorded(pid: int) -> ProcessRecord:
     return ProcessRecord(0, 0, "", pid, pid, 0, "", None, (), None, 0)
 
 
+LANE_SLOT = "\x1flane "
+"""The slot of a lane's row: a prefix no item key starts with in practice (a control character)."""
+
+
+@dataclasses.dataclass(slots=True)
+class Lane:
+    """One worker's containment, committed once and shared by the commands it runs one after another."""
+
+    slot: str
+    contain: Containment
+    checked: bool = False
+    """Whether a command of this lane was seen to join its cgroup (or the lane has none)."""
+
+
 class Supervised:
     """One command running in its own process group, as started by `Processes.spawn`."""
 
     def __init__(self, owner: Processes, proc: asyncio.subprocess.Process, record: ProcessRecord,
-                 contain: Containment | None = None) -> None:
+                 contain: Containment | None = None, lane: Lane | None = None) -> None:
         self._owner = owner
         self.proc = proc
         self.record = record
         self.contain = contain or Containment("")
         """Its cgroup and token: what it started outside its group is ended (and frozen) with it."""
+        self.lane = lane
+        """The lane it runs in (its containment outlives it), or None."""
         self.frozen = False
 
     @property
@@ -290,7 +313,7 @@ class Supervised:
                 await _until(lambda: not group_members(self.pid), 10)
         if self.contain.token:
             try:
-                if await self.contain.end(grace_s):
+                if await self.contain.end(grace_s, remove=self.lane is None):
                     log.info("ended what command %d left outside its process group", self.pid)
             except TimeoutError as e:
                 log.warning("%s", e)
@@ -302,6 +325,41 @@ class Processes:
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
         self._cleared = False
+        self._lanes: list[Lane] = []
+        self._free: list[Lane] = []
+
+    async def _lane(self, argv: Sequence[str], cwd: str | None) -> Lane | None:
+        """Return a free lane, or a new one whose row is committed; None where commands get no token."""
+        if self._free:
+            return self._free.pop()
+        contain = Containment.new() if _LINUX else Containment("")
+        if not contain.token:
+            return None
+        lane = Lane(f"{LANE_SLOT}{len(self._lanes) + 1}", contain)
+        self._lanes.append(lane)
+        ctx = self._ctx
+        store = ctx._run.store
+        row = ProcessRecord(
+            ctx.job_id, ctx.stage_index, lane.slot, 0, 0, 0, host_identity() or boot_id(), ctx._run.runner.runner_id,
+            tuple(argv), cwd, store.clock(), token=contain.token,
+            cgroup=None if contain.cgroup is None else str(contain.cgroup),
+        )
+        try:
+            await store.process_started(row)  # committed before the lane's first fork
+        except BaseException:
+            self._lanes.remove(lane)
+            contain.remove()
+            raise
+        return lane
+
+    def close(self) -> None:
+        """Drop the rows of the lanes no command runs in (call once the stage's commands are done)."""
+        store = self._ctx._run.store
+        for lane in self._free:
+            lane.contain.remove()
+            store.process_ended(self._ctx.job_id, self._ctx.stage_index, lane.slot, None, keep=False)
+            self._lanes.remove(lane)
+        self._free.clear()
 
     async def spawn(
         self, argv: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] | None = None, slot: str = ""
@@ -319,13 +377,14 @@ class Processes:
         if not self._cleared:
             await end_leftovers(store, ctx.job_id, ctx.stage_index, log=lambda m: ctx.log(m, "warning"))
             self._cleared = True
-        contain = Containment.new() if _LINUX else Containment("")
+        lane = await self._lane(argv, cwd) if slot else None
+        contain = lane.contain if lane is not None else Containment.new() if _LINUX else Containment("")
         ahead = ProcessRecord(
             ctx.job_id, ctx.stage_index, slot, 0, 0, 0, host_identity() or boot_id(), ctx._run.runner.runner_id,
             tuple(argv), cwd, store.clock(), token=contain.token or None,
             cgroup=None if contain.cgroup is None else str(contain.cgroup),
         )
-        if contain.token:
+        if contain.token and lane is None:
             try:
                 await store.process_started(ahead)  # committed before the fork: see the module docstring
             except BaseException:
@@ -340,8 +399,11 @@ class Processes:
         try:
             proc = await asyncio.shield(starting)
         except OSError:
-            contain.remove()
-            store.process_ended(ctx.job_id, ctx.stage_index, slot, None, keep=False)
+            if lane is not None:
+                self._free.append(lane)
+            else:
+                contain.remove()
+                store.process_ended(ctx.job_id, ctx.stage_index, slot, None, keep=False)
             raise
         except asyncio.CancelledError:
             # Interrupted while asyncio was still connecting the pipes: the command may already run
@@ -350,14 +412,23 @@ class Processes:
                 started = await starting
             except OSError:
                 raise asyncio.CancelledError from None
-            await Supervised(self, started, _unrecorded(started.pid), contain).terminate(1.0)
+            await Supervised(self, started, _unrecorded(started.pid), contain, lane).terminate(1.0)
+            if lane is not None:
+                self._free.append(lane)
             raise
-        contain = contain.joined(proc.pid)
+        if lane is None or not lane.checked:
+            contain = contain.joined(proc.pid)
+            if lane is not None:
+                lane.contain, lane.checked = contain, True
         record = dataclasses.replace(
             ahead, pid=proc.pid, pgid=proc.pid, start_ticks=start_ticks(proc.pid) or 0, token=contain.token or None,
             cgroup=None if contain.cgroup is None else str(contain.cgroup),
         )
-        sup = Supervised(self, proc, record, contain)
+        sup = Supervised(self, proc, record, contain, lane)
+        if contain.token:
+            # Its containment is committed (its own row ahead, or its lane's): the pid rides the next group commit.
+            store.process_queued(record)
+            return sup
         try:
             await store.process_started(record)
         except BaseException:
@@ -370,11 +441,15 @@ class Processes:
         self._ctx._run.store.process_frozen(self._ctx.job_id, self._ctx.stage_index, sup.record.slot, frozen)
 
     def ended(self, sup: Supervised, *, keep: bool) -> None:
-        """Record that a process was reaped; `keep` its row (with the exit code) for the detail view."""
-        sup.contain.remove()
+        """Record that a process was reaped (and its group ended); `keep` its row (with the exit code) for the
+        detail view. Its lane, if any, takes the next command."""
+        if sup.lane is None:
+            sup.contain.remove()
         self._ctx._run.store.process_ended(
             self._ctx.job_id, self._ctx.stage_index, sup.record.slot, sup.returncode, keep=keep
         )
+        if sup.lane is not None and sup.lane in self._lanes and sup.lane not in self._free:
+            self._free.append(sup.lane)
 
 
 def describe_exit(code: int | None) -> str:

@@ -421,10 +421,13 @@ def _foreach_stage(spec: dict[str, Any]) -> Stage:
                 raise cannot_start(argv[0], e) from None
 
         done = failed = 0
-        async for o in ctx.items(spec["items"], one, workers=spec["workers"], retry=_retry(spec, item=True),
-                                 allow_failures=spec.get("allow_failures")):
-            done += o.ok
-            failed += not o.ok
+        try:
+            async for o in ctx.items(spec["items"], one, workers=spec["workers"], retry=_retry(spec, item=True),
+                                     allow_failures=spec.get("allow_failures")):
+                done += o.ok
+                failed += not o.ok
+        finally:
+            ctx.processes.close()  # the lanes' rows: every item's command has ended
         return {"items": len(spec["items"]), "ran": done + failed, "failed_now": failed}
 
     fn.__name__ = spec["name"]

@@ -46,6 +46,11 @@ class ProcessRecords(StoreCore):
 
     async def process_started(self, p: ProcessRecord) -> None:
         """Record a started process and commit it (with whatever else is queued) before returning."""
+        self.process_queued(p)
+        await self.commit_point()
+
+    def process_queued(self, p: ProcessRecord) -> None:
+        """Queue: a started process's record, for the next group commit (for one whose containment is committed)."""
         self._submit(
             R_STAGE_START,
             f"INSERT INTO processes ({PROC_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, 0,"
@@ -53,7 +58,6 @@ class ProcessRecords(StoreCore):
             (p.job_id, p.stage_index, p.slot, p.pid, p.pgid, p.start_ticks, p.boot_id, p.runner_id, dumps(list(p.argv)),
              p.cwd, p.started_at_ms, p.token, p.cgroup),
         )
-        await self.commit_point()
 
     def process_ended(self, job_id: JobId, index: int, slot: str, exit_code: int | None, *, keep: bool) -> None:
         """Queue: a process was reaped; keep its row (with the exit code) or drop it."""

@@ -361,6 +361,9 @@ class Processes(Protocol):
         """Record a started process and commit it before returning."""
         ...
 
+    def process_queued(self, p: ProcessRecord) -> None:
+        """Queue: a started process's record, for the next group commit (not waited for)."""
+
     async def output_bytes(self, job_id: JobId) -> int:
         """Return the bytes of command output a job has logged in all its runs (0 for an unknown job)."""
         ...
