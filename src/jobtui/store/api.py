@@ -13,6 +13,7 @@ from ..apimodel import JobEvent, Scope, TokenInfo
 from ..errors import UsageError
 from ..model import Job, JobId, JobStatus
 from .base import StoreCore
+from .clash import retried_on_clash
 from .jobs import JobQueries, job_filters
 from .records import JOB_COLS, NewJob, _job, dumps
 from .seam import Params
@@ -77,22 +78,28 @@ class ApiQueries(StoreCore):
         nothing is stored.
         """
         now = self.clock()
-        async with self._tx() as db:
-            if key is not None:
-                rows = list(await db.execute_fetchall(
-                    "SELECT job_id, fingerprint FROM idempotency_keys WHERE owner = $1 AND key = $2", (owner, key)))
-                if rows:
-                    return int(rows[0][0]), str(rows[0][1]), False
-            keys = [job.unique_key] if job.unique_key is not None else []
-            # The store's classes mix JobQueries in beside this one (see sqlite.Store, postgres.PgStore).
-            (job_id,) = await cast(JobQueries, self)._insert_jobs(db, [job], keys, source, now)
-            if key is not None:
-                await db.execute(
-                    "INSERT INTO idempotency_keys (owner, key, fingerprint, job_id, created_at_ms)"
-                    " VALUES ($1, $2, $3, $4, $5)", (owner, key, fingerprint, job_id, now))
-            if prepare is not None:
-                await prepare(job_id)
-        return job_id, fingerprint, True
+
+        async def unit() -> tuple[JobId, str, bool]:
+            async with self._tx() as db:
+                if key is not None:
+                    rows = list(await db.execute_fetchall(
+                        "SELECT job_id, fingerprint FROM idempotency_keys WHERE owner = $1 AND key = $2", (owner, key)))
+                    if rows:
+                        return int(rows[0][0]), str(rows[0][1]), False
+                keys = [job.unique_key] if job.unique_key is not None else []
+                # The store's classes mix JobQueries in beside this one (see sqlite.Store, postgres.PgStore).
+                (job_id,) = await cast(JobQueries, self)._insert_jobs(db, [job], keys, source, now)
+                if key is not None:
+                    await db.execute(
+                        "INSERT INTO idempotency_keys (owner, key, fingerprint, job_id, created_at_ms)"
+                        " VALUES ($1, $2, $3, $4, $5)", (owner, key, fingerprint, job_id, now))
+                if prepare is not None:
+                    await prepare(job_id)
+            return job_id, fingerprint, True
+
+        # The same key (or the job's unique key) committed by another submit at this instant (PostgreSQL):
+        # the second run reads the winner's key and returns its job, or words the unique key's refusal.
+        return await retried_on_clash(unit, "submit")
 
     # -------------------------------------------------------------------------------- job events
     async def job_events(self, *, after_id: int = 0, limit: int = 1000, job_id: JobId | None = None) -> list[JobEvent]:

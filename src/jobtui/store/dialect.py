@@ -35,6 +35,10 @@ class Dialect(ABC):
     """Appended to a SELECT of rows that must not change until the transaction ends (a new job's parents)."""
     skip_locked: str
     """Appended to the claim's picks: lock the rows taken, skip those another transaction holds."""
+    name_lock_sql: str
+    """`$1` a runner name: the statement that makes registrations of one name wait for each other until the
+    transaction ends (so the second sees the first's row and is refused)."""
+    """Appended to the claim's picks: lock the rows taken, skip those another transaction holds."""
     json_rows: str
     """A subquery's rows as one JSON array ('[]' for none), a format of `cols` and `source` (FROM ... WHERE)."""
     json_list: str

@@ -1,4 +1,4 @@
-"""Submission, reads and a person's control requests."""
+"""Submission and reads (a person's control requests: store/control.py)."""
 
 from __future__ import annotations
 
@@ -6,53 +6,37 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from ..errors import InvalidTransitionError, JobNotFoundError, UsageError
+from ..errors import JobNotFoundError, UsageError
 from ..listing import search_text
 from ..model import (
-    ACTION_FROM,
-    ACTIVE,
-    PAUSED_BY_REQUEST,
-    TERMINAL,
-    Action,
     AttemptRecord,
     ItemRecord,
     Job,
     JobId,
     JobStatus,
     LogLine,
-    NotifyEvent,
     RequestRecord,
     RunnerInfo,
     Stats,
-    can_transition,
 )
 from .base import StoreCore
+from .clash import retried_on_clash
 from .deps import check_deps, link_deps
 from .dialect import Dialect
 from .fleet import link_needs
 from .labels import label_conditions, link_labels
-from .notify import insert_event, link_targets
+from .notify import link_targets
 from .queues import check_queues
 from .records import (
     _TERMINAL_SQL,
     JOB_COLS,
-    ControlResult,
     NewJob,
     _job,
     _loads,
     dumps,
     item_status,
-    job_status,
 )
 from .seam import Db, Params
-
-_REQUEUE = (
-    "resume_count = resume_count + 1, consecutive_failures = 0, pause_reason = NULL, error_message = NULL,"
-    " failed_step = NULL, paused_at_ms = NULL, cancelled_at_ms = NULL, completed_at_ms = NULL,"
-    " next_retry_at_ms = NULL"
-)
-"""What resume, retry and rewind reset when they queue a job again."""
-
 
 
 def job_filters(
@@ -91,9 +75,13 @@ class JobQueries(StoreCore):
         if len(keys) != len(set(keys)):
             dup = next(k for k in keys if keys.count(k) > 1)
             raise UsageError(f"unique key {dup!r} is given to more than one new job")
-        async with self._tx() as db:
-            ids = await self._insert_jobs(db, jobs, keys, source, now)
-        return ids
+
+        async def unit() -> list[JobId]:
+            async with self._tx() as db:
+                return await self._insert_jobs(db, jobs, keys, source, now)
+
+        # A unique key taken by a submit committing at the same instant (PostgreSQL): the second run's check words it.
+        return await retried_on_clash(unit, "submit")
 
     async def _insert_jobs(
         self, db: Db, jobs: Sequence[NewJob], keys: list[str], source: str, now: int
@@ -345,182 +333,3 @@ class JobQueries(StoreCore):
             (cutoff_ms, dumps(list(statuses))),
         )
         return [r[0] for r in rows]
-
-    # ------------------------------------------------------------------------------- control path
-    async def control(
-        self, job_id: JobId, action: Action, *, source: str = "cli", to_stage: int | None = None,
-        reason: str | None = None,
-    ) -> ControlResult:
-        """Apply a person's request to a job in one transaction (`reason`: why, for FAIL).
-
-        Raises:
-            JobNotFoundError: no job has this id.
-            InvalidTransitionError: the action does not apply to the job's state.
-        """
-        now = self.clock()
-        async with self._tx() as db:
-            rows = list(await db.execute_fetchall(
-                "SELECT status, stage_names, items_failed, unique_key, current_step_index, purging_at_ms"
-                f" FROM jobs WHERE job_id = $1{db.dialect.lock_rows}",
-                (job_id,),
-            ))
-            if not rows:
-                raise JobNotFoundError(job_id)
-            status = job_status(rows[0][0])
-            stage_names: list[str] = _loads(rows[0][1])
-            items_failed = int(rows[0][2])
-            unique_key = rows[0][3]
-            if status not in ACTION_FROM[action]:
-                raise InvalidTransitionError(job_id, status.value, action.value)
-            if rows[0][5] is not None and action is not Action.DELETE:
-                # Retention has deleted part of its results (store/retention.py): it must not run on without them.
-                raise InvalidTransitionError(job_id, status.value, action.value,
-                                             "it is being deleted by retention (ended longer ago than --keep)")
-            after: JobStatus | None
-            if action is Action.DELETE:
-                # Every dependent that has not ended waits on a dependency that has not completed, whatever its
-                # own status (a paused or failed-and-retrying one goes back to blocked when resumed).
-                waiting = [] if status is JobStatus.COMPLETED else list(await db.execute_fetchall(
-                    "SELECT d.job_id, j.status FROM job_deps d JOIN jobs j ON j.job_id = d.job_id"
-                    f" WHERE d.depends_on = $1 AND j.status NOT IN {_TERMINAL_SQL} ORDER BY d.job_id",
-                    (job_id,),
-                ))
-                if waiting:
-                    raise InvalidTransitionError(
-                        job_id, status.value, action.value,
-                        f"job(s) {', '.join(f'#{w[0]} ({w[1]})' for w in waiting)} wait on it; cancel them first",
-                    )
-                await db.execute("DELETE FROM jobs WHERE job_id = $1", (job_id,))
-                await db.execute("DELETE FROM logs WHERE job_id = $1", (job_id,))
-                await db.execute("DELETE FROM requests WHERE job_id = $1", (job_id,))
-                return ControlResult(job_id, action, status, None)
-            if action is Action.PAUSE:
-                if status is JobStatus.RUNNING:
-                    after = JobStatus.PAUSING
-                    await self._set(db, job_id, status, after, now)
-                else:
-                    after = JobStatus.PAUSED
-                    await self._set(db, job_id, status, after, now,
-                                    f"paused_at_ms = $3, pause_reason = '{PAUSED_BY_REQUEST}', next_retry_at_ms = NULL",
-                                    (now,))
-            elif action is Action.CANCEL:
-                if status in ACTIVE:
-                    after = JobStatus.CANCELLING
-                    await self._set(db, job_id, status, after, now)
-                else:
-                    after = JobStatus.CANCELLED
-                    # lease_owner: a runner may hold a paused job's stage (a frozen command); it lets go.
-                    await self._set(db, job_id, status, after, now,
-                                    "cancelled_at_ms = $3, next_retry_at_ms = NULL, lease_owner = NULL,"
-                                    " pause_reason = NULL", (now,))
-                    await insert_event(db, job_id, NotifyEvent.CANCELLED, now, self.notify_defaults)
-            elif action in (Action.RESUME, Action.RETRY):
-                if status in TERMINAL and unique_key is not None:
-                    clash = list(await db.execute_fetchall(
-                        f"SELECT job_id FROM jobs WHERE unique_key = $1 AND job_id != $2 AND status NOT IN {_TERMINAL_SQL}",
-                        (unique_key, job_id),
-                    ))
-                    if clash:
-                        raise InvalidTransitionError(
-                            job_id, status.value, action.value, f"unique key {unique_key!r} has active job {clash[0][0]}"
-                        )
-                if status is JobStatus.COMPLETED:
-                    first = list(await db.execute_fetchall(
-                        "SELECT min(stage_index) FROM stages WHERE job_id = $1 AND items_failed > 0", (job_id,)
-                    ))
-                    if items_failed == 0 or not first or first[0][0] is None:
-                        raise InvalidTransitionError(job_id, status.value, action.value, "no failed items to retry")
-                    await self._reopen(db, job_id, int(first[0][0]), keep_items=True)
-                after = await self._requeue_status(db, job_id)
-                # A resume continues a held stage in its runner; a retry starts it again anywhere.
-                release = ", lease_owner = NULL" if action is Action.RETRY else ""
-                await self._set(db, job_id, status, after, now, _REQUEUE + ", run_at_ms = NULL" + release)
-            elif action is Action.REWIND:
-                if to_stage is None or not 0 <= to_stage < len(stage_names):
-                    raise UsageError(f"job {job_id}: no stage {to_stage!r} to rewind to")
-                await self._reopen(db, job_id, to_stage, keep_items=False)
-                after = await self._requeue_status(db, job_id)
-                await self._set(
-                    db, job_id, status, after, now,
-                    _REQUEUE + ", current_step_index = $3, progress_done = 0, progress_total = 0, progress_message = NULL,"
-                    " lease_owner = NULL",
-                    (to_stage,),
-                )
-            elif action is Action.FAIL:
-                # The runner holding a running job no longer owns it (lease_owner NULL): it stops the job at
-                # its next control poll and writes nothing more for it.
-                index = int(rows[0][4])
-                stage = stage_names[index] if index < len(stage_names) else None
-                text = f"failed by {source}: {reason or 'no reason given'}"
-                after = JobStatus.FAILED
-                await self._set(db, job_id, status, after, now,
-                                "lease_owner = NULL, failed_step = $3, error_message = $4, next_retry_at_ms = NULL,"
-                                " pause_reason = NULL", (stage, text))
-                await db.execute(
-                    "UPDATE stages SET status = 'failed', error = $1, finished_at_ms = $2"
-                    " WHERE job_id = $3 AND status IN ('running', 'retrying', 'interrupted')",
-                    (text, now, job_id),
-                )
-            else:  # pragma: no cover - every Action is handled above
-                raise UsageError(f"unknown action {action}")
-            detail = (stage_names[to_stage] if action is Action.REWIND and to_stage is not None
-                      else reason if action in (Action.FAIL, Action.PAUSE) else None)
-            await db.execute(
-                "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, detail, source)"
-                " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                (job_id, now, action.value, status.value, after.value, detail, source),
-            )
-        return ControlResult(job_id, action, status, after)
-
-    @staticmethod
-    async def _requeue_status(db: Db, job_id: JobId) -> JobStatus:
-        """Return where a job queued again goes: blocked while a dependency has not completed, else queued."""
-        rows = list(await db.execute_fetchall(
-            "SELECT 1 FROM job_deps d JOIN jobs p ON p.job_id = d.depends_on"
-            " WHERE d.job_id = $1 AND p.status != 'completed' LIMIT 1",
-            (job_id,),
-        ))
-        return JobStatus.BLOCKED if rows else JobStatus.QUEUED
-
-    @staticmethod
-    async def _set(
-        db: Db, job_id: JobId, before: JobStatus, after: JobStatus, now: int,
-        extra: str = "", extra_params: Sequence[Any] = (),
-    ) -> None:
-        if not can_transition(before, after):
-            raise InvalidTransitionError(job_id, before.value, f"move to {after.value}")
-        # `extra`'s placeholders start at $3; the job's id and its status before follow them.
-        sets = "status = $1, updated_at_ms = $2" + (", " + extra if extra else "")
-        n = 2 + len(extra_params)
-        await db.execute(
-            f"UPDATE jobs SET {sets} WHERE job_id = ${n + 1} AND status = ${n + 2}",
-            (after.value, now, *extra_params, job_id, before.value),
-        )
-
-    @staticmethod
-    async def _reopen(db: Db, job_id: JobId, from_stage: int, *, keep_items: bool) -> None:
-        """Reset stages from `from_stage` on to pending; drop their items unless `keep_items` (then drop failed)."""
-        if keep_items:
-            await db.execute(
-                "DELETE FROM items WHERE job_id = $1 AND stage_index >= $2 AND (stage_index > $3 OR status = 'failed')",
-                (job_id, from_stage, from_stage),
-            )
-        else:
-            await db.execute("DELETE FROM items WHERE job_id = $1 AND stage_index >= $2", (job_id, from_stage))
-        await db.execute(
-            "UPDATE stages SET status = 'pending', attempts = 0, failures = 0, traceback = NULL,"
-            " generation = generation + 1, started_at_ms = NULL,"
-            " finished_at_ms = NULL, error = NULL, output = NULL, state = NULL, checkpoint_at_ms = NULL,"
-            " next_attempt_at_ms = NULL, items_total = NULL,"
-            " items_done = (SELECT count(*) FROM items i WHERE i.job_id = stages.job_id"
-            "   AND i.stage_index = stages.stage_index AND i.status = 'done'),"
-            " items_failed = 0 WHERE job_id = $1 AND stage_index >= $2",
-            (job_id, from_stage),
-        )
-        await db.execute(
-            "UPDATE jobs SET current_step_index = $1,"
-            " items_done = (SELECT coalesce(sum(items_done), 0) FROM stages WHERE job_id = $2),"
-            " items_failed = (SELECT coalesce(sum(items_failed), 0) FROM stages WHERE job_id = $3)"
-            " WHERE job_id = $4",
-            (from_stage, job_id, job_id, job_id),
-        )

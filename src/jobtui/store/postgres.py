@@ -24,7 +24,7 @@ What SQLite gave for free, and how it holds here:
   claim on) and wakes the runner at once; the runner's poll stays as the fallback.
 * The mark. A `jobtui_meta` table holds ('application', 'jobtui') and the schema version: a database
   holding another application's tables is refused before anything is written, a newer schema is refused
-  by an older jobtui, and migrations run under an advisory lock (the only one left), so two runners
+  by an older jobtui, and migrations run under an advisory lock (the only global one left), so two runners
   starting at once do not race.
 """
 
@@ -54,6 +54,7 @@ from ..model import Action, JobId
 from ..redaction import redact
 from .api import ApiQueries
 from .base import StoreCore
+from .control import ControlQueries
 from .deps import DependencyQueries
 from .detail import DetailQueries
 from .dialect import Dialect
@@ -602,7 +603,7 @@ class PgCore(StoreCore):
             delay = min(5.0, delay * 2)
 
 
-class PgStore(DetailQueries, JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
+class PgStore(DetailQueries, JobQueries, ControlQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
               RetentionQueries, FleetQueries, ApiQueries, ListingQueries, MetaQueries, QueueQueries, PgCore):
     """All reads and writes of one jobtui database on a PostgreSQL server."""
 

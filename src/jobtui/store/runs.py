@@ -145,6 +145,7 @@ class RunnerWrites(StoreCore):
         """
         async with self._tx() as db:
             if info.name is not None:
+                await db.execute(db.dialect.name_lock_sql, (info.name,))
                 await self._refuse_taken_name(db, info, is_dead or (lambda _r: False))
             await db.execute("DELETE FROM runner_tags WHERE runner_id = $1", (info.runner_id,))
             await db.execute("DELETE FROM runners WHERE runner_id = $1", (info.runner_id,))

@@ -29,6 +29,9 @@ class PgDialect(Dialect):
     lock_own = " FOR NO KEY UPDATE"
     lock_share = " FOR SHARE"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    # A lock per name (class 1 of the two-key advisory locks), held to COMMIT: a name has no row to lock before
+    # its first runner inserts one. Two registrations of one name wait for each other; nothing else does.
+    name_lock_sql = "SELECT pg_advisory_xact_lock(1, hashtext($1::text))"
     json_rows = "(SELECT coalesce(json_agg(json_build_array({cols})), '[]'::json) FROM {source})"
     json_list = "json_build_array({parts})::text"
 

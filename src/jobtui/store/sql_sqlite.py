@@ -33,6 +33,7 @@ class SqliteDialect(Dialect):
     lock_own = ""
     lock_share = ""
     skip_locked = ""  # one writer at a time: nothing to skip
+    name_lock_sql = "SELECT $1"  # one writer at a time: the registration already holds the database
     # json(): each part nests as JSON, not as text, whether or not a subquery's result keeps its JSON subtype.
     json_rows = "json((SELECT json_group_array(json_array({cols})) FROM {source}))"
     json_list = "json_array({parts})"

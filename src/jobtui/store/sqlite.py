@@ -11,6 +11,7 @@ detail.py (the job detail in one statement).
 from __future__ import annotations
 
 from .api import ApiQueries
+from .control import ControlQueries
 from .deps import DependencyQueries
 from .detail import DetailQueries
 from .fleet import FleetQueries
@@ -25,6 +26,6 @@ from .runs import RunnerWrites
 from .schedules import ScheduleQueries
 
 
-class Store(DetailQueries, JobQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
+class Store(DetailQueries, JobQueries, ControlQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
             RetentionQueries, FleetQueries, ApiQueries, ListingQueries, MetaQueries, QueueQueries):
     """All reads and writes of one SQLite database file."""
