@@ -20,7 +20,7 @@ from jobtui.server.problems import from_jobtui
 from jobtui.store import JobStore
 from tests.contract.conftest import OpenStore, new_job
 
-ROUNDS = 8
+ROUNDS = 10
 """Each race is run this many times (on PostgreSQL the unguarded code lost every round)."""
 
 

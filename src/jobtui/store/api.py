@@ -16,7 +16,7 @@ from .base import StoreCore
 from .clash import retried_on_clash
 from .jobs import JobQueries, job_filters
 from .records import JOB_COLS, NewJob, _job, dumps
-from .seam import Params
+from .seam import Db, Params
 
 _TOKEN_COLS = "token_id, name, scope, token_hash, created_at_ms, last_used_at_ms"
 _EVENT_COLS = "event_id, job_id, ts_ms, kind, from_status, to_status"
@@ -24,6 +24,13 @@ _EVENT_COLS = "event_id, job_id, ts_ms, kind, from_status, to_status"
 
 def _token(r: Any) -> TokenInfo:
     return TokenInfo(int(r[0]), r[1], Scope(r[2]), r[3], int(r[4]), None if r[5] is None else int(r[5]))
+
+
+async def _used_key(db: Db, owner: str, key: str) -> tuple[JobId, str, bool] | None:
+    """Return (job id, fingerprint, False) when `owner` already used the idempotency key `key`."""
+    rows = await db.execute_fetchall(
+        "SELECT job_id, fingerprint FROM idempotency_keys WHERE owner = $1 AND key = $2", (owner, key))
+    return (int(rows[0][0]), str(rows[0][1]), False) if rows else None
 
 
 class ApiQueries(StoreCore):
@@ -81,14 +88,18 @@ class ApiQueries(StoreCore):
 
         async def unit() -> tuple[JobId, str, bool]:
             async with self._tx() as db:
-                if key is not None:
-                    rows = list(await db.execute_fetchall(
-                        "SELECT job_id, fingerprint FROM idempotency_keys WHERE owner = $1 AND key = $2", (owner, key)))
-                    if rows:
-                        return int(rows[0][0]), str(rows[0][1]), False
+                if key is not None and (used := await _used_key(db, owner, key)):
+                    return used
                 keys = [job.unique_key] if job.unique_key is not None else []
-                # The store's classes mix JobQueries in beside this one (see sqlite.Store, postgres.PgStore).
-                (job_id,) = await cast(JobQueries, self)._insert_jobs(db, [job], keys, source, now)
+                try:
+                    # The store's classes mix JobQueries in beside this one (see sqlite.Store, postgres.PgStore).
+                    (job_id,) = await cast(JobQueries, self)._insert_jobs(db, [job], keys, source, now)
+                except UsageError:
+                    # The submit that used this key may have committed since the read above (at READ COMMITTED
+                    # each statement sees what committed before it): its job has the unique key. Answer with it.
+                    if key is not None and (used := await _used_key(db, owner, key)):
+                        return used
+                    raise
                 if key is not None:
                     await db.execute(
                         "INSERT INTO idempotency_keys (owner, key, fingerprint, job_id, created_at_ms)"
