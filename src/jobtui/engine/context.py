@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
-from contextvars import ContextVar
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import storable
 from ..errors import ItemsFailedError, PermanentError
-from ..kinds import Stop, StopKind
-from ..model import PAUSED_BY_REQUEST, FileRecord, JobId, auto_pause_reason
+from ..kinds import StopKind
+from ..model import PAUSED_BY_REQUEST, FileRecord, JobId
 from ..private import UnsafePathError, private_subdir
-from .retry import Retry, call_with_retry, describe
+from .items import ItemLoop, ItemOutcome, current_item, default_key
+from .retry import Retry
 from .tolerance import AllowFailures, check_allow_failures, verdict
 
 if TYPE_CHECKING:
@@ -24,28 +22,7 @@ if TYPE_CHECKING:
     from .jobrun import JobRun
     from .process import Processes
 
-_current_item: ContextVar[str | None] = ContextVar("jobtui_item", default=None)
-
-YIELD_EVERY = 64
-"""Items between two yields to the event loop, so the group commit can run beside a busy loop."""
-MAX_UNCOMMITTED = 20_000
-"""Queued writes past which an item loop waits for the group commit (back-pressure)."""
-
-
-
-
-@dataclass(frozen=True, slots=True)
-class ItemOutcome:
-    """What became of one item: its result (ok) or its error (after its retries)."""
-
-    key: str
-    item: Any
-    ok: bool
-    result: Any
-    error: str | None
-    attempts: int
-    replayed: bool = False
-    """True when the item was done in an earlier run and its stored result is replayed (`replay=True`)."""
+__all__ = ["Context", "ItemOutcome", "default_key"]
 
 
 def _hash_file(path: Path) -> tuple[int, str]:
@@ -56,24 +33,6 @@ def _hash_file(path: Path) -> tuple[int, str]:
             digest.update(chunk)
             size += len(chunk)
     return size, digest.hexdigest()
-
-
-def default_key(item: Any) -> str:
-    """Return an item's key: itself for strings and numbers, its sorted JSON otherwise."""
-    if isinstance(item, str):
-        return item
-    if isinstance(item, int | float) and not isinstance(item, bool):
-        return str(item)
-    return json.dumps(item, sort_keys=True, separators=(",", ":"), default=str)
-
-
-async def _aiter(iterable: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
-    if isinstance(iterable, AsyncIterable):
-        async for x in iterable:
-            yield x
-    else:
-        for x in iterable:
-            yield x
 
 
 class Context:
@@ -169,7 +128,7 @@ class Context:
         A rewind starts a new generation and so a new key.
         """
         base = f"jobtui-{self.job_id}-{self.stage}-g{self._generation}"
-        item = _current_item.get()
+        item = current_item.get()
         return base if item is None else f"{base}-{item}"
 
     @property
@@ -367,166 +326,18 @@ class Context:
         failures are logged, and the job completes with its failed items counted.
         """
         allow = check_allow_failures(allow_failures)
-        run = self._run
-        store = run.store
-        job_id, index = self.job_id, self.stage_index
-        policy = retry or run.job_type.item_retry or self._stage.retry
-        keyf = key or default_key
-        if self._fresh:
-            # No item of this stage was ever stored: skip the read (one query per stage saved).
-            done_keys: set[str] = set()
-            failed_keys: set[str] = set()
-        else:
-            done_keys, failed_keys = await store.item_keys(job_id, index)
-        self._fresh = False
         total = len(iterable) if hasattr(iterable, "__len__") else None  # type: ignore[arg-type]
-        n_done, n_failed = len(done_keys), len(failed_keys)
-        seen: set[str] = set()
-        iterated: set[str] = set()
-        """Every key of the iterable (done before or not): what the verdict counts against."""
-        errors: dict[str, str] = {}
-
-        def counters() -> tuple[int | None, int, int]:
-            # Read at the group commit that writes the item rows counted here (never ahead of them).
-            return total, n_done, n_failed
-
-        def record(o: ItemOutcome) -> None:
-            nonlocal n_done, n_failed
-            was_failed = o.key in failed_keys
-            store.item_finished(job_id, index, o.key, o.ok, o.result, o.error, o.attempts)
-            if o.ok:
-                n_done += 1
-                done_keys.add(o.key)
-                if was_failed:
-                    n_failed -= 1
-                    failed_keys.discard(o.key)
-                    run.items_failed -= 1
-                run.items_done += 1
-                run.consecutive_failures = 0
-            else:
-                if not was_failed:
-                    n_failed += 1
-                    failed_keys.add(o.key)
-                    run.items_failed += 1
-                run.consecutive_failures += 1
-                errors.setdefault(o.key, f"item {o.key}: {o.error}")
-                run.log(f"item {o.key} failed after {o.attempts} attempt(s): {o.error}", "error")
-            store.watch_stage_counters(job_id, index, counters)
-            message = f"{n_done}/{total if total is not None else '?'} items" + (f", {n_failed} failed" if n_failed else "")
-            run.set_progress(n_done + n_failed, total, message)
-
-        async def settle(o: ItemOutcome) -> None:
-            """Record an outcome; past `auto_pause_after` failures in a row, commit and pause the job."""
-            record(o)
-            limit = run.job_type.auto_pause_after
-            if limit and run.consecutive_failures >= limit:
-                await store.commit_point()
-                raise Stop(StopKind.PAUSE, auto_pause_reason(run.consecutive_failures, o.key, str(o.error)))
-
-        async def one(k: str, item: Any) -> ItemOutcome:
-            if run.must_wait:
-                # No new item while the lease may have lapsed or the database takes no writes.
-                await run.ready()
-            token = _current_item.set(k)
-            tries = 1
-
-            def on_retry(n: int, err: BaseException, delay: float) -> None:
-                nonlocal tries
-                tries = n + 1
-                run.log(f"item {k}: attempt {n} failed ({describe(err)}); retrying in {delay:.1f}s", "warning")
-
-            try:
-                result, tries = await call_with_retry(lambda: fn(item), policy, sleep=run.sleep, on_retry=on_retry)
-                return ItemOutcome(k, item, True, result, None, tries)
-            except Exception as e:
-                # An error may carry a `result` to keep beside it (a command's exit code and output).
-                return ItemOutcome(k, item, False, getattr(e, "result", None), run.clean(describe(e)), tries)
-            finally:
-                _current_item.reset(token)
-
+        loop = ItemLoop(self._run, self.stage_index, fn, retry or self._run.job_type.item_retry or self._stage.retry,
+                        key or default_key, replay=replay, total=total)
+        await loop.load(fresh=self._fresh)
+        self._fresh = False
         self._calls += 1
         call = self._calls
-        self._unjudged[call] = (failed_keys, iterated)
-        stored: dict[str, Any] = {}
-        if replay and done_keys:
-            stored = await store.item_results(job_id, index)
-
-        def replayed(k: str, item: Any) -> ItemOutcome | None:
-            if not replay or k not in stored or k in seen:
-                return None
-            seen.add(k)
-            return ItemOutcome(k, item, True, stored[k], None, 0, replayed=True)
-
-        def pending(k: str) -> bool:
-            iterated.add(k)
-            if k in done_keys or k in seen:
-                return False
-            seen.add(k)
-            return True
-
-        run.set_progress(n_done + n_failed, total, f"{n_done}/{total if total is not None else '?'} items")
-        if workers <= 1:
-            count = 0
-            async for item in _aiter(iterable):
-                k = keyf(item)
-                if not pending(k):
-                    again = replayed(k, item)
-                    if again is not None:
-                        yield again
-                    continue
-                run.check()
-                o = await one(k, item)
-                await settle(o)
-                yield o
-                count += 1
-                if store.pending > MAX_UNCOMMITTED:
-                    await store.commit_point()
-                elif count % YIELD_EVERY == 0:
-                    await asyncio.sleep(0)
-            await store.commit_point()
-            self._judge(call, allow, errors)
-            return
-
-        running: dict[asyncio.Task[ItemOutcome], int] = {}
-        """Tasks in flight, by launch number."""
-        seq = 0
-        source = _aiter(iterable).__aiter__()
-        exhausted = False
+        self._unjudged[call] = (loop.failed_keys, loop.iterated)
+        outcomes = loop.serial(iterable) if workers <= 1 else loop.parallel(iterable, workers)
         try:
-            while True:
-                while not exhausted and len(running) < workers and run.request is None:
-                    try:
-                        item = await anext(source)
-                    except StopAsyncIteration:
-                        exhausted = True
-                        break
-                    k = keyf(item)
-                    if pending(k):
-                        task = asyncio.ensure_future(one(k, item))
-                        running[task] = seq
-                        seq += 1
-                    else:
-                        again = replayed(k, item)
-                        if again is not None:
-                            yield again
-                if not running:
-                    break
-                finished, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-                # asyncio.wait returns a set: settle what finished together in launch order, so that
-                # outcomes (and the count of consecutive failures) do not depend on set ordering.
-                for t in sorted(finished, key=running.__getitem__):
-                    del running[t]
-                    o = t.result()
-                    await settle(o)
-                    yield o
-                if store.pending > MAX_UNCOMMITTED:
-                    await store.commit_point()
-            await store.commit_point()
-            if not exhausted:
-                run.check()
-            self._judge(call, allow, errors)
+            async for o in outcomes:
+                yield o
         finally:
-            for t in running:
-                t.cancel()
-            if running:
-                await asyncio.gather(*running, return_exceptions=True)
+            await outcomes.aclose()
+        self._judge(call, allow, loop.errors)

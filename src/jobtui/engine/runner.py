@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import socket
@@ -12,11 +11,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Unpack
 
-from ..errors import RunnerNameTakenError, StoreError, TransientError
+from ..errors import RunnerNameTakenError, StoreError
 from ..fleet import check_name, check_tags
 from ..kinds import RunnerEvent, StopKind
-from ..model import HOLDABLE, PAUSED_BY_REQUEST, JobId, JobStatus, RunnerInfo
+from ..model import JobId, RunnerInfo
 from ..store import Claimed, JobStore
+from .control import poll_control, poll_held, recover
 from .definition import Registry
 from .duties import Duty, start_duties, stop_duties
 from .execution import run_job
@@ -26,7 +26,6 @@ from .lease import check_lease_ttl, default_runner_name, lease_clock, runner_pro
 from .lease_keeper import LeaseKeeper
 from .notify import Notifier, defaults_from_env
 from .options import RunnerOptions, RunnerOverrides
-from .process import end_leftovers
 from .retention import Retention
 from .scheduler import Scheduler
 from .waiting import wait_set
@@ -118,7 +117,7 @@ class Runner:
         if force:
             self.grace_s = 0
             for run in list(self.runs.values()):
-                self._interrupt(run, StopKind.SHUTDOWN)
+                self.interrupt(run, StopKind.SHUTDOWN)
 
     async def hold_claims(self) -> None:
         """Claim nothing new until release_claims(); return once no claim is in flight.
@@ -197,7 +196,7 @@ class Runner:
     def _lose(self, run: JobRun) -> None:
         """Stop a job another runner holds now: no safe point, no write."""
         run.ask(StopKind.LOST)
-        self._interrupt(run, StopKind.LOST)
+        self.interrupt(run, StopKind.LOST)
 
     def _lost_all(self) -> None:
         if self.runs:
@@ -218,7 +217,7 @@ class Runner:
             else:
                 if run.interrupt is None:
                     run.reason = error
-                self._interrupt(run, StopKind.STORE)
+                self.interrupt(run, StopKind.STORE)
 
     async def _register(self, *, first: bool = False) -> None:
         now = self.store.clock()
@@ -274,7 +273,7 @@ class Runner:
         self.store.on_wake = self.wake  # a backend with push (PostgreSQL's LISTEN) wakes us on a submit or request
         self.store.on_dropped = self._on_dropped
         try:
-            await self._recover()
+            await recover(self)
         except StoreError as e:
             log.warning("recovery failed (%s); retrying at the next heartbeat", e)
         heartbeat = asyncio.create_task(self._heartbeat_loop(), name="jobtui-heartbeat")
@@ -307,9 +306,9 @@ class Runner:
         try:
             claimed = await self._claim(types)
             if self.runs or self.unrecorded:
-                await self._poll_control()
+                await poll_control(self)
             if self.held:
-                await self._poll_held()
+                await poll_held(self)
             if not self.runs and not claimed:
                 due_by = None if wait_for_scheduled else self.store.clock()
                 if exit_when_idle and not await self.store.has_runnable(types, due_by_ms=due_by,
@@ -379,7 +378,7 @@ class Runner:
             return
         for run in runs:
             run.ask(StopKind.SHUTDOWN)
-            self._arm_grace(run, StopKind.SHUTDOWN)
+            self.arm_grace(run, StopKind.SHUTDOWN)
         tasks = [r.task for r in runs if r.task is not None]
         await asyncio.wait(tasks, timeout=self.grace_s + 5)
         for t in tasks:
@@ -403,63 +402,19 @@ class Runner:
                     self._lost_all()
                     await self._register()
                 self._lease_ok = began
-                await self._recover()
+                await recover(self)
             except StoreError as e:
                 log.warning("heartbeat failed: %s", e)
             except Exception:
                 log.exception("heartbeat failed")
 
-    async def _recover(self) -> None:
-        recovered = await self.store.recover(
-            self_id=self.runner_id, ttl_ms=int(self.lease_ttl_s * 1000), is_dead=runner_process_gone
-        )
-        for job_id, before, after in recovered:
-            self.store.log(job_id, "warning", recovered_text(before, after), held=False)
-            self.emit(RunnerEvent.RECOVERED, job_id)
-            # A dead runner's commands may have outlived it: end them before anything runs again. This
-            # runner does not hold the job: its lines are written unfenced (held=False), or the group
-            # commit refused them and warned that fencing failed (issue 15, item 9).
-            say = functools.partial(self.store.log, job_id, "warning", held=False)
-            try:
-                await end_leftovers(self.store, job_id, None, log=say)
-            except TransientError as e:
-                # The stage's next start tries again, and refuses to run beside a live copy.
-                say(str(e))
-        # Blocked jobs whose dependencies completed while no unblock ran with them (a safety net).
-        released = await self.store.release_ready()
-        if recovered or released:
-            await self.store.commit_point()
-            self._wake.set()
-
-    async def _poll_control(self) -> None:
-        owned = await self.store.owned_requests(self.runner_id, expected=len(self.runs))
-        if owned is None:
-            self.unrecorded.clear()
-            return
-        for job_id, run in list(self.runs.items()):
-            status = owned.get(job_id)
-            if status is None:
-                # A job whose completion just committed is no longer held, yet not lost: its task ends by itself.
-                if run.task is not None and not run.task.done() and run.interrupt is None and not run.completing:
-                    self._interrupt(run, StopKind.LOST)
-            elif status is JobStatus.PAUSING and run.request is None:
-                run.ask(StopKind.PAUSE, PAUSED_BY_REQUEST)
-                self._arm_grace(run, StopKind.PAUSE)
-            elif status is JobStatus.CANCELLING and run.request is not StopKind.CANCEL:
-                run.ask(StopKind.CANCEL)
-                self._interrupt(run, StopKind.CANCEL)
-        for job_id in owned.keys() - self.runs.keys():
-            # Our final write for it did not apply (its state changed under us): hand it back.
-            self.store.job_released(job_id, self.runner_id)
-        if owned.keys() - self.runs.keys():
-            await self.store.commit_point()
-        self.unrecorded.clear()
-
-    def _arm_grace(self, run: JobRun, kind: StopKind) -> None:
+    def arm_grace(self, run: JobRun, kind: StopKind) -> None:
+        """Interrupt the job's stage once the grace period passes, unless it stops at a safe point before."""
         if run.grace_timer is None:
-            run.grace_timer = asyncio.get_running_loop().call_later(self.grace_s, self._interrupt, run, kind)
+            run.grace_timer = asyncio.get_running_loop().call_later(self.grace_s, self.interrupt, run, kind)
 
-    def _interrupt(self, run: JobRun, kind: StopKind) -> None:
+    def interrupt(self, run: JobRun, kind: StopKind) -> None:
+        """Cancel the job's task now (once), noting why."""
         if run.task is not None and not run.task.done() and run.interrupt is None:
             run.interrupt = kind
             run.task.cancel()
@@ -472,15 +427,6 @@ class Runner:
         self.held[job_id] = run
         self._wake.set()
         self.emit(RunnerEvent.PAUSE, job_id)
-
-    async def _poll_held(self) -> None:
-        """Stop held jobs that someone cancelled, deleted, rewound or gave to another runner."""
-        owned = await self.store.held_status(list(self.held))
-        for job_id, run in list(self.held.items()):
-            status, owner = owned.get(job_id, (None, None))
-            if owner != self.runner_id or status is None or status not in HOLDABLE:
-                # No longer ours to continue: the stage lets go of its process; nothing is written.
-                run.ask(StopKind.LOST)
 
     def _start(self, claimed: Claimed) -> None:
         held = self.held.pop(claimed.job.job_id, None)
@@ -504,16 +450,6 @@ class Runner:
             run.grace_timer.cancel()
         self._wake.set()
         self.emit(RunnerEvent.FINISHED, job_id)
-
-    # one job -------------------------------------------------------------------------------------
-
-def recovered_text(before: JobStatus, after: JobStatus) -> str:
-    """Word a recovery for the job's log: 'queued → ...', or, for a job that stays paused, what became of it."""
-    if before is after:
-        return (f"its runner was lost; the job stays {after.value}"
-                + (" (a frozen command is ended: resume runs its stage again from its last checkpoint)"
-                   if after is JobStatus.PAUSED else ""))
-    return f"recovered from a lost runner: {before.value} → {after.value}"
 
 
 def workspace_root_for(db_path: Path) -> Path:
