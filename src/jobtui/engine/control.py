@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..errors import TransientError
 from ..kinds import RunnerEvent, StopKind
-from ..model import HOLDABLE, PAUSED_BY_REQUEST, JobStatus
+from ..model import HOLDABLE, PAUSED_BY_REQUEST, JobId, JobStatus
+from ..store import JobStore
+from .jobrun import JobRun
 from .lease import runner_process_gone
 from .process import end_leftovers
 
-if TYPE_CHECKING:
-    from .runner import Runner
+
+class Runner(Protocol):
+    """What these steps see of the Runner (engine/runner.py), which calls them."""
+
+    store: JobStore
+    runner_id: str
+    lease_ttl_s: float
+    runs: dict[JobId, JobRun]
+    held: dict[JobId, JobRun]
+    unrecorded: set[JobId]
+
+    def interrupt(self, run: JobRun, kind: StopKind) -> None: ...
+    def arm_grace(self, run: JobRun, kind: StopKind) -> None: ...
+    def emit(self, event: RunnerEvent, job_id: JobId | None = None) -> None: ...
+    def wake(self) -> None: ...
 
 
 async def poll_control(runner: Runner) -> None:
