@@ -36,6 +36,10 @@ class Listing:
     """Only jobs of these queues (None: any, or none)."""
     not_queues: frozenset[str] = frozenset()
     """Not the jobs of these queues (jobs in no queue are kept)."""
+    stages: frozenset[str] | None = None
+    """Only jobs at one of these stages (lower-case names; None: any)."""
+    not_stages: frozenset[str] = frozenset()
+    """Not the jobs at these stages (jobs that ended, at no stage, are kept)."""
     failures: frozenset[str] | None = None
     """Only jobs in these statuses or with a failed item (the failures-only view); None: no such limit."""
     sort: str = "id"

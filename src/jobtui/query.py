@@ -1,6 +1,7 @@
 """The filter language of the TUI's list and of bulk actions (`pause --where ...`): parsed text; pure, no I/O.
 
-`status:running,failed type:ocr label:project=42 queue:gpu !word`: each token narrows the jobs; a leading
+`status:running,failed type:ocr stage:fetch label:project=42 queue:gpu !word`: each token narrows the jobs
+(`stage:` the stage a job is at, by name, case-insensitive); a leading
 `!` or `-` negates one; free words must occur in a job's searchable text. `Query.listing()` is what the
 store reads (a `jobtui.listing.Listing`, in SQL over indexes).
 """
@@ -17,7 +18,7 @@ __all__ = ["Query"]
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A parsed filter: `status:`, `type:`, `label:` and `queue:` tokens, free words; a leading `!` or `-` negates."""
+    """A parsed filter: `status:`, `type:`, `stage:`, `label:` and `queue:` tokens, free words; `!` or `-` negates."""
 
     text: str = ""
     statuses: frozenset[str] | None = None
@@ -34,20 +35,23 @@ class Query:
     queues: frozenset[str] | None = None
     """`queue:a,b`: only jobs of these queues."""
     not_queues: frozenset[str] = frozenset()
+    stages: frozenset[str] | None = None
+    """`stage:a,b`: only jobs at one of these stages (lower-case names)."""
+    not_stages: frozenset[str] = frozenset()
 
     @property
     def empty(self) -> bool:
         """Tell whether the query lets every job through."""
         return not (self.statuses is not None or self.not_statuses or self.types is not None or self.not_types
                     or self.words or self.not_words or self.labels or self.not_labels or self.queues is not None
-                    or self.not_queues)
+                    or self.not_queues or self.stages is not None or self.not_stages)
 
     def listing(self) -> Listing:
         """Return the filter as the store's listing (in id order; `dataclasses.replace` sets another)."""
         return Listing(
             statuses=self.statuses, not_statuses=self.not_statuses, types=self.types, not_types=self.not_types,
             words=self.words, not_words=self.not_words, labels=self.labels, not_labels=self.not_labels,
-            queues=self.queues, not_queues=self.not_queues,
+            queues=self.queues, not_queues=self.not_queues, stages=self.stages, not_stages=self.not_stages,
         )
 
     @classmethod
@@ -59,6 +63,8 @@ class Query:
         not_types: set[str] = set()
         queues: set[str] | None = None
         not_queues: set[str] = set()
+        stages: set[str] | None = None
+        not_stages: set[str] = set()
         words: list[str] = []
         not_words: list[str] = []
         labels: list[tuple[str, str | None]] = []
@@ -95,6 +101,14 @@ class Query:
                     not_queues |= chosen_queues
                 else:
                     queues = chosen_queues if queues is None else queues & chosen_queues
+            elif sep and key in ("stage", "st"):
+                chosen_stages = {v.lower() for v in value.split(",") if v}
+                if not chosen_stages:
+                    problems.append(f"no stage name in {token!r}")
+                elif negate:
+                    not_stages |= chosen_stages
+                else:
+                    stages = chosen_stages if stages is None else stages & chosen_stages
             elif sep and key in ("label", "l"):
                 label_key, has_value, label_value = value.partition("=")
                 if not label_key:
@@ -109,5 +123,5 @@ class Query:
             text, None if statuses is None else frozenset(statuses), frozenset(not_statuses),
             None if types is None else frozenset(types), frozenset(not_types), tuple(words), tuple(not_words),
             tuple(labels), tuple(not_labels), tuple(problems), None if queues is None else frozenset(queues),
-            frozenset(not_queues),
+            frozenset(not_queues), None if stages is None else frozenset(stages), frozenset(not_stages),
         )

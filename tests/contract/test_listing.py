@@ -115,3 +115,21 @@ async def test_changes_statuses_and_rows_by_id(open_store: OpenStore) -> None:
     changed = await store.job_changes(newest - 1)
     assert changed and all(stamp == newest for _, _, stamp in changed)
     assert set(await store.jobs_by_ids([ids[0], ids[3], 10**9])) == {ids[0], ids[3]}
+
+
+async def test_the_stage_filter_matches_the_stage_a_job_is_at(open_store: OpenStore) -> None:
+    """`stage:` (issue 19, item 8): the current stage's name, case-insensitive; a job past its stages is at none."""
+    store = await open_store()
+    fetching = await store.add_jobs([new_job("alpha", ("Fetch", "save")) for _ in range(2)])
+    saving = await store.add_jobs([new_job("alpha", ("save", "Fetch"))])
+
+    async def shown(**kw: object) -> list[int]:
+        listing = Listing(**kw)  # type: ignore[arg-type]
+        rows = [j.job_id for j in await store.window_jobs(listing, 0, 100)]
+        assert await store.count_jobs(listing) == len(rows)
+        return rows
+
+    assert await shown(stages=frozenset({"fetch"})) == fetching
+    assert await shown(stages=frozenset({"save", "nope"})) == saving
+    assert await shown(not_stages=frozenset({"fetch"})) == saving
+    assert await shown(stages=frozenset({"nope"})) == []

@@ -125,7 +125,7 @@ def test_every_status_has_glyph_colour_rank_and_help() -> None:
     from jobtui.model import ACTIVE, TERMINAL, JobStatus, StageStatus
     from jobtui.tui.app import styles_dir
     from jobtui.tui.format import STAGE_COLOUR, STAGE_GLYPH, STATUS_LOOK, STATUS_ORDER
-    from jobtui.tui.screens import HelpScreen
+    from jobtui.tui.help import HelpScreen
 
     tcss = (styles_dir() / "app.tcss").read_text()
     glyphs = set()

@@ -9,7 +9,7 @@ from jobtui.client import Client
 from jobtui.errors import UsageError
 from jobtui.model import JobStatus
 from jobtui.tui.app import make_app
-from jobtui.tui.screens import HelpScreen
+from jobtui.tui.help import HelpScreen
 
 from .conftest import FAILS, LONG, demo, run_idle, select, shown, tui, wait_until
 

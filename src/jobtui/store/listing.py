@@ -91,6 +91,11 @@ def _where(listing: Listing, d: Dialect, p: Params) -> list[str]:
         where.append(f"queue IN ({d.texts(p.add(dumps(sorted(listing.queues))))})")
     if listing.not_queues:
         where.append(f"(queue IS NULL OR queue NOT IN ({d.texts(p.add(dumps(sorted(listing.not_queues))))}))")
+    if listing.stages is not None:
+        where.append(f"lower({d.step_name}) IN ({d.texts(p.add(dumps(sorted(listing.stages))))})")
+    if listing.not_stages:
+        where.append(f"coalesce(lower({d.step_name}) NOT IN ({d.texts(p.add(dumps(sorted(listing.not_stages))))}),"
+                     " 1 > 0)")
     if listing.failures is not None:
         where.append(f"(status IN ({d.texts(p.add(dumps(sorted(listing.failures))))}) OR items_failed > 0)")
     for word in listing.words:

@@ -1,4 +1,4 @@
-"""JobActions: what the keys p r c t R d n do to jobs, when each applies, and the palette's job commands.
+"""JobActions: what the keys p r c t R d X n do to jobs, when each applies, and the palette's job commands.
 
 The app keeps the `action_*` methods Textual calls (one line each) and delegates here.
 """
@@ -8,20 +8,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.text import Text
+from textual.events import Key
 
 from ..errors import JobtuiError
-from ..model import Action, Job, JobId, action_applies
+from ..model import DEPENDABLE, Action, Job, JobId, action_applies
 from .format import clean
 from .host import AppHost, JobCommand
+from .keys import STEERING_KEYS, readonly_note
 from .screens import ConfirmScreen, NewJobScreen, RewindScreen
 
 JOB_ACTIONS: dict[str, Action] = {
     "pause": Action.PAUSE, "resume": Action.RESUME, "cancel": Action.CANCEL, "retry": Action.RETRY,
-    "rewind": Action.REWIND, "delete": Action.DELETE,
+    "rewind": Action.REWIND, "delete": Action.DELETE, "fail": Action.FAIL,
 }
 """The app's action names that steer jobs, with the request each sends."""
 _PAST = {Action.PAUSE: "pause requested", Action.RESUME: "resumed", Action.CANCEL: "cancel requested",
-         Action.RETRY: "retry queued", Action.REWIND: "rewound", Action.DELETE: "deleted"}
+         Action.RETRY: "retry queued", Action.REWIND: "rewound", Action.DELETE: "deleted",
+         Action.FAIL: "failed"}
 
 
 class JobActions:
@@ -52,14 +55,25 @@ class JobActions:
             if not targets:
                 return False
             return any(action_applies(JOB_ACTIONS[action], j.status) for j in targets)
-        if action == "new_job":
+        if action in ("new_job", "clean"):
             return not app.readonly
+        if action == "depend":
+            job = app.selected_job
+            return not app.readonly and not app.table.marked and job is not None and job.status in DEPENDABLE
         return True
 
-    def soon(self, action: Action, ids: Iterable[JobId] | None = None, *, to_stage: str | None = None) -> None:
+    def readonly_key(self, event: Key, *, main: bool) -> None:
+        """Read-only: say why a steering key does nothing on the main screen (its binding is hidden)."""
+        if self.app.readonly and main and event.key in STEERING_KEYS:
+            self.app.notify(readonly_note(event.key), severity="warning", timeout=4)
+            event.stop()
+
+    def soon(self, action: Action, ids: Iterable[JobId] | None = None, *, to_stage: str | None = None,
+             reason: str | None = None) -> None:
         """Send requests without blocking the keys: a bulk action on many jobs takes many transactions."""
         targets = list(ids) if ids is not None else None
-        self.app.run_worker(self.act(action, targets, to_stage=to_stage), group="act", name=f"{action.value}")
+        self.app.run_worker(self.act(action, targets, to_stage=to_stage, reason=reason), group="act",
+                            name=f"{action.value}")
 
     def confirm(self, action: Action, verb: str, consequence: str, *, yes: str, no: str) -> None:
         """Ask first (the safe answer has the focus), then act on the jobs to which `action` applies."""
@@ -112,7 +126,8 @@ class JobActions:
 
         app.push_screen(RewindScreen(detail), chosen)
 
-    async def act(self, action: Action, ids: Iterable[JobId] | None = None, *, to_stage: str | None = None) -> None:
+    async def act(self, action: Action, ids: Iterable[JobId] | None = None, *, to_stage: str | None = None,
+                  reason: str | None = None) -> None:
         """Send one request to each target job, show the outcome as a toast, and update the rows at once."""
         app = self.app
         if app.readonly:
@@ -126,7 +141,7 @@ class JobActions:
         failed: list[str] = []
         for job in applicable:
             try:
-                r = await app.client.control(job.job_id, action, to_stage=to_stage)
+                r = await app.client.control(job.job_id, action, to_stage=to_stage, reason=reason)
             except JobtuiError as e:
                 failed.append(str(e))
                 continue

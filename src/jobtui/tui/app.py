@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import tzinfo
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
@@ -26,42 +26,33 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Label
 
-import jobtui
-
 from ..client import Client
 from ..model import Action, Job, JobId, Stats, now_ms
 from . import settings as _settings
 from .actions import JOB_ACTIONS, JobActions
+from .admin import AdminActions
 from .background import Background
 from .export import deliver_export, delivered
-from .feed import Delta, JobFeed
+from .feed import JobFeed
 from .fleet import FleetScreen
 from .format import Clock, absolute
-from .keys import BINDINGS, FILTER_HINT, PALETTE, STEERING_KEYS, TEXTUAL_COMMANDS, readonly_note
+from .help import HelpScreen
+from .keys import BINDINGS, FILTER_HINT, PALETTE, TEXTUAL_COMMANDS
 from .lifecycle import RunnerLifecycle
 from .ordered_input import OrderedInput
+from .paused import PausedTimes
 from .queues import QueuesScreen
 from .quit import QuitFlow
 from .refresh import POLL_S, Refresher
-from .runner_log import RunnerLog, RunnerLogScreen, RunnerMessage
+from .runner_log import RunnerLog, RunnerLogScreen, runner_failed, toast
 from .schedules import SchedulesScreen
-from .screens import HelpScreen
 from .status_bar import StatusBar, StatusInfo
-from .themes import THEMES, choose_theme
+from .themes import THEMES, choose_theme, styles_dir
 from .view import JobView, Query
 from .viewing import ViewControl
 from .widgets.job_detail import JobDetailPane
 from .widgets.job_list import JobTable
 from .widgets.log_pane import LogView
-
-
-def styles_dir() -> Path:
-    """Return the folder of the .tcss files: inside the package (wheel), else <repo>/styles (editable)."""
-    packaged = Path(jobtui.__file__).parent / "styles"
-    if packaged.is_dir():
-        return packaged
-    return Path(jobtui.__file__).resolve().parents[2] / "styles"
-
 
 DEBOUNCE_S = 0.08
 """Holding j should not read a detail per row passed."""
@@ -92,6 +83,14 @@ class JobtuiApp(App[int]):
         bell: bool = True,
         settings: Path | None = None,
     ) -> None:
+        """Build the app on an open Client (the app never closes it).
+
+        With an embedded runner (`client.embedded_runner()`), the app starts it on mount and stops it on quit;
+        without, it watches a `jobtui run`. `readonly`: show jobs, steer nothing. `clock`: epoch ms for relative
+        times (fixed in snapshots). `tz`: the zone of absolute times (default: local). `theme`: a theme name.
+        `apps`: the --app modules, passed on to a background runner. `bell`: ring the terminal bell when a job
+        ends or auto-pauses. `settings`: the file that remembers the theme (`settings.settings_path`; None: none).
+        """
         super().__init__()
         self.settings = settings
         """Where the chosen theme is remembered (None: nowhere, as in tests)."""
@@ -111,11 +110,16 @@ class JobtuiApp(App[int]):
         self.feed = JobFeed(client)
         self.view = JobView()
         self.actions = JobActions(self)
+        self.admin = AdminActions(self, self.actions)
+        self.paused_times = PausedTimes(client, on_change=lambda: self.table.refresh() if self.ui_ok() else None,
+                                        spawn=lambda read: self.run_worker(read, group="paused", name="paused"))
+        self.keys_in_use: dict[str, str] = {}
+        """The keymap applied (binding id -> keys, Textual's spelling): what `?` shows."""
         self.selected: JobId | None = None
         self.stats: Stats | None = None
         self.background: Background | None = None
         """The detached runner started by "keep them running" on quit."""
-        self.lifecycle = RunnerLifecycle(client, on_error=self._runner_failed, on_change=self.update_status)
+        self.lifecycle = RunnerLifecycle(client, on_error=lambda e: runner_failed(self, e), on_change=self.update_status)
         """The embedded runner's task (started on mount when `embedded`)."""
         self.quitting = QuitFlow(self, self.lifecycle)
         self.loaded = asyncio.Event()
@@ -225,8 +229,9 @@ class JobtuiApp(App[int]):
         # The list holds a window of rows; the highlighted and the marked jobs are held wherever they are (none
         # once the app closes: a read may end after its widgets are gone).
         self.feed.pinned = lambda: [*self.table.marked, *[s for s in [self.selected] if s is not None]] if self.ui_ok() else []
-        self.runner_log = RunnerLog(self._runner_said, asyncio.get_running_loop()).install()
+        self.runner_log = RunnerLog(lambda m: toast(self, m), asyncio.get_running_loop()).install()
         self.log_view.border_title = "Log"
+        self.table.paused = self.paused_times
         self.detail.show(None, missing="Loading…")
         self.table.focus()
         if self.embedded:
@@ -264,23 +269,9 @@ class JobtuiApp(App[int]):
             if self.runner_log is not None:
                 self.runner_log.uninstall()
 
-    def _runner_said(self, message: RunnerMessage) -> None:
-        """Toast a warning or error of the runner (the full list: key L)."""
-        if self._ui_gone:
-            return
-        self.notify(f"{message.text}  (L: runner messages)", title="Runner",
-                    severity="error" if message.level == "error" else "warning", markup=False, timeout=8)
-
     def action_runner_log(self) -> None:
         """Show the runner's recent messages."""
-        messages = [] if self.runner_log is None else list(self.runner_log.messages)
-        self.push_screen(RunnerLogScreen(messages))
-
-    def _runner_failed(self, error: str) -> None:
-        if self._ui_gone:
-            return
-        self.notify(f"The runner stopped: {error}", severity="error", markup=False, timeout=30)
-        self.update_status()
+        self.push_screen(RunnerLogScreen([] if self.runner_log is None else list(self.runner_log.messages)))
 
     async def stop_runner(self) -> None:
         """Stop the embedded runner: running jobs reach a safe point and go back to queued (or paused)."""
@@ -295,10 +286,6 @@ class JobtuiApp(App[int]):
         """Read the list's window again (from row `top`; around job `show`, highlighting it)."""
         await self.refresher.reload(top=top, show=show)
 
-    def apply_delta(self, delta: Delta) -> None:
-        """Show changed, new and deleted jobs; keep the selection and the scroll."""
-        self.refresher.apply_delta(delta)
-
     def _restyle(self) -> None:
         if self.settings is not None:
             _settings.save(self.settings, theme=self.theme)
@@ -310,7 +297,7 @@ class JobtuiApp(App[int]):
     # -------------------------------------------------------------------------------- selection
     def bindings_changed(self) -> None:
         """Refresh the footer only when the set of applicable actions changed (a footer rebuild costs a layout)."""
-        signature = tuple(self.actions.check(a) for a in (*JOB_ACTIONS, "new_job"))
+        signature = tuple(self.actions.check(a) for a in (*JOB_ACTIONS, "new_job", "depend"))
         if signature != self._bindings_signature:
             self._bindings_signature = signature
             self.refresh_bindings()
@@ -401,6 +388,15 @@ class JobtuiApp(App[int]):
     def action_new_job(self) -> None:
         self.actions.new_job()
 
+    def action_fail(self) -> None:
+        self.admin.fail()
+
+    async def action_clean(self) -> None:
+        await self.admin.clean()
+
+    def action_depend(self) -> None:
+        self.admin.depend()
+
     def action_export(self) -> None:
         if (job := self.selected_job) is not None:
             self.run_worker(deliver_export(self, self.client, job), group="export", exit_on_error=False)
@@ -410,14 +406,9 @@ class JobtuiApp(App[int]):
     def _delivered(self, event: events.DeliveryComplete | events.DeliveryFailed) -> None:
         delivered(self, event)
 
-    async def refresh_selected(self, delta: Delta) -> None:
-        """Read the selected job's detail and log again now (an action changed it)."""
-        await self.refresher.refresh_selected(delta)
-
     # ------------------------------------------------------------------------------------ views
     def action_filter(self) -> None:
-        self.query_one("#filter-bar").remove_class("hidden")
-        self.filter_input.focus()
+        self.views.open_filter()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -425,9 +416,7 @@ class JobtuiApp(App[int]):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:
-        if not event.value.strip():
-            self.query_one("#filter-bar").add_class("hidden")
-        self.table.focus()
+        self.views.close_filter(clear=False, keep=bool(event.value.strip()))
 
     def set_view(self, *, query: Query | None = None, sort: str | None = None, reverse: bool | None = None,
                  failures_only: bool | None = None) -> None:
@@ -450,35 +439,25 @@ class JobtuiApp(App[int]):
         self.log_view.wrap = not self.log_view.wrap
 
     def action_zoom(self) -> None:
-        screen = self.screen
-        if screen.maximized is not None:
-            screen.minimize()
-        elif screen.focused is not None:
-            target = self.table if screen.focused is self.filter_input else screen.focused
-            screen.maximize(target, container=False)
+        self.views.zoom(self.screen)
 
     def action_escape(self) -> None:
-        box = self.filter_input
-        if self.focused is box or (not self.table.marked and not self.view.query.empty):
-            box.value = ""
-            self.query_one("#filter-bar").add_class("hidden")
-            self.set_view(query=Query())
-            self.table.focus()
-        elif self.table.marked:
-            self.table.clear_marks()
-            self.update_titles()
+        self.views.escape(self.focused is self.filter_input)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.keys_in_use))
+
+    def set_keymap(self, keymap: Mapping[str, str]) -> None:
+        """Rebind keys by binding id (the config file's [keys]); `?` shows the keys as rebound."""
+        super().set_keymap(keymap)
+        self.keys_in_use = dict(self._normalize_keymap(keymap))
 
     def action_schedules(self) -> None:
         """Show the recurring schedules with their next run."""
-        self.push_screen(SchedulesScreen(self.client, clock=self.clock, tz=self.tz))
+        self.push_screen(SchedulesScreen(self.client, clock=self.clock, tz=self.tz, readonly=self.readonly))
 
     async def action_mark_all(self) -> None:
-        """Mark every job the current filter matches, on screen or not (then an action applies to all of them)."""
-        self.table.mark(await self.client.matching_ids(self.view.listing()))
-        await self.refresher.reload()  # the marked jobs are held (read) wherever they are in the list
+        await self.views.mark_all()
 
     def action_queues(self) -> None:
         """Show every queue with its limits and counts (pause and resume there)."""
@@ -498,46 +477,18 @@ class JobtuiApp(App[int]):
 
     def on_key(self, event: events.Key) -> None:
         """Read-only: say why a steering key does nothing (its binding is hidden)."""
-        if self.readonly and event.key in STEERING_KEYS and self.screen is self.screen_stack[0]:
-            self.notify(readonly_note(event.key), severity="warning", timeout=4)
-            event.stop()
+        self.actions.readonly_key(event, main=self.screen is self.screen_stack[0])
 
     # ---------------------------------------------------------------------------- the palette
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        for title, help_text, callback in self.actions.commands():
+        for title, help_text, callback in [*self.actions.commands(), *self.admin.commands()]:
             yield SystemCommand(title, help_text, callback)
         for title, help_text, action in PALETTE:
             yield SystemCommand(title, help_text.format(sort=self.view.sort), getattr(self, f"action_{action}"))
         # Of Textual's own entries, keep those that mean something here (not screenshot, maximize...).
-        for command in super().get_system_commands(screen):
-            if command.title in TEXTUAL_COMMANDS:
-                yield command
+        yield from (c for c in super().get_system_commands(screen) if c.title in TEXTUAL_COMMANDS)
 
 
-def make_app(
-    client: Client,
-    *,
-    readonly: bool = False,
-    clock: Clock = now_ms,
-    tz: tzinfo | None = None,
-    theme: str | None = None,
-    apps: Sequence[str] = (),
-    bell: bool = True,
-    settings: Path | None = None,
-) -> JobtuiApp:
-    """Build the app: the one factory for the CLI, the Pilot tests, the snapshots and the screenshots.
-
-    Args:
-        client: the open Client (the app never closes it). With an embedded runner
-            (`client.embedded_runner()`), the app starts it on mount and stops it on quit;
-            without, it watches a `jobtui run`.
-        readonly: show jobs, steer nothing.
-        clock: epoch ms for relative times (fixed in snapshots).
-        tz: the time zone of absolute times (default: local).
-        theme: a theme name (jobtui-dark, jobtui-light, or any Textual theme).
-        apps: the --app modules, passed on to a background runner.
-        bell: ring the terminal bell when a job ends or auto-pauses (a toast shows either way).
-        settings: the file that remembers the theme (see `settings.settings_path`); None: none.
-    """
-    return JobtuiApp(client, readonly=readonly, clock=clock, tz=tz, theme=theme, apps=apps, bell=bell,
-                     settings=settings)
+make_app = JobtuiApp
+"""Build the app (`make_app(client, readonly=..., theme=...)`): the one factory for the CLI, the Pilot tests,
+the snapshots and the screenshots; its options are JobtuiApp's."""

@@ -114,7 +114,7 @@ class JobFeed:
         lst = self.listing
         return bool(lst.statuses is not None or lst.not_statuses or lst.types is not None or lst.not_types
                     or lst.words or lst.not_words or lst.failures is not None or lst.labels or lst.not_labels
-                    or lst.queues is not None or lst.not_queues)
+                    or lst.queues is not None or lst.not_queues or lst.stages is not None or lst.not_stages)
 
     async def load(self) -> Delta:
         """Read the counts (the first time, or to start over); the live jobs' statuses follow at the next poll."""

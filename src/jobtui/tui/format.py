@@ -113,33 +113,36 @@ def one_line(text: str | None, limit: int = 200) -> str:
     return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
-def elapsed_ms(job: Job, now: int) -> int | None:
-    """Return the time since the job first started, until it ended (Job.elapsed_ms with an injected clock)."""
+def elapsed_ms(job: Job, now: int, paused: int = 0) -> int | None:
+    """Return the time since the job first started, until it ended or paused, less `paused` (the ms of the
+    pauses behind it, `paused.paused_ms`): Job.elapsed_ms with an injected clock, paused time left out."""
     if job.started_at_ms is None:
         return None
     end = job.completed_at_ms or job.cancelled_at_ms
-    if end is None and job.status not in ACTIVE and job.status is not JobStatus.QUEUED:
+    if end is None and job.status is JobStatus.PAUSED and job.paused_at_ms is not None:
+        end = job.paused_at_ms
+    elif end is None and job.status not in ACTIVE and job.status is not JobStatus.QUEUED:
         end = job.updated_at_ms
-    return max(0, (end or now) - job.started_at_ms)
+    return max(0, (end or now) - job.started_at_ms - paused)
 
 
-def eta_ms(job: Job, now: int) -> int | None:
+def eta_ms(job: Job, now: int, paused: int = 0) -> int | None:
     """Estimate the time left of a running job from its progress so far (None when unknown)."""
     if job.status not in ACTIVE:
         return None
-    spent = elapsed_ms(job, now)
+    spent = elapsed_ms(job, now, paused)
     p = job.progress
     if spent is None or p < 0.02 or p >= 1.0:
         return None
     return int(spent * (1 - p) / p)
 
 
-def elapsed_eta(job: Job, now: int) -> str:
-    """Format 'elapsed' or 'elapsed/~eta' for the job list."""
-    spent = elapsed_ms(job, now)
+def elapsed_eta(job: Job, now: int, paused: int = 0) -> str:
+    """Format 'elapsed' or 'elapsed/~eta' for the job list (`paused`: ms of pauses left out)."""
+    spent = elapsed_ms(job, now, paused)
     if spent is None:
         return ""
-    eta = eta_ms(job, now)
+    eta = eta_ms(job, now, paused)
     return short_duration(spent) + (f"/~{short_duration(eta)}" if eta is not None else "")
 
 

@@ -6,10 +6,12 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from textual.widgets import Input
+
 from ..client import Client
 from ..model import Job, JobId, Stats
 from .background import Background
-from .feed import Delta, JobFeed
+from .feed import JobFeed
 from .view import JobView
 from .widgets.job_detail import JobDetailPane
 from .widgets.job_list import JobTable
@@ -52,8 +54,17 @@ class AppHost(Protocol):
         ...
 
     @property
+    def filter_input(self) -> Input:
+        """Return the filter box."""
+        ...
+
+    @property
     def selected_job(self) -> Job | None:
         """Return the highlighted job."""
+        ...
+
+    def query_one(self, selector: str) -> Any:
+        """Return the one widget `selector` matches."""
         ...
 
     def ui_ok(self) -> bool:
@@ -89,10 +100,6 @@ class AppHost(Protocol):
         """Read the list's window again (from row `top`; around job `show`, highlighting it)."""
         ...
 
-    def apply_delta(self, delta: Delta) -> None:
-        """Show changed, new and deleted jobs."""
-        ...
-
     def bindings_changed(self) -> None:
         """Refresh the footer if the applicable actions changed."""
         ...
@@ -103,10 +110,6 @@ class AppHost(Protocol):
 
     def update_titles(self) -> None:
         """Redraw the job list's title."""
-        ...
-
-    async def refresh_selected(self, delta: Delta) -> None:
-        """Read the selected job's detail and log again now."""
         ...
 
     def select_job(self, job_id: JobId) -> bool:

@@ -11,7 +11,10 @@ BINDINGS: list[BindingType] = [
     Binding("t", "retry", "Retry", id="retry"),
     Binding("R", "rewind", "Rewind", id="rewind"),
     Binding("d", "delete", "Delete", id="delete"),
+    Binding("X", "fail", "Fail", show=False, id="fail"),
+    Binding("a", "depend", "Add dependency", show=False, id="depend"),
     Binding("n", "new_job", "New", id="new_job"),
+    Binding("D", "clean", "Clean finished", show=False, id="clean"),
     Binding("e", "export", "Export", show=False, id="export"),
     Binding("slash", "filter", "Filter", id="filter"),
     Binding("s", "sort", "Sort", show=False, id="sort"),
@@ -26,20 +29,21 @@ BINDINGS: list[BindingType] = [
     Binding("H", "fleet", "Runners", show=False, id="fleet"),
     Binding("Q", "queues", "Queues", show=False, id="queues"),
     Binding("A", "mark_all", "Mark all", show=False, id="mark_all"),
+    Binding("T", "change_theme", "Theme", show=False, id="theme"),
     Binding("question_mark", "help", "Help", id="help"),
     Binding("q", "quit", "Quit", id="quit"),
 ]
 """The app's keys (job actions first: the footer shows them in this order)."""
 
-FILTER_HINT = "words  status:failed  type:demo  label:k=v  !word  (enter: keep, esc: clear)"
+FILTER_HINT = "words status:failed type:demo stage:fetch label:k=v !word (esc: clear)"
 """The filter box's placeholder: its syntax and keys."""
 
-STEERING_KEYS = frozenset({"p", "r", "c", "t", "R", "d", "n"})
-"""The keys of the job actions and the new-job form (hidden in read-only mode)."""
+STEERING_KEYS = frozenset({"p", "r", "c", "t", "R", "d", "X", "a", "D", "n"})
+"""The keys of the job actions, cleaning and the new-job form (hidden in read-only mode)."""
 TEXTUAL_COMMANDS = frozenset({"Theme", "Quit", "Keys"})
 """Textual's palette entries jobtui keeps."""
 PALETTE: tuple[tuple[str, str, str], ...] = (
-    ("Filter", "Filter the jobs (words, status:, type:, label:)", "filter"),
+    ("Filter", "Filter the jobs (words, status:, type:, stage:, label:, queue:)", "filter"),
     ("Sort", "Next sort order (now {sort})", "sort"),
     ("Failures only", "Show only failed jobs, or all again", "failures"),
     ("Follow log", "Follow the log's tail again", "follow"),

@@ -14,13 +14,16 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Log, Static
+
+if TYPE_CHECKING:
+    from .host import AppHost
 
 KEEP = 1000
 """Messages kept."""
@@ -115,3 +118,17 @@ class RunnerLogScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one(Log).write_lines(self.lines)
+
+
+def toast(app: AppHost, message: RunnerMessage) -> None:
+    """Toast a warning or error of the runner (the full list: key L)."""
+    if app.ui_ok():
+        app.notify(f"{message.text}  (L: runner messages)", title="Runner",
+                   severity="error" if message.level == "error" else "warning", markup=False, timeout=8)
+
+
+def runner_failed(app: AppHost, error: str) -> None:
+    """Say that the embedded runner stopped, and why."""
+    if app.ui_ok():
+        app.notify(f"The runner stopped: {error}", severity="error", markup=False, timeout=30)
+        app.update_status()

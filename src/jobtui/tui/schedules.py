@@ -1,7 +1,9 @@
-"""SchedulesScreen (key C): the recurring schedules with their next run, refreshed every second."""
+"""SchedulesScreen (key C): the recurring schedules with their next run, refreshed every second; p pauses the
+highlighted one, r resumes it, a adds one (as `jobtui schedule pause|resume|add`)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from typing import ClassVar
 
@@ -46,15 +48,16 @@ def _fit(header: list[str], rows: list[list[str]], width: int | None) -> tuple[l
     return header, rows
 
 
-def schedules_table(schedules: list[Schedule], now: int, tz: tzinfo | None = None, width: int | None = None
-                    ) -> Table | Text:
+def schedules_table(schedules: list[Schedule], now: int, tz: tzinfo | None = None, width: int | None = None,
+                    selected: int | None = None) -> Table | Text:
     """Return the schedules as a table: name, when, type, next run (and in how long), last run, last job.
 
     With `width`, the table fits it: the next run's date, then the last job and the last run go first, and
-    the name and the type shrink last (issue 15 item 11: they were cut to one letter).
+    the name and the type shrink last (issue 15 item 11: they were cut to one letter). Row `selected` is shown
+    reversed, with a mark.
     """
     if not schedules:
-        return Text("No schedules. Add one from a shell:  jobtui schedule add NAME --every 1h TYPE")
+        return Text("No schedules. a adds one (or from a shell: jobtui schedule add NAME --every 1h TYPE)")
     header = ["name", "when", "type", "next run", "last run", "last job"]
     rows = []
     for s in schedules:
@@ -67,29 +70,39 @@ def schedules_table(schedules: list[Schedule], now: int, tz: tzinfo | None = Non
     for i, name in enumerate(header):
         keep = min(_KEEP[name], max(len(r[i]) for r in rows)) if name in _KEEP else None
         table.add_column(Text(name), no_wrap=True, min_width=keep, overflow="ellipsis")
-    for r in rows:
-        table.add_row(*(Text(c) for c in r))
+    for i, r in enumerate(rows):
+        table.add_row(*(Text(c) for c in r), style="reverse" if i == selected else None)
     return table
 
 
 class SchedulesScreen(ModalScreen[None]):
     """Every schedule with its next run."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,C", "dismiss(None)", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,C", "dismiss(None)", "Close"),
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("p", "pause", "Pause"),
+        Binding("r", "resume", "Resume"),
+        Binding("a", "add", "Add"),
+    ]
 
-    def __init__(self, client: Client, *, clock: Clock, tz: tzinfo | None = None) -> None:
+    def __init__(self, client: Client, *, clock: Clock, tz: tzinfo | None = None, readonly: bool = False) -> None:
         super().__init__(classes="dialog-screen")
         self.client = client
         self.clock = clock
         self.tz = tz
+        self.readonly = readonly
         self.schedules: list[Schedule] = []
+        self.cursor = 0
+        """The highlighted schedule's row."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog help-dialog"):
             yield Static(Text("Schedules"), classes="dialog-title")
             yield Static(Text("Loading…"), id="schedules")
-            yield Static(Text("esc, q or C closes · jobtui schedule add|pause|resume|rm manages them"),
-                         classes="help")
+            hint = "" if self.readonly else "↑ ↓ choose · p pause · r resume · a add · "
+            yield Static(Text(hint + "esc, q or C closes · jobtui schedule rm removes one"), classes="help")
 
     def on_mount(self) -> None:
         # After the first layout: the table is fitted to the dialog's width.
@@ -103,6 +116,64 @@ class SchedulesScreen(ModalScreen[None]):
         except JobtuiError as e:
             self.query_one("#schedules", Static).update(Text(str(e)))
             return
+        self.cursor = max(0, min(self.cursor, len(self.schedules) - 1))
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Show the schedules read last, the highlighted one reversed."""
         shown = self.query_one("#schedules", Static)
         width = shown.content_region.width or max(20, self.app.size.width - 12)
-        shown.update(schedules_table(self.schedules, self.clock(), self.tz, width))
+        shown.update(schedules_table(self.schedules, self.clock(), self.tz, width, self.cursor))
+
+    @property
+    def selected(self) -> Schedule | None:
+        """Return the highlighted schedule."""
+        return self.schedules[self.cursor] if 0 <= self.cursor < len(self.schedules) else None
+
+    def action_move(self, step: int) -> None:
+        """Highlight the previous or the next schedule."""
+        self.cursor = max(0, min(self.cursor + step, len(self.schedules) - 1))
+        self.redraw()
+
+    async def action_pause(self) -> None:
+        """Stop the highlighted schedule from firing until resumed."""
+        await self._steer(self.client.pause_schedule, "paused")
+
+    async def action_resume(self) -> None:
+        """Fire the highlighted schedule again from its next occurrence."""
+        await self._steer(self.client.resume_schedule, "resumed")
+
+    async def _steer(self, act: Callable[[str], Awaitable[object]], what: str) -> None:
+        schedule = self.selected
+        if self.readonly:
+            self.notify("Read-only (--readonly): schedules are not steered here.", severity="warning")
+            return
+        if schedule is None:
+            return
+        try:
+            await act(schedule.name)
+        except JobtuiError as e:
+            self.notify(str(e), severity="error", markup=False)
+            return
+        self.notify(f"schedule {schedule.name} {what}", markup=False)
+        await self.reload()
+
+    def action_add(self) -> None:
+        """Open the form that adds a schedule; highlight it once added."""
+        if self.readonly:
+            self.notify("Read-only (--readonly): schedules are not added here.", severity="warning")
+            return
+        from .schedule_form import AddScheduleScreen
+
+        async def added(schedule: Schedule | None) -> None:
+            if schedule is None:
+                return
+            await self.reload()
+            names = [s.name for s in self.schedules]
+            if schedule.name in names:
+                self.cursor = names.index(schedule.name)
+                self.redraw()
+            self.notify(f"schedule {schedule.name} added: next run {until(schedule.next_at_ms, self.clock())}",
+                        markup=False)
+
+        self.app.push_screen(AddScheduleScreen(self.client), added)

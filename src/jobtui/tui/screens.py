@@ -1,4 +1,4 @@
-"""Modal screens: confirm, rewind chooser, new-job form, help, and the quit dialog."""
+"""Modal screens: confirm, rewind chooser, new-job form, the quit dialog and the log search line."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, ClassVar
 
-from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -30,7 +28,7 @@ from .command_form import (
     build_rows,
     one_line,
 )
-from .format import STAGE_GLYPH, STATUS_LOOK, STATUS_ORDER, clean
+from .format import STAGE_GLYPH, clean
 from .ordered_input import OrderedInput
 
 
@@ -271,73 +269,6 @@ class NewJobScreen(ModalScreen[JobId | None]):
 
 def _field_text(field: object) -> str:
     return field.value.strip() if isinstance(field, Input) else ""
-
-
-KEYS: list[tuple[str, list[tuple[str, str]]]] = [
-    ("Move", [
-        ("↑ ↓  j k", "previous / next job (or scroll the focused pane)"),
-        ("g G  home end", "first / last job"),
-        ("pgup pgdn", "a page up / down"),
-        ("tab  shift+tab", "next / previous pane"),
-        ("z", "full screen for the focused pane (again or esc: back)"),
-    ]),
-    ("Act on the job (or on the marked jobs)", [
-        ("p", "pause: a running job stops at its next safe point"),
-        ("r", "resume from the last checkpoint"),
-        ("c", "cancel (asks first)"),
-        ("t", "retry a failed job now"),
-        ("R", "rewind: run again from a stage you choose"),
-        ("d", "delete with its items, logs and workspace (asks first)"),
-        ("space", "mark / unmark for bulk pause, resume, cancel, retry, delete"),
-        ("n", "new job: choose a type, fill its params"),
-        ("E", "edit a job not running, or submit a copy of it"),
-    ]),
-    ("View", [
-        ("/", "filter: words, status:running,failed  type:demo  label:k=v  queue:q  !word (esc clears)"),
-        ("s  S", "next sort order / reverse it"),
-        ("F", "failures only (failed, waiting to retry, failed items)"),
-        ("f", "log: follow the tail again"),
-        ("w", "log: wrap long lines"),
-        ("e", "export the job's item results (JSON lines: a file here, a download in `jobtui web`)"),
-        ("esc", "clear marks, then the filter"),
-        ("ctrl+p", "command palette: every action by name"),
-        ("L", "the runner's messages (waiting for the database, lost leases, errors)"),
-        ("C", "recurring schedules with their next run"),
-        ("H", "runners on every host: name, tags, jobs, heartbeat, state"),
-        ("Q", "queues: limits, running, waiting; p pause, P with its running jobs, r resume"),
-        ("A", "mark every job the filter matches (esc unmarks); p r c t d then act on all of them"),
-        ("?", "this help"),
-        ("q", "quit (asks what to do with running jobs)"),
-    ]),
-]
-
-
-
-class HelpScreen(ModalScreen[None]):
-    """Every key, and what each status glyph means."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss(None)", "Close")]
-
-    def compose(self) -> ComposeResult:
-        parts: list[RenderableType] = []
-        for section, keys in KEYS:
-            table = Table(box=None, show_header=False, padding=(0, 2), expand=False)
-            table.add_column(no_wrap=True, style="bold", min_width=16)
-            table.add_column()
-            for key, what in keys:
-                table.add_row(Text(key), Text(what))
-            parts += [Text(section, style="bold underline"), table, Text("")]
-        legend = Table(box=None, show_header=False, padding=(0, 2), expand=False)
-        legend.add_column(no_wrap=True, min_width=16)
-        legend.add_column()
-        for status in STATUS_ORDER:
-            look = STATUS_LOOK[status]
-            legend.add_row(Text(f"{look.glyph} {status.value}"), Text(look.help))
-        parts += [Text("Statuses", style="bold underline"), legend]
-        with VerticalScroll(classes="dialog help-dialog"):
-            yield Static(Text("jobtui keys"), classes="dialog-title")
-            yield Static(Group(*parts))
-            yield Static(Text("esc, q or ? closes"), classes="help")
 
 
 class QuitScreen(_Dialog):

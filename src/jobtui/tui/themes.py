@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from textual.theme import Theme
 
+import jobtui
+
 from ..errors import UsageError
+
+
+def styles_dir() -> Path:
+    """Return the folder of the .tcss files: inside the package (wheel), else <repo>/styles (editable)."""
+    packaged = Path(jobtui.__file__).parent / "styles"
+    if packaged.is_dir():
+        return packaged
+    return Path(jobtui.__file__).resolve().parents[2] / "styles"
+
 
 DARK = Theme(
     name="jobtui-dark",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 
 from .format import clean
@@ -33,6 +35,45 @@ class ViewControl:
         # The store counts and orders the jobs (over indexes): read the new window, keeping the highlighted job.
         # The method, not a coroutine: a worker replaced before it starts (keys in a burst) leaves none unawaited.
         app.run_worker(app.reload_list, group="view", name="view", exclusive=True)
+
+    def open_filter(self) -> None:
+        """Show the filter line and type in it (`/`)."""
+        app = self.app
+        app.query_one("#filter-bar").remove_class("hidden")
+        app.filter_input.focus()
+
+    def close_filter(self, *, clear: bool, keep: bool = False) -> None:
+        """Back to the list: with `clear`, the filter is emptied; the line stays shown only when `keep`."""
+        app = self.app
+        if clear:
+            app.filter_input.value = ""
+            self.set_view(query=Query())
+        if not keep:
+            app.query_one("#filter-bar").add_class("hidden")
+        app.table.focus()
+
+    def escape(self, typing: bool) -> None:
+        """Esc: leave the filter box (clearing it), else unmark the marked jobs, else clear the filter."""
+        app = self.app
+        if typing or (not app.table.marked and not app.view.query.empty):
+            self.close_filter(clear=True)
+        elif app.table.marked:
+            app.table.clear_marks()
+            self.update_titles()
+
+    def zoom(self, screen: Any) -> None:
+        """Full screen for the focused pane (z), or back."""
+        if screen.maximized is not None:
+            screen.minimize()
+        elif screen.focused is not None:
+            target = self.app.table if screen.focused is self.app.filter_input else screen.focused
+            screen.maximize(target, container=False)
+
+    async def mark_all(self) -> None:
+        """Mark every job the current filter matches, on screen or not (then an action applies to all of them)."""
+        app = self.app
+        app.table.mark(await app.client.matching_ids(app.view.listing()))
+        await app.reload_list()  # the marked jobs are held (read) wherever they are in the list
 
     def next_sort(self) -> None:
         """Sort by the next key, and say so."""

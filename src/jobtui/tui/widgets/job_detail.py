@@ -52,6 +52,7 @@ from ..format import (
     status_label,
     until,
 )
+from ..paused import paused_ms
 
 HISTORY_SHOWN = 8
 """Requests shown in the detail (`jobtui show` lists them all)."""
@@ -294,10 +295,12 @@ class JobDetailPane(ScrollView, can_focus=True):
             row(grid, "tolerated", (clean(accepted), self._style("jobdetail--paused")))
         if j.consecutive_failures:
             row(grid, "in a row", (f"{j.consecutive_failures} item failures in a row", err))
-        spent = elapsed_ms(j, now)
-        eta = eta_ms(j, now)
+        paused = paused_ms(self.history, j.started_at_ms)
+        spent = elapsed_ms(j, now, paused)
+        eta = eta_ms(j, now, paused)
         row(grid, "elapsed", duration(spent) if spent is not None else "not started",
-            (f" · about {duration(eta)} left", dim) if eta is not None else "")
+            (f" · about {duration(eta)} left", dim) if eta is not None else "",
+            (f" · {duration(paused)} paused not counted", dim) if paused else "")
         checkpoints = [s.checkpoint_at_ms for s in d.stages if s.checkpoint_at_ms is not None]
         row(grid, "checkpoint", absolute(max(checkpoints), tz) if checkpoints else "none yet")
 

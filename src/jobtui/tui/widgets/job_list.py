@@ -10,7 +10,7 @@ The cursor is pinned to a job id across sort, filter and removal by whoever sets
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
@@ -134,6 +134,8 @@ class JobTable(ScrollView, can_focus=True):
         self._type_width = 4
         self._frame: _Frame | None = None
         self._last_times: dict[JobId, tuple[str, str]] = {}
+        self.paused: Callable[[Job], int] = lambda job: 0
+        """The ms a job spent in pauses behind it, left out of its elapsed time (the app's PausedTimes)."""
 
     def note_jobs(self, jobs: Iterable[Job], *, max_id: JobId = 0) -> None:
         """Widen the id and type columns for these jobs (and ids up to `max_id`): they never narrow."""
@@ -207,7 +209,7 @@ class JobTable(ScrollView, can_focus=True):
             job = jobs.get(job_id)
             if job is None:
                 continue
-            times = (when(job, now), elapsed_eta(job, now))
+            times = (when(job, now), elapsed_eta(job, now, self.paused(job)))
             seen[job_id] = times
             if last.get(job_id) != times:
                 self.refresh_line(row + 1)
@@ -466,7 +468,7 @@ class JobTable(ScrollView, can_focus=True):
                 segs.append(Segment(todo, self._style(frame, "jobtable--bar-todo", overlay)))
                 segs.append(Segment(f"{job.progress * 100:4.0f}%", plain))
             elif key == "elapsed":
-                segs.append(Segment(_fit(elapsed_eta(job, now), w), dim))
+                segs.append(Segment(_fit(elapsed_eta(job, now, self.paused(job)), w), dim))
             elif key == "updated":
                 segs.append(Segment(_fit(when(job, now), w), dim))
             elif key == "priority":
