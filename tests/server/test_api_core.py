@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 
 from tests.conftest import cli_env, poll
@@ -38,6 +39,13 @@ def _problem(r: httpx.Response, status: int, slug: str) -> dict[str, Any]:
     assert body["type"] == f"urn:jobtui:problem:{slug}", body
     assert body["status"] == status
     return body
+
+
+def _conforms(spec: dict[str, Any], method: str, path: str, reply: httpx.Response) -> None:
+    """Check a JSON reply against the schema the OpenAPI document gives for it (its models' `$ref`s resolved)."""
+    content = spec["paths"][f"/api/v1{path}"][method]["responses"][str(reply.status_code)]["content"]
+    schema = content[reply.headers["content-type"].split(";")[0]]["schema"]
+    jsonschema.validate(reply.json(), {**schema, "components": spec["components"]})
 
 
 @pytest.mark.slow  # several seconds under load (pytest --durations)
@@ -256,12 +264,18 @@ def test_pages_types_stats_runners_metrics_schedules(server: Server) -> None:
         assert stats["total"] == sum(stats["by_status"].values()) and stats["runners"] == 1
         runners = c.get("/runners").json()
         assert [r["state"] for r in runners] == ["alive"]
+        spec = c.get("/openapi.json").json()
+        for path in ("/stats", "/runners", "/types", "/jobs/{job_id}", "/jobs"):
+            _conforms(spec, "get", path, c.get(path.format(job_id=seen[0])))
         metrics = httpx.get(f"{server.base}/metrics", headers=c.headers)
         assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
         assert 'jobtui_jobs{status="completed"}' in metrics.text and "jobtui_runner_heartbeat_age_seconds{" in metrics.text
         assert httpx.get(f"{server.base}/metrics").status_code == 401
         r = c.post("/schedules", json={"name": "hourly", "type": "demo", "every": 3600, "params": {"delay": 0}})
         assert r.status_code == 201 and r.json()["every_s"] == 3600
+        _conforms(spec, "post", "/schedules", r)
+        for path in ("/schedules", "/schedules/{name}"):
+            _conforms(spec, "get", path, c.get(path.format(name="hourly")))
         assert [s["name"] for s in c.get("/schedules").json()] == ["hourly"]
         assert c.post("/schedules/hourly/pause").json()["paused"] is True
         assert c.post("/schedules/hourly/resume").json()["paused"] is False

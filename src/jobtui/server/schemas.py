@@ -191,8 +191,10 @@ class ProblemOut(Open):
     status: int
 
 
+_PROBLEM_SCHEMA = {k: v for k, v in ProblemOut.model_json_schema().items() if k != "title"}
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ProblemOut, "content": {"application/problem+json": {}}}
+    # The schema inline under the media type the replies have (a `model` would document application/json).
+    code: {"description": "a problem (RFC 9457)", "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}}}
     for code in (400, 401, 403, 404, 409, 413, 415, 422, 503)
 }
 """The error replies every endpoint documents."""

@@ -26,7 +26,8 @@ router = APIRouter(tags=["events"], responses=PROBLEMS)
 
 LastEventId = Annotated[str | None, Header(alias="Last-Event-ID", max_length=40)]
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
-    200: {"description": "a stream of events (text/event-stream)", "content": {"text/event-stream": {}}}}
+    200: {"description": "a stream of events (text/event-stream)",
+          "content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
 
 def _cursor(last_event_id: str | None, after_id: int | None, default: int) -> int:
@@ -39,7 +40,8 @@ def _shutdown(cursor: int) -> ServerSentEvent:
     return ServerSentEvent(json.dumps({"reason": "server stopping", "last_event_id": cursor}), event="shutdown")
 
 
-@router.get("/events", summary="Every job's events (SSE)", responses=_STREAM_DOC)
+@router.get("/events", summary="Every job's events (SSE)", responses=_STREAM_DOC, response_class=EventStream,
+            status_code=200)
 async def events(request: Request, _: Reader, last_event_id: LastEventId = None,
                  after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None) -> EventStream:
     """Stream `job` events (submitted, each status change, deleted; id = event id; data: the event and the job),
@@ -75,7 +77,8 @@ async def _log_lines(request: Request, client: ClientDep, job_id: int, cursor: i
             await feed.wait(0.5)
 
 
-@router.get("/jobs/{job_id}/logs/stream", summary="A job's log, live (SSE)", responses=_STREAM_DOC)
+@router.get("/jobs/{job_id}/logs/stream", summary="A job's log, live (SSE)", responses=_STREAM_DOC,
+            response_class=EventSourceResponse)
 async def log_stream(request: Request, job_id: int, client: ClientDep, _: Reader, last_event_id: LastEventId = None,
                      after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None) -> EventSourceResponse:
     """Stream a job's log lines (`log`, id = line id) from `Last-Event-ID`/`after_id` (default: the start);

@@ -67,7 +67,9 @@ async def _rows(client: Client, job_id: JobId, secrets: Secrets, fmt: str) -> As
 
 
 @router.get("/{job_id}/export", summary="A job's item results (CSV or JSON lines)",
-            responses={200: {"content": {"text/csv": {}, "application/x-ndjson": {}}}})
+            response_class=StreamingResponse,
+            responses={200: {"content": {"text/csv": {"schema": {"type": "string"}},
+                                         "application/x-ndjson": {"schema": {"type": "string"}}}}})
 async def export(job_id: int, client: ClientDep, _: Reader,
                  format: Annotated[Literal["csv", "jsonl"], Query()] = "jsonl") -> StreamingResponse:
     """Stream every stored item outcome (also the partial results of a stopped job), secrets redacted."""
@@ -100,7 +102,8 @@ def confined(workspace: Path, relative: str) -> Path:
 
 
 @router.get("/{job_id}/files/{path:path}", summary="A file of a job's workspace",
-            responses={200: {"content": {"application/octet-stream": {}}}})
+            response_class=StreamingResponse,
+            responses={200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 async def file(job_id: int, path: str, client: ClientDep, _: Reader) -> StreamingResponse:
     """Download a file the job tracked, or one uploaded with it (`uploads/NAME`), from its workspace only."""
     detail = await client.detail(job_id_path(job_id))

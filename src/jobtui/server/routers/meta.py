@@ -9,12 +9,13 @@ from fastapi.responses import JSONResponse
 
 from ...redaction import REDACTED, is_secret_name
 from ..auth import Admin, ClientDep, Reader, Steerer
+from ..outputs import RemovedOut, RunnerOut, ScheduleDetailOut, ScheduleOut, StatsOut, TypeOut, ok
 from ..schemas import PROBLEMS, ScheduleCreate
 
 router = APIRouter(tags=["meta"], responses=PROBLEMS)
 
 
-@router.get("/stats", summary="Counts by status and type")
+@router.get("/stats", summary="Counts by status and type", responses=ok(StatsOut))
 async def stats(client: ClientDep, _: Reader) -> JSONResponse:
     """Return jobs by status and by type, items done and failed, and the live runners' count."""
     s = await client.stats()
@@ -26,7 +27,7 @@ async def stats(client: ClientDep, _: Reader) -> JSONResponse:
     })
 
 
-@router.get("/runners", summary="The runners working on this database")
+@router.get("/runners", summary="The runners working on this database", responses={200: {"model": list[RunnerOut]}})
 async def runners(client: ClientDep, _: Reader) -> JSONResponse:
     """Return every registered runner: name, host, tags, the jobs it holds, heartbeat age, health."""
     return JSONResponse([r.to_dict() for r in await client.fleet()])
@@ -41,7 +42,7 @@ def _param(name: str, p: Any) -> dict[str, Any]:
             "min": p.min, "secret": secret}
 
 
-@router.get("/types", summary="The job types this server can submit")
+@router.get("/types", summary="The job types this server can submit", responses={200: {"model": list[TypeOut]}})
 async def types(client: ClientDep, _: Reader) -> JSONResponse:
     """Return each job type: its stages, params (type, default, help, choices; secret ones masked)."""
     return JSONResponse([
@@ -52,13 +53,13 @@ async def types(client: ClientDep, _: Reader) -> JSONResponse:
     ])
 
 
-@router.get("/schedules", summary="Recurring schedules")
+@router.get("/schedules", summary="Recurring schedules", responses={200: {"model": list[ScheduleOut]}})
 async def schedules(client: ClientDep, _: Reader) -> JSONResponse:
     """Return every schedule (params redacted) with its next and last run."""
     return JSONResponse([s.to_dict() for s in await client.schedules()])
 
 
-@router.post("/schedules", summary="Add a schedule", status_code=201)
+@router.post("/schedules", summary="Add a schedule", status_code=201, responses={201: {"model": ScheduleOut}})
 async def add_schedule(body: ScheduleCreate, client: ClientDep, _: Admin) -> JSONResponse:
     """Store a recurring job: `cron` (with `timezone`) or `every` seconds."""
     s = await client.add_schedule(
@@ -68,14 +69,14 @@ async def add_schedule(body: ScheduleCreate, client: ClientDep, _: Admin) -> JSO
     return JSONResponse(s.to_dict(), status_code=201)
 
 
-@router.get("/schedules/{name}", summary="One schedule and its latest runs")
+@router.get("/schedules/{name}", summary="One schedule and its latest runs", responses=ok(ScheduleDetailOut))
 async def schedule(name: str, client: ClientDep, _: Reader) -> JSONResponse:
     """Return a schedule and its latest occurrences (newest first)."""
     s, runs = await client.schedule(name)
     return JSONResponse({**s.to_dict(), "runs": [r.to_dict() for r in runs]})
 
 
-@router.post("/schedules/{name}/pause", summary="Pause a schedule")
+@router.post("/schedules/{name}/pause", summary="Pause a schedule", responses=ok(ScheduleOut))
 async def pause_schedule(name: str, client: ClientDep, _: Steerer) -> JSONResponse:
     """Stop a schedule from firing until resumed."""
     await client.pause_schedule(name)
@@ -83,13 +84,13 @@ async def pause_schedule(name: str, client: ClientDep, _: Steerer) -> JSONRespon
     return JSONResponse(s.to_dict())
 
 
-@router.post("/schedules/{name}/resume", summary="Resume a schedule")
+@router.post("/schedules/{name}/resume", summary="Resume a schedule", responses=ok(ScheduleOut))
 async def resume_schedule(name: str, client: ClientDep, _: Steerer) -> JSONResponse:
     """Fire a paused schedule again from its next occurrence."""
     return JSONResponse((await client.resume_schedule(name)).to_dict())
 
 
-@router.delete("/schedules/{name}", summary="Remove a schedule")
+@router.delete("/schedules/{name}", summary="Remove a schedule", responses=ok(RemovedOut))
 async def remove_schedule(name: str, client: ClientDep, _: Admin) -> JSONResponse:
     """Delete a schedule and its history (the jobs it made stay)."""
     await client.remove_schedule(name)

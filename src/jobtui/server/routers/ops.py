@@ -6,19 +6,22 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from ...apimodel import Scope
 from ..auth import ClientDep, current_token
+from ..outputs import HealthOut
 from ..problems import Problem
+from ..schemas import PROBLEMS
 
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz", summary="Liveness and database reachability (no token)")
+@router.get("/healthz", summary="Liveness and database reachability (no token)",
+            responses={200: {"model": HealthOut}, 503: {"model": HealthOut, "description": "the database does not answer"}})
 async def healthz(client: ClientDep) -> JSONResponse:
     """Return 200 when the database answers, 503 when it does not."""
     try:
@@ -60,7 +63,8 @@ async def _families(client: ClientDep) -> list[Metric]:
     return [by_status, by_type, queued, age, items, beats]
 
 
-@router.get("/metrics", summary="Prometheus metrics", responses={200: {"content": {"text/plain": {}}}})
+@router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
+            responses={**PROBLEMS, 200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def metrics(request: Request, client: ClientDep) -> Response:
     """Return jobs by status and type, queue depth, oldest queued age, items, runner heartbeat ages."""
     if not request.app.state.settings.metrics_public:
