@@ -75,6 +75,17 @@ def check_labels(values: Iterable[str] | None, option: str = "--label") -> Label
     return _bounded(out, option)
 
 
+def label_filter(values: Iterable[str] | None, option: str = "--label") -> list[tuple[str, str | None]]:
+    """Return `KEY=VALUE` or `KEY` filter texts (`ls --label`, `GET /jobs?label=`) as (key, value) pairs, value None
+    for a key alone (any value); UsageError for a bad one."""
+    out: list[tuple[str, str | None]] = []
+    for text in values or ():
+        key, sep, value = text.partition("=")
+        check_key(key, option)
+        out.append((key, check_value(key, value, option) if sep else None))
+    return out
+
+
 def labels_of(mapping: Mapping[str, object] | None, option: str = "labels") -> Labels:
     """Return labels given as a mapping (an API body, a `--from` line's `_labels`), checked.
 

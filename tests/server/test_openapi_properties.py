@@ -35,6 +35,7 @@ def api_schema(property_server: tuple[Server, str]) -> schemathesis.BaseSchema:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+@pytest.mark.slow  # one request of each kind per example, 40 operations: over a minute on a loaded machine
 @schema.exclude(path_regex=r".*/(stream|events)$").parametrize()
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 def test_every_operation_keeps_its_promises(case: schemathesis.Case, property_server: tuple[Server, str]) -> None:

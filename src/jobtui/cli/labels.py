@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
-from ..labels import Labels, check_key, check_labels, check_value, labels_of, labels_text
+from ..labels import Labels, check_labels, label_filter, labels_of, labels_text
 from ..model import TERMINAL, JobStatus
 
 
@@ -35,12 +35,7 @@ def add_label_filter(parser: argparse.ArgumentParser) -> None:
 
 def parse_label_filter(values: list[str] | None) -> list[tuple[str, str | None]]:
     """Return `ls --label` values as (key, value) pairs, value None for a key alone (UsageError for a bad one)."""
-    out: list[tuple[str, str | None]] = []
-    for text in values or ():
-        key, sep, value = text.partition("=")
-        check_key(key, "--label")
-        out.append((key, check_value(key, value, "--label") if sep else None))
-    return out
+    return label_filter(values, "--label")
 
 
 def active_statuses(statuses: list[str] | None, active: bool) -> list[str] | None:

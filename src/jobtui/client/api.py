@@ -57,13 +57,13 @@ class ApiControl(ClientCore):
         self, *, after_id: int = 0, limit: int = 100, statuses: Iterable[str] | None = None,
         types: Iterable[str] | None = None, unique_key: str | None = None, stage: str | None = None,
         since_ms: int | None = None, until_ms: int | None = None, before_id: int | None = None,
-        newest_first: bool = False,
+        newest_first: bool = False, labels: Iterable[tuple[str, str | None]] = (), queue: str | None = None,
     ) -> list[Job]:
         """Return one keyset page of jobs: up to `limit` with ids after `after_id` (and before `before_id`), in id
         order or newest first, filtered."""
         return await self.store.page_jobs(after_id=after_id, limit=limit, statuses=statuses, types=types,
                                           unique_key=unique_key, stage=stage, since_ms=since_ms, until_ms=until_ms,
-                                          before_id=before_id, newest_first=newest_first)
+                                          before_id=before_id, newest_first=newest_first, labels=labels, queue=queue)
 
     async def jobs_by_ids(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:
         """Return the jobs with these ids that exist (one query)."""

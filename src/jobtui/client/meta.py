@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any
 
@@ -16,6 +18,9 @@ from ..model.queues import check_queue_name
 from ..notify_on import check_notify_on
 from ..templates import OPTION_KEYS, Template, check_template_name, submission_options
 from .core import ClientCore
+
+_ACTING_AS: ContextVar[str | None] = ContextVar("jobtui_acting_as", default=None)
+"""Who acts in the current task when a face serves several people (`MetaControl.acting_as`)."""
 
 
 def _user() -> str:
@@ -30,8 +35,21 @@ class MetaControl(ClientCore):
 
     @property
     def who(self) -> str:
-        """Return who acts, as the history records it: the face and, for a person's terminal, their user name."""
+        """Return who acts, as the history records it: the one `acting_as` names, else the face and, for a person's
+        terminal, their user name."""
+        acting = _ACTING_AS.get()
+        if acting is not None:
+            return acting
         return f"{self.source}:{_user()}" if self.source in ("cli", "tui") else self.source
+
+    @contextmanager
+    def acting_as(self, who: str) -> Iterator[None]:
+        """Record `who` (e.g. `api:TOKEN_NAME`) as the one who acts, in this task only (a server serves many at once)."""
+        reset = _ACTING_AS.set(who)
+        try:
+            yield
+        finally:
+            _ACTING_AS.reset(reset)
 
     async def edit(
         self, job_id: JobId, *, params: Mapping[str, Any] | None = None, priority: int | None = None,

@@ -121,6 +121,7 @@ class Schedule:
             "paused": self.paused, "next_run": None if self.paused else iso(self.next_at_ms),
             "last_run": iso(self.last_at_ms), "last_job_id": self.last_job_id, "created_at": iso(self.created_at_ms),
             "labels": dict(self.options.get("labels") or {}), "template": self.options.get("template"),
+            "queue": self.options.get("queue"), "notify_on": list(self.options.get("notify_on") or ()),
         }
 
 

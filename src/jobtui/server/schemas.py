@@ -13,6 +13,11 @@ MAX_ID = 2**53
 Text = Annotated[str, Field(max_length=10_000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 JobIdIn = Annotated[int, Field(ge=1, le=MAX_ID)]
+LabelMap = Annotated[dict[Annotated[str, Field(min_length=1, max_length=64)], Annotated[str, Field(max_length=200)]],
+                     Field(max_length=32)]
+"""key: value texts to find a job by (`ls --label key=value`, `GET /jobs?label=key=value`)."""
+Events = Annotated[list[Literal["started", "progress", "retrying", "ended"]], Field(max_length=4)]
+"""The moments the `notify` targets are told of (`--notify-on`); empty: the job's end."""
 
 
 class Strict(BaseModel):
@@ -52,9 +57,13 @@ class JobCreate(Strict):
     """Not before this time (ISO 8601 with a zone)."""
     after: Annotated[list[JobIdIn], Field(max_length=1000)] = Field(default_factory=list)
     needs: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=64)] = Field(default_factory=list)
-    labels: Annotated[dict[Annotated[str, Field(min_length=1, max_length=64)], Annotated[str, Field(max_length=200)]],
-                      Field(max_length=32)] = Field(default_factory=dict)
+    labels: LabelMap = Field(default_factory=dict)
     """key: value texts to find the job by (`ls --label key=value`)."""
+    queue: Name | None = None
+    """The queue it runs under (`GET /queues`); none: its type's default queue, if any."""
+    template: Name | None = None
+    """A saved template's type, params and options (instead of `type`); the fields given here are set over them."""
+    notify_on: Events = Field(default_factory=list)
     timeout: Annotated[float, Field(gt=0, le=10 * 365 * 86_400)] | None = None
     """Seconds for each run of the whole job."""
     max_retries: Annotated[int, Field(ge=0, le=1000)] | None = None
@@ -78,13 +87,20 @@ class ScheduleCreate(Strict):
     """A recurring job: a cron expression (with a zone) or a period in seconds."""
 
     name: Annotated[str, Field(min_length=1, max_length=64)]
-    type: Name
+    type: Name | None = None
+    template: Name | None = None
+    """A saved template (instead of `type`): each job fired is made of it as it is then, `params` set over its."""
     params: dict[str, Any] = Field(default_factory=dict)
     cron: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     timezone: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     every: Annotated[float, Field(ge=1, le=10 * 365 * 86_400)] | None = None
     priority: Annotated[int, Field(ge=-1_000_000, le=1_000_000)] = 0
     max_retries: Annotated[int, Field(ge=0, le=1000)] | None = None
+    labels: LabelMap = Field(default_factory=dict)
+    """The labels of each job it fires."""
+    queue: Name | None = None
+    notify: Annotated[list[NotifyTarget], Field(max_length=20)] = Field(default_factory=list)
+    notify_on: Events = Field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------------- replies (documented)

@@ -145,13 +145,14 @@ class ApiQueries(StoreCore):
         self, *, after_id: int = 0, limit: int = 100, statuses: Iterable[str] | None = None,
         types: Iterable[str] | None = None, unique_key: str | None = None, stage: str | None = None,
         since_ms: int | None = None, until_ms: int | None = None, before_id: int | None = None,
-        newest_first: bool = False,
+        newest_first: bool = False, labels: Iterable[tuple[str, str | None]] = (), queue: str | None = None,
     ) -> list[Job]:
         """Return up to `limit` jobs with ids after `after_id` (and before `before_id`), filtered (created in
-        [since, until)), in id order or, with `newest_first`, from the newest down (keyset pages either way)."""
+        [since, until); `labels`: (key, value) each job has, None: any value), in id order or, with `newest_first`,
+        from the newest down (keyset pages either way)."""
         p = Params(after_id)
         where = ["job_id > $1", *job_filters(self.sql, p, unique_key=unique_key, stage=stage, statuses=statuses,
-                                             types=types)]
+                                             types=types, labels=labels, queue=queue)]
         if since_ms is not None:
             where.append(f"created_at_ms >= {p.add(since_ms)}")
         if until_ms is not None:

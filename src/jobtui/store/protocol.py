@@ -559,7 +559,7 @@ class ApiRecords(Protocol):
         self, *, after_id: int = 0, limit: int = 100, statuses: Iterable[str] | None = None,
         types: Iterable[str] | None = None, unique_key: str | None = None, stage: str | None = None,
         since_ms: int | None = None, until_ms: int | None = None, before_id: int | None = None,
-        newest_first: bool = False,
+        newest_first: bool = False, labels: Iterable[tuple[str, str | None]] = (), queue: str | None = None,
     ) -> list[Job]:
         """Return up to `limit` jobs after `after_id` (and before `before_id`) in id order (or newest first), filtered."""
         ...

@@ -16,7 +16,8 @@ from ..auth import ClientDep, Reader, Submitter
 from ..problems import Problem
 from ..replies import Reply
 from ..schemas import MAX_ID, PROBLEMS, HistoryOut, JobCreate, JobDetailOut, JobOut, JobPage, StageOut
-from ..submission import fingerprint, to_submission
+from ..shapes import PageFilters
+from ..submission import fingerprint, template_submission, to_submission
 from ..uploads import Upload, read_upload
 
 router = APIRouter(prefix="/jobs", tags=["jobs"], responses=PROBLEMS)
@@ -47,11 +48,9 @@ def job_id_path(job_id: int) -> int:
 
 @router.get("", summary="List jobs (keyset pages)", responses={200: {"model": JobPage}})
 async def list_jobs(
-    request: Request, client: ClientDep, _: Reader,
+    request: Request, client: ClientDep, _: Reader, narrowed: PageFilters,
     status: Annotated[list[JobStatus] | None, Query()] = None,
     type: Annotated[list[Annotated[str, Query(max_length=200)]] | None, Query()] = None,
-    unique_key: Annotated[str | None, Query(max_length=200)] = None,
-    stage: Annotated[str | None, Query(max_length=200)] = None,
     since: Annotated[int | None, Query(ge=0, le=MAX_ID, description="created at or after (epoch ms)")] = None,
     until: Annotated[int | None, Query(ge=0, le=MAX_ID, description="created before (epoch ms)")] = None,
     after_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
@@ -62,8 +61,8 @@ async def list_jobs(
     """Return one page of jobs in id order (`order=desc`: newest first); follow `next` for the following page."""
     jobs = await client.page_jobs(
         after_id=after_id, limit=limit, statuses=[s.value for s in status] if status else None,
-        types=type or None, unique_key=unique_key, stage=stage, since_ms=since, until_ms=until,
-        before_id=before_id, newest_first=order == "desc")
+        types=type or None, since_ms=since, until_ms=until, before_id=before_id, newest_first=order == "desc",
+        **narrowed)
     nxt = None
     if len(jobs) == limit:
         cursor = "before_id" if order == "desc" else "after_id"
@@ -103,7 +102,7 @@ async def create_job(request: Request, client: ClientDep, token: Submitter,
 
 async def _submit(client: ClientDep, token: TokenInfo, body: JobCreate, upload: Upload | None,
                   key: str | None) -> Reply:
-    sub = to_submission(body, token)
+    sub = to_submission(body, token) if body.template is None else await template_submission(client, body, token)
     files: tuple[tuple[str, str], ...] = ()
     prepare = None
     if upload is not None:

@@ -11,6 +11,7 @@ from ...redaction import REDACTED, is_secret_name
 from ..auth import Admin, ClientDep, Reader, Steerer
 from ..outputs import RemovedOut, RunnerOut, ScheduleDetailOut, ScheduleOut, StatsOut, TypeOut, ok
 from ..schemas import PROBLEMS, ScheduleCreate
+from ..submission import schedule_options, schedule_type
 
 router = APIRouter(tags=["meta"], responses=PROBLEMS)
 
@@ -61,11 +62,11 @@ async def schedules(client: ClientDep, _: Reader) -> JSONResponse:
 
 @router.post("/schedules", summary="Add a schedule", status_code=201, responses={201: {"model": ScheduleOut}})
 async def add_schedule(body: ScheduleCreate, client: ClientDep, _: Admin) -> JSONResponse:
-    """Store a recurring job: `cron` (with `timezone`) or `every` seconds."""
+    """Store a recurring job of a `type` or a `template`: `cron` (with `timezone`) or `every` seconds."""
     s = await client.add_schedule(
-        body.name, body.type, body.params, cron=body.cron, tz=body.timezone,
+        body.name, schedule_type(body), body.params, cron=body.cron, tz=body.timezone,
         every_ms=None if body.every is None else int(body.every * 1000), priority=body.priority,
-        max_retries=body.max_retries)
+        max_retries=body.max_retries, **schedule_options(body))
     return JSONResponse(s.to_dict(), status_code=201)
 
 
