@@ -250,24 +250,18 @@ def command_line(run: str | list[str]) -> str:
     return run if isinstance(run, str) else shlex.join(run)
 
 
-def _env(ctx: Context, spec: Mapping[str, Any]) -> tuple[dict[str, str], Path]:
-    """Return the command's environment and the file that holds its stage's last checkpoint state.
+def stage_env(ctx: Context, spec: Mapping[str, Any]) -> tuple[dict[str, str], Path]:
+    """Return the environment every command of a stage attempt shares, and the job's workspace.
 
-    The state is always in the file named by `$JOBTUI_STATE_FILE` (empty before the first
-    checkpoint), and also in `$JOBTUI_STATE` when it is at most ENV_STATE_MAX bytes: Linux refuses
-    a longer environment string (E2BIG), which made a job with a large checkpoint unrunnable.
+    Built once per stage attempt (a foreach runs thousands of commands from it): the runner's environment
+    minus its secrets, the stage's `env`, and the job's, stage's and queue's variables.
     """
     env = child_env()
     env.update(spec["env"])
-    state = ctx.state
-    text = "" if state is None else json.dumps(state, separators=(",", ":"))
-    fd, name = tempfile.mkstemp(prefix=".jobtui-state-", suffix=".json", dir=ctx.workspace)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
+    workspace = ctx.workspace
     env.update({
         "JOBTUI_JOB_ID": str(ctx.job_id), "JOBTUI_STAGE": ctx.stage, "JOBTUI_ATTEMPT": str(ctx.attempt),
-        "JOBTUI_WORKSPACE": str(ctx.workspace), "JOBTUI_IDEMPOTENCY_KEY": ctx.idempotency_key,
-        "JOBTUI_STATE_FILE": name,
+        "JOBTUI_WORKSPACE": str(workspace),
     })
     # A queue's slot (e.g. the GPU to use); never one inherited from the runner's own environment.
     env.pop("JOBTUI_SLOT", None)
@@ -276,6 +270,27 @@ def _env(ctx: Context, spec: Mapping[str, Any]) -> tuple[dict[str, str], Path]:
         env["JOBTUI_SLOT"] = str(ctx.slot)
     if ctx.queue is not None:
         env["JOBTUI_QUEUE"] = ctx.queue
+    return env, workspace
+
+
+def _env(ctx: Context, spec: Mapping[str, Any], shared: tuple[dict[str, str], Path] | None = None,
+         ) -> tuple[dict[str, str], Path]:
+    """Return the command's environment and the file that holds its stage's last checkpoint state.
+
+    The state is always in the file named by `$JOBTUI_STATE_FILE` (empty before the first
+    checkpoint), and also in `$JOBTUI_STATE` when it is at most ENV_STATE_MAX bytes: Linux refuses
+    a longer environment string (E2BIG), which made a job with a large checkpoint unrunnable.
+    `shared` is the stage's `stage_env` (made here when not given).
+    """
+    base, workspace = shared or stage_env(ctx, spec)
+    env = dict(base)
+    state = ctx.state
+    text = "" if state is None else json.dumps(state, separators=(",", ":"))
+    fd, name = tempfile.mkstemp(prefix=".jobtui-state-", suffix=".json", dir=workspace)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    env["JOBTUI_IDEMPOTENCY_KEY"] = ctx.idempotency_key
+    env["JOBTUI_STATE_FILE"] = name
     if len(text) <= ENV_STATE_MAX:
         env["JOBTUI_STATE"] = text
     else:
@@ -300,18 +315,20 @@ async def _settle(futures: Sequence[asyncio.Future[Any]], timeout_s: float) -> b
 
 
 async def run_command(
-    ctx: Context, spec: Mapping[str, Any], argv: Sequence[str], *, slot: str = "", freeze: bool = True
+    ctx: Context, spec: Mapping[str, Any], argv: Sequence[str], *, slot: str = "", freeze: bool = True,
+    shared: tuple[dict[str, str], Path] | None = None,
 ) -> dict[str, Any]:
     """Run one command under supervision; return {exit_code, duration_s, output} or raise CommandFailedError.
 
     Pause: with `freeze` and `pause = "freeze"` the group is stopped (SIGSTOP) and the job held
     paused until resume (SIGCONT); otherwise the group is ended and Stop raised, so the stage runs
     again from its last checkpoint. Cancel, shutdown, timeout and interruption end the whole group,
-    and so does a failure of the output reader (the stage then fails with it).
+    and so does a failure of the output reader (the stage then fails with it). `shared`: the stage's
+    `stage_env`, made once for all its commands.
     """
     await ctx.output_count()  # loads what earlier runs logged: the cap holds across resumes and recoveries
     out = Output(ctx, ctx.params.get("output_limit"))
-    env, state_file = _env(ctx, spec)
+    env, state_file = _env(ctx, spec, shared)
     started = time.monotonic()
     try:
         sup: Supervised = await ctx.processes.spawn(argv, cwd=spec.get("cwd"), env=env, slot=slot)
@@ -413,10 +430,12 @@ def _foreach_stage(spec: dict[str, Any]) -> Stage:
     template = list(spec["run"])
 
     async def fn(ctx: Context) -> dict[str, Any]:
+        shared = stage_env(ctx, spec)
+
         async def one(item: str) -> dict[str, Any]:
             argv = substitute(template, item, index_of[item])
             try:
-                return await run_command(ctx, spec, argv, slot=item, freeze=False)
+                return await run_command(ctx, spec, argv, slot=item, freeze=False, shared=shared)
             except OSError as e:
                 raise cannot_start(argv[0], e) from None
 
