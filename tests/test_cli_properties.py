@@ -207,6 +207,9 @@ commands = st.one_of(
         st.lists(kv, max_size=2).map(lambda ps: [a for p in ps for a in ("-p", p)]), opt("--priority", ints)),
     cat(st.just(["schedule", "add", "s", "--every", "1h"]), st.sampled_from([["@t"], ["@"], ["@a b"], ["@nope"]])),
     cat(st.just(["stats"]), flag("--json")),
+    # issue 19 item 6: runners stop (no runner here: a name is refused, --all finds none to stop)
+    cat(st.just(["runners", "stop"]), st.lists(st.one_of(words, st.sampled_from(["box-a", "٣", "a b"])), max_size=2),
+        flag("--all"), flag("--wait"), opt("--timeout", durations)),
     cat(st.just(["types"]), flag("--json")),
     # run and tui with one value that must be refused (a valid one would run jobs or open a terminal).
     cat(st.just(["run"]), st.sampled_from(["--concurrency", "--grace", "--lease-ttl"]).flatmap(

@@ -256,6 +256,12 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
     "runners": (
         ("the runners on this database, their jobs and heartbeats", "jobtui runners"),
         ("the same as JSON", "jobtui runners --json"),
+        ("ask the runner gpu-1 to hand its jobs back and exit", "jobtui runners stop gpu-1"),
+    ),
+    "runners stop": (
+        ("ask one runner (any host of the fleet) to hand its jobs back and exit 0", "jobtui runners stop gpu-1"),
+        ("stop every runner of the database and wait until they have exited", "jobtui runners stop --all --wait"),
+        ("give up waiting after a minute (exit 3)", "jobtui runners stop build-2 --wait --timeout 1m"),
     ),
 }
 """Each command's examples; `""` is `jobtui --help` itself."""

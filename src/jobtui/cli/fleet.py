@@ -1,4 +1,4 @@
-"""Several hosts: `--needs` for commands that queue jobs, `--name`/`--tag` for `jobtui run`, and `jobtui runners`.
+"""Several hosts: `--needs` for commands that queue jobs, `--name`/`--tag` for `jobtui run`, and the runner table.
 
 `add_needs_option` is shared by every command that queues jobs (`submit`, `add`, `foreach`): call it on
 the subparser, then pass `parse_needs(a)` as the submission's `needs`. `fleet_lines` is what `stats`
@@ -8,7 +8,6 @@ and `runners` print for each registered runner.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -16,7 +15,6 @@ from typing import TYPE_CHECKING
 from ..errors import UsageError
 from ..fleet import FleetRunner, RunnerHealth, check_name, check_tags, missing_runner, needs_text
 from ..model import RUNNABLE, JobDetail
-from .commands import command, table
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -96,26 +94,6 @@ def fleet_summary(runners: Sequence[FleetRunner]) -> str:
     alive = sum(r.health is RunnerHealth.ALIVE for r in runners)
     rest = len(runners) - alive
     return f"{alive} alive" + (f", {rest} stale or gone (their jobs go back at the next recovery)" if rest else "")
-
-
-def _runners_args(sp: argparse.ArgumentParser) -> None:
-    sp.add_argument("--json", action="store_true", help="a JSON array of runner objects")
-
-
-@command("runners", "list the runners (name, host, pid, tags, jobs, heartbeat, state)", args=_runners_args,
-         order=62, reads=True)
-async def cmd_runners(client: Client, a: argparse.Namespace) -> int:
-    """Print every registered runner."""
-    runners = await client.fleet()
-    if a.json:
-        print(json.dumps([r.to_dict() for r in runners], indent=2))
-        return 0
-    if not runners:
-        print("no runners (start one with `jobtui run`)")
-        return 0
-    print(table(fleet_rows(runners)))
-    print(f"{len(runners)} runner(s): {fleet_summary(runners)}")
-    return 0
 
 
 NO_RUNNER = "jobtui: queued; no runner is running: start one with `jobtui run` or `jobtui`"

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..engine.lease import runner_process_gone
 from ..engine.runner import Runner
-from ..errors import UsageError
-from ..fleet import FleetRunner, health, missing_runner
+from ..errors import JobtuiError, UsageError
+from ..fleet import FleetRunner, RunnerHealth, health, missing_runner
 from ..model import (
     RUNNABLE,
     Job,
@@ -98,6 +99,36 @@ class RunnerControl(ClientCore):
         now = self.store.clock()
         return [FleetRunner(r, health(r, now, gone=runner_process_gone(r)), held.get(r.runner_id, ()),
                             max(0, now - r.heartbeat_at_ms)) for r in runners]
+
+    async def stop_runners(self, names: Sequence[str] = (), *, every: bool = False) -> list[FleetRunner]:
+        """Ask live runners to hand their jobs back at a safe point and exit 0; return those asked.
+
+        Each runner reads the request at its next heartbeat (a third of its lease), from the database: a runner
+        on another host of a PostgreSQL fleet hears it as one on this host does. A runner is named by its name
+        or id; `every` asks every live runner (none live: nothing is asked).
+
+        Raises:
+            UsageError: no runner has a name given (with the name probably meant).
+            JobtuiError: a runner named is not alive (stale or gone: its jobs go back at the next recovery).
+        """
+        fleet = await self.fleet()
+        if every:
+            chosen = [r for r in fleet if r.health is RunnerHealth.ALIVE]
+        else:
+            chosen = []
+            for name in dict.fromkeys(names):
+                match = next((r for r in fleet if name in (r.info.label, r.info.runner_id)), None)
+                if match is None:
+                    close = difflib.get_close_matches(name, [r.info.label for r in fleet], n=1, cutoff=0.6)
+                    hint = f"; did you mean {close[0]!r}?" if close else " (`jobtui runners` lists them)"
+                    raise UsageError(f"no runner named {name!r}{hint}")
+                if match.health is not RunnerHealth.ALIVE:
+                    raise JobtuiError(f"runner {name!r} is {match.health.value}, not running: nothing to stop"
+                                      " (its jobs go back to the queue at the next recovery)")
+                chosen.append(match)
+        if chosen:
+            await self.store.request_runner_stop([r.info.runner_id for r in chosen])
+        return chosen
 
     async def unmet_needs(self, jobs: Iterable[Job]) -> dict[JobId, tuple[str, ...]]:
         """Return, for each waiting job (queued or waiting to retry) that no live runner has the tags for,

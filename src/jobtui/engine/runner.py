@@ -402,6 +402,9 @@ class Runner:
                     self._lost_all()
                     await self._register()
                 self._lease_ok = began
+                if not self._stopping and await self.store.stop_requested(self.runner_id):
+                    log.warning("asked to stop (`jobtui runners stop`): handing the jobs back, then exiting")
+                    self.stop()
                 await recover(self)
             except StoreError as e:
                 log.warning("heartbeat failed: %s", e)

@@ -1,4 +1,4 @@
-"""Print completion candidates from a jobtui database, fast: job ids, schedule names, queue names.
+"""Print completion candidates from a jobtui database, fast: job ids, schedule, queue and runner names.
 
 The completion scripts (`jobtui completion SHELL`, cli/completion.py) run this file by its path with
 `python -I -S`, so a TAB costs a bare interpreter and one read-only SQLite query, not jobtui's imports (it is a
@@ -6,7 +6,7 @@ program of its own, never imported; it lives in store/ because only store/ holds
 never creates a file, and prints nothing for a PostgreSQL URL or a file that is not a jobtui database.
 
     python -I -S completion_values.py KIND DB DEFAULT_DB FORMAT
-    KIND: ids | schedules | queues;  DB: the --db on the command line ('' for none);  FORMAT: plain | tab | zsh
+    KIND: ids | schedules | queues | runners;  DB: the --db on the command line ('' for none);  FORMAT: plain | tab | zsh
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ QUERIES = {
     "ids": "SELECT job_id, status || '  ' || type FROM jobs ORDER BY job_id DESC LIMIT 500",
     "schedules": "SELECT name, CASE WHEN paused <> 0 THEN 'paused' ELSE '' END FROM schedules ORDER BY name",
     "queues": "SELECT name, '' FROM queues ORDER BY name",
+    "runners": "SELECT coalesce(name, runner_id), hostname FROM runners ORDER BY 1",
 }
 """What each kind lists: (value, description)."""
 

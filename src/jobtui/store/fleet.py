@@ -52,7 +52,21 @@ def _chunks(ids: Sequence[JobId]) -> Iterable[Sequence[JobId]]:
 
 
 class FleetQueries(StoreCore):
-    """Reads of the fleet: the tags jobs need, and the jobs each runner holds."""
+    """The fleet: the tags jobs need, the jobs each runner holds, and the requests that runners stop."""
+
+    async def request_runner_stop(self, runner_ids: Sequence[str]) -> int:
+        """Ask runners to hand their jobs back and exit (read at their next heartbeat); return how many were asked."""
+        asked = 0
+        async with self._tx() as db:
+            for runner_id in runner_ids:
+                asked += await db.execute(
+                    "UPDATE runners SET stop_requested_at_ms = $1 WHERE runner_id = $2", (self.clock(), runner_id))
+        return asked
+
+    async def stop_requested(self, runner_id: str) -> bool:
+        """Tell whether someone asked this runner to stop (`jobtui runners stop`)."""
+        row = await self._one("SELECT stop_requested_at_ms FROM runners WHERE runner_id = $1", (runner_id,))
+        return row is not None and row[0] is not None
 
     async def job_needs(self, job_ids: Iterable[JobId]) -> dict[JobId, tuple[str, ...]]:
         """Return, for each of `job_ids` that needs any, the tags it needs (sorted)."""

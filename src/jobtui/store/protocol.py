@@ -228,6 +228,10 @@ class JobControl(Protocol):
         """Return the blocked jobs that wait on `job_id`."""
         ...
 
+    async def request_runner_stop(self, runner_ids: Sequence[str]) -> int:
+        """Ask runners to hand their jobs back and exit (read at their next heartbeat); return how many were asked."""
+        ...
+
 
 class RunnerLeases(Protocol):
     """A runner's lease, its claims and the recovery of other runners' jobs."""
@@ -242,6 +246,10 @@ class RunnerLeases(Protocol):
 
     async def unregister_runner(self, runner_id: str) -> None:
         """Remove a runner that stopped cleanly."""
+        ...
+
+    async def stop_requested(self, runner_id: str) -> bool:
+        """Tell whether someone asked this runner to stop (`jobtui runners stop`)."""
         ...
 
     async def recover(

@@ -428,6 +428,11 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE jobs ADD COLUMN notify_on TEXT;
     """,
+    # 21: `jobtui runners stop` (issue 19 item 6): when a runner was asked to hand its jobs back and exit; the
+    # runner reads it at each heartbeat, so that a runner on another host of a fleet hears it too.
+    """
+    ALTER TABLE runners ADD COLUMN stop_requested_at_ms INTEGER;
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append (and append its
 PostgreSQL form to schema_pg.PG_MIGRATIONS: tests/store/test_golden_sql.py checks both lists)."""

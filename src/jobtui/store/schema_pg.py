@@ -384,6 +384,10 @@ INSERT INTO database_identity (database_id) VALUES (md5(random()::text || clock_
     );
     ALTER TABLE jobs ADD COLUMN notify_on TEXT;
     """,
+    # 21
+    """
+    ALTER TABLE runners ADD COLUMN stop_requested_at_ms BIGINT;
+    """,
 )
 
 
