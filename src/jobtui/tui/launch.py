@@ -8,12 +8,13 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..client import Client
 from ..errors import UsageError
+from ..model import RunnerInfo
 
 if TYPE_CHECKING:
     from .app import JobtuiApp
@@ -75,6 +76,15 @@ async def _leave_after_hangup(app: JobtuiApp, handed_back: threading.Event) -> N
         app.exit(0)
 
 
+def attach_note(runners: Sequence[RunnerInfo]) -> str:
+    """Say that this window attached to the runners already at work instead of starting one of its own."""
+    first = runners[0]
+    who = f"{first.name or 'runner'} (pid {first.pid} on {first.hostname})"
+    more = f" and {len(runners) - 1} more" if len(runners) > 1 else ""
+    return (f"Jobs run in {who}{more}: attached to the runner, none started here. "
+            "Quit leaves them running; `jobtui runners` lists runners.")
+
+
 async def run_tui(client: Client, options: TuiOptions) -> int:
     """Open the TUI and return the exit status."""
     from textual.drivers.linux_driver import LinuxDriver
@@ -90,10 +100,15 @@ async def run_tui(client: Client, options: TuiOptions) -> int:
     keymap = check_keymap(options.keymap)  # a clash is one line here, before the screen opens
     if options.demo:
         await seed_demo(client)
-    if not options.attach and not options.readonly:
+    # A runner already at work on this database (the background one "keep them running" left, a `jobtui run`):
+    # attach to it rather than start a second one here (issue 19, item 6).
+    others = [] if options.attach or options.readonly else await client.live_runners()
+    if not options.attach and not options.readonly and not others:
         await client.embedded_runner(concurrency=options.concurrency)
     app = make_app(client, readonly=options.readonly, theme=options.theme, apps=options.apps, bell=options.bell,
                    settings=settings_path())
+    if others:
+        app.notify(attach_note(others), title="Attached", timeout=12, markup=False)  # shown once the screen is up
     if keymap:
         app.set_keymap(keymap)
     if options.poll_s is not None:
