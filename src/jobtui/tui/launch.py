@@ -85,6 +85,20 @@ def attach_note(runners: Sequence[RunnerInfo]) -> str:
             "Quit leaves them running; `jobtui runners` lists runners.")
 
 
+async def _runner_here(client: Client, options: TuiOptions) -> list[RunnerInfo]:
+    """Start the embedded runner unless attached or read-only; return the runners at work instead, if any.
+
+    A runner already at work on this database (the background one "keep them running" left, a `jobtui run`):
+    the TUI attaches to it rather than start a second one here (issue 19, item 6).
+    """
+    if options.attach or options.readonly:
+        return []
+    others = await client.live_runners()
+    if not others:
+        await client.embedded_runner(concurrency=options.concurrency)
+    return others
+
+
 async def run_tui(client: Client, options: TuiOptions) -> int:
     """Open the TUI and return the exit status."""
     from textual.drivers.linux_driver import LinuxDriver
@@ -100,11 +114,7 @@ async def run_tui(client: Client, options: TuiOptions) -> int:
     keymap = check_keymap(options.keymap)  # a clash is one line here, before the screen opens
     if options.demo:
         await seed_demo(client)
-    # A runner already at work on this database (the background one "keep them running" left, a `jobtui run`):
-    # attach to it rather than start a second one here (issue 19, item 6).
-    others = [] if options.attach or options.readonly else await client.live_runners()
-    if not options.attach and not options.readonly and not others:
-        await client.embedded_runner(concurrency=options.concurrency)
+    others = await _runner_here(client, options)
     app = make_app(client, readonly=options.readonly, theme=options.theme, apps=options.apps, bell=options.bell,
                    settings=settings_path())
     if others:

@@ -74,6 +74,19 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+
+def _grid(key_style: Style) -> Table:
+    """Return a two-column grid of the detail: a key, its value."""
+    g = Table.grid(padding=(0, 1))
+    g.add_column(style=key_style, no_wrap=True, min_width=10)
+    g.add_column(overflow="fold")
+    return g
+
+
+def row(g: Table, key: str, *value: str | Text | tuple[str, Style]) -> None:
+    """Add a row of a key and its value (text, or text with a style) to a grid."""
+    g.add_row(Text(key), Text.assemble(*value))
+
 class JobDetailPane(ScrollView, can_focus=True):
     """The selected job in full.
 
@@ -226,18 +239,7 @@ class JobDetailPane(ScrollView, can_focus=True):
         err = self._style("jobdetail--error")
         status_style = self._style(f"jobdetail--{j.status.value}")
 
-        def new_grid() -> Table:
-            g = Table.grid(padding=(0, 1))
-            g.add_column(style=key_style, no_wrap=True, min_width=10)
-            g.add_column(overflow="fold")
-            return g
-
-        grid = new_grid()
-        more = new_grid()
-
-        def row(g: Table, key: str, *value: str | Text | tuple[str, Style]) -> None:
-            g.add_row(Text(key), Text.assemble(*value))
-
+        grid = _grid(key_style)
         status = Text()
         status.append(status_label(j.status.value), style=status_style)
         if j.can_resume:
@@ -250,19 +252,7 @@ class JobDetailPane(ScrollView, can_focus=True):
         if message:
             progress.append(f" · {clean(message)}", style=dim)
         grid.add_row(Text("stage"), progress)
-        proc = command_process(d)
-        if proc is not None:
-            row(grid, "command", clean(redact(shlex.join(proc.argv), Secrets.of(j.params)))[:300])
-            if proc.cwd:
-                row(grid, "cwd", clean(proc.cwd))
-            state = Text(f"pid {proc.pid}")
-            if proc.frozen and proc.alive:
-                state.append(" · frozen (SIGSTOP): resume continues it", style=self._style("jobdetail--paused"))
-            elif proc.exit_code is not None:
-                state.append(f" · exit code {proc.exit_code}", style=err if proc.exit_code else None)
-            elif proc.alive:
-                state.append(" · running")
-            grid.add_row(Text("process"), state)
+        self._process_rows(grid, d, err)
         if j.status is JobStatus.BLOCKED and d.waiting_on:
             row(grid, "blocked", (waiting_reason(d.waiting_on), self._style("jobdetail--paused")))
         if d.needs:
@@ -284,6 +274,37 @@ class JobDetailPane(ScrollView, can_focus=True):
                 (f" · {until(j.next_retry_at_ms, now)}", dim))
         if j.run_at_ms is not None and j.status is JobStatus.QUEUED:
             row(grid, "runs at", absolute(j.run_at_ms, tz), (f" · {until(j.run_at_ms, now)}", dim))
+        self._progress_rows(grid, d, now, dim, err)
+        more = self._more_table(d, key_style, dim)
+        stages, retry_notes = self._stages_table(d, now, key_style, dim, err)
+        for note_text in retry_notes:
+            grid.add_row(Text("next try"), note_text)
+        parts: list[RenderableType] = [grid, Text(""), stages, Text(""), more]
+        parts += self._attempts_outputs_history(j, key_style, dim, err)
+        return parts
+
+
+
+    def _process_rows(self, grid: Table, d: JobDetail, err: Style) -> None:
+        """Add a command job's rows: its command line (secrets redacted), cwd and process state."""
+        proc = command_process(d)
+        if proc is None:
+            return
+        row(grid, "command", clean(redact(shlex.join(proc.argv), Secrets.of(d.job.params)))[:300])
+        if proc.cwd:
+            row(grid, "cwd", clean(proc.cwd))
+        state = Text(f"pid {proc.pid}")
+        if proc.frozen and proc.alive:
+            state.append(" · frozen (SIGSTOP): resume continues it", style=self._style("jobdetail--paused"))
+        elif proc.exit_code is not None:
+            state.append(f" · exit code {proc.exit_code}", style=err if proc.exit_code else None)
+        elif proc.alive:
+            state.append(" · running")
+        grid.add_row(Text("process"), state)
+
+    def _progress_rows(self, grid: Table, d: JobDetail, now: int, dim: Style, err: Style) -> None:
+        """Add the rows of items, failures tolerated, elapsed time (pauses left out) and the last checkpoint."""
+        j = d.job
         done = sum(s.items_done for s in d.stages)
         failed = sum(s.items_failed for s in d.stages)
         items = Text(f"{done} done · ")
@@ -302,8 +323,13 @@ class JobDetailPane(ScrollView, can_focus=True):
             (f" · about {duration(eta)} left", dim) if eta is not None else "",
             (f" · {duration(paused)} paused not counted", dim) if paused else "")
         checkpoints = [s.checkpoint_at_ms for s in d.stages if s.checkpoint_at_ms is not None]
-        row(grid, "checkpoint", absolute(max(checkpoints), tz) if checkpoints else "none yet")
+        row(grid, "checkpoint", absolute(max(checkpoints), self.tz) if checkpoints else "none yet")
 
+    def _more_table(self, d: JobDetail, key_style: Style, dim: Style) -> Table:
+        """Return the rows below the stages: params, priority, counters, times, runner, files."""
+        j = d.job
+        tz = self.tz
+        more = _grid(key_style)
         row(more, "params", params_text(j.params))
         row(more, "priority", str(j.priority), f" · unique key {clean(j.unique_key)}" if j.unique_key else "")
         row(more, "retries", f"{j.retry_count}/{j.max_retries} automatic · resumed {j.resume_count}× · "
@@ -322,15 +348,7 @@ class JobDetailPane(ScrollView, can_focus=True):
         if files:
             shown = ", ".join(f"{clean(f.path)} ({_size(f.size)})" for f in files[:4])
             row(more, "files", shown + (f" … {len(files) - 4} more" if len(files) > 4 else ""))
-
-        stages, retry_notes = self._stages_table(d, now, key_style, dim, err)
-        for note_text in retry_notes:
-            grid.add_row(Text("next try"), note_text)
-        parts: list[RenderableType] = [grid, Text(""), stages, Text(""), more]
-        parts += self._attempts_outputs_history(j, key_style, dim, err)
-        return parts
-
-
+        return more
 
     def _stages_table(self, d: JobDetail, now: int, key_style: Style, dim: Style, err: Style) -> tuple[Table, list[Text]]:
         """Return the table of stages (optional columns only when they fit) and the notes of stages waiting to retry."""
