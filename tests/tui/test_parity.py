@@ -12,6 +12,7 @@ from textual.widgets import Input, Static
 
 from jobtui.builtins import default_registry
 from jobtui.client import Client
+from jobtui.config import load as load_config
 from jobtui.errors import UsageError
 from jobtui.model import Action, JobStatus, RequestRecord
 from jobtui.query import Query
@@ -130,10 +131,12 @@ def _help_text(screen: HelpScreen, width: int = 100) -> str:
     return console.export_text()
 
 
-async def test_help_lists_the_log_keys_and_the_theme_switch_as_rebound(client: Client) -> None:
+async def test_help_lists_the_log_keys_and_the_theme_switch_as_rebound(client: Client, tmp_path: Path) -> None:
     """`?` showed the default keys whatever the config file's [keys] said (issue 19)."""
     await client.submit("demo", demo())
-    app_keymap = check_keymap({"cancel": "x", "log.search": "ctrl+f", "theme": "ctrl+t"})
+    config = tmp_path / "config.toml"
+    config.write_text('[keys]\ncancel = "x"\n"log.search" = "ctrl+f"\ntheme = "ctrl+t"\n')
+    app_keymap = check_keymap(load_config(str(config)).keys)  # the file as `jobtui` reads it
     async with tui(client) as (app, pilot):
         app.set_keymap(app_keymap)  # as tui.launch.run_tui does
         await pilot.press("question_mark")
