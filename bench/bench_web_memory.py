@@ -1,10 +1,11 @@
 """The browser page's memory over a long run: 100 running jobs updating their progress every second (and, with
 --burst, short jobs finishing all along), the page left open on the list; sampled every --every seconds: its JS heap
-after a forced collection, DOM nodes and listeners (DevTools protocol), the renderer process's and the whole
-browser's resident memory (/proc), and the server's, with the updates the page received.
+after a forced collection and Blink's (cppgc) heap, DOM nodes and listeners (DevTools protocol), the page's renderer
+process's resident memory (the largest renderer), every renderer's and the whole browser's (/proc), and the server's,
+with the updates the page received.
 
     PYTHONPATH=src python bench/bench_web_memory.py [--running 100] [--seconds 3600] [--every 60] [--burst 0]
-        [--json samples.jsonl]
+        [--json samples.jsonl] [--no-network-events]
 
 A real `jobtui serve` with its runner and Debian's headless chromium (Playwright). The jobs are `ticker` jobs
 (bench/webmem_app.py): one progress update a second each, for longer than the run. The feed sends one progress
@@ -34,7 +35,8 @@ from tests.server.test_web_memory import burst, measure
 
 ROOT = Path(__file__).resolve().parents[1]
 
-FIGURES = ("heap_kb", "renderer_rss_kb", "renderer_pss_kb", "browser_rss_kb", "server_rss_kb", "nodes", "listeners")
+FIGURES = ("heap_kb", "blink_kb", "page_rss_kb", "renderer_rss_kb", "renderer_pss_kb", "browser_rss_kb", "server_rss_kb",
+           "nodes", "listeners")
 
 
 def rss_kb(pid: int, field: str = "Rss") -> float:
@@ -86,6 +88,8 @@ def main() -> int:
     ap.add_argument("--tick", type=float, default=1.0, help="seconds between each job's progress updates")
     ap.add_argument("--burst", type=int, default=0, help="short jobs submitted at each sample (0: none)")
     ap.add_argument("--json", type=Path, default=None, help="also write each sample as a JSON line here")
+    ap.add_argument("--no-network-events", action="store_true",
+                    help="leave DevTools' Network domain to Playwright alone (the updates are then not counted)")
     a = ap.parse_args()
     env = {"PYTHONPATH": os.pathsep.join([str(APPS), str(ROOT / "bench"), os.environ.get("PYTHONPATH", "")])}
     srv = Server(str(Path(tempfile.mkdtemp()) / "jobs.db"), free_port(), env=env,
@@ -102,7 +106,8 @@ def main() -> int:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             cdp = page.context.new_cdp_session(page)
             cdp.send("Performance.enable")
-            cdp.send("Network.enable")
+            if not a.no_network_events:
+                cdp.send("Network.enable")
             got = {"updates": 0}
 
             def on_message(m: dict[str, Any]) -> None:
@@ -113,14 +118,18 @@ def main() -> int:
             page.wait_for_selector("body[data-live='on']")
             page.wait_for_selector(f"#rows tr:nth-child({a.running})")
             start = time.monotonic()
-            print(f"{'s':>5} {'updates':>8} {'heap KB':>8} {'rend RSS':>9} {'rend PSS':>9} {'all RSS':>9} "
+            print(f"{'s':>5} {'updates':>8} {'heap KB':>8} {'blink KB':>8} {'page RSS':>9} {'rend RSS':>9} "
+                  f"{'rend PSS':>9} {'all RSS':>9} "
                   f"{'srv RSS':>8} {'nodes':>6} {'lstn':>5} {'rows':>5}", flush=True)
             while True:
                 m = measure(cdp)
+                usage = cdp.send("Runtime.getHeapUsage")  # after measure's collection: Blink's (cppgc) heap too
                 procs = processes(bcdp)
                 renderers = [int(x["id"]) for x in procs if x["type"] == "renderer"]
                 assert srv.proc is not None
                 s = {"s": round(time.monotonic() - start, 1), "updates": got["updates"], "heap_kb": m["heap"] / 1024,
+                     "blink_kb": usage.get("embedderHeapUsedSize", 0) / 1024,
+                     "page_rss_kb": max((rss_kb(r) for r in renderers), default=0),
                      "renderer_rss_kb": sum(rss_kb(r) for r in renderers),
                      "renderer_pss_kb": sum(rss_kb(r, "Pss") for r in renderers),
                      "browser_rss_kb": sum(rss_kb(int(x["id"])) for x in procs),
@@ -130,7 +139,8 @@ def main() -> int:
                 if out:
                     out.write(json.dumps(s) + "\n")
                     out.flush()
-                print(f"{s['s']:5.0f} {s['updates']:8.0f} {s['heap_kb']:8.0f} {s['renderer_rss_kb']:9.0f} "
+                print(f"{s['s']:5.0f} {s['updates']:8.0f} {s['heap_kb']:8.0f} {s['blink_kb']:8.0f} {s['page_rss_kb']:9.0f} "
+                      f"{s['renderer_rss_kb']:9.0f} "
                       f"{s['renderer_pss_kb']:9.0f} {s['browser_rss_kb']:9.0f} {s['server_rss_kb']:8.0f} "
                       f"{s['nodes']:6.0f} {s['listeners']:5.0f} {s['rows']:5.0f}", flush=True)
                 if s["s"] >= a.seconds:
