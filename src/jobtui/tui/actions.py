@@ -15,7 +15,8 @@ from ..model import DEPENDABLE, Action, Job, JobId, action_applies
 from .format import clean
 from .host import AppHost, JobCommand
 from .keys import STEERING_KEYS, readonly_note
-from .screens import ConfirmScreen, NewJobScreen, RewindScreen
+from .screens import ConfirmScreen, RewindScreen
+from .template_form import TemplateJobScreen
 
 JOB_ACTIONS: dict[str, Action] = {
     "pause": Action.PAUSE, "resume": Action.RESUME, "cancel": Action.CANCEL, "retry": Action.RETRY,
@@ -187,7 +188,7 @@ class JobActions:
             app.select_job(job_id)
             app.notify(f"job {job_id} ({clean(job.type)}) queued", title="Submitted", markup=False)
 
-        app.push_screen(NewJobScreen(app.client), submitted)
+        app.push_screen(TemplateJobScreen(app.client), submitted)
 
     def edit_job(self) -> None:
         """Open the new-job form filled with the selected job (`E`): save the edit, or submit a copy."""

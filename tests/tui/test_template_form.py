@@ -1,0 +1,68 @@
+"""Issue 21 item 4 in the TUI: `n` offers the saved templates; choosing one fills the form (type, params, priority),
+the params stay editable, and the job is queued as `submit --template` queues it (options, labels). At 80x24."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Select
+
+from jobtui.client import Client
+from jobtui.model import QueueLimits
+from jobtui.tui.template_form import TemplateJobScreen
+
+from .conftest import tui, wait_until
+
+
+async def test_a_template_fills_the_form_and_its_options_come_with_the_job(client: Client) -> None:
+    await client.add_queue("night", QueueLimits())
+    await client.save_template("nightly", "demo", {"delay": 0, "items": 3, "seed": 9}, priority=7, labels={"team": "ml"},
+                               queue="night", max_retries=2)
+    async with tui(client, size=(80, 24)) as (app, pilot):
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, TemplateJobScreen), what="the new-job form")
+        form = app.screen
+        assert isinstance(form, TemplateJobScreen)
+        await wait_until(pilot, lambda: bool(form.query("#template")) and form.query_one("#template").has_focus,
+                         what="the template choice, focused")
+        choice = form.query_one("#template", Select)
+        assert choice.region.bottom <= 24 and choice.region.right <= 80, choice.region  # on screen at 80x24
+        choice.value = "nightly"
+        await wait_until(pilot, lambda: "items" in form.fields and form.fields["items"].value == "3", what="filled")
+        assert form.fields["seed"].value == "9"
+        assert form.query_one("#priority", Input).value == "7"
+        assert form.query_one("#type", Select).value == "demo" and form.query_one("#type", Select).disabled
+        assert "labels team=ml · queue night · max retries 2" in str(form.query_one("#type-help").render())
+        form.fields["items"].value = "1"  # type: ignore[union-attr]  # a param overridden in the form
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: not isinstance(app.screen, TemplateJobScreen), what="the form closed")
+    [job] = await client.list_jobs()
+    d = await client.detail(job.job_id)
+    assert (job.type, job.params["items"], job.params["seed"], job.priority, job.queue, job.max_retries) == (
+        "demo", 1, 9, 7, "night", 2)
+    assert dict(d.labels) == {"team": "ml"}
+
+
+async def test_none_gives_the_plain_form_back_and_without_templates_there_is_no_choice(client: Client) -> None:
+    async with tui(client, size=(80, 24)) as (app, pilot):
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, TemplateJobScreen) and "items" in app.screen.fields,
+                         what="the new-job form")
+        assert not app.screen.query("#template")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, TemplateJobScreen), what="the form closed")
+    await client.save_template("t", "demo", {"delay": 0, "items": 4}, priority=3)
+    async with tui(client, size=(80, 24)) as (app, pilot):
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, TemplateJobScreen) and bool(app.screen.query("#template")),
+                         what="the template choice")
+        form = app.screen
+        assert isinstance(form, TemplateJobScreen)
+        form.query_one("#template", Select).value = "t"
+        await wait_until(pilot, lambda: form.template is not None and form.fields["items"].value == "4", what="filled")
+        form.query_one("#template", Select).value = ""
+        await wait_until(pilot, lambda: form.template is None and not form.query_one("#type", Select).disabled,
+                         what="the plain form back")
+        form.query_one("#priority", Input).value = "0"
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: not isinstance(app.screen, TemplateJobScreen), what="the form closed")
+    [job] = await client.list_jobs()
+    assert (job.params["items"], job.priority) == (20, 0)  # the type's default, not the template's 4 and 3
