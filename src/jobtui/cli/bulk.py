@@ -6,12 +6,9 @@ import argparse
 import sys
 
 from ..client import Client
-from ..client.bulk import parse_where
+from ..client.bulk import BULK_CONFIRM, parse_where
 from ..errors import UsageError
 from ..model import Action, JobId
-
-BULK_CONFIRM = 20
-"""More jobs than this at once need `--yes` (or a `y` typed at the terminal)."""
 
 WHERE_HELP = ("every job this filter matches, as the TUI's / filter: status:failed type:ocr label:k=v queue:NAME"
               " words, a leading ! negates a token (instead of ids)")

@@ -10,6 +10,9 @@ from ..model import ACTION_FROM, Action, JobId
 from ..query import Query
 from .core import ClientCore
 
+BULK_CONFIRM = 20
+"""More jobs than this at once are acted on only once confirmed (`--yes` or `y` in the CLI, a dialog in the TUI)."""
+
 
 @dataclass(frozen=True, slots=True)
 class BulkPlan:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.events import Key
 
+from ..client.bulk import BULK_CONFIRM
 from ..errors import JobtuiError
 from ..model import DEPENDABLE, Action, Job, JobId, action_applies
 from .format import clean
@@ -23,6 +24,12 @@ JOB_ACTIONS: dict[str, Action] = {
     "rewind": Action.REWIND, "delete": Action.DELETE, "fail": Action.FAIL,
 }
 """The app's action names that steer jobs, with the request each sends."""
+_ASK_ABOVE: dict[Action, tuple[str, str]] = {
+    Action.PAUSE: ("Pause", "Each stops at its next safe point; r resumes them."),
+    Action.RESUME: ("Resume", "Each continues from its last checkpoint."),
+    Action.RETRY: ("Retry", "Each runs again now."),
+}
+"""Actions that need no confirmation on a few jobs, but do on more than BULK_CONFIRM marked ones."""
 _PAST = {Action.PAUSE: "pause requested", Action.RESUME: "resumed", Action.CANCEL: "cancel requested",
          Action.RETRY: "retry queued", Action.REWIND: "rewound", Action.DELETE: "deleted",
          Action.FAIL: "failed"}
@@ -71,7 +78,16 @@ class JobActions:
 
     def soon(self, action: Action, ids: Iterable[JobId] | None = None, *, to_stage: str | None = None,
              reason: str | None = None) -> None:
-        """Send requests without blocking the keys: a bulk action on many jobs takes many transactions."""
+        """Send requests without blocking the keys: a bulk action on many jobs takes many transactions.
+
+        On more than BULK_CONFIRM marked jobs (`A` marks all the filter matches), ask first, as the CLI's `--where`.
+        """
+        if ids is None and self.app.table.marked and action in _ASK_ABOVE:
+            many = [j for j in self.targets() if action_applies(action, j.status)]
+            if len(many) > BULK_CONFIRM:
+                verb, consequence = _ASK_ABOVE[action]
+                self.confirm(action, verb, consequence, yes=f"{verb} {len(many)} jobs", no="Leave them")
+                return
         targets = list(ids) if ids is not None else None
         self.app.run_worker(self.act(action, targets, to_stage=to_stage, reason=reason), group="act",
                             name=f"{action.value}")
