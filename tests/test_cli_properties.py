@@ -207,6 +207,12 @@ commands = st.one_of(
         st.lists(kv, max_size=2).map(lambda ps: [a for p in ps for a in ("-p", p)]), opt("--priority", ints)),
     cat(st.just(["schedule", "add", "s", "--every", "1h"]), st.sampled_from([["@t"], ["@"], ["@a b"], ["@nope"]])),
     cat(st.just(["stats"]), flag("--json")),
+    # issue 19 item 5: service (only what writes nothing: install --print, status)
+    cat(st.just(["service", "install", "--print"]), opt("--name", st.one_of(words, st.sampled_from(["a b", "٣", "x" * 65]))),
+        opt("--manager", st.sampled_from(["systemd", "launchd", "upstart"])),
+        st.lists(st.sampled_from(["--concurrency", "--grace", "--keep", "--lease-ttl", "--tag", "--name", "x", "nan",
+                                  "-1", "٣", "2m", "--nope", "--db"]), max_size=4).map(lambda xs: ["--", *xs])),
+    cat(st.just(["service", "status"]), opt("--name", words), opt("--manager", st.sampled_from(["systemd", "launchd"]))),
     # issue 19 item 6: runners stop (no runner here: a name is refused, --all finds none to stop)
     cat(st.just(["runners", "stop"]), st.lists(st.one_of(words, st.sampled_from(["box-a", "٣", "a b"])), max_size=2),
         flag("--all"), flag("--wait"), opt("--timeout", durations)),

@@ -258,6 +258,24 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         ("the same as JSON", "jobtui runners --json"),
         ("ask the runner gpu-1 to hand its jobs back and exit", "jobtui runners stop gpu-1"),
     ),
+    "service": (
+        ("run `jobtui run` as a systemd user service (launchd on macOS), 8 jobs at once", "jobtui service install -- --concurrency 8"),
+        ("is it installed, enabled, running?", "jobtui service status"),
+        ("stop it and remove its unit", "jobtui service uninstall"),
+    ),
+    "service install": (
+        ("a service for this database, restarted when it fails", "jobtui --db ~/jobs.db service install"),
+        ("a second one, for GPU jobs, with its run options after --", "jobtui service install --name gpu -- --tag gpu --grace 2m"),
+        ("only print the unit it would write", "jobtui service install --print"),
+    ),
+    "service status": (
+        ("the default service (named jobtui)", "jobtui service status"),
+        ("the one named gpu", "jobtui service status --name gpu"),
+    ),
+    "service uninstall": (
+        ("stop, disable and remove the default service", "jobtui service uninstall"),
+        ("the one named gpu", "jobtui service uninstall --name gpu"),
+    ),
     "runners stop": (
         ("ask one runner (any host of the fleet) to hand its jobs back and exit 0", "jobtui runners stop gpu-1"),
         ("stop every runner of the database and wait until they have exited", "jobtui runners stop --all --wait"),
