@@ -15,6 +15,13 @@ from .model import JobStatus
 
 __all__ = ["Query"]
 
+_NAMED = {"queue": "queue", "q": "queue", "stage": "stage", "st": "stage"}
+"""Tokens of names (`queue:a,b`, `stage:fetch`) by their keys."""
+
+
+def _frozen(names: set[str] | None) -> frozenset[str] | None:
+    return None if names is None else frozenset(names)
+
 
 @dataclass(frozen=True, slots=True)
 class Query:
@@ -61,10 +68,9 @@ class Query:
         not_statuses: set[str] = set()
         types: set[str] | None = None
         not_types: set[str] = set()
-        queues: set[str] | None = None
-        not_queues: set[str] = set()
-        stages: set[str] | None = None
-        not_stages: set[str] = set()
+        included: dict[str, set[str]] = {}
+        """queue: and stage: tokens: the names a job's must be one of (absent: no such token)."""
+        excluded: dict[str, set[str]] = {"queue": set(), "stage": set()}
         words: list[str] = []
         not_words: list[str] = []
         labels: list[tuple[str, str | None]] = []
@@ -93,22 +99,16 @@ class Query:
                     not_types |= chosen_types
                 else:
                     types = chosen_types if types is None else types & chosen_types
-            elif sep and key in ("queue", "q"):
-                chosen_queues = {v for v in value.split(",") if v}
-                if not chosen_queues:
-                    problems.append(f"no queue name in {token!r}")
+            elif sep and key in _NAMED:
+                which = _NAMED[key]  # queue names as given; stage names in any case
+                chosen_names = {v.lower() if which == "stage" else v for v in value.split(",") if v}
+                if not chosen_names:
+                    problems.append(f"no {which} name in {token!r}")
                 elif negate:
-                    not_queues |= chosen_queues
+                    excluded[which] |= chosen_names
                 else:
-                    queues = chosen_queues if queues is None else queues & chosen_queues
-            elif sep and key in ("stage", "st"):
-                chosen_stages = {v.lower() for v in value.split(",") if v}
-                if not chosen_stages:
-                    problems.append(f"no stage name in {token!r}")
-                elif negate:
-                    not_stages |= chosen_stages
-                else:
-                    stages = chosen_stages if stages is None else stages & chosen_stages
+                    kept = included.get(which)
+                    included[which] = chosen_names if kept is None else kept & chosen_names
             elif sep and key in ("label", "l"):
                 label_key, has_value, label_value = value.partition("=")
                 if not label_key:
@@ -122,6 +122,6 @@ class Query:
         return cls(
             text, None if statuses is None else frozenset(statuses), frozenset(not_statuses),
             None if types is None else frozenset(types), frozenset(not_types), tuple(words), tuple(not_words),
-            tuple(labels), tuple(not_labels), tuple(problems), None if queues is None else frozenset(queues),
-            frozenset(not_queues), None if stages is None else frozenset(stages), frozenset(not_stages),
+            tuple(labels), tuple(not_labels), tuple(problems), _frozen(included.get("queue")),
+            frozenset(excluded["queue"]), _frozen(included.get("stage")), frozenset(excluded["stage"]),
         )

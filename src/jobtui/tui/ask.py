@@ -16,6 +16,13 @@ from textual.widgets import Button, Input, Static
 from .format import one_line
 from .ordered_input import OrderedInput
 
+
+def show_error(box: Static, message: str) -> None:
+    """Show what is wrong in a form's error line (one line); an empty message hides the line."""
+    box.update(Text(one_line(message)))
+    box.set_class(not message, "hidden")
+
+
 Check = Callable[[str], str | None]
 """Return what is wrong with an answer (shown in the dialog), or None when it will do."""
 
@@ -49,9 +56,7 @@ class AskScreen(ModalScreen[str | None]):
 
     def error(self, message: str) -> None:
         """Show what is wrong with the answer (empty: nothing)."""
-        box = self.query_one("#ask-error", Static)
-        box.update(Text(one_line(message)))
-        box.set_class(not message, "hidden")
+        show_error(self.query_one("#ask-error", Static), message)
 
     @on(Input.Submitted, "#answer")
     @on(Button.Pressed, "#ok")

@@ -17,7 +17,7 @@ from ..client import Client
 from ..durations import parse_duration_ms
 from ..errors import JobtuiError, UsageError
 from ..model import Schedule
-from .format import one_line
+from .ask import show_error
 from .ordered_input import OrderedInput
 
 HINT = "when: a period (90s, 15m, 1h, 1d) or a cron line ('0 3 * * *', UTC unless a zone is given)"
@@ -93,9 +93,7 @@ class AddScheduleScreen(ModalScreen[Schedule | None]):
         self.query_one("#sched-name", Input).focus()
 
     def _error(self, message: str) -> None:
-        error = self.query_one("#form-error", Static)
-        error.update(Text(one_line(message)))
-        error.set_class(not message, "hidden")
+        show_error(self.query_one("#form-error", Static), message)
 
     def _value(self, field: str) -> str:
         return self.query_one(f"#{field}", Input).value.strip()

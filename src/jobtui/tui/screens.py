@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 from ..client import Client
 from ..errors import JobtuiError
 from ..model import JobDetail, JobId, StageStatus, is_secret_name, redact
+from .ask import show_error
 from .command_form import (
     COMMAND_KINDS,
     HELP,
@@ -26,7 +27,6 @@ from .command_form import (
     LABELS,
     build_job,
     build_rows,
-    one_line,
 )
 from .format import STAGE_GLYPH, clean
 from .ordered_input import OrderedInput
@@ -201,9 +201,7 @@ class NewJobScreen(ModalScreen[JobId | None]):
         self._error("")
 
     def _error(self, message: str) -> None:
-        error = self.query_one("#form-error", Static)
-        error.update(Text(one_line(message)))
-        error.set_class(not message, "hidden")
+        show_error(self.query_one("#form-error", Static), message)
 
     def values(self) -> tuple[str, dict[str, Any], int]:
         """Return the chosen type, the params given (empty ones take their default) and the priority."""
