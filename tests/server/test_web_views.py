@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -154,3 +155,35 @@ def test_the_api_pages_newest_first_with_next_links(idle: Server) -> None:
             seen += [j["job_id"] for j in page["jobs"]]
         assert seen == sorted(seen, reverse=True) and len(seen) == len(set(seen)) >= 5
         assert c.get("/jobs", params={"order": "sideways"}).status_code == 422
+
+
+def test_the_new_job_form_queues_commands_for_an_admin_only(srv: Server, browser: Any, tmp_path: Path) -> None:
+    page = open_page(browser, srv, srv.admin)
+    page.click("#new-job")
+    page.select_option("#new-type", "(command)")
+    out = tmp_path / "from the page.txt"
+    page.fill("#c-shell", f"echo hello-from-the-page > '{out}'")
+    assert not violations(page)
+    page.click("#new-submit")
+    page.wait_for_selector("#job-info")
+    shell_job = int(page.url.rsplit("/", 1)[1])
+    page.goto(f"{srv.base}/#")
+    page.click("#new-job")
+    page.select_option("#new-type", "(foreach)")
+    page.fill("#c-argv", f"touch '{tmp_path}/item {{}}'")
+    page.fill("#c-items", "a\nb\nc\n")
+    page.fill("#c-workers", "2")
+    page.click("#new-submit")
+    page.wait_for_selector("#job-info")
+    each_job = int(page.url.rsplit("/", 1)[1])
+    poll(lambda: job(srv, shell_job)["status"] == job(srv, each_job)["status"] == "completed",
+         what="the command and the foreach job completing")
+    assert out.read_text() == "hello-from-the-page\n"
+    assert sorted(p.name for p in tmp_path.glob("item *")) == ["item a", "item b", "item c"]
+    page.context.close()
+    page = open_page(browser, srv, token(srv.db, "submitter", "submit"))
+    page.click("#new-job")
+    page.wait_for_selector("#new-dialog[open] #new-params input")
+    kinds = page.eval_on_selector_all("#new-type option", "(os) => os.map((o) => o.value)")
+    assert "demo" in kinds and not {"(command)", "(foreach)", "command", "pipeline", "foreach"} & set(kinds), kinds
+    page.context.close()

@@ -23,7 +23,7 @@ from .problems import Problem
 router = APIRouter(include_in_schema=False)
 STATIC = Path(__file__).with_name("static")
 FILES = {"app.js": "text/javascript", "api.js": "text/javascript", "view.js": "text/javascript",
-         "fleet.js": "text/javascript", "app.css": "text/css"}
+         "fleet.js": "text/javascript", "newjob.js": "text/javascript", "app.css": "text/css"}
 """The only files served under /static/ (an allow-list: no path ever reaches the file system)."""
 # Referrer-Policy same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on the login form.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -33,7 +33,8 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", 
 NEEDS: dict[str, Scope] = {
     Action.PAUSE.value: Scope.STEER, Action.RESUME.value: Scope.STEER, Action.CANCEL.value: Scope.STEER,
     Action.RETRY.value: Scope.STEER, Action.FAIL.value: Scope.ADMIN, Action.REWIND.value: Scope.ADMIN,
-    Action.DELETE.value: Scope.ADMIN, "submit": Scope.SUBMIT, "schedule": Scope.STEER,
+    Action.DELETE.value: Scope.ADMIN, "submit": Scope.SUBMIT, "command": Scope.ADMIN,
+    "schedule": Scope.STEER,
 }
 """The scope each of the page's buttons needs (the API's own checks stay the guard; this only hides them)."""
 GLYPHS: dict[str, str] = {

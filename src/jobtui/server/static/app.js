@@ -2,6 +2,7 @@
 // with Last-Event-ID, so what happened while it was away arrives on reconnect).
 import { API, act, call } from "./api.js";
 import { showFleet, stopFleet } from "./fleet.js";
+import { openNew, submitNew } from "./newjob.js";
 import { allowed, badge, bar, boot, dl, duration, el, timeEl } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
@@ -358,53 +359,6 @@ function connect() {
   src.addEventListener("shutdown", () => state("server stopping — reconnecting…", "off"));
 }
 
-// ---------------------------------------------------------------- new job
-async function openNew() {
-  const types = await call("types");
-  const sel = $("new-type");
-  sel.replaceChildren(...types.map((t) => el("option", { value: t.name, text: t.name })));
-  const fill = () => {
-    const t = types.find((x) => x.name === sel.value);
-    $("new-desc").textContent = t?.description || "";
-    $("new-params").replaceChildren(...(t?.params || []).map((p) => {
-      const id = `p-${p.name}`;
-      let input;
-      if (p.choices) input = el("select", { id, name: p.name }, p.choices.map((c) => el("option", { value: String(c), text: String(c), selected: c === p.default })));
-      else if (p.type === "bool") input = el("input", { id, name: p.name, type: "checkbox", checked: Boolean(p.default) });
-      else input = el("input", { id, name: p.name, type: p.secret ? "password" : (p.type === "int" || p.type === "float") ? "number" : "text",
-        step: p.type === "float" ? "any" : null, min: p.min ?? null, required: p.required,
-        value: p.default === null || p.secret ? null : String(p.default), placeholder: p.secret && p.default ? "(default kept)" : null });
-      input.dataset.kind = p.type;
-      return el("label", { for: id }, el("span", { text: p.name }), input, p.help ? el("small", { text: p.help }) : null);
-    }));
-  };
-  sel.onchange = fill;
-  fill();
-  $("new-error").hidden = true;
-  $("new-dialog").showModal();
-}
-
-async function submitNew(e) {
-  e.preventDefault();
-  const params = {};
-  for (const input of $("new-params").querySelectorAll("input, select")) {
-    if (input.type === "checkbox") params[input.name] = input.checked;
-    else if (input.value === "") continue;
-    else if (input.dataset.kind === "int") params[input.name] = parseInt(input.value, 10);
-    else if (input.dataset.kind === "float") params[input.name] = parseFloat(input.value);
-    else params[input.name] = input.value;
-  }
-  try {
-    const job = await call("jobs", { method: "POST", body: { type: $("new-type").value, params } });
-    $("new-dialog").close();
-    upsert(job);
-    go(job.job_id);
-  } catch (err) {
-    $("new-error").textContent = err.message;
-    $("new-error").hidden = false;
-  }
-}
-
 // ---------------------------------------------------------------- keys and start
 function onKey(e) {
   if (e.target.closest("input, select, textarea, dialog") || e.ctrlKey || e.metaKey || e.altKey) {
@@ -441,7 +395,7 @@ async function start() {
   $("filters").onsubmit = (e) => e.preventDefault();
   $("more").onclick = () => loadList(next).catch((err) => flash(err.message));
   $("new-job").onclick = () => openNew().catch((err) => flash(err.message));
-  $("new-form").onsubmit = submitNew;
+  $("new-form").onsubmit = (e) => submitNew(e, (job) => { upsert(job); go(job.job_id); });
   $("new-cancel").onclick = () => $("new-dialog").close();
   document.addEventListener("keydown", onKey);
   connect();
