@@ -144,7 +144,10 @@ commands = st.one_of(
         opt("--label", label_texts)),
     cat(st.just(["ls"]), opt("--status", status_lists), opt("--type", types), opt("--limit", ints), flag("--json"),
         opt("--label", label_texts), flag("--active")),
-    cat(st.just(["show"]), ids.map(lambda i: [i]), flag("--json")),
+    cat(st.just(["show"]), ids.map(lambda i: [i]), flag("--json"), flag("--env")),
+    # issue 19 item 7: ls --columns
+    cat(st.just(["ls"]), always("--columns", st.one_of(words, st.sampled_from(
+        ["id,status,command", "id,stauts", ",", "", "ID, Name", "labels,queue,retries", "٣", "id,id"]))), flag("--json")),
     cat(st.just(["logs"]), ids.map(lambda i: [i]), opt("-n", ints)),
     cat(st.sampled_from([["pause"], ["resume"], ["cancel"], ["retry"], ["delete"]]), st.lists(ids, min_size=1, max_size=3)),
     # wait always has a timeout: without one it rightly waits for a queued job forever.

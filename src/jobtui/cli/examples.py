@@ -67,7 +67,7 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
     ),
     "ls": (
         ("every job, newest last", "jobtui ls"),
-        ("the failed and paused jobs", "jobtui ls --status failed,paused"),
+        ("the failed and paused jobs: id, status and the command they run", "jobtui ls --status failed,paused --columns id,status,command"),
         ("the 20 newest, as JSON", "jobtui ls --limit 20 --json"),
     ),
     "foreach": (
@@ -78,6 +78,7 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
     "show": (
         ("a job, its stages and why it waits or failed", "jobtui show 12"),
         ("the job detail object, for scripts", "jobtui show 12 --json"),
+        ("a command job with its whole environment (secrets redacted)", "jobtui show 12 --env"),
     ),
     "logs": (
         ("the last 200 lines of job 12's log", "jobtui logs 12"),

@@ -8,11 +8,9 @@ import sys
 import textwrap
 
 from ..client import Client
-from ..fleet import needs_text
-from ..model import Job, JobStatus, now_ms, redact, waiting_reason
-from ..outcome import items_text
-from ..redaction import Secrets
-from ..wording import ago, until
+from ..errors import UsageError
+from ..model import Job, JobStatus, now_ms
+from .columns import COLUMNS, DEFAULT_COLUMNS, Seen, parse_columns, rows
 from .commands import command, table
 from .labels import active_statuses, add_label_filter, parse_label_filter
 from .parse import int_arg, parse_statuses
@@ -28,6 +26,9 @@ def _ls_args(sp: argparse.ArgumentParser) -> None:
     sp.add_argument("--stage", metavar="NAME", help="only the jobs at this stage (by name)")
     add_label_filter(sp)
     sp.add_argument("--queue", metavar="NAME", help="only the jobs of this queue")
+    sp.add_argument("--columns", metavar="COL,COL",
+                    help=f"the table's columns, in order: {', '.join(COLUMNS)}"
+                         f" (default: {','.join(DEFAULT_COLUMNS)})")
     sp.add_argument("--json", action="store_true", help="JSON array of job objects")
     sp.add_argument("--compact", action="store_true", help=argparse.SUPPRESS)
 
@@ -38,6 +39,9 @@ async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
     types = [t for v in a.type or [] for t in v.split(",")] or None
     statuses = active_statuses(parse_statuses(a.status), a.active)
     labels = parse_label_filter(a.label)
+    columns = parse_columns(a.columns)
+    if a.json and a.columns is not None:
+        raise UsageError("--columns chooses the table's columns; --json prints every field")
     filtered = a.unique_key is not None or a.stage is not None or bool(labels) or a.queue is not None
     if a.json and not filtered:
         await _ls_json(client, statuses, types, a.limit, compact=a.compact)
@@ -51,26 +55,13 @@ async def cmd_ls(client: Client, a: argparse.Namespace) -> int:
         print(json.dumps([{**j.to_dict(), "labels": dict(tags.get(j.job_id, ()))} for j in jobs],
                          indent=None if a.compact else 2))
         return 0
-    waiting = await client.waiting_on(j.job_id for j in jobs if j.status is JobStatus.BLOCKED)
     if not jobs:
         print("no jobs")
         return 0
-    unmet = await client.unmet_needs(jobs)
-    now = now_ms()
-    rows = [["ID", "TYPE", "STATUS", "STAGE", "PROGRESS", "ITEMS", "UPDATED", "NAME"]]
-    for j in jobs:
-        step = f"{min(j.current_step_index + 1, j.total_steps)}/{j.total_steps} {j.current_step or ''}".strip()
-        if j.job_id in waiting:
-            step = waiting_reason(waiting[j.job_id])
-        elif j.job_id in unmet:
-            step = needs_text(unmet[j.job_id])
-        elif j.status is JobStatus.QUEUED and j.run_at_ms is not None and j.run_at_ms > now:
-            step = f"starts {until(j.run_at_ms, now)}"
-        items = items_text(j)
-        name = redact(j.name, Secrets.of(j.params)) if j.name else ""
-        rows.append([str(j.job_id), j.type, j.status.value, step, f"{j.progress * 100:.0f}%", items,
-                     ago(j.updated_at_ms, now), name[:60]])
-    print(table(rows))
+    waiting = await client.waiting_on(j.job_id for j in jobs if j.status is JobStatus.BLOCKED)
+    seen = Seen(now_ms(), waiting, await client.unmet_needs(jobs),
+                await client.job_labels(j.job_id for j in jobs) if "labels" in columns else {})
+    print(table(rows(jobs, columns, seen)))
     return 0
 
 

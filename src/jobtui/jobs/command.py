@@ -41,7 +41,7 @@ from jobtui import (
     child_env,
     describe_exit,
 )
-from jobtui.errors import ParamError, StoreError
+from jobtui.errors import JobtuiError, ParamError, StoreError
 from jobtui.model import frozen_reason
 
 from .command_output import Output
@@ -63,8 +63,12 @@ its dot), `{dir}` its folder, `{index}` its position from 0."""
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 
 
-class CommandFailedError(Exception):
-    """A command exited non-zero, was killed, or timed out. `transient` decides whether it is retried."""
+class CommandFailedError(JobtuiError):
+    """A command exited non-zero, was killed, or timed out. `transient` decides whether it is retried.
+
+    A jobtui error, so an expected one: the job's error line says it all, with no traceback of jobtui's own frames
+    kept or logged (issue 19, item 7).
+    """
 
     def __init__(self, message: str, *, exit_code: int | None, transient: bool, result: dict[str, Any],
                  started: bool = True) -> None:
