@@ -15,8 +15,9 @@
            database (same host clock); p50/p99 over every delivery, and the server's peak RSS. The subscribers
            are asyncio Protocols in client processes that count frames with bytes methods per received chunk
            (a Python loop per event in the client took more CPU than the server: p99 12 s -> 1.4 s, same load).
-3. submit  500 jobs through `POST /api/v1/jobs` (20 at once, keep-alive) into a server without a runner,
-           beside `Client.submit_many` of 500 in-process: jobs/s.
+3. submit  500 jobs through `POST /api/v1/jobs` (20 at once, keep-alive) into a server without a runner, then
+           500 through `POST /api/v1/jobs:batch` (100 a request, 4 at once), beside `Client.submit_many` of 500
+           in-process (one transaction): jobs/s.
 Medians over runs are printed and written to bench/results/api-<timestamp>.json.
 """
 
@@ -365,6 +366,21 @@ async def _submit_api(port: int, token: str, n: int) -> float:
         return n / (time.perf_counter() - t0)
 
 
+async def _submit_batch(port: int, token: str, n: int, per: int) -> float:
+    """Submit n demo jobs through `POST /api/v1/jobs:batch`, `per` a request, 4 requests at once; return jobs/s."""
+    sem = asyncio.Semaphore(4)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1",
+                                 headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+        async def one(k: int) -> None:
+            async with sem:
+                r = await c.post("/jobs:batch", json={"jobs": [{"type": "demo", "params": {"delay": 0}}] * k})
+                assert r.status_code == 201, r.text
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(one(min(per, n - k)) for k in range(0, n, per)))
+        return n / (time.perf_counter() - t0)
+
+
 async def _submit_many(db: str, n: int, params: dict[str, Any] | None = None, per_tx: int | None = None) -> float:
     """Submit n demo jobs with `Client.submit_many`, `per_tx` a transaction (default: all in one); return jobs/s."""
     client = await Client.open(db, source="bench")
@@ -385,9 +401,14 @@ def bench_submit(tmp: Path, n: int) -> dict[str, float]:
     server = serve(db, port, "--attach")
     try:
         api = asyncio.run(_submit_api(port, token, n))
+        batch = asyncio.run(_submit_batch(port, token, n, BATCH))
     finally:
         stop(server)
-    return {"api_jobs_s": api, "submit_many_jobs_s": asyncio.run(_submit_many(db, n))}
+    return {"api_jobs_s": api, "api_batch_jobs_s": batch, "submit_many_jobs_s": asyncio.run(_submit_many(db, n))}
+
+
+BATCH = 100
+"""Jobs per `POST /jobs:batch` request in the submit part."""
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from . import problems
 from .auth import TokenCache
 from .feed import EventFeed
 from .guards import Guard
-from .routers import actions, edit, events, files, jobs, meta, ops, queues, templates
+from .routers import actions, batch, edit, events, files, jobs, meta, ops, queues, templates
 from .settings import Settings
 from .web import router as web_router
 
@@ -43,7 +43,7 @@ def create_app(client: Client, settings: Settings | None = None) -> FastAPI:
     app.state.tokens = TokenCache(settings.token_cache_s)
     app.state.feed = feed
     problems.install(app, client.is_transient)
-    for module in (jobs, actions, files, events, meta, edit, queues, templates):
+    for module in (jobs, batch, actions, files, events, meta, edit, queues, templates):
         # Each straight into the app (not through one /api/v1 router): one level less to match per request.
         app.include_router(module.router, prefix=API)
     app.include_router(ops.router)

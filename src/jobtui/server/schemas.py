@@ -71,6 +71,12 @@ class JobCreate(Strict):
     unique_key: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 
+class JobBatch(Strict):
+    """Jobs to queue in one transaction (all or none)."""
+
+    jobs: Annotated[list[JobCreate], Field(min_length=1, max_length=1000)]
+
+
 class FailBody(Strict):
     """Why a job is forced to fail."""
 
