@@ -98,6 +98,8 @@ class EventKind(StrEnum):
     """Its status changed."""
     DELETED = "deleted"
     """It was deleted (by a person or by retention)."""
+    NOTIFICATION = "notification"
+    """One of its notifications was queued, sent or given up (schema migration 22)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,9 +111,16 @@ class JobEvent:
     ts_ms: int
     kind: str
     from_status: str | None
+    """A notification's event (started, progress, retrying, completed, ...) for kind `notification`."""
     to_status: str | None
+    """A notification's state (pending, sent, failed) for kind `notification`."""
+    ref_id: int | None = None
+    """The notification's id for kind `notification`."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return the event as the API's event stream sends it (without the job)."""
-        return {"event_id": self.event_id, "job_id": self.job_id, "at": iso(self.ts_ms), "kind": self.kind,
-                "from": self.from_status, "to": self.to_status}
+        head = {"event_id": self.event_id, "job_id": self.job_id, "at": iso(self.ts_ms), "kind": self.kind}
+        if self.kind == EventKind.NOTIFICATION:
+            return {**head, "notification": {"notification_id": self.ref_id, "event": self.from_status,
+                                             "state": self.to_status}}
+        return {**head, "from": self.from_status, "to": self.to_status}

@@ -18,7 +18,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 
-from ..apimodel import EVENTS_KEEP, JobEvent
+from ..apimodel import EVENTS_KEEP, EventKind, JobEvent
 from ..client import Client
 from ..errors import JobtuiError
 from ..model import ACTIVE, Job
@@ -66,7 +66,8 @@ def encode(event: JobEvent, job: Job | None) -> Encoded:
     data = event.to_dict()
     data["job"] = None if job is None else summary(job)
     text = json.dumps(data, separators=(",", ":"))
-    return Encoded(event.event_id, f"id: {event.event_id}\nevent: job\ndata: {text}\n\n".encode())
+    name = "notification" if event.kind == EventKind.NOTIFICATION else "job"
+    return Encoded(event.event_id, f"id: {event.event_id}\nevent: {name}\ndata: {text}\n\n".encode())
 
 
 class EventFeed:

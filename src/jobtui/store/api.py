@@ -19,7 +19,7 @@ from .records import JOB_COLS, NewJob, _job, dumps
 from .seam import Db, Params
 
 _TOKEN_COLS = "token_id, name, scope, token_hash, created_at_ms, last_used_at_ms"
-_EVENT_COLS = "event_id, job_id, ts_ms, kind, from_status, to_status"
+_EVENT_COLS = "event_id, job_id, ts_ms, kind, from_status, to_status, ref_id"
 
 
 def _token(r: Any) -> TokenInfo:
@@ -122,7 +122,8 @@ class ApiQueries(StoreCore):
             rows = await self._all(
                 f"SELECT {_EVENT_COLS} FROM job_events WHERE event_id > $1 AND job_id = $2 ORDER BY event_id LIMIT $3",
                 (after_id, job_id, limit))
-        return [JobEvent(int(r[0]), int(r[1]), int(r[2]), r[3], r[4], r[5]) for r in rows]
+        return [JobEvent(int(r[0]), int(r[1]), int(r[2]), r[3], r[4], r[5], None if r[6] is None else int(r[6]))
+                for r in rows]
 
     async def event_bounds(self) -> tuple[int, int]:
         """Return (oldest kept event id - 1, newest event id): a cursor below the first was pruned."""

@@ -433,6 +433,22 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE runners ADD COLUMN stop_requested_at_ms INTEGER;
     """,
+    # 22: notifications in the event log (issue 22): each outbox row queued, sent or given up is an event
+    # (kind 'notification': from_status holds the notification's event, to_status its state, ref_id its id),
+    # numbered with the jobs' events so one Last-Event-ID cursor resumes both.
+    """
+    ALTER TABLE job_events ADD COLUMN ref_id INTEGER;
+    CREATE TRIGGER job_events_notification AFTER INSERT ON notifications BEGIN
+        INSERT INTO job_events (job_id, ts_ms, kind, from_status, to_status, ref_id)
+            VALUES (NEW.job_id, NEW.created_at_ms, 'notification', NEW.event, NEW.state, NEW.notification_id);
+    END;
+    CREATE TRIGGER job_events_notification_state AFTER UPDATE OF state ON notifications
+        WHEN OLD.state IS NOT NEW.state BEGIN
+        INSERT INTO job_events (job_id, ts_ms, kind, from_status, to_status, ref_id)
+            VALUES (NEW.job_id, coalesce(NEW.sent_at_ms, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)),
+                    'notification', NEW.event, NEW.state, NEW.notification_id);
+    END;
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append (and append its
 PostgreSQL form to schema_pg.PG_MIGRATIONS: tests/store/test_golden_sql.py checks both lists)."""

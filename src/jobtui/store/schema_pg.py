@@ -388,6 +388,25 @@ INSERT INTO database_identity (database_id) VALUES (md5(random()::text || clock_
     """
     ALTER TABLE runners ADD COLUMN stop_requested_at_ms BIGINT;
     """,
+    # 22
+    """
+ALTER TABLE job_events ADD COLUMN ref_id BIGINT;
+CREATE FUNCTION jobtui_notification_event() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    -- At COMMIT (deferred), under the store's one write lock, as jobtui_job_event: ids in commit order.
+    PERFORM pg_advisory_xact_lock(1785684596);
+    IF TG_OP = 'INSERT' OR OLD.state IS DISTINCT FROM NEW.state THEN
+        INSERT INTO job_events (job_id, ts_ms, kind, from_status, to_status, ref_id)
+            VALUES (NEW.job_id, CASE WHEN TG_OP = 'INSERT' THEN NEW.created_at_ms
+                                     ELSE coalesce(NEW.sent_at_ms, (extract(epoch FROM clock_timestamp()) * 1000)::bigint)
+                                END, 'notification', NEW.event, NEW.state, NEW.notification_id);
+    END IF;
+    RETURN NULL;
+END
+$f$;
+CREATE CONSTRAINT TRIGGER jobtui_notification_events AFTER INSERT OR UPDATE OF state ON notifications
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION jobtui_notification_event();
+""",
 )
 
 

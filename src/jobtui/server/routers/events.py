@@ -45,6 +45,7 @@ def _shutdown(cursor: int) -> ServerSentEvent:
 async def events(request: Request, _: Reader, last_event_id: LastEventId = None,
                  after_id: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None) -> EventStream:
     """Stream `job` events (submitted, each status change, deleted; id = event id; data: the event and the job),
+    `notification` events (a job's notification queued, sent or given up; numbered with the job events),
     `progress` snapshots of running jobs (at most one a second, no id), `reset` when too far behind, and
     `shutdown` when the server stops. Without `Last-Event-ID` or `after_id`, starts from now."""
     feed: EventFeed = request.app.state.feed
