@@ -182,11 +182,6 @@ class _Stream(asyncio.Protocol):
         self.first = first
         self.head = True
         self.tail = b""
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         now = time.time()
@@ -248,9 +243,14 @@ class _Subscribers:
         return int(sum(self.chunks[2::3]))
 
 
-def _latencies(subs: list[_Subscribers], events: list[tuple[int, int]]) -> tuple[array.array[float], int]:
-    """Return every delivery's latency (arrival - the event's time in the database) and how many subscribers got
-    every event exactly once: each chunk must hold exactly the database's events after the previous one."""
+KINDS = ("queued", "running", "completed")
+"""The statuses an event of the SSE part moves a job to (its `submitted` and two transitions)."""
+
+
+def _latencies(subs: list[_Subscribers], events: list[tuple[int, int, str]]) -> tuple[array.array[float], int]:
+    """Return every delivery's latency (arrival - the event's time in the database; the event's KINDS index
+    added as thousands of seconds, split again by `bench_sse`) and how many subscribers got every event exactly
+    once: each chunk must hold exactly the database's events after the previous one."""
     ids = [e[0] for e in events]
     complete = 0
     delays = array.array("f")
@@ -261,7 +261,7 @@ def _latencies(subs: list[_Subscribers], events: list[tuple[int, int]]) -> tuple
             now, last, count = c[k], int(c[k + 1]), int(c[k + 2])
             lo, hi = bisect.bisect_right(ids, prev), bisect.bisect_right(ids, last)
             ok = ok and hi - lo == count and last > prev
-            delays.extend(max(0.0, now * 1000 - ts) for _, ts in events[lo:hi])
+            delays.extend(max(0.0, now * 1000 - ts) + KIND_MS * KINDS.index(st) for _, ts, st in events[lo:hi])
             prev = last
         complete += ok and prev == ids[-1]
     return delays, complete
@@ -284,17 +284,20 @@ async def _client_process(port: int, token: str, n: int, expected: int, db: str,
     end = time.monotonic() + 300
     while time.monotonic() < end and min(s.received() for s in subs) < expected:
         await asyncio.sleep(0.2)  # sleep: waiting for the deliveries to complete
+    busy = time.process_time()  # the client's CPU while receiving (the matching below is not part of it)
     for t in tasks:
         t.cancel()
     con = sqlite3.connect(db)
-    events = con.execute("SELECT event_id, ts_ms FROM job_events ORDER BY event_id").fetchall()
+    events = con.execute("SELECT event_id, ts_ms, to_status FROM job_events ORDER BY event_id").fetchall()
     con.close()
     delays, complete = _latencies(subs, events)
     with open(out, "wb") as f:
         delays.tofile(f)
-    print(f"done {complete} {sum(s.reconnects for s in subs)}", flush=True)
+    print(f"done {complete} {sum(s.reconnects for s in subs)} {busy:.2f}", flush=True)
 
 
+KIND_MS = 1_000_000.0
+"""A delivery's kind rides in its latency as this many ms per KINDS index (one float array per client)."""
 SSE_SUBMIT_TX = 20
 """Jobs per submit transaction in the SSE part."""
 
@@ -317,30 +320,38 @@ def bench_sse(tmp: Path, subscribers: int, jobs: int, procs: int = 4) -> dict[st
             clients.append((proc, out))
         for proc, _ in clients:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        cpu0, wall0, peak = cpu_s(server.pid), time.monotonic(), 0.0
+        cpu0, run0, wall0, peak = cpu_s(server.pid), cpu_s(runner.pid), time.monotonic(), 0.0
         # In transactions of 20, as API clients submit: an event's time is stamped in its transaction, so one
         # transaction of 1,000 (0.8 s under load) would add its own length to every `submitted` delivery.
         asyncio.run(_submit_many(db, jobs, {"delay": 0, "items": 1}, per_tx=SSE_SUBMIT_TX))
         while any(p.poll() is None for p, _ in clients):
             peak = max(peak, rss_mb(server.pid))
             time.sleep(0.2)  # sleep: sampling the server's RSS while the events flow
-        cpu, wall = cpu_s(server.pid) - cpu0, time.monotonic() - wall0
+        cpu, runner_cpu, wall = cpu_s(server.pid) - cpu0, cpu_s(runner.pid) - run0, time.monotonic() - wall0
         complete = reconnects = 0
+        clients_cpu = 0.0
         delays = array.array("f")
         for proc, out in clients:
             assert proc.stdout is not None
-            _, done, again = proc.stdout.read().split()
+            _, done, again, busy = proc.stdout.read().split()
             complete, reconnects = complete + int(done), reconnects + int(again)
+            clients_cpu += float(busy)
             with open(out, "rb") as f:
                 delays.frombytes(f.read())
     finally:
         stop(server)
         runner.send_signal(signal.SIGTERM)
         runner.wait(60)
-    ordered = sorted(delays)
+    by_kind: dict[str, list[float]] = {k: [] for k in KINDS}
+    for d in delays:
+        by_kind[KINDS[int(d // KIND_MS)]].append(d % KIND_MS)
+    ordered = sorted(d % KIND_MS for d in delays)
+    kinds = {f"p99_{k}_ms": sorted(v)[int(len(v) * 0.99)] for k, v in by_kind.items() if v}
     return {"delivery_p50_ms": ordered[len(ordered) // 2], "delivery_p99_ms": ordered[int(len(ordered) * 0.99)],
+            **kinds,
             "server_rss_mb": peak, "subscribers_complete": complete, "deliveries": len(ordered),
-            "reconnects": reconnects, "server_cpu_s": cpu, "wall_s": wall}
+            "reconnects": reconnects, "server_cpu_s": cpu, "runner_cpu_s": runner_cpu, "clients_cpu_s": clients_cpu,
+            "wall_s": wall}
 
 
 async def _setup_token_only(db: str) -> tuple[str, int]:
@@ -414,7 +425,13 @@ BATCH = 100
 def main() -> None:
     if sys.argv[1:2] == ["--sse-client"]:
         port, token, n, expected, db, out = sys.argv[2:8]
-        asyncio.run(_client_process(int(port), token, int(n), int(expected), db, out))
+        job = _client_process(int(port), token, int(n), int(expected), db, out)
+        try:
+            import uvloop  # uvicorn[standard]'s loop, in C: the subscribers' own cost kept low
+        except ImportError:
+            asyncio.run(job)
+        else:
+            uvloop.run(job)
         return
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=3)
