@@ -11,6 +11,7 @@ from ..client import Client
 from . import problems
 from .auth import TokenCache
 from .feed import EventFeed
+from .grouping import SubmitGroup
 from .guards import Guard
 from .routers import actions, batch, edit, events, files, jobs, meta, ops, queues, templates
 from .settings import Settings
@@ -25,6 +26,7 @@ def create_app(client: Client, settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     feed = EventFeed(client, poll_s=settings.sse_poll_s, max_behind=settings.sse_max_behind,
                      keep_s=settings.events_keep_s)
+    submits = SubmitGroup(client)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -32,6 +34,7 @@ def create_app(client: Client, settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await submits.close()
             await feed.stop()
 
     app = FastAPI(
@@ -42,6 +45,7 @@ def create_app(client: Client, settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.tokens = TokenCache(settings.token_cache_s)
     app.state.feed = feed
+    app.state.submits = submits
     problems.install(app, client.is_transient)
     for module in (jobs, batch, actions, files, events, meta, edit, queues, templates):
         # Each straight into the app (not through one /api/v1 router): one level less to match per request.

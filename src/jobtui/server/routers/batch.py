@@ -16,7 +16,7 @@ from ..outputs import BatchOut
 from ..problems import Problem, from_jobtui
 from ..replies import Reply
 from ..schemas import PROBLEMS, JobBatch
-from ..submission import to_submission
+from ..submission import template_submission, to_submission
 
 router = APIRouter(tags=["jobs"], responses=PROBLEMS)
 
@@ -43,7 +43,8 @@ async def create_jobs(body: JobBatch, client: ClientDep, token: Submitter) -> Re
     subs = []
     for i, job in enumerate(body.jobs):
         try:
-            subs.append(to_submission(job, token))
+            subs.append(to_submission(job, token) if job.template is None
+                        else await template_submission(client, job, token))
         except Problem as p:
             raise _at(p, i) from None
         except UsageError as e:

@@ -13,6 +13,7 @@ from ...apimodel import TokenInfo
 from ...model import JobStatus
 from ...redaction import Secrets, redact
 from ..auth import ClientDep, Reader, Submitter
+from ..grouping import SubmitGroup
 from ..problems import Problem
 from ..replies import Reply
 from ..schemas import MAX_ID, PROBLEMS, HistoryOut, JobCreate, JobDetailOut, JobOut, JobPage, StageOut
@@ -94,13 +95,13 @@ async def create_job(request: Request, client: ClientDep, token: Submitter,
         raise Problem(415, "unsupported-media-type", "Unsupported media type",
                       "send application/json, or multipart/form-data with a 'job' field")
     try:
-        return await _submit(client, token, body, upload, idempotency_key)
+        return await _submit(client, request.app.state.submits, token, body, upload, idempotency_key)
     finally:
         if upload is not None:
             upload.discard()
 
 
-async def _submit(client: ClientDep, token: TokenInfo, body: JobCreate, upload: Upload | None,
+async def _submit(client: ClientDep, group: SubmitGroup, token: TokenInfo, body: JobCreate, upload: Upload | None,
                   key: str | None) -> Reply:
     sub = to_submission(body, token) if body.template is None else await template_submission(client, body, token)
     files: tuple[tuple[str, str], ...] = ()
@@ -109,7 +110,10 @@ async def _submit(client: ClientDep, token: TokenInfo, body: JobCreate, upload: 
         files = tuple(upload.files)
         sub = replace(sub, params=upload.params())
         prepare = upload.mover(client.workspace)
-    job_id, created = await client.submit_once(token.name, key, fingerprint(body, files), sub, prepare)
+    if key is None and prepare is None:
+        job_id, created = await group.submit(sub), True  # in one transaction with concurrent requests' jobs
+    else:
+        job_id, created = await client.submit_once(token.name, key, fingerprint(body, files), sub, prepare)
     detail = await client.detail(job_id)
     headers = {"Location": f"/api/v1/jobs/{job_id}"}
     return Reply(detail.to_dict(), status_code=201 if created else 200, headers=headers)
