@@ -252,3 +252,21 @@ def test_every_app_and_list_key_is_on_the_help_screen() -> None:
     assert not missing
     assert {"log.search", "log.next", "log.previous", "log.pager", "theme"} <= listed
     assert listed <= set(actions()), "a help line names a binding id that does not exist"
+
+
+async def test_readonly_offers_none_of_them(client: Client) -> None:
+    """--readonly: X, a and D are hidden (and say why), and the schedules screen steers nothing."""
+    job = await client.submit("demo", demo())
+    await client.add_schedule("hourly", "demo", demo(), every_ms=3_600_000)
+    async with tui(client, readonly=True) as (app, pilot):
+        await select(app, pilot, job)
+        assert [app.check_action(a, ()) for a in ("fail", "depend", "clean")] == [False, False, False]
+        await pilot.press("X")
+        await wait_until(pilot, lambda: any("Read-only" in t for t in app.toasts), what="the read-only note")
+        assert not isinstance(app.screen, AskScreen)
+        await pilot.press("C")
+        await wait_until(pilot, lambda: isinstance(app.screen, SchedulesScreen) and app.screen.schedules)
+        await pilot.press("p", "a")
+        await wait_until(pilot, lambda: sum("schedules are not" in t for t in app.toasts) == 2, what="two refusals")
+        assert not isinstance(app.screen, AddScheduleScreen)
+    assert [s.paused for s in await client.schedules()] == [False]
