@@ -40,10 +40,11 @@ import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import TransientError
 from ..model import ProcessRecord
+from . import forkserver
 from .childenv import child_env
 from .containment import Containment, recorded
 from .hosts import boot_id, host_identity, same_pid_space
@@ -215,6 +216,31 @@ async def end_leftovers(
     return ended
 
 
+class ChildProcess(Protocol):
+    """A started command as supervision sees it: asyncio's Process, or the fork server's Child."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def returncode(self) -> int | None: ...
+    stdout: asyncio.StreamReader | None
+    stderr: asyncio.StreamReader | None
+
+    async def wait(self) -> int: ...
+
+
+async def _start(argv: Sequence[str], cwd: str | None, env: dict[str, str], contain: Containment) -> ChildProcess:
+    """Start a command in its own session, its cgroup joined and its parent-death signal asked for before it runs:
+    through the fork server (Linux), else from this process with a preexec hook."""
+    if forkserver.enabled():
+        return await forkserver.spawn(argv, env, cwd, contain.cgroup)
+    return await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        cwd=cwd, env=env, start_new_session=True,
+        preexec_fn=_child_setup(os.getpid(), contain.joiner()) if _libc is not None else None,
+    )
+
+
 def _unrecorded(pid: int) -> ProcessRecord:
     return ProcessRecord(0, 0, "", pid, pid, 0, "", None, (), None, 0)
 
@@ -236,7 +262,7 @@ class Lane:
 class Supervised:
     """One command running in its own process group, as started by `Processes.spawn`."""
 
-    def __init__(self, owner: Processes, proc: asyncio.subprocess.Process, record: ProcessRecord,
+    def __init__(self, owner: Processes, proc: ChildProcess, record: ProcessRecord,
                  contain: Containment | None = None, lane: Lane | None = None) -> None:
         self._owner = owner
         self.proc = proc
@@ -390,12 +416,8 @@ class Processes:
             except BaseException:
                 contain.remove()
                 raise
-        starting = asyncio.ensure_future(asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, cwd=cwd, env=contain.env(dict(env) if env is not None else child_env()),
-            start_new_session=True,
-            preexec_fn=_child_setup(os.getpid(), contain.joiner()) if _libc is not None else None,
-        ))
+        starting = asyncio.ensure_future(_start(argv, cwd, contain.env(dict(env) if env is not None else child_env()),
+                                                contain))
         try:
             proc = await asyncio.shield(starting)
         except OSError:
