@@ -106,40 +106,99 @@ def _child(req: dict[str, object], fds: list[int], errw: int, libc: ctypes.CDLL 
     os._exit(127)
 
 
-def _spawn(req: dict[str, object], fds: list[int], libc: ctypes.CDLL | None, me: int) -> dict[str, object]:
-    errr, errw = os.pipe2(os.O_CLOEXEC)
-    try:
-        pid = os.fork()
-        if pid == 0:
-            _child(req, fds, errw, libc, me)
-        os.close(errw)
-        errw = -1
-        data = b""
-        while chunk := os.read(errr, 4096):
-            data += chunk
-    finally:
-        os.close(errr)
-        if errw >= 0:
-            os.close(errw)
-        for fd in fds:
-            os.close(fd)
-    if data:
-        os.waitpid(pid, 0)
-        (code,) = HEADER.unpack(data[: HEADER.size])
-        return {"id": req["id"], "errno": code, "error": data[HEADER.size:].decode(errors="replace")}
-    return {"id": req["id"], "pid": pid}
+class Server:
+    """The helper's state: the socket, commands still on their way to exec, commands running."""
 
+    def __init__(self, sock: socket.socket, libc: ctypes.CDLL | None) -> None:
+        self.sock = sock
+        self.libc = libc
+        self.me = os.getpid()
+        self.starting: dict[int, tuple[object, int]] = {}
+        """By the read end of its error pipe: (request id, pid) of a forked command not yet known to have exec'd."""
+        self.pids: dict[int, int] = {}
+        """The error pipe of each starting command, by pid."""
+        self.children: set[int] = set()
 
-def _reap(sock: socket.socket, children: set[int]) -> None:
-    while children:
+    def spawn(self, req: dict[str, object], fds: list[int]) -> None:
+        """Fork a command; its reply is sent once its exec succeeded or failed (the next fork need not wait)."""
+        errr, errw = os.pipe2(os.O_CLOEXEC)
         try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
+            pid = os.fork()
+            if pid == 0:
+                _child(req, fds, errw, self.libc, self.me)
+        except OSError as e:
+            os.close(errr)
+            _send(self.sock, {"id": req["id"], "errno": e.errno or errno.EAGAIN, "error": str(e.strerror or e)})
             return
-        if pid == 0:
+        finally:
+            os.close(errw)
+            for fd in fds:
+                os.close(fd)
+        self.starting[errr] = (req["id"], pid)
+        self.pids[pid] = errr
+
+    def started(self, errr: int, *, reaped: bool = False) -> None:
+        """Reply to a spawn whose error pipe closed: exec'd (its pid), or not (the error, the child reaped)."""
+        rid, pid = self.starting.pop(errr)
+        del self.pids[pid]
+        data = b""
+        try:
+            while chunk := os.read(errr, 4096):
+                data += chunk
+        finally:
+            os.close(errr)
+        if data:
+            if not reaped:
+                os.waitpid(pid, 0)
+            (code,) = HEADER.unpack(data[: HEADER.size])
+            _send(self.sock, {"id": rid, "errno": code, "error": data[HEADER.size:].decode(errors="replace")})
+        else:
+            self.children.add(pid)
+            _send(self.sock, {"id": rid, "pid": pid})
+
+    def reap(self) -> None:
+        """Tell the runner of every command that ended (after its start, should that not be told yet)."""
+        while self.children or self.starting:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in self.pids:
+                self.started(self.pids[pid], reaped=True)
+            if pid in self.children:
+                self.children.discard(pid)
+                _send(self.sock, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+
+    def serve(self, wake_r: int) -> None:
+        """Serve requests until the runner closes the socket."""
+        fd = self.sock.fileno()
+        while True:
+            busy = self.children or self.starting
+            ready, _, _ = select.select([fd, wake_r, *self.starting], [], [], None if busy else IDLE_S)
+            if not ready and not busy:
+                return  # idle: a request sent meanwhile is unread, so nothing of it was started
+            for errr in [r for r in ready if r in self.starting]:
+                self.started(errr)
+            if wake_r in ready:
+                _drain(wake_r)
+                self.reap()
+            if fd in ready:
+                try:
+                    req, fds = _receive(self.sock)
+                except EOFError:
+                    return
+                self.spawn(req, fds)
+
+
+def _drain(fd: int) -> None:
+    while True:
+        try:
+            if not os.read(fd, 512):
+                return
+        except BlockingIOError:
             return
-        children.discard(pid)
-        _send(sock, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
 
 
 def main() -> None:
@@ -152,32 +211,9 @@ def main() -> None:
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    sock = socket.socket(fileno=fd)
-    me = os.getpid()
-    children: set[int] = set()
+    server = Server(socket.socket(fileno=fd), libc)
     try:
-        while True:
-            ready, _, _ = select.select([fd, wake_r], [], [], None if children else IDLE_S)
-            if not ready and not children:
-                return  # idle: a request sent meanwhile is unread, so nothing of it was started
-            if wake_r in ready:
-                while True:
-                    try:
-                        if not os.read(wake_r, 512):
-                            break
-                    except BlockingIOError:
-                        break
-                _reap(sock, children)
-            if fd in ready:
-                try:
-                    req, fds = _receive(sock)
-                except EOFError:
-                    break
-                reply = _spawn(req, fds, libc, me)
-                if "pid" in reply:
-                    children.add(int(reply["pid"]))  # type: ignore[call-overload]
-                _send(sock, reply)
-                _reap(sock, children)
+        server.serve(wake_r)
     except (BrokenPipeError, ConnectionResetError):
         pass
     if os.getppid() != parent:
@@ -185,7 +221,7 @@ def main() -> None:
         # runner; what a command started is ended by the next runner, from its records.
         return
     # The runner closed its end: nothing of its commands may outlive that.
-    for pid in children:
+    for pid in [*server.children, *server.pids]:
         try:
             os.killpg(pid, signal.SIGKILL)
         except OSError:
