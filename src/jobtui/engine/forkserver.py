@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import struct
+import subprocess
 import sys
 import weakref
 from collections.abc import Mapping, Sequence
@@ -59,13 +60,10 @@ class Child:
         return await asyncio.shield(self._done)
 
 
-def _close_quietly(sock: socket.socket, pid: int) -> None:
+def _close_quietly(sock: socket.socket, proc: subprocess.Popen[bytes]) -> None:
     """Close the socket (the helper then ends what is left and exits) and reap the helper."""
     sock.close()
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
+    proc.wait()
 
 
 class _Unsent(OSError):
@@ -79,13 +77,15 @@ class ForkServer:
         self._loop = loop
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            os.set_inheritable(theirs.fileno(), True)
             # Only what it needs (it runs the stdlib, isolated): no secret of the runner's environment sits in its own.
             env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "LC_CTYPE")}
-            self.pid = os.posix_spawn(sys.executable, [sys.executable, "-I", "-S", str(HELPER), str(theirs.fileno()),
-                                                        str(os.getpid())], env,
-                                      file_actions=[(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)],
-                                      setsid=True)
+            # Popen, not os.posix_spawn: glibc's posix_spawn leaves its internal signals (32, 33) ignored, and
+            # every command would inherit that.
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", str(HELPER), str(theirs.fileno()), str(os.getpid())],
+                stdin=subprocess.DEVNULL, env=env, pass_fds=(theirs.fileno(),), start_new_session=True,
+            )
+            self.pid = self._proc.pid
         except BaseException:
             mine.close()
             raise
@@ -99,7 +99,7 @@ class ForkServer:
         self._exits: dict[int, asyncio.Future[int]] = {}
         self.closed = False
         self._sending = asyncio.Lock()
-        self._finalizer = weakref.finalize(self, _close_quietly, mine, self.pid)
+        self._finalizer = weakref.finalize(self, _close_quietly, mine, self._proc)
         loop.add_reader(mine.fileno(), self._readable)
 
     def _exit_future(self, pid: int) -> asyncio.Future[int]:

@@ -4,10 +4,13 @@ A command stage starts its process through `ctx.processes.spawn(...)`:
 
 * The process leads a new session and process group (`start_new_session`), so that signals reach the
   command and everything it started, and never the runner.
-* On Linux the child asks for SIGKILL when its parent dies (`prctl(PR_SET_PDEATHSIG)` in a preexec
-  hook). The kernel sends it when the *thread* that forked the child exits: asyncio forks from its
-  event-loop thread, which lives as long as the runner, so this is the runner's death. (A child
-  started from a short-lived worker thread would be killed when that thread ends: don't.)
+* On Linux the child asks for SIGKILL when its parent dies (`prctl(PR_SET_PDEATHSIG)` before it execs).
+  Its parent is the runner's fork server (engine/forkserver.py: a small helper that forks instead of
+  the runner, issue 18), which asks the same for itself: the runner's death kills the helper, and the
+  helper's kills the command. The kernel sends it when the *thread* that forked exits: the helper is
+  single-threaded, and the runner starts it from its event-loop thread, which lives as long as the
+  runner. Without the fork server (`JOBTUI_FORKSERVER=0`, or not Linux) the runner forks the command
+  itself, from its event-loop thread, with the same hook.
 * The parent-death signal reaches only the direct child. So each process is recorded in the store
   with its pid, process group, start time (field 22 of /proc/PID/stat) and boot id, and before a
   stage runs again (and when a runner recovers a dead runner's jobs) `end_leftovers` ends any member
