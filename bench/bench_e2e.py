@@ -12,6 +12,10 @@ noise on a shared machine hits both alike), on a fresh SQLite file each time:
            is timed from spawn to exit: stages/s = 40,000 / that time.
   items    one `e2e_items` job of 100,000 trivial items, timed the same way: items/s = 100,000 / time.
   idle     the same command on an empty database: the start-up and shut-down cost in the above.
+  raw      the baseline of `items` (issue 18: the whole process at >= 0.75x of it): aiosqlite inserting the
+           same number of rows into a table shaped like jobtui's `items` (WITHOUT ROWID, same key), on a fresh
+           file with the same PRAGMAs (WAL, synchronous=FULL), RAW_BATCH rows per executemany and commit,
+           timed inside its own process from the first insert to the last commit: rows/s.
 
 The process is the real CLI (`python -m jobtui`) with `--app e2e_app`; each tree runs with its own
 `src/` first on PYTHONPATH. After each run the database is checked with sqlite3 (every job
@@ -47,6 +51,8 @@ RESULTS = HERE / "results"
 STAGES_PER_JOB = 8
 TARGET_STAGES_S = 20_000
 TARGET_ITEMS_S = 60_000
+RAW_BATCH = 1000
+TARGET_ITEMS_OVER_RAW = 0.75
 
 
 class BenchError(RuntimeError):
@@ -75,6 +81,46 @@ async def _submit(db: str, kind: str, count: int) -> None:
             await client.submit_many(subs[i:i + 1000])
     finally:
         await client.close()
+
+
+async def _raw(db: str, count: int) -> float:
+    """Insert `count` item-shaped rows with aiosqlite, RAW_BATCH per transaction; return the seconds it took."""
+    import aiosqlite
+
+    async with aiosqlite.connect(db) as conn:
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA synchronous=FULL")
+        await conn.execute(
+            "CREATE TABLE items (job_id INTEGER NOT NULL, stage_index INTEGER NOT NULL, key TEXT NOT NULL,"
+            " status TEXT NOT NULL, result TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 1,"
+            " updated_at_ms INTEGER NOT NULL, PRIMARY KEY (job_id, stage_index, key)) WITHOUT ROWID")
+        await conn.commit()
+        t0 = time.perf_counter()
+        for start in range(0, count, RAW_BATCH):
+            now = int(time.time() * 1000)
+            rows = [(1, 0, str(i), "done", json.dumps({"i": i, "ok": 1}), None, 1, now)
+                    for i in range(start, min(count, start + RAW_BATCH))]
+            await conn.execute("BEGIN IMMEDIATE")
+            await conn.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            await conn.commit()
+        seconds = time.perf_counter() - t0
+        (n,) = await (await conn.execute("SELECT count(*) FROM items")).fetchone()  # type: ignore[misc]
+        if n != count:
+            raise BenchError(f"raw: {n} rows, expected {count}")
+        return seconds
+
+
+def _one_raw(count: int, tmp: Path) -> float:
+    """Time the raw aiosqlite baseline in a process of its own; return seconds."""
+    folder = Path(tempfile.mkdtemp(prefix="e2e-raw-", dir=tmp))
+    try:
+        r = subprocess.run([sys.executable, str(Path(__file__)), "_raw", str(folder / "raw.db"), str(count)],
+                           capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            raise BenchError(f"raw baseline failed ({r.returncode}): {r.stderr.strip()[-2000:]}")
+        return float(r.stdout.split()[-1])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _setup(src: Path, db: Path, kind: str, count: int) -> None:
@@ -145,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["_submit"]:
         asyncio.run(_submit(argv[1], argv[2], int(argv[3])))
         return 0
+    if argv[:1] == ["_raw"]:
+        print(asyncio.run(_raw(argv[1], int(argv[2]))))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 rounds, 1,000 jobs, 20,000 items")
     ap.add_argument("--runs", type=int, help="rounds (default 5; --quick: 2)")
@@ -152,14 +201,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--items", type=int, help="items in the e2e_items job (default 100000)")
     ap.add_argument("--concurrency", type=int, default=1000, help="jobtui run --concurrency (default 1000)")
     ap.add_argument("--baseline", metavar="REF", help="a git commit to measure beside this tree, in the same run")
-    ap.add_argument("--only", default="stages,items,idle", help="comma-separated: stages, items, idle")
+    ap.add_argument("--only", default="stages,items,idle,raw", help="comma-separated: stages, items, idle, raw")
     ap.add_argument("--no-json", action="store_true", help="do not write bench/results/e2e-*.json")
     args = ap.parse_args(argv)
     runs = args.runs or (2 if args.quick else 5)
     jobs = args.jobs or (1000 if args.quick else 5000)
     items = args.items or (20_000 if args.quick else 100_000)
     kinds = [k for k in args.only.split(",") if k]
-    counts = {"stages": jobs, "items": items, "idle": 0}
+    counts = {"stages": jobs, "items": items, "idle": 0, "raw": items}
 
     tmp = Path(tempfile.mkdtemp(prefix="jobtui-e2e-"))
     trees: dict[str, Path] = {"this": ROOT / "src"}
@@ -180,7 +229,11 @@ def main(argv: list[str] | None = None) -> int:
         for rep in range(runs):
             for kind in kinds:
                 for name, src in trees.items():
-                    s = _one(src, kind, counts[kind], args.concurrency, tmp, cpu[name][kind])
+                    if kind == "raw":
+                        s = _one_raw(counts[kind], tmp)
+                        cpu[name][kind].append(s)
+                    else:
+                        s = _one(src, kind, counts[kind], args.concurrency, tmp, cpu[name][kind])
                     res[name][kind].append(s)
                     print(f"  round {rep + 1}/{runs} {kind:<6} {name:<8} {s:7.3f} s wall"
                           f" {cpu[name][kind][-1]:7.3f} s CPU", flush=True)
@@ -195,9 +248,11 @@ def main(argv: list[str] | None = None) -> int:
 
     med = {t: {k: statistics.median(v) for k, v in by.items()} for t, by in res.items()}
     med_cpu = {t: {k: statistics.median(v) for k, v in by.items()} for t, by in cpu.items()}
-    rate = {"stages": lambda s: jobs * STAGES_PER_JOB / s, "items": lambda s: items / s, "idle": lambda s: s}
-    unit = {"stages": "stages/s", "items": "items/s", "idle": "s (start to exit)"}
-    label = {"stages": f"{jobs:,} jobs x 8 stages", "items": f"1 job x {items:,} items", "idle": "empty database"}
+    rate = {"stages": lambda s: jobs * STAGES_PER_JOB / s, "items": lambda s: items / s, "idle": lambda s: s,
+            "raw": lambda s: items / s}
+    unit = {"stages": "stages/s", "items": "items/s", "idle": "s (start to exit)", "raw": "rows/s"}
+    label = {"stages": f"{jobs:,} jobs x 8 stages", "items": f"1 job x {items:,} items", "idle": "empty database",
+             "raw": f"aiosqlite {items:,} rows"}
     print(f"\nwhole `jobtui run --exit-when-idle` process, concurrency {args.concurrency}; median of {runs}")
     head = f"{'workload':<26}{'unit':<20}" + "".join(f"{t:>12}" for t in trees) + ("   ratio" if args.baseline else "")
     print(head)
@@ -211,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             line += f"   {vals['this'] / vals['baseline']:.2f}x"
         print(line)
         summary[kind] = vals
-        if kind != "idle":
+        if kind not in ("idle", "raw"):
             cvals = {t: rate[kind](med_cpu[t][kind]) for t in trees}
             line = f"{'  per CPU second':<26}{unit[kind]:<20}" + "".join(f"{v:>12,.0f}" for v in cvals.values())
             if args.baseline:
@@ -223,6 +278,10 @@ def main(argv: list[str] | None = None) -> int:
         ok_i = summary["items"]["this"] >= TARGET_ITEMS_S
         print(f"targets: >= {TARGET_STAGES_S:,} stages/s {'met' if ok_s else 'NOT met'}; "
               f">= {TARGET_ITEMS_S:,} items/s {'met' if ok_i else 'NOT met'}")
+    if "items" in summary and "raw" in summary:
+        ratio = summary["items"]["this"] / summary["raw"]["this"]
+        print(f"items through `jobtui run` / raw aiosqlite rows (same run): {ratio:.2f}x (target >="
+              f" {TARGET_ITEMS_OVER_RAW}x: {'met' if ratio >= TARGET_ITEMS_OVER_RAW else 'NOT met'})")
     if not args.no_json:
         RESULTS.mkdir(parents=True, exist_ok=True)
         out = RESULTS / f"e2e-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
