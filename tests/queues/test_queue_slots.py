@@ -36,7 +36,8 @@ def _completed(db: Db, ids: list[int]) -> bool:
 
 
 def test_slots_are_never_shared_across_runners(db: Db, tmp_path: Path) -> None:
-    """A queue of 3 slots, 12 command jobs, two runners of concurrency 5: each slot runs one job at a time."""
+    """A queue of 3 slots, 12 command jobs, runners of concurrency 5 (2 on SQLite, 4 on PostgreSQL): each slot runs one
+    job at a time."""
     notes = tmp_path / "slots.txt"
     queue_cmd(db, "add", "gpu", "--concurrency", "3", "--slots")
     ids = []
@@ -44,7 +45,7 @@ def test_slots_are_never_shared_across_runners(db: Db, tmp_path: Path) -> None:
         r = jobtui("add", "--queue", "gpu", "--", sys.executable, "-c", SLOT_JOB, str(notes), db=db)
         assert r.returncode == 0, r.stderr
         ids.append(int(r.stdout))
-    runners = [Runner(db, tmp_path / f"r{i}.log", "--concurrency", "5") for i in range(2)]
+    runners = [Runner(db, tmp_path / f"r{i}.log", "--concurrency", "5") for i in range(2 if isinstance(db, Path) else 4)]
     try:
         poll(lambda: _completed(db, ids), timeout=120, what="every job completed")
     finally:
