@@ -1,9 +1,11 @@
-"""`n` with templates: the new-job form offers the saved templates (issue 21 item 4).
+"""`n`: the new-job form with the saved templates, labels and a queue (issue 21 items 1, 2 and 4).
 
-Choosing one sets the form's type, fills its params and priority from the template and says which options
-come with it (labels, queue, retries, ...); every field stays editable. Submitting queues the job as
-`jobtui submit --template NAME -p ...` does (`Client.submit_template`): the template's type, params and
-options, the form's params and priority over them. `(none)` gives the plain form back.
+Choosing a template sets the form's type, fills its params, priority, labels and queue from the template and
+says which other options come with it (retries, timeout, needs, ...); every field stays editable. Submitting
+queues the job as `jobtui submit --template NAME -p ...` does (`Client.submit_template`): the template's type,
+params and options, the form's params, priority, labels (merged) and queue over them. `(none)` gives the plain
+form back. Labels (`k=v k2=v2`) and a queue (when the database has queues) apply to every job the form makes,
+as `--label` and `--queue` do on the command line.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from typing import Any
 from rich.text import Text
 from textual import events, on
 from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 from textual.widgets.select import InvalidSelectValueError
 
 from ..client import Client
 from ..errors import JobtuiError
-from ..labels import labels_text
+from ..labels import Labels, check_labels
 from ..templates import Template
+from .command_form import COMMAND_KINDS, build_job
 from .format import clean
 from .screens import NewJobScreen
 
@@ -29,11 +33,9 @@ NONE = ""
 
 
 def options_text(t: Template) -> str:
-    """Return a template's options in one line, as the form shows them (secrets are never among them)."""
+    """Return the options of a template the form has no field for, in one line (secrets are never among them)."""
     o = t.options
-    parts = [f"labels {labels_text(tuple(sorted(o['labels'].items())))}" if o.get("labels") else "",
-             f"queue {o['queue']}" if o.get("queue") else "",
-             f"max retries {o['max_retries']}" if o.get("max_retries") is not None else "",
+    parts = [f"max retries {o['max_retries']}" if o.get("max_retries") is not None else "",
              f"timeout {o['timeout_ms'] / 1000:g}s" if o.get("timeout_ms") else "",
              f"needs {', '.join(o['needs'])}" if o.get("needs") else "",
              f"notify ({len(o['notify'])})" if o.get("notify") else ""]
@@ -59,6 +61,7 @@ class TemplateJobScreen(NewJobScreen):
         except JobtuiError as e:
             self._error(str(e))
             return
+        await self._mount_labels_and_queue()
         self.templates = {t.name: t for t in listed if t.job_type in self.types}
         if not self.templates:
             return
@@ -88,7 +91,36 @@ class TemplateJobScreen(NewJobScreen):
         await self._build(t.job_type)
         self._fill(t.params)
         self.query_one("#priority", Input).value = str(t.options.get("priority", 0))
+        self.query_one("#labels", Input).value = " ".join(f"{k}={v}" for k, v in sorted((t.options.get("labels") or {}).items()))
+        if self.query("#queue") and t.options.get("queue"):
+            with contextlib.suppress(InvalidSelectValueError):  # a queue removed since: its default
+                self.query_one("#queue", Select).value = t.options["queue"]
         self.query_one("#type-help", Static).update(Text(options_text(t)))
+
+    async def _mount_labels_and_queue(self) -> None:
+        """Add the Labels row (and the Queue row, when queues exist) below the priority."""
+        try:
+            queues = [q.name for q in await self.client.queues()]
+        except JobtuiError:
+            queues = []
+        rows = [Horizontal(Label("Labels", classes="form-label"),
+                           Input(placeholder="k=v k2=v2 (optional)", id="labels",
+                                 compact=True), classes="form-row")]
+        if queues:
+            choices = [(Text("(its type's default)"), NONE)] + [(Text(clean(q)), q) for q in queues]
+            rows.append(Horizontal(Label("Queue", classes="form-label"),
+                                   Select(choices, value=NONE, allow_blank=False, id="queue", compact=True),
+                                   classes="form-row"))
+        priority_row = self.query_one("#priority", Input).parent
+        assert isinstance(priority_row, Widget)
+        await self.query_one("#form-body", VerticalScroll).mount_all(rows, after=priority_row)
+
+    def labels_and_queue(self) -> tuple[Labels, str | None]:
+        """Return the labels typed (checked: UsageError for a bad one) and the queue chosen (None: the type's)."""
+        labels = check_labels(self.query_one("#labels", Input).value.split(), "labels")
+        chosen = self.query("#queue")
+        queue = chosen.first(Select).value if chosen else NONE
+        return labels, queue if isinstance(queue, str) and queue != NONE else None
 
     def _fill(self, params: dict[str, Any]) -> None:
         for pname, field in self.fields.items():
@@ -101,13 +133,18 @@ class TemplateJobScreen(NewJobScreen):
                 field.value = str(params[pname])
 
     async def action_submit(self) -> None:
-        """Queue the job: of the chosen template (as `submit --template`), else as the plain form does."""
-        if self.template is None:
-            await super().action_submit()
-            return
-        _name, params, priority = self.values()
+        """Queue the job: of the chosen template (as `submit --template`), else of the form's type; with its labels
+        and queue."""
+        name, params, priority = self.values()
         try:
-            job_id = await self.client.submit_template(self.template.name, params, priority=priority)
+            labels, queue = self.labels_and_queue()
+            if self.template is not None:
+                job_id = await self.client.submit_template(self.template.name, params, priority=priority,
+                                                           labels=labels, queue=queue)
+            else:
+                if name in COMMAND_KINDS:
+                    name, params = build_job(name, dict(self.command_fields))
+                job_id = await self.client.submit(name, params, priority=priority, labels=labels, queue=queue)
         except JobtuiError as e:
             self._error(str(e))
             return
