@@ -38,6 +38,7 @@ async def test_a_template_fills_the_form_and_its_options_come_with_the_job(clien
         form.query_one("#labels", Input).value = "team=ml run=7"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: not isinstance(app.screen, TemplateJobScreen), what="the form closed")
+        await wait_until(pilot, lambda: any("queued" in t for t in app.toasts), what="the new job selected and told")
     [job] = await client.list_jobs()
     d = await client.detail(job.job_id)
     assert (job.type, job.params["items"], job.params["seed"], job.priority, job.queue, job.max_retries) == (
@@ -68,6 +69,7 @@ async def test_none_gives_the_plain_form_back_and_without_templates_there_is_no_
         form.query_one("#priority", Input).value = "0"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: not isinstance(app.screen, TemplateJobScreen), what="the form closed")
+        await wait_until(pilot, lambda: any("queued" in t for t in app.toasts), what="the new job selected and told")
     [job] = await client.list_jobs()
     assert (job.params["items"], job.priority) == (20, 0)  # the type's default, not the template's 4 and 3
 
@@ -94,6 +96,7 @@ async def test_labels_and_a_queue_for_any_new_job_and_a_bad_label_is_shown(clien
         labels.value = "project=42 team=ocr"
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: not isinstance(app.screen, TemplateJobScreen), what="the form closed")
+        await wait_until(pilot, lambda: any("queued" in t for t in app.toasts), what="the new job selected and told")
     [job] = await client.list_jobs()
     assert (job.type, job.queue) == ("demo", "gpu")
     assert dict((await client.detail(job.job_id)).labels) == {"project": "42", "team": "ocr"}

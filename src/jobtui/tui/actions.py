@@ -201,6 +201,8 @@ class JobActions:
             except JobtuiError:
                 return
             await app.poll(full=True)
+            if not app.ui_ok():
+                return  # the app closed meanwhile
             app.select_job(job_id)
             app.notify(f"job {job_id} ({clean(job.type)}) queued", title="Submitted", markup=False)
 
@@ -223,6 +225,8 @@ class JobActions:
             if job_id is None:
                 return
             await app.poll(full=True)
+            if not app.ui_ok():
+                return
             app.select_job(job_id)
             said = "edited" if job_id == job.job_id else f"copied to job {job_id}"
             app.notify(f"job {job.job_id} {said}", title="Edit", markup=False)
