@@ -12,7 +12,16 @@ from typing import Any
 import pytest
 
 from tests.conftest import jobtui, poll, spawn_runner, stop_runner
-from tests.server.browser import browser_fixture, job, no_horizontal_scroll, open_page, srv_fixture, submit, token
+from tests.server.browser import (
+    SHOTS,
+    browser_fixture,
+    job,
+    no_horizontal_scroll,
+    open_page,
+    srv_fixture,
+    submit,
+    token,
+)
 from tests.server.conftest import Server, free_port
 from tests.server.test_web_a11y import violations
 
@@ -50,6 +59,8 @@ def test_runners_view_shows_the_fleet_and_follows_it(srv: Server, browser: Any) 
         assert "ago" in row.locator("td.age").inner_text() or row.locator("td.age").inner_text() == "now"
         assert page.locator("#fleet-body tbody tr").count() == 2  # the server's own runner and this one
         assert not violations(page)
+        SHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(SHOTS / "web-runners.png"))
         page.set_viewport_size({"width": 360, "height": 800})
         assert no_horizontal_scroll(page)
         assert field.pid is not None and f"pid {field.pid}" in row.locator("small").inner_text()
