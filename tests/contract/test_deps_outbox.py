@@ -10,6 +10,7 @@ from jobtui.errors import InvalidTransitionError, UsageError
 from jobtui.model import Action, JobStatus, NotifyEvent, RunnerInfo
 from jobtui.store import JobStore
 from tests.contract.conftest import OpenStore, new_job
+from tests.store_inspect import blocked_dependents, dependencies, notify_targets
 
 
 async def test_blocked_until_every_dependency_completed(open_store: OpenStore) -> None:
@@ -27,7 +28,7 @@ async def test_blocked_until_every_dependency_completed(open_store: OpenStore) -
     await s.commit_point()
     assert (await other.get_job(c)).status is JobStatus.QUEUED, "released in the commit of the last dependency"
     assert [x.job.job_id for x in await other.claim("r2", 10, ["t"])] == [c]
-    on, by = await s.dependencies(c)
+    on, by = await dependencies(s, c)
     assert {r.job_id for r in on} == {a, b} and by == ()
 
 
@@ -44,7 +45,7 @@ async def test_cycles_unknown_and_delete_refused(store: JobStore) -> None:
     await store.control(a, Action.CANCEL)
     with pytest.raises(InvalidTransitionError):
         await store.control(a, Action.DELETE)
-    assert await store.blocked_dependents(a) == [b]
+    assert await blocked_dependents(store, a) == [b]
     (c,) = await store.add_jobs([new_job()])
     assert await store.add_dependencies(c, [a]) is JobStatus.BLOCKED
 
@@ -63,7 +64,7 @@ async def test_release_ready_sweeps(store: JobStore) -> None:
 async def test_outbox_event_with_the_end_then_claimed_once(open_store: OpenStore) -> None:
     s, other = await open_store(), await open_store()
     (jid,) = await s.add_jobs([new_job(notify=(("url", "http://127.0.0.1:9/hook"),))])
-    assert await s.notify_targets(jid) == (("url", "http://127.0.0.1:9/hook"),)
+    assert await notify_targets(s, jid) == (("url", "http://127.0.0.1:9/hook"),)
     await s.claim("r1", 1, ["t"])
     s.notify_event(jid, NotifyEvent.COMPLETED)  # before the end applies: writes nothing
     await s.commit_point()

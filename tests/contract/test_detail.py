@@ -12,6 +12,7 @@ from jobtui.errors import JobNotFoundError
 from jobtui.model import JobStatus, NotifyEvent, ProcessRecord, RunnerInfo, StageStatus
 from jobtui.store import JobStore
 from tests.contract.conftest import new_job
+from tests.store_inspect import notify_targets
 
 
 def count_reads(store: JobStore) -> list[str]:
@@ -79,7 +80,7 @@ async def test_job_detail_holds_what_each_read_holds(store: JobStore) -> None:
     assert [f.path for f in detail.files] == ["a b.txt", "z.bin"]
     assert [(r.job_id, r.status) for r in detail.depends_on] == [(ups[0], JobStatus.COMPLETED), (ups[1], JobStatus.COMPLETED)]
     assert [r.job_id for r in detail.dependents] == [down]
-    assert detail.notify == await store.notify_targets(jid)
+    assert detail.notify == await notify_targets(store, jid)
     assert detail.notify == (("cmd", "echo z"), target)
     assert detail.notifications == await store.notifications(jid)
     assert len(detail.notifications) == 2

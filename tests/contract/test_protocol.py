@@ -50,3 +50,21 @@ def test_postgres_store_keeps_the_contract() -> None:
                if not n.startswith("_")}
     members |= set(getattr(JobStore, "__annotations__", {}))
     assert sorted(n for n in members if not hasattr(PgStore, n) and n not in _INSTANCE_ATTRIBUTES) == []
+
+
+def test_every_member_of_the_contract_is_used_outside_the_store() -> None:
+    """Issue 17: no test-only member on the production contract (a test's own reads are in tests/store_inspect.py)."""
+    from jobtui.store import JobStore
+
+    members = {n for c in JobStore.__mro__ if c.__module__.startswith("jobtui.store.protocol") for n in vars(c)
+               if not n.startswith("_")}
+    members |= set(getattr(JobStore, "__annotations__", {}))
+    used: set[str] = set()
+    for path in [*SRC.rglob("*.py"), *(SRC.parents[1] / "bench").glob("*.py")]:
+        if path.parent == SRC / "store":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute):
+                used.add(node.attr)
+    unused = sorted(members - used)
+    assert unused == [], unused

@@ -10,6 +10,7 @@ from jobtui.errors import InvalidTransitionError, JobNotFoundError, UsageError
 from jobtui.model import ACTION_FROM, Action, ItemStatus, JobStatus, StageStatus
 from jobtui.store import JobStore
 from tests.contract.conftest import OpenStore, new_job
+from tests.store_inspect import job_ids_older_than
 
 
 async def claimed(store: JobStore, n: int = 1, **kw: object) -> list[int]:
@@ -202,7 +203,7 @@ async def test_reads_filter_and_page(store: JobStore) -> None:
     assert [j.job_id async for j in store.iter_jobs(types=["t"], newest=3)] == ids[1::2][-3:]
     stats = await store.stats()
     assert stats.by_status == {"queued": 24, "cancelled": 1} and stats.by_type == {"t": 12, "u": 13}
-    assert await store.job_ids_older_than(store.clock() + 10_000, ["cancelled"]) == [ids[0]]
+    assert await job_ids_older_than(store, store.clock() + 10_000, ["cancelled"]) == [ids[0]]
 
 
 # ---------------------------------------------------------------------------------------- bad input

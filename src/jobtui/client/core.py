@@ -38,7 +38,7 @@ from ..model import (
 )
 from ..notify_on import check_notify_on
 from ..store import ControlResult, JobStore, NewJob, open_store
-from ..store.retention import DbSize
+from ..store.values import DbSize
 from ..targets import defaults_from_env
 
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 
 from ..errors import StoreError
-from ..store import JobStore
+from ..store import LeaseStore
 from .lease import lease_clock
 
 log = logging.getLogger("jobtui.engine.lease")
@@ -36,7 +36,7 @@ class LeaseKeeper:
         stall_limit_s: renew only while the owner's loop answered within this long.
     """
 
-    def __init__(self, store: JobStore, runner_id: str, *, interval_s: float, on_renewed: Callable[[float], None],
+    def __init__(self, store: LeaseStore, runner_id: str, *, interval_s: float, on_renewed: Callable[[float], None],
                  stall_limit_s: float = STALL_LIMIT_S) -> None:
         self.store = store
         self.runner_id = runner_id

@@ -14,7 +14,7 @@ import logging
 
 from ..model import JobId, JobStatus
 from ..notify_on import EVENT_OF_STATUS, progress_due
-from ..store import JobStore
+from ..store import LifeStore
 
 log = logging.getLogger("jobtui.notify")
 
@@ -22,7 +22,7 @@ log = logging.getLogger("jobtui.notify")
 class LifeEvents:
     """One runner's look at the moments to tell."""
 
-    def __init__(self, store: JobStore, runner_id: str) -> None:
+    def __init__(self, store: LifeStore, runner_id: str) -> None:
         self.store = store
         self.runner_id = runner_id
         self._cursor: int | None = None

@@ -40,7 +40,7 @@ from ..model import JobDetail, Notification
 from ..notify_on import OUTPUT_LINES
 from ..outcome import tolerated
 from ..redaction import Secrets, redact, redact_command
-from ..store import JobStore
+from ..store import NotifierStore
 from ..targets import ENV_CMD, ENV_URL, check_url, defaults_from_env, targets
 from .childenv import child_env
 from .life_events import LifeEvents
@@ -95,7 +95,7 @@ class Notifier:
 
     def __init__(
         self,
-        store: JobStore,
+        store: NotifierStore,
         runner_id: str,
         *,
         url_slots: int = 16,

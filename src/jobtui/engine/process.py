@@ -53,7 +53,7 @@ from .containment import Containment, recorded
 from .hosts import boot_id, host_identity, same_pid_space
 
 if TYPE_CHECKING:
-    from ..store import JobStore
+    from ..store import ProcessStore
     from .context import Context
 
 log = logging.getLogger("jobtui.process")
@@ -198,7 +198,7 @@ async def end_recorded(rec: ProcessRecord, *, grace_s: float = KILL_GRACE_S) -> 
 
 
 async def end_leftovers(
-    store: JobStore, job_id: int, stage_index: int | None, *, log: Callable[[str], None] | None = None
+    store: ProcessStore, job_id: int, stage_index: int | None, *, log: Callable[[str], None] | None = None
 ) -> int:
     """End every process group recorded for a job (or one stage) that may still be alive; return how many.
 

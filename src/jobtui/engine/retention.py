@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..apimodel import EVENTS_KEEP, EVENTS_KEEP_MS
 from ..model import JobId, JobStatus
-from ..store import JobStore
+from ..store import RetentionStore
 from .waiting import wait_set
 
 log = logging.getLogger("jobtui.retention")
@@ -26,7 +26,7 @@ PERIOD_S = 300.0
 """How often a runner looks for old jobs (and once when it starts)."""
 
 
-async def purge_old_jobs(store: JobStore, keep_ms: int, workspace_root: Path, *, batch: int = 100,
+async def purge_old_jobs(store: RetentionStore, keep_ms: int, workspace_root: Path, *, batch: int = 100,
                          stopping: asyncio.Event | None = None,
                          statuses: Collection[JobStatus] | None = None) -> list[JobId]:
     """Delete every finished job last updated more than `keep_ms` ago, in small transactions; return their ids.
@@ -59,7 +59,7 @@ async def purge_old_jobs(store: JobStore, keep_ms: int, workspace_root: Path, *,
 class Retention:
     """Deletes old finished jobs of one database every `period_s`, for one runner."""
 
-    def __init__(self, store: JobStore, keep_ms: int, workspace_root: Path, *, period_s: float = PERIOD_S,
+    def __init__(self, store: RetentionStore, keep_ms: int, workspace_root: Path, *, period_s: float = PERIOD_S,
                  events_keep: int = EVENTS_KEEP) -> None:
         self.store = store
         self.events_keep = events_keep

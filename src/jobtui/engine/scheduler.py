@@ -18,7 +18,7 @@ from ..errors import UsageError
 from ..labels import labels_of
 from ..model import Schedule
 from ..recurrence import Recurrence
-from ..store import JobStore, NewJob
+from ..store import NewJob, SchedulerStore
 from .definition import Registry
 from .waiting import wait_set
 
@@ -53,7 +53,7 @@ def job_of(s: Schedule, registry: Registry) -> NewJob:
     )
 
 
-async def with_template(store: JobStore, s: Schedule) -> Schedule:
+async def with_template(store: SchedulerStore, s: Schedule) -> Schedule:
     """Return a schedule that names a template as the job it fires: the template as it is now, under the schedule's
     own params and options (UsageError when the template is gone)."""
     name = s.options.get("template")
@@ -70,7 +70,7 @@ async def with_template(store: JobStore, s: Schedule) -> Schedule:
 class Scheduler:
     """Fires the due schedules of one database for one runner."""
 
-    def __init__(self, store: JobStore, registry: Registry, runner_id: str, *, poll_s: float = 1.0,
+    def __init__(self, store: SchedulerStore, registry: Registry, runner_id: str, *, poll_s: float = 1.0,
                  on_fire: Callable[[], None] | None = None) -> None:
         self.store = store
         self.registry = registry

@@ -1,7 +1,7 @@
 """The store: every SQL statement of jobtui lives in this package.
 
-`JobStore` (protocol.py) is the contract the engine and the client use; `Store` is the SQLite
-backend, the default.
+`JobStore` (protocol.py) is the contract the engine and the client use, and store/consumers.py has
+the few members each of a runner's services uses; `Store` is the SQLite backend, the default.
 """
 
 from __future__ import annotations
@@ -12,6 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from ..redaction import redact
+from .consumers import (
+    LeaseStore,
+    LifeStore,
+    ListingStore,
+    NotifierStore,
+    ProcessStore,
+    RetentionStore,
+    SchedulerStore,
+)
 from .dbfile import prepare_path
 from .protocol import JobStore
 from .records import Claimed, ControlResult, NewJob, StageRecord
@@ -63,4 +72,7 @@ if TYPE_CHECKING:
         return store
 
 
-__all__ = ["Claimed", "ControlResult", "JobStore", "NewJob", "StageRecord", "Store", "open_store", "prepare_path", "shown"]
+__all__ = [
+    "Claimed", "ControlResult", "JobStore", "LeaseStore", "LifeStore", "ListingStore", "NewJob", "NotifierStore",
+    "ProcessStore", "RetentionStore", "SchedulerStore", "StageRecord", "Store", "open_store", "prepare_path", "shown",
+]

@@ -104,26 +104,8 @@ async def attach_deps(
     return found, after
 
 
-def _refs(rows: Sequence[Sequence[object]]) -> tuple[JobRef, ...]:
-    return tuple(JobRef(int(str(r[0])), str(r[1]), job_status(str(r[2]))) for r in rows)
-
-
 class DependencyQueries(StoreCore):
     """Reads and writes of the `job_deps` table."""
-
-    async def dependencies(self, job_id: JobId) -> tuple[tuple[JobRef, ...], tuple[JobRef, ...]]:
-        """Return (the jobs `job_id` depends on, the jobs that depend on it), by id."""
-        on = await self._all(
-            "SELECT j.job_id, j.type, j.status FROM job_deps d JOIN jobs j ON j.job_id = d.depends_on"
-            " WHERE d.job_id = $1 ORDER BY j.job_id",
-            (job_id,),
-        )
-        by = await self._all(
-            "SELECT j.job_id, j.type, j.status FROM job_deps d JOIN jobs j ON j.job_id = d.job_id"
-            " WHERE d.depends_on = $1 ORDER BY j.job_id",
-            (job_id,),
-        )
-        return _refs(on), _refs(by)
 
     async def waiting_on(self, job_ids: Iterable[JobId]) -> dict[JobId, tuple[JobRef, ...]]:
         """Return, for each of `job_ids` that has any, the dependencies that have not completed."""
@@ -169,13 +151,4 @@ class DependencyQueries(StoreCore):
         """Queue every blocked job whose dependencies have all completed; return their ids."""
         async with self._tx() as db:
             rows = list(await db.execute_fetchall(_READY_SQL, (self.clock(),)))
-        return [int(r[0]) for r in rows]
-
-    async def blocked_dependents(self, job_id: JobId) -> list[JobId]:
-        """Return the blocked jobs that wait on `job_id`."""
-        rows = await self._all(
-            "SELECT d.job_id FROM job_deps d JOIN jobs j ON j.job_id = d.job_id"
-            " WHERE d.depends_on = $1 AND j.status = 'blocked' ORDER BY d.job_id",
-            (job_id,),
-        )
         return [int(r[0]) for r in rows]

@@ -324,12 +324,3 @@ class JobQueries(StoreCore):
         """Return the result of `PRAGMA integrity_check` ('ok' when sound)."""
         row = await self._one("PRAGMA integrity_check")
         return str(row[0]) if row else "no answer"
-
-    async def job_ids_older_than(self, cutoff_ms: int, statuses: Iterable[str]) -> list[JobId]:
-        """Return ids of jobs in `statuses` last updated before `cutoff_ms`."""
-        rows = await self._all(
-            f"SELECT job_id FROM jobs WHERE updated_at_ms < $1 AND status IN ({self.sql.texts('$2')})"
-            " ORDER BY job_id",
-            (cutoff_ms, dumps(list(statuses))),
-        )
-        return [r[0] for r in rows]

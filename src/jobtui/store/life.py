@@ -9,23 +9,11 @@ One SQL text for both dialects (`$n` placeholders) but for the stage count (the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..model import JobId
 from ..notify_on import EVENT_OF_STATUS
 from .base import StoreCore
 from .schema import sql_in
-
-
-@dataclass(frozen=True, slots=True)
-class Watched:
-    """A running job of this runner whose targets want `progress` or `retrying`."""
-
-    job_id: JobId
-    notify_on: str
-    percent: float
-    retry_at_ms: int | None
-    """When a stage that failed will be tried again (a stage in `retrying`), if one is."""
+from .values import Watched
 
 
 class LifeQueries(StoreCore):

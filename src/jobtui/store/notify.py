@@ -66,12 +66,6 @@ class NotifyQueries(StoreCore):
         self._submit(R_NOTIFY, self.sql.event_sql, event_params(job_id, event, self.clock(), self.notify_defaults),
                      job=job_id)
 
-    async def notify_targets(self, job_id: JobId) -> tuple[tuple[str, str], ...]:
-        """Return where a job's ends are told (its own targets only)."""
-        rows = await self._all("SELECT kind, target FROM notify_targets WHERE job_id = $1 ORDER BY kind, target",
-                               (job_id,))
-        return tuple((str(r[0]), str(r[1])) for r in rows)
-
     async def notifications(self, job_id: JobId) -> tuple[Notification, ...]:
         """Return every event of a job told or to tell, oldest first."""
         rows = await self._all(f"SELECT {_COLS} FROM notifications WHERE job_id = $1 ORDER BY notification_id",

@@ -66,13 +66,14 @@ from .notify import NotifyQueries
 from .processes import ProcessRecords
 from .queues import QueueQueries
 from .records import Claimed, ControlResult, NewJob
-from .retention import DbSize, RetentionQueries
+from .retention import RetentionQueries
 from .runs import RunnerWrites
 from .schedules import ScheduleQueries
 from .schema import MIGRATIONS
 from .schema_pg import PG_EXTRA, PG_EXTRA_VERSION, PG_META, PG_MIGRATIONS
 from .seam import Row
 from .sql_pg import PG
+from .values import DbSize
 
 log = logging.getLogger("jobtui.store.postgres")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import StoreError
@@ -13,15 +12,14 @@ from ..model import (
     ACTIVE,
     PENDING,
     TERMINAL,
-    Action,
     ItemStatus,
     Job,
-    JobId,
     JobStatus,
     StageRun,
     StageStatus,
 )
 from .schema import sql_in
+from .values import Claimed, ControlResult, NewJob, StageRecord
 
 JOB_COLS = (
     "job_id, type, status, params, priority, unique_key, stage_names, current_step_index, progress_done,"
@@ -104,66 +102,4 @@ def _stage(row: Sequence[Any]) -> StageRun:
     return StageRun(row[0], row[1], status, attempts, max_attempts, started, finished, error, items_total,
                     items_done, items_failed, checkpoint, next_attempt, runs, failures, _loads(output), traceback)
 
-
-@dataclass(frozen=True, slots=True)
-class NewJob:
-    """A job to insert."""
-
-    type: str
-    params: dict[str, Any]
-    stage_names: tuple[str, ...]
-    max_attempts: tuple[int, ...]
-    priority: int = 0
-    unique_key: str | None = None
-    run_at_ms: int | None = None
-    max_retries: int = 0
-    after: tuple[JobId, ...] = ()
-    """Jobs that must complete before this one starts."""
-    notify: tuple[tuple[str, str], ...] = ()
-    """Where its ends are told: (kind, target), kind 'url' or 'cmd'."""
-    timeout_ms: int | None = None
-    """A limit for each run of the job; None: the job type's."""
-    needs: tuple[str, ...] = ()
-    """Tags a runner must have to claim it (checked by `jobtui.fleet.check_tags`)."""
-    labels: tuple[tuple[str, str], ...] = ()
-    """Its labels, (key, value) sorted by key (checked by `jobtui.labels`)."""
-    notify_on: tuple[str, ...] = ()
-    """The moments its targets are told of (`--notify-on`, jobtui/notify_on.py); (): its ends only."""
-    queue: str | None = None
-    """The queue it runs under (it must exist when the job is stored)."""
-
-
-@dataclass(frozen=True, slots=True)
-class StageRecord:
-    """What the engine needs to resume a stage."""
-
-    index: int
-    name: str
-    status: StageStatus
-    attempts: int
-    generation: int
-    output: Any
-    state: Any
-    items_done: int
-    items_failed: int
-    runs: int = 0
-    failures: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    """A job a runner has just claimed, with its stage records."""
-
-    job: Job
-    stages: tuple[StageRecord, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ControlResult:
-    """The outcome of one control request."""
-
-    job_id: JobId
-    action: Action
-    before: JobStatus
-    after: JobStatus | None
-    """None when the job was deleted."""
+__all__ = ["Claimed", "ControlResult", "NewJob", "StageRecord"]  # defined in store/values.py

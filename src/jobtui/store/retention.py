@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection
-from dataclasses import dataclass
 from json import dumps
 
 from ..errors import StoreError
@@ -23,6 +22,7 @@ from ..model import TERMINAL, JobId, JobStatus
 from .base import StoreCore
 from .dbfile import _explain
 from .schema import sql_in
+from .values import DbSize
 
 BATCH = 100
 """Jobs deleted per transaction."""
@@ -48,19 +48,6 @@ def _doomed(statuses: Collection[JobStatus] | None, cutoff: str) -> str:
     wanted = sql_in(statuses) if statuses else "(NULL)"
     old = _OLD.replace(f"jobs.status IN {sql_in(TERMINAL)}", "TRUE", 1).format(cutoff=cutoff)
     return f"(jobs.status IN {wanted} AND (jobs.purging_at_ms IS NOT NULL OR ({old})))"
-
-
-@dataclass(frozen=True, slots=True)
-class DbSize:
-    """The database's size on disk and the part of it a VACUUM would give back."""
-
-    file_bytes: int
-    """The main file."""
-    wal_bytes: int
-    """The write-ahead log beside it (0 when there is none)."""
-    free_bytes: int
-    """Free pages (freelist_count × page_size): what VACUUM would reclaim."""
-    page_size: int
 
 
 class RetentionQueries(StoreCore):
