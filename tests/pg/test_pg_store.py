@@ -125,7 +125,7 @@ async def test_times_come_from_the_database_clock(monkeypatch: pytest.MonkeyPatc
                                                   pg_cluster: PgCluster) -> None:
     """A host whose clock is an hour fast still writes heartbeats and leases in the server's time."""
     real = time.time
-    monkeypatch.setattr("jobtui.store.postgres.time.time", lambda: real() + 3600)
+    monkeypatch.setattr("jobtui.store.pg_connection.time.time", lambda: real() + 3600)
     s = await open_store(pg_url)
     try:
         server_ms = int(float(pg_cluster.psql("SELECT extract(epoch FROM clock_timestamp()) * 1000")))

@@ -22,7 +22,7 @@ Row = tuple[Any, ...]
 
 
 class Db(Protocol):
-    """A connection to one jobtui database, one statement at a time (SqliteDb, postgres.PgConnection)."""
+    """A connection to one jobtui database, one statement at a time (SqliteDb, pg_connection.PgConnection)."""
 
     @property
     def dialect(self) -> Dialect:
