@@ -17,7 +17,8 @@ Figures per configuration: total stages/s (stages done / go to the last runner's
 p50/p99 (every `store.claim` call of every runner, timed in the runner), pause latency p99 (a probe
 process pauses a running job every 0.3 s and polls until it reads `paused`, then resumes it), and with
 `--freeze`: the throughput of the other runners while one is SIGSTOPped 3 s of every 6, against the same
-configuration unfrozen. Results: a table on stdout and bench/results/pg-scale-<timestamp>.json.
+configuration unfrozen (the same seven runners' stages/s; no pause probe in either run). `--rounds N`
+repeats everything, interleaved, and the table shows medians. Results: a table on stdout and bench/results/pg-scale-<timestamp>.json.
 """
 
 from __future__ import annotations
@@ -172,17 +173,28 @@ class Proxy:
 
 
 # ------------------------------------------------------------------------------------ parent side
-def _spawn(src: Path, argv: list[str]) -> subprocess.Popen[str]:
+def _start(src: Path, argv: list[str]) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOBTUI_")}
     env["PYTHONPATH"] = str(src)
-    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "_worker", *argv], stdin=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "_worker", *argv], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    if line != "ready":
-        proc.kill()
-        raise RuntimeError(f"worker did not start: {line!r} {proc.communicate()[1][-2000:]}")
-    return proc
+
+
+def _spawn_all(src: Path, argvs: list[list[str]]) -> list[subprocess.Popen[str]]:
+    """Start every worker at once (their imports overlap), then wait until each says it is ready."""
+    procs = [_start(src, argv) for argv in argvs]
+    for proc in procs:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if line != "ready":
+            for p in procs:
+                p.kill()
+            raise RuntimeError(f"worker did not start: {line!r} {proc.communicate()[1][-2000:]}")
+    return procs
+
+
+def _spawn(src: Path, argv: list[str]) -> subprocess.Popen[str]:
+    return _spawn_all(src, [argv])[0]
 
 
 def _submit(src: Path, url: str, jobs: int, delay: float) -> None:
@@ -203,8 +215,8 @@ def _pct(xs: list[float], p: float) -> float:
 
 
 def measure(cluster: PgCluster, src: Path, runners: int, delay_ms: float, a: argparse.Namespace,
-            freeze: bool = False) -> dict[str, Any]:
-    """One configuration on a fresh database: its figures."""
+            freeze: bool = False, probe: bool = True) -> dict[str, Any]:
+    """One configuration on a fresh database: its figures (`probe`: pause jobs meanwhile; `freeze`: stop runner 1)."""
     name = cluster.new_database()
     proxy = Proxy(cluster.port, delay_ms) if delay_ms else None
     try:
@@ -214,9 +226,10 @@ def measure(cluster: PgCluster, src: Path, runners: int, delay_ms: float, a: arg
         _spawn_open.wait()
         _submit(src, direct, a.jobs * runners, a.delay)
         url = direct if proxy is None else direct.replace(f":{cluster.port}/", f":{proxy.port}/")
-        procs = [_spawn(src, ["runner", url, str(a.jobs)]) for _ in range(runners)]
-        probe = _spawn(src, ["probe", url, "0"]) if not freeze else None
-        for p in [*procs, *([probe] if probe else [])]:
+        started = _spawn_all(src, [["runner", url, str(a.jobs)] for _ in range(runners)]
+                             + ([["probe", url, "0"]] if probe else []))
+        procs, prober = (started[:-1], started[-1]) if probe else (started, None)
+        for p in [*procs, *([prober] if prober else [])]:
             assert p.stdin is not None
             p.stdin.write("go\n")
             p.stdin.flush()
@@ -233,16 +246,23 @@ def measure(cluster: PgCluster, src: Path, runners: int, delay_ms: float, a: arg
             del t0
         reports = []
         for p in procs:
-            out, err = p.communicate(timeout=a.timeout)
+            try:
+                out, err = p.communicate(timeout=a.timeout)
+            except subprocess.TimeoutExpired:
+                for q in [*procs, *([prober] if prober else [])]:
+                    q.send_signal(signal.SIGCONT)
+                    q.kill()
+                raise
             if p.returncode != 0:
                 raise RuntimeError(f"runner exited {p.returncode}: {err[-2000:]}")
             reports.append(json.loads(out.strip().splitlines()[-1]))
         pauses: list[float] = []
-        if probe is not None:
-            out, err = probe.communicate(timeout=a.timeout)
-            pauses = json.loads(out.strip().splitlines()[-1])["pauses"] if probe.returncode == 0 else []
+        if prober is not None:
+            out, err = prober.communicate(timeout=a.timeout)
+            pauses = json.loads(out.strip().splitlines()[-1])["pauses"] if prober.returncode == 0 else []
         t_go = min(r["t_go"] for r in reports)
-        others = reports[1:] if freeze else reports
+        # The same runners in both runs (all but the first, which is the one frozen in a --freeze run).
+        others = reports[1:] if len(reports) > 1 else reports
         stages = sum(r["stages_done"] for r in reports)
         claims = [c for r in reports for c in r["claims"]]
         return {
@@ -266,6 +286,40 @@ def baseline_src(ref: str) -> Path:
     return root / "src"
 
 
+def _median(rows: list[dict[str, Any]], key: str) -> float:
+    xs = sorted(r[key] for r in rows if key in r and r[key] == r[key])
+    return xs[len(xs) // 2] if xs else float("nan")
+
+
+def print_table(results: list[dict[str, Any]]) -> None:
+    """Print the medians over rounds of each configuration, its ratio to one runner, and the frozen-runner cost."""
+    ok = [r for r in results if "error" not in r]
+    groups: dict[tuple[str, float, int, str], list[dict[str, Any]]] = {}
+    for r in ok:  # kind: "scale" (with the pause probe), or the freeze's pair "frozen" / "unfrozen" (no probe)
+        kind = "frozen" if r["frozen"] else "scale" if r.get("probe", True) else "unfrozen"
+        groups.setdefault((r["store"], r["delay_ms"], r["runners"], kind), []).append(r)
+    print(f"\n{'store':<11}{'delay':>6}{'runners':>8}{'stages/s':>10}{'x1':>6}{'claim p50':>10}{'p99':>8}"
+          f"{'pause p99':>10}{'rounds':>7}")
+    for (store, delay, n, kind), rows in groups.items():
+        if kind != "scale":
+            continue
+        one = groups.get((store, delay, 1, "scale"))
+        ratio = _median(rows, "stages_per_s") / _median(one, "stages_per_s") if one else float("nan")
+        print(f"{store:<11}{delay:>5g}ms{n:>8}{_median(rows, 'stages_per_s'):>10.0f}{ratio:>6.1f}"
+              f"{_median(rows, 'claim_p50_ms'):>9.1f}ms{_median(rows, 'claim_p99_ms'):>6.0f}ms"
+              f"{_median(rows, 'pause_p99_ms'):>8.0f}ms{len(rows):>7}")
+    for (store, delay, n, kind), rows in groups.items():
+        base = groups.get((store, delay, n, "unfrozen"))
+        if kind == "frozen" and base:
+            others, alone = _median(rows, "others_stages_per_s"), _median(base, "others_stages_per_s")
+            print(f"{store}: one of {n} runners SIGSTOPped 3 s of every 6 ({delay:g} ms proxy): the others"
+                  f" {others:.0f} stages/s vs {alone:.0f} unfrozen: cost {100 * (1 - others / alone):.0f} %"
+                  f" (medians of {len(rows)} and {len(base)} rounds)")
+    for r in results:
+        if "error" in r:
+            print(f"failed: {r['store']} {r['runners']} runners {r['delay_ms']:g} ms frozen={r['frozen']}: {r['error']}")
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["_worker"]:
         return worker_main(argv[1:])
@@ -277,34 +331,38 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--baseline", default="1bc3563", help="git ref of the global-lock store")
     ap.add_argument("--freeze", action="store_true", help="also: one of 8 runners SIGSTOPped 3 s of every 6 (3 ms proxy)")
     ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--rounds", type=int, default=1, help="repeat every configuration; figures are medians")
+    ap.add_argument("--only-freeze", action="store_true", help="measure only the frozen-runner cost (with --freeze)")
+    ap.add_argument("--stores", nargs="+", default=["rowlock", "globallock"], choices=["rowlock", "globallock"])
     a = ap.parse_args(argv)
-    stores = {"rowlock": ROOT / "src", "globallock": baseline_src(a.baseline)}
+    srcs = {"rowlock": lambda: ROOT / "src", "globallock": lambda: baseline_src(a.baseline)}
+    stores = {name: srcs[name]() for name in a.stores}
     cluster = start_cluster()
     results: list[dict[str, Any]] = []
+
+    def run(store: str, n: int, delay_ms: float, frozen: bool, rnd: int, probe: bool = True) -> None:
+        try:
+            r = measure(cluster, stores[store], n, delay_ms, a, freeze=frozen, probe=probe) | {
+                "store": store, "round": rnd, "probe": probe}
+        except (RuntimeError, subprocess.TimeoutExpired) as e:  # one failed measurement is reported, not fatal
+            r = {"store": store, "runners": n, "delay_ms": delay_ms, "frozen": frozen, "round": rnd,
+                 "error": str(e)[-500:]}
+        results.append(r)
+        print(json.dumps(r), flush=True)
+
     try:
-        for delay_ms in a.delays:
-            for n in a.runners:
-                for store, src in stores.items():  # interleaved: machine noise hits both alike
-                    r = measure(cluster, src, n, delay_ms, a) | {"store": store}
-                    results.append(r)
-                    print(json.dumps(r), flush=True)
-        if a.freeze:
-            for store, src in stores.items():
-                for frozen in (False, True):
-                    r = measure(cluster, src, 8, 3, a, freeze=frozen) | {"store": store}
-                    results.append(r)
-                    print(json.dumps(r), flush=True)
+        for rnd in range(a.rounds):  # interleaved rounds: machine noise hits every configuration alike
+            for delay_ms in ([] if a.only_freeze else a.delays):
+                for n in a.runners:
+                    for store in stores:
+                        run(store, n, delay_ms, False, rnd)
+            if a.freeze:
+                for store in stores:
+                    for frozen in (False, True):
+                        run(store, 8, 3, frozen, rnd, probe=False)  # no pauses in either: the same runs but one
     finally:
         cluster.stop("immediate")
-    print(f"\n{'store':<11}{'delay':>6}{'runners':>8}{'stages/s':>10}{'x1':>6}{'claim p50':>10}{'p99':>8}{'pause p99':>10}")
-    for r in results:
-        if r["frozen"]:
-            continue
-        one = next((x for x in results if x["store"] == r["store"] and x["delay_ms"] == r["delay_ms"]
-                    and x["runners"] == 1 and not x["frozen"]), None)
-        ratio = r["stages_per_s"] / one["stages_per_s"] if one else float("nan")
-        print(f"{r['store']:<11}{r['delay_ms']:>5g}ms{r['runners']:>8}{r['stages_per_s']:>10.0f}{ratio:>6.1f}"
-              f"{r['claim_p50_ms']:>9.1f}ms{r['claim_p99_ms']:>6.0f}ms{r['pause_p99_ms']:>8.0f}ms")
+    print_table(results)
     out = HERE / "results" / f"pg-scale-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"args": vars(a), "results": results}, indent=1))
