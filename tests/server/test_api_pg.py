@@ -54,6 +54,15 @@ def test_two_servers_one_postgres_database(pg_cluster: PgCluster, pg_url: str, t
                         completed.add(int(data["job_id"]))  # type: ignore[call-overload]
                     if completed >= set(ids):
                         break
+        with a.client(admin) as ca, b.client(admin) as cb:
+            # An upload through one server, downloaded through the other (the workspace is shared, the row is the
+            # database's); the runner does not know `analyze`, so the job waits in the queue meanwhile.
+            up = ca.post("/jobs", data={"job": '{"type": "analyze"}'}, files={"file": ("../in put.txt", "a 1\nb 2\n")})
+            assert up.status_code == 201, up.text
+            assert up.json()["params"]["file"] == "uploads/in_put.txt"
+            down = cb.get(f"/jobs/{up.json()['job_id']}/files/uploads/in_put.txt")
+            assert down.status_code == 200 and down.text == "a 1\nb 2\n"
+            assert cb.get(f"/jobs/{up.json()['job_id']}/files/uploads/..%2F..%2Fjobs.db").status_code == 404
         dbname = pg_url.rsplit("/", 1)[1]
         out = pg_cluster.psql(f"SELECT event_id FROM job_events WHERE event_id <= {received[-1]} ORDER BY event_id",
                               dbname)
