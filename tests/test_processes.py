@@ -108,11 +108,14 @@ def test_pause_resume_cancel_rewind_from_another_process(tmp_path: Path) -> None
         assert r.returncode == 0 and "running → pausing" in r.stdout, r.stderr
         poll(lambda: status_of(db, job) == "paused", timeout=10)
         n_paused = len(journal_lines(journal))
-        time.sleep(0.3)  # sleep: a window in which a paused job would do work if it ran
-        assert len(journal_lines(journal)) == n_paused, "a paused job does no work"
+        # A witness job runs 20 items on the same runner after the pause: had the paused job gone on, it
+        # would have journaled items meanwhile (instead of a fixed window of time).
+        [witness] = submit_many(db, 1, n=20, item_sleep=0.01)
+        poll(lambda: sum(1 for line in journal_lines(journal) if line[1] == witness) >= 20, what="the witness ran")
+        assert [line for line in journal_lines(journal)[n_paused:] if line[1] == job] == [], "a paused job does no work"
 
         assert jobtui("resume", str(job), db=db).returncode == 0
-        poll(lambda: len(journal_lines(journal)) > n_paused + 5)
+        poll(lambda: sum(1 for line in journal_lines(journal) if line[1] == job) > n_paused + 5)
         r = jobtui("cancel", str(job), db=db)
         assert r.returncode == 0 and "→ cancelling" in r.stdout
         poll(lambda: status_of(db, job) == "cancelled", timeout=10)

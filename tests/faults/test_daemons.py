@@ -11,7 +11,6 @@ import json
 import os
 import sqlite3
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,12 +66,17 @@ def _daemon_pids(pids: Path) -> list[int]:
     return [int(x) for x in pids.read_text().split()] if pids.exists() else []
 
 
-def _alive(pid: int) -> bool:
+def _state(pid: int) -> bytes | None:
+    """Return a process's state letter (R, S, T, Z...), None once it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+            return f.read().rsplit(b")", 1)[1].split()[0]
     except OSError:
-        return False
+        return None
+
+
+def _alive(pid: int) -> bool:
+    return _state(pid) not in (None, b"Z", b"X")
 
 
 def _status(db: Path, job: int) -> str:
@@ -155,9 +159,11 @@ def test_pause_freezes_the_daemon_and_resume_continues_it(
     poll(lambda: ticks.exists() and ticks.stat().st_size > 0, what="ticking")
     assert jobtui("pause", str(job), db=db).returncode == 0
     poll(lambda: _status(db, job) == "paused", what="paused")
+    # Every process of the command, the daemon in its own session among them, is stopped (SIGSTOP): state T.
+    poll(lambda: _with_marker(marker) and all(_state(p) == b"T" for p in _with_marker(marker)),
+         what=f"the command's processes stopped: {[(p, _state(p)) for p in _with_marker(marker)]}")
+    assert daemon in _with_marker(marker)
     before = ticks.stat().st_size
-    time.sleep(1.0)  # sleep: the point is that nothing ticks for a while
-    assert ticks.stat().st_size == before, "the daemon ran on while its job was paused"
     assert jobtui("resume", str(job), db=db).returncode == 0
     poll(lambda: ticks.stat().st_size > before, what="ticking again")
     assert _alive(daemon)

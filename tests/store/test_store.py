@@ -190,8 +190,16 @@ async def test_a_transaction_cancelled_while_waiting_for_the_lock_leaves_the_con
     try:
         other = sqlite3.connect(db_path, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
+        loop = asyncio.get_running_loop()
+        began = asyncio.Event()
+
+        def traced(sql: str) -> None:  # on aiosqlite's thread, as a statement starts (before any busy wait)
+            if sql.startswith("BEGIN IMMEDIATE"):
+                loop.call_soon_threadsafe(began.set)
+
+        await store._conn.raw.set_trace_callback(traced)  # type: ignore[attr-defined]
         task = asyncio.create_task(store.claim("r1", 1, ["t"]))
-        await asyncio.sleep(0.3)  # sleep: SQLite's busy handler gives no signal that the BEGIN waits in it
+        await asyncio.wait_for(began.wait(), 10)  # the BEGIN runs: it now waits in SQLite's busy handler
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
