@@ -139,6 +139,15 @@ def test_a_write_lock_held_past_the_busy_timeout_fails_no_job(tmp_path: Path) ->
     assert max(executions(journal(jr)).values()) == 1, "nothing ran twice"
 
 
+def _registered(db: Path, pid: int) -> bool:
+    """Tell whether a runner process of this pid has a row in the runners table."""
+    con = sqlite3.connect(db, timeout=30)
+    try:
+        return con.execute("SELECT count(*) FROM runners WHERE pid = ?", (pid,)).fetchone()[0] > 0
+    finally:
+        con.close()
+
+
 def test_a_runner_frozen_past_its_lease_starts_no_work_on_jobs_it_lost(tmp_path: Path) -> None:
     """Issue 6 (3b): SIGSTOP a runner past its lease while a second runner takes its jobs; once
     woken it starts no item and no stage of those jobs; everything completes."""
@@ -161,7 +170,9 @@ def test_a_runner_frozen_past_its_lease_starts_no_work_on_jobs_it_lost(tmp_path:
         woken_ns = time.time_ns()
         a.proc.send_signal(signal.SIGCONT)
         assert b.wait(120) == 0, b.log()
-        time.sleep(0.5)  # sleep: a window in which a frozen-then-woken runner would write over b if it could
+        # b's recovery deleted a's runner row; the woken a finds its heartbeat refused, stops every job it
+        # held (no write, no new item: its items wait for a confirmed lease) and only then registers again.
+        poll(lambda: _registered(db, a.pid), timeout=30, what="the woken runner registered again")
     finally:
         a.proc.send_signal(signal.SIGCONT)
         a.proc.send_signal(signal.SIGTERM)

@@ -6,7 +6,6 @@ trickle a byte a second, a receiver slower than a delivery's claim.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
@@ -95,6 +94,7 @@ def test_trickling_receivers_do_not_hold_back_other_notifications(tmp_path: Path
             t.close()
 
 
+@pytest.mark.slow  # the receiver answers after 4 s: the test waits for that answer
 async def test_a_delivery_slower_than_its_claim_is_never_sent_twice_at_once(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -106,7 +106,10 @@ async def test_a_delivery_slower_than_its_claim_is_never_sent_twice_at_once(
         await client.submit("demo", {"items": 1, "delay": 0}, notify=[("url", receiver.url)])
         async with running(client):  # a registered runner: its claims hold until they lapse
             await wait_for(lambda: receiver.seen, what="the first request")
-            await asyncio.sleep(5)  # sleep: past the claim (2 s) and the receiver's delay (4 s)
+            # The delivery gives up at its 1 s deadline (recorded), and the receiver answers the first request
+            # 4 s after it came: a second request sent before that answer (past the 2 s claim) would overlap it.
+            await wait_for(lambda: _gave_up(client), timeout=30, what="the first delivery recorded as failed")
+            await wait_for(lambda: receiver.seen[0].end is not None, timeout=30, what="the first request answered")
         first = receiver.seen[0]
         overlapping = [s for s in receiver.seen[1:] if s.start < (first.end or time.monotonic())]
         assert not overlapping, f"{len(receiver.seen)} requests, {len(overlapping)} while the first was open"
@@ -114,3 +117,8 @@ async def test_a_delivery_slower_than_its_claim_is_never_sent_twice_at_once(
         assert n.state == "pending" and "within 1s" in (n.last_error or ""), n
     finally:
         receiver.close()
+
+
+async def _gave_up(client: Client) -> bool:
+    [n] = await client.store.notifications(1)
+    return "within 1s" in (n.last_error or "")
