@@ -32,6 +32,11 @@ PG_PASSWORD = "s3cret-pg-pw"
 
 PG_USER = "postgres"
 
+SERVER_OPTIONS = "-c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off"
+"""The server's settings. fsync=off: a throwaway cluster needs no flush to the disk (each commit still writes
+its WAL to the kernel before it returns, so a SIGKILLed server loses nothing committed; only a crash of the
+machine would)."""
+
 
 def in_ci() -> bool:
     """Tell whether the tests run in CI, where PostgreSQL tests must run, never skip."""
@@ -131,7 +136,7 @@ class PgCluster:
         """Start the server and wait until it accepts connections."""
         self.run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o",
-            f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            f"-p {self.port} -k {self.socket_dir} {SERVER_OPTIONS}",
             "start",
         )
 
@@ -143,7 +148,7 @@ class PgCluster:
         """Restart the server in place (same port and data): clients see their connections drop."""
         self.run(
             "pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-m", mode, "-o",
-            f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            f"-p {self.port} -k {self.socket_dir} {SERVER_OPTIONS}",
             "restart",
         )
 
