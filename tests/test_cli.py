@@ -73,6 +73,7 @@ def test_control_commands_and_clean(tmp_path: Path) -> None:
     assert [j["job_id"] for j in json.loads(ok("ls", "--json", db=db))] == [2]
 
 
+@pytest.mark.slow  # runs the CLI in subprocesses
 def test_database_and_folder_are_private(tmp_path: Path) -> None:
     db = tmp_path / "private" / "j.db"
     ok("submit", "demo", db=db)
@@ -140,6 +141,7 @@ def test_from_file_with_one_bad_line_stores_nothing(tmp_path: Path) -> None:
     assert dump(db) == before
 
 
+@pytest.mark.slow  # runs the CLI in subprocesses
 @pytest.mark.parametrize("content", [b"this is not a database at all" * 100, b"SQLite format 3\x00" + b"\xff" * 4000])
 def test_corrupt_database_file_is_refused_and_left_alone(tmp_path: Path, content: bytes) -> None:
     db = tmp_path / "broken.db"

@@ -49,6 +49,7 @@ tab() {  # complete the words given, as bash does on a TAB after the last one
 """
 
 
+@pytest.mark.slow  # runs real shells (bash, zsh, fish) and the CLI
 def test_bash_completes_commands_options_ids_names_and_types(tmp_path: Path, world: Path) -> None:
     """Commands, options, job ids and schedule names from --db, job types and statuses, in a real bash."""
     script = _script("bash", tmp_path)
@@ -73,6 +74,7 @@ def test_bash_completes_commands_options_ids_names_and_types(tmp_path: Path, wor
     assert replies["jobtui logs --all -n 5 --r"] == "--raw"
 
 
+@pytest.mark.slow  # runs real shells (bash, zsh, fish) and the CLI
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
 def test_fish_completes_ids_with_their_status_and_installs_where_fish_looks(tmp_path: Path, world: Path) -> None:
     """`complete -C` in fish: ids with status and type; `--install` writes ~/.config/fish/completions/jobtui.fish."""
@@ -98,6 +100,7 @@ def _tmux(socket: str, *args: str) -> str:
     return subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, timeout=10).stdout
 
 
+@pytest.mark.slow  # runs real shells (bash, zsh, fish) and the CLI
 @pytest.mark.skipif(shutil.which("zsh") is None or shutil.which("tmux") is None, reason="zsh or tmux is not installed")
 def test_zsh_completes_ids_in_an_interactive_shell(tmp_path: Path, world: Path) -> None:
     """An interactive zsh (in tmux) with the script in its fpath: TAB after `show` lists the ids of --db."""
@@ -144,6 +147,7 @@ def test_the_id_lister_only_reads(tmp_path: Path, world: Path) -> None:
     assert (pg.returncode, pg.stdout) == (0, "")
 
 
+@pytest.mark.slow  # runs real shells (bash, zsh, fish) and the CLI
 def test_a_shell_it_cannot_complete_is_one_line(tmp_path: Path) -> None:
     """An unknown shell, or none given with $SHELL naming one it has no script for: one line, exit 2."""
     bad = jobtui("completion", "tcsh", db=tmp_path / "x.db")

@@ -25,6 +25,7 @@ def _jobs(db: Path) -> int:
         con.close()
 
 
+@pytest.mark.slow  # runs the CLI in subprocesses
 def test_the_database_comes_from_the_flag_then_the_env_then_the_file(tmp_path: Path) -> None:
     """Where `submit` puts a job: --db, else $JOBTUI_DB, else the file's db (the XDG default place, found alone)."""
     home = tmp_path / "xdg"
@@ -40,6 +41,7 @@ def test_the_database_comes_from_the_flag_then_the_env_then_the_file(tmp_path: P
     assert _jobs(tmp_path / "file.db") == 1 and _jobs(tmp_path / "env.db") == 1 and _jobs(tmp_path / "flag.db") == 1
 
 
+@pytest.mark.slow  # runs the CLI in subprocesses
 @pytest.mark.parametrize(("file", "flags", "said"), [
     ("", (), "concurrency 4;"),                                  # the default
     ("concurrency = 3\n", (), "concurrency 3;"),                 # the file
@@ -54,6 +56,7 @@ def test_a_runner_takes_its_concurrency_from_the_flag_then_the_file(tmp_path: Pa
     assert said in r.stderr, r.stderr
 
 
+@pytest.mark.slow  # runs the CLI in subprocesses
 def test_config_show_says_each_value_and_where_it_came_from(tmp_path: Path) -> None:
     """flag, env, file, default; a password in a URL is never shown; [keys] listed."""
     config = _config(tmp_path, 'keep = "30d"\ntheme = "light"\n[notify]\nurl = "https://u:pw-secret@h.example/x"\n'
@@ -73,6 +76,7 @@ def test_config_show_says_each_value_and_where_it_came_from(tmp_path: Path) -> N
     assert "pw-secret" not in text and "keep               30d" in text
 
 
+@pytest.mark.slow  # runs the CLI in subprocesses
 @pytest.mark.parametrize(("text", "said"), [
     ("concurency = 3\n", "line 1: unknown setting 'concurency' (did you mean concurrency?)"),
     ("\n\nconcurrency = 'lots'\n", "line 3: concurrency = 'lots': expected a whole number from 1 to 10000"),
@@ -90,12 +94,14 @@ def test_a_bad_line_is_one_line_naming_the_file_and_the_line(tmp_path: Path, tex
     assert not (tmp_path / "none.db").exists()
 
 
+@pytest.mark.slow  # runs the CLI in subprocesses
 def test_a_named_config_file_must_exist(tmp_path: Path) -> None:
     """--config or $JOBTUI_CONFIG naming no file: one line (the default place may have none)."""
     r = jobtui("--config", str(tmp_path / "nope.toml"), "ls", db=tmp_path / "x.db")
     assert r.returncode == 2 and r.stderr == f"jobtui: error: config {tmp_path / 'nope.toml'}: no such file\n"
 
 
+@pytest.mark.slow  # runs the CLI in subprocesses
 @pytest.mark.parametrize(("keys", "said"), [
     ('cancel = "p"', "keys: 'p' is bound to both pause and cancel (rebind one of them in [keys])"),
     ('pause = "j"', "keys: 'j' is bound to both pause and list.down"),
@@ -109,6 +115,7 @@ def test_a_keymap_clash_is_refused_before_the_screen_opens(tmp_path: Path, keys:
     assert said in r.stderr and "\x1b[" not in r.stdout, r.stderr
 
 
+@pytest.mark.slow  # runs the CLI in subprocesses
 def test_the_documented_example_is_a_good_config(tmp_path: Path) -> None:
     """The TOML example of docs/cli.md is read without a complaint, and `config show` says its values came from it."""
     docs = (Path(__file__).parent.parent.parent / "docs" / "cli.md").read_text()

@@ -61,6 +61,7 @@ def test_each_example_is_accepted_by_its_parser(path: str, capsys: pytest.Captur
     assert any(argv[: len(path.split())] == path.split() for _, line in EXAMPLES[path] for argv in _invocations(line))
 
 
+@pytest.mark.slow  # runs the CLI in subprocesses
 def test_help_ends_with_examples_and_says_the_global_options_once(tmp_path: Path) -> None:
     """`wait --help`: its examples last, --timeout as a DURATION, the global options named in one line, not listed."""
     out = jobtui("wait", "--help", db=tmp_path / "h.db").stdout
@@ -87,6 +88,7 @@ def test_metavars_name_the_kind_of_value() -> None:
                 pytest.fail(f"jobtui {path} {action.option_strings}: metavar {action.metavar!r}, expected N")
 
 
+@pytest.mark.slow  # runs the CLI in subprocesses
 def test_defaults_are_shown(tmp_path: Path) -> None:
     """An option with a default says it: export's --format, token add's --scope, run's --grace."""
     db = tmp_path / "h.db"
@@ -95,6 +97,7 @@ def test_defaults_are_shown(tmp_path: Path) -> None:
     assert "--grace DURATION" in jobtui("run", "--help", db=db).stdout
 
 
+@pytest.mark.slow  # runs the CLI in subprocesses
 @pytest.mark.parametrize(("argv", "said"), [
     (["lss"], "unknown command 'lss'; did you mean `jobtui ls`? (see `jobtui --help`)"),
     (["shwo", "1"], "did you mean `jobtui show`?"),
@@ -115,6 +118,7 @@ def test_a_mistyped_command_or_option_says_what_was_meant(tmp_path: Path, argv: 
     assert not (tmp_path / "none.db").exists()
 
 
+@pytest.mark.slow  # runs the CLI in subprocesses
 def test_wait_timeout_takes_a_duration(tmp_path: Path) -> None:
     """`wait --timeout 300ms` (was: seconds only, '300ms' refused): gives up after that long, exit 3."""
     db = tmp_path / "w.db"

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import jobtui, spawn_runner
 
 
+@pytest.mark.slow  # runs the CLI and a runner in subprocesses
 def test_logs_json_is_one_object_a_line_with_the_exact_text(tmp_path: Path) -> None:
     """stdout and stderr lines as objects; a terminal escape kept exact (JSON escapes it), not shown as text."""
     db = tmp_path / "l.db"

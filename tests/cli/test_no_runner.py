@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from jobtui.cli.fleet import NO_RUNNER
 from tests.conftest import jobtui, poll, spawn_runner, stop_runner
 
 
+@pytest.mark.slow  # runs the CLI and a runner in subprocesses
 def test_queueing_without_a_runner_says_how_to_start_one(tmp_path: Path) -> None:
     """One line on stderr, the id alone on stdout; silence once a `jobtui run` works on the database."""
     db = tmp_path / "q.db"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import cli_submit, jobtui
 
 
+@pytest.mark.slow  # runs the CLI and a runner in subprocesses
 def test_show_names_the_job_retries_and_the_stage_tries(tmp_path: Path) -> None:
     """'job retries 0/2' (the job's automatic retries) apart from the stages' 'STAGE TRY' column (one run's tries)."""
     db = tmp_path / "s.db"

@@ -21,7 +21,8 @@ from jobtui.store import open_store as open_target
 from tests.backends import PgCluster
 
 BACKENDS = ["sqlite", "postgres"]
-"""Every store backend; a new one is added here and must pass the whole folder."""
+"""Every store backend; a new one is added here and must pass the whole folder. The postgres tests are marked
+slow: each makes a database on the session's server with psql, and drops it after."""
 
 
 @dataclass
@@ -103,7 +104,7 @@ class Backend:
         raise NotImplementedError(self.name)  # pragma: no cover
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=[pytest.param(b, marks=pytest.mark.slow) if b == "postgres" else b for b in BACKENDS])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     if request.param == "sqlite":
         yield Backend("sqlite", str(tmp_path / "contract.db"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import jobtui
 
 SRC = Path(jobtui.__file__).parent
@@ -12,6 +14,7 @@ BACKEND_NAMES = {"Store", "StoreCore", "JobQueries", "RunnerWrites", "Dependency
 BACKEND_MODULES = {"aiosqlite", "sqlite3", "asyncpg", "psycopg"}
 
 
+@pytest.mark.slow  # parses every engine module
 def test_engine_names_no_backend() -> None:
     bad: list[str] = []
     for path in sorted((SRC / "engine").glob("*.py")):

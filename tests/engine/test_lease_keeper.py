@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from jobtui import Runner
 from jobtui.engine import Registry
 from jobtui.engine.lease_keeper import LeaseKeeper
@@ -18,10 +20,12 @@ def _block(seconds: float) -> None:
         time.sleep(0.01)  # sleep: holding the loop is the point; this only avoids spinning a core
 
 
+@pytest.mark.slow  # holds the event loop for seconds on purpose
 async def test_the_keeper_renews_through_a_busy_loop_but_not_a_stuck_one(store: Store) -> None:
     await _renews_through_busy_not_stuck(store)
 
 
+@pytest.mark.slow  # holds the event loop for seconds on purpose
 async def test_the_keeper_on_postgresql(pg_url: str) -> None:
     """The keeper's own connection is opened in its own thread's event loop (asyncpg binds one to a loop)."""
     store = await open_store(pg_url)

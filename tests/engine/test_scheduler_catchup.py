@@ -16,6 +16,7 @@ from jobtui.recurrence import Recurrence
 DAY_MS = 86_400_000
 
 
+@pytest.mark.slow  # catches up 400,000 minutes of schedules (about a CPU second)
 async def test_catching_up_100_days_of_minute_crons_keeps_the_loop_free(client: Client) -> None:
     """Each schedule walked ~100,000 occurrences on the loop (~1.4 s each; 40 schedules: 10 s heartbeat gaps)."""
     store = client.store

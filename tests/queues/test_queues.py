@@ -144,6 +144,7 @@ async def test_edit_and_remove(store: Store) -> None:
     assert await client.queues() == []
 
 
+@pytest.mark.slow  # a real runner and a frozen command
 async def test_a_frozen_job_resumed_in_a_full_queue_continues_in_its_slot(client: Client, tmp_path: Path) -> None:
     """A paused (frozen) command keeps its queue's only slot; resumed, it continues there, not blocked by itself."""
     from tests.commands.helpers import running as commands_running

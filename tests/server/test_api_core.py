@@ -243,6 +243,7 @@ def test_idempotency_holds_across_a_restart_and_sigterm_hands_jobs_back(tmp_path
     assert code == 0, err
 
 
+@pytest.mark.slow  # a real server process
 def test_pages_types_stats_runners_metrics_schedules(server: Server) -> None:
     """Keyset pages with a `next` link; types with secret defaults masked; stats, runners, Prometheus metrics;
     schedules added, paused, resumed and removed."""
@@ -284,6 +285,7 @@ def test_pages_types_stats_runners_metrics_schedules(server: Server) -> None:
         _problem(c.post("/schedules/hourly/pause"), 404, "schedule-not-found")
 
 
+@pytest.mark.slow  # a real server process
 def test_locked_database_is_503_with_retry_after_and_idle_streams_get_keepalives(tmp_path: Any) -> None:
     """A database held by another process: 503 + Retry-After, nothing stored, fine again once released.
     An idle event stream gets keep-alive comments."""
@@ -312,6 +314,7 @@ def test_locked_database_is_503_with_retry_after_and_idle_streams_get_keepalives
     assert code == 0, err
 
 
+@pytest.mark.slow  # a real server process
 def test_an_upload_over_the_limit_is_413_and_leaves_nothing(tmp_path: Any) -> None:
     """--max-upload: a larger multipart body is refused while it arrives; no job, no staged file is left."""
     s = Server(str(tmp_path / "jobs.db"), free_port(), args=("--attach", "--max-upload", "4K")).start()

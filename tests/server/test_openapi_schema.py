@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from jobtui.client import Client
 from jobtui.server.app import create_app
 
@@ -18,6 +20,7 @@ async def _spec(tmp_path: Path) -> dict[str, Any]:
         await client.close()
 
 
+@pytest.mark.slow  # every operation of a real server
 async def test_every_reply_of_every_operation_has_a_schema(tmp_path: Path) -> None:
     spec = await _spec(tmp_path)
     missing = []

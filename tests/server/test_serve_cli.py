@@ -113,6 +113,7 @@ async def test_a_handler_bug_is_a_500_problem_with_a_reference_in_the_log(caplog
     assert any(body["reference"] in rec.getMessage() and rec.exc_info for rec in caplog.records)
 
 
+@pytest.mark.slow  # a real server process
 def test_https_with_a_certificate(tmp_path: Path) -> None:
     """--certfile/--keyfile serve HTTPS; the printed URL is https; the API works over it."""
     import subprocess

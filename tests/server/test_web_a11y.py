@@ -34,6 +34,7 @@ def violations(page: Any) -> list[str]:
             f"{v['nodes'][0]['failureSummary']}" for v in found]
 
 
+@pytest.mark.slow  # drives Chromium against a real server
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_finds_nothing_on_any_view(srv: Server, browser: Any, scheme: str) -> None:
     paused = submit(srv, type="demo", params={"delay": 0.1, "items": 30, "fail_items": 8})

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import cli_env, poll
 from tests.server.browser import (
@@ -41,6 +42,7 @@ def test_glyphs_are_the_tuis() -> None:
     assert {str(k): v for k, v in STATUS_GLYPH.items()} == GLYPHS
 
 
+@pytest.mark.slow  # drives Chromium against a real server
 def test_login_sets_a_strict_httponly_cookie_and_asks_without_one(srv: Server, browser: Any) -> None:
     r = httpx.post(f"{srv.base}/login", data={"token": srv.admin}, headers={"Origin": srv.base},
                    follow_redirects=False)
@@ -63,6 +65,7 @@ def test_login_sets_a_strict_httponly_cookie_and_asks_without_one(srv: Server, b
     ctx.close()
 
 
+@pytest.mark.slow  # drives Chromium against a real server
 def test_no_get_logs_in_and_no_other_page_can_sign_a_browser_in(srv: Server, browser: Any) -> None:
     """Login CSRF (issue 16): a link or another site's form must not sign a browser in as someone's token."""
     r = httpx.get(f"{srv.base}/?token={srv.admin}", follow_redirects=False)
@@ -87,6 +90,7 @@ def test_no_get_logs_in_and_no_other_page_can_sign_a_browser_in(srv: Server, bro
     ctx.close()
 
 
+@pytest.mark.slow  # drives Chromium against a real server
 def test_list_fills_and_pause_reaches_the_runner(srv: Server, browser: Any) -> None:
     page = open_page(browser, srv, srv.admin)
     requests: list[str] = []
@@ -107,6 +111,7 @@ def test_list_fills_and_pause_reaches_the_runner(srv: Server, browser: Any) -> N
     page.context.close()
 
 
+@pytest.mark.slow  # drives Chromium against a real server
 def test_log_follows_and_auto_pause_alert(srv: Server, browser: Any) -> None:
     page = open_page(browser, srv, srv.admin)
     job_id = submit(srv, shell="for i in $(seq 1 300); do echo line $i; sleep 0.1; done")
@@ -126,6 +131,7 @@ def test_log_follows_and_auto_pause_alert(srv: Server, browser: Any) -> None:
     page.context.close()
 
 
+@pytest.mark.slow  # drives Chromium against a real server
 def test_download_of_a_cancelled_job_has_every_committed_item(srv: Server, browser: Any, tmp_path: Path) -> None:
     page = open_page(browser, srv, srv.admin)
     (tmp_path / "in.txt").write_text("".join(f"line{i} a b\n" for i in range(200)))
@@ -146,6 +152,7 @@ def test_download_of_a_cancelled_job_has_every_committed_item(srv: Server, brows
     page.context.close()
 
 
+@pytest.mark.slow  # drives Chromium against a real server
 def test_new_job_form_and_keys(srv: Server, browser: Any) -> None:
     page = open_page(browser, srv, srv.admin)
     page.click("#new-job")
@@ -168,6 +175,7 @@ def test_new_job_form_and_keys(srv: Server, browser: Any) -> None:
     page.context.close()
 
 
+@pytest.mark.slow  # drives Chromium against a real server
 def test_phone_width_has_no_horizontal_scroll(srv: Server, browser: Any) -> None:
     job_id = submit(srv, type="demo", params={"delay": 0, "items": 1})
     page = open_page(browser, srv, srv.admin, width=360, scheme="dark")
@@ -180,6 +188,7 @@ def test_phone_width_has_no_horizontal_scroll(srv: Server, browser: Any) -> None
     page.context.close()
 
 
+@pytest.mark.slow  # drives Chromium against a real server
 def test_a_read_token_sees_no_buttons(srv: Server, browser: Any) -> None:
     job_id = submit(srv, type="demo", params={"delay": 0, "items": 1})  # its own job: xdist splits the module
     page = open_page(browser, srv, token(srv.db, "viewer", "read"))
@@ -190,6 +199,7 @@ def test_a_read_token_sees_no_buttons(srv: Server, browser: Any) -> None:
     page.context.close()
 
 
+@pytest.mark.slow  # drives Chromium against a real server
 def test_a_hostile_page_cannot_drive_the_api(srv: Server, browser: Any) -> None:
     page = open_page(browser, srv, srv.admin)  # the victim is logged in: the cookie is in this context
     job_id = submit(srv, type="demo", params={"delay": 3, "items": 40})
@@ -212,6 +222,7 @@ fetch("{pause}", {{method: "POST", credentials: "include", mode: "no-cors"}}).fi
     page.context.close()
 
 
+@pytest.mark.slow  # drives Chromium against a real server
 def test_the_page_reconnects_and_shows_what_it_missed(srv: Server, browser: Any) -> None:
     page = open_page(browser, srv, srv.admin)
     assert srv.proc is not None

@@ -104,6 +104,7 @@ def test_both_schemas_have_every_migration() -> None:
     assert len(PG_MIGRATIONS) == len(MIGRATIONS)
 
 
+@pytest.mark.slow  # parses every statement of both dialects (about a CPU second)
 def test_no_statement_is_written_for_the_wrong_placeholders() -> None:
     """`?`, `?N` and `:name` bind wrongly or not at all on one of the drivers: only `$n` is written."""
     for d in (SQLITE, PG):
