@@ -49,11 +49,14 @@ async def cmd_logs(client: Client, a: argparse.Namespace) -> int:
     sys.stdout.flush()
     while a.follow:
         await asyncio.sleep(0.3)
+        # The status before the lines: a job's last lines commit no later than its end, so once it is seen
+        # ended, the read that follows has them all (read after, lines committed in between were lost).
+        ended = (await client.job(job_id)).status in TERMINAL
         new = await client.logs(job_id, after_id=last, limit=5000)
         for line in new:
             print(log_text(line, secrets, as_json=a.json))
             last = line.log_id
         sys.stdout.flush()
-        if not new and (await client.job(job_id)).status in TERMINAL:
+        if ended and not new:
             break
     return 0
