@@ -20,6 +20,7 @@ from jobtui import JobType, Registry, Runner
 from jobtui.builtins import default_registry
 from jobtui.client import Client
 from jobtui.store import Store
+from tests.slowness import spawning
 
 pytest_plugins = ["tests.backends"]
 """The throwaway PostgreSQL cluster fixtures (pg_cluster, pg_url): one server per session."""
@@ -38,8 +39,9 @@ os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 os.environ.setdefault("PYTHONPYCACHEPREFIX", str(Path(tempfile.gettempdir()) / f"jobtui-tests-pycache-{os.getuid()}"))
 
 SLOW_TIMEOUT_S = 180
-"""The per-test limit of tests marked slow (real runner processes, terminals, PostgreSQL faults); others get
-pytest's `timeout` (10 s, pyproject.toml)."""
+"""The per-test limit of tests marked slow (real runner processes, terminals, browsers, PostgreSQL); others get
+pytest's `timeout` (10 s, pyproject.toml). A test that starts processes is marked slow by its code alone
+(tests/slowness.py); one that is slow in-process is marked by hand, with its reason."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,9 +55,25 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def _starts_processes(item: pytest.Item, spawns: frozenset[tuple[str, str]]) -> bool:
+    """Tell whether a test's function or one of its fixtures starts processes (tests/slowness.py)."""
+    fn = getattr(item, "function", None)
+    if fn is None:
+        return False
+    keys = {(fn.__module__, fn.__qualname__)}
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info is not None else ()):
+        keys.update((d.func.__module__, d.func.__qualname__) for d in defs)
+    return not keys.isdisjoint(spawns)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Give tests marked slow a longer timeout (an explicit `@pytest.mark.timeout` still wins)."""
+    """Mark slow the tests that start processes; give tests marked slow a longer timeout (an explicit
+    `@pytest.mark.timeout` still wins)."""
+    spawns = spawning(TESTS)
     for item in items:
+        if item.get_closest_marker("slow") is None and _starts_processes(item, spawns):
+            item.add_marker(pytest.mark.slow)
         if item.get_closest_marker("slow") is not None and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
 
