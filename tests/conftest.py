@@ -20,7 +20,7 @@ from jobtui import JobType, Registry, Runner
 from jobtui.builtins import default_registry
 from jobtui.client import Client
 from jobtui.store import Store
-from tests.slowness import spawning
+from tests.slowness import SLOW_FIXTURES, spawning
 
 pytest_plugins = ["tests.backends"]
 """The throwaway PostgreSQL cluster fixtures (pg_cluster, pg_url): one server per session."""
@@ -56,10 +56,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _starts_processes(item: pytest.Item, spawns: frozenset[tuple[str, str]]) -> bool:
-    """Tell whether a test's function or one of its fixtures starts processes (tests/slowness.py)."""
+    """Tell whether a test's function or one of its fixtures starts processes or runs the TUI (tests/slowness.py)."""
     fn = getattr(item, "function", None)
     if fn is None:
         return False
+    if not SLOW_FIXTURES.isdisjoint(getattr(item, "fixturenames", ())):
+        return True
     keys = {(fn.__module__, fn.__qualname__)}
     info = getattr(item, "_fixtureinfo", None)
     for defs in (info.name2fixturedefs.values() if info is not None else ()):
@@ -67,15 +69,41 @@ def _starts_processes(item: pytest.Item, spawns: frozenset[tuple[str, str]]) -> 
     return not keys.isdisjoint(spawns)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark slow the tests that start processes; give tests marked slow a longer timeout (an explicit
-    `@pytest.mark.timeout` still wins)."""
+def load_factor() -> float:
+    """Return how oversubscribed the machine is: its 1-minute load average per core, from 1 up to 6."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return 1.0
+    return min(6.0, max(1.0, load / (os.cpu_count() or 1)))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    base = float(config.getini("timeout") or 0)
+    factor = load_factor()
+    scaled = "" if factor == 1 else f" x {factor:.1f} (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    return f"per-test timeout: {base:g} s{scaled}; tests marked slow {SLOW_TIMEOUT_S} s"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark slow the tests that start processes or run the TUI; give tests marked slow a longer timeout (an
+    explicit `@pytest.mark.timeout` still wins).
+
+    The 10 s of the others catch a hang, not a busy machine: on one whose load average is N per core
+    (several suites at once on 2 cores), they get N times 10 s, at most 60 s (the header says so).
+    """
     spawns = spawning(TESTS)
+    base = float(config.getini("timeout") or 0)
+    factor = load_factor()
     for item in items:
         if item.get_closest_marker("slow") is None and _starts_processes(item, spawns):
             item.add_marker(pytest.mark.slow)
-        if item.get_closest_marker("slow") is not None and item.get_closest_marker("timeout") is None:
+        if item.get_closest_marker("timeout") is not None:
+            continue
+        if item.get_closest_marker("slow") is not None:
             item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
+        elif base and factor > 1:
+            item.add_marker(pytest.mark.timeout(base * factor))
 
 
 @pytest.fixture

@@ -1,10 +1,11 @@
-"""Which tests start processes, read from the tests' own code, so that each is marked slow (issue 20).
+"""Which tests start processes or run the TUI, read from the tests' own code, so that each is marked slow (issue 20).
 
 A function starts processes when its body calls `subprocess.*`, `Popen`, `asyncio.create_subprocess_*`,
-or a browser's `launch`, or calls a function or class of tests/ that does (resolved through the module's
-own definitions, its `from tests... import` names and `self.` methods). A test starts processes when its
-function or one of its fixtures does: it then waits on processes that share the machine with everything
-else, and gets SLOW_TIMEOUT_S instead of the 10 s of an in-process test (tests/conftest.py).
+or a browser's `launch`; it runs the TUI when it calls an app's `run_test` (a headless terminal: a second
+or more of CPU) or asks for `snap_compare`; or it calls a function or class of tests/ that does (resolved
+through the module's own definitions, its `from tests... import` names and `self.` methods). A test does
+when its function or one of its fixtures does, and gets SLOW_TIMEOUT_S instead of the 10 s of an
+in-process test (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from pathlib import Path
 Key = tuple[str, str]
 """(module, qualified name): ('tests.faults.helpers', 'Runner.__init__')."""
 
-_DIRECT_ATTRS = frozenset({"create_subprocess_exec", "create_subprocess_shell", "launch"})
+_DIRECT_ATTRS = frozenset({"create_subprocess_exec", "create_subprocess_shell", "launch", "run_test"})
+SLOW_FIXTURES = frozenset({"snap_compare"})
+"""Fixtures of plugins that run the TUI."""
 
 
 def _module(path: Path, root: Path) -> str:

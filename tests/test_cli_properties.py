@@ -266,6 +266,7 @@ PROMISED = {0, 1, 2, 3}
 """0 ok; 1 an unusable database, or `wait`: a job did not complete; 2 bad input; 3 `wait` timed out."""
 
 
+@pytest.mark.slow  # 150 argument lists through the CLI in-process: many CPU seconds
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES <= 150,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
                                  HealthCheck.function_scoped_fixture])
