@@ -79,15 +79,15 @@ def test_trickling_receivers_do_not_hold_back_other_notifications(tmp_path: Path
         runner = spawn_runner(db, *APP, "--quiet")
         try:
             poll(lambda: sum(len(t.seen) for t in tricklers) >= 4, what="every trickler holds a delivery")
-            ended = time.monotonic()
             others = [submit(db, "--notify-url", good.url) for _ in range(6)]
-            poll(lambda: len(good.ok()) >= len(others), timeout=30, what="the other notifications")
-            waited = time.monotonic() - ended
+            poll(lambda: len(good.ok()) >= len(others), timeout=60, what="the other notifications")
+            # Before the fix they waited for the tricklers, which never finish (until the delivery's 60 s
+            # deadline; > 160 s in the issue): here every trickling delivery is still open when they are in.
+            still_open = [t for t in tricklers if t.seen and t.seen[0].end is None]
         finally:
             stop_runner(runner)
         assert sorted(r.body["job_id"] for r in good.ok()) == others
-        # Before the fix they waited for the tricklers, which never finish (> 30 s here, > 160 s in the issue).
-        assert waited < 10, f"others waited {waited:.1f}s"
+        assert len(still_open) == len(tricklers), "the others were delivered only once trickling deliveries ended"
     finally:
         good.close()
         for t in tricklers:
