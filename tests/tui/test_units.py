@@ -5,10 +5,11 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from jobtui.client import Client
+from jobtui.client import Client, Submission
 from jobtui.model import Job, JobStatus
 from jobtui.tui import feed as feed_module
 from jobtui.tui.feed import JobFeed
@@ -116,6 +117,60 @@ async def test_feed_sees_a_second_change_in_the_same_millisecond(
     assert delta.changed == {job: S.PAUSED} and delta.rows[job].status is S.CANCELLED
     assert feed.counts["paused"] == 0 and feed.counts["cancelled"] == 1
     assert not await feed.poll(), "read again, unchanged: no change"
+
+
+async def test_feed_sees_a_status_change_that_commits_late(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18: a change stamped more than the overlap before it committed (a runner's commit held up under
+    load) was never shown: once settled the feed read only stamps above the newest seen. Job events are numbered
+    in commit order, whatever their stamp."""
+    monkeypatch.setattr(feed_module, "SETTLE_S", 0.0)
+    a = await client.submit("demo", demo())
+    b = await client.submit("demo", demo())
+    feed = JobFeed(client)
+    await feed.load()
+    await client.pause(b)
+    assert (await feed.poll()).changed == {b: S.QUEUED}
+    stamp = (await client.job(b)).updated_at_ms
+    await client.pause(a)
+    with sqlite3.connect(client.db_path) as other:  # the pause of a, stamped 5 s before it committed
+        other.execute("UPDATE jobs SET updated_at_ms = ? WHERE job_id = ?", (stamp - 5_000, a))
+    other.close()
+    delta = await feed.poll()
+    assert delta.changed == {a: S.QUEUED} and delta.rows[a].status is S.PAUSED, "the late commit is shown"
+    assert feed.counts["paused"] == 2 and feed.counts["queued"] == 0
+
+
+async def test_feed_polls_read_what_changed_not_every_live_job(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18: the first poll read the status of every job not ended (~80,000 rows at 100,000 jobs, held for
+    good), and each poll with a change counted every job; now a poll reads the events and rows that changed."""
+    ids = await client.submit_many([Submission("demo", demo()) for _ in range(300)])
+    with sqlite3.connect(client.db_path) as other:  # submitted hours ago, one by one
+        other.execute("UPDATE jobs SET updated_at_ms = updated_at_ms - 3600000 - job_id * 10000")  # 10 s apart
+    other.close()
+    feed = JobFeed(client)
+    await feed.load()
+    read: list[tuple[str, int]] = []
+    store: Any = client.store
+    for name in ("_all", "_one"):
+        def counting(real: Any) -> Any:
+            async def run(sql: str, params: Any = ()) -> Any:
+                got = await real(sql, params)
+                read.append((sql, len(got) if isinstance(got, list) else 1))
+                return got
+            return run
+        monkeypatch.setattr(store, name, counting(getattr(store, name)))
+    for n, job_id in enumerate(ids[4:7]):
+        await client.pause(job_id)
+        read.clear()
+        delta = await feed.poll()
+        assert sum(rows for _, rows in read) < 10, f"a poll after one change read {read}"
+        assert not [sql for sql, _ in read if "count(" in sql], f"a poll after one change counted jobs: {read}"
+        assert delta.changed == {job_id: S.QUEUED} and feed.counts["paused"] == n + 1
+    await client.delete(ids[7])
+    read.clear()
+    delta = await feed.poll()
+    assert delta.removed == {ids[7]} and feed.total == 299 and feed.counts["queued"] == 296
+    assert sum(rows for _, rows in read) < 10, f"a poll after one delete read {read}"
 
 
 def test_every_status_has_glyph_colour_rank_and_help() -> None:

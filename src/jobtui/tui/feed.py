@@ -2,14 +2,16 @@
 
 The feed holds what is on screen, not what exists (issue 18): the rows of a window of the list (a
 filter and an order, `jobtui.listing.Listing`, read in SQL over indexes), the jobs pinned by the user
-(the highlighted and the marked ones), the counts by status, and the status of each job that can still
-change by itself (not completed, failed or cancelled) so that a poll can tell a job that ended from
-one that reported progress. Its memory follows the screen and the live jobs, not the history.
+(the highlighted and the marked ones) and the counts by status. Its memory follows the screen, not the
+jobs nor their history.
 
 A poll first reads the store's change token (`PRAGMA data_version` on SQLite, the next transaction id
-on PostgreSQL): when nothing was committed, it reads nothing else. Otherwise it reads (id, status,
-stamp) of the jobs updated since the newest change seen, minus an overlap (other processes stamp
-`updated_at_ms` with their own clocks, and a commit may land after a later stamp), and the window again.
+on PostgreSQL): when nothing was committed, it reads nothing else. Otherwise it reads the job events
+committed since the last one taken in (submissions, status changes and deletions, numbered in commit
+order by the database: a change that commits late is still read, whatever its stamp) and moves the
+counts by them; then (id, status, stamp) of the jobs updated since the newest change seen, minus an
+overlap (other processes stamp `updated_at_ms` with their own clocks): the progress ticks, which make
+no event; and the window again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from ..apimodel import JobEvent
 from ..client import Client
 from ..listing import Listing
 from ..model import TERMINAL, Job, JobId, JobStatus
@@ -29,6 +32,9 @@ SETTLE_S = 2.0
 """Once the newest change seen is this old (by our monotonic clock), late commits have landed: stop re-reading."""
 REMATCH_S = 30.0
 """How often a filter's matches are found again from scratch (a safety net: each poll updates them)."""
+EVENTS_PAGE = 2_000
+"""Job events read at once; a poll reads at most EVENTS_MAX, beyond which it counts again from scratch."""
+EVENTS_MAX = 20_000
 _TERMINAL = frozenset(s.value for s in TERMINAL)
 _NOTABLE = _TERMINAL | {JobStatus.PAUSED.value}
 """Statuses a change to which may deserve a toast (tui/alerts.py): the job's row is read for it."""
@@ -81,11 +87,10 @@ class JobFeed:
         self._moved_at = 0.0
         """When (time.monotonic) the watermark last moved."""
         self._token: tuple[int, int] | None = None
-        self._statuses: dict[JobId, str] = {}
-        """The status of each job that can still change by itself."""
+        self._head = 0
+        """The newest job event taken in (the counts are as of it)."""
         self._recent: dict[JobId, tuple[int, str]] = {}
         """The stamp and status of each change seen within the overlap (to tell a re-read from a change)."""
-        self._statuses_read = False
         self._matched: set[JobId] | None = None
         """The ids a filter matches (only while one is on): a poll tests the changed jobs, not every job."""
         self._matched_for: tuple[Listing, float] | None = None
@@ -117,15 +122,12 @@ class JobFeed:
                     or lst.queues is not None or lst.not_queues or lst.stages is not None or lst.not_stages)
 
     async def load(self) -> Delta:
-        """Read the counts (the first time, or to start over); the live jobs' statuses follow at the next poll."""
+        """Read the counts (the first time, or to start over) and the newest job event they are as of."""
         client = self.client
         self._token = await client.change_token()
-        counts = await client.status_counts()
-        self._statuses_read = False
+        await self._count()
         newest = await client.window_jobs(Listing(sort="updated"), 0, 1)
         last = await client.window_jobs(Listing(reverse=True), 0, 1)
-        self.counts = Counter(counts)
-        self.total = sum(counts.values())
         self._max_id = last[0].job_id if last else 0
         self.watermark = newest[0].updated_at_ms if newest else 0
         self._moved_at = time.monotonic()
@@ -135,15 +137,25 @@ class JobFeed:
         self.moved = True
         return Delta()
 
+    async def _count(self) -> None:
+        """Read the counts by status and the newest event id they are as of (again if an event came between)."""
+        client = self.client
+        head = (await client.event_bounds())[1]
+        for _ in range(5):
+            counts = await client.status_counts()
+            again = (await client.event_bounds())[1]
+            if again == head:
+                break
+            head = again
+        self._head = head
+        self.counts = Counter(counts)
+        self.total = sum(counts.values())
+
     async def poll(self, *, force: bool = False) -> Delta:
         """Read what changed since the last poll (nothing at all when nothing was committed)."""
         if self.watermark is None:
             return await self.load()
         self.polls += 1
-        if not self._statuses_read:
-            # At the first poll after the first frame, not before it: ~0.2 s for 80,000 live jobs.
-            self._statuses = await self.client.unsettled_statuses()
-            self._statuses_read = True
         token = await self.client.change_token()
         self.moved = token != self._token
         self.rows_moved = False
@@ -151,21 +163,17 @@ class JobFeed:
             self.rows_read = 0
             return Delta()
         self._token = token
+        delta = Delta()
+        now: dict[JobId, str] = {}
+        await self._take_events(delta, now)
         # Re-read the overlap only while a late commit could still land; the newest millisecond always (a
         # second commit can carry the same stamp as one already read).
         settled = time.monotonic() - self._moved_at >= SETTLE_S
         since = self.watermark - (1 if settled else OVERLAP_MS)
         changes = await self.client.job_changes(since)
-        self.rows_read = len(changes)
-        delta, now = self._note(changes, since)
-        total = await self.client.count_jobs(Listing())
-        self.rows_moved = bool(delta) or total != self.total
-        if total != self.total or any(before is None and job_id <= self._max_id
-                                      for job_id, before in delta.changed.items()):
-            # A job deleted by another process, or one of unknown status (ended before we looked, then
-            # changed again): count again, and read the live statuses again.
-            await self._recount(delta)
-        self._max_id = max([self._max_id, *delta.changed])
+        self.rows_read += len(changes)
+        self._note(changes, since, delta, now)
+        self.rows_moved = self.rows_moved or bool(delta)
         if self._matched is not None and (delta.changed or delta.removed):
             hits = await self.client.matching_ids(self.listing, among=delta.changed)
             for job_id in delta.changed:
@@ -176,53 +184,71 @@ class JobFeed:
             self._matched -= delta.removed
         # The rows of the jobs that ended or paused, for the toasts (a progress tick reads none).
         ended = [job_id for job_id, before in delta.changed.items()
-                 if now[job_id] in _NOTABLE and (before is None or before.value != now[job_id])]
+                 if now.get(job_id) in _NOTABLE and (before is None or before.value != now[job_id])]
         if ended:
             delta.rows = await self.client.jobs_by_ids(ended)
             self.jobs.update(delta.rows)
         return delta
 
-    def _note(self, changes: list[tuple[JobId, str, int]], since: int) -> tuple[Delta, dict[JobId, str]]:
-        """Take (id, status, stamp) rows in: counts, live statuses, the watermark; return what changed
-        and the status of each changed job now."""
-        delta = Delta()
-        now: dict[JobId, str] = {}
-        statuses, counts, recent = self._statuses, self.counts, self._recent
+    async def _take_events(self, delta: Delta, now: dict[JobId, str]) -> None:
+        """Take the job events since the last one in: the counts, the new, changed and deleted jobs."""
+        client = self.client
+        events: list[JobEvent] = []
+        while len(events) < EVENTS_MAX:
+            page = await client.job_events(after_id=events[-1].event_id if events else self._head,
+                                           limit=EVENTS_PAGE)
+            events += page
+            if len(page) < EVENTS_PAGE:
+                break
+        self.rows_read = len(events)
+        gap = bool(events) and events[0].event_id != self._head + 1
+        if len(events) >= EVENTS_MAX or (gap and (await client.event_bounds())[0] > self._head):
+            # A bulk change, or events pruned before we read them: count again from scratch.
+            await self._count()
+            self._matched = None
+            self.rows_moved = True
+            delta.removed |= {e.job_id for e in events if e.kind == "deleted"}
+            return
+        counts = self.counts
+        for e in events:
+            self._head = e.event_id
+            if e.kind == "submitted" and e.to_status is not None:
+                counts[e.to_status] += 1
+                self.total += 1
+                self._max_id = max(self._max_id, e.job_id)
+                delta.changed.setdefault(e.job_id, None)
+                now[e.job_id] = e.to_status
+            elif e.kind == "transition" and e.from_status is not None and e.to_status is not None:
+                counts[e.from_status] -= 1
+                counts[e.to_status] += 1
+                delta.changed.setdefault(e.job_id, JobStatus(e.from_status))
+                now[e.job_id] = e.to_status
+            elif e.kind == "deleted" and e.from_status is not None:
+                counts[e.from_status] -= 1
+                self.total -= 1
+                delta.changed.pop(e.job_id, None)
+                now.pop(e.job_id, None)
+                delta.removed.add(e.job_id)
+
+    def _note(self, changes: list[tuple[JobId, str, int]], since: int, delta: Delta, now: dict[JobId, str]) -> None:
+        """Take (id, status, stamp) rows in: the jobs that changed without an event (progress), the watermark."""
+        recent = self._recent
         mark = self.watermark or 0
         for job_id, status, stamp in changes:
             mark = max(mark, stamp)
             if recent.get(job_id) == (stamp, status):
                 continue  # read again within the overlap, unchanged
             recent[job_id] = (stamp, status)
-            before = statuses.get(job_id)
-            if before is None and job_id > self._max_id:
-                counts[status] += 1  # a new job
-                self.total += 1
-            elif before is not None and before != status:
-                counts[before] -= 1
-                counts[status] += 1
-            if status in _TERMINAL:
-                statuses.pop(job_id, None)
-            else:
-                statuses[job_id] = status
-            delta.changed[job_id] = JobStatus(before) if before is not None else None
+            if job_id in delta.changed or job_id in delta.removed:
+                continue
+            # A status change is told by its event (this one's, if any, comes with the next poll).
+            delta.changed[job_id] = JobStatus(status)
             now[job_id] = status
         for job_id in [j for j, (s, _) in recent.items() if s <= since]:
             del recent[job_id]
         if mark != self.watermark:
             self.watermark = mark
             self._moved_at = time.monotonic()
-        return delta, now
-
-    async def _recount(self, delta: Delta) -> None:
-        counts = await self.client.status_counts()
-        self.counts = Counter(counts)
-        self.total = sum(counts.values())
-        self._matched = None  # a job deleted that we did not hold: find the filter's matches again
-        if sum(n for s, n in counts.items() if s not in _TERMINAL) != len(self._statuses):
-            live = await self.client.unsettled_statuses()
-            delta.removed |= self._statuses.keys() - live.keys()
-            self._statuses = live
 
     async def position(self, job_id: JobId) -> int | None:
         """Return where a job is in the listing (None when the filter leaves it out, or it is gone)."""
