@@ -63,23 +63,35 @@ def test_slots_are_never_shared_across_runners(db: Db, tmp_path: Path) -> None:
 
 
 def test_a_sigkilled_runners_slots_are_free_after_recovery(db: Db, tmp_path: Path) -> None:
-    """Both slots held by a runner that is SIGKILLed: the next runner recovers its jobs, and a new job gets a slot."""
+    """Both slots held by a runner that is SIGKILLed: the next runner recovers its jobs, and a new job gets a slot.
+    On PostgreSQL three more runners work beside it all along (four in all), none of which may take a held slot."""
     queue_cmd(db, "add", "gpu", "--concurrency", "2", "--slots")
     held = submit_to(db, "gpu", 2, n=1, stage_sleep=60)
     env = {"JOBTUI_TEST_JOURNAL": str(tmp_path / "journal.txt")}
     first = Runner(db, tmp_path / "a.log", "--concurrency", "4", **env)
+    others: list[Runner] = []
     try:
         poll(lambda: sorted(r[0] for r in rows(db, "SELECT slot FROM jobs WHERE status = 'running'")) == [0, 1],
              timeout=60, what="both jobs running in slots 0 and 1")
+        if not isinstance(db, Path):
+            others = [Runner(db, tmp_path / f"o{i}.log", "--concurrency", "4", **env) for i in range(3)]
+            poll(lambda: int(rows(db, "SELECT count(*) FROM runners")[0][0]) >= 4, timeout=60,
+                 what="four runners registered")
     finally:
         first.close()  # SIGKILL
     urgent = submit_to(db, "gpu", 1, "--priority", "10", n=1, stage_sleep=0.01, item_sleep=0.01)
-    assert rows(db, f"SELECT status FROM jobs WHERE job_id = {urgent[0]}")[0][0] == "queued"
-    second = Runner(db, tmp_path / "b.log", "--concurrency", "1", **env)
     try:
-        poll(lambda: _completed(db, urgent), timeout=60, what="the new job completed")
+        assert rows(db, f"SELECT status FROM jobs WHERE job_id = {urgent[0]}")[0][0] == "queued"
+        second = Runner(db, tmp_path / "b.log", "--concurrency", "1", **env)
+        try:
+            poll(lambda: _completed(db, urgent), timeout=60, what="the new job completed")
+        finally:
+            second.close()
+        running = rows(db, "SELECT slot FROM jobs WHERE status = 'running' AND slot IS NOT NULL")
+        assert len({r[0] for r in running}) == len(running), f"a slot shared after recovery: {running}"
     finally:
-        second.close()
+        for r in others:
+            r.close()
     assert rows(db, f"SELECT slot FROM jobs WHERE job_id = {urgent[0]}")[0][0] in (0, 1)
     recovered = dict(rows(db, "SELECT job_id, recovery_count FROM jobs"))
     assert all(recovered[j] >= 1 for j in held), "the dead runner's jobs were recovered"
