@@ -155,3 +155,20 @@ def test_a_shell_it_cannot_complete_is_one_line(tmp_path: Path) -> None:
     none = jobtui("completion", db=tmp_path / "x.db", SHELL="/bin/ksh")
     assert none.returncode == 2 and "'ksh' from $SHELL" in none.stderr and none.stderr.count("\n") == 1
     assert not (tmp_path / "x.db").exists()
+
+
+def test_bash_completes_the_new_commands_of_issue_19(tmp_path: Path) -> None:
+    """service install|status|uninstall, runners stop, ls --columns and show --env are in the script (shtab)."""
+    script = _script("bash", tmp_path)
+    lines = [f"tab jobtui {w}" for w in ("servi", "service ''", "service install --n", "runners st", "ls --col",
+                                         "show 1 --e")]
+    r = subprocess.run(["bash", "-c", BASH_TAB + "\n".join(lines), "bash", str(script)], capture_output=True,
+                       text=True, timeout=60, env={**os.environ, "JOBTUI_DB": str(tmp_path / "none.db")})
+    assert r.returncode == 0, r.stderr
+    replies = dict(line.split("|", 1) for line in r.stdout.splitlines()[1:])
+    assert replies["jobtui servi"] == "service"
+    assert replies["jobtui service "].split() == ["install", "status", "uninstall"]
+    assert replies["jobtui service install --n"].split() == ["--name", "--no-enable"]
+    assert replies["jobtui runners st"] == "stop"
+    assert replies["jobtui ls --col"] == "--columns"
+    assert replies["jobtui show 1 --e"] == "--env"
