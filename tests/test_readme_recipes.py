@@ -111,3 +111,12 @@ def test_the_postgres_recipe_runs_as_printed() -> None:
         subprocess.run(["runuser", "-u", PG_USER, "--", *pg_ctl] if as_pg else pg_ctl, capture_output=True,
                        timeout=60, check=False)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def test_importing_jobtui_loads_no_client() -> None:
+    """`Client` and `connect` load on first use: a job type's `from jobtui import ...` never brings the client (the
+    layers contract ignores the package's own lazy names on that ground)."""
+    code = ("import sys, jobtui, jobtui.jobs.command; assert 'jobtui.client' not in sys.modules;"
+            " jobtui.connect; assert 'jobtui.client' in sys.modules")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=cli_env(None))
+    assert r.returncode == 0, r.stderr
