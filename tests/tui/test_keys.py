@@ -193,7 +193,8 @@ async def test_space_marks_rows_for_bulk_pause_resume_and_cancel(client: Client)
         for job in ids[:3]:
             assert await wait_status(pilot, client, job, S.PAUSED) is S.PAUSED
         assert (await client.job(ids[3])).status is S.QUEUED
-        assert app.table.marked == set()
+        # The stored statuses change before the action's worker has re-read the rows and cleared the marks.
+        await wait_until(pilot, lambda: not app.table.marked, what="the marks cleared after the bulk pause")
         assert any("3 jobs pause requested" in t for t in app.toasts)
 
         await pilot.press("g", "space", "space")
@@ -201,6 +202,7 @@ async def test_space_marks_rows_for_bulk_pause_resume_and_cancel(client: Client)
         for job in ids[:2]:
             assert await wait_status(pilot, client, job, S.QUEUED) is S.QUEUED
         assert (await client.job(ids[2])).status is S.PAUSED
+        await wait_until(pilot, lambda: not app.table.marked, what="the marks cleared after the bulk resume")
 
         await pilot.press("g", "space", "space", "space", "space", "c")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))

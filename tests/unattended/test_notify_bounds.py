@@ -105,7 +105,9 @@ async def test_a_delivery_slower_than_its_claim_is_never_sent_twice_at_once(
     try:
         await client.submit("demo", {"items": 1, "delay": 0}, notify=[("url", receiver.url)])
         async with running(client):  # a registered runner: its claims hold until they lapse
-            await wait_for(lambda: receiver.seen, what="the first request")
+            # 30 s: at load 20 the 1 s deadline ended the first attempt before the receiver had read it (CI), and the
+            # next attempt comes after a backoff.
+            await wait_for(lambda: receiver.seen, timeout=30, what="the first request")
             # The delivery gives up at its 1 s deadline (recorded), and the receiver answers the first request
             # 4 s after it came: a second request sent before that answer (past the 2 s claim) would overlap it.
             await wait_for(lambda: _gave_up(client), timeout=30, what="the first delivery recorded as failed")
