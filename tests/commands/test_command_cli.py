@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import collections
-import json
 import csv
 import io
+import json
 import signal
 import sqlite3
 import subprocess
