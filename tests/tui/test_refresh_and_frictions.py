@@ -7,6 +7,8 @@ import dataclasses
 import gc
 
 import pytest
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
 
 from jobtui.client import Client, Submission
 from jobtui.model import Job, JobStatus, now_ms
@@ -104,6 +106,35 @@ async def test_a_progress_tick_relays_only_the_detail_parts_that_changed(client:
             pane.scrollable_content_region.width), pad=True, new_lines=False)
         assert pane.text == "\n".join("".join(seg.text for seg in line).rstrip() for line in whole)
 
+
+async def test_a_clock_tick_lays_out_only_the_detail_rows_that_read_differently(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18 (idle CPU): each second the clock moved, the whole field grid of a running job was laid out
+    again (Rich lays a table out at ~1 ms a row here); now each row is a part of its own: the elapsed time's
+    row and the stage table are laid out, and the lines are those of the whole detail laid out in one go."""
+    job = await client.submit("demo", demo(delay=30))
+    clock = [now_ms() + 5_000]
+    async with tui(client, runner=True, clock=lambda: clock[0]) as (app, pilot):
+        await shown(app, pilot, job, S.RUNNING)
+        await select(app, pilot, job)
+        pane = app.detail
+        pane.rerender()
+        laid: list[int] = []
+        real = Table.__rich_console__
+
+        def counting(self: Table, console: Console, options: ConsoleOptions) -> RenderResult:
+            laid.append(self.row_count)
+            return real(self, console, options)
+
+        monkeypatch.setattr(Table, "__rich_console__", counting)
+        clock[0] += 61_000
+        pane.rerender()
+        assert pane.detail is not None
+        stages = len(pane.detail.stages)
+        assert laid and sum(laid) <= stages + 2, f"rows laid out for a clock tick: {laid} ({stages} stages)"
+        whole = app.console.render_lines(pane.render_detail(), app.console.options.update_width(
+            pane.scrollable_content_region.width), pad=True, new_lines=False)
+        assert pane.text == "\n".join("".join(seg.text for seg in line).rstrip() for line in whole)
 
 @pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_a_big_list_freezes_its_first_load_out_of_the_gc_and_thaws_on_exit(

@@ -83,6 +83,20 @@ def _grid(key_style: Style) -> Table:
     return g
 
 
+def _rows_of(grid: Table, key_style: Style) -> list[Table]:
+    """Return each row of a detail grid as a grid of its own (they render to the same lines: no key is wider
+    than the key column's minimum width)."""
+    keys, values = (list(column.cells) for column in grid.columns)
+    if any(not isinstance(key, Text) or key.cell_len > 10 for key in keys):
+        return [grid]  # a wider key widens the column of every row
+    out = []
+    for key, value in zip(keys, values, strict=True):
+        g = _grid(key_style)
+        g.add_row(key, value)
+        out.append(g)
+    return out
+
+
 def row(g: Table, key: str, *value: str | Text | tuple[str, Style]) -> None:
     """Add a row of a key and its value (text, or text with a style) to a grid."""
     g.add_row(Text(key), Text.assemble(*value))
@@ -279,7 +293,9 @@ class JobDetailPane(ScrollView, can_focus=True):
         stages, retry_notes = self._stages_table(d, now, key_style, dim, err)
         for note_text in retry_notes:
             grid.add_row(Text("next try"), note_text)
-        parts: list[RenderableType] = [grid, Text(""), stages, Text(""), more]
+        # One grid per row (the key column is 10 wide whatever the rows): a progress tick or the clock lays out
+        # the rows that changed, not the whole grid (Rich lays a table out in ~1 ms a row on this machine).
+        parts: list[RenderableType] = [*_rows_of(grid, key_style), Text(""), stages, Text(""), more]
         parts += self._attempts_outputs_history(j, key_style, dim, err)
         return parts
 
