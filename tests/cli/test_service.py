@@ -83,7 +83,7 @@ def test_install_writes_a_unit_that_runs_the_runner_and_uninstall_removes_it(tmp
     r = jobtui("service", "status", "--name", "jt-test", db=db, **env)
     assert r.returncode == 1 and "is not installed" in r.stderr and len(r.stderr.splitlines()) == 1
     r = jobtui("service", "uninstall", "--name", "jt-test", db=db, **env)
-    assert r.returncode == 2 and "no service 'jt-test' installed" in r.stderr
+    assert r.returncode == 2 and "service 'jt-test' is not installed" in r.stderr
 
 
 def test_refused_in_one_line_without_systemd(tmp_path: Path) -> None:

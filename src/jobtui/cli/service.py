@@ -226,11 +226,17 @@ def _install(a: argparse.Namespace) -> int:
     return 0
 
 
-def _status(a: argparse.Namespace) -> int:
+def _installed(a: argparse.Namespace, error: type[JobtuiError]) -> tuple[str, str, Path]:
+    """Return (manager, name, unit path) of the service `a` names; raise `error` when it is not installed."""
     manager, name = _manager(a), _check_name(a.name)
     path = unit_path(manager, name)
     if not path.exists():
-        raise JobtuiError(f"service {name!r} is not installed ({path} does not exist): `jobtui service install`")
+        raise error(f"service {name!r} is not installed ({path} does not exist): `jobtui service install`")
+    return manager, name, path
+
+
+def _status(a: argparse.Namespace) -> int:
+    manager, name, path = _installed(a, JobtuiError)
     print(f"{name}: installed at {path}")
     tool = _tool(manager)
     if manager == "launchd":
@@ -247,10 +253,7 @@ def _status(a: argparse.Namespace) -> int:
 
 
 def _uninstall(a: argparse.Namespace) -> int:
-    manager, name = _manager(a), _check_name(a.name)
-    path = unit_path(manager, name)
-    if not path.exists():
-        raise UsageError(f"no service {name!r} installed ({path} does not exist)")
+    manager, name, path = _installed(a, UsageError)
     tool = shutil.which("launchctl" if manager == "launchd" else "systemctl")
     note = ""
     if tool is not None:
