@@ -268,6 +268,8 @@ def test_pages_types_stats_runners_metrics_schedules(server: Server) -> None:
         spec = c.get("/openapi.json").json()
         for path in ("/stats", "/runners", "/types", "/jobs/{job_id}", "/jobs"):
             _conforms(spec, "get", path, c.get(path.format(job_id=seen[0])))
+        # The metric of completed jobs needs one to have completed: the runner may still be at them under load.
+        poll(lambda: c.get(f"/jobs/{seen[0]}").json()["status"] == "completed", what="a demo job completed")
         metrics = httpx.get(f"{server.base}/metrics", headers=c.headers)
         assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
         assert 'jobtui_jobs{status="completed"}' in metrics.text and "jobtui_runner_heartbeat_age_seconds{" in metrics.text
