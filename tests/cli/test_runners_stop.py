@@ -33,7 +33,11 @@ def _runners(db: str) -> list[dict[str, object]]:
 
 def _start(db: str, name: str) -> subprocess.Popen[str]:
     proc = spawn_runner(db, "--name", name, "--lease-ttl", "1", "--concurrency", "1", "--quiet")
-    poll(lambda: any(r["name"] == name and r["state"] == "alive" for r in _runners(db)), what=f"runner {name} alive")
+    try:
+        poll(lambda: any(r["name"] == name and r["state"] == "alive" for r in _runners(db)), what=f"runner {name} alive")
+    except BaseException:
+        stop_runner(proc)  # never left running after a failed start
+        raise
     return proc
 
 
