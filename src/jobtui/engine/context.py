@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,7 @@ from ..model import PAUSED_BY_REQUEST, FileRecord, JobId
 from ..private import UnsafePathError, private_subdir
 from .items import ItemLoop, ItemOutcome, current_item, default_key
 from .retry import Retry
-from .tolerance import AllowFailures, check_allow_failures, verdict
+from .tolerance import AllowFailures, verdict
 
 if TYPE_CHECKING:
     from .definition import Stage
@@ -298,7 +298,7 @@ class Context:
         if failed:
             raise ItemsFailedError(failed, total, "the stage ended before its items loop did")
 
-    async def items(
+    def items(
         self,
         iterable: Iterable[Any] | AsyncIterable[Any],
         fn: Callable[[Any], Awaitable[Any]],
@@ -308,7 +308,7 @@ class Context:
         retry: Retry | None = None,
         replay: bool = False,
         allow_failures: AllowFailures = None,
-    ) -> AsyncIterator[ItemOutcome]:
+    ) -> AsyncGenerator[ItemOutcome]:
         """Run `fn` on each item not yet done; yield each outcome once it is queued for commit.
 
         Items done in an earlier run are not run again and, by default, not yielded either; with
@@ -325,19 +325,15 @@ class Context:
         `allow_failures` accepts them: a number of items, or a percentage such as "10%". Accepted
         failures are logged, and the job completes with its failed items counted.
         """
-        allow = check_allow_failures(allow_failures)
         total = len(iterable) if hasattr(iterable, "__len__") else None  # type: ignore[arg-type]
         loop = ItemLoop(self._run, self.stage_index, fn, retry or self._run.job_type.item_retry or self._stage.retry,
                         key or default_key, replay=replay, total=total)
-        await loop.load(fresh=self._fresh)
-        self._fresh = False
+        # The loop's own generator, not one wrapped in another here: one hop less per item.
+        return loop.run(iterable, workers, allow_failures, self)
+
+    def _items_begun(self, failed_keys: set[str], iterated: set[str]) -> tuple[int, bool]:
+        """Note an `items` call whose verdict is pending; return its number and whether its stage is fresh."""
+        fresh, self._fresh = self._fresh, False
         self._calls += 1
-        call = self._calls
-        self._unjudged[call] = (loop.failed_keys, loop.iterated)
-        outcomes = loop.serial(iterable) if workers <= 1 else loop.parallel(iterable, workers)
-        try:
-            async for o in outcomes:
-                yield o
-        finally:
-            await outcomes.aclose()
-        self._judge(call, allow, loop.errors)
+        self._unjudged[self._calls] = (failed_keys, iterated)
+        return self._calls, fresh

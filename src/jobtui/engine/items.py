@@ -7,11 +7,12 @@ import json
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..kinds import Stop, StopKind
 from ..model import JobId, auto_pause_reason
 from .retry import Retry, call_with_retry, describe
+from .tolerance import AllowFailures, check_allow_failures
 
 if TYPE_CHECKING:
     from .jobrun import JobRun
@@ -57,6 +58,13 @@ async def _aiter(iterable: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[
             yield x
 
 
+class ItemsOwner(Protocol):
+    """What an items loop reports to the Context that started it (engine/context.py)."""
+
+    def _items_begun(self, failed_keys: set[str], iterated: set[str]) -> tuple[int, bool]: ...
+    def _judge(self, call: int, allow: AllowFailures, errors: dict[str, str]) -> None: ...
+
+
 class ItemLoop:
     """The state of one `items` call: which keys are done, failed and seen, its counters, its first errors."""
 
@@ -64,7 +72,7 @@ class ItemLoop:
         self, run: JobRun, index: int, fn: Callable[[Any], Awaitable[Any]], policy: Retry,
         key: Callable[[Any], str], *, replay: bool, total: int | None,
     ) -> None:
-        self.run = run
+        self.run_ = run
         self.store = run.store
         self.job_id: JobId = run.job.job_id
         self.index = index
@@ -88,11 +96,13 @@ class ItemLoop:
     async def load(self, *, fresh: bool) -> None:
         """Read which items are done or failed (nothing to read for a stage that never stored one)."""
         if not fresh:
-            self.done_keys, self.failed_keys = await self.store.item_keys(self.job_id, self.index)
+            done, failed = await self.store.item_keys(self.job_id, self.index)
+            self.done_keys |= done  # in place: the owner holds these sets for its verdict
+            self.failed_keys |= failed
         self.n_done, self.n_failed = len(self.done_keys), len(self.failed_keys)
         if self.replay and self.done_keys:
             self.stored = await self.store.item_results(self.job_id, self.index)
-        self.run.set_progress(self.n_done + self.n_failed, self.total, f"{self.n_done}/{self._total_text()} items")
+        self.run_.set_progress(self.n_done + self.n_failed, self.total, f"{self.n_done}/{self._total_text()} items")
 
     def _total_text(self) -> str:
         return str(self.total) if self.total is not None else "?"
@@ -103,7 +113,7 @@ class ItemLoop:
 
     def record(self, o: ItemOutcome) -> None:
         """Queue an outcome's row and update the counters, the job's progress and its failures in a row."""
-        run = self.run
+        run = self.run_
         was_failed = o.key in self.failed_keys
         self.store.item_finished(self.job_id, self.index, o.key, o.ok, o.result, o.error, o.attempts)
         if o.ok:
@@ -130,7 +140,7 @@ class ItemLoop:
     async def settle(self, o: ItemOutcome) -> None:
         """Record an outcome; past `auto_pause_after` failures in a row, commit and pause the job."""
         self.record(o)
-        run = self.run
+        run = self.run_
         limit = run.job_type.auto_pause_after
         if limit and run.consecutive_failures >= limit:
             await self.store.commit_point()
@@ -138,7 +148,7 @@ class ItemLoop:
 
     async def one(self, k: str, item: Any) -> ItemOutcome:
         """Run the function on one item under its retry policy; return its outcome (never raise its error)."""
-        run = self.run
+        run = self.run_
         if run.must_wait:
             # No new item while the lease may have lapsed or the database takes no writes.
             await run.ready()
@@ -175,31 +185,40 @@ class ItemLoop:
         self.seen.add(k)
         return True
 
-    async def serial(self, iterable: Iterable[Any] | AsyncIterable[Any]) -> AsyncGenerator[ItemOutcome]:
-        """Run the items one at a time; a safe point before each."""
-        run, store = self.run, self.store
-        count = 0
-        async for item in _aiter(iterable):
-            k = self.key(item)
-            if not self.pending(k):
-                again = self.replayed(k, item)
-                if again is not None:
-                    yield again
-                continue
-            run.check()
-            o = await self.one(k, item)
-            await self.settle(o)
-            yield o
-            count += 1
-            if store.pending > MAX_UNCOMMITTED:
-                await store.commit_point()
-            elif count % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
-        await store.commit_point()
+    async def run(self, iterable: Iterable[Any] | AsyncIterable[Any], workers: int, allow_failures: AllowFailures,
+                  owner: ItemsOwner) -> AsyncGenerator[ItemOutcome]:
+        """Run the items (one at a time, or up to `workers` at once), yielding each outcome; then the verdict."""
+        allow = check_allow_failures(allow_failures)
+        call, fresh = owner._items_begun(self.failed_keys, self.iterated)
+        await self.load(fresh=fresh)
+        run, store = self.run_, self.store
+        if workers <= 1:
+            count = 0
+            async for item in _aiter(iterable):
+                k = self.key(item)
+                if not self.pending(k):
+                    again = self.replayed(k, item)
+                    if again is not None:
+                        yield again
+                    continue
+                run.check()
+                o = await self.one(k, item)
+                await self.settle(o)
+                yield o
+                count += 1
+                if store.pending > MAX_UNCOMMITTED:
+                    await store.commit_point()
+                elif count % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+            await store.commit_point()
+        else:
+            async for o in self._parallel(iterable, workers):  # a task per item costs more than this hop
+                yield o
+        owner._judge(call, allow, self.errors)
 
-    async def parallel(self, iterable: Iterable[Any] | AsyncIterable[Any], workers: int) -> AsyncGenerator[ItemOutcome]:
+    async def _parallel(self, iterable: Iterable[Any] | AsyncIterable[Any], workers: int) -> AsyncGenerator[ItemOutcome]:
         """Run up to `workers` items at once; outcomes that finish together are settled in launch order."""
-        run, store = self.run, self.store
+        run, store = self.run_, self.store
         running: dict[asyncio.Task[ItemOutcome], int] = {}
         """Tasks in flight, by launch number."""
         seq = 0
