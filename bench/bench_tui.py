@@ -251,7 +251,9 @@ async def in_pty(db: Path, src: str, changes: int, jobs: int) -> dict[str, list[
         since = len(app.buf)
         app.send("ssss")  # updated → progress → priority → type → id
         app.wait_for(b"sort id", since)
+        since = len(app.buf)
         app.send("/")
+        app.wait_for(b"(esc: clear)", since)  # the filter box's hint: typed before it shows, the text is keys
         app.drain(0.3)
         app.send("status:running,paused scraping\r")
         app.wait_for(b"filter status:running", since)

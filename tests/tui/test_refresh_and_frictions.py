@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import gc
+from typing import Any
 
 import pytest
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
+from textual.geometry import Region
 
 from jobtui.client import Client, Submission
 from jobtui.model import Job, JobStatus, now_ms
@@ -135,6 +137,33 @@ async def test_a_clock_tick_lays_out_only_the_detail_rows_that_read_differently(
         whole = app.console.render_lines(pane.render_detail(), app.console.options.update_width(
             pane.scrollable_content_region.width), pad=True, new_lines=False)
         assert pane.text == "\n".join("".join(seg.text for seg in line).rstrip() for line in whole)
+
+
+async def test_a_clock_tick_repaints_only_the_detail_lines_that_read_differently(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18 (idle CPU): each second a running job's detail was repainted whole (27 lines at 160x50), even
+    when no line read differently; now the lines that changed, or none."""
+    job = await client.submit("demo", demo(delay=30))
+    clock = [now_ms() + 5_000]
+    async with tui(client, runner=True, clock=lambda: clock[0]) as (app, pilot):
+        await shown(app, pilot, job, S.RUNNING)
+        await select(app, pilot, job)
+        pane = app.detail
+        pane.rerender()
+        painted: list[Region | None] = []
+        real = pane.refresh
+
+        def recording(*regions: Region, **kwargs: Any) -> Any:
+            painted.extend(regions or [None])
+            return real(*regions, **kwargs)
+
+        monkeypatch.setattr(pane, "refresh", recording)
+        pane.rerender()  # the clock did not move: no line reads differently
+        assert painted == [], f"repainted with nothing changed: {painted}"
+        clock[0] += 61_000
+        pane.rerender()
+        assert painted and None not in painted, f"the whole pane repainted for a clock tick: {painted}"
+        assert sum(r.height for r in painted if r is not None) < len(pane.text.splitlines())
 
 @pytest.mark.slow  # several seconds under load (pytest --durations)
 async def test_a_big_list_freezes_its_first_load_out_of_the_gc_and_thaws_on_exit(

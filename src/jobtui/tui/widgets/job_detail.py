@@ -141,6 +141,7 @@ class JobDetailPane(ScrollView, can_focus=True):
         self.missing: str | None = None
         self._lines: list[Strip] = []
         self._rendered_width = 0
+        self._title = ""
         self._part_cache: dict[Hashable, list[Strip]] = {}
         self.parts_rendered = 0
         """How many parts Rich laid out since the pane was made (the others came from the cache; for tests)."""
@@ -181,12 +182,16 @@ class JobDetailPane(ScrollView, can_focus=True):
             return  # not laid out yet: on_resize renders
         parts: list[RenderableType]
         if self.detail is None:
+            self._title = "Job"
             self.border_title = "Job"
             parts = [Text(self.missing or "No job selected. Press n to submit one.",
                           style=self._style("jobdetail--dim"))]
         else:
             job = self.detail.job
-            self.border_title = Text(f"Job {job.job_id} · {clean(job.type)}")  # a type name is never markup
+            title = f"Job {job.job_id} · {clean(job.type)}"
+            if self._title != title:  # setting a border title repaints the whole pane
+                self._title = title
+                self.border_title = Text(title)  # a type name is never markup
             parts = self.render_parts()
         # Each part (the fields, the stage table, the params...) is laid out by Rich only when what it shows
         # changed: a progress tick redraws the few lines of the fields, not the stage table (the costly part).
@@ -206,10 +211,17 @@ class JobDetailPane(ScrollView, can_focus=True):
             kept[key] = strips
             lines += strips
         self._part_cache = kept
-        self._lines = lines
+        old, self._lines = self._lines, lines
+        same_shape = width == self._rendered_width and len(old) == len(lines)
         self._rendered_width = width
         self.virtual_size = Size(width, len(self._lines))  # a layout pass only when the height changed
-        self.refresh()
+        if not same_shape:
+            self.refresh()
+        else:
+            # Repaint only the lines that read differently (a clock tick: the elapsed time's line, often none).
+            changed = [i for i, (a, b) in enumerate(zip(old, lines, strict=True)) if a is not b and a != b]
+            if changed:
+                self.refresh_lines(changed[0], changed[-1] - changed[0] + 1)
         # A scrollbar may appear (or go) with the new height, changing the width without a resize event.
         self.call_after_refresh(self._check_width)
 
