@@ -29,7 +29,9 @@ ITEM = """
 case $1 in
 a) if [ -e {d}/armed ]; then touch {d}/ready; read x < {d}/fifo; fi ;;
 b) if [ -e {d}/armed ]; then
-     kill -STOP $PPID; sleep 300 & echo $! > {d}/pid; echo first >> {d}/journal; wait
+     r=$PPID  # the runner, or the fork server that started this for it: its last argument is the runner's pid
+     if tr '\\0' ' ' < /proc/$r/cmdline | grep -q forkchild; then r=$(tr '\\0' '\\n' < /proc/$r/cmdline | tail -n 1); fi
+     kill -STOP $r; sleep 300 & echo $! > {d}/pid; echo first >> {d}/journal; wait
    else
      p=$(cat {d}/pid 2>/dev/null); s=$([ -n "$p" ] && cut -d' ' -f3 /proc/$p/stat 2>/dev/null)
      [ -n "$s" ] && [ "$s" != Z ] && echo overlap >> {d}/journal
@@ -40,9 +42,10 @@ esac
 
 
 def test_no_command_starts_before_its_record_is_committed(tmp_path: Path) -> None:
-    """While the database takes no write, item b's command must not start: were it started, it would stop its
-    runner (SIGSTOP to its parent) before the runner could record it, and the SIGKILLed runner would leave it
-    unrecorded, alive beside the relaunch's copy."""
+    """While the database takes no write, item b's command may start only under a record already committed (its
+    worker's lane token, committed before item a): it stops its runner (SIGSTOP to the runner, found through the
+    fork server when that started it), the runner is SIGKILLed, and the relaunch must end the first copy before it
+    runs b again; an unrecorded command would live on beside the relaunch's copy."""
     db = tmp_path / "ahead.db"
     os.mkfifo(tmp_path / "fifo")
     (tmp_path / "armed").touch()
