@@ -193,7 +193,9 @@ def test_user_app_module_loads_like_builtins(tmp_path: Path) -> None:
         "async def hello(ctx):\n    ctx.log(f\"hello {ctx.params['name']}\")\n    return ctx.params['name']\n"
         "greet = JobType('greet', [hello], params={'name': Param(str)}, description='says hello')\n"
     )
-    env_app = {"JOBTUI_APP": "myjobs", "PYTHONPATH": str(tmp_path)}
+    # Beside the PYTHONPATH the test runs with (a worktree's src/), not instead of it: else the children import
+    # whichever jobtui is installed, and a database of its schema is refused by this one (`logs` below).
+    env_app = {"JOBTUI_APP": "myjobs", "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
     r = jobtui("types", db=db, **env_app)
     assert "greet  says hello" in r.stdout, r.stderr
     r = jobtui("submit", "greet", db=db, **env_app)
