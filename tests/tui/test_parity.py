@@ -14,7 +14,7 @@ from jobtui.builtins import default_registry
 from jobtui.client import Client
 from jobtui.config import load as load_config
 from jobtui.errors import UsageError
-from jobtui.model import Action, JobStatus, RequestRecord
+from jobtui.model import Action, JobStatus, RequestRecord, auto_pause_reason, is_auto_paused
 from jobtui.query import Query
 from jobtui.store import Store
 from jobtui.tui.ask import AskScreen
@@ -238,6 +238,31 @@ async def test_elapsed_time_leaves_out_the_paused_interval(tmp_path: Path) -> No
                 return cells[cells.index("0%") + 1]
 
             await wait_until(pilot, lambda: listed() == "1m", what="the list's elapsed time (it said 11m)")
+    finally:
+        await client.close()
+
+
+async def test_an_auto_pause_is_in_the_history_and_its_time_is_not_counted(tmp_path: Path) -> None:
+    """A runner's auto-pause (no request) writes its own history row, so its paused stretch is left out too."""
+    clock = FakeClock(1_700_000_000_000)
+    store = await Store.open(tmp_path / "t.db", clock=clock)
+    client = Client(store, default_registry(), source="tui")
+    try:
+        job = await client.submit("demo", LONG)
+        [claimed] = await store.claim("r1", 1, ["demo"])
+        clock.advance(1 * MIN)
+        store.job_paused(job, "r1", auto_pause_reason(3, "item-7", "boom"))  # what the items loop stops with
+        await store.commit_point()
+        clock.advance(10 * MIN)
+        await client.control(job, Action.RESUME)
+        history = await client.history(job)
+        auto = [h for h in history if h.action == "auto_pause"]
+        assert [(h.from_status, h.to_status, h.source) for h in auto] == [("running", "paused", "r1")]
+        assert is_auto_paused(auto[0].detail)
+        assert paused_ms(history, claimed.job.started_at_ms) == 10 * MIN  # counted 0 before the row existed
+        store.job_paused(job, "r1", auto_pause_reason(3, "item-8", "boom"))  # not running under r1: no row
+        await store.commit_point()
+        assert len([h for h in await client.history(job) if h.action == "auto_pause"]) == 1
     finally:
         await client.close()
 

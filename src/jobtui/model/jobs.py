@@ -272,7 +272,7 @@ class RequestRecord:
 
     ts_ms: int
     action: str
-    """An Action value, or 'submit', 'recover', 'depend'."""
+    """An Action value, or 'submit', 'recover', 'depend', 'auto_pause' (a runner paused it after failures in a row)."""
     from_status: str
     to_status: str
     source: str

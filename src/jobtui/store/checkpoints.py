@@ -12,6 +12,7 @@ from ..model import (
     JobId,
     JobStatus,
     StageStatus,
+    is_auto_paused,
     sources,
 )
 from ..storable import count, opt_text, text
@@ -241,8 +242,19 @@ class CheckpointWrites(StoreCore):
             )
 
     def job_paused(self, job_id: JobId, runner_id: str, reason: str) -> None:
-        """Queue: the job stopped at a safe point and is paused."""
+        """Queue: the job stopped at a safe point and is paused (an auto-pause is written in its history too)."""
         now = self.clock()
+        if is_auto_paused(reason):
+            # No request moved it, so no request row tells when this pause began: the row written here does (the
+            # TUI leaves paused time out of elapsed time, `jobtui history` shows who paused it). Ranked just before
+            # the job's own update, which it reads the status from: only a job still running under this runner.
+            self._submit(
+                R_JOB_END - 1,
+                "INSERT INTO requests (job_id, ts_ms, action, from_status, to_status, detail, source)"
+                " SELECT job_id, $1, 'auto_pause', status, 'paused', $2, $3 FROM jobs"
+                " WHERE job_id = $4 AND lease_owner = $5 AND status = 'running'",
+                (now, text(reason), runner_id, job_id, runner_id), job=job_id,
+            )
         self._submit(
             R_JOB_END,
             "UPDATE jobs SET status = 'paused', lease_owner = NULL, paused_at_ms = $1, pause_reason = $2,"

@@ -1,8 +1,9 @@
 """Paused time: elapsed time leaves out the intervals a job spent paused, read from its history of requests.
 
 A pause starts at the pause request (`p`, `jobtui pause`) and ends at the request that moves the job on
-from paused (resume, cancel, fail, retry...). The pause going on now needs no history: a paused job's
-elapsed time stops at its `paused_at`. A pause the runner made by itself (no request) is not known here.
+from paused (resume, cancel, fail, retry...). An auto-pause (failures in a row) has its own history row,
+written by the runner that paused the job. The pause going on now needs no history: a paused job's
+elapsed time stops at its `paused_at`.
 """
 
 from __future__ import annotations
