@@ -15,7 +15,7 @@ import os
 import socket
 
 from jobtui.errors import InvalidTransitionError, RunnerNameTakenError, UsageError
-from jobtui.model import Action, JobStatus, RunnerInfo
+from jobtui.model import Action, JobStatus, RunnerInfo, Schedule
 from jobtui.server.problems import from_jobtui
 from jobtui.store import JobStore
 from tests.contract.conftest import OpenStore, new_job
@@ -108,3 +108,21 @@ async def test_the_loser_of_a_race_leaves_nothing_behind(open_store: OpenStore) 
     [won] = [g for g in got if isinstance(g, list)]
     assert await a.job_ids() == set(won)
     assert await a.job_labels(won) in ({won[0]: (("team", "x"),)}, {won[0]: (("team", "y"),)})
+
+
+async def test_a_schedule_firing_and_a_submit_with_one_unique_key_at_once(open_store: OpenStore) -> None:
+    """A schedule's job and a submit share a unique key: one job is made, the loser is the one-line refusal."""
+    a, b = await two(open_store)
+    for i in range(ROUNDS):
+        now = a.clock()
+        s = Schedule(f"s{i}", None, "UTC", 60_000, now, "t", {}, {}, False, now, now, None, None)
+        await a.add_schedule(s)
+        got = await asyncio.gather(
+            a.fire_schedule(s, occurrence_ms=now, missed=0, next_at_ms=now + 60_000, job=new_job(unique_key=f"s-{i}"),
+                            error=None, runner_id="r1"),
+            b.add_jobs([new_job(unique_key=f"s-{i}")]), return_exceptions=True)
+        lost = [g for g in got if isinstance(g, BaseException)]
+        assert len(lost) == 1 and isinstance(lost[0], UsageError), got  # was the driver's duplicate-key error
+        assert "already has active job" in str(lost[0])
+        active = [j for j in await a.list_jobs() if j.unique_key == f"s-{i}"]
+        assert len(active) == 1, active

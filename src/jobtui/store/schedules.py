@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import UsageError
 from ..model import JobId, Schedule, ScheduleRun
 from .base import StoreCore
+from .clash import retried_on_clash
 from .records import _TERMINAL_SQL, NewJob, dumps
 
 _COLS = (
@@ -107,7 +108,21 @@ class ScheduleQueries(StoreCore):
         self, s: Schedule, *, occurrence_ms: int, missed: int, next_at_ms: int, job: NewJob | None,
         error: str | None, runner_id: str, source: str = "schedule",
     ) -> ScheduleRun | None:
-        """Record one occurrence and submit its job, in one transaction; None if another runner did it first."""
+        """Record one occurrence and submit its job, in one transaction; None if another runner did it first.
+
+        A job whose unique key a concurrent submit took at the same moment (PostgreSQL) makes the transaction
+        run again: its check then refuses the job in one line, as it refuses a later firing.
+        """
+        return await retried_on_clash(
+            lambda: self._fire_once(s, occurrence_ms=occurrence_ms, missed=missed, next_at_ms=next_at_ms, job=job,
+                                    error=error, runner_id=runner_id, source=source),
+            f"schedule {s.name}")
+
+    async def _fire_once(
+        self, s: Schedule, *, occurrence_ms: int, missed: int, next_at_ms: int, job: NewJob | None,
+        error: str | None, runner_id: str, source: str,
+    ) -> ScheduleRun | None:
+        """Run fire_schedule's transaction once."""
         now = self.clock()
         async with self._tx() as db:
             n = await db.execute(
