@@ -32,10 +32,8 @@ PG_PASSWORD = "s3cret-pg-pw"
 
 PG_USER = "postgres"
 
-SERVER_OPTIONS = "-c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off"
-"""The server's settings. fsync=off: a throwaway cluster needs no flush to the disk (each commit still writes
-its WAL to the kernel before it returns, so a SIGKILLed server loses nothing committed; only a crash of the
-machine would)."""
+SERVER_OPTIONS = "-c listen_addresses=127.0.0.1 -c max_connections=200"
+"""The server's settings: fsync stays at its default, as on a real server (tests/pg/test_cluster.py)."""
 
 
 def in_ci() -> bool:
