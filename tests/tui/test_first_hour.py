@@ -55,8 +55,12 @@ async def test_new_job_form_fits_80x24(client: Client) -> None:
             await pilot.pause()
             assert form.focused is not None and _on_screen(app, form.focused), form.focused
         assert isinstance(form.focused, Input) and form.focused.id == "priority"
+        await pilot.press("tab")  # the labels (k=v ...), then the buttons
+        await pilot.pause()
+        assert isinstance(form.focused, Input) and form.focused.id == "labels" and _on_screen(app, form.focused)
         await pilot.press("tab")
-        assert isinstance(form.focused, Button)
+        await pilot.pause()
+        assert isinstance(form.focused, Button) and _on_screen(app, form.focused)
 
 
 @pytest.mark.slow  # several seconds under load (pytest --durations)
