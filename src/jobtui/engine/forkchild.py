@@ -84,7 +84,7 @@ def _child(req: dict[str, object], fds: list[int], errw: int, libc: ctypes.CDLL 
             except OSError:
                 pass  # the token still marks it
         _die_with(libc, me)
-        for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, signal.SIGINT, signal.SIGTERM):
+        for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
         devnull = os.open(os.devnull, os.O_RDONLY)

@@ -77,6 +77,10 @@ def _child_setup(parent_pid: int, join: Callable[[], None] = lambda: None) -> Ca
 
     def setup() -> None:
         join()
+        # A runner started in the background of a non-interactive shell ignores SIGINT and SIGQUIT (POSIX);
+        # subprocess restores only SIGPIPE and SIGXFSZ: a command starts with every signal at its default.
+        for sig in (signal.SIGINT, signal.SIGQUIT):
+            signal.signal(sig, signal.SIG_DFL)
         if _libc is not None:
             _libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
             if os.getppid() != parent_pid:
