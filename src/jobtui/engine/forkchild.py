@@ -21,6 +21,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 
 PR_SET_PDEATHSIG = 1
 HEADER = struct.Struct("!I")
@@ -201,6 +202,21 @@ def _drain(fd: int) -> None:
             return
 
 
+def _runner_died(parent: int, wait_s: float = 0.5) -> bool:
+    """Tell whether the runner died (rather than closed its end of the socket).
+
+    A dying process's files are closed before its children are reparented and sent their parent-death
+    signal, so the EOF of a SIGKILLed runner can come while getppid() still names it: wait a moment for the
+    reparenting (or this process's own SIGKILL) before taking the EOF for a close.
+    """
+    end = time.monotonic() + wait_s
+    while os.getppid() == parent:
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 def main() -> None:
     """Serve the runner until it closes the socket (or dies)."""
     fd, parent = int(sys.argv[1]), int(sys.argv[2])
@@ -216,7 +232,7 @@ def main() -> None:
         server.serve(wake_r)
     except (BrokenPipeError, ConnectionResetError):
         pass
-    if os.getppid() != parent:
+    if _runner_died(parent):
         # The runner died: each command dies with this process (its parent-death signal), as it would with the
         # runner; what a command started is ended by the next runner, from its records.
         return
