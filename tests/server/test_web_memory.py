@@ -99,7 +99,9 @@ def test_memory_stays_bounded_over_a_long_run_of_updates(srv: Server, browser: A
     assert seen["updates"] - updates_before >= MORE * BURST * 3
     grown = {k: after[k] - before[k] for k in after}
     print(f"before {before}, after {after}, updates {seen['updates']}")  # the figures, with -s
-    assert grown["nodes"] < 500, grown  # a list row is ~24 nodes: 2,000 more jobs were seen
+    # A list row is ~24 nodes and 2,000 more jobs were seen: unbounded, the list would grow ~48,000 nodes. It
+    # may still fill up to its cap of rows after the warm-up (575 nodes seen once in CI): 100 rows at most.
+    assert grown["nodes"] < 2_400, grown
     assert grown["listeners"] < 50, grown
     assert grown["heap"] < 1_000_000, grown
     page.context.close()
