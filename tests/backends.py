@@ -209,3 +209,13 @@ def pg_url(pg_cluster: PgCluster) -> Iterator[str]:
         yield pg_cluster.url(name)
     finally:
         pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """A fresh database of each backend for tests that drive the real CLI and runners: a SQLite file, or a
+    database on the session's PostgreSQL cluster (a module may still define a `db` of its own)."""
+    if request.param == "sqlite":
+        return tmp_path / "jobs.db"
+    url: str = request.getfixturevalue("pg_url")
+    return url

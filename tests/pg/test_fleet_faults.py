@@ -27,16 +27,6 @@ from tests.test_processes import freeze_outside_a_transaction
 pytestmark = pytest.mark.slow
 
 STAGE_INDEX = {"first": 0, "items": 1, "last": 2}
-BACKENDS = ["sqlite", "postgres"]
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Db:
-    """A fresh database: a SQLite file, or a database on the session's PostgreSQL cluster."""
-    if request.param == "sqlite":
-        return tmp_path / "jobs.db"
-    url: str = request.getfixturevalue("pg_url")
-    return url
 
 
 @dataclass

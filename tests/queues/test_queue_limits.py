@@ -18,15 +18,6 @@ from tests.queues.helpers import job_intervals, most_at_once, queue_cmd, submit_
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Db:
-    """A fresh database: a SQLite file, or a database on the session's PostgreSQL cluster (CI=true)."""
-    if request.param == "sqlite":
-        return tmp_path / "jobs.db"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
 def _running(db: Db, queue: str) -> int:
     return int(rows(db, f"SELECT count(*) FROM jobs WHERE queue = '{queue}' AND status IN"
                         " ('running', 'pausing', 'cancelling')")[0][0])

@@ -21,15 +21,6 @@ SLOT_JOB = ("import os, sys, time; s = time.time_ns(); time.sleep(0.3); fd = os.
 """A command that notes its slot, its start and its end (ns) and its job id, in one append."""
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Db:
-    """A fresh database: a SQLite file, or a database on the session's PostgreSQL cluster (CI=true)."""
-    if request.param == "sqlite":
-        return tmp_path / "jobs.db"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
 def _completed(db: Db, ids: list[int]) -> bool:
     done = dict(rows(db, "SELECT job_id, status FROM jobs"))
     return all(done.get(j) == "completed" for j in ids)

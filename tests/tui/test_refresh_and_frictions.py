@@ -16,7 +16,7 @@ from jobtui.client import Client, Submission
 from jobtui.model import Job, JobStatus, now_ms
 from jobtui.tui import app as app_module
 from jobtui.tui.alerts import Alert, coalesce, end_alerts, is_quiet
-from jobtui.tui.app import FILTER_HINT
+from jobtui.tui.app import FILTER_HINT, JobtuiApp
 
 from .conftest import FAILS, LONG, demo, run_idle, select, shown, tui, wait_until
 
@@ -84,6 +84,14 @@ async def test_jobs_that_complete_together_give_one_short_toast(client: Client) 
                          timeout=3)
 
 
+def laid_out_whole(app: JobtuiApp) -> str:
+    """Return the detail pane's text as a layout of the whole detail in one go gives it (no cached parts)."""
+    pane = app.detail
+    whole = app.console.render_lines(pane.render_detail(), app.console.options.update_width(
+        pane.scrollable_content_region.width), pad=True, new_lines=False)
+    return "\n".join("".join(seg.text for seg in line).rstrip() for line in whole)
+
+
 async def test_a_progress_tick_relays_only_the_detail_parts_that_changed(client: Client) -> None:
     """The stage table (the costly part of the detail) is laid out again only when a stage changed."""
     job = await client.submit("demo", demo(delay=30))
@@ -104,9 +112,7 @@ async def test_a_progress_tick_relays_only_the_detail_parts_that_changed(client:
         assert "tick 7/10" in pane.text
         assert pane.parts_rendered == before + 1, "only the fields part was laid out again"
         # What the cache gives is what a layout of the whole detail in one go gives.
-        whole = app.console.render_lines(pane.render_detail(), app.console.options.update_width(
-            pane.scrollable_content_region.width), pad=True, new_lines=False)
-        assert pane.text == "\n".join("".join(seg.text for seg in line).rstrip() for line in whole)
+        assert pane.text == laid_out_whole(app)
 
 
 async def test_a_clock_tick_lays_out_only_the_detail_rows_that_read_differently(
@@ -134,9 +140,7 @@ async def test_a_clock_tick_lays_out_only_the_detail_rows_that_read_differently(
         assert pane.detail is not None
         stages = len(pane.detail.stages)
         assert laid and sum(laid) <= stages + 2, f"rows laid out for a clock tick: {laid} ({stages} stages)"
-        whole = app.console.render_lines(pane.render_detail(), app.console.options.update_width(
-            pane.scrollable_content_region.width), pad=True, new_lines=False)
-        assert pane.text == "\n".join("".join(seg.text for seg in line).rstrip() for line in whole)
+        assert pane.text == laid_out_whole(app)
 
 
 async def test_a_clock_tick_repaints_only_the_detail_lines_that_read_differently(
