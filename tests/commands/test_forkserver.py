@@ -56,13 +56,20 @@ def test_a_command_dies_with_its_sigkilled_runner_through_the_fork_servers_paren
 async def test_a_command_starts_with_default_signals_and_only_its_three_streams(
     client: Client, monkeypatch: pytest.MonkeyPatch, forkserver: str
 ) -> None:
-    """The same start either way: nothing ignored or blocked (Python ignores SIGPIPE; the helper ignores SIGINT),
-    no descriptor of the runner or the helper leaked."""
+    """The same start either way: nothing ignored or blocked (Python ignores SIGPIPE; the helper ignores SIGINT;
+    a runner in the background of a non-interactive shell, or under a supervisor, may ignore SIGINT, SIGQUIT and
+    SIGTERM), no descriptor of the runner or the helper leaked."""
     monkeypatch.setenv(ENV_VAR, forkserver)
     stages = [spec(["grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"], "signals"),
               spec(["ls", "/proc/self/fd"], "fds")]
     job = await client.submit("pipeline", {"stages": stages})
-    await run_idle(client)
+    ignored = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
+    before = [signal.signal(sig, signal.SIG_IGN) for sig in ignored]
+    try:
+        await run_idle(client)
+    finally:
+        for sig, handler in zip(ignored, before, strict=True):
+            signal.signal(sig, handler)
     assert (await client.job(job)).status is JobStatus.COMPLETED
     lines = await output_lines(client, job)
     assert [ln.split()[1] for ln in lines[:2]] == ["0000000000000000"] * 2, lines

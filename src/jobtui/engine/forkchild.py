@@ -27,6 +27,16 @@ PR_SET_PDEATHSIG = 1
 HEADER = struct.Struct("!I")
 IDLE_S = 30.0
 """Seconds without a command and without a request after which it exits (the runner starts another on demand)."""
+DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
+"""What a command starts with at its default (a runner in the background of a non-interactive shell ignores SIGINT
+and SIGQUIT; Python ignores SIGPIPE and SIGXFSZ; this helper ignores SIGINT): the one list for both spawn paths."""
+
+
+def reset_signals() -> None:
+    """In a forked child before exec: every signal of DEFAULT_SIGNALS at its default, none blocked."""
+    for sig in DEFAULT_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -85,9 +95,7 @@ def _child(req: dict[str, object], fds: list[int], errw: int, libc: ctypes.CDLL 
             except OSError:
                 pass  # the token still marks it
         _die_with(libc, me)
-        for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        reset_signals()
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.dup2(fds[0], 1)

@@ -50,6 +50,7 @@ from ..model import ProcessRecord
 from . import forkserver
 from .childenv import child_env
 from .containment import Containment, recorded
+from .forkchild import reset_signals
 from .hosts import boot_id, host_identity, same_pid_space
 
 if TYPE_CHECKING:
@@ -77,10 +78,7 @@ def _child_setup(parent_pid: int, join: Callable[[], None] = lambda: None) -> Ca
 
     def setup() -> None:
         join()
-        # A runner started in the background of a non-interactive shell ignores SIGINT and SIGQUIT (POSIX);
-        # subprocess restores only SIGPIPE and SIGXFSZ: a command starts with every signal at its default.
-        for sig in (signal.SIGINT, signal.SIGQUIT):
-            signal.signal(sig, signal.SIG_DFL)
+        reset_signals()  # the fork server's list (subprocess itself restores only SIGPIPE and SIGXFSZ)
         if _libc is not None:
             _libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
             if os.getppid() != parent_pid:
