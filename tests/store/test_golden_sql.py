@@ -34,7 +34,7 @@ from jobtui.store.sql_sqlite import SQLITE
 _SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b")
 _SKIP_MODULES = {"jobtui.store.seam", "jobtui.store.schema", "jobtui.store.schema_pg"}
 _ONLY = {"jobtui.store.base": "sqlite", "jobtui.store.sql_sqlite": "sqlite", "jobtui.store.completion_values": "sqlite",
-         "jobtui.store.postgres": "postgres", "jobtui.store.pg_connection": "postgres",
+         "jobtui.store.postgres": "postgres", "jobtui.store.pg_connection": "postgres", "jobtui.store.pg_bulk": "postgres",
          "jobtui.store.sql_pg": "postgres"}
 """Modules whose statements only one backend runs (its own open, marks and migrations)."""
 

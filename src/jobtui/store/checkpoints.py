@@ -60,6 +60,34 @@ _STAGE_START_SQL = (
 )
 
 
+_JOB_STEP_SQL = (
+    "UPDATE jobs SET current_step_index = $1, progress_done = 0, progress_total = 0, progress_message = NULL,"
+    " updated_at_ms = $2 WHERE job_id = $3"
+)
+_STAGE_DONE_SQL = (
+    "UPDATE stages SET status = 'completed', output = $1, finished_at_ms = $2, checkpoint_at_ms = $3,"
+    " error = $4, next_attempt_at_ms = NULL WHERE job_id = $5 AND stage_index = $6"
+)
+_STAGE_RAN_SQL = (
+    "UPDATE stages SET status = 'completed', attempts = $1, max_attempts = $2, runs = $3, failures = $4,"
+    " traceback = NULL, started_at_ms = coalesce(started_at_ms, $5), output = $6, finished_at_ms = $7,"
+    " checkpoint_at_ms = $8, error = $9, next_attempt_at_ms = NULL WHERE job_id = $10 AND stage_index = $11"
+)
+"""A stage's start and completion in one write (both waited for the same group commit)."""
+_ITEM_SQL = (
+    "INSERT INTO items (job_id, stage_index, key, status, result, error, attempts, updated_at_ms)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (job_id, stage_index, key) DO UPDATE SET"
+    " status = excluded.status, result = excluded.result, error = excluded.error,"
+    " attempts = items.attempts + excluded.attempts, updated_at_ms = excluded.updated_at_ms"
+)
+_JOB_COMPLETED_SQL = (
+    "UPDATE jobs SET status = 'completed', lease_owner = NULL, completed_at_ms = $1, updated_at_ms = $2,"
+    " current_step_index = $3, progress_message = NULL, error_message = NULL, failed_step = NULL,"
+    " pause_reason = NULL WHERE job_id = $4 AND lease_owner = $5 AND status IN " + _TO_COMPLETED
+)
+_LOG_SQL = "INSERT INTO logs (job_id, ts_ms, level, message) VALUES ($1, $2, $3, $4)"
+"""The statements of the group commit that PostgreSQL also runs as one statement for many rows (store/pg_bulk.py)."""
+
 _STAGE_COUNTERS_SQL = (
     "UPDATE stages SET items_total = $1, items_done = $2, items_failed = $3, checkpoint_at_ms = $4"
     " WHERE job_id = $5 AND stage_index = $6"
@@ -84,12 +112,7 @@ class CheckpointWrites(StoreCore):
         else:
             # Keyed, so that stage_finished can fold it into its own row while both wait for one commit.
             self._submit(R_STAGE_START, _STAGE_START_SQL, params, key=(job_id, index), job=job_id)
-        self._submit(
-            R_STAGE_START,
-            "UPDATE jobs SET current_step_index = $1, progress_done = 0, progress_total = 0, progress_message = NULL,"
-            " updated_at_ms = $2 WHERE job_id = $3",
-            (index, now, job_id), job=job_id,
-        )
+        self._submit(R_STAGE_START, _JOB_STEP_SQL, (index, now, job_id), job=job_id)
 
     def stage_state(self, job_id: JobId, index: int, state: Any) -> None:
         """Queue: a stage's checkpoint state."""
@@ -117,11 +140,7 @@ class CheckpointWrites(StoreCore):
     ) -> None:
         """Queue: an item's result and its done (or failed) mark, in one row."""
         self._submit(
-            R_ITEM,
-            "INSERT INTO items (job_id, stage_index, key, status, result, error, attempts, updated_at_ms)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (job_id, stage_index, key) DO UPDATE SET"
-            " status = excluded.status, result = excluded.result, error = excluded.error,"
-            " attempts = items.attempts + excluded.attempts, updated_at_ms = excluded.updated_at_ms",
+            R_ITEM, _ITEM_SQL,
             (job_id, index, text(key), "done" if ok else "failed", None if result is None else dumps(result),
              opt_text(error), attempts, self.clock()), job=job_id,
         )
@@ -154,19 +173,11 @@ class CheckpointWrites(StoreCore):
         now = self.clock()
         start = self._unqueue(R_STAGE_START, _STAGE_START_SQL, (job_id, index))
         if start is None:
-            self._submit(
-                R_STAGE_END,
-                "UPDATE stages SET status = 'completed', output = $1, finished_at_ms = $2, checkpoint_at_ms = $3,"
-                " error = $4, next_attempt_at_ms = NULL WHERE job_id = $5 AND stage_index = $6",
-                (dumps(output), now, now, note, job_id, index), job=job_id,
-            )
+            self._submit(R_STAGE_END, _STAGE_DONE_SQL, (dumps(output), now, now, note, job_id, index), job=job_id)
         else:
             attempt, max_attempts, run, failures, started = start[:5]
             self._submit(
-                R_STAGE_END,
-                "UPDATE stages SET status = 'completed', attempts = $1, max_attempts = $2, runs = $3, failures = $4,"
-                " traceback = NULL, started_at_ms = coalesce(started_at_ms, $5), output = $6, finished_at_ms = $7,"
-                " checkpoint_at_ms = $8, error = $9, next_attempt_at_ms = NULL WHERE job_id = $10 AND stage_index = $11",
+                R_STAGE_END, _STAGE_RAN_SQL,
                 (attempt, max_attempts, run, failures, started, dumps(output), now, now, note, job_id, index),
                 job=job_id,
             )
@@ -211,10 +222,7 @@ class CheckpointWrites(StoreCore):
         """Queue: the job completed."""
         now = self.clock()
         self._submit(
-            R_JOB_END,
-            "UPDATE jobs SET status = 'completed', lease_owner = NULL, completed_at_ms = $1, updated_at_ms = $2,"
-            " current_step_index = $3, progress_message = NULL, error_message = NULL, failed_step = NULL,"
-            " pause_reason = NULL WHERE job_id = $4 AND lease_owner = $5 AND status IN " + _TO_COMPLETED,
+            R_JOB_END, _JOB_COMPLETED_SQL,
             (now, now, total_steps, job_id, runner_id), job=job_id,
         )
         # Its blocked dependents whose other dependencies are done become runnable in the same commit.
@@ -335,8 +343,7 @@ class CheckpointWrites(StoreCore):
     def log(self, job_id: JobId, level: str, message: str, *, held: bool = True) -> None:
         """Queue: one line of a job's log (`held=False`: of a job this runner does not hold, e.g. one it recovered)."""
         self._submit(
-            R_LOG,
-            "INSERT INTO logs (job_id, ts_ms, level, message) VALUES ($1, $2, $3, $4)",
+            R_LOG, _LOG_SQL,
             (job_id, self.clock(), level, text(message)), job=job_id if held else None,
         )
 

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
@@ -18,6 +19,7 @@ from ..errors import (
 )
 from ..redaction import redact
 from .dialect import Dialect
+from .pg_bulk import BULK
 from .seam import Row
 from .sql_pg import PG
 
@@ -127,6 +129,10 @@ class PgConnection:
         """None, 'open', or 'broken' (the connection was lost inside it)."""
         self._commits = 0
         self.connects = 0
+        self.bulk = True
+        """Run the statements that have a form for many rows (store/pg_bulk.py) in that form."""
+        self.bulk_runs: Counter[str] = Counter()
+        """How many times each statement ran in its form for many rows (for tests and benchmarks)."""
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is not None and not self._conn.is_closed():
@@ -190,16 +196,23 @@ class PgConnection:
                 raise self._wrap(e) from e
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        """Run one statement for each row of parameters (one pipelined round trip)."""
-        batch = list(rows)
+        """Run one statement for each row of parameters: as one statement over arrays where it has such a
+        form (store/pg_bulk.py), else row by row in one pipelined round trip."""
+        batch = rows if isinstance(rows, list) else list(rows)
         if not batch:
             return
+        bulk = BULK.get(sql) if self.bulk and len(batch) > 1 else None
+        columns = bulk.columns(batch) if bulk is not None else None
         async with self._op:
             if self._tx == "broken":
                 raise PgStoreError("the connection to the database was lost inside this transaction")
             try:
                 conn = await self._connection()
-                await conn.executemany(sql, batch)
+                if bulk is not None and columns is not None:
+                    await conn.execute(bulk.sql, *columns)
+                    self.bulk_runs[sql] += 1
+                else:
+                    await conn.executemany(sql, batch)
             except _DRIVER_ERRORS as e:
                 raise self._wrap(e) from e
 
