@@ -30,6 +30,22 @@ def test_engine_names_no_backend() -> None:
     assert bad == []
 
 
+@pytest.mark.slow  # parses every engine module
+def test_the_engine_sees_only_the_narrow_protocols() -> None:
+    """Issue 17: the runner and what runs its jobs are typed against `RunnerStore` (store/consumers.py), not the
+    whole `JobStore`: they cannot submit, steer, edit or list jobs (mypy --strict checks every call)."""
+    from jobtui.store import RunnerStore
+
+    named = sorted(f"{path.name}: {a.name}" for path in (SRC / "engine").glob("*.py")
+                   for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ImportFrom)
+                   for a in node.names if a.name == "JobStore")
+    assert named == []
+    reach = {n for c in RunnerStore.__mro__ for n in vars(c)} | {
+        n for c in RunnerStore.__mro__ for n in getattr(c, "__annotations__", {})}
+    assert {"claim", "commit_point", "stage_finished", "heartbeat", "fence"} <= reach
+    assert not {"add_jobs", "control", "edit_job", "list_jobs"} & reach
+
+
 def test_sqlite_store_keeps_the_contract() -> None:
     """Every member of the protocol exists on the SQLite store (mypy checks the signatures)."""
     from jobtui.store import JobStore, Store

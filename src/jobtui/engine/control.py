@@ -8,7 +8,7 @@ from typing import Protocol
 from ..errors import TransientError
 from ..kinds import RunnerEvent, StopKind
 from ..model import HOLDABLE, PAUSED_BY_REQUEST, JobId, JobStatus
-from ..store import JobStore
+from ..store import RunnerStore
 from .jobrun import JobRun
 from .lease import runner_process_gone
 from .process import end_leftovers
@@ -17,7 +17,7 @@ from .process import end_leftovers
 class Runner(Protocol):
     """What these steps see of the Runner (engine/runner.py), which calls them."""
 
-    store: JobStore
+    store: RunnerStore
     runner_id: str
     lease_ttl_s: float
     runs: dict[JobId, JobRun]

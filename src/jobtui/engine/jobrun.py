@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from ..errors import StoreError
 from ..kinds import RunnerEvent, Stop, StopKind
 from ..model import JobId, scrub, secret_values
-from ..store import Claimed, JobStore, StageRecord
+from ..store import Claimed, RunnerStore, StageRecord
 from .definition import JobType, Stage
 from .waiting import wait_set
 
@@ -17,7 +17,7 @@ from .waiting import wait_set
 class Holder(Protocol):
     """The runner that holds a job, as the job's run and its stage execution see it (the Runner is one)."""
 
-    store: JobStore
+    store: RunnerStore
     runner_id: str
     log_limit: int
     output_limit: int

@@ -15,7 +15,7 @@ from ..errors import RunnerNameTakenError, StoreError
 from ..fleet import check_name, check_tags
 from ..kinds import RunnerEvent, StopKind
 from ..model import JobId, RunnerInfo
-from ..store import Claimed, JobStore
+from ..store import Claimed, RunnerStore
 from .control import poll_control, poll_held, recover
 from .definition import Registry
 from .duties import Duty, start_duties, stop_duties
@@ -46,7 +46,7 @@ class Runner:
     """
 
     def __init__(
-        self, store: JobStore, registry: Registry, options: RunnerOptions | None = None,
+        self, store: RunnerStore, registry: Registry, options: RunnerOptions | None = None,
         **overrides: Unpack[RunnerOverrides],
     ) -> None:
         o = RunnerOptions(**overrides) if options is None else replace(options, **overrides)

@@ -19,6 +19,7 @@ from .consumers import (
     NotifierStore,
     ProcessStore,
     RetentionStore,
+    RunnerStore,
     SchedulerStore,
 )
 from .dbfile import prepare_path
@@ -74,5 +75,5 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Claimed", "ControlResult", "JobStore", "LeaseStore", "LifeStore", "ListingStore", "NewJob", "NotifierStore",
-    "ProcessStore", "RetentionStore", "SchedulerStore", "StageRecord", "Store", "open_store", "prepare_path", "shown",
+    "ProcessStore", "RetentionStore", "RunnerStore", "SchedulerStore", "StageRecord", "Store", "open_store", "prepare_path", "shown",
 ]

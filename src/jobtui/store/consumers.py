@@ -10,10 +10,13 @@ call site), and a test double for one service needs only that service's few memb
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
+from ..kinds import StopKind
+from ..model import JobId
 from .protocol_reads import DetailReads, ListingReads
-from .protocol_runner import Processes
+from .protocol_runner import Processes, RunnerLeases, RunnerWrites
 from .protocol_services import EventPruning, LifeNotices, Notifications, Purging, ScheduleFiring, TemplateReads
 
 
@@ -62,4 +65,40 @@ class LeaseStore(Protocol):
 
     async def close(self, *, timeout_s: float = 10.0) -> None:
         """Close it."""
+        ...
+
+
+class RunnerStore(NotifierStore, SchedulerStore, RetentionStore, ProcessStore, RunnerLeases, RunnerWrites, Protocol):
+    """The runner (engine/runner.py) and what runs its jobs (engine/jobrun.py, execution.py, context.py, items.py,
+    control.py): its lease, claims and recovery, the group-committed writes and their hooks, command stages'
+    processes, and what its services get (the notifier, scheduler, retention and lease keeper stores)."""
+
+    fence: str | None
+    """A runner id: while set, a group commit writes for a job only while that runner holds it."""
+    on_dropped: Callable[[set[JobId], StopKind, str], None] | None
+    """Told the jobs whose queued writes were dropped, why and the database's error."""
+    on_wake: Callable[[], None] | None
+    """Told when another process submits or steers jobs (PostgreSQL's LISTEN)."""
+    notify_defaults: tuple[tuple[str, str], ...]
+    """Where every job's ends are told besides its own targets."""
+
+    @property
+    def workspace_root(self) -> Path:
+        """The folder that holds the jobs' workspaces."""
+        ...
+
+    def is_transient(self, exc: BaseException) -> bool:
+        """Tell whether a StoreError (or its cause) is a passing condition."""
+        ...
+
+    async def item_results(self, job_id: JobId, stage_index: int) -> dict[str, Any]:
+        """Return the results of the done items of one stage, by key (`ctx.results()`, a replayed stage)."""
+        ...
+
+    async def reopen(self) -> LeaseStore:
+        """Open one more store (its own connection) on the same database (the lease keeper's)."""
+        ...
+
+    async def close(self, *, timeout_s: float = 10.0) -> None:
+        """Commit what is queued and close."""
         ...
