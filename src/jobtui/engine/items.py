@@ -6,8 +6,7 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from ..kinds import Stop, StopKind
 from ..model import JobId, auto_pause_reason
@@ -26,9 +25,12 @@ MAX_UNCOMMITTED = 20_000
 """Queued writes past which an item loop waits for the group commit (back-pressure)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ItemOutcome:
-    """What became of one item: its result (ok) or its error (after its retries)."""
+class ItemOutcome(NamedTuple):
+    """What became of one item: its result (ok) or its error (after its retries).
+
+    `replayed` is True when the item was done in an earlier run and its stored result is replayed
+    (`replay=True`). Immutable; a named tuple, made once per item (a frozen dataclass costs more).
+    """
 
     key: str
     item: Any
@@ -37,7 +39,6 @@ class ItemOutcome:
     error: str | None
     attempts: int
     replayed: bool = False
-    """True when the item was done in an earlier run and its stored result is replayed (`replay=True`)."""
 
 
 def default_key(item: Any) -> str:
@@ -82,16 +83,20 @@ class ItemLoop:
         self.replay = replay
         self.total = total
         self.done_keys: set[str] = set()
+        """Keys done before this call (loaded): not run again."""
         self.failed_keys: set[str] = set()
         self.n_done = 0
         self.n_failed = 0
-        self.seen: set[str] = set()
-        """Keys run (or replayed) by this call: a key given twice runs once."""
         self.iterated: set[str] = set()
-        """Every key of the iterable (done before or not): what the verdict counts against."""
+        """Every key of the iterable (done before or not): what the verdict counts against. A key given
+        twice runs (or is replayed) once: the first time."""
         self.errors: dict[str, str] = {}
         """The first error of each failed key, for the verdict's message."""
         self.stored: dict[str, Any] = {}
+        self._watched = -1
+        """The store's `batches` when this loop last queued its counters and progress: once per group commit."""
+        self._progress = self.progress
+        self._limit = run.job_type.auto_pause_after
 
     async def load(self, *, fresh: bool) -> None:
         """Read which items are done or failed (nothing to read for a stage that never stored one)."""
@@ -102,88 +107,123 @@ class ItemLoop:
         self.n_done, self.n_failed = len(self.done_keys), len(self.failed_keys)
         if self.replay and self.done_keys:
             self.stored = await self.store.item_results(self.job_id, self.index)
-        self.run_.set_progress(self.n_done + self.n_failed, self.total, f"{self.n_done}/{self._total_text()} items")
+        self.run_.follow_progress(self._progress)
 
-    def _total_text(self) -> str:
-        return str(self.total) if self.total is not None else "?"
+    def progress(self) -> tuple[int, int | None, str]:
+        """Return the job's progress as this loop tells it (done, total, message); read once per group commit."""
+        total = str(self.total) if self.total is not None else "?"
+        message = f"{self.n_done}/{total} items" + (f", {self.n_failed} failed" if self.n_failed else "")
+        return self.n_done + self.n_failed, self.total, message
 
     def counters(self) -> tuple[int | None, int, int]:
         """Return (total, done, failed); read at the group commit that writes the item rows counted here."""
         return self.total, self.n_done, self.n_failed
 
     def record(self, o: ItemOutcome) -> None:
-        """Queue an outcome's row and update the counters, the job's progress and its failures in a row."""
-        run = self.run_
-        was_failed = o.key in self.failed_keys
-        self.store.item_finished(self.job_id, self.index, o.key, o.ok, o.result, o.error, o.attempts)
+        """Queue an outcome's row and update the counters, the job's progress and its failures in a row.
+
+        The counters and the progress are values read when the group commit takes its batch: queued
+        once per batch (`store.batches`), never ahead of the item rows they count.
+        """
+        run, store, key = self.run_, self.store, o.key
+        store.item_finished(self.job_id, self.index, key, o.ok, o.result, o.error, o.attempts)
         if o.ok:
             self.n_done += 1
-            self.done_keys.add(o.key)
-            if was_failed:
+            if key in self.failed_keys:
                 self.n_failed -= 1
-                self.failed_keys.discard(o.key)
+                self.failed_keys.discard(key)
                 run.items_failed -= 1
             run.items_done += 1
             run.consecutive_failures = 0
         else:
-            if not was_failed:
-                self.n_failed += 1
-                self.failed_keys.add(o.key)
-                run.items_failed += 1
-            run.consecutive_failures += 1
-            self.errors.setdefault(o.key, f"item {o.key}: {o.error}")
-            run.log(f"item {o.key} failed after {o.attempts} attempt(s): {o.error}", "error")
-        self.store.watch_stage_counters(self.job_id, self.index, self.counters)
-        message = f"{self.n_done}/{self._total_text()} items" + (f", {self.n_failed} failed" if self.n_failed else "")
-        run.set_progress(self.n_done + self.n_failed, self.total, message)
+            self._failed(o)
+        # This loop's progress wins over a `ctx.progress` made between two items, as it did per item.
+        run.progress_source = self._progress
+        if store.batches != self._watched:
+            self._watched = store.batches
+            store.watch_stage_counters(self.job_id, self.index, self.counters)
+            run.follow_progress(self._progress)
+
+    def _failed(self, o: ItemOutcome) -> None:
+        run = self.run_
+        if o.key not in self.failed_keys:
+            self.n_failed += 1
+            self.failed_keys.add(o.key)
+            run.items_failed += 1
+        run.consecutive_failures += 1
+        self.errors.setdefault(o.key, f"item {o.key}: {o.error}")
+        run.log(f"item {o.key} failed after {o.attempts} attempt(s): {o.error}", "error")
 
     async def settle(self, o: ItemOutcome) -> None:
         """Record an outcome; past `auto_pause_after` failures in a row, commit and pause the job."""
         self.record(o)
-        run = self.run_
-        limit = run.job_type.auto_pause_after
-        if limit and run.consecutive_failures >= limit:
+        if not o.ok and self._limit and self.run_.consecutive_failures >= self._limit:
             await self.store.commit_point()
-            raise Stop(StopKind.PAUSE, auto_pause_reason(run.consecutive_failures, o.key, str(o.error)))
+            failures = self.run_.consecutive_failures
+            raise Stop(StopKind.PAUSE, auto_pause_reason(failures, o.key, str(o.error)))
 
     async def one(self, k: str, item: Any) -> ItemOutcome:
         """Run the function on one item under its retry policy; return its outcome (never raise its error)."""
-        run = self.run_
-        if run.must_wait:
+        if self.run_.must_wait:
             # No new item while the lease may have lapsed or the database takes no writes.
-            await run.ready()
+            await self.run_.ready()
         token = current_item.set(k)
+        try:
+            # The first attempt is a plain call (the hot path); a failure goes on to the retry policy.
+            return ItemOutcome(k, item, True, await self.fn(item), None, 1)
+        except Exception as first:
+            return await self._retried(k, item, first)
+        finally:
+            current_item.reset(token)
+
+    async def _retried(self, k: str, item: Any, first: Exception) -> ItemOutcome:
+        """Go on with an item whose first attempt failed with `first`, under its retry policy."""
+        run = self.run_
         tries = 1
+        failure: list[Exception] = [first]
 
         def on_retry(n: int, err: BaseException, delay: float) -> None:
             nonlocal tries
             tries = n + 1
             run.log(f"item {k}: attempt {n} failed ({describe(err)}); retrying in {delay:.1f}s", "warning")
 
+        async def attempt() -> Any:
+            if failure:
+                raise failure.pop()  # the first attempt, replayed: the policy counts and waits as if it ran here
+            return await self.fn(item)
+
         try:
-            result, tries = await call_with_retry(lambda: self.fn(item), self.policy, sleep=run.sleep,
-                                                  on_retry=on_retry)
+            result, tries = await call_with_retry(attempt, self.policy, sleep=run.sleep, on_retry=on_retry)
             return ItemOutcome(k, item, True, result, None, tries)
         except Exception as e:
             # An error may carry a `result` to keep beside it (a command's exit code and output).
             return ItemOutcome(k, item, False, getattr(e, "result", None), run.clean(describe(e)), tries)
-        finally:
-            current_item.reset(token)
 
     def replayed(self, k: str, item: Any) -> ItemOutcome | None:
         """Return a done item's stored outcome to yield again (`replay=True`), or None."""
-        if not self.replay or k not in self.stored or k in self.seen:
+        if not self.replay or k not in self.stored:
             return None
-        self.seen.add(k)
         return ItemOutcome(k, item, True, self.stored[k], None, 0, replayed=True)
 
-    def pending(self, k: str) -> bool:
-        """Tell whether an item is to run now (not done before, not seen in this call); count it as iterated."""
+    def pending(self, k: str) -> bool | None:
+        """Tell whether an item is to run now (True), was done before this call (False) or was given before in
+        this call (None: neither run nor replayed again); count it as iterated."""
+        if k in self.iterated:
+            return None
         self.iterated.add(k)
-        if k in self.done_keys or k in self.seen:
-            return False
-        self.seen.add(k)
-        return True
+        return k not in self.done_keys
+
+    async def _next(self, item: Any) -> ItemOutcome | None:
+        """Run one item of the serial loop if it is to run (or replay it); return the outcome to yield, if any."""
+        k = self.key(item)
+        todo = self.pending(k)
+        if not todo:
+            return None if todo is None else self.replayed(k, item)
+        if self.run_.request is not None:
+            self.run_.check()
+        o = await self.one(k, item)
+        await self.settle(o)
+        return o
 
     async def run(self, iterable: Iterable[Any] | AsyncIterable[Any], workers: int, allow_failures: AllowFailures,
                   owner: ItemsOwner) -> AsyncGenerator[ItemOutcome]:
@@ -191,30 +231,36 @@ class ItemLoop:
         allow = check_allow_failures(allow_failures)
         call, fresh = owner._items_begun(self.failed_keys, self.iterated)
         await self.load(fresh=fresh)
-        run, store = self.run_, self.store
+        store = self.store
         if workers <= 1:
             count = 0
-            async for item in _aiter(iterable):
-                k = self.key(item)
-                if not self.pending(k):
-                    again = self.replayed(k, item)
-                    if again is not None:
-                        yield again
-                    continue
-                run.check()
-                o = await self.one(k, item)
-                await self.settle(o)
-                yield o
-                count += 1
-                if store.pending > MAX_UNCOMMITTED:
-                    await store.commit_point()
-                elif count % YIELD_EVERY == 0:
-                    await asyncio.sleep(0)
+            # A sync iterable is walked here, not through an async generator: one hop less per item.
+            if isinstance(iterable, AsyncIterable):
+                async for item in iterable:
+                    if (o := await self._next(item)) is not None:
+                        yield o
+                        count += 1
+                        if count % YIELD_EVERY == 0:
+                            await self._breathe()
+            else:
+                for item in iterable:
+                    if (o := await self._next(item)) is not None:
+                        yield o
+                        count += 1
+                        if count % YIELD_EVERY == 0:
+                            await self._breathe()
             await store.commit_point()
         else:
             async for o in self._parallel(iterable, workers):  # a task per item costs more than this hop
                 yield o
         owner._judge(call, allow, self.errors)
+
+    async def _breathe(self) -> None:
+        """Every `YIELD_EVERY` items: let the group commit run beside a busy loop, or wait for it (back-pressure)."""
+        if self.store.pending > MAX_UNCOMMITTED:
+            await self.store.commit_point()
+        else:
+            await asyncio.sleep(0)
 
     async def _parallel(self, iterable: Iterable[Any] | AsyncIterable[Any], workers: int) -> AsyncGenerator[ItemOutcome]:
         """Run up to `workers` items at once; outcomes that finish together are settled in launch order."""
@@ -233,10 +279,11 @@ class ItemLoop:
                         exhausted = True
                         break
                     k = self.key(item)
-                    if self.pending(k):
+                    todo = self.pending(k)
+                    if todo:
                         running[asyncio.ensure_future(self.one(k, item))] = seq
                         seq += 1
-                    elif (again := self.replayed(k, item)) is not None:
+                    elif todo is False and (again := self.replayed(k, item)) is not None:
                         yield again
                 if not running:
                     break

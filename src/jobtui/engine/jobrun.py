@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -87,6 +88,8 @@ class JobRun:
         self.progress_done = 0
         self.progress_total = 0
         self.progress_message: str | None = None
+        self.progress_source: Callable[[], tuple[int, int | None, str | None]] | None = None
+        """Where the progress is read from when the group commit takes its batch (an items loop), if anywhere."""
         self._secrets = secret_values(claimed.job.params)
         self._logged = 0
         self.workspace = runner.workspace_root / str(claimed.job.job_id)
@@ -208,18 +211,32 @@ class JobRun:
 
     def set_progress(self, done: int, total: int | None, message: str | None) -> None:
         """Queue the job's progress and counters."""
+        self.progress_source = None
+        self._keep_progress(done, total, message)
+        # Read when the next group commit is taken: a loop that reports progress per item queues one row.
+        self.store.watch_progress(self.job.job_id, self._progress_values)
+
+    def follow_progress(self, source: Callable[[], tuple[int, int | None, str | None]]) -> None:
+        """Queue the job's progress and counters as `source` tells them when the next group commit is taken.
+
+        An items loop's: its message is made once per commit, not once per item.
+        """
+        self.progress_source = source
+        self.store.watch_progress(self.job.job_id, self._progress_values)
+
+    def _keep_progress(self, done: int, total: int | None, message: str | None) -> None:
         self.progress_done = done
         self.progress_total = total or 0
         if message is not None:
             self.progress_message = scrub(message, self._secrets) if self._secrets else message
-        # Read when the next group commit is taken: a loop that reports progress per item queues one row.
-        self.store.watch_progress(self.job.job_id, self._progress_values)
 
     def output_total(self) -> int:
         """Return the bytes of command output logged for this job so far (read by the group commit)."""
         return self.output_bytes
 
     def _progress_values(self) -> tuple[int, int, str | None, int, int, int]:
+        if self.progress_source is not None:
+            self._keep_progress(*self.progress_source())
         return (self.progress_done, self.progress_total, self.progress_message, self.items_done, self.items_failed,
                 self.consecutive_failures)
 

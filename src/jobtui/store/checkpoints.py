@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 from ..model import (
@@ -30,6 +31,7 @@ from .batch import (
     R_STAGE_STATE,
 )
 from .deps import UNBLOCK_SQL
+from .dialect import item_upsert
 from .records import (
     _ACTIVE_SQL,
     dumps,
@@ -74,12 +76,8 @@ _STAGE_RAN_SQL = (
     " checkpoint_at_ms = $8, error = $9, next_attempt_at_ms = NULL WHERE job_id = $10 AND stage_index = $11"
 )
 """A stage's start and completion in one write (both waited for the same group commit)."""
-_ITEM_SQL = (
-    "INSERT INTO items (job_id, stage_index, key, status, result, error, attempts, updated_at_ms)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (job_id, stage_index, key) DO UPDATE SET"
-    " status = excluded.status, result = excluded.result, error = excluded.error,"
-    " attempts = items.attempts + excluded.attempts, updated_at_ms = excluded.updated_at_ms"
-)
+_ITEM_SQL = item_upsert("$1, $2, $3, $4, $5, $6, $7, $8")
+"""The item upsert as PostgreSQL runs it (`PG.item_sql`; SQLite's has numbered placeholders: `SQLITE.item_sql`)."""
 _JOB_COMPLETED_SQL = (
     "UPDATE jobs SET status = 'completed', lease_owner = NULL, completed_at_ms = $1, updated_at_ms = $2,"
     " current_step_index = $3, progress_message = NULL, error_message = NULL, failed_step = NULL,"
@@ -100,6 +98,11 @@ _PROGRESS_SQL = (
 
 class CheckpointWrites(StoreCore):
     """A running job's stage starts, checkpoints, items, progress, logs and end, queued for the group commit."""
+
+    @cached_property
+    def _item_sql(self) -> str:
+        """This backend's item upsert (read once per item)."""
+        return self._conn.dialect.item_sql
 
     def stage_started(
         self, job_id: JobId, index: int, attempt: int, max_attempts: int, run: int | None = None, failures: int = 0
@@ -140,7 +143,7 @@ class CheckpointWrites(StoreCore):
     ) -> None:
         """Queue: an item's result and its done (or failed) mark, in one row."""
         self._submit(
-            R_ITEM, _ITEM_SQL,
+            R_ITEM, self._item_sql,
             (job_id, index, text(key), "done" if ok else "failed", None if result is None else dumps(result),
              opt_text(error), attempts, self.clock()), job=job_id,
         )

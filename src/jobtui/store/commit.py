@@ -50,6 +50,11 @@ class GroupCommit:
         refused them for good: only these jobs, the commit was retried job by job; they fail)."""
         self.commits = 0
         """Group commits made, for benchmarks."""
+        self.batches = 0
+        """Batches taken by the group commit so far: writes queued while it stays the same join one batch, so a
+        loop that queues a row per item queues its counters (`watch_*`, read when the batch is taken) once per
+        batch, not per item. (A batch put back after a failed commit absorbs the one queued since, with its
+        `watch_*` rows.)"""
 
     @property
     def location(self) -> str:
@@ -337,6 +342,7 @@ class GroupCommit:
     def _take(self) -> _Batch:
         """Take the queued batch for a commit (its `latest` rows read now, in step with the rows queued so far)."""
         batch, self._batch = self._batch, _Batch()
+        self.batches += 1
         batch.freeze()
         return batch
 

@@ -11,6 +11,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 
+def item_upsert(values: str) -> str:
+    """Return the item upsert with these placeholders of its eight values (each dialect writes its own)."""
+    return (
+        "INSERT INTO items (job_id, stage_index, key, status, result, error, attempts, updated_at_ms)"
+        f" VALUES ({values}) ON CONFLICT (job_id, stage_index, key) DO UPDATE SET"
+        " status = excluded.status, result = excluded.result, error = excluded.error,"
+        " attempts = items.attempts + excluded.attempts, updated_at_ms = excluded.updated_at_ms"
+    )
+
+
 class Dialect(ABC):
     """The SQL that differs by backend. Methods take the placeholder (`$n`) of the value they read."""
 
@@ -43,6 +53,9 @@ class Dialect(ABC):
     """A subquery's rows as one JSON array ('[]' for none), a format of `cols` and `source` (FROM ... WHERE)."""
     json_list: str
     """JSON values (`parts`, a format) as one JSON array, as text (store/detail.py)."""
+    item_sql: str
+    """An item's row (job_id, stage_index, key, status, result, error, attempts, updated_at_ms), upserted: the
+    group commit's most frequent statement (store/checkpoints.py `item_finished`)."""
 
     @abstractmethod
     def texts(self, param: str) -> str:

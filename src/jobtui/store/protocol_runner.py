@@ -138,6 +138,11 @@ class RunnerWrites(Protocol):
         ...
 
     @property
+    def batches(self) -> int:
+        """How many batches the group commit took so far (writes queued while it stays the same join one)."""
+        ...
+
+    @property
     def stalled(self) -> bool:
         """Whether the last group commit met a passing condition and its writes wait to be retried."""
         ...

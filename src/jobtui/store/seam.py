@@ -5,11 +5,20 @@ SQLite accept as they are (SQLite reads `$1` as a parameter named "1": `SqliteDb
 names, never by position, so a number used twice or out of order binds the right value). No text
 of a statement is rewritten at run time: what differs between the dialects is written in each
 dialect's module (store/sql_sqlite.py, store/sql_pg.py) and reached through `Db.dialect`.
+
+The one exception is SQLite's hottest statement, the item upsert (`Dialect.item_sql`): SQLite's own
+text of it has numbered placeholders (`?1, ?2, ...`), bound by position (no dict per row), and
+`SqliteDb.executemany` runs many rows of such an INSERT as one statement of `ROWS_PER_STATEMENT`
+rows: one step of SQLite per chunk, so aiosqlite's thread takes Python's GIL once per chunk, not once
+per row, while the event loop's thread runs the next items.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from itertools import chain
 from typing import Any, Protocol
 
 import aiosqlite
@@ -82,6 +91,44 @@ def _named(params: Sequence[Any]) -> dict[str, Any]:
     return {str(i): v for i, v in enumerate(params, 1)}
 
 
+ROWS_PER_STATEMENT = 64
+"""Rows of an INSERT with numbered placeholders run as one statement by `SqliteDb.executemany`."""
+
+_OUTSIDE_QUOTES = re.compile(r"'[^']*'")
+_NUMBERED = re.compile(r"\?(\d+)")
+_INSERT_VALUES = re.compile(r"(?P<head>INSERT INTO [^;]*? )VALUES \((?P<row>[^()']*)\)(?P<tail>[^?$]*)", re.S)
+
+
+@lru_cache(maxsize=256)
+def by_position(sql: str) -> bool:
+    """Tell whether a statement is written with SQLite's numbered placeholders (`?1`), bound by position."""
+    return _NUMBERED.search(_OUTSIDE_QUOTES.sub("", sql)) is not None
+
+
+@lru_cache(maxsize=16)
+def rows_statement(sql: str, rows: int) -> str | None:
+    """Return an `INSERT ... VALUES (?1, ...) tail` of numbered placeholders as one statement of `rows` rows.
+
+    Row j's placeholders are numbered on from row j-1's, so the rows' parameters are bound flattened,
+    in order; each row is inserted (or upserted) as if by a statement of its own, in order. None when
+    `sql` is not such an INSERT (its row has anything but placeholders, or its tail a parameter).
+    """
+    m = _INSERT_VALUES.fullmatch(sql)
+    if m is None:
+        return None
+    numbers = [int(n) for n in _NUMBERED.findall(m["row"])]
+    width = len(numbers)
+    if sorted(numbers) != list(range(1, width + 1)):
+        return None
+    values = ", ".join(f"({_renumbered(m['row'], j * width)})" for j in range(rows))
+    return f"{m['head']}VALUES {values}{m['tail']}"
+
+
+def _renumbered(text: str, offset: int) -> str:
+    """Return `text` with each numbered placeholder `?n` as `?(n + offset)`."""
+    return _NUMBERED.sub(lambda p: f"?{int(p[1]) + offset}", text)
+
+
 class SqliteDb:
     """An aiosqlite connection behind the seam. `begin` is `BEGIN IMMEDIATE`: SQLite's one writer at a time
     (serializable: every transaction of every process sees all that committed before it)."""
@@ -97,17 +144,27 @@ class SqliteDb:
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; return how many rows it changed."""
-        cur = await self.raw.execute(sql, _named(params))
+        cur = await self.raw.execute(sql, params if by_position(sql) else _named(params))
         return cur.rowcount
 
     async def execute_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run one statement and return its rows (tuples: the connection has no row factory)."""
-        rows: Iterable[Any] = await self.raw.execute_fetchall(sql, _named(params))
+        rows: Iterable[Any] = await self.raw.execute_fetchall(sql, params if by_position(sql) else _named(params))
         return list(rows)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        """Run one statement for each row of parameters."""
-        await self.raw.executemany(sql, [_named(r) for r in rows])
+        """Run one statement for each row of parameters (an INSERT of `?N` placeholders: many rows per statement)."""
+        if not by_position(sql):
+            await self.raw.executemany(sql, [_named(r) for r in rows])
+            return
+        batch = rows if isinstance(rows, list) else list(rows)
+        k = ROWS_PER_STATEMENT
+        if len(batch) >= k and (many := rows_statement(sql, k)) is not None:
+            whole = len(batch) - len(batch) % k
+            await self.raw.executemany(many, [list(chain.from_iterable(batch[i:i + k])) for i in range(0, whole, k)])
+            batch = batch[whole:]
+        if batch:
+            await self.raw.executemany(sql, batch)
 
     async def begin(self) -> None:
         """BEGIN IMMEDIATE: take SQLite's write lock now (busy_timeout waits for it)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .dialect import Dialect
+from .dialect import Dialect, item_upsert
 
 
 class PgDialect(Dialect):
@@ -34,6 +34,7 @@ class PgDialect(Dialect):
     name_lock_sql = "SELECT pg_advisory_xact_lock(1, hashtext($1::text))"
     json_rows = "(SELECT coalesce(json_agg(json_build_array({cols})), '[]'::json) FROM {source})"
     json_list = "json_build_array({parts})::text"
+    item_sql = item_upsert("$1, $2, $3, $4, $5, $6, $7, $8")
 
     def texts(self, param: str) -> str:
         """The elements of a jsonb array, as text."""

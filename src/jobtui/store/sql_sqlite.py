@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .dialect import Dialect
+from .dialect import Dialect, item_upsert
 
 
 class SqliteDialect(Dialect):
@@ -37,6 +37,8 @@ class SqliteDialect(Dialect):
     # json(): each part nests as JSON, not as text, whether or not a subquery's result keeps its JSON subtype.
     json_rows = "json((SELECT json_group_array(json_array({cols})) FROM {source}))"
     json_list = "json_array({parts})"
+    # SQLite's numbered placeholders: bound by position (store/seam.py), several rows per statement.
+    item_sql = item_upsert("?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8")
 
     def texts(self, param: str) -> str:
         """`SELECT value FROM json_each($n)`."""
