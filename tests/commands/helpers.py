@@ -51,6 +51,28 @@ def proc_state(pid: int) -> str:
         return ""
 
 
+def all_stopped(pids: list[int]) -> bool:
+    """Tell whether every process is stopped (T), a zombie, gone, or blocked in vfork on a stopped child.
+
+    A shell (dash) starts a command with vfork: a SIGSTOP that reaches the child before its exec leaves the
+    parent waiting for it, uninterruptibly (D), doing nothing until the child is continued.
+    """
+    states = {p: proc_state(p) for p in pids}
+
+    def waits_on_stopped(pid: int) -> bool:
+        return any(states[c] == "T" and _ppid(c) == pid for c in pids)
+
+    return all(s in ("T", "Z", "") or (s == "D" and waits_on_stopped(p)) for p, s in states.items())
+
+
+def _ppid(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[1])
+    except OSError:
+        return 0
+
+
 @asynccontextmanager
 async def running(client: Client, **kw: Any) -> AsyncIterator[Runner]:
     """Run a runner on the client's store in the background for the block; stop it after."""

@@ -146,10 +146,10 @@ def test_sigkilled_runner_relaunched_never_overlaps_two_copies(tmp_path: Path) -
     db = tmp_path / "kill.db"
     journal = tmp_path / "journal"
     m = mark()
-    # The command's own child outlives the parent-death signal (which reaches only the direct child),
+    # The command's own child left its process group (which the fork server SIGKILLs when the runner dies)
     # and ignores SIGTERM: the recovery must wait for it (or SIGKILL it) before the second copy starts.
     script = (f'echo "start $(date +%s%N)" >> {journal};'
-              f' sh -c "trap \'\' TERM; sleep 2; echo inner-end \\$(date +%s%N) >> {journal}";'
+              f' setsid sh -c "trap \'\' TERM; sleep 2; echo inner-end \\$(date +%s%N) >> {journal}";'
               f' echo "end $(date +%s%N)" >> {journal}')
     job = int(jobtui("add", "--env", f"TESTMARK={m}", "--shell", script, db=db).stdout)
     runner = spawn_runner(db, "--quiet", "--lease-ttl", "1")

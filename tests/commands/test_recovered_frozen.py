@@ -24,9 +24,10 @@ def _status(db: Path, job: str) -> str:
 def test_show_of_a_recovered_frozen_job_says_what_became_of_its_command(tmp_path: Path) -> None:
     db = tmp_path / "f.db"
     m = mark()
-    # A child of the command outlives the runner (only the command itself gets SIGKILL with it): the next
-    # runner ends its group and logs it, for a job it does not hold.
-    job = jobtui("add", "--env", f"TESTMARK={m}", "--", "sh", "-c", "sleep 300 & exec sleep 301", db=db).stdout.strip()
+    # A child of the command that left its process group outlives the runner (the fork server SIGKILLs the group
+    # when the runner dies): the next runner ends it and logs it, for a job it does not hold.
+    job = jobtui("add", "--env", f"TESTMARK={m}", "--", "sh", "-c", "setsid sleep 300 & exec sleep 301",
+                 db=db).stdout.strip()
     runner = spawn_runner(db, "--quiet", "--lease-ttl", "1")
     try:
         poll(lambda: len(procs_with(m)) >= 2, what="the command and its child run")

@@ -2,12 +2,32 @@
 
     python -I -S forkchild.py SOCKET_FD RUNNER_PID
 
-It dies with its runner (PR_SET_PDEATHSIG, SIGKILL; and it exits should its runner be gone already), and each
-command it starts dies with it: the chain of parent-death signals that a command started by the runner itself
-had. Requests come over a stream socket: a 4-byte length and a JSON body {id, argv, env, cwd, cgroup}, with the
-command's stdout and stderr descriptors attached (SCM_RIGHTS). Replies: {id, pid} or {id, errno, error}; and
-{exit: pid, code} when a command ends (code: its exit status, or minus the signal that ended it). Its own
-fork is cheap (a small process) and runs beside the runner, which never forks a large process per command.
+It does the per-command work beside the runner (issue 18): makes the command's pipes (and its state file),
+starts it, reaps it, reads its output, and tells the runner in compact frames that ride one socket.
+
+Commands start with `subprocess` (vfork and exec: no Python runs in the child, which made a forked child cost
+three times a bare loop's): each leads its own session, with every signal at its default, nothing open but its
+three streams. Its cgroup is joined by starting it from inside: the helper moves itself into the cgroup, starts
+the command, and moves back. No command outlives the runner: the helper gets SIGTERM when its runner dies
+(PR_SET_PDEATHSIG; it exits at once should its runner be gone already) and on that, or on the runner's end of
+the socket closing, SIGKILLs the process group of every command it started that is not yet reaped, then exits.
+(Should the helper itself be killed, the runner SIGKILLs those groups; what left a group is found by its token
+and cgroup, as ever.)
+
+Frames both ways: a kind byte, a 32-bit id and a 32-bit length (`FRAME`), then the payload.
+  runner -> helper  V env-id {JSON environment}     an environment that requests name by its id
+                    D env-id                        that environment is no longer used
+                    R request-id {JSON request}     argv, env (an id, or null: `set` is the whole
+                                                    environment), set (variables over it), cwd, cgroup
+                                                    (its cgroup.procs), state ([folder, text]: the
+                                                    $JOBTUI_STATE_FILE to make, removed once it ended)
+  helper -> runner  S request-id "PID TICKS"        it exec'd (TICKS: its start time, field 22 of its stat)
+                    F request-id "ERRNO message"    it could not be started (nothing of it runs)
+                    O / E request-id bytes          output on stdout / stderr; empty: that stream's end
+                    X request-id "CODE FLAGS"       it ended (CODE: exit status, or minus the signal);
+                                                    FLAGS: 1 stdout and 2 stderr ended already (no O/E end
+                                                    follows), 4 something of its group or cgroup is left
+Its own fork is cheap (a small process) and runs beside the runner, which never forks a large process per command.
 """
 
 from __future__ import annotations
@@ -20,16 +40,18 @@ import select
 import signal
 import socket
 import struct
+import subprocess
 import sys
-import time
 
 PR_SET_PDEATHSIG = 1
-HEADER = struct.Struct("!I")
+FRAME = struct.Struct("!cII")
+ERR = struct.Struct("!I")
 IDLE_S = 30.0
 """Seconds without a command and without a request after which it exits (the runner starts another on demand)."""
 DEFAULT_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
 """What a command starts with at its default (a runner in the background of a non-interactive shell ignores SIGINT
-and SIGQUIT; Python ignores SIGPIPE and SIGXFSZ; this helper ignores SIGINT): the one list for both spawn paths."""
+and SIGQUIT; Python ignores SIGPIPE and SIGXFSZ): the one list for both spawn paths. The helper handles (never
+ignores) each of them but SIGPIPE and SIGXFSZ, which subprocess restores: exec resets a handled signal."""
 
 
 def reset_signals() -> None:
@@ -37,6 +59,10 @@ def reset_signals() -> None:
     for sig in DEFAULT_SIGNALS:
         signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
+CHUNK = 65536
+_IN = select.POLLIN | select.POLLHUP | select.POLLERR
 
 
 def _libc() -> ctypes.CDLL | None:
@@ -47,158 +73,290 @@ def _libc() -> ctypes.CDLL | None:
 
 
 def _die_with(libc: ctypes.CDLL | None, parent: int) -> None:
-    """Ask for SIGKILL when the parent dies; exit at once if it is gone already."""
+    """Ask for SIGTERM when the parent dies; exit at once if it is gone already."""
     if libc is not None:
-        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
     if os.getppid() != parent:
-        os._exit(137)
+        os._exit(143)
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise EOFError
-        buf += chunk
-    return buf
+def frame(kind: bytes, ident: int, payload: bytes = b"") -> bytes:
+    """Return one frame."""
+    return FRAME.pack(kind, ident, len(payload)) + payload
 
 
-def _receive(sock: socket.socket) -> tuple[dict[str, object], list[int]]:
-    """Read one request and the descriptors sent with it."""
-    data, anc, _flags, _addr = sock.recvmsg(HEADER.size, socket.CMSG_SPACE(8 * 4))
-    if not data:
-        raise EOFError
-    fds: list[int] = []
-    for level, kind, payload in anc:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.extend(struct.unpack(f"{len(payload) // 4}i", payload[: len(payload) - len(payload) % 4]))
-    data += _recv_exact(sock, HEADER.size - len(data))
-    (size,) = HEADER.unpack(data)
-    return json.loads(_recv_exact(sock, size)), fds
+class Job:
+    """One command: its request id, pid, descriptors still open, and what is known of its end."""
+
+    __slots__ = ("cgroup", "code", "pid", "pipes", "proc", "rid", "state")
+
+    def __init__(self, rid: int, proc: subprocess.Popen[bytes], pipes: list[int], state: str | None,
+                 cgroup: str | None) -> None:
+        self.rid, self.proc, self.pid, self.pipes, self.state, self.cgroup = rid, proc, proc.pid, pipes, state, cgroup
+        self.code: int | None = None
 
 
-def _send(sock: socket.socket, msg: dict[str, object]) -> None:
-    body = json.dumps(msg).encode()
-    sock.sendall(HEADER.pack(len(body)) + body)
-
-
-def _child(req: dict[str, object], fds: list[int], errw: int, libc: ctypes.CDLL | None, me: int) -> None:
-    """In the forked child: own session, cgroup, parent-death signal, descriptors, folder, then exec."""
+def _stat_ticks(pid: int) -> int:
     try:
-        os.setsid()
-        cgroup = req.get("cgroup")
-        if isinstance(cgroup, str):
-            try:
-                with open(cgroup, "w") as f:
-                    f.write("0")
-            except OSError:
-                pass  # the token still marks it
-        _die_with(libc, me)
-        reset_signals()
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.dup2(fds[0], 1)
-        os.dup2(fds[1], 2)
-        os.closerange(3, errw)
-        os.closerange(errw + 1, 65536)
-        cwd = req.get("cwd")
-        if isinstance(cwd, str):
-            os.chdir(cwd)
-        argv = [str(a) for a in req["argv"]]  # type: ignore[attr-defined]
-        env = {str(k): str(v) for k, v in req["env"].items()}  # type: ignore[attr-defined]
-        os.execvpe(argv[0], argv, env)
-    except OSError as e:
-        os.write(errw, HEADER.pack(e.errno or errno.EINVAL) + str(e.strerror or e).encode(errors="replace")[:500])
-    except BaseException as e:  # nothing may escape a forked child
-        os.write(errw, HEADER.pack(errno.EINVAL) + repr(e).encode(errors="replace")[:500])
-    os._exit(127)
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _left(job: Job) -> bool:
+    """Tell whether anything of an ended command is left: in its process group, or in its cgroup."""
+    try:
+        os.killpg(job.pid, 0)
+        return True
+    except ProcessLookupError:
+        pass
+    except OSError:
+        return True
+    if job.cgroup is not None:
+        try:
+            with open(job.cgroup, "rb") as f:
+                return bool(f.read().strip())
+        except OSError:
+            return True
+    return False
 
 
 class Server:
-    """The helper's state: the socket, commands still on their way to exec, commands running."""
+    """The helper's state: the socket, the environments, the commands starting, running and being read."""
 
     def __init__(self, sock: socket.socket, libc: ctypes.CDLL | None) -> None:
         self.sock = sock
         self.libc = libc
         self.me = os.getpid()
-        self.starting: dict[int, tuple[object, int]] = {}
-        """By the read end of its error pipe: (request id, pid) of a forked command not yet known to have exec'd."""
-        self.pids: dict[int, int] = {}
-        """The error pipe of each starting command, by pid."""
-        self.children: set[int] = set()
+        self.poll = select.poll()
+        self.envs: dict[int, dict[str, str]] = {}
+        self.jobs: dict[int, Job] = {}
+        """By pid: every command not yet both reaped and read to the end."""
+        self.readers: dict[int, tuple[Job, bytes]] = {}
+        """By descriptor: an output pipe still open, with its frame kind (O or E)."""
+        self.out: list[bytes] = []
+        self.inbuf = bytearray()
+        self.serial = 0
+        self.devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        self.home = _home()
+        """Its own cgroup's cgroup.procs: where it moves back after starting a command inside the command's."""
 
-    def spawn(self, req: dict[str, object], fds: list[int]) -> None:
-        """Fork a command; its reply is sent once its exec succeeded or failed (the next fork need not wait)."""
-        errr, errw = os.pipe2(os.O_CLOEXEC)
+    def send(self, kind: bytes, ident: int, payload: bytes = b"") -> None:
+        self.out.append(frame(kind, ident, payload))
+
+    def flush(self) -> None:
+        if self.out:
+            data = b"".join(self.out)
+            self.out.clear()
+            self.sock.sendall(data)
+
+    def request(self, kind: bytes, ident: int, body: bytes) -> None:
+        if kind == b"V":
+            self.envs[ident] = json.loads(body)
+        elif kind == b"D":
+            self.envs.pop(ident, None)
+        elif kind == b"R":
+            self.spawn(ident, json.loads(body))
+
+    def _environment(self, req: dict[str, object]) -> dict[str, str]:
+        base = req.get("env")
+        env = dict(self.envs.get(base, {})) if isinstance(base, int) else {}
+        env.update(req.get("set") or {})  # type: ignore[call-overload]
+        return env
+
+    def _state_file(self, state: object) -> str | None:
+        """Make the command's state file (its folder, its text); return its path."""
+        if not isinstance(state, list):
+            return None
+        folder, text = state
+        self.serial += 1
+        path = os.path.join(str(folder), f".jobtui-state-{self.me}-{self.serial}-{os.urandom(4).hex()}.json")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
-            pid = os.fork()
-            if pid == 0:
-                _child(req, fds, errw, self.libc, self.me)
-        except OSError as e:
-            os.close(errr)
-            _send(self.sock, {"id": req["id"], "errno": e.errno or errno.EAGAIN, "error": str(e.strerror or e)})
-            return
+            os.write(fd, str(text).encode())
         finally:
-            os.close(errw)
+            os.close(fd)
+        return path
+
+    def spawn(self, rid: int, req: dict[str, object]) -> None:
+        """Start a command (its exec done or failed when this returns) and tell the runner which."""
+        fds: list[int] = []
+        state: str | None = None
+        cgroup = req.get("cgroup")
+        cgroup = cgroup if isinstance(cgroup, str) else None
+        try:
+            env = self._environment(req)
+            state = self._state_file(req.get("state"))
+            if state is not None:
+                env["JOBTUI_STATE_FILE"] = state
+            out_r, out_w = os.pipe2(os.O_CLOEXEC)
+            fds += (out_r, out_w)
+            err_r, err_w = os.pipe2(os.O_CLOEXEC)
+            fds += (err_r, err_w)
+            cwd = req.get("cwd")
+            proc = self._popen([str(a) for a in req["argv"]], env, cwd if isinstance(cwd, str) else None,  # type: ignore[attr-defined]
+                               (out_w, err_w), cgroup)
+        except (OSError, ValueError, subprocess.SubprocessError) as e:
             for fd in fds:
                 os.close(fd)
-        self.starting[errr] = (req["id"], pid)
-        self.pids[pid] = errr
+            if state is not None:
+                _unlink(state)
+            code = getattr(e, "errno", None) or errno.EINVAL
+            self.send(b"F", rid, f"{code} {getattr(e, 'strerror', None) or e}".encode(errors="replace"))
+            return
+        os.close(out_w)
+        os.close(err_w)
+        for fd in (out_r, err_r):
+            os.set_blocking(fd, False)
+        job = Job(rid, proc, [out_r, err_r], state, cgroup)
+        self.jobs[job.pid] = job
+        self.send(b"S", rid, f"{job.pid} {_stat_ticks(job.pid)}".encode())
+        for fd, kind in ((out_r, b"O"), (err_r, b"E")):
+            self.readers[fd] = (job, kind)
+            self.poll.register(fd, _IN)
 
-    def started(self, errr: int, *, reaped: bool = False) -> None:
-        """Reply to a spawn whose error pipe closed: exec'd (its pid), or not (the error, the child reaped)."""
-        rid, pid = self.starting.pop(errr)
-        del self.pids[pid]
-        data = b""
+    def _popen(self, argv: list[str], env: dict[str, str], cwd: str | None, streams: tuple[int, int],
+               cgroup: str | None) -> subprocess.Popen[bytes]:
+        """Start it from inside its cgroup (the helper moves there for the start only), in its own session."""
+        joined = cgroup is not None and bool(self.home) and _move(cgroup)
         try:
-            while chunk := os.read(errr, 4096):
-                data += chunk
+            return subprocess.Popen(argv, stdin=self.devnull, stdout=streams[0], stderr=streams[1], cwd=cwd, env=env,
+                                    start_new_session=True, close_fds=True)
         finally:
-            os.close(errr)
-        if data:
-            if not reaped:
-                os.waitpid(pid, 0)
-            (code,) = HEADER.unpack(data[: HEADER.size])
-            _send(self.sock, {"id": rid, "errno": code, "error": data[HEADER.size:].decode(errors="replace")})
-        else:
-            self.children.add(pid)
-            _send(self.sock, {"id": rid, "pid": pid})
+            if joined and not _move(self.home):
+                # Inside a command's cgroup the helper would be ended with the command's leftovers: never stay.
+                self.shutdown()
+                os._exit(70)
+
+    def read(self, fd: int, *, tell_end: bool = True) -> bool:
+        """Forward what a pipe holds; True once it reached its end (then it is closed, and its end told once the
+        exit was)."""
+        job, kind = self.readers[fd]
+        while True:
+            try:
+                data = os.read(fd, CHUNK)
+            except BlockingIOError:
+                return False
+            if not data:
+                del self.readers[fd]
+                self.poll.unregister(fd)
+                os.close(fd)
+                job.pipes.remove(fd)
+                if tell_end and job.code is not None:
+                    self.send(kind, job.rid)  # its end, after the exit was told
+                    self._forget(job)
+                return True
+            self.send(kind, job.rid, data)
+            if len(data) < CHUNK:
+                return False
+
+    def _forget(self, job: Job) -> None:
+        if job.code is not None and not job.pipes:
+            self.jobs.pop(job.pid, None)
+
+    def ended(self, job: Job) -> None:
+        """Tell of a reaped command: what its pipes hold first, then its exit (with the ends seen)."""
+        for fd in list(job.pipes):
+            self.read(fd, tell_end=False)
+        still = {self.readers[fd][1] for fd in job.pipes}
+        flags = (0 if b"O" in still else 1) | (0 if b"E" in still else 2)
+        if job.state is not None:
+            _unlink(job.state)
+            job.state = None
+        if _left(job):
+            flags |= 4
+        self.send(b"X", job.rid, f"{job.code} {flags}".encode())
+        self._forget(job)
 
     def reap(self) -> None:
-        """Tell the runner of every command that ended (after its start, should that not be told yet)."""
-        while self.children or self.starting:
+        """Collect every command that ended; tell the runner."""
+        while self.jobs:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
                 return
-            if pid in self.pids:
-                self.started(self.pids[pid], reaped=True)
-            if pid in self.children:
-                self.children.discard(pid)
-                _send(self.sock, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+            job = self.jobs.get(pid)
+            if job is None:
+                continue
+            job.code = job.proc.returncode = os.waitstatus_to_exitcode(status)
+            self.ended(job)
 
-    def serve(self, wake_r: int) -> None:
-        """Serve requests until the runner closes the socket."""
+    def shutdown(self) -> None:
+        """SIGKILL the process group of every command not yet reaped (the runner is gone, or closed the socket)."""
+        for job in self.jobs.values():
+            if job.code is None:
+                try:
+                    os.killpg(job.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+    def receive(self) -> bool:
+        """Read what the runner sent and act on every whole frame; False once it closed the socket."""
+        try:
+            data = self.sock.recv(1 << 18)
+        except (BlockingIOError, InterruptedError):
+            return True
+        if not data:
+            return False
+        buf = self.inbuf
+        buf += data
+        at = 0
+        while len(buf) - at >= FRAME.size:
+            kind, ident, size = FRAME.unpack_from(buf, at)
+            if len(buf) - at - FRAME.size < size:
+                break
+            body = bytes(buf[at + FRAME.size:at + FRAME.size + size])
+            at += FRAME.size + size
+            self.request(kind, ident, body)
+        del buf[:at]
+        return True
+
+    def serve(self, wake_r: int) -> bool:
+        """Serve requests until the runner closes the socket (True) or is gone (False); idle, return True."""
         fd = self.sock.fileno()
+        self.poll.register(fd, _IN)
+        self.poll.register(wake_r, select.POLLIN)
         while True:
-            busy = self.children or self.starting
-            ready, _, _ = select.select([fd, wake_r, *self.starting], [], [], None if busy else IDLE_S)
-            if not ready and not busy:
-                return  # idle: a request sent meanwhile is unread, so nothing of it was started
-            for errr in [r for r in ready if r in self.starting]:
-                self.started(errr)
+            busy = bool(self.jobs)
+            events = self.poll.poll(None if busy else IDLE_S * 1000)
+            if not events and not busy:
+                return True  # idle: a request sent meanwhile is unread, so nothing of it was started
+            ready = {e for e, _ in events}
+            for r in [r for r in ready if r in self.readers]:
+                if r in self.readers:
+                    self.read(r)
             if wake_r in ready:
                 _drain(wake_r)
+                if _TERM:
+                    return False
                 self.reap()
-            if fd in ready:
-                try:
-                    req, fds = _receive(self.sock)
-                except EOFError:
-                    return
-                self.spawn(req, fds)
+            if fd in ready and not self.receive():
+                return True
+            self.flush()
+
+
+_TERM: list[int] = []
+"""Set once SIGTERM came (the runner died: the parent-death signal)."""
+
+
+def _move(procs: str) -> bool:
+    """Move this process into the cgroup whose cgroup.procs is `procs`; tell whether it did."""
+    try:
+        with open(procs, "w") as f:
+            f.write("0")
+        return True
+    except OSError:
+        return False
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _drain(fd: int) -> None:
@@ -210,46 +368,50 @@ def _drain(fd: int) -> None:
             return
 
 
-def _runner_died(parent: int, wait_s: float = 0.5) -> bool:
-    """Tell whether the runner died (rather than closed its end of the socket).
-
-    A dying process's files are closed before its children are reparented and sent their parent-death
-    signal, so the EOF of a SIGKILLed runner can come while getppid() still names it: wait a moment for the
-    reparenting (or this process's own SIGKILL) before taking the EOF for a close.
-    """
-    end = time.monotonic() + wait_s
-    while os.getppid() == parent:
-        if time.monotonic() >= end:
-            return False
-        time.sleep(0.01)
-    return True
+def _home() -> str:
+    """Return the cgroup.procs of this process's own cgroup (v2), or "" where there is none."""
+    try:
+        with open("/proc/self/cgroup") as f:
+            own = next((ln[3:].strip() for ln in f if ln.startswith("0::")), None)
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                left, sep, right = line.partition(" - ")
+                if sep and right.split(" ", 1)[0] == "cgroup2" and own is not None:
+                    fields = left.split()
+                    root, point = fields[3], fields[4]
+                    if root != "/" and (own == root or own.startswith(root.rstrip("/") + "/")):
+                        own = own[len(root.rstrip("/")):]
+                    return os.path.join(point, own.strip("/"), "cgroup.procs")
+    except OSError:
+        pass
+    return ""
 
 
 def main() -> None:
-    """Serve the runner until it closes the socket (or dies)."""
+    """Serve the runner until it closes the socket (or dies); then end what is left of the commands."""
     fd, parent = int(sys.argv[1]), int(sys.argv[2])
     libc = _libc()
-    _die_with(libc, parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner decides; a terminal's Ctrl-C is its to take
-    os.set_blocking(fd, True)
     wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.signal(signal.SIGTERM, lambda *_: _TERM.append(1))
+    # Handled, not ignored: a handler is reset by exec, so every command starts with these at their default (a
+    # runner started in the background of a non-interactive shell ignores SIGINT and SIGQUIT).
+    for sig in DEFAULT_SIGNALS:
+        if sig not in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD, signal.SIGTERM):
+            signal.signal(sig, lambda *_: None)  # the runner decides; a terminal's Ctrl-C is its to take
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    _die_with(libc, parent)
+    os.set_blocking(fd, True)
     server = Server(socket.socket(fileno=fd), libc)
     try:
-        server.serve(wake_r)
+        closed = server.serve(wake_r)
     except (BrokenPipeError, ConnectionResetError):
-        pass
-    if _runner_died(parent):
-        # The runner died: each command dies with this process (its parent-death signal), as it would with the
-        # runner; what a command started is ended by the next runner, from its records.
-        return
-    # The runner closed its end: nothing of its commands may outlive that.
-    for pid in [*server.children, *server.pids]:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
+        closed = False
+    # The runner died (its parent-death signal, or its end of the socket closed as it died), or it closed the
+    # socket: nothing of its commands may outlive that.
+    server.shutdown()
+    sys.exit(0 if closed and not _TERM else 143)
 
 
 if __name__ == "__main__":

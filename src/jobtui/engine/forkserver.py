@@ -8,15 +8,22 @@ is small, so its fork is cheap, and it runs beside the runner. Guarantees are ke
 parent-death signals: the helper gets SIGKILL when its runner dies, and each command when the helper does.
 Each command leads its own session, joins its cgroup and gets its pipes before it runs, as before.
 
+The helper also makes the command's pipes and state file, reads its output, reaps it and checks what it left,
+so that the runner's share of a command is a few frames on one socket (read in large chunks, written once per
+turn of the loop): a request with only what differs from its stage's environment (sent once), "started PID",
+output only when there is some, "ended CODE" (issue 18).
+
 Set `JOBTUI_FORKSERVER=0` to start commands from the runner itself (asyncio's subprocess and a preexec hook).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -28,8 +35,13 @@ from pathlib import Path
 log = logging.getLogger("jobtui.process")
 
 ENV_VAR = "JOBTUI_FORKSERVER"
-HEADER = struct.Struct("!I")
+FRAME = struct.Struct("!cII")
 HELPER = Path(__file__).with_name("forkchild.py")
+ENVS_KEPT = 16
+"""Environments the helper keeps for requests to name (the stages' shared ones, most recent first)."""
+BUFFERED_MAX = 4 << 20
+"""Bytes of output read from the helper and not yet taken by the commands' readers, past which the runner stops
+reading the helper's socket (back-pressure: the helper, then the commands, wait)."""
 
 _ATTR = "_jobtui_forkserver"
 """The attribute of an event loop that holds its fork server (collected with the loop)."""
@@ -40,15 +52,71 @@ def enabled() -> bool:
     return sys.platform.startswith("linux") and os.environ.get(ENV_VAR, "1").strip() != "0" and HELPER.exists()
 
 
+class Stream:
+    """A command's stdout or stderr as the helper forwards it: read like an `asyncio.StreamReader`."""
+
+    __slots__ = ("_chunks", "_eof", "_owner", "_waiter")
+
+    def __init__(self, owner: ForkServer) -> None:
+        self._owner = owner
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._eof = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def feed(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._owner.buffered += len(data)
+        self._wake()
+
+    def feed_eof(self) -> None:
+        self._eof = True
+        self._wake()
+
+    def at_eof(self) -> bool:
+        """Tell whether it ended and everything was read."""
+        return self._eof and not self._chunks
+
+    async def read(self, n: int = -1) -> bytes:
+        """Return what came next (at most `n` bytes), b"" at its end."""
+        while not self._chunks:
+            if self._eof:
+                return b""
+            self._waiter = self._owner.loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        chunk = self._chunks.popleft()
+        if 0 < n < len(chunk):
+            self._chunks.appendleft(chunk[n:])
+            chunk = chunk[:n]
+        self._owner.taken(len(chunk))
+        return chunk
+
+    def discard(self) -> None:
+        """Drop what is buffered (nobody reads it any more)."""
+        self._owner.taken(sum(map(len, self._chunks)))
+        self._chunks.clear()
+
+
 class Child:
     """A command started by the fork server: what `asyncio.subprocess.Process` offers that supervision uses."""
 
-    def __init__(self, pid: int, stdout: asyncio.StreamReader, stderr: asyncio.StreamReader,
-                 done: asyncio.Future[int]) -> None:
+    def __init__(self, owner: ForkServer, rid: int, pid: int, ticks: int) -> None:
+        self._owner = owner
         self.pid = pid
-        self.stdout: asyncio.StreamReader | None = stdout
-        self.stderr: asyncio.StreamReader | None = stderr
-        self._done = done
+        self.rid = rid
+        self.start_ticks = ticks
+        """Its start time (field 22 of /proc/PID/stat), read by the helper before it could be reaped."""
+        self.stdout = Stream(owner)
+        self.stderr = Stream(owner)
+        self.left: bool | None = None
+        """Once it ended: whether something of its process group or cgroup was still alive then."""
+        self._done: asyncio.Future[int] = owner.loop.create_future()
 
     @property
     def returncode(self) -> int | None:
@@ -59,6 +127,21 @@ class Child:
         """Wait for it to end; return its exit status."""
         return await asyncio.shield(self._done)
 
+    def release(self) -> None:
+        """Stop taking its output (its supervision is over): what is buffered or comes later is dropped."""
+        self.stdout.discard()
+        self.stderr.discard()
+        self._owner._running.pop(self.rid, None)
+
+    def _ended(self, code: int, flags: int) -> None:
+        if flags & 1:
+            self.stdout.feed_eof()
+        if flags & 2:
+            self.stderr.feed_eof()
+        self.left = bool(flags & 4)
+        if not self._done.done():
+            self._done.set_result(code)
+
 
 def _close_quietly(sock: socket.socket, proc: subprocess.Popen[bytes]) -> None:
     """Close the socket (the helper then ends what is left and exits) and reap the helper."""
@@ -67,14 +150,18 @@ def _close_quietly(sock: socket.socket, proc: subprocess.Popen[bytes]) -> None:
 
 
 class _Unsent(OSError):
-    """The helper exited before it read a request: nothing of it was started (it may be sent again)."""
+    """The helper exited idle before it read a request: nothing of it was started (it may be sent again)."""
+
+
+class LostError(OSError):
+    """The helper died while a command was starting: it may have started (end its containment before a rerun)."""
 
 
 class ForkServer:
     """The runner's side of one helper process, bound to one event loop."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        self.loop = loop
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             # Only what it needs (it runs the stdlib, isolated): no secret of the runner's environment sits in its own.
@@ -93,25 +180,25 @@ class ForkServer:
             theirs.close()
         mine.setblocking(False)
         self._sock = mine
-        self._buf = b""
+        self._buf = bytearray()
+        self._out: list[bytes] = []
+        self._flushing = False
         self._next = 0
-        self._replies: dict[int, asyncio.Future[dict[str, object]]] = {}
-        self._exits: dict[int, asyncio.Future[int]] = {}
+        self._starting: dict[int, asyncio.Future[Child]] = {}
+        self._running: dict[int, Child] = {}
+        """By request id: started commands not yet ended or not yet read to the end."""
+        self._envs: collections.OrderedDict[int, tuple[Mapping[str, str], int]] = collections.OrderedDict()
+        """By id() of an environment the helper keeps: (that mapping, held so its id stays its own; its number)."""
+        self.buffered = 0
+        self._paused = False
         self.closed = False
-        self._sending = asyncio.Lock()
         self._finalizer = weakref.finalize(self, _close_quietly, mine, self._proc)
         loop.add_reader(mine.fileno(), self._readable)
 
-    def _exit_future(self, pid: int) -> asyncio.Future[int]:
-        """Take the future of a command's end: the one its early end left, or a new one its end will resolve."""
-        fut = self._exits.pop(pid, None)
-        if fut is None:
-            fut = self._exits[pid] = self._loop.create_future()
-        return fut
-
+    # ------------------------------------------------------------------ reading
     def _readable(self) -> None:
         try:
-            data = self._sock.recv(65536)
+            data = self._sock.recv(1 << 18)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -119,107 +206,168 @@ class ForkServer:
         if not data:
             self._lost("the fork server exited")
             return
-        self._buf += data
-        while len(self._buf) >= HEADER.size:
-            (size,) = HEADER.unpack_from(self._buf)
-            if len(self._buf) < HEADER.size + size:
+        buf = self._buf
+        buf += data
+        at, end = 0, len(buf)
+        while end - at >= FRAME.size:
+            kind, rid, size = FRAME.unpack_from(buf, at)
+            if end - at - FRAME.size < size:
                 break
-            msg = json.loads(self._buf[HEADER.size:HEADER.size + size])
-            self._buf = self._buf[HEADER.size + size:]
-            if "exit" in msg:
-                fut = self._exit_future(int(msg["exit"]))  # taken by its Child, or left for spawn to take
-                if not fut.done():
-                    fut.set_result(int(msg["code"]))
-            else:
-                reply = self._replies.pop(int(msg["id"]), None)
-                if reply is not None and not reply.done():
-                    reply.set_result(msg)
+            body = bytes(buf[at + FRAME.size:at + FRAME.size + size])
+            at += FRAME.size + size
+            self._frame(kind, rid, body)
+        del buf[:at]
+        if self.buffered > BUFFERED_MAX and not self._paused and not self.closed:
+            self._paused = True
+            self.loop.remove_reader(self._sock.fileno())
+
+    def _frame(self, kind: bytes, rid: int, body: bytes) -> None:
+        if kind in (b"O", b"E"):
+            child = self._running.get(rid)
+            if child is not None:
+                stream = child.stdout if kind == b"O" else child.stderr
+                if body:
+                    stream.feed(body)
+                else:
+                    stream.feed_eof()
+                    self._settled(child)
+        elif kind == b"X":
+            child = self._running.get(rid)
+            if child is not None:
+                code, flags = body.split()
+                child._ended(int(code), int(flags))
+                self._settled(child)
+        elif kind == b"S":
+            pid, ticks = body.split()
+            fut = self._starting.pop(rid, None)
+            child = self._running[rid] = Child(self, rid, int(pid), int(ticks))
+            if fut is not None and not fut.done():
+                fut.set_result(child)
+        elif kind == b"F":
+            code, _, text = body.partition(b" ")
+            fut = self._starting.pop(rid, None)
+            if fut is not None and not fut.done():
+                fut.set_exception(OSError(int(code), text.decode(errors="replace") or os.strerror(int(code))))
+
+    def _settled(self, child: Child) -> None:
+        if child.returncode is not None and child.stdout._eof and child.stderr._eof:
+            self._running.pop(child.rid, None)
+
+    def taken(self, n: int) -> None:
+        """Count output bytes a reader took (or dropped); read the helper again once enough was."""
+        self.buffered -= n
+        if self._paused and self.buffered <= BUFFERED_MAX // 2 and not self.closed:
+            self._paused = False
+            self.loop.add_reader(self._sock.fileno(), self._readable)
 
     def _lost(self, why: str) -> None:
         """The helper is gone (idle, or killed: then its commands died with it, SIGKILL); fail what waits on it."""
         if self.closed:
             return
         self.closed = True
-        running = [f for f in self._exits.values() if not f.done()]
+        running = [c for c in self._running.values() if c.returncode is None]
+        for child in running:
+            # It no longer has a helper to reap it or to end it with the runner: end its group now.
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except OSError:
+                pass
         if running:
-            log.warning("%s: its %d command(s) were killed with it", why, len(running))
-        self._loop.remove_reader(self._sock.fileno())
-        for reply in self._replies.values():
-            if not reply.done():
-                reply.set_exception(_Unsent(why))
-        for fut in running:
-            fut.set_result(-9)
+            log.warning("%s: its %d command(s) were killed", why, len(running))
+        if not self._paused:
+            self.loop.remove_reader(self._sock.fileno())
+        try:
+            idle = self._proc.wait(1.0) == 0  # it exits 0 only idle (or told to): then it read no request
+        except subprocess.TimeoutExpired:
+            idle = False
+        for fut in self._starting.values():
+            if not fut.done():
+                fut.set_exception(_Unsent(why) if idle else LostError(why))
+        for child in self._running.values():
+            child.stdout.feed_eof()
+            child.stderr.feed_eof()
+            child._ended(-9, 3)
         self._finalizer()
 
     def close(self) -> None:
         """Stop the helper (it ends what is left of its commands)."""
         if not self.closed:
             self.closed = True
-            self._loop.remove_reader(self._sock.fileno())
+            if not self._paused:
+                self.loop.remove_reader(self._sock.fileno())
             self._finalizer()
 
-    async def spawn(self, argv: Sequence[str], env: Mapping[str, str], cwd: str | None, cgroup: Path | None) -> Child:
-        """Start a command in its own session with stdout and stderr piped to this loop.
+    # ------------------------------------------------------------------ writing
+    def _send(self, kind: bytes, ident: int, body: bytes = b"") -> None:
+        """Queue a frame; what a turn of the loop queued goes out in one write."""
+        self._out.append(FRAME.pack(kind, ident, len(body)) + body)
+        if not self._flushing:
+            self._flushing = True
+            self.loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        if self.closed:
+            return
+        data = b"".join(self._out)
+        self._out.clear()
+        try:
+            sent = self._sock.send(data)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._flushing = False
+            self._lost("the fork server exited")
+            return
+        if sent < len(data):
+            self._out.insert(0, data[sent:])
+            self.loop.add_writer(self._sock.fileno(), self._writable)
+        else:
+            self._flushing = False
+
+    def _writable(self) -> None:
+        self.loop.remove_writer(self._sock.fileno())
+        self._flush()
+
+    def _env_id(self, base: Mapping[str, str]) -> int:
+        """Return the number the helper knows an environment by (sending it first, once)."""
+        key = id(base)
+        kept = self._envs.get(key)
+        if kept is not None and kept[0] is base:
+            self._envs.move_to_end(key)
+            return kept[1]
+        self._next += 1
+        number = self._next
+        self._envs[key] = (base, number)
+        self._send(b"V", number, json.dumps(dict(base)).encode())
+        while len(self._envs) > ENVS_KEPT:
+            _k, (_m, old) = self._envs.popitem(last=False)
+            self._send(b"D", old)
+        return number
+
+    async def spawn(self, argv: Sequence[str], env: Mapping[str, str], cwd: str | None, cgroup: Path | None, *,
+                    base: Mapping[str, str] | None = None, state: tuple[Path, str] | None = None) -> Child:
+        """Start a command in its own session with stdout and stderr forwarded to this loop.
+
+        `env` is its whole environment, or with `base` what differs from `base` (a mapping that is not changed
+        after: the helper keeps a copy). `state`: the folder and text of the $JOBTUI_STATE_FILE it gets (made and,
+        once it ended, removed by the helper).
 
         Raises:
             OSError: it could not be started (as exec reported it: not found, not executable, bad folder).
         """
         if self.closed:
             raise OSError("the fork server is closed")
+        req: dict[str, object] = {"argv": list(argv), "env": None if base is None else self._env_id(base),
+                                  "set": dict(env), "cwd": cwd,
+                                  "cgroup": None if cgroup is None else str(cgroup / "cgroup.procs")}
+        if state is not None:
+            req["state"] = [str(state[0]), state[1]]
         self._next += 1
         rid = self._next
-        body = json.dumps({"id": rid, "argv": list(argv), "env": dict(env), "cwd": cwd,
-                           "cgroup": None if cgroup is None else str(cgroup / "cgroup.procs")}).encode()
-        out_r, out_w = os.pipe2(os.O_CLOEXEC)
-        err_r, err_w = os.pipe2(os.O_CLOEXEC)
-        reply = self._replies[rid] = self._loop.create_future()
-        try:
-            await self._send(HEADER.pack(len(body)) + body, (out_w, err_w))
-        except BaseException:
-            self._replies.pop(rid, None)
-            for fd in (out_r, err_r):
-                os.close(fd)
-            raise
-        finally:
-            os.close(out_w)
-            os.close(err_w)
-        try:
-            msg = await asyncio.shield(reply)
-        except BaseException:
-            os.close(out_r)
-            os.close(err_r)
-            raise
-        if "pid" not in msg:
-            os.close(out_r)
-            os.close(err_r)
-            code = int(msg.get("errno") or 0)
-            raise OSError(code, str(msg.get("error") or os.strerror(code)))
-        pid = int(msg["pid"])
-        return Child(pid, await self._reader(out_r), await self._reader(err_r), self._exit_future(pid))
-
-    async def _send(self, packet: bytes, fds: tuple[int, int]) -> None:
-        """Send one request whole (requests never interleave), the descriptors with its first byte."""
-        async with self._sending:
-            while True:
-                try:
-                    sent = self._sock.sendmsg([packet], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("2i", *fds))])
-                    break
-                except BlockingIOError:
-                    writable = self._loop.create_future()
-                    self._loop.add_writer(self._sock.fileno(), writable.set_result, None)
-                    try:
-                        await writable
-                    finally:
-                        self._loop.remove_writer(self._sock.fileno())
-            if sent < len(packet):
-                await self._loop.sock_sendall(self._sock, packet[sent:])
-
-    async def _reader(self, fd: int) -> asyncio.StreamReader:
-        reader = asyncio.StreamReader(limit=2 ** 16, loop=self._loop)
-        await self._loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader, loop=self._loop),
-                                           os.fdopen(fd, "rb", 0))
-        return reader
-
+        fut: asyncio.Future[Child] = self.loop.create_future()
+        self._starting[rid] = fut
+        self._send(b"R", rid, json.dumps(req).encode())
+        return await asyncio.shield(fut)
 
 
 def server() -> ForkServer:
@@ -232,13 +380,14 @@ def server() -> ForkServer:
     return fs
 
 
-async def spawn(argv: Sequence[str], env: Mapping[str, str], cwd: str | None, cgroup: Path | None) -> Child:
+async def spawn(argv: Sequence[str], env: Mapping[str, str], cwd: str | None, cgroup: Path | None, *,
+                base: Mapping[str, str] | None = None, state: tuple[Path, str] | None = None) -> Child:
     """Start a command through this loop's fork server (see `ForkServer.spawn`); once more through a new one
     should the helper have exited (idle) before it read the request."""
     try:
-        return await server().spawn(argv, env, cwd, cgroup)
+        return await server().spawn(argv, env, cwd, cgroup, base=base, state=state)
     except _Unsent:
-        return await server().spawn(argv, env, cwd, cgroup)
+        return await server().spawn(argv, env, cwd, cgroup, base=base, state=state)
 
 
-__all__ = ["ENV_VAR", "Child", "ForkServer", "enabled", "server", "spawn"]
+__all__ = ["ENV_VAR", "Child", "ForkServer", "LostError", "Stream", "enabled", "server", "spawn"]

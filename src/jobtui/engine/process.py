@@ -41,6 +41,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -49,7 +50,7 @@ from ..errors import TransientError
 from ..model import ProcessRecord
 from . import forkserver
 from .childenv import child_env
-from .containment import Containment, recorded
+from .containment import TOKEN_VAR, Containment, recorded
 from .forkchild import reset_signals
 from .hosts import boot_id, host_identity, same_pid_space
 
@@ -221,6 +222,12 @@ async def end_leftovers(
     return ended
 
 
+class Readable(Protocol):
+    """A command's output stream: asyncio's StreamReader, or the fork server's Stream."""
+
+    async def read(self, n: int = -1) -> bytes: ...
+
+
 class ChildProcess(Protocol):
     """A started command as supervision sees it: asyncio's Process, or the fork server's Child."""
 
@@ -228,22 +235,49 @@ class ChildProcess(Protocol):
     def pid(self) -> int: ...
     @property
     def returncode(self) -> int | None: ...
-    stdout: asyncio.StreamReader | None
-    stderr: asyncio.StreamReader | None
+    @property
+    def stdout(self) -> Readable | None: ...
+    @property
+    def stderr(self) -> Readable | None: ...
 
     async def wait(self) -> int: ...
 
 
-async def _start(argv: Sequence[str], cwd: str | None, env: dict[str, str], contain: Containment) -> ChildProcess:
+async def _start(argv: Sequence[str], cwd: str | None, env: Mapping[str, str] | None, contain: Containment, *,
+                 base: Mapping[str, str] | None, state: tuple[Path, str] | None) -> tuple[ChildProcess, str | None]:
     """Start a command in its own session, its cgroup joined and its parent-death signal asked for before it runs:
-    through the fork server (Linux), else from this process with a preexec hook."""
+    through the fork server (Linux), else from this process with a preexec hook. Return it and the state file made
+    here (None when the fork server made it, or none was asked for)."""
     if forkserver.enabled():
-        return await forkserver.spawn(argv, env, cwd, contain.cgroup)
-    return await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        cwd=cwd, env=env, start_new_session=True,
-        preexec_fn=_child_setup(os.getpid(), contain.joiner()) if _libc is not None else None,
-    )
+        extra = dict(env) if env is not None else {} if base is not None else child_env()
+        if contain.token:
+            extra[TOKEN_VAR] = contain.token
+        return await forkserver.spawn(argv, extra, cwd, contain.cgroup, base=base, state=state), None
+    full = contain.env({**base, **(env or {})} if base is not None else dict(env) if env is not None else child_env())
+    path = None
+    if state is not None:
+        fd, path = tempfile.mkstemp(prefix=".jobtui-state-", suffix=".json", dir=state[0])
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(state[1])
+        full["JOBTUI_STATE_FILE"] = path
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            cwd=cwd, env=full, start_new_session=True,
+            preexec_fn=_child_setup(os.getpid(), contain.joiner()) if _libc is not None else None,
+        )
+    except BaseException:
+        if path is not None:
+            _unlink(path)
+        raise
+    return proc, path
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _unrecorded(pid: int) -> ProcessRecord:
@@ -277,6 +311,8 @@ class Supervised:
         self.lane = lane
         """The lane it runs in (its containment outlives it), or None."""
         self.frozen = False
+        self.state_file: str | None = None
+        """The $JOBTUI_STATE_FILE made for it here (removed once it ended), or None."""
 
     @property
     def pid(self) -> int:
@@ -336,6 +372,9 @@ class Supervised:
     async def end_stragglers(self, grace_s: float = KILL_GRACE_S) -> None:
         """End what the command left after it exited: background children in its group, and what left the
         group (setsid, daemons) but stays in its cgroup or carries its token."""
+        if isinstance(self.proc, forkserver.Child) and self.proc.left is False and (
+                self.contain.cgroup is not None or not self.contain.token):
+            return  # reaped by the fork server, which saw nothing of its group or its (joined) cgroup left
         if self.signal_group(0):
             self.signal_group(signal.SIGTERM)
             self.signal_group(signal.SIGCONT)
@@ -393,11 +432,15 @@ class Processes:
         self._free.clear()
 
     async def spawn(
-        self, argv: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] | None = None, slot: str = ""
+        self, argv: Sequence[str], *, cwd: str | None = None, env: Mapping[str, str] | None = None, slot: str = "",
+        base: Mapping[str, str] | None = None, state: tuple[Path, str] | None = None,
     ) -> Supervised:
         """Start `argv` (no shell) in its own process group, stdout and stderr piped, stdin from /dev/null.
 
-        Before the first process of a stage attempt, any group a dead runner left for this stage is
+        Its environment is `env` (default: the runner's, minus its secrets), or with `base` the variables of
+        `env` over `base` (a mapping not changed afterwards: a stage's shared environment, sent to the fork
+        server once). `state`: a folder and a text, for a `$JOBTUI_STATE_FILE` made for it there (removed once it
+        ended). Before the first process of a stage attempt, any group a dead runner left for this stage is
         ended. The process is recorded (pid, pgid, start time, boot id) and committed before this returns.
 
         Raises:
@@ -421,11 +464,13 @@ class Processes:
             except BaseException:
                 contain.remove()
                 raise
-        starting = asyncio.ensure_future(_start(argv, cwd, contain.env(dict(env) if env is not None else child_env()),
-                                                contain))
+        starting = asyncio.ensure_future(_start(argv, cwd, env, contain, base=base, state=state))
         try:
-            proc = await asyncio.shield(starting)
-        except OSError:
+            proc, state_file = await asyncio.shield(starting)
+        except OSError as e:
+            if isinstance(e, forkserver.LostError):
+                # Its fork server died while it started: it may run (in its cgroup, with its token). End that first.
+                await contain.end(1.0, remove=lane is None)
             if lane is not None:
                 self._free.append(lane)
             else:
@@ -433,25 +478,36 @@ class Processes:
                 store.process_ended(ctx.job_id, ctx.stage_index, slot, None, keep=False)
             raise
         except asyncio.CancelledError:
-            # Interrupted while asyncio was still connecting the pipes: the command may already run
-            # (and have started children). asyncio would SIGKILL only the leader; end the whole group.
+            # Interrupted while the command was starting: it may already run (and have started children).
+            # asyncio would SIGKILL only the leader; end the whole group.
             try:
-                started = await starting
+                started, state_file = await starting
             except OSError:
                 raise asyncio.CancelledError from None
-            await Supervised(self, started, _unrecorded(started.pid), contain, lane).terminate(1.0)
+            sup = Supervised(self, started, _unrecorded(started.pid), contain, lane)
+            await sup.terminate(1.0)
+            if state_file is not None:
+                _unlink(state_file)
             if lane is not None:
                 self._free.append(lane)
             raise
+        return await self._started(proc, ahead, contain, lane, state_file)
+
+    async def _started(self, proc: ChildProcess, ahead: ProcessRecord, contain: Containment, lane: Lane | None,
+                       state_file: str | None) -> Supervised:
+        """Record a started command: its pid rides the next group commit where its containment is committed."""
         if lane is None or not lane.checked:
             contain = contain.joined(proc.pid)
             if lane is not None:
                 lane.contain, lane.checked = contain, True
+        ticks = proc.start_ticks if isinstance(proc, forkserver.Child) else start_ticks(proc.pid)
         record = dataclasses.replace(
-            ahead, pid=proc.pid, pgid=proc.pid, start_ticks=start_ticks(proc.pid) or 0, token=contain.token or None,
+            ahead, pid=proc.pid, pgid=proc.pid, start_ticks=ticks or 0, token=contain.token or None,
             cgroup=None if contain.cgroup is None else str(contain.cgroup),
         )
         sup = Supervised(self, proc, record, contain, lane)
+        sup.state_file = state_file
+        store = self._ctx._run.store
         if contain.token:
             # Its containment is committed (its own row ahead, or its lane's): the pid rides the next group commit.
             store.process_queued(record)
@@ -472,6 +528,11 @@ class Processes:
         detail view. Its lane, if any, takes the next command."""
         if sup.lane is None:
             sup.contain.remove()
+        if sup.state_file is not None:
+            _unlink(sup.state_file)
+            sup.state_file = None
+        if isinstance(sup.proc, forkserver.Child):
+            sup.proc.release()
         self._ctx._run.store.process_ended(
             self._ctx.job_id, self._ctx.stage_index, sup.record.slot, sup.returncode, keep=keep
         )
@@ -493,6 +554,6 @@ def describe_exit(code: int | None) -> str:
 
 
 __all__ = [
-    "KILL_GRACE_S", "Processes", "Supervised", "boot_id", "describe_exit", "end_leftovers", "end_recorded",
+    "KILL_GRACE_S", "Processes", "Readable", "Supervised", "boot_id", "describe_exit", "end_leftovers", "end_recorded",
     "group_members", "start_ticks", "verified_members",
 ]

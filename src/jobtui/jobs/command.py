@@ -21,9 +21,7 @@ import asyncio
 import errno
 import json
 import math
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePath
@@ -254,13 +252,14 @@ def command_line(run: str | list[str]) -> str:
     return run if isinstance(run, str) else shlex.join(run)
 
 
-def stage_env(ctx: Context, spec: Mapping[str, Any]) -> tuple[dict[str, str], Path]:
+def stage_env(ctx: Context, spec: Mapping[str, Any], base: Mapping[str, str] | None = None,
+              ) -> tuple[dict[str, str], Path]:
     """Return the environment every command of a stage attempt shares, and the job's workspace.
 
     Built once per stage attempt (a foreach runs thousands of commands from it): the runner's environment
-    minus its secrets, the stage's `env`, and the job's, stage's and queue's variables.
+    minus its secrets (or `base`), the stage's `env`, and the job's, stage's and queue's variables.
     """
-    env = child_env()
+    env = child_env() if base is None else dict(base)
     env.update(spec["env"])
     workspace = ctx.workspace
     env.update({
@@ -277,31 +276,47 @@ def stage_env(ctx: Context, spec: Mapping[str, Any]) -> tuple[dict[str, str], Pa
     return env, workspace
 
 
+_RUNNER_ENV: list[dict[str, str]] = []
+"""The runner's environment minus its secrets, as last built: one object while it does not change, so the fork
+server is sent it once, not with every job."""
+
+
+def _runner_env() -> dict[str, str]:
+    env = child_env()
+    env.pop("JOBTUI_SLOT", None)  # a queue's slot (stage_env): never one inherited from the runner's own environment
+    env.pop("JOBTUI_QUEUE", None)
+    if _RUNNER_ENV and _RUNNER_ENV[0] == env:
+        return _RUNNER_ENV[0]
+    _RUNNER_ENV[:] = [env]
+    return env
+
+
 def _env(ctx: Context, spec: Mapping[str, Any], shared: tuple[dict[str, str], Path] | None = None,
-         ) -> tuple[dict[str, str], Path]:
-    """Return the command's environment and the file that holds its stage's last checkpoint state.
+         ) -> tuple[dict[str, str], dict[str, str], tuple[Path, str]]:
+    """Return the command's environment as a base and the variables over it, and its state file's folder and text.
 
     The state is always in the file named by `$JOBTUI_STATE_FILE` (empty before the first
     checkpoint), and also in `$JOBTUI_STATE` when it is at most ENV_STATE_MAX bytes: Linux refuses
     a longer environment string (E2BIG), which made a job with a large checkpoint unrunnable.
-    `shared` is the stage's `stage_env` (made here when not given).
+    `shared` is the stage's `stage_env` (the base; else the runner's environment is, and the stage's over it).
     """
-    base, workspace = shared or stage_env(ctx, spec)
-    env = dict(base)
+    if shared is not None:
+        base, workspace = shared
+        extra: dict[str, str] = {}
+    else:
+        base = _runner_env()
+        extra, workspace = stage_env(ctx, spec, base={})
     state = ctx.state
     text = "" if state is None else json.dumps(state, separators=(",", ":"))
-    fd, name = tempfile.mkstemp(prefix=".jobtui-state-", suffix=".json", dir=workspace)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    env["JOBTUI_IDEMPOTENCY_KEY"] = ctx.idempotency_key
-    env["JOBTUI_STATE_FILE"] = name
+    extra["JOBTUI_IDEMPOTENCY_KEY"] = ctx.idempotency_key
     if len(text) <= ENV_STATE_MAX:
-        env["JOBTUI_STATE"] = text
+        extra["JOBTUI_STATE"] = text
     else:
-        env.pop("JOBTUI_STATE", None)
         ctx.log(f"checkpoint state of {len(text)} bytes passed in $JOBTUI_STATE_FILE only"
                 f" ($JOBTUI_STATE holds at most {ENV_STATE_MAX} bytes)")
-    return env, Path(name)
+        if "JOBTUI_STATE" in base:
+            base = {k: v for k, v in base.items() if k != "JOBTUI_STATE"}
+    return base, extra, (workspace, text)
 
 
 async def _settle(futures: Sequence[asyncio.Future[Any]], timeout_s: float) -> bool:
@@ -332,13 +347,10 @@ async def run_command(
     """
     await ctx.output_count()  # loads what earlier runs logged: the cap holds across resumes and recoveries
     out = Output(ctx, ctx.params.get("output_limit"))
-    env, state_file = _env(ctx, spec, shared)
+    base, extra, state = _env(ctx, spec, shared)
     started = time.monotonic()
-    try:
-        sup: Supervised = await ctx.processes.spawn(argv, cwd=spec.get("cwd"), env=env, slot=slot)
-    except BaseException:
-        state_file.unlink(missing_ok=True)
-        raise
+    sup: Supervised = await ctx.processes.spawn(argv, cwd=spec.get("cwd"), env=extra, base=base, state=state,
+                                                slot=slot)
     readers = [asyncio.ensure_future(out.pump(sup.proc.stdout, "stdout")),
                asyncio.ensure_future(out.pump(sup.proc.stderr, "stderr"))]
     grace = float(spec.get("kill_grace_s", KILL_GRACE_S))
@@ -390,7 +402,6 @@ async def run_command(
         # at once, a loop that ends soon after (a runner stopping) left an unclosed transport behind.
         await _settle([waiter], 2)
         ctx.processes.ended(sup, keep=not slot)
-        state_file.unlink(missing_ok=True)
     if out.failure is not None:
         if isinstance(out.failure, StoreError):
             raise out.failure

@@ -16,7 +16,7 @@ import json
 import logging
 import re
 from collections import deque
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 from jobtui import Context
 from jobtui.storable import MAX_COUNT, MAX_JSON_DEPTH, UnstorableError, check_json
@@ -32,6 +32,12 @@ _EOL = re.compile(rb"\r\n|\n|\r")
 _TQDM = re.compile(r"([0-9]{1,3}(?:\.[0-9]{1,6})?)%\|")
 _TQDM_COUNT = re.compile(r"\|\s*([0-9]{1,18})/([0-9]{1,18})")
 _PROGRESS = re.compile(r"([0-9]{1,40})(?:/([0-9]{1,40}))?(?:\s+(.*))?", re.S)
+
+
+class Readable(Protocol):
+    """A command's stdout or stderr (asyncio's StreamReader, or the fork server's stream)."""
+
+    async def read(self, n: int = -1) -> bytes: ...
 
 
 def _no_constant(name: str) -> NoReturn:
@@ -87,7 +93,7 @@ class Output:
         """What broke the reader (the stage ends on it); its pipes were drained regardless."""
         self.failed = asyncio.Event()
 
-    async def pump(self, stream: asyncio.StreamReader | None, name: str) -> None:
+    async def pump(self, stream: Readable | None, name: str) -> None:
         """Read one stream to its end; on any failure keep it, and drain the rest unread."""
         if stream is None:
             return
@@ -104,7 +110,7 @@ class Output:
             except Exception:  # pragma: no cover - the pipe itself broke: nothing left to drain
                 pass
 
-    async def _read(self, stream: asyncio.StreamReader, name: str) -> None:
+    async def _read(self, stream: Readable, name: str) -> None:
         buf = b""
         cont = False  # the current line continues an oversized one: never a marker
         skip = False  # the current line is an oversized marker: dropped to its end
