@@ -14,8 +14,17 @@ noise on a shared machine hits both alike), on a fresh SQLite file each time:
   idle     the same command on an empty database: the start-up and shut-down cost in the above.
   raw      the baseline of `items` (issue 18: the whole process at >= 0.75x of it): aiosqlite inserting the
            same number of rows into a table shaped like jobtui's `items` (WITHOUT ROWID, same key), on a fresh
-           file with the same PRAGMAs (WAL, synchronous=FULL), RAW_BATCH rows per executemany and commit,
-           timed inside its own process from the first insert to the last commit: rows/s.
+           file with the same PRAGMAs (WAL, synchronous=FULL), RAW_BATCH rows per transaction, timed inside its
+           own process from the first insert to the last commit: rows/s. Its best effort: the rows' JSON made by
+           C's encoder called straight, RAW_ROWS rows per INSERT statement (one executemany of such statements
+           per transaction, the rest one row each), as jobtui's own item writes on SQLite.
+  rawrow   the same rows one per statement (executemany of single-row INSERTs, json.dumps): the baseline until
+           jobtui wrote several rows per statement, kept for comparison with earlier figures.
+
+Every process runs its modules from cached bytecode, as an installed jobtui does: PYTHONDONTWRITEBYTECODE
+(set in some environments) is dropped and the bytecode goes to a cache in the bench's temporary folder
+(PYTHONPYCACHEPREFIX), filled by one untimed `idle` run of each tree before the rounds. Without it, each
+`jobtui run` would compile its ~200 modules again (~0.15 s of CPU, more on a loaded machine).
 
 The process is the real CLI (`python -m jobtui`) with `--app e2e_app`; each tree runs with its own
 `src/` first on PYTHONPATH. After each run the database is checked with sqlite3 (every job
@@ -52,7 +61,11 @@ STAGES_PER_JOB = 8
 TARGET_STAGES_S = 20_000
 TARGET_ITEMS_S = 60_000
 RAW_BATCH = 1000
+RAW_ROWS = 64
+"""Rows per INSERT statement of the raw baseline (store/seam.py ROWS_PER_STATEMENT)."""
 TARGET_ITEMS_OVER_RAW = 0.75
+PYCACHE: Path | None = None
+"""Where every process of the bench caches its bytecode (set by main)."""
 
 
 class BenchError(RuntimeError):
@@ -64,6 +77,9 @@ def _env_for(src: Path) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([str(src), str(HERE), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.pop("JOBTUI_APP", None)
     env.pop("JOBTUI_DB", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if PYCACHE is not None:
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     return env
 
 
@@ -83,10 +99,19 @@ async def _submit(db: str, kind: str, count: int) -> None:
         await client.close()
 
 
-async def _raw(db: str, count: int) -> float:
-    """Insert `count` item-shaped rows with aiosqlite, RAW_BATCH per transaction; return the seconds it took."""
+async def _raw(db: str, count: int, per_row: bool = False) -> float:
+    """Insert `count` item-shaped rows with aiosqlite, RAW_BATCH per transaction; return the seconds it took.
+
+    Best effort (the default): RAW_ROWS rows per statement and the JSON made by C's encoder called straight;
+    `per_row`: one row per statement and json.dumps, the baseline's earlier form.
+    """
     import aiosqlite
 
+    encoder = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None, str, json.encoder.c_encode_basestring_ascii, None, ":", ",", False, False, True)  # type: ignore[attr-defined]
+    one = "(?, ?, ?, ?, ?, ?, ?, ?)"
+    single = f"INSERT INTO items VALUES {one}"
+    many = "INSERT INTO items VALUES " + ", ".join([one] * RAW_ROWS)
     async with aiosqlite.connect(db) as conn:
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA synchronous=FULL")
@@ -98,10 +123,19 @@ async def _raw(db: str, count: int) -> float:
         t0 = time.perf_counter()
         for start in range(0, count, RAW_BATCH):
             now = int(time.time() * 1000)
-            rows = [(1, 0, str(i), "done", json.dumps({"i": i, "ok": 1}), None, 1, now)
-                    for i in range(start, min(count, start + RAW_BATCH))]
+            end = min(count, start + RAW_BATCH)
             await conn.execute("BEGIN IMMEDIATE")
-            await conn.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            if per_row:
+                rows = [(1, 0, str(i), "done", json.dumps({"i": i, "ok": 1}), None, 1, now) for i in range(start, end)]
+                await conn.executemany(single, rows)
+            else:
+                rows = [(1, 0, str(i), "done", "".join(encoder({"i": i, "ok": 1}, 0)), None, 1, now)
+                        for i in range(start, end)]
+                whole = len(rows) - len(rows) % RAW_ROWS
+                await conn.executemany(many, [[v for row in rows[i:i + RAW_ROWS] for v in row]
+                                              for i in range(0, whole, RAW_ROWS)])
+                if whole < len(rows):
+                    await conn.executemany(single, rows[whole:])
             await conn.commit()
         seconds = time.perf_counter() - t0
         (n,) = await (await conn.execute("SELECT count(*) FROM items")).fetchone()  # type: ignore[misc]
@@ -110,12 +144,12 @@ async def _raw(db: str, count: int) -> float:
         return seconds
 
 
-def _one_raw(count: int, tmp: Path) -> float:
-    """Time the raw aiosqlite baseline in a process of its own; return seconds."""
+def _one_raw(count: int, tmp: Path, kind: str = "raw") -> float:
+    """Time the raw aiosqlite baseline (`raw` or `rawrow`) in a process of its own; return seconds."""
     folder = Path(tempfile.mkdtemp(prefix="e2e-raw-", dir=tmp))
     try:
-        r = subprocess.run([sys.executable, str(Path(__file__)), "_raw", str(folder / "raw.db"), str(count)],
-                           capture_output=True, text=True, timeout=600)
+        r = subprocess.run([sys.executable, str(Path(__file__)), "_" + kind, str(folder / "raw.db"), str(count)],
+                           env=_env_for(ROOT / "src"), capture_output=True, text=True, timeout=600)
         if r.returncode != 0:
             raise BenchError(f"raw baseline failed ({r.returncode}): {r.stderr.strip()[-2000:]}")
         return float(r.stdout.split()[-1])
@@ -191,8 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["_submit"]:
         asyncio.run(_submit(argv[1], argv[2], int(argv[3])))
         return 0
-    if argv[:1] == ["_raw"]:
-        print(asyncio.run(_raw(argv[1], int(argv[2]))))
+    if argv[:1] in (["_raw"], ["_rawrow"]):
+        print(asyncio.run(_raw(argv[1], int(argv[2]), per_row=argv[0] == "_rawrow")))
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="2 rounds, 1,000 jobs, 20,000 items")
@@ -201,16 +235,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--items", type=int, help="items in the e2e_items job (default 100000)")
     ap.add_argument("--concurrency", type=int, default=1000, help="jobtui run --concurrency (default 1000)")
     ap.add_argument("--baseline", metavar="REF", help="a git commit to measure beside this tree, in the same run")
-    ap.add_argument("--only", default="stages,items,idle,raw", help="comma-separated: stages, items, idle, raw")
+    ap.add_argument("--only", default="stages,items,idle,raw",
+                    help="comma-separated: stages, items, idle, raw, rawrow")
     ap.add_argument("--no-json", action="store_true", help="do not write bench/results/e2e-*.json")
     args = ap.parse_args(argv)
     runs = args.runs or (2 if args.quick else 5)
     jobs = args.jobs or (1000 if args.quick else 5000)
     items = args.items or (20_000 if args.quick else 100_000)
     kinds = [k for k in args.only.split(",") if k]
-    counts = {"stages": jobs, "items": items, "idle": 0, "raw": items}
+    counts = {"stages": jobs, "items": items, "idle": 0, "raw": items, "rawrow": items}
 
+    global PYCACHE
     tmp = Path(tempfile.mkdtemp(prefix="jobtui-e2e-"))
+    PYCACHE = tmp / "pycache"
     trees: dict[str, Path] = {"this": ROOT / "src"}
     env: dict[str, Any] = {"python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version, "cpus": os.cpu_count()}
     try:
@@ -223,14 +260,16 @@ def main(argv: list[str] | None = None) -> int:
             env["baseline"] = _git("rev-parse", "--short", args.baseline)
         print(f"Python {env['python']} · SQLite {env['sqlite']} · {env['cpus']} CPUs · this tree {env['this']}"
               + (f" · baseline {env['baseline']}" if args.baseline else ""), flush=True)
+        for src in trees.values():
+            _one(src, "idle", 0, args.concurrency, tmp)  # untimed: fills the bytecode cache
         started = datetime.now(UTC)
         res: dict[str, dict[str, list[float]]] = {t: {k: [] for k in kinds} for t in trees}
         cpu: dict[str, dict[str, list[float]]] = {t: {k: [] for k in kinds} for t in trees}
         for rep in range(runs):
             for kind in kinds:
                 for name, src in trees.items():
-                    if kind == "raw":
-                        s = _one_raw(counts[kind], tmp)
+                    if kind in ("raw", "rawrow"):
+                        s = _one_raw(counts[kind], tmp, kind)
                         cpu[name][kind].append(s)
                     else:
                         s = _one(src, kind, counts[kind], args.concurrency, tmp, cpu[name][kind])
@@ -249,10 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     med = {t: {k: statistics.median(v) for k, v in by.items()} for t, by in res.items()}
     med_cpu = {t: {k: statistics.median(v) for k, v in by.items()} for t, by in cpu.items()}
     rate = {"stages": lambda s: jobs * STAGES_PER_JOB / s, "items": lambda s: items / s, "idle": lambda s: s,
-            "raw": lambda s: items / s}
-    unit = {"stages": "stages/s", "items": "items/s", "idle": "s (start to exit)", "raw": "rows/s"}
+            "raw": lambda s: items / s, "rawrow": lambda s: items / s}
+    unit = {"stages": "stages/s", "items": "items/s", "idle": "s (start to exit)", "raw": "rows/s", "rawrow": "rows/s"}
     label = {"stages": f"{jobs:,} jobs x 8 stages", "items": f"1 job x {items:,} items", "idle": "empty database",
-             "raw": f"aiosqlite {items:,} rows"}
+             "raw": f"aiosqlite {items:,} rows", "rawrow": "  one row per statement"}
     print(f"\nwhole `jobtui run --exit-when-idle` process, concurrency {args.concurrency}; median of {runs}")
     head = f"{'workload':<26}{'unit':<20}" + "".join(f"{t:>12}" for t in trees) + ("   ratio" if args.baseline else "")
     print(head)
@@ -266,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             line += f"   {vals['this'] / vals['baseline']:.2f}x"
         print(line)
         summary[kind] = vals
-        if kind not in ("idle", "raw"):
+        if kind not in ("idle", "raw", "rawrow"):
             cvals = {t: rate[kind](med_cpu[t][kind]) for t in trees}
             line = f"{'  per CPU second':<26}{unit[kind]:<20}" + "".join(f"{v:>12,.0f}" for v in cvals.values())
             if args.baseline:
@@ -282,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
         ratio = summary["items"]["this"] / summary["raw"]["this"]
         print(f"items through `jobtui run` / raw aiosqlite rows (same run): {ratio:.2f}x (target >="
               f" {TARGET_ITEMS_OVER_RAW}x: {'met' if ratio >= TARGET_ITEMS_OVER_RAW else 'NOT met'})")
+    if "items" in summary and "rawrow" in summary:
+        print(f"items / raw rows one per statement (the earlier baseline): "
+              f"{summary['items']['this'] / summary['rawrow']['this']:.2f}x")
     if not args.no_json:
         RESULTS.mkdir(parents=True, exist_ok=True)
         out = RESULTS / f"e2e-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
