@@ -82,7 +82,8 @@ BULK: dict[str, Bulk] = {
         (9, 10)),
     _JOB_STEP_SQL: Bulk(
         "UPDATE jobs SET current_step_index = v.step, progress_done = 0, progress_total = 0, progress_message = NULL,"
-        " updated_at_ms = v.now FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(step, now, job_id)"
+        " updated_at_ms = coalesce(v.now, jobs.updated_at_ms)"
+        " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(step, now, job_id)"
         " WHERE jobs.job_id = v.job_id",
         (2,)),
     _JOB_COMPLETED_SQL: Bulk(

@@ -418,11 +418,12 @@ CREATE TABLE jobtui_meta (
 """
 """The mark of a jobtui database on PostgreSQL: ('application', 'jobtui') and ('schema_version', 'N')."""
 
-PG_EXTRA_VERSION = 3
+PG_EXTRA_VERSION = 4
 """Bumped whenever PG_EXTRA changes: a database whose mark says less gets it again (under the migration lock)."""
 
 PG_EXTRA = """
 CREATE TABLE IF NOT EXISTS jobtui_commits (token BIGINT PRIMARY KEY, at_ms BIGINT NOT NULL);
+ALTER TABLE jobs SET (fillfactor = 70);
 CREATE TABLE IF NOT EXISTS jobtui_job_seq (seq BIGINT NOT NULL);
 INSERT INTO jobtui_job_seq SELECT coalesce(max(job_id), 0) FROM jobs WHERE NOT EXISTS (SELECT 1 FROM jobtui_job_seq);
 DROP TRIGGER IF EXISTS jobtui_job_seq_bump ON jobs;
@@ -461,4 +462,6 @@ tokens (`jobtui_commits`) that tell whether a transaction committed when the con
 COMMIT's answer; the job id sequence (`jobtui_job_ids`: what SQLite's AUTOINCREMENT gives, an id never
 used twice, even after the newest job is deleted, without submitters waiting for each other); and the
 job-event trigger, deferred to COMMIT (v3: before, it ran at each status change and held the lock for the
-rest of the transaction). `jobtui_job_seq` is what databases before v3 counted with; it seeds the sequence."""
+rest of the transaction); room in each page of `jobs` (v4: fillfactor 70) for a changed row's new version
+beside the old one, so that a write that changes no indexed column (a job's current stage, its progress)
+is a HOT update, with no index entry written. `jobtui_job_seq` is what databases before v3 counted with; it seeds the sequence."""
