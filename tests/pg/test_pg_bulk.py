@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 
@@ -111,3 +112,32 @@ async def test_each_form_for_many_rows_writes_what_its_statement_row_by_row_writ
         assert at_once[table] == row_by_row[table], table
     assert row_by_row["notifications"], "the story must queue notifications"
     assert [r[2] for r in row_by_row["jobs"]] == ["completed"] * 3 + ["queued", "blocked"] + ["running"] * 2
+
+
+@pytest.mark.slow  # stats read after the store's session ends
+async def test_quick_stages_update_the_jobs_row_in_place(pg_url: str) -> None:
+    """The job's row takes each quick stage (begun and completed within one commit) as a HOT update: no indexed
+    column changes and its page has room (fillfactor 70), so no index entry is written for it."""
+    store = await open_store(pg_url)
+    try:
+        await store.add_jobs([NewJob("t", {}, tuple("abcde"), (1,) * 5) for _ in range(40)])
+        ids = [c.job.job_id for c in await store.claim("r1", 40, ["t"])]
+        for index in range(5):
+            for job_id in ids:
+                store.stage_started(job_id, index, 1, 1, 1, 0)
+                store.stage_finished(job_id, index, index)
+            await store.commit_point()
+    finally:
+        await store.close()  # the session's counts reach the statistics when it ends
+    conn = await asyncpg.connect(pg_url)
+    try:
+        for _ in range(100):
+            row = await conn.fetchrow("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'jobs'")
+            if row["n_tup_upd"] >= 40 * 6:
+                break
+            await conn.execute("SELECT pg_stat_clear_snapshot()")
+            await asyncio.sleep(0.05)  # sleep: the ended session's counts are flushed by the server on its own
+    finally:
+        await conn.close()
+    assert row["n_tup_upd"] >= 40 * 6  # the claim, then a step per stage
+    assert row["n_tup_hot_upd"] >= 40 * 5 * 3 // 4, dict(row)
