@@ -20,6 +20,7 @@ from jobtui import JobType, Registry, Runner
 from jobtui.builtins import default_registry
 from jobtui.client import Client
 from jobtui.store import Store
+from tests.inprocess import in_process_ok, run_in_process
 from tests.slowness import SLOW_FIXTURES, spawning
 
 pytest_plugins = ["tests.backends"]
@@ -29,6 +30,8 @@ T = TypeVar("T")
 
 TESTS = Path(__file__).parent
 APPS = TESTS / "apps"
+if str(APPS) not in sys.path:
+    sys.path.append(str(APPS))  # the CLI run in-process (`jobtui(...)`) imports their `--app` modules, as its children do
 
 
 # The processes the tests start (`python -m jobtui`: the CLI, runners, servers; thousands of them) read
@@ -185,11 +188,15 @@ def cli_env(db: Path | str | None = None, **extra: str) -> dict[str, str]:
     return env
 
 
-def jobtui(*args: str, db: Path | str, input: str | None = None, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
-    """Run the real CLI in a subprocess."""
+def jobtui(*args: str, db: Path | str | None, input: str | None = None, timeout: float = 60, process: bool = False,
+           **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI: its `main(argv)` in this process (tests/inprocess.py) unless a process is the point
+    (`process=True`, a command that runs until stopped, an interpreter-start variable), else `python -m jobtui`."""
+    full = cli_env(db, **env)
+    if not process and in_process_ok(args, full, env):
+        return run_in_process(args, full, input)
     return subprocess.run(
-        [sys.executable, "-m", "jobtui", *args], capture_output=True, text=True, env=cli_env(db, **env),
-        input=input, timeout=timeout,
+        [sys.executable, "-m", "jobtui", *args], capture_output=True, text=True, env=full, input=input, timeout=timeout,
     )
 
 
