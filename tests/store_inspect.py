@@ -7,10 +7,29 @@ contract suite checks both backends the same way.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import pytest
+
 from jobtui.model import JobId, JobRef, JobStatus
+from jobtui.store.seam import ThreadDb
+
+Executemany = Callable[[str, Any], Awaitable[None]]
+
+
+def replace_executemany(monkeypatch: pytest.MonkeyPatch, fn: Callable[[Executemany, str, Any], Awaitable[None]]) -> None:
+    """Make every executemany inside a SQLite store's write transactions `fn(real, sql, rows)`: a fault injected
+    where the group commit writes (it runs on the connection's thread, through the seam's ThreadDb)."""
+    real = ThreadDb.executemany
+
+    async def patched(self: ThreadDb, sql: str, rows: Any) -> None:
+        async def through(s: str, r: Any) -> None:
+            await real(self, s, r)
+
+        await fn(through, sql, rows)
+
+    monkeypatch.setattr(ThreadDb, "executemany", patched)
 
 
 async def blocked_dependents(store: Any, job_id: JobId) -> list[JobId]:

@@ -15,6 +15,7 @@ from jobtui.engine import workspace_root_for
 from jobtui.model import JobStatus, StageStatus
 from jobtui.store import Store
 from tests.conftest import make_client, run_idle, wait_for
+from tests.store_inspect import Executemany, replace_executemany
 
 FAST = Retry(retries=3, base_s=0.01, cap_s=0.05)
 
@@ -563,7 +564,9 @@ async def test_a_job_whose_completion_just_committed_is_not_taken_for_lost(store
     assert "completed" in events
 
 
-async def test_a_job_whose_stop_could_not_be_recorded_is_handed_back_later(store: Store) -> None:
+async def test_a_job_whose_stop_could_not_be_recorded_is_handed_back_later(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """When a group commit fails for good and then the failure record cannot be written either, the job stays
     ours in the store while no task runs it: the runner's control poll hands it back later, even with
     no other job running (before, it stayed `running` until the runner restarted; found with the
@@ -572,19 +575,18 @@ async def test_a_job_whose_stop_could_not_be_recorded_is_handed_back_later(store
     client = make_client(store, counting_type("t", calls))
     job_id = await client.submit("t")
     runner = Runner(store, client.registry, concurrency=1, control_poll_s=0.05, poll_s=0.05)
-    executemany = store._conn.executemany
     # The group commit of the first stage's end and its retry alone (refused for good: the job fails),
     # then the one of the job's failure record and its retry: the job stays ours, and is handed back later.
     failures = 4
 
-    async def failing(sql: str, rows: Any) -> Any:
+    async def failing(real: Executemany, sql: str, rows: Any) -> None:
         nonlocal failures
         if failures and calls:
             failures -= 1
             raise RuntimeError("injected: the write failed for good")
-        return await executemany(sql, rows)
+        await real(sql, rows)
 
-    store._conn.executemany = failing  # type: ignore[method-assign]
+    replace_executemany(monkeypatch, failing)
     task = asyncio.create_task(runner.run())
     try:
         async def completed() -> bool:

@@ -15,28 +15,30 @@ from jobtui.kinds import StopKind
 from jobtui.model import JobStatus, RunnerInfo
 from jobtui.store import NewJob, Store
 from tests.conftest import make_client, wait_for
+from tests.store_inspect import Executemany, replace_executemany
 
 
 def new(n: int = 1) -> list[NewJob]:
     return [NewJob("t", {"i": i}, ("a",), (1,)) for i in range(n)]
 
 
-def failing(store: Store, make: Callable[[], BaseException], times: int) -> list[int]:
-    """Make the next `times` executemany calls of the store's connection raise; return a call counter."""
-    real = store._conn.executemany
+def failing(monkeypatch: pytest.MonkeyPatch, make: Callable[[], BaseException], times: int) -> list[int]:
+    """Make the next `times` executemany calls of the store's write transactions raise; return a call counter."""
     calls = [0]
 
-    async def executemany(sql: str, rows: Any) -> Any:
+    async def executemany(real: Executemany, sql: str, rows: Any) -> None:
         calls[0] += 1
         if calls[0] <= times:
             raise make()
-        return await real(sql, rows)
+        await real(sql, rows)
 
-    store._conn.executemany = executemany  # type: ignore[method-assign]
+    replace_executemany(monkeypatch, executemany)
     return calls
 
 
-async def test_a_non_sqlite_exception_in_the_writer_fails_its_waiters_and_later_commits_work(store: Store) -> None:
+async def test_a_non_sqlite_exception_in_the_writer_fails_its_waiters_and_later_commits_work(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A bug-like exception inside the group commit, again when retried alone: waiters hear of it at
     once (no hang), the jobs' owner is told, and the writer lives on."""
     [job] = await store.add_jobs(new())
@@ -44,7 +46,7 @@ async def test_a_non_sqlite_exception_in_the_writer_fails_its_waiters_and_later_
     await store.claim("me", 1, ["t"])
     told: list[tuple[set[int], str]] = []
     store.on_dropped = lambda jobs, reason, _error: told.append((jobs, reason))
-    failing(store, lambda: RuntimeError("injected"), times=2)
+    failing(monkeypatch, lambda: RuntimeError("injected"), times=2)
     store.log(job, "info", "lost line")
     with pytest.raises(StoreError, match="RuntimeError: injected"):
         await asyncio.wait_for(store.commit_point(), 5)
@@ -54,7 +56,7 @@ async def test_a_non_sqlite_exception_in_the_writer_fails_its_waiters_and_later_
     assert [line.message for line in await store.logs(job)] == ["later line"]
 
 
-async def test_a_passing_database_error_keeps_the_batch_and_retries_it(store: Store) -> None:
+async def test_a_passing_database_error_keeps_the_batch_and_retries_it(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """Disk full / locked in the middle of a group commit: nothing is dropped, the waiter waits, then all commits in order."""
     [job] = await store.add_jobs(new())
 
@@ -63,7 +65,7 @@ async def test_a_passing_database_error_keeps_the_batch_and_retries_it(store: St
         e.sqlite_errorcode = 13  # type: ignore[attr-defined]
         return e
 
-    calls = failing(store, full, times=3)
+    calls = failing(monkeypatch, full, times=3)
     for i in range(5):
         store.log(job, "info", f"line {i}")
     waiter = asyncio.ensure_future(store.commit_point())
@@ -120,7 +122,9 @@ async def test_each_runner_is_judged_by_its_own_lease_ttl(store: Store) -> None:
     assert [r.runner_id for r in await store.runners()] == ["long"]
 
 
-async def test_a_commit_that_fails_once_is_retried_job_by_job_and_counters_stay_true(store: Store) -> None:
+async def test_a_commit_that_fails_once_is_retried_job_by_job_and_counters_stay_true(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A group commit fails once mid-run (not a passing condition): it is retried job by job (issue 14,
     item 1), so nothing is dropped, nothing runs again, and each job ends with exactly its items counted."""
     from jobtui import Context, JobType, Stage
@@ -144,16 +148,15 @@ async def test_a_commit_that_fails_once_is_retried_job_by_job_and_counters_stay_
     client = make_client(store, JobType("w", [Stage(work)]))
     [a, b] = [await client.submit("w") for _ in range(2)]
     calls = [0]
-    real = store._conn.executemany
 
-    async def once_midway(sql: str, rows: Any) -> Any:
+    async def once_midway(real: Executemany, sql: str, rows: Any) -> None:
         if sql.startswith("INSERT INTO items"):
             calls[0] += 1
             if calls[0] == 3:  # the third group commit with item results: some are committed before it
                 raise RuntimeError("injected")
-        return await real(sql, rows)
+        await real(sql, rows)
 
-    store._conn.executemany = once_midway  # type: ignore[method-assign]
+    replace_executemany(monkeypatch, once_midway)
     runner = Runner(store, client.registry, concurrency=2, poll_s=0.05)
     await asyncio.wait_for(runner.run(exit_when_idle=True), 30)
     assert calls[0] > 3, "the failure happened mid-run"

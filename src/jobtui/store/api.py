@@ -43,7 +43,7 @@ class ApiQueries(StoreCore):
         Raises:
             UsageError: a token of this name exists.
         """
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             rows = list(await db.execute_fetchall("SELECT 1 FROM api_tokens WHERE name = $1", (name,)))
             if rows:
                 raise UsageError(f"a token named {name!r} exists (remove it first: jobtui token rm {name})")
@@ -51,6 +51,7 @@ class ApiQueries(StoreCore):
                 "INSERT INTO api_tokens (name, scope, token_hash, created_at_ms) VALUES ($1, $2, $3, $4)",
                 (name, scope, token_hash, self.clock()),
             )
+        await self._atomic(_body)
 
     async def tokens(self) -> list[TokenInfo]:
         """Return every token (its hash, never the token), by name."""
@@ -63,14 +64,16 @@ class ApiQueries(StoreCore):
 
     async def remove_token(self, name: str) -> None:
         """Delete a token (UsageError when none has this name)."""
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             if await db.execute("DELETE FROM api_tokens WHERE name = $1", (name,)) == 0:
                 raise UsageError(f"no token named {name!r} (see `jobtui token ls`)")
+        await self._atomic(_body)
 
     async def touch_token(self, token_id: int, at_ms: int) -> None:
         """Record a token's last use."""
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             await db.execute("UPDATE api_tokens SET last_used_at_ms = $1 WHERE token_id = $2", (at_ms, token_id))
+        await self._atomic(_body)
 
     # ------------------------------------------------------------------------- idempotent submit
     async def add_job_once(
@@ -87,7 +90,7 @@ class ApiQueries(StoreCore):
         now = self.clock()
 
         async def unit() -> tuple[JobId, str, bool]:
-            async with self._tx() as db:
+            async def _body(db: Db) -> tuple[JobId, str, bool]:
                 if key is not None and (used := await _used_key(db, owner, key)):
                     return used
                 keys = [job.unique_key] if job.unique_key is not None else []
@@ -106,7 +109,14 @@ class ApiQueries(StoreCore):
                         " VALUES ($1, $2, $3, $4, $5)", (owner, key, fingerprint, job_id, now))
                 if prepare is not None:
                     await prepare(job_id)
-            return job_id, fingerprint, True
+                return job_id, fingerprint, True
+
+            if prepare is None:
+                return await self._atomic(_body)
+            # `prepare` moves uploaded files (off the event loop) inside the transaction: its steps awaited one by
+            # one, on a server's loop, which draws nothing.
+            async with self._tx() as db:
+                return await _body(db)
 
         # The same key (or the job's unique key) committed by another submit at this instant (PostgreSQL):
         # the second run reads the winner's key and returns its job, or words the unique key's refusal.
@@ -135,11 +145,12 @@ class ApiQueries(StoreCore):
 
     async def prune_events(self, before_ms: int, *, keep: int) -> int:
         """Delete events older than `before_ms` beyond the newest `keep`; return how many."""
-        async with self._tx() as db:
+        async def _body(db: Db) -> int:
             n = await db.execute(
                 "DELETE FROM job_events WHERE ts_ms < $1 AND event_id <= (SELECT coalesce(max(event_id), 0) FROM"
                 " job_events) - $2", (before_ms, keep))
             return max(0, n)
+        return await self._atomic(_body)
 
     # --------------------------------------------------------------------------------- job pages
     async def page_jobs(

@@ -1,7 +1,10 @@
 """The store's core: the SQLite connection, opening and marking the file, migrations and transactions.
 
 Writes from the engine are queued and committed in groups (store/commit.py). Control requests,
-claims and recovery run in their own `BEGIN IMMEDIATE` (`_tx`).
+claims and recovery run in their own `BEGIN IMMEDIATE`: `_atomic(body)`, which on SQLite runs the whole
+transaction in one call on the connection's thread (store/seam.py), so a blocked event loop never holds
+the write lock; `_tx` (a block of the caller's, whose statements are awaited one by one) is what is left
+for transactions no event loop of a runner runs.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import urllib.parse
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import aiosqlite
 
@@ -24,9 +27,10 @@ from .commit import GroupCommit
 from .dbfile import _absolute, _explain, _locate, is_transient_db_error
 from .dialect import Dialect
 from .schema import APPLICATION_ID, LEGACY_TABLES, MIGRATIONS, statements
-from .seam import Db, Row, SqliteDb
+from .seam import Body, Db, Row, SqliteDb
 
 log = logging.getLogger("jobtui.store")
+T = TypeVar("T")
 
 
 class StoreCore(GroupCommit):
@@ -233,9 +237,24 @@ class StoreCore(GroupCommit):
         await self.close()
 
     # ------------------------------------------------------------------------------------ plumbing
+    async def _atomic(self, body: Body[T]) -> T:
+        """Run a write transaction's `body`, serialised with the group commit: on SQLite BEGIN ... COMMIT in one
+        call on the connection's thread (the write lock never outlives the statements), elsewhere in `_tx`."""
+        if not isinstance(self._conn, SqliteDb):
+            async with self._tx() as db:
+                return await body(db)
+        async with self._lock:
+            try:
+                return await self._conn.atomically(body)
+            except sqlite3.Error as e:
+                raise StoreError(_explain(e, self.path)) from e
+
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[Db]:
-        """Run a block in one `BEGIN IMMEDIATE` transaction, serialised with the group commit."""
+        """Run a block in one `BEGIN IMMEDIATE` transaction, serialised with the group commit.
+
+        Its statements are awaited one by one: SQLite's write lock is held while this event loop is blocked
+        between them. Code a runner (or a TUI with one embedded) runs uses `_atomic` instead."""
         async with self._lock:
             try:
                 await self._conn.begin()

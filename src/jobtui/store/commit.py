@@ -21,7 +21,7 @@ from ..kinds import StopKind
 from ..model import JobId
 from .batch import Batch as _Batch
 from .dbfile import _explain, describe_exc, is_transient_db_error
-from .seam import Db
+from .seam import Db, SqliteDb
 
 log = logging.getLogger("jobtui.store")
 
@@ -39,6 +39,8 @@ class GroupCommit:
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
         self._flushing = False
+        self._inflight: _Batch | None = None
+        """The batch a group commit took and is committing (its waiters hear of its outcome)."""
         self._closing = asyncio.Event()
         self._stalled_since: float | None = None
         self._stall_said = -1e9
@@ -159,7 +161,9 @@ class GroupCommit:
         if self._batch.size == 0 and not self._flushing and not self.stalled:
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._batch.waiters.append(fut)
+        # Nothing queued since a commit took its batch: this waiter hears how that commit ends.
+        inflight = self._inflight if self._batch.size == 0 else None
+        (inflight or self._batch).waiters.append(fut)
         self._ensure_writer()
         self._wake.set()
         await fut
@@ -215,13 +219,8 @@ class GroupCommit:
             taken: _Batch | None = None
             lost: set[JobId | None] = set()
             try:
-                await self._conn.begin()
-                # Take the batch only now: what arrived while BEGIN waited joins this commit.
-                taken = self._take()
-                plan, lost = taken.plan(await self._allowed())
-                for sql, rows in plan:
-                    await self._conn.executemany(sql, rows)
-                await self._conn.commit()
+                taken = self._inflight = self._take()
+                lost = await self._commit_batch(taken)
             except asyncio.CancelledError:
                 await self._rollback()
                 if taken is not None:
@@ -253,6 +252,7 @@ class GroupCommit:
                 return 0.0
             finally:
                 self._flushing = False
+                self._inflight = None
             self.commits += 1
             self._recovered(taken.size)
             self._lost(lost)
@@ -261,20 +261,24 @@ class GroupCommit:
                     w.set_result(None)
             return 0.0
 
-    async def _allowed(self) -> set[JobId | None] | None:
-        """Return the jobs this store may write for now (None: any), inside the open transaction."""
-        if self.fence is None:
-            return None
-        # Write for a job only while this runner holds its lease: a runner that froze and was taken
-        # for dead must not write over the work of the runner that took its jobs. The rows stay locked
-        # (PostgreSQL: FOR NO KEY UPDATE, in id order) until the commit: no claim, recovery or request
-        # moves them between this check and the writes; other jobs' writers never wait on them.
-        owned = await self._conn.execute_fetchall(
-            f"SELECT job_id FROM jobs WHERE lease_owner = $1 ORDER BY job_id{self._conn.dialect.lock_own}",
-            (self.fence,))
-        allowed: set[JobId | None] = {r[0] for r in owned}
-        allowed.add(None)
-        return allowed
+    async def _commit_batch(self, batch: _Batch) -> set[JobId | None]:
+        """Commit a taken batch in one transaction (the caller holds the lock and rolls back on failure); return
+        the jobs whose writes were left out because this runner no longer holds them."""
+        fence = self.fence
+
+        async def body(db: Db) -> set[JobId | None]:
+            plan, lost = batch.plan(await _allowed(db, fence))
+            for sql, rows in plan:
+                await db.executemany(sql, rows)
+            return lost
+
+        if isinstance(self._conn, SqliteDb):
+            # One call on the connection's thread: a busy event loop (a TUI drawing) never holds the write lock.
+            return await self._conn.atomically(body)
+        await self._conn.begin()
+        lost = await body(self._conn)
+        await self._conn.commit()
+        return lost
 
     def _lost(self, lost: set[JobId | None]) -> None:
         """Drop what is queued for jobs this runner no longer holds, and tell their owner."""
@@ -300,12 +304,7 @@ class GroupCommit:
         lost: set[JobId | None] = set()
         for n, (job, part) in enumerate(parts.items()):
             try:
-                await self._conn.begin()
-                plan, gone = part.plan(await self._allowed())
-                for sql, rows in plan:
-                    await self._conn.executemany(sql, rows)
-                await self._conn.commit()
-                lost |= gone
+                lost |= await self._commit_batch(part)
             except asyncio.CancelledError:
                 await self._rollback()
                 self._requeue(_Batch.joined(list(parts.values())[n:], batch.waiters))
@@ -368,6 +367,21 @@ class GroupCommit:
             self._stalled_since = None
             self._stall_said = -1e9
 
+
+
+async def _allowed(db: Db, fence: str | None) -> set[JobId | None] | None:
+    """Return the jobs a store fenced to runner `fence` may write for now (None: any), inside the transaction."""
+    if fence is None:
+        return None
+    # Write for a job only while this runner holds its lease: a runner that froze and was taken
+    # for dead must not write over the work of the runner that took its jobs. The rows stay locked
+    # (PostgreSQL: FOR NO KEY UPDATE, in id order) until the commit: no claim, recovery or request
+    # moves them between this check and the writes; other jobs' writers never wait on them.
+    owned = await db.execute_fetchall(
+        f"SELECT job_id FROM jobs WHERE lease_owner = $1 ORDER BY job_id{db.dialect.lock_own}", (fence,))
+    allowed: set[JobId | None] = {r[0] for r in owned}
+    allowed.add(None)
+    return allowed
 
 
 def _ids(jobs: set[JobId | None]) -> str:

@@ -70,8 +70,9 @@ class ControlQueries(StoreCore):
         now = self.clock()
 
         async def unit() -> ControlResult:
-            async with self._tx() as db:
+            async def _body(db: Db) -> ControlResult:
                 return await self._control(db, job_id, action, source, now, to_stage, reason)
+            return await self._atomic(_body)
 
         return await retried_on_clash(unit, f"{action.value} {job_id}")
 

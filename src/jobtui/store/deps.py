@@ -132,7 +132,7 @@ class DependencyQueries(StoreCore):
             InvalidTransitionError: the job has started (only queued, blocked or paused jobs take new ones).
         """
         now = self.clock()
-        async with self._tx() as db:
+        async def _body(db: Db) -> JobStatus:
             rows = list(await db.execute_fetchall(
                 f"SELECT status, started_at_ms FROM jobs WHERE job_id = $1{db.dialect.lock_rows}", (job_id,)
             ))
@@ -145,10 +145,12 @@ class DependencyQueries(StoreCore):
                 " VALUES ($1, $2, 'depend', $3, $4, $5, $6)",
                 (job_id, now, status.value, after.value, dumps(sorted(found)), source),
             )
-        return after
+            return after
+        return await self._atomic(_body)
 
     async def release_ready(self) -> list[JobId]:
         """Queue every blocked job whose dependencies have all completed; return their ids."""
-        async with self._tx() as db:
+        async def _body(db: Db) -> list[JobId]:
             rows = list(await db.execute_fetchall(_READY_SQL, (self.clock(),)))
-        return [int(r[0]) for r in rows]
+            return [int(r[0]) for r in rows]
+        return await self._atomic(_body)

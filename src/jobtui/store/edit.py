@@ -51,7 +51,7 @@ class EditQueries(StoreCore):
             UsageError: a bad dependency (as `depend`).
         """
         now = self.clock()
-        async with self._tx() as db:
+        async def _body(db: Db) -> EditResult:
             rows = list(await db.execute_fetchall(
                 f"UPDATE jobs SET updated_at_ms = $1 WHERE job_id = $2 AND status IN {_EDITABLE_SQL} RETURNING {_COLS}",
                 (now, job_id),
@@ -111,7 +111,8 @@ class EditQueries(StoreCore):
                 " VALUES ($1, $2, 'edit', $3, $4, $5, $6)",
                 (job_id, now, status.value, after.value, "; ".join(changes), source),
             )
-        return EditResult(job_id, status, after, tuple(changes))
+            return EditResult(job_id, status, after, tuple(changes))
+        return await self._atomic(_body)
 
     @staticmethod
     async def _edit_params(db: Db, job_id: JobId, edit: JobEdit, old: dict[str, Any], type_: str,

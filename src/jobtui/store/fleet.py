@@ -14,6 +14,7 @@ from typing import Any
 from ..model import ACTIVE, HOLDABLE, JobId
 from .base import StoreCore
 from .schema import sql_in
+from .seam import Db
 
 _CHUNK = 500
 """Ids per `IN (?, ...)` list: well under every backend's limit on parameters."""
@@ -56,12 +57,13 @@ class FleetQueries(StoreCore):
 
     async def request_runner_stop(self, runner_ids: Sequence[str]) -> int:
         """Ask runners to hand their jobs back and exit (read at their next heartbeat); return how many were asked."""
-        asked = 0
-        async with self._tx() as db:
+        async def _body(db: Db) -> int:
+            asked = 0
             for runner_id in runner_ids:
                 asked += await db.execute(
                     "UPDATE runners SET stop_requested_at_ms = $1 WHERE runner_id = $2", (self.clock(), runner_id))
-        return asked
+            return asked
+        return await self._atomic(_body)
 
     async def stop_requested(self, runner_id: str) -> bool:
         """Tell whether someone asked this runner to stop (`jobtui runners stop`)."""

@@ -77,8 +77,9 @@ class JobQueries(StoreCore):
             raise UsageError(f"unique key {dup!r} is given to more than one new job")
 
         async def unit() -> list[JobId]:
-            async with self._tx() as db:
+            async def _body(db: Db) -> list[JobId]:
                 return await self._insert_jobs(db, jobs, keys, source, now)
+            return await self._atomic(_body)
 
         # A unique key taken by a submit committing at the same instant (PostgreSQL): the second run's check words it.
         return await retried_on_clash(unit, "submit")

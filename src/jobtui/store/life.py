@@ -13,6 +13,7 @@ from ..model import JobId
 from ..notify_on import EVENT_OF_STATUS
 from .base import StoreCore
 from .schema import sql_in
+from .seam import Db
 from .values import Watched
 
 
@@ -60,10 +61,11 @@ class LifeQueries(StoreCore):
     async def tell(self, job_id: JobId, event: str, event_at_ms: int) -> int:
         """Queue one outbox row per target of a job for a moment; return how many were new."""
         now = self.clock()
-        async with self._tx() as db:
+        async def _body(db: Db) -> int:
             return await db.execute(
                 "INSERT INTO notifications (job_id, event, event_at_ms, kind, target, created_at_ms, next_at_ms)"
                 " SELECT t.job_id, $2, $3, t.kind, t.target, $4, $4 FROM notify_targets t WHERE t.job_id = $1"
                 " ON CONFLICT DO NOTHING",
                 (job_id, event, event_at_ms, now),
             )
+        return await self._atomic(_body)

@@ -76,7 +76,7 @@ class NotifyQueries(StoreCore):
                                   kinds: Sequence[str] = ("url", "cmd")) -> list[Notification]:
         """Take up to `limit` due deliveries for this runner (free, lapsed, or held by a runner that is gone)."""
         now = self.clock()
-        async with self._tx() as db:
+        async def _body(db: Db) -> list[Notification]:
             rows = list(await db.execute_fetchall(
                 "UPDATE notifications SET claimed_by = $1, claimed_until_ms = $2 WHERE notification_id IN ("
                 "  SELECT notification_id FROM notifications WHERE state = 'pending' AND next_at_ms <= $3"
@@ -87,7 +87,8 @@ class NotifyQueries(StoreCore):
                 f" RETURNING {_COLS}",
                 (runner_id, now + lease_ms, now, dumps(list(kinds)), now, limit),
             ))
-        return sorted((_row(r) for r in rows), key=lambda n: n.notification_id)
+            return sorted((_row(r) for r in rows), key=lambda n: n.notification_id)
+        return await self._atomic(_body)
 
     async def database_id(self) -> str:
         """Return the database's identity: a random id made once, when the database was created or upgraded."""
@@ -101,17 +102,18 @@ class NotifyQueries(StoreCore):
 
     async def notification_sent(self, notification_id: int, runner_id: str, attempts: int) -> None:
         """Record a delivery that succeeded."""
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             await db.execute(
                 "UPDATE notifications SET state = 'sent', sent_at_ms = $1, attempts = attempts + $2, last_error = NULL,"
                 " claimed_by = NULL, claimed_until_ms = NULL WHERE notification_id = $3 AND state = 'pending'",
                 (self.clock(), attempts, notification_id),
             )
+        await self._atomic(_body)
 
     async def notification_failed(self, notification_id: int, runner_id: str, attempts: int, error: str,
                                   retry_at_ms: int | None) -> None:
         """Record a failed delivery: try again at `retry_at_ms`, or give up (state 'failed') when None."""
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             await db.execute(
                 "UPDATE notifications SET attempts = attempts + $1, last_error = $2, claimed_by = NULL,"
                 " claimed_until_ms = NULL, next_at_ms = coalesce($3, next_at_ms),"
@@ -119,14 +121,16 @@ class NotifyQueries(StoreCore):
                 " WHERE notification_id = $4 AND state = 'pending'",
                 (attempts, error, retry_at_ms, notification_id),
             )
+        await self._atomic(_body)
 
     async def defer_notifications(self, notification_ids: Sequence[int], runner_id: str, next_at_ms: int) -> None:
         """Hand claimed deliveries back untried (no attempt counted), due again at `next_at_ms`."""
         if not notification_ids:
             return
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             await db.execute(
                 "UPDATE notifications SET claimed_by = NULL, claimed_until_ms = NULL, next_at_ms = $1"
                 f" WHERE notification_id IN ({self.sql.ids('$2')}) AND claimed_by = $3 AND state = 'pending'",
                 (next_at_ms, dumps(list(notification_ids)), runner_id),
             )
+        await self._atomic(_body)

@@ -10,6 +10,7 @@ from ..model import JobId, JobStatus, ProcessRecord
 from .base import StoreCore
 from .batch import R_LOG, R_STAGE_START, R_STAGE_STATE
 from .records import dumps
+from .seam import Db
 
 PROC_COLS = (
     "job_id, stage_index, slot, pid, pgid, start_ticks, boot_id, runner_id, argv, cwd, started_at_ms, ended_at_ms,"
@@ -100,12 +101,13 @@ class ProcessRecords(StoreCore):
         Only the rows as `records` read them: a row a newer process of the same slot has replaced since (its
         pid or token differ) stays alive, or the next recovery would not know to end that process.
         """
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             await db.executemany(
                 "UPDATE processes SET ended_at_ms = coalesce(ended_at_ms, $1), frozen = 0 WHERE job_id = $2"
                 " AND stage_index = $3 AND slot = $4 AND pid = $5 AND coalesce(token, '') = $6",
                 [(self.clock(), job_id, r.stage_index, r.slot, r.pid, r.token or "") for r in records],
             )
+        await self._atomic(_body)
 
     async def held_status(self, job_ids: list[JobId]) -> dict[JobId, tuple[JobStatus, str | None]]:
         """Return (status, lease_owner) of jobs (those that no longer exist are missing)."""

@@ -171,7 +171,7 @@ class QueueQueries(StoreCore):
         """Create a queue (UsageError if one of this name exists)."""
         check_queue_name(name)
         now = self.clock()
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             if list(await db.execute_fetchall("SELECT 1 FROM queues WHERE name = $1", (name,))):
                 raise UsageError(f"queue {name!r} exists (change it: jobtui queue edit {name} ...)")
             await db.execute(
@@ -179,12 +179,13 @@ class QueueQueries(StoreCore):
                 (name, limits.concurrency, limits.per_runner, limits.rate_count, limits.rate_window_ms,
                  int(limits.slots), now, now),
             )
+        await self._atomic(_body)
         return await self.queue(name)
 
     async def edit_queue(self, name: str, limits: QueueLimits) -> Queue:
         """Replace a queue's limits (running jobs above a new limit finish; no new one starts until below)."""
         now = self.clock()
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             n = await db.execute(
                 "UPDATE queues SET concurrency = $1, per_runner = $2, rate_count = $3, rate_window_ms = $4, slots = $5,"
                 " updated_at_ms = $6 WHERE name = $7",
@@ -193,20 +194,22 @@ class QueueQueries(StoreCore):
             )
             if n == 0:
                 raise UsageError(f"no queue {name!r} (see jobtui queue ls)")
+        await self._atomic(_body)
         return await self.queue(name)
 
     async def set_queue_paused(self, name: str, paused: bool) -> Queue:
         """Pause a queue (no runner claims its jobs) or resume it."""
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             n = await db.execute("UPDATE queues SET paused = $1, updated_at_ms = $2 WHERE name = $3",
                                    (int(paused), self.clock(), name))
             if n == 0:
                 raise UsageError(f"no queue {name!r} (see jobtui queue ls)")
+        await self._atomic(_body)
         return await self.queue(name)
 
     async def remove_queue(self, name: str) -> None:
         """Remove a queue that no job names any more (UsageError otherwise)."""
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             if not list(await db.execute_fetchall("SELECT 1 FROM queues WHERE name = $1", (name,))):
                 raise UsageError(f"no queue {name!r} (see jobtui queue ls)")
             rows = list(await db.execute_fetchall("SELECT count(*) FROM jobs WHERE queue = $1", (name,)))
@@ -215,6 +218,7 @@ class QueueQueries(StoreCore):
                                  f" (jobtui delete --where 'queue:{name}')")
             await db.execute("DELETE FROM queue_starts WHERE queue = $1", (name,))
             await db.execute("DELETE FROM queues WHERE name = $1", (name,))
+        await self._atomic(_body)
 
     async def queues(self) -> list[Queue]:
         """Return every queue, by name, with its jobs counted by status."""

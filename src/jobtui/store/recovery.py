@@ -53,8 +53,9 @@ class RecoveryQueries(StoreCore):
         cancelled; their stage in flight is marked interrupted and continues from its last checkpoint.
         """
         now = self.clock()
-        recovered: list[tuple[JobId, JobStatus, JobStatus]] = []
-        async with self._tx() as db:
+
+        async def _body(db: Db) -> list[tuple[JobId, JobStatus, JobStatus]]:
+            recovered: list[tuple[JobId, JobStatus, JobStatus]] = []
             live = await _forget_gone_runners(db, self_id, ttl_ms, is_dead, now)
             orphans = list(await db.execute_fetchall(
                 f"SELECT job_id, status, lease_owner FROM jobs WHERE status IN {_ACTIVE_SQL} ORDER BY job_id"
@@ -67,7 +68,8 @@ class RecoveryQueries(StoreCore):
                 if after is not None:
                     recovered.append((job_id, before, after))
             recovered += await _let_go_of_held(db, live, now)
-        return recovered
+            return recovered
+        return await self._atomic(_body)
 
     async def _release(
         self, db: Db, job_id: JobId, before: JobStatus, owner: str | None, now: int, self_id: str

@@ -22,6 +22,7 @@ from ..model import TERMINAL, JobId, JobStatus
 from .base import StoreCore
 from .dbfile import _explain
 from .schema import sql_in
+from .seam import Db
 from .values import DbSize
 
 BATCH = 100
@@ -65,7 +66,7 @@ class RetentionQueries(StoreCore):
     async def purge_rows(self, job_id: JobId, cutoff_ms: int, *, chunk: int = CHUNK,
                          statuses: Collection[JobStatus] | None = None) -> int:
         """Mark one old job as being deleted, and delete up to `chunk` of its items, then log lines; return how many."""
-        async with self._tx() as db:
+        async def _body(db: Db) -> int:
             marked = await db.execute(
                 f"UPDATE jobs SET purging_at_ms = coalesce(purging_at_ms, $1) WHERE job_id = $2"
                 f" AND {_doomed(statuses, '$3')}",
@@ -84,13 +85,14 @@ class RetentionQueries(StoreCore):
                     (job_id, chunk - n),
                 ))
             return n
+        return await self._atomic(_body)
 
     async def delete_old_jobs(self, job_ids: list[JobId], cutoff_ms: int,
                               statuses: Collection[JobStatus] | None = None) -> list[JobId]:
         """Delete those of `job_ids` still old enough, with their remaining rows, in one transaction."""
         if not job_ids:
             return []
-        async with self._tx() as db:
+        async def _body(db: Db) -> list[JobId]:
             rows = list(await db.execute_fetchall(
                 f"SELECT job_id FROM jobs WHERE job_id IN ({db.dialect.ids('$1')}) AND {_doomed(statuses, '$2')}"
                 f" ORDER BY job_id{db.dialect.lock_rows}",
@@ -103,7 +105,8 @@ class RetentionQueries(StoreCore):
             for table in ("logs", "requests"):
                 await db.execute(f"DELETE FROM {table} WHERE job_id IN ({db.dialect.ids('$1')})", (text,))
             await db.execute(f"DELETE FROM jobs WHERE job_id IN ({db.dialect.ids('$1')})", (text,))
-        return ids
+            return ids
+        return await self._atomic(_body)
 
     async def db_size(self) -> DbSize:
         """Return the file's and the WAL's sizes on disk, and the bytes of its free pages."""

@@ -82,7 +82,7 @@ class RunnerWrites(CheckpointWrites, RecoveryQueries):
             RunnerNameTakenError: another runner of this name is alive (fresh lease, and `is_dead` does
                 not say its process is gone); nothing is written.
         """
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             if info.name is not None:
                 await db.execute(db.dialect.name_lock_sql, (info.name,))
                 await self._refuse_taken_name(db, info, is_dead or (lambda _r: False))
@@ -95,6 +95,7 @@ class RunnerWrites(CheckpointWrites, RecoveryQueries):
                  info.lease_ttl_ms, info.name, info.host_id),
             )
             await write_runner_tags(db, info.runner_id, info.tags)
+        await self._atomic(_body)
 
     async def _refuse_taken_name(self, db: Db, info: RunnerInfo, is_dead: Callable[[RunnerInfo], bool]) -> None:
         """Raise RunnerNameTakenError if a live runner other than `info` has its name (inside the register transaction)."""
@@ -113,24 +114,26 @@ class RunnerWrites(CheckpointWrites, RecoveryQueries):
 
     async def heartbeat(self, runner_id: str) -> bool:
         """Renew a runner's lease; return False when its row is gone (its jobs were reclaimed)."""
-        async with self._tx() as db:
+        async def _body(db: Db) -> bool:
             n = await db.execute(
                 "UPDATE runners SET heartbeat_at_ms = $1 WHERE runner_id = $2", (self.clock(), runner_id)
             )
             return n > 0
+        return await self._atomic(_body)
 
     async def unregister_runner(self, runner_id: str) -> None:
         """Remove a runner that stopped cleanly."""
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             await db.execute("DELETE FROM runner_tags WHERE runner_id = $1", (runner_id,))
             await db.execute("DELETE FROM runners WHERE runner_id = $1", (runner_id,))
+        await self._atomic(_body)
 
     async def claim(self, runner_id: str, limit: int, types: Iterable[str]) -> list[Claimed]:
         """Atomically take up to `limit` runnable jobs of `types` (priority, then age) for this runner."""
         if limit <= 0:
             return []
         now = self.clock()
-        async with self._tx() as db:
+        async def _body(db: Db) -> list[Claimed]:
             plan = await plan_claim(db, runner_id, now)
             candidates = await db.execute_fetchall(
                 claim_sql(self.sql), (runner_id, now, dumps(list(types)), limit, dumps(plan.closed)))
@@ -178,7 +181,8 @@ class RunnerWrites(CheckpointWrites, RecoveryQueries):
                     " WHERE job_id = $3",
                     (reason, now, job_id),
                 )
-        return [Claimed(j, tuple(by_job.get(j.job_id, ()))) for j in jobs if j.job_id not in unreadable]
+            return [Claimed(j, tuple(by_job.get(j.job_id, ()))) for j in jobs if j.job_id not in unreadable]
+        return await self._atomic(_body)
 
     async def has_runnable(
         self, types: Iterable[str], *, due_by_ms: int | None = None, runner_id: str | None = None

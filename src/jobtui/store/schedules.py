@@ -19,6 +19,7 @@ from ..model import JobId, Schedule, ScheduleRun
 from .base import StoreCore
 from .clash import retried_on_clash
 from .records import _TERMINAL_SQL, NewJob, dumps
+from .seam import Db
 
 _COLS = (
     "name, cron, timezone, every_ms, anchor_ms, job_type, params, options, paused, created_at_ms, next_at_ms,"
@@ -42,7 +43,7 @@ class ScheduleQueries(StoreCore):
         Raises:
             UsageError: a schedule of this name exists.
         """
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             rows = list(await db.execute_fetchall("SELECT 1 FROM schedules WHERE name = $1", (s.name,)))
             if rows:
                 raise UsageError(f"a schedule named {s.name!r} exists (remove it first: jobtui schedule rm {s.name})")
@@ -51,6 +52,7 @@ class ScheduleQueries(StoreCore):
                 (s.name, s.cron, s.tz, s.every_ms, s.anchor_ms, s.job_type, dumps(s.params), dumps(s.options),
                  int(s.paused), s.created_at_ms, s.next_at_ms, s.last_at_ms, s.last_job_id),
             )
+        await self._atomic(_body)
 
     async def schedules(self) -> list[Schedule]:
         """Return every schedule, by name."""
@@ -69,21 +71,23 @@ class ScheduleQueries(StoreCore):
 
     async def set_schedule_paused(self, name: str, paused: bool, next_at_ms: int | None = None) -> None:
         """Pause a schedule, or resume it from `next_at_ms` (occurrences while paused are not made up)."""
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             n = await db.execute(
                 "UPDATE schedules SET paused = $1, next_at_ms = coalesce($2, next_at_ms) WHERE name = $3",
                 (int(paused), next_at_ms, name),
             )
             if n == 0:
                 raise UsageError(f"no schedule named {name!r} (see `jobtui schedule ls`)")
+        await self._atomic(_body)
 
     async def remove_schedule(self, name: str) -> None:
         """Delete a schedule and its history (its jobs stay)."""
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             n = await db.execute("DELETE FROM schedules WHERE name = $1", (name,))
             if n == 0:
                 raise UsageError(f"no schedule named {name!r} (see `jobtui schedule ls`)")
             await db.execute("DELETE FROM schedule_runs WHERE name = $1", (name,))
+        await self._atomic(_body)
 
     async def schedule_runs(self, name: str, *, limit: int = 50) -> list[ScheduleRun]:
         """Return a schedule's latest occurrences, newest first."""
@@ -124,7 +128,7 @@ class ScheduleQueries(StoreCore):
     ) -> ScheduleRun | None:
         """Run fire_schedule's transaction once."""
         now = self.clock()
-        async with self._tx() as db:
+        async def _body(db: Db) -> ScheduleRun | None:
             n = await db.execute(
                 "UPDATE schedules SET next_at_ms = $1, last_at_ms = $2 WHERE name = $3 AND next_at_ms = $4 AND paused = 0",
                 (next_at_ms, occurrence_ms, s.name, s.next_at_ms),
@@ -158,7 +162,8 @@ class ScheduleQueries(StoreCore):
                 "  WHERE name = $2 ORDER BY occurrence_ms DESC LIMIT 1 OFFSET $3)",
                 (s.name, s.name, KEEP_RUNS),
             )
-        return ScheduleRun(s.name, occurrence_ms, outcome, job_id, missed, detail, now, runner_id)
+            return ScheduleRun(s.name, occurrence_ms, outcome, job_id, missed, detail, now, runner_id)
+        return await self._atomic(_body)
 
     async def _insert_jobs_for_schedule(self, db: Any, job: NewJob, source: str, now: int) -> list[JobId]:
         insert = getattr(self, "_insert_jobs")  # JobQueries; the Store class has both  # noqa: B009

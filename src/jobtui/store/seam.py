@@ -11,15 +11,21 @@ text of it has numbered placeholders (`?1, ?2, ...`), bound by position (no dict
 `SqliteDb.executemany` runs many rows of such an INSERT as one statement of `ROWS_PER_STATEMENT`
 rows: one step of SQLite per chunk, so aiosqlite's thread takes Python's GIL once per chunk, not once
 per row, while the event loop's thread runs the next items.
+
+A write transaction is a `Body`: an async function of a Db that awaits nothing but its statements.
+`SqliteDb.atomically` runs a body's BEGIN ... COMMIT in one call on aiosqlite's thread: the event loop
+it was called from may be blocked meanwhile (a TUI drawing a large frame, with the runner embedded in
+it), and SQLite's write lock, which every process shares, is still held only as long as the statements.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from functools import lru_cache
 from itertools import chain
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, cast
 
 import aiosqlite
 
@@ -28,6 +34,7 @@ from .sql_sqlite import SQLITE
 
 Row = tuple[Any, ...]
 """One row of a result, as both drivers' rows are read: by position."""
+T = TypeVar("T")
 
 
 class Db(Protocol):
@@ -65,6 +72,10 @@ class Db(Protocol):
     async def close(self) -> None:
         """Close the connection."""
         ...
+
+
+Body = Callable[[Db], Coroutine[Any, Any, T]]
+"""A write transaction's statements: an async function of the connection that awaits only the connection."""
 
 
 class Params:
@@ -129,6 +140,28 @@ def _renumbered(text: str, offset: int) -> str:
     return _NUMBERED.sub(lambda p: f"?{int(p[1]) + offset}", text)
 
 
+def _bound(sql: str, params: Sequence[Any]) -> Sequence[Any] | dict[str, Any]:
+    """Return a statement's parameters as SQLite binds them: by position (`?N`) or by name (`$N`)."""
+    return params if by_position(sql) else _named(params)
+
+
+def _statements(sql: str, rows: Iterable[Sequence[Any]]) -> list[tuple[str, list[Any]]]:
+    """Return the (statement, parameter rows) that run `sql` once per row: an INSERT of `?N` placeholders takes
+    `ROWS_PER_STATEMENT` rows per statement."""
+    if not by_position(sql):
+        return [(sql, [_named(r) for r in rows])]
+    batch = rows if isinstance(rows, list) else list(rows)
+    out: list[tuple[str, list[Any]]] = []
+    k = ROWS_PER_STATEMENT
+    if len(batch) >= k and (many := rows_statement(sql, k)) is not None:
+        whole = len(batch) - len(batch) % k
+        out.append((many, [list(chain.from_iterable(batch[i:i + k])) for i in range(0, whole, k)]))
+        batch = batch[whole:]
+    if batch:
+        out.append((sql, batch))
+    return out
+
+
 class SqliteDb:
     """An aiosqlite connection behind the seam. `begin` is `BEGIN IMMEDIATE`: SQLite's one writer at a time
     (serializable: every transaction of every process sees all that committed before it)."""
@@ -144,27 +177,18 @@ class SqliteDb:
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; return how many rows it changed."""
-        cur = await self.raw.execute(sql, params if by_position(sql) else _named(params))
+        cur = await self.raw.execute(sql, _bound(sql, params))
         return cur.rowcount
 
     async def execute_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run one statement and return its rows (tuples: the connection has no row factory)."""
-        rows: Iterable[Any] = await self.raw.execute_fetchall(sql, params if by_position(sql) else _named(params))
+        rows: Iterable[Any] = await self.raw.execute_fetchall(sql, _bound(sql, params))
         return list(rows)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each row of parameters (an INSERT of `?N` placeholders: many rows per statement)."""
-        if not by_position(sql):
-            await self.raw.executemany(sql, [_named(r) for r in rows])
-            return
-        batch = rows if isinstance(rows, list) else list(rows)
-        k = ROWS_PER_STATEMENT
-        if len(batch) >= k and (many := rows_statement(sql, k)) is not None:
-            whole = len(batch) - len(batch) % k
-            await self.raw.executemany(many, [list(chain.from_iterable(batch[i:i + k])) for i in range(0, whole, k)])
-            batch = batch[whole:]
-        if batch:
-            await self.raw.executemany(sql, batch)
+        for statement, params in _statements(sql, rows):
+            await self.raw.executemany(statement, params)
 
     async def begin(self) -> None:
         """BEGIN IMMEDIATE: take SQLite's write lock now (busy_timeout waits for it)."""
@@ -181,3 +205,74 @@ class SqliteDb:
     async def close(self) -> None:
         """Close the connection (and aiosqlite's thread)."""
         await self.raw.close()
+
+    async def atomically(self, body: Body[T]) -> T:
+        """Run `body` in one BEGIN IMMEDIATE ... COMMIT (ROLLBACK when it raises), all in one call on aiosqlite's
+        thread: the write lock is never held while this event loop is busy elsewhere. Should the caller be
+        cancelled meanwhile, the call still runs to its end (committed or rolled back) on that thread."""
+        # aiosqlite's own way of running a function on its thread (what its cursors use): no public equivalent.
+        run = cast("Callable[..., Awaitable[T]]", self.raw._execute)
+        return await run(_in_one_call, self.raw, body)
+
+
+def _in_one_call(raw: aiosqlite.Connection, body: Body[T]) -> T:
+    """On aiosqlite's thread: BEGIN IMMEDIATE, drive `body` to its end against the bare connection, COMMIT."""
+    conn = raw._conn  # on its own thread, as aiosqlite's functions use it
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        steps = body(ThreadDb(conn))
+        try:
+            steps.send(None)
+        except StopIteration as done:
+            result: T = done.value
+        else:
+            steps.close()
+            raise RuntimeError("a transaction body awaited something other than its statements")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+class ThreadDb:
+    """The seam over a bare sqlite3 connection, on its own thread: each call finishes before it returns, so a
+    body awaiting only these never suspends."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    @property
+    def dialect(self) -> Dialect:
+        """SQLite's statements."""
+        return SQLITE
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return how many rows it changed."""
+        return self._conn.execute(sql, _bound(sql, params)).rowcount
+
+    async def execute_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run one statement and return its rows."""
+        return list(self._conn.execute(sql, _bound(sql, params)).fetchall())
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """Run one statement for each row of parameters (as SqliteDb.executemany: many rows per INSERT of `?N`)."""
+        for statement, params in _statements(sql, rows):
+            self._conn.executemany(statement, params)
+
+    async def begin(self) -> None:
+        """Refuse: the body already runs in its transaction."""
+        raise RuntimeError("a transaction body cannot open another")
+
+    async def commit(self) -> None:
+        """Refuse: the transaction commits when the body returns."""
+        raise RuntimeError("a transaction body cannot commit itself")
+
+    async def rollback(self) -> None:
+        """Refuse: the transaction rolls back when the body raises."""
+        raise RuntimeError("a transaction body rolls back by raising")
+
+    async def close(self) -> None:
+        """Refuse: the connection is the store's."""
+        raise RuntimeError("a transaction body cannot close the connection")

@@ -9,6 +9,7 @@ from ..errors import UsageError
 from ..templates import Template
 from .base import StoreCore
 from .records import _loads, dumps
+from .seam import Db
 
 _COLS = "name, job_type, params, options, created_at_ms, updated_at_ms"
 
@@ -23,7 +24,7 @@ class TemplateQueries(StoreCore):
     async def save_template(self, t: Template, *, replace: bool = False) -> Template:
         """Store a template (UsageError if the name is taken, unless `replace`); return it as stored."""
         now = self.clock()
-        async with self._tx() as db:
+        async def _body(db: Db) -> Template:
             rows = list(await db.execute_fetchall("SELECT created_at_ms FROM templates WHERE name = $1", (t.name,)))
             if rows and not replace:
                 raise UsageError(f"a template named {t.name!r} exists (--replace to overwrite it)")
@@ -33,7 +34,8 @@ class TemplateQueries(StoreCore):
                 f"INSERT INTO templates ({_COLS}) VALUES ($1, $2, $3, $4, $5, $6)",
                 (t.name, t.job_type, dumps(t.params), dumps(t.options), created, now),
             )
-        return Template(t.name, t.job_type, t.params, t.options, created, now)
+            return Template(t.name, t.job_type, t.params, t.options, created, now)
+        return await self._atomic(_body)
 
     async def templates(self) -> list[Template]:
         """Return every template, by name."""
@@ -48,6 +50,7 @@ class TemplateQueries(StoreCore):
 
     async def remove_template(self, name: str) -> None:
         """Delete a template (UsageError when none has this name); jobs made of it and schedules naming it stay."""
-        async with self._tx() as db:
+        async def _body(db: Db) -> None:
             if await db.execute("DELETE FROM templates WHERE name = $1", (name,)) == 0:
                 raise UsageError(f"no template named {name!r} (see `jobtui template ls`)")
+        await self._atomic(_body)
