@@ -115,6 +115,36 @@ async def test_a_progress_tick_relays_only_the_detail_parts_that_changed(client:
         assert pane.text == laid_out_whole(app)
 
 
+async def test_a_progress_write_lays_out_only_the_detail_rows_it_changed(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18 (change to frame at 100,000 jobs): a progress write moves the job's message and its `updated`
+    stamp; the rows below the stages (params, retries, times...) were one table laid out again whole on each
+    write. Now the message's row and the `updated` row are laid out, and the lines are the whole detail's."""
+    job = await client.submit("demo", demo(delay=30))
+    frozen_clock = now_ms() + 5_000
+    async with tui(client, runner=True, clock=lambda: frozen_clock) as (app, pilot):
+        await shown(app, pilot, job, S.RUNNING)
+        await select(app, pilot, job)
+        pane = app.detail
+        pane.rerender()
+        laid: list[int] = []
+        real = Table.__rich_console__
+
+        def counting(self: Table, console: Console, options: ConsoleOptions) -> RenderResult:
+            laid.append(self.row_count)
+            return real(self, console, options)
+
+        monkeypatch.setattr(Table, "__rich_console__", counting)
+        detail = pane.detail
+        assert detail is not None
+        ticked = dataclasses.replace(detail, job=dataclasses.replace(
+            detail.job, progress_message="tick 7/10", updated_at_ms=detail.job.updated_at_ms + 61_000))
+        pane.show(ticked, pane.errors, history=pane.history)
+        assert "tick 7/10" in pane.text
+        assert laid == [1, 1], f"rows laid out for a progress write: {laid}"
+        assert pane.text == laid_out_whole(app)
+
+
 async def test_a_clock_tick_lays_out_only_the_detail_rows_that_read_differently(
         client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 18 (idle CPU): each second the clock moved, the whole field grid of a running job was laid out

@@ -63,6 +63,16 @@ class Delta:
         self.removed |= other.removed
 
 
+@dataclass(slots=True)
+class Window:
+    """A window of the list as read: its first row's position, its ids in order, the matches, the rows held."""
+
+    top: int
+    order: list[JobId]
+    matches: int
+    jobs: dict[JobId, Job]
+
+
 class JobFeed:
     """The list's window of jobs, the pinned jobs and the counts by status."""
 
@@ -255,30 +265,39 @@ class JobFeed:
         return await self.client.job_position(self.listing, job_id)
 
     async def read_window(self, top: int, span: int) -> None:
-        """Count the listing's matches and read its rows [top, top + span), and the pinned jobs."""
+        """Count the listing's matches and read its rows [top, top + span), and the pinned jobs; hold them."""
+        self.take(await self.fetch_window(top, span))
+
+    async def fetch_window(self, top: int, span: int) -> Window:
+        """Count the listing's matches and read its rows [top, top + span), and the pinned jobs (held once taken)."""
         client = self.client
         listing = self.listing
         if not self.filtered:
             self._matched = None
-            self.matches = self.total
+            matches = self.total
         else:
             mono = time.monotonic()
             if (self._matched is None or self._matched_for is None or self._matched_for[0] != listing
                     or mono - self._matched_for[1] >= REMATCH_S):
                 self._matched = await client.matching_ids(listing)
                 self._matched_for = (listing, mono)
-            self.matches = len(self._matched)
-        top = max(0, min(top, self.matches - span))
-        rows = await client.window_jobs(self.listing, top, span) if self.matches else []
+            matches = len(self._matched)
+        top = max(0, min(top, matches - span))
+        rows = await client.window_jobs(self.listing, top, span) if matches else []
         held = {j.job_id: j for j in rows}
         wanted = [i for i in self.pinned() if i not in held]
         if wanted:
             held.update(await client.jobs_by_ids(wanted))
         self.rows_read += len(held)
-        self.top = top
-        self.order = [j.job_id for j in rows]
+        return Window(top, [j.job_id for j in rows], matches, held)
+
+    def take(self, window: Window) -> None:
+        """Hold a window read by `fetch_window` (what the list then draws)."""
+        self.top = window.top
+        self.order = window.order
+        self.matches = window.matches
         self.jobs.clear()
-        self.jobs.update(held)  # in place: widgets hold a reference to this mapping
+        self.jobs.update(window.jobs)  # in place: widgets hold a reference to this mapping
 
     def update(self, job: Job) -> bool:
         """Take a newer version of a held job (a detail read); return whether it was newer."""

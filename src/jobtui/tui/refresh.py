@@ -12,19 +12,22 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..errors import JobtuiError
 from ..model import ACTIVE, Job, JobDetail, JobId, Stats
 from .alerts import Alert, coalesce, end_alerts, is_quiet, summarise
 from .feed import Delta
 from .host import AppHost
+from .wake import FileWake
 
 POLL_S = 0.5
 """How often the job list reads what changed in any case (the runners' heartbeats; a safety net)."""
 WATCH_S = 0.025
 """How often it asks whether anything was committed (one cheap read, in a plain asyncio task: no Textual
 timer's message per tick); when something was, it polls at once."""
+WAKE_SAFETY_S = 0.5
+"""With a FileWake, the token is also read this often (a write whose wake was missed)."""
 BUSY_GAP_S = 0.1
 """After a poll that found changes, the next one waits at least this long (at most ten refreshes a second)."""
 MARGIN = 12
@@ -65,18 +68,46 @@ class Refresher:
         """Jobs that ended before the app opened are no news: no toast, no bell."""
 
     async def watch(self) -> None:
-        """Poll as soon as the store's change token moves (the app's task from mount to unmount)."""
+        """Poll as soon as the store's change token moves (the app's task from mount to unmount).
+
+        With a FileWake (a SQLite file, on Linux) the token is read when the database is written, at once;
+        otherwise every WATCH_S.
+        """
+        wake = FileWake.open(self.app.client.location) if self.app.client.is_file_db else None
+        try:
+            while True:
+                if wake is None:
+                    await asyncio.sleep(WATCH_S)  # sleep: the cadence of the token's checks
+                    woke = False
+                else:
+                    woke = await wake.wait(WAKE_SAFETY_S)
+                if self.paused:
+                    continue
+                gap = self._next_at - time.monotonic()
+                if gap > 0:
+                    await asyncio.sleep(gap)  # sleep: at most one refresh per BUSY_GAP_S while changes keep coming
+                await self._poll_if_moved(retries=2 if woke else 0)
+        finally:
+            if wake is not None:
+                wake.close()
+
+    async def _poll_if_moved(self, *, retries: int) -> None:
+        """Poll if the change token moved; else look again `retries` times, a moment apart (a write wakes the
+        watcher a moment before the WAL's index shows the commit)."""
         app = self.app
-        while True:
-            await asyncio.sleep(WATCH_S)  # sleep: the cadence of the token's checks
-            if self.paused or self._polling.locked() or time.monotonic() < self._next_at:
-                continue
+        for attempt in range(retries + 1):
+            if self._polling.locked():
+                async with self._polling:
+                    pass  # a poll under way may have read the token before this change: look once it is done
             try:
                 moved = await app.client.change_token() != app.feed.token
             except JobtuiError:
-                continue  # the timer's poll shows the problem
+                return  # the timer's poll shows the problem
             if moved:
                 await self.poll()
+                return
+            if attempt < retries:
+                await asyncio.sleep(0.002 * (attempt + 1))  # sleep: the WAL index lags the write by microseconds
 
     @property
     def settled(self) -> bool:
@@ -91,7 +122,12 @@ class Refresher:
         return shown is not None and shown.job.job_id == job_id and app.log_view.job_id == job_id
 
     async def poll(self, *, full: bool = False) -> None:
-        """Read what changed, show it (the list's window, toasts), and refresh the selected job."""
+        """Read what changed, show it (the list's window, toasts), and refresh the selected job.
+
+        Every read (the list's window, the selected job's detail and log) is sent before anything is shown,
+        and then all of it is shown at once: a change is painted in one frame, not the list in one and the
+        detail in the next (each frame costs a compositor pass and a terminal write).
+        """
         app = self.app
         if not full and (self._polling.locked() or time.monotonic() < self._next_at):
             return
@@ -103,19 +139,25 @@ class Refresher:
                 if not app.embedded and (full or mono - self._last_stats >= STATS_S):
                     self._last_stats = mono
                     app.stats = Stats(runners=tuple(await app.client.alive_runners()))
-                if full or app.feed.rows_moved:
-                    await self.reload()  # a heartbeat or a log line changes no row of the list
+                if not moved or not app.ui_ok():
+                    return
+                async with self._reload_lock:
+                    # A heartbeat or a log line changes no row of the list: the window stands.
+                    show_window, show_selected = await asyncio.gather(
+                        self._read_window() if full or app.feed.rows_moved else _none(), self._follow_reads(delta))
+                    if not app.ui_ok():
+                        return
+                    if show_window is not None:
+                        show_window()
             except JobtuiError as e:
                 if app.ui_ok():
                     app.update_status(problem=str(e))
                 return
-            if not moved or not app.ui_ok():
-                return
             self._next_at = time.monotonic() + BUSY_GAP_S
             self.apply_delta(delta)
-            await self.follow_selected(delta)
-            if app.ui_ok():
-                app.update_status()
+            if show_selected is not None:
+                show_selected()
+            app.update_status()
 
     async def reload(self, *, top: int | None = None, show: JobId | None = None) -> None:
         """Read the list's window again and show it, the highlighted job (or `show`) staying highlighted.
@@ -125,38 +167,50 @@ class Refresher:
             show: a job to highlight (e.g. one just submitted), wherever it is in the list.
         """
         async with self._reload_lock:
-            app = self.app
-            if not app.ui_ok():
-                return
-            table, feed = app.table, app.feed
-            page = max(1, table.size.height)
-            wanted = show if show is not None else app.selected
-            offset = table.screen_offset if show is None else page // 2
-            view_top = int(table.scroll_y) if top is None else top
-            cursor: int | None = None
-            if show is not None:
-                cursor = await feed.position(show)
-                view_top = (cursor if cursor is not None else table.cursor) - offset
-            # A margin above and below the view: a key or a short scroll reads nothing.
-            await feed.read_window(max(0, view_top) - MARGIN, page + 2 * MARGIN)
-            if show is None:
-                wanted = table.selected_id  # the highlight may have moved while the rows were read: keep the new one
-            if cursor is None and wanted is not None and top is None:
-                if wanted in feed.order:
-                    cursor = feed.top + feed.order.index(wanted)
-                elif feed.order:
-                    # It moved out of the window (another order, a filter): find it, and read around it.
-                    cursor = await feed.position(wanted)
-                    if cursor is not None:
-                        await feed.read_window(max(0, cursor - offset) - MARGIN, page + 2 * MARGIN)
-            if not app.ui_ok():
-                return
+            show_window = await self._read_window(top=top, show=show)
+            if show_window is not None:
+                show_window()
+
+    async def _read_window(self, *, top: int | None = None, show: JobId | None = None) -> Callable[[], None] | None:
+        """Read the list's window (see `reload`); return what shows it (None when the UI is gone)."""
+        app = self.app
+        if not app.ui_ok():
+            return None
+        table, feed = app.table, app.feed
+        page = max(1, table.size.height)
+        wanted = show if show is not None else app.selected
+        offset = table.screen_offset if show is None else page // 2
+        view_top = int(table.scroll_y) if top is None else top
+        cursor: int | None = None
+        if show is not None:
+            cursor = await feed.position(show)
+            view_top = (cursor if cursor is not None else table.cursor) - offset
+        # A margin above and below the view: a key or a short scroll reads nothing.
+        window = await feed.fetch_window(max(0, view_top) - MARGIN, page + 2 * MARGIN)
+        if show is None:
+            wanted = table.selected_id  # the highlight may have moved while the rows were read: keep the new one
+        if cursor is None and wanted is not None and top is None:
+            if wanted in window.order:
+                cursor = window.top + window.order.index(wanted)
+            elif window.order:
+                # It moved out of the window (another order, a filter): find it, and read around it.
+                cursor = await feed.position(wanted)
+                if cursor is not None:
+                    window = await feed.fetch_window(max(0, cursor - offset) - MARGIN, page + 2 * MARGIN)
+        if not app.ui_ok():
+            return None
+
+        def show_window() -> None:
+            # Held only now, with everything else this poll read: the list is drawn from what is held.
+            feed.take(window)
             table.note_jobs(feed.jobs.values(), max_id=feed.max_id)
             table.set_window(feed.top, list(feed.order), feed.matches, cursor=cursor,
                              screen_offset=offset if cursor is not None else None)
             if show is not None:
                 table.select(show)
             app.update_titles()
+
+        return show_window
 
     def apply_delta(self, delta: Delta) -> None:
         """Toast job ends, unmark deleted jobs, and keep the footer's actions in step with what changed."""
@@ -228,11 +282,17 @@ class Refresher:
 
     async def follow_selected(self, delta: Delta) -> None:
         """Refresh the detail and the log of the selected job when it changed or runs."""
+        show_selected = await self._follow_reads(delta)
+        if show_selected is not None:
+            show_selected()
+
+    async def _follow_reads(self, delta: Delta) -> Callable[[], None] | None:
+        """Read the selected job's detail and new log lines if it changed or runs; return what shows them."""
         app = self.app
         job_id = app.selected
         job = app.selected_job
         if job_id is None or job is None or self.pending or not app.ui_ok():
-            return
+            return None
         changed = job_id in delta.changed
         active = job.status in ACTIVE
         mono = time.monotonic()
@@ -240,7 +300,7 @@ class Refresher:
         log = app.log_view
         want_log = (changed or active) and log.job_id == job_id
         if not (want_detail or want_log):
-            return
+            return None
         if want_detail:
             self._last_detail = mono
         # The failed attempts and the history change only with the job's state, counts or stage attempts:
@@ -267,16 +327,21 @@ class Refresher:
             _raise_unexpected(extras)
             errors, history = (None if isinstance(r, BaseException) else r for r in extras)
             want_extras = True
-        if app.selected != job_id or not app.ui_ok():
-            return
-        if want_extras and isinstance(errors, list) and isinstance(history, list):
-            self._last_extras = mono
-        else:
-            errors, history = app.detail.errors, app.detail.history
-        if isinstance(detail, JobDetail):
-            app.detail.show(self.agree(detail), errors, history=history)  # type: ignore[arg-type]
-        if isinstance(lines, list) and lines and log.job_id == job_id:
-            log.add(lines)  # type: ignore[arg-type]
+
+        def show_selected() -> None:
+            nonlocal errors, history
+            if app.selected != job_id or not app.ui_ok():
+                return
+            if want_extras and isinstance(errors, list) and isinstance(history, list):
+                self._last_extras = mono
+            else:
+                errors, history = app.detail.errors, app.detail.history
+            if isinstance(detail, JobDetail):
+                app.detail.show(self.agree(detail), errors, history=history)  # type: ignore[arg-type]
+            if isinstance(lines, list) and lines and log.job_id == job_id:
+                log.add(lines)  # type: ignore[arg-type]
+
+        return show_selected
 
     async def load_selected(self) -> None:
         app = self.app

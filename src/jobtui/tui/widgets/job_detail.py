@@ -307,7 +307,9 @@ class JobDetailPane(ScrollView, can_focus=True):
             grid.add_row(Text("next try"), note_text)
         # One grid per row (the key column is 10 wide whatever the rows): a progress tick or the clock lays out
         # the rows that changed, not the whole grid (Rich lays a table out in ~1 ms a row on this machine).
-        parts: list[RenderableType] = [*_rows_of(grid, key_style), Text(""), stages, Text(""), more]
+        # The rows below the stages too: a progress tick changes the "updated" row there, not the params.
+        parts: list[RenderableType] = [*_rows_of(grid, key_style), Text(""), stages, Text(""),
+                                       *_rows_of(more, key_style)]
         parts += self._attempts_outputs_history(j, key_style, dim, err)
         return parts
 
