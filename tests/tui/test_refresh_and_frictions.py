@@ -17,6 +17,7 @@ from jobtui.model import Job, JobStatus, now_ms
 from jobtui.tui import app as app_module
 from jobtui.tui.alerts import Alert, coalesce, end_alerts, is_quiet
 from jobtui.tui.app import FILTER_HINT, JobtuiApp
+from jobtui.tui.widgets.key_rows import KeyRow
 
 from .conftest import FAILS, LONG, demo, run_idle, select, shown, tui, wait_until
 
@@ -128,13 +129,18 @@ async def test_a_progress_write_lays_out_only_the_detail_rows_it_changed(
         pane = app.detail
         pane.rerender()
         laid: list[int] = []
-        real = Table.__rich_console__
+        real_table, real_row = Table.__rich_console__, KeyRow.__rich_console__
 
-        def counting(self: Table, console: Console, options: ConsoleOptions) -> RenderResult:
+        def table(self: Table, console: Console, options: ConsoleOptions) -> RenderResult:
             laid.append(self.row_count)
-            return real(self, console, options)
+            return real_table(self, console, options)
 
-        monkeypatch.setattr(Table, "__rich_console__", counting)
+        def key_row(self: KeyRow, console: Console, options: ConsoleOptions) -> RenderResult:
+            laid.append(1)
+            return real_row(self, console, options)
+
+        monkeypatch.setattr(Table, "__rich_console__", table)
+        monkeypatch.setattr(KeyRow, "__rich_console__", key_row)
         detail = pane.detail
         assert detail is not None
         ticked = dataclasses.replace(detail, job=dataclasses.replace(

@@ -53,6 +53,7 @@ from ..format import (
     until,
 )
 from ..paused import paused_ms
+from .key_rows import KeyRow, rows_of
 
 HISTORY_SHOWN = 8
 """Requests shown in the detail (`jobtui show` lists them all)."""
@@ -81,20 +82,6 @@ def _grid(key_style: Style) -> Table:
     g.add_column(style=key_style, no_wrap=True, min_width=10)
     g.add_column(overflow="fold")
     return g
-
-
-def _rows_of(grid: Table, key_style: Style) -> list[Table]:
-    """Return each row of a detail grid as a grid of its own (they render to the same lines: no key is wider
-    than the key column's minimum width)."""
-    keys, values = (list(column.cells) for column in grid.columns)
-    if any(not isinstance(key, Text) or key.cell_len > 10 for key in keys):
-        return [grid]  # a wider key widens the column of every row
-    out = []
-    for key, value in zip(keys, values, strict=True):
-        g = _grid(key_style)
-        g.add_row(key, value)
-        out.append(g)
-    return out
 
 
 def row(g: Table, key: str, *value: str | Text | tuple[str, Style]) -> None:
@@ -308,8 +295,8 @@ class JobDetailPane(ScrollView, can_focus=True):
         # One grid per row (the key column is 10 wide whatever the rows): a progress tick or the clock lays out
         # the rows that changed, not the whole grid (Rich lays a table out in ~1 ms a row on this machine).
         # The rows below the stages too: a progress tick changes the "updated" row there, not the params.
-        parts: list[RenderableType] = [*_rows_of(grid, key_style), Text(""), stages, Text(""),
-                                       *_rows_of(more, key_style)]
+        parts: list[RenderableType] = [*rows_of(grid, key_style), Text(""), stages, Text(""),
+                                       *rows_of(more, key_style)]
         parts += self._attempts_outputs_history(j, key_style, dim, err)
         return parts
 
@@ -484,6 +471,8 @@ def _signature(part: RenderableType) -> Hashable:
     """
     if isinstance(part, str):
         return part
+    if isinstance(part, KeyRow):
+        return part.signature(_signature(part.value))
     if isinstance(part, Text):
         return (part.plain, part.style, tuple(part.spans), part.justify, part.overflow, part.no_wrap, part.end)
     if isinstance(part, Table):
