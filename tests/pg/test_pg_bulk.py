@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from collections.abc import Callable
 
@@ -14,6 +15,8 @@ from jobtui.model import NotifyEvent
 from jobtui.store import JobStore, NewJob, open_store
 from jobtui.store.pg_bulk import BULK
 from jobtui.store.pg_connection import PgConnection
+from jobtui.store.runs import take_sql
+from jobtui.store.sql_pg import PG
 from tests.backends import PgCluster
 
 _TABLES = {
@@ -141,3 +144,30 @@ async def test_quick_stages_update_the_jobs_row_in_place(pg_url: str) -> None:
         await conn.close()
     assert row["n_tup_upd"] >= 40 * 6  # the claim, then a step per stage
     assert row["n_tup_hot_upd"] >= 40 * 5 * 3 // 4, dict(row)
+
+
+@pytest.mark.slow  # a burst of submits on the session's server
+async def test_a_claim_after_a_burst_of_submits_reads_its_list_of_ids_once(pg_url: str) -> None:
+    """Right after a burst of submits the table's statistics still say a few rows: as `job_id IN (subquery)`, the
+    planner chose a nested loop that expanded the claim's JSON list of ids again for every row (500 jobs: 194 ms
+    instead of 57). As `job_id = ANY(ARRAY(...))` the list is read once."""
+    store = await open_store(pg_url)
+    try:
+        ids = await store.add_jobs([NewJob("t", {}, ("a",), (1,)) for _ in range(300)])
+    finally:
+        await store.close()
+    conn = await asyncpg.connect(pg_url)
+    try:
+        await conn.execute("BEGIN")
+        plan = await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + take_sql(PG), "r1", 1, json.dumps(ids))
+        await conn.execute("ROLLBACK")
+    finally:
+        await conn.close()
+    nodes: list[dict[str, object]] = []
+    todo = [json.loads(plan)[0]["Plan"] if isinstance(plan, str) else plan[0]["Plan"]]
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        todo.extend(node.get("Plans", []))  # type: ignore[arg-type]
+    assert max(int(n["Actual Loops"]) for n in nodes) == 1, [(n["Node Type"], n["Actual Loops"]) for n in nodes]
+    assert nodes[0]["Actual Rows"] == 300

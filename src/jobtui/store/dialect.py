@@ -65,6 +65,10 @@ class Dialect(ABC):
     def ids(self, param: str) -> str:
         """A subquery of the integer values (job ids) of a JSON list given as one parameter."""
 
+    def id_in(self, column: str, param: str) -> str:
+        """`column` is one of the job ids of a JSON list given as one parameter (a condition)."""
+        return f"{column} IN ({self.ids(param)})"
+
     @abstractmethod
     def instr(self, haystack: str, needle: str) -> str:
         """The 1-based position of `needle` in `haystack` (0: not there)."""

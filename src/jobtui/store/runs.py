@@ -72,6 +72,17 @@ def _claim_sql(d: Dialect) -> str:
             " ORDER BY priority DESC, created_at_ms, job_id LIMIT $4")
 
 
+def take_sql(d: Dialect) -> str:
+    """Return the claim's move in dialect `d`: runner `$1` takes the jobs of ids `$3` (a JSON list) at `$2`, those still
+    runnable and free (or already its own), and gets their rows."""
+    return (
+        "UPDATE jobs SET status = 'running', lease_owner = $1, started_at_ms = coalesce(started_at_ms, $2),"
+        " updated_at_ms = $2, next_retry_at_ms = NULL, paused_at_ms = NULL"
+        f" WHERE {d.id_in('job_id', '$3')} AND status IN {sql_in(RUNNABLE)}"
+        f" AND (lease_owner IS NULL OR lease_owner = $1) RETURNING {JOB_COLS}"
+    )
+
+
 class RunnerWrites(CheckpointWrites, RecoveryQueries):
     """Leases, claims, recovery and the checkpoints of running jobs."""
 
@@ -138,13 +149,7 @@ class RunnerWrites(CheckpointWrites, RecoveryQueries):
             candidates = await db.execute_fetchall(
                 claim_sql(self.sql), (runner_id, now, dumps(list(types)), limit, dumps(plan.closed)))
             taken = plan.take([(r[0], r[1], r[2]) for r in candidates], runner_id, limit)
-            rows = await db.execute_fetchall(
-                "UPDATE jobs SET status = 'running', lease_owner = $1, started_at_ms = coalesce(started_at_ms, $2),"
-                " updated_at_ms = $2, next_retry_at_ms = NULL, paused_at_ms = NULL"
-                f" WHERE job_id IN ({self.sql.ids('$3')}) AND status IN {sql_in(RUNNABLE)}"
-                f" AND (lease_owner IS NULL OR lease_owner = $1) RETURNING {JOB_COLS}",
-                (runner_id, now, dumps(taken)),
-            ) if taken else []
+            rows = await db.execute_fetchall(take_sql(self.sql), (runner_id, now, dumps(taken))) if taken else []
             decoded: list[Job] = []
             unreadable: dict[JobId, str] = {}
             for r in rows:
@@ -158,7 +163,7 @@ class RunnerWrites(CheckpointWrites, RecoveryQueries):
                 jobs = [replace(j, slot=slots[j.job_id]) if j.job_id in slots else j for j in jobs]
             stage_rows = list(await db.execute_fetchall(
                 "SELECT job_id, stage_index, name, status, attempts, generation, output, state, items_done,"
-                f" items_failed, runs, failures FROM stages WHERE job_id IN ({self.sql.ids('$1')})"
+                f" items_failed, runs, failures FROM stages WHERE {self.sql.id_in('job_id', '$1')}"
                 " ORDER BY job_id, stage_index",
                 (dumps([j.job_id for j in jobs]),),
             )) if jobs else []
