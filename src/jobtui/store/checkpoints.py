@@ -144,10 +144,12 @@ class CheckpointWrites(StoreCore):
         self, job_id: JobId, index: int, key: str, ok: bool, result: Any, error: str | None, attempts: int
     ) -> None:
         """Queue: an item's result and its done (or failed) mark, in one row."""
+        if not key.isascii() or "\x00" in key:
+            key = text(key)
         self._submit(
             R_ITEM, self._item_sql,
-            (job_id, index, text(key), "done" if ok else "failed", None if result is None else dumps(result),
-             opt_text(error), attempts, self.clock()), job=job_id,
+            (job_id, index, key, "done" if ok else "failed", None if result is None else dumps(result),
+             None if error is None else text(error), attempts, self.clock()), job=job_id,
         )
 
     def stage_counters(self, job_id: JobId, index: int, total: int | None, done: int, failed: int) -> None:
