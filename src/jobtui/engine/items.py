@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from ..kinds import Stop, StopKind
 from ..model import JobId, auto_pause_reason
+from .lease import lease_clock
 from .retry import Retry, call_with_retry, describe
 from .tolerance import AllowFailures, check_allow_failures
 
@@ -102,6 +103,8 @@ class ItemLoop:
         """The store's `batches` when this loop last queued its counters and progress: once per group commit."""
         self._progress = self.progress
         self._limit = run.job_type.auto_pause_after
+        self._fresh_until = 0.0
+        """The lease_clock() time until which the runner's lease is known to be its own (read again once past)."""
 
     async def load(self, *, fresh: bool) -> None:
         """Read which items are done or failed (nothing to read for a stage that never stored one)."""
@@ -172,11 +175,20 @@ class ItemLoop:
             failures = self.run_.consecutive_failures
             raise Stop(StopKind.PAUSE, auto_pause_reason(failures, o.key, str(o.error)))
 
+    async def _ready(self) -> None:
+        """Before an item: wait for the lease to be confirmed, or the database to take writes, if need be."""
+        run = self.run_
+        self._fresh_until = run.runner.lease_fresh_until()
+        if run.must_wait:
+            await run.ready()
+            self._fresh_until = run.runner.lease_fresh_until()
+
     async def one(self, k: str, item: Any) -> ItemOutcome:
         """Run the function on one item under its retry policy; return its outcome (never raise its error)."""
-        if self.run_.must_wait:
-            # No new item while the lease may have lapsed or the database takes no writes.
-            await self.run_.ready()
+        # No new item while the lease may have lapsed or the database takes no writes (`run.must_wait`, with the
+        # lease's deadline kept here: one clock read per item). A lost job stops at the request check before.
+        if lease_clock() > self._fresh_until or self.store.stalled or self.run_.request is StopKind.LOST:
+            await self._ready()
         token = current_item.set(k)
         try:
             # The first attempt is a plain call (the hot path); a failure goes on to the retry policy.

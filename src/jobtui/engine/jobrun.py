@@ -32,6 +32,10 @@ class Holder(Protocol):
         """Tell whether its lease may have lapsed."""
         ...
 
+    def lease_fresh_until(self) -> float:
+        """Return the lease_clock() time until which its lease is surely its own."""
+        ...
+
     async def ensure_lease(self) -> None:
         """Return once it has confirmed that it still holds its lease."""
         ...

@@ -153,7 +153,12 @@ class Runner:
         Measured on a clock that runs on through SIGSTOP and suspend, so that a runner that wakes up
         knows it slept.
         """
-        return lease_clock() - self._lease_ok > self.lease_ttl_s * 2 / 3
+        return lease_clock() > self.lease_fresh_until()
+
+    def lease_fresh_until(self) -> float:
+        """Return the lease_clock() time until which this runner's lease is surely its own (its last confirmed
+        heartbeat plus 2/3 of its TTL): a loop may compare the clock with it instead of calling lease_stale()."""
+        return self._lease_ok + self.lease_ttl_s * 2 / 3
 
     async def ensure_lease(self) -> None:
         """Return once this runner has confirmed in the database that it still holds its lease and jobs.
