@@ -8,10 +8,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from jobtui import Context, JobType, Runner, Stage
 from jobtui.model import JobStatus
 from jobtui.store import Store
 from tests.conftest import make_client
+from tests.store_inspect import Executemany, replace_executemany
 
 ITEMS = 600
 
@@ -22,7 +25,9 @@ def disk_full() -> sqlite3.OperationalError:
     return e
 
 
-async def test_every_commit_counts_exactly_the_items_it_holds(store: Store, db_path: Path) -> None:
+async def test_every_commit_counts_exactly_the_items_it_holds(
+    store: Store, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def work(ctx: Context) -> int:
         async def one(i: int) -> int:
             if i % 40 == 39:
@@ -38,19 +43,20 @@ async def test_every_commit_counts_exactly_the_items_it_holds(store: Store, db_p
     job = await client.submit("w")
     seen: list[tuple[int, int, int]] = []
     failures = [0]
-    real_many, real_commit = store._conn.executemany, store._conn.commit
 
-    async def executemany(sql: str, rows: Any) -> None:
+    async def executemany(real: Executemany, sql: str, rows: Any) -> None:
         # The 2nd to 4th item batches fail as a full disk does: their batch is put back and retried, while the
         # loop goes on queueing items behind it.
         if sql.startswith("INSERT INTO items"):
             failures[0] += 1
             if 2 <= failures[0] <= 4:
                 raise disk_full()
-        await real_many(sql, rows)
+        await real(sql, rows)
 
-    async def commit() -> None:
-        await real_commit()
+    real_atomically = store._conn.atomically
+
+    async def atomically(body: Any) -> Any:
+        result = await real_atomically(body)  # committed: read what another connection sees now
         reader = sqlite3.connect(db_path)
         try:
             done = reader.execute("SELECT count(*) FROM items WHERE status = 'done'").fetchone()[0]
@@ -59,9 +65,10 @@ async def test_every_commit_counts_exactly_the_items_it_holds(store: Store, db_p
         finally:
             reader.close()
         seen.append((done, stage, counted))
+        return result
 
-    store._conn.executemany = executemany  # type: ignore[method-assign]
-    store._conn.commit = commit  # type: ignore[method-assign]
+    replace_executemany(monkeypatch, executemany)
+    monkeypatch.setattr(store._conn, "atomically", atomically)
     runner = Runner(store, client.registry, concurrency=1, poll_s=0.05)
     await asyncio.wait_for(runner.run(exit_when_idle=True), 60)
     assert (await client.detail(job)).job.status is JobStatus.COMPLETED
