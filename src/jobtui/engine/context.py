@@ -245,7 +245,8 @@ class Context:
         run = self._run
         if not run.output_loaded:
             run.output_loaded = True
-            run.output_bytes += await run.store.output_bytes(self.job_id)
+            claimed = run.output_claimed
+            run.output_bytes += claimed if claimed is not None else await run.store.output_bytes(self.job_id)
         return run.output_bytes
 
     def output_note(self) -> str | None:

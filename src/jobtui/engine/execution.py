@@ -90,6 +90,7 @@ async def _run_stages(runner: Holder, run: JobRun) -> None:
             store.job_completed(job_id, runner.runner_id, len(stages))
             store.notify_event(job_id, NotifyEvent.COMPLETED)
             run.log("job completed")
+            run.end_queued()
         await store.commit_point()
         runner.stages_done += 1
         ran = True
@@ -97,6 +98,7 @@ async def _run_stages(runner: Holder, run: JobRun) -> None:
         run.completing = True
         store.job_completed(job_id, runner.runner_id, len(stages))
         store.notify_event(job_id, NotifyEvent.COMPLETED)
+        run.end_queued()
         await store.commit_point()
     runner.jobs_done += 1
     runner.emit(RunnerEvent.COMPLETED, job_id)
@@ -233,6 +235,7 @@ async def _failed(runner: Holder, run: JobRun, f: StageError) -> None:
             f" in {(retry_at - store.clock()) / 1000:.0f}s",
             "error",
         )
+    run.end_queued()
     try:
         await store.commit_point()
     except StoreError as e:

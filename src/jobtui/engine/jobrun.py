@@ -44,6 +44,10 @@ class Holder(Protocol):
         """Move a paused-but-held job out of the running set."""
         ...
 
+    def slot_freeing(self) -> None:
+        """Claim for a job whose end is queued (it rides the same group commit, after that end)."""
+        ...
+
     def emit(self, event: RunnerEvent, job_id: JobId | None = None) -> None:
         """Tell of a runner event."""
         ...
@@ -66,6 +70,8 @@ class JobRun:
         """Bytes of command output logged for this job (in earlier runs too, once `output_loaded`)."""
         self.output_loaded = False
         """True once the bytes logged by earlier runs were read from the store (`Context.output_count`)."""
+        self.output_claimed = claimed.output_bytes
+        """Those bytes as the claim read them (None: to be read), which `Context.output_count` takes instead."""
         self.output_dropped = 0
         """Output lines dropped past the job's output limit."""
         self.output_dropped_bytes = 0
@@ -85,6 +91,10 @@ class JobRun:
         self.grace_timer: asyncio.TimerHandle | None = None
         self.completing = False
         """True once the job's completion is queued: from then on it is no longer held in the store, and not lost."""
+        self.ending = False
+        """True once the job's end (completed, failed) is queued: its slot may be claimed for meanwhile."""
+        self._clean = set() if claimed.processes_left else {r.index for r in claimed.stages}
+        """Stages that no process record of an earlier run names (as the claim saw), and that ran no command yet."""
         self.items_done = claimed.job.items_done
         self.items_failed = claimed.job.items_failed
         self.consecutive_failures = 0 if claimed.job.resume_count else claimed.job.consecutive_failures
@@ -194,6 +204,18 @@ class JobRun:
                 pass  # our writes were dropped: on_dropped interrupts this job
             if self.lost:
                 raise Stop(StopKind.LOST)
+
+    def may_have_leftovers(self, index: int) -> bool:
+        """Tell whether a command of stage `index` may have been left by an earlier run (ask once per attempt, just
+        before its first command: from then on this run's own commands may be left)."""
+        clean = index in self._clean
+        self._clean.discard(index)
+        return not clean
+
+    def end_queued(self) -> None:
+        """Note that this job's end is queued: a claim for its slot may ride the group commit that carries it."""
+        self.ending = True
+        self.runner.slot_freeing()
 
     async def until_stop(self) -> None:
         """Return once pause, cancel or shutdown is asked."""

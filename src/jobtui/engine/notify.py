@@ -63,6 +63,8 @@ PER_HOST = 2
 """Deliveries to one receiver (host:port) at once; more wait their turn (handed back untried)."""
 DEFER_MS = 3000
 """How long a delivery handed back because its receiver is busy waits before it is due again."""
+ROUND_GAP_S = 0.05
+"""The least time between two rounds: a runner ending hundreds of jobs a second does not look once per end."""
 
 
 def payload(n: Notification, detail: JobDetail, output: Sequence[str] = ()) -> dict[str, Any]:
@@ -163,9 +165,11 @@ class Notifier:
 
         Never cancel this task: it may be inside a store transaction. Call stop() and await it.
         """
+        loop = asyncio.get_running_loop()
         try:
             while not self._stopping:
                 timeout = self.poll_s
+                began = loop.time()
                 try:
                     timeout = await self._round()
                 except asyncio.CancelledError:
@@ -173,6 +177,10 @@ class Notifier:
                 except Exception as e:  # a busy database: try again at the next poll
                     log.warning("notifications: %s", e)
                 await wait_set(self._wake, timeout)
+                # Woken at every job's end: gather the ends of a busy runner into one round per ROUND_GAP_S.
+                gap = ROUND_GAP_S - (loop.time() - began)
+                if gap > 0 and not self._stopping:
+                    await asyncio.sleep(gap)  # sleep: the pause between two rounds is the point
                 self._wake.clear()
         finally:
             await self._settle()

@@ -449,7 +449,8 @@ class Processes:
         ctx = self._ctx
         store = ctx._run.store
         if not self._cleared:
-            await end_leftovers(store, ctx.job_id, ctx.stage_index, log=lambda m: ctx.log(m, "warning"))
+            if ctx._run.may_have_leftovers(ctx.stage_index):  # not when the claim saw no record of the job's
+                await end_leftovers(store, ctx.job_id, ctx.stage_index, log=lambda m: ctx.log(m, "warning"))
             self._cleared = True
         lane = await self._lane(argv, cwd) if slot else None
         contain = lane.contain if lane is not None else Containment.new() if _LINUX else Containment("")

@@ -6,10 +6,11 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Unpack
+from typing import Any, Unpack
 
 from ..errors import RunnerNameTakenError, StoreError
 from ..fleet import check_name, check_tags
@@ -85,12 +86,18 @@ class Runner:
         self.held: dict[JobId, JobRun] = {}
         """Paused jobs whose stage this runner keeps (a frozen command); they take no slot."""
         self._wake = asyncio.Event()
+        self._asked = True
+        """Set by wake(): the next turn polls control requests even if the last poll is recent."""
+        self._polled = 0.0
+        """When (time.monotonic) the control requests were last polled."""
         self._stopping = False
         self._lease_ok = lease_clock()
         """When (lease_clock) the last heartbeat that found this runner still registered began."""
         self._confirming: asyncio.Future[None] | None = None
         self._held = False
         self._claiming = asyncio.Lock()
+        self._pending: asyncio.Future[Any] | None = None
+        """A claim queued by slot_freeing for the next group commit: its jobs are started at the next turn."""
         """Held while a claim is in flight and its jobs start (hold_claims() waits for it)."""
         self.stages_done = 0
         """Stages completed by this runner, for benchmarks."""
@@ -104,7 +111,30 @@ class Runner:
     # public control ------------------------------------------------------------------------------
     def wake(self) -> None:
         """Look for new jobs and control requests now instead of at the next poll."""
+        self._asked = True
         self._wake.set()
+
+    def slot_freeing(self) -> None:
+        """Claim for a job whose end is queued: queued now, the claim rides the group commit of that end, after it."""
+        self._wake.set()
+        # Not beside a claim in flight (its jobs are not in `runs` yet): the loop claims after it instead.
+        if self._pending is None and not (self._claiming.locked() or self._held or self._stopping or self.store.stalled
+                                          or self.lease_stale()):
+            self._pending = self.store.claim_soon(self.runner_id, self._free(), self.registry.names)
+
+    async def _take_pending(self) -> list[Claimed]:
+        """Start the jobs of the claim queued by slot_freeing, if any (call it holding `_claiming`)."""
+        pending, self._pending = self._pending, None
+        claimed = [] if pending is None else await pending
+        if not isinstance(claimed, list):
+            return []  # that commit failed: nothing was claimed
+        for c in claimed:
+            self._start(c)
+        return claimed
+
+    def _free(self) -> int:
+        """Return the free slots: a job whose end is queued no longer takes one."""
+        return self.concurrency - sum(1 for r in self.runs.values() if not r.ending)
 
     def stop(self, *, force: bool = False) -> None:
         """Stop claiming; bring running jobs to a safe point and hand them back, then return from run().
@@ -127,7 +157,7 @@ class Runner:
         """
         self._held = True
         async with self._claiming:
-            pass
+            await self._take_pending()
 
     def release_claims(self) -> None:
         """Claim jobs again (after hold_claims())."""
@@ -293,12 +323,14 @@ class Runner:
                 claimed, timeout, idle = await self._turn(types, exit_when_idle, wait_for_scheduled)
                 if idle:
                     break
-                if claimed and len(self.runs) < self.concurrency:
+                if claimed and self._free() > 0:
                     continue
                 self.loops += 1
                 await wait_set(self._wake, timeout)
                 self._wake.clear()
         finally:
+            async with self._claiming:
+                await self._take_pending()  # claimed already: started, then handed back with the others
             await self._shutdown()
             await self._stop_duties(heartbeat, keeper, duties)
             await self._leave()
@@ -310,8 +342,12 @@ class Runner:
         timeout = self.control_poll_s if self.runs or self.held else self.poll_s
         try:
             claimed = await self._claim(types)
-            if self.runs or self.unrecorded:
-                await poll_control(self)
+            # Each job's end wakes the loop: requests are polled at their own pace (or at once after wake()).
+            if (self.runs or self.unrecorded) and (self._asked or time.monotonic() - self._polled >= self.control_poll_s):
+                self._asked, self._polled = False, time.monotonic()
+                async with self._claiming:  # a claim that rode a job's end is started first: not taken for stray
+                    claimed += await self._take_pending()
+                    await poll_control(self)
             if self.held:
                 await poll_held(self)
             if not self.runs and not claimed:
@@ -332,7 +368,12 @@ class Runner:
 
     async def _claim(self, types: list[str]) -> list[Claimed]:
         """Claim as many jobs as there are free slots and start them (none while held, stopping or stalled)."""
-        free = self.concurrency - len(self.runs)
+        if self._pending is not None:
+            async with self._claiming:
+                claimed = await self._take_pending()
+            if claimed:
+                return claimed
+        free = self._free()
         if free > 0 and self.lease_stale():
             await self.ensure_lease()
         # While the database takes no writes (disk full, locked), take no new jobs; nor while held.

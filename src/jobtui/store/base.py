@@ -228,6 +228,8 @@ class StoreCore(GroupCommit):
                     await self._writer
                 except asyncio.CancelledError:
                     pass
+            self._settle_riders(self._riders, None)
+            self._riders = []
             await self._conn.close()
 
     async def __aenter__(self) -> Self:

@@ -3,7 +3,8 @@
 Writes from the engine (stage ends, item results, progress, logs) are queued with `_submit` and
 committed together by one writer task: many concurrent jobs share one transaction and one fsync.
 A caller that needs durability awaits `commit_point()`, which returns once everything it queued
-so far is committed.
+so far is committed. A short transaction of its own (a claim) may `ride` the next group commit: it runs
+after the queued statements, in a savepoint of the same transaction, and shares its one fsync.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,23 @@ from .seam import Db, SqliteDb
 
 log = logging.getLogger("jobtui.store")
 
+NOT_RUN: Any = object()
+"""What `ride` returns when the group commit it rode did not commit (its body's work is undone or never ran)."""
+
+Rider = tuple[Callable[[Db], Awaitable[Any]], "asyncio.Future[Any]"]
+"""A transaction of its own that rides the next group commit: its body, and the future told its outcome."""
+Outcomes = list[tuple["asyncio.Future[Any]", Any, BaseException | None]]
+"""Each ridden body's future, with its result or its error."""
+
 
 class GroupCommit:
     """The queue of writes and the writer task that commits them in groups (a mixin of StoreCore)."""
 
     _conn: Db
     path: Path
+    claims_ride = False
+    """Whether a claim rides the group commit (`ride`) instead of taking a transaction of its own (SQLite: its one
+    writer makes them take turns anyway, so sharing the commit saves an fsync per claim)."""
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
@@ -57,6 +69,8 @@ class GroupCommit:
         loop that queues a row per item queues its counters (`watch_*`, read when the batch is taken) once per
         batch, not per item. (A batch put back after a failed commit absorbs the one queued since, with its
         `watch_*` rows.)"""
+        self._riders: list[Rider] = []
+        """Transactions of their own that run inside the next group commit (`ride`)."""
 
     @property
     def location(self) -> str:
@@ -168,6 +182,43 @@ class GroupCommit:
         self._wake.set()
         await fut
 
+    async def ride(self, body: Callable[[Db], Awaitable[Any]]) -> Any:
+        """Run `body` inside the next group commit, after its queued statements; return its result once committed.
+
+        The body runs in a savepoint: should it raise, its statements are undone, the others' commit, and
+        its error is raised here. Returns NOT_RUN when that group commit did not commit (a busy database,
+        a refused write): then nothing of the body is in the database, and the caller may try again.
+        """
+        return await self.ride_soon(body)
+
+    def ride_soon(self, body: Callable[[Db], Awaitable[Any]]) -> asyncio.Future[Any]:
+        """Queue `body` for the next group commit now (see `ride`); return the future of its outcome.
+
+        Queued before its caller yields, it joins the commit of what was queued before it: the writer takes
+        the batch as soon as it runs.
+        """
+        if self._closed:
+            raise StoreError("store is closed")
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._riders.append((body, fut))
+        self._ensure_writer()
+        self._wake.set()
+        return fut
+
+    @staticmethod
+    def _settle_riders(riders: Sequence[Rider], outcomes: Outcomes | None) -> None:
+        """Give each rider its outcome once the commit succeeded (`outcomes`), else NOT_RUN."""
+        for fut, result, error in outcomes or ():
+            if fut.done():
+                continue
+            if error is None:
+                fut.set_result(result)
+            else:
+                fut.set_exception(error)
+        for _body, fut in riders:
+            if not fut.done():
+                fut.set_result(NOT_RUN)
+
     def _dropped(self, jobs: set[JobId | None], reason: StopKind, error: str = "") -> None:
         """Tell the owner of `jobs` that their queued writes were dropped; never let its error stop the writer."""
         hook = self.on_dropped
@@ -208,7 +259,7 @@ class GroupCommit:
     async def _flush(self, delay: float) -> float:
         """Try one group commit; return how long to wait before the next try (0: until woken)."""
         async with self._lock:
-            if self._batch.size == 0:
+            if self._batch.size == 0 and not self._riders:
                 batch = self._take()
                 self._recovered(0)
                 for w in batch.waiters:
@@ -218,9 +269,13 @@ class GroupCommit:
             self._flushing = True
             taken: _Batch | None = None
             lost: set[JobId | None] = set()
+            riders: list[Rider] = []
+            outcomes: Outcomes | None = None
             try:
                 taken = self._inflight = self._take()
-                lost = await self._commit_batch(taken)
+                riders, self._riders = self._riders, []
+                lost, ridden = await self._commit_batch(taken, riders)
+                outcomes = ridden
             except asyncio.CancelledError:
                 await self._rollback()
                 if taken is not None:
@@ -253,6 +308,7 @@ class GroupCommit:
             finally:
                 self._flushing = False
                 self._inflight = None
+                self._settle_riders(riders, outcomes)
             self.commits += 1
             self._recovered(taken.size)
             self._lost(lost)
@@ -261,16 +317,17 @@ class GroupCommit:
                     w.set_result(None)
             return 0.0
 
-    async def _commit_batch(self, batch: _Batch) -> set[JobId | None]:
-        """Commit a taken batch in one transaction (the caller holds the lock and rolls back on failure); return
-        the jobs whose writes were left out because this runner no longer holds them."""
+    async def _commit_batch(self, batch: _Batch, riders: Sequence[Rider] = ()) -> tuple[set[JobId | None], Outcomes]:
+        """Commit a taken batch, then the riders, in one transaction (the caller holds the lock and rolls back on
+        failure); return the jobs whose writes were left out because this runner no longer holds them, and the
+        riders' outcomes."""
         fence = self.fence
 
-        async def body(db: Db) -> set[JobId | None]:
+        async def body(db: Db) -> tuple[set[JobId | None], Outcomes]:
             plan, lost = batch.plan(await _allowed(db, fence))
             for sql, rows in plan:
                 await db.executemany(sql, rows)
-            return lost
+            return lost, await _run_riders(db, riders, self._refusal)
 
         if isinstance(self._conn, SqliteDb):
             # One call on the connection's thread: a busy event loop (a TUI drawing) never holds the write lock.
@@ -304,7 +361,7 @@ class GroupCommit:
         lost: set[JobId | None] = set()
         for n, (job, part) in enumerate(parts.items()):
             try:
-                lost |= await self._commit_batch(part)
+                lost |= (await self._commit_batch(part))[0]
             except asyncio.CancelledError:
                 await self._rollback()
                 self._requeue(_Batch.joined(list(parts.values())[n:], batch.waiters))
@@ -382,6 +439,25 @@ async def _allowed(db: Db, fence: str | None) -> set[JobId | None] | None:
     allowed: set[JobId | None] = {r[0] for r in owned}
     allowed.add(None)
     return allowed
+
+
+async def _run_riders(db: Db, riders: Sequence[Rider], refusal: Callable[[BaseException], StoreError]) -> Outcomes:
+    """Run the riders' bodies, each in its own savepoint of the open transaction; return their outcomes."""
+    out: Outcomes = []
+    for body, fut in riders:
+        if fut.done():  # its caller was cancelled: nothing to run
+            continue
+        await db.execute("SAVEPOINT jobtui_ride")
+        try:
+            result = await body(db)
+        except Exception as e:
+            await db.execute("ROLLBACK TO jobtui_ride")
+            await db.execute("RELEASE jobtui_ride")
+            out.append((fut, None, refusal(e) if isinstance(e, sqlite3.Error) else e))
+            continue
+        await db.execute("RELEASE jobtui_ride")
+        out.append((fut, result, None))
+    return out
 
 
 def _ids(jobs: set[JobId | None]) -> str:

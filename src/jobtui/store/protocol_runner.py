@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -43,6 +44,11 @@ class RunnerLeases(Protocol):
 
     async def claim(self, runner_id: str, limit: int, types: Iterable[str]) -> list[Claimed]:
         """Atomically take up to `limit` runnable jobs of `types` (priority, then age) whose needs the runner's tags cover."""
+        ...
+
+    def claim_soon(self, runner_id: str, limit: int, types: Iterable[str]) -> asyncio.Future[Any] | None:
+        """Queue a claim to ride the next group commit after what is queued so far; its future holds the claimed
+        jobs, or something else when nothing was claimed (None: claims do not ride on this backend)."""
         ...
 
     async def has_runnable(

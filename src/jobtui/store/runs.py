@@ -3,9 +3,11 @@ the group-committed writes of running jobs: store/checkpoints.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import Any
 
 from ..errors import RunnerNameTakenError
 from ..model import (
@@ -17,6 +19,7 @@ from ..model import (
     StageStatus,
 )
 from .checkpoints import CheckpointWrites
+from .commit import NOT_RUN
 from .dialect import Dialect
 from .fleet import fits, write_runner_tags
 from .queues import after_claim, plan_claim
@@ -74,12 +77,14 @@ def _claim_sql(d: Dialect) -> str:
 
 def take_sql(d: Dialect) -> str:
     """Return the claim's move in dialect `d`: runner `$1` takes the jobs of ids `$3` (a JSON list) at `$2`, those still
-    runnable and free (or already its own), and gets their rows."""
+    runnable and free (or already its own), and gets their rows, each with its output bytes and whether a process
+    row of it is alive."""
     return (
         "UPDATE jobs SET status = 'running', lease_owner = $1, started_at_ms = coalesce(started_at_ms, $2),"
         " updated_at_ms = $2, next_retry_at_ms = NULL, paused_at_ms = NULL"
         f" WHERE {d.id_in('job_id', '$3')} AND status IN {sql_in(RUNNABLE)}"
-        f" AND (lease_owner IS NULL OR lease_owner = $1) RETURNING {JOB_COLS}"
+        f" AND (lease_owner IS NULL OR lease_owner = $1) RETURNING {JOB_COLS}, output_bytes,"
+        " EXISTS (SELECT 1 FROM processes p WHERE p.job_id = jobs.job_id AND p.ended_at_ms IS NULL)"
     )
 
 
@@ -143,51 +148,69 @@ class RunnerWrites(CheckpointWrites, RecoveryQueries):
         """Atomically take up to `limit` runnable jobs of `types` (priority, then age) for this runner."""
         if limit <= 0:
             return []
+        pending = self.claim_soon(runner_id, limit, types)
+        if pending is not None:
+            claimed = await pending
+            if claimed is not NOT_RUN:
+                return claimed  # type: ignore[no-any-return]
+            if self.stalled:
+                return []  # the database takes no writes now: claim nothing until it does
+        return await self._atomic(lambda db: self._claim_in(db, runner_id, limit, types))
+
+    def claim_soon(self, runner_id: str, limit: int, types: Iterable[str]) -> asyncio.Future[Any] | None:
+        """Queue a claim (as `claim`) to ride the next group commit, after the writes queued so far (a job's end: one
+        fsync for both); return the future of its jobs (not a list: that commit failed, nothing was claimed).
+        None where claims take a transaction of their own (`claims_ride`)."""
+        if not self.claims_ride or limit <= 0:
+            return None
+        return self.ride_soon(lambda db: self._claim_in(db, runner_id, limit, list(types)))
+
+    async def _claim_in(self, db: Db, runner_id: str, limit: int, types: Iterable[str]) -> list[Claimed]:
+        """Take up to `limit` runnable jobs inside the open transaction."""
         now = self.clock()
-        async def _body(db: Db) -> list[Claimed]:
-            plan = await plan_claim(db, runner_id, now)
-            candidates = await db.execute_fetchall(
-                claim_sql(self.sql), (runner_id, now, dumps(list(types)), limit, dumps(plan.closed)))
-            taken = plan.take([(r[0], r[1], r[2]) for r in candidates], runner_id, limit)
-            rows = await db.execute_fetchall(take_sql(self.sql), (runner_id, now, dumps(taken))) if taken else []
-            decoded: list[Job] = []
-            unreadable: dict[JobId, str] = {}
-            for r in rows:
-                try:
-                    decoded.append(_job(r))
-                except CorruptRowError as e:
-                    unreadable[r[0]] = str(e)
-            jobs = sorted(decoded, key=lambda j: (-j.priority, j.created_at_ms, j.job_id))
-            if plan.limits:
-                slots = await after_claim(db, plan, runner_id, jobs, now)
-                jobs = [replace(j, slot=slots[j.job_id]) if j.job_id in slots else j for j in jobs]
-            stage_rows = list(await db.execute_fetchall(
-                "SELECT job_id, stage_index, name, status, attempts, generation, output, state, items_done,"
-                f" items_failed, runs, failures FROM stages WHERE {self.sql.id_in('job_id', '$1')}"
-                " ORDER BY job_id, stage_index",
-                (dumps([j.job_id for j in jobs]),),
-            )) if jobs else []
-            by_job: dict[JobId, list[StageRecord]] = {}
-            for r in stage_rows:
-                try:
-                    status = StageStatus(r[3])
-                    record = StageRecord(r[1], r[2], status, r[4], r[5], _loads(r[6]), _loads(r[7]), r[8], r[9],
-                                         r[10], r[11])
-                except (CorruptRowError, ValueError):
-                    unreadable[r[0]] = f"job {r[0]}: stage {r[2]!r} is unreadable in the database"
-                    continue
-                by_job.setdefault(r[0], []).append(record)
-            # A row jobtui never wrote (hand-edited, another program) fails its own job, here and
-            # now; left queued it would fail every claim and stop the runner for all jobs.
-            for job_id, reason in unreadable.items():
-                log.error("%s; marking it failed", reason)
-                await db.execute(
-                    "UPDATE jobs SET status = 'failed', lease_owner = NULL, error_message = $1, updated_at_ms = $2"
-                    " WHERE job_id = $3",
-                    (reason, now, job_id),
-                )
-            return [Claimed(j, tuple(by_job.get(j.job_id, ()))) for j in jobs if j.job_id not in unreadable]
-        return await self._atomic(_body)
+        plan = await plan_claim(db, runner_id, now)
+        candidates = await db.execute_fetchall(
+            claim_sql(self.sql), (runner_id, now, dumps(list(types)), limit, dumps(plan.closed)))
+        taken = plan.take([(r[0], r[1], r[2]) for r in candidates], runner_id, limit)
+        rows = await db.execute_fetchall(take_sql(self.sql), (runner_id, now, dumps(taken))) if taken else []
+        decoded: list[Job] = []
+        unreadable: dict[JobId, str] = {}
+        extra = {r[0]: (int(r[-2] or 0), bool(r[-1])) for r in rows}
+        for r in rows:
+            try:
+                decoded.append(_job(r[:-2]))
+            except CorruptRowError as e:
+                unreadable[r[0]] = str(e)
+        jobs = sorted(decoded, key=lambda j: (-j.priority, j.created_at_ms, j.job_id))
+        if plan.limits:
+            slots = await after_claim(db, plan, runner_id, jobs, now)
+            jobs = [replace(j, slot=slots[j.job_id]) if j.job_id in slots else j for j in jobs]
+        stage_rows = list(await db.execute_fetchall(
+            "SELECT job_id, stage_index, name, status, attempts, generation, output, state, items_done,"
+            f" items_failed, runs, failures FROM stages WHERE {self.sql.id_in('job_id', '$1')}"
+            " ORDER BY job_id, stage_index",
+            (dumps([j.job_id for j in jobs]),),
+        )) if jobs else []
+        by_job: dict[JobId, list[StageRecord]] = {}
+        for r in stage_rows:
+            try:
+                status = StageStatus(r[3])
+                record = StageRecord(r[1], r[2], status, r[4], r[5], _loads(r[6]), _loads(r[7]), r[8], r[9],
+                                     r[10], r[11])
+            except (CorruptRowError, ValueError):
+                unreadable[r[0]] = f"job {r[0]}: stage {r[2]!r} is unreadable in the database"
+                continue
+            by_job.setdefault(r[0], []).append(record)
+        # A row jobtui never wrote (hand-edited, another program) fails its own job, here and
+        # now; left queued it would fail every claim and stop the runner for all jobs.
+        for job_id, reason in unreadable.items():
+            log.error("%s; marking it failed", reason)
+            await db.execute(
+                "UPDATE jobs SET status = 'failed', lease_owner = NULL, error_message = $1, updated_at_ms = $2"
+                " WHERE job_id = $3",
+                (reason, now, job_id),
+            )
+        return [Claimed(j, tuple(by_job.get(j.job_id, ())), *extra[j.job_id]) for j in jobs if j.job_id not in unreadable]
 
     async def has_runnable(
         self, types: Iterable[str], *, due_by_ms: int | None = None, runner_id: str | None = None

@@ -29,3 +29,5 @@ from .schedules import ScheduleQueries
 class Store(DetailQueries, JobQueries, ControlQueries, RunnerWrites, DependencyQueries, NotifyQueries, ProcessRecords, ScheduleQueries,
             RetentionQueries, FleetQueries, ApiQueries, ListingQueries, MetaQueries, QueueQueries):
     """All reads and writes of one SQLite database file."""
+
+    claims_ride = True

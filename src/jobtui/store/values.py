@@ -59,6 +59,11 @@ class Claimed:
 
     job: Job
     stages: tuple[StageRecord, ...]
+    output_bytes: int | None = None
+    """Bytes of command output its earlier runs logged, read with the claim (None: not read)."""
+    processes_left: bool = True
+    """Whether the claim found process rows of the job not known to have ended (False: no stage has leftovers
+    to end before its first command)."""
 
 
 @dataclass(frozen=True, slots=True)
