@@ -10,13 +10,14 @@ import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Unpack
+from typing import Unpack
 
 from ..errors import RunnerNameTakenError, StoreError
 from ..fleet import check_name, check_tags
 from ..kinds import RunnerEvent, StopKind
 from ..model import JobId, RunnerInfo
 from ..store import Claimed, RunnerStore
+from .claim_ahead import ClaimAhead
 from .control import poll_control, poll_held, recover
 from .definition import Registry
 from .duties import Duty, start_duties, stop_duties
@@ -96,9 +97,9 @@ class Runner:
         self._confirming: asyncio.Future[None] | None = None
         self._held = False
         self._claiming = asyncio.Lock()
-        self._pending: asyncio.Future[Any] | None = None
-        """A claim queued by slot_freeing for the next group commit: its jobs are started at the next turn."""
         """Held while a claim is in flight and its jobs start (hold_claims() waits for it)."""
+        self._ahead = ClaimAhead()
+        """The claim for the slot of a job whose end is queued (slot_freeing)."""
         self.stages_done = 0
         """Stages completed by this runner, for benchmarks."""
         self.jobs_done = 0
@@ -118,16 +119,12 @@ class Runner:
         """Claim for a job whose end is queued: queued now, the claim rides the group commit of that end, after it."""
         self._wake.set()
         # Not beside a claim in flight (its jobs are not in `runs` yet): the loop claims after it instead.
-        if self._pending is None and not (self._claiming.locked() or self._held or self._stopping or self.store.stalled
-                                          or self.lease_stale()):
-            self._pending = self.store.claim_soon(self.runner_id, self._free(), self.registry.names)
+        if not (self._claiming.locked() or self._held or self._stopping or self.store.stalled or self.lease_stale()):
+            self._ahead.queue(self.store, self.runner_id, self._free(), self.registry.names)
 
     async def _take_pending(self) -> list[Claimed]:
         """Start the jobs of the claim queued by slot_freeing, if any (call it holding `_claiming`)."""
-        pending, self._pending = self._pending, None
-        claimed = [] if pending is None else await pending
-        if not isinstance(claimed, list):
-            return []  # that commit failed: nothing was claimed
+        claimed = await self._ahead.take()
         for c in claimed:
             self._start(c)
         return claimed
@@ -368,7 +365,7 @@ class Runner:
 
     async def _claim(self, types: list[str]) -> list[Claimed]:
         """Claim as many jobs as there are free slots and start them (none while held, stopping or stalled)."""
-        if self._pending is not None:
+        if self._ahead.queued:
             async with self._claiming:
                 claimed = await self._take_pending()
             if claimed:

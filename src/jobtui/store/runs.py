@@ -77,14 +77,12 @@ def _claim_sql(d: Dialect) -> str:
 
 def take_sql(d: Dialect) -> str:
     """Return the claim's move in dialect `d`: runner `$1` takes the jobs of ids `$3` (a JSON list) at `$2`, those still
-    runnable and free (or already its own), and gets their rows, each with its output bytes and whether a process
-    row of it is alive."""
+    runnable and free (or already its own), and gets their rows, each with its output bytes."""
     return (
         "UPDATE jobs SET status = 'running', lease_owner = $1, started_at_ms = coalesce(started_at_ms, $2),"
         " updated_at_ms = $2, next_retry_at_ms = NULL, paused_at_ms = NULL"
         f" WHERE {d.id_in('job_id', '$3')} AND status IN {sql_in(RUNNABLE)}"
-        f" AND (lease_owner IS NULL OR lease_owner = $1) RETURNING {JOB_COLS}, output_bytes,"
-        " EXISTS (SELECT 1 FROM processes p WHERE p.job_id = jobs.job_id AND p.ended_at_ms IS NULL)"
+        f" AND (lease_owner IS NULL OR lease_owner = $1) RETURNING {JOB_COLS}, output_bytes"
     )
 
 
@@ -175,10 +173,10 @@ class RunnerWrites(CheckpointWrites, RecoveryQueries):
         rows = await db.execute_fetchall(take_sql(self.sql), (runner_id, now, dumps(taken))) if taken else []
         decoded: list[Job] = []
         unreadable: dict[JobId, str] = {}
-        extra = {r[0]: (int(r[-2] or 0), bool(r[-1])) for r in rows}
+        output = {r[0]: int(r[-1] or 0) for r in rows}
         for r in rows:
             try:
-                decoded.append(_job(r[:-2]))
+                decoded.append(_job(r[:-1]))
             except CorruptRowError as e:
                 unreadable[r[0]] = str(e)
         jobs = sorted(decoded, key=lambda j: (-j.priority, j.created_at_ms, j.job_id))
@@ -191,6 +189,11 @@ class RunnerWrites(CheckpointWrites, RecoveryQueries):
             " ORDER BY job_id, stage_index",
             (dumps([j.job_id for j in jobs]),),
         )) if jobs else []
+        # Jobs with a process an earlier run may have left: each stage ends those before its first command.
+        left = {r[0] for r in await db.execute_fetchall(
+            f"SELECT DISTINCT job_id FROM processes WHERE {self.sql.id_in('job_id', '$1')} AND ended_at_ms IS NULL",
+            (dumps([j.job_id for j in jobs]),),
+        )} if jobs else set()
         by_job: dict[JobId, list[StageRecord]] = {}
         for r in stage_rows:
             try:
@@ -210,7 +213,8 @@ class RunnerWrites(CheckpointWrites, RecoveryQueries):
                 " WHERE job_id = $3",
                 (reason, now, job_id),
             )
-        return [Claimed(j, tuple(by_job.get(j.job_id, ())), *extra[j.job_id]) for j in jobs if j.job_id not in unreadable]
+        return [Claimed(j, tuple(by_job.get(j.job_id, ())), output[j.job_id], j.job_id in left) for j in jobs
+                if j.job_id not in unreadable]
 
     async def has_runnable(
         self, types: Iterable[str], *, due_by_ms: int | None = None, runner_id: str | None = None

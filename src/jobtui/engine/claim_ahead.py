@@ -1,0 +1,50 @@
+"""The claim for the slot of a job whose end is queued: it rides the group commit of that end (issue 18, `add` jobs).
+
+A short job's end and the next job's claim are then one transaction and one fsync (store/commit.py `ride_soon`):
+the claim is queued before the ending job awaits its commit, so the writer takes both in one batch, the end
+first. Should that commit fail, nothing was claimed and the runner claims at its next turn as it always did.
+Its jobs are the runner's in the store before they are in `Runner.runs`: whatever compares the two (the control
+poll's strays, hold_claims, shutdown) starts them first (`take`, under the claim lock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import StoreError
+from ..store import Claimed, RunnerStore
+
+log = logging.getLogger("jobtui.engine")
+
+
+class ClaimAhead:
+    """At most one claim queued for the next group commit, and its jobs once it committed."""
+
+    def __init__(self) -> None:
+        self._pending: asyncio.Future[Any] | None = None
+
+    def queue(self, store: RunnerStore, runner_id: str, free: int, types: Iterable[str]) -> None:
+        """Queue a claim of up to `free` jobs for the next group commit (none while one is queued; nothing where
+        claims do not ride the group commit)."""
+        if self._pending is None and free > 0:
+            self._pending = store.claim_soon(runner_id, free, types)
+
+    @property
+    def queued(self) -> bool:
+        """Tell whether a claim is queued and its jobs not yet taken."""
+        return self._pending is not None
+
+    async def take(self) -> list[Claimed]:
+        """Return the jobs of the queued claim once its commit is done (none if it failed or none is queued)."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return []
+        try:
+            claimed = await pending
+        except StoreError as e:
+            log.warning("%s; claiming again at the next turn", e)
+            return []
+        return claimed if isinstance(claimed, list) else []
