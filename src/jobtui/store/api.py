@@ -180,7 +180,7 @@ class ApiQueries(StoreCore):
         ids = sorted(set(job_ids))
         if not ids:
             return {}
-        rows = await self._all(f"SELECT {JOB_COLS} FROM jobs WHERE job_id IN ({self.sql.ids('$1')})", (dumps(ids),))
+        rows = await self._all(f"SELECT {JOB_COLS} FROM jobs WHERE {self.sql.id_in('job_id', '$1')}", (dumps(ids),))
         return {j.job_id: j for j in map(_job, rows)}
 
     async def oldest_queued_ms(self) -> int | None:

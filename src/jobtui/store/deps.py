@@ -42,7 +42,7 @@ async def check_deps(db: Db, deps: Iterable[JobId]) -> dict[JobId, JobStatus]:
     rows = list(await db.execute_fetchall(
         # Held until the new job is linked: a parent that completes (or is deleted) meanwhile waits for
         # it, so its release of blocked dependents sees the new one.
-        f"SELECT job_id, status, purging_at_ms FROM jobs WHERE job_id IN ({db.dialect.ids('$1')})"
+        f"SELECT job_id, status, purging_at_ms FROM jobs WHERE {db.dialect.id_in('job_id', '$1')}"
         f" ORDER BY job_id{db.dialect.lock_share}",
         (dumps(wanted),),
     ))
@@ -114,7 +114,7 @@ class DependencyQueries(StoreCore):
             return {}
         rows = await self._all(
             "SELECT d.job_id, j.job_id, j.type, j.status FROM job_deps d JOIN jobs j ON j.job_id = d.depends_on"
-            f" WHERE d.job_id IN ({self.sql.ids('$1')}) AND j.status != 'completed'"
+            f" WHERE {self.sql.id_in('d.job_id', '$1')} AND j.status != 'completed'"
             " ORDER BY d.job_id, j.job_id",
             (dumps(ids),),
         )

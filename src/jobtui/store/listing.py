@@ -184,7 +184,7 @@ class ListingQueries(StoreCore):
             ids = sorted(set(among))
             if not ids:
                 return set()
-            where = [f"job_id IN ({self.sql.ids(p.add(dumps(ids)))})", *where]
+            where = [self.sql.id_in("job_id", p.add(dumps(ids))), *where]
         return {int(r[0]) for r in await self._all("SELECT job_id FROM jobs" + _clause(where), p.values)}
 
     async def job_changes(self, updated_after_ms: int) -> list[tuple[JobId, str, int]]:

@@ -130,7 +130,7 @@ class NotifyQueries(StoreCore):
         async def _body(db: Db) -> None:
             await db.execute(
                 "UPDATE notifications SET claimed_by = NULL, claimed_until_ms = NULL, next_at_ms = $1"
-                f" WHERE notification_id IN ({self.sql.ids('$2')}) AND claimed_by = $3 AND state = 'pending'",
+                f" WHERE {self.sql.id_in('notification_id', '$2')} AND claimed_by = $3 AND state = 'pending'",
                 (next_at_ms, dumps(list(notification_ids)), runner_id),
             )
         await self._atomic(_body)

@@ -112,7 +112,7 @@ class ProcessRecords(StoreCore):
     async def held_status(self, job_ids: list[JobId]) -> dict[JobId, tuple[JobStatus, str | None]]:
         """Return (status, lease_owner) of jobs (those that no longer exist are missing)."""
         rows = await self._all(
-            f"SELECT job_id, status, lease_owner FROM jobs WHERE job_id IN ({self.sql.ids('$1')})",
+            f"SELECT job_id, status, lease_owner FROM jobs WHERE {self.sql.id_in('job_id', '$1')}",
             (dumps(job_ids),),
         )
         return {int(r[0]): (JobStatus(r[1]), r[2]) for r in rows}

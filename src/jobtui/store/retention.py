@@ -94,7 +94,7 @@ class RetentionQueries(StoreCore):
             return []
         async def _body(db: Db) -> list[JobId]:
             rows = list(await db.execute_fetchall(
-                f"SELECT job_id FROM jobs WHERE job_id IN ({db.dialect.ids('$1')}) AND {_doomed(statuses, '$2')}"
+                f"SELECT job_id FROM jobs WHERE {db.dialect.id_in('job_id', '$1')} AND {_doomed(statuses, '$2')}"
                 f" ORDER BY job_id{db.dialect.lock_rows}",
                 (dumps(job_ids), cutoff_ms),
             ))
@@ -103,8 +103,8 @@ class RetentionQueries(StoreCore):
                 return []
             text = dumps(ids)
             for table in ("logs", "requests"):
-                await db.execute(f"DELETE FROM {table} WHERE job_id IN ({db.dialect.ids('$1')})", (text,))
-            await db.execute(f"DELETE FROM jobs WHERE job_id IN ({db.dialect.ids('$1')})", (text,))
+                await db.execute(f"DELETE FROM {table} WHERE {db.dialect.id_in('job_id', '$1')}", (text,))
+            await db.execute(f"DELETE FROM jobs WHERE {db.dialect.id_in('job_id', '$1')}", (text,))
             return ids
         return await self._atomic(_body)
 
