@@ -189,14 +189,15 @@ def cli_env(db: Path | str | None = None, **extra: str) -> dict[str, str]:
 
 
 def jobtui(*args: str, db: Path | str | None, input: str | None = None, timeout: float = 60, process: bool = False,
-           **env: str) -> subprocess.CompletedProcess[str]:
-    """Run the real CLI: its `main(argv)` in this process (tests/inprocess.py) unless a process is the point
-    (`process=True`, a command that runs until stopped, an interpreter-start variable), else `python -m jobtui`."""
+           cwd: Path | str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI in `cwd`: its `main(argv)` in this process (tests/inprocess.py) unless a process is the
+    point (`process=True`, a command that runs until stopped, an interpreter-start variable), else `python -m jobtui`."""
     full = cli_env(db, **env)
-    if not process and in_process_ok(args, full, env):
-        return run_in_process(args, full, input)
+    if not process and in_process_ok(args, full, env, cwd):
+        return run_in_process(args, full, input, cwd=cwd)
     return subprocess.run(
         [sys.executable, "-m", "jobtui", *args], capture_output=True, text=True, env=full, input=input, timeout=timeout,
+        cwd=cwd,
     )
 
 

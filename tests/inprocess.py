@@ -54,24 +54,33 @@ def command_of(argv: Sequence[str]) -> str | None:
     return None
 
 
-def in_process_ok(argv: Sequence[str], env: dict[str, str], extra: dict[str, str]) -> bool:
-    """Tell whether this call may run in the test process (see the module's docstring)."""
+def in_process_ok(argv: Sequence[str], env: dict[str, str], extra: dict[str, str], cwd: Path | str | None = None) -> bool:
+    """Tell whether this call may run in the test process (see the module's docstring).
+
+    Not when the child would import app modules this process cannot, or would import other ones under the
+    same names: from a PYTHONPATH entry this process lacks, or from the folder it starts in.
+    """
     if os.environ.get("JOBTUI_TESTS_CLI") == "process":
         return False
     if command_of(argv) in OWN_PROCESS or any(k.startswith(_STARTUP_ENV) for k in extra):
+        return False
+    if cwd is not None and ("--app" in argv or env.get("JOBTUI_APP")):
         return False
     wanted = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     return all(p in sys.path or str(Path(p).resolve()) in sys.path for p in wanted)
 
 
 @contextlib.contextmanager
-def _environment(env: dict[str, str]) -> Iterator[None]:
-    saved = dict(os.environ)
+def _environment(env: dict[str, str], cwd: Path | str | None) -> Iterator[None]:
+    saved, here = dict(os.environ), os.getcwd()
     os.environ.clear()
     os.environ.update(env)
+    if cwd is not None:
+        os.chdir(cwd)
     try:
         yield
     finally:
+        os.chdir(here)
         os.environ.clear()
         os.environ.update(saved)
 
@@ -133,8 +142,9 @@ def _text(data: bytes) -> str:
     return data.decode(locale.getpreferredencoding(False)).replace("\r\n", "\n").replace("\r", "\n")
 
 
-def run_in_process(argv: Sequence[str], env: dict[str, str], input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `jobtui ARGV` in this process with `env` as its whole environment; return what a child would have."""
+def run_in_process(argv: Sequence[str], env: dict[str, str], input: str | None = None, *,
+                   cwd: Path | str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `jobtui ARGV` in this process with `env` as its whole environment (in `cwd`); return what a child would have."""
     encoding, errors = _child_stdio()
     out_b, err_b = io.BytesIO(), io.BytesIO()
     stdout = io.TextIOWrapper(out_b, encoding=encoding, errors=errors, write_through=True)
@@ -150,7 +160,7 @@ def run_in_process(argv: Sequence[str], env: dict[str, str], input: str | None =
     saved = sys.stdin, sys.stdout, sys.stderr
     sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
     try:
-        with _environment(env), _last_resort_logging(stderr), _default_warnings():
+        with _environment(env, cwd), _last_resort_logging(stderr), _default_warnings():
             try:
                 asyncio.get_running_loop()
             except RuntimeError:

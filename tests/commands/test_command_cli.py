@@ -57,7 +57,7 @@ def test_bad_input_is_one_line_exit_2_and_creates_no_job(tmp_path: Path, args: l
     args = [str(tmp_path / "bad.toml") if a == "{bad}" else a for a in args]
     assert jobtui("add", "--", "true", db=db).returncode == 0  # the database exists, with one job
     before = dump(db)
-    r = subprocess.run([*_cli(), *args], capture_output=True, text=True, cwd=tmp_path, env=_env(db), timeout=60, check=False)
+    r = jobtui(*args, db=db, cwd=tmp_path)
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("jobtui: error: ") and message in r.stderr, r.stderr
     assert dump(db) == before
@@ -77,8 +77,8 @@ def _env(db: Path) -> dict[str, str]:
 
 def test_add_records_cwd_env_and_prints_the_id(tmp_path: Path) -> None:
     db = tmp_path / "add.db"
-    r = subprocess.run([*_cli(), "add", "--name", "greet", "--env", "WHO=world", "--", "sh", "-c", 'echo "hi $WHO from $(pwd)"'],
-                       capture_output=True, text=True, cwd=tmp_path, env=_env(db), timeout=60, check=False)
+    r = jobtui("add", "--name", "greet", "--env", "WHO=world", "--", "sh", "-c", 'echo "hi $WHO from $(pwd)"', db=db,
+               cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     job = int(r.stdout)
     out = jobtui("run", "--exit-when-idle", "--quiet", db=db)
@@ -214,8 +214,7 @@ def test_foreach_200_hostile_names_sigkilled_and_relaunched_gives_one_result_eac
     # One line per run, written at once (O_APPEND): the item in hex, so any name fits on one line.
     cmd = ["sh", "-c", 'printf "%s\\n" "$(printf %s "$1" | od -An -tx1 | tr -d " \\n")" >> "$2"; sleep 0.03', "sh",
            "{}", str(journal)]
-    r = subprocess.run([*_cli(), "foreach", "--glob", "files/*", "--workers", "3", "--", *cmd], capture_output=True,
-                       text=True, cwd=tmp_path, env=_env(db), timeout=60, check=False)
+    r = jobtui("foreach", "--glob", "files/*", "--workers", "3", "--", *cmd, db=db, cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     job = int(r.stdout)
     runner = spawn_runner(db, "--quiet", "--lease-ttl", "1")

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli_env, jobtui
+from tests.conftest import jobtui
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 def _foreach(tmp_path: Path, db: Path, *args: str) -> int:
-    r = subprocess.run([sys.executable, "-m", "jobtui", "foreach", *args], capture_output=True, text=True,
-                       cwd=tmp_path / "work", env=cli_env(db), timeout=60, check=False)
+    r = jobtui("foreach", *args, db=db, cwd=tmp_path / "work")
     assert r.returncode == 0, r.stderr
     return int(r.stdout)
 
