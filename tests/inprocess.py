@@ -33,7 +33,7 @@ from pathlib import Path
 
 from jobtui.cli import main
 
-OWN_PROCESS = frozenset({"run", "serve", "web", "tui", "demo", "service"})
+OWN_PROCESS = frozenset({"run", "serve", "web", "tui", "demo"})
 """Commands that run until stopped, install signal handlers, configure logging or draw on a terminal."""
 
 _GLOBAL_WITH_VALUE = frozenset({"--db", "--db-file", "--app", "--workspace-root", "--config"})

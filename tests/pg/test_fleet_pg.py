@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 
 from jobtui.client import Client
 from jobtui.model import RunnerInfo
 from tests.backends import PG_PASSWORD
-from tests.conftest import cli_env
+from tests.conftest import jobtui
 
 pytest.importorskip("asyncpg")
 
 
 def cli(*args: str, db: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run `jobtui --db URL ARGS`; check that the password never shows."""
-    out = subprocess.run([sys.executable, "-m", "jobtui", "--db", db, *args], capture_output=True, text=True,
-                         env=cli_env(None), timeout=timeout, check=False)
+    out = jobtui("--db", db, *args, db=None, timeout=timeout)
     assert PG_PASSWORD not in out.stdout + out.stderr
     return out
 

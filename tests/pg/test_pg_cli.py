@@ -1,6 +1,6 @@
 """The CLI on PostgreSQL (issue 10): `--db postgresql://...` end to end, and its bad input.
 
-Every command here runs the real CLI in a subprocess against the session's throwaway cluster; the URL
+Every command here runs the real CLI (`jobtui(...)`: in-process, the runner in a subprocess) against the session's throwaway cluster; the URL
 carries the superuser's password, which must never show in any output.
 """
 
@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 
 from tests.backends import PG_PASSWORD, PgCluster
-from tests.conftest import cli_env
+from tests.conftest import jobtui
 
 pytest.importorskip("asyncpg")
 pytestmark = pytest.mark.slow
@@ -21,8 +20,7 @@ pytestmark = pytest.mark.slow
 
 def cli(*args: str, db: str | None = None, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
     """Run `jobtui [--db URL] ARGS`; check that the password never shows."""
-    argv = [sys.executable, "-m", "jobtui", *(["--db", db] if db else []), *args]
-    out = subprocess.run(argv, capture_output=True, text=True, env=cli_env(None, **env), timeout=timeout, check=False)
+    out = jobtui(*(["--db", db] if db else []), *args, db=None, timeout=timeout, **env)
     assert PG_PASSWORD not in out.stdout + out.stderr
     return out
 
