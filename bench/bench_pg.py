@@ -82,8 +82,10 @@ async def _jobtui_worker(db: str, concurrency: int) -> dict[str, Any]:
         runner = Runner(store, be._registry(), concurrency=concurrency)
         loop = asyncio.get_running_loop()
         t_go = await loop.run_in_executor(None, _ready_then_wait)
+        cpu0 = time.process_time()
         await runner.run(exit_when_idle=True)
-        return {"t_go": t_go, "t_end": time.time(), "stages_done": runner.stages_done}
+        return {"t_go": t_go, "t_end": time.time(), "stages_done": runner.stages_done,
+                "cpu_s": time.process_time() - cpu0}
     finally:
         await store.close()
 
@@ -271,19 +273,44 @@ async def _verify_jobtui(db: str, ids: list[int], items: int) -> float:
         await client.close()
 
 
+def server_cpu_s(data: Path) -> float:
+    """Return the CPU seconds used so far by a cluster (the postmaster, its children, those that ended), from /proc."""
+    master = int((data / "postmaster.pid").read_text().split()[0])
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master:
+            total += (int(fields[11]) + int(fields[12])) / tick
+        elif int(stat.parent.name) == master:  # its own, and that of its children that ended
+            total += sum(int(f) for f in fields[11:15]) / tick
+    return total
+
+
 def measure_jobtui(target: Target, procs: int, jobs: int, items: int, timeout: float) -> dict[str, Any]:
-    """One measurement of jobtui: `jobs` demo jobs (or one job of `items` items) on `procs` runner processes."""
+    """One measurement of jobtui: `jobs` demo jobs (or one job of `items` items) on `procs` runner processes.
+
+    Beside the rate, the CPU each unit cost: the runners' (their processes, from go to exit) and, on PostgreSQL,
+    the server's (every process of the cluster over the same span): on a loaded machine the rate tells how much
+    CPU the run was given, these how much it needed.
+    """
     with target.fresh(f"{target.backend}-{procs}") as db:
         ids = asyncio.run(_submit(db, jobs, items))
         conc = 1 if items else math.ceil(jobs / procs)
         with workers([["jobtui", "--db", db, "--concurrency", str(conc)] for _ in range(procs)], timeout) as w:
+            server0 = server_cpu_s(target.cluster.data) if target.cluster is not None else 0.0
             reports = w.go()
+            server = server_cpu_s(target.cluster.data) - server0 if target.cluster is not None else float("nan")
         last = asyncio.run(_verify_jobtui(db, ids, items))
     t_go = min(r["t_go"] for r in reports)
     seconds = last - t_go
     n = items or jobs * STAGES
     return {"seconds": seconds, "per_s": n / seconds, "n": n, "per_process": [r["stages_done"] for r in reports],
-            "log_lines": sum(len(r["log"].splitlines()) for r in reports)}
+            "log_lines": sum(len(r["log"].splitlines()) for r in reports),
+            "runner_cpu_us": sum(r["cpu_s"] for r in reports) / n * 1e6, "server_cpu_us": server / n * 1e6}
 
 
 def measure_dbos(cluster: PgCluster, procs: int, jobs: int, items: int, timeout: float) -> dict[str, Any]:
@@ -382,7 +409,11 @@ def main(argv: list[str] | None = None) -> int:
             for name, fn in plan:
                 res = fn()
                 runs[name].append(res)
-                print(f"    {name:<24} {res['per_s']:>10,.0f}/s  ({res['n']:,} in {res['seconds']:.2f} s)", flush=True)
+                cpu = ""
+                if "runner_cpu_us" in res:
+                    cpu = f"  CPU per unit: runner {res['runner_cpu_us']:.0f} us"
+                    cpu += f", server {res['server_cpu_us']:.0f} us" if res["server_cpu_us"] == res["server_cpu_us"] else ""
+                print(f"    {name:<24} {res['per_s']:>10,.0f}/s  ({res['n']:,} in {res['seconds']:.2f} s){cpu}", flush=True)
     except be.BenchError as e:
         print(f"\nBENCHMARK FAILED VERIFICATION: {e}", file=sys.stderr)
         return 2

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import cProfile
 import io
-import os
 import pstats
 import shutil
 import sys
@@ -67,23 +66,6 @@ class Counter:
         return "\n".join(lines)
 
 
-def server_cpu_s(data: Path) -> float:
-    """Return the CPU seconds used so far by the cluster (the postmaster, its children, those that ended), from /proc."""
-    master = int((data / "postmaster.pid").read_text().split()[0])
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == master:
-            total += (int(fields[11]) + int(fields[12])) / tick
-        elif int(stat.parent.name) == master:  # its own, and that of its children that ended
-            total += sum(int(f) for f in fields[11:15]) / tick
-    return total
-
-
 async def _run(data: Path, url: str, jobs: int, profile: bool, top: int, bulk: bool = True) -> None:
     from jobtui import Runner
     from jobtui.store import open_store
@@ -97,7 +79,7 @@ async def _run(data: Path, url: str, jobs: int, profile: bool, top: int, bulk: b
     prof = cProfile.Profile() if profile else None
     t0 = time.perf_counter()
     cpu0 = time.process_time()
-    server0 = server_cpu_s(data)
+    server0 = bp.server_cpu_s(data)
     if prof is not None:
         prof.enable()
     try:
@@ -108,7 +90,7 @@ async def _run(data: Path, url: str, jobs: int, profile: bool, top: int, bulk: b
         await store.close()
     wall = time.perf_counter() - t0
     cpu = time.process_time() - cpu0
-    server = server_cpu_s(data) - server0
+    server = bp.server_cpu_s(data) - server0
     stages = runner.stages_done
     print(f"{stages:,} stages in {wall:.2f} s: {stages / wall:,.0f} stages/s; runner CPU {cpu:.2f} s"
           f" ({cpu / max(1, stages) * 1e6:.0f} us per stage); server CPU {server:.2f} s"
