@@ -171,3 +171,37 @@ async def test_a_claim_after_a_burst_of_submits_reads_its_list_of_ids_once(pg_ur
         todo.extend(node.get("Plans", []))  # type: ignore[arg-type]
     assert max(int(n["Actual Loops"]) for n in nodes) == 1, [(n["Node Type"], n["Actual Loops"]) for n in nodes]
     assert nodes[0]["Actual Rows"] == 300
+
+
+@pytest.mark.slow  # a database on the session's server
+async def test_a_group_commit_sends_its_commit_token_with_the_commit(pg_url: str, monkeypatch: pytest.MonkeyPatch
+                                                                     ) -> None:
+    """The commit token (looked up when the connection is lost with COMMIT's answer) costs no round trip of its
+    own: it goes with COMMIT in one simple query. A group commit of one statement (its rows pipelined by
+    `executemany`) is three round trips: BEGIN, the statement, the token with COMMIT."""
+    store = await open_store(pg_url)
+    try:
+        (job_id,) = await store.add_jobs([NewJob("t", {}, ("a",), (1,))])
+        sent: list[str] = []
+        real = asyncpg.connection.Connection.execute
+
+        real_many = asyncpg.connection.Connection.executemany
+
+        async def execute(self: asyncpg.Connection, query: str, *args: object, **kw: object) -> object:
+            sent.append(query)
+            return await real(self, query, *args, **kw)
+
+        async def executemany(self: asyncpg.Connection, query: str, *args: object, **kw: object) -> object:
+            sent.append(query)
+            return await real_many(self, query, *args, **kw)
+
+        monkeypatch.setattr(asyncpg.connection.Connection, "execute", execute)
+        monkeypatch.setattr(asyncpg.connection.Connection, "executemany", executemany)
+        store.log(job_id, "info", "one line")
+        await store.commit_point()
+        monkeypatch.undo()
+        assert [ln.message for ln in await store.logs(job_id)] == ["one line"]
+    finally:
+        await store.close()
+    assert len(sent) == 3 and sent[0] == "BEGIN" and sent[1].startswith("INSERT INTO logs"), sent
+    assert sent[2].startswith("INSERT INTO jobtui_commits") and sent[2].endswith("; COMMIT"), sent

@@ -236,20 +236,20 @@ class PgConnection:
                 return
             conn = self._conn
             token = secrets.randbits(63)
+            now = int(time.time() * 1000)
             self._commits += 1
+            # The token tells, after a connection lost with COMMIT's answer, whether it committed. It goes with
+            # the COMMIT in one round trip (the simple query protocol: statements in order, the rest skipped
+            # after an error); both values are integers made here, written into the text.
+            sql = f"INSERT INTO jobtui_commits (token, at_ms) VALUES ({int(token)}, {now}); COMMIT"
+            if self._commits % 500 == 0:
+                sql = f"DELETE FROM jobtui_commits WHERE at_ms < {now - 3_600_000}; {sql}"
             try:
-                # The token tells, after a connection lost with COMMIT's answer, whether it committed.
-                await conn.execute("INSERT INTO jobtui_commits (token, at_ms) VALUES ($1, $2)", token,
-                                   int(time.time() * 1000))
-                if self._commits % 500 == 0:
-                    await conn.execute("DELETE FROM jobtui_commits WHERE at_ms < $1", int(time.time() * 1000) - 3_600_000)
-            except _DRIVER_ERRORS as e:
-                await self._abandon(conn)
-                raise self._wrap(e) from e
-            try:
-                await conn.execute("COMMIT")
+                await conn.execute(sql)
             except _DRIVER_ERRORS as e:
                 if not _lost_connection(e):
+                    # Refused (the token's insert, or COMMIT's deferred checks): whatever is left of it is undone.
+                    await self._abandon(conn)
                     raise self._wrap(e) from e
                 self._drop()
                 if not await self._committed(token):
@@ -257,7 +257,7 @@ class PgConnection:
                 log.warning("the connection was lost with COMMIT's answer; the transaction had committed")
 
     async def _abandon(self, conn: asyncpg.Connection) -> None:
-        """Roll back a transaction whose COMMIT will not be sent (its token could not be written)."""
+        """Roll back what is left of a transaction whose commit was refused (nothing, if COMMIT itself failed)."""
         try:
             await conn.execute("ROLLBACK")
         except _DRIVER_ERRORS:
