@@ -140,6 +140,29 @@ async def test_feed_sees_a_status_change_that_commits_late(client: Client, monke
     assert feed.counts["paused"] == 2 and feed.counts["queued"] == 0
 
 
+async def test_feed_sees_a_progress_tick_that_commits_late(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 18: a progress tick makes no job event; stamped more than the overlap before it committed (a runner's
+    write held up under load), it was missed until the job's next tick. SQLite numbers each write of a job in
+    commit order (`change_seq`): the feed reads the writes after the last number it took in, whatever their stamp."""
+    monkeypatch.setattr(feed_module, "SETTLE_S", 0.0)
+    a = await client.submit("demo", demo())
+    b = await client.submit("demo", demo())
+    feed = JobFeed(client)
+    await feed.load()
+    with sqlite3.connect(client.db_path) as other:
+        other.execute("UPDATE jobs SET progress_message = 'tick 1', updated_at_ms = updated_at_ms + 10000 WHERE job_id = ?",
+                      (b,))
+    other.close()
+    assert (await feed.poll()).changed == {b: S.QUEUED}
+    stamp = (await client.job(b)).updated_at_ms
+    with sqlite3.connect(client.db_path) as other:  # a's tick, stamped 5 s before b's, committed after it
+        other.execute("UPDATE jobs SET progress_message = 'tick 2', updated_at_ms = ? WHERE job_id = ?",
+                      (stamp - 5_000, a))
+    other.close()
+    assert (await feed.poll()).changed == {a: S.QUEUED}, "the late progress tick is read"
+    assert (await feed.poll()).changed == {}, "and read once"
+
+
 async def test_feed_polls_read_what_changed_not_every_live_job(client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 18: the first poll read the status of every job not ended (~80,000 rows at 100,000 jobs, held for
     good), and each poll with a change counted every job; now a poll reads the events and rows that changed."""

@@ -44,6 +44,15 @@ class ListingControl(ClientCore):
         """Return (id, status, updated_at_ms) of the jobs updated after a time."""
         return await self.reads.job_changes(updated_after_ms)
 
+    async def job_changes_after(self, seq: int) -> tuple[list[tuple[JobId, str, int]], int] | None:
+        """Return (id, status, updated_at_ms) of the jobs written after change number `seq`, and the newest
+        number; None where writes are not numbered in commit order (then read by stamp: `job_changes`)."""
+        return await self.reads.job_changes_after(seq)
+
+    async def change_seq(self) -> int | None:
+        """Return the newest change number (None where writes are not numbered)."""
+        return await self.reads.change_seq()
+
     async def status_counts(self) -> dict[str, int]:
         """Return the number of jobs in each status."""
         return await self.reads.status_counts()

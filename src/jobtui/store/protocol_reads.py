@@ -60,6 +60,15 @@ class ListingReads(Protocol):
         """Return (id, status, updated_at_ms) of the jobs updated after a time."""
         ...
 
+    async def job_changes_after(self, seq: int) -> tuple[list[tuple[JobId, str, int]], int] | None:
+        """Return (id, status, updated_at_ms) of the jobs written after change number `seq`, and the newest
+        number (None where writes are not numbered in commit order)."""
+        ...
+
+    async def change_seq(self) -> int | None:
+        """Return the newest change number (None where writes are not numbered)."""
+        ...
+
     async def status_counts(self) -> dict[str, int]:
         """Return the number of jobs in each status."""
         ...

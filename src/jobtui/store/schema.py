@@ -449,6 +449,30 @@ MIGRATIONS: list[str] = [
                     'notification', NEW.event, NEW.state, NEW.notification_id);
     END;
     """,
+    # 23: the TUI's list reads what changed since its last poll in commit order (issue 18): each write of a job
+    # numbers it (`job_writes.seq`) above every job written before, so a change stamped long before it committed
+    # (a runner's write held up under load) is still read; SQLite writes one transaction at a time, so the numbers
+    # follow commit order. A narrow table of its own: rewriting the job's row from a trigger tripled a progress
+    # write's cost here, this adds ~50 %. A deleted job's number goes, unless it is the newest (numbers never go
+    # back). PostgreSQL has the table, empty (see schema_pg).
+    """
+    CREATE TABLE job_writes (
+        job_id INTEGER PRIMARY KEY,
+        seq INTEGER NOT NULL
+    );
+    CREATE INDEX job_writes_seq ON job_writes (seq);
+    CREATE TRIGGER job_writes_insert AFTER INSERT ON jobs BEGIN
+        INSERT INTO job_writes (job_id, seq) VALUES (NEW.job_id, (SELECT coalesce(max(seq), 0) + 1 FROM job_writes))
+            ON CONFLICT (job_id) DO UPDATE SET seq = excluded.seq;
+    END;
+    CREATE TRIGGER job_writes_update AFTER UPDATE ON jobs BEGIN
+        INSERT INTO job_writes (job_id, seq) VALUES (NEW.job_id, (SELECT coalesce(max(seq), 0) + 1 FROM job_writes))
+            ON CONFLICT (job_id) DO UPDATE SET seq = excluded.seq;
+    END;
+    CREATE TRIGGER job_writes_delete AFTER DELETE ON jobs BEGIN
+        DELETE FROM job_writes WHERE job_id = OLD.job_id AND seq < (SELECT max(seq) FROM job_writes);
+    END;
+    """,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append (and append its
 PostgreSQL form to schema_pg.PG_MIGRATIONS: tests/store/test_golden_sql.py checks both lists)."""

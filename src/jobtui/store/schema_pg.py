@@ -407,6 +407,14 @@ $f$;
 CREATE CONSTRAINT TRIGGER jobtui_notification_events AFTER INSERT OR UPDATE OF state ON notifications
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION jobtui_notification_event();
 """,
+    # 23: the table only, left empty. Numbering every write in commit order would take the job events' deferred
+    # trigger and lock on every write (progress too): the TUI reads PostgreSQL's changes by stamp.
+    """
+    CREATE TABLE job_writes (
+        job_id BIGINT PRIMARY KEY,
+        seq BIGINT NOT NULL
+    );
+""",
 )
 
 

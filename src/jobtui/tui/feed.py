@@ -97,6 +97,9 @@ class JobFeed:
         self._moved_at = 0.0
         """When (time.monotonic) the watermark last moved."""
         self._token: tuple[int, int] | None = None
+        self._seq: int | None = None
+        """The newest change number taken in (SQLite numbers each write of a job in commit order); None: read
+        the changes by stamp, with an overlap (PostgreSQL)."""
         self._head = 0
         """The newest job event taken in (the counts are as of it)."""
         self._recent: dict[JobId, tuple[int, str]] = {}
@@ -135,15 +138,17 @@ class JobFeed:
         """Read the counts (the first time, or to start over) and the newest job event they are as of."""
         client = self.client
         self._token = await client.change_token()
+        self._seq = await client.change_seq()  # first: whatever commits from here on is numbered above it
         await self._count()
         newest = await client.window_jobs(Listing(sort="updated"), 0, 1)
         last = await client.window_jobs(Listing(reverse=True), 0, 1)
         self._max_id = last[0].job_id if last else 0
         self.watermark = newest[0].updated_at_ms if newest else 0
         self._moved_at = time.monotonic()
-        # What changed within the overlap is seen already: a re-read of it is no change.
-        self._recent = {job_id: (stamp, status)
-                        for job_id, status, stamp in await client.job_changes(self.watermark - OVERLAP_MS)}
+        if self._seq is None:
+            # What changed within the overlap is seen already: a re-read of it is no change.
+            self._recent = {job_id: (stamp, status)
+                            for job_id, status, stamp in await client.job_changes(self.watermark - OVERLAP_MS)}
         self.moved = True
         return Delta()
 
@@ -176,6 +181,13 @@ class JobFeed:
         delta = Delta()
         now: dict[JobId, str] = {}
         await self._take_events(delta, now)
+        if self._seq is not None:
+            got = await self.client.job_changes_after(self._seq)
+            if got is not None:
+                changes, self._seq = got
+                self.rows_read += len(changes)
+                self._note_numbered(changes, delta, now)
+                return await self._after_changes(delta, now)
         # Re-read the overlap only while a late commit could still land; the newest millisecond always (a
         # second commit can carry the same stamp as one already read).
         settled = time.monotonic() - self._moved_at >= SETTLE_S
@@ -183,6 +195,10 @@ class JobFeed:
         changes = await self.client.job_changes(since)
         self.rows_read += len(changes)
         self._note(changes, since, delta, now)
+        return await self._after_changes(delta, now)
+
+    async def _after_changes(self, delta: Delta, now: dict[JobId, str]) -> Delta:
+        """Update a filter's matches by the jobs that changed, and read the rows of those that ended or paused."""
         self.rows_moved = self.rows_moved or bool(delta)
         if self._matched is not None and (delta.changed or delta.removed):
             hits = await self.client.matching_ids(self.listing, among=delta.changed)
@@ -239,6 +255,15 @@ class JobFeed:
                 delta.changed.pop(e.job_id, None)
                 now.pop(e.job_id, None)
                 delta.removed.add(e.job_id)
+
+    @staticmethod
+    def _note_numbered(changes: list[tuple[JobId, str, int]], delta: Delta, now: dict[JobId, str]) -> None:
+        """Take (id, status, stamp) rows written since the last change number in: each is a change."""
+        for job_id, status, _stamp in changes:
+            if job_id in delta.changed or job_id in delta.removed:
+                continue  # a status change is told by its event
+            delta.changed[job_id] = JobStatus(status)
+            now[job_id] = status
 
     def _note(self, changes: list[tuple[JobId, str, int]], since: int, delta: Delta, now: dict[JobId, str]) -> None:
         """Take (id, status, stamp) rows in: the jobs that changed without an event (progress), the watermark."""
