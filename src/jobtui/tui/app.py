@@ -297,6 +297,8 @@ class JobtuiApp(App[int]):
     # -------------------------------------------------------------------------------- selection
     def bindings_changed(self) -> None:
         """Refresh the footer only when the set of applicable actions changed (a footer rebuild costs a layout)."""
+        if not self.ui_ok():
+            return  # a message handled while the app closes: the widgets are gone
         signature = tuple(self.actions.check(a) for a in (*JOB_ACTIONS, "new_job", "depend"))
         if signature != self._bindings_signature:
             self._bindings_signature = signature
