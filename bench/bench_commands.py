@@ -241,6 +241,10 @@ def main(argv: list[str] | None = None) -> int:
         for t in [t for t in tools if t in ("foreach", "add")]:
             tools.append(t + "@base")
             TIMERS[t + "@base"] = functools.partial(TIMERS[t], src=base / "src")
+    for src in [SRC, *([tmp / "baseline" / "src"] if a.baseline else [])]:
+        # As installed (pip compiles on install): with PYTHONDONTWRITEBYTECODE set (as here), each jobtui process
+        # would otherwise compile every module it imports, ~0.5 s of CPU per start.
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], capture_output=True)
     print(f"Python {sys.version.split()[0]} · {os.cpu_count()} CPUs · {_load()} · {WORKERS} at once · "
           f"median of {a.runs} interleaved rounds", flush=True)
     for tool, why in skipped.items():

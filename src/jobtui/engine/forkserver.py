@@ -370,14 +370,28 @@ class ForkServer:
         return await asyncio.shield(fut)
 
 
+HELPERS = max(1, min(2, os.cpu_count() or 1))
+"""Fork servers per event loop: each blocks while its command execs (vfork), so two start commands side by side."""
+
+
+def _busy(fs: ForkServer) -> int:
+    return len(fs._starting) + len(fs._running)
+
+
 def server() -> ForkServer:
-    """Return this event loop's fork server, started on first use (again once it exited)."""
+    """Return the least busy of this event loop's fork servers; another is started (on first use, once one exited,
+    or while every one has commands) up to HELPERS."""
     loop = asyncio.get_running_loop()
-    fs: ForkServer | None = getattr(loop, _ATTR, None)
-    if fs is None or fs.closed:
-        fs = ForkServer(loop)
-        setattr(loop, _ATTR, fs)
-    return fs
+    pool: list[ForkServer] | None = getattr(loop, _ATTR, None)
+    if pool is None:
+        pool = []
+        setattr(loop, _ATTR, pool)
+    pool[:] = [fs for fs in pool if not fs.closed]
+    best = min(pool, key=_busy, default=None)
+    if best is None or (_busy(best) and len(pool) < HELPERS):
+        best = ForkServer(loop)
+        pool.append(best)
+    return best
 
 
 async def spawn(argv: Sequence[str], env: Mapping[str, str], cwd: str | None, cgroup: Path | None, *,
