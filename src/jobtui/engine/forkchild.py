@@ -21,7 +21,14 @@ Frames both ways: a kind byte, a 32-bit id and a 32-bit length (`FRAME`), then t
                                                     environment), set (variables over it), cwd, cgroup
                                                     (its cgroup.procs), state ([folder, text]: the
                                                     $JOBTUI_STATE_FILE to make, removed once it ended)
-  helper -> runner  S request-id "PID TICKS"        it exec'd (TICKS: its start time, field 22 of its stat)
+                    P pool-id {JSON lanes}          a pool of lanes: {"var": NAME, "lanes": [[TOKEN, cgroup.procs
+                                                    or null], ...]}: a request naming the pool waits for a free
+                                                    lane, runs with NAME=TOKEN in its cgroup, one at a time per lane
+                    G pool-id "LANE"                the runner ended what the lane's last command left: free it
+                    Q pool-id                       the pool is no longer used
+                    C request-id                    withdraw a request still waiting for a lane (told F, ECANCELED)
+  helper -> runner  S request-id "PID TICKS [LANE JOINED]"  it exec'd (TICKS: its start time, field 22 of its
+                                                    stat; in a pool, its lane and whether it joined its cgroup)
                     F request-id "ERRNO message"    it could not be started (nothing of it runs)
                     O / E request-id bytes          output on stdout / stderr; empty: that stream's end
                     X request-id "CODE FLAGS"       it ended (CODE: exit status, or minus the signal);
@@ -32,6 +39,7 @@ Its own fork is cheap (a small process) and runs beside the runner, which never 
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import errno
 import json
@@ -88,12 +96,23 @@ def frame(kind: bytes, ident: int, payload: bytes = b"") -> bytes:
 class Job:
     """One command: its request id, pid, descriptors still open, and what is known of its end."""
 
-    __slots__ = ("cgroup", "code", "pid", "pipes", "proc", "rid", "state")
+    __slots__ = ("cgroup", "code", "lane", "pid", "pipes", "proc", "rid", "state")
 
     def __init__(self, rid: int, proc: subprocess.Popen[bytes], pipes: list[int], state: str | None,
-                 cgroup: str | None) -> None:
+                 cgroup: str | None, lane: tuple[Pool, int] | None) -> None:
         self.rid, self.proc, self.pid, self.pipes, self.state, self.cgroup = rid, proc, proc.pid, pipes, state, cgroup
+        self.lane = lane
         self.code: int | None = None
+
+
+class Pool:
+    """Lanes (a token and a cgroup each) that run a queue of requests, one command at a time per lane."""
+
+    def __init__(self, var: str, lanes: list[list[str | None]]) -> None:
+        self.var = var
+        self.lanes = lanes
+        self.free = list(range(len(lanes)))[::-1]
+        self.queue: collections.deque[tuple[int, dict[str, object]]] = collections.deque()
 
 
 def _stat_ticks(pid: int) -> int:
@@ -131,6 +150,9 @@ class Server:
         self.me = os.getpid()
         self.poll = select.poll()
         self.envs: dict[int, dict[str, str]] = {}
+        self.pools: dict[object, Pool] = {}
+        self.joined = False
+        """Whether the last command started joined its cgroup."""
         self.jobs: dict[int, Job] = {}
         """By pid: every command not yet both reaped and read to the end."""
         self.readers: dict[int, tuple[Job, bytes]] = {}
@@ -157,7 +179,36 @@ class Server:
         elif kind == b"D":
             self.envs.pop(ident, None)
         elif kind == b"R":
-            self.spawn(ident, json.loads(body))
+            req = json.loads(body)
+            pool = self.pools.get(req.get("pool"))
+            if pool is None:
+                self.spawn(ident, req)
+            else:
+                pool.queue.append((ident, req))
+                self.next(pool)
+        elif kind == b"P":
+            spec = json.loads(body)
+            self.pools[ident] = Pool(spec["var"], spec["lanes"])
+        elif kind == b"G":
+            pool = self.pools.get(ident)
+            if pool is not None:
+                pool.free.append(int(body))
+                self.next(pool)
+        elif kind == b"Q":
+            self.pools.pop(ident, None)
+        elif kind == b"C":
+            for pool in self.pools.values():
+                for entry in pool.queue:
+                    if entry[0] == ident:
+                        pool.queue.remove(entry)
+                        self.send(b"F", ident, f"{errno.ECANCELED} withdrawn".encode())
+                        return
+
+    def next(self, pool: Pool) -> None:
+        """Start what waits in a pool while it has free lanes."""
+        while pool.free and pool.queue:
+            rid, req = pool.queue.popleft()
+            self.spawn(rid, req, (pool, pool.free.pop()))
 
     def _environment(self, req: dict[str, object]) -> dict[str, str]:
         base = req.get("env")
@@ -179,14 +230,16 @@ class Server:
             os.close(fd)
         return path
 
-    def spawn(self, rid: int, req: dict[str, object]) -> None:
+    def spawn(self, rid: int, req: dict[str, object], lane: tuple[Pool, int] | None = None) -> None:
         """Start a command (its exec done or failed when this returns) and tell the runner which."""
         fds: list[int] = []
         state: str | None = None
-        cgroup = req.get("cgroup")
+        cgroup = req.get("cgroup") if lane is None else lane[0].lanes[lane[1]][1]
         cgroup = cgroup if isinstance(cgroup, str) else None
         try:
             env = self._environment(req)
+            if lane is not None:
+                env[lane[0].var] = str(lane[0].lanes[lane[1]][0])
             state = self._state_file(req.get("state"))
             if state is not None:
                 env["JOBTUI_STATE_FILE"] = state
@@ -204,14 +257,23 @@ class Server:
                 _unlink(state)
             code = getattr(e, "errno", None) or errno.EINVAL
             self.send(b"F", rid, f"{code} {getattr(e, 'strerror', None) or e}".encode(errors="replace"))
+            if lane is not None:
+                lane[0].free.append(lane[1])  # nothing of it runs: the next may start (after this call returns)
             return
         os.close(out_w)
         os.close(err_w)
         for fd in (out_r, err_r):
             os.set_blocking(fd, False)
-        job = Job(rid, proc, [out_r, err_r], state, cgroup)
+        told = f"{proc.pid} {_stat_ticks(proc.pid)}"
+        if lane is not None:
+            joined = self.joined
+            if cgroup is not None and not joined:
+                lane[0].lanes[lane[1]][1] = None  # it could not join it: the token alone marks the lane from now on
+                cgroup = None
+            told += f" {lane[1]} {int(joined)}"
+        job = Job(rid, proc, [out_r, err_r], state, cgroup, lane)
         self.jobs[job.pid] = job
-        self.send(b"S", rid, f"{job.pid} {_stat_ticks(job.pid)}".encode())
+        self.send(b"S", rid, told.encode())
         for fd, kind in ((out_r, b"O"), (err_r, b"E")):
             self.readers[fd] = (job, kind)
             self.poll.register(fd, _IN)
@@ -219,7 +281,7 @@ class Server:
     def _popen(self, argv: list[str], env: dict[str, str], cwd: str | None, streams: tuple[int, int],
                cgroup: str | None) -> subprocess.Popen[bytes]:
         """Start it from inside its cgroup (the helper moves there for the start only), in its own session."""
-        joined = cgroup is not None and bool(self.home) and _move(cgroup)
+        joined = self.joined = cgroup is not None and bool(self.home) and _move(cgroup)
         try:
             return subprocess.Popen(argv, stdin=self.devnull, stdout=streams[0], stderr=streams[1], cwd=cwd, env=env,
                                     start_new_session=True, close_fds=True)
@@ -264,10 +326,18 @@ class Server:
         if job.state is not None:
             _unlink(job.state)
             job.state = None
-        if _left(job):
+        if _left(job) or (job.lane is not None and job.cgroup is None):
+            # Something is left, or (a lane with its token alone) only the runner can tell: its lane waits for G.
             flags |= 4
         self.send(b"X", job.rid, f"{job.code} {flags}".encode())
         self._forget(job)
+        if job.lane is not None and not flags & 4:
+            # Nothing of it is left in its group or cgroup: its lane takes the next command now (else once the
+            # runner ended what is left: G).
+            pool, index = job.lane
+            job.lane = None
+            pool.free.append(index)
+            self.next(pool)
 
     def reap(self) -> None:
         """Collect every command that ended; tell the runner."""

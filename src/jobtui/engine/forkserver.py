@@ -116,6 +116,10 @@ class Child:
         self.stderr = Stream(owner)
         self.left: bool | None = None
         """Once it ended: whether something of its process group or cgroup was still alive then."""
+        self.lane: int | None = None
+        """In a pool: the lane it runs in."""
+        self.joined = True
+        """In a pool: whether it joined its lane's cgroup."""
         self._done: asyncio.Future[int] = owner.loop.create_future()
 
     @property
@@ -238,9 +242,11 @@ class ForkServer:
                 child._ended(int(code), int(flags))
                 self._settled(child)
         elif kind == b"S":
-            pid, ticks = body.split()
+            pid, ticks, *lane = body.split()
             fut = self._starting.pop(rid, None)
             child = self._running[rid] = Child(self, rid, int(pid), int(ticks))
+            if lane:
+                child.lane, child.joined = int(lane[0]), lane[1] == b"1"
             if fut is not None and not fut.done():
                 fut.set_result(child)
         elif kind == b"F":
@@ -344,13 +350,39 @@ class ForkServer:
             self._send(b"D", old)
         return number
 
+    def pool(self, var: str, lanes: Sequence[tuple[str, Path | None]]) -> int:
+        """Make a pool of lanes (a token, put in `var`, and a cgroup each) and return its number: a request naming it
+        waits for a free lane and runs in it, one command at a time per lane (`release` frees a lane whose command
+        left something behind; the helper frees the others itself)."""
+        self._next += 1
+        spec = {"var": var, "lanes": [[t, None if c is None else str(c / "cgroup.procs")] for t, c in lanes]}
+        self._send(b"P", self._next, json.dumps(spec).encode())
+        return self._next
+
+    def release(self, pool: int, lane: int) -> None:
+        """Free a lane of a pool (what its last command left was ended)."""
+        if not self.closed:
+            self._send(b"G", pool, str(lane).encode())
+
+    def drop(self, pool: int) -> None:
+        """Forget a pool (its stage's commands are done)."""
+        if not self.closed:
+            self._send(b"Q", pool)
+
+    def withdraw(self, rid: int) -> None:
+        """Withdraw a request that may still wait for a lane (it is told failed, ECANCELED; or started already)."""
+        if not self.closed and rid in self._starting:
+            self._send(b"C", rid)
+
     async def spawn(self, argv: Sequence[str], env: Mapping[str, str], cwd: str | None, cgroup: Path | None, *,
-                    base: Mapping[str, str] | None = None, state: tuple[Path, str] | None = None) -> Child:
+                    base: Mapping[str, str] | None = None, state: tuple[Path, str] | None = None,
+                    pool: int | None = None, ticket: list[tuple[ForkServer, int]] | None = None) -> Child:
         """Start a command in its own session with stdout and stderr forwarded to this loop.
 
         `env` is its whole environment, or with `base` what differs from `base` (a mapping that is not changed
         after: the helper keeps a copy). `state`: the folder and text of the $JOBTUI_STATE_FILE it gets (made and,
-        once it ended, removed by the helper).
+        once it ended, removed by the helper). `pool`: it waits for a lane of that pool (then `cgroup` is unused);
+        `ticket` gets (this server, the request's number), to `withdraw` it.
 
         Raises:
             OSError: it could not be started (as exec reported it: not found, not executable, bad folder).
@@ -362,8 +394,12 @@ class ForkServer:
                                   "cgroup": None if cgroup is None else str(cgroup / "cgroup.procs")}
         if state is not None:
             req["state"] = [str(state[0]), state[1]]
+        if pool is not None:
+            req["pool"] = pool
         self._next += 1
         rid = self._next
+        if ticket is not None:
+            ticket.append((self, rid))
         fut: asyncio.Future[Child] = self.loop.create_future()
         self._starting[rid] = fut
         self._send(b"R", rid, json.dumps(req).encode())
@@ -394,6 +430,16 @@ def server() -> ForkServer:
     return best
 
 
+def servers() -> list[ForkServer]:
+    """Return every fork server of this event loop, starting them up to HELPERS."""
+    loop = asyncio.get_running_loop()
+    server()  # makes the loop's list
+    pool: list[ForkServer] = getattr(loop, _ATTR)
+    while len(pool) < HELPERS:
+        pool.append(ForkServer(loop))
+    return list(pool)
+
+
 async def spawn(argv: Sequence[str], env: Mapping[str, str], cwd: str | None, cgroup: Path | None, *,
                 base: Mapping[str, str] | None = None, state: tuple[Path, str] | None = None) -> Child:
     """Start a command through this loop's fork server (see `ForkServer.spawn`); once more through a new one
@@ -404,4 +450,4 @@ async def spawn(argv: Sequence[str], env: Mapping[str, str], cwd: str | None, cg
         return await server().spawn(argv, env, cwd, cgroup, base=base, state=state)
 
 
-__all__ = ["ENV_VAR", "Child", "ForkServer", "LostError", "Stream", "enabled", "server", "spawn"]
+__all__ = ["ENV_VAR", "Child", "ForkServer", "LostError", "Stream", "enabled", "server", "servers", "spawn"]

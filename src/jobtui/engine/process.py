@@ -49,6 +49,7 @@ from .childenv import child_env
 from .containment import TOKEN_VAR, Containment
 from .forkchild import reset_signals
 from .hosts import boot_id, host_identity
+from .lanes import LanePool
 from .leftovers import (
     KILL_GRACE_S,
     _killpg,
@@ -267,6 +268,19 @@ class Processes:
         self._cleared = False
         self._lanes: list[Lane] = []
         self._free: list[Lane] = []
+        self._pool_size = 0
+        self._pool: LanePool | None = None
+
+    def use_lanes(self, n: int) -> bool:
+        """Run this stage's slotted commands in `n` lanes the fork servers hold (engine/lanes.py), where they can;
+        tell whether they will (then twice `n` may wait at once: the lanes keep `n` running)."""
+        self._pool_size = n if _LINUX and forkserver.enabled() else 0
+        return bool(self._pool_size)
+
+    @property
+    def pooled(self) -> bool:
+        """Tell whether a slotted spawn may wait in the fork server for a free lane."""
+        return bool(self._pool_size)
 
     async def _lane(self, argv: Sequence[str], cwd: str | None) -> Lane | None:
         """Return a free lane, or a new one whose row is committed; None where commands get no token."""
@@ -294,6 +308,9 @@ class Processes:
 
     def close(self) -> None:
         """Drop the rows of the lanes no command runs in (call once the stage's commands are done)."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         store = self._ctx._run.store
         for lane in self._free:
             lane.contain.remove()
@@ -322,6 +339,13 @@ class Processes:
             if ctx._run.may_have_leftovers(ctx.stage_index):  # not when the claim saw no record of the job's
                 await end_leftovers(store, ctx.job_id, ctx.stage_index, log=lambda m: ctx.log(m, "warning"))
             self._cleared = True
+        if slot and self._pool_size:
+            if self._pool is None:
+                self._pool = await LanePool.open(ctx, self._pool_size, argv, cwd, Lane, LANE_SLOT)
+                if self._pool is None:
+                    self._pool_size = 0
+            if self._pool is not None:
+                return await self._pooled(self._pool, argv, cwd, env, base, state, slot)
         lane = await self._lane(argv, cwd) if slot else None
         contain = lane.contain if lane is not None else Containment.new() if _LINUX else Containment("")
         ahead = ProcessRecord(
@@ -363,6 +387,35 @@ class Processes:
                 self._free.append(lane)
             raise
         return await self._started(proc, ahead, contain, lane, state_file)
+
+    async def _pooled(self, pool: LanePool, argv: Sequence[str], cwd: str | None, env: Mapping[str, str] | None,
+                      base: Mapping[str, str] | None, state: tuple[Path, str] | None, slot: str) -> Supervised:
+        """Start a command in the pool's next free lane; its record rides the next group commit (its lane's row is
+        committed)."""
+        extra = dict(env) if env is not None else {} if base is not None else child_env()
+        ticket: list[tuple[forkserver.ForkServer, int]] = []
+        starting = asyncio.ensure_future(pool.spawn(argv, extra, cwd, base=base, state=state, ticket=ticket))
+        try:
+            child, lane = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            for fs, rid in ticket:
+                fs.withdraw(rid)  # still waiting for a lane: it never starts
+            try:
+                child, lane = await starting
+            except OSError:
+                raise asyncio.CancelledError from None
+            await Supervised(self, child, _unrecorded(child.pid), lane.contain, lane).terminate(1.0)
+            pool.release(child, lane)
+            raise
+        ctx = self._ctx
+        store = ctx._run.store
+        record = ProcessRecord(
+            ctx.job_id, ctx.stage_index, slot, child.pid, child.pid, child.start_ticks, host_identity() or boot_id(),
+            ctx._run.runner.runner_id, tuple(argv), cwd, store.clock(), token=lane.contain.token,
+            cgroup=None if lane.contain.cgroup is None else str(lane.contain.cgroup),
+        )
+        store.process_queued(record)
+        return Supervised(self, child, record, lane.contain, lane)
 
     async def _started(self, proc: ChildProcess, ahead: ProcessRecord, contain: Containment, lane: Lane | None,
                        state_file: str | None) -> Supervised:
@@ -409,6 +462,8 @@ class Processes:
         )
         if sup.lane is not None and sup.lane in self._lanes and sup.lane not in self._free:
             self._free.append(sup.lane)
+        elif self._pool is not None and sup.lane is not None and isinstance(sup.proc, forkserver.Child):
+            self._pool.release(sup.proc, sup.lane)
 
 
 def describe_exit(code: int | None) -> str:

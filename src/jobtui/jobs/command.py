@@ -23,7 +23,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -333,6 +333,26 @@ async def _settle(futures: Sequence[asyncio.Future[Any]], timeout_s: float) -> b
     return not late
 
 
+async def _queued(ctx: Context, spawning: Coroutine[Any, Any, Supervised]) -> Supervised:
+    """Wait for a command that waits for a free lane, unless pause, cancel or shutdown comes first (it is withdrawn,
+    or ended should it have started meanwhile, and Stop raised)."""
+    task = asyncio.ensure_future(spawning)
+    stop = asyncio.ensure_future(ctx.until_stopped())
+    try:
+        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.cancel()
+    if not task.done():
+        task.cancel()
+        try:
+            return await task  # it started as the cancel came: supervised as any (the request ends it)
+        except (asyncio.CancelledError, OSError):
+            pass
+        await ctx.checkpoint()  # raises Stop (pause, cancel, shutdown)
+        raise asyncio.CancelledError  # pragma: no cover - until_stopped returned without a request
+    return task.result()
+
+
 async def run_command(
     ctx: Context, spec: Mapping[str, Any], argv: Sequence[str], *, slot: str = "", freeze: bool = True,
     shared: tuple[dict[str, str], Path] | None = None,
@@ -348,9 +368,9 @@ async def run_command(
     await ctx.output_count()  # loads what earlier runs logged: the cap holds across resumes and recoveries
     out = Output(ctx, ctx.params.get("output_limit"))
     base, extra, state = _env(ctx, spec, shared)
+    spawning = ctx.processes.spawn(argv, cwd=spec.get("cwd"), env=extra, base=base, state=state, slot=slot)
+    sup: Supervised = await (_queued(ctx, spawning) if slot and ctx.processes.pooled else spawning)
     started = time.monotonic()
-    sup: Supervised = await ctx.processes.spawn(argv, cwd=spec.get("cwd"), env=extra, base=base, state=state,
-                                                slot=slot)
     readers = [asyncio.ensure_future(out.pump(sup.proc.stdout, "stdout")),
                asyncio.ensure_future(out.pump(sup.proc.stderr, "stderr"))]
     grace = float(spec.get("kill_grace_s", KILL_GRACE_S))
@@ -455,8 +475,10 @@ def _foreach_stage(spec: dict[str, Any]) -> Stage:
                 raise cannot_start(argv[0], e) from None
 
         done = failed = 0
+        # In lanes the fork servers hold, the next command of each lane waits there: twice as many items at once.
+        workers = spec["workers"] * 2 if ctx.processes.use_lanes(spec["workers"]) else spec["workers"]
         try:
-            async for o in ctx.items(spec["items"], one, workers=spec["workers"], retry=_retry(spec, item=True),
+            async for o in ctx.items(spec["items"], one, workers=workers, retry=_retry(spec, item=True),
                                      allow_failures=spec.get("allow_failures")):
                 done += o.ok
                 failed += not o.ok
