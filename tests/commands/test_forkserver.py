@@ -88,3 +88,61 @@ async def test_a_program_that_cannot_start_fails_in_one_line_either_way(
         j = await client.job(job)
         assert j.status is JobStatus.FAILED
         assert "cannot start" in (j.error_message or "") and "No such file or directory" in (j.error_message or "")
+
+
+@pytest.mark.slow
+def test_a_sigkilled_runner_takes_the_whole_process_group_of_its_command_with_it(tmp_path: Path) -> None:
+    """The fork server SIGKILLs each running command's whole group when its runner dies: a background child in the
+    group dies at once too (a parent-death signal reached only the command itself; the child ran on until a next
+    runner came, if ever)."""
+    db = tmp_path / "group.db"
+    m = mark()
+    assert jobtui("add", "--env", f"TESTMARK={m}", "--", "sh", "-c", "sleep 300 & exec sleep 301", db=db).returncode == 0
+    runner = spawn_runner(db, "--quiet")
+    try:
+        poll(lambda: len(procs_with(m)) >= 2, what="the command and its child run")
+    finally:
+        stop_runner(runner, signal.SIGKILL)
+    poll(lambda: not procs_with(m), what="the command's whole group died with its runner")
+
+
+@pytest.mark.slow
+def test_a_fork_server_killed_alone_leaves_no_command_running_unseen(tmp_path: Path) -> None:
+    """A helper SIGKILLed while its runner lives: the runner SIGKILLs the groups of that helper's commands (nobody
+    would reap or end them), and the job goes on (the command counts as killed)."""
+    db = tmp_path / "helper.db"
+    m = mark()
+    add = jobtui("add", "--retries", "0", "--env", f"TESTMARK={m}", "--", "sh", "-c", "sleep 300 & exec sleep 301",
+                 db=db)
+    assert add.returncode == 0, add.stderr
+    runner = spawn_runner(db, "--quiet", "--exit-when-idle")
+    try:
+        pids = poll(lambda: procs_with(m) if len(procs_with(m)) >= 2 else None, what="the command and its child run")
+        helper = _ppid(min(pids))
+        assert "forkchild.py" in _cmdline(helper)
+        os.kill(helper, signal.SIGKILL)
+        poll(lambda: not procs_with(m), what="the command's group ended by the runner")
+        _out, err = runner.communicate(timeout=60)
+        assert runner.returncode == 0, err
+    finally:
+        stop_runner(runner, signal.SIGKILL)
+    assert "killed by signal 9" in jobtui("show", add.stdout.strip(), db=db).stdout
+
+
+@pytest.mark.parametrize("forkserver", ["1", "0"])
+async def test_the_state_file_holds_the_last_checkpoint_and_is_gone_once_the_command_ended(
+    client: Client, monkeypatch: pytest.MonkeyPatch, forkserver: str, tmp_path: Path
+) -> None:
+    """$JOBTUI_STATE_FILE (made by the fork server beside the job's workspace, or by the runner without it) holds the
+    stage's last checkpoint; the attempt after exit 75 reads it; no state file is left behind."""
+    monkeypatch.setenv(ENV_VAR, forkserver)
+    seen = tmp_path / "seen"
+    script = (f'cat "$JOBTUI_STATE_FILE" >> {seen}; echo " $JOBTUI_STATE_FILE" >> {seen};'
+              ' [ -s "$JOBTUI_STATE_FILE" ] && exit 0; echo "::jobtui checkpoint {\\"n\\": 7}"; exit 75')
+    job = await client.submit("command", {"stages": [spec(script)]})
+    await run_idle(client)
+    assert (await client.job(job)).status is JobStatus.COMPLETED
+    first, second = seen.read_text().splitlines()
+    assert first.split()[0] == first.split()[-1], f"empty on the first run: {first!r}"
+    assert second.startswith('{"n":7} '), second
+    assert not Path(first.split()[-1]).exists() and not Path(second.split()[-1]).exists(), "removed once it ended"
