@@ -25,8 +25,20 @@ from .containment import TOKEN_VAR, Containment
 from .hosts import boot_id, host_identity
 
 if TYPE_CHECKING:
-    from .context import Context
-    from .process import Lane
+    from ..store import RunnerStore
+
+LANE_SLOT = "\x1flane "
+"""The slot of a lane's row: a prefix no item key starts with in practice (a control character)."""
+
+
+@dataclasses.dataclass(slots=True)
+class Lane:
+    """One worker's containment, committed once and shared by the commands it runs one after another."""
+
+    slot: str
+    contain: Containment
+    checked: bool = False
+    """Whether a command of this lane was seen to join its cgroup (or the lane has none)."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -41,30 +53,32 @@ class SubPool:
 class LanePool:
     """The lanes of one stage attempt, held by the fork servers (see the module docstring)."""
 
-    def __init__(self, ctx: Context, lanes: list[Lane]) -> None:
-        self._ctx = ctx
+    def __init__(self, store: RunnerStore, stage: tuple[int, int, str], lanes: list[Lane]) -> None:
+        self._store = store
+        self._stage = stage
+        """(job id, stage index, runner id)."""
         self.lanes = lanes
         self.subs: list[SubPool] = []
 
     @classmethod
-    async def open(cls, ctx: Context, n: int, argv: Sequence[str], cwd: str | None, lane_type: type[Lane],
-                   slot_prefix: str) -> LanePool | None:
+    async def open(cls, store: RunnerStore, stage: tuple[int, int, str], n: int, argv: Sequence[str],
+                   cwd: str | None) -> LanePool | None:
         """Make `n` lanes, commit their rows (one group commit) and hand them to the fork servers; None where
         commands get no token (then lanes are not used)."""
         lanes: list[Lane] = []
-        store = ctx._run.store
+        job_id, index, runner_id = stage
         for i in range(n):
             contain = Containment.new()
             if not contain.token:
                 return None
-            lanes.append(lane_type(f"{slot_prefix}{i + 1}", contain, checked=True))
+            lanes.append(Lane(f"{LANE_SLOT}{i + 1}", contain, checked=True))
         for lane in lanes:
             store.process_queued(ProcessRecord(
-                ctx.job_id, ctx.stage_index, lane.slot, 0, 0, 0, host_identity() or boot_id(),
-                ctx._run.runner.runner_id, tuple(argv), cwd, store.clock(), token=lane.contain.token,
+                job_id, index, lane.slot, 0, 0, 0, host_identity() or boot_id(), runner_id, tuple(argv), cwd,
+                store.clock(), token=lane.contain.token,
                 cgroup=None if lane.contain.cgroup is None else str(lane.contain.cgroup),
             ))
-        pool = cls(ctx, lanes)
+        pool = cls(store, stage, lanes)
         try:
             await store.commit_point()  # committed before the lanes' first fork
         except BaseException:
@@ -125,11 +139,11 @@ class LanePool:
         """Forget the pool and drop the lanes' rows (every command of the stage has ended)."""
         for sub in self.subs:
             sub.server.drop(sub.number)
-        store = self._ctx._run.store
+        job_id, index, _runner = self._stage
         for lane in self.lanes:
             lane.contain.remove()
-            store.process_ended(self._ctx.job_id, self._ctx.stage_index, lane.slot, None, keep=False)
+            self._store.process_ended(job_id, index, lane.slot, None, keep=False)
         self.subs.clear()
 
 
-__all__ = ["LanePool"]
+__all__ = ["LANE_SLOT", "Lane", "LanePool"]

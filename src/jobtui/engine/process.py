@@ -49,7 +49,7 @@ from .childenv import child_env
 from .containment import TOKEN_VAR, Containment
 from .forkchild import reset_signals
 from .hosts import boot_id, host_identity
-from .lanes import LanePool
+from .lanes import LANE_SLOT, Lane, LanePool
 from .leftovers import (
     KILL_GRACE_S,
     _killpg,
@@ -153,20 +153,6 @@ def _unlink(path: str) -> None:
 
 def _unrecorded(pid: int) -> ProcessRecord:
     return ProcessRecord(0, 0, "", pid, pid, 0, "", None, (), None, 0)
-
-
-LANE_SLOT = "\x1flane "
-"""The slot of a lane's row: a prefix no item key starts with in practice (a control character)."""
-
-
-@dataclasses.dataclass(slots=True)
-class Lane:
-    """One worker's containment, committed once and shared by the commands it runs one after another."""
-
-    slot: str
-    contain: Containment
-    checked: bool = False
-    """Whether a command of this lane was seen to join its cgroup (or the lane has none)."""
 
 
 class Supervised:
@@ -341,7 +327,8 @@ class Processes:
             self._cleared = True
         if slot and self._pool_size:
             if self._pool is None:
-                self._pool = await LanePool.open(ctx, self._pool_size, argv, cwd, Lane, LANE_SLOT)
+                self._pool = await LanePool.open(store, (ctx.job_id, ctx.stage_index, ctx._run.runner.runner_id),
+                                                 self._pool_size, argv, cwd)
                 if self._pool is None:
                     self._pool_size = 0
             if self._pool is not None:
