@@ -21,30 +21,36 @@ log = logging.getLogger("jobtui.engine")
 
 
 class ClaimAhead:
-    """At most one claim queued for the next group commit, and its jobs once it committed."""
+    """The claims queued for the next group commits (one per ending job, each for the slots not yet asked for), and
+    their jobs once they committed."""
 
     def __init__(self) -> None:
-        self._pending: asyncio.Future[Any] | None = None
+        self._pending: list[tuple[asyncio.Future[Any], int]] = []
 
     def queue(self, store: RunnerStore, runner_id: str, free: int, types: Iterable[str]) -> None:
-        """Queue a claim of up to `free` jobs for the next group commit (none while one is queued; nothing where
-        claims do not ride the group commit)."""
-        if self._pending is None and free > 0:
-            self._pending = store.claim_soon(runner_id, free, types)
+        """Queue a claim for the free slots that no queued claim asks for yet (nothing where claims do not ride the
+        group commit)."""
+        free -= sum(n for _f, n in self._pending)
+        if free > 0:
+            fut = store.claim_soon(runner_id, free, types)
+            if fut is not None:
+                self._pending.append((fut, free))
 
     @property
     def queued(self) -> bool:
         """Tell whether a claim is queued and its jobs not yet taken."""
-        return self._pending is not None
+        return bool(self._pending)
 
     async def take(self) -> list[Claimed]:
-        """Return the jobs of the queued claim once its commit is done (none if it failed or none is queued)."""
-        pending, self._pending = self._pending, None
-        if pending is None:
-            return []
-        try:
-            claimed = await pending
-        except StoreError as e:
-            log.warning("%s; claiming again at the next turn", e)
-            return []
-        return claimed if isinstance(claimed, list) else []
+        """Return the jobs of the queued claims once their commits are done (none of those that failed)."""
+        pending, self._pending = self._pending, []
+        out: list[Claimed] = []
+        for fut, _n in pending:
+            try:
+                claimed = await fut
+            except StoreError as e:
+                log.warning("%s; claiming again at the next turn", e)
+                continue
+            if isinstance(claimed, list):
+                out.extend(claimed)
+        return out

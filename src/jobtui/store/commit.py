@@ -29,6 +29,9 @@ log = logging.getLogger("jobtui.store")
 NOT_RUN: Any = object()
 """What `ride` returns when the group commit it rode did not commit (its body's work is undone or never ran)."""
 
+LAZY_S = 0.05
+"""The longest a write nobody waits for (a started command's pid) waits for another write to ride with."""
+
 Rider = tuple[Callable[[Db], Awaitable[Any]], "asyncio.Future[Any]"]
 """A transaction of its own that rides the next group commit: its body, and the future told its outcome."""
 Outcomes = list[tuple["asyncio.Future[Any]", Any, BaseException | None]]
@@ -69,6 +72,8 @@ class GroupCommit:
         loop that queues a row per item queues its counters (`watch_*`, read when the batch is taken) once per
         batch, not per item. (A batch put back after a failed commit absorbs the one queued since, with its
         `watch_*` rows.)"""
+        self._lazy: asyncio.TimerHandle | None = None
+        """The timer that commits lazy writes no other write took along (`_submit(lazy=True)`)."""
         self._riders: list[Rider] = []
         """Transactions of their own that run inside the next group commit (`ride`)."""
 
@@ -88,8 +93,12 @@ class GroupCommit:
         except sqlite3.Error:
             pass
 
-    def _submit(self, rank: int, sql: str, params: Sequence[Any], key: Any = None, job: JobId | None = None) -> None:
-        """Queue one statement of `job` for the next group commit; with `key`, a later one replaces it."""
+    def _submit(self, rank: int, sql: str, params: Sequence[Any], key: Any = None, job: JobId | None = None, *,
+                lazy: bool = False) -> None:
+        """Queue one statement of `job` for the next group commit; with `key`, a later one replaces it.
+
+        A `lazy` one (nobody waits for it) does not start a commit of its own: it joins the next one, at the latest
+        LAZY_S later."""
         if self._closed:
             raise StoreError("store is closed")
         batch = self._batch
@@ -116,6 +125,17 @@ class GroupCommit:
             keyed[key] = (job, params)
         # Hot path (several calls per stage and per item): once woken, the writer runs soon anyway.
         if not self._wake.is_set():
+            if lazy:
+                if self._lazy is None:
+                    self._lazy = asyncio.get_running_loop().call_later(LAZY_S, self._wake_lazy)
+                return
+            self._ensure_writer()
+            self._wake.set()
+
+    def _wake_lazy(self) -> None:
+        """Commit the lazy writes queued LAZY_S ago, should no other write have started a commit since."""
+        self._lazy = None
+        if self._batch.size and not self._closed:
             self._ensure_writer()
             self._wake.set()
 

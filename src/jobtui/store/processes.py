@@ -51,13 +51,15 @@ class ProcessRecords(StoreCore):
         await self.commit_point()
 
     def process_queued(self, p: ProcessRecord) -> None:
-        """Queue: a started process's record, for the next group commit (for one whose containment is committed)."""
+        """Queue: a started process's record, for the next group commit (for one whose containment is committed:
+        a crash before this commit still finds it by its token or cgroup, so it starts no commit of its own)."""
         self._submit(
             R_STAGE_START,
             f"INSERT INTO processes ({PROC_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, 0,"
             f" $12, $13) ON CONFLICT (job_id, stage_index, slot) DO UPDATE SET {_REPLACE}",
             (p.job_id, p.stage_index, p.slot, p.pid, p.pgid, p.start_ticks, p.boot_id, p.runner_id, dumps(list(p.argv)),
              p.cwd, p.started_at_ms, p.token, p.cgroup),
+            lazy=bool(p.pid and (p.token or p.cgroup)),
         )
 
     def process_ended(self, job_id: JobId, index: int, slot: str, exit_code: int | None, *, keep: bool) -> None:

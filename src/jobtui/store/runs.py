@@ -189,11 +189,13 @@ class RunnerWrites(CheckpointWrites, RecoveryQueries):
             " ORDER BY job_id, stage_index",
             (dumps([j.job_id for j in jobs]),),
         )) if jobs else []
-        # Jobs with a process an earlier run may have left: each stage ends those before its first command.
+        # Jobs with a process an earlier run may have left: each stage ends those before its first command. Read
+        # where a statement of the claim costs no round trip (SQLite's claim runs on the connection's thread);
+        # elsewhere each stage reads them itself (unknown: True).
         left = {r[0] for r in await db.execute_fetchall(
             f"SELECT DISTINCT job_id FROM processes WHERE {self.sql.id_in('job_id', '$1')} AND ended_at_ms IS NULL",
             (dumps([j.job_id for j in jobs]),),
-        )} if jobs else set()
+        )} if jobs and self.claims_ride else {j.job_id for j in jobs}
         by_job: dict[JobId, list[StageRecord]] = {}
         for r in stage_rows:
             try:
