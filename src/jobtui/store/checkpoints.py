@@ -183,9 +183,10 @@ class CheckpointWrites(StoreCore):
         now = self.clock()
         start = self._unqueue(R_STAGE_START, _STAGE_START_SQL, (job_id, index))
         if start is not None:
-            step = self._unqueue(R_STAGE_START, _JOB_STEP_SQL, job_id)
-            if step is not None:
-                self._submit(R_STAGE_START, _JOB_STEP_SQL, (step[0], None, job_id), key=job_id, job=job_id)
+            steps = self._batch.keyed.get(R_STAGE_START, {}).get(_JOB_STEP_SQL)
+            if steps is not None and job_id in steps:  # the job's queued step row, its stamp left out (in place)
+                job, (step, _stamp, _job) = steps[job_id]
+                steps[job_id] = (job, (step, None, job_id))
         if start is None:
             self._submit(R_STAGE_END, _STAGE_DONE_SQL, (dumps(output), now, now, note, job_id, index), job=job_id)
         else:

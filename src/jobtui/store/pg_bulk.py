@@ -38,17 +38,24 @@ class Bulk:
     """A statement's form for many rows: `sql` takes one array per parameter of the single-row statement."""
 
     sql: str
-    key: tuple[int, ...] = ()
-    """The parameters that name the row a statement writes: rows sharing one are run row by row."""
+    key: tuple[int] | tuple[int, int] | tuple[int, int, int] | tuple[()] = ()
+    """The parameters (up to 3) that name the row a statement writes: rows sharing one are run row by row."""
 
     def columns(self, rows: Sequence[Sequence[Any]]) -> list[list[Any]] | None:
         """Return the rows as one list per parameter, or None when two rows name one target row."""
         key = self.key
-        if len(key) == 2:
+        if len(key) == 1:
+            (a,) = key
+            names = len({r[a] for r in rows})
+        elif len(key) == 2:
             a, b = key
-            if len({(r[a], r[b]) for r in rows}) != len(rows):
-                return None
-        elif key and len({tuple(r[i] for i in key) for r in rows}) != len(rows):
+            names = len({(r[a], r[b]) for r in rows})
+        elif key:
+            a, b, c = key
+            names = len({(r[a], r[b], r[c]) for r in rows})
+        else:
+            names = len(rows)
+        if names != len(rows):
             return None
         return [list(c) for c in zip(*rows, strict=True)]
 
