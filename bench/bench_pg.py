@@ -28,6 +28,11 @@ Every run is verified (all jobs completed, each with 8/8 stages completed, every
 attempted once, as the store recorded them; items table = M; DBOS: N SUCCESS workflows and N x 8 step
 outputs). Each runner's log (WARNING and up) is kept in the results file.
 
+Each measurement also reports the CPU it cost per unit: the runner or DBOS processes' own (from go to exit)
+and, on PostgreSQL, the server's (every process of the cluster, from /proc, over the same span). On a loaded
+machine the rate says how much CPU a run was given; these say how much it needed (a CPU-bound runner loses
+more of its rate to the load than DBOS, which mostly waits for its commits).
+
 Rounds are interleaved (round 1 of everything, then round 2, ...) so machine noise hits all alike;
 figures are medians over rounds, and ratios are taken between medians of the same run. Results:
 a table on stdout and bench/results/pg-<timestamp>.json.
@@ -116,12 +121,13 @@ def _dbos_worker(url: str, first: int, count: int, items: int, executor: str) ->
     DBOS.launch()
     try:
         t_go = _ready_then_wait()
+        cpu0 = time.process_time()
         if items:
             done = DBOS.start_workflow(many_items, items).get_result()
         else:
             handles = [DBOS.start_workflow(pipeline, job) for job in range(first, first + count)]
             done = sum(h.get_result() for h in handles)
-        return {"t_go": t_go, "t_end": time.time(), "stages_done": done}
+        return {"t_go": t_go, "t_end": time.time(), "stages_done": done, "cpu_s": time.process_time() - cpu0}
     finally:
         DBOS.destroy()
 
@@ -326,7 +332,9 @@ def measure_dbos(cluster: PgCluster, procs: int, jobs: int, items: int, timeout:
             argvs = [["dbos", "--db", url, "--first", str(starts[k]), "--count", str(share[k]), "--executor", f"w{k}"]
                      for k in range(procs)]
         with workers(argvs, timeout) as w:
+            server0 = server_cpu_s(cluster.data)
             reports = w.go()
+            server = server_cpu_s(cluster.data) - server0
         want_wf, want_steps = (1, items) if items else (jobs, jobs * STAGES)
         ok = cluster.psql("SELECT count(*) FROM dbos.workflow_status WHERE status = 'SUCCESS'", db)
         steps = cluster.psql("SELECT count(*) FROM dbos.operation_outputs", db)
@@ -335,7 +343,8 @@ def measure_dbos(cluster: PgCluster, procs: int, jobs: int, items: int, timeout:
     finally:
         cluster.drop_database(db)
     seconds = max(r["t_end"] for r in reports) - min(r["t_go"] for r in reports)
-    return {"seconds": seconds, "per_s": want_steps / seconds, "n": want_steps}
+    return {"seconds": seconds, "per_s": want_steps / seconds, "n": want_steps,
+            "runner_cpu_us": sum(r["cpu_s"] for r in reports) / want_steps * 1e6, "server_cpu_us": server / want_steps * 1e6}
 
 
 # ------------------------------------------------------------------------------------------ driver
