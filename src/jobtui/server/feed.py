@@ -92,6 +92,8 @@ class EventFeed:
         """(version, the `progress` SSE frame of the running jobs that changed) refreshed every PROGRESS_EVERY_S."""
         self._progress_ms = 0
         self._task: asyncio.Task[None] | None = None
+        self._reading = asyncio.Lock()
+        """One read at a time: two reads from one head would queue the same events to a stream twice."""
         self._live: set[Subscriber] = set()
         """Streams at the head: each read's new frames are appended to their queues (server/stream.py)."""
 
@@ -136,6 +138,10 @@ class EventFeed:
             sub.wake.set()
 
     async def _read(self) -> bool:
+        async with self._reading:
+            return await self._read_next()
+
+    async def _read_next(self) -> bool:
         events = await self.client.job_events(after_id=self.head, limit=PAGE)
         if not events:
             return False
