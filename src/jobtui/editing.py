@@ -20,9 +20,9 @@ to redo them). So a params edit is refused, and nothing is changed, when it coul
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from .errors import UsageError
 from .labels import Labels, labels_text
@@ -47,6 +47,26 @@ class EditRefusedError(UsageError):
         self.job_id = job_id
         self.reason = reason
         super().__init__(f"job {job_id}: cannot edit: {reason}")
+
+
+class JobChanges(TypedDict, total=False):
+    """What `Client.edit` changes in a job, as keywords (each left out or None: unchanged)."""
+
+    params: Mapping[str, Any] | None
+    """Changes over the job's params (a key set to None is removed)."""
+    priority: int | None
+    run_at_ms: int | None
+    timeout_ms: int | None
+    max_retries: int | None
+    needs: Iterable[str] | None
+    """The whole new set of tags a runner must have."""
+    after: Iterable[JobId]
+    """More jobs to wait for."""
+    labels: Mapping[str, str] | None
+    unlabel: Iterable[str]
+    queue: str | None
+    no_queue: bool
+    """Take the job out of its queue."""
 
 
 @dataclass(frozen=True, slots=True)

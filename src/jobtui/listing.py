@@ -7,9 +7,9 @@ the matches and reads the rows of a window in order, in SQL, over indexes (store
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from .redaction import redact
 
@@ -46,6 +46,19 @@ class Listing:
     reverse: bool = False
     status_rank: tuple[tuple[str, int], ...] = ()
     """The rank of each status for the `status` order (lower first); unlisted statuses come last."""
+
+
+class JobMatch(TypedDict, total=False):
+    """Which jobs a list or a page of them holds (`list_jobs`, `page_jobs`): each key left out, or None, no limit."""
+
+    statuses: Iterable[str] | None
+    types: Iterable[str] | None
+    unique_key: str | None
+    stage: str | None
+    """The name of the stage a job is at."""
+    labels: Iterable[tuple[str, str | None]]
+    """(key, value) pairs a job has, every one; a None value: any value of that key."""
+    queue: str | None
 
 
 def params_text(params: Mapping[str, Any]) -> str:

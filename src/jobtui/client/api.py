@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Unpack
 
 from ..apimodel import JobEvent, TokenInfo, check_token_name, hash_token, new_token, parse_scope, same_hash
+from ..keywords import check_keywords
+from ..listing import JobMatch
 from ..model import Job, JobId
 from .core import ClientCore
 
@@ -54,16 +57,14 @@ class ApiControl(ClientCore):
         return await self.store.prune_events(self.store.clock() - max_age_ms, keep=keep)
 
     async def page_jobs(
-        self, *, after_id: int = 0, limit: int = 100, statuses: Iterable[str] | None = None,
-        types: Iterable[str] | None = None, unique_key: str | None = None, stage: str | None = None,
-        since_ms: int | None = None, until_ms: int | None = None, before_id: int | None = None,
-        newest_first: bool = False, labels: Iterable[tuple[str, str | None]] = (), queue: str | None = None,
+        self, *, after_id: int = 0, limit: int = 100, before_id: int | None = None, newest_first: bool = False,
+        since_ms: int | None = None, until_ms: int | None = None, **match: Unpack[JobMatch],
     ) -> list[Job]:
         """Return one keyset page of jobs: up to `limit` with ids after `after_id` (and before `before_id`), in id
-        order or newest first, filtered."""
-        return await self.store.page_jobs(after_id=after_id, limit=limit, statuses=statuses, types=types,
-                                          unique_key=unique_key, stage=stage, since_ms=since_ms, until_ms=until_ms,
-                                          before_id=before_id, newest_first=newest_first, labels=labels, queue=queue)
+        order or newest first, created in [since, until), filtered by `match` (as `list_jobs`)."""
+        check_keywords(match, JobMatch, "page_jobs")
+        return await self.store.page_jobs(after_id=after_id, limit=limit, before_id=before_id,
+                                          newest_first=newest_first, since_ms=since_ms, until_ms=until_ms, **match)
 
     async def jobs_by_ids(self, job_ids: Iterable[JobId]) -> dict[JobId, Job]:
         """Return the jobs with these ids that exist (one query)."""

@@ -8,7 +8,7 @@ import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, Unpack
 
 import platformdirs
 
@@ -19,7 +19,9 @@ from ..engine.retention import purge_old_jobs
 from ..engine.runner import Runner, workspace_root_for
 from ..errors import IdempotencyKeyReusedError, InvalidTransitionError, SubmitError, UsageError
 from ..fleet import check_tags
+from ..keywords import check_keywords
 from ..labels import labels_of
+from ..listing import JobMatch
 from ..model import (
     ACTION_FROM,
     Action,
@@ -175,24 +177,14 @@ class ClientCore:
         return self.registry.get(name)
 
     async def list_jobs(
-        self,
-        *,
-        statuses: Iterable[str] | None = None,
-        types: Iterable[str] | None = None,
-        limit: int | None = None,
-        updated_after_ms: int | None = None,
-        newest_first: bool = False,
-        unique_key: str | None = None,
-        stage: str | None = None,
-        labels: Iterable[tuple[str, str | None]] = (),
-        queue: str | None = None,
+        self, *, limit: int | None = None, updated_after_ms: int | None = None, newest_first: bool = False,
+        **match: Unpack[JobMatch],
     ) -> list[Job]:
-        """Return jobs, filtered (`stage`: the name of the stage a job is at; `labels`: (key, value) each job
-        has, a None value meaning any value of that key)."""
-        return await self.store.list_jobs(
-            statuses=statuses, types=types, limit=limit, updated_after_ms=updated_after_ms, newest_first=newest_first,
-            unique_key=unique_key, stage=stage, labels=labels, queue=queue,
-        )
+        """Return jobs, filtered by `match` (`statuses`, `types`, `unique_key`, `stage`: the name of the stage a job
+        is at, `labels`: (key, value) each job has, a None value meaning any value of that key, `queue`)."""
+        check_keywords(match, JobMatch, "list_jobs")
+        return await self.store.list_jobs(limit=limit, updated_after_ms=updated_after_ms, newest_first=newest_first,
+                                          **match)
 
     def iter_jobs(
         self, *, statuses: Iterable[str] | None = None, types: Iterable[str] | None = None, newest: int | None = None

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
-from typing import Any
+from typing import Any, Unpack
 
-from ..editing import EditResult, JobEdit
+from ..editing import EditResult, JobChanges, JobEdit
 from ..errors import UsageError
 from ..fleet import check_tags
+from ..keywords import check_keywords
 from ..labels import check_key, labels_of
 from ..model import JobId
 from ..model.queues import check_queue_name
@@ -51,22 +52,24 @@ class MetaControl(ClientCore):
         finally:
             _ACTING_AS.reset(reset)
 
-    async def edit(
-        self, job_id: JobId, *, params: Mapping[str, Any] | None = None, priority: int | None = None,
-        run_at_ms: int | None = None, timeout_ms: int | None = None, max_retries: int | None = None,
-        needs: Iterable[str] | None = None, after: Iterable[JobId] = (), labels: Mapping[str, str] | None = None,
-        unlabel: Iterable[str] = (), queue: str | None = None, no_queue: bool = False,
-    ) -> EditResult:
+    async def edit(self, job_id: JobId, **changes: Unpack[JobChanges]) -> EditResult:
         """Edit a job that no runner runs (see `jobtui.editing` for which jobs and the params rule).
 
-        `params` are changes over the job's params (a key set to None is removed); `needs` the whole new set.
+        `changes` (`jobtui.editing.JobChanges`): `params` are changes over the job's params (a key set to None is
+        removed); `needs` the whole new set; `priority`, `run_at_ms`, `timeout_ms`, `max_retries`, `after`,
+        `labels`, `unlabel`, `queue`, `no_queue`.
 
         Raises:
             UsageError: nothing to change, a bad value, or the job is running or completed (EditRefusedError).
         """
-        edit = JobEdit(priority=priority, run_at_ms=run_at_ms, timeout_ms=timeout_ms, max_retries=max_retries,
-                       needs=None if needs is None else check_tags(list(needs), "--needs"), after=tuple(after),
-                       labels=labels_of(labels, "--label"), unlabel=tuple(check_key(k, "--unlabel") for k in unlabel),
+        check_keywords(changes, JobChanges, "edit")
+        c = changes
+        needs, queue, no_queue, params = c.get("needs"), c.get("queue"), c.get("no_queue", False), c.get("params")
+        edit = JobEdit(priority=c.get("priority"), run_at_ms=c.get("run_at_ms"), timeout_ms=c.get("timeout_ms"),
+                       max_retries=c.get("max_retries"),
+                       needs=None if needs is None else check_tags(list(needs), "--needs"), after=tuple(c.get("after", ())),
+                       labels=labels_of(c.get("labels"), "--label"),
+                       unlabel=tuple(check_key(k, "--unlabel") for k in c.get("unlabel", ())),
                        queue=None if queue is None else check_queue_name(queue), no_queue=no_queue)
         if queue is not None and no_queue:
             raise UsageError("give --queue or --no-queue, not both")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from ..errors import UsageError
+from ..keywords import check_keywords
 from ..labels import labels_of
 from ..model import Schedule, ScheduleRun, check_queue_name
 from ..notify_on import check_notify_on
@@ -16,18 +17,31 @@ from .core import ClientCore
 _SCHEDULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
+class FiredJobs(TypedDict, total=False):
+    """What each job a schedule fires gets, as `add_schedule`'s keywords (each left out: the default)."""
+
+    priority: int
+    max_retries: int | None
+    """None: the job type's own."""
+    notify: Iterable[tuple[str, str]]
+    """(kind, target) told of each job's end."""
+    labels: Iterable[tuple[str, str]]
+    queue: str | None
+    notify_on: Iterable[str]
+    """The moments told besides the end (`--notify-on`)."""
+
+
 class ScheduleControl(ClientCore):
     """Recurring schedules of jobs."""
 
     async def add_schedule(
         self, name: str, type: str, params: Mapping[str, Any] | None = None, *, cron: str | None = None,
-        tz: str | None = None, every_ms: int | None = None, priority: int = 0, max_retries: int | None = None,
-        notify: Iterable[tuple[str, str]] = (), labels: Iterable[tuple[str, str]] = (), queue: str | None = None,
-        notify_on: Iterable[str] = (),
+        tz: str | None = None, every_ms: int | None = None, **fired: Unpack[FiredJobs],
     ) -> Schedule:
         """Check and store a recurring schedule; return it (with its first run time).
 
         `type` may be `@TEMPLATE`: each job fired is made of the template as it is then, `params` set over its.
+        `fired` (FiredJobs): `priority`, `max_retries`, `notify`, `labels`, `queue`, `notify_on` of each job.
 
         Raises:
             UsageError: a bad name, expression, zone or period, an unknown type or bad params, a name in use.
@@ -36,8 +50,10 @@ class ScheduleControl(ClientCore):
             raise UsageError(f"bad schedule name {name!r} (letters, digits, '.', '_', '-'; at most 64)")
         now = self.store.clock()
         rec = Recurrence.parse(cron=cron, tz=tz, every_ms=every_ms, anchor_ms=now)
-        options: dict[str, Any] = {"priority": priority, "max_retries": max_retries,
-                                   "notify": [list(t) for t in notify]}
+        check_keywords(fired, FiredJobs, "add_schedule")
+        notify_on, labels, queue = fired.get("notify_on", ()), fired.get("labels", ()), fired.get("queue")
+        options: dict[str, Any] = {"priority": fired.get("priority", 0), "max_retries": fired.get("max_retries"),
+                                   "notify": [list(t) for t in fired.get("notify", ())]}
         if notify_on:
             options["notify_on"] = list(check_notify_on(notify_on, bool(options["notify"])))
         template = type[1:] if type.startswith("@") else None

@@ -8,9 +8,10 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from ..errors import ParamError, UnknownJobTypeError, UsageError
+from ..keywords import check_keywords
 from .retry import Retry
 
 if TYPE_CHECKING:
@@ -127,6 +128,16 @@ def stage(
     return wrap(fn) if fn is not None else wrap
 
 
+class JobPolicy(TypedDict, total=False):
+    """How the jobs of a JobType retry, pause and time out (its keywords; see JobType)."""
+
+    max_retries: int
+    retry_delay_s: float
+    auto_pause_after: int
+    timeout_s: float | None
+    item_retry: Retry | None
+
+
 class JobType:
     """A named, ordered list of stages with its params and policies.
 
@@ -135,6 +146,7 @@ class JobType:
         stages: Stage objects or plain async functions of a Context (then default policies apply).
         params: the params a job of this type takes; others are refused.
         description: one line for `jobtui types` and the new-job form.
+        policy (JobPolicy):
         max_retries: automatic retries of a failed job (then it waits `retry_delay_s`, doubling).
         auto_pause_after: consecutive item failures that pause the job (0 turns it off).
         timeout_s: a limit for the whole job; past it the job fails.
@@ -152,16 +164,13 @@ class JobType:
         *,
         params: Mapping[str, Param] | None = None,
         description: str = "",
-        max_retries: int = 0,
-        retry_delay_s: float = 10.0,
-        auto_pause_after: int = 5,
-        timeout_s: float | None = None,
-        item_retry: Retry | None = None,
         stages_from: StagesFrom | None = None,
         queue: str | None = None,
+        **policy: Unpack[JobPolicy],
     ) -> None:
         if not name or not isinstance(name, str):
             raise ValueError("a job type needs a name")
+        check_keywords(policy, JobPolicy, "JobType")
         self.name = name
         self.stages_from = stages_from
         self.stages: tuple[Stage, ...] = ()
@@ -169,11 +178,11 @@ class JobType:
             self.stages = self._checked(stages)
         self.params: dict[str, Param] = dict(params or {})
         self.description = description
-        self.max_retries = max_retries
-        self.retry_delay_s = retry_delay_s
-        self.auto_pause_after = auto_pause_after
-        self.timeout_s = timeout_s
-        self.item_retry = item_retry
+        self.max_retries = policy.get("max_retries", 0)
+        self.retry_delay_s = policy.get("retry_delay_s", 10.0)
+        self.auto_pause_after = policy.get("auto_pause_after", 5)
+        self.timeout_s = policy.get("timeout_s")
+        self.item_retry = policy.get("item_retry")
         self.queue = queue
 
     def __repr__(self) -> str:

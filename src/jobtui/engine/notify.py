@@ -21,6 +21,7 @@ mark committed sends it again on relaunch. Every attempt of one event carries th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -92,41 +93,49 @@ class DeliveryDeadlineError(TransientError):
     """A delivery, all its tries together, ran past its deadline (tried again in a later round)."""
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Delivery:
+    """How a Notifier delivers: how many at once, how often it looks, how it tries again, how long it waits."""
+
+    url_slots: int = 16
+    """URL deliveries at once."""
+    cmd_slots: int = 4
+    """Command deliveries at once."""
+    per_host: int = PER_HOST
+    """URL deliveries at once to one host."""
+    poll_s: float = 1.0
+    """Seconds between looks for due notifications."""
+    tries: int = 3
+    """Tries of a delivery in one round."""
+    base_s: float = 0.5
+    """The first wait between tries (exponential, with jitter)."""
+    http_timeout_s: float = 10.0
+    command_timeout_s: float = 60.0
+    deadline_s: float = DEADLINE_S
+    """The longest one round of tries may take (shorter than the claim)."""
+    lease_ms: int = LEASE_MS
+    """How long a runner's claim on a due notification lasts."""
+
+
 class Notifier:
     """Claims due notifications of one database and delivers each in the background."""
 
-    def __init__(
-        self,
-        store: NotifierStore,
-        runner_id: str,
-        *,
-        url_slots: int = 16,
-        cmd_slots: int = 4,
-        per_host: int = PER_HOST,
-        poll_s: float = 1.0,
-        tries: int = 3,
-        base_s: float = 0.5,
-        http_timeout_s: float = 10.0,
-        command_timeout_s: float = 60.0,
-        deadline_s: float | None = None,
-        lease_ms: int | None = None,
-    ) -> None:
-        deadline_s = DEADLINE_S if deadline_s is None else deadline_s
-        lease_ms = LEASE_MS if lease_ms is None else lease_ms
-        if deadline_s * 1000 >= lease_ms:
+    def __init__(self, store: NotifierStore, runner_id: str, delivery: Delivery = Delivery()) -> None:
+        d = delivery
+        if d.deadline_s * 1000 >= d.lease_ms:
             raise ValueError("a delivery's deadline must be shorter than its claim")
         self.store = store
         self.runner_id = runner_id
-        self.slots = {"url": url_slots, "cmd": cmd_slots}
+        self.slots = {"url": d.url_slots, "cmd": d.cmd_slots}
         """Deliveries of each kind at once."""
-        self.per_host = per_host
-        self.poll_s = poll_s
-        self.tries = tries
-        self.base_s = base_s
-        self.http_timeout_s = http_timeout_s
-        self.command_timeout_s = command_timeout_s
-        self.deadline_s = deadline_s
-        self.lease_ms = lease_ms
+        self.per_host = d.per_host
+        self.poll_s = d.poll_s
+        self.tries = d.tries
+        self.base_s = d.base_s
+        self.http_timeout_s = d.http_timeout_s
+        self.command_timeout_s = d.command_timeout_s
+        self.deadline_s = d.deadline_s
+        self.lease_ms = d.lease_ms
         self._wake = asyncio.Event()
         self._stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -386,4 +395,4 @@ async def _talk(proc: asyncio.subprocess.Process, data: bytes) -> bytes:
         feeder.cancel()
 
 
-__all__ = ["ENV_CMD", "ENV_URL", "Notifier", "check_url", "defaults_from_env", "targets"]
+__all__ = ["ENV_CMD", "ENV_URL", "Delivery", "Notifier", "check_url", "defaults_from_env", "targets"]

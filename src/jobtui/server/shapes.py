@@ -13,9 +13,10 @@ from pydantic import Field
 from ..editing import EditRefusedError
 from ..errors import UsageError
 from ..labels import MAX_LABELS, label_filter
+from ..model import JobStatus
 from ..model.queues import MAX_LIMIT
 from .problems import Problem
-from .schemas import Events, JobIdIn, JobOut, LabelMap, Name, NotifyTarget, Open, Strict
+from .schemas import MAX_ID, Events, JobIdIn, JobOut, LabelMap, Name, NotifyTarget, Open, Strict
 
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
 Rate = Annotated[str, Field(min_length=3, max_length=40, description="N/DURATION, e.g. 5/10s or 100/1h")]
@@ -138,16 +139,23 @@ class EditOut(Open):
 
 
 async def page_filters(
+    status: Annotated[list[JobStatus] | None, Query()] = None,
+    type: Annotated[list[Annotated[str, Query(max_length=200)]] | None, Query()] = None,
+    since: Annotated[int | None, Query(ge=0, le=MAX_ID, description="created at or after (epoch ms)")] = None,
+    until: Annotated[int | None, Query(ge=0, le=MAX_ID, description="created before (epoch ms)")] = None,
     unique_key: Annotated[str | None, Query(max_length=200)] = None,
     stage: Annotated[str | None, Query(max_length=200)] = None,
     label: Annotated[list[Annotated[str, Query(max_length=300)]] | None,
                      Query(description="KEY=VALUE, or KEY for any value; repeatable, every one must hold")] = None,
     queue: Annotated[str | None, Query(max_length=200)] = None,
 ) -> dict[str, Any]:
-    """Return `GET /jobs`'s filters by unique key, stage, labels and queue as `Client.page_jobs` takes them."""
+    """Return `GET /jobs`'s filters (status, type, creation time, unique key, stage, labels, queue) as
+    `Client.page_jobs` takes them."""
     if label is not None and len(label) > MAX_LABELS:
         raise Problem(422, "invalid-input", "Invalid input", f"label: at most {MAX_LABELS} labels")
-    return {"unique_key": unique_key, "stage": stage, "labels": label_filter(label, "label"), "queue": queue}
+    return {"statuses": [s.value for s in status] if status else None, "types": type or None, "since_ms": since,
+            "until_ms": until, "unique_key": unique_key, "stage": stage, "labels": label_filter(label, "label"),
+            "queue": queue}
 
 
 PageFilters = Annotated[dict[str, Any], Depends(page_filters)]

@@ -7,10 +7,11 @@ stream's cursor is the last event id it sent, and any server on the same databas
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 from ..apimodel import JobEvent, Scope, TokenInfo
 from ..errors import UsageError
+from ..listing import JobMatch
 from ..model import Job, JobId, JobStatus
 from .base import StoreCore
 from .clash import retried_on_clash
@@ -154,17 +155,14 @@ class ApiQueries(StoreCore):
 
     # --------------------------------------------------------------------------------- job pages
     async def page_jobs(
-        self, *, after_id: int = 0, limit: int = 100, statuses: Iterable[str] | None = None,
-        types: Iterable[str] | None = None, unique_key: str | None = None, stage: str | None = None,
-        since_ms: int | None = None, until_ms: int | None = None, before_id: int | None = None,
-        newest_first: bool = False, labels: Iterable[tuple[str, str | None]] = (), queue: str | None = None,
+        self, *, after_id: int = 0, limit: int = 100, before_id: int | None = None, newest_first: bool = False,
+        since_ms: int | None = None, until_ms: int | None = None, **match: Unpack[JobMatch],
     ) -> list[Job]:
         """Return up to `limit` jobs with ids after `after_id` (and before `before_id`), filtered (created in
         [since, until); `labels`: (key, value) each job has, None: any value), in id order or, with `newest_first`,
         from the newest down (keyset pages either way)."""
         p = Params(after_id)
-        where = ["job_id > $1", *job_filters(self.sql, p, unique_key=unique_key, stage=stage, statuses=statuses,
-                                             types=types, labels=labels, queue=queue)]
+        where = ["job_id > $1", *job_filters(self.sql, p, match)]
         if since_ms is not None:
             where.append(f"created_at_ms >= {p.add(since_ms)}")
         if until_ms is not None:

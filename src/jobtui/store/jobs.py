@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, Unpack
 
 from ..errors import JobNotFoundError, UsageError
-from ..listing import search_text
+from ..listing import JobMatch, search_text
 from ..model import (
     AttemptRecord,
     ItemRecord,
@@ -39,13 +39,12 @@ from .records import (
 from .seam import Db, Params
 
 
-def job_filters(
-    d: Dialect, p: Params, *, unique_key: str | None, stage: str | None, statuses: Iterable[str] | None,
-    types: Iterable[str] | None, labels: Iterable[tuple[str, str | None]] = (), queue: str | None = None,
-) -> list[str]:
-    """Return the WHERE conditions selecting jobs by unique key, current stage, status, type, labels (every
-    one; a None value: any value of that key) and queue; their values go to `p`."""
-    where = label_conditions(labels, p)
+def job_filters(d: Dialect, p: Params, match: JobMatch) -> list[str]:
+    """Return the WHERE conditions selecting the jobs `match` names (unique key, current stage, status, type, labels,
+    queue); their values go to `p`."""
+    where = label_conditions(match.get("labels", ()), p)
+    queue, unique_key, stage = match.get("queue"), match.get("unique_key"), match.get("stage")
+    statuses, types = match.get("statuses"), match.get("types")
     if queue is not None:
         where.append(f"queue = {p.add(queue)}")
     if unique_key is not None:
@@ -148,23 +147,13 @@ class JobQueries(StoreCore):
         return _job(row)
 
     async def list_jobs(
-        self,
-        *,
-        statuses: Iterable[str] | None = None,
-        types: Iterable[str] | None = None,
-        limit: int | None = None,
-        updated_after_ms: int | None = None,
-        newest_first: bool = False,
-        unique_key: str | None = None,
-        stage: str | None = None,
-        labels: Iterable[tuple[str, str | None]] = (),
-        queue: str | None = None,
+        self, *, limit: int | None = None, updated_after_ms: int | None = None, newest_first: bool = False,
+        **match: Unpack[JobMatch],
     ) -> list[Job]:
         """Return jobs, oldest first unless `newest_first`, filtered by status, type, change time, unique key,
         the stage they are at (by name), labels (each one; a None value: any value of that key) and queue."""
         p = Params()
-        where = job_filters(self.sql, p, unique_key=unique_key, stage=stage, statuses=statuses, types=types,
-                            labels=labels, queue=queue)
+        where = job_filters(self.sql, p, match)
         if updated_after_ms is not None:
             where.append(f"updated_at_ms > {p.add(updated_after_ms)}")
         params = p.values
@@ -195,7 +184,7 @@ class JobQueries(StoreCore):
         Memory stays bounded whatever the number of jobs (`ls --json` on 50k jobs held them all).
         """
         p = Params()
-        where = job_filters(self.sql, p, unique_key=None, stage=None, statuses=statuses, types=types)
+        where = job_filters(self.sql, p, {"statuses": statuses, "types": types})
         params = p.values
         n = len(params)
         after = 0

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Protocol
+from typing import Protocol, Unpack
 
 from ..apimodel import JobEvent, TokenInfo
 from ..editing import EditResult, JobEdit
+from ..listing import JobMatch
 from ..model import (
     Action,
     Job,
@@ -147,10 +148,8 @@ class ApiRecords(EventPruning, Protocol):
         ...
 
     async def page_jobs(
-        self, *, after_id: int = 0, limit: int = 100, statuses: Iterable[str] | None = None,
-        types: Iterable[str] | None = None, unique_key: str | None = None, stage: str | None = None,
-        since_ms: int | None = None, until_ms: int | None = None, before_id: int | None = None,
-        newest_first: bool = False, labels: Iterable[tuple[str, str | None]] = (), queue: str | None = None,
+        self, *, after_id: int = 0, limit: int = 100, before_id: int | None = None, newest_first: bool = False,
+        since_ms: int | None = None, until_ms: int | None = None, **match: Unpack[JobMatch],
     ) -> list[Job]:
         """Return up to `limit` jobs after `after_id` (and before `before_id`) in id order (or newest first), filtered."""
         ...

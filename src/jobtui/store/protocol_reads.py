@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
 
-from ..listing import Listing
+from ..listing import JobMatch, Listing
 from ..model import (
     AttemptRecord,
     ItemRecord,
@@ -90,17 +90,8 @@ class JobReads(DetailReads, ListingReads, Protocol):
         ...
 
     async def list_jobs(
-        self,
-        *,
-        statuses: Iterable[str] | None = None,
-        types: Iterable[str] | None = None,
-        limit: int | None = None,
-        updated_after_ms: int | None = None,
-        newest_first: bool = False,
-        unique_key: str | None = None,
-        stage: str | None = None,
-        labels: Iterable[tuple[str, str | None]] = (),
-        queue: str | None = None,
+        self, *, limit: int | None = None, updated_after_ms: int | None = None, newest_first: bool = False,
+        **match: Unpack[JobMatch],
     ) -> list[Job]:
         """Return jobs by id, filtered by status, type, change time, unique key, current stage name and labels."""
         ...

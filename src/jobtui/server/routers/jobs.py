@@ -10,7 +10,6 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import ValidationError
 
 from ...apimodel import TokenInfo
-from ...model import JobStatus
 from ...redaction import Secrets, redact
 from ..auth import ClientDep, Reader, Submitter
 from ..grouping import SubmitGroup
@@ -50,20 +49,14 @@ def job_id_path(job_id: int) -> int:
 @router.get("", summary="List jobs (keyset pages)", responses={200: {"model": JobPage}})
 async def list_jobs(
     request: Request, client: ClientDep, _: Reader, narrowed: PageFilters,
-    status: Annotated[list[JobStatus] | None, Query()] = None,
-    type: Annotated[list[Annotated[str, Query(max_length=200)]] | None, Query()] = None,
-    since: Annotated[int | None, Query(ge=0, le=MAX_ID, description="created at or after (epoch ms)")] = None,
-    until: Annotated[int | None, Query(ge=0, le=MAX_ID, description="created before (epoch ms)")] = None,
     after_id: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     before_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="only jobs with a smaller id")] = None,
     order: Annotated[Literal["asc", "desc"], Query(description="asc: oldest first; desc: newest first")] = "asc",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Reply:
     """Return one page of jobs in id order (`order=desc`: newest first); follow `next` for the following page."""
-    jobs = await client.page_jobs(
-        after_id=after_id, limit=limit, statuses=[s.value for s in status] if status else None,
-        types=type or None, since_ms=since, until_ms=until, before_id=before_id, newest_first=order == "desc",
-        **narrowed)
+    jobs = await client.page_jobs(after_id=after_id, limit=limit, before_id=before_id, newest_first=order == "desc",
+                                  **narrowed)
     nxt = None
     if len(jobs) == limit:
         cursor = "before_id" if order == "desc" else "after_id"
