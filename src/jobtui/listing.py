@@ -18,8 +18,8 @@ SORTS: tuple[str, ...] = ("id", "status", "updated", "progress", "priority", "ty
 
 
 @dataclass(frozen=True, slots=True)
-class Listing:
-    """A filter and an order of jobs."""
+class JobFilter:
+    """Which jobs pass: the filter a `Query` parses and a `Listing` sends to the store (a `!` token: `not_...`)."""
 
     statuses: frozenset[str] | None = None
     """Only these statuses (None: any)."""
@@ -40,6 +40,18 @@ class Listing:
     """Only jobs at one of these stages (lower-case names; None: any)."""
     not_stages: frozenset[str] = frozenset()
     """Not the jobs at these stages (jobs that ended, at no stage, are kept)."""
+
+    @property
+    def empty(self) -> bool:
+        """Tell whether the filter lets every job through."""
+        return not (self.statuses is not None or self.not_statuses or self.types is not None or self.not_types
+                    or self.words or self.not_words or self.labels or self.not_labels or self.queues is not None
+                    or self.not_queues or self.stages is not None or self.not_stages)
+
+@dataclass(frozen=True, slots=True)
+class Listing(JobFilter):
+    """A filter and an order of jobs."""
+
     failures: frozenset[str] | None = None
     """Only jobs in these statuses or with a failed item (the failures-only view); None: no such limit."""
     sort: str = "id"

@@ -8,9 +8,9 @@ store reads (a `jobtui.listing.Listing`, in SQL over indexes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from .listing import Listing
+from .listing import JobFilter, Listing
 from .model import JobStatus
 
 __all__ = ["Query"]
@@ -24,42 +24,16 @@ def _frozen(names: set[str] | None) -> frozenset[str] | None:
 
 
 @dataclass(frozen=True, slots=True)
-class Query:
+class Query(JobFilter):
     """A parsed filter: `status:`, `type:`, `stage:`, `label:` and `queue:` tokens, free words; `!` or `-` negates."""
 
     text: str = ""
-    statuses: frozenset[str] | None = None
-    not_statuses: frozenset[str] = frozenset()
-    types: frozenset[str] | None = None
-    not_types: frozenset[str] = frozenset()
-    words: tuple[str, ...] = ()
-    not_words: tuple[str, ...] = ()
-    labels: tuple[tuple[str, str | None], ...] = ()
-    """`label:k=v` (or `label:k`: any value of k) tokens: each must hold."""
-    not_labels: tuple[tuple[str, str | None], ...] = ()
     problems: tuple[str, ...] = ()
     """Tokens that match nothing (e.g. an unknown status), to show beside the filter box."""
-    queues: frozenset[str] | None = None
-    """`queue:a,b`: only jobs of these queues."""
-    not_queues: frozenset[str] = frozenset()
-    stages: frozenset[str] | None = None
-    """`stage:a,b`: only jobs at one of these stages (lower-case names)."""
-    not_stages: frozenset[str] = frozenset()
-
-    @property
-    def empty(self) -> bool:
-        """Tell whether the query lets every job through."""
-        return not (self.statuses is not None or self.not_statuses or self.types is not None or self.not_types
-                    or self.words or self.not_words or self.labels or self.not_labels or self.queues is not None
-                    or self.not_queues or self.stages is not None or self.not_stages)
 
     def listing(self) -> Listing:
         """Return the filter as the store's listing (in id order; `dataclasses.replace` sets another)."""
-        return Listing(
-            statuses=self.statuses, not_statuses=self.not_statuses, types=self.types, not_types=self.not_types,
-            words=self.words, not_words=self.not_words, labels=self.labels, not_labels=self.not_labels,
-            queues=self.queues, not_queues=self.not_queues, stages=self.stages, not_stages=self.not_stages,
-        )
+        return Listing(**{f.name: getattr(self, f.name) for f in fields(JobFilter)})
 
     @classmethod
     def parse(cls, text: str) -> Query:
@@ -120,8 +94,9 @@ class Query:
             else:
                 words.append(body.lower())
         return cls(
-            text, None if statuses is None else frozenset(statuses), frozenset(not_statuses),
-            None if types is None else frozenset(types), frozenset(not_types), tuple(words), tuple(not_words),
-            tuple(labels), tuple(not_labels), tuple(problems), _frozen(included.get("queue")),
-            frozenset(excluded["queue"]), _frozen(included.get("stage")), frozenset(excluded["stage"]),
+            statuses=_frozen(statuses), not_statuses=frozenset(not_statuses), types=_frozen(types),
+            not_types=frozenset(not_types), words=tuple(words), not_words=tuple(not_words), labels=tuple(labels),
+            not_labels=tuple(not_labels), queues=_frozen(included.get("queue")), not_queues=frozenset(excluded["queue"]),
+            stages=_frozen(included.get("stage")), not_stages=frozenset(excluded["stage"]), text=text,
+            problems=tuple(problems),
         )

@@ -129,10 +129,7 @@ class JobFeed:
     @property
     def filtered(self) -> bool:
         """Tell whether the listing leaves jobs out."""
-        lst = self.listing
-        return bool(lst.statuses is not None or lst.not_statuses or lst.types is not None or lst.not_types
-                    or lst.words or lst.not_words or lst.failures is not None or lst.labels or lst.not_labels
-                    or lst.queues is not None or lst.not_queues or lst.stages is not None or lst.not_stages)
+        return not self.listing.empty or self.listing.failures is not None
 
     async def load(self) -> Delta:
         """Read the counts (the first time, or to start over) and the newest job event they are as of."""
