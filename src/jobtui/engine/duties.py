@@ -13,10 +13,15 @@ Duty = tuple[asyncio.Task[None], Callable[[], None]]
 """A running duty: its task and the call that asks it to stop."""
 
 
-def start_duties(notifier: Notifier | None, scheduler: Scheduler | None, retention: Retention | None) -> list[Duty]:
-    """Start the duties a runner has (None: it leaves that one to other runners)."""
+async def start_duties(
+    notifier: Notifier | None, scheduler: Scheduler | None, retention: Retention | None
+) -> list[Duty]:
+    """Start the duties a runner has (None: it leaves that one to other runners), before its loop claims a job."""
     duties: list[Duty] = []
     if notifier is not None:
+        # The jobs this runner starts from now on are told (`--notify-on started`): the notifier's look at the job
+        # events begins here, not at its task's first round, which a quick first claim could pass.
+        await notifier.life.begin()
         duties.append((asyncio.create_task(notifier.run(), name="jobtui-notify"), notifier.stop))
     if scheduler is not None:
         duties.append((asyncio.create_task(scheduler.run(), name="jobtui-schedule"), scheduler.stop))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from ..errors import StoreError
 from ..model import JobId, JobStatus
 from ..notify_on import EVENT_OF_STATUS, progress_due
 from ..store import LifeStore
@@ -31,6 +32,14 @@ class LifeEvents:
         """Per job: the step, time and percent of the last progress told."""
         self.told = 0
         """Moments queued (outbox rows inserted), for tests."""
+
+    async def begin(self) -> None:
+        """Start looking at the job events committed from now on (the first look otherwise starts at its own now)."""
+        if self._cursor is None:
+            try:
+                self._cursor = await self.store.last_job_event()
+            except StoreError as e:
+                log.warning("notifications: %s", e)  # the first look reads it
 
     async def look(self) -> int:
         """Queue the moments to tell since the last look; return how many rows were queued."""

@@ -313,7 +313,7 @@ class Runner:
                              on_renewed=self._renewed) if self.options.lease_thread else None
         if keeper is not None:
             keeper.start()
-        duties = start_duties(self.notifier, self.scheduler, self.retention)
+        duties = await start_duties(self.notifier, self.scheduler, self.retention)
         types = self.registry.names
         try:
             while not self._stopping:
