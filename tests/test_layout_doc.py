@@ -1,0 +1,28 @@
+"""Issue 20: the layout of the code (docs/layout.md, linked from the README) names every package and module of
+src/jobtui but the faces' many modules, so it matches the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "jobtui"
+LISTED = ("store", "engine", "client", "jobs", "model")
+"""The packages whose every module the tree names (the faces, cli/tui/server, are named as packages)."""
+
+
+def _tree() -> str:
+    text = (ROOT / "docs" / "layout.md").read_text()
+    return text.split("```", 2)[1]
+
+
+def test_the_layout_names_every_package_and_module() -> None:
+    words = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", _tree()))
+    wanted = {p.stem for p in SRC.glob("*.py") if p.stem not in ("__init__", "__main__")}
+    wanted |= {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}
+    for package in LISTED:
+        wanted |= {p.stem for p in (SRC / package).glob("*.py") if p.stem != "__init__"}
+    assert sorted(wanted - words) == [], "named nowhere in docs/layout.md's tree"
+    gone = {w for w in re.findall(r"\b([a-z_]+)\.py\b", _tree())} - {p.stem for p in SRC.rglob("*.py")}
+    assert sorted(gone) == [], "named in docs/layout.md but not in src/jobtui"
