@@ -3,8 +3,8 @@
 Writes from the engine are queued and committed in groups (store/commit.py). Control requests,
 claims and recovery run in their own `BEGIN IMMEDIATE`: `_atomic(body)`, which on SQLite runs the whole
 transaction in one call on the connection's thread (store/seam.py), so a blocked event loop never holds
-the write lock; `_tx` (a block of the caller's, whose statements are awaited one by one) is what is left
-for transactions no event loop of a runner runs.
+the write lock; `_tx` (a block of the caller's, whose statements are awaited one by one) is left for an API
+submit whose upload is moved inside its transaction, and for PostgreSQL (row locks, no database-wide one).
 """
 
 from __future__ import annotations
@@ -199,13 +199,16 @@ class StoreCore(GroupCommit):
         app_id = (await self._one_raw("PRAGMA application_id"))[0]
         if version == len(MIGRATIONS) and app_id == APPLICATION_ID:
             return
-        async with self._tx() as db:
+
+        async def _body(db: Db) -> None:
             version = int((await db.execute_fetchall("PRAGMA user_version") or [(0,)])[0][0])
             for script in MIGRATIONS[version:]:
                 for statement in statements(script):
                     await db.execute(statement)
             await db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
             await db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+
+        await self._atomic(_body)
 
     async def close(self, *, timeout_s: float = 10.0) -> None:
         """Commit what is queued (waiting up to `timeout_s` for a busy or full database), stop the writer, close."""
