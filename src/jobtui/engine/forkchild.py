@@ -27,11 +27,12 @@ Frames both ways: a kind byte, a 32-bit id and a 32-bit length (`FRAME`), then t
                     G pool-id "LANE"                the runner ended what the lane's last command left: free it
                     Q pool-id                       the pool is no longer used
                     C request-id                    withdraw a request still waiting for a lane (told F, ECANCELED)
-  helper -> runner  S request-id "PID TICKS [LANE JOINED]"  it exec'd (TICKS: its start time, field 22 of its
-                                                    stat; in a pool, its lane and whether it joined its cgroup)
+  helper -> runner  S request-id "PID TICKS T [LANE JOINED]"  it exec'd (TICKS: its start time, field 22 of its
+                                                    stat; T: the monotonic clock then; in a pool, its lane and
+                                                    whether it joined its cgroup)
                     F request-id "ERRNO message"    it could not be started (nothing of it runs)
                     O / E request-id bytes          output on stdout / stderr; empty: that stream's end
-                    X request-id "CODE FLAGS"       it ended (CODE: exit status, or minus the signal);
+                    X request-id "CODE FLAGS T"     it ended (T: the monotonic clock when it was reaped) (CODE: exit status, or minus the signal);
                                                     FLAGS: 1 stdout and 2 stderr ended already (no O/E end
                                                     follows), 4 something of its group or cgroup is left
 Its own fork is cheap (a small process) and runs beside the runner, which never forks a large process per command.
@@ -50,6 +51,7 @@ import socket
 import struct
 import subprocess
 import sys
+import time
 
 PR_SET_PDEATHSIG = 1
 FRAME = struct.Struct("!cII")
@@ -153,6 +155,7 @@ class Server:
         self.pools: dict[object, Pool] = {}
         self.joined = False
         """Whether the last command started joined its cgroup."""
+        self.reaped_at = 0.0
         self.jobs: dict[int, Job] = {}
         """By pid: every command not yet both reaped and read to the end."""
         self.readers: dict[int, tuple[Job, bytes]] = {}
@@ -264,7 +267,7 @@ class Server:
         os.close(err_w)
         for fd in (out_r, err_r):
             os.set_blocking(fd, False)
-        told = f"{proc.pid} {_stat_ticks(proc.pid)}"
+        told = f"{proc.pid} {_stat_ticks(proc.pid)} {time.monotonic():.6f}"
         if lane is not None:
             joined = self.joined
             if cgroup is not None and not joined:
@@ -329,7 +332,7 @@ class Server:
         if _left(job) or (job.lane is not None and job.cgroup is None):
             # Something is left, or (a lane with its token alone) only the runner can tell: its lane waits for G.
             flags |= 4
-        self.send(b"X", job.rid, f"{job.code} {flags}".encode())
+        self.send(b"X", job.rid, f"{job.code} {flags} {self.reaped_at:.6f}".encode())
         self._forget(job)
         if job.lane is not None and not flags & 4:
             # Nothing of it is left in its group or cgroup: its lane takes the next command now (else once the
@@ -352,6 +355,7 @@ class Server:
             if job is None:
                 continue
             job.code = job.proc.returncode = os.waitstatus_to_exitcode(status)
+            self.reaped_at = time.monotonic()
             self.ended(job)
 
     def shutdown(self) -> None:

@@ -118,6 +118,9 @@ class Child:
         """Once it ended: whether something of its process group or cgroup was still alive then."""
         self.lane: int | None = None
         """In a pool: the lane it runs in."""
+        self.started_at: float | None = None
+        """time.monotonic() (one clock for every process) when it exec'd, and when it was reaped."""
+        self.ended_at: float | None = None
         self.joined = True
         """In a pool: whether it joined its lane's cgroup."""
         self._done: asyncio.Future[int] = owner.loop.create_future()
@@ -238,13 +241,15 @@ class ForkServer:
         elif kind == b"X":
             child = self._running.get(rid)
             if child is not None:
-                code, flags = body.split()
+                code, flags, at = body.split()
+                child.ended_at = float(at)
                 child._ended(int(code), int(flags))
                 self._settled(child)
         elif kind == b"S":
-            pid, ticks, *lane = body.split()
+            pid, ticks, at, *lane = body.split()
             fut = self._starting.pop(rid, None)
             child = self._running[rid] = Child(self, rid, int(pid), int(ticks))
+            child.started_at = float(at)
             if lane:
                 child.lane, child.joined = int(lane[0]), lane[1] == b"1"
             if fut is not None and not fut.done():

@@ -370,7 +370,8 @@ async def run_command(
     base, extra, state = _env(ctx, spec, shared)
     spawning = ctx.processes.spawn(argv, cwd=spec.get("cwd"), env=extra, base=base, state=state, slot=slot)
     sup: Supervised = await (_queued(ctx, spawning) if slot and ctx.processes.pooled else spawning)
-    started = time.monotonic()
+    # When it started (it may have waited for a lane, and ended already by the time this runs).
+    started = getattr(sup.proc, "started_at", None) or time.monotonic()
     readers = [asyncio.ensure_future(out.pump(sup.proc.stdout, "stdout")),
                asyncio.ensure_future(out.pump(sup.proc.stderr, "stderr"))]
     grace = float(spec.get("kill_grace_s", KILL_GRACE_S))
@@ -429,7 +430,7 @@ async def run_command(
                                  f" {str(out.failure)[:300]} (process group ended)", exit_code=sup.returncode,
                                  transient=False, result={"exit_code": sup.returncode})
     code = sup.returncode
-    duration = round(time.monotonic() - started - frozen_s, 3)
+    duration = round((getattr(sup.proc, "ended_at", None) or time.monotonic()) - started - frozen_s, 3)
     result = {"exit_code": code, "duration_s": duration, "output": list(out.err_tail or out.tail)[-5:]}
     note = ctx.output_note()
     if note:
