@@ -21,6 +21,7 @@ from jobtui.builtins import default_registry
 from jobtui.client import Client
 from jobtui.store import Store
 from tests.inprocess import in_process_ok, run_in_process
+from tests.order import long_first
 from tests.slowness import SLOW_FIXTURES, spawning
 
 pytest_plugins = ["tests.backends"]
@@ -102,6 +103,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     The 10 s of the others catch a hang, not a busy machine: on one whose load average is N per core
     (several suites at once on 2 cores), they get N times 10 s, at most 60 s (the header says so).
     """
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers:
+        items[:] = long_first(items, workers)  # every worker collects, and each orders its collection alike
     spawns = spawning(TESTS)
     base = float(config.getini("timeout") or 0)
     factor = load_factor()
