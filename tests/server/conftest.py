@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from tests.conftest import cli_env, poll
+from tests.conftest import cli_env, jobtui, poll
 
 _URL = re.compile(r"[?#]token=(\S+)")
 
@@ -107,8 +107,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def token(db: str, name: str, scope: str) -> str:
     """Make a token with the real CLI; it is printed alone on stdout."""
-    out = subprocess.run([sys.executable, "-m", "jobtui", "--db", db, "token", "add", name, "--scope", scope],
-                         capture_output=True, text=True, env=cli_env(None), timeout=60)
+    out = jobtui("--db", db, "token", "add", name, "--scope", scope, db=None)
     assert out.returncode == 0, out.stderr
     assert re.fullmatch(r"jt_[A-Za-z0-9_-]{43}\n", out.stdout), out.stdout
     return out.stdout.strip()

@@ -9,15 +9,13 @@ import json
 import os
 import signal
 import sqlite3
-import subprocess
-import sys
 from typing import Any
 
 import httpx
 import jsonschema
 import pytest
 
-from tests.conftest import cli_env, poll
+from tests.conftest import jobtui, poll
 from tests.server.conftest import Server, free_port, token
 
 PROBLEM = "application/problem+json"
@@ -137,8 +135,7 @@ def test_scopes_and_tokens(server: Server) -> None:
     with server.client("jt_wrong") as c:
         _problem(c.get("/jobs"), 401, "unauthorized")
     # `token rm`: every server refuses it within the token cache's seconds.
-    out = subprocess.run([sys.executable, "-m", "jobtui", "--db", server.db, "token", "rm", "t-read"],
-                         capture_output=True, text=True, env=cli_env(None))
+    out = jobtui("--db", server.db, "token", "rm", "t-read", db=None)
     assert out.returncode == 0, out.stderr
     with server.client(read) as c:
         poll(lambda: c.get("/jobs").status_code == 401, what="the removed token refused")

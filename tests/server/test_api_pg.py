@@ -4,15 +4,13 @@ and an event stream's cursor are the database's, so both servers agree and a str
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.backends import PgCluster
-from tests.conftest import cli_env, poll, spawn_runner, stop_runner
+from tests.conftest import jobtui, poll, spawn_runner, stop_runner
 from tests.server.conftest import Server, free_port
 from tests.server.test_sse import sse
 
@@ -67,8 +65,7 @@ def test_two_servers_one_postgres_database(pg_cluster: PgCluster, pg_url: str, t
         out = pg_cluster.psql(f"SELECT event_id FROM job_events WHERE event_id <= {received[-1]} ORDER BY event_id",
                               dbname)
         assert received == [int(x) for x in out.split()]
-        rm = subprocess.run([sys.executable, "-m", "jobtui", "--db", pg_url, "token", "rm", "admin"],
-                            capture_output=True, text=True, env=cli_env(None), timeout=60)
+        rm = jobtui("--db", pg_url, "token", "rm", "admin", db=None)
         assert rm.returncode == 0, rm.stderr
         for s in (a, b):
             with s.client(admin) as c:

@@ -6,15 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import cli_env, poll
+from tests.conftest import jobtui, poll
 from tests.server.browser import (
     SHOTS,
     WAIT_MS,
@@ -230,8 +228,7 @@ def test_the_page_reconnects_and_shows_what_it_missed(srv: Server, browser: Any)
     srv.proc.communicate(timeout=30)  # reaps it and closes its pipes
     page.wait_for_selector("body[data-live='off']")
     assert "disconnected" in page.inner_text("#live")
-    out = subprocess.run([sys.executable, "-m", "jobtui", "--db", srv.db, "--app", "apiapp", "submit", "demo"],
-                         capture_output=True, text=True, env=cli_env(None), timeout=60)
+    out = jobtui("--db", srv.db, "--app", "apiapp", "submit", "demo", db=None)
     assert out.returncode == 0, out.stderr
     missed = int(out.stdout.split()[-1])
     srv.args = ("--attach",)  # no runner: only the replayed event can show the job
