@@ -165,8 +165,8 @@ class JobRun:
         self._unhold = asyncio.Event()
         self.store.job_held(self.job.job_id, runner.runner_id, reason)
         self.log(f"paused: {reason}", "warning")
+        self.held = True  # from the queued write on: a stop while it commits lets go of a held job, not a running one
         await self.store.commit_point()
-        self.held = True
         runner.hold_run(self)
         try:
             await self._unhold.wait()

@@ -1,0 +1,36 @@
+"""A runner stopped just as a pause of a running command commits lets go of the held (frozen) job."""
+
+from __future__ import annotations
+
+import asyncio
+
+from jobtui.client import Client
+from jobtui.model import JobStatus
+from tests.commands.helpers import mark, procs_with, running, spec
+from tests.conftest import wait_for
+
+
+async def test_a_stop_right_after_the_pause_commits_lets_go_of_the_held_job(client: Client) -> None:
+    """The stage marked itself held only once the pause's commit returned to it: a stop in between (CI at load 25:
+    the test saw `paused` and stopped the runner first) handed it back as a running job, a write its status refuses,
+    and the job stayed paused and held by a runner that was gone."""
+    m = mark()
+    job = await client.submit("command", {"stages": [spec("sleep 60", env={"TESTMARK": m}, kill_grace_s=1)]})
+    store = client.store
+    real = store.commit_point
+    async with running(client) as runner:
+        await wait_for(lambda: len(procs_with(m)) >= 1, timeout=15, what="the command runs")
+
+        async def commit_then_stop() -> None:
+            await real()
+            if not runner.stopping and (await client.job(job)).status is JobStatus.PAUSED:
+                runner.stop(force=True)  # the stop lands while the holding stage still waits on this commit
+                await asyncio.sleep(0)  # sleep: one turn, where the stop's cancel reaches this await
+
+        store.commit_point = commit_then_stop  # type: ignore[method-assign]
+        await client.pause(job)
+        await wait_for(lambda: runner.stopping, what="the runner stopped once the pause committed")
+    store.commit_point = real  # type: ignore[method-assign]
+    after = await client.job(job)
+    assert after.status is JobStatus.PAUSED and not after.held and after.lease_owner is None, after
+    assert procs_with(m) == []
