@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from jobtui.client import Client
 from jobtui.model import JobStatus
@@ -34,3 +35,38 @@ async def test_a_stop_right_after_the_pause_commits_lets_go_of_the_held_job(clie
     after = await client.job(job)
     assert after.status is JobStatus.PAUSED and not after.held and after.lease_owner is None, after
     assert procs_with(m) == []
+
+
+async def test_a_resume_claimed_before_the_holding_stage_wakes_continues_that_stage(client: Client, tmp_path: Path) -> None:
+    """The stage joined the runner's held jobs only once the pause's commit returned to it: a resume claimed in
+    between (CI at load 25) started the stage again beside the frozen one (`start` twice)."""
+    out = tmp_path / "out"
+    script = f"echo start >> {out}; i=0; while [ $i -lt 50 ]; do i=$((i+1)); sleep 0.02; done; echo end >> {out}"
+    job = await client.submit("command", {"stages": [spec(script)]})
+    store = client.store
+    real = store.commit_point
+    resumed = False
+
+    async def commit_then_resume() -> None:
+        nonlocal resumed
+        await real()
+        if not resumed and (await client.job(job)).status is JobStatus.PAUSED:
+            resumed = True
+            await client.resume(job)  # claimed again by the runner's loop while the holding stage waits here
+            await wait_for(lambda: _running(client, job), what="the resume claimed")
+
+    async with running(client):
+        await wait_for(lambda: out.exists() and out.read_text().startswith("start"), what="the command started")
+        store.commit_point = commit_then_resume  # type: ignore[method-assign]
+        await client.pause(job)
+        await wait_for(lambda: _completed(client, job), timeout=30, what="the job completed")
+    store.commit_point = real  # type: ignore[method-assign]
+    assert out.read_text().split() == ["start", "end"]
+
+
+async def _running(client: Client, job: int) -> bool:
+    return (await client.job(job)).status is JobStatus.RUNNING
+
+
+async def _completed(client: Client, job: int) -> bool:
+    return (await client.job(job)).status is JobStatus.COMPLETED

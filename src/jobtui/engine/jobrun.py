@@ -165,9 +165,11 @@ class JobRun:
         self._unhold = asyncio.Event()
         self.store.job_held(self.job.job_id, runner.runner_id, reason)
         self.log(f"paused: {reason}", "warning")
-        self.held = True  # from the queued write on: a stop while it commits lets go of a held job, not a running one
-        await self.store.commit_point()
+        # Held from the queued write on: a stop while it commits lets go of a held job, not a running one, and a
+        # resume claimed meanwhile continues this very call instead of starting the stage again beside it.
+        self.held = True
         runner.hold_run(self)
+        await self.store.commit_point()
         try:
             await self._unhold.wait()
         finally:
