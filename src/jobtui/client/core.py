@@ -15,8 +15,9 @@ import platformdirs
 from ..apimodel import same_hash
 from ..builtins import default_registry
 from ..engine.definition import JobType, Registry
+from ..engine.options import workspace_root_for
 from ..engine.retention import purge_old_jobs
-from ..engine.runner import Runner, workspace_root_for
+from ..engine.runner import Runner
 from ..errors import IdempotencyKeyReusedError, InvalidTransitionError, SubmitError, UsageError
 from ..fleet import check_tags
 from ..keywords import check_keywords

@@ -5,10 +5,10 @@ from __future__ import annotations
 from .childenv import child_env
 from .context import Context, ItemOutcome
 from .definition import REQUIRED, JobType, Param, Registry, Stage, stage
-from .options import RunnerOptions
+from .options import RunnerOptions, workspace_root_for
 from .process import KILL_GRACE_S, Processes, Supervised, describe_exit
 from .retry import NO_RETRY, Retry, is_transient
-from .runner import Runner, workspace_root_for
+from .runner import Runner
 from .tolerance import check_allow_failures
 
 __all__ = [

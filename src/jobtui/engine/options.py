@@ -80,3 +80,8 @@ class RunnerOverrides(TypedDict, total=False):
     keep_ms: int | None
     retention_period_s: float
     lease_thread: bool
+
+
+def workspace_root_for(db_path: Path) -> Path:
+    """Return the folder that holds the job workspaces of a database."""
+    return db_path.parent / f"{db_path.stem}.workspaces"

@@ -9,7 +9,6 @@ import socket
 import time
 import uuid
 from dataclasses import replace
-from pathlib import Path
 from typing import Unpack
 
 from ..errors import RunnerNameTakenError, StoreError
@@ -496,9 +495,3 @@ class Runner:
             run.grace_timer.cancel()
         self._wake.set()
         self.emit(RunnerEvent.FINISHED, job_id)
-
-
-def workspace_root_for(db_path: Path) -> Path:
-    """Return the folder that holds the job workspaces of a database."""
-    return db_path.parent / f"{db_path.stem}.workspaces"
-

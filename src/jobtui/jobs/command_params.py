@@ -24,7 +24,8 @@ from jobtui import check_allow_failures
 
 from ..durations import parse_duration_ms
 from ..errors import UsageError
-from .command import MAX_RETRIES, MAX_WORKERS, PAUSE_MODES, check_template, command_line, normalize_spec
+from .command import command_line
+from .command_spec import MAX_RETRIES, MAX_WORKERS, PAUSE_MODES, check_template, normalize_spec
 
 _SIZE = re.compile(r"^([0-9]{1,15})\s*([kmg]i?b?|b)?$", re.IGNORECASE | re.ASCII)
 MAX_SIZE = 1024**4
