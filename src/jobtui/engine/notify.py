@@ -36,7 +36,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from ..errors import JobNotFoundError, PermanentError, TransientError
+from ..errors import JobNotFoundError, PermanentError, StoreError, TransientError
 from ..model import JobDetail, Notification
 from ..notify_on import OUTPUT_LINES
 from ..outcome import tolerated
@@ -111,17 +111,17 @@ class Delivery:
     """The first wait between tries (exponential, with jitter)."""
     http_timeout_s: float = 10.0
     command_timeout_s: float = 60.0
-    deadline_s: float = DEADLINE_S
-    """The longest one round of tries may take (shorter than the claim)."""
-    lease_ms: int = LEASE_MS
-    """How long a runner's claim on a due notification lasts."""
+    deadline_s: float = dataclasses.field(default_factory=lambda: DEADLINE_S)
+    """The longest one round of tries may take (shorter than the claim); the module's value when made."""
+    lease_ms: int = dataclasses.field(default_factory=lambda: LEASE_MS)
+    """How long a runner's claim on a due notification lasts; the module's value when made."""
 
 
 class Notifier:
     """Claims due notifications of one database and delivers each in the background."""
 
-    def __init__(self, store: NotifierStore, runner_id: str, delivery: Delivery = Delivery()) -> None:
-        d = delivery
+    def __init__(self, store: NotifierStore, runner_id: str, delivery: Delivery | None = None) -> None:
+        d = Delivery() if delivery is None else delivery
         if d.deadline_s * 1000 >= d.lease_ms:
             raise ValueError("a delivery's deadline must be shorter than its claim")
         self.store = store
@@ -214,6 +214,12 @@ class Notifier:
         """Return once nothing is due now or in flight (bounded): before a runner that is idle exits."""
         loop = asyncio.get_running_loop()
         end = loop.time() + timeout_s
+        try:
+            # The moments since the last round first: a job that started and ended between two rounds (or before
+            # the first) has its `started` queued here, or the idle runner exits without telling it.
+            await self.life.look()
+        except StoreError as e:
+            log.warning("notifications: looking for started/progress/retrying: %s", e)
         while loop.time() < end and not self._stopping:
             due = await self.store.next_notification_ms()
             if not self._tasks and (due is None or due > self.store.clock()):
