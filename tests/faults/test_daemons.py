@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from jobtui.engine.containment import cgroup_base
+from tests.commands.helpers import all_stopped
 from tests.conftest import jobtui, poll, spawn_runner, stop_runner
 from tests.faults.helpers import sigkill
 
@@ -159,8 +160,9 @@ def test_pause_freezes_the_daemon_and_resume_continues_it(
     poll(lambda: ticks.exists() and ticks.stat().st_size > 0, what="ticking")
     assert jobtui("pause", str(job), db=db).returncode == 0
     poll(lambda: _status(db, job) == "paused", what="paused")
-    # Every process of the command, the daemon in its own session among them, is stopped (SIGSTOP): state T.
-    poll(lambda: _with_marker(marker) and all(_state(p) == b"T" for p in _with_marker(marker)),
+    # Every process of the command, the daemon in its own session among them, is stopped (SIGSTOP): state T, or a
+    # shell blocked in vfork on its stopped child (D), which does nothing until the child is continued.
+    poll(lambda: bool(_with_marker(marker)) and all_stopped(_with_marker(marker)),
          what=f"the command's processes stopped: {[(p, _state(p)) for p in _with_marker(marker)]}")
     assert daemon in _with_marker(marker)
     before = ticks.stat().st_size
