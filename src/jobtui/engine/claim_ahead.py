@@ -21,38 +21,31 @@ log = logging.getLogger("jobtui.engine")
 
 
 class ClaimAhead:
-    """The claims queued for the next group commits (one per ending job, each for the slots not yet asked for), and
-    their jobs once they committed."""
+    """The claim queued for the next group commit (one at a time), and its jobs once it committed."""
 
     def __init__(self) -> None:
-        self._pending: list[tuple[asyncio.Future[Any], int]] = []
+        self._pending: asyncio.Future[Any] | None = None
 
     def queue(self, store: RunnerStore, runner_id: str, free: int, types: Iterable[str]) -> None:
         """Queue a claim for the free slots, unless one is queued already (nothing where claims do not ride the group
         commit): a claim per ending job made a burst of ends (1,000 CPU-bound jobs at once) a thousand one-slot
         claims, and bench_e2e's stages ran at 0.57x."""
-        if self._pending:
-            return  # one claim in flight at a time: a burst of ends (1,000 at once) shares the next turn's claim
-        if free > 0:
-            fut = store.claim_soon(runner_id, free, types)
-            if fut is not None:
-                self._pending.append((fut, free))
+        if self._pending is None and free > 0:
+            self._pending = store.claim_soon(runner_id, free, types)
 
     @property
     def queued(self) -> bool:
         """Tell whether a claim is queued and its jobs not yet taken."""
-        return bool(self._pending)
+        return self._pending is not None
 
     async def take(self) -> list[Claimed]:
-        """Return the jobs of the queued claims once their commits are done (none of those that failed)."""
-        pending, self._pending = self._pending, []
-        out: list[Claimed] = []
-        for fut, _n in pending:
-            try:
-                claimed = await fut
-            except StoreError as e:
-                log.warning("%s; claiming again at the next turn", e)
-                continue
-            if isinstance(claimed, list):
-                out.extend(claimed)
-        return out
+        """Return the jobs of the queued claim once its commit is done (none if it failed)."""
+        fut, self._pending = self._pending, None
+        if fut is None:
+            return []
+        try:
+            claimed = await fut
+        except StoreError as e:
+            log.warning("%s; claiming again at the next turn", e)
+            return []
+        return claimed if isinstance(claimed, list) else []
