@@ -28,8 +28,14 @@ WATCH_S = 0.025
 timer's message per tick); when something was, it polls at once."""
 WAKE_SAFETY_S = 0.5
 """With a FileWake, the token is also read this often (a write whose wake was missed)."""
+WAKE_LAG_S = (0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128)
+"""After a wake with the token unmoved, it is read again after each of these waits (or at the next wake): a
+commit's last WAL write wakes the watcher before the WAL index shows the commit, and between the two the
+writer syncs the WAL (tens of milliseconds under load). Giving up after 6 ms, a change waited for the
+safety timer (up to WAKE_SAFETY_S) about one time in five at load 8-12."""
 BUSY_GAP_S = 0.1
-"""After a poll that found changes, the next one waits at least this long (at most ten refreshes a second)."""
+"""After a poll that drew changed rows, the next one waits at least this long (at most ten refreshes a
+second). A poll that found no row changed (a runner's heartbeat) sets no gap: the next change shows at once."""
 MARGIN = 12
 """Rows read above and below those on screen."""
 STATS_S = 2.0
@@ -86,16 +92,17 @@ class Refresher:
                 gap = self._next_at - time.monotonic()
                 if gap > 0:
                     await asyncio.sleep(gap)  # sleep: at most one refresh per BUSY_GAP_S while changes keep coming
-                await self._poll_if_moved(retries=2 if woke else 0)
+                await self._poll_if_moved(wake if woke else None)
         finally:
             if wake is not None:
                 wake.close()
 
-    async def _poll_if_moved(self, *, retries: int) -> None:
-        """Poll if the change token moved; else look again `retries` times, a moment apart (a write wakes the
-        watcher a moment before the WAL's index shows the commit)."""
+    async def _poll_if_moved(self, wake: FileWake | None) -> None:
+        """Poll if the change token moved. After a wake (`wake`), when it did not move yet, look again after
+        each of WAKE_LAG_S's waits, or at once when the database is written again (see WAKE_LAG_S)."""
         app = self.app
-        for attempt in range(retries + 1):
+        lags = iter(WAKE_LAG_S if wake is not None else ())
+        while True:
             if self._polling.locked():
                 async with self._polling:
                     pass  # a poll under way may have read the token before this change: look once it is done
@@ -106,8 +113,10 @@ class Refresher:
             if moved:
                 await self.poll()
                 return
-            if attempt < retries:
-                await asyncio.sleep(0.002 * (attempt + 1))  # sleep: the WAL index lags the write by microseconds
+            lag = next(lags, None)
+            if lag is None or wake is None or self.paused:
+                return
+            await wake.wait(lag)
 
     @property
     def settled(self) -> bool:
@@ -153,7 +162,8 @@ class Refresher:
                 if app.ui_ok():
                     app.update_status(problem=str(e))
                 return
-            self._next_at = time.monotonic() + BUSY_GAP_S
+            if show_window is not None:
+                self._next_at = time.monotonic() + BUSY_GAP_S
             self.apply_delta(delta)
             if show_selected is not None:
                 show_selected()

@@ -1,0 +1,86 @@
+"""Issue 18, item 4: a change is seen as soon as it is visible, whatever woke the watcher a moment before."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+
+from jobtui.client import Client
+from jobtui.model import RunnerInfo
+from jobtui.store import Store
+from jobtui.tui import refresh
+from jobtui.tui.app import make_app
+
+from .conftest import LONG, select, wait_until
+
+
+def _no_timers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every timer of the watcher an hour long: only a write of the database can wake it."""
+    monkeypatch.setattr(refresh, "WATCH_S", 3600.0)
+    monkeypatch.setattr(refresh, "WAKE_SAFETY_S", 3600.0)
+
+
+async def test_a_commit_the_wal_index_shows_late_is_still_seen_at_once(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit's last WAL write wakes the watcher before the WAL index shows the commit (the writer syncs the WAL
+    in between: tens of ms under load). The watcher looked again for 6 ms, then waited for its 0.5 s safety timer:
+    one change in five at load 8-12 took 300-500 ms. Here the token shows the commit 80 ms after its write, and
+    every timer is an hour long: the change must still show."""
+    job = await client.submit("demo", LONG)
+    _no_timers(monkeypatch)
+    real_token = client.change_token
+    stale: dict[str, object] = {"until": 0.0, "token": None}
+
+    async def lagging_token() -> tuple[int, int]:
+        token = await real_token()
+        if time.monotonic() < stale["until"]:  # type: ignore[operator]
+            return stale["token"]  # type: ignore[return-value]
+        return token
+
+    monkeypatch.setattr(client, "change_token", lagging_token)
+    app = make_app(client)
+    app.poll_s = 3600.0
+    writer = await Store.open(client.db_path)
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_until(pilot, lambda: app.settled, what="the first load")
+            await select(app, pilot, job)
+            stale["token"], stale["until"] = await real_token(), math.inf
+            writer.progress(job, 88, 100, "eighty-eight", 0, 0, 0)
+            await writer.commit_point()
+            stale["until"] = time.monotonic() + 0.08
+            await wait_until(pilot, lambda: (j := app.feed.jobs.get(job)) is not None
+                             and j.progress_message == "eighty-eight", timeout=5, what="the progress shown")
+    finally:
+        await writer.close()
+
+
+async def test_a_heartbeat_does_not_hold_back_the_next_change(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After any poll that found a commit, the next waited BUSY_GAP_S (100 ms): a runner's heartbeat (no row of
+    the list changed, nothing redrawn) held back a change that came just after it. Now only a poll that drew
+    rows sets the gap. Here the gap is an hour: the change after a heartbeat must still show."""
+    job = await client.submit("demo", LONG)
+    _no_timers(monkeypatch)
+    app = make_app(client)
+    app.poll_s = 3600.0
+    writer = await Store.open(client.db_path)
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_until(pilot, lambda: app.settled, what="the first load")
+            await select(app, pilot, job)
+            await wait_until(pilot, lambda: not app.refresher._polling.locked()
+                             and time.monotonic() >= app.refresher._next_at, what="the first load's gap over")
+            monkeypatch.setattr(refresh, "BUSY_GAP_S", 3600.0)
+            now = writer.clock()
+            await writer.register_runner(RunnerInfo("r1", 1, "h", now, now, 1, 60_000))
+            token = await client.change_token()
+            await wait_until(pilot, lambda: app.feed.token == token, timeout=5, what="the heartbeat's poll")
+            writer.progress(job, 88, 100, "eighty-eight", 0, 0, 0)
+            await writer.commit_point()
+            await wait_until(pilot, lambda: (j := app.feed.jobs.get(job)) is not None
+                             and j.progress_message == "eighty-eight", timeout=5, what="the progress shown")
+    finally:
+        await writer.close()
