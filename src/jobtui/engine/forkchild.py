@@ -115,6 +115,26 @@ class Pool:
         self.lanes = lanes
         self.free = list(range(len(lanes)))[::-1]
         self.queue: collections.deque[tuple[int, dict[str, object]]] = collections.deque()
+        self.programs: dict[tuple[str, str], str] = {}
+        """By (program name, PATH): the file it was found as, once per stage (see `which`); "" where not cached."""
+
+
+def which(name: str, path: str) -> str:
+    """Return the file that exec would run for `name` along `path` (the first executable regular file), or "" where
+    that cannot be told once for good: a name with a slash, a relative entry in PATH (it depends on the folder)."""
+    if not name or "/" in name:
+        return ""
+    for folder in path.split(os.pathsep):
+        if not folder.startswith("/"):
+            return ""
+        candidate = os.path.join(folder, name)
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        if (st.st_mode & 0o170000) == 0o100000 and os.access(candidate, os.X_OK):
+            return candidate
+    return ""
 
 
 def _stat_ticks(pid: int) -> int:
@@ -251,8 +271,9 @@ class Server:
             err_r, err_w = os.pipe2(os.O_CLOEXEC)
             fds += (err_r, err_w)
             cwd = req.get("cwd")
-            proc = self._popen([str(a) for a in req["argv"]], env, cwd if isinstance(cwd, str) else None,  # type: ignore[attr-defined]
-                               (out_w, err_w), cgroup)
+            argv = [str(a) for a in req["argv"]]  # type: ignore[attr-defined]
+            proc = self._popen(argv, env, cwd if isinstance(cwd, str) else None, (out_w, err_w), cgroup,
+                               None if lane is None else lane[0].programs)
         except (OSError, ValueError, subprocess.SubprocessError) as e:
             for fd in fds:
                 os.close(fd)
@@ -282,10 +303,27 @@ class Server:
             self.poll.register(fd, _IN)
 
     def _popen(self, argv: list[str], env: dict[str, str], cwd: str | None, streams: tuple[int, int],
-               cgroup: str | None) -> subprocess.Popen[bytes]:
-        """Start it from inside its cgroup (the helper moves there for the start only), in its own session."""
+               cgroup: str | None, programs: dict[tuple[str, str], str] | None = None) -> subprocess.Popen[bytes]:
+        """Start it from inside its cgroup (the helper moves there for the start only), in its own session.
+
+        In a pool, its program is looked up along its PATH once per stage (`programs`), as a shell's hash table does,
+        and exec'd by its full name: each exec along a long PATH was a failing execve per folder before it (issue 18).
+        Should that file fail to start (gone, replaced), the search is made again as exec makes it.
+        """
         joined = self.joined = cgroup is not None and bool(self.home) and _move(cgroup)
         try:
+            if programs is not None:
+                key = (argv[0], env.get("PATH", os.defpath))
+                program = programs.get(key)
+                if program is None:
+                    program = programs[key] = which(*key)
+                if program:
+                    try:
+                        return subprocess.Popen(argv, executable=program, stdin=self.devnull, stdout=streams[0],
+                                                stderr=streams[1], cwd=cwd, env=env, start_new_session=True,
+                                                close_fds=True)
+                    except OSError:
+                        del programs[key]  # looked up again by the next command
             return subprocess.Popen(argv, stdin=self.devnull, stdout=streams[0], stderr=streams[1], cwd=cwd, env=env,
                                     start_new_session=True, close_fds=True)
         finally:

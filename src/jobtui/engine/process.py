@@ -256,6 +256,8 @@ class Processes:
         self._free: list[Lane] = []
         self._pool_size = 0
         self._pool: LanePool | None = None
+        self._opening: asyncio.Future[LanePool | None] | None = None
+        """The pool being made: every spawn that comes meanwhile waits for that one (one pool per stage attempt)."""
 
     def use_lanes(self, n: int) -> bool:
         """Run this stage's slotted commands in `n` lanes the fork servers hold (engine/lanes.py), where they can;
@@ -297,6 +299,9 @@ class Processes:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+        opening, self._opening = self._opening, None
+        if opening is not None and not opening.done():
+            opening.add_done_callback(_close_made)  # interrupted while it was made: closed once it is
         store = self._ctx._run.store
         for lane in self._free:
             lane.contain.remove()
@@ -326,13 +331,9 @@ class Processes:
                 await end_leftovers(store, ctx.job_id, ctx.stage_index, log=lambda m: ctx.log(m, "warning"))
             self._cleared = True
         if slot and self._pool_size:
-            if self._pool is None:
-                self._pool = await LanePool.open(store, (ctx.job_id, ctx.stage_index, ctx._run.runner.runner_id),
-                                                 self._pool_size, argv, cwd)
-                if self._pool is None:
-                    self._pool_size = 0
-            if self._pool is not None:
-                return await self._pooled(self._pool, argv, cwd, env, base, state, slot)
+            pool = self._pool or await self._open_pool(argv, cwd)
+            if pool is not None:
+                return await self._pooled(pool, argv, cwd, env, base, state, slot)
         lane = await self._lane(argv, cwd) if slot else None
         contain = lane.contain if lane is not None else Containment.new() if _LINUX else Containment("")
         ahead = ProcessRecord(
@@ -374,6 +375,27 @@ class Processes:
                 self._free.append(lane)
             raise
         return await self._started(proc, ahead, contain, lane, state_file)
+
+    async def _open_pool(self, argv: Sequence[str], cwd: str | None) -> LanePool | None:
+        """Return the stage's pool of lanes, made by the first spawn (the spawns that start with it wait for it: each
+        made its own pool before, so the first items ran up to twice `workers` at once and left lanes behind)."""
+        if self._opening is None:
+            ctx = self._ctx
+            self._opening = asyncio.ensure_future(LanePool.open(
+                ctx._run.store, (ctx.job_id, ctx.stage_index, ctx._run.runner.runner_id), self._pool_size, argv, cwd))
+        opening = self._opening
+        try:
+            pool = await asyncio.shield(opening)
+        except BaseException:
+            if opening.done() and self._opening is opening:
+                self._opening = None  # it failed: the next spawn tries again
+            raise
+        if pool is None:
+            self._pool_size = 0  # no token here: commands run without lanes
+            return None
+        if self._pool is None:
+            self._pool = pool
+        return self._pool
 
     async def _pooled(self, pool: LanePool, argv: Sequence[str], cwd: str | None, env: Mapping[str, str] | None,
                       base: Mapping[str, str] | None, state: tuple[Path, str] | None, slot: str) -> Supervised:
@@ -451,6 +473,11 @@ class Processes:
             self._free.append(sup.lane)
         elif self._pool is not None and sup.lane is not None and isinstance(sup.proc, forkserver.Child):
             self._pool.release(sup.proc, sup.lane)
+
+
+def _close_made(opening: asyncio.Future[LanePool | None]) -> None:
+    if not opening.cancelled() and opening.exception() is None and (pool := opening.result()) is not None:
+        pool.close()
 
 
 def describe_exit(code: int | None) -> str:
