@@ -17,7 +17,7 @@ LONG_POLES = (
     "tests/server/test_web_memory.py::test_memory_stays_bounded_over_a_long_run_of_updates",
     "tests/tui/test_command_form.py::test_bad_input_shows_one_line_and_creates_nothing",
     "tests/faults/test_chaos.py::test_sigkill_chaos_with_control_from_another_process",
-    "tests/pg/test_chaos_pg.py::test_four_runners_and_thirty_sigkills_on_postgresql",
+    "tests/pg/test_chaos_pg.py::test_four_runners_and_sigkills_on_postgresql",
     "tests/pg/test_frozen_in_transaction.py::test_three_runners_claim_and_commit_while_one_is_frozen_in_a_transaction",
     "tests/test_cli_properties.py::test_any_argv_keeps_the_promises",
     "tests/pg/test_pg_cli.py::test_add_ls_show_run_logs_on_postgres",

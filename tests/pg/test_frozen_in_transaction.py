@@ -17,6 +17,7 @@ import pytest
 from jobtui.store.postgres import IDLE_IN_TRANSACTION_MS
 from tests.faults.helpers import Runner, check_database, poll, rows, starts, stop_alive, submit
 from tests.pg.test_fleet_faults import Watch, freeze_inside_a_transaction
+from tests.sizing import FULL
 
 pytestmark = pytest.mark.slow
 
@@ -32,10 +33,10 @@ def _done_items(url: str) -> int:
 @pytest.mark.timeout(180)
 def test_three_runners_claim_and_commit_while_one_is_frozen_in_a_transaction(tmp_path: Path, pg_url: str) -> None:
     jr, st = tmp_path / "journal.txt", tmp_path / "starts.txt"
-    n = 20
-    # Many short jobs (about 15 s of work for the four): every runner claims again and again, and commits
-    # every few milliseconds.
-    ids = submit(pg_url, 240, n=n, item_sleep=0.02, workers=1)
+    # Many short jobs (about 8 s of work for the four): every runner claims again and again (a job lasts half a
+    # second), and commits every few tens of milliseconds. JOBTUI_TEST_FULL=1: 240 jobs of 20 items of 20 ms.
+    jobs, n, item_sleep = (240, 20, 0.02) if FULL else (120, 10, 0.05)
+    ids = submit(pg_url, jobs, n=n, item_sleep=item_sleep, workers=1)
     runners = [Runner(pg_url, tmp_path / f"r{k}.log", "--concurrency", "2", "--lease-ttl", "60",
                       JOBTUI_TEST_JOURNAL=str(jr), JOBTUI_TEST_STARTS=str(st)) for k in range(4)]
     watch = Watch(pg_url)
