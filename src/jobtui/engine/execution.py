@@ -68,6 +68,8 @@ async def run_job(runner: Holder, run: JobRun) -> None:
             await _stopped(runner, run, StopKind.STORE, str(e))
     except Exception as e:  # a bug in jobtui itself: keep the runner alive, fail the job visibly
         await _failed(runner, run, _failure(job_id, run.stage_names[run.current_index or 0], run.clean(describe(e))))
+    finally:
+        run.drop_ahead()  # a containment committed with the claim that no command used
 
 async def _run_stages(runner: Holder, run: JobRun) -> None:
     job_id = run.job.job_id

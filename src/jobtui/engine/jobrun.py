@@ -11,6 +11,8 @@ from ..errors import StoreError
 from ..kinds import RunnerEvent, Stop, StopKind
 from ..model import JobId, scrub, secret_values
 from ..store import Claimed, RunnerStore, StageRecord
+from .contain_ahead import ContainAhead, drop
+from .containment import Containment
 from .definition import JobType, Stage
 from .waiting import wait_set
 
@@ -27,6 +29,7 @@ class Holder(Protocol):
     """Jobs whose stop could not be recorded."""
     stages_done: int
     jobs_done: int
+    contain_ahead: ContainAhead
 
     def lease_stale(self) -> bool:
         """Tell whether its lease may have lapsed."""
@@ -107,6 +110,8 @@ class JobRun:
         self._secrets = secret_values(claimed.job.params)
         self._logged = 0
         self.workspace = runner.workspace_root / str(claimed.job.job_id)
+        self.ahead: tuple[int, Containment] | None = runner.contain_ahead.give(claimed.job.job_id)
+        """(stage index, containment) committed with the claim for that stage's first command, until it starts."""
 
     # safe points ---------------------------------------------------------------------------------
     def check(self) -> None:
@@ -178,6 +183,7 @@ class JobRun:
 
     def unheld(self, job: Any) -> None:
         """Continue a held job that its runner claimed again after a resume."""
+        self.runner.contain_ahead.discard(self.store, job.job_id)  # never given: a held job's process row is alive
         self.job = job
         self.held = False
         self.request = None
@@ -213,6 +219,22 @@ class JobRun:
         clean = index in self._clean
         self._clean.discard(index)
         return not clean
+
+    def take_ahead(self, index: int) -> Containment | None:
+        """Return the containment committed with the claim for stage `index`'s first command (once), if any; teach the
+        runner that this job's type starts a command first."""
+        self.runner.contain_ahead.learn(self.job.type)
+        ahead = self.ahead
+        if ahead is None or ahead[0] != index:
+            return None
+        self.ahead = None
+        return ahead[1]
+
+    def drop_ahead(self) -> None:
+        """Remove the containment committed with the claim that no command used (the job's run ends)."""
+        if self.ahead is not None:
+            drop(self.store, self.job.job_id, *self.ahead)
+            self.ahead = None
 
     def end_queued(self) -> None:
         """Note that this job's end is queued: a claim for its slot may ride the group commit that carries it."""

@@ -335,13 +335,15 @@ class Processes:
             if pool is not None:
                 return await self._pooled(pool, argv, cwd, env, base, state, slot)
         lane = await self._lane(argv, cwd) if slot else None
-        contain = lane.contain if lane is not None else Containment.new() if _LINUX else Containment("")
+        # Committed with the claim (engine/contain_ahead.py): no commit of its own before the fork.
+        committed = None if slot else ctx._run.take_ahead(ctx.stage_index)
+        contain = lane.contain if lane is not None else committed or (Containment.new() if _LINUX else Containment(""))
         ahead = ProcessRecord(
             ctx.job_id, ctx.stage_index, slot, 0, 0, 0, host_identity() or boot_id(), ctx._run.runner.runner_id,
             tuple(argv), cwd, store.clock(), token=contain.token or None,
             cgroup=None if contain.cgroup is None else str(contain.cgroup),
         )
-        if contain.token and lane is None:
+        if contain.token and lane is None and committed is None:
             try:
                 await store.process_started(ahead)  # committed before the fork: see the module docstring
             except BaseException:

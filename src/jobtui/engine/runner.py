@@ -17,6 +17,7 @@ from ..kinds import RunnerEvent, StopKind
 from ..model import JobId, RunnerInfo
 from ..store import Claimed, RunnerStore
 from .claim_ahead import ClaimAhead
+from .contain_ahead import ContainAhead
 from .control import poll_control, poll_held, recover
 from .definition import Registry
 from .duties import Duty, start_duties, stop_duties
@@ -97,7 +98,9 @@ class Runner:
         self._held = False
         self._claiming = asyncio.Lock()
         """Held while a claim is in flight and its jobs start (hold_claims() waits for it)."""
-        self._ahead = ClaimAhead()
+        self.contain_ahead = ContainAhead()
+        """Containments its claims commit for their jobs' first commands (engine/contain_ahead.py)."""
+        self._ahead = ClaimAhead(self.contain_ahead)
         """The claim for the slot of a job whose end is queued (slot_freeing)."""
         self.stages_done = 0
         """Stages completed by this runner, for benchmarks."""
@@ -328,6 +331,7 @@ class Runner:
             async with self._claiming:
                 await self._take_pending()  # claimed already: started, then handed back with the others
             await self._shutdown()
+            self.contain_ahead.close()
             await self._stop_duties(heartbeat, keeper, duties)
             await self._leave()
 
@@ -378,7 +382,7 @@ class Runner:
         async with self._claiming:
             if self._held:
                 return []
-            claimed = await self.store.claim(self.runner_id, free, types)
+            claimed = await self.contain_ahead.claim(self.store, self.runner_id, free, types)
             for c in claimed:
                 self._start(c)
         return claimed
@@ -391,13 +395,7 @@ class Runner:
             await keeper.stop()
         if self._confirming is not None:
             self._confirming.cancel()
-        for t in (heartbeat, self._confirming):
-            if t is None:
-                continue
-            try:
-                await t
-            except (asyncio.CancelledError, Exception):
-                pass
+        await asyncio.gather(*(t for t in (heartbeat, self._confirming) if t is not None), return_exceptions=True)
 
     async def _leave(self) -> None:
         """Commit what is queued, unregister, and let go of the store's hooks."""

@@ -26,6 +26,7 @@ from .dbfile import prepare_path
 from .protocol import JobStore
 from .records import Claimed, ControlResult, NewJob, StageRecord
 from .sqlite import Store
+from .values import Ahead
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
@@ -74,6 +75,6 @@ if TYPE_CHECKING:
 
 
 __all__ = [
-    "Claimed", "ControlResult", "JobStore", "LeaseStore", "LifeStore", "ListingStore", "NewJob", "NotifierStore",
+    "Ahead", "Claimed", "ControlResult", "JobStore", "LeaseStore", "LifeStore", "ListingStore", "NewJob", "NotifierStore",
     "ProcessStore", "RetentionStore", "RunnerStore", "SchedulerStore", "StageRecord", "Store", "open_store", "prepare_path", "shown",
 ]

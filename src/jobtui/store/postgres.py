@@ -77,7 +77,7 @@ from .runs import RunnerWrites
 from .schedules import ScheduleQueries
 from .schema import MIGRATIONS
 from .schema_pg import PG_EXTRA, PG_EXTRA_VERSION, PG_META, PG_MIGRATIONS
-from .values import DbSize
+from .values import Ahead, DbSize
 
 log = logging.getLogger("jobtui.store.postgres")
 
@@ -350,10 +350,11 @@ class PgStore(DetailQueries, JobQueries, ControlQueries, RunnerWrites, Dependenc
         await self._notify()
         return result
 
-    async def claim(self, runner_id: str, limit: int, types: Iterable[str]) -> list[Claimed]:
+    async def claim(self, runner_id: str, limit: int, types: Iterable[str], ahead: Ahead | None = None
+                    ) -> list[Claimed]:
         """Take up to `limit` runnable jobs for this runner (and from now on, listen for wake-ups)."""
         self._ensure_listener()
-        return await super().claim(runner_id, limit, types)
+        return await super().claim(runner_id, limit, types, ahead)
 
     async def heartbeat(self, runner_id: str) -> bool:
         """Renew a runner's lease (re-measuring the database clock first)."""

@@ -19,6 +19,11 @@ PROC_COLS = (
 _REPLACE = ", ".join(f"{c} = excluded.{c}" for c in PROC_COLS.replace(" ", "").split(",")[3:])
 """The upsert of a process row: every column but its key (job_id, stage_index, slot) from the new row."""
 
+PROCESS_UPSERT = (
+    f"INSERT INTO processes ({PROC_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, 0,"
+    f" $12, $13) ON CONFLICT (job_id, stage_index, slot) DO UPDATE SET {_REPLACE}"
+)
+"""Record a started process (or one about to start: pid 0), replacing the row of an earlier one of its slot."""
 _OUTPUT_SQL = "UPDATE jobs SET output_bytes = $1 WHERE job_id = $2"
 
 
@@ -54,9 +59,7 @@ class ProcessRecords(StoreCore):
         """Queue: a started process's record, for the next group commit (for one whose containment is committed:
         a crash before this commit still finds it by its token or cgroup, so it starts no commit of its own)."""
         self._submit(
-            R_STAGE_START,
-            f"INSERT INTO processes ({PROC_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL, NULL, 0,"
-            f" $12, $13) ON CONFLICT (job_id, stage_index, slot) DO UPDATE SET {_REPLACE}",
+            R_STAGE_START, PROCESS_UPSERT,
             (p.job_id, p.stage_index, p.slot, p.pid, p.pgid, p.start_ticks, p.boot_id, p.runner_id, dumps(list(p.argv)),
              p.cwd, p.started_at_ms, p.token, p.cgroup),
             lazy=bool(p.pid and (p.token or p.cgroup)),
@@ -76,6 +79,14 @@ class ProcessRecords(StoreCore):
                 R_STAGE_STATE, "DELETE FROM processes WHERE job_id = $1 AND stage_index = $2 AND slot = $3",
                 (job_id, index, slot),
             )
+
+    def process_unused(self, job_id: JobId, index: int, token: str) -> None:
+        """Queue: drop the row a claim wrote ahead for a stage's first command (`Ahead`) that never started it."""
+        self._submit(
+            R_STAGE_STATE,
+            "DELETE FROM processes WHERE job_id = $1 AND stage_index = $2 AND slot = '' AND pid = 0 AND token = $3",
+            (job_id, index, token),
+        )
 
     def process_frozen(self, job_id: JobId, index: int, slot: str, frozen: bool) -> None:
         """Queue: a process was stopped (SIGSTOP) or continued."""

@@ -14,7 +14,7 @@ from ..model import (
     RunnerInfo,
     StageStatus,
 )
-from .values import Claimed
+from .values import Ahead, Claimed
 
 
 class RunnerLeases(Protocol):
@@ -42,11 +42,14 @@ class RunnerLeases(Protocol):
         """Release the jobs of runners whose lease expired or whose process is dead."""
         ...
 
-    async def claim(self, runner_id: str, limit: int, types: Iterable[str]) -> list[Claimed]:
-        """Atomically take up to `limit` runnable jobs of `types` (priority, then age) whose needs the runner's tags cover."""
+    async def claim(self, runner_id: str, limit: int, types: Iterable[str], ahead: Ahead | None = None
+                    ) -> list[Claimed]:
+        """Atomically take up to `limit` runnable jobs of `types` (priority, then age) whose needs the runner's tags cover;
+        with `ahead`, commit the process rows of their first commands with them where it can (`Ahead`)."""
         ...
 
-    def claim_soon(self, runner_id: str, limit: int, types: Iterable[str]) -> asyncio.Future[Any] | None:
+    def claim_soon(self, runner_id: str, limit: int, types: Iterable[str], ahead: Ahead | None = None
+                   ) -> asyncio.Future[Any] | None:
         """Queue a claim to ride the next group commit after what is queued so far; its future holds the claimed
         jobs, or something else when nothing was claimed (None: claims do not ride on this backend)."""
         ...
@@ -173,6 +176,9 @@ class Processes(Protocol):
 
     def process_ended(self, job_id: JobId, index: int, slot: str, exit_code: int | None, *, keep: bool) -> None:
         """Queue: a process was reaped; keep its row (with the exit code) or drop it."""
+
+    def process_unused(self, job_id: JobId, index: int, token: str) -> None:
+        """Queue: drop the row a claim wrote ahead for a stage's first command (`Ahead`) that never started it."""
 
     def process_frozen(self, job_id: JobId, index: int, slot: str, frozen: bool) -> None:
         """Queue: a process was stopped (SIGSTOP) or continued."""

@@ -22,6 +22,7 @@ from .checkpoints import CheckpointWrites
 from .commit import NOT_RUN
 from .dialect import Dialect
 from .fleet import fits, write_runner_tags
+from .processes import PROCESS_UPSERT
 from .queues import after_claim, plan_claim
 from .records import (
     _ACTIVE_SQL,
@@ -38,6 +39,7 @@ from .records import (
 from .recovery import RUNNER_COLS, RecoveryQueries, runner_info
 from .schema import sql_in
 from .seam import Db, Params
+from .values import Ahead
 
 log = logging.getLogger("jobtui.store")
 
@@ -84,6 +86,30 @@ def take_sql(d: Dialect) -> str:
         f" WHERE {d.id_in('job_id', '$3')} AND status IN {sql_in(RUNNABLE)}"
         f" AND (lease_owner IS NULL OR lease_owner = $1) RETURNING {JOB_COLS}, output_bytes"
     )
+
+
+async def _ahead_rows(db: Db, ahead: Ahead | None, jobs: list[Job], stages: dict[JobId, list[StageRecord]],
+                      runner_id: str, now: int) -> dict[JobId, tuple[int, str]]:
+    """Write the process rows of `ahead`'s containments for the claimed `jobs` of its types (none of them has a
+    process left by an earlier run), each at its first stage not completed; return {job: (stage index, token)}."""
+    if ahead is None or not ahead.containments:
+        return {}
+    given: dict[JobId, tuple[int, str]] = {}
+    rows: list[tuple[Any, ...]] = []
+    free = iter(ahead.containments)
+    for j in jobs:
+        index = next((r.index for r in stages.get(j.job_id, ()) if r.status is not StageStatus.COMPLETED), None)
+        if j.type not in ahead.types or index is None:
+            continue
+        spare = next(free, None)
+        if spare is None:
+            break
+        token, cgroup = spare
+        given[j.job_id] = (index, token)
+        rows.append((j.job_id, index, "", 0, 0, 0, ahead.boot_id, runner_id, "[]", None, now, token, cgroup))
+    if rows:
+        await db.executemany(PROCESS_UPSERT, rows)
+    return given
 
 
 class RunnerWrites(CheckpointWrites, RecoveryQueries):
@@ -142,28 +168,32 @@ class RunnerWrites(CheckpointWrites, RecoveryQueries):
             await db.execute("DELETE FROM runners WHERE runner_id = $1", (runner_id,))
         await self._atomic(_body)
 
-    async def claim(self, runner_id: str, limit: int, types: Iterable[str]) -> list[Claimed]:
-        """Atomically take up to `limit` runnable jobs of `types` (priority, then age) for this runner."""
+    async def claim(self, runner_id: str, limit: int, types: Iterable[str], ahead: Ahead | None = None
+                    ) -> list[Claimed]:
+        """Atomically take up to `limit` runnable jobs of `types` (priority, then age) for this runner; with `ahead`,
+        commit the process rows of their first commands too (`Ahead`)."""
         if limit <= 0:
             return []
-        pending = self.claim_soon(runner_id, limit, types)
+        pending = self.claim_soon(runner_id, limit, types, ahead)
         if pending is not None:
             claimed = await pending
             if claimed is not NOT_RUN:
                 return claimed  # type: ignore[no-any-return]
             if self.stalled:
                 return []  # the database takes no writes now: claim nothing until it does
-        return await self._atomic(lambda db: self._claim_in(db, runner_id, limit, types))
+        return await self._atomic(lambda db: self._claim_in(db, runner_id, limit, types, ahead))
 
-    def claim_soon(self, runner_id: str, limit: int, types: Iterable[str]) -> asyncio.Future[Any] | None:
+    def claim_soon(self, runner_id: str, limit: int, types: Iterable[str], ahead: Ahead | None = None
+                   ) -> asyncio.Future[Any] | None:
         """Queue a claim (as `claim`) to ride the next group commit, after the writes queued so far (a job's end: one
         fsync for both); return the future of its jobs (not a list: that commit failed, nothing was claimed).
         None where claims take a transaction of their own (`claims_ride`)."""
         if not self.claims_ride or limit <= 0:
             return None
-        return self.ride_soon(lambda db: self._claim_in(db, runner_id, limit, list(types)))
+        return self.ride_soon(lambda db: self._claim_in(db, runner_id, limit, list(types), ahead))
 
-    async def _claim_in(self, db: Db, runner_id: str, limit: int, types: Iterable[str]) -> list[Claimed]:
+    async def _claim_in(self, db: Db, runner_id: str, limit: int, types: Iterable[str], ahead: Ahead | None = None
+                        ) -> list[Claimed]:
         """Take up to `limit` runnable jobs inside the open transaction."""
         now = self.clock()
         plan = await plan_claim(db, runner_id, now)
@@ -215,8 +245,10 @@ class RunnerWrites(CheckpointWrites, RecoveryQueries):
                 " WHERE job_id = $3",
                 (reason, now, job_id),
             )
-        return [Claimed(j, tuple(by_job.get(j.job_id, ())), output[j.job_id], j.job_id in left) for j in jobs
-                if j.job_id not in unreadable]
+        kept = [j for j in jobs if j.job_id not in unreadable]
+        given = await _ahead_rows(db, ahead, [j for j in kept if j.job_id not in left], by_job, runner_id, now)
+        return [Claimed(j, tuple(by_job.get(j.job_id, ())), output[j.job_id], j.job_id in left, given.get(j.job_id))
+                for j in kept]
 
     async def has_runnable(
         self, types: Iterable[str], *, due_by_ms: int | None = None, runner_id: str | None = None

@@ -64,6 +64,26 @@ class Claimed:
     processes_left: bool = True
     """Whether the claim found process rows of the job not known to have ended (False: no stage has leftovers
     to end before its first command)."""
+    ahead: tuple[int, str] | None = None
+    """(stage index, token) of the containment whose process row the claim committed for that stage's first
+    command (`Ahead`), or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ahead:
+    """Containments made before a claim, for the first command of the jobs it takes (issue 18, `add` jobs).
+
+    Each job of `types` that the claim takes, with no process row left by an earlier run, gets one: its process
+    row (pid 0, token, cgroup) is written in the claim's transaction, at the first stage not completed, so the
+    command starts without a commit of its own before its fork (engine/contain_ahead.py).
+    """
+
+    types: frozenset[str]
+    """The job types whose first stage starts a command."""
+    containments: tuple[tuple[str, str | None], ...]
+    """(token, cgroup folder or None) of each containment, given out in this order."""
+    boot_id: str
+    """The host and PID namespace the rows are recorded under."""
 
 
 @dataclass(frozen=True, slots=True)

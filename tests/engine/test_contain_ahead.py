@@ -1,0 +1,86 @@
+"""Issue 18, `add` jobs: a job's first command starts under a containment committed with its claim, not under a commit
+of its own between the claim and the fork (engine/contain_ahead.py); one its job never used is removed."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from jobtui import Context, JobType, Param, Stage
+from jobtui.client import Client
+from jobtui.store import Store
+from tests.commands.helpers import spec
+from tests.conftest import make_client, run_idle
+
+_ROW = re.compile(r"INSERT INTO processes .* VALUES \((\d+), (\d+), '', (\d+), .*?'([0-9a-f]{32})'")
+
+
+async def _transactions(store: Store) -> list[list[str]]:
+    """Record the statements (values in) of each transaction the store commits from now on."""
+    txs: list[list[str]] = [[]]
+
+    def traced(sql: str) -> None:  # on the connection's thread
+        if sql.strip().upper() == "COMMIT":
+            txs.append([])
+        elif not sql.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            txs[-1].append(sql.strip())
+
+    raw = store._conn.raw  # type: ignore[attr-defined]
+    await raw._execute(lambda: raw._conn.set_trace_callback(traced))  # on the connection's own thread
+    return txs
+
+
+def _rows_ahead(tx: list[str]) -> list[tuple[int, str]]:
+    """Return (job, token) of each process row written before its fork (pid 0) in a transaction."""
+    return [(int(m[1]), m[4]) for s in tx if (m := _ROW.match(s)) and m[3] == "0"]
+
+
+def _claims(tx: list[str]) -> bool:
+    return any(s.startswith("UPDATE jobs SET status = 'running', lease_owner") for s in tx)
+
+
+async def test_a_command_jobs_containment_commits_with_its_claim_not_in_a_commit_of_its_own(client: Client) -> None:
+    """Before: every job's token row was a commit of its own between its claim and its fork (6 of 6)."""
+    jobs = [await client.submit("command", {"stages": [spec(["true", str(n)])]}) for n in range(6)]
+    txs = await _transactions(client.store)  # type: ignore[arg-type]
+    await run_idle(client, concurrency=1)
+    alone = [tx for tx in txs if _rows_ahead(tx) and not _claims(tx)]
+    with_claim = [job for tx in txs if _claims(tx) for job, _token in _rows_ahead(tx)]
+    # The first job teaches the runner that `command` jobs start a command first; each later one's row rides its claim.
+    assert len(alone) == 1, f"token rows committed on their own: {alone}"
+    assert with_claim == jobs[1:]
+    for job in jobs:
+        assert (await client.job(job)).status.value == "completed"
+    rows = await client.store.processes(jobs[-1])  # type: ignore[attr-defined]
+    assert [(r.pid > 0, r.exit_code, r.argv) for r in rows] == [(True, 0, ("true", "5"))]
+
+
+def _maybe_type() -> JobType:
+    async def maybe(ctx: Context) -> dict[str, Any]:
+        if ctx.params["spawn"]:
+            sup = await ctx.processes.spawn(["true"])
+            await sup.proc.wait()
+            ctx.processes.ended(sup, keep=True)
+        return {}
+
+    return JobType("maybe", [Stage(maybe, "only")], params={"spawn": Param(bool)})
+
+
+async def test_a_containment_its_job_never_used_is_removed_with_its_row(store: Store) -> None:
+    client = make_client(store, _maybe_type())
+    first = await client.submit("maybe", {"spawn": True})
+    unused = await client.submit("maybe", {"spawn": False})
+    last = await client.submit("maybe", {"spawn": True})
+    txs = await _transactions(store)
+    await run_idle(client, concurrency=1)
+    given = {job: token for tx in txs if _claims(tx) for job, token in _rows_ahead(tx)}
+    assert set(given) == {unused, last}, "the claims after the first spawn give each job a containment"
+    rows = {r.job_id: r for job in (first, unused, last) for r in await store.processes(job)}
+    assert set(rows) == {first, last}, "the unused containment's row is dropped"
+    assert rows[last].token == given[last] and rows[last].pid > 0
+    for r in rows.values():
+        assert r.cgroup is None or not Path(r.cgroup).exists(), "each command's cgroup is removed once it ended"
+    base = rows[last].cgroup
+    if base is not None:
+        assert not (Path(base).parent / f"jobtui-{given[unused]}").exists(), "the unused cgroup is removed"
