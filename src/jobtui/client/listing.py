@@ -44,9 +44,10 @@ class ListingControl(ClientCore):
         """Return (id, status, updated_at_ms) of the jobs updated after a time."""
         return await self.reads.job_changes(updated_after_ms)
 
-    async def job_changes_after(self, seq: int) -> tuple[list[tuple[JobId, str, int]], int] | None:
-        """Return (id, status, updated_at_ms) of the jobs written after change number `seq`, and the newest
-        number; None where writes are not numbered in commit order (then read by stamp: `job_changes`)."""
+    async def job_changes_after(self, seq: int) -> tuple[list[tuple[JobId, str, int]], int, bool] | None:
+        """Return (id, status, updated_at_ms) of the jobs written after change number `seq`, the newest number and
+        whether every write after `seq` is still logged; None where writes are not numbered in commit order (then
+        read by stamp: `job_changes`)."""
         return await self.reads.job_changes_after(seq)
 
     async def change_seq(self) -> int | None:

@@ -193,22 +193,25 @@ class ListingQueries(StoreCore):
                                (updated_after_ms,))
         return [(int(r[0]), str(r[1]), int(r[2])) for r in rows]
 
-    async def job_changes_after(self, seq: int) -> tuple[list[tuple[JobId, str, int]], int] | None:
-        """Return (id, status, updated_at_ms) of the jobs written after change number `seq`, and the newest number;
-        None where writes are not numbered in commit order (PostgreSQL: read by stamp, `job_changes`)."""
+    async def job_changes_after(self, seq: int) -> tuple[list[tuple[JobId, str, int]], int, bool] | None:
+        """Return (id, status, updated_at_ms) of the jobs written after change number `seq`, the newest number, and
+        whether every write after `seq` is still logged; None where writes are not numbered in commit order
+        (PostgreSQL: read by stamp, `job_changes`)."""
         if self.sql.name != "sqlite":
             return None
-        rows = await self._all("SELECT j.job_id, j.status, j.updated_at_ms, w.seq FROM job_writes w"
-                               " LEFT JOIN jobs j ON j.job_id = w.job_id WHERE w.seq > $1", (seq,))
+        rows = await self._all("SELECT w.job_id, j.status, j.updated_at_ms, w.seq, (SELECT min(seq) FROM job_write_log)"
+                               " FROM (SELECT job_id, max(seq) AS seq FROM job_write_log WHERE seq > $1 GROUP BY job_id) w"
+                               " LEFT JOIN jobs j ON j.job_id = w.job_id", (seq,))
         newest = max((int(r[3]) for r in rows), default=seq)
-        # A row without its job: the newest number, kept when its job was deleted (the deletion has its event).
-        return [(int(r[0]), str(r[1]), int(r[2])) for r in rows if r[0] is not None], newest
+        whole = not rows or int(rows[0][4]) <= seq + 1
+        # A row without its job: a job deleted since (its deletion has its event), or the log's first number.
+        return [(int(r[0]), str(r[1]), int(r[2])) for r in rows if r[1] is not None], newest, whole
 
     async def change_seq(self) -> int | None:
         """Return the newest change number (None where writes are not numbered: PostgreSQL)."""
         if self.sql.name != "sqlite":
             return None
-        row = await self._one("SELECT coalesce(max(seq), 0) FROM job_writes")
+        row = await self._one("SELECT coalesce(max(seq), 0) FROM job_write_log")
         return int(row[0]) if row else 0
 
     async def status_counts(self) -> dict[str, int]:

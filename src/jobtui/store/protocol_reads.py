@@ -60,9 +60,9 @@ class ListingReads(Protocol):
         """Return (id, status, updated_at_ms) of the jobs updated after a time."""
         ...
 
-    async def job_changes_after(self, seq: int) -> tuple[list[tuple[JobId, str, int]], int] | None:
-        """Return (id, status, updated_at_ms) of the jobs written after change number `seq`, and the newest
-        number (None where writes are not numbered in commit order)."""
+    async def job_changes_after(self, seq: int) -> tuple[list[tuple[JobId, str, int]], int, bool] | None:
+        """Return (id, status, updated_at_ms) of the jobs written after change number `seq`, the newest number and
+        whether every write after `seq` is still logged (None where writes are not numbered in commit order)."""
         ...
 
     async def change_seq(self) -> int | None:

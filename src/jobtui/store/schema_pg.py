@@ -415,6 +415,14 @@ CREATE CONSTRAINT TRIGGER jobtui_notification_events AFTER INSERT OR UPDATE OF s
         seq BIGINT NOT NULL
     );
 """,
+    # 24: SQLite's log of job writes replaces 23's table; here too, left empty.
+    """
+    DROP TABLE job_writes;
+    CREATE TABLE job_write_log (
+        seq BIGINT PRIMARY KEY,
+        job_id BIGINT NOT NULL
+    );
+""",
 )
 
 

@@ -98,8 +98,8 @@ class JobFeed:
         """When (time.monotonic) the watermark last moved."""
         self._token: tuple[int, int] | None = None
         self._seq: int | None = None
-        """The newest change number taken in (SQLite numbers each write of a job in commit order); None: read
-        the changes by stamp, with an overlap (PostgreSQL)."""
+        """The newest change number taken in (SQLite numbers in commit order each write of a job that keeps its
+        status: a status change has its job event); None: read the changes by stamp, with an overlap (PostgreSQL)."""
         self._head = 0
         """The newest job event taken in (the counts are as of it)."""
         self._recent: dict[JobId, tuple[int, str]] = {}
@@ -181,9 +181,11 @@ class JobFeed:
         if self._seq is not None:
             got = await self.client.job_changes_after(self._seq)
             if got is not None:
-                changes, self._seq = got
+                changes, self._seq, whole = got
                 self.rows_read += len(changes)
                 self._note_numbered(changes, delta, now)
+                if not whole:
+                    self._lost_writes(delta)
                 return await self._after_changes(delta, now)
         # Re-read the overlap only while a late commit could still land; the newest millisecond always (a
         # second commit can carry the same stamp as one already read).
@@ -252,6 +254,15 @@ class JobFeed:
                 delta.changed.pop(e.job_id, None)
                 now.pop(e.job_id, None)
                 delta.removed.add(e.job_id)
+
+    def _lost_writes(self, delta: Delta) -> None:
+        """Some writes since the last poll are no longer logged (a feed that slept through WRITE_LOG_KEEP writes):
+        the window, the filter's matches and the pinned jobs are read again."""
+        self._matched = None
+        self.rows_moved = True
+        for job_id in self.pinned():
+            held = self.jobs.get(job_id)
+            delta.changed.setdefault(job_id, held.status if held else None)
 
     @staticmethod
     def _note_numbered(changes: list[tuple[JobId, str, int]], delta: Delta, now: dict[JobId, str]) -> None:
