@@ -33,6 +33,19 @@ APP_HELP = "import job types from MODULE (repeatable; also $JOBTUI_APP)"
 DB_FILE_HELP = ("read the database URL (or path) from the first line of PATH, so that no password shows in the"
                 " command line (a --db URL with a password is moved out of it: the process re-runs itself)")
 
+COMMAND_MODULES = {
+    "add": "command_jobs", "cancel": "jobs", "clean": "jobs", "completion": "completion", "config": "configure",
+    "delete": "jobs", "demo": "demo", "depend": "deps", "edit": "edit", "export": "export", "fail": "jobs",
+    "foreach": "command_jobs", "logs": "logs", "ls": "ls", "pause": "jobs", "queue": "queue", "resume": "jobs",
+    "retry": "jobs", "rewind": "jobs", "run": "runner", "runners": "runners", "schedule": "schedule", "serve": "serve",
+    "service": "service", "show": "show", "stats": "info", "submit": "jobs", "template": "template", "token": "serve",
+    "tui": "tui", "types": "info", "vacuum": "vacuum", "wait": "jobs", "web": "web",
+}
+"""The module of this package that registers each subcommand: a command line that names one imports that module and
+builds its parser alone, not every command's (issue 18: start-up). A command missing here still works, parsed with
+every command loaded (tests/cli/test_help.py checks the list)."""
+_VALUED = frozenset({"--db", "--db-file", "--app", "--workspace-root", "--config"})
+
 _NOT_FEATURES = frozenset({"__init__", "__main__", "main", "commands", "parse", "secret_argv", "helptext", "examples"})
 _OWN_TERMINAL = frozenset({"tui", "demo"})
 """Commands that draw on the terminal themselves (their output is not escaped)."""
@@ -46,9 +59,25 @@ def load_commands() -> None:
             importlib.import_module(f"{__package__}.{info.name}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the parser of `jobtui` and every registered subcommand."""
-    load_commands()
+def named_command(argv: Sequence[str]) -> str | None:
+    """Return the subcommand a command line names, when only global options come before it (else None: the whole
+    parser decides)."""
+    args = iter(argv)
+    for arg in args:
+        if arg in _VALUED:
+            next(args, None)
+        elif not (arg.startswith("--") and arg.partition("=")[0] in _VALUED):
+            return None if arg.startswith("-") else arg
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """Return the parser of `jobtui` and every registered subcommand, or only of the subcommand `only` names (one of
+    COMMAND_MODULES)."""
+    if only in COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.{COMMAND_MODULES[only]}")
+    else:
+        load_commands()
     common = Parser(add_help=False)
     common.add_argument("--db", default=argparse.SUPPRESS, metavar="PATH", help=DB_HELP)
     common.add_argument("--db-file", default=argparse.SUPPRESS, metavar="PATH", help=DB_FILE_HELP)
@@ -67,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version="jobtui 0.1.0")
     sub = p.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
     tui_options(p.add_argument_group("TUI options (jobtui with no command)"), defaults=True)
-    for cmd in registered():
+    for cmd in registered() if only not in COMMAND_MODULES else [lookup(only)]:
         sp = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, parents=[common])
         if cmd.args is not None:
             cmd.args(sp)
@@ -104,13 +133,13 @@ async def _main(a: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line; exit with its status."""
-    parser = build_parser()
+    parser = build_parser(named_command(sys.argv[1:] if argv is None else argv))
     a, extra = parser.parse_known_args(argv)
     if extra:
         # Say it as the subcommand's own parser would, so the hint is `jobtui add --help` (issue 15, item 7),
         # with the option probably meant (issue 19, item 2).
         sub = deepest(parser, a)
-        sub.error(unrecognized(parser, sub, extra))
+        sub.error(unrecognized(build_parser(), sub, extra))  # every command: which ones have that option
     if a.db is not None and getattr(a, "db_file", None):
         parser.error("give --db or --db-file, not both")
     if argv is None:
