@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 
@@ -80,6 +81,46 @@ async def test_a_heartbeat_does_not_hold_back_the_next_change(
             await wait_until(pilot, lambda: app.feed.token == token, timeout=5, what="the heartbeat's poll")
             writer.progress(job, 88, 100, "eighty-eight", 0, 0, 0)
             await writer.commit_point()
+            await wait_until(pilot, lambda: (j := app.feed.jobs.get(job)) is not None
+                             and j.progress_message == "eighty-eight", timeout=5, what="the progress shown")
+    finally:
+        await writer.close()
+
+
+async def test_a_burst_of_writes_before_the_commit_shows_does_not_use_up_the_watch(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each write of the database woke the watcher and used up one of its few looks: a burst of writes (a big
+    commit's WAL frames, other commits) used them all before the commit showed, and the change waited for the
+    safety timer. Now it looks until WAKE_LAG_S after the last write. Here 30 writes come 5 ms apart, and the
+    token shows the change 200 ms after the last."""
+    job = await client.submit("demo", LONG)
+    _no_timers(monkeypatch)
+    real_token = client.change_token
+    stale: dict[str, object] = {"until": 0.0, "token": None}
+
+    async def lagging_token() -> tuple[int, int]:
+        token = await real_token()
+        if time.monotonic() < stale["until"]:  # type: ignore[operator]
+            return stale["token"]  # type: ignore[return-value]
+        return token
+
+    monkeypatch.setattr(client, "change_token", lagging_token)
+    app = make_app(client)
+    app.poll_s = 3600.0
+    writer = await Store.open(client.db_path)
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_until(pilot, lambda: app.settled, what="the first load")
+            await select(app, pilot, job)
+            now = writer.clock()
+            stale["token"], stale["until"] = await real_token(), math.inf
+            await writer.register_runner(RunnerInfo("r1", 1, "h", now, now, 1, 60_000))
+            writer.progress(job, 88, 100, "eighty-eight", 0, 0, 0)
+            await writer.commit_point()
+            for _ in range(30):
+                await writer.heartbeat("r1")
+                await asyncio.sleep(0.005)  # sleep: the cadence of the burst: each write wakes the watcher
+            stale["until"] = time.monotonic() + 0.2
             await wait_until(pilot, lambda: (j := app.feed.jobs.get(job)) is not None
                              and j.progress_message == "eighty-eight", timeout=5, what="the progress shown")
     finally:

@@ -28,11 +28,11 @@ WATCH_S = 0.025
 timer's message per tick); when something was, it polls at once."""
 WAKE_SAFETY_S = 0.5
 """With a FileWake, the token is also read this often (a write whose wake was missed)."""
-WAKE_LAG_S = (0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128)
-"""After a wake with the token unmoved, it is read again after each of these waits (or at the next wake): a
-commit's last WAL write wakes the watcher before the WAL index shows the commit, and between the two the
-writer syncs the WAL (tens of milliseconds under load). Giving up after 6 ms, a change waited for the
-safety timer (up to WAKE_SAFETY_S) about one time in five at load 8-12."""
+WAKE_LAG_S = 0.25
+"""After a wake with the token unmoved, it is read again until this long after the last wake: at each further
+wake, and at growing steps (2, 4, 8 ... 32 ms). A commit's last WAL write wakes the watcher before the WAL
+index shows the commit, and between the two the writer syncs the WAL (tens of ms under load). Giving up
+after 6 ms, a change waited for the safety timer (up to WAKE_SAFETY_S) about one time in five at load 8-12."""
 BUSY_GAP_S = 0.1
 """After a poll that drew changed rows, the next one waits at least this long (at most ten refreshes a
 second). A poll that found no row changed (a runner's heartbeat) sets no gap: the next change shows at once."""
@@ -99,9 +99,10 @@ class Refresher:
 
     async def _poll_if_moved(self, wake: FileWake | None) -> None:
         """Poll if the change token moved. After a wake (`wake`), when it did not move yet, look again after
-        each of WAKE_LAG_S's waits, or at once when the database is written again (see WAKE_LAG_S)."""
+        each further write, and at growing steps, for WAKE_LAG_S (see there)."""
         app = self.app
-        lags = iter(WAKE_LAG_S if wake is not None else ())
+        until = time.monotonic() + WAKE_LAG_S
+        step = 0.002
         while True:
             if self._polling.locked():
                 async with self._polling:
@@ -113,10 +114,13 @@ class Refresher:
             if moved:
                 await self.poll()
                 return
-            lag = next(lags, None)
-            if lag is None or wake is None or self.paused:
+            left = until - time.monotonic()
+            if wake is None or left <= 0 or self.paused:
                 return
-            await wake.wait(lag)
+            if await wake.wait(min(step, left)):
+                until, step = time.monotonic() + WAKE_LAG_S, 0.002  # written again: that write may be the commit
+            else:
+                step = min(2 * step, 0.032)
 
     @property
     def settled(self) -> bool:
