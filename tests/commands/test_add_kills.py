@@ -14,7 +14,6 @@ ran after it, no process of the jobs left, no process row left alive.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 from pathlib import Path
@@ -24,9 +23,12 @@ import pytest
 from tests.commands.helpers import mark, procs_with
 from tests.commands.test_foreach_kills import _check_runs, _ends, _runs
 from tests.conftest import jobtui, poll, spawn_runner, stop_runner
+from tests.sizing import sized
 
-JOBS = int(os.environ.get("JOBTUI_ADD_KILL_JOBS", "240"))
-KILLS = int(os.environ.get("JOBTUI_ADD_KILLS", "8"))
+JOBS = sized(120, 240, "JOBTUI_ADD_KILL_JOBS")
+KILLS = sized(5, 8, "JOBTUI_ADD_KILLS")
+"""120 jobs and 5 kills (240 and 8 with JOBTUI_TEST_FULL=1, tests/sizing.py): every kill still lands while a
+slow command runs, so each sees a run killed and rerun."""
 
 pytestmark = pytest.mark.slow
 

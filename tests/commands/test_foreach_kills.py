@@ -7,14 +7,13 @@ run: every item done and recorded once, every item's runs one after another (nev
 run without its end line was killed and ran again, no item whose end was committed at a kill ran after it,
 no process of the job left, no process row left alive.
 
-N is 400 here (JOBTUI_KILL_ITEMS), K 20 (JOBTUI_KILLS); the issue's full size runs with
-`JOBTUI_KILL_ITEMS=10000 pytest tests/commands/test_foreach_kills.py`.
+N is 200 here and K 8 (400 and 20 with JOBTUI_TEST_FULL=1, tests/sizing.py; JOBTUI_KILL_ITEMS and JOBTUI_KILLS
+set them); the issue's full size runs with `JOBTUI_KILL_ITEMS=10000 pytest tests/commands/test_foreach_kills.py`.
 """
 
 from __future__ import annotations
 
 import collections
-import os
 import signal
 import sqlite3
 from pathlib import Path
@@ -23,9 +22,10 @@ import pytest
 
 from tests.commands.helpers import mark, procs_with
 from tests.conftest import cli_show, jobtui, poll, spawn_runner, stop_runner
+from tests.sizing import sized
 
-ITEMS = int(os.environ.get("JOBTUI_KILL_ITEMS", "400"))
-KILLS = int(os.environ.get("JOBTUI_KILLS", "20"))
+ITEMS = sized(200, 400, "JOBTUI_KILL_ITEMS")
+KILLS = sized(8, 20, "JOBTUI_KILLS")
 WORKERS = 8
 
 pytestmark = pytest.mark.slow
