@@ -20,12 +20,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests import pgconn
 
 PG_PASSWORD = "s3cret-pg-pw"
 """The superuser's password in every test URL (tests check it never shows in output or logs)."""
@@ -116,19 +117,18 @@ class PgCluster:
     def new_database(self, template: str = "template0") -> str:
         """Create a fresh database (empty, or a copy of `template`) and return its name."""
         name = f"t{os.getpid()}_{next(self._names)}"
-        self.psql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        pgconn.execute(self.url(), f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return name
 
     def drop_database_soon(self, name: str) -> None:
         """Drop a database in the background (a forced drop can take a second on a loaded machine)."""
-        threading.Thread(target=self.run, args=("psql", "-X", "-q", "-h", str(self.socket_dir), "-p",
-                                                str(self.port), "-U", PG_USER, "-d", "postgres", "-c",
-                                                f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'),
-                         kwargs={"check": False}, daemon=True).start()
+        pgconn.forget(self.url(name))
+        pgconn.execute_soon(self.url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def drop_database(self, name: str) -> None:
         """Drop a database, ending the sessions still connected to it."""
-        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pgconn.forget(self.url(name))
+        pgconn.execute(self.url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import IO, Any
 
-from tests.backends import find_bin_dir
+from tests import pgconn
 from tests.conftest import jobtui, spawn_runner, stop_runner
 from tests.conftest import poll as poll  # the one sync polling helper, re-exported for the fault tests
 
@@ -26,7 +26,7 @@ Db = Path | str
 def rows(db: Db, sql: str) -> list[tuple[Any, ...]]:
     """Run one query (no parameters) on a SQLite file or a PostgreSQL URL; return its rows.
 
-    PostgreSQL is read with psql (the server's own client), its whole-number fields as ints.
+    PostgreSQL is read over one connection kept per database (tests/pgconn.py), its values as Python values.
     """
     if isinstance(db, Path):
         con = sqlite3.connect(db)
@@ -34,18 +34,7 @@ def rows(db: Db, sql: str) -> list[tuple[Any, ...]]:
             return list(con.execute(sql))
         finally:
             con.close()
-    bin_dir = find_bin_dir()
-    assert bin_dir is not None, "psql not found"
-    out = subprocess.run(
-        [str(bin_dir / "psql"), "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql],
-        capture_output=True, text=True, timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    return [tuple(_field(f) for f in line.split("\t")) for line in out.stdout.splitlines() if line]
-
-
-def _field(text: str) -> Any:
-    return int(text) if text.lstrip("-").isdigit() else text
+    return pgconn.query(db, sql)
 
 
 class Runner:
