@@ -10,7 +10,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -165,6 +166,23 @@ async def wait_for(cond: Callable[[], object], timeout: float = 10, every: float
         if loop.time() > end:
             raise AssertionError(f"{what} not met in {timeout:g}s")
         await asyncio.sleep(every)
+
+
+@contextmanager
+def after_commit(store: Any, action: Callable[[], Awaitable[object]]) -> Iterator[None]:
+    """Within the block, run `action` each time one of the store's commit points has returned, before its caller
+    goes on (a step of the test lands between a commit and the code that waited for it); then the store's own."""
+    real = store.commit_point
+
+    async def commit_then_act() -> None:
+        await real()
+        await action()
+
+    store.commit_point = commit_then_act
+    try:
+        yield
+    finally:
+        store.commit_point = real
 
 
 def poll(cond: Callable[[], T], timeout: float = 60, every: float = 0.05, what: str = "condition") -> T:

@@ -8,7 +8,7 @@ from pathlib import Path
 from jobtui.client import Client
 from jobtui.model import JobStatus
 from tests.commands.helpers import mark, procs_with, running, spec
-from tests.conftest import wait_for
+from tests.conftest import after_commit, wait_for
 
 
 async def test_a_stop_right_after_the_pause_commits_lets_go_of_the_held_job(client: Client) -> None:
@@ -17,21 +17,17 @@ async def test_a_stop_right_after_the_pause_commits_lets_go_of_the_held_job(clie
     and the job stayed paused and held by a runner that was gone."""
     m = mark()
     job = await client.submit("command", {"stages": [spec("sleep 60", env={"TESTMARK": m}, kill_grace_s=1)]})
-    store = client.store
-    real = store.commit_point
     async with running(client) as runner:
         await wait_for(lambda: len(procs_with(m)) >= 1, timeout=15, what="the command runs")
 
-        async def commit_then_stop() -> None:
-            await real()
+        async def stop() -> None:
             if not runner.stopping and (await client.job(job)).status is JobStatus.PAUSED:
                 runner.stop(force=True)  # the stop lands while the holding stage still waits on this commit
                 await asyncio.sleep(0)  # sleep: one turn, where the stop's cancel reaches this await
 
-        store.commit_point = commit_then_stop  # type: ignore[method-assign]
-        await client.pause(job)
-        await wait_for(lambda: runner.stopping, what="the runner stopped once the pause committed")
-    store.commit_point = real  # type: ignore[method-assign]
+        with after_commit(client.store, stop):
+            await client.pause(job)
+            await wait_for(lambda: runner.stopping, what="the runner stopped once the pause committed")
     after = await client.job(job)
     assert after.status is JobStatus.PAUSED and not after.held and after.lease_owner is None, after
     assert procs_with(m) == []
@@ -43,13 +39,10 @@ async def test_a_resume_claimed_before_the_holding_stage_wakes_continues_that_st
     out = tmp_path / "out"
     script = f"echo start >> {out}; i=0; while [ $i -lt 50 ]; do i=$((i+1)); sleep 0.02; done; echo end >> {out}"
     job = await client.submit("command", {"stages": [spec(script)]})
-    store = client.store
-    real = store.commit_point
     resumed = False
 
-    async def commit_then_resume() -> None:
+    async def resume() -> None:
         nonlocal resumed
-        await real()
         if not resumed and (await client.job(job)).status is JobStatus.PAUSED:
             resumed = True
             await client.resume(job)  # claimed again by the runner's loop while the holding stage waits here
@@ -57,10 +50,9 @@ async def test_a_resume_claimed_before_the_holding_stage_wakes_continues_that_st
 
     async with running(client):
         await wait_for(lambda: out.exists() and out.read_text().startswith("start"), what="the command started")
-        store.commit_point = commit_then_resume  # type: ignore[method-assign]
-        await client.pause(job)
-        await wait_for(lambda: _completed(client, job), timeout=30, what="the job completed")
-    store.commit_point = real  # type: ignore[method-assign]
+        with after_commit(client.store, resume):
+            await client.pause(job)
+            await wait_for(lambda: _completed(client, job), timeout=30, what="the job completed")
     assert out.read_text().split() == ["start", "end"]
 
 

@@ -14,7 +14,7 @@ from jobtui.client import Client
 from jobtui.engine import workspace_root_for
 from jobtui.model import JobStatus, StageStatus
 from jobtui.store import Store
-from tests.conftest import make_client, run_idle, wait_for
+from tests.conftest import after_commit, make_client, run_idle, wait_for
 from tests.store_inspect import Executemany, replace_executemany
 
 FAST = Retry(retries=3, base_s=0.01, cap_s=0.05)
@@ -545,19 +545,17 @@ async def test_a_job_whose_completion_just_committed_is_not_taken_for_lost(store
     events: list[str] = []
     runner = Runner(store, client.registry, concurrency=1, control_poll_s=0.01,
                     on_event=lambda kind, _j: events.append(kind))
-    commit = store.commit_point
     waited = False
 
-    async def commit_then_linger() -> None:
+    async def linger() -> None:
         nonlocal waited
-        await commit()
         if not waited and (await client.job(job_id)).status is JobStatus.COMPLETED:
             waited = True
             looked = runner.loops
             await wait_for(lambda: runner.loops >= looked + 2, what="two control polls meanwhile")
 
-    store.commit_point = commit_then_linger  # type: ignore[method-assign]
-    await asyncio.wait_for(runner.run(exit_when_idle=True), 30)
+    with after_commit(store, linger):
+        await asyncio.wait_for(runner.run(exit_when_idle=True), 30)
     assert waited
     assert (await client.job(job_id)).status is JobStatus.COMPLETED
     assert runner.stages_done == 3 and runner.jobs_done == 1
