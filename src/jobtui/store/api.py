@@ -34,6 +34,11 @@ async def _used_key(db: Db, owner: str, key: str) -> tuple[JobId, str, bool] | N
     return (int(rows[0][0]), str(rows[0][1]), False) if rows else None
 
 
+EVENT_BOUNDS_SQL = "SELECT (SELECT min(event_id) FROM job_events), (SELECT max(event_id) FROM job_events)"
+"""Each end read from the key's b-tree: `min(x), max(x)` in one SELECT scans every event (28 ms at 120,000 here,
+twice in the TUI's first load)."""
+
+
 class ApiQueries(StoreCore):
     """Tokens, idempotent submission, job events and job pages for `jobtui serve`."""
 
@@ -138,7 +143,7 @@ class ApiQueries(StoreCore):
 
     async def event_bounds(self) -> tuple[int, int]:
         """Return (oldest kept event id - 1, newest event id): a cursor below the first was pruned."""
-        row = await self._one("SELECT min(event_id), max(event_id) FROM job_events")
+        row = await self._one(EVENT_BOUNDS_SQL)
         if row is None or row[1] is None:
             last = await self._one("SELECT coalesce(max(event_id), 0) FROM job_events")
             return int(last[0]), int(last[0])
