@@ -134,6 +134,10 @@ class Child:
         """Wait for it to end; return its exit status."""
         return await asyncio.shield(self._done)
 
+    def exited(self) -> asyncio.Future[int]:
+        """Return a future of its exit status (cancelling it leaves the child's own alone): `wait` without a task."""
+        return asyncio.shield(self._done)
+
     def release(self) -> None:
         """Stop taking its output (its supervision is over): what is buffered or comes later is dropped."""
         self.stdout.discard()

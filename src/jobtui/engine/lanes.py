@@ -14,6 +14,7 @@ withdrawn; one that started meanwhile is ended like any interrupted command.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -134,6 +135,12 @@ class LanePool:
             for sub in self.subs:
                 if lane in sub.lanes and sub.server is child._owner:
                     sub.server.release(sub.number, sub.lanes.index(lane))
+
+    @staticmethod
+    def close_made(opening: asyncio.Future[LanePool | None]) -> None:
+        """Close a pool once it is made (its stage ended while it was being made)."""
+        if not opening.cancelled() and opening.exception() is None and (pool := opening.result()) is not None:
+            pool.close()
 
     def close(self) -> None:
         """Forget the pool and drop the lanes' rows (every command of the stage has ended)."""

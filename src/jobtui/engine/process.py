@@ -200,6 +200,10 @@ class Supervised:
             self.frozen = False
             self._owner.frozen(self, False)
 
+    def exit_future(self) -> asyncio.Future[int]:
+        """Return a future of its exit status (of the fork server's own, without a task), to wait on beside others."""
+        return self.proc.exited() if isinstance(self.proc, forkserver.Child) else asyncio.ensure_future(self.proc.wait())
+
     async def terminate(self, grace_s: float = KILL_GRACE_S) -> None:
         """End the group: SIGTERM (with SIGCONT, should it be frozen), wait `grace_s`, then SIGKILL."""
         if self.proc.returncode is None:
@@ -301,7 +305,7 @@ class Processes:
             self._pool = None
         opening, self._opening = self._opening, None
         if opening is not None and not opening.done():
-            opening.add_done_callback(_close_made)  # interrupted while it was made: closed once it is
+            opening.add_done_callback(LanePool.close_made)  # interrupted while it was made: closed once it is
         store = self._ctx._run.store
         for lane in self._free:
             lane.contain.remove()
@@ -379,8 +383,7 @@ class Processes:
         return await self._started(proc, ahead, contain, lane, state_file)
 
     async def _open_pool(self, argv: Sequence[str], cwd: str | None) -> LanePool | None:
-        """Return the stage's pool of lanes, made by the first spawn (the spawns that start with it wait for it: each
-        made its own pool before, so the first items ran up to twice `workers` at once and left lanes behind)."""
+        """Return the stage's pool of lanes, made once: the spawns that come meanwhile wait for it (issue 18)."""
         if self._opening is None:
             ctx = self._ctx
             self._opening = asyncio.ensure_future(LanePool.open(
@@ -475,11 +478,6 @@ class Processes:
             self._free.append(sup.lane)
         elif self._pool is not None and sup.lane is not None and isinstance(sup.proc, forkserver.Child):
             self._pool.release(sup.proc, sup.lane)
-
-
-def _close_made(opening: asyncio.Future[LanePool | None]) -> None:
-    if not opening.cancelled() and opening.exception() is None and (pool := opening.result()) is not None:
-        pool.close()
 
 
 def describe_exit(code: int | None) -> str:

@@ -45,6 +45,7 @@ from .command_spec import (
     normalize_spec,
     placeholders_in,
     substitute,
+    substituter,
 )
 
 EX_TEMPFAIL = 75
@@ -196,15 +197,12 @@ async def _settle(futures: Sequence[asyncio.Future[Any]], timeout_s: float) -> b
     return not late
 
 
-async def _queued(ctx: Context, spawning: Coroutine[Any, Any, Supervised]) -> Supervised:
-    """Wait for a command that waits for a free lane, unless pause, cancel or shutdown comes first (it is withdrawn,
-    or ended should it have started meanwhile, and Stop raised)."""
+async def _queued(ctx: Context, spawning: Coroutine[Any, Any, Supervised], stop: asyncio.Future[None]) -> Supervised:
+    """Wait for a command that waits for a free lane, unless pause, cancel or shutdown comes first (`stop`: it is
+    withdrawn, or ended should it have started meanwhile, and Stop raised)."""
     task = asyncio.ensure_future(spawning)
-    stop = asyncio.ensure_future(ctx.until_stopped())
-    try:
-        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stop.cancel()
+    either: set[asyncio.Future[Any]] = {task, stop}
+    await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
     if not task.done():
         task.cancel()
         try:
@@ -232,7 +230,14 @@ async def run_command(
     out = Output(ctx, ctx.params.get("output_limit"))
     base, extra, state = _env(ctx, spec, shared)
     spawning = ctx.processes.spawn(argv, cwd=spec.get("cwd"), env=extra, base=base, state=state, slot=slot)
-    sup: Supervised = await (_queued(ctx, spawning) if slot and ctx.processes.pooled else spawning)
+    # One waiter for pause, cancel and shutdown, beside the lane, the exit and the readers: made again only after a
+    # freeze was thawed (a task per wait was a third of the runner's futures per command, issue 18).
+    stop = asyncio.ensure_future(ctx.until_stopped())
+    try:
+        sup: Supervised = await (_queued(ctx, spawning, stop) if slot and ctx.processes.pooled else spawning)
+    except BaseException:
+        stop.cancel()
+        raise
     # When it started (it may have waited for a lane, and ended already by the time this runs).
     started = getattr(sup.proc, "started_at", None) or time.monotonic()
     readers = [asyncio.ensure_future(out.pump(sup.proc.stdout, "stdout")),
@@ -241,21 +246,18 @@ async def run_command(
     timeout = spec.get("timeout_s")
     frozen_s = 0.0
     timed_out = ended = False
-    waiter = asyncio.ensure_future(sup.proc.wait())
-    broken = asyncio.ensure_future(out.failed.wait())
+    waiter = sup.exit_future()
     try:
         while not waiter.done():
-            stop = asyncio.ensure_future(ctx.until_stopped())
+            if stop.done():
+                stop = asyncio.ensure_future(ctx.until_stopped())
             remaining = None if timeout is None else max(0.0, timeout - (time.monotonic() - started - frozen_s))
-            try:
-                finished, _ = await asyncio.wait({waiter, stop, broken}, timeout=remaining,
-                                                 return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                stop.cancel()
+            watched: set[asyncio.Future[Any]] = {waiter, stop, out.broken}
+            finished, _ = await asyncio.wait(watched, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
             if waiter in finished:
                 break
             if stop not in finished:
-                timed_out = broken not in finished
+                timed_out = out.broken not in finished
                 ended = True
                 await sup.terminate(grace)
                 break
@@ -278,7 +280,7 @@ async def run_command(
             ctx.log("stopped reading the command's output 10 s after it ended (a process it left holds its"
                     " stdout or stderr open)", "warning")
     finally:
-        broken.cancel()
+        stop.cancel()
         if sup.returncode is None or not waiter.done():
             await asyncio.shield(sup.terminate(grace))
         await _settle(readers, 2)
@@ -333,12 +335,13 @@ def _command_stage(spec: dict[str, Any]) -> Stage:
 def _foreach_stage(spec: dict[str, Any]) -> Stage:
     index_of = {item: i for i, item in enumerate(spec["items"])}
     template = list(spec["run"])
+    fill = substituter(template)
 
     async def fn(ctx: Context) -> dict[str, Any]:
         shared = stage_env(ctx, spec)
 
         async def one(item: str) -> dict[str, Any]:
-            argv = substitute(template, item, index_of[item])
+            argv = fill(item, index_of[item])
             try:
                 return await run_command(ctx, spec, argv, slot=item, freeze=False, shared=shared)
             except OSError as e:

@@ -91,7 +91,8 @@ class Output:
         self.err_tail: deque[str] = deque(maxlen=TAIL_LINES)
         self.failure: BaseException | None = None
         """What broke the reader (the stage ends on it); its pipes were drained regardless."""
-        self.failed = asyncio.Event()
+        self.broken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        """Done once a reader failed (a future, not an Event: waited on beside the exit without a task of its own)."""
 
     async def pump(self, stream: Readable | None, name: str) -> None:
         """Read one stream to its end; on any failure keep it, and drain the rest unread."""
@@ -101,7 +102,8 @@ class Output:
             await self._read(stream, name)
         except Exception as e:
             self.failure = self.failure or e
-            self.failed.set()
+            if not self.broken.done():
+                self.broken.set_result(None)
             log.warning("job %s: reading the command's %s failed: %s: %s", self.ctx.job_id, name,
                         type(e).__name__, str(e)[:200])
             try:
