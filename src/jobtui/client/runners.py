@@ -82,7 +82,7 @@ class RunnerControl(ClientCore):
         r = self.runner
         if r is None:
             return None
-        return RunnerState(r.concurrency, tuple(r.runs), r.stopping)
+        return RunnerState(r.options.concurrency, tuple(r.runs), r.stopping)
 
     def running_job_ids(self) -> list[JobId]:
         """Return the jobs the embedded runner holds now (none without one)."""

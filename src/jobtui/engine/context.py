@@ -225,7 +225,7 @@ class Context:
         """
         run = self._run
         size = (len(line) if line.isascii() else len(line.encode("utf-8", "surrogatepass"))) + 1
-        limit = run.runner.output_limit if limit is None else limit
+        limit = run.runner.options.output_limit if limit is None else limit
         run.output_limit = limit
         if run.output_bytes + size > limit:
             run.output_dropped += 1

@@ -11,6 +11,7 @@ from ..model import HOLDABLE, PAUSED_BY_REQUEST, JobId, JobStatus
 from ..store import RunnerStore
 from .jobrun import JobRun
 from .lease import runner_process_gone
+from .options import RunnerOptions
 from .process import end_leftovers
 
 
@@ -19,7 +20,7 @@ class Runner(Protocol):
 
     store: RunnerStore
     runner_id: str
-    lease_ttl_s: float
+    options: RunnerOptions
     runs: dict[JobId, JobRun]
     held: dict[JobId, JobRun]
     unrecorded: set[JobId]
@@ -72,7 +73,7 @@ async def recover(runner: Runner) -> None:
     """Take back the jobs of runners whose lease lapsed, end their leftover commands, release unblocked jobs."""
     store = runner.store
     recovered = await store.recover(
-        self_id=runner.runner_id, ttl_ms=int(runner.lease_ttl_s * 1000), is_dead=runner_process_gone
+        self_id=runner.runner_id, ttl_ms=int(runner.options.lease_ttl_s * 1000), is_dead=runner_process_gone
     )
     for job_id, before, after in recovered:
         store.log(job_id, "warning", recovered_text(before, after), held=False)

@@ -14,6 +14,7 @@ from ..store import Claimed, RunnerStore, StageRecord
 from .contain_ahead import ContainAhead, drop
 from .containment import Containment
 from .definition import JobType, Stage
+from .options import RunnerOptions
 from .waiting import wait_set
 
 
@@ -22,8 +23,7 @@ class Holder(Protocol):
 
     store: RunnerStore
     runner_id: str
-    log_limit: int
-    output_limit: int
+    options: RunnerOptions
     workspace_root: Path
     unrecorded: set[JobId]
     """Jobs whose stop could not be recorded."""
@@ -79,7 +79,7 @@ class JobRun:
         """Output lines dropped past the job's output limit."""
         self.output_dropped_bytes = 0
         self.output_noted = 0
-        self.output_limit = runner.output_limit
+        self.output_limit = runner.options.output_limit
         self.held = False
         """True while the job is paused but its stage holds on to its resources (see `Context.hold`)."""
         self._unhold: asyncio.Event | None = None
@@ -253,7 +253,7 @@ class JobRun:
         self.store.log(self.job.job_id, level, message)
         self._logged += 1
         if self._logged % 1000 == 0:
-            self.store.trim_logs(self.job.job_id, self.runner.log_limit)
+            self.store.trim_logs(self.job.job_id, self.runner.options.log_limit)
 
     def clean(self, text: str) -> str:
         """Return text fit to store and show: secret param values and URL secrets blanked."""

@@ -126,16 +126,10 @@ class Notifier:
             raise ValueError("a delivery's deadline must be shorter than its claim")
         self.store = store
         self.runner_id = runner_id
+        self.options = d
+        """How it delivers: slots, polling, tries, timeouts, deadline and claim."""
         self.slots = {"url": d.url_slots, "cmd": d.cmd_slots}
         """Deliveries of each kind at once."""
-        self.per_host = d.per_host
-        self.poll_s = d.poll_s
-        self.tries = d.tries
-        self.base_s = d.base_s
-        self.http_timeout_s = d.http_timeout_s
-        self.command_timeout_s = d.command_timeout_s
-        self.deadline_s = d.deadline_s
-        self.lease_ms = d.lease_ms
         self._wake = asyncio.Event()
         self._stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
@@ -177,7 +171,7 @@ class Notifier:
         loop = asyncio.get_running_loop()
         try:
             while not self._stopping:
-                timeout = self.poll_s
+                timeout = self.options.poll_s
                 began = loop.time()
                 try:
                     timeout = await self._round()
@@ -206,7 +200,7 @@ class Notifier:
         if self._http is None:
             import httpx  # here, not at the top: most runners never post, and the import costs ~25 ms
 
-            self._http = httpx.AsyncClient(timeout=self.http_timeout_s, follow_redirects=False,
+            self._http = httpx.AsyncClient(timeout=self.options.http_timeout_s, follow_redirects=False,
                                            headers={"User-Agent": "jobtui"})
         return self._http
 
@@ -238,11 +232,11 @@ class Notifier:
         due = await self.store.next_notification_ms()
         now = self.store.clock()
         if due is None:
-            return self.poll_s
+            return self.options.poll_s
         if due <= now:
             for kind, slots in self.slots.items():
                 await self._claim(kind, slots)
-        return max(0.05, min(self.poll_s, (due - now) / 1000)) if due > now else self.poll_s
+        return max(0.05, min(self.options.poll_s, (due - now) / 1000)) if due > now else self.options.poll_s
 
     async def _claim(self, kind: str, slots: int) -> None:
         """Start due deliveries of one kind in its free slots; hand back those whose host is busy."""
@@ -250,7 +244,7 @@ class Notifier:
             free = slots - sum(1 for k, _h in self._kind.values() if k == kind)
             if free <= 0:
                 return
-            claimed = await self.store.claim_notifications(self.runner_id, free, self.lease_ms, (kind,))
+            claimed = await self.store.claim_notifications(self.runner_id, free, self.options.lease_ms, (kind,))
             busy = [n.notification_id for n in claimed if not self._start(n)]
             if not busy:
                 return
@@ -259,7 +253,7 @@ class Notifier:
     def _start(self, n: Notification) -> bool:
         """Start delivering `n`, unless its host already has `per_host` deliveries in flight."""
         host = host_of(n.target) if n.kind == "url" else None
-        if host is not None and self._hosts.get(host, 0) >= self.per_host:
+        if host is not None and self._hosts.get(host, 0) >= self.options.per_host:
             return False
         if host is not None:
             self._hosts[host] = self._hosts.get(host, 0) + 1
@@ -291,13 +285,13 @@ class Notifier:
             output = [line.message for line in await self.store.logs(n.job_id, tail=True, limit=OUTPUT_LINES * 5)
                       if line.level in ("stdout", "stderr")][-OUTPUT_LINES:] if detail.processes else []
             loop = asyncio.get_running_loop()
-            end = loop.time() + self.deadline_s
+            end = loop.time() + self.options.deadline_s
             try:
                 async with asyncio.timeout_at(end):
                     async for attempt in AsyncRetrying(
-                        stop=stop_after_attempt(self.tries),
-                        wait=wait_exponential_jitter(multiplier=self.base_s, max=self.base_s * 8,
-                                                     jitter=self.base_s / 2),
+                        stop=stop_after_attempt(self.options.tries),
+                        wait=wait_exponential_jitter(multiplier=self.options.base_s, max=self.options.base_s * 8,
+                                                     jitter=self.options.base_s / 2),
                         retry=retry_if_exception(is_transient),
                         reraise=True,
                     ):
@@ -310,13 +304,13 @@ class Notifier:
             except TimeoutError:
                 if loop.time() < end:
                     raise  # a try's own limit, not the deadline
-                raise DeliveryDeadlineError(f"not delivered within {self.deadline_s:g}s") from None
+                raise DeliveryDeadlineError(f"not delivered within {self.options.deadline_s:g}s") from None
         except asyncio.CancelledError:
             raise
         except Exception as e:
             self._writing.add(asyncio.current_task())
             text = redact_command(describe(e))
-            rounds = (n.attempts + made + self.tries - 1) // self.tries
+            rounds = (n.attempts + made + self.options.tries - 1) // self.options.tries
             retry_at: int | None = None
             if is_transient(e) and rounds < MAX_ROUNDS:
                 retry_at = self.store.clock() + int(min(3600.0, 10.0 * 3 ** (rounds - 1)) * 1000)
@@ -345,7 +339,7 @@ class Notifier:
             self._client(), n.target, json.dumps(payload(n, detail, output)),
             {"Content-Type": "application/json", "Idempotency-Key": await self._key(n),
              "X-Jobtui-Event": n.event},
-            self.http_timeout_s,
+            self.options.http_timeout_s,
         )
 
     async def _command(self, n: Notification, detail: JobDetail, output: Sequence[str]) -> None:
@@ -359,7 +353,7 @@ class Notifier:
         )
         try:
             err = await asyncio.wait_for(_talk(proc, json.dumps(payload(n, detail, output)).encode()),
-                                         self.command_timeout_s)
+                                         self.options.command_timeout_s)
         except BaseException:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)

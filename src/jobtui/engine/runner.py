@@ -56,15 +56,9 @@ class Runner:
             raise ValueError("concurrency must be at least 1")
         check_lease_ttl(o.lease_ttl_s)
         self.options = o
+        """How it runs, as given (a forced stop sets its grace to 0); what it resolves from them follows."""
         self.store = store
         self.registry = registry
-        self.concurrency = o.concurrency
-        self.grace_s = o.grace_s
-        self.lease_ttl_s = o.lease_ttl_s
-        self.poll_s = o.poll_s
-        self.control_poll_s = o.control_poll_s
-        self.log_limit = o.log_limit
-        self.output_limit = o.output_limit
         self.workspace_root = o.workspace_root or store.workspace_root
         self.runner_id = o.runner_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.name = default_runner_name() if o.name is None else check_name(o.name)
@@ -73,7 +67,6 @@ class Runner:
         self._registered = False
         self.tags = check_tags(o.tags)
         """It claims only jobs whose needs (`submit --needs`) are all among these (`run --tag`)."""
-        self.on_event = o.on_event
         store.notify_defaults = tuple(defaults_from_env() if o.notify_defaults is None else o.notify_defaults)
         self.notifier: Notifier | None = Notifier(store, self.runner_id) if o.notify else None
         """Delivers the notification outbox in the background (None: this runner leaves it to others)."""
@@ -133,7 +126,7 @@ class Runner:
 
     def _free(self) -> int:
         """Return the free slots: a job whose end is queued no longer takes one."""
-        return self.concurrency - sum(1 for r in self.runs.values() if not r.ending)
+        return self.options.concurrency - sum(1 for r in self.runs.values() if not r.ending)
 
     def stop(self, *, force: bool = False) -> None:
         """Stop claiming; bring running jobs to a safe point and hand them back, then return from run().
@@ -144,7 +137,7 @@ class Runner:
         self._stopping = True
         self._wake.set()
         if force:
-            self.grace_s = 0
+            self.options = replace(self.options, grace_s=0)
             for run in list(self.runs.values()):
                 self.interrupt(run, StopKind.SHUTDOWN)
 
@@ -172,8 +165,8 @@ class Runner:
         """Tell the notifier (for ends) and `on_event` of an event."""
         if self.notifier is not None and event in _NOTIFYING:
             self.notifier.wake()
-        if self.on_event is not None:
-            self.on_event(event, job_id)
+        if self.options.on_event is not None:
+            self.options.on_event(event, job_id)
 
     # leases ------------------------------------------------------------------------------------------
     def lease_stale(self) -> bool:
@@ -187,7 +180,7 @@ class Runner:
     def lease_fresh_until(self) -> float:
         """Return the lease_clock() time until which this runner's lease is surely its own (its last confirmed
         heartbeat plus 2/3 of its TTL): a loop may compare the clock with it instead of calling lease_stale()."""
-        return self._lease_ok + self.lease_ttl_s * 2 / 3
+        return self._lease_ok + self.options.lease_ttl_s * 2 / 3
 
     async def ensure_lease(self) -> None:
         """Return once this runner has confirmed in the database that it still holds its lease and jobs.
@@ -255,8 +248,8 @@ class Runner:
 
     async def _register(self, *, first: bool = False) -> None:
         now = self.store.clock()
-        info = RunnerInfo(self.runner_id, os.getpid(), socket.gethostname(), now, now, self.concurrency,
-                          int(self.lease_ttl_s * 1000), self.name, self.tags, host_identity() or None)
+        info = RunnerInfo(self.runner_id, os.getpid(), socket.gethostname(), now, now, self.options.concurrency,
+                          int(self.options.lease_ttl_s * 1000), self.name, self.tags, host_identity() or None)
         try:
             await self.store.register_runner(info, is_dead=runner_process_gone)
         except RunnerNameTakenError as e:
@@ -311,7 +304,7 @@ class Runner:
         except StoreError as e:
             log.warning("recovery failed (%s); retrying at the next heartbeat", e)
         heartbeat = asyncio.create_task(self._heartbeat_loop(), name="jobtui-heartbeat")
-        keeper = LeaseKeeper(self.store, self.runner_id, interval_s=max(0.2, self.lease_ttl_s / 3),
+        keeper = LeaseKeeper(self.store, self.runner_id, interval_s=max(0.2, self.options.lease_ttl_s / 3),
                              on_renewed=self._renewed) if self.options.lease_thread else None
         if keeper is not None:
             keeper.start()
@@ -339,11 +332,11 @@ class Runner:
                     ) -> tuple[list[Claimed], float, bool]:
         """Claim what fits, apply control requests; return (claimed, how long to wait, whether an idle runner leaves)."""
         claimed: list[Claimed] = []
-        timeout = self.control_poll_s if self.runs or self.held else self.poll_s
+        timeout = self.options.control_poll_s if self.runs or self.held else self.options.poll_s
         try:
             claimed = await self._claim(types)
             # Each job's end wakes the loop: requests are polled at their own pace (or at once after wake()).
-            if (self.runs or self.unrecorded) and (self._asked or time.monotonic() - self._polled >= self.control_poll_s):
+            if (self.runs or self.unrecorded) and (self._asked or time.monotonic() - self._polled >= self.options.control_poll_s):
                 self._asked, self._polled = False, time.monotonic()
                 async with self._claiming:  # a claim that rode a job's end is started first: not taken for stray
                     claimed += await self._take_pending()
@@ -400,7 +393,7 @@ class Runner:
     async def _leave(self) -> None:
         """Commit what is queued, unregister, and let go of the store's hooks."""
         try:
-            await asyncio.wait_for(self.store.commit_point(), max(10.0, self.grace_s))
+            await asyncio.wait_for(self.store.commit_point(), max(10.0, self.options.grace_s))
             await self.store.unregister_runner(self.runner_id)
         except TimeoutError:
             log.error("writes could not be committed before stopping; the jobs continue from their last"
@@ -420,7 +413,7 @@ class Runner:
             run.ask(StopKind.SHUTDOWN)
             self.arm_grace(run, StopKind.SHUTDOWN)
         tasks = [r.task for r in runs if r.task is not None]
-        await asyncio.wait(tasks, timeout=self.grace_s + 5)
+        await asyncio.wait(tasks, timeout=self.options.grace_s + 5)
         for t in tasks:
             if not t.done():
                 t.cancel()
@@ -432,7 +425,7 @@ class Runner:
 
     async def _heartbeat_loop(self) -> None:
         """Renew the lease every third of its TTL; any failure is logged and the loop lives on."""
-        interval = max(0.2, self.lease_ttl_s / 3)
+        interval = max(0.2, self.options.lease_ttl_s / 3)
         while True:
             await asyncio.sleep(interval)
             try:
@@ -454,7 +447,7 @@ class Runner:
     def arm_grace(self, run: JobRun, kind: StopKind) -> None:
         """Interrupt the job's stage once the grace period passes, unless it stops at a safe point before."""
         if run.grace_timer is None:
-            run.grace_timer = asyncio.get_running_loop().call_later(self.grace_s, self.interrupt, run, kind)
+            run.grace_timer = asyncio.get_running_loop().call_later(self.options.grace_s, self.interrupt, run, kind)
 
     def interrupt(self, run: JobRun, kind: StopKind) -> None:
         """Cancel the job's task now (once), noting why."""
