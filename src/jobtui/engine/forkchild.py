@@ -137,10 +137,18 @@ def which(name: str, path: str) -> str:
     return ""
 
 
+def _read(path: str) -> bytes:
+    """Return a small file's bytes (/proc, cgroupfs): plain descriptors, no file object (a few per command)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.read(fd, 65536)
+    finally:
+        os.close(fd)
+
+
 def _stat_ticks(pid: int) -> int:
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return int(f.read().rsplit(b")", 1)[1].split()[19])
+        return int(_read(f"/proc/{pid}/stat").rsplit(b")", 1)[1].split()[19])
     except (OSError, IndexError, ValueError):
         return 0
 
@@ -156,8 +164,7 @@ def _left(job: Job) -> bool:
         return True
     if job.cgroup is not None:
         try:
-            with open(job.cgroup, "rb") as f:
-                return bool(f.read().strip())
+            return bool(_read(job.cgroup).strip())
         except OSError:
             return True
     return False
@@ -457,11 +464,16 @@ _TERM: list[int] = []
 def _move(procs: str) -> bool:
     """Move this process into the cgroup whose cgroup.procs is `procs`; tell whether it did."""
     try:
-        with open(procs, "w") as f:
-            f.write("0")
+        fd = os.open(procs, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        os.write(fd, b"0")
         return True
     except OSError:
         return False
+    finally:
+        os.close(fd)
 
 
 def _unlink(path: str) -> None:
