@@ -15,7 +15,8 @@ issued to the last finished; every figure is the median of the rounds, and the r
   tsp       task-spooler with its own socket: `tsp -S 8`, N x `tsp CMD ITEM`, a barrier job that takes
             all 8 slots (`tsp -N 8 true`), `tsp -w`
   bare      a bare asyncio loop in a fresh Python process: N x create_subprocess_exec with stdout and
-            stderr piped and read to EOF, at most 8 at once (timed inside, start-up excluded)
+            stderr piped and read to EOF, at most 8 at once (timed inside, start-up excluded); the summary also
+            gives its rate as a whole process (`bare proc`: interpreter start to exit), measured as the others are
   foreach   `jobtui foreach --lines ITEMS --workers 8 -- CMD {}` then `jobtui run --exit-when-idle
             --concurrency 8` on a fresh SQLite file: both processes, start to exit
   add       one `command` job per command, queued by one `jobtui submit command --from JOBS.jsonl`
@@ -163,8 +164,9 @@ asyncio.run(main())
 
 
 def t_bare(w: Workload) -> dict[str, float]:
+    t0 = time.perf_counter()
     r = _run([sys.executable, "-c", BARE, *w.argv, str(w.item_file), str(WORKERS)])
-    return {"wall": float(r.stdout.split()[-1])}
+    return {"wall": float(r.stdout.split()[-1]), "proc": time.perf_counter() - t0}
 
 
 def _jobtui(db: Path, *args: str, src: Path = SRC) -> None:
@@ -281,13 +283,17 @@ def main(argv: list[str] | None = None) -> int:
         if alone:
             print(f"{'  jobtui run alone':<24}" + "".join(f"{alone[t]:>13,.0f}" if t in alone else f"{'':>13}"
                                                         for t in tools))
+        if "bare" in rate:  # the bare loop as the others are measured: its interpreter's start and exit included
+            rate["bare proc"] = w.count / statistics.median(r["proc"] for r in res[(w.label, "bare")])
+            print(f"{'  bare as a whole process':<24}" + "".join(
+                f"{rate['bare proc']:>13,.0f}" if t == "bare" else f"{'':>13}" for t in tools))
         if w.kind == "sleep":
             ideal = w.count / WORKERS * 0.1
             print(f"{'  overhead ms/command':<24}" + "".join(
                 f"{(w.count / rate[t] - ideal) / w.count * WORKERS * 1000:>13.1f}" for t in tools))
         for t in ("foreach", "add", "foreach@base", "add@base"):
             if t in rate:
-                ratios = ", ".join(f"{rate[t] / rate[p]:.2f}x {p}" for p in ("bare", "tsp", "parallel", "xargs")
+                ratios = ", ".join(f"{rate[t] / rate[p]:.2f}x {p}" for p in ("bare", "bare proc", "tsp", "parallel", "xargs")
                                    if p in rate)
                 print(f"  {t}: {ratios}")
     return 0
