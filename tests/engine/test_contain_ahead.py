@@ -9,7 +9,7 @@ from typing import Any
 
 from jobtui import Context, JobType, Param, Stage
 from jobtui.client import Client
-from jobtui.store import Store
+from jobtui.store import Ahead, Store
 from tests.commands.helpers import spec
 from tests.conftest import make_client, run_idle
 
@@ -54,6 +54,22 @@ async def test_a_command_jobs_containment_commits_with_its_claim_not_in_a_commit
         assert (await client.job(job)).status.value == "completed"
     rows = await client.store.processes(jobs[-1])  # type: ignore[attr-defined]
     assert [(r.pid > 0, r.exit_code, r.argv) for r in rows] == [(True, 0, ("true", "5"))]
+    runs = [(await client.store._one("SELECT runs FROM stages WHERE job_id = $1", (j,)))[0]  # type: ignore[attr-defined]
+            for j in jobs]
+    assert runs == [1] * 6, "each run counted once: by its claim, and its stage start writes the same count"
+
+
+async def test_a_claim_that_lets_a_command_start_counts_its_run(client: Client) -> None:
+    """The stage start may commit after the fork now: a runner killed in between must still leave the next run a new
+    `ctx.attempt` (`$JOBTUI_ATTEMPT`), as when the start committed with the token before the fork."""
+    job = await client.submit("command", {"stages": [spec(["true"])]})
+    store = client.store
+    token = "a" * 32
+    [claimed] = await store.claim("r1", 1, ["command"], Ahead(frozenset({"command"}), ((token, None),), "boot"))
+    assert claimed.ahead == (0, token) and claimed.stages[0].runs == 0
+    assert (await store._one("SELECT runs FROM stages WHERE job_id = $1", (job,)))[0] == 1  # type: ignore[attr-defined]
+    [row] = await store.processes(job)  # type: ignore[attr-defined]
+    assert (row.pid, row.token, row.runner_id, row.ended_at_ms) == (0, token, "r1", None)
 
 
 def _maybe_type() -> JobType:

@@ -91,7 +91,8 @@ def take_sql(d: Dialect) -> str:
 async def _ahead_rows(db: Db, ahead: Ahead | None, jobs: list[Job], stages: dict[JobId, list[StageRecord]],
                       runner_id: str, now: int) -> dict[JobId, tuple[int, str]]:
     """Write the process rows of `ahead`'s containments for the claimed `jobs` of its types (none of them has a
-    process left by an earlier run), each at its first stage not completed; return {job: (stage index, token)}."""
+    process left by an earlier run), each at its first stage not completed, and count that stage's run; return
+    {job: (stage index, token)} (the stage records returned keep the count read before)."""
     if ahead is None or not ahead.containments:
         return {}
     given: dict[JobId, tuple[int, str]] = {}
@@ -109,6 +110,10 @@ async def _ahead_rows(db: Db, ahead: Ahead | None, jobs: list[Job], stages: dict
         rows.append((j.job_id, index, "", 0, 0, 0, ahead.boot_id, runner_id, "[]", None, now, token, cgroup))
     if rows:
         await db.executemany(PROCESS_UPSERT, rows)
+        # The run is counted before its command may start, as when its start committed with the token before the fork:
+        # a runner killed in between leaves the next run a new `ctx.attempt` (the stage start writes the same count).
+        await db.executemany("UPDATE stages SET runs = runs + 1 WHERE job_id = $1 AND stage_index = $2",
+                             [(job, index) for job, (index, _token) in given.items()])
     return given
 
 

@@ -74,8 +74,9 @@ class Ahead:
     """Containments made before a claim, for the first command of the jobs it takes (issue 18, `add` jobs).
 
     Each job of `types` that the claim takes, with no process row left by an earlier run, gets one: its process
-    row (pid 0, token, cgroup) is written in the claim's transaction, at the first stage not completed, so the
-    command starts without a commit of its own before its fork (engine/contain_ahead.py).
+    row (pid 0, token, cgroup) is written in the claim's transaction, at the first stage not completed, and that
+    stage's run counted (`runs`), so the command starts without a commit of its own before its fork
+    (engine/contain_ahead.py).
     """
 
     types: frozenset[str]
