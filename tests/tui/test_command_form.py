@@ -185,7 +185,7 @@ async def test_bad_input_shows_one_line_and_creates_nothing(client: Client, tmp_
                 if case_kind != kind:
                     continue
                 for key, value in opened.items():  # the form as it opened, then this case's values
-                    form.command_fields[key].value = value  # type: ignore[assignment]
+                    form.command_fields[key].value = value
                 if kind == "foreach" and values.get("items") == "a":
                     form.query_one("#cmd-source", Select).value = "args"
                 await pilot.pause()
