@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from ..kinds import Stop, StopKind
 from ..model import JobId, auto_pause_reason
+from ..store import DoneItems
 from .lease import lease_clock
 from .retry import Retry, call_with_retry, describe
 from .tolerance import AllowFailures, check_allow_failures
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
 
 current_item: ContextVar[str | None] = ContextVar("jobtui_item", default=None)
 """The key of the item whose function runs in this task (`ctx.idempotency_key` adds it)."""
+
+_new = tuple.__new__
+"""Makes an ItemOutcome from a full tuple of its fields without the Python frame of its `__new__` (hot path)."""
 
 YIELD_EVERY = 64
 """Items between two yields to the event loop, so the group commit can run beside a busy loop."""
@@ -99,6 +103,8 @@ class ItemLoop:
         self.errors: dict[str, str] = {}
         """The first error of each failed key, for the verdict's message."""
         self.stored: dict[str, Any] = {}
+        self.done = DoneItems()
+        """Items done at their first attempt (the serial loop's), their rows made by the group commit that takes them."""
         self._watched = -1
         """The store's `batches` when this loop last queued its counters and progress: once per group commit."""
         self._progress = self.progress
@@ -148,9 +154,14 @@ class ItemLoop:
         # This loop's progress wins over a `ctx.progress` made between two items, as it did per item.
         run.progress_source = self._progress
         if store.batches != self._watched:
-            self._watched = store.batches
-            store.watch_stage_counters(self.job_id, self.index, self.counters)
-            run.follow_progress(self._progress)
+            self._watch()
+
+    def _watch(self) -> None:
+        """Queue this loop's counters and the job's progress for the batch the group commit takes next."""
+        self._watched = self.store.batches
+        self.store.items_done(self.job_id, self.index, self.done)
+        self.store.watch_stage_counters(self.job_id, self.index, self.counters)
+        self.run_.follow_progress(self._progress)
 
     def _failed(self, o: ItemOutcome) -> None:
         run = self.run_
@@ -254,39 +265,96 @@ class ItemLoop:
             await self._pause_if_due(o)
         return o
 
-    async def run(self, iterable: Iterable[Any] | AsyncIterable[Any], workers: int, allow_failures: AllowFailures,
-                  owner: ItemsOwner) -> AsyncGenerator[ItemOutcome]:
-        """Run the items (one at a time, or up to `workers` at once), yielding each outcome; then the verdict."""
+    def run(self, iterable: Iterable[Any] | AsyncIterable[Any], workers: int, allow_failures: AllowFailures,
+            owner: ItemsOwner) -> AsyncGenerator[ItemOutcome]:
+        """Run the items (one at a time, or up to `workers` at once), yielding each outcome; then the verdict.
+
+        Returns the generator itself (not one wrapping another): one hop less per item.
+        """
+        if workers <= 1 and not isinstance(iterable, AsyncIterable):
+            return self._serial(iterable, allow_failures, owner)
+        return self._general(iterable, workers, allow_failures, owner)
+
+    async def _general(self, iterable: Iterable[Any] | AsyncIterable[Any], workers: int,
+                       allow_failures: AllowFailures, owner: ItemsOwner) -> AsyncGenerator[ItemOutcome]:
+        """Run the items of an async iterable one at a time, or of any iterable up to `workers` at once."""
         allow = check_allow_failures(allow_failures)
         call, fresh = owner._items_begun(self.failed_keys, self.iterated)
         await self.load(fresh=fresh)
-        store = self.store
         if workers <= 1:
             count = 0
-            # A sync iterable is walked here, not through an async generator: one hop less per item.
-            if isinstance(iterable, AsyncIterable):
-                async for item in iterable:
-                    if (o := await self._next(item)) is not None:
-                        yield o
-                        count += 1
-                        if count % YIELD_EVERY == 0:
-                            await self._breathe()
-            else:
-                for item in iterable:
-                    if (o := await self._next(item)) is not None:
-                        yield o
-                        count += 1
-                        if count % YIELD_EVERY == 0:
-                            await self._breathe()
-            await store.commit_point()
+            async for item in iterable if isinstance(iterable, AsyncIterable) else _aiter(iterable):
+                if (o := await self._next(item)) is not None:
+                    yield o
+                    count += 1
+                    if count % YIELD_EVERY == 0:
+                        await self._breathe()
+            await self.store.commit_point()
         else:
             async for o in self._parallel(iterable, workers):  # a task per item costs more than this hop
                 yield o
         owner._judge(call, allow, self.errors)
 
+    async def _serial(self, iterable: Iterable[Any], allow_failures: AllowFailures,
+                      owner: ItemsOwner) -> AsyncGenerator[ItemOutcome]:
+        """Run the items of a sync iterable one at a time, yielding each outcome once it is queued; then the verdict.
+
+        jobtui's hottest loop (one job of 100,000 items): `_next`, `one` and `record` written out, so that an item
+        costs no coroutine but its own function's.
+        """
+        allow = check_allow_failures(allow_failures)
+        call, fresh = owner._items_begun(self.failed_keys, self.iterated)
+        await self.load(fresh=fresh)
+        run, store, fn, key = self.run_, self.store, self.fn, self.key
+        iterated, done_keys, failed_keys = self.iterated, self.done_keys, self.failed_keys
+        progress, add, plain = self._progress, self.done.add, key is default_key
+        count = 0
+        for item in iterable:
+            kind = type(item)  # default_key's first two cases written out
+            k = item if kind is str and plain else str(item) if kind is int and plain else key(item)
+            seen = len(iterated)
+            iterated.add(k)
+            if len(iterated) == seen:  # given before in this call: neither run nor replayed again
+                continue
+            if k in done_keys:
+                if (again := self.replayed(k, item)) is None:
+                    continue
+                yield again
+            else:
+                if run.request is not None:
+                    run.check()
+                # No new item while the lease may have lapsed or the database takes no writes (see `one`).
+                if lease_clock() > self._fresh_until or store.stalled:
+                    await self._ready()
+                token = current_item.set(k)
+                try:
+                    o = _new(ItemOutcome, (k, item, True, await fn(item), None, 1, False))
+                except Exception as first:
+                    o = await self._retried(k, item, first)
+                finally:
+                    current_item.reset(token)
+                if o.attempts == 1 and o.ok and k not in failed_keys:  # `record` written out for the common case
+                    if store.batches != self._watched:
+                        self._watch()
+                    add(k, o.result)  # its row is made when the group commit takes the batch
+                    self.n_done += 1
+                    run.items_done += 1
+                    run.consecutive_failures = 0
+                    run.progress_source = progress
+                else:
+                    self.record(o)
+                    if not o.ok:
+                        await self._pause_if_due(o)
+                yield o
+            count += 1
+            if count % YIELD_EVERY == 0:
+                await self._breathe()
+        await store.commit_point()
+        owner._judge(call, allow, self.errors)
+
     async def _breathe(self) -> None:
         """Every `YIELD_EVERY` items: let the group commit run beside a busy loop, or wait for it (back-pressure)."""
-        if self.store.pending > MAX_UNCOMMITTED:
+        if self.store.pending > MAX_UNCOMMITTED or len(self.done) > MAX_UNCOMMITTED:
             await self.store.commit_point()
         else:
             await asyncio.sleep(0)

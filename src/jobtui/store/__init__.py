@@ -23,6 +23,7 @@ from .consumers import (
     SchedulerStore,
 )
 from .dbfile import prepare_path
+from .done_items import DoneItems
 from .protocol import JobStore
 from .records import Claimed, ControlResult, NewJob, StageRecord
 from .sqlite import Store
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
 
 
 __all__ = [
-    "Ahead", "Claimed", "ControlResult", "JobStore", "LeaseStore", "LifeStore", "ListingStore", "NewJob", "NotifierStore",
+    "Ahead", "Claimed", "ControlResult", "DoneItems", "JobStore", "LeaseStore", "LifeStore", "ListingStore", "NewJob",
+    "NotifierStore",
     "ProcessStore", "RetentionStore", "RunnerStore", "SchedulerStore", "StageRecord", "Store", "open_store", "prepare_path", "shown",
 ]

@@ -31,7 +31,7 @@ R_LOG_TRIM = 75
 class Batch:
     """Statements queued for the next group commit, by rank then SQL, each with the job it belongs to."""
 
-    __slots__ = ("keyed", "latest", "ops", "size", "waiters")
+    __slots__ = ("keyed", "later", "latest", "ops", "size", "waiters")
 
     def __init__(self) -> None:
         self.ops: dict[int, dict[str, tuple[list[JobId | None], list[Sequence[Any]]]]] = {}
@@ -42,21 +42,32 @@ class Batch:
         """key → (rank, SQL, job, read): a keyed row whose values are read once, when the batch is
         taken (`freeze`), instead of being built at every change (a stage's item counters, a job's
         progress: several times per item). `read` must return what is true of the rows queued so far."""
+        self.later: list[tuple[int, str, JobId | None, Callable[[], list[Sequence[Any]]]]] = []
+        """(rank, SQL, job, read): plain rows made when the batch is taken, as many as `read` returns then (the
+        items a loop queued since: store/done_items.py). Each counts as one write in `size` until then."""
         self.waiters: list[asyncio.Future[None]] = []
         self.size = 0
 
     def freeze(self) -> None:
-        """Read the `latest` rows now and keep them as keyed rows: call it when taking the batch."""
-        if not self.latest:
+        """Read the `latest` and `later` rows now and keep them as keyed and plain rows: call it when taking the batch."""
+        if not self.latest and not self.later:
             return
         for key, (rank, sql, job, read) in self.latest.items():
             self.keyed.setdefault(rank, {}).setdefault(sql, {})[key] = (job, read())
         self.latest.clear()
+        for rank, sql, job, make in self.later:
+            rows = make()
+            if rows:
+                jobs, queued = self.ops.setdefault(rank, {}).setdefault(sql, ([], []))
+                jobs.extend([job] * len(rows))
+                queued.extend(rows)
+        self.later.clear()
         self._count()
 
     def jobs(self) -> set[JobId | None]:
         """Return the jobs that have a statement here."""
         out: set[JobId | None] = {j for _r, _s, j, _f in self.latest.values()}
+        out.update(j for _r, _s, j, _f in self.later)
         for by_sql in self.ops.values():
             for jobs, _rows in by_sql.values():
                 out.update(jobs)
@@ -80,6 +91,7 @@ class Batch:
             for sql, keyed in by_key.items():
                 mine_k.setdefault(sql, {}).update(keyed)
         self.latest.update(later.latest)
+        self.later.extend(later.later)
         self.waiters.extend(later.waiters)
         self._count()
 
@@ -95,12 +107,13 @@ class Batch:
             for sql, keyed in by_key.items():
                 by_key[sql] = {k: v for k, v in keyed.items() if v[0] not in drop}
         self.latest = {k: v for k, v in self.latest.items() if v[2] not in drop}
+        self.later = [v for v in self.later if v[2] not in drop]
         self._count()
 
     def _count(self) -> None:
         self.size = sum(len(rows) for by_sql in self.ops.values() for _j, rows in by_sql.values()) + sum(
             len(keyed) for by_key in self.keyed.values() for keyed in by_key.values()
-        ) + sum(1 for k in self.latest if not self._is_keyed(k))
+        ) + sum(1 for k in self.latest if not self._is_keyed(k)) + len(self.later)
 
     def _is_keyed(self, key: Any) -> bool:
         """Tell whether a `latest` row's key also has a keyed row here (a requeued batch): one row, counted once."""

@@ -32,6 +32,7 @@ from .batch import (
 )
 from .deps import UNBLOCK_SQL
 from .dialect import item_upsert
+from .done_items import DoneItems
 from .records import (
     _ACTIVE_SQL,
     dumps,
@@ -151,6 +152,14 @@ class CheckpointWrites(StoreCore):
             (job_id, index, key, "done" if ok else "failed", None if result is None else dumps(result),
              None if error is None else text(error), attempts, self.clock()), job=job_id,
         )
+
+    def items_done(self, job_id: JobId, index: int, items: DoneItems) -> None:
+        """Queue: the rows of the items in `items` (done at their first attempt) as the next group commit finds them.
+
+        That commit makes their rows and empties `items`. Call it again whenever `batches` changed, before adding
+        to `items`: what is added meanwhile joins the batch at no cost.
+        """
+        self._later(R_ITEM, self._item_sql, job_id, lambda: items.rows(job_id, index, self.clock()))
 
     def stage_counters(self, job_id: JobId, index: int, total: int | None, done: int, failed: int) -> None:
         """Queue: a stage's item counters (the last value queued wins)."""

@@ -58,6 +58,9 @@ class GroupCommit:
         """The batch a group commit took and is committing (its waiters hear of its outcome)."""
         self._closing = asyncio.Event()
         self._stalled_since: float | None = None
+        self.stalled = False
+        """Whether the last group commit failed on a passing condition and its writes wait to be retried (an
+        attribute, not a property: an items loop reads it before each item)."""
         self._stall_said = -1e9
         self.fence: str | None = None
         """A runner id: while set, a group commit writes for a job only while this runner holds its lease."""
@@ -156,6 +159,21 @@ class GroupCommit:
             self._ensure_writer()
             self._wake.set()
 
+    def _later(self, rank: int, sql: str, job: JobId | None, make: Callable[[], list[Sequence[Any]]]) -> None:
+        """Queue the rows that `make` returns when the next group commit takes the batch (any number, maybe none).
+
+        For rows queued one by one at a high rate (the items of a loop): what is queued per row costs nothing
+        here; the rows are made once per commit.
+        """
+        if self._closed:
+            raise StoreError("store is closed")
+        batch = self._batch
+        batch.later.append((rank, sql, job, make))
+        batch.size += 1
+        if not self._wake.is_set():
+            self._ensure_writer()
+            self._wake.set()
+
     def _unqueue(self, rank: int, sql: str, key: Any) -> Sequence[Any] | None:
         """Take back a keyed statement not yet taken by a group commit; return its params (None: none such)."""
         keyed = self._batch.keyed.get(rank, {}).get(sql)
@@ -176,11 +194,6 @@ class GroupCommit:
     def pending(self) -> int:
         """Return how many statements wait for the next group commit."""
         return self._batch.size
-
-    @property
-    def stalled(self) -> bool:
-        """Tell whether the last group commit failed on a passing condition and its writes wait to be retried."""
-        return self._stalled_since is not None
 
     async def commit_point(self) -> None:
         """Return once everything queued so far is committed.
@@ -432,6 +445,7 @@ class GroupCommit:
         now = time.monotonic()
         if self._stalled_since is None:
             self._stalled_since = now
+            self.stalled = True
         if now - self._stall_said >= 30.0:
             self._stall_said = now
             log.warning("waiting for the database (%s): %d write(s) queued, retrying",
@@ -442,6 +456,7 @@ class GroupCommit:
             log.warning("database writable again after %.1fs: %d queued write(s) committed",
                         time.monotonic() - self._stalled_since, size)
             self._stalled_since = None
+            self.stalled = False
             self._stall_said = -1e9
 
 

@@ -14,6 +14,7 @@ from ..model import (
     RunnerInfo,
     StageStatus,
 )
+from .done_items import DoneItems
 from .values import Ahead, Claimed
 
 
@@ -95,6 +96,9 @@ class RunnerWrites(Protocol):
 
     def watch_stage_counters(self, job_id: JobId, index: int, read: Callable[[], tuple[int | None, int, int]]) -> None:
         """Queue: a stage's item counters, read when the next group commit takes its batch."""
+
+    def items_done(self, job_id: JobId, index: int, items: DoneItems) -> None:
+        """Queue: the rows of the items in `items` when the next group commit takes its batch (it empties `items`)."""
 
     def stage_finished(self, job_id: JobId, index: int, output: Any, *, note: str | None = None) -> None: ...
 
