@@ -13,7 +13,7 @@ from typing import Any
 
 from ..model import JobId
 from ..storable import text
-from .records import dumps
+from .encoding import dumps
 
 
 class DoneItems:
