@@ -15,7 +15,6 @@ from typing import Protocol, TypeVar
 LONG_POLES = (
     "tests/server/test_openapi_properties.py::test_every_operation_keeps_its_promises",
     "tests/server/test_web_memory.py::test_memory_stays_bounded_over_a_long_run_of_updates",
-    "tests/tui/test_command_form.py::test_bad_input_shows_one_line_and_creates_nothing",
     "tests/faults/test_chaos.py::test_sigkill_chaos_with_control_from_another_process",
     "tests/pg/test_chaos_pg.py::test_four_runners_and_sigkills_on_postgresql",
     "tests/pg/test_frozen_in_transaction.py::test_three_runners_claim_and_commit_while_one_is_frozen_in_a_transaction",
@@ -25,7 +24,6 @@ LONG_POLES = (
     "tests/server/test_api_pg.py::test_two_servers_one_postgres_database",
     "tests/tui/test_embedded_lease.py::test_embedded_runner_keeps_its_lease_while_the_ui_is_busy",
     "tests/server/test_sse.py::test_events_resume_after_sigkill_without_loss_or_repeat",
-    "tests/commands/test_foreach_kills.py::test_sigkilled_foreach_runs_each_command_once_or_kills_and_reruns_it",
     "tests/server/test_web_page.py::test_the_page_reconnects_and_shows_what_it_missed",
     "tests/server/test_readme_curl.py::test_the_readme_http_api_lines_run_against_a_real_server",
 )
