@@ -126,7 +126,9 @@ async def _run_stage(runner: Holder, run: JobRun, index: int, stage: Stage, reco
             await run.ready()
         tries += 1
         number = failed_before + tries
-        store.stage_started(job_id, index, number, stage.retry.attempts, runs_before + tries, number - 1)
+        # A first run whose count its claim committed (a command's containment rode it) waits for no commit of its own.
+        store.stage_started(job_id, index, number, stage.retry.attempts, runs_before + tries, number - 1,
+                            lazy=tries == 1 and run.ahead is not None and run.ahead[0] == index)
         state = run.states.get(index)
         if number > 1 or record.status is StageStatus.INTERRUPTED:
             run.log(f"stage {stage.name}: attempt {number}" + (" (resumed from checkpoint)" if state is not None else ""))

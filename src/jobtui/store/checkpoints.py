@@ -108,17 +108,19 @@ class CheckpointWrites(StoreCore):
         return self._conn.dialect.item_sql
 
     def stage_started(
-        self, job_id: JobId, index: int, attempt: int, max_attempts: int, run: int | None = None, failures: int = 0
+        self, job_id: JobId, index: int, attempt: int, max_attempts: int, run: int | None = None, failures: int = 0,
+        *, lazy: bool = False,
     ) -> None:
-        """Queue: a stage attempt starts (`attempt` of `max_attempts` in its retry budget; its `run`-th start)."""
+        """Queue: a stage attempt starts (`attempt` of `max_attempts` in its retry budget; its `run`-th start). A `lazy`
+        one starts no commit of its own (its run was counted already: it joins the next one, LAZY_S later at most)."""
         now = self.clock()
         params = (attempt, max_attempts, run, failures, now, job_id, index)
         if run is None:
-            self._submit(R_STAGE_START, _STAGE_START_SQL, params, job=job_id)
+            self._submit(R_STAGE_START, _STAGE_START_SQL, params, job=job_id, lazy=lazy)
         else:
             # Keyed, so that stage_finished can fold it into its own row while both wait for one commit.
-            self._submit(R_STAGE_START, _STAGE_START_SQL, params, key=(job_id, index), job=job_id)
-        self._submit(R_STAGE_START, _JOB_STEP_SQL, (index, now, job_id), key=job_id, job=job_id)
+            self._submit(R_STAGE_START, _STAGE_START_SQL, params, key=(job_id, index), job=job_id, lazy=lazy)
+        self._submit(R_STAGE_START, _JOB_STEP_SQL, (index, now, job_id), key=job_id, job=job_id, lazy=lazy)
 
     def stage_state(self, job_id: JobId, index: int, state: Any) -> None:
         """Queue: a stage's checkpoint state."""

@@ -83,7 +83,8 @@ class RunnerWrites(Protocol):
     """Writes of running jobs: queued without I/O, committed together; `commit_point` makes them durable."""
 
     def stage_started(
-        self, job_id: JobId, index: int, attempt: int, max_attempts: int, run: int | None = None, failures: int = 0
+        self, job_id: JobId, index: int, attempt: int, max_attempts: int, run: int | None = None, failures: int = 0,
+        *, lazy: bool = False,
     ) -> None: ...
 
     def stage_state(self, job_id: JobId, index: int, state: Any) -> None: ...
