@@ -25,6 +25,7 @@ import jobtui.store
 from jobtui.store import Store
 from jobtui.store.detail import detail_sql
 from jobtui.store.dialect import Dialect
+from jobtui.store.done_items import CHUNKS
 from jobtui.store.runs import claim_sql
 from jobtui.store.schema import MIGRATIONS
 from jobtui.store.schema_pg import PG_MIGRATIONS
@@ -98,6 +99,7 @@ def statements(d: Dialect) -> list[str]:
         skipped += n
     if d is SQLITE:
         out.append(str(rows_statement(d.item_sql, ROWS_PER_STATEMENT)))  # the item rows, several per statement
+        out += [d.done_items_sql(n) for n in CHUNKS]  # an items loop's done items (store/done_items.py)
     # Dynamic statements (built from a method's own values) are run by the contract suite; here, the rest.
     assert len(out) > 150 and skipped < len(out) / 3, (len(out), skipped)
     return sorted(set(out))

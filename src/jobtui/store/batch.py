@@ -42,9 +42,9 @@ class Batch:
         """key → (rank, SQL, job, read): a keyed row whose values are read once, when the batch is
         taken (`freeze`), instead of being built at every change (a stage's item counters, a job's
         progress: several times per item). `read` must return what is true of the rows queued so far."""
-        self.later: list[tuple[int, str, JobId | None, Callable[[], list[Sequence[Any]]]]] = []
-        """(rank, SQL, job, read): plain rows made when the batch is taken, as many as `read` returns then (the
-        items a loop queued since: store/done_items.py). Each counts as one write in `size` until then."""
+        self.later: list[tuple[int, JobId | None, Callable[[], list[tuple[str, list[Sequence[Any]]]]]]] = []
+        """(rank, job, make): plain rows made when the batch is taken, as (SQL, rows) pairs, as many as `make`
+        returns then (the items a loop queued since: store/done_items.py). Each counts as one write in `size`."""
         self.waiters: list[asyncio.Future[None]] = []
         self.size = 0
 
@@ -55,9 +55,8 @@ class Batch:
         for key, (rank, sql, job, read) in self.latest.items():
             self.keyed.setdefault(rank, {}).setdefault(sql, {})[key] = (job, read())
         self.latest.clear()
-        for rank, sql, job, make in self.later:
-            rows = make()
-            if rows:
+        for rank, job, make in self.later:
+            for sql, rows in make():
                 jobs, queued = self.ops.setdefault(rank, {}).setdefault(sql, ([], []))
                 jobs.extend([job] * len(rows))
                 queued.extend(rows)
@@ -67,7 +66,7 @@ class Batch:
     def jobs(self) -> set[JobId | None]:
         """Return the jobs that have a statement here."""
         out: set[JobId | None] = {j for _r, _s, j, _f in self.latest.values()}
-        out.update(j for _r, _s, j, _f in self.later)
+        out.update(j for _r, j, _f in self.later)
         for by_sql in self.ops.values():
             for jobs, _rows in by_sql.values():
                 out.update(jobs)
@@ -107,7 +106,7 @@ class Batch:
             for sql, keyed in by_key.items():
                 by_key[sql] = {k: v for k, v in keyed.items() if v[0] not in drop}
         self.latest = {k: v for k, v in self.latest.items() if v[2] not in drop}
-        self.later = [v for v in self.later if v[2] not in drop]
+        self.later = [v for v in self.later if v[1] not in drop]
         self._count()
 
     def _count(self) -> None:

@@ -161,7 +161,7 @@ class CheckpointWrites(StoreCore):
         That commit makes their rows and empties `items`. Call it again whenever `batches` changed, before adding
         to `items`: what is added meanwhile joins the batch at no cost.
         """
-        self._later(R_ITEM, self._item_sql, job_id, lambda: items.rows(job_id, index, self.clock()))
+        self._later(R_ITEM, job_id, lambda: items.statements(self._conn.dialect, job_id, index, self.clock()))
 
     def stage_counters(self, job_id: JobId, index: int, total: int | None, done: int, failed: int) -> None:
         """Queue: a stage's item counters (the last value queued wins)."""

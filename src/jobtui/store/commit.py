@@ -159,8 +159,8 @@ class GroupCommit:
             self._ensure_writer()
             self._wake.set()
 
-    def _later(self, rank: int, sql: str, job: JobId | None, make: Callable[[], list[Sequence[Any]]]) -> None:
-        """Queue the rows that `make` returns when the next group commit takes the batch (any number, maybe none).
+    def _later(self, rank: int, job: JobId | None, make: Callable[[], list[tuple[str, list[Sequence[Any]]]]]) -> None:
+        """Queue the (statement, rows) that `make` returns when the next group commit takes the batch (maybe none).
 
         For rows queued one by one at a high rate (the items of a loop): what is queued per row costs nothing
         here; the rows are made once per commit.
@@ -168,7 +168,7 @@ class GroupCommit:
         if self._closed:
             raise StoreError("store is closed")
         batch = self._batch
-        batch.later.append((rank, sql, job, make))
+        batch.later.append((rank, job, make))
         batch.size += 1
         if not self._wake.is_set():
             self._ensure_writer()

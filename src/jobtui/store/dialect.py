@@ -13,9 +13,14 @@ from abc import ABC, abstractmethod
 
 def item_upsert(values: str) -> str:
     """Return the item upsert with these placeholders of its eight values (each dialect writes its own)."""
+    return items_upsert(f"({values})")
+
+
+def items_upsert(rows: str) -> str:
+    """Return the item upsert of these rows of eight values each (`(...), (...)`)."""
     return (
         "INSERT INTO items (job_id, stage_index, key, status, result, error, attempts, updated_at_ms)"
-        f" VALUES ({values}) ON CONFLICT (job_id, stage_index, key) DO UPDATE SET"
+        f" VALUES {rows} ON CONFLICT (job_id, stage_index, key) DO UPDATE SET"
         " status = excluded.status, result = excluded.result, error = excluded.error,"
         " attempts = items.attempts + excluded.attempts, updated_at_ms = excluded.updated_at_ms"
     )
@@ -56,6 +61,14 @@ class Dialect(ABC):
     item_sql: str
     """An item's row (job_id, stage_index, key, status, result, error, attempts, updated_at_ms), upserted: the
     group commit's most frequent statement (store/checkpoints.py `item_finished`)."""
+
+    done_items_bound = False
+    """Whether `done_items_sql` is this dialect's way to write the done items of a loop (else: `item_sql` rows)."""
+
+    def done_items_sql(self, rows: int) -> str:
+        """The upsert of `rows` items done at their first attempt in one statement, bound as (job, stage, stamp,
+        then each row's key and result): where `done_items_bound`."""
+        raise NotImplementedError(f"{self.name}: done items are written as item_sql rows")
 
     @abstractmethod
     def texts(self, param: str) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .dialect import Dialect, item_upsert
+from functools import lru_cache
+
+from .dialect import Dialect, item_upsert, items_upsert
 
 
 class SqliteDialect(Dialect):
@@ -40,6 +42,12 @@ class SqliteDialect(Dialect):
     # SQLite's numbered placeholders: bound by position (store/seam.py), several rows per statement.
     item_sql = item_upsert("?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8")
 
+    done_items_bound = True
+
+    def done_items_sql(self, rows: int) -> str:
+        """The upsert of `rows` done items, their job, stage and stamp bound once (store/done_items.py)."""
+        return _done_items_sql(rows)
+
     def texts(self, param: str) -> str:
         """`SELECT value FROM json_each($n)`."""
         return f"SELECT value FROM json_each({param})"
@@ -51,6 +59,12 @@ class SqliteDialect(Dialect):
     def instr(self, haystack: str, needle: str) -> str:
         """`instr(haystack, needle)`."""
         return f"instr({haystack}, {needle})"
+
+
+@lru_cache(maxsize=16)
+def _done_items_sql(rows: int) -> str:
+    # Literal values beside the placeholders: store/seam.py never splits this into more rows per statement.
+    return items_upsert(", ".join(f"(?1, ?2, ?{4 + 2 * j}, 'done', ?{5 + 2 * j}, NULL, 1, ?3)" for j in range(rows)))
 
 
 SQLITE = SqliteDialect()
