@@ -535,7 +535,8 @@ def main() -> None:
     # The runner died (its parent-death signal, or its end of the socket closed as it died), or it closed the
     # socket: nothing of its commands may outlive that.
     server.shutdown()
-    sys.exit(0 if closed and not _TERM else 143)
+    # At once: nothing is buffered, and freeing the interpreter would only hold the runner's wait for it.
+    os._exit(0 if closed and not _TERM else 143)
 
 
 if __name__ == "__main__":

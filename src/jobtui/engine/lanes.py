@@ -80,6 +80,7 @@ class LanePool:
                 cgroup=None if lane.contain.cgroup is None else str(lane.contain.cgroup),
             ))
         pool = cls(store, stage, lanes)
+        forkserver.servers()  # the helpers boot (~25 ms each) while the lanes' rows commit
         try:
             await store.commit_point()  # committed before the lanes' first fork
         except BaseException:
