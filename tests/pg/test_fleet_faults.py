@@ -22,6 +22,7 @@ import pytest
 
 from tests.backends import PgCluster
 from tests.faults.helpers import Db, Runner, check_database, journal, poll, rows, starts, stop_alive, submit
+from tests.sizing import FULL
 from tests.test_processes import freeze_outside_a_transaction
 
 pytestmark = pytest.mark.slow
@@ -123,8 +124,10 @@ def working_on(st: Path, pid: int, since_ns: int) -> set[int]:
 @pytest.mark.timeout(180)
 def test_four_runners_one_killed_one_frozen_past_its_lease(tmp_path: Path, db: Db) -> None:
     jr, st = tmp_path / "journal.txt", tmp_path / "starts.txt"
-    n = 300
-    ids = submit(db, 12, n=n, item_sleep=0.01, workers=1)
+    # Each job runs about 3 s (twelve of them on eight slots): the victims still hold unfinished jobs when the
+    # kill and the freeze land. JOBTUI_TEST_FULL=1: 300 items of 10 ms each instead of 100 of 30 ms.
+    n, item_sleep = (300, 0.01) if FULL else (100, 0.03)
+    ids = submit(db, 12, n=n, item_sleep=item_sleep, workers=1)
     env = {"JOBTUI_TEST_JOURNAL": str(jr), "JOBTUI_TEST_STARTS": str(st)}
     runners = [Runner(db, tmp_path / f"r{k}.log", "--concurrency", "2", "--lease-ttl", "2", **env) for k in range(4)]
     watch = Watch(db)

@@ -1,5 +1,6 @@
 """Real headless Chromium (Debian's, driven by Playwright) against a real `jobtui serve` with its runner: the
-fixtures and steps the browser tests share (import the fixtures `srv` and `browser` into a test module)."""
+fixtures and steps the browser tests share (import the fixture `srv` into a test module; `browser` is the session's,
+tests/server/conftest.py)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ WAIT_MS = 30_000
 
 @pytest.fixture(scope="module", name="srv")
 def srv_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server with a runner for the module (the restart test replaces its process on the same port)."""
+    """One server with a runner for the module."""
     db = tmp_path_factory.mktemp("web") / "jobs.db"
     s = Server(str(db), free_port()).start()
     s.read_admin()
@@ -46,8 +47,8 @@ def srv_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         assert code == 0, err
 
 
-@pytest.fixture(scope="module", name="browser")
-def browser_fixture() -> Iterator[Any]:
+def launch() -> Iterator[Any]:
+    """Launch headless Chromium, yield it, close it (the session's one browser: tests/server/conftest.py)."""
     with playwright.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield b

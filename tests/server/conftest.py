@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -105,6 +106,24 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     assert "Traceback" not in err, err
 
 
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the whole test session (each xdist worker's), shared by every browser test:
+    launching one per module cost a driver and a browser start each time, and more where xdist split a module."""
+    import tests.server.browser as pages  # here: that module skips (fails in CI) where no chromium is installed
+
+    yield from pages.launch()
+
+
+@pytest.fixture
+def browser(chromium: Any) -> Iterator[Any]:
+    """The session's Chromium; a test opens its own context (cookies, storage) in it, and any context it leaves
+    open (a failed test) is closed after it, so no page of one test lives on into the next."""
+    yield chromium
+    for ctx in list(chromium.contexts):
+        ctx.close()
+
+
 def token(db: str, name: str, scope: str) -> str:
     """Make a token with the real CLI; it is printed alone on stdout."""
     out = jobtui("--db", db, "token", "add", name, "--scope", scope, db=None)
@@ -113,4 +132,4 @@ def token(db: str, name: str, scope: str) -> str:
     return out.stdout.strip()
 
 
-__all__ = ["Server", "free_port", "server", "token"]
+__all__ = ["Server", "browser", "chromium", "free_port", "server", "token"]

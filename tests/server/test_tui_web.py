@@ -19,13 +19,12 @@ import httpx
 import pytest
 
 from tests.conftest import cli_env, jobtui, poll
-from tests.server.browser import SHOTS, WAIT_MS, browser_fixture, hostile_page
+from tests.server.browser import SHOTS, WAIT_MS, hostile_page
 from tests.server.conftest import free_port
 
 if os.environ.get("CI") != "true":
     pytest.importorskip("textual_serve")
 pytestmark = [pytest.mark.slow]
-__all__ = ["browser_fixture"]  # the module's fixture `browser`
 _URL = re.compile(r"(https?://\S+)/#token=(\S+)")
 
 

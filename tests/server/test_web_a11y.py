@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import poll
-from tests.server.browser import WAIT_MS, browser_fixture, job, sign_in, srv_fixture, submit, token
+from tests.server.browser import WAIT_MS, job, sign_in, srv_fixture, submit, token
 from tests.server.conftest import Server
 
 if os.environ.get("CI") != "true":  # in CI the package is installed (the test extra), never skipped
@@ -21,7 +21,7 @@ AXE = (files("axe_playwright_python") / "axe.min.js").read_text("utf-8")
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 """The rule sets run: WCAG 2.0-2.2 A and AA, and axe's best practices."""
 
-__all__ = ["browser_fixture", "srv_fixture"]  # the module's fixtures `browser` and `srv`
+__all__ = ["srv_fixture"]  # the module's fixture `srv`
 
 
 def violations(page: Any) -> list[str]:

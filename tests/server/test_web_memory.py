@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import jobtui, poll
-from tests.server.browser import WAIT_MS, browser_fixture, sign_in, submit
+from tests.server.browser import WAIT_MS, sign_in, submit
 from tests.server.conftest import Server, free_port
 from tests.sizing import sized
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
-__all__ = ["browser_fixture"]  # the module's fixture `browser`
 
 RUNNING = sized(16, 40)
 """Long jobs updating their progress all along (several times a second each; 40 with JOBTUI_TEST_FULL=1)."""

@@ -16,7 +16,6 @@ from tests.conftest import jobtui, poll
 from tests.server.browser import (
     SHOTS,
     WAIT_MS,
-    browser_fixture,
     hostile_page,
     job,
     no_horizontal_scroll,
@@ -24,9 +23,9 @@ from tests.server.browser import (
     srv_fixture,
     submit,
 )
-from tests.server.conftest import Server, token
+from tests.server.conftest import Server, free_port, token
 
-__all__ = ["browser_fixture", "srv_fixture"]  # the module's fixtures `browser` and `srv`
+__all__ = ["srv_fixture"]  # the module's fixture `srv`
 
 
 def badge(page: Any, job_id: int) -> Any:
@@ -221,7 +220,10 @@ fetch("{pause}", {{method: "POST", credentials: "include", mode: "no-cors"}}).fi
 
 
 @pytest.mark.slow  # drives Chromium against a real server
-def test_the_page_reconnects_and_shows_what_it_missed(srv: Server, browser: Any) -> None:
+def test_the_page_reconnects_and_shows_what_it_missed(browser: Any, tmp_path: Path) -> None:
+    # A server of its own: it is killed and comes back without a runner, which the module's other tests need.
+    srv = Server(str(tmp_path / "jobs.db"), free_port()).start()
+    srv.read_admin()
     page = open_page(browser, srv, srv.admin)
     assert srv.proc is not None
     srv.proc.send_signal(signal.SIGKILL)
@@ -233,7 +235,10 @@ def test_the_page_reconnects_and_shows_what_it_missed(srv: Server, browser: Any)
     missed = int(out.stdout.split()[-1])
     srv.args = ("--attach",)  # no runner: only the replayed event can show the job
     srv.start()
-    page.wait_for_selector("body[data-live='on']")
-    page.wait_for_selector(f"tr[data-id='{missed}'] [data-status='queued']")
-    page.screenshot(path=str(SHOTS / "web-list.png"))
-    page.context.close()
+    try:
+        page.wait_for_selector("body[data-live='on']")
+        page.wait_for_selector(f"tr[data-id='{missed}'] [data-status='queued']")
+        page.screenshot(path=str(SHOTS / "web-list.png"))
+        page.context.close()
+    finally:
+        srv.stop()

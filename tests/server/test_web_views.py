@@ -14,7 +14,6 @@ import pytest
 from tests.conftest import jobtui, poll, spawn_runner, stop_runner
 from tests.server.browser import (
     SHOTS,
-    browser_fixture,
     job,
     no_horizontal_scroll,
     open_page,
@@ -25,7 +24,7 @@ from tests.server.browser import (
 from tests.server.conftest import Server, free_port
 from tests.server.test_web_a11y import violations
 
-__all__ = ["browser_fixture", "srv_fixture"]  # the module's fixtures `browser` and `srv`
+__all__ = ["srv_fixture"]  # the module's fixture `srv`
 pytestmark = pytest.mark.slow  # a browser, a server and runner processes: several seconds each
 
 
