@@ -22,10 +22,8 @@ jobtui import but errors and durations, so every face may read it.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,6 +175,8 @@ def load(flag: str | None = None) -> Config:
         return Config(None, {}, {})
     except (OSError, UnicodeDecodeError) as e:
         raise UsageError(f"config {path}: cannot read it ({getattr(e, 'strerror', None) or e})") from None
+    import tomllib  # here: most commands find no config file (start-up, issue 18)
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -188,6 +188,8 @@ def load(flag: str | None = None) -> Config:
     for key, value in _flatten(data).items():
         setting = BY_KEY.get(key)
         if setting is None:
+            import difflib
+
             close = difflib.get_close_matches(key, list(BY_KEY), n=1)
             hint = f" (did you mean {close[0]}?)" if close else f" (settings: {', '.join(BY_KEY)}, [keys])"
             raise UsageError(f"config {path}: {_line_of(text, key)}unknown setting {key!r}{hint}")

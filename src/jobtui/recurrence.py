@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from cronsim import CronSim, CronSimError
+from typing import TYPE_CHECKING
 
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    from cronsim import CronSim
 
 _EXACT_STEPS = 2_000
 """Cron occurrences counted one by one; beyond, the count is estimated from their weekly pace."""
@@ -43,6 +44,10 @@ class Recurrence:
                 raise UsageError("--every must be at least 1s")
             return cls(None, "UTC", every_ms, anchor_ms)
         assert cron is not None
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # here: a runner with no schedule never loads it
+
+        from cronsim import CronSimError
+
         zone = tz or "UTC"
         try:
             ZoneInfo(zone)
@@ -51,7 +56,7 @@ class Recurrence:
         if len(cron.split()) != 5:  # cronsim also takes a sixth field, of seconds
             raise UsageError(f"bad cron expression {cron!r}: five fields (minute hour day-of-month month day-of-week)")
         try:
-            CronSim(cron, datetime.now(ZoneInfo(zone)))
+            _cron(cron, datetime.now(ZoneInfo(zone)))
         except CronSimError as e:
             raise UsageError(f"bad cron expression {cron!r}: {e}") from None
         return cls(cron, zone, None, anchor_ms)
@@ -67,7 +72,7 @@ class Recurrence:
         if self.every_ms is not None:
             k = (t_ms - self.anchor_ms) // self.every_ms + 1
             return self.anchor_ms + max(k, 1) * self.every_ms if t_ms >= self.anchor_ms else self.anchor_ms
-        return _ms(next(CronSim(self.cron or "", _dt(t_ms, self.tz))))
+        return _ms(next(_cron(self.cron or "", _dt(t_ms, self.tz))))
 
     def latest_at_or_before(self, t_ms: int) -> int | None:
         """Return the last occurrence at or before `t_ms` (None: none yet)."""
@@ -75,7 +80,7 @@ class Recurrence:
             if t_ms < self.anchor_ms:
                 return None
             return self.anchor_ms + (t_ms - self.anchor_ms) // self.every_ms * self.every_ms
-        return _ms(next(CronSim(self.cron or "", _dt(t_ms + 1, self.tz), reverse=True)))
+        return _ms(next(_cron(self.cron or "", _dt(t_ms + 1, self.tz), reverse=True)))
 
     def count_between(self, first_ms: int, last_ms: int) -> int:
         """Return how many occurrences lie in [first_ms, last_ms] (both occurrences).
@@ -88,7 +93,7 @@ class Recurrence:
             return 0
         if self.every_ms is not None:
             return (last_ms - first_ms) // self.every_ms + 1
-        it = CronSim(self.cron or "", _dt(first_ms, self.tz))
+        it = _cron(self.cron or "", _dt(first_ms, self.tz))
         n, t = 1, first_ms  # occurrences in [first_ms, t]
         while True:
             nxt = _ms(next(it))
@@ -113,7 +118,15 @@ class Recurrence:
         return occurrence, missed, self.next_after(max(now_ms, occurrence))
 
 
+def _cron(expr: str, start: datetime, *, reverse: bool = False) -> CronSim:
+    from cronsim import CronSim  # loaded once a cron is evaluated (start-up, issue 18)
+
+    return CronSim(expr, start, reverse=reverse)
+
+
 def _dt(ms: int, tz: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
     return datetime.fromtimestamp(ms / 1000, tz=UTC).astimezone(ZoneInfo(tz))
 
 

@@ -51,3 +51,20 @@ def test_a_command_line_imports_only_its_own_command_module(tmp_path: Path) -> N
     imported = set(r.stderr.split())
     assert "jobtui.cli.info" in imported
     assert not imported & {"jobtui.cli.completion", "jobtui.cli.export", "jobtui.cli.schedule", "jobtui.cli.web"}
+
+
+def test_foreach_and_run_load_no_module_only_rarer_paths_need(tmp_path: Path) -> None:
+    """Time zones and cron (schedules), TOML (a config or pipeline file), close matches (a typo), the user-data folder
+    (no --db) and e-mail dates (a Retry-After) load when used, not at every start (issue 18)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "XDG_CONFIG_HOME": str(tmp_path)}
+    env.pop("JOBTUI_CONFIG", None)
+    items = tmp_path / "items.txt"
+    items.write_text("a\nb\n")
+    db = str(tmp_path / "x.db")
+    rarer = {"zoneinfo", "cronsim", "tomllib", "difflib", "platformdirs", "email.utils"}
+    for args in (["foreach", "--lines", str(items), "--", "true", "{}"], ["run", "--exit-when-idle", "--quiet"]):
+        r = subprocess.run([sys.executable, "-c", _IMPORTED, "--db", db, *args], capture_output=True, text=True,
+                           env=env, timeout=60)
+        imported = set(r.stderr.split())
+        assert "jobtui.cli.main" in imported, r.stderr[-2000:]
+        assert not imported & rarer, (args[0], sorted(imported & rarer))

@@ -4,7 +4,6 @@ of value (ID, N, DURATION), defaults shown, and `did you mean …?` for a mistyp
 from __future__ import annotations
 
 import argparse
-import difflib
 import textwrap
 from collections.abc import Iterable, Iterator
 
@@ -83,6 +82,8 @@ def decorate(root: argparse.ArgumentParser) -> None:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
     """Return the candidate closest to a mistyped `word`, if one is close enough."""
+    import difflib  # a mistyped word only (start-up, issue 18)
+
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return close[0] if close else None
 

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self, Unpack
 
-import platformdirs
-
 from ..apimodel import same_hash
 from ..builtins import default_registry
 from ..engine.definition import JobType, Registry
@@ -50,6 +48,8 @@ def default_db_path() -> Path:
     env = os.environ.get("JOBTUI_DB")
     if env:
         return Path(env).expanduser()
+    import platformdirs  # only without --db or $JOBTUI_DB (start-up, issue 18)
+
     return platformdirs.user_data_path("jobtui", appauthor=False) / "jobtui.db"
 
 

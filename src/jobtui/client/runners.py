@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -119,6 +118,8 @@ class RunnerControl(ClientCore):
             for name in dict.fromkeys(names):
                 match = next((r for r in fleet if name in (r.info.label, r.info.runner_id)), None)
                 if match is None:
+                    import difflib  # a name that matched no runner only
+
                     close = difflib.get_close_matches(name, [r.info.label for r in fleet], n=1, cutoff=0.6)
                     hint = f"; did you mean {close[0]!r}?" if close else " (`jobtui runners` lists them)"
                     raise UsageError(f"no runner named {name!r}{hint}")

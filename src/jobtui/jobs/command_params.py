@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import sys
-import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -151,6 +150,8 @@ def load_pipeline(path: str, a: argparse.Namespace) -> tuple[list[dict[str, Any]
     """
     file = Path(path).expanduser()
     text = _read_text(f"pipeline file {path}", file.read_text)
+    import tomllib  # a pipeline file only (start-up, issue 18)
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

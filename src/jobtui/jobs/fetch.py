@@ -13,7 +13,6 @@ fetches just those again.
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import hashlib
 import json
 import os
@@ -123,6 +122,8 @@ def _retry_after_s(response: httpx.Response) -> float | None:
         seconds = float(value)
     except ValueError:
         try:
+            import email.utils  # a Retry-After date: rare (start-up, issue 18)
+
             seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
         except (TypeError, ValueError):
             return None
