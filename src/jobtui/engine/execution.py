@@ -91,7 +91,7 @@ async def _run_stages(runner: Holder, run: JobRun) -> None:
             run.completing = True
             store.job_completed(job_id, runner.runner_id, len(stages))
             store.notify_event(job_id, NotifyEvent.COMPLETED)
-            run.log("job completed")
+            run.log("job completed", plain=True)
             run.end_queued()
         await store.commit_point()
         runner.stages_done += 1

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from ..errors import StoreError
 from ..kinds import RunnerEvent, Stop, StopKind
-from ..model import JobId, scrub, secret_values
+from ..model import JobId, Secrets, scrub, secret_values
 from ..store import Claimed, RunnerStore, StageRecord
 from .contain_ahead import ContainAhead, drop
 from .containment import Containment
@@ -107,7 +107,9 @@ class JobRun:
         self.progress_message: str | None = None
         self.progress_source: Callable[[], tuple[int, int | None, str | None]] | None = None
         """Where the progress is read from when the group commit takes its batch (an items loop), if anywhere."""
-        self._secrets = secret_values(claimed.job.params)
+        self._secret_values: Secrets | None = None
+        """The secret values of its params (`_secrets`), found when first needed: most jobs never log a line that
+        could hold one."""
         self._logged = 0
         self.workspace = runner.workspace_root / str(claimed.job.job_id)
         self.ahead: tuple[int, Containment] | None = runner.contain_ahead.give(claimed.job.job_id)
@@ -247,9 +249,17 @@ class JobRun:
             await self._wake.wait()
 
     # writes ----------------------------------------------------------------------------------------
-    def log(self, message: str, level: str = "info") -> None:
-        """Queue a log line, blanking secret param values; keep the log bounded."""
-        message = scrub(message, self._secrets)
+    @property
+    def _secrets(self) -> Secrets:
+        if self._secret_values is None:
+            self._secret_values = secret_values(self.job.params)
+        return self._secret_values
+
+    def log(self, message: str, level: str = "info", *, plain: bool = False) -> None:
+        """Queue a log line, blanking secret param values (not in a `plain` one: jobtui's own words, no value in
+        them); keep the log bounded."""
+        if not plain:
+            message = scrub(message, self._secrets)
         self.store.log(self.job.job_id, level, message)
         self._logged += 1
         if self._logged % 1000 == 0:
