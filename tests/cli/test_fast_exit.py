@@ -55,3 +55,13 @@ def test_an_error_keeps_its_exit_status_and_its_message(tmp_path: Path) -> None:
     r = _jobtui(tmp_path, "show", "99")
     assert r.returncode == 1
     assert r.stderr.startswith("jobtui: error: ") and "atexit ran" in r.stderr
+
+
+def test_under_a_profiler_it_exits_as_before_so_the_profile_is_written(tmp_path: Path) -> None:
+    out = tmp_path / "p.prof"
+    (tmp_path / "exitapp.py").write_text(APP)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    r = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), "-m", "jobtui", "--db", str(tmp_path / "x.db"),
+                        "--app", "exitapp", "types"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert out.stat().st_size > 0

@@ -172,8 +172,9 @@ def exit_now(code: int) -> None:
     """Exit a finished command-line process without tearing the interpreter down, where nothing else runs: its exit
     handlers run (logging's, weakref finalizers, coverage's) and its output is flushed, but hundreds of modules are not
     freed one by one (~30-100 ms of each `jobtui foreach` and `jobtui run`, issue 18). With another thread alive,
-    return (the caller exits as usual: that thread is waited for)."""
-    if threading.active_count() > 1:
+    return (the caller exits as usual: that thread is waited for), and so under a profiler or a tracer (`python -m
+    cProfile -m jobtui ...` writes its profile after this returns)."""
+    if threading.active_count() > 1 or sys.getprofile() is not None or sys.gettrace() is not None:
         return
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
