@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
@@ -35,10 +36,21 @@ def api_schema(property_server: tuple[Server, str]) -> schemathesis.BaseSchema:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+@pytest.fixture(scope="module")
+def http() -> Iterator[requests.Session]:
+    """One HTTP session for every generated request, its connection kept alive as a real client's is (a new
+    connection per request, and the proxy variables read again each time: the test's CPU 14.3 -> 11.5 s, medians
+    of 3 interleaved runs at load 10-14)."""
+    with requests.Session() as s:
+        s.trust_env = False
+        yield s
+
+
 @pytest.mark.slow  # one request of each kind per example, 40 operations: over a minute on a loaded machine
 @schema.exclude(path_regex=r".*/(stream|events)$").parametrize()
 @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-def test_every_operation_keeps_its_promises(case: schemathesis.Case, property_server: tuple[Server, str]) -> None:
+def test_every_operation_keeps_its_promises(case: schemathesis.Case, property_server: tuple[Server, str],
+                                             http: requests.Session) -> None:
     _, submit = property_server
-    case.call_and_validate(headers={"Authorization": f"Bearer {submit}"}, timeout=20,
+    case.call_and_validate(session=http, headers={"Authorization": f"Bearer {submit}"}, timeout=20,
                            checks=[not_a_server_error, response_schema_conformance, status_code_conformance])

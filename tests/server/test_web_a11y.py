@@ -26,7 +26,8 @@ __all__ = ["srv_fixture"]  # the module's fixture `srv`
 
 def violations(page: Any) -> list[str]:
     """Run axe-core on the page as it is now; return each violation as one readable line."""
-    page.evaluate(AXE)  # through the DevTools protocol: the page's CSP (no inline script) does not apply to it
+    if not page.evaluate("typeof axe !== 'undefined'"):  # once per document (a view change keeps it: same page)
+        page.evaluate(AXE)  # through the DevTools protocol: the page's CSP (no inline script) does not apply to it
     found = page.evaluate(
         "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})"
         ".then((r) => r.violations)", TAGS)
