@@ -9,7 +9,8 @@ import pytest
 
 from jobtui.client import Client
 from jobtui.model import JobStatus
-from jobtui.store.schema import APPLICATION_ID, MIGRATIONS, WRITE_LOG_KEEP, statements
+from jobtui.store.schema import APPLICATION_ID, MIGRATIONS, statements
+from jobtui.store.write_log import WRITE_LOG_KEEP
 from jobtui.tui.feed import JobFeed
 
 from .conftest import demo

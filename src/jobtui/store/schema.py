@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Iterable
 
 from ..model import TERMINAL, JobStatus, ordered
+from .write_log import WRITE_LOG_MIGRATION
 
 
 def statements(script: str) -> list[str]:
@@ -37,10 +38,6 @@ def sql_in(statuses: Iterable[JobStatus]) -> str:
 
 APPLICATION_ID = 0x6A6F6274
 """`PRAGMA application_id` of every jobtui database ("jobt"): a file without it is not ours."""
-
-WRITE_LOG_KEEP = 100_000
-"""How many of the newest job writes `job_write_log` keeps (migration 24; ~1.5 MB): a TUI that polls less often
-than this many writes lands (a suspended one) reads its window and counts again (tui/feed.py)."""
 
 API_MIGRATION = """
 CREATE TABLE api_tokens (
@@ -477,27 +474,8 @@ MIGRATIONS: list[str] = [
         DELETE FROM job_writes WHERE job_id = OLD.job_id AND seq < (SELECT max(seq) FROM job_writes);
     END;
     """,
-    # 24: the writes of 23 numbered at a third of the cost (issue 20: bench_e2e's stages paid ~3 us per job write
-    # for it): a log, one row appended per write (its rowid the number: one insert at the table's right edge, no
-    # index), that keeps its newest WRITE_LOG_KEEP rows (each write drops the row that many numbers older, so
-    # the numbers stay contiguous and a reader that fell further behind sees a gap). A write that changes the
-    # job's status is not logged: its job event tells the feed, in commit order too; nor is a submission or a
-    # deletion (their events). The numbers go on from 23's.
-    f"""
-    DROP TRIGGER job_writes_insert;
-    DROP TRIGGER job_writes_update;
-    DROP TRIGGER job_writes_delete;
-    CREATE TABLE job_write_log (
-        seq INTEGER PRIMARY KEY,
-        job_id INTEGER NOT NULL
-    );
-    INSERT INTO job_write_log (seq, job_id) SELECT coalesce(max(seq), 0), 0 FROM job_writes;
-    DROP TABLE job_writes;
-    CREATE TRIGGER job_write_log_update AFTER UPDATE ON jobs WHEN OLD.status IS NEW.status BEGIN
-        INSERT INTO job_write_log (job_id) VALUES (NEW.job_id);
-        DELETE FROM job_write_log WHERE seq = last_insert_rowid() - {WRITE_LOG_KEEP};
-    END;
-    """,
+    # 24: the TUI's feed reads 23's numbers from a bounded log at a third of the cost (store/write_log.py).
+    WRITE_LOG_MIGRATION,
 ]
 """Each entry upgrades the schema by one version; never edit one that has shipped, append (and append its
 PostgreSQL form to schema_pg.PG_MIGRATIONS: tests/store/test_golden_sql.py checks both lists)."""
