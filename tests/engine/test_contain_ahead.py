@@ -3,12 +3,17 @@ of its own between the claim and the fork (engine/contain_ahead.py); one its job
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from jobtui import Context, JobType, Param, Stage
 from jobtui.client import Client
+from jobtui.engine.contain_ahead import ContainAhead
+from jobtui.engine.containment import Containment
 from jobtui.store import Ahead, Store
 from tests.commands.helpers import spec
 from tests.conftest import make_client, run_idle
@@ -112,3 +117,33 @@ async def test_a_containment_its_job_never_used_is_removed_with_its_row(store: S
     base = rows[last].cgroup
     if base is not None:
         assert not (Path(base).parent / f"jobtui-{given[unused]}").exists(), "the unused cgroup is removed"
+
+
+async def test_containments_a_claim_gave_are_made_again_before_the_next_offer(client: Client,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next offer is made as a job's end is queued, before its commit starts: its containments are made already
+    (before: each offer made one cgroup for the job its last claim took, on that path)."""
+    for n in range(3):
+        await client.submit("command", {"stages": [spec(["true", str(n)])]})
+    pool = ContainAhead()
+    pool.learn("command")
+    made: list[Containment] = []
+    new = Containment.new
+
+    def counted() -> Containment:
+        made.append(new())
+        return made[-1]
+
+    monkeypatch.setattr(Containment, "new", staticmethod(counted))
+    try:
+        [first] = await pool.claim(client.store, "r1", 1, ["command"])  # type: ignore[arg-type]
+        assert first.ahead is not None and len(made) == 1
+        await asyncio.sleep(0)  # the refill's turn
+        assert len(made) == 2
+        [second] = await pool.claim(client.store, "r1", 1, ["command"])  # type: ignore[arg-type]
+        assert second.ahead is not None and second.ahead[1] == made[1].token
+        assert len(made) == 2, "the offer found its containment made"
+    finally:
+        pool.close()
+        for c in made:
+            c.remove()  # the two given ones: no runner started their jobs

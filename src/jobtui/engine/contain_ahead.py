@@ -16,6 +16,7 @@ empty cgroups the next runner sweeps.
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Iterable
 
@@ -38,6 +39,7 @@ class ContainAhead:
         """Offered to the claim in flight (one at a time: `offer` gives none while one is out)."""
         self._given: dict[int, tuple[int, Containment]] = {}
         """Given by a claim to its jobs, until each starts (`give`): job id -> (stage index, containment)."""
+        self._closed = False
 
     def learn(self, job_type: str) -> None:
         """Note that a job of `job_type` started a command first: its next jobs get a containment with the claim."""
@@ -68,8 +70,9 @@ class ContainAhead:
         return claimed
 
     def settle(self, claimed: list[Claimed]) -> None:
-        """Keep the containments the claim gave its jobs for them (`give`); the rest wait for the next claim. Call once
-        the claim's outcome is known, with [] when it failed."""
+        """Keep the containments the claim gave its jobs for them (`give`); the rest wait for the next claim, and those
+        given are made again soon (`_refill`). Call once the claim's outcome is known, with [] when it failed."""
+        size = len(self._ready) + len(self._offered)
         for c in claimed:
             if c.ahead is not None:
                 index, token = c.ahead
@@ -78,6 +81,17 @@ class ContainAhead:
                     self._given[c.job.job_id] = (index, contain)
         self._ready.update(self._offered)
         self._offered = {}
+        if len(self._ready) < size:
+            asyncio.get_running_loop().call_soon(self._refill, size)
+
+    def _refill(self, size: int) -> None:
+        """Make containments until `size` are ready: in a turn of its own, so that the next offer (made as a job's end
+        is queued, before its commit starts) finds them made."""
+        while len(self._ready) < size and not self._closed:
+            c = Containment.new()
+            if not c.token:
+                break
+            self._ready[c.token] = c
 
     def give(self, job_id: int) -> tuple[int, Containment] | None:
         """Return (stage index, containment) the claim gave a job it took, once; None if it gave none."""
@@ -92,6 +106,7 @@ class ContainAhead:
 
     def close(self) -> None:
         """Remove the cgroups of the containments no job got (the runner is leaving)."""
+        self._closed = True
         for c in [*self._ready.values(), *self._offered.values(), *(c for _i, c in self._given.values())]:
             c.remove()
         self._ready.clear()
