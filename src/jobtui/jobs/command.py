@@ -216,7 +216,7 @@ async def _queued(ctx: Context, spawning: Coroutine[Any, Any, Supervised], stop:
 
 async def run_command(
     ctx: Context, spec: Mapping[str, Any], argv: Sequence[str], *, slot: str = "", freeze: bool = True,
-    shared: tuple[dict[str, str], Path] | None = None,
+    shared: tuple[dict[str, str], Path] | None = None, stopped: asyncio.Future[None] | None = None,
 ) -> dict[str, Any]:
     """Run one command under supervision; return {exit_code, duration_s, output} or raise CommandFailedError.
 
@@ -224,7 +224,8 @@ async def run_command(
     paused until resume (SIGCONT); otherwise the group is ended and Stop raised, so the stage runs
     again from its last checkpoint. Cancel, shutdown, timeout and interruption end the whole group,
     and so does a failure of the output reader (the stage then fails with it). `shared`: the stage's
-    `stage_env`, made once for all its commands.
+    `stage_env`, made once for all its commands; `stopped`: a waiter for pause, cancel and shutdown that the stage's
+    commands share (never cancelled here).
     """
     await ctx.output_count()  # loads what earlier runs logged: the cap holds across resumes and recoveries
     out = Output(ctx, ctx.params.get("output_limit"))
@@ -232,11 +233,13 @@ async def run_command(
     spawning = ctx.processes.spawn(argv, cwd=spec.get("cwd"), env=extra, base=base, state=state, slot=slot)
     # One waiter for pause, cancel and shutdown, beside the lane, the exit and the readers: made again only after a
     # freeze was thawed (a task per wait was a third of the runner's futures per command, issue 18).
-    stop = asyncio.ensure_future(ctx.until_stopped())
+    own = stopped is None
+    stop = asyncio.ensure_future(ctx.until_stopped()) if stopped is None else stopped
     try:
         sup: Supervised = await (_queued(ctx, spawning, stop) if slot and ctx.processes.pooled else spawning)
     except BaseException:
-        stop.cancel()
+        if own:
+            stop.cancel()
         raise
     # When it started (it may have waited for a lane, and ended already by the time this runs).
     started = getattr(sup.proc, "started_at", None) or time.monotonic()
@@ -250,7 +253,7 @@ async def run_command(
     try:
         while not waiter.done():
             if stop.done():
-                stop = asyncio.ensure_future(ctx.until_stopped())
+                stop, own = asyncio.ensure_future(ctx.until_stopped()), True
             remaining = None if timeout is None else max(0.0, timeout - (time.monotonic() - started - frozen_s))
             watched: set[asyncio.Future[Any]] = {waiter, stop, out.broken}
             finished, _ = await asyncio.wait(watched, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
@@ -280,7 +283,8 @@ async def run_command(
             ctx.log("stopped reading the command's output 10 s after it ended (a process it left holds its"
                     " stdout or stderr open)", "warning")
     finally:
-        stop.cancel()
+        if own:
+            stop.cancel()
         if sup.returncode is None or not waiter.done():
             await asyncio.shield(sup.terminate(grace))
         await _settle(readers, 2)
@@ -343,19 +347,22 @@ def _foreach_stage(spec: dict[str, Any]) -> Stage:
         async def one(item: str) -> dict[str, Any]:
             argv = fill(item, index_of[item])
             try:
-                return await run_command(ctx, spec, argv, slot=item, freeze=False, shared=shared)
+                return await run_command(ctx, spec, argv, slot=item, freeze=False, shared=shared, stopped=stopped)
             except OSError as e:
                 raise cannot_start(argv[0], e) from None
 
         done = failed = 0
         # In lanes the fork servers hold, the next command of each lane waits there: twice as many items at once.
         workers = spec["workers"] * 2 if ctx.processes.use_lanes(spec["workers"]) else spec["workers"]
+        # One waiter for pause, cancel and shutdown that every command of the stage watches (a task each before).
+        stopped: asyncio.Future[None] = asyncio.ensure_future(ctx.until_stopped())
         try:
             async for o in ctx.items(spec["items"], one, workers=workers, retry=_retry(spec, item=True),
                                      allow_failures=spec.get("allow_failures")):
                 done += o.ok
                 failed += not o.ok
         finally:
+            stopped.cancel()
             ctx.processes.close()  # the lanes' rows: every item's command has ended
         return {"items": len(spec["items"]), "ran": done + failed, "failed_now": failed}
 
