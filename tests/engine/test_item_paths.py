@@ -6,7 +6,9 @@ the same rows, counters, outcomes yielded and idempotency keys. Real SQLite file
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -89,3 +91,35 @@ async def test_a_list_an_async_iterable_and_workers_leave_the_same_items(store: 
     assert sorted(outputs["workers"], key=str) == sorted(outputs["list"], key=str)
     assert keys["list"] == keys["async"]  # each item's idempotency key while it runs; the stage's after the loop
     assert keys["list"][-1] == "0" and "0-é-ü" in keys["list"] and keys["list"].count("0-flaky") == 2
+
+
+async def test_slow_items_that_never_await_let_the_event_loop_run_between_them(store: Store) -> None:
+    """The serial loop yields to the event loop by time (engine/items.py BREATHE_S), not only every so many items:
+    between items that block for a while without awaiting, other tasks of the runner (control requests, the group
+    commit, a TUI it is embedded in) still run. It yielded every 64 items before: 12 such items, no turn at all."""
+    turns: list[int] = []
+
+    async def each(ctx: Context) -> int:
+        async def one(i: int) -> int:
+            time.sleep(0.005)  # sleep: an item busy for 5 ms without awaiting (CPU-bound work), the case under test
+            return i
+
+        async def tick() -> None:
+            while True:
+                turns.append(len(seen))
+                await asyncio.sleep(0)  # sleep: one turn of the event loop, counted each time it comes
+
+        seen: list[int] = []
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(0)  # sleep: the ticker's first turn, before the loop
+        async for o in ctx.items(list(range(12)), one):
+            seen.append(o.result)
+        ticker.cancel()
+        return len(seen)
+
+    client = make_client(store, JobType("slow", [Stage(each, "each")]))
+    job = await client.submit("slow")
+    await run_idle(client, concurrency=1)
+    assert (await client.detail(job)).job.status is JobStatus.COMPLETED
+    between = {n for n in turns if 0 < n < 12}
+    assert len(between) >= 10, f"the event loop ran after these many items only: {sorted(set(turns))}"

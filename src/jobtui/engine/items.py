@@ -26,6 +26,11 @@ _new = tuple.__new__
 
 YIELD_EVERY = 64
 """Items between two yields to the event loop, so the group commit can run beside a busy loop."""
+BREATHE_S = 0.002
+"""The serial loop over a list yields to the event loop before an item once this long has passed since it last did
+(lease_clock time, read before each item anyway), and every SERIAL_YIELD_EVERY items: fast items share one turn of
+the loop (and one batch of the group commit) per ~2 ms; after a slow item that never awaits, the loop runs."""
+SERIAL_YIELD_EVERY = 1024
 MAX_UNCOMMITTED = 20_000
 """Queued writes past which an item loop waits for the group commit (back-pressure)."""
 
@@ -309,6 +314,7 @@ class ItemLoop:
         iterated, done_keys, failed_keys = self.iterated, self.done_keys, self.failed_keys
         progress, add, plain = self._progress, self.done.add, key is default_key
         count = 0
+        breath = lease_clock() + BREATHE_S
         for item in iterable:
             kind = type(item)  # default_key's first two cases written out
             k = item if kind is str and plain else str(item) if kind is int and plain else key(item)
@@ -321,10 +327,15 @@ class ItemLoop:
                     continue
                 yield again
             else:
+                now = lease_clock()
+                if now >= breath:  # before the next item: a slow one that never awaits lets the loop run after it
+                    await self._breathe()
+                    now = lease_clock()
+                    breath = now + BREATHE_S
                 if run.request is not None:
                     run.check()
                 # No new item while the lease may have lapsed or the database takes no writes (see `one`).
-                if lease_clock() > self._fresh_until or store.stalled:
+                if now > self._fresh_until or store.stalled:
                     await self._ready()
                 token = current_item.set(k)
                 try:
@@ -347,7 +358,7 @@ class ItemLoop:
                         await self._pause_if_due(o)
                 yield o
             count += 1
-            if count % YIELD_EVERY == 0:
+            if count % SERIAL_YIELD_EVERY == 0:  # items done before (replayed) read no clock
                 await self._breathe()
         await store.commit_point()
         owner._judge(call, allow, self.errors)
