@@ -1,5 +1,5 @@
 """Real headless Chromium (Debian's, driven by Playwright) against a real `jobtui serve` with its runner: the
-fixtures and steps the browser tests share (import the fixture `srv` into a test module; `browser` is the session's,
+fixtures and steps the browser tests share (import the fixture `srv` into a test module; `browser` comes from
 tests/server/conftest.py)."""
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def srv_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def launch() -> Iterator[Any]:
-    """Launch headless Chromium, yield it, close it (the session's one browser: tests/server/conftest.py)."""
+    """Launch headless Chromium, yield it, close it (a module's browser: tests/server/conftest.py)."""
     with playwright.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield b

@@ -106,10 +106,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     assert "Traceback" not in err, err
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """One headless Chromium for the whole test session (each xdist worker's), shared by every browser test:
-    launching one per module cost a driver and a browser start each time, and more where xdist split a module."""
+    """One headless Chromium per test module. Not one per session: Playwright's sync API leaves its event loop
+    marked running in the thread between calls, and every async test run after it on the same worker failed
+    ("Cannot run the event loop while another loop is running"); closed with the module, it leaves none behind."""
     import tests.server.browser as pages  # here: that module skips (fails in CI) where no chromium is installed
 
     yield from pages.launch()
