@@ -138,7 +138,7 @@ async def test_containments_a_claim_gave_are_made_again_before_the_next_offer(cl
     try:
         [first] = await pool.claim(client.store, "r1", 1, ["command"])  # type: ignore[arg-type]
         assert first.ahead is not None and len(made) == 1
-        await asyncio.sleep(0)  # the refill's turn
+        await asyncio.sleep(0)  # sleep: one loop turn, the one the refill was scheduled in (call_soon)
         assert len(made) == 2
         [second] = await pool.claim(client.store, "r1", 1, ["command"])  # type: ignore[arg-type]
         assert second.ahead is not None and second.ahead[1] == made[1].token
