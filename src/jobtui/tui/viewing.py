@@ -16,6 +16,8 @@ class ViewControl:
 
     def __init__(self, app: AppHost) -> None:
         self.app = app
+        self._titles: tuple[str, str | None] | None = None
+        """The list's title and subtitle as last set."""
 
     def set_view(self, *, query: Query | None = None, sort: str | None = None, reverse: bool | None = None,
                  failures_only: bool | None = None) -> None:
@@ -103,9 +105,12 @@ class ViewControl:
             bits.append(f"filter {clean(app.view.query.text)}")
         if table.marked:
             bits.append(f"{len(table.marked)} marked")
-        table.border_title = Text(" · ".join(bits))  # Text: user text in a title is never markup
         problems = app.view.query.problems
-        table.border_subtitle = Text(clean("; ".join(problems))) if problems else None
+        titles = (" · ".join(bits), clean("; ".join(problems)) if problems else None)
+        if titles != self._titles:  # setting a border title repaints the whole list: only when it reads differently
+            self._titles = titles
+            table.border_title = Text(titles[0])  # Text: user text in a title is never markup
+            table.border_subtitle = Text(titles[1]) if titles[1] is not None else None
 
     def empty_note(self) -> str:
         """Say why no job is shown, and what to do."""

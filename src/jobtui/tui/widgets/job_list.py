@@ -11,11 +11,9 @@ The cursor is pinned to a job id across sort, filter and removal by whoever sets
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import ClassVar
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -28,21 +26,8 @@ from textual.strip import Strip
 
 from ...model import Job, JobId, JobStatus
 from ...redaction import Secrets, redact
-from ..format import Clock, bar, clean, elapsed_eta, job_status_label, stage_fraction, status_label, when
-
-
-@dataclass(frozen=True, slots=True)
-class _Col:
-    key: str
-    label: str
-    width: int
-    rank: int
-    """Lower ranks are kept first when the table is narrow."""
-    right: bool = False
-
-
-_STATUS_WIDTH = max(len(status_label(s)) for s in JobStatus)
-_BAR = 8
+from ..format import Clock, bar, clean, elapsed_eta, job_status_label, stage_fraction, when
+from .job_rows import BAR, Col, Frame, columns, fit, header
 
 
 class JobTable(ScrollView, can_focus=True):
@@ -128,12 +113,14 @@ class JobTable(ScrollView, can_focus=True):
         self._asked: int | None = None
         self.marked: set[JobId] = set()
         self._selected: JobId | None = None
-        self._cols: list[_Col] = []
+        self._cols: list[Col] = []
         self._cols_for: tuple[int, int, int] = (-1, -1, -1)
         self._id_width = 2
         self._type_width = 4
-        self._frame: _Frame | None = None
+        self._frame: Frame | None = None
         self._last_times: dict[JobId, tuple[str, str]] = {}
+        self._drawn: dict[int, tuple[object, ...]] = {}
+        """What each line of the view shows as last drawn (see `_line_key`): a new window repaints the others only."""
         self.paused: Callable[[Job], int] = lambda job: 0
         """The ms a job spent in pauses behind it, left out of its elapsed time (the app's PausedTimes)."""
 
@@ -168,6 +155,7 @@ class JobTable(ScrollView, can_focus=True):
         below the top of the view as `screen_offset` (default: as now), so that nothing seems to jump."""
         old_row = self.cursor
         offset = self.screen_offset if screen_offset is None else screen_offset
+        shape = self._shape()
         self.order = order
         self.top = top
         self.count = count
@@ -179,7 +167,25 @@ class JobTable(ScrollView, can_focus=True):
         self.scroll_to(y=max(0, row - max(0, offset)), animate=False, force=True)
         self._scroll_cursor_into_view()
         self._sync_selected()
-        self.refresh()
+        if self._shape() != shape:
+            self.refresh()
+            return
+        # The same view: repaint only the lines that read differently (each costs the compositor a line).
+        for y in range(1, self._body_height + 1):
+            if self._drawn.get(y) != self._line_key(y):
+                self.refresh_line(y)
+
+    def _shape(self) -> tuple[object, ...]:
+        """Return what every line's drawing depends on: where the view is, its size, the columns' widths."""
+        return int(self.scroll_y), self.size, self._id_width, self._type_width
+
+    def _line_key(self, y: int) -> tuple[object, ...]:
+        """Return what line `y` of the view shows: its job as held (compared by value), its mark, the cursor."""
+        row = int(self.scroll_y) + y - 1
+        if not self.loaded(row):
+            return ()
+        job_id = self.order[row - self.top]
+        return job_id, self.jobs.get(job_id), job_id in self.marked, row == self.cursor
 
     def loaded(self, row: int) -> bool:
         """Tell whether the row at this position is in the window."""
@@ -348,33 +354,11 @@ class JobTable(ScrollView, can_focus=True):
         self._check_window()
 
     # --------------------------------------------------------------------------------- drawing
-    def _columns(self, width: int) -> list[_Col]:
+    def _columns(self, width: int) -> list[Col]:
         key = (width, self._id_width, self._type_width)
-        if key == self._cols_for and self._cols:
-            return self._cols
-        id_w = self._id_width
-        type_w = self._type_width
-        cols = [
-            _Col("mark", "", 1, 0),
-            _Col("id", "ID", id_w, 0, right=True),
-            _Col("status", "STATUS", _STATUS_WIDTH, 0),
-            _Col("stage", "STAGE", 5, 1),
-            _Col("progress", "PROGRESS", _BAR + 5, 2),
-            _Col("updated", "UPDATED", 8, 3),
-            _Col("priority", "PRI", 3, 4, right=True),
-            _Col("elapsed", "ELAPSED", 9, 4),
-            _Col("type", "TYPE", type_w, 5),
-        ]
-        chosen: list[_Col] = []
-        used = 0
-        for col in sorted(cols, key=lambda c: c.rank):
-            need = col.width + (1 if chosen else 0)
-            if used + need <= width or col.rank == 0:
-                chosen.append(col)
-                used += need
-        display = ("mark", "id", "status", "priority", "type", "stage", "progress", "elapsed", "updated")
-        self._cols = sorted(chosen, key=lambda c: display.index(c.key))
-        self._cols_for = key
+        if key != self._cols_for or not self._cols:
+            self._cols = columns(width, self._id_width, self._type_width)
+            self._cols_for = key
         return self._cols
 
     def render_lines(self, crop: Region) -> list[Strip]:
@@ -385,11 +369,11 @@ class JobTable(ScrollView, can_focus=True):
         finally:
             self._frame = None
 
-    def _new_frame(self) -> _Frame:
+    def _new_frame(self) -> Frame:
         width = self.scrollable_content_region.width
-        return _Frame(width, self.rich_style, self._columns(width), self.clock(), {})
+        return Frame(width, self.rich_style, self._columns(width), self.clock(), {})
 
-    def _style(self, frame: _Frame, component: str | None, overlay: int) -> Style:
+    def _style(self, frame: Frame, component: str | None, overlay: int) -> Style:
         """Return base + a component's style + the row's overlay (1 marked, 2 cursor, 3 both), once per frame."""
         key = (component, overlay)
         style = frame.styles.get(key)
@@ -409,7 +393,8 @@ class JobTable(ScrollView, can_focus=True):
         frame = self._frame if self._frame is not None else self._new_frame()
         width = frame.width
         if y == 0:
-            return self._header(frame.cols, width, frame.base)
+            return header(frame.cols, width, frame.base + self.get_component_rich_style("jobtable--header", partial=True))
+        self._drawn[y] = self._line_key(y)
         row = int(self.scroll_y) + y - 1
         if not self.loaded(row):
             return Strip.blank(width, frame.base)
@@ -418,22 +403,7 @@ class JobTable(ScrollView, can_focus=True):
             return Strip.blank(width, frame.base)
         return self._row(job, row, frame)
 
-    def _header(self, cols: list[_Col], width: int, base: Style) -> Strip:
-        style = base + self.get_component_rich_style("jobtable--header", partial=True)
-        segs: list[Segment] = []
-        used = 0
-        for i, col in enumerate(cols):
-            if i and col.key != "id":
-                segs.append(Segment(" ", style))
-                used += 1
-            label = col.label.rjust(col.width) if col.right else col.label
-            segs.append(Segment(set_cell_size(label, col.width), style))
-            used += col.width
-        if used < width:
-            segs.append(Segment(" " * (width - used), style))
-        return Strip(segs, max(width, used)).crop(0, width)
-
-    def _row(self, job: Job, row: int, frame: _Frame) -> Strip:
+    def _row(self, job: Job, row: int, frame: Frame) -> Strip:
         width, cols, now = frame.width, frame.cols, frame.now
         marked = job.job_id in self.marked
         overlay = (1 if marked else 0) | (2 if row == self.cursor else 0)
@@ -454,43 +424,26 @@ class JobTable(ScrollView, can_focus=True):
             elif key == "id":
                 segs.append(Segment(str(job.job_id).rjust(w), plain))
             elif key == "status":
-                segs.append(Segment(_fit(job_status_label(job), w),
+                segs.append(Segment(fit(job_status_label(job), w),
                                     self._style(frame, status_component, overlay)))
             elif key == "type":
                 # A command job is told apart by its name (--name, else its command line): issue 15, item 8.
                 shown = redact(job.name, Secrets.of(job.params)) if job.name else job.type
-                segs.append(Segment(_fit(clean(shown), w), dim))
+                segs.append(Segment(fit(clean(shown), w), dim))
             elif key == "stage":
-                segs.append(Segment(_fit(stage_fraction(job), w), plain))
+                segs.append(Segment(fit(stage_fraction(job), w), plain))
             elif key == "progress":
-                done, todo = bar(job.progress, _BAR)
+                done, todo = bar(job.progress, BAR)
                 segs.append(Segment(done, self._style(frame, status_component, overlay)))
                 segs.append(Segment(todo, self._style(frame, "jobtable--bar-todo", overlay)))
                 segs.append(Segment(f"{job.progress * 100:4.0f}%", plain))
             elif key == "elapsed":
-                segs.append(Segment(_fit(elapsed_eta(job, now, self.paused(job)), w), dim))
+                segs.append(Segment(fit(elapsed_eta(job, now, self.paused(job)), w), dim))
             elif key == "updated":
-                segs.append(Segment(_fit(when(job, now), w), dim))
+                segs.append(Segment(fit(when(job, now), w), dim))
             elif key == "priority":
-                segs.append(Segment(_fit(str(job.priority) if job.priority else "", w).rjust(w), dim))
+                segs.append(Segment(fit(str(job.priority) if job.priority else "", w).rjust(w), dim))
             used += w
         if used < width:
             segs.append(Segment(" " * (width - used), plain))
         return Strip(segs, max(width, used)).crop(0, width)
-
-
-@dataclass(slots=True)
-class _Frame:
-    """What every line of one frame shares: the width, the base style, the columns, the time, styles made."""
-
-    width: int
-    base: Style
-    cols: list[_Col]
-    now: int
-    styles: dict[tuple[str | None, int], Style]
-
-
-@lru_cache(maxsize=4096)
-def _fit(text: str, width: int) -> str:
-    """Pad or cut `text` to `width` cells (the same few texts come back on every row and frame)."""
-    return set_cell_size(text, width)
