@@ -34,6 +34,8 @@ async def test_a_progress_write_repaints_only_its_row(client: Client, monkeypatc
         async with app.run_test(size=(160, 50)) as pilot:
             await wait_until(pilot, lambda: app.settled, what="the first load")
             await select(app, pilot, ids[0])
+            # The clock's first pass repaints every row it has not timed yet: let it pass first.
+            await wait_until(pilot, lambda: len(app.table._last_times) >= 30, what="the clock's first pass")
             changed = ids[10]
             line = app.table.index[changed] - int(app.table.scroll_y) + 1
             drawn.clear()
