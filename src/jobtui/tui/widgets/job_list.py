@@ -171,9 +171,10 @@ class JobTable(ScrollView, can_focus=True):
             self.refresh()
             return
         # The same view: repaint only the lines that read differently (each costs the compositor a line).
+        scroll = int(self.scroll_y)
         for y in range(1, self._body_height + 1):
             if self._drawn.get(y) != self._line_key(y):
-                self.refresh_line(y)
+                self.refresh_line(scroll + y)  # in the list's coordinates, as the clock's tick and the cursor's
 
     def _shape(self) -> tuple[object, ...]:
         """Return what every line's drawing depends on: where the view is, its size, the columns' widths."""
@@ -410,6 +411,8 @@ class JobTable(ScrollView, can_focus=True):
         status_component = f"jobtable--{job.status.value}"
         plain = self._style(frame, None, overlay)
         dim = self._style(frame, "jobtable--dim", overlay)
+        # The times as drawn: the clock's tick repaints the row only when they read differently.
+        times = self._last_times[job.job_id] = (when(job, now), elapsed_eta(job, now, self.paused(job)))
         segs: list[Segment] = []
         used = 0
         for i, col in enumerate(cols):
@@ -438,9 +441,9 @@ class JobTable(ScrollView, can_focus=True):
                 segs.append(Segment(todo, self._style(frame, "jobtable--bar-todo", overlay)))
                 segs.append(Segment(f"{job.progress * 100:4.0f}%", plain))
             elif key == "elapsed":
-                segs.append(Segment(fit(elapsed_eta(job, now, self.paused(job)), w), dim))
+                segs.append(Segment(fit(times[1], w), dim))
             elif key == "updated":
-                segs.append(Segment(fit(when(job, now), w), dim))
+                segs.append(Segment(fit(times[0], w), dim))
             elif key == "priority":
                 segs.append(Segment(fit(str(job.priority) if job.priority else "", w).rjust(w), dim))
             used += w
