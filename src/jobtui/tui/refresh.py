@@ -28,11 +28,12 @@ WATCH_S = 0.025
 timer's message per tick); when something was, it polls at once."""
 WAKE_SAFETY_S = 0.5
 """With a FileWake, the token is also read this often (a write whose wake was missed)."""
-WAKE_LAG_S = 0.25
+WAKE_LAG_S = 0.5
 """After a wake with the token unmoved, it is read again until this long after the last wake: at each further
-wake, and at growing steps (2, 4, 8 ... 32 ms). A commit's last WAL write wakes the watcher before the WAL
-index shows the commit, and between the two the writer syncs the WAL (tens of ms under load). Giving up
-after 6 ms, a change waited for the safety timer (up to WAKE_SAFETY_S) about one time in five at load 8-12."""
+wake, and at growing steps (2, 4, 8 ... 32 ms: ~20 reads of ~20 us after a write that commits nothing). A
+commit's last WAL write wakes the watcher before the WAL index shows the commit, and between the two the
+writer syncs the WAL (tens of ms under load, more at times). Giving up after 6 ms, a change waited for the
+safety timer (up to WAKE_SAFETY_S) about one time in five at load 8-12."""
 BUSY_GAP_S = 0.1
 """After a poll that drew changed rows, the next one waits at least this long (at most ten refreshes a
 second). A poll that found no row changed (a runner's heartbeat) sets no gap: the next change shows at once."""
