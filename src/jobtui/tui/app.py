@@ -481,7 +481,8 @@ class JobtuiApp(App[int]):
 
     def on_key(self, event: events.Key) -> None:
         """Read-only: say why a steering key does nothing (its binding is hidden)."""
-        self.actions.readonly_key(event, main=self.screen is self.screen_stack[0])
+        if self.screen_stack:  # a key still queued while the app closes finds no screen
+            self.actions.readonly_key(event, main=self.screen is self.screen_stack[0])
 
     # ---------------------------------------------------------------------------- the palette
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
