@@ -32,7 +32,9 @@ def _runners(db: str) -> list[dict[str, object]]:
 
 
 def _start(db: str, name: str) -> subprocess.Popen[str]:
-    proc = spawn_runner(db, "--name", name, "--lease-ttl", "1", "--concurrency", "1", "--quiet")
+    # A lease of 3 s (a heartbeat a second): with 1 s, a runner starved of CPU for a second at load 15-20 was
+    # taken for stale, and `runners stop --all` then found no live runner to stop.
+    proc = spawn_runner(db, "--name", name, "--lease-ttl", "3", "--concurrency", "1", "--quiet")
     try:
         poll(lambda: any(r["name"] == name and r["state"] == "alive" for r in _runners(db)), what=f"runner {name} alive")
     except BaseException:
