@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from tests.backends import PG_PASSWORD, PgCluster
 from tests.conftest import run_idle, wait_for
 from tests.engine.test_runner import item_type
 
-pytest.importorskip("asyncpg")
+asyncpg = pytest.importorskip("asyncpg")
 
 
 @pytest.fixture
@@ -100,6 +101,34 @@ async def test_a_lost_connection_is_reopened_and_queued_writes_kept(pg_cluster: 
     assert [(i.key, i.result, i.attempts) for i in items] == [("k0", {"n": 0}, 1), ("k1", {"n": 1}, 1),
                                                             ("k2", {"n": 2}, 1)]
     assert (await pg.get_job(c.job.job_id)).lease_owner == "r1"
+
+
+async def test_a_store_whose_connection_is_ended_while_it_opens_opens_on_a_new_one(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server ends the session that checks the schema (as a restart does while a runner starts): the open
+    prepares the database again on a new connection instead of failing with "cannot prepare the database"."""
+    from jobtui.store.postgres import PgStore
+
+    ended: list[int] = []
+    marked = PgStore._marked_version
+
+    async def ended_first(self: PgStore, conn: Any) -> int | None:
+        if not ended:  # the first check: its session is ended by another one, between two of its statements
+            ended.append(conn.get_server_pid())
+            other = await asyncpg.connect(pg_url)
+            try:
+                await other.execute("SELECT pg_terminate_backend($1)", ended[0])
+            finally:
+                await other.close()
+        return await marked(self, conn)
+
+    monkeypatch.setattr(PgStore, "_marked_version", ended_first)
+    store = await open_store(pg_url)
+    try:
+        assert ended, "the session under the check was ended"
+        assert (await store.add_jobs([_job()])), "the store opened and works"
+    finally:
+        await store.close()
 
 
 @pytest.mark.slow

@@ -41,6 +41,7 @@ from typing import Any, Self
 
 import asyncpg  # type: ignore[import-untyped]
 import platformdirs
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
 from ..errors import (
     NoDatabaseError,
@@ -192,11 +193,28 @@ class PgCore(StoreCore):
         if workspace_root is not None:
             store._workspace_root = _absolute(workspace_root)
         try:
-            await store._check_and_migrate(create)
+            await store._prepare(create, connect_timeout_s)
         except BaseException:
             await pg.close()
             raise
         return store
+
+    async def _prepare(self, create: bool, within_s: float) -> None:
+        """Check and migrate the schema, again on a new connection if the server ended the first one.
+
+        A server restarting (or an administrator ending sessions) while a runner opens its store ends the
+        connection under the check; the runner waits it out like any later statement, for up to
+        `within_s`, instead of exiting with "cannot prepare the database". A refusal stays at once.
+        """
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(is_transient_pg_error),
+            stop=stop_after_delay(within_s), wait=wait_exponential_jitter(multiplier=0.05, max=1.0, jitter=0.05), reraise=True,
+        ):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    await self._pg.close()  # the next statement connects again
+                    log.warning("%s: preparing the database again after a lost connection", self.location)
+                await self._check_and_migrate(create)
 
     async def _check_and_migrate(self, create: bool) -> None:
         """Refuse a database that is not jobtui's or is newer; create or migrate the schema under the lock."""
