@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import json
 import logging
 import os
@@ -49,7 +50,13 @@ _ATTR = "_jobtui_forkserver"
 
 def enabled() -> bool:
     """Tell whether commands start through the fork server (Linux, unless JOBTUI_FORKSERVER=0)."""
-    return sys.platform.startswith("linux") and os.environ.get(ENV_VAR, "1").strip() != "0" and HELPER.exists()
+    return sys.platform.startswith("linux") and os.environ.get(ENV_VAR, "1").strip() != "0" and _helper_present()
+
+
+@functools.cache
+def _helper_present() -> bool:
+    """Tell whether the helper's file is installed (looked at once: it was a stat per command spawned)."""
+    return HELPER.exists()
 
 
 class Stream:
