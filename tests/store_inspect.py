@@ -65,3 +65,19 @@ async def notify_targets(store: Any, job_id: JobId) -> tuple[tuple[str, str], ..
     """Return where a job's ends are told (its own targets only)."""
     rows = await store._all("SELECT kind, target FROM notify_targets WHERE job_id = $1 ORDER BY kind, target", (job_id,))
     return tuple((str(r[0]), str(r[1])) for r in rows)
+
+
+async def sqlite_transactions(store: Any) -> list[list[str]]:
+    """Record the statements (values in) of each transaction a SQLite store commits from now on; the last list is
+    the transaction still open."""
+    txs: list[list[str]] = [[]]
+
+    def traced(sql: str) -> None:  # on the connection's thread
+        if sql.strip().upper() == "COMMIT":
+            txs.append([])
+        elif not sql.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            txs[-1].append(sql.strip())
+
+    raw = store._conn.raw
+    await raw._execute(lambda: raw._conn.set_trace_callback(traced))  # on the connection's own thread
+    return txs

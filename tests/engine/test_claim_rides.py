@@ -11,6 +11,7 @@ from jobtui import Context, JobType, Stage
 from jobtui.store import Store
 from jobtui.store.seam import Db
 from tests.conftest import make_client, run_idle
+from tests.store_inspect import sqlite_transactions
 
 
 def _one_stage(name: str) -> JobType:
@@ -19,20 +20,6 @@ def _one_stage(name: str) -> JobType:
 
     return JobType(name, [Stage(fn, "only")])
 
-
-async def _transactions(store: Store) -> list[list[str]]:
-    """Record the statements of each transaction the store commits from now on (the last list: still open)."""
-    txs: list[list[str]] = [[]]
-
-    def traced(sql: str) -> None:  # on the connection's thread
-        if sql.strip().upper() == "COMMIT":
-            txs.append([])
-        elif not sql.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-            txs[-1].append(sql.strip())
-
-    raw = store._conn.raw  # type: ignore[attr-defined]
-    await raw._execute(lambda: raw._conn.set_trace_callback(traced))  # on the connection's own thread
-    return txs
 
 
 def _ends(tx: list[str]) -> bool:
@@ -49,7 +36,7 @@ async def test_a_claim_queued_beside_a_job_end_rides_its_group_commit_after_it(s
     second = await client.submit("t")
     [claimed] = await store.claim("r1", 1, ["t"])
     assert claimed.job.job_id == first
-    txs = await _transactions(store)
+    txs = await sqlite_transactions(store)
     store.job_completed(first, "r1", 1)
     pending = store.claim_soon("r1", 1, ["t"])
     assert pending is not None
@@ -87,7 +74,7 @@ async def test_the_slot_of_a_job_whose_end_is_queued_is_claimed_for_in_the_same_
     client = make_client(store, _one_stage("t"))
     for _ in range(6):
         await client.submit("t")
-    txs = await _transactions(store)
+    txs = await sqlite_transactions(store)
     runner = await run_idle(client, concurrency=1)
     assert runner.jobs_done == 6
     both = [tx for tx in txs if _ends(tx) and _claims(tx)]

@@ -17,23 +17,10 @@ from jobtui.engine.containment import Containment
 from jobtui.store import Ahead, Store
 from tests.commands.helpers import spec
 from tests.conftest import make_client, run_idle
+from tests.store_inspect import sqlite_transactions
 
 _ROW = re.compile(r"INSERT INTO processes .* VALUES \((\d+), (\d+), '', (\d+), .*?'([0-9a-f]{32})'")
 
-
-async def _transactions(store: Store) -> list[list[str]]:
-    """Record the statements (values in) of each transaction the store commits from now on."""
-    txs: list[list[str]] = [[]]
-
-    def traced(sql: str) -> None:  # on the connection's thread
-        if sql.strip().upper() == "COMMIT":
-            txs.append([])
-        elif not sql.startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-            txs[-1].append(sql.strip())
-
-    raw = store._conn.raw  # type: ignore[attr-defined]
-    await raw._execute(lambda: raw._conn.set_trace_callback(traced))  # on the connection's own thread
-    return txs
 
 
 def _rows_ahead(tx: list[str]) -> list[tuple[int, str]]:
@@ -48,7 +35,7 @@ def _claims(tx: list[str]) -> bool:
 async def test_a_command_jobs_containment_commits_with_its_claim_not_in_a_commit_of_its_own(client: Client) -> None:
     """Before: every job's token row was a commit of its own between its claim and its fork (6 of 6)."""
     jobs = [await client.submit("command", {"stages": [spec(["true", str(n)])]}) for n in range(6)]
-    txs = await _transactions(client.store)  # type: ignore[arg-type]
+    txs = await sqlite_transactions(client.store)
     store: Any = client.store
     lazy: list[bool] = []
     started = store.stage_started
@@ -105,7 +92,7 @@ async def test_a_containment_its_job_never_used_is_removed_with_its_row(store: S
     first = await client.submit("maybe", {"spawn": True})
     unused = await client.submit("maybe", {"spawn": False})
     last = await client.submit("maybe", {"spawn": True})
-    txs = await _transactions(store)
+    txs = await sqlite_transactions(store)
     await run_idle(client, concurrency=1)
     given = {job: token for tx in txs if _claims(tx) for job, token in _rows_ahead(tx)}
     assert set(given) == {unused, last}, "the claims after the first spawn give each job a containment"

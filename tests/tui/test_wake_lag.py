@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from typing import Any
 
 import pytest
 
@@ -23,13 +24,9 @@ def _no_timers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(refresh, "WAKE_SAFETY_S", 3600.0)
 
 
-async def test_a_commit_the_wal_index_shows_late_is_still_seen_at_once(
-        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A commit's last WAL write wakes the watcher before the WAL index shows the commit (the writer syncs the WAL
-    in between: tens of ms under load). The watcher looked again for 6 ms, then waited for its 0.5 s safety timer:
-    one change in five at load 8-12 took 300-500 ms. Here the token shows the commit 80 ms after its write, and
-    every timer is an hour long: the change must still show."""
-    job = await client.submit("demo", LONG)
+def _lagging_token(client: Client, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, dict[str, object]]:
+    """No timers, and a change token that shows `stale["token"]` until `stale["until"]` (time.monotonic()): the WAL
+    index showing a commit late. Return the real token's reader and `stale`."""
     _no_timers(monkeypatch)
     real_token = client.change_token
     stale: dict[str, object] = {"until": 0.0, "token": None}
@@ -41,6 +38,17 @@ async def test_a_commit_the_wal_index_shows_late_is_still_seen_at_once(
         return token
 
     monkeypatch.setattr(client, "change_token", lagging_token)
+    return real_token, stale
+
+
+async def test_a_commit_the_wal_index_shows_late_is_still_seen_at_once(
+        client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A commit's last WAL write wakes the watcher before the WAL index shows the commit (the writer syncs the WAL
+    in between: tens of ms under load). The watcher looked again for 6 ms, then waited for its 0.5 s safety timer:
+    one change in five at load 8-12 took 300-500 ms. Here the token shows the commit 80 ms after its write, and
+    every timer is an hour long: the change must still show."""
+    job = await client.submit("demo", LONG)
+    real_token, stale = _lagging_token(client, monkeypatch)
     app = make_app(client)
     app.poll_s = 3600.0
     writer = await Store.open(client.db_path)
@@ -94,17 +102,7 @@ async def test_a_burst_of_writes_before_the_commit_shows_does_not_use_up_the_wat
     safety timer. Now it looks until WAKE_LAG_S after the last write. Here 30 writes come 5 ms apart, and the
     token shows the change 200 ms after the last."""
     job = await client.submit("demo", LONG)
-    _no_timers(monkeypatch)
-    real_token = client.change_token
-    stale: dict[str, object] = {"until": 0.0, "token": None}
-
-    async def lagging_token() -> tuple[int, int]:
-        token = await real_token()
-        if time.monotonic() < stale["until"]:  # type: ignore[operator]
-            return stale["token"]  # type: ignore[return-value]
-        return token
-
-    monkeypatch.setattr(client, "change_token", lagging_token)
+    real_token, stale = _lagging_token(client, monkeypatch)
     app = make_app(client)
     app.poll_s = 3600.0
     writer = await Store.open(client.db_path)
