@@ -13,6 +13,7 @@ import pytest
 from jobtui import Runner
 from jobtui.builtins import default_registry
 from jobtui.client import Client
+from jobtui.errors import StoreError
 from jobtui.model import Action, JobStatus, RunnerInfo
 from jobtui.store import JobStore, NewJob, open_store
 from jobtui.store.schema import MIGRATIONS
@@ -129,6 +130,38 @@ async def test_a_store_whose_connection_is_ended_while_it_opens_opens_on_a_new_o
         assert (await store.add_jobs([_job()])), "the store opened and works"
     finally:
         await store.close()
+
+
+async def test_a_store_that_cannot_connect_again_while_it_opens_says_so_in_one_error(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The session under the schema check is ended and the server then refuses new connections (it is gone): the open
+    gives up after its connect timeout with the store's own error, not the driver's."""
+    from jobtui.store.pg_connection import PgConnection
+    from jobtui.store.postgres import PgStore
+
+    marked = PgStore._marked_version
+    connect = PgConnection._connection
+    connects: list[int] = []
+
+    async def ended(self: PgStore, conn: Any) -> int | None:
+        other = await asyncpg.connect(pg_url)
+        try:
+            await other.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
+        finally:
+            await other.close()
+        return await marked(self, conn)
+
+    async def refused_again(self: PgConnection) -> Any:
+        connects.append(1)
+        if len(connects) > 1:
+            raise ConnectionRefusedError(111, "Connection refused")
+        return await connect(self)
+
+    monkeypatch.setattr(PgStore, "_marked_version", ended)
+    monkeypatch.setattr(PgConnection, "_connection", refused_again)
+    with pytest.raises(StoreError, match="cannot prepare the database"):
+        await open_store(pg_url, connect_timeout_s=0.5)
+    assert len(connects) > 2, "it tried to connect again before giving up"
 
 
 @pytest.mark.slow

@@ -218,9 +218,9 @@ class PgCore(StoreCore):
 
     async def _check_and_migrate(self, create: bool) -> None:
         """Refuse a database that is not jobtui's or is newer; create or migrate the schema under the lock."""
-        conn = await self._pg.raw()
         shown = self.location
         try:
+            conn = await self._pg.raw()  # connects again after a lost connection (`_prepare`): its errors are ours
             version = await self._marked_version(conn)
             if version == len(MIGRATIONS) and await self._extras_current(conn):
                 return
