@@ -50,11 +50,7 @@ class ContainAhead:
         a claim holds an offer still)."""
         if not self.types or n <= 0 or self._offered or not _LINUX:
             return None
-        while len(self._ready) < n:
-            c = Containment.new()
-            if not c.token:
-                break
-            self._ready[c.token] = c
+        self._make(n)
         tokens = list(self._ready)[:n]
         self._offered = {t: self._ready.pop(t) for t in tokens}
         return Ahead(frozenset(self.types), tuple((t, _path(c)) for t, c in self._offered.items()),
@@ -87,7 +83,12 @@ class ContainAhead:
     def _refill(self, size: int) -> None:
         """Make containments until `size` are ready: in a turn of its own, so that the next offer (made as a job's end
         is queued, before its commit starts) finds them made."""
-        while len(self._ready) < size and not self._closed:
+        if not self._closed:
+            self._make(size)
+
+    def _make(self, size: int) -> None:
+        """Make containments until `size` are ready (fewer where none can be made)."""
+        while len(self._ready) < size:
             c = Containment.new()
             if not c.token:
                 break
