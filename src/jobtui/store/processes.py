@@ -24,6 +24,12 @@ PROCESS_UPSERT = (
     f" $12, $13) ON CONFLICT (job_id, stage_index, slot) DO UPDATE SET {_REPLACE}"
 )
 """Record a started process (or one about to start: pid 0), replacing the row of an earlier one of its slot."""
+
+
+def upsert_params(p: ProcessRecord) -> tuple[object, ...]:
+    """Return PROCESS_UPSERT's parameters for a process record."""
+    return (p.job_id, p.stage_index, p.slot, p.pid, p.pgid, p.start_ticks, p.boot_id, p.runner_id, dumps(list(p.argv)),
+            p.cwd, p.started_at_ms, p.token, p.cgroup)
 _OUTPUT_SQL = "UPDATE jobs SET output_bytes = $1 WHERE job_id = $2"
 
 
@@ -59,9 +65,7 @@ class ProcessRecords(StoreCore):
         """Queue: a started process's record, for the next group commit (for one whose containment is committed:
         a crash before this commit still finds it by its token or cgroup, so it starts no commit of its own)."""
         self._submit(
-            R_STAGE_START, PROCESS_UPSERT,
-            (p.job_id, p.stage_index, p.slot, p.pid, p.pgid, p.start_ticks, p.boot_id, p.runner_id, dumps(list(p.argv)),
-             p.cwd, p.started_at_ms, p.token, p.cgroup),
+            R_STAGE_START, PROCESS_UPSERT, upsert_params(p),
             lazy=bool(p.pid and (p.token or p.cgroup)),
         )
 

@@ -15,6 +15,7 @@ from ..model import (
     Job,
     JobId,
     JobStatus,
+    ProcessRecord,
     RunnerInfo,
     StageStatus,
 )
@@ -22,7 +23,7 @@ from .checkpoints import CheckpointWrites
 from .commit import NOT_RUN
 from .dialect import Dialect
 from .fleet import fits, write_runner_tags
-from .processes import PROCESS_UPSERT
+from .processes import PROCESS_UPSERT, upsert_params
 from .queues import after_claim, plan_claim
 from .records import (
     _ACTIVE_SQL,
@@ -107,7 +108,8 @@ async def _ahead_rows(db: Db, ahead: Ahead | None, jobs: list[Job], stages: dict
             break
         token, cgroup = spare
         given[j.job_id] = (index, token)
-        rows.append((j.job_id, index, "", 0, 0, 0, ahead.boot_id, runner_id, "[]", None, now, token, cgroup))
+        rows.append(upsert_params(ProcessRecord(j.job_id, index, "", 0, 0, 0, ahead.boot_id, runner_id, (), None, now,
+                                                token=token, cgroup=cgroup)))
     if rows:
         await db.executemany(PROCESS_UPSERT, rows)
         # The run is counted before its command may start, as when its start committed with the token before the fork:
