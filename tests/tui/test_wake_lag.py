@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
 from jobtui.client import Client
-from jobtui.model import RunnerInfo
+from jobtui.model import JobId, RunnerInfo
 from jobtui.store import Store
 from jobtui.tui import refresh
-from jobtui.tui.app import make_app
+from jobtui.tui.app import JobtuiApp, make_app
 
 from .conftest import LONG, select, wait_until
 
@@ -41,6 +43,28 @@ def _lagging_token(client: Client, monkeypatch: pytest.MonkeyPatch) -> tuple[Any
     return real_token, stale
 
 
+@asynccontextmanager
+async def _watching(client: Client, job: JobId) -> AsyncIterator[tuple[JobtuiApp, Any, Store]]:
+    """The app (its poll timer an hour long) with `job` selected after its first load, and a second store to write
+    with, as a runner would."""
+    app = make_app(client)
+    app.poll_s = 3600.0
+    writer = await Store.open(client.db_path)
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_until(pilot, lambda: app.settled, what="the first load")
+            await select(app, pilot, job)
+            yield app, pilot, writer
+    finally:
+        await writer.close()
+
+
+async def _progress_shown(app: JobtuiApp, pilot: Any, job: JobId) -> None:
+    """Wait until the list holds the job's progress message written by the test ("eighty-eight")."""
+    await wait_until(pilot, lambda: (j := app.feed.jobs.get(job)) is not None
+                     and j.progress_message == "eighty-eight", timeout=5, what="the progress shown")
+
+
 async def test_a_commit_the_wal_index_shows_late_is_still_seen_at_once(
         client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
     """A commit's last WAL write wakes the watcher before the WAL index shows the commit (the writer syncs the WAL
@@ -49,21 +73,12 @@ async def test_a_commit_the_wal_index_shows_late_is_still_seen_at_once(
     every timer is an hour long: the change must still show."""
     job = await client.submit("demo", LONG)
     real_token, stale = _lagging_token(client, monkeypatch)
-    app = make_app(client)
-    app.poll_s = 3600.0
-    writer = await Store.open(client.db_path)
-    try:
-        async with app.run_test(size=(160, 50)) as pilot:
-            await wait_until(pilot, lambda: app.settled, what="the first load")
-            await select(app, pilot, job)
-            stale["token"], stale["until"] = await real_token(), math.inf
-            writer.progress(job, 88, 100, "eighty-eight", 0, 0, 0)
-            await writer.commit_point()
-            stale["until"] = time.monotonic() + 0.08
-            await wait_until(pilot, lambda: (j := app.feed.jobs.get(job)) is not None
-                             and j.progress_message == "eighty-eight", timeout=5, what="the progress shown")
-    finally:
-        await writer.close()
+    async with _watching(client, job) as (app, pilot, writer):
+        stale["token"], stale["until"] = await real_token(), math.inf
+        writer.progress(job, 88, 100, "eighty-eight", 0, 0, 0)
+        await writer.commit_point()
+        stale["until"] = time.monotonic() + 0.08
+        await _progress_shown(app, pilot, job)
 
 
 async def test_a_heartbeat_does_not_hold_back_the_next_change(
@@ -73,26 +88,17 @@ async def test_a_heartbeat_does_not_hold_back_the_next_change(
     rows sets the gap. Here the gap is an hour: the change after a heartbeat must still show."""
     job = await client.submit("demo", LONG)
     _no_timers(monkeypatch)
-    app = make_app(client)
-    app.poll_s = 3600.0
-    writer = await Store.open(client.db_path)
-    try:
-        async with app.run_test(size=(160, 50)) as pilot:
-            await wait_until(pilot, lambda: app.settled, what="the first load")
-            await select(app, pilot, job)
-            await wait_until(pilot, lambda: not app.refresher._polling.locked()
-                             and time.monotonic() >= app.refresher._next_at, what="the first load's gap over")
-            monkeypatch.setattr(refresh, "BUSY_GAP_S", 3600.0)
-            now = writer.clock()
-            await writer.register_runner(RunnerInfo("r1", 1, "h", now, now, 1, 60_000))
-            token = await client.change_token()
-            await wait_until(pilot, lambda: app.feed.token == token, timeout=5, what="the heartbeat's poll")
-            writer.progress(job, 88, 100, "eighty-eight", 0, 0, 0)
-            await writer.commit_point()
-            await wait_until(pilot, lambda: (j := app.feed.jobs.get(job)) is not None
-                             and j.progress_message == "eighty-eight", timeout=5, what="the progress shown")
-    finally:
-        await writer.close()
+    async with _watching(client, job) as (app, pilot, writer):
+        await wait_until(pilot, lambda: not app.refresher._polling.locked()
+                         and time.monotonic() >= app.refresher._next_at, what="the first load's gap over")
+        monkeypatch.setattr(refresh, "BUSY_GAP_S", 3600.0)
+        now = writer.clock()
+        await writer.register_runner(RunnerInfo("r1", 1, "h", now, now, 1, 60_000))
+        token = await client.change_token()
+        await wait_until(pilot, lambda: app.feed.token == token, timeout=5, what="the heartbeat's poll")
+        writer.progress(job, 88, 100, "eighty-eight", 0, 0, 0)
+        await writer.commit_point()
+        await _progress_shown(app, pilot, job)
 
 
 async def test_a_burst_of_writes_before_the_commit_shows_does_not_use_up_the_watch(
@@ -103,23 +109,14 @@ async def test_a_burst_of_writes_before_the_commit_shows_does_not_use_up_the_wat
     token shows the change 200 ms after the last."""
     job = await client.submit("demo", LONG)
     real_token, stale = _lagging_token(client, monkeypatch)
-    app = make_app(client)
-    app.poll_s = 3600.0
-    writer = await Store.open(client.db_path)
-    try:
-        async with app.run_test(size=(160, 50)) as pilot:
-            await wait_until(pilot, lambda: app.settled, what="the first load")
-            await select(app, pilot, job)
-            now = writer.clock()
-            stale["token"], stale["until"] = await real_token(), math.inf
-            await writer.register_runner(RunnerInfo("r1", 1, "h", now, now, 1, 60_000))
-            writer.progress(job, 88, 100, "eighty-eight", 0, 0, 0)
-            await writer.commit_point()
-            for _ in range(30):
-                await writer.heartbeat("r1")
-                await asyncio.sleep(0.005)  # sleep: the cadence of the burst: each write wakes the watcher
-            stale["until"] = time.monotonic() + 0.2
-            await wait_until(pilot, lambda: (j := app.feed.jobs.get(job)) is not None
-                             and j.progress_message == "eighty-eight", timeout=5, what="the progress shown")
-    finally:
-        await writer.close()
+    async with _watching(client, job) as (app, pilot, writer):
+        now = writer.clock()
+        stale["token"], stale["until"] = await real_token(), math.inf
+        await writer.register_runner(RunnerInfo("r1", 1, "h", now, now, 1, 60_000))
+        writer.progress(job, 88, 100, "eighty-eight", 0, 0, 0)
+        await writer.commit_point()
+        for _ in range(30):
+            await writer.heartbeat("r1")
+            await asyncio.sleep(0.005)  # sleep: the cadence of the burst: each write wakes the watcher
+        stale["until"] = time.monotonic() + 0.2
+        await _progress_shown(app, pilot, job)
